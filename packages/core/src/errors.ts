@@ -1,0 +1,80 @@
+/**
+ * OAuth 2 errors (RFC 6749 §4.1.2.1, §5.2; RFC 6750 §3.1; RFC 7009 §2.2.1).
+ * Callers switch on `error`, never on the description.
+ */
+export type OAuthErrorCode =
+  | 'invalid_request'
+  | 'invalid_client'
+  | 'invalid_grant'
+  | 'unauthorized_client'
+  | 'unsupported_grant_type'
+  | 'invalid_scope'
+  | 'access_denied'
+  | 'unsupported_response_type'
+  | 'unsupported_token_type'
+  | 'invalid_token'
+  | 'insufficient_scope'
+  | 'server_error'
+  | 'temporarily_unavailable';
+
+const defaultStatus: Record<OAuthErrorCode, number> = {
+  invalid_request: 400,
+  invalid_client: 401,
+  invalid_grant: 400,
+  unauthorized_client: 400,
+  unsupported_grant_type: 400,
+  invalid_scope: 400,
+  access_denied: 403,
+  unsupported_response_type: 400,
+  unsupported_token_type: 400,
+  invalid_token: 401,
+  insufficient_scope: 403,
+  server_error: 500,
+  temporarily_unavailable: 503,
+};
+
+export interface OAuthErrorOptions {
+  status?: number;
+  headers?: Record<string, string>;
+  /** false for errors whose description must not reach the client (server_error). */
+  expose?: boolean;
+  cause?: unknown;
+}
+
+export class OAuthError extends Error {
+  readonly error: OAuthErrorCode;
+  readonly error_description: string | undefined;
+  readonly status: number;
+  readonly headers: Record<string, string>;
+  readonly expose: boolean;
+
+  constructor(error: OAuthErrorCode, description?: string, options: OAuthErrorOptions = {}) {
+    super(description ?? error, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = 'OAuthError';
+    this.error = error;
+    this.error_description = description;
+    this.status = options.status ?? defaultStatus[error];
+    this.headers = options.headers ?? {};
+    this.expose = options.expose ?? error !== 'server_error';
+  }
+
+  /** The JSON body of RFC 6749 §5.2. */
+  toJSON(): { error: OAuthErrorCode; error_description?: string } {
+    return this.error_description === undefined || !this.expose
+      ? { error: this.error }
+      : { error: this.error, error_description: this.error_description };
+  }
+}
+
+export const isOAuthError = (value: unknown): value is OAuthError => value instanceof OAuthError;
+
+/** Any thrown value as an exposable OAuthError: unknown failures become a bare server_error. */
+export function toOAuthError(value: unknown): OAuthError {
+  if (value instanceof OAuthError) return value.expose ? value : new OAuthError('server_error');
+  return new OAuthError('server_error', undefined, { cause: value });
+}
+
+export const invalidRequest = (description: string) => new OAuthError('invalid_request', description);
+export const invalidGrant = (description: string) => new OAuthError('invalid_grant', description);
+export const invalidScope = (description: string) => new OAuthError('invalid_scope', description);
+export const unauthorizedClient = (description: string) => new OAuthError('unauthorized_client', description);

@@ -1,0 +1,12 @@
+export {
+  OAuthError,
+  isOAuthError,
+  toOAuthError,
+  invalidRequest,
+  invalidGrant,
+  invalidScope,
+  unauthorizedClient,
+} from './errors.js';
+export type { OAuthErrorCode, OAuthErrorOptions } from './errors.js';
+export { readParams, required, parseBasicAuth, basicChallenge } from './form.js';
+export { parseScope, formatScope, isSubset } from './scope.js';

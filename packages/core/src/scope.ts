@@ -1,0 +1,23 @@
+import { OAuthError } from './errors.js';
+
+// RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
+const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
+
+/** Parses a space-delimited scope string into a set, rejecting malformed tokens. */
+export function parseScope(value: string | undefined): Set<string> {
+  const out = new Set<string>();
+  if (value === undefined) return out;
+  for (const token of value.split(' ')) {
+    if (token === '') continue;
+    if (!SCOPE_TOKEN.test(token)) throw new OAuthError('invalid_scope', `malformed scope '${token}'`);
+    out.add(token);
+  }
+  return out;
+}
+
+export const formatScope = (scopes: Iterable<string>): string => [...scopes].sort().join(' ');
+
+export function isSubset(inner: Iterable<string>, outer: ReadonlySet<string>): boolean {
+  for (const s of inner) if (!outer.has(s)) return false;
+  return true;
+}

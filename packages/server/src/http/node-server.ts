@@ -1,0 +1,124 @@
+/**
+ * The node:http adapter: reads the body (with a size limit), builds the PlainRequest, writes
+ * the PlainResponse, and drains in-flight requests on close.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { OAuthError } from '@tessera/core';
+import { errorResponse } from './respond.js';
+import type { Handler, PlainRequest, PlainResponse } from './types.js';
+
+export interface NodeServerOptions {
+  maxBodyBytes: number;
+  /** Called with errors that became a 500, for logging. */
+  onError?: (err: unknown, req: PlainRequest | undefined) => void;
+}
+
+const FORM = 'application/x-www-form-urlencoded';
+
+class BodyTooLarge extends Error {}
+
+function readBody(req: IncomingMessage, limit: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const declared = Number(req.headers['content-length']);
+    if (declared > limit) return reject(new BodyTooLarge());
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        reject(new BodyTooLarge());
+        req.resume();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+/** Turns a node request into a PlainRequest; throws OAuthError for bodies we refuse. */
+export async function toPlainRequest(req: IncomingMessage, maxBodyBytes: number, base: string): Promise<PlainRequest> {
+  const headers: Record<string, string | undefined> = {};
+  for (const [name, value] of Object.entries(req.headers)) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+  const method = req.method ?? 'GET';
+  let url: URL;
+  try {
+    url = new URL(req.url ?? '/', base);
+  } catch {
+    throw new OAuthError('invalid_request', 'malformed request target');
+  }
+  let body: URLSearchParams | undefined;
+  const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
+  if (hasBody && method !== 'GET' && method !== 'HEAD') {
+    let raw: string;
+    try {
+      raw = await readBody(req, maxBodyBytes);
+    } catch (err) {
+      if (err instanceof BodyTooLarge) throw new OAuthError('invalid_request', 'request body too large', { status: 413 });
+      throw err;
+    }
+    if (raw.length > 0) {
+      const type = (headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+      // RFC 6749 §3.2, §4.1.3: token requests are application/x-www-form-urlencoded.
+      if (type !== FORM) throw new OAuthError('invalid_request', `content type must be ${FORM}`);
+      body = new URLSearchParams(raw);
+    } else {
+      body = new URLSearchParams();
+    }
+  }
+  return { method, url, headers, body };
+}
+
+function write(res: ServerResponse, response: PlainResponse) {
+  res.writeHead(response.status, response.headers);
+  res.end(response.body);
+}
+
+export function createNodeServer(handler: Handler, options: NodeServerOptions): Server {
+  let base = 'http://localhost';
+  const server = createServer({ keepAliveTimeout: 5000 }, (req, res) => {
+    let plain: PlainRequest | undefined;
+    toPlainRequest(req, options.maxBodyBytes, base)
+      .then((p) => {
+        plain = p;
+        return handler(p);
+      })
+      .then(
+        (response) => write(res, response),
+        (err: unknown) => {
+          const response = errorResponse(err);
+          if (response.status >= 500) options.onError?.(err, plain);
+          if (response.status === 413) res.setHeader('connection', 'close');
+          write(res, response);
+        },
+      )
+      .catch((err: unknown) => {
+        options.onError?.(err, plain);
+        if (!res.headersSent) write(res, errorResponse(err));
+        else res.destroy();
+      });
+  });
+  server.on('listening', () => {
+    const address = server.address() as AddressInfo | null;
+    if (address && typeof address === 'object') base = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+  });
+  server.on('clientError', (_err, socket) => {
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+  });
+  return server;
+}
+
+/** Stops accepting, lets in-flight requests finish (up to `graceMs`), then closes idle sockets. */
+export function drain(server: Server, graceMs = 10_000): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => server.closeAllConnections(), graceMs);
+    timer.unref();
+    server.close(() => {
+      clearTimeout(timer);
+      resolve();
+    });
+    server.closeIdleConnections();
+  });
+}

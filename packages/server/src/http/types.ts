@@ -1,0 +1,20 @@
+/**
+ * The plain request and response every endpoint speaks, so the same protocol code mounts on
+ * node:http, Express, Fastify or Hono. Adapters fill these in; nothing below them sees a framework.
+ */
+export interface PlainRequest {
+  method: string;
+  url: URL;
+  /** Header names in lower case; repeated headers joined with ', ' (set-cookie is never read). */
+  headers: Readonly<Record<string, string | undefined>>;
+  /** The parsed application/x-www-form-urlencoded body, or undefined when there was none. */
+  body: URLSearchParams | undefined;
+}
+
+export interface PlainResponse {
+  status: number;
+  headers: Record<string, string | string[]>;
+  body: string;
+}
+
+export type Handler = (req: PlainRequest) => Promise<PlainResponse>;

@@ -1,0 +1,407 @@
+/**
+ * The lifecycle engine owns the rules: every token belongs to a grant, refresh tokens rotate and
+ * a replayed one revokes its family, a replayed code revokes what it produced, revocation is
+ * immediate, and every event lands in the audit log in the same transaction as the change.
+ * Protocol endpoints call it; it talks to storage only through the Store contract.
+ */
+import { EventEmitter } from 'node:events';
+import { OAuthError, formatScope } from '@tessera/core';
+import type { ServerConfig } from '../config.js';
+import { hashesEqual, hashPassword, hashSecret, randomId, randomSecret, verifyPassword } from '../secrets.js';
+import type {
+  AuditInput, ClientRecord, CodeRecord, GrantRecord, RevocationResult, RevocationTarget, Store, TokenRecord, UserRecord,
+} from '../store/types.js';
+import type { KeyRing } from './keys.js';
+
+/** RFC 6749 §5.1 successful token response. */
+export interface TokenResponse {
+  access_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+  refresh_token?: string;
+  scope: string;
+}
+
+/** Who caused an event: `client:ID`, `user:ID`, `cli`, `system`. */
+export interface Actor {
+  actor: string;
+  endpoint?: string;
+  reason?: string;
+}
+
+export interface RevocationEvent {
+  target: RevocationTarget;
+  result: RevocationResult;
+  at: number;
+  reason: string;
+}
+
+export interface EngineEvents {
+  revoked: [RevocationEvent];
+}
+
+const PREFIX = { access: 'tsa_', refresh: 'tsr_', code: 'tsc_', clientSecret: 'tss_' } as const;
+
+export class LifecycleEngine extends EventEmitter<EngineEvents> {
+  constructor(
+    readonly store: Store,
+    readonly config: ServerConfig,
+    readonly keys: KeyRing,
+    readonly now: () => number = Date.now,
+  ) {
+    super();
+  }
+
+  // ---- clients and users -------------------------------------------------------------------
+
+  /** Creates a client; the secret (≥ 256 bits, generated here) is returned once and stored hashed. */
+  async createClient(input: Omit<ClientRecord, 'id' | 'secretHash' | 'createdAt'>, by: Actor): Promise<{ client: ClientRecord; secret?: string }> {
+    const secret = input.authMethod === 'none' ? undefined : randomSecret(PREFIX.clientSecret);
+    const client: ClientRecord = {
+      ...input,
+      id: randomId(),
+      secretHash: secret === undefined ? null : hashSecret(secret),
+      createdAt: this.now(),
+    };
+    await this.store.createClient(client, { event: 'client.created', ...by, clientId: client.id, data: { name: client.name } });
+    return secret === undefined ? { client } : { client, secret };
+  }
+
+  async deleteClient(id: string, by: Actor): Promise<RevocationResult | undefined> {
+    const at = this.now();
+    const result = await this.store.deleteClient(id, at, [
+      { event: 'client.deleted', ...by, clientId: id },
+      { event: 'token.revoked', ...by, clientId: id, reason: by.reason ?? 'client deleted' },
+    ]);
+    if (result) this.emitRevoked({ client: id }, result, at, by.reason ?? 'client deleted');
+    return result;
+  }
+
+  async createUser(username: string, password: string, by: Actor): Promise<UserRecord> {
+    const user: UserRecord = { id: randomId(), username, passwordHash: await hashPassword(password), createdAt: this.now() };
+    await this.store.createUser(user, { event: 'user.created', ...by, userId: user.id });
+    return user;
+  }
+
+  async deleteUser(id: string, by: Actor): Promise<RevocationResult | undefined> {
+    const at = this.now();
+    const result = await this.store.deleteUser(id, at, [
+      { event: 'user.deleted', ...by, userId: id },
+      { event: 'token.revoked', ...by, userId: id, reason: by.reason ?? 'user deleted' },
+    ]);
+    if (result) this.emitRevoked({ user: id }, result, at, by.reason ?? 'user deleted');
+    return result;
+  }
+
+  /** A password change revokes the user's grants: sessions on other devices must log in again. */
+  async setPassword(id: string, password: string, by: Actor): Promise<RevocationResult | undefined> {
+    const at = this.now();
+    const result = await this.store.setPassword(id, await hashPassword(password), at, [
+      { event: 'user.password_changed', ...by, userId: id },
+      { event: 'token.revoked', ...by, userId: id, reason: by.reason ?? 'password changed' },
+    ]);
+    if (result) this.emitRevoked({ user: id }, result, at, by.reason ?? 'password changed');
+    return result;
+  }
+
+  /** Checks a user's password with the slow KDF; the same work is done for unknown users. */
+  async authenticateUser(username: string, password: string): Promise<UserRecord | undefined> {
+    const user = await this.store.getUserByName(username);
+    const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
+    return ok && user ? user : undefined;
+  }
+
+  /** Constant-time check of a client secret against its stored SHA-256. */
+  clientSecretMatches(client: ClientRecord, secret: string): boolean {
+    return client.secretHash !== null && hashesEqual(hashSecret(secret), client.secretHash);
+  }
+
+  // ---- grants ------------------------------------------------------------------------------
+
+  /** The user's standing grant to the client, if it covers every requested scope. */
+  async consentCovers(client: ClientRecord, user: UserRecord, scopes: ReadonlySet<string>): Promise<GrantRecord | undefined> {
+    const grant = await this.store.findGrant(client.id, user.id);
+    if (!grant) return undefined;
+    const granted = new Set(grant.scope.split(' '));
+    for (const s of scopes) if (!granted.has(s)) return undefined;
+    return grant;
+  }
+
+  /** Records consent: creates the grant or widens it to include the scopes. */
+  async recordConsent(client: ClientRecord, user: UserRecord, scopes: ReadonlySet<string>, by: Actor): Promise<GrantRecord> {
+    const existing = await this.store.findGrant(client.id, user.id);
+    const scope = formatScope(new Set([...(existing?.scope.split(' ').filter(Boolean) ?? []), ...scopes]));
+    const grant: GrantRecord = existing
+      ? { ...existing, scope }
+      : { id: randomId(), clientId: client.id, userId: user.id, scope, createdAt: this.now(), revokedAt: null };
+    await this.store.saveGrant(grant, [
+      { event: existing ? 'grant.widened' : 'grant.created', ...by, clientId: client.id, userId: user.id, grantId: grant.id, data: { scope } },
+    ]);
+    return grant;
+  }
+
+  // ---- issuance ----------------------------------------------------------------------------
+
+  /** RFC 6749 §4.4: client credentials get an access token only (§4.4.3: no refresh token). */
+  async issueClientCredentials(client: ClientRecord, scope: string, by: Actor): Promise<TokenResponse> {
+    const existing = await this.store.findGrant(client.id, null);
+    const now = this.now();
+    const grant: GrantRecord = existing ?? { id: randomId(), clientId: client.id, userId: null, scope, createdAt: now, revokedAt: null };
+    const access = await this.mintAccess(client, grant, null, randomId(), null, scope, now);
+    await this.store.issueTokens(
+      [access.record],
+      [this.issuedEvent(access.record, by)],
+      existing ? undefined : grant,
+    );
+    return this.response(access, undefined, scope, now);
+  }
+
+  /** RFC 6749 §4.3 (legacy): the resource owner's password, checked by the caller. */
+  async issuePassword(client: ClientRecord, user: UserRecord, scope: string, by: Actor): Promise<TokenResponse> {
+    const now = this.now();
+    const existing = await this.store.findGrant(client.id, user.id);
+    const grantScope = formatScope(new Set([...(existing?.scope.split(' ').filter(Boolean) ?? []), ...scope.split(' ').filter(Boolean)]));
+    const grant: GrantRecord = existing
+      ? { ...existing, scope: grantScope }
+      : { id: randomId(), clientId: client.id, userId: user.id, scope: grantScope, createdAt: now, revokedAt: null };
+    const family = randomId();
+    const access = await this.mintAccess(client, grant, user, family, null, scope, now);
+    const refresh = client.grantTypes.includes('refresh_token') ? this.mintRefresh(client, grant, user.id, family, null, scope, now) : undefined;
+    const records = refresh ? [access.record, refresh.record] : [access.record];
+    await this.store.issueTokens(records, records.map((r) => this.issuedEvent(r, by)), grant);
+    return this.response(access, refresh, scope, now);
+  }
+
+  /** Issues a single-use authorization code (RFC 6749 §4.1.2), living ≤ config.codeTtl seconds. */
+  async issueCode(
+    client: ClientRecord,
+    user: UserRecord,
+    grant: GrantRecord,
+    params: { scope: string; redirectUri: string; codeChallenge: string | null; codeChallengeMethod: 'S256' | 'plain' | null },
+    by: Actor,
+  ): Promise<string> {
+    const value = randomSecret(PREFIX.code);
+    const now = this.now();
+    const code: CodeRecord = {
+      id: randomId(),
+      hash: hashSecret(value),
+      grantId: grant.id,
+      clientId: client.id,
+      userId: user.id,
+      scope: params.scope,
+      redirectUri: params.redirectUri,
+      codeChallenge: params.codeChallenge,
+      codeChallengeMethod: params.codeChallengeMethod,
+      issuedAt: now,
+      expiresAt: now + this.config.codeTtl * 1000,
+      redeemedAt: null,
+    };
+    await this.store.createCode(code, [
+      { event: 'code.issued', ...by, clientId: client.id, userId: user.id, grantId: grant.id, tokenId: code.id },
+    ]);
+    return value;
+  }
+
+  /** RFC 6749 §4.2 (legacy implicit): an access token straight from the authorization endpoint. */
+  async issueImplicit(client: ClientRecord, user: UserRecord, grant: GrantRecord, scope: string, by: Actor): Promise<TokenResponse> {
+    const now = this.now();
+    const access = await this.mintAccess(client, grant, user, randomId(), null, scope, now);
+    await this.store.issueTokens([access.record], [this.issuedEvent(access.record, by)]);
+    return this.response(access, undefined, scope, now);
+  }
+
+  /**
+   * Redeems a code for tokens. `check` applies the protocol's checks (redirect_uri, PKCE) to the
+   * code before it is spent.
+   */
+  async redeemCode(client: ClientRecord, value: string, check: (code: CodeRecord) => void, by: Actor): Promise<TokenResponse> {
+    const code = await this.store.findCodeByHash(hashSecret(value));
+    const now = this.now();
+    // RFC 6749 §4.1.3: the code must have been issued to this client.
+    if (!code || code.clientId !== client.id) throw new OAuthError('invalid_grant', 'authorization code is invalid');
+    if (code.redeemedAt !== null) return this.codeReplayed(code, by);
+    if (code.expiresAt <= now) throw new OAuthError('invalid_grant', 'authorization code has expired');
+    check(code);
+    const [grant, user] = await Promise.all([this.store.getGrant(code.grantId), this.store.getUser(code.userId)]);
+    if (!grant || grant.revokedAt !== null || !user) throw new OAuthError('invalid_grant', 'the grant behind this code was revoked');
+    const family = code.id;
+    const access = await this.mintAccess(client, grant, user, family, null, code.scope, now);
+    const refresh = client.grantTypes.includes('refresh_token') ? this.mintRefresh(client, grant, user.id, family, null, code.scope, now) : undefined;
+    const records = refresh ? [access.record, refresh.record] : [access.record];
+    const audit = [
+      { event: 'code.redeemed', ...by, clientId: client.id, userId: user.id, grantId: grant.id, tokenId: code.id },
+      ...records.map((r) => this.issuedEvent(r, by)),
+    ];
+    if ((await this.store.redeemCode(code.id, now, records, audit)) === 'already-used') return this.codeReplayed(code, by);
+    return this.response(access, refresh, code.scope, now);
+  }
+
+  /** RFC 6749 §4.1.2: a code used twice is refused, and the tokens issued from it are revoked. */
+  private async codeReplayed(code: CodeRecord, by: Actor): Promise<never> {
+    await this.revoke({ family: code.id }, {
+      ...by,
+      reason: 'authorization code replayed',
+    }, { event: 'code.replayed', ...by, clientId: code.clientId, userId: code.userId, grantId: code.grantId, tokenId: code.id });
+    throw new OAuthError('invalid_grant', 'authorization code was already used');
+  }
+
+  /**
+   * RFC 6749 §6 with rotation (RFC 9700 §4.14.2): the old refresh token is consumed and a new
+   * pair issued. A consumed token presented again revokes its whole family.
+   */
+  async rotateRefresh(client: ClientRecord, value: string, requested: ReadonlySet<string> | undefined, by: Actor): Promise<TokenResponse> {
+    const old = await this.store.findTokenByHash(hashSecret(value));
+    const now = this.now();
+    if (!old || old.kind !== 'refresh' || old.clientId !== client.id) throw new OAuthError('invalid_grant', 'refresh token is invalid');
+    if (old.revokedAt !== null) throw new OAuthError('invalid_grant', 'refresh token was revoked');
+    const graceSince = this.config.refreshReuseGrace > 0 ? now - this.config.refreshReuseGrace * 1000 : null;
+    if (old.consumedAt !== null && (graceSince === null || old.consumedAt < graceSince)) return this.refreshReused(old, by);
+    if (old.expiresAt <= now) throw new OAuthError('invalid_grant', 'refresh token has expired');
+
+    // RFC 6749 §6: the requested scope MUST NOT include any scope not originally granted.
+    const original = new Set(old.scope.split(' ').filter(Boolean));
+    if (requested) for (const s of requested) if (!original.has(s)) throw new OAuthError('invalid_scope', `scope '${s}' was not granted`);
+    const accessScope = requested ? formatScope(requested) : old.scope;
+
+    const [grant, user] = await Promise.all([
+      this.store.getGrant(old.grantId),
+      old.userId === null ? undefined : this.store.getUser(old.userId),
+    ]);
+    if (!grant || grant.revokedAt !== null || (old.userId !== null && !user)) throw new OAuthError('invalid_grant', 'the grant was revoked');
+    const access = await this.mintAccess(client, grant, user ?? null, old.familyId, old.id, accessScope, now);
+    // RFC 6749 §6: a new refresh token keeps the scope of the one it replaces.
+    const refresh = this.mintRefresh(client, grant, old.userId, old.familyId, old.id, old.scope, now);
+    const audit: AuditInput[] = [
+      { event: old.consumedAt === null ? 'token.rotated' : 'token.rotated_in_grace', ...by, clientId: client.id, userId: old.userId, grantId: grant.id, tokenId: old.id },
+      this.issuedEvent(access.record, by),
+      this.issuedEvent(refresh.record, by),
+    ];
+    const claim = await this.store.rotateRefresh(old.id, now, graceSince, [access.record, refresh.record], audit);
+    if (claim === 'already-used') return this.refreshReused(old, by);
+    return this.response(access, refresh, accessScope, now);
+  }
+
+  private async refreshReused(old: TokenRecord, by: Actor): Promise<never> {
+    await this.revoke({ family: old.familyId }, { ...by, reason: 'refresh token reused' }, {
+      event: 'token.reuse_detected', ...by, clientId: old.clientId, userId: old.userId, grantId: old.grantId, tokenId: old.id,
+    });
+    throw new OAuthError('invalid_grant', 'refresh token was already used');
+  }
+
+  // ---- lookup and revocation ---------------------------------------------------------------
+
+  /** The token's record if it is active now (not expired, revoked, or consumed). */
+  async activeToken(value: string): Promise<TokenRecord | undefined> {
+    const token = await this.store.findTokenByHash(hashSecret(value));
+    if (!token || token.revokedAt !== null || token.consumedAt !== null || token.expiresAt <= this.now()) return undefined;
+    return token;
+  }
+
+  findToken(value: string): Promise<TokenRecord | undefined> {
+    return this.store.findTokenByHash(hashSecret(value));
+  }
+
+  /** Revokes what the target covers, atomically, with an audit record; then tells subscribers. */
+  async revoke(target: RevocationTarget, by: Actor, first?: AuditInput): Promise<RevocationResult> {
+    const at = this.now();
+    const reason = by.reason ?? 'revoked';
+    const audit: AuditInput[] = [
+      ...(first ? [first] : []),
+      { event: 'token.revoked', ...by, reason, ...auditFields(target), data: { target: describe(target) } },
+    ];
+    const result = await this.store.revoke(target, at, audit);
+    this.emitRevoked(target, result, at, reason);
+    return result;
+  }
+
+  /**
+   * RFC 7009 §2.1: a client revokes one of its own tokens. Revoking a refresh token also
+   * invalidates the access tokens of the same grant.
+   */
+  async revokeByValue(client: ClientRecord, value: string, by: Actor): Promise<void> {
+    const token = await this.findToken(value);
+    // RFC 7009 §2.2: an invalid or unknown token still gets 200.
+    if (!token) return;
+    if (token.clientId !== client.id) throw new OAuthError('invalid_request', 'token was not issued to this client');
+    if (token.revokedAt !== null) return;
+    await this.revoke(token.kind === 'refresh' ? { grant: token.grantId } : { token: token.id }, by, undefined);
+  }
+
+  private emitRevoked(target: RevocationTarget, result: RevocationResult, at: number, reason: string) {
+    this.emit('revoked', { target, result, at, reason });
+  }
+
+  // ---- token minting -----------------------------------------------------------------------
+
+  private async mintAccess(
+    client: ClientRecord, grant: GrantRecord, user: UserRecord | null, familyId: string, parentId: string | null, scope: string, now: number,
+  ) {
+    const ttl = client.accessTtl ?? this.config.accessTokenTtl;
+    const id = randomId();
+    const expiresAt = now + ttl * 1000;
+    let value: string;
+    if (client.tokenFormat === 'jwt') {
+      // RFC 9068 §2.2: iss, exp, aud, sub, client_id, iat, jti; typ "at+jwt" (§2.1).
+      value = await this.keys.sign(
+        {
+          iss: this.config.issuer,
+          exp: Math.floor(expiresAt / 1000),
+          aud: this.config.audience,
+          sub: user?.id ?? client.id,
+          client_id: client.id,
+          iat: Math.floor(now / 1000),
+          jti: id,
+          scope,
+          ...(user ? { username: user.username } : {}),
+        },
+        'at+jwt',
+      );
+    } else {
+      value = randomSecret(PREFIX.access);
+    }
+    const record: TokenRecord = {
+      id, hash: hashSecret(value), kind: 'access', format: client.tokenFormat, grantId: grant.id, familyId, parentId,
+      clientId: client.id, userId: user?.id ?? null, scope, issuedAt: now, expiresAt, revokedAt: null, consumedAt: null,
+    };
+    return { value, record, ttl };
+  }
+
+  private mintRefresh(client: ClientRecord, grant: GrantRecord, userId: string | null, familyId: string, parentId: string | null, scope: string, now: number) {
+    const value = randomSecret(PREFIX.refresh);
+    const ttl = client.refreshTtl ?? this.config.refreshTokenTtl;
+    const record: TokenRecord = {
+      id: randomId(), hash: hashSecret(value), kind: 'refresh', format: 'opaque', grantId: grant.id, familyId, parentId,
+      clientId: client.id, userId, scope, issuedAt: now, expiresAt: now + ttl * 1000, revokedAt: null, consumedAt: null,
+    };
+    return { value, record };
+  }
+
+  private issuedEvent(t: TokenRecord, by: Actor): AuditInput {
+    return {
+      event: 'token.issued', ...by, clientId: t.clientId, userId: t.userId, grantId: t.grantId, tokenId: t.id,
+      data: { kind: t.kind, format: t.format, family: t.familyId, parent: t.parentId, scope: t.scope, exp: t.expiresAt },
+    };
+  }
+
+  private response(access: { value: string; ttl: number }, refresh: { value: string } | undefined, scope: string, _now: number): TokenResponse {
+    const body: TokenResponse = { access_token: access.value, token_type: 'Bearer', expires_in: access.ttl, scope };
+    if (refresh) body.refresh_token = refresh.value;
+    return body;
+  }
+}
+
+/** An scrypt hash of a random password: unknown users cost the same time as known ones. */
+const DUMMY_HASH = 'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
+
+function auditFields(target: RevocationTarget): Partial<AuditInput> {
+  if ('token' in target) return { tokenId: target.token };
+  if ('grant' in target) return { grantId: target.grant };
+  if ('user' in target) return { userId: target.user };
+  if ('client' in target) return { clientId: target.client };
+  return {};
+}
+
+export function describe(target: RevocationTarget): string {
+  const [kind, value] = Object.entries(target)[0] as [string, string | number];
+  return kind === 'issuedBefore' ? `issued before ${new Date(value as number).toISOString()}` : `${kind} ${value}`;
+}

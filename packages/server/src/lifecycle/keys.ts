@@ -1,0 +1,91 @@
+/**
+ * Signing keys. An ES256 key is generated on first start; `rotate` adds a new current key and
+ * keeps the old public key in the JWKS until the last token it signed has expired.
+ */
+import { exportJWK, generateKeyPair, importJWK, SignJWT, type JWK, type JWTPayload } from 'jose';
+import { randomId } from '../secrets.js';
+import type { AuditInput, KeyRecord, Store } from '../store/types.js';
+
+const ALG = 'ES256';
+/** Another process (the CLI) may rotate keys: re-read them at most this often. */
+const RELOAD_MS = 2000;
+
+interface LoadedKey {
+  record: KeyRecord;
+  privateKey: Awaited<ReturnType<typeof importJWK>>;
+}
+
+export class KeyRing {
+  private keys: LoadedKey[] = [];
+  private loadedAt = 0;
+  private loading: Promise<void> | undefined;
+
+  constructor(
+    private readonly store: Store,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Loads the keys, generating the first one if the store has none. */
+  async init(): Promise<void> {
+    await this.reload();
+    if (this.keys.length === 0) {
+      await this.rotate(null, { event: 'key.created', actor: 'system' });
+    }
+  }
+
+  private async reload(): Promise<void> {
+    const records = await this.store.listKeys();
+    const keys: LoadedKey[] = [];
+    for (const record of records) {
+      const cached = this.keys.find((k) => k.record.kid === record.kid);
+      keys.push({ record, privateKey: cached?.privateKey ?? (await importJWK(JSON.parse(record.privateJwk) as JWK, record.alg)) });
+    }
+    this.keys = keys;
+    this.loadedAt = this.now();
+  }
+
+  private async fresh(): Promise<void> {
+    if (this.now() - this.loadedAt < RELOAD_MS) return;
+    this.loading ??= this.reload().finally(() => { this.loading = undefined; });
+    await this.loading;
+  }
+
+  /** Adds a new current key; earlier keys stay published until `retireAt` (ms). */
+  async rotate(retireAt: number | null, audit: AuditInput): Promise<KeyRecord> {
+    const { privateKey, publicKey } = await generateKeyPair(ALG, { extractable: true });
+    const kid = randomId();
+    const record: KeyRecord = {
+      kid,
+      alg: ALG,
+      privateJwk: JSON.stringify({ ...(await exportJWK(privateKey)), kid, alg: ALG }),
+      publicJwk: JSON.stringify({ ...(await exportJWK(publicKey)), kid, alg: ALG, use: 'sig' }),
+      createdAt: this.now(),
+      retireAt: null,
+    };
+    await this.store.addKey(record, retireAt, [{ ...audit, data: { kid, ...audit.data } }]);
+    await this.reload();
+    return record;
+  }
+
+  private current(): LoadedKey {
+    const key = this.keys.findLast((k) => k.record.retireAt === null) ?? this.keys.at(-1);
+    if (!key) throw new Error('no signing key: KeyRing.init() was not called');
+    return key;
+  }
+
+  /** Signs a JWT with the current key. */
+  async sign(payload: JWTPayload, typ: string): Promise<string> {
+    await this.fresh();
+    const key = this.current();
+    return new SignJWT(payload).setProtectedHeader({ alg: key.record.alg, kid: key.record.kid, typ }).sign(key.privateKey);
+  }
+
+  /** The public keys still in use (RFC 7517 JWK Set). */
+  async jwks(): Promise<{ keys: JWK[] }> {
+    await this.fresh();
+    const now = this.now();
+    return {
+      keys: this.keys.filter((k) => k.record.retireAt === null || k.record.retireAt > now).map((k) => JSON.parse(k.record.publicJwk) as JWK),
+    };
+  }
+}

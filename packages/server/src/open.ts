@@ -1,0 +1,33 @@
+/** Opens a Tessera data file: store, keys and engine, wired the same way for the server and the CLI. */
+import { resolveConfig, type ServerConfig } from './config.js';
+import { LifecycleEngine } from './lifecycle/engine.js';
+import { KeyRing } from './lifecycle/keys.js';
+import { SqliteStore, type SqliteStoreOptions } from './store/sqlite/sqlite-store.js';
+import type { Store } from './store/types.js';
+
+export interface Tessera {
+  store: Store;
+  keys: KeyRing;
+  engine: LifecycleEngine;
+  config: ServerConfig;
+  close(): Promise<void>;
+}
+
+export async function openTessera(options: {
+  db: string;
+  config?: Partial<ServerConfig>;
+  synchronous?: SqliteStoreOptions['synchronous'];
+  now?: () => number;
+}): Promise<Tessera> {
+  const store = new SqliteStore({ path: options.db, synchronous: options.synchronous ?? 'full' });
+  return withStore(store, options.config, options.now);
+}
+
+/** Wires keys and engine onto any store (the storage contract tests use this). */
+export async function withStore(store: Store, config?: Partial<ServerConfig>, now: () => number = Date.now): Promise<Tessera> {
+  const resolved = resolveConfig(config);
+  const keys = new KeyRing(store, now);
+  await keys.init();
+  const engine = new LifecycleEngine(store, resolved, keys, now);
+  return { store, keys, engine, config: resolved, close: () => store.close() };
+}

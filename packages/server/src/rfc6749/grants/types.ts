@@ -1,0 +1,15 @@
+import type { Actor, LifecycleEngine, TokenResponse } from '../../lifecycle/engine.js';
+import type { ClientRecord, GrantType } from '../../store/types.js';
+
+/** A grant the token endpoint can dispatch to: it declares its parameters and handles them. */
+export interface TokenGrant {
+  grantType: GrantType;
+  /** Parameters the grant accepts, besides grant_type and client authentication. */
+  params: readonly string[];
+  handle(ctx: {
+    engine: LifecycleEngine;
+    client: ClientRecord;
+    params: Record<string, string | undefined>;
+    by: Actor;
+  }): Promise<TokenResponse>;
+}

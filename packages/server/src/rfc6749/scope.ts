@@ -1,0 +1,14 @@
+import { OAuthError, formatScope, parseScope } from '@tessera/core';
+import type { ClientRecord } from '../store/types.js';
+
+/**
+ * RFC 6749 §3.3: the requested scope, limited to what the client registered. An absent scope
+ * means the client's registered scope.
+ */
+export function allowedScope(client: ClientRecord, requested: string | undefined): string {
+  const registered = parseScope(client.scope);
+  if (requested === undefined) return formatScope(registered);
+  const scopes = parseScope(requested);
+  for (const s of scopes) if (!registered.has(s)) throw new OAuthError('invalid_scope', `scope '${s}' is not allowed for this client`);
+  return formatScope(scopes);
+}

@@ -1,0 +1,43 @@
+/**
+ * The token endpoint (RFC 6749 §3.2): parse the form, authenticate the client, dispatch to the
+ * grant it names, respond with §5.1 JSON and no-store.
+ */
+import { OAuthError, readParams } from '@tessera/core';
+import type { ServerConfig } from '../config.js';
+import type { LifecycleEngine } from '../lifecycle/engine.js';
+import { json } from '../http/respond.js';
+import type { PlainRequest, PlainResponse } from '../http/types.js';
+import type { GrantType } from '../store/types.js';
+import { authenticateClient } from './client-auth.js';
+import { authorizationCode } from './grants/authorization-code.js';
+import { clientCredentials } from './grants/client-credentials.js';
+import { password } from './grants/password.js';
+import { refreshToken } from './grants/refresh-token.js';
+import type { TokenGrant } from './grants/types.js';
+
+const ALL_GRANTS: readonly TokenGrant[] = [authorizationCode, refreshToken, clientCredentials, password];
+
+/** The grants this server offers: password only when enabled as a legacy grant. */
+export function enabledGrants(config: ServerConfig): Map<string, TokenGrant> {
+  return new Map(ALL_GRANTS.filter((g) => g.grantType !== 'password' || config.legacyGrants.includes('password')).map((g) => [g.grantType, g]));
+}
+
+export function tokenEndpoint(engine: LifecycleEngine) {
+  const grants = enabledGrants(engine.config);
+  return async (req: PlainRequest): Promise<PlainResponse> => {
+    // RFC 6749 §3.2: the client MUST use POST.
+    if (req.method !== 'POST') throw new OAuthError('invalid_request', 'use POST', { status: 405, headers: { allow: 'POST' } });
+    const body = req.body ?? new URLSearchParams();
+    const { grant_type } = readParams(body, ['grant_type'] as const);
+    if (grant_type === undefined) throw new OAuthError('invalid_request', "missing parameter 'grant_type'");
+    const client = await authenticateClient(engine, req, body);
+    const grant = grants.get(grant_type);
+    if (!grant) throw new OAuthError('unsupported_grant_type', `grant_type '${grant_type}' is not supported`);
+    if (!client.grantTypes.includes(grant.grantType as GrantType)) {
+      throw new OAuthError('unauthorized_client', `this client may not use grant_type '${grant_type}'`);
+    }
+    const params = readParams(body, grant.params);
+    const response = await grant.handle({ engine, client, params, by: { actor: `client:${client.id}`, endpoint: '/token' } });
+    return json(200, response);
+  };
+}

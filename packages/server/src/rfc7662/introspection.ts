@@ -1,0 +1,44 @@
+/**
+ * Token introspection (RFC 7662). The caller must authenticate (§2.1). A client sees its own
+ * tokens; a client registered with the `tessera:introspect` scope (a resource server) sees any.
+ * Everything else — expired, revoked, consumed, unknown, someone else's — is just
+ * {"active": false} (§2.2).
+ */
+import { OAuthError, readParams, required } from '@tessera/core';
+import type { LifecycleEngine } from '../lifecycle/engine.js';
+import { json } from '../http/respond.js';
+import type { PlainRequest, PlainResponse } from '../http/types.js';
+import { authenticateClient } from '../rfc6749/client-auth.js';
+
+/** The registered scope that lets a client introspect tokens issued to other clients. */
+export const INTROSPECT_ANY = 'tessera:introspect';
+
+const INACTIVE = { active: false } as const;
+
+export function introspectionEndpoint(engine: LifecycleEngine) {
+  return async (req: PlainRequest): Promise<PlainResponse> => {
+    if (req.method !== 'POST') throw new OAuthError('invalid_request', 'use POST', { status: 405, headers: { allow: 'POST' } });
+    const body = req.body ?? new URLSearchParams();
+    const client = await authenticateClient(engine, req, body);
+    if (client.authMethod === 'none') throw new OAuthError('invalid_client', 'public clients cannot introspect', { status: 401 });
+    const { token } = readParams(body, ['token', 'token_type_hint'] as const);
+    const record = await engine.activeToken(required(token, 'token'));
+    if (!record) return json(200, INACTIVE);
+    const maySee = record.clientId === client.id || client.scope.split(' ').includes(INTROSPECT_ANY);
+    if (!maySee) return json(200, INACTIVE);
+    const user = record.userId === null ? undefined : await engine.store.getUser(record.userId);
+    return json(200, {
+      active: true,
+      scope: record.scope,
+      client_id: record.clientId,
+      ...(user ? { username: user.username } : {}),
+      sub: record.userId ?? record.clientId,
+      token_type: record.kind === 'access' ? 'Bearer' : 'refresh_token',
+      exp: Math.floor(record.expiresAt / 1000),
+      iat: Math.floor(record.issuedAt / 1000),
+      aud: engine.config.audience,
+      iss: engine.config.issuer,
+      jti: record.id,
+    });
+  };
+}

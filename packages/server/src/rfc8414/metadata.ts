@@ -1,0 +1,34 @@
+/** Authorization server metadata (RFC 8414 §2), derived from the configuration. */
+import type { ServerConfig } from '../config.js';
+import { enabledGrants } from '../rfc6749/token-endpoint.js';
+
+export const PATHS = {
+  metadata: '/.well-known/oauth-authorization-server',
+  authorization: '/authorize',
+  token: '/token',
+  revocation: '/revoke',
+  introspection: '/introspect',
+  jwks: '/jwks.json',
+} as const;
+
+export function metadata(config: ServerConfig) {
+  const i = config.issuer;
+  const authMethods = ['client_secret_basic', 'client_secret_post', 'none'];
+  const grantTypes = [...enabledGrants(config).keys()];
+  if (config.legacyGrants.includes('implicit')) grantTypes.push('implicit');
+  return {
+    issuer: i,
+    authorization_endpoint: i + PATHS.authorization,
+    token_endpoint: i + PATHS.token,
+    revocation_endpoint: i + PATHS.revocation,
+    introspection_endpoint: i + PATHS.introspection,
+    jwks_uri: i + PATHS.jwks,
+    response_types_supported: config.legacyGrants.includes('implicit') ? ['code', 'token'] : ['code'],
+    response_modes_supported: ['query', 'fragment'],
+    grant_types_supported: grantTypes,
+    token_endpoint_auth_methods_supported: authMethods,
+    revocation_endpoint_auth_methods_supported: authMethods,
+    introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+    code_challenge_methods_supported: config.allowPlainPkce ? ['S256', 'plain'] : ['S256'],
+  };
+}

@@ -1,0 +1,50 @@
+/**
+ * The one door for secrets: random values, hashing and constant-time comparison.
+ * Opaque tokens and client secrets carry ≥ 256 random bits, so a fast hash (SHA-256) stores
+ * them safely; only human-chosen passwords get the slow, salted KDF (scrypt).
+ */
+import { createHash, randomBytes, scrypt, timingSafeEqual, type BinaryLike, type ScryptOptions } from 'node:crypto';
+
+/** 256 random bits, base64url, with an optional prefix that secret scanners can match. */
+export const randomSecret = (prefix = ''): string => prefix + randomBytes(32).toString('base64url');
+
+/** A shorter random identifier (128 bits) for rows: never a credential. */
+export const randomId = (prefix = ''): string => prefix + randomBytes(16).toString('base64url');
+
+/** SHA-256 of a high-entropy secret, base64url: what the store keeps instead of the secret. */
+export const hashSecret = (value: string): string => createHash('sha256').update(value).digest('base64url');
+
+/** Constant-time comparison of two hashes produced by hashSecret. */
+export function hashesEqual(a: string, b: string): boolean {
+  const x = Buffer.from(a);
+  const y = Buffer.from(b);
+  return x.length === y.length && timingSafeEqual(x, y);
+}
+
+const SCRYPT = { N: 2 ** 15, r: 8, p: 1, maxmem: 64 * 1024 * 1024 } as const;
+
+function scryptAsync(password: BinaryLike, salt: Buffer, keylen: number, opts: ScryptOptions): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    scrypt(password, salt, keylen, opts, (err, key) => (err ? reject(err) : resolve(key)));
+  });
+}
+
+/** Salted scrypt for user passwords: `scrypt$N$r$p$salt$hash`. */
+export async function hashPassword(password: string): Promise<string> {
+  const salt = randomBytes(16);
+  const key = await scryptAsync(password.normalize('NFKC'), salt, 32, SCRYPT);
+  return ['scrypt', SCRYPT.N, SCRYPT.r, SCRYPT.p, salt.toString('base64url'), key.toString('base64url')].join('$');
+}
+
+export async function verifyPassword(password: string, stored: string): Promise<boolean> {
+  const [kind, n, r, p, salt, hash] = stored.split('$');
+  if (kind !== 'scrypt' || !n || !r || !p || !salt || !hash) return false;
+  const expected = Buffer.from(hash, 'base64url');
+  const key = await scryptAsync(password.normalize('NFKC'), Buffer.from(salt, 'base64url'), expected.length, {
+    N: Number(n),
+    r: Number(r),
+    p: Number(p),
+    maxmem: SCRYPT.maxmem,
+  });
+  return timingSafeEqual(key, expected);
+}

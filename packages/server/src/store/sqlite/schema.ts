@@ -1,0 +1,115 @@
+/** SQLite schema, applied in order; `user_version` records how far a file has come. */
+export const migrations: readonly string[] = [
+  `
+  CREATE TABLE clients (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL,
+    secret_hash TEXT,
+    auth_method TEXT NOT NULL,
+    grant_types TEXT NOT NULL,
+    redirect_uris TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    token_format TEXT NOT NULL,
+    access_ttl INTEGER,
+    refresh_ttl INTEGER,
+    created_at INTEGER NOT NULL
+  ) STRICT;
+
+  CREATE TABLE users (
+    id TEXT PRIMARY KEY,
+    username TEXT NOT NULL UNIQUE,
+    password_hash TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  ) STRICT;
+
+  CREATE TABLE grants (
+    id TEXT PRIMARY KEY,
+    client_id TEXT NOT NULL,
+    user_id TEXT,
+    scope TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    revoked_at INTEGER
+  ) STRICT;
+  CREATE INDEX grants_client_user ON grants (client_id, user_id) WHERE revoked_at IS NULL;
+  CREATE INDEX grants_user ON grants (user_id);
+
+  CREATE TABLE tokens (
+    id TEXT PRIMARY KEY,
+    hash TEXT NOT NULL UNIQUE,
+    kind TEXT NOT NULL,
+    format TEXT NOT NULL,
+    grant_id TEXT NOT NULL,
+    family_id TEXT NOT NULL,
+    parent_id TEXT,
+    client_id TEXT NOT NULL,
+    user_id TEXT,
+    scope TEXT NOT NULL,
+    issued_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    revoked_at INTEGER,
+    consumed_at INTEGER
+  ) STRICT;
+  CREATE INDEX tokens_grant ON tokens (grant_id);
+  CREATE INDEX tokens_family ON tokens (family_id);
+  CREATE INDEX tokens_client ON tokens (client_id);
+  CREATE INDEX tokens_user ON tokens (user_id);
+  CREATE INDEX tokens_issued ON tokens (issued_at);
+  CREATE INDEX tokens_expires ON tokens (expires_at);
+
+  CREATE TABLE codes (
+    id TEXT PRIMARY KEY,
+    hash TEXT NOT NULL UNIQUE,
+    grant_id TEXT NOT NULL,
+    client_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    redirect_uri TEXT NOT NULL,
+    code_challenge TEXT,
+    code_challenge_method TEXT,
+    issued_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    redeemed_at INTEGER
+  ) STRICT;
+  CREATE INDEX codes_expires ON codes (expires_at);
+
+  CREATE TABLE sessions (
+    hash TEXT PRIMARY KEY,
+    user_id TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+  ) STRICT;
+
+  CREATE TABLE keys (
+    kid TEXT PRIMARY KEY,
+    alg TEXT NOT NULL,
+    private_jwk TEXT NOT NULL,
+    public_jwk TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    retire_at INTEGER
+  ) STRICT;
+
+  CREATE TABLE audit (
+    seq INTEGER PRIMARY KEY,
+    at INTEGER NOT NULL,
+    event TEXT NOT NULL,
+    actor TEXT NOT NULL,
+    client_id TEXT,
+    user_id TEXT,
+    grant_id TEXT,
+    token_id TEXT,
+    reason TEXT,
+    endpoint TEXT,
+    data TEXT,
+    prev_hash TEXT NOT NULL,
+    hash TEXT NOT NULL
+  ) STRICT;
+  CREATE INDEX audit_at ON audit (at);
+
+  CREATE TABLE audit_head (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    seq INTEGER NOT NULL,
+    hash TEXT NOT NULL
+  ) STRICT;
+  INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, 'genesis');
+  `,
+];

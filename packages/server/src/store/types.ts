@@ -1,0 +1,221 @@
+/**
+ * The storage contract. The lifecycle engine owns every rule; a store only keeps rows and makes
+ * each method one atomic transaction. Every store (SQLite, later PostgreSQL) passes the shared
+ * suite in @tessera/test-utils. Times are milliseconds since the epoch.
+ */
+
+export type GrantType = 'authorization_code' | 'refresh_token' | 'client_credentials' | 'password' | 'implicit';
+export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
+export type TokenFormat = 'opaque' | 'jwt';
+
+export interface ClientRecord {
+  id: string;
+  name: string;
+  /** SHA-256 of the secret (base64url); null for public clients (auth method `none`). */
+  secretHash: string | null;
+  authMethod: ClientAuthMethod;
+  grantTypes: GrantType[];
+  redirectUris: string[];
+  /** Space-delimited scopes the client may ask for. */
+  scope: string;
+  tokenFormat: TokenFormat;
+  /** Per-client lifetimes in seconds; null = server default. */
+  accessTtl: number | null;
+  refreshTtl: number | null;
+  createdAt: number;
+}
+
+export interface UserRecord {
+  id: string;
+  username: string;
+  /** scrypt string from secrets.hashPassword. */
+  passwordHash: string;
+  createdAt: number;
+}
+
+/** A standing authorization: user × client × scopes. Client-credentials grants have no user. */
+export interface GrantRecord {
+  id: string;
+  clientId: string;
+  userId: string | null;
+  scope: string;
+  createdAt: number;
+  revokedAt: number | null;
+}
+
+export type TokenKind = 'access' | 'refresh';
+
+export interface TokenRecord {
+  /** Public identifier (the JWT `jti`); never the token itself. */
+  id: string;
+  /** SHA-256 of the token string, base64url. */
+  hash: string;
+  kind: TokenKind;
+  format: TokenFormat;
+  grantId: string;
+  /** Tokens descending from one authorization (a code, a password exchange) share a family. */
+  familyId: string;
+  /** The refresh token this one was rotated from, if any. */
+  parentId: string | null;
+  clientId: string;
+  userId: string | null;
+  scope: string;
+  issuedAt: number;
+  expiresAt: number;
+  revokedAt: number | null;
+  /** Refresh tokens: when rotation consumed it. */
+  consumedAt: number | null;
+}
+
+export interface CodeRecord {
+  id: string;
+  hash: string;
+  grantId: string;
+  clientId: string;
+  userId: string;
+  scope: string;
+  redirectUri: string;
+  codeChallenge: string | null;
+  codeChallengeMethod: 'S256' | 'plain' | null;
+  issuedAt: number;
+  expiresAt: number;
+  redeemedAt: number | null;
+}
+
+export interface SessionRecord {
+  hash: string;
+  userId: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
+export interface KeyRecord {
+  kid: string;
+  alg: string;
+  privateJwk: string;
+  publicJwk: string;
+  createdAt: number;
+  /** Set when a newer key replaced it: the key stays published until then. */
+  retireAt: number | null;
+}
+
+/** What a revocation applies to. `issuedBefore` covers every token issued before that instant. */
+export type RevocationTarget =
+  | { token: string }
+  | { family: string }
+  | { grant: string }
+  | { user: string }
+  | { client: string }
+  | { issuedBefore: number };
+
+export interface RevocationResult {
+  /** Tokens newly revoked. */
+  tokens: number;
+  /** Grants newly revoked. */
+  grants: number;
+  /** The latest expiry among the revoked tokens: after it, the revocation no longer matters. */
+  until: number | null;
+}
+
+/** One lifecycle event. Never holds a token or a secret. */
+export interface AuditInput {
+  event: string;
+  actor: string;
+  clientId?: string | null;
+  userId?: string | null;
+  grantId?: string | null;
+  tokenId?: string | null;
+  reason?: string | null;
+  endpoint?: string | null;
+  data?: Record<string, unknown> | null;
+}
+
+export interface AuditRecord extends Required<{ [K in keyof AuditInput]: Exclude<AuditInput[K], undefined> }> {
+  seq: number;
+  at: number;
+  prevHash: string;
+  hash: string;
+}
+
+export interface TokenFilter {
+  userId?: string;
+  clientId?: string;
+  /** Only tokens neither revoked, consumed nor expired at this instant. */
+  activeAt?: number;
+  limit?: number;
+}
+
+/** Outcome of an atomic compare-and-set on a refresh token or a code. */
+export type ClaimResult = 'claimed' | 'already-used';
+
+export interface Store {
+  // clients
+  createClient(client: ClientRecord, audit: AuditInput): Promise<void>;
+  getClient(id: string): Promise<ClientRecord | undefined>;
+  listClients(): Promise<ClientRecord[]>;
+  /** Deletes the client and revokes every grant and token issued to it. */
+  deleteClient(id: string, at: number, audit: AuditInput[]): Promise<RevocationResult | undefined>;
+
+  // users
+  createUser(user: UserRecord, audit: AuditInput): Promise<void>;
+  getUser(id: string): Promise<UserRecord | undefined>;
+  getUserByName(username: string): Promise<UserRecord | undefined>;
+  listUsers(): Promise<UserRecord[]>;
+  /** Deletes the user and revokes their grants and tokens. */
+  deleteUser(id: string, at: number, audit: AuditInput[]): Promise<RevocationResult | undefined>;
+  /** Replaces the password hash and revokes the user's grants and tokens. */
+  setPassword(id: string, passwordHash: string, at: number, audit: AuditInput[]): Promise<RevocationResult | undefined>;
+
+  // grants
+  /** The active (unrevoked) grant for this client and user (null user = client credentials). */
+  findGrant(clientId: string, userId: string | null): Promise<GrantRecord | undefined>;
+  getGrant(id: string): Promise<GrantRecord | undefined>;
+  /** Inserts the grant or widens its scope. */
+  saveGrant(grant: GrantRecord, audit: AuditInput[]): Promise<void>;
+
+  // codes
+  createCode(code: CodeRecord, audit: AuditInput[]): Promise<void>;
+  findCodeByHash(hash: string): Promise<CodeRecord | undefined>;
+  /** Marks the code redeemed and stores the tokens, atomically; 'already-used' stores nothing. */
+  redeemCode(codeId: string, at: number, tokens: TokenRecord[], audit: AuditInput[]): Promise<ClaimResult>;
+
+  // tokens
+  /** Stores tokens (and the grant, if given) with their audit records in one transaction. */
+  issueTokens(tokens: TokenRecord[], audit: AuditInput[], grant?: GrantRecord): Promise<void>;
+  findTokenByHash(hash: string): Promise<TokenRecord | undefined>;
+  getToken(id: string): Promise<TokenRecord | undefined>;
+  listTokens(filter: TokenFilter): Promise<TokenRecord[]>;
+  /**
+   * Consumes a refresh token and stores its successors, atomically. 'already-used' (consumed,
+   * revoked, or consumed before `graceSince`) stores nothing. A token consumed at or after
+   * `graceSince` may be rotated again (the benign-retry window).
+   */
+  rotateRefresh(oldId: string, at: number, graceSince: number | null, tokens: TokenRecord[], audit: AuditInput[]): Promise<ClaimResult>;
+
+  // revocation
+  /** Revokes every live token the target covers (and the grant, for grant/user/client targets). */
+  revoke(target: RevocationTarget, at: number, audit: AuditInput[]): Promise<RevocationResult>;
+
+  // expiry
+  /** Deletes at most `limit` rows that expired before `before`; returns how many. */
+  sweepExpired(before: number, limit: number): Promise<number>;
+
+  // browser sessions
+  createSession(session: SessionRecord): Promise<void>;
+  findSessionByHash(hash: string): Promise<SessionRecord | undefined>;
+  deleteSession(hash: string): Promise<void>;
+
+  // keys
+  listKeys(): Promise<KeyRecord[]>;
+  /** Adds a key and marks the previous current keys to retire at `retireAt`. */
+  addKey(key: KeyRecord, retireAt: number | null, audit: AuditInput[]): Promise<void>;
+
+  // audit
+  appendAudit(audit: AuditInput[]): Promise<void>;
+  /** Records with seq > after, oldest first. */
+  readAudit(after: number, limit: number, since?: number): Promise<AuditRecord[]>;
+  /** The head of the chain, to detect deletions at the tail. */
+  auditHead(): Promise<{ seq: number; hash: string }>;
+
+  close(): Promise<void>;
+}
