@@ -1,0 +1,149 @@
+/**
+ * Argument parsing for `tessera`: node:util parseArgs in strict mode, the options every command
+ * shares, value checks, and the two errors that decide the exit code (usage → 2, operational → 1).
+ */
+import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+
+/** Exit codes: 0 ok, 1 operational failure, 2 usage error. */
+export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
+
+/** Bad command line: exit 2 with a hint to use --help. */
+export class UsageError extends Error {
+  override name = 'UsageError';
+}
+
+/** The command was well-formed but could not be carried out (not found, port in use…): exit 1. */
+export class CommandError extends Error {
+  override name = 'CommandError';
+}
+
+export interface Command {
+  /** The words after `tessera`, e.g. `client create`. */
+  name: string;
+  /** Options and arguments, for the usage line. */
+  synopsis: string;
+  /** One line for the command list. */
+  summary: string;
+  /** Details for `--help`: one option per line. */
+  help?: string;
+  run(argv: string[]): Promise<number>;
+}
+
+export const DEFAULT_DB = './data/tessera.db';
+
+/** Options every command takes. */
+const COMMON = {
+  db: { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+export const COMMON_HELP = `  --db PATH    SQLite data file (env TESSERA_DB; default ${DEFAULT_DB})
+  --json       machine-readable output: one JSON document on stdout
+  -h, --help   show this help`;
+
+type Options = Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }>;
+type Config<O extends Options> = { args: string[]; options: typeof COMMON & O; strict: true; allowPositionals: true; tokens: true };
+export type Values<O extends Options> = ReturnType<typeof parseArgs<Config<O>>>['values'];
+
+/**
+ * Parses argv strictly against the command's options plus the common ones. `positionals` names
+ * the arguments the command requires, in order; they come back by name.
+ */
+export function parse<const O extends Options, const P extends readonly string[] = []>(
+  argv: string[],
+  options: O,
+  positionals: P = [] as unknown as P,
+): { values: Values<O>; args: Record<P[number], string>; db: string } {
+  const config: Config<O> = { args: argv, options: { ...COMMON, ...options }, strict: true, allowPositionals: true, tokens: true };
+  let parsed: ReturnType<typeof parseArgs<Config<O>>>;
+  try {
+    parsed = parseArgs(config);
+  } catch (err) {
+    throw new UsageError(parseErrorMessage(err));
+  }
+  // parseArgs keeps the last of a repeated single-valued option; a repeat is more likely a mistake.
+  const seen = new Set<string>();
+  for (const token of parsed.tokens) {
+    if (token.kind !== 'option' || config.options[token.name]?.multiple) continue;
+    if (seen.has(token.name)) throw new UsageError(`option '--${token.name}' given more than once`);
+    seen.add(token.name);
+  }
+  const extra = parsed.positionals[positionals.length];
+  if (extra !== undefined) throw new UsageError(`unexpected argument '${extra}'`);
+  const args = {} as Record<P[number], string>;
+  positionals.forEach((name: P[number], i) => {
+    const value = parsed.positionals[i];
+    if (value === undefined) throw new UsageError(`missing argument ${name}`);
+    args[name] = value;
+  });
+  const db = (parsed.values as { db?: string }).db ?? env('TESSERA_DB') ?? DEFAULT_DB;
+  return { values: parsed.values as Values<O>, args, db: resolve(db) };
+}
+
+/** node's parseArgs messages, cut to their first sentence (the rest is about positionals). */
+function parseErrorMessage(err: unknown): string {
+  const code = (err as { code?: string }).code;
+  const message = err instanceof Error ? err.message : String(err);
+  if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+    const option = /'([^']+)'/.exec(message)?.[1];
+    if (option) return `unknown option '${option}'`;
+  }
+  // "argument is ambiguous": a string option followed by another option, e.g. `--name --json`.
+  const ambiguous = /^Option '([^']+)' argument is ambiguous/.exec(message)?.[1];
+  if (ambiguous) return `option '${ambiguous}' needs a value (for one starting with '-', write ${ambiguous}=-…)`;
+  const first = message.split(/\.(?:\s|$)/)[0] ?? message;
+  return first.charAt(0).toLowerCase() + first.slice(1);
+}
+
+/** An environment variable, with empty meaning unset. */
+export function env(name: string): string | undefined {
+  const value = process.env[name];
+  return value === undefined || value === '' ? undefined : value;
+}
+
+/** A required option: missing is a usage error. */
+export function need<T>(value: T | undefined, flag: string): T {
+  if (value === undefined) throw new UsageError(`missing required option ${flag}`);
+  return value;
+}
+
+export function oneOf<const T extends string>(label: string, value: string, allowed: readonly T[]): T {
+  if (!(allowed as readonly string[]).includes(value)) {
+    throw new UsageError(`${label} must be one of ${allowed.join(', ')}; got '${value}'`);
+  }
+  return value as T;
+}
+
+/** A repeatable option whose values may also be comma-separated: `--x a --x b,c` → [a, b, c]. */
+export function list(values: string | string[] | undefined): string[] {
+  const all = values === undefined ? [] : Array.isArray(values) ? values : [values];
+  return [...new Set(all.flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== ''))];
+}
+
+/** A whole number of seconds, at least 1. */
+export function positiveInt(label: string, value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n * 1000) || n < 1) {
+    throw new UsageError(`${label} must be a positive whole number of seconds; got '${value}'`);
+  }
+  return n;
+}
+
+export function port(label: string, value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n > 65535) throw new UsageError(`${label} must be a port number from 0 to 65535; got '${value}'`);
+  return n;
+}
+
+const ISO_8601 = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/i;
+
+/** An ISO 8601 date or date-time, as milliseconds since the epoch. */
+export function isoTime(label: string, value: string): number {
+  const ms = Date.parse(value);
+  if (!ISO_8601.test(value) || Number.isNaN(ms)) {
+    throw new UsageError(`${label} must be an ISO 8601 date or time such as 2026-01-31T12:00:00Z; got '${value}'`);
+  }
+  return ms;
+}
