@@ -153,7 +153,7 @@ export interface Store {
   createClient(client: ClientRecord, audit: AuditInput): Promise<void>;
   getClient(id: string): Promise<ClientRecord | undefined>;
   listClients(): Promise<ClientRecord[]>;
-  /** Deletes the client and revokes every grant and token issued to it. */
+  /** Deletes the client and revokes every grant, token and unredeemed code issued to it. */
   deleteClient(id: string, at: number, audit: AuditInput[]): Promise<RevocationResult | undefined>;
 
   // users
@@ -161,9 +161,9 @@ export interface Store {
   getUser(id: string): Promise<UserRecord | undefined>;
   getUserByName(username: string): Promise<UserRecord | undefined>;
   listUsers(): Promise<UserRecord[]>;
-  /** Deletes the user and revokes their grants and tokens. */
+  /** Deletes the user, revokes their grants, tokens and unredeemed codes, and ends their browser sessions. */
   deleteUser(id: string, at: number, audit: AuditInput[]): Promise<RevocationResult | undefined>;
-  /** Replaces the password hash and revokes the user's grants and tokens. */
+  /** Replaces the password hash, revokes the user's grants, tokens and unredeemed codes, and ends their browser sessions. */
   setPassword(id: string, passwordHash: string, at: number, audit: AuditInput[]): Promise<RevocationResult | undefined>;
 
   // grants
@@ -193,7 +193,11 @@ export interface Store {
   rotateRefresh(oldId: string, at: number, graceSince: number | null, tokens: TokenRecord[], audit: AuditInput[]): Promise<ClaimResult>;
 
   // revocation
-  /** Revokes every live token the target covers (and the grant, for grant/user/client targets). */
+  /**
+   * Revokes every unrevoked token the target covers (and the grants, for grant/user/client
+   * targets) and deletes the unredeemed codes it covers (for a family: the code whose id names
+   * it). Already-revoked rows keep their revocation time and are not counted.
+   */
   revoke(target: RevocationTarget, at: number, audit: AuditInput[]): Promise<RevocationResult>;
 
   // expiry

@@ -1,0 +1,3 @@
+export { storageSuite } from './storage-suite.js';
+export type { StoreFactory } from './storage/context.js';
+export { clientRecord, codeRecord, grantRecord, sessionRecord, tokenRecord, userRecord } from './fixtures.js';

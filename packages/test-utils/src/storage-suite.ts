@@ -1,0 +1,24 @@
+/**
+ * The storage contract as tests (store/types.ts): every store — SQLite now, PostgreSQL later —
+ * runs this one suite against a real database. Each test gets a fresh store from the factory.
+ */
+import { describe } from 'vitest';
+import { auditLog } from './storage/audit.js';
+import { useStore, type StoreFactory } from './storage/context.js';
+import { expiry } from './storage/expiry.js';
+import { grantsAndCodes } from './storage/grants-codes.js';
+import { principals } from './storage/principals.js';
+import { revocation } from './storage/revocation.js';
+import { tokens } from './storage/tokens.js';
+
+export function storageSuite(name: string, factory: StoreFactory): void {
+  describe(`storage contract: ${name}`, () => {
+    const ref = useStore(factory);
+    principals(ref);
+    grantsAndCodes(ref);
+    tokens(ref);
+    revocation(ref);
+    expiry(ref);
+    auditLog(ref);
+  });
+}

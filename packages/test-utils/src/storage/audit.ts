@@ -1,0 +1,81 @@
+/** The audit log: appended records form a hash chain whose head the store keeps apart. */
+import { GENESIS, hashRecord, verifyChain, type AuditRecord, type Store } from '@tessera/server';
+import { describe, expect, it } from 'vitest';
+import { clientRecord, grantRecord, tokenRecord, userRecord } from '../fixtures.js';
+import { audit, type StoreRef } from './context.js';
+
+async function all(store: Store): Promise<AuditRecord[]> {
+  return store.readAudit(0, 1_000_000);
+}
+
+export function auditLog(ref: StoreRef): void {
+  describe('audit log', () => {
+    it('a fresh store has an empty chain whose head is the genesis', async () => {
+      const { store } = ref;
+      expect(await store.auditHead()).toEqual({ seq: 0, hash: GENESIS });
+      expect(await all(store)).toEqual([]);
+      expect(await verifyChain(await all(store), await store.auditHead())).toEqual({ ok: true, records: 0 });
+    });
+
+    it('appendAudit chains records: consecutive seq, prevHash links, content hashes, head = last', async () => {
+      const { store } = ref;
+      await store.appendAudit([
+        audit('one', { clientId: 'c', userId: 'u', grantId: 'g', tokenId: 't', reason: 'why', endpoint: '/token', data: { n: 1, nested: { ok: true } } }),
+        audit('two'),
+      ]);
+      await store.appendAudit([audit('three')]);
+      const records = await all(store);
+      expect(records.map((r) => [r.seq, r.event])).toEqual([[1, 'one'], [2, 'two'], [3, 'three']]);
+      expect(records[0]).toMatchObject({ actor: 'test', clientId: 'c', userId: 'u', grantId: 'g', tokenId: 't', reason: 'why', endpoint: '/token', data: { n: 1, nested: { ok: true } } });
+      expect(records[1]).toMatchObject({ clientId: null, userId: null, grantId: null, tokenId: null, reason: null, endpoint: null, data: null });
+      let prev = GENESIS;
+      for (const r of records) {
+        expect(r.prevHash).toBe(prev);
+        expect(r.hash).toBe(hashRecord(r));
+        expect(typeof r.at).toBe('number');
+        prev = r.hash;
+      }
+      expect(await store.auditHead()).toEqual({ seq: 3, hash: prev });
+    });
+
+    it('appendAudit of nothing changes nothing', async () => {
+      const { store } = ref;
+      await store.appendAudit([audit('one')]);
+      const head = await store.auditHead();
+      await store.appendAudit([]);
+      expect(await store.auditHead()).toEqual(head);
+    });
+
+    it('readAudit pages after a seq, oldest first, and filters by time', async () => {
+      const { store } = ref;
+      await store.appendAudit([audit('a'), audit('b'), audit('c'), audit('d'), audit('e')]);
+      expect((await store.readAudit(0, 2)).map((r) => r.event)).toEqual(['a', 'b']);
+      expect((await store.readAudit(2, 2)).map((r) => r.event)).toEqual(['c', 'd']);
+      expect((await store.readAudit(4, 10)).map((r) => r.event)).toEqual(['e']);
+      expect(await store.readAudit(5, 10)).toEqual([]);
+      const at = (await store.readAudit(0, 1))[0]!.at;
+      expect(await store.readAudit(0, 10, at + 60_000)).toEqual([]);
+      expect(await store.readAudit(0, 10, at - 60_000)).toHaveLength(5);
+    });
+
+    it('every audited write extends one chain that verifyChain accepts', async () => {
+      const { store } = ref;
+      const client = clientRecord();
+      const user = userRecord();
+      await store.createClient(client, audit('client.created'));
+      await store.createUser(user, audit('user.created'));
+      const grant = grantRecord(client.id, user.id);
+      await store.saveGrant(grant, [audit('grant.created')]);
+      const refresh = tokenRecord(grant, { kind: 'refresh' });
+      await store.issueTokens([refresh], [audit('token.issued')], grant);
+      await store.rotateRefresh(refresh.id, Date.now(), null, [tokenRecord(grant)], [audit('token.rotated'), audit('token.issued')]);
+      await store.revoke({ grant: grant.id }, Date.now(), [audit('token.revoked')]);
+      await store.appendAudit([audit('note')]);
+      const records = await all(store);
+      expect(records.map((r) => r.event)).toEqual([
+        'client.created', 'user.created', 'grant.created', 'token.issued', 'token.rotated', 'token.issued', 'token.revoked', 'note',
+      ]);
+      expect(await verifyChain(records, await store.auditHead())).toEqual({ ok: true, records: 8 });
+    });
+  });
+}

@@ -1,0 +1,44 @@
+/** Per-test store lifecycle and small helpers shared by the storage suite's sections. */
+import type { AuditInput, Store } from '@tessera/server';
+import { afterEach, beforeEach, expect } from 'vitest';
+
+export type StoreFactory = () => Promise<Store>;
+
+/** The store under test: a fresh one from the factory before each test, closed after it. */
+export interface StoreRef {
+  readonly store: Store;
+}
+
+export function useStore(factory: StoreFactory): StoreRef {
+  let current: Store | undefined;
+  beforeEach(async () => {
+    current = await factory();
+  });
+  afterEach(async () => {
+    await current?.close();
+    current = undefined;
+  });
+  return {
+    get store(): Store {
+      if (!current) throw new Error('the store is only available inside a test');
+      return current;
+    },
+  };
+}
+
+export const audit = (event: string, extra: Partial<AuditInput> = {}): AuditInput => ({ event, actor: 'test', ...extra });
+
+/** Runs `fn` and asserts it appended exactly `n` audit records. */
+export async function appends<T>(store: Store, n: number, fn: () => Promise<T>): Promise<T> {
+  const before = (await store.auditHead()).seq;
+  const result = await fn();
+  expect((await store.auditHead()).seq - before).toBe(n);
+  return result;
+}
+
+/** Runs `fn`, expects it to reject, and asserts the audit log did not move. */
+export async function rejectsAndAppendsNothing(store: Store, fn: () => Promise<unknown>): Promise<void> {
+  const before = await store.auditHead();
+  await expect(fn()).rejects.toThrow();
+  expect(await store.auditHead()).toEqual(before);
+}

@@ -1,0 +1,117 @@
+/** Clients, users, browser sessions and signing keys: plain rows, each write with its audit record. */
+import type { KeyRecord } from '@tessera/server';
+import { describe, expect, it } from 'vitest';
+import { clientRecord, newId, sessionRecord, userRecord } from '../fixtures.js';
+import { appends, audit, type StoreRef } from './context.js';
+
+export function principals(ref: StoreRef): void {
+  describe('clients', () => {
+    it('createClient stores every field and appends its audit record', async () => {
+      const { store } = ref;
+      const client = clientRecord({ redirectUris: ['https://a.example/cb', 'https://b.example/cb'], accessTtl: 60, refreshTtl: 600, tokenFormat: 'jwt' });
+      await appends(store, 1, () => store.createClient(client, audit('client.created', { clientId: client.id })));
+      expect(await store.getClient(client.id)).toEqual(client);
+    });
+
+    it('stores a public client with a null secret hash', async () => {
+      const { store } = ref;
+      const client = clientRecord({ secretHash: null, authMethod: 'none' });
+      await store.createClient(client, audit('client.created'));
+      expect(await store.getClient(client.id)).toEqual(client);
+    });
+
+    it('getClient of an unknown id is undefined; listClients lists every client', async () => {
+      const { store } = ref;
+      const a = clientRecord();
+      const b = clientRecord();
+      await store.createClient(a, audit('client.created'));
+      await store.createClient(b, audit('client.created'));
+      expect(await store.getClient(newId())).toBeUndefined();
+      const listed = await store.listClients();
+      expect(listed.map((c) => c.id).sort()).toEqual([a.id, b.id].sort());
+      expect(listed.find((c) => c.id === a.id)).toEqual(a);
+    });
+
+    it('deleteClient of an unknown id returns undefined', async () => {
+      const { store } = ref;
+      expect(await store.deleteClient(newId(), Date.now(), [audit('client.deleted')])).toBeUndefined();
+    });
+  });
+
+  describe('users', () => {
+    it('createUser stores the user, found by id and by name, and appends its audit record', async () => {
+      const { store } = ref;
+      const user = userRecord();
+      await appends(store, 1, () => store.createUser(user, audit('user.created', { userId: user.id })));
+      expect(await store.getUser(user.id)).toEqual(user);
+      expect(await store.getUserByName(user.username)).toEqual(user);
+      expect(await store.getUser(newId())).toBeUndefined();
+      expect(await store.getUserByName('nobody')).toBeUndefined();
+    });
+
+    it('usernames are unique', async () => {
+      const { store } = ref;
+      const user = userRecord();
+      await store.createUser(user, audit('user.created'));
+      await expect(store.createUser(userRecord({ username: user.username }), audit('user.created'))).rejects.toThrow();
+    });
+
+    it('listUsers lists every user', async () => {
+      const { store } = ref;
+      const users = [userRecord(), userRecord(), userRecord()];
+      for (const u of users) await store.createUser(u, audit('user.created'));
+      expect((await store.listUsers()).map((u) => u.id).sort()).toEqual(users.map((u) => u.id).sort());
+    });
+
+    it('deleteUser and setPassword of an unknown id return undefined', async () => {
+      const { store } = ref;
+      expect(await store.deleteUser(newId(), Date.now(), [audit('user.deleted')])).toBeUndefined();
+      expect(await store.setPassword(newId(), 'scrypt$x', Date.now(), [audit('user.password_changed')])).toBeUndefined();
+    });
+
+    it('setPassword replaces the password hash', async () => {
+      const { store } = ref;
+      const user = userRecord();
+      await store.createUser(user, audit('user.created'));
+      await store.setPassword(user.id, 'scrypt$new', Date.now(), [audit('user.password_changed')]);
+      expect((await store.getUser(user.id))?.passwordHash).toBe('scrypt$new');
+    });
+  });
+
+  describe('browser sessions', () => {
+    it('createSession, findSessionByHash and deleteSession', async () => {
+      const { store } = ref;
+      const user = userRecord();
+      await store.createUser(user, audit('user.created'));
+      const session = sessionRecord(user.id);
+      await store.createSession(session);
+      expect(await store.findSessionByHash(session.hash)).toEqual(session);
+      await store.deleteSession(session.hash);
+      expect(await store.findSessionByHash(session.hash)).toBeUndefined();
+    });
+  });
+
+  describe('signing keys', () => {
+    const key = (createdAt: number): KeyRecord => ({
+      kid: newId(), alg: 'ES256', privateJwk: '{"kty":"EC","d":"x"}', publicJwk: '{"kty":"EC"}', createdAt, retireAt: null,
+    });
+
+    it('addKey without retireAt keeps earlier keys current', async () => {
+      const { store } = ref;
+      const k1 = key(1000);
+      const k2 = key(2000);
+      await appends(store, 1, () => store.addKey(k1, null, [audit('key.created')]));
+      await store.addKey(k2, null, [audit('key.created')]);
+      expect(await store.listKeys()).toEqual([k1, k2]);
+    });
+
+    it('addKey with retireAt retires the current keys only, oldest first in listKeys', async () => {
+      const { store } = ref;
+      const [k1, k2, k3] = [key(1000), key(2000), key(3000)];
+      await store.addKey(k1, null, [audit('key.created')]);
+      await store.addKey(k2, 5000, [audit('key.rotated')]);
+      await store.addKey(k3, 9000, [audit('key.rotated')]);
+      expect(await store.listKeys()).toEqual([{ ...k1, retireAt: 5000 }, { ...k2, retireAt: 9000 }, k3]);
+    });
+  });
+}

@@ -1,0 +1,200 @@
+/** Tokens: issueTokens, lookups, listTokens filters, and the rotateRefresh compare-and-set. */
+import type { GrantRecord, Store, TokenRecord } from '@tessera/server';
+import { describe, expect, it } from 'vitest';
+import { clientRecord, grantRecord, HOUR, newId, tokenRecord, userRecord } from '../fixtures.js';
+import { appends, audit, rejectsAndAppendsNothing, type StoreRef } from './context.js';
+
+async function grantFor(store: Store, withUser = true): Promise<GrantRecord> {
+  const client = clientRecord();
+  await store.createClient(client, audit('client.created'));
+  let userId: string | null = null;
+  if (withUser) {
+    const user = userRecord();
+    await store.createUser(user, audit('user.created'));
+    userId = user.id;
+  }
+  const grant = grantRecord(client.id, userId);
+  await store.saveGrant(grant, []);
+  return grant;
+}
+
+const ids = (tokens: TokenRecord[]) => tokens.map((t) => t.id).sort();
+
+export function tokens(ref: StoreRef): void {
+  describe('issueTokens and lookups', () => {
+    it('issueTokens stores the tokens, the grant and the audit records together', async () => {
+      const { store } = ref;
+      const client = clientRecord();
+      await store.createClient(client, audit('client.created'));
+      const grant = grantRecord(client.id, null);
+      const access = tokenRecord(grant, { format: 'jwt', scope: 'read' });
+      const refresh = tokenRecord(grant, { kind: 'refresh', familyId: access.familyId, parentId: newId() });
+      await appends(store, 2, () => store.issueTokens([access, refresh], [audit('token.issued'), audit('token.issued')], grant));
+      expect(await store.getGrant(grant.id)).toEqual(grant);
+      expect(await store.findTokenByHash(access.hash)).toEqual(access);
+      expect(await store.getToken(refresh.id)).toEqual(refresh);
+      expect(await store.findTokenByHash('unknown')).toBeUndefined();
+      expect(await store.getToken(newId())).toBeUndefined();
+    });
+
+    it('issueTokens is atomic: a token that cannot be stored leaves no token, grant or audit record', async () => {
+      const { store } = ref;
+      const existingGrant = await grantFor(store);
+      const existing = tokenRecord(existingGrant);
+      await store.issueTokens([existing], [audit('token.issued')]);
+      const grant = grantRecord(existingGrant.clientId, null);
+      const fresh = tokenRecord(grant);
+      const clash = tokenRecord(grant, { id: existing.id });
+      await rejectsAndAppendsNothing(store, () => store.issueTokens([fresh, clash], [audit('token.issued'), audit('token.issued')], grant));
+      expect(await store.getToken(fresh.id)).toBeUndefined();
+      expect(await store.getGrant(grant.id)).toBeUndefined();
+      expect(await store.getToken(existing.id)).toEqual(existing);
+    });
+
+    it('token hashes are unique', async () => {
+      const { store } = ref;
+      const grant = await grantFor(store);
+      const t = tokenRecord(grant);
+      await store.issueTokens([t], []);
+      await expect(store.issueTokens([tokenRecord(grant, { hash: t.hash })], [])).rejects.toThrow();
+    });
+  });
+
+  describe('listTokens', () => {
+    async function population(store: Store) {
+      const now = Date.now();
+      const g1 = await grantFor(store);
+      const g2 = await grantFor(store);
+      const live = tokenRecord(g1, { issuedAt: now - 10 });
+      const revoked = tokenRecord(g1, { issuedAt: now - 9, revokedAt: now - 5 });
+      const consumed = tokenRecord(g1, { kind: 'refresh', issuedAt: now - 8, consumedAt: now - 5 });
+      const expired = tokenRecord(g1, { issuedAt: now - 2 * HOUR, expiresAt: now - HOUR });
+      const other = tokenRecord(g2, { issuedAt: now - 7 });
+      await store.issueTokens([live, revoked, consumed, expired, other], []);
+      return { now, g1, g2, live, revoked, consumed, expired, other };
+    }
+
+    it('filters by user and by client', async () => {
+      const { store } = ref;
+      const p = await population(store);
+      const mine = ids([p.live, p.revoked, p.consumed, p.expired]);
+      expect(ids(await store.listTokens({ userId: p.g1.userId as string }))).toEqual(mine);
+      expect(ids(await store.listTokens({ clientId: p.g1.clientId }))).toEqual(mine);
+      expect(ids(await store.listTokens({ clientId: p.g2.clientId }))).toEqual([p.other.id]);
+      expect(ids(await store.listTokens({ userId: p.g1.userId as string, clientId: p.g2.clientId }))).toEqual([]);
+      expect(ids(await store.listTokens({}))).toEqual(ids([p.live, p.revoked, p.consumed, p.expired, p.other]));
+    });
+
+    it('activeAt keeps only tokens neither revoked, consumed nor expired at that instant', async () => {
+      const { store } = ref;
+      const p = await population(store);
+      expect(ids(await store.listTokens({ activeAt: p.now }))).toEqual(ids([p.live, p.other]));
+      expect(ids(await store.listTokens({ clientId: p.g1.clientId, activeAt: p.now }))).toEqual([p.live.id]);
+      // Before the expiry and the revocation, both were active.
+      expect(ids(await store.listTokens({ clientId: p.g1.clientId, activeAt: p.now - 2 * HOUR + 1 }))).toContain(p.expired.id);
+    });
+
+    it('limit caps the number of tokens returned', async () => {
+      const { store } = ref;
+      const p = await population(store);
+      expect(await store.listTokens({ limit: 2 })).toHaveLength(2);
+      expect(await store.listTokens({ clientId: p.g1.clientId, limit: 3 })).toHaveLength(3);
+    });
+  });
+
+  describe('rotateRefresh', () => {
+    async function chain(store: Store) {
+      const grant = await grantFor(store);
+      const old = tokenRecord(grant, { kind: 'refresh' });
+      await store.issueTokens([old], []);
+      const successors = () => [
+        tokenRecord(grant, { familyId: old.familyId, parentId: old.id }),
+        tokenRecord(grant, { kind: 'refresh', familyId: old.familyId, parentId: old.id }),
+      ];
+      return { grant, old, successors };
+    }
+
+    it('claims an unconsumed refresh token: consumed at `at`, successors and audit stored', async () => {
+      const { store } = ref;
+      const { old, successors } = await chain(store);
+      const next = successors();
+      const at = Date.now();
+      const result = await appends(store, 3, () => store.rotateRefresh(old.id, at, null, next, [audit('token.rotated'), audit('token.issued'), audit('token.issued')]));
+      expect(result).toBe('claimed');
+      expect(await store.getToken(old.id)).toEqual({ ...old, consumedAt: at });
+      for (const t of next) expect(await store.getToken(t.id)).toEqual(t);
+    });
+
+    it('a consumed token is already-used and stores nothing (no grace window)', async () => {
+      const { store } = ref;
+      const { old, successors } = await chain(store);
+      const at = Date.now();
+      await store.rotateRefresh(old.id, at, null, successors(), [audit('token.rotated')]);
+      const again = successors();
+      expect(await appends(store, 0, () => store.rotateRefresh(old.id, at + 1, null, again, [audit('token.rotated')]))).toBe('already-used');
+      for (const t of again) expect(await store.getToken(t.id)).toBeUndefined();
+      expect((await store.getToken(old.id))?.consumedAt).toBe(at);
+    });
+
+    it('a revoked token is already-used and stores nothing', async () => {
+      const { store } = ref;
+      const { old, successors } = await chain(store);
+      await store.revoke({ token: old.id }, Date.now(), []);
+      const next = successors();
+      expect(await appends(store, 0, () => store.rotateRefresh(old.id, Date.now(), null, next, [audit('token.rotated')]))).toBe('already-used');
+      expect(await store.getToken(next[0]!.id)).toBeUndefined();
+      expect((await store.getToken(old.id))?.consumedAt).toBeNull();
+    });
+
+    it('graceSince: a token consumed at or after graceSince may be rotated again; consumedAt keeps the first use', async () => {
+      const { store } = ref;
+      const { old, successors } = await chain(store);
+      const first = Date.now();
+      await store.rotateRefresh(old.id, first, null, successors(), [audit('token.rotated')]);
+      const retry = successors();
+      expect(await store.rotateRefresh(old.id, first + 10, first, retry, [audit('token.rotated_in_grace')])).toBe('claimed');
+      for (const t of retry) expect(await store.getToken(t.id)).toEqual(t);
+      expect((await store.getToken(old.id))?.consumedAt).toBe(first);
+    });
+
+    it('graceSince: a token consumed before graceSince is already-used', async () => {
+      const { store } = ref;
+      const { old, successors } = await chain(store);
+      const first = Date.now();
+      await store.rotateRefresh(old.id, first, null, successors(), [audit('token.rotated')]);
+      const late = successors();
+      expect(await appends(store, 0, () => store.rotateRefresh(old.id, first + 60_000, first + 1, late, [audit('token.rotated')]))).toBe('already-used');
+      expect(await store.getToken(late[0]!.id)).toBeUndefined();
+    });
+
+    it('graceSince does not resurrect a revoked token', async () => {
+      const { store } = ref;
+      const { old, successors } = await chain(store);
+      const first = Date.now();
+      await store.rotateRefresh(old.id, first, null, successors(), [audit('token.rotated')]);
+      await store.revoke({ family: old.familyId }, first + 1, []);
+      expect(await store.rotateRefresh(old.id, first + 2, first, successors(), [])).toBe('already-used');
+    });
+
+    it('concurrent rotations of one token: exactly one is claimed', async () => {
+      const { store } = ref;
+      const { old, successors } = await chain(store);
+      const attempts = Array.from({ length: 10 }, successors);
+      const at = Date.now();
+      const results = await Promise.all(attempts.map((next) => store.rotateRefresh(old.id, at, null, next, [audit('token.rotated')])));
+      expect(results.filter((r) => r === 'claimed')).toHaveLength(1);
+      const winner = attempts[results.indexOf('claimed')]!;
+      expect(ids(await store.listTokens({ activeAt: at }))).toEqual(ids(winner));
+    });
+
+    it('rotateRefresh is atomic: when the successors cannot be stored the old token stays unconsumed', async () => {
+      const { store } = ref;
+      const { old, successors } = await chain(store);
+      const next = successors();
+      const clash = [next[0]!, { ...next[1]!, id: old.id }];
+      await rejectsAndAppendsNothing(store, () => store.rotateRefresh(old.id, Date.now(), null, clash, [audit('token.rotated')]));
+      expect(await store.getToken(old.id)).toEqual(old);
+      expect(await store.getToken(next[0]!.id)).toBeUndefined();
+    });
+  });
+}
