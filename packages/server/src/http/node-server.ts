@@ -80,23 +80,29 @@ export function createNodeServer(handler: Handler, options: NodeServerOptions): 
   let base = 'http://localhost';
   const server = createServer({ keepAliveTimeout: 5000 }, (req, res) => {
     let plain: PlainRequest | undefined;
+    const send = (response: PlainResponse) => {
+      // Draining (close() was called): end a keep-alive connection after this response instead
+      // of letting it idle until keepAliveTimeout, so close() resolves once requests finish.
+      if (!server.listening) res.setHeader('connection', 'close');
+      write(res, response);
+    };
     toPlainRequest(req, options.maxBodyBytes, base)
       .then((p) => {
         plain = p;
         return handler(p);
       })
       .then(
-        (response) => write(res, response),
+        (response) => send(response),
         (err: unknown) => {
           const response = errorResponse(err);
           if (response.status >= 500) options.onError?.(err, plain);
           if (response.status === 413) res.setHeader('connection', 'close');
-          write(res, response);
+          send(response);
         },
       )
       .catch((err: unknown) => {
         options.onError?.(err, plain);
-        if (!res.headersSent) write(res, errorResponse(err));
+        if (!res.headersSent) send(errorResponse(err));
         else res.destroy();
       });
   });

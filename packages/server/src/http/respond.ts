@@ -1,5 +1,5 @@
 /** The one place responses are shaped: JSON, HTML, redirects, and the OAuth error serialiser. */
-import { OAuthError, toOAuthError } from '@tessera/core';
+import { type OAuthError, toOAuthError } from '@tessera/core';
 import type { PlainResponse } from './types.js';
 
 /** RFC 6749 §5.1: responses carrying tokens or credentials MUST NOT be cached. */

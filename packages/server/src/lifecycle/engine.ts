@@ -40,6 +40,9 @@ export interface EngineEvents {
   revoked: [RevocationEvent];
 }
 
+/** Who a revocation concerns, for its audit record. */
+export type AuditSubject = Pick<AuditInput, 'clientId' | 'userId' | 'grantId'>;
+
 const PREFIX = { access: 'tsa_', refresh: 'tsr_', code: 'tsc_', clientSecret: 'tss_' } as const;
 
 export class LifecycleEngine extends EventEmitter<EngineEvents> {
@@ -146,7 +149,8 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
   async issueClientCredentials(client: ClientRecord, scope: string, by: Actor): Promise<TokenResponse> {
     const existing = await this.store.findGrant(client.id, null);
     const now = this.now();
-    const grant: GrantRecord = existing ?? { id: randomId(), clientId: client.id, userId: null, scope, createdAt: now, revokedAt: null };
+    // The client's own grant covers what it registered; each token carries what was asked for.
+    const grant: GrantRecord = existing ?? { id: randomId(), clientId: client.id, userId: null, scope: client.scope, createdAt: now, revokedAt: null };
     const access = await this.mintAccess(client, grant, null, randomId(), null, scope, now);
     await this.store.issueTokens(
       [access.record],
@@ -238,10 +242,11 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
 
   /** RFC 6749 §4.1.2: a code used twice is refused, and the tokens issued from it are revoked. */
   private async codeReplayed(code: CodeRecord, by: Actor): Promise<never> {
-    await this.revoke({ family: code.id }, {
-      ...by,
-      reason: 'authorization code replayed',
-    }, { event: 'code.replayed', ...by, clientId: code.clientId, userId: code.userId, grantId: code.grantId, tokenId: code.id });
+    const reason = 'authorization code replayed';
+    // The detection record carries the reason too: an auditor reads it on its own.
+    await this.revoke({ family: code.id }, { ...by, reason }, {
+      event: 'code.replayed', ...by, reason, clientId: code.clientId, userId: code.userId, grantId: code.grantId, tokenId: code.id,
+    });
     throw new OAuthError('invalid_grant', 'authorization code was already used');
   }
 
@@ -252,7 +257,7 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
   async rotateRefresh(client: ClientRecord, value: string, requested: ReadonlySet<string> | undefined, by: Actor): Promise<TokenResponse> {
     const old = await this.store.findTokenByHash(hashSecret(value));
     const now = this.now();
-    if (!old || old.kind !== 'refresh' || old.clientId !== client.id) throw new OAuthError('invalid_grant', 'refresh token is invalid');
+    if (old?.kind !== 'refresh' || old.clientId !== client.id) throw new OAuthError('invalid_grant', 'refresh token is invalid');
     if (old.revokedAt !== null) throw new OAuthError('invalid_grant', 'refresh token was revoked');
     const graceSince = this.config.refreshReuseGrace > 0 ? now - this.config.refreshReuseGrace * 1000 : null;
     if (old.consumedAt !== null && (graceSince === null || old.consumedAt < graceSince)) return this.refreshReused(old, by);
@@ -282,8 +287,9 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
   }
 
   private async refreshReused(old: TokenRecord, by: Actor): Promise<never> {
-    await this.revoke({ family: old.familyId }, { ...by, reason: 'refresh token reused' }, {
-      event: 'token.reuse_detected', ...by, clientId: old.clientId, userId: old.userId, grantId: old.grantId, tokenId: old.id,
+    const reason = 'refresh token reused';
+    await this.revoke({ family: old.familyId }, { ...by, reason }, {
+      event: 'token.reuse_detected', ...by, reason, clientId: old.clientId, userId: old.userId, grantId: old.grantId, tokenId: old.id,
     });
     throw new OAuthError('invalid_grant', 'refresh token was already used');
   }
@@ -301,13 +307,18 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
     return this.store.findTokenByHash(hashSecret(value));
   }
 
-  /** Revokes what the target covers, atomically, with an audit record; then tells subscribers. */
-  async revoke(target: RevocationTarget, by: Actor, first?: AuditInput): Promise<RevocationResult> {
+  /**
+   * Revokes what the target covers, atomically, with an audit record; then tells subscribers.
+   * `subject` names the client, user and grant concerned (default: those of `first`), so the
+   * record is found by client or user even when the target is a token or a family.
+   */
+  async revoke(target: RevocationTarget, by: Actor, first?: AuditInput, subject: AuditSubject = first ?? {}): Promise<RevocationResult> {
     const at = this.now();
     const reason = by.reason ?? 'revoked';
+    const { clientId, userId, grantId } = subject;
     const audit: AuditInput[] = [
       ...(first ? [first] : []),
-      { event: 'token.revoked', ...by, reason, ...auditFields(target), data: { target: describe(target) } },
+      { event: 'token.revoked', ...by, reason, clientId, userId, grantId, ...auditFields(target), data: { target: describe(target) } },
     ];
     const result = await this.store.revoke(target, at, audit);
     this.emitRevoked(target, result, at, reason);
@@ -324,7 +335,7 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
     if (!token) return;
     if (token.clientId !== client.id) throw new OAuthError('invalid_request', 'token was not issued to this client');
     if (token.revokedAt !== null) return;
-    await this.revoke(token.kind === 'refresh' ? { grant: token.grantId } : { token: token.id }, by, undefined);
+    await this.revoke(token.kind === 'refresh' ? { grant: token.grantId } : { token: token.id }, by, undefined, token);
   }
 
   private emitRevoked(target: RevocationTarget, result: RevocationResult, at: number, reason: string) {
