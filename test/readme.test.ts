@@ -1,0 +1,83 @@
+/**
+ * The README is a contract: `npm start` serves the server, and the walkthrough's commands,
+ * run verbatim by bash against it, do what the README says.
+ */
+import { spawn, execFile } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+
+const root = join(import.meta.dirname, '..');
+const run = promisify(execFile);
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
+}
+
+function walkthrough(): string {
+  const readme = readFileSync(join(root, 'README.md'), 'utf8');
+  const section = /<!-- walkthrough:start -->([\s\S]*?)<!-- walkthrough:end -->/.exec(readme)?.[1];
+  if (!section) throw new Error('README has no walkthrough section');
+  return [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]).join('\n');
+}
+
+let dir: string;
+let env: NodeJS.ProcessEnv;
+let url: string;
+let server: ReturnType<typeof spawn>;
+let serverOutput = '';
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'tessera-readme-'));
+  const port = await freePort();
+  url = `http://127.0.0.1:${port}`;
+  env = { ...process.env, TESSERA_DB: join(dir, 'tessera.db'), TESSERA_PORT: String(port), TESSERA_LOG_LEVEL: 'warn' };
+  server = spawn('npm', ['start'], { cwd: root, env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+  server.stdout?.on('data', (d) => { serverOutput += d; });
+  server.stderr?.on('data', (d) => { serverOutput += d; });
+  for (let i = 0; ; i++) {
+    try {
+      if ((await fetch(`${url}/healthz`)).ok) break;
+    } catch {}
+    if (i > 300) throw new Error(`npm start did not come up:\n${serverOutput}`);
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}, 60_000);
+
+afterAll(async () => {
+  if (server?.pid && server.exitCode === null) {
+    const exited = new Promise((r) => server.once('exit', r));
+    process.kill(-server.pid, 'SIGTERM');
+    await exited;
+  }
+  rmSync(dir, { recursive: true, force: true });
+});
+
+it('npm start serves RFC 8414 metadata for the issuer it listens on', async () => {
+  const meta = await (await fetch(`${url}/.well-known/oauth-authorization-server`)).json();
+  expect(meta.issuer).toBe(url);
+  expect(meta.token_endpoint).toBe(`${url}/token`);
+  expect(serverOutput).toContain('tessera client create');
+});
+
+it('the README walkthrough runs verbatim: token active, revoked, inactive, audited', async () => {
+  const script = `set -euo pipefail\n${walkthrough().replaceAll('http://127.0.0.1:9000', url)}`;
+  const { stdout } = await run('bash', ['-c', script], { cwd: root, env, timeout: 60_000 });
+  const lines = stdout.split('\n');
+  const introspections = lines.filter((l) => l.startsWith('{"active"'));
+  expect(JSON.parse(introspections[0] as string)).toMatchObject({ active: true, scope: 'read', token_type: 'Bearer' });
+  expect(lines).toContain('{}');
+  expect(JSON.parse(introspections[1] as string)).toEqual({ active: false });
+  expect(stdout).toMatch(/token\.issued/);
+  expect(stdout).toMatch(/token\.revoked/);
+  expect(stdout).toMatch(/OK/);
+}, 90_000);
