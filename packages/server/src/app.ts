@@ -21,8 +21,8 @@ export function createHandler(engine: LifecycleEngine): Handler {
     [PATHS.revocation, revocationEndpoint(engine)],
     [PATHS.introspection, introspectionEndpoint(engine)],
     [PATHS.authorization, authorizationEndpoint(engine)],
-    ['/login', loginEndpoint(engine)],
-    ['/consent', consentEndpoint(engine)],
+    [PATHS.login, loginEndpoint(engine)],
+    [PATHS.consent, consentEndpoint(engine)],
     ['/healthz', async () => json(200, { status: 'ok' })],
     ['/', async () => json(200, { name: 'Tessera', metadata: engine.config.issuer + PATHS.metadata })],
   ]);

@@ -27,8 +27,9 @@ export function html(status: number, body: string, headers: Record<string, strin
   return { status, headers: { ...PAGE_HEADERS, ...headers }, body };
 }
 
-export function redirect(location: string, headers: Record<string, string | string[]> = {}): PlainResponse {
-  return { status: 302, headers: { location, ...NO_STORE, ...headers }, body: '' };
+/** 302 Found, or 303 See Other after a POST so the browser follows with a GET. */
+export function redirect(location: string, headers: Record<string, string | string[]> = {}, status: 302 | 303 = 302): PlainResponse {
+  return { status, headers: { location, ...NO_STORE, ...headers }, body: '' };
 }
 
 /**

@@ -1,11 +1,271 @@
-/** STUB: the authorization endpoint (RFC 6749 §4.1, §4.2) with login and consent pages. */
-import { OAuthError } from '@tessera/core';
-import type { LifecycleEngine } from '../lifecycle/engine.js';
-import type { PlainRequest, PlainResponse } from '../http/types.js';
+/**
+ * The authorization endpoint (RFC 6749 §3.1, §4.1 code with PKCE, §4.2 implicit as a legacy
+ * grant) and its two pages: login, then consent. Consent is stored on the user × client grant
+ * and asked again only when a request widens it.
+ *
+ * Errors come in two kinds (§4.1.2.1): until client_id and redirect_uri are known to be good the
+ * user sees an error page and is never redirected (no open redirector); after that, errors go
+ * back to the client's redirect URI.
+ */
+import { OAuthError, parseScope, readParams } from '@tessera/core';
+import { readCookie, setCookie } from '../http/cookies.js';
+import { html, redirect } from '../http/respond.js';
+import type { Handler, PlainRequest, PlainResponse } from '../http/types.js';
+import type { Actor, LifecycleEngine } from '../lifecycle/engine.js';
+import { consentPage, errorPage, loginPage } from '../pages/pages.js';
+import { checkChallenge } from '../rfc7636/pkce.js';
+import { PATHS } from '../rfc8414/metadata.js';
+import { hashesEqual, hashSecret, randomSecret } from '../secrets.js';
+import type { ClientRecord, GrantRecord, UserRecord } from '../store/types.js';
+import { allowedScope } from './scope.js';
 
-const notYet = (_engine: LifecycleEngine) => async (_req: PlainRequest): Promise<PlainResponse> => {
-  throw new OAuthError('temporarily_unavailable', 'not implemented yet');
-};
-export const authorizationEndpoint = notYet;
-export const loginEndpoint = notYet;
-export const consentEndpoint = notYet;
+const SESSION_COOKIE = 'tessera_session';
+const CSRF_COOKIE = 'tessera_csrf';
+
+/** Where an authorization response goes (§3.1.2), and how. */
+interface Reply {
+  redirectUri: string;
+  /** §4.2.2: the implicit grant answers in the fragment; the code grant in the query. */
+  fragment: boolean;
+  state: string | undefined;
+}
+
+interface AuthorizationRequest {
+  client: ClientRecord;
+  reply: Reply;
+  responseType: 'code' | 'token';
+  scope: string;
+  pkce: ReturnType<typeof checkChallenge>;
+  /** The request's parameters, to carry through the login and consent forms. */
+  params: URLSearchParams;
+}
+
+/** An error the client should hear about at its redirect URI (§4.1.2.1, §4.2.2.1). */
+class RedirectError extends Error {
+  constructor(readonly reply: Reply, readonly oauth: OAuthError) {
+    super(oauth.message);
+  }
+}
+
+export function authorizationEndpoint(engine: LifecycleEngine): Handler {
+  return pageErrors(engine, async (req) => {
+    // RFC 6749 §3.1: GET MUST be supported, POST MAY be.
+    if (req.method !== 'GET' && req.method !== 'POST') return methodNotAllowed('GET, POST');
+    const params = req.method === 'GET' ? req.url.searchParams : (req.body ?? new URLSearchParams());
+    const request = await parseRequest(engine, params);
+    const user = await sessionUser(engine, req);
+    const seeOther = req.method === 'POST' ? 303 : 302;
+    if (!user) return redirect(`${PATHS.login}?${new URLSearchParams({ return_to: authorizeUrl(params) })}`, {}, seeOther);
+    const grant = await engine.consentCovers(request.client, user, parseScope(request.scope));
+    if (grant) return respond(engine, request, user, grant, seeOther);
+    return withCsrf(engine, req, (csrf) =>
+      html(200, consentPage({
+        action: PATHS.consent,
+        request: params.toString(),
+        csrf,
+        clientName: request.client.name,
+        username: user.username,
+        scopes: [...parseScope(request.scope)],
+      })),
+    );
+  });
+}
+
+export function loginEndpoint(engine: LifecycleEngine): Handler {
+  return pageErrors(engine, async (req) => {
+    if (req.method === 'GET') {
+      const returnTo = checkReturnTo(req.url.searchParams.get('return_to'));
+      const clientName = await clientNameOf(engine, returnTo);
+      return withCsrf(engine, req, (csrf) => html(200, loginPage({ action: PATHS.login, returnTo, csrf, clientName })));
+    }
+    if (req.method !== 'POST') return methodNotAllowed('GET, POST');
+    const form = readParams(req.body ?? new URLSearchParams(), ['username', 'password', 'csrf', 'return_to'] as const);
+    checkCsrf(engine, req, form.csrf);
+    const returnTo = checkReturnTo(form.return_to ?? null);
+    const user = form.username !== undefined && form.password !== undefined
+      ? await engine.authenticateUser(form.username, form.password)
+      : undefined;
+    if (!user) {
+      const clientName = await clientNameOf(engine, returnTo);
+      // One message for an unknown user and a wrong password: the page must not tell them apart.
+      return withCsrf(engine, req, (csrf) =>
+        html(401, loginPage({ action: PATHS.login, returnTo, csrf, clientName, username: form.username, error: 'Wrong username or password.' })),
+      );
+    }
+    // A fresh session value at every login (no session fixation); only its hash is stored.
+    const value = randomSecret();
+    const now = engine.now();
+    await engine.store.createSession({ hash: hashSecret(value), userId: user.id, createdAt: now, expiresAt: now + engine.config.sessionTtl * 1000 });
+    return redirect(returnTo, { 'set-cookie': setCookie(SESSION_COOKIE, value, cookieOptions(engine, engine.config.sessionTtl)) }, 303);
+  });
+}
+
+export function consentEndpoint(engine: LifecycleEngine): Handler {
+  return pageErrors(engine, async (req) => {
+    if (req.method !== 'POST') return methodNotAllowed('POST');
+    const form = readParams(req.body ?? new URLSearchParams(), ['csrf', 'request', 'decision'] as const);
+    checkCsrf(engine, req, form.csrf);
+    const params = new URLSearchParams(form.request ?? '');
+    const request = await parseRequest(engine, params);
+    const user = await sessionUser(engine, req);
+    // The session ended while the page was open: sign in again, then see the request anew.
+    if (!user) return redirect(`${PATHS.login}?${new URLSearchParams({ return_to: authorizeUrl(params) })}`, {}, 303);
+    if (form.decision === 'deny') throw new RedirectError(request.reply, new OAuthError('access_denied', 'the user denied the request'));
+    if (form.decision !== 'allow') throw new OAuthError('invalid_request', 'decision must be allow or deny');
+    const grant = await engine.recordConsent(request.client, user, parseScope(request.scope), actor(user, PATHS.consent));
+    return respond(engine, request, user, grant, 303);
+  });
+}
+
+/**
+ * Validates an authorization request. Problems with client_id or redirect_uri throw an
+ * OAuthError (shown on the error page); later ones a RedirectError (sent to the client).
+ */
+async function parseRequest(engine: LifecycleEngine, params: URLSearchParams): Promise<AuthorizationRequest> {
+  const { client_id, redirect_uri } = readParams(params, ['client_id', 'redirect_uri'] as const);
+  if (client_id === undefined) throw new OAuthError('invalid_request', 'The request names no client (client_id is missing).');
+  const client = await engine.store.getClient(client_id);
+  if (!client) throw new OAuthError('invalid_client', 'The application that sent you here is not registered.');
+  // RFC 9700 §2.1: redirect URIs are compared by exact string match. We require the parameter
+  // (RFC 6749 §3.1.2.3 lets a single registered URI stand in; being explicit is safer).
+  if (redirect_uri === undefined) throw new OAuthError('invalid_request', 'The request names no redirect_uri.');
+  if (!client.redirectUris.includes(redirect_uri)) throw new OAuthError('invalid_request', 'The redirect_uri is not registered for this application.');
+
+  const responseTypeRaw = params.getAll('response_type');
+  const fragment = responseTypeRaw.length === 1 && responseTypeRaw[0] === 'token';
+  const stateRaw = params.getAll('state');
+  const reply: Reply = { redirectUri: redirect_uri, fragment, state: stateRaw.length === 1 ? stateRaw[0] : undefined };
+  try {
+    const p = readParams(params, ['response_type', 'scope', 'state', 'code_challenge', 'code_challenge_method'] as const);
+    if (p.response_type === undefined) throw new OAuthError('invalid_request', 'response_type is required');
+    let responseType: 'code' | 'token';
+    if (p.response_type === 'code') {
+      if (!client.grantTypes.includes('authorization_code')) throw new OAuthError('unauthorized_client', 'this client may not use the authorization code grant');
+      responseType = 'code';
+    } else if (p.response_type === 'token' && engine.config.legacyGrants.includes('implicit')) {
+      // RFC 9700 §2.1.2: the implicit grant SHOULD NOT be used; it is off unless the server
+      // enables it and the client is registered for it.
+      if (!client.grantTypes.includes('implicit')) throw new OAuthError('unauthorized_client', 'this client may not use the implicit grant');
+      responseType = 'token';
+    } else {
+      throw new OAuthError('unsupported_response_type', `response_type '${p.response_type}' is not supported`);
+    }
+    const scope = allowedScope(client, p.scope);
+    let pkce: AuthorizationRequest['pkce'];
+    if (responseType === 'code') {
+      pkce = checkChallenge(p.code_challenge, p.code_challenge_method, engine.config.allowPlainPkce);
+      // RFC 7636 §4.4.1, RFC 9700 §2.1.1: public clients MUST use PKCE.
+      if (!pkce && client.authMethod === 'none') throw new OAuthError('invalid_request', 'code_challenge is required for public clients');
+    }
+    return { client, reply, responseType, scope, pkce, params };
+  } catch (err) {
+    if (err instanceof OAuthError) throw new RedirectError(reply, err);
+    throw err;
+  }
+}
+
+/** Issues the code (§4.1.2) or, for the legacy implicit grant, the access token (§4.2.2). */
+async function respond(engine: LifecycleEngine, request: AuthorizationRequest, user: UserRecord, grant: GrantRecord, status: 302 | 303): Promise<PlainResponse> {
+  const by = actor(user, PATHS.authorization);
+  if (request.responseType === 'code') {
+    const code = await engine.issueCode(request.client, user, grant, {
+      scope: request.scope,
+      redirectUri: request.reply.redirectUri,
+      codeChallenge: request.pkce?.challenge ?? null,
+      codeChallengeMethod: request.pkce?.method ?? null,
+    }, by);
+    return redirect(replyUrl(engine, request.reply, { code }), {}, status);
+  }
+  const t = await engine.issueImplicit(request.client, user, grant, request.scope, by);
+  return redirect(replyUrl(engine, request.reply, {
+    access_token: t.access_token, token_type: t.token_type, expires_in: String(t.expires_in), scope: t.scope,
+  }), {}, status);
+}
+
+/**
+ * The redirect URI with the response added, keeping the URI's own query (§3.1.2), plus `state`
+ * when the request had one (§4.1.2) and `iss` (RFC 9207, against mix-up attacks, RFC 9700 §4.4).
+ */
+function replyUrl(engine: LifecycleEngine, reply: Reply, values: Record<string, string | undefined>): string {
+  const url = new URL(reply.redirectUri);
+  const add = reply.fragment ? new URLSearchParams() : url.searchParams;
+  for (const [k, v] of Object.entries({ ...values, state: reply.state, iss: engine.config.issuer })) {
+    if (v !== undefined) add.set(k, v);
+  }
+  if (reply.fragment) url.hash = add.toString();
+  return url.toString();
+}
+
+/** Turns the errors of a page endpoint into a redirect to the client or an error page. */
+function pageErrors(engine: LifecycleEngine, handler: Handler): Handler {
+  return async (req) => {
+    try {
+      return await handler(req);
+    } catch (err) {
+      if (err instanceof RedirectError) {
+        const { error, error_description } = err.oauth;
+        return redirect(replyUrl(engine, err.reply, { error, error_description }), {}, req.method === 'POST' ? 303 : 302);
+      }
+      if (err instanceof OAuthError) {
+        return html(err.status === 401 ? 400 : err.status, errorPage({ error: err.error, description: err.error_description ?? err.error }));
+      }
+      throw err;
+    }
+  };
+}
+
+/** The signed-in user, from the session cookie, if the session is live and the user exists. */
+async function sessionUser(engine: LifecycleEngine, req: PlainRequest): Promise<UserRecord | undefined> {
+  const value = readCookie(req.headers.cookie, SESSION_COOKIE);
+  if (value === undefined) return undefined;
+  const session = await engine.store.findSessionByHash(hashSecret(value));
+  if (!session || session.expiresAt <= engine.now()) return undefined;
+  return engine.store.getUser(session.userId);
+}
+
+/**
+ * CSRF defence for the two forms: a double-submit token (a random cookie the form must echo,
+ * compared in constant time) plus, when the browser says where the POST came from, a same-origin
+ * check on Origin and Sec-Fetch-Site.
+ */
+function checkCsrf(engine: LifecycleEngine, req: PlainRequest, submitted: string | undefined): void {
+  const fail = () => new OAuthError('access_denied', 'This form has expired or did not come from this server. Go back and try again.', { status: 403 });
+  const origin = req.headers.origin;
+  if (origin !== undefined && origin !== new URL(engine.config.issuer).origin) throw fail();
+  if (req.headers['sec-fetch-site'] === 'cross-site') throw fail();
+  const cookie = readCookie(req.headers.cookie, CSRF_COOKIE);
+  if (cookie === undefined || submitted === undefined || !hashesEqual(hashSecret(cookie), hashSecret(submitted))) throw fail();
+}
+
+/** Renders a form with the CSRF token, setting the cookie when the browser has none yet. */
+function withCsrf(engine: LifecycleEngine, req: PlainRequest, render: (csrf: string) => PlainResponse): PlainResponse {
+  const existing = readCookie(req.headers.cookie, CSRF_COOKIE);
+  const csrf = existing ?? randomSecret();
+  const response = render(csrf);
+  if (existing === undefined) response.headers['set-cookie'] = setCookie(CSRF_COOKIE, csrf, cookieOptions(engine, engine.config.sessionTtl));
+  return response;
+}
+
+const cookieOptions = (engine: LifecycleEngine, maxAge: number) => ({ maxAge, secure: engine.config.issuer.startsWith('https:') });
+
+/** Login may only send the browser back to this server's authorization endpoint (no open redirect). */
+function checkReturnTo(returnTo: string | null): string {
+  if (returnTo === null || !returnTo.startsWith(`${PATHS.authorization}?`)) {
+    throw new OAuthError('invalid_request', 'Sign-in was not started by an authorization request. Go back to the application and start again.');
+  }
+  return returnTo;
+}
+
+function authorizeUrl(params: URLSearchParams): string {
+  return `${PATHS.authorization}?${params}`;
+}
+
+/** The client's name for the login page, when return_to names a registered client. */
+async function clientNameOf(engine: LifecycleEngine, returnTo: string): Promise<string | undefined> {
+  const ids = new URLSearchParams(returnTo.slice(PATHS.authorization.length + 1)).getAll('client_id');
+  return ids.length === 1 ? (await engine.store.getClient(ids[0] as string))?.name : undefined;
+}
+
+const actor = (user: UserRecord, endpoint: string): Actor => ({ actor: `user:${user.id}`, endpoint });
+
+const methodNotAllowed = (allow: string): PlainResponse => html(405, errorPage({ error: 'invalid_request', description: 'This method is not allowed here.' }), { allow });

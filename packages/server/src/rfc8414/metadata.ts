@@ -9,6 +9,9 @@ export const PATHS = {
   revocation: '/revoke',
   introspection: '/introspect',
   jwks: '/jwks.json',
+  /** The authorization endpoint's pages (not in RFC 8414; listed so routes have one source). */
+  login: '/login',
+  consent: '/consent',
 } as const;
 
 export function metadata(config: ServerConfig) {
@@ -29,6 +32,8 @@ export function metadata(config: ServerConfig) {
     token_endpoint_auth_methods_supported: authMethods,
     revocation_endpoint_auth_methods_supported: authMethods,
     introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+    // RFC 9207: authorization responses carry `iss`.
+    authorization_response_iss_parameter_supported: true,
     code_challenge_methods_supported: config.allowPlainPkce ? ['S256', 'plain'] : ['S256'],
   };
 }

@@ -1,0 +1,37 @@
+/** The three pages of the authorization endpoint: login, consent, and errors that must not redirect. */
+import { html, layout } from './html.js';
+
+export function loginPage(p: { action: string; returnTo: string; csrf: string; clientName?: string; username?: string; error?: string }): string {
+  return layout('Sign in', html`<h1>Sign in</h1>
+${p.clientName !== undefined && html`<p><strong>${p.clientName}</strong> wants to access your account.</p>`}
+${p.error !== undefined && html`<p class="error" role="alert">${p.error}</p>`}
+<form method="post" action="${p.action}">
+<input type="hidden" name="csrf" value="${p.csrf}">
+<input type="hidden" name="return_to" value="${p.returnTo}">
+<label for="username">Username</label>
+<input id="username" name="username" autocomplete="username" required autofocus value="${p.username ?? ''}">
+<label for="password">Password</label>
+<input id="password" name="password" type="password" autocomplete="current-password" required>
+<button type="submit">Sign in</button>
+</form>`);
+}
+
+export function consentPage(p: { action: string; request: string; csrf: string; clientName: string; username: string; scopes: readonly string[] }): string {
+  return layout('Allow access', html`<h1>Allow access?</h1>
+<p><strong>${p.clientName}</strong> asks to act for you, <strong>${p.username}</strong>, with:</p>
+${p.scopes.length > 0 ? html`<ul>${p.scopes.map((s) => html`<li><code>${s}</code></li>`)}</ul>` : html`<p>no particular scope.</p>`}
+<form method="post" action="${p.action}">
+<input type="hidden" name="csrf" value="${p.csrf}">
+<input type="hidden" name="request" value="${p.request}">
+<button type="submit" name="decision" value="allow">Allow</button>
+<button type="submit" name="decision" value="deny" class="secondary">Deny</button>
+</form>`);
+}
+
+/** RFC 6749 §4.1.2.1: without a trustworthy redirect URI the error is shown to the user. */
+export function errorPage(p: { error: string; description: string }): string {
+  return layout('Cannot continue', html`<h1>This request cannot continue</h1>
+<p class="error" role="alert">${p.description}</p>
+<p>Error code: <code>${p.error}</code>. Go back to the application you came from and try again,
+or tell its developers.</p>`);
+}
