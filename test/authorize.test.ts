@@ -1,7 +1,7 @@
 /** The authorization endpoint over HTTP, driven like a browser: login, consent, redirects, errors. */
 import { describe, expect, it } from 'vitest';
 import { Agent, field, type Page } from './agent.js';
-import { expectError, type Harness, pkce, REDIRECT_URI, useServer } from './flows.js';
+import { expectError, pkce, REDIRECT_URI, useServer } from './flows.js';
 import type { TestClient } from './helpers.js';
 
 type Params = Record<string, string | undefined>;
@@ -14,7 +14,7 @@ function authorizePath(c: TestClient, params: Params = {}): string {
 }
 
 /** GET /authorize → login page → sign in → back at /authorize; returns that last response. */
-async function signIn(h: Harness, agent: Agent, path: string, user: { username: string; password: string }): Promise<Page> {
+async function signIn(agent: Agent, path: string, user: { username: string; password: string }): Promise<Page> {
   const first = await agent.get(path);
   expect(first.status).toBe(302);
   const login = await agent.get(first.location!);
@@ -54,7 +54,7 @@ describe('authorization code flow through login and consent (RFC 6749 §4.1, RFC
     const user = await h.user();
     const agent = new Agent(h.server.url);
     const p = pkce();
-    const consent = await signIn(h, agent, authorizePath(c, { scope: 'read', code_challenge: p.challenge, code_challenge_method: 'S256' }), user);
+    const consent = await signIn(agent, authorizePath(c, { scope: 'read', code_challenge: p.challenge, code_challenge_method: 'S256' }), user);
     expect(consent.body).toContain('<code>read</code>');
     expect(consent.body).not.toContain('<code>write</code>');
     const back = reply(await decide(agent, consent, 'allow'));
@@ -72,7 +72,7 @@ describe('authorization code flow through login and consent (RFC 6749 §4.1, RFC
     const c = await h.codeClient({ scope: 'read write' });
     const user = await h.user();
     const agent = new Agent(h.server.url);
-    const consent = await signIn(h, agent, authorizePath(c, { scope: 'read', code_challenge: pkce().challenge, code_challenge_method: 'S256' }), user);
+    const consent = await signIn(agent, authorizePath(c, { scope: 'read', code_challenge: pkce().challenge, code_challenge_method: 'S256' }), user);
     reply(await decide(agent, consent, 'allow'));
 
     const again = await agent.get(authorizePath(c, { scope: 'read', code_challenge: pkce().challenge, code_challenge_method: 'S256' }));
@@ -90,7 +90,7 @@ describe('authorization code flow through login and consent (RFC 6749 §4.1, RFC
   it('a user who denies sends access_denied with the state back to the client (§4.1.2.1)', async () => {
     const c = await h.codeClient();
     const agent = new Agent(h.server.url);
-    const consent = await signIn(h, agent, authorizePath(c), await h.user());
+    const consent = await signIn(agent, authorizePath(c), await h.user());
     expect(reply(await decide(agent, consent, 'deny'))).toMatchObject({ error: 'access_denied', state: 'st-123' });
   });
 
@@ -113,7 +113,7 @@ describe('authorization code flow through login and consent (RFC 6749 §4.1, RFC
     const withQuery = `${REDIRECT_URI}?tenant=a`;
     const c = await h.codeClient({ redirectUris: [withQuery] });
     const agent = new Agent(h.server.url);
-    const consent = await signIn(h, agent, authorizePath(c, { redirect_uri: withQuery }), await h.user());
+    const consent = await signIn(agent, authorizePath(c, { redirect_uri: withQuery }), await h.user());
     const to = new URL((await decide(agent, consent, 'allow')).location!);
     expect(to.searchParams.get('tenant')).toBe('a');
     expect(to.searchParams.get('code')).toMatch(/^tsc_/);
@@ -123,7 +123,7 @@ describe('authorization code flow through login and consent (RFC 6749 §4.1, RFC
     const c = await h.codeClient();
     const agent = new Agent(h.server.url);
     const p = pkce();
-    const consent = await signIn(h, agent, authorizePath(c, { code_challenge: p.challenge, code_challenge_method: 'S256' }), await h.user());
+    const consent = await signIn(agent, authorizePath(c, { code_challenge: p.challenge, code_challenge_method: 'S256' }), await h.user());
     const { code } = reply(await decide(agent, consent, 'allow'));
     expectError(await h.exchange(c, code!, { verifier: pkce().verifier }), 400, 'invalid_grant');
   });
@@ -254,7 +254,7 @@ describe('CSRF protection of the login and consent forms', () => {
     const c = await h.codeClient();
     const user = await h.user();
     const agent = new Agent(h.server.url);
-    const consent = await signIn(h, agent, authorizePath(c), user);
+    const consent = await signIn(agent, authorizePath(c), user);
     const res = await agent.post('/consent', { request: field(consent.body, 'request'), decision: 'allow' });
     expect(res.status).toBe(403);
     expect(res.location).toBeUndefined();
@@ -270,7 +270,7 @@ describe('browser sessions end with the user', () => {
     for (const end of ['password', 'delete'] as const) {
       const user = await h.user();
       const agent = new Agent(h.server.url);
-      reply(await decide(agent, await signIn(h, agent, authorizePath(c), user), 'allow'));
+      reply(await decide(agent, await signIn(agent, authorizePath(c), user), 'allow'));
       expect((await agent.get(authorizePath(c))).location).toContain(REDIRECT_URI);
       if (end === 'password') await h.engine.setPassword(user.id, 'another long passphrase', { actor: 'test' });
       else await h.engine.deleteUser(user.id, { actor: 'test' });
@@ -301,7 +301,7 @@ describe('the implicit grant when the server enables it (RFC 6749 §4.2)', () =>
   it('a registered client gets an access token, and no refresh token, in the fragment (§4.2.2)', async () => {
     const c = await h.client({ authMethod: 'none', grantTypes: ['implicit'], redirectUris: [REDIRECT_URI], scope: 'read' });
     const agent = new Agent(h.server.url);
-    const consent = await signIn(h, agent, authorizePath(c, { response_type: 'token' }), await h.user());
+    const consent = await signIn(agent, authorizePath(c, { response_type: 'token' }), await h.user());
     const to = await decide(agent, consent, 'allow');
     expect(new URL(to.location!).search).toBe('');
     const token = reply(to, 'fragment');

@@ -12,7 +12,7 @@ export class Markup {
 }
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
-const escape = (s: string) => s.replace(/[&<>"']/g, (c) => ESCAPES[c] as string);
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => ESCAPES[c] as string);
 
 type Value = string | number | Markup | undefined | false | readonly Value[];
 
@@ -20,7 +20,7 @@ function render(value: Value): string {
   if (value === undefined || value === false) return '';
   if (value instanceof Markup) return value.value;
   if (Array.isArray(value)) return value.map(render).join('');
-  return escape(String(value));
+  return escapeHtml(String(value));
 }
 
 /** Template tag: every interpolated value is HTML-escaped unless it is Markup from this tag. */
