@@ -408,7 +408,7 @@ describe('serve', () => {
     expect(server.stdout).toContain(`${server.url}/.well-known/oauth-authorization-server`);
     expect(server.stdout).toContain(db);
     expect(server.stdout).toContain('npx tessera client create --name demo --grant-type client_credentials --scope "read write" --json');
-    const meta = await (await fetch(`${server.url}/.well-known/oauth-authorization-server`)).json();
+    const meta = (await (await fetch(`${server.url}/.well-known/oauth-authorization-server`)).json()) as { issuer: string; grant_types_supported: string[] };
     expect(meta.issuer).toBe(server.url);
     expect(meta.grant_types_supported).toContain('password');
   });

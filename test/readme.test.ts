@@ -63,7 +63,7 @@ afterAll(async () => {
 });
 
 it('npm start serves RFC 8414 metadata for the issuer it listens on', async () => {
-  const meta = await (await fetch(`${url}/.well-known/oauth-authorization-server`)).json();
+  const meta = (await (await fetch(`${url}/.well-known/oauth-authorization-server`)).json()) as { issuer: string; token_endpoint: string };
   expect(meta.issuer).toBe(url);
   expect(meta.token_endpoint).toBe(`${url}/token`);
   expect(serverOutput).toContain('tessera client create');
