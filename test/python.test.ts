@@ -1,0 +1,69 @@
+/**
+ * Interop with the Python clients the seed tutorial teaches: requests-oauthlib's OAuth2Session
+ * and Authlib, run with the system interpreter against a real server. CI installs them
+ * (python3-requests-oauthlib, python3-authlib).
+ */
+import { execFile } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { describe, expect, it } from 'vitest';
+import { useServer } from './flows.js';
+
+const PYTHON = '/usr/bin/python3';
+const DIR = fileURLToPath(new URL('./interop/', import.meta.url));
+const CALLBACK = 'http://127.0.0.1:8080/callback';
+
+async function runPython(script: string, env: Record<string, string>): Promise<any> {
+  const { stdout } = await promisify(execFile)(PYTHON, [script], {
+    cwd: DIR,
+    // Plain http on loopback: oauthlib refuses it unless told this is a test.
+    env: { ...process.env, ...env, OAUTHLIB_INSECURE_TRANSPORT: '1', PYTHONDONTWRITEBYTECODE: '1' },
+    timeout: 60_000,
+  });
+  return JSON.parse(stdout);
+}
+
+describe('Python clients against Tessera', () => {
+  const h = useServer();
+
+  async function setup() {
+    const c = await h.codeClient({ redirectUris: [CALLBACK], scope: 'read write' });
+    const user = await h.user();
+    return { TESSERA_URL: h.server.url, CLIENT_ID: c.id, CLIENT_SECRET: c.secret!, REDIRECT_URI: CALLBACK, USERNAME: user.username, PASSWORD: user.password };
+  }
+
+  it('requests-oauthlib: authorization_url → login/consent → fetch_token → refresh_token (rotating) → revocation POST → inactive', async () => {
+    const r = await runPython('requests_oauthlib_flow.py', await setup());
+    expect(r.state_matches).toBe(true);
+    // oauthlib hands the scope back as a list.
+    expect(r.token).toEqual({ token_type: 'Bearer', scope: ['read', 'write'], expires_in: 3600 });
+    expect(r.token_has_refresh).toBe(true);
+    // RFC 9700 §4.14.2: every refresh returns a new refresh token.
+    expect(r.rotated).toBe(true);
+    expect(r.new_access_differs).toBe(true);
+    expect(r.introspect_before).toMatchObject({ active: true, scope: 'read write', token_type: 'Bearer' });
+    // RFC 7009 §2.2: 200, and revoking the refresh token takes its grant's access tokens with it.
+    expect(r.revoke_status).toBe(200);
+    expect(r.revoke_cache_control).toBe('no-store');
+    expect(r.introspect_access_after).toEqual({ active: false });
+    expect(r.introspect_refresh_after).toEqual({ active: false });
+    // The tutorial's POST without client credentials gets invalid_client, not a 500.
+    expect(r.unauthenticated_revoke).toMatchObject({ status: 401, body: { error: 'invalid_client' } });
+    expect(r.old_refresh_replayed).toMatchObject({ error: 'invalid_grant' });
+  });
+
+  it('Authlib: code with PKCE, refresh, introspect_token, revoke_token; client_credentials with client_secret_post', async () => {
+    const env = await setup();
+    const cc = await h.client({ authMethod: 'client_secret_post', grantTypes: ['client_credentials'], scope: 'read' });
+    const r = await runPython('authlib_flow.py', { ...env, CC_CLIENT_ID: cc.id, CC_CLIENT_SECRET: cc.secret! });
+    expect(r.token_scope).toBe('read write');
+    expect(r.rotated).toBe(true);
+    expect(r.active).toMatchObject({ active: true, client_id: env.CLIENT_ID, username: env.USERNAME });
+    expect(r.revoke_status).toBe(200);
+    expect(r.inactive).toEqual({ active: false });
+    // Revoking an access token revokes just that token (RFC 7009 §2.1 leaves this to the server).
+    expect(r.refresh_still_active).toBe(true);
+    // RFC 6749 §4.4.3: client_credentials issues no refresh token.
+    expect(r.cc_token).toEqual({ token_type: 'Bearer', scope: 'read', refresh_token: null });
+  });
+});
