@@ -1,11 +1,12 @@
 /**
  * OAuth flows for the HTTP suites, on top of helpers.ts: one server per describe block, client
- * authentication by registered method, codes through the engine's public API, and a check after
+ * authentication by registered method, codes from the real authorization endpoint, and a check after
  * every test that the server never answered 5xx.
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { type ClientRecord, hashSecret, type ServerConfig, type UserRecord } from '@tessera/server';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
+import { Agent, field } from './agent.js';
 import { startTestServer, type TestClient, type TestResponse, type TestServer } from './helpers.js';
 
 export const REDIRECT_URI = 'https://app.example/cb';
@@ -36,6 +37,7 @@ export class Harness {
   readonly serverErrors: string[] = [];
   private introspector: TestClient | undefined;
   private defaultUser: (UserRecord & { password: string }) | undefined;
+  private readonly agents = new Map<string, Agent>();
 
   get engine() {
     return this.server.tessera.engine;
@@ -128,18 +130,36 @@ export class Harness {
     return res.body.active === true;
   }
 
-  /** An authorization code, as the authorization endpoint would issue it after consent. */
-  async code(c: TestClient, options: { user?: UserRecord; scope?: string; pkce?: Pkce | null; redirectUri?: string } = {}): Promise<string> {
+  /** A browser signed in as the user (one per user, kept for the server's life). */
+  async signedIn(user: { id: string; username: string; password: string }): Promise<Agent> {
+    const known = this.agents.get(user.id);
+    if (known) return known;
+    const agent = new Agent(this.server.url);
+    const login = await agent.get(`/login?return_to=${encodeURIComponent('/authorize?')}`);
+    const res = await agent.post('/login', { username: user.username, password: user.password, csrf: field(login.body, 'csrf'), return_to: field(login.body, 'return_to') });
+    expect(res.status).toBe(303);
+    this.agents.set(user.id, agent);
+    return agent;
+  }
+
+  /**
+   * An authorization code from the real authorization endpoint. The user's consent is recorded
+   * beforehand, so /authorize answers at once with a redirect carrying the code.
+   */
+  async code(c: TestClient, options: { user?: UserRecord & { password: string }; scope?: string; pkce?: Pkce | null; redirectUri?: string } = {}): Promise<string> {
     const user = options.user ?? (await this.alice());
     const scope = options.scope ?? c.client.scope;
-    const grant = await this.engine.recordConsent(c.client, user, new Set(scope.split(' ')), { actor: `user:${user.id}`, endpoint: '/consent' });
+    await this.engine.recordConsent(c.client, user, new Set(scope.split(' ')), { actor: `user:${user.id}`, endpoint: '/consent' });
     const challenge = options.pkce === undefined ? pkce() : options.pkce;
-    return this.engine.issueCode(c.client, user, grant, {
-      scope,
-      redirectUri: options.redirectUri ?? REDIRECT_URI,
-      codeChallenge: challenge?.challenge ?? null,
-      codeChallengeMethod: challenge ? 'S256' : null,
-    }, { actor: `user:${user.id}`, endpoint: '/authorize' });
+    const redirectUri = options.redirectUri ?? REDIRECT_URI;
+    const query = new URLSearchParams({
+      response_type: 'code', client_id: c.id, redirect_uri: redirectUri, scope,
+      ...(challenge ? { code_challenge: challenge.challenge, code_challenge_method: 'S256' } : {}),
+    });
+    const res = await (await this.signedIn(user)).get(`/authorize?${query}`);
+    const code = res.location === undefined ? null : new URL(res.location).searchParams.get('code');
+    if (res.status !== 302 || !code) throw new Error(`/authorize gave no code: ${res.status} ${res.location ?? res.body}`);
+    return code;
   }
 
   /** Exchanges a code at the token endpoint (RFC 6749 §4.1.3). */
@@ -153,7 +173,7 @@ export class Harness {
   }
 
   /** The whole code flow with PKCE: returns the token response body (asserting 200). */
-  async userTokens(c: TestClient, options: { user?: UserRecord; scope?: string } = {}): Promise<{ access_token: string; refresh_token?: string; scope: string; expires_in: number }> {
+  async userTokens(c: TestClient, options: { user?: UserRecord & { password: string }; scope?: string } = {}): Promise<{ access_token: string; refresh_token?: string; scope: string; expires_in: number }> {
     const p = pkce();
     const code = await this.code(c, { ...options, pkce: p });
     const res = await this.exchange(c, code, { verifier: p.verifier });
