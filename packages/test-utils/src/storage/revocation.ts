@@ -2,7 +2,7 @@
  * revoke() by each target kind, and the deletions that revoke (deleteClient, deleteUser,
  * setPassword): exactly the covered tokens, grants and unredeemed codes change, in one call.
  */
-import type { CodeRecord, GrantRecord, RevocationTarget, Store, TokenRecord } from '@tessera/server';
+import type { AuditInput, CodeRecord, GrantRecord, RevocationTarget, Store, TokenRecord } from '@tessera/server';
 import { describe, expect, it } from 'vitest';
 import { clientRecord, codeRecord, grantRecord, HOUR, sessionRecord, tokenRecord, userRecord } from '../fixtures.js';
 import { appends, audit, type StoreRef } from './context.js';
@@ -155,32 +155,22 @@ export function revocation(ref: StoreRef): void {
       await expectOnly(store, w, at, expected);
     });
 
-    it("deleteUser deletes the user, revokes the user's grants, tokens and codes, and ends their sessions", async () => {
+    // Both end the user's standing: same revocations, same sessions ended; they differ in what
+    // happens to the user row.
+    it.each([
+      ['deleteUser deletes the user', 'user.deleted', (store: Store, id: string, at: number, a: AuditInput[]) => store.deleteUser(id, at, a), undefined],
+      ['setPassword replaces the password hash', 'user.password_changed', (store: Store, id: string, at: number, a: AuditInput[]) => store.setPassword(id, 'scrypt$new', at, a), 'scrypt$new'],
+    ] as const)("%s, revokes the user's grants, tokens and codes, and ends their sessions", async (_name, event, act, hashAfter) => {
       const { store } = ref;
       const w = await world(store);
       const [s1, s2] = [sessionRecord(w.u1.id), sessionRecord(w.u2.id)];
       await store.createSession(s1);
       await store.createSession(s2);
       const at = Date.now();
-      const result = await appends(store, 2, () => store.deleteUser(w.u1.id, at, [audit('user.deleted'), audit('token.revoked')]));
+      const result = await appends(store, 2, () => act(store, w.u1.id, at, [audit(event), audit('token.revoked')]));
       expect(result).toEqual(resultFor(w, userExpected));
-      expect(await store.getUser(w.u1.id)).toBeUndefined();
+      expect((await store.getUser(w.u1.id))?.passwordHash).toBe(hashAfter);
       expect(await store.getUser(w.u2.id)).toEqual(w.u2);
-      expect(await store.findSessionByHash(s1.hash)).toBeUndefined();
-      expect(await store.findSessionByHash(s2.hash)).toEqual(s2);
-      await expectOnly(store, w, at, userExpected);
-    });
-
-    it("setPassword revokes the user's grants, tokens and codes, and ends their sessions", async () => {
-      const { store } = ref;
-      const w = await world(store);
-      const [s1, s2] = [sessionRecord(w.u1.id), sessionRecord(w.u2.id)];
-      await store.createSession(s1);
-      await store.createSession(s2);
-      const at = Date.now();
-      const result = await appends(store, 2, () => store.setPassword(w.u1.id, 'scrypt$new', at, [audit('user.password_changed'), audit('token.revoked')]));
-      expect(result).toEqual(resultFor(w, userExpected));
-      expect((await store.getUser(w.u1.id))?.passwordHash).toBe('scrypt$new');
       expect(await store.findSessionByHash(s1.hash)).toBeUndefined();
       expect(await store.findSessionByHash(s2.hash)).toEqual(s2);
       await expectOnly(store, w, at, userExpected);
