@@ -210,6 +210,8 @@ describe('clients', () => {
       redirect_uris: [], scope: 'read write', token_format: 'opaque', access_ttl: null, refresh_ttl: null,
     });
     expect(created.client_secret).toMatch(/^tss_/);
+    // Ids are CLI arguments: hex, so one never starts with '-' and reads as an option.
+    expect(created.client_id).toMatch(/^[0-9a-f]{32}$/);
     expect(Date.parse(created.created_at)).not.toBeNaN();
     const [list, show, listText, showText] = await Promise.all([
       ok(['client', 'list', '--json']), ok(['client', 'show', created.client_id, '--json']),

@@ -8,8 +8,11 @@ import { createHash, randomBytes, scrypt, timingSafeEqual, type BinaryLike, type
 /** 256 random bits, base64url, with an optional prefix that secret scanners can match. */
 export const randomSecret = (prefix = ''): string => prefix + randomBytes(32).toString('base64url');
 
-/** A shorter random identifier (128 bits) for rows: never a credential. */
-export const randomId = (prefix = ''): string => prefix + randomBytes(16).toString('base64url');
+/**
+ * A row identifier (128 random bits), never a credential. Hex, so an id never starts with '-'
+ * (it is a CLI argument: `tessera client show ID`) and selects as one word.
+ */
+export const randomId = (): string => randomBytes(16).toString('hex');
 
 /** SHA-256 of a high-entropy secret, base64url: what the store keeps instead of the secret. */
 export const hashSecret = (value: string): string => createHash('sha256').update(value).digest('base64url');
