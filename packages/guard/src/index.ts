@@ -1,0 +1,2 @@
+/** @tessera/guard: bearer-token verification with a revocation feed (issue 4). */
+export {};
