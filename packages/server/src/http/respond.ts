@@ -19,7 +19,9 @@ const PAGE_HEADERS = {
   ...NO_STORE,
   'content-security-policy': "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'",
   'x-frame-options': 'DENY',
-  'referrer-policy': 'no-referrer',
+  // same-origin, not no-referrer: under no-referrer Chromium sends `Origin: null` on the forms'
+  // same-origin POSTs, which the CSRF check must refuse. Other sites still get no referrer.
+  'referrer-policy': 'same-origin',
   'x-content-type-options': 'nosniff',
 } as const;
 

@@ -1,0 +1,276 @@
+/**
+ * The authorization endpoint's login and consent pages in a real browser (headless Chromium via
+ * playwright-core): the pages are found by their accessible names, the browser follows the real
+ * redirects, and the client's redirect URI is a real callback server on loopback. CI installs
+ * Chromium (Debian package `chromium`, at /usr/bin/chromium).
+ */
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type BrowserContext, chromium, type Page, type Response } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type Pkce, pkce, useServer } from './flows.js';
+import type { TestClient } from './helpers.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const SESSION_COOKIE = 'tessera_session';
+
+/** A node:http server on loopback answering every request with `body`; it keeps the URLs it was asked for. */
+interface Site {
+  /** The origin the browser is sent to (host as given, port as bound). */
+  origin: string;
+  requests: URL[];
+  close(): Promise<void>;
+}
+
+async function startSite(host: 'localhost' | '127.0.0.1', body: (url: URL) => string): Promise<Site> {
+  const requests: URL[] = [];
+  let origin = '';
+  const server: Server = createServer((req, res) => {
+    const url = new URL(req.url ?? '/', origin);
+    requests.push(url);
+    res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
+    res.end(body(url));
+  });
+  // Bound to 127.0.0.1 either way; `host` only names the origin the browser sees. Chromium resolves
+  // localhost to loopback itself, so http://localhost:PORT reaches this socket from another site.
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  origin = `http://${host}:${(server.address() as AddressInfo).port}`;
+  return {
+    origin,
+    requests,
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        // The browser keeps connections alive; close() alone would wait for them.
+        server.closeAllConnections();
+      }),
+  };
+}
+
+const escapeAttr = (s: string) => s.replace(/&/g, '&amp;').replace(/"/g, '&quot;').replace(/</g, '&lt;');
+
+describe('login and consent in a real browser (RFC 6749 §4.1, RFC 7636)', () => {
+  const h = useServer();
+  let profile: string;
+  let context: BrowserContext;
+  let page: Page;
+  /** The client's redirect URI: a real server on another port, not a mock. */
+  let callback: Site;
+  let redirectUri: string;
+
+  beforeAll(async () => {
+    if (!existsSync(CHROMIUM)) {
+      throw new Error(`${CHROMIUM} is missing: the browser test needs Chromium (Debian: apt-get install chromium; .ci/run installs it)`);
+    }
+    callback = await startSite('127.0.0.1', () => '<!doctype html><title>callback</title><p>Back at the client.</p>');
+    redirectUri = `${callback.origin}/cb`;
+    profile = mkdtempSync(join(tmpdir(), 'tessera-chromium-'));
+    context = await chromium.launchPersistentContext(profile, {
+      executablePath: CHROMIUM,
+      headless: true,
+      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+    });
+    // Fail fast: every step here takes milliseconds when it works.
+    context.setDefaultTimeout(5_000);
+    // Anything the browser got from Tessera with a 5xx fails the test, as useServer() does for fetch.
+    context.on('response', (res) => {
+      if (res.url().startsWith(h.server.url) && res.status() >= 500) h.serverErrors.push(`browser ${res.request().method()} ${res.url()} → ${res.status()}`);
+    });
+  });
+
+  afterAll(async () => {
+    await context?.close();
+    if (profile) rmSync(profile, { recursive: true, force: true });
+    await callback?.close();
+  });
+
+  beforeEach(async () => {
+    // Each test starts signed out, in a fresh tab.
+    await context.clearCookies();
+    page = await context.newPage();
+    callback.requests.length = 0;
+  });
+
+  afterEach(async () => {
+    await page?.close();
+  });
+
+  function authorizeUrl(c: TestClient, p: { scope: string; state: string; challenge: Pkce; redirectUri?: string }): string {
+    const query = new URLSearchParams({
+      response_type: 'code',
+      client_id: c.id,
+      redirect_uri: p.redirectUri ?? redirectUri,
+      scope: p.scope,
+      state: p.state,
+      code_challenge: p.challenge.challenge,
+      code_challenge_method: 'S256',
+    });
+    return `${h.server.url}/authorize?${query}`;
+  }
+
+  const atCallback = (url: URL) => url.origin === callback.origin && url.pathname === '/cb';
+
+  /**
+   * Fills the login form the way a user does, by the fields' labels, and checks the status the
+   * POST got (303 to go on to consent; 401 for wrong credentials).
+   */
+  async function signIn(user: { username: string; password: string }, status: 303 | 401 = 303): Promise<void> {
+    await expect.poll(() => new URL(page.url()).pathname).toBe('/login');
+    await page.getByLabel('Username').fill(user.username);
+    await page.getByLabel('Password').fill(user.password);
+    const posted = page.waitForResponse((r) => r.url() === `${h.server.url}/login` && r.request().method() === 'POST');
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    const res = await posted;
+    if (res.status() !== status) {
+      await page.waitForLoadState();
+      const said = await page.getByRole('alert').allTextContents();
+      const origin = await res.request().headerValue('origin');
+      expect.fail(`POST /login from the login page answered ${res.status()}, not ${status} (request Origin: ${origin}; page says: ${said.join(' ') || '-'})`);
+    }
+  }
+
+  /** The consent page's heading and the scopes it lists. */
+  async function consentScopes(): Promise<string[]> {
+    await page.getByRole('heading', { name: 'Allow access?' }).waitFor();
+    expect(new URL(page.url()).pathname).toBe('/authorize');
+    return page.getByRole('listitem').allTextContents();
+  }
+
+  /** Clicks Allow and waits for the browser to arrive at the client; returns the query it arrived with. */
+  async function allow(): Promise<URLSearchParams> {
+    await page.getByRole('button', { name: 'Allow' }).click();
+    await page.waitForURL(atCallback);
+    return new URL(page.url()).searchParams;
+  }
+
+  async function sessionCookies() {
+    return (await context.cookies(h.server.url)).filter((c) => c.name === SESSION_COOKIE);
+  }
+
+  it('a user signs in, sees the requested scopes, allows, and the client gets a code and its state, exchanged with the PKCE verifier', async () => {
+    const c = await h.codeClient({ redirectUris: [redirectUri], scope: 'read write' });
+    const user = await h.user();
+    const p = pkce();
+    await page.goto(authorizeUrl(c, { scope: 'read', state: 'st-browser-1', challenge: p }));
+    await signIn(user);
+    expect(await consentScopes()).toEqual(['read']);
+    await expect.poll(() => page.getByText(user.username, { exact: true }).count()).toBe(1);
+
+    const back = await allow();
+    expect(back.get('state')).toBe('st-browser-1');
+    expect(back.get('iss')).toBe(h.server.url);
+    const code = back.get('code');
+    expect(code).toMatch(/^tsc_/);
+    // The callback server itself received that query: the browser really went there.
+    expect(callback.requests.map((u) => u.searchParams.get('code'))).toEqual([code]);
+
+    const res = await h.exchange(c, code!, { verifier: p.verifier, redirectUri });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body).toMatchObject({ token_type: 'Bearer', scope: 'read' });
+    expect(res.body.access_token).toEqual(expect.any(String));
+    expect(res.body.refresh_token).toMatch(/^tsr_/);
+    expect((await h.introspect(c, res.body.access_token)).body).toMatchObject({ active: true, username: user.username, client_id: c.id });
+  });
+
+  it('consent is remembered: the same scopes go straight to the client, wider scopes ask again', async () => {
+    const c = await h.codeClient({ redirectUris: [redirectUri], scope: 'read write' });
+    const user = await h.user();
+    await page.goto(authorizeUrl(c, { scope: 'read', state: 'first', challenge: pkce() }));
+    await signIn(user);
+    expect(await consentScopes()).toEqual(['read']);
+    await allow();
+
+    // Same scopes: /authorize redirects at once; the browser never renders a Tessera page.
+    const again = await page.goto(authorizeUrl(c, { scope: 'read', state: 'second', challenge: pkce() }));
+    expect(atCallback(new URL(page.url()))).toBe(true);
+    expect(chain(again).map((u) => `${u.origin}${u.pathname}`)).toEqual([`${h.server.url}/authorize`, redirectUri]);
+    expect(new URL(page.url()).searchParams.get('state')).toBe('second');
+    expect(new URL(page.url()).searchParams.get('code')).toMatch(/^tsc_/);
+
+    // Wider scopes: the consent page again, listing both.
+    await page.goto(authorizeUrl(c, { scope: 'read write', state: 'third', challenge: pkce() }));
+    expect(await consentScopes()).toEqual(['read', 'write']);
+    expect((await allow()).get('state')).toBe('third');
+    expect((await h.store.findGrant(c.id, user.id))?.scope).toBe('read write');
+  });
+
+  it('a wrong password shows an alert and stays on the login page, signed out', async () => {
+    const c = await h.codeClient({ redirectUris: [redirectUri] });
+    const user = await h.user();
+    await page.goto(authorizeUrl(c, { scope: 'read', state: 's', challenge: pkce() }));
+    await signIn({ username: user.username, password: 'not the password' }, 401);
+    const alert = page.getByRole('alert');
+    await alert.waitFor();
+    expect(await alert.textContent()).toBe('Wrong username or password.');
+    expect(new URL(page.url()).pathname).toBe('/login');
+    expect(new URL(page.url()).origin).toBe(h.server.url);
+    // The form is there to try again, with the username kept and the password not.
+    expect(await page.getByLabel('Username').inputValue()).toBe(user.username);
+    expect(await page.getByLabel('Password').inputValue()).toBe('');
+    expect(await sessionCookies()).toEqual([]);
+    expect(callback.requests).toEqual([]);
+  });
+
+  it('a login form posted from another site is refused with 403 and sets no session, even with valid credentials and a leaked CSRF token', async () => {
+    const c = await h.codeClient({ redirectUris: [redirectUri] });
+    const user = await h.user();
+    // The browser has been on the real login page (so it holds the CSRF cookie), and the attacker
+    // even knows that page's form values.
+    await page.goto(authorizeUrl(c, { scope: 'read', state: 's', challenge: pkce() }));
+    await expect.poll(() => new URL(page.url()).pathname).toBe('/login');
+    const form: Record<string, string> = {
+      username: user.username,
+      password: user.password,
+      csrf: await page.locator('input[name="csrf"]').inputValue(),
+      return_to: await page.locator('input[name="return_to"]').inputValue(),
+    };
+    expect((await context.cookies(h.server.url)).map((k) => k.name)).toContain('tessera_csrf');
+
+    // localhost is another site than 127.0.0.1 (and another origin).
+    const inputs = Object.entries(form).map(([k, v]) => `<input type="hidden" name="${k}" value="${escapeAttr(v)}">`).join('');
+    const attacker = await startSite('localhost', () =>
+      `<!doctype html><title>win a prize</title><form method="post" action="${h.server.url}/login">${inputs}</form><script>document.forms[0].submit()</script>`,
+    );
+    try {
+      const posted = page.waitForResponse((r) => r.url() === `${h.server.url}/login` && r.request().method() === 'POST');
+      await page.goto(`${attacker.origin}/`);
+      const res: Response = await posted;
+      expect(await res.request().headerValue('origin')).toBe(attacker.origin);
+      expect(res.status()).toBe(403);
+      expect(attacker.requests).toHaveLength(1);
+      await page.waitForURL(`${h.server.url}/login`);
+      await page.getByRole('alert').waitFor();
+      expect(await sessionCookies()).toEqual([]);
+      expect(res.headers()['set-cookie'] ?? '').not.toContain(SESSION_COOKIE);
+      expect(callback.requests).toEqual([]);
+    } finally {
+      await attacker.close();
+    }
+  });
+
+  it('an unregistered redirect_uri shows the error page and the browser stays on Tessera (RFC 6749 §4.1.2.1, no open redirect)', async () => {
+    const c = await h.codeClient({ redirectUris: [redirectUri] });
+    const res = await page.goto(authorizeUrl(c, { scope: 'read', state: 's', challenge: pkce(), redirectUri: `${callback.origin}/elsewhere` }));
+    expect(res?.status()).toBe(400);
+    expect(chain(res)).toHaveLength(1);
+    expect(new URL(page.url()).origin).toBe(h.server.url);
+    expect(new URL(page.url()).pathname).toBe('/authorize');
+    await page.getByRole('heading', { name: 'This request cannot continue' }).waitFor();
+    expect(await page.getByRole('alert').textContent()).toBe('The redirect_uri is not registered for this application.');
+    expect(await page.getByText('invalid_request', { exact: true }).count()).toBe(1);
+    expect(callback.requests).toEqual([]);
+  });
+});
+
+/** The URLs a navigation went through, first request first (redirects included). */
+function chain(res: Response | null): URL[] {
+  const urls: URL[] = [];
+  for (let req = res?.request() ?? null; req; req = req.redirectedFrom()) urls.unshift(new URL(req.url()));
+  return urls;
+}
