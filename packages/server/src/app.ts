@@ -3,6 +3,9 @@
  * node:http (http/node-server.ts) or any framework through an adapter.
  */
 import { OAuthError } from '@tessera/core';
+import { feedListEndpoint } from './feed/list-endpoint.js';
+import { FeedNotifier } from './feed/notifier.js';
+import { feedStreamEndpoint } from './feed/stream-endpoint.js';
 import type { LifecycleEngine } from './lifecycle/engine.js';
 import { errorResponse, json, publicJson } from './http/respond.js';
 import type { Handler, PlainRequest, PlainResponse } from './http/types.js';
@@ -14,12 +17,15 @@ import { metadata, PATHS } from './rfc8414/metadata.js';
 
 export function createHandler(engine: LifecycleEngine): Handler {
   const meta = metadata(engine.config);
+  const notifier = new FeedNotifier(engine);
   const routes = new Map<string, Handler>([
     [PATHS.metadata, async () => publicJson(meta)],
     [PATHS.jwks, async () => publicJson(await engine.keys.jwks())],
     [PATHS.token, tokenEndpoint(engine)],
     [PATHS.revocation, revocationEndpoint(engine)],
     [PATHS.introspection, introspectionEndpoint(engine)],
+    [PATHS.revocationFeed, feedListEndpoint(engine)],
+    [PATHS.revocationStream, feedStreamEndpoint(engine, notifier)],
     [PATHS.authorization, authorizationEndpoint(engine)],
     [PATHS.login, loginEndpoint(engine)],
     [PATHS.consent, consentEndpoint(engine)],

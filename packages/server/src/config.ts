@@ -32,6 +32,11 @@ export interface ServerConfig {
   sweepInterval: number;
   /** Expired tokens are kept this many seconds before being swept, so introspection can still explain them. */
   sweepRetention: number;
+  /**
+   * Milliseconds between heartbeats on an idle revocation stream; each beat also re-reads the feed,
+   * so revocations made by another process (the CLI) reach guards within one beat.
+   */
+  feedHeartbeat: number;
 }
 
 export const defaults = {
@@ -47,6 +52,7 @@ export const defaults = {
   sweepBatch: 500,
   sweepInterval: 60_000,
   sweepRetention: 3600,
+  feedHeartbeat: 2000,
 } as const satisfies Omit<ServerConfig, 'audience'>;
 
 export function resolveConfig(input: Partial<ServerConfig> = {}): ServerConfig {

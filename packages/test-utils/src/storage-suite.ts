@@ -6,6 +6,7 @@ import { describe } from 'vitest';
 import { auditLog } from './storage/audit.js';
 import { useStore, type StoreFactory } from './storage/context.js';
 import { expiry } from './storage/expiry.js';
+import { feed } from './storage/feed.js';
 import { grantsAndCodes } from './storage/grants-codes.js';
 import { principals } from './storage/principals.js';
 import { revocation } from './storage/revocation.js';
@@ -18,6 +19,7 @@ export function storageSuite(name: string, factory: StoreFactory): void {
     grantsAndCodes(ref);
     tokens(ref);
     revocation(ref);
+    feed(ref);
     expiry(ref);
     auditLog(ref);
   });

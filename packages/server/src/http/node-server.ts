@@ -2,6 +2,7 @@
  * The node:http adapter: reads the body (with a size limit), builds the PlainRequest, writes
  * the PlainResponse, and drains in-flight requests on close.
  */
+import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { OAuthError } from '@tessera/core';
@@ -71,9 +72,34 @@ export async function toPlainRequest(req: IncomingMessage, maxBodyBytes: number,
   return { method, url, headers, body };
 }
 
-function write(res: ServerResponse, response: PlainResponse) {
+/** Open streaming responses, per server, so that drain() can end them. */
+const openStreams = new WeakMap<Server, Set<AbortController>>();
+
+function write(server: Server, res: ServerResponse, response: PlainResponse, onError: (err: unknown) => void) {
+  // A stream holds its connection to the end: close it then rather than keep it alive.
+  if (response.stream) res.setHeader('connection', 'close');
   res.writeHead(response.status, response.headers);
-  res.end(response.body);
+  if (response.stream) pump(server, res, response.stream).catch(onError);
+  else res.end(response.body);
+}
+
+/** Writes a streaming body, honouring backpressure, until it ends, the client leaves or the server drains. */
+async function pump(server: Server, res: ServerResponse, stream: NonNullable<PlainResponse['stream']>) {
+  const controller = new AbortController();
+  const open = openStreams.get(server) ?? new Set();
+  openStreams.set(server, open);
+  open.add(controller);
+  res.on('close', () => controller.abort());
+  res.flushHeaders();
+  try {
+    for await (const chunk of stream(controller.signal)) {
+      if (controller.signal.aborted) break;
+      if (!res.write(chunk)) await once(res, 'drain', { signal: controller.signal }).catch(() => {});
+    }
+  } finally {
+    open.delete(controller);
+    res.end();
+  }
 }
 
 export function createNodeServer(handler: Handler, options: NodeServerOptions): Server {
@@ -84,7 +110,7 @@ export function createNodeServer(handler: Handler, options: NodeServerOptions): 
       // Draining (close() was called): end a keep-alive connection after this response instead
       // of letting it idle until keepAliveTimeout, so close() resolves once requests finish.
       if (!server.listening) res.setHeader('connection', 'close');
-      write(res, response);
+      write(server, res, response, (err) => options.onError?.(err, plain));
     };
     toPlainRequest(req, options.maxBodyBytes, base)
       .then((p) => {
@@ -125,6 +151,8 @@ export function drain(server: Server, graceMs = 10_000): Promise<void> {
       clearTimeout(timer);
       resolve();
     });
+    // Streams never finish on their own: end them, so their connections can close.
+    for (const controller of openStreams.get(server) ?? []) controller.abort();
     server.closeIdleConnections();
   });
 }

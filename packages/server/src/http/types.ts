@@ -15,6 +15,12 @@ export interface PlainResponse {
   status: number;
   headers: Record<string, string | string[]>;
   body: string;
+  /**
+   * A long-lived body (Server-Sent Events). When set, the adapter sends the headers, then writes
+   * each chunk as it comes, and ends the response when the iterable ends. `signal` aborts when the
+   * client goes away or the server drains; the iterable must then finish promptly.
+   */
+  stream?: (signal: AbortSignal) => AsyncIterable<string>;
 }
 
 export type Handler = (req: PlainRequest) => Promise<PlainResponse>;

@@ -352,7 +352,8 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
     const expiresAt = now + ttl * 1000;
     let value: string;
     if (client.tokenFormat === 'jwt') {
-      // RFC 9068 §2.2: iss, exp, aud, sub, client_id, iat, jti; typ "at+jwt" (§2.1).
+      // RFC 9068 §2.2: iss, exp, aud, sub, client_id, iat, jti; typ "at+jwt" (§2.1). The private
+      // claims (RFC 7519 §4.3) name the grant and family, so a guard matches feed events locally.
       value = await this.keys.sign(
         {
           iss: this.config.issuer,
@@ -364,6 +365,8 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
           jti: id,
           scope,
           ...(user ? { username: user.username } : {}),
+          tessera_grant: grant.id,
+          tessera_family: familyId,
         },
         'at+jwt',
       );

@@ -9,6 +9,9 @@ export const PATHS = {
   revocation: '/revoke',
   introspection: '/introspect',
   jwks: '/jwks.json',
+  /** The revocation feed (Tessera's own, not in RFC 8414): JSON pages and the SSE stream. */
+  revocationFeed: '/revocations',
+  revocationStream: '/revocations/stream',
   /** The authorization endpoint's pages (not in RFC 8414; listed so routes have one source). */
   login: '/login',
   consent: '/consent',
@@ -35,5 +38,8 @@ export function metadata(config: ServerConfig) {
     // RFC 9207: authorization responses carry `iss`.
     authorization_response_iss_parameter_supported: true,
     code_challenge_methods_supported: config.allowPlainPkce ? ['S256', 'plain'] : ['S256'],
+    // RFC 8414 §2 allows additional metadata; the prefix keeps these names clear of future standard ones.
+    tessera_revocation_feed_endpoint: i + PATHS.revocationFeed,
+    tessera_revocation_stream_endpoint: i + PATHS.revocationStream,
   };
 }

@@ -117,6 +117,20 @@ export interface RevocationResult {
   until: number | null;
 }
 
+/**
+ * One entry of the revocation feed (GET /revocations, /revocations/stream): resource servers learn
+ * from it what to refuse without introspecting every token.
+ */
+export interface FeedEvent {
+  /** Position in the feed: increases in commit order and is never reused, even after a sweep. */
+  seq: number;
+  /** When the revocation happened (the tokens' `revokedAt`). */
+  at: number;
+  target: RevocationTarget;
+  /** The latest expiry among the access tokens it revoked: after it, the event no longer matters. */
+  until: number;
+}
+
 /** One lifecycle event. Never holds a token or a secret. */
 export interface AuditInput {
   event: string;
@@ -197,11 +211,15 @@ export interface Store {
    * Revokes every unrevoked token the target covers (and the grants, for grant/user/client
    * targets) and deletes the unredeemed codes it covers (for a family: the code whose id names
    * it). Already-revoked rows keep their revocation time and are not counted.
+   * When it newly revokes at least one access token, it appends a FeedEvent in the same
+   * transaction (so do deleteClient, deleteUser and setPassword, with a client or user target).
    */
   revoke(target: RevocationTarget, at: number, audit: AuditInput[]): Promise<RevocationResult>;
+  /** Feed events with seq > after, oldest first, at most `limit`. */
+  readFeed(after: number, limit: number): Promise<FeedEvent[]>;
 
   // expiry
-  /** Deletes at most `limit` rows that expired before `before`; returns how many. */
+  /** Deletes at most `limit` rows that expired before `before` (feed events: `until`); returns how many. */
   sweepExpired(before: number, limit: number): Promise<number>;
 
   // browser sessions

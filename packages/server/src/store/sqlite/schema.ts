@@ -112,4 +112,16 @@ export const migrations: readonly string[] = [
   ) STRICT;
   INSERT INTO audit_head (id, seq, hash) VALUES (1, 0, 'genesis');
   `,
+  // The revocation feed (issue 4). AUTOINCREMENT: a sequence number is never reused, even after
+  // the sweeper deleted the newest row, so a guard's cursor never skips a later event.
+  `
+  CREATE TABLE revocation_feed (
+    seq INTEGER PRIMARY KEY AUTOINCREMENT,
+    at INTEGER NOT NULL,
+    kind TEXT NOT NULL,
+    value TEXT NOT NULL,
+    until INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX revocation_feed_until ON revocation_feed (until);
+  `,
 ];

@@ -8,7 +8,7 @@ import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { chainRecord } from '../../lifecycle/audit-chain.js';
 import type {
-  AuditInput, AuditRecord, ClaimResult, ClientRecord, CodeRecord, GrantRecord, KeyRecord,
+  AuditInput, AuditRecord, ClaimResult, ClientRecord, CodeRecord, FeedEvent, GrantRecord, KeyRecord,
   RevocationResult, RevocationTarget, SessionRecord, Store, TokenFilter, TokenRecord, UserRecord,
 } from '../types.js';
 import { migrations } from './schema.js';
@@ -103,6 +103,17 @@ const toAudit = (r: Row): AuditRecord => ({
   hash: r.hash as string,
 });
 
+const toFeedEvent = (r: Row): FeedEvent => {
+  const kind = r.kind as string;
+  const value = r.value as string;
+  return {
+    seq: r.seq as number,
+    at: r.at as number,
+    target: (kind === 'issuedBefore' ? { issuedBefore: Number(value) } : { [kind]: value }) as RevocationTarget,
+    until: r.until as number,
+  };
+};
+
 /** Which rows each revocation target covers: [token condition, grant condition, unredeemed-code condition]. */
 function targetSql(target: RevocationTarget): { tokens: string; grants: string | null; codes: string; value: string | number } {
   if ('token' in target) return { tokens: 'id = ?', grants: null, codes: '0 AND ?', value: target.token };
@@ -173,6 +184,9 @@ export class SqliteStore implements Store {
       insertAudit: p(`INSERT INTO audit (seq, at, event, actor, client_id, user_id, grant_id, token_id, reason, endpoint, data, prev_hash, hash)
         VALUES (@seq, @at, @event, @actor, @clientId, @userId, @grantId, @tokenId, @reason, @endpoint, @data, @prevHash, @hash)`),
       readAudit: p('SELECT * FROM audit WHERE seq > ? AND at >= ? ORDER BY seq LIMIT ?'),
+      insertFeed: p('INSERT INTO revocation_feed (at, kind, value, until) VALUES (?, ?, ?, ?)'),
+      readFeed: p('SELECT * FROM revocation_feed WHERE seq > ? ORDER BY seq LIMIT ?'),
+      sweepFeed: p('DELETE FROM revocation_feed WHERE seq IN (SELECT seq FROM revocation_feed WHERE until < ? LIMIT ?)'),
     };
 
     const s = this.s;
@@ -194,7 +208,8 @@ export class SqliteStore implements Store {
       let st = revokeStatements.get(key);
       if (!st) {
         st = {
-          count: p(`SELECT count(*) AS n, max(expires_at) AS until FROM tokens WHERE ${sql.tokens} AND revoked_at IS NULL`),
+          count: p(`SELECT count(*) AS n, max(expires_at) AS until, max(CASE WHEN kind = 'access' THEN expires_at END) AS accessUntil
+            FROM tokens WHERE ${sql.tokens} AND revoked_at IS NULL`),
           tokens: p(`UPDATE tokens SET revoked_at = ? WHERE ${sql.tokens} AND revoked_at IS NULL`),
           grants: sql.grants === null ? null : p(`UPDATE grants SET revoked_at = ? WHERE ${sql.grants} AND revoked_at IS NULL`),
           codes: p(`DELETE FROM codes WHERE ${sql.codes} AND redeemed_at IS NULL`),
@@ -205,10 +220,12 @@ export class SqliteStore implements Store {
     };
     this.revokeTx = (target, at, audit) => {
       const { st, value } = statementsFor(target);
-      const { n, until } = st.count.get(value) as { n: number; until: number | null };
+      const { n, until, accessUntil } = st.count.get(value) as { n: number; until: number | null; accessUntil: number | null };
       st.tokens.run(at, value);
       const grants = st.grants ? st.grants.run(at, value).changes : 0;
       st.codes.run(value);
+      // Resource servers only ever see access tokens: the feed tells them when one was revoked.
+      if (accessUntil !== null) s.insertFeed.run(at, Object.keys(target)[0], String(value), accessUntil);
       this.appendTx(audit, at);
       return { tokens: n, grants, until };
     };
@@ -372,11 +389,16 @@ export class SqliteStore implements Store {
     return this.tx(() => this.revokeTx(target, at, audit));
   }
 
+  async readFeed(after: number, limit: number) {
+    return (this.s.readFeed.all(after, limit) as Row[]).map(toFeedEvent);
+  }
+
   async sweepExpired(before: number, limit: number) {
     return this.tx(() => {
       let n = this.s.sweepTokens.run(before, limit).changes;
       if (n < limit) n += this.s.sweepCodes.run(before, limit - n).changes;
       if (n < limit) n += this.s.sweepSessions.run(before, limit - n).changes;
+      if (n < limit) n += this.s.sweepFeed.run(before, limit - n).changes;
       return n;
     });
   }

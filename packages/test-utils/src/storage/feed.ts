@@ -1,0 +1,111 @@
+/**
+ * The revocation feed (readFeed, and the events revoke() appends): one event per revocation that
+ * newly revokes an access token, in the same call, with a sequence number that only grows.
+ */
+import type { GrantRecord, RevocationTarget, Store, TokenRecord } from '@tessera/server';
+import { describe, expect, it } from 'vitest';
+import { clientRecord, grantRecord, HOUR, tokenRecord, userRecord } from '../fixtures.js';
+import { audit, type StoreRef } from './context.js';
+
+/** A client, a user, their grant with an access token (1 h) and a refresh token (24 h) in one family. */
+async function setup(store: Store, issuedAt = Date.now()) {
+  const client = clientRecord();
+  const user = userRecord();
+  await store.createClient(client, audit('client.created'));
+  await store.createUser(user, audit('user.created'));
+  const grant = grantRecord(client.id, user.id);
+  await store.saveGrant(grant, []);
+  const family = 'family-1';
+  const access = tokenRecord(grant, { familyId: family, issuedAt, expiresAt: issuedAt + HOUR });
+  const refresh = tokenRecord(grant, { familyId: family, kind: 'refresh', issuedAt, expiresAt: issuedAt + 24 * HOUR });
+  await store.issueTokens([access, refresh], []);
+  return { client, user, grant, family, access, refresh };
+}
+
+type Setup = Awaited<ReturnType<typeof setup>>;
+
+const targets: [string, (w: Setup) => RevocationTarget][] = [
+  ['token', (w) => ({ token: w.access.id })],
+  ['family', (w) => ({ family: w.family })],
+  ['grant', (w) => ({ grant: w.grant.id })],
+  ['user', (w) => ({ user: w.user.id })],
+  ['client', (w) => ({ client: w.client.id })],
+  ['issuedBefore', (w) => ({ issuedBefore: w.access.issuedAt + 1 })],
+];
+
+async function more(store: Store, grant: GrantRecord, n: number): Promise<TokenRecord[]> {
+  const tokens = Array.from({ length: n }, () => tokenRecord(grant));
+  await store.issueTokens(tokens, []);
+  return tokens;
+}
+
+export function feed(ref: StoreRef): void {
+  describe('revocation feed', () => {
+    it.each(targets)('revoke by %s appends one event: the target as given, `at`, and until = the latest access-token expiry', async (_kind, target) => {
+      const { store } = ref;
+      const w = await setup(store);
+      const at = Date.now();
+      await store.revoke(target(w), at, [audit('token.revoked')]);
+      // The refresh token (24 h) does not count: resource servers never see it.
+      expect(await store.readFeed(0, 10)).toEqual([{ seq: expect.any(Number), at, target: target(w), until: w.access.expiresAt }]);
+    });
+
+    it('a revocation that newly revokes no access token appends no event', async () => {
+      const { store } = ref;
+      const w = await setup(store);
+      await store.revoke({ token: w.refresh.id }, Date.now(), []);
+      await store.revoke({ user: 'nobody' }, Date.now(), []);
+      expect(await store.readFeed(0, 10)).toEqual([]);
+      await store.revoke({ grant: w.grant.id }, Date.now(), []);
+      await store.revoke({ grant: w.grant.id }, Date.now(), []);
+      expect(await store.readFeed(0, 10)).toHaveLength(1);
+    });
+
+    it.each([
+      ['deleteClient', 'client', (s: Store, w: Setup, at: number) => s.deleteClient(w.client.id, at, [])],
+      ['deleteUser', 'user', (s: Store, w: Setup, at: number) => s.deleteUser(w.user.id, at, [])],
+      ['setPassword', 'user', (s: Store, w: Setup, at: number) => s.setPassword(w.user.id, 'scrypt$new', at, [])],
+    ] as const)('%s appends a %s event in the same call', async (_name, kind, act) => {
+      const { store } = ref;
+      const w = await setup(store);
+      const at = Date.now();
+      await act(store, w, at);
+      const value = kind === 'client' ? w.client.id : w.user.id;
+      expect(await store.readFeed(0, 10)).toEqual([{ seq: expect.any(Number), at, target: { [kind]: value }, until: w.access.expiresAt }]);
+    });
+
+    it('readFeed pages by cursor: events after `after`, oldest first, at most `limit`, seq strictly increasing', async () => {
+      const { store } = ref;
+      const w = await setup(store);
+      const tokens = await more(store, w.grant, 5);
+      for (const t of tokens) await store.revoke({ token: t.id }, Date.now(), []);
+      const all = await store.readFeed(0, 100);
+      expect(all.map((e) => (e.target as { token: string }).token)).toEqual(tokens.map((t) => t.id));
+      for (let i = 1; i < all.length; i++) expect(all[i]!.seq).toBeGreaterThan(all[i - 1]!.seq);
+      const page = await store.readFeed(all[1]!.seq, 2);
+      expect(page).toEqual(all.slice(2, 4));
+      expect(await store.readFeed(all.at(-1)!.seq, 100)).toEqual([]);
+    });
+
+    it('sweepExpired deletes events past their until, and a later event never reuses a swept seq', async () => {
+      const { store } = ref;
+      const now = Date.now();
+      const old = await setup(store, now - 3 * HOUR);
+      await store.revoke({ grant: old.grant.id }, now, []);
+      const [swept] = await store.readFeed(0, 10);
+      expect(swept!.until).toBeLessThan(now);
+      const live = await setup(store, now);
+      await store.revoke({ token: live.access.id }, now, []);
+      const [, kept] = await store.readFeed(0, 10);
+      expect(await store.sweepExpired(now, 1000)).toBeGreaterThanOrEqual(1);
+      expect(await store.readFeed(0, 10)).toEqual([kept]);
+      // Sweep the newest event too, then revoke again: the new event must sort after both.
+      await store.sweepExpired(now + 2 * HOUR, 1000);
+      expect(await store.readFeed(0, 10)).toEqual([]);
+      const next = await setup(store, now + 3 * HOUR);
+      await store.revoke({ token: next.access.id }, now, []);
+      const [after] = await store.readFeed(kept!.seq, 10);
+      expect(after!.seq).toBeGreaterThan(kept!.seq);
+    });
+  });
+}
