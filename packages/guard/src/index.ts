@@ -1,2 +1,8 @@
-/** @tessera/guard: bearer-token verification with a revocation feed (issue 4). */
-export {};
+/** @tessera/guard: bearer-token verification for resource servers, with the revocation feed. */
+export { createGuard } from './guard.js';
+export type { Guard, GuardStatus } from './guard.js';
+export { defaults } from './options.js';
+export type { GuardEndpoints, GuardOptions } from './options.js';
+export type { GuardErrorCode, GuardFailure, GuardResult, VerifiedToken } from './result.js';
+export type { FeedEvent } from './revocations.js';
+export { verifyRequest, failureResponse } from './adapters/web.js';

@@ -1,0 +1,132 @@
+/**
+ * createGuard: what a resource server calls to accept or refuse bearer tokens. Wires the JWKS
+ * cache, the introspection client, the revoked set and the feed subscriber; verify() runs the
+ * pipeline; status() shows how current the guard is.
+ */
+import { parseAuthorization } from './bearer.js';
+import { Discovery } from './discovery.js';
+import type { FeedState } from './feed/subscriber.js';
+import { FeedSubscriber } from './feed/subscriber.js';
+import { Introspector } from './introspection.js';
+import { JwksCache } from './jwks.js';
+import { type GuardEndpoints, type GuardOptions, resolveOptions } from './options.js';
+import { joseOptions } from './jwt.js';
+import { checkToken, type Parts } from './pipeline.js';
+import { type GuardResult, invalidRequest, missingToken } from './result.js';
+import { RevocationSet } from './revocations.js';
+
+export interface GuardStatus {
+  /** null when the guard runs without the feed (revocations: 'ignore'). */
+  feed: {
+    state: FeedState;
+    cursor: number;
+    /** The first catch-up has completed. */
+    synced: boolean;
+    lastHeardAt: number | null;
+    /** Milliseconds since the feed was last heard from (Infinity before it ever was). */
+    staleness: number;
+    maxStaleness: number;
+    stale: boolean;
+    onStale: 'fail-closed' | 'introspect';
+    reconnects: number;
+    lastError: string | null;
+  } | null;
+  revoked: RevocationSet['size'];
+  introspectionCache: number;
+  jwks: ReturnType<JwksCache['status']>;
+  counters: { accepted: number; refused: number; unavailable: number };
+}
+
+export interface Guard {
+  /** Checks an Authorization header value (RFC 6750 §2.1), e.g. `req.headers.authorization`. */
+  verify(authorization: string | null | undefined, requiredScopes?: readonly string[]): Promise<GuardResult>;
+  /** Checks a bare access token. */
+  verifyToken(token: string, requiredScopes?: readonly string[]): Promise<GuardResult>;
+  /** Resolves once the revocation feed has caught up for the first time. */
+  ready(): Promise<void>;
+  status(): GuardStatus;
+  /** Stops the feed and the timers. */
+  close(): Promise<void>;
+}
+
+/** Entries of the revoked set visited per prune tick (every second). */
+const PRUNE_BUDGET = 50_000;
+
+const basic = (c: { id: string; secret: string }) => `Basic ${btoa(`${encodeURIComponent(c.id)}:${encodeURIComponent(c.secret)}`)}`;
+
+export function createGuard(input: GuardOptions): Guard {
+  const options = resolveOptions(input);
+  const discovery = new Discovery(options.issuer, options.endpoints ?? {}, options);
+  const endpoint = (key: keyof GuardEndpoints) => () => discovery.get().then((e) => e[key]);
+  const jwks = new JwksCache(endpoint('jwks'), { cooldown: options.jwksCooldown, maxAge: options.jwksMaxAge, timeout: options.timeout, fetch: options.fetch });
+  const authorization = options.client ? basic(options.client) : '';
+  const introspector = options.client
+    ? new Introspector(endpoint('introspection'), authorization, { size: options.introspectionCacheSize, ttl: options.introspectionCacheTtl, timeout: options.timeout, fetch: options.fetch })
+    : undefined;
+  const revocations = new RevocationSet(options.clockTolerance);
+  const feed = options.revocations === 'feed'
+    ? new FeedSubscriber({
+      endpoints: () => discovery.get(),
+      authorization,
+      fetch: options.fetch,
+      reconnectMin: options.reconnectMin,
+      reconnectMax: options.reconnectMax,
+      silence: options.maxStaleness,
+      timeout: options.timeout,
+      apply(event) {
+        revocations.add(event);
+        introspector?.evict(event);
+        options.onFeedEvent?.(event);
+      },
+    })
+    : undefined;
+  feed?.start();
+  const pruner = setInterval(() => revocations.prune(Math.floor(Date.now() / 1000), PRUNE_BUDGET), 1000);
+  pruner.unref();
+
+  const staleness = () => (feed?.lastHeardAt === undefined ? Number.POSITIVE_INFINITY : Date.now() - feed.lastHeardAt);
+  const isStale = () => feed !== undefined && (!feed.synced || staleness() > options.maxStaleness);
+  const parts: Parts = { options, jwtOptions: joseOptions(options), jwks, revocations, introspector, feed, isStale };
+  const counters = { accepted: 0, refused: 0, unavailable: 0 };
+
+  /** Every answer passes here: counted, and shown to the metric hook. */
+  function done(result: GuardResult, started: number): GuardResult {
+    if (result.ok) counters.accepted++;
+    else if (result.status === 503) counters.unavailable++;
+    else counters.refused++;
+    options.onVerify?.(result, performance.now() - started);
+    return result;
+  }
+
+  async function verifyToken(token: string, requiredScopes: readonly string[] = []): Promise<GuardResult> {
+    const started = options.onVerify ? performance.now() : 0;
+    return done(await checkToken(parts, token, requiredScopes), started);
+  }
+
+  return {
+    verifyToken,
+    async verify(header, requiredScopes = []) {
+      const parsed = parseAuthorization(header);
+      if (parsed.kind === 'token') return verifyToken(parsed.token, requiredScopes);
+      const started = options.onVerify ? performance.now() : 0;
+      return done(parsed.kind === 'missing' ? missingToken(options.realm) : invalidRequest(options.realm, parsed.description), started);
+    },
+    ready: () => feed?.ready() ?? Promise.resolve(),
+    status: () => ({
+      feed: feed
+        ? {
+          state: feed.state, cursor: feed.cursor, synced: feed.synced, lastHeardAt: feed.lastHeardAt ?? null, staleness: staleness(),
+          maxStaleness: options.maxStaleness, stale: isStale(), onStale: options.onStale, reconnects: feed.reconnects, lastError: feed.lastError ?? null,
+        }
+        : null,
+      revoked: revocations.size,
+      introspectionCache: introspector?.size ?? 0,
+      jwks: jwks.status(),
+      counters: { ...counters },
+    }),
+    async close() {
+      clearInterval(pruner);
+      await feed?.close();
+    },
+  };
+}

@@ -1,0 +1,93 @@
+/** Every guard setting with its default and a one-line doc, in one place. */
+import type { GuardResult } from './result.js';
+import type { FeedEvent } from './revocations.js';
+
+export interface GuardEndpoints {
+  jwks: string;
+  introspection: string;
+  /** Tessera's revocation feed (metadata `tessera_revocation_feed_endpoint`). */
+  feed: string;
+  /** The same feed as Server-Sent Events (metadata `tessera_revocation_stream_endpoint`). */
+  stream: string;
+}
+
+export interface GuardOptions {
+  /** The authorization server's issuer identifier (RFC 8414 §2): JWTs must carry it as `iss`. */
+  issuer: string;
+  /** This resource server's identifier: a JWT's `aud` must include it (RFC 9068 §4). */
+  audience: string;
+  /**
+   * A confidential client registered with scope `tessera:revocations` (to read the feed) and
+   * `tessera:introspect` (for opaque tokens, ambiguous cases and the stale-feed fallback).
+   */
+  client?: { id: string; secret: string };
+  /** 'ignore' runs without the feed: revoked JWTs are accepted until they expire. Opt-in, insecure. */
+  revocations?: 'feed' | 'ignore';
+  /** Milliseconds of feed silence after which the guard stops trusting its revocation set. */
+  maxStaleness?: number;
+  /** Once stale: refuse every token with 503, or introspect every token until the feed is back. */
+  onStale?: 'fail-closed' | 'introspect';
+  /** Clock skew allowed on exp, nbf and iat, in seconds. */
+  clockTolerance?: number;
+  /** JWS algorithms accepted (RFC 9068 §4: never `none`). */
+  algorithms?: string[];
+  /** At most one JWKS refetch per this many ms when a token names an unknown `kid`. */
+  jwksCooldown?: number;
+  /** The JWKS is refreshed in the background once older than this many ms. */
+  jwksMaxAge?: number;
+  /** Introspection results kept (entries) and for how long (ms, never past the token's exp). */
+  introspectionCacheSize?: number;
+  introspectionCacheTtl?: number;
+  /** Reconnection backoff of the feed: first delay and ceiling, in ms (exponential, jittered). */
+  reconnectMin?: number;
+  reconnectMax?: number;
+  /** Timeout of each request to the authorization server (metadata, JWKS, introspection), ms. */
+  timeout?: number;
+  /** `realm` of the WWW-Authenticate challenge (RFC 6750 §3). */
+  realm?: string;
+  /** Endpoints to use instead of those in the issuer's metadata (RFC 8414). */
+  endpoints?: Partial<GuardEndpoints>;
+  /** Plain-HTTP issuers are refused unless on loopback or allowed here. Insecure. */
+  allowInsecureHttp?: boolean;
+  fetch?: typeof fetch;
+  /** Metric hook: called after every verification. */
+  onVerify?: (result: GuardResult, elapsedMs: number) => void;
+  /** Metric hook: called for every feed event applied. */
+  onFeedEvent?: (event: FeedEvent) => void;
+}
+
+export const defaults = {
+  revocations: 'feed',
+  maxStaleness: 10_000,
+  onStale: 'fail-closed',
+  clockTolerance: 5,
+  algorithms: ['ES256'],
+  jwksCooldown: 1_000,
+  jwksMaxAge: 600_000,
+  introspectionCacheSize: 10_000,
+  introspectionCacheTtl: 60_000,
+  reconnectMin: 250,
+  reconnectMax: 5_000,
+  timeout: 5_000,
+} satisfies Partial<GuardOptions>;
+
+export type ResolvedOptions = GuardOptions & Required<Pick<GuardOptions, keyof typeof defaults | 'fetch'>>;
+
+const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
+
+export function resolveOptions(input: GuardOptions): ResolvedOptions {
+  const o: ResolvedOptions = { ...defaults, algorithms: [...defaults.algorithms], fetch: globalThis.fetch, ...stripUndefined(input), issuer: input.issuer, audience: input.audience };
+  const issuer = new URL(input.issuer);
+  if (issuer.protocol !== 'https:' && !(issuer.protocol === 'http:' && (LOOPBACK.has(issuer.hostname) || input.allowInsecureHttp))) {
+    throw new TypeError(`createGuard: issuer ${input.issuer} is not https (pass allowInsecureHttp to accept it)`);
+  }
+  if (o.revocations === 'feed' && !o.client) {
+    throw new TypeError("createGuard: the revocation feed needs `client` credentials (or revocations: 'ignore', which accepts revoked JWTs until they expire)");
+  }
+  if (o.algorithms.some((a) => a.toLowerCase() === 'none')) throw new TypeError('createGuard: alg none is never accepted (RFC 9068 §4)');
+  return o;
+}
+
+function stripUndefined<T extends object>(value: T): Partial<T> {
+  return Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

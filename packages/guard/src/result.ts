@@ -1,0 +1,70 @@
+/**
+ * What a verification answers: the verified token, or a refusal shaped per RFC 6750 §3 (status,
+ * WWW-Authenticate challenge, JSON body) that every adapter sends as is. Descriptions name the
+ * rule that failed, never the token.
+ */
+
+/** A token the guard accepted. Times are seconds since the epoch, as in the JWT. */
+export interface VerifiedToken {
+  format: 'jwt' | 'opaque';
+  /** Token id (`jti`). */
+  id: string;
+  /** The user, or the client itself for client-credentials tokens (`sub`). */
+  subject: string;
+  clientId: string;
+  scopes: readonly string[];
+  issuedAt: number;
+  expiresAt: number;
+  /** Every claim of the JWT, or every member of the introspection response. */
+  claims: Readonly<Record<string, unknown>>;
+}
+
+export type GuardErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope' | 'temporarily_unavailable';
+
+export interface GuardFailure {
+  ok: false;
+  status: 400 | 401 | 403 | 503;
+  /** Absent when the request carried no bearer token at all (RFC 6750 §3.1). */
+  error?: GuardErrorCode;
+  description?: string;
+  headers: Record<string, string>;
+  body: { error?: GuardErrorCode; error_description?: string; scope?: string };
+}
+
+export type GuardResult = { ok: true; token: VerifiedToken } | GuardFailure;
+
+/** Thrown inside the guard when the authorization server cannot be asked (JWKS, introspection): a 503. */
+export class GuardUnavailable extends Error {
+  readonly code = 'ERR_GUARD_UNAVAILABLE';
+}
+
+// RFC 6750 §3: error_description uses %x20-21 / %x23-5B / %x5D-7E only.
+const clean = (text: string) => text.replace(/[^\x20-\x21\x23-\x5B\x5D-\x7E]/g, '');
+
+function challenge(realm: string | undefined, attributes: Record<string, string | undefined>): string {
+  const parts = Object.entries({ realm, ...attributes }).filter((e): e is [string, string] => e[1] !== undefined);
+  return parts.length === 0 ? 'Bearer' : `Bearer ${parts.map(([k, v]) => `${k}="${clean(v)}"`).join(', ')}`;
+}
+
+function failure(status: GuardFailure['status'], realm: string | undefined, error: GuardErrorCode | undefined, description?: string, scope?: string): GuardFailure {
+  const headers: Record<string, string> = { 'cache-control': 'no-store' };
+  if (status === 503) headers['retry-after'] = '1';
+  else headers['www-authenticate'] = challenge(realm, { error, error_description: description, scope });
+  const body: GuardFailure['body'] = {};
+  if (error) body.error = error;
+  if (description) body.error_description = clean(description);
+  if (scope) body.scope = scope;
+  return { ok: false, status, ...(error ? { error } : {}), ...(description ? { description: clean(description) } : {}), headers, body };
+}
+
+/** RFC 6750 §3.1: no credentials (or another scheme): a bare challenge, no error code. */
+export const missingToken = (realm?: string) => failure(401, realm, undefined);
+/** RFC 6750 §3.1 invalid_request: a malformed Authorization header, 400. */
+export const invalidRequest = (realm: string | undefined, description: string) => failure(400, realm, 'invalid_request', description);
+/** RFC 6750 §3.1 invalid_token: expired, revoked, malformed or otherwise invalid, 401. */
+export const invalidToken = (realm: string | undefined, description: string) => failure(401, realm, 'invalid_token', description);
+/** RFC 6750 §3.1 insufficient_scope: 403, with the scope the resource needs. */
+export const insufficientScope = (realm: string | undefined, required: readonly string[]) =>
+  failure(403, realm, 'insufficient_scope', 'the token lacks a required scope', required.join(' '));
+/** The guard cannot decide now (stale feed, server unreachable): 503, never a false accept. */
+export const unavailable = (description: string) => failure(503, undefined, 'temporarily_unavailable', description);

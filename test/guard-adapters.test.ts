@@ -1,0 +1,126 @@
+/**
+ * One suite, every adapter, each with its real framework on a real port: Express middleware,
+ * Fastify hook, Hono middleware, and the plain Web Request function (served by
+ * @hono/node-server as a bare fetch handler). Same routes, same answers (RFC 6750 §3).
+ */
+import type { AddressInfo } from 'node:net';
+import { serve } from '@hono/node-server';
+import { createGuard, type Guard, failureResponse, verifyRequest } from '@tessera/guard';
+import { expressGuard } from '@tessera/guard/express';
+import { fastifyGuard } from '@tessera/guard/fastify';
+import { type GuardVariables, honoGuard } from '@tessera/guard/hono';
+import express from 'express';
+import Fastify from 'fastify';
+import { Hono } from 'hono';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { useServer } from './flows.js';
+import { accessToken, GUARD_SCOPE } from './guard-kit.js';
+
+interface Mounted {
+  url: string;
+  close(): Promise<void>;
+}
+
+/** Each mounts GET /notes (scope read) and GET /admin (scope admin), answering { sub, scopes } from the accepted token. */
+const adapters: Record<string, (guard: Guard) => Promise<Mounted>> = {
+  async express(guard) {
+    const app = express();
+    app.get('/notes', expressGuard(guard, ['read']), (_req, res) => res.json({ sub: res.locals.auth.subject, scopes: res.locals.auth.scopes }));
+    app.get('/admin', expressGuard(guard, ['admin']), (_req, res) => res.json({}));
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => new Promise((resolve) => server.close(() => resolve())) };
+  },
+  async fastify(guard) {
+    const app = Fastify();
+    app.get('/notes', { onRequest: fastifyGuard(guard, ['read']) }, async (req) => ({ sub: req.auth?.subject, scopes: req.auth?.scopes }));
+    app.get('/admin', { onRequest: fastifyGuard(guard, ['admin']) }, async () => ({}));
+    const url = await app.listen({ port: 0, host: '127.0.0.1' });
+    return { url, close: () => app.close() };
+  },
+  async hono(guard) {
+    const app = new Hono<{ Variables: GuardVariables }>();
+    app.get('/notes', honoGuard(guard, ['read']), (c) => c.json({ sub: c.get('auth').subject, scopes: c.get('auth').scopes }));
+    app.get('/admin', honoGuard(guard, ['admin']), (c) => c.json({}));
+    return listen(app.fetch);
+  },
+  async web(guard) {
+    return listen(async (request: Request) => {
+      const path = new URL(request.url).pathname;
+      const result = await verifyRequest(guard, request, path === '/admin' ? ['admin'] : ['read']);
+      if (!result.ok) return failureResponse(result);
+      return Response.json(path === '/admin' ? {} : { sub: result.token.subject, scopes: result.token.scopes });
+    });
+  },
+};
+
+function listen(fetch: (request: Request) => Response | Promise<Response>): Promise<Mounted> {
+  return new Promise((resolve) => {
+    const server = serve({ fetch, port: 0, hostname: '127.0.0.1' }, (info) => {
+      resolve({ url: `http://127.0.0.1:${info.port}`, close: () => new Promise((done) => server.close(() => done())) });
+    });
+  });
+}
+
+describe('guard adapters', () => {
+  const h = useServer();
+  const tokens = { read: '', revoked: '', client: '' };
+  let guard: Guard;
+
+  // One guard for every adapter, created after the revocation: its first catch-up holds it.
+  beforeAll(async () => {
+    const app = await h.client({ tokenFormat: 'jwt', scope: 'read write' });
+    tokens.client = app.id;
+    tokens.read = await accessToken(h, app, 'read');
+    tokens.revoked = await accessToken(h, app, 'read');
+    await h.revoke(app, tokens.revoked);
+    const rs = await h.client({ scope: GUARD_SCOPE });
+    guard = createGuard({ issuer: h.server.url, audience: h.engine.config.audience, client: { id: rs.id, secret: rs.secret! }, realm: 'notes' });
+    await guard.ready();
+  });
+  afterAll(() => guard?.close());
+
+  for (const [name, mount] of Object.entries(adapters)) {
+    describe(name, () => {
+      let mounted: Mounted;
+      beforeAll(async () => {
+        mounted = await mount(guard);
+      });
+      afterAll(() => mounted?.close());
+      const get = (path: string, authorization?: string) => fetch(mounted.url + path, { headers: authorization === undefined ? {} : { authorization } });
+
+      it('a valid token with the scope reaches the handler, which sees the accepted token', async () => {
+        const res = await get('/notes', `Bearer ${tokens.read}`);
+        expect(res.status).toBe(200);
+        expect(await res.json()).toEqual({ sub: tokens.client, scopes: ['read'] });
+      });
+
+      it('RFC 6750 §3.1: no token → 401 with a bare Bearer challenge', async () => {
+        const res = await get('/notes');
+        expect(res.status).toBe(401);
+        expect(res.headers.get('www-authenticate')).toBe('Bearer realm="notes"');
+      });
+
+      it('RFC 6750 §3.1: a malformed Authorization header → 400 invalid_request', async () => {
+        const res = await get('/notes', 'Bearer two tokens');
+        expect(res.status).toBe(400);
+        expect(await res.json()).toMatchObject({ error: 'invalid_request' });
+      });
+
+      it('RFC 6750 §3.1: a revoked token → 401 invalid_token in the challenge and the body', async () => {
+        const res = await get('/notes', `Bearer ${tokens.revoked}`);
+        expect(res.status).toBe(401);
+        expect(res.headers.get('www-authenticate')).toMatch(/^Bearer realm="notes", error="invalid_token"/);
+        expect(res.headers.get('cache-control')).toBe('no-store');
+        expect(await res.json()).toEqual({ error: 'invalid_token', error_description: 'the token was revoked' });
+      });
+
+      it('RFC 6750 §3.1: a token without the route\'s scope → 403 insufficient_scope naming it', async () => {
+        const res = await get('/admin', `Bearer ${tokens.read}`);
+        expect(res.status).toBe(403);
+        expect(res.headers.get('www-authenticate')).toMatch(/error="insufficient_scope".*scope="admin"/);
+        expect(await res.json()).toMatchObject({ error: 'insufficient_scope', scope: 'admin' });
+      });
+    });
+  }
+});

@@ -1,0 +1,161 @@
+/**
+ * The guard's verification rules against a real server: JWT access tokens checked locally (RFC
+ * 9068 §4), opaque ones by introspection (RFC 7662), scopes and malformed headers (RFC 6750 §3).
+ * Odd JWTs are signed with the server's own key, so only the rule under test differs.
+ */
+import { randomBytes } from 'node:crypto';
+import { createGuard, type GuardFailure, type GuardResult } from '@tessera/guard';
+import { generateKeyPair, SignJWT } from 'jose';
+import { describe, expect, it } from 'vitest';
+import { useServer } from './flows.js';
+import { accessToken, accepts, claims, useGuards } from './guard-kit.js';
+import { startTestServer } from './helpers.js';
+
+const now = () => Math.floor(Date.now() / 1000);
+
+function refused(result: GuardResult, status: number, error: string | undefined): GuardFailure {
+  expect(result.ok).toBe(false);
+  const f = result as GuardFailure;
+  expect({ status: f.status, error: f.error }).toEqual({ status, error });
+  return f;
+}
+
+describe('guard: JWT access tokens (RFC 9068 §4)', () => {
+  const h = useServer();
+  const guards = useGuards(h);
+  const claimsFor = (over: Record<string, unknown> = {}) => ({
+    iss: h.server.url, aud: h.engine.config.audience, sub: 'user-1', client_id: 'client-1',
+    iat: now(), exp: now() + 600, jti: randomBytes(16).toString('hex'), scope: 'read', ...over,
+  });
+  const sign = (over: Record<string, unknown> = {}, typ = 'at+jwt') => h.engine.keys.sign(claimsFor(over), typ);
+
+  it('a token from the issuer, for this audience, unexpired, is accepted with its claims', async () => {
+    const g = await guards.ready();
+    const app = await h.client({ tokenFormat: 'jwt' });
+    const token = await accessToken(h, app, 'read');
+    const result = await g.verify(`Bearer ${token}`, ['read']);
+    expect(result).toMatchObject({ ok: true, token: { format: 'jwt', id: claims(token).jti, subject: app.id, clientId: app.id, scopes: ['read'] } });
+  });
+
+  it.each([
+    ['typ must be at+jwt', {}, 'JWT', /typ/],
+    ['iss must be the issuer', { iss: 'https://evil.example' }, 'at+jwt', /iss/],
+    ['aud must include this resource server', { aud: 'https://other.example' }, 'at+jwt', /aud/],
+    ['exp must not have passed (beyond the clock tolerance)', { exp: now() - 60 }, 'at+jwt', /expired/],
+    ['nbf must have passed', { nbf: now() + 60 }, 'at+jwt', /nbf/],
+    ['jti is required (§2.2)', { jti: undefined }, 'at+jwt', /jti/],
+    ['client_id is required (§2.2)', { client_id: undefined }, 'at+jwt', /client_id/],
+  ])('RFC 9068 §4: %s', async (_rule, over, typ, description) => {
+    const g = await guards.ready();
+    const f = refused(await g.verifyToken(await sign(over, typ)), 401, 'invalid_token');
+    expect(f.description).toMatch(description);
+    expect(f.headers['www-authenticate']).toMatch(/^Bearer error="invalid_token", error_description="/);
+  });
+
+  it('RFC 9068 §4: typ application/at+jwt is accepted, and exp within the clock tolerance too', async () => {
+    const g = await guards.ready({ clockTolerance: 5 });
+    expect(await accepts(g, await sign({}, 'application/at+jwt'))).toBe(true);
+    expect(await accepts(g, await sign({ exp: now() - 2 }))).toBe(true);
+  });
+
+  it('RFC 9068 §4: a signature by another key, a tampered payload, or alg none is refused', async () => {
+    const g = await guards.ready({ jwksCooldown: 10 });
+    const { privateKey } = await generateKeyPair('ES256');
+    const foreign = await new SignJWT(claimsFor()).setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: 'not-ours' }).sign(privateKey);
+    expect(refused(await g.verifyToken(foreign), 401, 'invalid_token').description).toMatch(/unknown key/);
+    const [header, , signature] = (await sign()).split('.');
+    const tampered = `${header}.${Buffer.from(JSON.stringify(claimsFor({ scope: 'admin' }))).toString('base64url')}.${signature}`;
+    expect(refused(await g.verifyToken(tampered), 401, 'invalid_token').description).toMatch(/signature/);
+    const none = `${Buffer.from('{"alg":"none","typ":"at+jwt"}').toString('base64url')}.${Buffer.from(JSON.stringify(claimsFor())).toString('base64url')}.AAAA`;
+    refused(await g.verifyToken(none), 401, 'invalid_token');
+  });
+});
+
+describe('guard: opaque tokens (RFC 7662)', () => {
+  const h = useServer();
+  const guards = useGuards(h);
+
+  it('an active opaque token is accepted through introspection; inactive, unknown and refresh tokens are refused', async () => {
+    const g = await guards.ready();
+    const app = await h.client();
+    const token = await accessToken(h, app, 'read');
+    expect(await g.verifyToken(token, ['read'])).toMatchObject({ ok: true, token: { format: 'opaque', clientId: app.id, scopes: ['read'] } });
+    refused(await g.verifyToken(`tsa_${randomBytes(32).toString('base64url')}`), 401, 'invalid_token');
+    const code = await h.codeClient();
+    const { refresh_token } = await h.userTokens(code);
+    expect(refused(await g.verifyToken(refresh_token!), 401, 'invalid_token').description).toMatch(/not an access token/);
+    await h.revoke(app, token);
+    await expect.poll(() => accepts(g, token)).toBe(false);
+  });
+});
+
+describe('guard: RFC 6750 §3 errors', () => {
+  const h = useServer();
+  const guards = useGuards(h);
+
+  it('RFC 6750 §3.1: a token without a required scope gets 403 insufficient_scope naming the scope needed', async () => {
+    const g = await guards.ready();
+    const token = await accessToken(h, await h.client({ tokenFormat: 'jwt' }), 'read');
+    const f = refused(await g.verify(`Bearer ${token}`, ['read', 'write']), 403, 'insufficient_scope');
+    expect(f.headers['www-authenticate']).toMatch(/error="insufficient_scope".*scope="read write"/);
+    expect(f.body).toMatchObject({ error: 'insufficient_scope', scope: 'read write' });
+  });
+
+  it('RFC 6750 §3.1: a request without a bearer token gets 401 and a bare challenge, without an error code', async () => {
+    const g = await guards.ready({ realm: 'notes' });
+    for (const header of [undefined, '', 'Basic Zm9vOmJhcg==']) {
+      const f = refused(await g.verify(header), 401, undefined);
+      expect(f.headers['www-authenticate']).toBe('Bearer realm="notes"');
+    }
+  });
+
+  it('RFC 6750 §3.1: a malformed Authorization header gets 400 invalid_request', async () => {
+    const g = await guards.ready();
+    for (const header of ['Bearer', 'Bearer a b', 'Bearer "quoted"', 'Bearer a,b']) refused(await g.verify(header), 400, 'invalid_request');
+  });
+
+  it('the metric hook sees every answer, and status() counts them', async () => {
+    const seen: number[] = [];
+    const g = await guards.ready({ onVerify: (result) => seen.push(result.ok ? 200 : result.status) });
+    const token = await accessToken(h, await h.client({ tokenFormat: 'jwt' }), 'read');
+    await g.verify(`Bearer ${token}`);
+    await g.verify(`Bearer ${token}`, ['write']);
+    await g.verify('Bearer');
+    await g.verify(undefined);
+    expect(seen).toEqual([200, 403, 400, 401]);
+    expect(g.status().counters).toEqual({ accepted: 1, refused: 3, unavailable: 0 });
+  });
+
+  it('the token never appears in a refusal, in status(), or in any description', async () => {
+    const g = await guards.ready();
+    const app = await h.client({ tokenFormat: 'jwt' });
+    const token = await accessToken(h, app);
+    await h.revoke(app, token);
+    await expect.poll(() => accepts(g, token)).toBe(false);
+    const outputs = [await g.verifyToken(token), await g.verifyToken(`${token}x`), await g.verifyToken(token, ['admin']), g.status()];
+    for (const out of outputs) for (const part of token.split('.')) expect(JSON.stringify(out)).not.toContain(part);
+  });
+});
+
+describe('createGuard refuses insecure setups unless asked loudly', () => {
+  it('a plain-HTTP issuer off loopback, a guard without the feed, alg none', () => {
+    const base = { audience: 'https://api.example', client: { id: 'x', secret: 'y' } };
+    expect(() => createGuard({ ...base, issuer: 'http://as.example' })).toThrow(/not https/);
+    expect(() => createGuard({ issuer: 'https://as.example', audience: 'a' })).toThrow(/revocations: 'ignore'/);
+    expect(() => createGuard({ ...base, issuer: 'https://as.example', algorithms: ['none'] })).toThrow(/none/);
+  });
+
+  it("revocations: 'ignore' verifies JWTs with no client at all (and cannot hear revocations)", async () => {
+    const s = await startTestServer();
+    try {
+      const app = await s.createClient({ tokenFormat: 'jwt' });
+      const token = (await s.post('/token', { grant_type: 'client_credentials' }, { authorization: app.basic })).body.access_token;
+      const g = createGuard({ issuer: s.url, audience: s.tessera.config.audience, revocations: 'ignore' });
+      expect(await accepts(g, token)).toBe(true);
+      expect(g.status().feed).toBeNull();
+      await g.close();
+    } finally {
+      await s.close();
+    }
+  });
+});
