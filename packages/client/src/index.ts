@@ -1,2 +1,60 @@
-/** @tessera/client: an OAuth 2 client for the whole life of a token (issue 3). */
-export {};
+/**
+ * @tessera/client: an OAuth 2 client for the whole life of a token. fetch and Web Crypto only
+ * (plus jose for private_key_jwt): runs unchanged in Node 20+, browsers, Deno, Bun and workers.
+ * The file store, which needs node:fs, is the separate entry `@tessera/client/file-store`.
+ */
+
+// The session: state, storage, refresh, authenticated fetch.
+export { OAuth2Session } from './session/session.js';
+export type { PendingAuthorization } from './session/session.js';
+export type { SessionOptions } from './session/options.js';
+export { MemoryTokenStore } from './store/token-store.js';
+export type { TokenStore } from './store/token-store.js';
+
+// Errors, each with a stable `code`.
+export {
+  ClientError,
+  OAuthResponseError,
+  AuthorizationResponseError,
+  NetworkError,
+  InvalidResponseError,
+  StateMismatchError,
+  IssuerMismatchError,
+  MissingTokenError,
+  ConfigurationError,
+  isOAuthError,
+} from './errors.js';
+export type { OAuthErrorFields, OAuthErrorName } from './errors.js';
+export type { HttpOptions } from './http.js';
+
+// Client authentication (RFC 6749 §2.3, RFC 7523).
+export { clientSecretBasic, clientSecretPost, none } from './rfc6749/client-auth.js';
+export type { Client, ClientAuth } from './rfc6749/client-auth.js';
+export { privateKeyJwt } from './rfc7523/private-key-jwt.js';
+export type { PrivateKeyJwtOptions } from './rfc7523/private-key-jwt.js';
+
+// Discovery (RFC 8414, OpenID Connect Discovery).
+export { discover, discoveryRequest, processDiscoveryResponse, discoveryUrl } from './rfc8414/discovery.js';
+export type { DiscoveryAlgorithm } from './rfc8414/discovery.js';
+export type { AuthorizationServer } from './rfc8414/metadata.js';
+
+// Request/process pairs, one per protocol step.
+export { buildAuthorizationUrl, validateAuthorizationResponse } from './rfc6749/authorization.js';
+export type { AuthorizationParameters, AuthorizationResponse } from './rfc6749/authorization.js';
+export { generateCodeVerifier, calculateCodeChallenge, generateState } from './rfc7636/pkce.js';
+export { tokenRequest, processTokenResponse } from './rfc6749/token.js';
+export type { TokenSet } from './rfc6749/token.js';
+export { authorizationCodeGrantRequest, refreshTokenGrantRequest, clientCredentialsGrantRequest, passwordGrantRequest } from './rfc6749/grants.js';
+export { revocationRequest, processRevocationResponse } from './rfc7009/revocation.js';
+export type { TokenTypeHint } from './rfc7009/revocation.js';
+export { introspectionRequest, processIntrospectionResponse } from './rfc7662/introspection.js';
+export type { IntrospectionResponse } from './rfc7662/introspection.js';
+export {
+  deviceAuthorizationRequest,
+  processDeviceAuthorizationResponse,
+  deviceCodeGrantRequest,
+  processDeviceCodeResponse,
+  DEVICE_CODE_GRANT,
+} from './rfc8628/device.js';
+export type { DeviceAuthorization, DevicePollResult } from './rfc8628/device.js';
+export { bearerChallenge } from './rfc6750/challenge.js';

@@ -1,0 +1,101 @@
+/**
+ * The client's only door to the network: every request goes through `send` (injectable fetch,
+ * transport checks, NetworkError), every response through `readJson` / `checkResponse`.
+ */
+import { ConfigurationError, InvalidResponseError, NetworkError, OAuthResponseError } from './errors.js';
+
+export interface HttpOptions {
+  /** A fetch implementation (defaults to the global fetch): for proxies, tracing, tests. */
+  fetch?: typeof fetch;
+  /** Aborts the request. */
+  signal?: AbortSignal;
+  /** Extra headers on every request (User-Agent, tracing). */
+  headers?: Record<string, string>;
+  /**
+   * Allows plain-http URLs for hosts other than loopback. Insecure: OAuth credentials and tokens
+   * then cross the network in clear text (RFC 6749 §10.9, RFC 6750 §5.3). Off by default.
+   */
+  allowInsecureRequests?: boolean;
+}
+
+const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i;
+
+/**
+ * RFC 6749 §3.1, §3.2, RFC 6750 §5.3: endpoints and resources MUST be reached over TLS. Loopback
+ * hosts are exempt (nothing leaves the machine); anything else needs allowInsecureRequests.
+ */
+export function checkUrl(url: string | URL, options: HttpOptions = {}): URL {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new ConfigurationError(`not an absolute URL: ${String(url)}`);
+  }
+  if (parsed.protocol === 'https:') return parsed;
+  if (parsed.protocol === 'http:' && (LOOPBACK.test(parsed.hostname) || options.allowInsecureRequests === true)) return parsed;
+  throw new ConfigurationError(`refusing ${parsed.protocol} URL ${parsed.href}: use https (or set allowInsecureRequests)`);
+}
+
+/** Sends a request, turning a failure to get any response into a NetworkError (aborts pass through). */
+export async function send(url: string | URL, init: RequestInit, options: HttpOptions = {}): Promise<Response> {
+  const target = checkUrl(url, options);
+  const headers = new Headers(options.headers);
+  new Headers(init.headers).forEach((v, k) => {
+    headers.set(k, v);
+  });
+  const signal = options.signal ?? init.signal ?? null;
+  try {
+    return await (options.fetch ?? fetch)(target.href, { ...init, headers, signal });
+  } catch (err) {
+    if (signal?.aborted) throw signal.reason;
+    throw new NetworkError(target.href, err);
+  }
+}
+
+/** POSTs an application/x-www-form-urlencoded body (RFC 6749 Appendix B), asking for JSON. */
+export function postForm(url: string, body: URLSearchParams, headers: Headers, options: HttpOptions = {}): Promise<Response> {
+  headers.set('content-type', 'application/x-www-form-urlencoded;charset=UTF-8');
+  headers.set('accept', 'application/json');
+  // Endpoints answer directly; a redirect is not followed (credentials would go along).
+  return send(url, { method: 'POST', headers, body, redirect: 'manual' }, options);
+}
+
+/** The response's JSON object body, or InvalidResponseError. */
+export async function readJson(response: Response): Promise<Record<string, unknown>> {
+  let value: unknown;
+  try {
+    value = await response.json();
+  } catch {
+    throw new InvalidResponseError(`expected a JSON body (HTTP ${response.status})`, response.status);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new InvalidResponseError(`expected a JSON object (HTTP ${response.status})`, response.status);
+  }
+  return value as Record<string, unknown>;
+}
+
+/**
+ * Throws unless the response has the expected status: an RFC 6749 §5.2 error body becomes an
+ * OAuthResponseError carrying the status; anything else an InvalidResponseError.
+ */
+export async function checkResponse(response: Response, expected = 200): Promise<void> {
+  if (response.status === expected) return;
+  const body = await readJson(response).catch(() => undefined);
+  if (body && typeof body.error === 'string') {
+    throw new OAuthResponseError(
+      { error: body.error, error_description: optionalString(body.error_description), error_uri: optionalString(body.error_uri) },
+      response.status,
+      response.headers.get('www-authenticate') ?? undefined,
+    );
+  }
+  throw new InvalidResponseError(`unexpected HTTP ${response.status}`, response.status);
+}
+
+export const optionalString = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);
+
+/** A required string member of a JSON response, or InvalidResponseError. */
+export function requireString(body: Record<string, unknown>, name: string, status?: number): string {
+  const value = body[name];
+  if (typeof value !== 'string' || value === '') throw new InvalidResponseError(`response has no '${name}' string`, status);
+  return value;
+}

@@ -1,0 +1,59 @@
+/** The token endpoint (RFC 6749 §3.2): one request builder for every grant, one response check. */
+import { epochSeconds } from '../encoding.js';
+import { InvalidResponseError } from '../errors.js';
+import { checkResponse, type HttpOptions, optionalString, postForm, readJson, requireString } from '../http.js';
+import { endpoint } from '../rfc8414/discovery.js';
+import type { AuthorizationServer } from '../rfc8414/metadata.js';
+import type { Client, ClientAuth } from './client-auth.js';
+
+/** A token response (RFC 6749 §5.1), plus `expires_at` computed on receipt. JSON-serialisable. */
+export interface TokenSet {
+  access_token: string;
+  /** Always "Bearer" (RFC 6750); other types are refused. */
+  token_type: string;
+  expires_in?: number;
+  /** Epoch seconds at which the access token expires, from expires_in and the local clock. */
+  expires_at?: number;
+  refresh_token?: string;
+  scope?: string;
+  id_token?: string;
+  [extension: string]: unknown;
+}
+
+/** POSTs a grant to the token endpoint with client authentication (RFC 6749 §3.2, §2.3). */
+export async function tokenRequest(
+  as: AuthorizationServer,
+  client: Client,
+  auth: ClientAuth,
+  parameters: Record<string, string | undefined>,
+  options: HttpOptions = {},
+): Promise<Response> {
+  const body = new URLSearchParams();
+  for (const [name, value] of Object.entries(parameters)) if (value !== undefined) body.set(name, value);
+  const headers = new Headers();
+  await auth(as, client, body, headers);
+  // RFC 6749 §3.2: the client MUST use POST.
+  return postForm(endpoint(as, 'token_endpoint'), body, headers, options);
+}
+
+/** Validates a token response (RFC 6749 §5.1); errors (§5.2) become OAuthResponseError. */
+export async function processTokenResponse(response: Response): Promise<TokenSet> {
+  await checkResponse(response, 200);
+  const body = await readJson(response);
+  const status = response.status;
+  const access_token = requireString(body, 'access_token', status);
+  const token_type = requireString(body, 'token_type', status);
+  // RFC 6749 §7.1: the client MUST NOT use a token whose type it does not understand.
+  if (token_type.toLowerCase() !== 'bearer') throw new InvalidResponseError(`unsupported token_type '${token_type}'`, status);
+  const token: TokenSet = { ...body, access_token, token_type };
+  if (body.expires_in !== undefined) {
+    const expiresIn = Number(body.expires_in);
+    if (!Number.isFinite(expiresIn) || expiresIn < 0) throw new InvalidResponseError('expires_in is not a number of seconds', status);
+    token.expires_in = expiresIn;
+    token.expires_at = epochSeconds() + expiresIn;
+  }
+  for (const name of ['refresh_token', 'scope', 'id_token'] as const) {
+    if (body[name] !== undefined && optionalString(body[name]) === undefined) throw new InvalidResponseError(`${name} is not a string`, status);
+  }
+  return token;
+}

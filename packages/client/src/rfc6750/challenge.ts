@@ -1,0 +1,27 @@
+/** WWW-Authenticate challenges from a resource server (RFC 6750 §3, RFC 9110 §11.6.1). */
+
+/**
+ * The auth-params of the Bearer challenge in a WWW-Authenticate header, or undefined when there
+ * is none. Handles quoted strings with escapes and several challenges in one header.
+ */
+export function bearerChallenge(header: string | null | undefined): Record<string, string> | undefined {
+  if (!header) return undefined;
+  // A challenge starts with a scheme token not followed by '=' (which would make it a parameter).
+  const tokens = /\s*(?:([!#$%&'*+.^_`|~\w-]+)\s*=\s*("(?:[^"\\]|\\.)*"|[!#$%&'*+.^_`|~\w/-]+)|([!#$%&'*+.^_`|~\w-]+))\s*,?/gy;
+  let current: Record<string, string> | undefined;
+  let bearer: Record<string, string> | undefined;
+  for (let m = tokens.exec(header); m !== null && m[0] !== ''; m = tokens.exec(header)) {
+    if (m[3] !== undefined) {
+      current = {};
+      if (m[3].toLowerCase() === 'bearer') bearer ??= current;
+    } else if (current !== undefined) {
+      const raw = m[2] as string;
+      current[(m[1] as string).toLowerCase()] = raw.startsWith('"') ? raw.slice(1, -1).replace(/\\(.)/g, '$1') : raw;
+    }
+  }
+  return bearer;
+}
+
+/** RFC 6750 §3.1: invalid_token means the token is expired, revoked or malformed; a new one may work. */
+export const isInvalidToken = (response: Response): boolean =>
+  response.status === 401 && bearerChallenge(response.headers.get('www-authenticate'))?.error === 'invalid_token';

@@ -1,0 +1,80 @@
+/**
+ * The device authorization grant (RFC 8628) as request/process pairs. The polling loop, which
+ * waits, lives in the session; here `processDeviceCodeResponse` decides what the next poll is.
+ */
+import { epochSeconds } from '../encoding.js';
+import { InvalidResponseError, OAuthResponseError } from '../errors.js';
+import { checkResponse, type HttpOptions, optionalString, postForm, readJson, requireString } from '../http.js';
+import type { Client, ClientAuth } from '../rfc6749/client-auth.js';
+import { processTokenResponse, type TokenSet, tokenRequest } from '../rfc6749/token.js';
+import { endpoint } from '../rfc8414/discovery.js';
+import type { AuthorizationServer } from '../rfc8414/metadata.js';
+
+export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+
+/** RFC 8628 §3.2: what to show the user, and how to poll. */
+export interface DeviceAuthorization {
+  device_code: string;
+  user_code: string;
+  verification_uri: string;
+  verification_uri_complete?: string;
+  expires_in: number;
+  /** Epoch seconds at which the codes expire. */
+  expires_at: number;
+  /** Seconds between polls; RFC 8628 §3.2: 5 when the server sends none. */
+  interval: number;
+}
+
+/** RFC 8628 §3.1: asks for a device code and a user code. */
+export async function deviceAuthorizationRequest(
+  as: AuthorizationServer, client: Client, auth: ClientAuth, parameters: { scope?: string | undefined } = {}, options?: HttpOptions,
+): Promise<Response> {
+  const body = new URLSearchParams();
+  if (parameters.scope !== undefined) body.set('scope', parameters.scope);
+  const headers = new Headers();
+  await auth(as, client, body, headers);
+  return postForm(endpoint(as, 'device_authorization_endpoint'), body, headers, options);
+}
+
+export async function processDeviceAuthorizationResponse(response: Response): Promise<DeviceAuthorization> {
+  await checkResponse(response, 200);
+  const body = await readJson(response);
+  const status = response.status;
+  const expiresIn = Number(body.expires_in);
+  if (!Number.isFinite(expiresIn) || expiresIn <= 0) throw new InvalidResponseError('expires_in is not a number of seconds', status);
+  const interval = body.interval === undefined ? 5 : Number(body.interval);
+  if (!Number.isFinite(interval) || interval < 0) throw new InvalidResponseError('interval is not a number of seconds', status);
+  const complete = optionalString(body.verification_uri_complete);
+  return {
+    device_code: requireString(body, 'device_code', status),
+    user_code: requireString(body, 'user_code', status),
+    verification_uri: requireString(body, 'verification_uri', status),
+    ...(complete === undefined ? {} : { verification_uri_complete: complete }),
+    expires_in: expiresIn,
+    expires_at: epochSeconds() + expiresIn,
+    interval,
+  };
+}
+
+/** RFC 8628 §3.4: one poll of the token endpoint. */
+export function deviceCodeGrantRequest(as: AuthorizationServer, client: Client, auth: ClientAuth, deviceCode: string, options?: HttpOptions): Promise<Response> {
+  return tokenRequest(as, client, auth, { grant_type: DEVICE_CODE_GRANT, device_code: deviceCode }, options);
+}
+
+/** Either the tokens, or how long to wait before polling again. */
+export type DevicePollResult = { done: true; token: TokenSet } | { done: false; interval: number };
+
+/**
+ * RFC 8628 §3.5: authorization_pending → poll again after `interval`; slow_down → the interval
+ * MUST grow by 5 seconds for this and every later poll; anything else (access_denied,
+ * expired_token, …) → the client MUST stop: the OAuthResponseError is thrown.
+ */
+export async function processDeviceCodeResponse(response: Response, interval: number): Promise<DevicePollResult> {
+  try {
+    return { done: true, token: await processTokenResponse(response) };
+  } catch (err) {
+    if (err instanceof OAuthResponseError && err.error === 'authorization_pending') return { done: false, interval };
+    if (err instanceof OAuthResponseError && err.error === 'slow_down') return { done: false, interval: interval + 5 };
+    throw err;
+  }
+}

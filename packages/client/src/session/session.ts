@@ -1,0 +1,86 @@
+/**
+ * OAuth2Session: one client, one user (or the client itself), one token through its whole life.
+ * This half obtains the token, by each grant; TokenSession keeps, presents, refreshes and
+ * revokes it. Every protocol step is a request/process pair from the rfc folders.
+ */
+import { ConfigurationError } from '../errors.js';
+import { buildAuthorizationUrl, validateAuthorizationResponse } from '../rfc6749/authorization.js';
+import { authorizationCodeGrantRequest, clientCredentialsGrantRequest, passwordGrantRequest } from '../rfc6749/grants.js';
+import { processTokenResponse, type TokenSet } from '../rfc6749/token.js';
+import { calculateCodeChallenge, generateCodeVerifier, generateState } from '../rfc7636/pkce.js';
+import { type DeviceAuthorization, deviceAuthorizationRequest, processDeviceAuthorizationResponse } from '../rfc8628/device.js';
+import { pollDeviceToken } from './device-poll.js';
+import { type Params, TokenSession } from './token-session.js';
+
+/** What must be kept between authorizationUrl() and fetchToken() (in a browser: sessionStorage). */
+export interface PendingAuthorization {
+  state: string;
+  codeVerifier: string;
+  redirectUri: string;
+}
+
+export class OAuth2Session extends TokenSession {
+  private pending: PendingAuthorization | undefined;
+
+  /** RFC 6749 §4.1.1 with RFC 7636: the URL to send the user to, with fresh state and PKCE (S256). */
+  async authorizationUrl(params: Params & Record<string, string | undefined> = {}): Promise<PendingAuthorization & { url: string }> {
+    const redirectUri = this.options.redirectUri;
+    if (redirectUri === undefined) throw new ConfigurationError('the authorization code flow needs a redirectUri');
+    const state = params.state ?? generateState();
+    const codeVerifier = generateCodeVerifier();
+    const url = buildAuthorizationUrl(await this.metadata(), this.client, {
+      scope: this.options.scope,
+      ...params,
+      redirect_uri: redirectUri,
+      state,
+      code_challenge: await calculateCodeChallenge(codeVerifier),
+      code_challenge_method: 'S256',
+    });
+    this.pending = { state, codeVerifier, redirectUri };
+    return { url: url.href, ...this.pending };
+  }
+
+  /**
+   * Validates the callback URL (iss, then state, then error: RFC 9207, RFC 6749 §10.12,
+   * §4.1.2.1) and exchanges its code (§4.1.3). `pending` defaults to this session's last
+   * authorizationUrl(); pass it when another process or request started the flow.
+   */
+  async fetchToken(callbackUrl: string | URL, pending: PendingAuthorization | undefined = this.pending): Promise<TokenSet> {
+    if (pending === undefined) throw new ConfigurationError('no authorization request pending: pass what authorizationUrl() returned');
+    const as = await this.metadata();
+    const callback = validateAuthorizationResponse(as, callbackUrl, pending.state);
+    const res = await authorizationCodeGrantRequest(as, this.client, this.auth, callback, pending.redirectUri, pending.codeVerifier, this.http());
+    const token = await this.keeper.save(await processTokenResponse(res));
+    if (this.pending === pending) this.pending = undefined;
+    return token;
+  }
+
+  /** RFC 6749 §4.4: a token for the client itself; when it expires, the session gets another the same way. */
+  async clientCredentials(params: Params = {}): Promise<TokenSet> {
+    const scope = params.scope ?? this.options.scope;
+    const obtain = async () => processTokenResponse(await clientCredentialsGrantRequest(await this.metadata(), this.client, this.auth, { scope }, this.http()));
+    const token = await this.keeper.save(await obtain());
+    this.reissue = obtain;
+    return token;
+  }
+
+  /**
+   * RFC 6749 §4.3, the resource owner password grant. Legacy: RFC 9700 §2.4 says it MUST NOT be
+   * used (the client sees the user's password). For migrating old systems only.
+   */
+  async password(username: string, password: string, params: Params = {}): Promise<TokenSet> {
+    const res = await passwordGrantRequest(await this.metadata(), this.client, this.auth, username, password, { scope: params.scope ?? this.options.scope }, this.http());
+    return this.keeper.save(await processTokenResponse(res));
+  }
+
+  /** RFC 8628 §3.1: device and user codes; show `user_code` and `verification_uri` to the user. */
+  async deviceAuthorization(params: Params = {}): Promise<DeviceAuthorization> {
+    const res = await deviceAuthorizationRequest(await this.metadata(), this.client, this.auth, { scope: params.scope ?? this.options.scope }, this.http());
+    return processDeviceAuthorizationResponse(res);
+  }
+
+  /** RFC 8628 §3.4–3.5: polls (honouring interval and slow_down) until approved, denied or expired. */
+  async pollDeviceToken(device: DeviceAuthorization, options: { signal?: AbortSignal } = {}): Promise<TokenSet> {
+    return this.keeper.save(await pollDeviceToken(await this.metadata(), this.client, this.auth, device, this.http(options.signal)));
+  }
+}

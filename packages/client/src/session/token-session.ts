@@ -1,0 +1,139 @@
+/**
+ * The token half of a session: where the token lives, how it is presented (session.fetch), kept
+ * fresh (refresh ahead of expiry, single flight), inspected and revoked. OAuth2Session adds the
+ * grants that obtain a token in the first place.
+ */
+import { ConfigurationError, MissingTokenError } from '../errors.js';
+import { checkUrl, type HttpOptions } from '../http.js';
+import { type Client, type ClientAuth, none } from '../rfc6749/client-auth.js';
+import { refreshTokenGrantRequest } from '../rfc6749/grants.js';
+import { processTokenResponse, type TokenSet } from '../rfc6749/token.js';
+import { processRevocationResponse, revocationRequest, type TokenTypeHint } from '../rfc7009/revocation.js';
+import { type IntrospectionResponse, introspectionRequest, processIntrospectionResponse } from '../rfc7662/introspection.js';
+import { discover } from '../rfc8414/discovery.js';
+import type { AuthorizationServer } from '../rfc8414/metadata.js';
+import { MemoryTokenStore } from '../store/token-store.js';
+import { bearerFetch } from './bearer-fetch.js';
+import { DEFAULT_REFRESH_LEEWAY, type SessionOptions } from './options.js';
+import { TokenKeeper } from './token-keeper.js';
+
+export type Params = { scope?: string | undefined };
+
+export class TokenSession {
+  readonly client: Client;
+  protected readonly auth: ClientAuth;
+  protected readonly keeper: TokenKeeper;
+  /** How to get a new token without a refresh token: set by clientCredentials(). */
+  protected reissue: (() => Promise<TokenSet>) | undefined;
+  private server: Promise<AuthorizationServer> | undefined;
+
+  constructor(protected readonly options: SessionOptions) {
+    if (options.issuer === undefined && options.server === undefined) throw new ConfigurationError('give an issuer (for discovery) or server metadata');
+    this.client = { client_id: options.clientId };
+    this.auth = options.clientAuth ?? none();
+    const store = options.store ?? new MemoryTokenStore();
+    this.keeper = new TokenKeeper(store, options.storeKey ?? options.clientId, options.refreshLeeway ?? DEFAULT_REFRESH_LEEWAY, options.onTokenUpdated);
+    if (options.server) this.server = Promise.resolve(options.server);
+  }
+
+  /** The server's metadata: fetched on first use and cached (a failed fetch is retried next time). */
+  metadata(): Promise<AuthorizationServer> {
+    this.server ??= discover(this.options.issuer as string, { ...this.http(), algorithm: this.options.discovery ?? 'oauth2' }).catch((err) => {
+      this.server = undefined;
+      throw err;
+    });
+    return this.server;
+  }
+
+  /** The current token set (from the store on first use), or undefined. */
+  getToken(): Promise<TokenSet | undefined> {
+    return this.keeper.get();
+  }
+
+  /** Stores a token set obtained elsewhere (e.g. requests-oauthlib's token dict). */
+  async setToken(token: TokenSet): Promise<void> {
+    await this.keeper.save(token);
+  }
+
+  /** RFC 6749 §6: refreshes now; concurrent calls (and session.fetch's refreshes) share one request. */
+  refresh(params: Params = {}): Promise<TokenSet> {
+    return this.keeper.renew(undefined, (current) => this.renew(current, params));
+  }
+
+  /** An access token valid beyond the leeway, refreshed first if needed (for non-fetch transports). */
+  async accessToken(): Promise<string> {
+    return (await this.freshToken()).access_token;
+  }
+
+  /** RFC 7009: revokes a token; the hint is `access_token` or `refresh_token`. */
+  async revoke(token: string, tokenTypeHint?: TokenTypeHint): Promise<void> {
+    await processRevocationResponse(await revocationRequest(await this.metadata(), this.client, this.auth, token, tokenTypeHint, this.http()));
+  }
+
+  /**
+   * Revokes the refresh token (RFC 7009 §2.1: the server then revokes its grant) and then the
+   * access token, for servers that do not cascade; the tokens are forgotten even if that fails.
+   */
+  async logout(): Promise<void> {
+    const token = await this.keeper.get();
+    try {
+      if (token?.refresh_token !== undefined) await this.revoke(token.refresh_token, 'refresh_token');
+      if (token !== undefined) await this.revoke(token.access_token, 'access_token');
+    } finally {
+      this.reissue = undefined;
+      await this.keeper.clear();
+    }
+  }
+
+  /** RFC 7662: asks the server about a token (the session's access token by default). */
+  async introspect(token?: string, tokenTypeHint?: TokenTypeHint): Promise<IntrospectionResponse> {
+    const value = token ?? (await this.keeper.get())?.access_token;
+    if (value === undefined) throw new MissingTokenError('access_token');
+    return processIntrospectionResponse(await introspectionRequest(await this.metadata(), this.client, this.auth, value, tokenTypeHint, this.http()));
+  }
+
+  /** fetch() with the Bearer token (RFC 6750 §2.1), refreshed ahead of expiry; on a 401 invalid_token, one refresh and one retry. */
+  async fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
+    const request = new Request(input, init);
+    // RFC 6750 §5.3: bearer tokens only over TLS (loopback excepted, or allowInsecureRequests).
+    checkUrl(request.url, this.options);
+    return bearerFetch(
+      {
+        fetch: this.options.fetch ?? ((r) => fetch(r)),
+        token: () => this.freshToken(),
+        renew: (stale) => (this.renewable(stale) ? this.keeper.renew(stale, (current) => this.renew(current)) : undefined),
+      },
+      request,
+    );
+  }
+
+  private async freshToken(): Promise<TokenSet> {
+    const token = await this.keeper.get();
+    if (token === undefined) throw new MissingTokenError('access_token');
+    if (!this.keeper.expiresSoon(token) || !this.renewable(token)) return token;
+    return this.keeper.renew(token, (current) => this.renew(current));
+  }
+
+  private renewable(token: TokenSet): boolean {
+    return token.refresh_token !== undefined || this.reissue !== undefined;
+  }
+
+  /** One refresh request (RFC 6749 §6), or a new client_credentials token. */
+  private async renew(current: TokenSet | undefined, params: Params = {}): Promise<TokenSet> {
+    if (current?.refresh_token === undefined) {
+      if (this.reissue) return this.reissue();
+      throw new MissingTokenError('refresh_token');
+    }
+    const res = await refreshTokenGrantRequest(await this.metadata(), this.client, this.auth, current.refresh_token, params, this.http());
+    const token = await processTokenResponse(res);
+    // RFC 6749 §6: no new refresh token means the old one stays; §5.1: no scope means unchanged.
+    token.refresh_token ??= current.refresh_token;
+    if (token.scope === undefined && current.scope !== undefined) token.scope = current.scope;
+    return token;
+  }
+
+  protected http(signal?: AbortSignal): HttpOptions {
+    const { fetch, headers, allowInsecureRequests } = this.options;
+    return { fetch, headers, allowInsecureRequests, signal };
+  }
+}

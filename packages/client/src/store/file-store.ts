@@ -1,0 +1,96 @@
+/**
+ * A TokenStore in a JSON file, for CLIs and servers on Node (or Bun, Deno). Its own entry point,
+ * `@tessera/client/file-store`, so the main entry stays free of node: imports.
+ *
+ * Writes are atomic: the new content goes to a temporary file in the same directory, is flushed,
+ * then renamed over the old one, so a crash leaves either the old file or the new, never half of
+ * one. The file holds credentials and is created with mode 0600.
+ */
+import { open, readFile, rename, unlink } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { dirname } from 'node:path';
+import type { TokenSet } from '../rfc6749/token.js';
+import type { TokenStore } from './token-store.js';
+
+type Contents = Record<string, TokenSet>;
+
+export class FileTokenStore implements TokenStore {
+  /** Writes from this process, in order: each read-modify-write sees the previous one's result. */
+  private queue: Promise<unknown> = Promise.resolve();
+
+  constructor(readonly path: string) {}
+
+  async get(key: string): Promise<TokenSet | undefined> {
+    await this.queue.catch(() => {});
+    return (await this.read())[key];
+  }
+
+  set(key: string, token: TokenSet): Promise<void> {
+    return this.update((contents) => {
+      contents[key] = token;
+    });
+  }
+
+  delete(key: string): Promise<void> {
+    return this.update((contents) => {
+      delete contents[key];
+    });
+  }
+
+  private update(change: (contents: Contents) => void): Promise<void> {
+    const next = this.queue.catch(() => {}).then(async () => {
+      const contents = await this.read();
+      change(contents);
+      await this.write(contents);
+    });
+    this.queue = next;
+    return next;
+  }
+
+  private async read(): Promise<Contents> {
+    let text: string;
+    try {
+      text = await readFile(this.path, 'utf8');
+    } catch (err) {
+      if ((err as { code?: string }).code === 'ENOENT') return {};
+      throw err;
+    }
+    const parsed: unknown = JSON.parse(text);
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error(`${this.path} does not hold a token store`);
+    return parsed as Contents;
+  }
+
+  private async write(contents: Contents): Promise<void> {
+    const temp = `${this.path}.${randomBytes(6).toString('hex')}.tmp`;
+    const file = await open(temp, 'wx', 0o600);
+    try {
+      await file.writeFile(JSON.stringify(contents, null, 2));
+      await file.sync();
+    } catch (err) {
+      await file.close();
+      await unlink(temp).catch(() => {});
+      throw err;
+    }
+    await file.close();
+    try {
+      await rename(temp, this.path);
+    } catch (err) {
+      await unlink(temp).catch(() => {});
+      throw err;
+    }
+    await syncDirectory(dirname(this.path));
+  }
+}
+
+/** Makes the rename itself durable (POSIX); platforms that cannot open a directory skip it. */
+async function syncDirectory(path: string): Promise<void> {
+  const dir = await open(path, 'r').catch(() => undefined);
+  if (dir === undefined) return;
+  try {
+    await dir.sync();
+  } catch {
+    // Some file systems refuse fsync on a directory; the rename is still atomic.
+  } finally {
+    await dir.close();
+  }
+}

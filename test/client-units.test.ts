@@ -1,0 +1,116 @@
+/**
+ * The client's pure steps, through the public API and without a server: PKCE, discovery URLs,
+ * callback parsing, WWW-Authenticate parsing, token and device-poll responses. Responses are
+ * built with the Web Response class, as a server would send them.
+ */
+import {
+  bearerChallenge,
+  calculateCodeChallenge,
+  clientSecretBasic,
+  discoveryUrl,
+  generateCodeVerifier,
+  InvalidResponseError,
+  OAuthResponseError,
+  processDeviceCodeResponse,
+  processTokenResponse,
+  StateMismatchError,
+  validateAuthorizationResponse,
+} from '@tessera/client';
+import { describe, expect, it } from 'vitest';
+
+const json = (status: number, body: unknown, headers: Record<string, string> = {}) =>
+  new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
+
+describe('PKCE (RFC 7636)', () => {
+  it('RFC 7636 Appendix B: the S256 challenge of the RFC example verifier is the RFC example challenge', async () => {
+    expect(await calculateCodeChallenge('dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk')).toBe('E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM');
+  });
+
+  it('RFC 7636 §4.1: verifiers are 43+ unreserved characters, and never repeat', () => {
+    const verifiers = new Set(Array.from({ length: 100 }, generateCodeVerifier));
+    expect(verifiers.size).toBe(100);
+    for (const v of verifiers) expect(v).toMatch(/^[A-Za-z0-9._~-]{43,128}$/);
+  });
+});
+
+describe('client_secret_basic (RFC 6749 §2.3.1)', () => {
+  it('id and secret are form-urlencoded, then joined by ":" and base64-encoded', async () => {
+    const headers = new Headers();
+    await clientSecretBasic('p@ss:w rd+/é')({ issuer: 'https://as.example' }, { client_id: 'my client' }, new URLSearchParams(), headers);
+    const decoded = atob(headers.get('authorization')!.replace(/^Basic /, ''));
+    expect(decoded).toBe('my+client:p%40ss%3Aw+rd%2B%2F%C3%A9');
+  });
+});
+
+describe('discovery URLs', () => {
+  it('RFC 8414 §3.1: the well-known segment goes between the host and the issuer path', () => {
+    expect(discoveryUrl('https://as.example').href).toBe('https://as.example/.well-known/oauth-authorization-server');
+    expect(discoveryUrl('https://as.example/tenant/1').href).toBe('https://as.example/.well-known/oauth-authorization-server/tenant/1');
+  });
+
+  it('OpenID Connect Discovery §4: the well-known path is appended to the issuer', () => {
+    expect(discoveryUrl('https://as.example/tenant', 'oidc').href).toBe('https://as.example/tenant/.well-known/openid-configuration');
+  });
+});
+
+describe('authorization responses (RFC 6749 §4.1.2)', () => {
+  const as = { issuer: 'https://as.example' };
+
+  it('RFC 6749 §3.1: a response parameter sent twice is refused', () => {
+    expect(() => validateAuthorizationResponse(as, 'https://app.example/cb?code=a&code=b&state=s', 's')).toThrow(InvalidResponseError);
+  });
+
+  it('RFC 6749 §10.12: an error response with the wrong state is a state mismatch, not an OAuth error (errors can be injected too)', () => {
+    expect(() => validateAuthorizationResponse(as, 'https://app.example/cb?error=access_denied&state=other', 's')).toThrow(StateMismatchError);
+  });
+
+  it('a response with the right state and a code yields the code', () => {
+    expect(validateAuthorizationResponse(as, 'https://app.example/cb?code=abc&state=s&iss=https%3A%2F%2Fas.example', 's')).toEqual({ code: 'abc', state: 's', iss: 'https://as.example' });
+  });
+});
+
+describe('token responses (RFC 6749 §5)', () => {
+  it('RFC 6749 §7.1: a token of a type the client does not understand is refused', async () => {
+    await expect(processTokenResponse(json(200, { access_token: 'x', token_type: 'DPoP' }))).rejects.toBeInstanceOf(InvalidResponseError);
+  });
+
+  it('RFC 6749 §5.2: the error body becomes an OAuthResponseError with error, error_description, error_uri and status', async () => {
+    const err = await processTokenResponse(json(400, { error: 'invalid_scope', error_description: 'no', error_uri: 'https://as.example/e' })).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OAuthResponseError);
+    expect(err).toMatchObject({ code: 'ERR_OAUTH_RESPONSE', error: 'invalid_scope', error_description: 'no', error_uri: 'https://as.example/e', status: 400 });
+  });
+
+  it('expires_in becomes an absolute expires_at on the local clock', async () => {
+    const before = Math.floor(Date.now() / 1000);
+    const token = await processTokenResponse(json(200, { access_token: 'x', token_type: 'bearer', expires_in: 60 }));
+    expect(token.expires_at! - 60).toBeGreaterThanOrEqual(before);
+  });
+});
+
+describe('device polling (RFC 8628 §3.5)', () => {
+  it('authorization_pending: poll again at the same interval', async () => {
+    expect(await processDeviceCodeResponse(json(400, { error: 'authorization_pending' }), 5)).toEqual({ done: false, interval: 5 });
+  });
+
+  it('slow_down: the interval grows by 5 seconds, for this and every later poll', async () => {
+    expect(await processDeviceCodeResponse(json(400, { error: 'slow_down' }), 5)).toEqual({ done: false, interval: 10 });
+    expect(await processDeviceCodeResponse(json(400, { error: 'slow_down' }), 10)).toEqual({ done: false, interval: 15 });
+  });
+
+  it.each(['expired_token', 'access_denied'])('%s: polling stops with the typed error', async (error) => {
+    await expect(processDeviceCodeResponse(json(400, { error }), 5)).rejects.toMatchObject({ code: 'ERR_OAUTH_RESPONSE', error });
+  });
+});
+
+describe('WWW-Authenticate (RFC 6750 §3)', () => {
+  it('reads the Bearer challenge parameters, quoted or not, among other challenges', () => {
+    expect(bearerChallenge('Basic realm="x", Bearer realm="api", error="invalid_token", error_description="the token \\"expired\\""')).toEqual({
+      realm: 'api',
+      error: 'invalid_token',
+      error_description: 'the token "expired"',
+    });
+    expect(bearerChallenge('bearer error=invalid_token')).toEqual({ error: 'invalid_token' });
+    expect(bearerChallenge('Basic realm="x"')).toBeUndefined();
+    expect(bearerChallenge(null)).toBeUndefined();
+  });
+});
