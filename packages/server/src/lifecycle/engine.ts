@@ -43,6 +43,9 @@ export interface EngineEvents {
 /** Who a revocation concerns, for its audit record. */
 export type AuditSubject = Pick<AuditInput, 'clientId' | 'userId' | 'grantId'>;
 
+/** A revocation of the grant committed between our check and our write: nothing was issued. */
+const grantRevoked = () => new OAuthError('invalid_grant', 'the grant was revoked');
+
 const PREFIX = { access: 'tsa_', refresh: 'tsr_', code: 'tsc_', clientSecret: 'tss_' } as const;
 
 export class LifecycleEngine extends EventEmitter<EngineEvents> {
@@ -152,11 +155,8 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
     // The client's own grant covers what it registered; each token carries what was asked for.
     const grant: GrantRecord = existing ?? { id: randomId(), clientId: client.id, userId: null, scope: client.scope, createdAt: now, revokedAt: null };
     const access = await this.mintAccess(client, grant, null, randomId(), null, scope, now);
-    await this.store.issueTokens(
-      [access.record],
-      [this.issuedEvent(access.record, by)],
-      existing ? undefined : grant,
-    );
+    const stored = await this.store.issueTokens([access.record], [this.issuedEvent(access.record, by)], existing ? undefined : grant);
+    if (stored === 'grant-revoked') throw grantRevoked();
     return this.response(access, undefined, scope, now);
   }
 
@@ -172,7 +172,7 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
     const access = await this.mintAccess(client, grant, user, family, null, scope, now);
     const refresh = client.grantTypes.includes('refresh_token') ? this.mintRefresh(client, grant, user.id, family, null, scope, now) : undefined;
     const records = refresh ? [access.record, refresh.record] : [access.record];
-    await this.store.issueTokens(records, records.map((r) => this.issuedEvent(r, by)), grant);
+    if ((await this.store.issueTokens(records, records.map((r) => this.issuedEvent(r, by)), grant)) === 'grant-revoked') throw grantRevoked();
     return this.response(access, refresh, scope, now);
   }
 
@@ -210,7 +210,7 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
   async issueImplicit(client: ClientRecord, user: UserRecord, grant: GrantRecord, scope: string, by: Actor): Promise<TokenResponse> {
     const now = this.now();
     const access = await this.mintAccess(client, grant, user, randomId(), null, scope, now);
-    await this.store.issueTokens([access.record], [this.issuedEvent(access.record, by)]);
+    if ((await this.store.issueTokens([access.record], [this.issuedEvent(access.record, by)])) === 'grant-revoked') throw grantRevoked();
     return this.response(access, undefined, scope, now);
   }
 
@@ -236,7 +236,9 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
       { event: 'code.redeemed', ...by, clientId: client.id, userId: user.id, grantId: grant.id, tokenId: code.id },
       ...records.map((r) => this.issuedEvent(r, by)),
     ];
-    if ((await this.store.redeemCode(code.id, now, records, audit)) === 'already-used') return this.codeReplayed(code, by);
+    const claim = await this.store.redeemCode(code.id, now, records, audit);
+    if (claim === 'grant-revoked') throw grantRevoked();
+    if (claim === 'already-used') return this.codeReplayed(code, by);
     return this.response(access, refresh, code.scope, now);
   }
 
@@ -282,6 +284,7 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
       this.issuedEvent(refresh.record, by),
     ];
     const claim = await this.store.rotateRefresh(old.id, now, graceSince, [access.record, refresh.record], audit);
+    if (claim === 'grant-revoked') throw grantRevoked();
     if (claim === 'already-used') return this.refreshReused(old, by);
     return this.response(access, refresh, accessScope, now);
   }

@@ -160,7 +160,12 @@ export interface TokenFilter {
 }
 
 /** Outcome of an atomic compare-and-set on a refresh token or a code. */
-export type ClaimResult = 'claimed' | 'already-used';
+/**
+ * Outcome of a write that adds tokens. 'grant-revoked': the tokens' grant was revoked after the
+ * caller checked it (a concurrent revocation); nothing is written, so no live token can outlive
+ * its grant's revocation.
+ */
+export type ClaimResult = 'claimed' | 'already-used' | 'grant-revoked';
 
 export interface Store {
   // clients
@@ -190,19 +195,22 @@ export interface Store {
   // codes
   createCode(code: CodeRecord, audit: AuditInput[]): Promise<void>;
   findCodeByHash(hash: string): Promise<CodeRecord | undefined>;
-  /** Marks the code redeemed and stores the tokens, atomically; 'already-used' stores nothing. */
+  /** Marks the code redeemed and stores the tokens, atomically; 'already-used' and 'grant-revoked' store nothing. */
   redeemCode(codeId: string, at: number, tokens: TokenRecord[], audit: AuditInput[]): Promise<ClaimResult>;
 
   // tokens
-  /** Stores tokens (and the grant, if given) with their audit records in one transaction. */
-  issueTokens(tokens: TokenRecord[], audit: AuditInput[], grant?: GrantRecord): Promise<void>;
+  /**
+   * Stores tokens (and the grant, if given) with their audit records in one transaction;
+   * 'grant-revoked' (their grant is revoked) stores nothing.
+   */
+  issueTokens(tokens: TokenRecord[], audit: AuditInput[], grant?: GrantRecord): Promise<'issued' | 'grant-revoked'>;
   findTokenByHash(hash: string): Promise<TokenRecord | undefined>;
   getToken(id: string): Promise<TokenRecord | undefined>;
   listTokens(filter: TokenFilter): Promise<TokenRecord[]>;
   /**
    * Consumes a refresh token and stores its successors, atomically. 'already-used' (consumed,
-   * revoked, or consumed before `graceSince`) stores nothing. A token consumed at or after
-   * `graceSince` may be rotated again (the benign-retry window).
+   * revoked, or consumed before `graceSince`) and 'grant-revoked' store nothing. A token consumed
+   * at or after `graceSince` may be rotated again (the benign-retry window).
    */
   rotateRefresh(oldId: string, at: number, graceSince: number | null, tokens: TokenRecord[], audit: AuditInput[]): Promise<ClaimResult>;
 

@@ -17,6 +17,34 @@ export function auditLog(ref: StoreRef): void {
       expect(await verifyChain(await all(store), await store.auditHead())).toEqual({ ok: true, records: 0 });
     });
 
+    it('concurrent writes are each atomic: the one that fails halfway leaves no row and no record, the others land whole', async () => {
+      const { store } = ref;
+      const client = clientRecord();
+      const grant = grantRecord(client.id, null);
+      const taken = tokenRecord(grant);
+      await store.createClient(client, audit('client.created'));
+      await store.issueTokens([taken], [audit('token.issued')], grant);
+      const before = await store.auditHead();
+      const user = userRecord();
+      const first = tokenRecord(grant);
+      const fresh = tokenRecord(grant);
+      // Started together, without awaiting in between: a store may commit them as one group.
+      // The second stores `first`, then fails on a token id already taken.
+      const outcomes = await Promise.allSettled([
+        store.createUser(user, audit('user.created')),
+        store.issueTokens([first, { ...tokenRecord(grant), id: taken.id }], [audit('token.issued'), audit('token.issued')]),
+        store.issueTokens([fresh], [audit('token.issued')]),
+      ]);
+      expect(outcomes.map((o) => o.status)).toEqual(['fulfilled', 'rejected', 'fulfilled']);
+      expect(await store.getUser(user.id)).toEqual(user);
+      expect(await store.getToken(first.id)).toBeUndefined();
+      expect(await store.getToken(taken.id)).toEqual(taken);
+      expect(await store.getToken(fresh.id)).toEqual(fresh);
+      const records = await store.readAudit(before.seq, 100);
+      expect(records.map((r) => r.event)).toEqual(['user.created', 'token.issued']);
+      expect(await verifyChain(await all(store), await store.auditHead())).toEqual({ ok: true, records: before.seq + 2 });
+    });
+
     it('appendAudit chains records: consecutive seq, prevHash links, content hashes, head = last', async () => {
       const { store } = ref;
       await store.appendAudit([

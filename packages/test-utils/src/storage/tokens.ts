@@ -1,7 +1,7 @@
 /** Tokens: issueTokens, lookups, listTokens filters, and the rotateRefresh compare-and-set. */
 import type { GrantRecord, Store, TokenRecord } from '@tessera/server';
 import { describe, expect, it } from 'vitest';
-import { clientRecord, grantRecord, HOUR, newId, tokenRecord, userRecord } from '../fixtures.js';
+import { clientRecord, codeRecord, grantRecord, HOUR, newId, tokenRecord, userRecord } from '../fixtures.js';
 import { appends, audit, rejectsAndAppendsNothing, type StoreRef } from './context.js';
 
 async function grantFor(store: Store, withUser = true): Promise<GrantRecord> {
@@ -49,6 +49,25 @@ export function tokens(ref: StoreRef): void {
       expect(await store.getToken(fresh.id)).toBeUndefined();
       expect(await store.getGrant(grant.id)).toBeUndefined();
       expect(await store.getToken(existing.id)).toEqual(existing);
+    });
+
+    it('a grant revoked after the caller checked it gets no new tokens: issueTokens, redeemCode and rotateRefresh answer grant-revoked and write nothing', async () => {
+      const { store } = ref;
+      const grant = await grantFor(store);
+      const refresh = tokenRecord(grant, { kind: 'refresh' });
+      await store.issueTokens([refresh], [audit('token.issued')]);
+      const code = codeRecord(grant);
+      await store.createCode(code, []);
+      // The revocation commits between the caller's check of the grant and its write.
+      await store.revoke({ grant: grant.id }, Date.now(), [audit('token.revoked')]);
+      const before = await store.auditHead();
+      const [a, b, c] = [tokenRecord(grant), tokenRecord(grant), tokenRecord(grant)];
+      expect(await store.issueTokens([a], [audit('token.issued')])).toBe('grant-revoked');
+      expect(await store.redeemCode(code.id, Date.now(), [b], [audit('code.redeemed')])).toBe('grant-revoked');
+      expect(await store.rotateRefresh(refresh.id, Date.now(), null, [c], [audit('token.rotated')])).toBe('grant-revoked');
+      for (const t of [a, b, c]) expect(await store.getToken(t.id)).toBeUndefined();
+      expect((await store.getToken(refresh.id))?.consumedAt).toBeNull();
+      expect(await store.auditHead()).toEqual(before);
     });
 
     it('token hashes are unique', async () => {

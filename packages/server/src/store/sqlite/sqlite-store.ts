@@ -1,5 +1,6 @@
 /**
- * The SQLite store: one file, WAL journal, prepared statements, every method one transaction.
+ * The SQLite store: one file, WAL journal, prepared statements, every write method atomic (one
+ * savepoint; the writes of one event-loop turn share a transaction and its fsync: group-commit.ts).
  * better-sqlite3 is synchronous, which suits SQLite (no thread hop per query); the async
  * methods keep the contract the same for network stores.
  */
@@ -11,6 +12,7 @@ import type {
   AuditInput, AuditRecord, ClaimResult, ClientRecord, CodeRecord, FeedEvent, GrantRecord, KeyRecord,
   RevocationResult, RevocationTarget, SessionRecord, Store, TokenFilter, TokenRecord, UserRecord,
 } from '../types.js';
+import { GroupCommit } from './group-commit.js';
 import { migrations } from './schema.js';
 
 export interface SqliteStoreOptions {
@@ -127,6 +129,7 @@ function targetSql(target: RevocationTarget): { tokens: string; grants: string |
 export class SqliteStore implements Store {
   readonly db: Database.Database;
   private readonly s;
+  private readonly group: GroupCommit;
   private readonly revokeTx: (target: RevocationTarget, at: number, audit: AuditInput[]) => RevocationResult;
   private readonly appendTx: (audit: AuditInput[], at: number) => void;
 
@@ -139,6 +142,7 @@ export class SqliteStore implements Store {
     db.pragma('busy_timeout = 5000');
     db.pragma('foreign_keys = ON');
     this.migrate();
+    this.group = new GroupCommit(db);
 
     const p = (sql: string) => db.prepare(sql);
     this.s = {
@@ -162,6 +166,7 @@ export class SqliteStore implements Store {
         VALUES (@id, @hash, @grantId, @clientId, @userId, @scope, @redirectUri, @codeChallenge, @codeChallengeMethod, @issuedAt, @expiresAt, @redeemedAt)`),
       findCode: p('SELECT * FROM codes WHERE hash = ?'),
       redeemCode: p('UPDATE codes SET redeemed_at = ? WHERE id = ? AND redeemed_at IS NULL'),
+      grantLive: p('SELECT 1 FROM grants WHERE id = ? AND revoked_at IS NULL'),
       insertToken: p(`INSERT INTO tokens (id, hash, kind, format, grant_id, family_id, parent_id, client_id, user_id, scope, issued_at, expires_at, revoked_at, consumed_at)
         VALUES (@id, @hash, @kind, @format, @grantId, @familyId, @parentId, @clientId, @userId, @scope, @issuedAt, @expiresAt, @revokedAt, @consumedAt)`),
       findToken: p('SELECT * FROM tokens WHERE hash = ?'),
@@ -241,12 +246,18 @@ export class SqliteStore implements Store {
     }
   }
 
-  private tx<T>(fn: () => T): T {
-    return this.db.transaction(fn).immediate();
+  /** Whether every token's grant exists and is not revoked (inside a write). */
+  private grantsLive(tokens: TokenRecord[]): boolean {
+    return [...new Set(tokens.map((t) => t.grantId))].every((id) => this.s.grantLive.get(id) !== undefined);
+  }
+
+  /** A write: one savepoint in the next group commit (group-commit.ts). */
+  private tx<T>(fn: () => T): Promise<T> {
+    return this.group.run(fn);
   }
 
   async createClient(client: ClientRecord, audit: AuditInput): Promise<void> {
-    this.tx(() => {
+    return this.tx(() => {
       this.s.insertClient.run({ ...client, grantTypes: JSON.stringify(client.grantTypes), redirectUris: JSON.stringify(client.redirectUris) });
       this.appendTx([audit], client.createdAt);
     });
@@ -269,7 +280,7 @@ export class SqliteStore implements Store {
   }
 
   async createUser(user: UserRecord, audit: AuditInput) {
-    this.tx(() => {
+    return this.tx(() => {
       this.s.insertUser.run(user);
       this.appendTx([audit], user.createdAt);
     });
@@ -316,14 +327,14 @@ export class SqliteStore implements Store {
   }
 
   async saveGrant(grant: GrantRecord, audit: AuditInput[]) {
-    this.tx(() => {
+    return this.tx(() => {
       this.s.upsertGrant.run(grant);
       this.appendTx(audit, grant.createdAt);
     });
   }
 
   async createCode(code: CodeRecord, audit: AuditInput[]) {
-    this.tx(() => {
+    return this.tx(() => {
       this.s.insertCode.run(code);
       this.appendTx(audit, code.issuedAt);
     });
@@ -335,7 +346,8 @@ export class SqliteStore implements Store {
   }
 
   async redeemCode(codeId: string, at: number, tokens: TokenRecord[], audit: AuditInput[]): Promise<ClaimResult> {
-    return this.tx(() => {
+    return this.tx((): ClaimResult => {
+      if (!this.grantsLive(tokens)) return 'grant-revoked';
       if (this.s.redeemCode.run(at, codeId).changes === 0) return 'already-used';
       for (const t of tokens) this.s.insertToken.run(t);
       this.appendTx(audit, at);
@@ -344,10 +356,12 @@ export class SqliteStore implements Store {
   }
 
   async issueTokens(tokens: TokenRecord[], audit: AuditInput[], grant?: GrantRecord) {
-    this.tx(() => {
+    return this.tx(() => {
       if (grant) this.s.upsertGrant.run(grant);
+      if (!this.grantsLive(tokens)) return 'grant-revoked' as const;
       for (const t of tokens) this.s.insertToken.run(t);
       this.appendTx(audit, tokens[0]?.issuedAt ?? Date.now());
+      return 'issued' as const;
     });
   }
 
@@ -375,7 +389,10 @@ export class SqliteStore implements Store {
   }
 
   async rotateRefresh(oldId: string, at: number, graceSince: number | null, tokens: TokenRecord[], audit: AuditInput[]): Promise<ClaimResult> {
-    return this.tx(() => {
+    return this.tx((): ClaimResult => {
+      // Checked first: a revocation of the grant also revoked the old token, which would
+      // otherwise look like reuse.
+      if (!this.grantsLive(tokens)) return 'grant-revoked';
       // graceSince = null: only an unconsumed token can be claimed (consumed_at >= +Inf is never true).
       const claimed = this.s.consume.run({ id: oldId, at, graceSince: graceSince ?? Number.MAX_SAFE_INTEGER }).changes;
       if (claimed === 0) return 'already-used';
@@ -421,7 +438,7 @@ export class SqliteStore implements Store {
   }
 
   async addKey(key: KeyRecord, retireAt: number | null, audit: AuditInput[]) {
-    this.tx(() => {
+    return this.tx(() => {
       if (retireAt !== null) this.s.retireKeys.run(retireAt);
       this.s.insertKey.run(key);
       this.appendTx(audit, key.createdAt);
@@ -429,7 +446,7 @@ export class SqliteStore implements Store {
   }
 
   async appendAudit(audit: AuditInput[]) {
-    this.tx(() => this.appendTx(audit, Date.now()));
+    return this.tx(() => this.appendTx(audit, Date.now()));
   }
 
   async readAudit(after: number, limit: number, since = 0) {
@@ -441,6 +458,8 @@ export class SqliteStore implements Store {
   }
 
   async close() {
-    if (this.db.open) this.db.close();
+    if (!this.db.open) return;
+    this.group.flush();
+    this.db.close();
   }
 }
