@@ -21,6 +21,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { createGuard } from '@tessera/guard';
 import { importJWK, jwtVerify } from 'jose';
+import { opsPerSecond as measure, syncOpsPerSecond } from './lib/ops.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const cli = join(root, 'packages/server/bin/tessera.js');
@@ -97,34 +98,10 @@ async function propagation(app, guardClient) {
   };
 }
 
-/** Calls `fn` with IN_FLIGHT calls outstanding for `seconds`; ops/s. */
+/** ops/s with IN_FLIGHT calls outstanding, after a short warm-up. */
 async function opsPerSecond(fn, seconds) {
-  const run = async (s) => {
-    let ops = 0;
-    const end = performance.now() + s * 1000;
-    const lane = async () => {
-      while (performance.now() < end) {
-        await fn();
-        ops++;
-      }
-    };
-    const start = performance.now();
-    await Promise.all(Array.from({ length: IN_FLIGHT }, lane));
-    return ops / ((performance.now() - start) / 1000);
-  };
-  await run(Math.min(1, seconds / 4));
-  return Math.round(await run(seconds));
-}
-
-function syncOpsPerSecond(fn, seconds) {
-  const end = performance.now() + seconds * 1000;
-  let ops = 0;
-  const start = performance.now();
-  while (performance.now() < end) {
-    fn();
-    ops++;
-  }
-  return Math.round(ops / ((performance.now() - start) / 1000));
+  await measure(fn, Math.min(1, seconds / 4), IN_FLIGHT);
+  return measure(fn, seconds, IN_FLIGHT);
 }
 
 async function verification(app, guardClient) {

@@ -1,0 +1,73 @@
+/**
+ * Runs one HTTP scenario: starts its servers one after the other (each a child process), prepares
+ * them, then runs the rounds — in each round every server in turn gets a warm-up run and a
+ * measured run (A B C, A B C, …), so drift of the shared machine hits all of them alike. After the
+ * last round it reads each server's peak RSS (VmHWM, reset when setup is done where the kernel
+ * allows: /proc/PID/clear_refs) and stops the servers by PID.
+ *
+ * The reported figure per server is the mean over rounds (req/s, p50, p99); error counts are
+ * summed; every round's numbers are kept.
+ */
+import { runLoad } from './load.js';
+import { LABELS, start } from './servers.js';
+
+const mean = (xs) => Math.round((xs.reduce((a, b) => a + b, 0) / xs.length) * 100) / 100;
+const sum = (xs) => xs.reduce((a, b) => a + (b ?? 0), 0);
+
+export async function runScenario(scenario, { connections, duration, warmup, rounds, dir, log }) {
+  const servers = [];
+  try {
+    for (const [kind, options] of scenario.servers) servers.push(await start(kind, options, dir));
+    const states = new Map();
+    const plan = { runs: rounds * (warmup > 0 ? 2 : 1), connections };
+    for (const s of servers) states.set(s, { ...(await scenario.prepare?.(s, plan)) });
+    // Peak RSS is measured from here on: setup (client registration, start-up, fixtures) excluded.
+    const hwmReset = servers.map((s) => s.resetPeakRss());
+    const runs = new Map(servers.map((s) => [s, []]));
+    for (let round = 0; round < rounds; round++) {
+      for (const s of servers) {
+        const state = states.get(s);
+        const once = async (phase, seconds) => {
+          const request = await scenario.request(s, state, { phase, seconds, connections, round });
+          const r = await runLoad({ url: s.url, request, connections, duration: seconds });
+          state.maxRps = Math.max(state.maxRps ?? 0, r.rps);
+          return r;
+        };
+        if (warmup > 0) await once('warmup', warmup);
+        let r = await once('measure', duration);
+        if (r.pool_ran_out) {
+          // Its pool was sized from the rate seen so far, and the server went faster: once more,
+          // with a pool sized from this run's rate.
+          log(`  round ${round + 1}  ${LABELS[s.kind]}: the token pool ran out after ${r.ran_out_after_s} s; again with a bigger pool`);
+          r = { ...(await once('measure', duration)), pool_retried: true };
+        }
+        runs.get(s).push(r);
+        const flags = [r.errors + r.timeouts ? `errors ${r.errors + r.timeouts}` : '', r.non2xx ? `non-2xx ${r.non2xx}` : '', r.wrong ? `failed check ${r.wrong}` : '', r.pool_ran_out ? `POOL RAN OUT after ${r.seconds} s` : '']
+          .filter(Boolean)
+          .join(', ');
+        log(`  round ${round + 1}  ${LABELS[s.kind].padEnd(26)} ${String(r.rps).padStart(7)} req/s  p50 ${r.p50} ms  p99 ${r.p99} ms${flags ? `  (${flags})` : ''}`);
+      }
+    }
+    const results = {};
+    for (const s of servers) {
+      const rs = runs.get(s);
+      results[s.kind] = {
+        label: LABELS[s.kind],
+        options: scenario.servers.find(([k]) => k === s.kind)[1],
+        rps: mean(rs.map((r) => r.rps)),
+        p50_ms: mean(rs.map((r) => r.p50)),
+        p99_ms: mean(rs.map((r) => r.p99)),
+        errors: sum(rs.map((r) => r.errors + r.timeouts)),
+        non2xx: sum(rs.map((r) => r.non2xx)),
+        failed_check: sum(rs.map((r) => r.wrong)),
+        pool_ran_out: rs.some((r) => r.pool_ran_out) || undefined,
+        peak_rss_bytes: s.peakRss(),
+        peak_rss_since: hwmReset[servers.indexOf(s)] ? 'setup done' : 'process start',
+        rounds: rs,
+      };
+    }
+    return { id: scenario.id, title: scenario.title, results, absent: scenario.absent ?? {} };
+  } finally {
+    for (const s of servers) await s.stop();
+  }
+}

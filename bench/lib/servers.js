@@ -1,0 +1,121 @@
+/**
+ * The servers under test, each started as its own child process on 127.0.0.1 with equivalent
+ * settings: one confidential client authenticated with client_secret_basic, access tokens living
+ * 3,600 s, refresh tokens 14 days and rotated on every use.
+ *
+ *   tessera             `tessera serve` on a fresh SQLite file (synchronous=full, the default:
+ *                       every token durably stored and audited before the response)
+ *   oidc-provider       bench/peers/oidc-provider.js (its default in-memory adapter)
+ *   node-oauth2-server  bench/peers/node-oauth2-server.js (Express 5, in-memory model)
+ *   bare                bench/peers/bare.js, a fixed JSON body: the ceiling
+ *
+ * `start(kind, options)` returns a handle: `url`, `pid`, `peakRss()`, `stop()`, the client's
+ * `auth` header, the endpoint `paths` it has (null where it has none) and `refreshSeeds(n)`, the
+ * first refresh token of n chains.
+ */
+import { randomBytes } from 'node:crypto';
+import { execFileSync } from 'node:child_process';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { postForm } from './http.js';
+import { freePort, startNode } from './processes.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
+const cli = join(root, 'packages/server/bin/tessera.js');
+const peers = join(root, 'bench/peers');
+const basic = (id, secret) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
+/** A machine-generated secret with 256 random bits, like Tessera's. */
+const newSecret = () => randomBytes(32).toString('base64url');
+
+export const LABELS = {
+  tessera: 'Tessera',
+  'oidc-provider': 'oidc-provider',
+  'node-oauth2-server': '@node-oauth/oauth2-server',
+  bare: 'bare node:http',
+};
+
+export const DESCRIPTIONS = {
+  tessera: 'tessera serve, SQLite synchronous=full (WAL), TESSERA_LOG_LEVEL=warn',
+  'oidc-provider': 'oidc-provider 9 on node:http, default in-memory adapter (LRU), rotateRefreshToken: true; NODE_ENV=production',
+  'node-oauth2-server': '@node-oauth/oauth2-server 5 behind Express 5, in-memory Map model; NODE_ENV=production',
+  bare: 'node:http answering a fixed 120-byte JSON body after reading the request body',
+};
+
+/**
+ * @param kind one of LABELS' keys
+ * @param options tessera: { format: 'opaque'|'jwt', refresh: boolean, guard: boolean };
+ *                oidc-provider: { jwt: boolean, store: 'default'|'unbounded' }
+ * @param dir a temporary directory for Tessera's database
+ */
+export async function start(kind, options, dir) {
+  const port = await freePort();
+  const url = `http://127.0.0.1:${port}`;
+  switch (kind) {
+    case 'tessera':
+      return startTessera(options, dir, port, url);
+    case 'oidc-provider':
+      return startPeer(kind, 'oidc-provider.js', { port, jwt: !!options.jwt, store: options.store ?? 'default' }, url, { token: '/token', introspect: '/token/introspection', revoke: '/token/revocation' }, async (n) => {
+        const res = await fetch(`${url}/_bench/refresh-seeds?n=${n}`, { method: 'POST' });
+        if (!res.ok) throw new Error(`oidc-provider refresh seeds: ${res.status}`);
+        return res.json();
+      });
+    case 'node-oauth2-server':
+      return startPeer(kind, 'node-oauth2-server.js', { port }, url, { token: '/token', introspect: null, revoke: null });
+    case 'bare': {
+      const handle = await startNode(LABELS.bare, join(peers, 'bare.js'), [String(port)], { url });
+      return { ...handle, kind, auth: basic('bare-client', newSecret()), paths: { token: '/token', introspect: '/introspect', revoke: '/revoke' }, refreshSeeds: async (n) => Array.from({ length: n }, () => `tsr_${newSecret()}`) };
+    }
+    default:
+      throw new Error(`unknown server ${kind}`);
+  }
+}
+
+async function startPeer(kind, script, config, url, paths, refreshSeeds = null) {
+  const clientId = `bench-${kind}`;
+  const clientSecret = newSecret();
+  const handle = await startNode(LABELS[kind], join(peers, script), [JSON.stringify({ ...config, clientId, clientSecret })], { url, env: { NODE_ENV: 'production' } });
+  return { ...handle, kind, auth: basic(clientId, clientSecret), paths, refreshSeeds };
+}
+
+function tessera(db, args, input) {
+  return execFileSync(process.execPath, [cli, ...args, '--db', db], { encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'] });
+}
+
+function tesseraClient(db, name, grantTypes, scope, format) {
+  const c = JSON.parse(tessera(db, ['client', 'create', '--json', '--name', name, '--grant-type', grantTypes, '--scope', scope, '--token-format', format]));
+  return { id: c.client_id, secret: c.client_secret, auth: basic(c.client_id, c.client_secret) };
+}
+
+async function startTessera({ format = 'opaque', refresh = false, guard = false } = {}, dir, port, url) {
+  const db = join(dir, `tessera-${port}.db`);
+  const app = tesseraClient(db, 'bench-app', 'client_credentials', 'read write', format);
+  const password = newSecret();
+  let refresher = null;
+  let guardClient = null;
+  if (refresh) {
+    tessera(db, ['user', 'create', '--username', 'u', '--password-stdin'], password);
+    refresher = tesseraClient(db, 'bench-refresh', 'password,refresh_token', 'read write', 'opaque');
+  }
+  if (guard) guardClient = tesseraClient(db, 'bench-guard', 'client_credentials', 'tessera:revocations tessera:introspect', 'opaque');
+  const args = ['serve', '--db', db, '--port', String(port), ...(refresh ? ['--enable-legacy', 'password'] : [])];
+  const handle = await startNode(LABELS.tessera, cli, args, { url: `${url}/healthz`, env: { TESSERA_LOG_LEVEL: 'warn' } });
+  return {
+    ...handle,
+    url,
+    kind: 'tessera',
+    auth: refresh ? refresher.auth : app.auth,
+    guardClient,
+    paths: { token: '/token', introspect: '/introspect', revoke: '/revoke' },
+    /** The first refresh token of n chains: one password grant each (the legacy grant, enabled for this). */
+    refreshSeeds: refresh
+      ? async (n) => {
+          const body = `grant_type=password&username=u&password=${encodeURIComponent(password)}&scope=read`;
+          const seeds = await Promise.all(Array.from({ length: n }, () => postForm(`${url}/token`, refresher.auth, body)));
+          return seeds.map((r) => {
+            if (!r.refresh_token) throw new Error(`Tessera password grant: ${JSON.stringify(r)}`);
+            return r.refresh_token;
+          });
+        }
+      : null,
+  };
+}
