@@ -124,4 +124,12 @@ export const migrations: readonly string[] = [
   ) STRICT;
   CREATE INDEX revocation_feed_until ON revocation_feed (until);
   `,
+  // Fewer B-trees per issued token (issue 5): revocation by user or client reaches tokens through
+  // their grants (grants_user, grants_client_user, then tokens_grant), and "issued before T" is a
+  // rare emergency operation that may scan.
+  `
+  DROP INDEX tokens_client;
+  DROP INDEX tokens_user;
+  DROP INDEX tokens_issued;
+  `,
 ];

@@ -117,12 +117,17 @@ const toFeedEvent = (r: Row): FeedEvent => {
 };
 
 /** Which rows each revocation target covers: [token condition, grant condition, unredeemed-code condition]. */
+const USER_GRANTS = 'grant_id IN (SELECT id FROM grants WHERE user_id = ? AND revoked_at IS NULL)';
+const CLIENT_GRANTS = 'grant_id IN (SELECT id FROM grants WHERE client_id = ? AND revoked_at IS NULL)';
+
 function targetSql(target: RevocationTarget): { tokens: string; grants: string | null; codes: string; value: string | number } {
   if ('token' in target) return { tokens: 'id = ?', grants: null, codes: '0 AND ?', value: target.token };
   if ('family' in target) return { tokens: 'family_id = ?', grants: null, codes: 'id = ?', value: target.family };
   if ('grant' in target) return { tokens: 'grant_id = ?', grants: 'id = ?', codes: 'grant_id = ?', value: target.grant };
-  if ('user' in target) return { tokens: 'user_id = ?', grants: 'user_id = ?', codes: 'user_id = ?', value: target.user };
-  if ('client' in target) return { tokens: 'client_id = ?', grants: 'client_id = ?', codes: 'client_id = ?', value: target.client };
+  // A user's or client's tokens are reached through their grants (indexed); every token has the
+  // user and client of its grant, and a revoked grant has no unrevoked token.
+  if ('user' in target) return { tokens: USER_GRANTS, grants: 'user_id = ?', codes: 'user_id = ?', value: target.user };
+  if ('client' in target) return { tokens: CLIENT_GRANTS, grants: 'client_id = ?', codes: 'client_id = ?', value: target.client };
   return { tokens: 'issued_at < ?', grants: null, codes: 'issued_at < ?', value: target.issuedBefore };
 }
 
@@ -378,8 +383,9 @@ export class SqliteStore implements Store {
   async listTokens(filter: TokenFilter) {
     const where: string[] = [];
     const args: unknown[] = [];
-    if (filter.userId !== undefined) { where.push('user_id = ?'); args.push(filter.userId); }
-    if (filter.clientId !== undefined) { where.push('client_id = ?'); args.push(filter.clientId); }
+    // Through the grants, which are indexed by user and client (tokens are not).
+    if (filter.userId !== undefined) { where.push('grant_id IN (SELECT id FROM grants WHERE user_id = ?)'); args.push(filter.userId); }
+    if (filter.clientId !== undefined) { where.push('grant_id IN (SELECT id FROM grants WHERE client_id = ?)'); args.push(filter.clientId); }
     if (filter.activeAt !== undefined) {
       where.push('revoked_at IS NULL AND consumed_at IS NULL AND expires_at > ?');
       args.push(filter.activeAt);
