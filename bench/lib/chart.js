@@ -65,7 +65,8 @@ export function chart(out) {
   const o = out.options;
   const title = `Tessera and its peers — ${out.date.slice(0, 10)}, Node ${out.node}, ${out.cpus} cores`;
   const sub = `autocannon ${o.connections} connections × ${o.duration} s per run (after ${o.warmup} s warm-up), ${o.rounds} round${o.rounds === 1 ? '' : 's'}, all on 127.0.0.1`;
-  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${height}" viewBox="0 0 ${W} ${height}" font-family="system-ui, -apple-system, 'Segoe UI', sans-serif">
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${W}" height="${height}" viewBox="0 0 ${W} ${height}" font-family="system-ui, -apple-system, 'Segoe UI', sans-serif" role="img">
+<title>${esc(`${title}: requests per second of each server, per scenario`)}</title>
 <style>.ti{font-size:16px;font-weight:600;fill:#111827}.s{font-size:12px;fill:#4b5563}.h{font-size:13px;font-weight:600;fill:#1f2937}.lb{font-size:12px;fill:#374151}.t{font-weight:700;fill:#1d4ed8}.v{font-size:12px;fill:#111827}.f{font-size:11px;fill:#6b7280}.n{font-size:11px;fill:#1d4ed8}</style>
 <rect width="100%" height="100%" fill="#ffffff"/>
 <text x="${PAD}" y="24" class="ti">${esc(title)}</text>
