@@ -8,7 +8,23 @@ import type { AuthorizationServer } from '../rfc8414/metadata.js';
 export type TokenTypeHint = 'access_token' | 'refresh_token' | (string & {});
 
 /** RFC 7009 §2.1: POST the token, with client authentication and an optional hint. */
-export async function revocationRequest(
+export function revocationRequest(
+  as: AuthorizationServer,
+  client: Client,
+  auth: ClientAuth,
+  token: string,
+  tokenTypeHint?: TokenTypeHint,
+  options?: HttpOptions,
+): Promise<Response> {
+  return postToken('revocation_endpoint', as, client, auth, token, tokenTypeHint, options);
+}
+
+/**
+ * The request RFC 7009 §2.1 and RFC 7662 §2.1 share: `token` and an optional `token_type_hint`,
+ * form-encoded, with client authentication, to the named endpoint.
+ */
+export async function postToken(
+  name: 'revocation_endpoint' | 'introspection_endpoint',
   as: AuthorizationServer,
   client: Client,
   auth: ClientAuth,
@@ -20,7 +36,7 @@ export async function revocationRequest(
   if (tokenTypeHint !== undefined) body.set('token_type_hint', tokenTypeHint);
   const headers = new Headers();
   await auth(as, client, body, headers);
-  return postForm(endpoint(as, 'revocation_endpoint'), body, headers, options);
+  return postForm(endpoint(as, name), body, headers, options);
 }
 
 /**

@@ -1,9 +1,8 @@
 /** Token introspection (RFC 7662) as a request/process pair. */
 import { InvalidResponseError } from '../errors.js';
-import { checkResponse, type HttpOptions, postForm, readJson } from '../http.js';
+import { checkResponse, type HttpOptions, readJson } from '../http.js';
 import type { Client, ClientAuth } from '../rfc6749/client-auth.js';
-import type { TokenTypeHint } from '../rfc7009/revocation.js';
-import { endpoint } from '../rfc8414/discovery.js';
+import { postToken, type TokenTypeHint } from '../rfc7009/revocation.js';
 import type { AuthorizationServer } from '../rfc8414/metadata.js';
 
 /** RFC 7662 §2.2: `active` is REQUIRED; every other member is OPTIONAL. */
@@ -24,7 +23,7 @@ export interface IntrospectionResponse {
 }
 
 /** RFC 7662 §2.1: POST the token, authenticated (the endpoint MUST require authorization). */
-export async function introspectionRequest(
+export function introspectionRequest(
   as: AuthorizationServer,
   client: Client,
   auth: ClientAuth,
@@ -32,11 +31,7 @@ export async function introspectionRequest(
   tokenTypeHint?: TokenTypeHint,
   options?: HttpOptions,
 ): Promise<Response> {
-  const body = new URLSearchParams({ token });
-  if (tokenTypeHint !== undefined) body.set('token_type_hint', tokenTypeHint);
-  const headers = new Headers();
-  await auth(as, client, body, headers);
-  return postForm(endpoint(as, 'introspection_endpoint'), body, headers, options);
+  return postToken('introspection_endpoint', as, client, auth, token, tokenTypeHint, options);
 }
 
 /** Validates an introspection response (RFC 7662 §2.2, §2.3). */
