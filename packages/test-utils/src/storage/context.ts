@@ -1,6 +1,7 @@
 /** Per-test store lifecycle and small helpers shared by the storage suite's sections. */
-import type { AuditInput, Store } from '@tessera/server';
+import type { AuditInput, ClientRecord, GrantRecord, Store, UserRecord } from '@tessera/server';
 import { afterEach, beforeEach, expect } from 'vitest';
+import { clientRecord, grantRecord, userRecord } from '../fixtures.js';
 
 export type StoreFactory = () => Promise<Store>;
 
@@ -41,4 +42,21 @@ export async function rejectsAndAppendsNothing(store: Store, fn: () => Promise<u
   const before = await store.auditHead();
   await expect(fn()).rejects.toThrow();
   expect(await store.auditHead()).toEqual(before);
+}
+
+/** A stored client and user. */
+export async function storedClientAndUser(store: Store): Promise<{ client: ClientRecord; user: UserRecord }> {
+  const client = clientRecord();
+  const user = userRecord();
+  await store.createClient(client, audit('client.created'));
+  await store.createUser(user, audit('user.created'));
+  return { client, user };
+}
+
+/** A stored grant of a stored client to a stored user. */
+export async function storedGrant(store: Store): Promise<{ client: ClientRecord; user: UserRecord; grant: GrantRecord }> {
+  const { client, user } = await storedClientAndUser(store);
+  const grant = grantRecord(client.id, user.id);
+  await store.saveGrant(grant, []);
+  return { client, user, grant };
 }

@@ -1,16 +1,11 @@
 /** sweepExpired: bounded batches of rows that expired before the cut-off; nothing live. */
 import type { Store } from '@tessera/server';
 import { describe, expect, it } from 'vitest';
-import { clientRecord, codeRecord, grantRecord, HOUR, sessionRecord, tokenRecord, userRecord } from '../fixtures.js';
-import { audit, type StoreRef } from './context.js';
+import { codeRecord, HOUR, sessionRecord, tokenRecord, } from '../fixtures.js';
+import { type StoreRef, storedGrant } from './context.js';
 
 async function population(store: Store, now: number) {
-  const client = clientRecord();
-  const user = userRecord();
-  await store.createClient(client, audit('client.created'));
-  await store.createUser(user, audit('user.created'));
-  const grant = grantRecord(client.id, user.id);
-  await store.saveGrant(grant, []);
+  const { user, grant } = await storedGrant(store);
   const past = { issuedAt: now - 2 * HOUR, expiresAt: now - 1 };
   const expired = {
     tokens: [

@@ -4,17 +4,12 @@
  */
 import type { GrantRecord, RevocationTarget, Store, TokenRecord } from '@tessera/server';
 import { describe, expect, it } from 'vitest';
-import { clientRecord, grantRecord, HOUR, tokenRecord, userRecord } from '../fixtures.js';
-import { audit, type StoreRef } from './context.js';
+import { HOUR, tokenRecord, } from '../fixtures.js';
+import { audit, type StoreRef, storedGrant } from './context.js';
 
 /** A client, a user, their grant with an access token (1 h) and a refresh token (24 h) in one family. */
 async function setup(store: Store, issuedAt = Date.now()) {
-  const client = clientRecord();
-  const user = userRecord();
-  await store.createClient(client, audit('client.created'));
-  await store.createUser(user, audit('user.created'));
-  const grant = grantRecord(client.id, user.id);
-  await store.saveGrant(grant, []);
+  const { client, user, grant } = await storedGrant(store);
   const family = 'family-1';
   const access = tokenRecord(grant, { familyId: family, issuedAt, expiresAt: issuedAt + HOUR });
   const refresh = tokenRecord(grant, { familyId: family, kind: 'refresh', issuedAt, expiresAt: issuedAt + 24 * HOUR });

@@ -1,22 +1,14 @@
 /** Grants (findGrant, saveGrant) and authorization codes (the redeemCode compare-and-set). */
 import type { Store, TokenRecord } from '@tessera/server';
 import { describe, expect, it } from 'vitest';
-import { clientRecord, codeRecord, grantRecord, newId, tokenRecord, userRecord } from '../fixtures.js';
-import { appends, audit, rejectsAndAppendsNothing, type StoreRef } from './context.js';
-
-async function clientAndUser(store: Store) {
-  const client = clientRecord();
-  const user = userRecord();
-  await store.createClient(client, audit('client.created'));
-  await store.createUser(user, audit('user.created'));
-  return { client, user };
-}
+import { codeRecord, grantRecord, newId, tokenRecord, userRecord } from '../fixtures.js';
+import { appends, audit, rejectsAndAppendsNothing, type StoreRef, storedClientAndUser } from './context.js';
 
 export function grantsAndCodes(ref: StoreRef): void {
   describe('grants', () => {
     it('saveGrant inserts a grant, with its audit records; getGrant returns it', async () => {
       const { store } = ref;
-      const { client, user } = await clientAndUser(store);
+      const { client, user } = await storedClientAndUser(store);
       const grant = grantRecord(client.id, user.id);
       await appends(store, 1, () => store.saveGrant(grant, [audit('grant.created')]));
       expect(await store.getGrant(grant.id)).toEqual(grant);
@@ -25,7 +17,7 @@ export function grantsAndCodes(ref: StoreRef): void {
 
     it('saveGrant of an existing grant widens its scope in place', async () => {
       const { store } = ref;
-      const { client, user } = await clientAndUser(store);
+      const { client, user } = await storedClientAndUser(store);
       const grant = grantRecord(client.id, user.id, { scope: 'read' });
       await store.saveGrant(grant, [audit('grant.created')]);
       await store.saveGrant({ ...grant, scope: 'read write' }, [audit('grant.widened')]);
@@ -35,7 +27,7 @@ export function grantsAndCodes(ref: StoreRef): void {
 
     it('findGrant matches client and user; a null user means the client-credentials grant', async () => {
       const { store } = ref;
-      const { client, user } = await clientAndUser(store);
+      const { client, user } = await storedClientAndUser(store);
       const other = userRecord();
       await store.createUser(other, audit('user.created'));
       const userGrant = grantRecord(client.id, user.id);
@@ -50,7 +42,7 @@ export function grantsAndCodes(ref: StoreRef): void {
 
     it('findGrant ignores revoked grants and finds the active one that replaced it', async () => {
       const { store } = ref;
-      const { client, user } = await clientAndUser(store);
+      const { client, user } = await storedClientAndUser(store);
       const old = grantRecord(client.id, user.id, { createdAt: Date.now() - 1000 });
       await store.saveGrant(old, []);
       await store.revoke({ grant: old.id }, Date.now(), [audit('token.revoked')]);
@@ -64,7 +56,7 @@ export function grantsAndCodes(ref: StoreRef): void {
 
   describe('authorization codes', () => {
     async function setup(store: Store) {
-      const { client, user } = await clientAndUser(store);
+      const { client, user } = await storedClientAndUser(store);
       const grant = grantRecord(client.id, user.id);
       await store.saveGrant(grant, []);
       const code = codeRecord(grant, { codeChallenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', codeChallengeMethod: 'S256' });

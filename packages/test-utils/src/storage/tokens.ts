@@ -1,21 +1,11 @@
 /** Tokens: issueTokens, lookups, listTokens filters, and the rotateRefresh compare-and-set. */
 import type { GrantRecord, Store, TokenRecord } from '@tessera/server';
 import { describe, expect, it } from 'vitest';
-import { clientRecord, codeRecord, grantRecord, HOUR, newId, tokenRecord, userRecord } from '../fixtures.js';
-import { appends, audit, rejectsAndAppendsNothing, type StoreRef } from './context.js';
+import { clientRecord, codeRecord, grantRecord, HOUR, newId, tokenRecord, } from '../fixtures.js';
+import { appends, audit, rejectsAndAppendsNothing, type StoreRef, storedGrant } from './context.js';
 
-async function grantFor(store: Store, withUser = true): Promise<GrantRecord> {
-  const client = clientRecord();
-  await store.createClient(client, audit('client.created'));
-  let userId: string | null = null;
-  if (withUser) {
-    const user = userRecord();
-    await store.createUser(user, audit('user.created'));
-    userId = user.id;
-  }
-  const grant = grantRecord(client.id, userId);
-  await store.saveGrant(grant, []);
-  return grant;
+async function grantFor(store: Store): Promise<GrantRecord> {
+  return (await storedGrant(store)).grant;
 }
 
 const ids = (tokens: TokenRecord[]) => tokens.map((t) => t.id).sort();
