@@ -55,7 +55,7 @@ export function authorizationEndpoint(engine: LifecycleEngine): Handler {
     const request = await parseRequest(engine, params);
     const user = await sessionUser(engine, req);
     const seeOther = req.method === 'POST' ? 303 : 302;
-    if (!user) return redirect(`${PATHS.login}?${new URLSearchParams({ return_to: authorizeUrl(params) })}`, {}, seeOther);
+    if (!user) return toLogin(params, seeOther);
     const grant = await engine.consentCovers(request.client, user, parseScope(request.scope));
     if (grant) return respond(engine, request, user, grant, seeOther);
     return withCsrf(engine, req, (csrf) =>
@@ -109,7 +109,7 @@ export function consentEndpoint(engine: LifecycleEngine): Handler {
     const request = await parseRequest(engine, params);
     const user = await sessionUser(engine, req);
     // The session ended while the page was open: sign in again, then see the request anew.
-    if (!user) return redirect(`${PATHS.login}?${new URLSearchParams({ return_to: authorizeUrl(params) })}`, {}, 303);
+    if (!user) return toLogin(params, 303);
     if (form.decision === 'deny') throw new RedirectError(request.reply, new OAuthError('access_denied', 'the user denied the request'));
     if (form.decision !== 'allow') throw new OAuthError('invalid_request', 'decision must be allow or deny');
     const grant = await engine.recordConsent(request.client, user, parseScope(request.scope), actor(user, PATHS.consent));
@@ -256,8 +256,9 @@ function checkReturnTo(returnTo: string | null): string {
   return returnTo;
 }
 
-function authorizeUrl(params: URLSearchParams): string {
-  return `${PATHS.authorization}?${params}`;
+/** To the login page, which returns to this authorization request once the user has signed in. */
+function toLogin(params: URLSearchParams, status: 302 | 303): PlainResponse {
+  return redirect(`${PATHS.login}?${new URLSearchParams({ return_to: `${PATHS.authorization}?${params}` })}`, {}, status);
 }
 
 /** The client's name for the login page, when return_to names a registered client. */

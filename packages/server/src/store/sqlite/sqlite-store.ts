@@ -253,7 +253,13 @@ export class SqliteStore implements Store {
 
   /** Whether every token's grant exists and is not revoked (inside a write). */
   private grantsLive(tokens: TokenRecord[]): boolean {
-    return [...new Set(tokens.map((t) => t.grantId))].every((id) => this.s.grantLive.get(id) !== undefined);
+    let checked: string | undefined;
+    for (const { grantId } of tokens) {
+      if (grantId === checked) continue;
+      if (this.s.grantLive.get(grantId) === undefined) return false;
+      checked = grantId;
+    }
+    return true;
   }
 
   /** A write: one savepoint in the next group commit (group-commit.ts). */
