@@ -24,12 +24,15 @@
  *   npm run bench [-- --duration 5 --warmup 1 --rounds 2 --connections 32 --only token-opaque,guard]
  *
  * --only runs the named scenarios (ids: token-opaque token-jwt refresh introspect-active
- * introspect-revoked revoke guard) and saves nothing unless --save is given; --no-save never saves.
+ * introspect-revoked revoke guard), --servers the named servers; --baseline DIR adds Tessera built
+ * in another checkout beside this one (an A/B test: `git worktree add /tmp/base main`, copy
+ * node_modules with `cp -a`, `npx tsc -b` there). With any of them nothing is saved unless --save
+ * is given; --no-save never saves.
  * --note TEXT is stored in the JSON and shown under the chart's title (e.g. "preliminary: shared machine").
  */
-import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
-import { dirname, join } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { chart } from './lib/chart.js';
@@ -38,7 +41,7 @@ import { cleanup, installCleanupHandlers, tempDir } from './lib/processes.js';
 import { detailTable, guardRatios, guardTable, notes, ratios, summaryTable } from './lib/report.js';
 import { runScenario } from './lib/runner.js';
 import { SCENARIOS } from './lib/scenarios.js';
-import { DESCRIPTIONS } from './lib/servers.js';
+import { DESCRIPTIONS, LABELS } from './lib/servers.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const { values } = parseArgs({
@@ -49,6 +52,8 @@ const { values } = parseArgs({
     connections: { type: 'string', default: '32' },
     'in-flight': { type: 'string', default: '64' },
     only: { type: 'string' },
+    servers: { type: 'string' },
+    baseline: { type: 'string' },
     save: { type: 'boolean' },
     'no-save': { type: 'boolean' },
     note: { type: 'string' },
@@ -63,7 +68,10 @@ if (values.help) {
   --connections N   autocannon connections (32)
   --in-flight N     guard verifications outstanding (64)
   --only IDS        comma-separated scenarios: ${[...SCENARIOS.map((s) => s.id), 'guard'].join(' ')}
-  --save, --no-save with --only nothing is saved unless --save
+  --servers KINDS   comma-separated servers to run: ${Object.keys(LABELS).join(' ')} (all)
+  --baseline DIR    also run Tessera from another checkout (built), e.g. a git worktree of main,
+                    alternating with this one: an A/B test of a change
+  --save, --no-save with --only, --servers or --baseline nothing is saved unless --save
   --note TEXT       stored in the JSON and shown under the chart's title`);
   process.exit(0);
 }
@@ -78,7 +86,17 @@ for (const [k, v] of Object.entries(options)) if (!Number.isFinite(v) || v < 0 |
 const ids = [...SCENARIOS.map((s) => s.id), 'guard'];
 const only = values.only ? values.only.split(',').map((s) => s.trim()) : null;
 for (const id of only ?? []) if (!ids.includes(id)) throw new Error(`unknown scenario ${id}; known: ${ids.join(' ')}`);
-const save = !values['no-save'] && (values.save || !only);
+const kinds = values.servers ? values.servers.split(',').map((s) => s.trim()) : null;
+for (const k of kinds ?? []) if (!(k in LABELS)) throw new Error(`unknown server ${k}; known: ${Object.keys(LABELS).join(' ')}`);
+const baseline = values.baseline ? resolve(values.baseline) : null;
+if (baseline && !existsSync(join(baseline, 'packages/server/dist/cli/main.js'))) throw new Error(`--baseline ${baseline}: no built Tessera there (run tsc -b in it)`);
+/** The scenario's servers, with the baseline beside Tessera and only those --servers names. */
+function serversOf(scenario) {
+  const list = scenario.servers.flatMap(([kind, o]) => (kind === 'tessera' && baseline ? [[kind, o], ['tessera-baseline', { ...o, root: baseline }]] : [[kind, o]]));
+  return list.filter(([kind]) => !kinds || kinds.includes(kind));
+}
+const partial = only || kinds || baseline;
+const save = !values['no-save'] && (values.save || !partial);
 const log = (line) => console.log(line);
 
 installCleanupHandlers();
@@ -103,7 +121,7 @@ try {
   for (const scenario of SCENARIOS) {
     if (only && !only.includes(scenario.id)) continue;
     log(`\n${scenario.title}`);
-    const result = await runScenario(scenario, { ...options, dir, log });
+    const result = await runScenario({ ...scenario, servers: serversOf(scenario) }, { ...options, dir, log });
     result.ratios = ratios(result);
     out.scenarios.push(result);
   }

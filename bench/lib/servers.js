@@ -21,7 +21,6 @@ import { postForm } from './http.js';
 import { freePort, startNode } from './processes.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '../..');
-const cli = join(root, 'packages/server/bin/tessera.js');
 const peers = join(root, 'bench/peers');
 const basic = (id, secret) => `Basic ${Buffer.from(`${encodeURIComponent(id)}:${encodeURIComponent(secret)}`).toString('base64')}`;
 /** A machine-generated secret with 256 random bits, like Tessera's. */
@@ -29,6 +28,7 @@ const newSecret = () => randomBytes(32).toString('base64url');
 
 export const LABELS = {
   tessera: 'Tessera',
+  'tessera-baseline': 'Tessera baseline',
   'oidc-provider': 'oidc-provider',
   'node-oauth2-server': '@node-oauth/oauth2-server',
   bare: 'bare node:http',
@@ -36,6 +36,7 @@ export const LABELS = {
 
 export const DESCRIPTIONS = {
   tessera: 'tessera serve, SQLite synchronous=full (WAL), TESSERA_LOG_LEVEL=warn',
+  'tessera-baseline': 'the same, from the checkout given with --baseline (built)',
   'oidc-provider': 'oidc-provider 9 on node:http, default in-memory adapter (LRU), rotateRefreshToken: true; NODE_ENV=production',
   'node-oauth2-server': '@node-oauth/oauth2-server 5 behind Express 5, in-memory Map model; NODE_ENV=production',
   bare: 'node:http answering a fixed 120-byte JSON body after reading the request body',
@@ -44,6 +45,7 @@ export const DESCRIPTIONS = {
 /**
  * @param kind one of LABELS' keys
  * @param options tessera: { format: 'opaque'|'jwt', refresh: boolean, guard: boolean };
+ *                tessera-baseline: the same, plus { root: another checkout of Tessera, built };
  *                oidc-provider: { jwt: boolean, store: 'default'|'unbounded' }
  * @param dir a temporary directory for Tessera's database
  */
@@ -52,7 +54,8 @@ export async function start(kind, options, dir) {
   const url = `http://127.0.0.1:${port}`;
   switch (kind) {
     case 'tessera':
-      return startTessera(options, dir, port, url);
+    case 'tessera-baseline':
+      return startTessera(kind, options, dir, port, url);
     case 'oidc-provider':
       return startPeer(kind, 'oidc-provider.js', { port, jwt: !!options.jwt, store: options.store ?? 'default' }, url, { token: '/token', introspect: '/token/introspection', revoke: '/token/revocation' }, async (n) => {
         const res = await fetch(`${url}/_bench/refresh-seeds?n=${n}`, { method: 'POST' });
@@ -77,32 +80,35 @@ async function startPeer(kind, script, config, url, paths, refreshSeeds = null) 
   return { ...handle, kind, auth: basic(clientId, clientSecret), paths, refreshSeeds };
 }
 
-function tessera(db, args, input) {
+const cliOf = (checkout) => join(checkout, 'packages/server/bin/tessera.js');
+
+function tessera(cli, db, args, input) {
   return execFileSync(process.execPath, [cli, ...args, '--db', db], { encoding: 'utf8', input, stdio: ['pipe', 'pipe', 'pipe'] });
 }
 
-function tesseraClient(db, name, grantTypes, scope, format) {
-  const c = JSON.parse(tessera(db, ['client', 'create', '--json', '--name', name, '--grant-type', grantTypes, '--scope', scope, '--token-format', format]));
+function tesseraClient(cli, db, name, grantTypes, scope, format) {
+  const c = JSON.parse(tessera(cli, db, ['client', 'create', '--json', '--name', name, '--grant-type', grantTypes, '--scope', scope, '--token-format', format]));
   return { id: c.client_id, secret: c.client_secret, auth: basic(c.client_id, c.client_secret) };
 }
 
-async function startTessera({ format = 'opaque', refresh = false, guard = false } = {}, dir, port, url) {
+async function startTessera(kind, { format = 'opaque', refresh = false, guard = false, root: checkout = root } = {}, dir, port, url) {
+  const cli = cliOf(checkout);
   const db = join(dir, `tessera-${port}.db`);
-  const app = tesseraClient(db, 'bench-app', 'client_credentials', 'read write', format);
+  const app = tesseraClient(cli, db, 'bench-app', 'client_credentials', 'read write', format);
   const password = newSecret();
   let refresher = null;
   let guardClient = null;
   if (refresh) {
-    tessera(db, ['user', 'create', '--username', 'u', '--password-stdin'], password);
-    refresher = tesseraClient(db, 'bench-refresh', 'password,refresh_token', 'read write', 'opaque');
+    tessera(cli, db, ['user', 'create', '--username', 'u', '--password-stdin'], password);
+    refresher = tesseraClient(cli, db, 'bench-refresh', 'password,refresh_token', 'read write', 'opaque');
   }
-  if (guard) guardClient = tesseraClient(db, 'bench-guard', 'client_credentials', 'tessera:revocations tessera:introspect', 'opaque');
+  if (guard) guardClient = tesseraClient(cli, db, 'bench-guard', 'client_credentials', 'tessera:revocations tessera:introspect', 'opaque');
   const args = ['serve', '--db', db, '--port', String(port), ...(refresh ? ['--enable-legacy', 'password'] : [])];
-  const handle = await startNode(LABELS.tessera, cli, args, { url: `${url}/healthz`, env: { TESSERA_LOG_LEVEL: 'warn' } });
+  const handle = await startNode(LABELS[kind], cli, args, { url: `${url}/healthz`, env: { TESSERA_LOG_LEVEL: 'warn' } });
   return {
     ...handle,
     url,
-    kind: 'tessera',
+    kind,
     auth: refresh ? refresher.auth : app.auth,
     guardClient,
     paths: { token: '/token', introspect: '/introspect', revoke: '/revoke' },
