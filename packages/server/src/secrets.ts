@@ -9,10 +9,13 @@ import { createHash, randomBytes, scrypt, timingSafeEqual, type BinaryLike, type
 export const randomSecret = (prefix = ''): string => prefix + randomBytes(32).toString('base64url');
 
 /**
- * A row identifier (128 random bits), never a credential. Hex, so an id never starts with '-'
- * (it is a CLI argument: `tessera client show ID`) and selects as one word.
+ * A row identifier, never a credential: 48 bits of milliseconds since 1970, then 80 random bits
+ * (the layout of a UUIDv7). Ids made one after another sort together, so inserting them touches
+ * the rightmost pages of an index instead of a random page each (fewer pages written per commit).
+ * Hex, so an id never starts with '-' (it is a CLI argument: `tessera client show ID`) and
+ * selects as one word.
  */
-export const randomId = (): string => randomBytes(16).toString('hex');
+export const randomId = (): string => Date.now().toString(16).padStart(12, '0') + randomBytes(10).toString('hex');
 
 /** SHA-256 of a high-entropy secret, base64url: what the store keeps instead of the secret. */
 export const hashSecret = (value: string): string => createHash('sha256').update(value).digest('base64url');
