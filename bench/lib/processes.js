@@ -48,11 +48,11 @@ export function freePort() {
 }
 
 /**
- * Starts `node script args…` and waits until `url` answers any HTTP request.
+ * Starts `node [nodeArgs…] script args…` and waits until `url` answers any HTTP request.
  * stdout is ignored; stderr is kept (last 4 KiB) to explain a failed start.
  */
-export async function startNode(name, script, args, { url, env = {}, timeoutMs = 15_000 } = {}) {
-  const child = spawn(process.execPath, [script, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
+export async function startNode(name, script, args, { url, env = {}, nodeArgs = [], timeoutMs = 15_000 } = {}) {
+  const child = spawn(process.execPath, [...nodeArgs, script, ...args], { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, ...env } });
   children.add(child);
   let stderr = '';
   child.stderr.on('data', (d) => {

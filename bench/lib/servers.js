@@ -46,6 +46,7 @@ export const DESCRIPTIONS = {
  * @param kind one of LABELS' keys
  * @param options tessera: { format: 'opaque'|'jwt', refresh: boolean, guard: boolean };
  *                tessera-baseline: the same, plus { root: another checkout of Tessera, built };
+ *                both: { nodeArgs: extra node flags for the server, e.g. --cpu-prof };
  *                oidc-provider: { jwt: boolean, store: 'default'|'unbounded' }
  * @param dir a temporary directory for Tessera's database
  */
@@ -91,7 +92,7 @@ function tesseraClient(cli, db, name, grantTypes, scope, format) {
   return { id: c.client_id, secret: c.client_secret, auth: basic(c.client_id, c.client_secret) };
 }
 
-async function startTessera(kind, { format = 'opaque', refresh = false, guard = false, root: checkout = root } = {}, dir, port, url) {
+async function startTessera(kind, { format = 'opaque', refresh = false, guard = false, root: checkout = root, nodeArgs = [] } = {}, dir, port, url) {
   const cli = cliOf(checkout);
   const db = join(dir, `tessera-${port}.db`);
   const app = tesseraClient(cli, db, 'bench-app', 'client_credentials', 'read write', format);
@@ -104,7 +105,7 @@ async function startTessera(kind, { format = 'opaque', refresh = false, guard = 
   }
   if (guard) guardClient = tesseraClient(cli, db, 'bench-guard', 'client_credentials', 'tessera:revocations tessera:introspect', 'opaque');
   const args = ['serve', '--db', db, '--port', String(port), ...(refresh ? ['--enable-legacy', 'password'] : [])];
-  const handle = await startNode(LABELS[kind], cli, args, { url: `${url}/healthz`, env: { TESSERA_LOG_LEVEL: 'warn' } });
+  const handle = await startNode(LABELS[kind], cli, args, { url: `${url}/healthz`, env: { TESSERA_LOG_LEVEL: 'warn' }, nodeArgs });
   return {
     ...handle,
     url,
