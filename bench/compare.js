@@ -14,7 +14,7 @@
  *
  * How: every server is a child process on 127.0.0.1, started one after the other per scenario and
  * stopped by PID; autocannon (as a library) drives each with the same fixed connections and
- * duration, after a short warm-up, alternating servers A B C A B C for --rounds rounds so that
+ * duration, after a short warm-up, alternating servers A B C, C B A for --rounds rounds so that
  * drift of the machine hits all of them; the figure is the mean over rounds (every round is kept
  * in the JSON). Scenario definitions: bench/lib/scenarios.js; servers: bench/lib/servers.js and
  * bench/peers/.

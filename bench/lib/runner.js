@@ -1,7 +1,7 @@
 /**
  * Runs one HTTP scenario: starts its servers one after the other (each a child process), prepares
  * them, then runs the rounds — in each round every server in turn gets a warm-up run and a
- * measured run (A B C, A B C, …), so drift of the shared machine hits all of them alike. After the
+ * measured run (A B C, C B A, …), so drift of the shared machine hits all of them alike. After the
  * last round it reads each server's peak RSS (VmHWM, reset when setup is done where the kernel
  * allows: /proc/PID/clear_refs) and stops the servers by PID.
  *
@@ -25,7 +25,9 @@ export async function runScenario(scenario, { connections, duration, warmup, rou
     const hwmReset = servers.map((s) => s.resetPeakRss());
     const runs = new Map(servers.map((s) => [s, []]));
     for (let round = 0; round < rounds; round++) {
-      for (const s of servers) {
+      // A B C, then C B A: a server that gains from its place in the round (two identical builds
+      // differed by 16 % in revocation, the second one ahead) gains and loses alike.
+      for (const s of round % 2 === 0 ? servers : [...servers].reverse()) {
         const state = states.get(s);
         const once = async (phase, seconds) => {
           const request = await scenario.request(s, state, { phase, seconds, connections, round });
