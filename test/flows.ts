@@ -26,6 +26,9 @@ export function pkce(): Pkce {
   return { verifier, challenge: createHash('sha256').update(verifier).digest('base64url') };
 }
 
+/** The same credential with its last 43 characters (the secret bits of an opaque value, or a JWT's signature) replaced. */
+export const forged = (value: string): string => value.slice(0, -43) + randomBytes(32).toString('base64url');
+
 export const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** Every string the audit log must never hold for a credential: the value and its stored hash. */

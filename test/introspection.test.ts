@@ -1,6 +1,6 @@
 /** Token introspection (RFC 7662) over HTTP. */
 import { describe, expect, it } from 'vitest';
-import { expectError, sleep, useServer } from './flows.js';
+import { expectError, forged, sleep, useServer } from './flows.js';
 
 describe('introspection endpoint (RFC 7662)', () => {
   const h = useServer();
@@ -59,6 +59,17 @@ describe('introspection endpoint (RFC 7662)', () => {
   it('RFC 7662 §2.2: an unknown token is exactly {"active": false}', async () => {
     const c = await h.client();
     expect((await h.introspect(c, 'tsa_nothing')).body).toEqual({ active: false });
+  });
+
+  it('a value carrying a live token\'s id with other secret bits is {"active": false}: the id finds the row, the hash decides', async () => {
+    const c = await h.codeClient();
+    const jwt = await h.client({ tokenFormat: 'jwt' });
+    const tokens = await h.userTokens(c);
+    const { body } = await h.token(jwt, { grant_type: 'client_credentials' });
+    for (const [client, value] of [[c, tokens.access_token], [c, tokens.refresh_token!], [jwt, body.access_token]] as const) {
+      expect((await h.introspect(client, forged(value))).body).toEqual({ active: false });
+      expect((await h.introspect(client, value)).body.active).toBe(true);
+    }
   });
 
   it('RFC 7662 §2.2: a consumed refresh token is exactly {"active": false}', async () => {

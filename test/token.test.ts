@@ -1,7 +1,7 @@
 /** The token endpoint over HTTP: client authentication, grant dispatch, codes, refresh rotation, JWTs. */
 import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
-import { expectError, pkce, REDIRECT_URI, sleep, useServer } from './flows.js';
+import { expectError, forged, pkce, REDIRECT_URI, sleep, useServer } from './flows.js';
 
 describe('client authentication (RFC 6749 §2.3)', () => {
   const h = useServer();
@@ -261,6 +261,14 @@ describe('authorization code exchange (RFC 6749 §4.1.3, RFC 7636)', () => {
     expectError(await h.token(c, { grant_type: 'authorization_code', redirect_uri: REDIRECT_URI }), 400, 'invalid_request');
   });
 
+  it('a code carrying a real code\'s id with other secret bits is invalid_grant, and the real code is not spent', async () => {
+    const c = await h.codeClient();
+    const p = pkce();
+    const code = await h.code(c, { pkce: p });
+    expectError(await h.exchange(c, forged(code), { verifier: p.verifier }), 400, 'invalid_grant');
+    expect((await h.exchange(c, code, { verifier: p.verifier })).status).toBe(200);
+  });
+
   it('a code whose grant was revoked before the exchange is invalid_grant', async () => {
     const c = await h.codeClient();
     const user = await h.user();
@@ -350,6 +358,13 @@ describe('refresh token rotation (RFC 6749 §6, RFC 9700 §4.14.2)', () => {
     const first = await h.userTokens(c, { scope: 'read' });
     expectError(await h.refresh(c, first.refresh_token!, 'read write'), 400, 'invalid_scope');
     expect(await h.active(first.refresh_token!)).toBe(true);
+    expect((await h.refresh(c, first.refresh_token!)).status).toBe(200);
+  });
+
+  it('a refresh token carrying a live one\'s id with other secret bits is invalid_grant, and the real one still rotates', async () => {
+    const c = await h.codeClient();
+    const first = await h.userTokens(c);
+    expectError(await h.refresh(c, forged(first.refresh_token!)), 400, 'invalid_grant');
     expect((await h.refresh(c, first.refresh_token!)).status).toBe(200);
   });
 

@@ -17,6 +17,19 @@ export const randomSecret = (prefix = ''): string => prefix + randomBytes(32).to
  */
 export const randomId = (): string => Date.now().toString(16).padStart(12, '0') + randomBytes(10).toString('hex');
 
+/**
+ * A credential that names its own row (the split-token pattern): prefix, the row's id, then 256
+ * random bits. The store finds the row by its id and the caller compares the SHA-256 of the whole
+ * value with the stored one in constant time, so no index over hashes is kept: that index took a
+ * random page per issued token, in every commit.
+ */
+export const secretFor = (prefix: string, id: string): string => prefix + id + randomBytes(32).toString('base64url');
+
+const SECRET_FOR = /^[a-z]+_([0-9a-f]{32})[\w-]{43}$/;
+
+/** The row id a value made by secretFor names, if it has that shape. */
+export const idInSecret = (value: string): string | undefined => SECRET_FOR.exec(value)?.[1];
+
 /** SHA-256 of a high-entropy secret, base64url: what the store keeps instead of the secret. */
 export const hashSecret = (value: string): string => createHash('sha256').update(value).digest('base64url');
 

@@ -7,7 +7,8 @@
 import { EventEmitter } from 'node:events';
 import { OAuthError, formatScope } from '@tessera/core';
 import type { ServerConfig } from '../config.js';
-import { hashesEqual, hashPassword, hashSecret, randomId, randomSecret, verifyPassword } from '../secrets.js';
+import { decodeJwt } from 'jose';
+import { hashesEqual, hashPassword, hashSecret, idInSecret, randomId, randomSecret, secretFor, verifyPassword } from '../secrets.js';
 import type {
   AuditInput, ClientRecord, CodeRecord, GrantRecord, RevocationResult, RevocationTarget, Store, TokenRecord, UserRecord,
 } from '../store/types.js';
@@ -184,10 +185,11 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
     params: { scope: string; redirectUri: string; codeChallenge: string | null; codeChallengeMethod: 'S256' | 'plain' | null },
     by: Actor,
   ): Promise<string> {
-    const value = randomSecret(PREFIX.code);
+    const id = randomId();
+    const value = secretFor(PREFIX.code, id);
     const now = this.now();
     const code: CodeRecord = {
-      id: randomId(),
+      id,
       hash: hashSecret(value),
       grantId: grant.id,
       clientId: client.id,
@@ -219,7 +221,7 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
    * code before it is spent.
    */
   async redeemCode(client: ClientRecord, value: string, check: (code: CodeRecord) => void, by: Actor): Promise<TokenResponse> {
-    const code = await this.store.findCodeByHash(hashSecret(value));
+    const code = await rowFor(value, idInSecret(value), (id) => this.store.getCode(id));
     const now = this.now();
     // RFC 6749 §4.1.3: the code must have been issued to this client.
     if (!code || code.clientId !== client.id) throw new OAuthError('invalid_grant', 'authorization code is invalid');
@@ -257,7 +259,7 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
    * pair issued. A consumed token presented again revokes its whole family.
    */
   async rotateRefresh(client: ClientRecord, value: string, requested: ReadonlySet<string> | undefined, by: Actor): Promise<TokenResponse> {
-    const old = await this.store.findTokenByHash(hashSecret(value));
+    const old = await this.findToken(value);
     const now = this.now();
     if (old?.kind !== 'refresh' || old.clientId !== client.id) throw new OAuthError('invalid_grant', 'refresh token is invalid');
     if (old.revokedAt !== null) throw new OAuthError('invalid_grant', 'refresh token was revoked');
@@ -301,13 +303,14 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
 
   /** The token's record if it is active now (not expired, revoked, or consumed). */
   async activeToken(value: string): Promise<TokenRecord | undefined> {
-    const token = await this.store.findTokenByHash(hashSecret(value));
+    const token = await this.findToken(value);
     if (!token || token.revokedAt !== null || token.consumedAt !== null || token.expiresAt <= this.now()) return undefined;
     return token;
   }
 
+  /** The token a presented value is, found by the id it carries: an opaque token's own, a JWT's jti. */
   findToken(value: string): Promise<TokenRecord | undefined> {
-    return this.store.findTokenByHash(hashSecret(value));
+    return rowFor(value, idInSecret(value) ?? jtiOf(value), (id) => this.store.getToken(id));
   }
 
   /**
@@ -374,7 +377,7 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
         'at+jwt',
       );
     } else {
-      value = randomSecret(PREFIX.access);
+      value = secretFor(PREFIX.access, id);
     }
     const record: TokenRecord = {
       id, hash: hashSecret(value), kind: 'access', format: client.tokenFormat, grantId: grant.id, familyId, parentId,
@@ -384,10 +387,11 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
   }
 
   private mintRefresh(client: ClientRecord, grant: GrantRecord, userId: string | null, familyId: string, parentId: string | null, scope: string, now: number) {
-    const value = randomSecret(PREFIX.refresh);
+    const id = randomId();
+    const value = secretFor(PREFIX.refresh, id);
     const ttl = client.refreshTtl ?? this.config.refreshTokenTtl;
     const record: TokenRecord = {
-      id: randomId(), hash: hashSecret(value), kind: 'refresh', format: 'opaque', grantId: grant.id, familyId, parentId,
+      id, hash: hashSecret(value), kind: 'refresh', format: 'opaque', grantId: grant.id, familyId, parentId,
       clientId: client.id, userId, scope, issuedAt: now, expiresAt: now + ttl * 1000, revokedAt: null, consumedAt: null,
     };
     return { value, record };
@@ -409,6 +413,26 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
 
 /** An scrypt hash of a random password: unknown users cost the same time as known ones. */
 const DUMMY_HASH = 'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
+
+/**
+ * The row a presented credential names (secrets.secretFor), if it holds the SHA-256 of the whole
+ * value (constant-time comparison). Rows are never found by hash: see secretFor.
+ */
+async function rowFor<T extends { hash: string }>(value: string, id: string | undefined, get: (id: string) => Promise<T | undefined>): Promise<T | undefined> {
+  const row = id === undefined ? undefined : await get(id);
+  return row && hashesEqual(hashSecret(value), row.hash) ? row : undefined;
+}
+
+/** A JWT's jti, read without verifying the JWT: rowFor's hash comparison decides. */
+function jtiOf(value: string): string | undefined {
+  if (value.split('.').length !== 3) return undefined;
+  try {
+    const { jti } = decodeJwt(value);
+    return typeof jti === 'string' ? jti : undefined;
+  } catch {
+    return undefined;
+  }
+}
 
 function auditFields(target: RevocationTarget): Partial<AuditInput> {
   if ('token' in target) return { tokenId: target.token };

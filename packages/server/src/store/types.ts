@@ -46,9 +46,9 @@ export interface GrantRecord {
 export type TokenKind = 'access' | 'refresh';
 
 export interface TokenRecord {
-  /** Public identifier (the JWT `jti`); never the token itself. */
+  /** Public identifier (the JWT `jti`, part of an opaque token's value); never the token itself. */
   id: string;
-  /** SHA-256 of the token string, base64url. */
+  /** SHA-256 of the token string, base64url; compared after the row is found by id, never searched. */
   hash: string;
   kind: TokenKind;
   format: TokenFormat;
@@ -194,7 +194,7 @@ export interface Store {
 
   // codes
   createCode(code: CodeRecord, audit: AuditInput[]): Promise<void>;
-  findCodeByHash(hash: string): Promise<CodeRecord | undefined>;
+  getCode(id: string): Promise<CodeRecord | undefined>;
   /** Marks the code redeemed and stores the tokens, atomically; 'already-used' and 'grant-revoked' store nothing. */
   redeemCode(codeId: string, at: number, tokens: TokenRecord[], audit: AuditInput[]): Promise<ClaimResult>;
 
@@ -204,7 +204,6 @@ export interface Store {
    * 'grant-revoked' (their grant is revoked) stores nothing.
    */
   issueTokens(tokens: TokenRecord[], audit: AuditInput[], grant?: GrantRecord): Promise<'issued' | 'grant-revoked'>;
-  findTokenByHash(hash: string): Promise<TokenRecord | undefined>;
   getToken(id: string): Promise<TokenRecord | undefined>;
   listTokens(filter: TokenFilter): Promise<TokenRecord[]>;
   /**

@@ -46,10 +46,10 @@ export function expiry(ref: StoreRef): void {
       expect(await store.sweepExpired(now, 4)).toBe(2);
       expect(await store.sweepExpired(now, 4)).toBe(0);
       for (const t of p.expired.tokens) expect(await store.getToken(t.id)).toBeUndefined();
-      for (const c of p.expired.codes) expect(await store.findCodeByHash(c.hash)).toBeUndefined();
+      for (const c of p.expired.codes) expect(await store.getCode(c.id)).toBeUndefined();
       for (const s of p.expired.sessions) expect(await store.findSessionByHash(s.hash)).toBeUndefined();
       for (const t of p.live.tokens) expect(await store.getToken(t.id)).toEqual(t);
-      for (const c of p.live.codes) expect(await store.findCodeByHash(c.hash)).toEqual(c);
+      for (const c of p.live.codes) expect(await store.getCode(c.id)).toEqual(c);
       for (const s of p.live.sessions) expect(await store.findSessionByHash(s.hash)).toEqual(s);
     });
 

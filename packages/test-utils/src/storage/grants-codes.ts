@@ -68,11 +68,11 @@ export function grantsAndCodes(ref: StoreRef): void {
       return { grant, code, tokens };
     }
 
-    it('createCode stores every field, found by hash', async () => {
+    it('createCode stores every field, found by id', async () => {
       const { store } = ref;
       const { code } = await setup(store);
-      expect(await store.findCodeByHash(code.hash)).toEqual(code);
-      expect(await store.findCodeByHash('unknown')).toBeUndefined();
+      expect(await store.getCode(code.id)).toEqual(code);
+      expect(await store.getCode(newId())).toBeUndefined();
     });
 
     it('redeemCode claims the code once: marks it redeemed and stores the tokens and audit records', async () => {
@@ -81,8 +81,8 @@ export function grantsAndCodes(ref: StoreRef): void {
       const at = Date.now();
       const result = await appends(store, 3, () => store.redeemCode(code.id, at, tokens, [audit('code.redeemed'), audit('token.issued'), audit('token.issued')]));
       expect(result).toBe('claimed');
-      expect(await store.findCodeByHash(code.hash)).toEqual({ ...code, redeemedAt: at });
-      for (const t of tokens) expect(await store.findTokenByHash(t.hash)).toEqual(t);
+      expect(await store.getCode(code.id)).toEqual({ ...code, redeemedAt: at });
+      for (const t of tokens) expect(await store.getToken(t.id)).toEqual(t);
     });
 
     it('redeemCode a second time is already-used and stores nothing', async () => {
@@ -94,7 +94,7 @@ export function grantsAndCodes(ref: StoreRef): void {
       const result = await appends(store, 0, () => store.redeemCode(code.id, at + 5, again, [audit('code.redeemed')]));
       expect(result).toBe('already-used');
       expect(await store.getToken(again[0]!.id)).toBeUndefined();
-      expect((await store.findCodeByHash(code.hash))?.redeemedAt).toBe(at);
+      expect((await store.getCode(code.id))?.redeemedAt).toBe(at);
     });
 
     it('concurrent redeemCode calls: exactly one is claimed', async () => {
@@ -116,7 +116,7 @@ export function grantsAndCodes(ref: StoreRef): void {
       // The second token reuses an existing id, so storing it must fail.
       const clash = [tokens[0]!, { ...tokens[1]!, id: existing.id }];
       await rejectsAndAppendsNothing(store, () => store.redeemCode(code.id, Date.now(), clash, [audit('code.redeemed')]));
-      expect((await store.findCodeByHash(code.hash))?.redeemedAt).toBeNull();
+      expect((await store.getCode(code.id))?.redeemedAt).toBeNull();
       expect(await store.getToken(tokens[0]!.id)).toBeUndefined();
       expect(await store.redeemCode(code.id, Date.now(), tokens, [audit('code.redeemed')])).toBe('claimed');
     });

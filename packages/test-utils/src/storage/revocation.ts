@@ -75,7 +75,7 @@ async function expectOnly(store: Store, w: World, at: number, expected: Expected
     expect({ grant: name, revokedAt }).toEqual({ grant: name, revokedAt: expected.grants.includes(name) ? at : null });
   }
   for (const [name, code] of Object.entries(w.codes) as [CodeName, CodeRecord][]) {
-    const found = (await store.findCodeByHash(code.hash)) !== undefined;
+    const found = (await store.getCode(code.id)) !== undefined;
     expect({ code: name, found }).toEqual({ code: name, found: !expected.codes.includes(name) });
   }
 }

@@ -21,9 +21,8 @@ export function tokens(ref: StoreRef): void {
       const refresh = tokenRecord(grant, { kind: 'refresh', familyId: access.familyId, parentId: newId() });
       await appends(store, 2, () => store.issueTokens([access, refresh], [audit('token.issued'), audit('token.issued')], grant));
       expect(await store.getGrant(grant.id)).toEqual(grant);
-      expect(await store.findTokenByHash(access.hash)).toEqual(access);
+      expect(await store.getToken(access.id)).toEqual(access);
       expect(await store.getToken(refresh.id)).toEqual(refresh);
-      expect(await store.findTokenByHash('unknown')).toBeUndefined();
       expect(await store.getToken(newId())).toBeUndefined();
     });
 
@@ -60,12 +59,13 @@ export function tokens(ref: StoreRef): void {
       expect(await store.auditHead()).toEqual(before);
     });
 
-    it('token hashes are unique', async () => {
+    it('token ids are unique (a token is found by the id its value carries)', async () => {
       const { store } = ref;
       const grant = await grantFor(store);
       const t = tokenRecord(grant);
       await store.issueTokens([t], []);
-      await expect(store.issueTokens([tokenRecord(grant, { hash: t.hash })], [])).rejects.toThrow();
+      await expect(store.issueTokens([tokenRecord(grant, { id: t.id })], [])).rejects.toThrow();
+      expect(await store.getToken(t.id)).toEqual(t);
     });
   });
 

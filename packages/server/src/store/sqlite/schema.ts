@@ -132,4 +132,51 @@ export const migrations: readonly string[] = [
   DROP INDEX tokens_user;
   DROP INDEX tokens_issued;
   `,
+  // Tokens and codes are found by the id their value carries (secrets.secretFor), then their hash
+  // is compared: the UNIQUE index over hashes goes (a random page per token in every commit).
+  // SQLite cannot drop a column constraint, so both tables are rebuilt. Opaque tokens and codes
+  // issued before this carry no id and are no longer recognised (JWTs are, by jti).
+  `
+  CREATE TABLE tokens_next (
+    id TEXT PRIMARY KEY,
+    hash TEXT NOT NULL,
+    kind TEXT NOT NULL,
+    format TEXT NOT NULL,
+    grant_id TEXT NOT NULL,
+    family_id TEXT NOT NULL,
+    parent_id TEXT,
+    client_id TEXT NOT NULL,
+    user_id TEXT,
+    scope TEXT NOT NULL,
+    issued_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    revoked_at INTEGER,
+    consumed_at INTEGER
+  ) STRICT;
+  INSERT INTO tokens_next SELECT id, hash, kind, format, grant_id, family_id, parent_id, client_id, user_id, scope, issued_at, expires_at, revoked_at, consumed_at FROM tokens;
+  DROP TABLE tokens;
+  ALTER TABLE tokens_next RENAME TO tokens;
+  CREATE INDEX tokens_grant ON tokens (grant_id);
+  CREATE INDEX tokens_family ON tokens (family_id);
+  CREATE INDEX tokens_expires ON tokens (expires_at);
+
+  CREATE TABLE codes_next (
+    id TEXT PRIMARY KEY,
+    hash TEXT NOT NULL,
+    grant_id TEXT NOT NULL,
+    client_id TEXT NOT NULL,
+    user_id TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    redirect_uri TEXT NOT NULL,
+    code_challenge TEXT,
+    code_challenge_method TEXT,
+    issued_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    redeemed_at INTEGER
+  ) STRICT;
+  INSERT INTO codes_next SELECT id, hash, grant_id, client_id, user_id, scope, redirect_uri, code_challenge, code_challenge_method, issued_at, expires_at, redeemed_at FROM codes;
+  DROP TABLE codes;
+  ALTER TABLE codes_next RENAME TO codes;
+  CREATE INDEX codes_expires ON codes (expires_at);
+  `,
 ];

@@ -2,9 +2,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { storageSuite } from '@tessera/test-utils';
+import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { hashRecord, verifyChain } from '../../lifecycle/audit-chain.js';
 import type { AuditInput } from '../types.js';
+import { migrations } from './schema.js';
 import { SqliteStore } from './sqlite-store.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tessera-store-'));
@@ -26,6 +28,30 @@ describe('SqliteStore', () => {
     expect(await second.auditHead()).toEqual(head);
     expect(await verifyChain(await second.readAudit(0, 100), head)).toEqual({ ok: true, records: 1 });
     await second.close();
+  });
+});
+
+describe('SqliteStore migrations', () => {
+  it('migration 4 keeps every token and code row and leaves no index over their hashes', async () => {
+    const path = join(dir, 'v3.db');
+    const old = new Database(path);
+    for (const sql of migrations.slice(0, 3)) old.exec(sql);
+    old.pragma('user_version = 3');
+    old.exec(`INSERT INTO tokens VALUES ('t1', 'h1', 'access', 'jwt', 'g1', 'f1', NULL, 'c1', NULL, 'read', 1, 2, NULL, NULL);
+      INSERT INTO codes VALUES ('k1', 'h2', 'g1', 'c1', 'u1', 'read', 'https://app/cb', NULL, NULL, 1, 2, NULL);`);
+    old.close();
+
+    const store = new SqliteStore({ path });
+    expect(store.db.pragma('user_version', { simple: true })).toBe(migrations.length);
+    expect(await store.getToken('t1')).toMatchObject({ id: 't1', hash: 'h1', format: 'jwt', grantId: 'g1', expiresAt: 2 });
+    expect(await store.getCode('k1')).toMatchObject({ id: 'k1', hash: 'h2', redirectUri: 'https://app/cb' });
+    for (const table of ['tokens', 'codes']) {
+      const indexed = (store.db.prepare(`SELECT name FROM pragma_index_list('${table}')`).all() as { name: string }[])
+        .flatMap(({ name }) => (store.db.prepare(`SELECT name FROM pragma_index_info('${name}')`).all() as { name: string }[]).map((c) => c.name));
+      expect(indexed).not.toContain('hash');
+      expect(indexed).toContain('id');
+    }
+    await store.close();
   });
 });
 

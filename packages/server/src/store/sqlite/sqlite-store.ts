@@ -169,12 +169,11 @@ export class SqliteStore implements Store {
         ON CONFLICT (id) DO UPDATE SET scope = excluded.scope`),
       insertCode: p(`INSERT INTO codes (id, hash, grant_id, client_id, user_id, scope, redirect_uri, code_challenge, code_challenge_method, issued_at, expires_at, redeemed_at)
         VALUES (@id, @hash, @grantId, @clientId, @userId, @scope, @redirectUri, @codeChallenge, @codeChallengeMethod, @issuedAt, @expiresAt, @redeemedAt)`),
-      findCode: p('SELECT * FROM codes WHERE hash = ?'),
+      getCode: p('SELECT * FROM codes WHERE id = ?'),
       redeemCode: p('UPDATE codes SET redeemed_at = ? WHERE id = ? AND redeemed_at IS NULL'),
       grantLive: p('SELECT 1 FROM grants WHERE id = ? AND revoked_at IS NULL'),
       insertToken: p(`INSERT INTO tokens (id, hash, kind, format, grant_id, family_id, parent_id, client_id, user_id, scope, issued_at, expires_at, revoked_at, consumed_at)
         VALUES (@id, @hash, @kind, @format, @grantId, @familyId, @parentId, @clientId, @userId, @scope, @issuedAt, @expiresAt, @revokedAt, @consumedAt)`),
-      findToken: p('SELECT * FROM tokens WHERE hash = ?'),
       getToken: p('SELECT * FROM tokens WHERE id = ?'),
       consume: p(`UPDATE tokens SET consumed_at = coalesce(consumed_at, @at)
         WHERE id = @id AND kind = 'refresh' AND revoked_at IS NULL AND (consumed_at IS NULL OR consumed_at >= @graceSince)`),
@@ -351,8 +350,8 @@ export class SqliteStore implements Store {
     });
   }
 
-  async findCodeByHash(hash: string) {
-    const r = this.s.findCode.get(hash) as Row | undefined;
+  async getCode(id: string) {
+    const r = this.s.getCode.get(id) as Row | undefined;
     return r && toCode(r);
   }
 
@@ -374,11 +373,6 @@ export class SqliteStore implements Store {
       this.appendTx(audit, tokens[0]?.issuedAt ?? Date.now());
       return 'issued' as const;
     });
-  }
-
-  async findTokenByHash(hash: string) {
-    const r = this.s.findToken.get(hash) as Row | undefined;
-    return r && toToken(r);
   }
 
   async getToken(id: string) {
