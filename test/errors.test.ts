@@ -27,6 +27,18 @@ describe('HTTP hygiene', () => {
   const h = useServer();
   const form = { 'content-type': 'application/x-www-form-urlencoded' };
 
+  it('RFC 9112 §6.3: a JSON or HTML response states its Content-Length (UTF-8 bytes) rather than chunked framing', async () => {
+    const c = await h.client();
+    const token = await raw(h.server.url, { path: '/token', headers: { ...form, authorization: c.basic }, body: 'grant_type=client_credentials' });
+    const page = await raw(h.server.url, { method: 'GET', path: '/authorize?client_id=n%C3%B6pe' });
+    for (const res of [token, page]) {
+      expect(res.headers['transfer-encoding']).toBeUndefined();
+      const text = typeof res.body === 'string' ? res.body : JSON.stringify(res.body);
+      expect(Number(res.headers['content-length'])).toBe(Buffer.byteLength(text));
+    }
+    expect(token.status).toBe(200);
+  });
+
   it('a body over 64 KiB is 413', async () => {
     const c = await h.client();
     const big = `grant_type=client_credentials&pad=${'a'.repeat(65 * 1024)}`;

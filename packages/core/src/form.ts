@@ -25,10 +25,12 @@ export function required(value: string | undefined, name: string): string {
   return value;
 }
 
+const BASIC = /^Basic +([A-Za-z0-9+/=._~-]+) *$/i;
+
 /** RFC 6749 §2.3.1: client_id and secret are form-urlencoded before Basic encoding. */
 export function parseBasicAuth(header: string | undefined): { id: string; secret: string } | undefined {
   if (header === undefined) return undefined;
-  const match = /^Basic +([A-Za-z0-9+/=._~-]+) *$/i.exec(header);
+  const match = BASIC.exec(header);
   if (!match) return undefined;
   let decoded: string;
   try {
@@ -49,7 +51,14 @@ export function parseBasicAuth(header: string | undefined): { id: string; secret
   }
 }
 
-const decodeFormComponent = (s: string) => decodeURIComponent(s.replace(/\+/g, ' '));
+const PLUS = /\+/g;
+
+/**
+ * application/x-www-form-urlencoded decoding of one component: '+' is a space, then %XX escapes.
+ * A component with neither (machine-made ids and secrets, the usual case) is returned as it is.
+ */
+const decodeFormComponent = (s: string) =>
+  s.indexOf('%') < 0 && s.indexOf('+') < 0 ? s : decodeURIComponent(s.replace(PLUS, ' '));
 
 /** RFC 6749 §5.2: invalid_client after Basic auth is a 401 with WWW-Authenticate. */
 export function basicChallenge(realm = 'tessera') {

@@ -9,4 +9,4 @@ export {
 } from './errors.js';
 export type { OAuthErrorCode, OAuthErrorOptions } from './errors.js';
 export { readParams, required, parseBasicAuth, basicChallenge } from './form.js';
-export { parseScope, formatScope, isSubset } from './scope.js';
+export { parseScope, formatScope, normalizeScope, isSubset } from './scope.js';

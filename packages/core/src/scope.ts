@@ -17,6 +17,26 @@ export function parseScope(value: string | undefined): Set<string> {
 
 export const formatScope = (scopes: Iterable<string>): string => [...scopes].sort().join(' ');
 
+/**
+ * formatScope(parseScope(value)): the scope's tokens, each checked, without duplicates, sorted.
+ * A value already in that form (stored scopes are) is returned as it is, with no set built.
+ */
+export function normalizeScope(value: string): string {
+  let canonical = true;
+  let previous: string | undefined;
+  for (const token of value.split(' ')) {
+    if (token === '') {
+      canonical = false;
+      continue;
+    }
+    if (!SCOPE_TOKEN.test(token)) throw new OAuthError('invalid_scope', `malformed scope '${token}'`);
+    // Strictly ascending (formatScope's order) also means no token repeats.
+    if (previous !== undefined && token <= previous) canonical = false;
+    previous = token;
+  }
+  return canonical ? value : formatScope(parseScope(value));
+}
+
 export function isSubset(inner: Iterable<string>, outer: ReadonlySet<string>): boolean {
   for (const s of inner) if (!outer.has(s)) return false;
   return true;

@@ -3,10 +3,32 @@
  * Opaque tokens and client secrets carry ≥ 256 random bits, so a fast hash (SHA-256) stores
  * them safely; only human-chosen passwords get the slow, salted KDF (scrypt).
  */
-import { createHash, randomBytes, scrypt, timingSafeEqual, type BinaryLike, type ScryptOptions } from 'node:crypto';
+import { hash, randomBytes, randomFillSync, scrypt, timingSafeEqual, type BinaryLike, type ScryptOptions } from 'node:crypto';
+
+/**
+ * Random bytes drawn from a pool: one randomFillSync (the same CSPRNG as randomBytes) fills 8 KiB,
+ * and each call encodes the next unused `n` bytes straight to a string. randomBytes cost ~4 µs a
+ * call (a Buffer and a trip into the CSPRNG each time), and every issued token takes three. Bytes
+ * are never handed out twice: the offset only moves forward, and the pool is refilled in place
+ * once fewer than `n` bytes are left (the encoded strings are copies, so nothing refers to it).
+ * Node's own crypto.randomUUID batches its randomness the same way.
+ */
+const POOL_BYTES = 8192;
+const pool = Buffer.allocUnsafeSlow(POOL_BYTES);
+let used = POOL_BYTES;
+
+function randomString(n: number, encoding: 'hex' | 'base64url'): string {
+  if (used + n > POOL_BYTES) {
+    randomFillSync(pool);
+    used = 0;
+  }
+  const out = pool.toString(encoding, used, used + n);
+  used += n;
+  return out;
+}
 
 /** 256 random bits, base64url, with an optional prefix that secret scanners can match. */
-export const randomSecret = (prefix = ''): string => prefix + randomBytes(32).toString('base64url');
+export const randomSecret = (prefix = ''): string => prefix + randomString(32, 'base64url');
 
 /**
  * A row identifier, never a credential: 48 bits of milliseconds since 1970, then 80 random bits
@@ -15,7 +37,7 @@ export const randomSecret = (prefix = ''): string => prefix + randomBytes(32).to
  * Hex, so an id never starts with '-' (it is a CLI argument: `tessera client show ID`) and
  * selects as one word.
  */
-export const randomId = (): string => Date.now().toString(16).padStart(12, '0') + randomBytes(10).toString('hex');
+export const randomId = (): string => Date.now().toString(16).padStart(12, '0') + randomString(10, 'hex');
 
 /**
  * A credential that names its own row (the split-token pattern): prefix, the row's id, then 256
@@ -23,15 +45,18 @@ export const randomId = (): string => Date.now().toString(16).padStart(12, '0') 
  * value with the stored one in constant time, so no index over hashes is kept: that index took a
  * random page per issued token, in every commit.
  */
-export const secretFor = (prefix: string, id: string): string => prefix + id + randomBytes(32).toString('base64url');
+export const secretFor = (prefix: string, id: string): string => prefix + id + randomString(32, 'base64url');
 
 const SECRET_FOR = /^[a-z]+_([0-9a-f]{32})[\w-]{43}$/;
 
 /** The row id a value made by secretFor names, if it has that shape. */
 export const idInSecret = (value: string): string | undefined => SECRET_FOR.exec(value)?.[1];
 
-/** SHA-256 of a high-entropy secret, base64url: what the store keeps instead of the secret. */
-export const hashSecret = (value: string): string => createHash('sha256').update(value).digest('base64url');
+/**
+ * SHA-256 of a high-entropy secret (UTF-8), base64url: what the store keeps instead of the secret.
+ * crypto.hash is the one-shot form of createHash().update().digest(): same digest, no Hash object.
+ */
+export const hashSecret = (value: string): string => hash('sha256', value, 'base64url');
 
 /** Constant-time comparison of two hashes produced by hashSecret. */
 export function hashesEqual(a: string, b: string): boolean {

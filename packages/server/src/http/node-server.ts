@@ -3,7 +3,7 @@
  * the PlainResponse, and drains in-flight requests on close.
  */
 import { once } from 'node:events';
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { OAuthError } from '@tessera/core';
 import { errorResponse } from './respond.js';
@@ -23,7 +23,9 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const declared = Number(req.headers['content-length']);
     if (declared > limit) return reject(new BodyTooLarge());
-    const chunks: Buffer[] = [];
+    // A form body almost always comes in one chunk: it is decoded as it is, not copied first.
+    let first: Buffer | undefined;
+    let more: Buffer[] | undefined;
     let size = 0;
     req.on('data', (chunk: Buffer) => {
       size += chunk.length;
@@ -32,17 +34,37 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
         req.resume();
         return;
       }
-      chunks.push(chunk);
+      if (first === undefined) first = chunk;
+      else if (more === undefined) more = [first, chunk];
+      else more.push(chunk);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+    req.on('end', () => resolve(more !== undefined ? Buffer.concat(more).toString('utf8') : (first?.toString('utf8') ?? '')));
     req.on('error', reject);
   });
 }
 
+/**
+ * The headers as PlainRequest has them. node:http already lower-cases the names and joins a
+ * repeated header with ', '; only a few (set-cookie) stay arrays. Without those its own object
+ * serves as it is; otherwise a copy joins them.
+ */
+function plainHeaders(headers: IncomingHttpHeaders): Record<string, string | undefined> {
+  let arrays = false;
+  for (const name in headers) {
+    if (Array.isArray(headers[name])) {
+      arrays = true;
+      break;
+    }
+  }
+  if (!arrays) return headers as Record<string, string | undefined>;
+  const out: Record<string, string | undefined> = {};
+  for (const [name, value] of Object.entries(headers)) out[name] = Array.isArray(value) ? value.join(', ') : value;
+  return out;
+}
+
 /** Turns a node request into a PlainRequest; throws OAuthError for bodies we refuse. */
 export async function toPlainRequest(req: IncomingMessage, maxBodyBytes: number, base: string): Promise<PlainRequest> {
-  const headers: Record<string, string | undefined> = {};
-  for (const [name, value] of Object.entries(req.headers)) headers[name] = Array.isArray(value) ? value.join(', ') : value;
+  const headers = plainHeaders(req.headers);
   const method = req.method ?? 'GET';
   let url: URL;
   try {
@@ -51,7 +73,7 @@ export async function toPlainRequest(req: IncomingMessage, maxBodyBytes: number,
     throw new OAuthError('invalid_request', 'malformed request target');
   }
   let body: URLSearchParams | undefined;
-  const hasBody = req.headers['content-length'] !== undefined || req.headers['transfer-encoding'] !== undefined;
+  const hasBody = headers['content-length'] !== undefined || headers['transfer-encoding'] !== undefined;
   if (hasBody && method !== 'GET' && method !== 'HEAD') {
     let raw: string;
     try {
@@ -61,7 +83,8 @@ export async function toPlainRequest(req: IncomingMessage, maxBodyBytes: number,
       throw err;
     }
     if (raw.length > 0) {
-      const type = (headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+      const contentType = headers['content-type'];
+      const type = contentType === FORM ? FORM : (contentType ?? '').split(';')[0]?.trim().toLowerCase();
       // RFC 6749 §3.2, §4.1.3: token requests are application/x-www-form-urlencoded.
       if (type !== FORM) throw new OAuthError('invalid_request', `content type must be ${FORM}`);
       body = new URLSearchParams(raw);
@@ -77,10 +100,17 @@ const openStreams = new WeakMap<Server, Set<AbortController>>();
 
 function write(server: Server, res: ServerResponse, response: PlainResponse, onError: (err: unknown) => void) {
   // A stream holds its connection to the end: close it then rather than keep it alive.
-  if (response.stream) res.setHeader('connection', 'close');
-  res.writeHead(response.status, response.headers);
-  if (response.stream) pump(server, res, response.stream).catch(onError);
-  else res.end(response.body);
+  if (response.stream) {
+    res.setHeader('connection', 'close');
+    res.writeHead(response.status, response.headers);
+    pump(server, res, response.stream).catch(onError);
+    return;
+  }
+  // With its length known the body goes out in one write with the head; without it node:http
+  // would frame it as chunked (more bytes, more pieces to write).
+  const body = Buffer.from(response.body);
+  res.writeHead(response.status, { ...response.headers, 'content-length': body.length });
+  res.end(body);
 }
 
 /** Writes a streaming body, honouring backpressure, until it ends, the client leaves or the server drains. */

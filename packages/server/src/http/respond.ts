@@ -5,8 +5,12 @@ import type { PlainResponse } from './types.js';
 /** RFC 6749 §5.1: responses carrying tokens or credentials MUST NOT be cached. */
 const NO_STORE = { 'cache-control': 'no-store', pragma: 'no-cache' } as const;
 
-export function json(status: number, body: unknown, headers: Record<string, string | string[]> = {}): PlainResponse {
-  return { status, headers: { 'content-type': 'application/json', ...NO_STORE, ...headers }, body: JSON.stringify(body) };
+export function json(status: number, body: unknown, headers?: Record<string, string | string[]>): PlainResponse {
+  // A fresh object each time (adapters may add to it), NO_STORE's fields written out: a literal
+  // is cheaper to make than spreads.
+  const all: Record<string, string | string[]> = { 'content-type': 'application/json', 'cache-control': NO_STORE['cache-control'], pragma: NO_STORE.pragma };
+  if (headers !== undefined) Object.assign(all, headers);
+  return { status, headers: all, body: JSON.stringify(body) };
 }
 
 /** Cacheable public JSON (metadata, JWKS). */

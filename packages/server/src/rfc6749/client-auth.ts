@@ -8,26 +8,34 @@ import type { LifecycleEngine } from '../lifecycle/engine.js';
 import type { PlainRequest } from '../http/types.js';
 import type { ClientRecord } from '../store/types.js';
 
-export async function authenticateClient(engine: LifecycleEngine, req: PlainRequest, body: URLSearchParams): Promise<ClientRecord> {
-  const basic = parseBasicAuth(req.headers.authorization);
-  const { client_id, client_secret } = readParams(body, ['client_id', 'client_secret'] as const);
-  const usedBasic = basic !== undefined;
-  const fail = (description: string) =>
-    // RFC 6749 §5.2: 401 with WWW-Authenticate when the client tried the Authorization header.
-    new OAuthError('invalid_client', description, usedBasic || req.headers.authorization !== undefined ? basicChallenge() : { status: 401 });
+const CREDENTIAL_PARAMS = ['client_id', 'client_secret'] as const;
 
-  if (usedBasic && client_secret !== undefined) throw new OAuthError('invalid_request', 'use one client authentication method, not several');
-  if (usedBasic && client_id !== undefined && client_id !== basic.id) throw new OAuthError('invalid_request', 'client_id does not match the Authorization header');
+/**
+ * RFC 6749 §5.2: invalid_client is a 401, with WWW-Authenticate when the client tried the
+ * Authorization header.
+ */
+const invalidClient = (description: string, triedHeader: boolean) =>
+  new OAuthError('invalid_client', description, triedHeader ? basicChallenge() : { status: 401 });
+
+export async function authenticateClient(engine: LifecycleEngine, req: PlainRequest, body: URLSearchParams): Promise<ClientRecord> {
+  const authorization = req.headers.authorization;
+  const basic = parseBasicAuth(authorization);
+  const { client_id, client_secret } = readParams(body, CREDENTIAL_PARAMS);
+  // Basic credentials or any other Authorization header: either way the challenge is owed.
+  const triedHeader = authorization !== undefined;
+
+  if (basic !== undefined && client_secret !== undefined) throw new OAuthError('invalid_request', 'use one client authentication method, not several');
+  if (basic !== undefined && client_id !== undefined && client_id !== basic.id) throw new OAuthError('invalid_request', 'client_id does not match the Authorization header');
 
   const id = basic?.id ?? client_id;
-  if (id === undefined) throw fail('client authentication required');
+  if (id === undefined) throw invalidClient('client authentication required', triedHeader);
   const client = await engine.store.getClient(id);
-  if (!client) throw fail('client authentication failed');
+  if (!client) throw invalidClient('client authentication failed', triedHeader);
 
-  const method = usedBasic ? 'client_secret_basic' : client_secret !== undefined ? 'client_secret_post' : 'none';
-  if (method !== client.authMethod) throw fail(`client must authenticate with ${client.authMethod}`);
+  const method = basic !== undefined ? 'client_secret_basic' : client_secret !== undefined ? 'client_secret_post' : 'none';
+  if (method !== client.authMethod) throw invalidClient(`client must authenticate with ${client.authMethod}`, triedHeader);
   if (method === 'none') return client;
   const secret = basic?.secret ?? (client_secret as string);
-  if (!engine.clientSecretMatches(client, secret)) throw fail('client authentication failed');
+  if (!engine.clientSecretMatches(client, secret)) throw invalidClient('client authentication failed', triedHeader);
   return client;
 }

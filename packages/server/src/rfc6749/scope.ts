@@ -1,4 +1,4 @@
-import { OAuthError, formatScope, parseScope } from '@tessera/core';
+import { OAuthError, formatScope, normalizeScope, parseScope } from '@tessera/core';
 import type { ClientRecord } from '../store/types.js';
 
 /**
@@ -6,8 +6,8 @@ import type { ClientRecord } from '../store/types.js';
  * means the client's registered scope.
  */
 export function allowedScope(client: ClientRecord, requested: string | undefined): string {
+  if (requested === undefined) return normalizeScope(client.scope);
   const registered = parseScope(client.scope);
-  if (requested === undefined) return formatScope(registered);
   const scopes = parseScope(requested);
   for (const s of scopes) if (!registered.has(s)) throw new OAuthError('invalid_scope', `scope '${s}' is not allowed for this client`);
   return formatScope(scopes);

@@ -22,13 +22,15 @@ export function enabledGrants(config: ServerConfig): Map<string, TokenGrant> {
   return new Map(ALL_GRANTS.filter((g) => g.grantType !== 'password' || config.legacyGrants.includes('password')).map((g) => [g.grantType, g]));
 }
 
+const GRANT_TYPE = ['grant_type'] as const;
+
 export function tokenEndpoint(engine: LifecycleEngine) {
   const grants = enabledGrants(engine.config);
   return async (req: PlainRequest): Promise<PlainResponse> => {
     // RFC 6749 §3.2: the client MUST use POST.
     if (req.method !== 'POST') throw new OAuthError('invalid_request', 'use POST', { status: 405, headers: { allow: 'POST' } });
     const body = req.body ?? new URLSearchParams();
-    const { grant_type } = readParams(body, ['grant_type'] as const);
+    const { grant_type } = readParams(body, GRANT_TYPE);
     if (grant_type === undefined) throw new OAuthError('invalid_request', "missing parameter 'grant_type'");
     const client = await authenticateClient(engine, req, body);
     const grant = grants.get(grant_type);

@@ -8,6 +8,7 @@ import { json } from '../http/respond.js';
 import type { PlainRequest, PlainResponse } from '../http/types.js';
 import { authenticateClient } from '../rfc6749/client-auth.js';
 
+const TOKEN_PARAMS = ['token', 'token_type_hint'] as const;
 const HINTS = new Set(['access_token', 'refresh_token']);
 
 export function revocationEndpoint(engine: LifecycleEngine) {
@@ -16,7 +17,7 @@ export function revocationEndpoint(engine: LifecycleEngine) {
     if (req.method !== 'POST') throw new OAuthError('invalid_request', 'use POST', { status: 405, headers: { allow: 'POST' } });
     const body = req.body ?? new URLSearchParams();
     const client = await authenticateClient(engine, req, body);
-    const { token, token_type_hint } = readParams(body, ['token', 'token_type_hint'] as const);
+    const { token, token_type_hint } = readParams(body, TOKEN_PARAMS);
     const value = required(token, 'token');
     // RFC 7009 §2.2.1: an unknown hint value is unsupported_token_type.
     if (token_type_hint !== undefined && !HINTS.has(token_type_hint)) {

@@ -13,6 +13,7 @@ import { authenticateClient } from '../rfc6749/client-auth.js';
 /** The registered scope that lets a client introspect tokens issued to other clients. */
 export const INTROSPECT_ANY = 'tessera:introspect';
 
+const TOKEN_PARAMS = ['token', 'token_type_hint'] as const;
 const INACTIVE = { active: false } as const;
 
 export function introspectionEndpoint(engine: LifecycleEngine) {
@@ -21,7 +22,7 @@ export function introspectionEndpoint(engine: LifecycleEngine) {
     const body = req.body ?? new URLSearchParams();
     const client = await authenticateClient(engine, req, body);
     if (client.authMethod === 'none') throw new OAuthError('invalid_client', 'public clients cannot introspect', { status: 401 });
-    const { token } = readParams(body, ['token', 'token_type_hint'] as const);
+    const { token } = readParams(body, TOKEN_PARAMS);
     const record = await engine.activeToken(required(token, 'token'));
     if (!record) return json(200, INACTIVE);
     const maySee = record.clientId === client.id || client.scope.split(' ').includes(INTROSPECT_ANY);

@@ -1,0 +1,30 @@
+import { createHash } from 'node:crypto';
+import { describe, expect, it } from 'vitest';
+import { hashSecret, idInSecret, randomId, randomSecret, secretFor } from './secrets.js';
+
+describe('secrets drawn from the random pool', () => {
+  it('keep their formats: a 32-hex-digit id, 256 bits base64url', () => {
+    expect(randomId()).toMatch(/^[0-9a-f]{32}$/);
+    expect(randomSecret('tss_')).toMatch(/^tss_[\w-]{43}$/);
+    const id = randomId();
+    const value = secretFor('tsa_', id);
+    expect(value).toMatch(/^tsa_[0-9a-f]{32}[\w-]{43}$/);
+    expect(idInSecret(value)).toBe(id);
+  });
+
+  it('never repeat, across many refills of the pool', () => {
+    const seen = new Set<string>();
+    // 3,000 × (32 + 10) bytes: the 8 KiB pool is refilled about 15 times.
+    for (let i = 0; i < 3000; i++) {
+      seen.add(randomSecret());
+      seen.add(randomId().slice(12));
+    }
+    expect(seen.size).toBe(6000);
+  });
+});
+
+describe('hashSecret', () => {
+  it('is the SHA-256 of the UTF-8 value, base64url', () => {
+    for (const value of ['tsa_abc', 'é ü 🙂', '']) expect(hashSecret(value)).toBe(createHash('sha256').update(value, 'utf8').digest('base64url'));
+  });
+});
