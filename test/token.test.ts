@@ -1,5 +1,5 @@
 /** The token endpoint over HTTP: client authentication, grant dispatch, codes, refresh rotation, JWTs. */
-import { createRemoteJWKSet, decodeProtectedHeader, jwtVerify } from 'jose';
+import { createRemoteJWKSet, decodeJwt, decodeProtectedHeader, jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { expectError, forged, pkce, REDIRECT_URI, sleep, useServer } from './flows.js';
 
@@ -157,6 +157,14 @@ describe('password grant when enabled as legacy (RFC 6749 §4.3)', () => {
     expectError(await h.token(c, { grant_type: 'password', username: 'nobody', password: 'wrong' }), 400, 'invalid_grant');
   });
 
+  it('concurrent first password requests of a user share one grant (RFC 6749 §1.3: one authorization)', async () => {
+    const c = await h.client({ grantTypes: ['password'], tokenFormat: 'jwt' });
+    const user = await h.alice();
+    const all = await Promise.all(Array.from({ length: 8 }, () => h.token(c, { grant_type: 'password', username: user.username, password: user.password })));
+    const grants = new Set(all.map((r) => decodeJwt(r.body.access_token).tessera_grant));
+    expect(grants.size).toBe(1);
+  });
+
   it('a client not registered for password is unauthorized_client', async () => {
     const c = await h.client({ grantTypes: ['client_credentials'] });
     const user = await h.alice();
@@ -185,6 +193,16 @@ describe('JWT access tokens (RFC 9068)', () => {
     expect(payload.jti).toBeTypeOf('string');
     const info = await h.introspect(c, body.access_token);
     expect(info.body).toMatchObject({ active: true, jti: payload.jti, exp: payload.exp, iat: payload.iat });
+  });
+
+  it('concurrent first client_credentials requests share the client\'s one grant', async () => {
+    const c = await h.client({ tokenFormat: 'jwt' });
+    const all = await Promise.all(Array.from({ length: 20 }, () => h.token(c, { grant_type: 'client_credentials' })));
+    expect(all.map((r) => r.status)).toEqual(Array(20).fill(200));
+    const grants = new Set(all.map((r) => decodeJwt(r.body.access_token).tessera_grant));
+    expect(grants.size).toBe(1);
+    const later = await h.token(c, { grant_type: 'client_credentials' });
+    expect(decodeJwt(later.body.access_token).tessera_grant).toBe([...grants][0]);
   });
 
   it('RFC 9068 §2.2: a client-credentials JWT has the client as sub', async () => {

@@ -50,6 +50,9 @@ const grantRevoked = () => new OAuthError('invalid_grant', 'the grant was revoke
 const PREFIX = { access: 'tsa_', refresh: 'tsr_', code: 'tsc_', clientSecret: 'tss_' } as const;
 
 export class LifecycleEngine extends EventEmitter<EngineEvents> {
+  /** First grants of a (client, user) pair being written, so that concurrent requests share one. */
+  private readonly creatingGrant = new Map<string, Promise<unknown>>();
+
   constructor(
     readonly store: Store,
     readonly config: ServerConfig,
@@ -135,8 +138,11 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
   }
 
   /** Records consent: creates the grant or widens it to include the scopes. */
-  async recordConsent(client: ClientRecord, user: UserRecord, scopes: ReadonlySet<string>, by: Actor): Promise<GrantRecord> {
-    const existing = await this.store.findGrant(client.id, user.id);
+  recordConsent(client: ClientRecord, user: UserRecord, scopes: ReadonlySet<string>, by: Actor): Promise<GrantRecord> {
+    return this.withGrant(client.id, user.id, (existing) => this.saveConsent(client, user, scopes, existing, by));
+  }
+
+  private async saveConsent(client: ClientRecord, user: UserRecord, scopes: ReadonlySet<string>, existing: GrantRecord | undefined, by: Actor): Promise<GrantRecord> {
     const scope = formatScope(new Set([...(existing?.scope.split(' ').filter(Boolean) ?? []), ...scopes]));
     const grant: GrantRecord = existing
       ? { ...existing, scope }
@@ -147,11 +153,43 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
     return grant;
   }
 
+  /**
+   * Runs `use` with the live grant of (client, user), or with none, in which case `use` writes a
+   * new one. Only one new grant per pair is written at a time: requests that find none while the
+   * first is being written wait for it, then use it (otherwise concurrent first requests would
+   * each create a grant, and revoking "the" grant would miss the others' tokens).
+   */
+  private async withGrant<T>(clientId: string, userId: string | null, use: (existing: GrantRecord | undefined) => Promise<T>): Promise<T> {
+    const key = `${clientId} ${userId ?? ''}`;
+    for (;;) {
+      const pending = this.creatingGrant.get(key);
+      if (pending) {
+        await pending;
+        continue;
+      }
+      const existing = await this.store.findGrant(clientId, userId);
+      if (existing) return use(existing);
+      // Another request may have started creating it while we looked.
+      if (this.creatingGrant.has(key)) continue;
+      const creating = use(undefined);
+      const settled = creating.then(() => undefined, () => undefined);
+      this.creatingGrant.set(key, settled);
+      try {
+        return await creating;
+      } finally {
+        this.creatingGrant.delete(key);
+      }
+    }
+  }
+
   // ---- issuance ----------------------------------------------------------------------------
 
   /** RFC 6749 §4.4: client credentials get an access token only (§4.4.3: no refresh token). */
-  async issueClientCredentials(client: ClientRecord, scope: string, by: Actor): Promise<TokenResponse> {
-    const existing = await this.store.findGrant(client.id, null);
+  issueClientCredentials(client: ClientRecord, scope: string, by: Actor): Promise<TokenResponse> {
+    return this.withGrant(client.id, null, (existing) => this.clientCredentialsWith(client, scope, existing, by));
+  }
+
+  private async clientCredentialsWith(client: ClientRecord, scope: string, existing: GrantRecord | undefined, by: Actor): Promise<TokenResponse> {
     const now = this.now();
     // The client's own grant covers what it registered; each token carries what was asked for.
     const grant: GrantRecord = existing ?? { id: randomId(), clientId: client.id, userId: null, scope: client.scope, createdAt: now, revokedAt: null };
@@ -162,9 +200,12 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
   }
 
   /** RFC 6749 §4.3 (legacy): the resource owner's password, checked by the caller. */
-  async issuePassword(client: ClientRecord, user: UserRecord, scope: string, by: Actor): Promise<TokenResponse> {
+  issuePassword(client: ClientRecord, user: UserRecord, scope: string, by: Actor): Promise<TokenResponse> {
+    return this.withGrant(client.id, user.id, (existing) => this.passwordWith(client, user, scope, existing, by));
+  }
+
+  private async passwordWith(client: ClientRecord, user: UserRecord, scope: string, existing: GrantRecord | undefined, by: Actor): Promise<TokenResponse> {
     const now = this.now();
-    const existing = await this.store.findGrant(client.id, user.id);
     const grantScope = formatScope(new Set([...(existing?.scope.split(' ').filter(Boolean) ?? []), ...scope.split(' ').filter(Boolean)]));
     const grant: GrantRecord = existing
       ? { ...existing, scope: grantScope }
