@@ -17,9 +17,10 @@ export async function openTessera(options: {
   db: string;
   config?: Partial<ServerConfig>;
   synchronous?: SqliteStoreOptions['synchronous'];
+  writer?: SqliteStoreOptions['writer'];
   now?: () => number;
 }): Promise<Tessera> {
-  const store = new SqliteStore({ path: options.db, synchronous: options.synchronous ?? 'full' });
+  const store = new SqliteStore({ path: options.db, synchronous: options.synchronous ?? 'full', writer: options.writer });
   return withStore(store, options.config, options.now);
 }
 

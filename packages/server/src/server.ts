@@ -40,7 +40,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
   let tessera: Tessera;
   try {
-    tessera = await openTessera({ db: options.db, config: { issuer: url, ...options.config }, synchronous: options.synchronous ?? 'full' });
+    // Commits run on a writer thread: the event loop that serves HTTP does not wait for them.
+    tessera = await openTessera({ db: options.db, config: { issuer: url, ...options.config }, synchronous: options.synchronous ?? 'full', writer: 'thread' });
   } catch (err) {
     server.close();
     throw err;

@@ -12,22 +12,27 @@ interface Job {
   reject: (error: unknown) => void;
 }
 
-type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+export type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
 export class GroupCommit {
   private queue: Job[] = [];
   private scheduled = false;
-  private readonly commit: (jobs: Job[]) => Outcome[];
+  /**
+   * Runs every function in its own savepoint of one transaction and commits; a function that
+   * throws is rolled back alone. Throws only if the transaction itself fails (then nothing of it
+   * was written).
+   */
+  readonly commitNow: (fns: (() => unknown)[]) => Outcome[];
 
   constructor(db: Database.Database) {
     const savepoint = db.prepare('SAVEPOINT write');
     const release = db.prepare('RELEASE write');
     const rollback = db.prepare('ROLLBACK TO write');
-    const runAll = db.transaction((jobs: Job[]): Outcome[] =>
-      jobs.map((job) => {
+    const runAll = db.transaction((fns: (() => unknown)[]): Outcome[] =>
+      fns.map((fn) => {
         savepoint.run();
         try {
-          const value = job.fn();
+          const value = fn();
           release.run();
           return { ok: true, value };
         } catch (error) {
@@ -39,7 +44,7 @@ export class GroupCommit {
     );
     // IMMEDIATE: take the write lock at BEGIN, so another process's writer makes us wait
     // (busy_timeout) rather than fail at the first write.
-    this.commit = (jobs) => runAll.immediate(jobs);
+    this.commitNow = (fns) => runAll.immediate(fns);
   }
 
   /** Runs `fn` in the next group transaction; resolves with its result once that has committed. */
@@ -62,7 +67,7 @@ export class GroupCommit {
     this.queue = [];
     let outcomes: Outcome[];
     try {
-      outcomes = this.commit(jobs);
+      outcomes = this.commitNow(jobs.map((job) => job.fn));
     } catch (error) {
       // The commit itself failed (disk full, I/O error): nothing of the group was written.
       for (const job of jobs) job.reject(error);

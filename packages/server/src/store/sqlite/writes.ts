@@ -1,0 +1,226 @@
+/**
+ * Every write of the SQLite store, as synchronous methods on one connection. Each runs inside a
+ * savepoint of a group transaction (group-commit.ts), on the main thread or on the writer thread
+ * (writer.ts); either way its arguments and result are plain data, so they cross a thread as is.
+ */
+import type Database from 'better-sqlite3';
+import { chainRecord } from '../../lifecycle/audit-chain.js';
+import type {
+  AuditInput, ClaimResult, ClientRecord, CodeRecord, GrantRecord, KeyRecord, RevocationResult, RevocationTarget, SessionRecord, TokenRecord, UserRecord,
+} from '../types.js';
+
+/** Which rows each revocation target covers: [token condition, grant condition, unredeemed-code condition]. */
+const USER_GRANTS = 'grant_id IN (SELECT id FROM grants WHERE user_id = ? AND revoked_at IS NULL)';
+const CLIENT_GRANTS = 'grant_id IN (SELECT id FROM grants WHERE client_id = ? AND revoked_at IS NULL)';
+
+function targetSql(target: RevocationTarget): { tokens: string; grants: string | null; codes: string; value: string | number } {
+  if ('token' in target) return { tokens: 'id = ?', grants: null, codes: '0 AND ?', value: target.token };
+  if ('family' in target) return { tokens: 'family_id = ?', grants: null, codes: 'id = ?', value: target.family };
+  if ('grant' in target) return { tokens: 'grant_id = ?', grants: 'id = ?', codes: 'grant_id = ?', value: target.grant };
+  // A user's or client's tokens are reached through their grants (indexed); every token has the
+  // user and client of its grant, and a revoked grant has no unrevoked token.
+  if ('user' in target) return { tokens: USER_GRANTS, grants: 'user_id = ?', codes: 'user_id = ?', value: target.user };
+  if ('client' in target) return { tokens: CLIENT_GRANTS, grants: 'client_id = ?', codes: 'client_id = ?', value: target.client };
+  return { tokens: 'issued_at < ?', grants: null, codes: 'issued_at < ?', value: target.issuedBefore };
+}
+
+interface RevokeStatements {
+  count: Database.Statement;
+  tokens: Database.Statement;
+  grants: Database.Statement | null;
+  codes: Database.Statement;
+}
+
+export class SqliteWrites {
+  private readonly s;
+  private readonly revokeStatements = new Map<string, RevokeStatements>();
+
+  constructor(private readonly db: Database.Database) {
+    const p = (sql: string) => db.prepare(sql);
+    this.s = {
+      insertClient: p(`INSERT INTO clients (id, name, secret_hash, auth_method, grant_types, redirect_uris, scope, token_format, access_ttl, refresh_ttl, created_at)
+        VALUES (@id, @name, @secretHash, @authMethod, @grantTypes, @redirectUris, @scope, @tokenFormat, @accessTtl, @refreshTtl, @createdAt)`),
+      deleteClient: p('DELETE FROM clients WHERE id = ?'),
+      insertUser: p('INSERT INTO users (id, username, password_hash, created_at) VALUES (@id, @username, @passwordHash, @createdAt)'),
+      deleteUser: p('DELETE FROM users WHERE id = ?'),
+      setPassword: p('UPDATE users SET password_hash = ? WHERE id = ?'),
+      upsertGrant: p(`INSERT INTO grants (id, client_id, user_id, scope, created_at, revoked_at)
+        VALUES (@id, @clientId, @userId, @scope, @createdAt, @revokedAt)
+        ON CONFLICT (id) DO UPDATE SET scope = excluded.scope`),
+      insertCode: p(`INSERT INTO codes (id, hash, grant_id, client_id, user_id, scope, redirect_uri, code_challenge, code_challenge_method, issued_at, expires_at, redeemed_at)
+        VALUES (@id, @hash, @grantId, @clientId, @userId, @scope, @redirectUri, @codeChallenge, @codeChallengeMethod, @issuedAt, @expiresAt, @redeemedAt)`),
+      redeemCode: p('UPDATE codes SET redeemed_at = ? WHERE id = ? AND redeemed_at IS NULL'),
+      grantLive: p('SELECT 1 FROM grants WHERE id = ? AND revoked_at IS NULL'),
+      insertToken: p(`INSERT INTO tokens (id, hash, kind, format, grant_id, family_id, parent_id, client_id, user_id, scope, issued_at, expires_at, revoked_at, consumed_at)
+        VALUES (@id, @hash, @kind, @format, @grantId, @familyId, @parentId, @clientId, @userId, @scope, @issuedAt, @expiresAt, @revokedAt, @consumedAt)`),
+      consume: p(`UPDATE tokens SET consumed_at = coalesce(consumed_at, @at)
+        WHERE id = @id AND kind = 'refresh' AND revoked_at IS NULL AND (consumed_at IS NULL OR consumed_at >= @graceSince)`),
+      sweepTokens: p('DELETE FROM tokens WHERE rowid IN (SELECT rowid FROM tokens WHERE expires_at < ? LIMIT ?)'),
+      sweepCodes: p('DELETE FROM codes WHERE rowid IN (SELECT rowid FROM codes WHERE expires_at < ? LIMIT ?)'),
+      sweepSessions: p('DELETE FROM sessions WHERE rowid IN (SELECT rowid FROM sessions WHERE expires_at < ? LIMIT ?)'),
+      sweepFeed: p('DELETE FROM revocation_feed WHERE seq IN (SELECT seq FROM revocation_feed WHERE until < ? LIMIT ?)'),
+      insertSession: p('INSERT INTO sessions (hash, user_id, created_at, expires_at) VALUES (@hash, @userId, @createdAt, @expiresAt)'),
+      deleteSession: p('DELETE FROM sessions WHERE hash = ?'),
+      deleteUserSessions: p('DELETE FROM sessions WHERE user_id = ?'),
+      retireKeys: p('UPDATE keys SET retire_at = ? WHERE retire_at IS NULL'),
+      insertKey: p(`INSERT INTO keys (kid, alg, private_jwk, public_jwk, created_at, retire_at)
+        VALUES (@kid, @alg, @privateJwk, @publicJwk, @createdAt, @retireAt)`),
+      head: p('SELECT seq, hash FROM audit_head WHERE id = 1'),
+      setHead: p('UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1'),
+      insertAudit: p(`INSERT INTO audit (seq, at, event, actor, client_id, user_id, grant_id, token_id, reason, endpoint, data, prev_hash, hash)
+        VALUES (@seq, @at, @event, @actor, @clientId, @userId, @grantId, @tokenId, @reason, @endpoint, @data, @prevHash, @hash)`),
+      insertFeed: p('INSERT INTO revocation_feed (at, kind, value, until) VALUES (?, ?, ?, ?)'),
+    };
+  }
+
+  createClient(client: ClientRecord, audit: AuditInput): void {
+    this.s.insertClient.run({ ...client, grantTypes: JSON.stringify(client.grantTypes), redirectUris: JSON.stringify(client.redirectUris) });
+    this.append([audit], client.createdAt);
+  }
+
+  deleteClient(id: string, at: number, audit: AuditInput[]): RevocationResult | undefined {
+    if (this.s.deleteClient.run(id).changes === 0) return undefined;
+    return this.revoke({ client: id }, at, audit);
+  }
+
+  createUser(user: UserRecord, audit: AuditInput): void {
+    this.s.insertUser.run(user);
+    this.append([audit], user.createdAt);
+  }
+
+  deleteUser(id: string, at: number, audit: AuditInput[]): RevocationResult | undefined {
+    if (this.s.deleteUser.run(id).changes === 0) return undefined;
+    this.s.deleteUserSessions.run(id);
+    return this.revoke({ user: id }, at, audit);
+  }
+
+  setPassword(id: string, passwordHash: string, at: number, audit: AuditInput[]): RevocationResult | undefined {
+    if (this.s.setPassword.run(passwordHash, id).changes === 0) return undefined;
+    this.s.deleteUserSessions.run(id);
+    return this.revoke({ user: id }, at, audit);
+  }
+
+  saveGrant(grant: GrantRecord, audit: AuditInput[]): void {
+    this.s.upsertGrant.run(grant);
+    this.append(audit, grant.createdAt);
+  }
+
+  createCode(code: CodeRecord, audit: AuditInput[]): void {
+    this.s.insertCode.run(code);
+    this.append(audit, code.issuedAt);
+  }
+
+  redeemCode(codeId: string, at: number, tokens: TokenRecord[], audit: AuditInput[]): ClaimResult {
+    if (!this.grantsLive(tokens)) return 'grant-revoked';
+    if (this.s.redeemCode.run(at, codeId).changes === 0) return 'already-used';
+    for (const t of tokens) this.s.insertToken.run(t);
+    this.append(audit, at);
+    return 'claimed';
+  }
+
+  issueTokens(tokens: TokenRecord[], audit: AuditInput[], grant?: GrantRecord): 'issued' | 'grant-revoked' {
+    if (grant) this.s.upsertGrant.run(grant);
+    if (!this.grantsLive(tokens)) return 'grant-revoked';
+    for (const t of tokens) this.s.insertToken.run(t);
+    this.append(audit, tokens[0]?.issuedAt ?? Date.now());
+    return 'issued';
+  }
+
+  rotateRefresh(oldId: string, at: number, graceSince: number | null, tokens: TokenRecord[], audit: AuditInput[]): ClaimResult {
+    // Checked first: a revocation of the grant also revoked the old token, which would otherwise
+    // look like reuse.
+    if (!this.grantsLive(tokens)) return 'grant-revoked';
+    // graceSince = null: only an unconsumed token can be claimed (consumed_at >= +Inf is never true).
+    const claimed = this.s.consume.run({ id: oldId, at, graceSince: graceSince ?? Number.MAX_SAFE_INTEGER }).changes;
+    if (claimed === 0) return 'already-used';
+    for (const t of tokens) this.s.insertToken.run(t);
+    this.append(audit, at);
+    return 'claimed';
+  }
+
+  revoke(target: RevocationTarget, at: number, audit: AuditInput[]): RevocationResult {
+    const { st, value } = this.statementsFor(target);
+    const { n, until, accessUntil } = st.count.get(value) as { n: number; until: number | null; accessUntil: number | null };
+    st.tokens.run(at, value);
+    const grants = st.grants ? st.grants.run(at, value).changes : 0;
+    st.codes.run(value);
+    // Resource servers only ever see access tokens: the feed tells them when one was revoked.
+    if (accessUntil !== null) this.s.insertFeed.run(at, Object.keys(target)[0], String(value), accessUntil);
+    this.append(audit, at);
+    return { tokens: n, grants, until };
+  }
+
+  sweepExpired(before: number, limit: number): number {
+    let n = this.s.sweepTokens.run(before, limit).changes;
+    if (n < limit) n += this.s.sweepCodes.run(before, limit - n).changes;
+    if (n < limit) n += this.s.sweepSessions.run(before, limit - n).changes;
+    if (n < limit) n += this.s.sweepFeed.run(before, limit - n).changes;
+    return n;
+  }
+
+  createSession(session: SessionRecord): void {
+    this.s.insertSession.run(session);
+  }
+
+  deleteSession(hash: string): void {
+    this.s.deleteSession.run(hash);
+  }
+
+  addKey(key: KeyRecord, retireAt: number | null, audit: AuditInput[]): void {
+    if (retireAt !== null) this.s.retireKeys.run(retireAt);
+    this.s.insertKey.run(key);
+    this.append(audit, key.createdAt);
+  }
+
+  appendAudit(audit: AuditInput[]): void {
+    this.append(audit, Date.now());
+  }
+
+  /** Chains the records onto the audit log's head (audit-chain.ts) and moves the head. */
+  private append(audit: AuditInput[], at: number): void {
+    if (audit.length === 0) return;
+    let { seq, hash } = this.s.head.get() as { seq: number; hash: string };
+    for (const input of audit) {
+      const record = chainRecord(hash, ++seq, at, input);
+      this.s.insertAudit.run({ ...record, data: record.data === null ? null : JSON.stringify(record.data) });
+      hash = record.hash;
+    }
+    this.s.setHead.run(seq, hash);
+  }
+
+  /** Whether every token's grant exists and is not revoked (inside the write). */
+  private grantsLive(tokens: TokenRecord[]): boolean {
+    let checked: string | undefined;
+    for (const { grantId } of tokens) {
+      if (grantId === checked) continue;
+      if (this.s.grantLive.get(grantId) === undefined) return false;
+      checked = grantId;
+    }
+    return true;
+  }
+
+  private statementsFor(target: RevocationTarget): { st: RevokeStatements; value: string | number } {
+    const sql = targetSql(target);
+    const key = Object.keys(target)[0] as string;
+    let st = this.revokeStatements.get(key);
+    if (!st) {
+      const p = (q: string) => this.db.prepare(q);
+      st = {
+        count: p(`SELECT count(*) AS n, max(expires_at) AS until, max(CASE WHEN kind = 'access' THEN expires_at END) AS accessUntil
+          FROM tokens WHERE ${sql.tokens} AND revoked_at IS NULL`),
+        tokens: p(`UPDATE tokens SET revoked_at = ? WHERE ${sql.tokens} AND revoked_at IS NULL`),
+        grants: sql.grants === null ? null : p(`UPDATE grants SET revoked_at = ? WHERE ${sql.grants} AND revoked_at IS NULL`),
+        codes: p(`DELETE FROM codes WHERE ${sql.codes} AND redeemed_at IS NULL`),
+      };
+      this.revokeStatements.set(key, st);
+    }
+    return { st, value: sql.value };
+  }
+}
+
+/** The write methods by name: what crosses to the writer thread is a name and its arguments. */
+export type WriteName = {
+  [K in keyof SqliteWrites]: SqliteWrites[K] extends (...args: never[]) => unknown ? K : never;
+}[keyof SqliteWrites];
+export type WriteArgs<K extends WriteName> = Parameters<SqliteWrites[K]>;
+export type WriteResult<K extends WriteName> = ReturnType<SqliteWrites[K]>;
