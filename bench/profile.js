@@ -6,8 +6,9 @@
  *
  *   npm run bench:profile -- token-opaque [--duration 8] [--top 30] [--save]
  *
- * Prints the table; --save also writes it to bench/results/DATE-profile-SCENARIO.txt. The raw
- * .cpuprofile (open it in Chrome DevTools or speedscope for a flame graph) stays in the path printed.
+ * Prints one table per thread (the event loop; the SQLite writer thread); --save also writes them
+ * to bench/results/DATE-profile-SCENARIO.txt. The raw .cpuprofile files (open one in Chrome
+ * DevTools or speedscope for a flame graph) stay in the directory printed.
  */
 import { mkdtempSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -43,14 +44,18 @@ const tessera = scenario.servers.filter(([kind]) => kind === 'tessera').map(([ki
 const result = await runScenario({ ...scenario, servers: tessera }, {
   connections: Number(values.connections), duration: Number(values.duration), warmup: 1, rounds: 1, dir, log: (l) => console.log(l),
 });
-const file = join(profiles, readdirSync(profiles)[0]);
-const text = summarize(JSON.parse(readFileSync(file, 'utf8')), Number(values.top));
+// One profile per thread: CPU.<date>.<time>.<pid>.<thread id>.<seq>.cpuprofile; thread 0 is the
+// event loop serving HTTP, thread 1 the SQLite writer.
+const files = readdirSync(profiles).sort().map((f) => join(profiles, f));
+const threadName = (f) => (f.split('.').at(-3) === '0' ? 'main thread (HTTP, reads, crypto)' : 'writer thread (SQLite writes, commits)');
+const text = files.map((f) => `=== ${threadName(f)}\n${summarize(JSON.parse(readFileSync(f, 'utf8')), Number(values.top))}`).join('\n');
+const file = profiles;
 const head = [
   `# CPU profile of tessera serve under ${scenario.title}, c=${values.connections} × ${values.duration} s (+1 s warm-up)`,
   `# ${new Date().toISOString().slice(0, 10)}, commit-time tree; ${result.results.tessera.rps} req/s during the profile (profiling slows it).`,
   '# Self = samples in the function itself; inclusive = with what it calls. npm run bench:profile -- ' + scenario.id,
 ].join('\n');
-console.log(`\n${head}\n${text}\nraw profile: ${file}`);
+console.log(`\n${head}\n${text}\nraw profiles: ${file}`);
 if (values.save) {
   const out = join(root, 'bench/results', `${new Date().toISOString().slice(0, 10)}-profile-${scenario.id}.txt`);
   writeFileSync(out, `${head}\n${text}\n`);
