@@ -10,7 +10,7 @@ import { Agent, request, type ClientRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 const bin = join(import.meta.dirname, '..', 'packages', 'server', 'bin', 'tessera.js');
 
@@ -242,7 +242,7 @@ describe('clients', () => {
     expect(await active(token)).toBe(true);
   });
 
-  it('client delete revokes every token issued to the client', async () => {
+  it('client delete revokes every token issued to the client, and the running server stops authenticating it', async () => {
     const c = await ccClient();
     const tokens = [await clientToken(c), await clientToken(c)];
     const out = await ok(['client', 'delete', c.client_id]);
@@ -250,6 +250,13 @@ describe('clients', () => {
     expect(await Promise.all(tokens.map(active))).toEqual([false, false]);
     const gone = await tessera(['client', 'show', c.client_id]);
     expect(gone.code).toBe(1);
+    // The server caches clients and learns of another process's deletion by polling (100 ms); it
+    // never issues the deleted client a token, not even within that window.
+    await vi.waitFor(async () => {
+      const res = await post('/token', { grant_type: 'client_credentials' }, basic(c.client_id, c.client_secret));
+      expect(res.body.access_token).toBeUndefined();
+      expect(res.status).toBe(401);
+    }, { timeout: 5000, interval: 20 });
   });
 });
 

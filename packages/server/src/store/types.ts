@@ -159,7 +159,6 @@ export interface TokenFilter {
   limit?: number;
 }
 
-/** Outcome of an atomic compare-and-set on a refresh token or a code. */
 /**
  * Outcome of a write that adds tokens. 'grant-revoked': the tokens' grant was revoked after the
  * caller checked it (a concurrent revocation); nothing is written, so no live token can outlive
@@ -201,7 +200,8 @@ export interface Store {
   // tokens
   /**
    * Stores tokens (and the grant, if given) with their audit records in one transaction;
-   * 'grant-revoked' (their grant is revoked) stores nothing.
+   * 'grant-revoked' (their grant is revoked, or the new grant's client or user no longer exists)
+   * stores nothing.
    */
   issueTokens(tokens: TokenRecord[], audit: AuditInput[], grant?: GrantRecord): Promise<'issued' | 'grant-revoked'>;
   getToken(id: string): Promise<TokenRecord | undefined>;

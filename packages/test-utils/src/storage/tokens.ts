@@ -40,6 +40,24 @@ export function tokens(ref: StoreRef): void {
       expect(await store.getToken(existing.id)).toEqual(existing);
     });
 
+    it('a grant whose client or user was deleted after the caller read them gets no new tokens: issueTokens answers grant-revoked and writes nothing', async () => {
+      const { store } = ref;
+      const { client } = await storedGrant(store);
+      const other = await storedGrant(store);
+      // The deletions commit between the caller's reads and its write.
+      await store.deleteClient(client.id, Date.now(), [audit('client.deleted')]);
+      await store.deleteUser(other.user.id, Date.now(), [audit('user.deleted')]);
+      const before = await store.auditHead();
+      const ofDeletedClient = grantRecord(client.id, null);
+      const ofDeletedUser = grantRecord(other.client.id, other.user.id);
+      const [a, b] = [tokenRecord(ofDeletedClient), tokenRecord(ofDeletedUser)];
+      expect(await store.issueTokens([a], [audit('token.issued')], ofDeletedClient)).toBe('grant-revoked');
+      expect(await store.issueTokens([b], [audit('token.issued')], ofDeletedUser)).toBe('grant-revoked');
+      for (const t of [a, b]) expect(await store.getToken(t.id)).toBeUndefined();
+      for (const g of [ofDeletedClient, ofDeletedUser]) expect(await store.getGrant(g.id)).toBeUndefined();
+      expect(await store.auditHead()).toEqual(before);
+    });
+
     it('a grant revoked after the caller checked it gets no new tokens: issueTokens, redeemCode and rotateRefresh answer grant-revoked and write nothing', async () => {
       const { store } = ref;
       const grant = await grantFor(store);

@@ -188,4 +188,15 @@ export const migrations: readonly string[] = [
   DROP INDEX grants_client_user;
   CREATE INDEX grants_client_user ON grants (client_id, user_id, created_at) WHERE revoked_at IS NULL;
   `,
+  // The store caches clients (sqlite-store.ts); a process that changes or deletes one moves this
+  // counter in the same transaction, which tells every other process's cache to drop what it holds.
+  `
+  CREATE TABLE clients_version (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    version INTEGER NOT NULL
+  ) STRICT;
+  INSERT INTO clients_version (id, version) VALUES (1, 0);
+  CREATE TRIGGER clients_updated AFTER UPDATE ON clients BEGIN UPDATE clients_version SET version = version + 1 WHERE id = 1; END;
+  CREATE TRIGGER clients_deleted AFTER DELETE ON clients BEGIN UPDATE clients_version SET version = version + 1 WHERE id = 1; END;
+  `,
 ];

@@ -3,9 +3,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { storageSuite } from '@tessera/test-utils';
 import Database from 'better-sqlite3';
-import { afterAll, afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { hashRecord, verifyChain } from '../../lifecycle/audit-chain.js';
-import type { AuditInput } from '../types.js';
+import type { AuditInput, ClientRecord } from '../types.js';
 import { migrations } from './schema.js';
 import { SqliteStore } from './sqlite-store.js';
 
@@ -28,6 +28,43 @@ describe('SqliteStore', () => {
     expect(await second.auditHead()).toEqual(head);
     expect(await verifyChain(await second.readAudit(0, 100), head)).toEqual({ ok: true, records: 1 });
     await second.close();
+  });
+});
+
+describe('SqliteStore client cache', () => {
+  const client = (id: string): ClientRecord => ({
+    id, name: id, secretHash: 'h', authMethod: 'client_secret_basic', grantTypes: ['client_credentials'], redirectUris: [],
+    scope: 'read', tokenFormat: 'opaque', accessTtl: null, refreshTtl: null, createdAt: Date.now(),
+  });
+
+  it('a client deleted through this store is gone at once', async () => {
+    const store = onFile();
+    await store.createClient(client('c1'), { event: 'client.created', actor: 'test' });
+    expect(await store.getClient('c1')).toMatchObject({ id: 'c1' });
+    await store.deleteClient('c1', Date.now(), []);
+    expect(await store.getClient('c1')).toBeUndefined();
+    await store.close();
+  });
+
+  it('a client deleted by another process on the same file (the CLI) is dropped from the cache', async () => {
+    const path = join(dir, 'two-processes.db');
+    const server = new SqliteStore({ path });
+    const cli = new SqliteStore({ path });
+    await server.createClient(client('c2'), { event: 'client.created', actor: 'test' });
+    expect(await server.getClient('c2')).toMatchObject({ id: 'c2' });
+    await cli.deleteClient('c2', Date.now(), []);
+    await vi.waitFor(async () => expect(await server.getClient('c2')).toBeUndefined(), { timeout: 5000, interval: 20 });
+    await Promise.all([server.close(), cli.close()]);
+  });
+
+  it('cached clients cannot be changed by a caller', async () => {
+    const store = onFile();
+    await store.createClient(client('c3'), { event: 'client.created', actor: 'test' });
+    const first = (await store.getClient('c3')) as ClientRecord;
+    expect(() => (first.grantTypes as string[]).push('password')).toThrow(TypeError);
+    expect(() => Object.assign(first, { scope: 'admin' })).toThrow(TypeError);
+    expect(await store.getClient('c3')).toMatchObject({ scope: 'read', grantTypes: ['client_credentials'] });
+    await store.close();
   });
 });
 

@@ -4,6 +4,10 @@
  * each one atomic in a savepoint, and the writes of one event-loop turn share a transaction and its
  * fsync (group-commit.ts). better-sqlite3 is synchronous, which suits SQLite (no thread hop per
  * read); the async methods keep the contract the same for network stores.
+ *
+ * Clients are read on every authenticated request and almost never change, so the store keeps
+ * the ones it has read. Deleting one through this store drops it at once; a change by another
+ * process (the CLI on the same file) moves clients_version (schema.ts), which this store polls.
  */
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
@@ -29,6 +33,11 @@ export interface SqliteStoreOptions {
 }
 
 type Row = Record<string, unknown>;
+
+/** How often the client cache looks for changes made by other processes. */
+const CLIENTS_POLL_MS = 100;
+/** Past this many cached clients the cache starts over (a bound, not an LRU: clients are few). */
+const CLIENT_CACHE_MAX = 10_000;
 
 const toClient = (r: Row): ClientRecord => ({
   id: r.id as string,
@@ -126,6 +135,9 @@ export class SqliteStore implements Store {
   readonly db: Database.Database;
   private readonly s;
   private readonly writer: Writer;
+  private readonly clients = new Map<string, ClientRecord>();
+  private clientsVersion: number;
+  private readonly clientsPoll: NodeJS.Timeout;
 
   constructor(options: SqliteStoreOptions) {
     if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
@@ -143,6 +155,7 @@ export class SqliteStore implements Store {
     const p = (sql: string) => db.prepare(sql);
     this.s = {
       getClient: p('SELECT * FROM clients WHERE id = ?'),
+      clientsVersion: p('SELECT version FROM clients_version WHERE id = 1').pluck(),
       listClients: p('SELECT * FROM clients ORDER BY created_at, id'),
       getUser: p('SELECT * FROM users WHERE id = ?'),
       getUserByName: p('SELECT * FROM users WHERE username = ?'),
@@ -157,6 +170,15 @@ export class SqliteStore implements Store {
       readAudit: p('SELECT * FROM audit WHERE seq > ? AND at >= ? ORDER BY seq LIMIT ?'),
       readFeed: p('SELECT * FROM revocation_feed WHERE seq > ? ORDER BY seq LIMIT ?'),
     };
+    this.clientsVersion = this.s.clientsVersion.get() as number;
+    this.clientsPoll = setInterval(() => this.checkClients(), CLIENTS_POLL_MS).unref();
+  }
+
+  private checkClients(): void {
+    const version = this.s.clientsVersion.get() as number;
+    if (version === this.clientsVersion) return;
+    this.clientsVersion = version;
+    this.clients.clear();
   }
 
   private migrate() {
@@ -174,16 +196,30 @@ export class SqliteStore implements Store {
   }
 
   async getClient(id: string) {
+    const cached = this.clients.get(id);
+    if (cached) return cached;
     const r = this.s.getClient.get(id) as Row | undefined;
-    return r && toClient(r);
+    if (!r) return undefined;
+    const client = toClient(r);
+    // Shared by every caller from now on, so nobody may change it.
+    Object.freeze(client.grantTypes);
+    Object.freeze(client.redirectUris);
+    if (this.clients.size >= CLIENT_CACHE_MAX) this.clients.clear();
+    this.clients.set(id, Object.freeze(client));
+    return client;
   }
 
   async listClients() {
     return (this.s.listClients.all() as Row[]).map(toClient);
   }
 
-  deleteClient(id: string, at: number, audit: AuditInput[]) {
-    return this.writer.write('deleteClient', id, at, audit);
+  async deleteClient(id: string, at: number, audit: AuditInput[]) {
+    try {
+      return await this.writer.write('deleteClient', id, at, audit);
+    } finally {
+      // After the commit: a read between the call and the commit may have cached the old row.
+      this.clients.delete(id);
+    }
   }
 
   createUser(user: UserRecord, audit: AuditInput) {
@@ -313,6 +349,7 @@ export class SqliteStore implements Store {
 
   async close() {
     if (!this.db.open) return;
+    clearInterval(this.clientsPoll);
     await this.writer.close();
     this.db.close();
   }

@@ -51,6 +51,7 @@ export class SqliteWrites {
         VALUES (@id, @hash, @grantId, @clientId, @userId, @scope, @redirectUri, @codeChallenge, @codeChallengeMethod, @issuedAt, @expiresAt, @redeemedAt)`),
       redeemCode: p('UPDATE codes SET redeemed_at = ? WHERE id = ? AND redeemed_at IS NULL'),
       grantLive: p('SELECT 1 FROM grants WHERE id = ? AND revoked_at IS NULL'),
+      principalsExist: p('SELECT 1 FROM clients WHERE id = @clientId AND (@userId IS NULL OR EXISTS (SELECT 1 FROM users WHERE id = @userId))'),
       insertToken: p(`INSERT INTO tokens (id, hash, kind, format, grant_id, family_id, parent_id, client_id, user_id, scope, issued_at, expires_at, revoked_at, consumed_at)
         VALUES (@id, @hash, @kind, @format, @grantId, @familyId, @parentId, @clientId, @userId, @scope, @issuedAt, @expiresAt, @revokedAt, @consumedAt)`),
       consume: p(`UPDATE tokens SET consumed_at = coalesce(consumed_at, @at)
@@ -119,7 +120,12 @@ export class SqliteWrites {
   }
 
   issueTokens(tokens: TokenRecord[], audit: AuditInput[], grant?: GrantRecord): 'issued' | 'grant-revoked' {
-    if (grant) this.s.upsertGrant.run(grant);
+    if (grant) {
+      // A client or user deleted after the caller read it gets no new grant (deleting one revokes
+      // the grants it already has, which grantsLive catches).
+      if (this.s.principalsExist.get(grant) === undefined) return 'grant-revoked';
+      this.s.upsertGrant.run(grant);
+    }
     if (!this.grantsLive(tokens)) return 'grant-revoked';
     for (const t of tokens) this.s.insertToken.run(t);
     this.append(audit, tokens[0]?.issuedAt ?? Date.now());
