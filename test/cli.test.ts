@@ -320,6 +320,11 @@ describe('tokens', () => {
     expect(await active(token)).toBe(false);
     expect(await json(['token', 'list', '--client', c.client_id])).toMatchObject([{ status: 'revoked' }]);
     expect(await json(['token', 'list', '--client', c.client_id, '--active'])).toEqual([]);
+    // The server remembered the client's grant, revoked by another process: the next request
+    // gets a live token on a new grant.
+    const next = await clientToken(c);
+    expect(await active(next)).toBe(true);
+    expect(await json(['token', 'list', '--client', c.client_id, '--active'])).toHaveLength(1);
   });
 
   it('token revoke --issued-before makes earlier tokens inactive and spares later ones', async () => {

@@ -45,6 +45,8 @@ export interface EngineEvents {
 export type AuditSubject = Pick<AuditInput, 'clientId' | 'userId' | 'grantId'>;
 
 /** A revocation of the grant committed between our check and our write: nothing was issued. */
+/** A bound on remembered client grants, past which they are forgotten and looked up again. */
+const CLIENT_GRANTS_MAX = 10_000;
 const grantRevoked = () => new OAuthError('invalid_grant', 'the grant was revoked');
 
 const PREFIX = { access: 'tsa_', refresh: 'tsr_', code: 'tsc_', clientSecret: 'tss_' } as const;
@@ -52,6 +54,8 @@ const PREFIX = { access: 'tsa_', refresh: 'tsr_', code: 'tsc_', clientSecret: 't
 export class LifecycleEngine extends EventEmitter<EngineEvents> {
   /** First grants of a (client, user) pair being written, so that concurrent requests share one. */
   private readonly creatingGrant = new Map<string, Promise<unknown>>();
+  /** Each client's client_credentials grant, by client id (see issueClientCredentials). */
+  private readonly clientGrants = new Map<string, GrantRecord>();
 
   constructor(
     readonly store: Store,
@@ -185,17 +189,31 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
   // ---- issuance ----------------------------------------------------------------------------
 
   /** RFC 6749 §4.4: client credentials get an access token only (§4.4.3: no refresh token). */
-  issueClientCredentials(client: ClientRecord, scope: string, by: Actor): Promise<TokenResponse> {
-    return this.withGrant(client.id, null, (existing) => this.clientCredentialsWith(client, scope, existing, by));
+  async issueClientCredentials(client: ClientRecord, scope: string, by: Actor): Promise<TokenResponse> {
+    // The client's own grant, remembered from its last token. The store checks in the write that
+    // the grant is still live, so a grant revoked since (by any process) costs one retry, never a
+    // token: the retry finds or creates the live grant as on a first request.
+    const known = this.clientGrants.get(client.id);
+    if (known) {
+      const issued = await this.clientCredentialsWith(client, scope, known, by);
+      if (issued) return issued;
+      this.clientGrants.delete(client.id);
+    }
+    const issued = await this.withGrant(client.id, null, (existing) => this.clientCredentialsWith(client, scope, existing, by));
+    if (!issued) throw grantRevoked();
+    return issued;
   }
 
-  private async clientCredentialsWith(client: ClientRecord, scope: string, existing: GrantRecord | undefined, by: Actor): Promise<TokenResponse> {
+  /** Issues on `existing` (or on a new grant); undefined if the store found the grant revoked. */
+  private async clientCredentialsWith(client: ClientRecord, scope: string, existing: GrantRecord | undefined, by: Actor): Promise<TokenResponse | undefined> {
     const now = this.now();
     // The client's own grant covers what it registered; each token carries what was asked for.
     const grant: GrantRecord = existing ?? { id: randomId(), clientId: client.id, userId: null, scope: client.scope, createdAt: now, revokedAt: null };
     const access = await this.mintAccess(client, grant, null, randomId(), null, scope, now);
     const stored = await this.store.issueTokens([access.record], [this.issuedEvent(access.record, by)], existing ? undefined : grant);
-    if (stored === 'grant-revoked') throw grantRevoked();
+    if (stored === 'grant-revoked') return undefined;
+    if (this.clientGrants.size >= CLIENT_GRANTS_MAX) this.clientGrants.clear();
+    this.clientGrants.set(client.id, grant);
     return this.response(access, undefined, scope, now);
   }
 
