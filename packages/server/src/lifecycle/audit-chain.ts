@@ -3,7 +3,7 @@
  * so editing or deleting any record breaks every later link. The head (last seq and hash) is
  * kept apart, so deleting records at the tail is caught too.
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import type { AuditInput, AuditRecord } from '../store/types.js';
 
 export const GENESIS = 'genesis';
@@ -30,7 +30,7 @@ export function hashRecord(r: Omit<AuditRecord, 'hash'>): string {
   const content = JSON.stringify([
     r.seq, r.at, r.event, r.actor, r.clientId, r.userId, r.grantId, r.tokenId, r.reason, r.endpoint, r.data, r.prevHash,
   ]);
-  return createHash('sha256').update(content).digest('base64url');
+  return hash('sha256', content, 'base64url');
 }
 
 export interface ChainReport {

@@ -52,8 +52,9 @@ export class SqliteWrites {
       redeemCode: p('UPDATE codes SET redeemed_at = ? WHERE id = ? AND redeemed_at IS NULL'),
       grantLive: p('SELECT 1 FROM grants WHERE id = ? AND revoked_at IS NULL'),
       principalsExist: p('SELECT 1 FROM clients WHERE id = @clientId AND (@userId IS NULL OR EXISTS (SELECT 1 FROM users WHERE id = @userId))'),
+      // Positional parameters: binding 14 named ones from an object cost a third more per row.
       insertToken: p(`INSERT INTO tokens (id, hash, kind, format, grant_id, family_id, parent_id, client_id, user_id, scope, issued_at, expires_at, revoked_at, consumed_at)
-        VALUES (@id, @hash, @kind, @format, @grantId, @familyId, @parentId, @clientId, @userId, @scope, @issuedAt, @expiresAt, @revokedAt, @consumedAt)`),
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       consume: p(`UPDATE tokens SET consumed_at = coalesce(consumed_at, @at)
         WHERE id = @id AND kind = 'refresh' AND revoked_at IS NULL AND (consumed_at IS NULL OR consumed_at >= @graceSince)`),
       sweepTokens: p('DELETE FROM tokens WHERE rowid IN (SELECT rowid FROM tokens WHERE expires_at < ? LIMIT ?)'),
@@ -69,7 +70,7 @@ export class SqliteWrites {
       head: p('SELECT seq, hash FROM audit_head WHERE id = 1'),
       setHead: p('UPDATE audit_head SET seq = ?, hash = ? WHERE id = 1'),
       insertAudit: p(`INSERT INTO audit (seq, at, event, actor, client_id, user_id, grant_id, token_id, reason, endpoint, data, prev_hash, hash)
-        VALUES (@seq, @at, @event, @actor, @clientId, @userId, @grantId, @tokenId, @reason, @endpoint, @data, @prevHash, @hash)`),
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       insertFeed: p('INSERT INTO revocation_feed (at, kind, value, until) VALUES (?, ?, ?, ?)'),
     };
   }
@@ -114,7 +115,7 @@ export class SqliteWrites {
   redeemCode(codeId: string, at: number, tokens: TokenRecord[], audit: AuditInput[]): ClaimResult {
     if (!this.grantsLive(tokens)) return 'grant-revoked';
     if (this.s.redeemCode.run(at, codeId).changes === 0) return 'already-used';
-    for (const t of tokens) this.s.insertToken.run(t);
+    for (const t of tokens) this.insertToken(t);
     this.append(audit, at);
     return 'claimed';
   }
@@ -127,7 +128,7 @@ export class SqliteWrites {
       this.s.upsertGrant.run(grant);
     }
     if (!this.grantsLive(tokens)) return 'grant-revoked';
-    for (const t of tokens) this.s.insertToken.run(t);
+    for (const t of tokens) this.insertToken(t);
     this.append(audit, tokens[0]?.issuedAt ?? Date.now());
     return 'issued';
   }
@@ -139,7 +140,7 @@ export class SqliteWrites {
     // graceSince = null: only an unconsumed token can be claimed (consumed_at >= +Inf is never true).
     const claimed = this.s.consume.run({ id: oldId, at, graceSince: graceSince ?? Number.MAX_SAFE_INTEGER }).changes;
     if (claimed === 0) return 'already-used';
-    for (const t of tokens) this.s.insertToken.run(t);
+    for (const t of tokens) this.insertToken(t);
     this.append(audit, at);
     return 'claimed';
   }
@@ -187,11 +188,15 @@ export class SqliteWrites {
     if (audit.length === 0) return;
     let { seq, hash } = this.s.head.get() as { seq: number; hash: string };
     for (const input of audit) {
-      const record = chainRecord(hash, ++seq, at, input);
-      this.s.insertAudit.run({ ...record, data: record.data === null ? null : JSON.stringify(record.data) });
-      hash = record.hash;
+      const r = chainRecord(hash, ++seq, at, input);
+      this.s.insertAudit.run(r.seq, r.at, r.event, r.actor, r.clientId, r.userId, r.grantId, r.tokenId, r.reason, r.endpoint, r.data === null ? null : JSON.stringify(r.data), r.prevHash, r.hash);
+      hash = r.hash;
     }
     this.s.setHead.run(seq, hash);
+  }
+
+  private insertToken(t: TokenRecord): void {
+    this.s.insertToken.run(t.id, t.hash, t.kind, t.format, t.grantId, t.familyId, t.parentId, t.clientId, t.userId, t.scope, t.issuedAt, t.expiresAt, t.revokedAt, t.consumedAt);
   }
 
   /** Whether every token's grant exists and is not revoked (inside the write). */
