@@ -29,6 +29,8 @@
  * node_modules with `cp -a`, `npx tsc -b` there). With any of them nothing is saved unless --save
  * is given; --no-save never saves.
  * --note TEXT is stored in the JSON and shown under the chart's title (e.g. "preliminary: shared machine").
+ * Exits 1, saving nothing, if any request failed or got a wrong answer; `npm run bench:smoke`
+ * (CI) runs every scenario for a second to prove the suite works on a fresh clone.
  */
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, totalmem } from 'node:os';
@@ -142,7 +144,12 @@ try {
   if (n) log(`\n${n}`);
   log(`\n${out.seconds} s in all`);
 
-  if (save) {
+  // A run with failed requests or wrong answers measured something else: it is not a result.
+  const failed = out.scenarios.flatMap((s) => Object.values(s.results).filter((r) => r.errors || r.failed_check || r.pool_ran_out).map((r) => `${s.title}: ${r.label}`));
+  if (failed.length > 0) {
+    log(`\nFAILED, nothing saved: requests failed or were answered wrongly in\n  ${failed.join('\n  ')}`);
+    process.exitCode = 1;
+  } else if (save) {
     const day = out.date.slice(0, 10);
     const json = join(root, 'bench/results', `${day}.json`);
     const svg = join(root, 'docs', `bench-${day}.svg`);
