@@ -211,6 +211,8 @@ describe('JWT access tokens (RFC 9068)', () => {
     const jwks = createRemoteJWKSet(new URL(`${h.server.url}/jwks.json`));
     const { payload } = await jwtVerify(res.body.access_token, jwks, { issuer: h.server.url, audience: h.server.url, typ: 'at+jwt' });
     expect(payload).toMatchObject({ sub: c.id, client_id: c.id, scope: 'read write' });
+    // A client-credentials token descends from no authorization: it is a family of its own.
+    expect(payload.tessera_family).toBe(payload.jti);
   });
 });
 

@@ -209,7 +209,7 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
     const now = this.now();
     // The client's own grant covers what it registered; each token carries what was asked for.
     const grant: GrantRecord = existing ?? { id: randomId(), clientId: client.id, userId: null, scope: client.scope, createdAt: now, revokedAt: null };
-    const access = await this.mintAccess(client, grant, null, randomId(), null, scope, now);
+    const access = await this.mintAccess(client, grant, null, null, null, scope, now);
     const stored = await this.store.issueTokens([access.record], [this.issuedEvent(access.record, by)], existing ? undefined : grant);
     if (stored === 'grant-revoked') return undefined;
     if (this.clientGrants.size >= CLIENT_GRANTS_MAX) this.clientGrants.clear();
@@ -270,7 +270,7 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
   /** RFC 6749 §4.2 (legacy implicit): an access token straight from the authorization endpoint. */
   async issueImplicit(client: ClientRecord, user: UserRecord, grant: GrantRecord, scope: string, by: Actor): Promise<TokenResponse> {
     const now = this.now();
-    const access = await this.mintAccess(client, grant, user, randomId(), null, scope, now);
+    const access = await this.mintAccess(client, grant, user, null, null, scope, now);
     if ((await this.store.issueTokens([access.record], [this.issuedEvent(access.record, by)])) === 'grant-revoked') throw grantRevoked();
     return this.response(access, undefined, scope, now);
   }
@@ -409,11 +409,13 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
 
   // ---- token minting -----------------------------------------------------------------------
 
+  /** `family` null: a token of no family (client_credentials, implicit), which is its own. */
   private async mintAccess(
-    client: ClientRecord, grant: GrantRecord, user: UserRecord | null, familyId: string, parentId: string | null, scope: string, now: number,
+    client: ClientRecord, grant: GrantRecord, user: UserRecord | null, family: string | null, parentId: string | null, scope: string, now: number,
   ) {
     const ttl = client.accessTtl ?? this.config.accessTokenTtl;
     const id = randomId();
+    const familyId = family ?? id;
     const expiresAt = now + ttl * 1000;
     let value: string;
     if (client.tokenFormat === 'jwt') {

@@ -53,7 +53,10 @@ export interface TokenRecord {
   kind: TokenKind;
   format: TokenFormat;
   grantId: string;
-  /** Tokens descending from one authorization (a code, a password exchange) share a family. */
+  /**
+   * Tokens descending from one authorization (a code, a password exchange) share a family; a
+   * token of no family (client_credentials, implicit) has its own id here.
+   */
   familyId: string;
   /** The refresh token this one was rotated from, if any. */
   parentId: string | null;

@@ -5,9 +5,10 @@ import { storageSuite } from '@tessera/test-utils';
 import Database from 'better-sqlite3';
 import { afterAll, afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { hashRecord, verifyChain } from '../../lifecycle/audit-chain.js';
-import type { AuditInput, ClientRecord } from '../types.js';
+import type { AuditInput, ClientRecord, RevocationTarget } from '../types.js';
 import { migrations } from './schema.js';
 import { SqliteStore } from './sqlite-store.js';
+import { targetSql } from './writes.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'tessera-store-'));
 let files = 0;
@@ -64,6 +65,23 @@ describe('SqliteStore client cache', () => {
     expect(() => (first.grantTypes as string[]).push('password')).toThrow(TypeError);
     expect(() => Object.assign(first, { scope: 'admin' })).toThrow(TypeError);
     expect(await store.getClient('c3')).toMatchObject({ scope: 'read', grantTypes: ['client_credentials'] });
+    await store.close();
+  });
+});
+
+describe('SqliteStore revocation queries use an index', () => {
+  const plan = (store: SqliteStore, target: RevocationTarget) =>
+    (store.db.prepare(`EXPLAIN QUERY PLAN UPDATE tokens SET revoked_at = 1 WHERE ${targetSql(target).tokens} AND revoked_at IS NULL`).all(targetSql(target).value) as { detail: string }[])
+      .map((r) => r.detail)
+      .join('; ');
+
+  it('by token, family and grant: a search, never a scan of the tokens table', async () => {
+    const store = onFile();
+    expect(plan(store, { token: 'x' })).toMatch(/SEARCH tokens USING INDEX sqlite_autoindex_tokens_1 \(id=\?\)/);
+    // The family index is partial (tokens of no family stay out of it); the query must still match it.
+    expect(plan(store, { family: 'x' })).toMatch(/SEARCH tokens USING INDEX tokens_family \(family_id=\?\)/);
+    expect(plan(store, { grant: 'x' })).toMatch(/SEARCH tokens USING INDEX tokens_grant \(grant_id=\?\)/);
+    for (const target of [{ token: 'x' }, { family: 'x' }, { grant: 'x' }]) expect(plan(store, target)).not.toMatch(/SCAN tokens/);
     await store.close();
   });
 });

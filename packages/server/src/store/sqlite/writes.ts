@@ -13,9 +13,11 @@ import type {
 const USER_GRANTS = 'grant_id IN (SELECT id FROM grants WHERE user_id = ? AND revoked_at IS NULL)';
 const CLIENT_GRANTS = 'grant_id IN (SELECT id FROM grants WHERE client_id = ? AND revoked_at IS NULL)';
 
-function targetSql(target: RevocationTarget): { tokens: string; grants: string | null; codes: string; value: string | number } {
+export function targetSql(target: RevocationTarget): { tokens: string; grants: string | null; codes: string; value: string | number } {
   if ('token' in target) return { tokens: 'id = ?', grants: null, codes: '0 AND ?', value: target.token };
-  if ('family' in target) return { tokens: 'family_id = ?', grants: null, codes: 'id = ?', value: target.family };
+  // `family_id <> id` matches the partial index tokens_family (schema.ts), and costs nothing: a
+  // token whose family is its own id is in no family to revoke.
+  if ('family' in target) return { tokens: 'family_id = ? AND family_id <> id', grants: null, codes: 'id = ?', value: target.family };
   if ('grant' in target) return { tokens: 'grant_id = ?', grants: 'id = ?', codes: 'grant_id = ?', value: target.grant };
   // A user's or client's tokens are reached through their grants (indexed); every token has the
   // user and client of its grant, and a revoked grant has no unrevoked token.
