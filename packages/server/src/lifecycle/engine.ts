@@ -44,9 +44,9 @@ export interface EngineEvents {
 /** Who a revocation concerns, for its audit record. */
 export type AuditSubject = Pick<AuditInput, 'clientId' | 'userId' | 'grantId'>;
 
-/** A revocation of the grant committed between our check and our write: nothing was issued. */
 /** A bound on remembered client grants, past which they are forgotten and looked up again. */
 const CLIENT_GRANTS_MAX = 10_000;
+/** A revocation of the grant committed between our check and our write: nothing was issued. */
 const grantRevoked = () => new OAuthError('invalid_grant', 'the grant was revoked');
 
 const PREFIX = { access: 'tsa_', refresh: 'tsr_', code: 'tsc_', clientSecret: 'tss_' } as const;
