@@ -307,7 +307,7 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
   private async codeReplayed(code: CodeRecord, by: Actor): Promise<never> {
     const reason = 'authorization code replayed';
     // The detection record carries the reason too: an auditor reads it on its own.
-    await this.revoke({ family: code.id }, { ...by, reason }, {
+    await this.revoke({ family: code.id, grant: code.grantId }, { ...by, reason }, {
       event: 'code.replayed', ...by, reason, clientId: code.clientId, userId: code.userId, grantId: code.grantId, tokenId: code.id,
     });
     throw new OAuthError('invalid_grant', 'authorization code was already used');
@@ -352,7 +352,7 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
 
   private async refreshReused(old: TokenRecord, by: Actor): Promise<never> {
     const reason = 'refresh token reused';
-    await this.revoke({ family: old.familyId }, { ...by, reason }, {
+    await this.revoke({ family: old.familyId, grant: old.grantId }, { ...by, reason }, {
       event: 'token.reuse_detected', ...by, reason, clientId: old.clientId, userId: old.userId, grantId: old.grantId, tokenId: old.id,
     });
     throw new OAuthError('invalid_grant', 'refresh token was already used');
@@ -504,6 +504,7 @@ function auditFields(target: RevocationTarget): Partial<AuditInput> {
 }
 
 export function describe(target: RevocationTarget): string {
+  if ('family' in target) return `family ${target.family}`;
   const [kind, value] = Object.entries(target)[0] as [string, string | number];
   return kind === 'issuedBefore' ? `issued before ${new Date(value as number).toISOString()}` : `${kind} ${value}`;
 }

@@ -105,7 +105,8 @@ export interface KeyRecord {
 /** What a revocation applies to. `issuedBefore` covers every token issued before that instant. */
 export type RevocationTarget =
   | { token: string }
-  | { family: string }
+  /** A family lies within one grant, which the target names so the store can find it by index. */
+  | { family: string; grant: string }
   | { grant: string }
   | { user: string }
   | { client: string }
@@ -124,12 +125,18 @@ export interface RevocationResult {
  * One entry of the revocation feed (GET /revocations, /revocations/stream): resource servers learn
  * from it what to refuse without introspecting every token.
  */
+/** The kinds of revocation target, by the key that names each. */
+export type RevocationKind = 'token' | 'family' | 'grant' | 'user' | 'client' | 'issuedBefore';
+
+/** A revocation target as the feed names it, by one key: a family by its id alone (the JWT claim). */
+export type FeedTarget = Exclude<RevocationTarget, { family: string }> | { family: string };
+
 export interface FeedEvent {
   /** Position in the feed: increases in commit order and is never reused, even after a sweep. */
   seq: number;
   /** When the revocation happened (the tokens' `revokedAt`). */
   at: number;
-  target: RevocationTarget;
+  target: FeedTarget;
   /** The latest expiry among the access tokens it revoked: after it, the event no longer matters. */
   until: number;
 }

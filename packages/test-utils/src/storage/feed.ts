@@ -21,7 +21,7 @@ type Setup = Awaited<ReturnType<typeof setup>>;
 
 const targets: [string, (w: Setup) => RevocationTarget][] = [
   ['token', (w) => ({ token: w.access.id })],
-  ['family', (w) => ({ family: w.family })],
+  ['family', (w) => ({ family: w.family, grant: w.grant.id })],
   ['grant', (w) => ({ grant: w.grant.id })],
   ['user', (w) => ({ user: w.user.id })],
   ['client', (w) => ({ client: w.client.id })],
@@ -36,13 +36,15 @@ async function more(store: Store, grant: GrantRecord, n: number): Promise<TokenR
 
 export function feed(ref: StoreRef): void {
   describe('revocation feed', () => {
-    it.each(targets)('revoke by %s appends one event: the target as given, `at`, and until = the latest access-token expiry', async (_kind, target) => {
+    it.each(targets)('revoke by %s appends one event: the target as given (a family by its id alone), `at`, and until = the latest access-token expiry', async (_kind, target) => {
       const { store } = ref;
       const w = await setup(store);
       const at = Date.now();
       await store.revoke(target(w), at, [audit('token.revoked')]);
       // The refresh token (24 h) does not count: resource servers never see it.
-      expect(await store.readFeed(0, 10)).toEqual([{ seq: expect.any(Number), at, target: target(w), until: w.access.expiresAt }]);
+      const given = target(w);
+      const named = 'family' in given ? { family: given.family } : given;
+      expect(await store.readFeed(0, 10)).toEqual([{ seq: expect.any(Number), at, target: named, until: w.access.expiresAt }]);
     });
 
     it('a revocation that newly revokes no access token appends no event', async () => {

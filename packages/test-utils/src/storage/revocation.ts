@@ -87,7 +87,7 @@ function resultFor(w: World, expected: Expected) {
 
 const cases: { name: string; target: (w: World) => RevocationTarget; expected: Expected }[] = [
   { name: 'token', target: (w) => ({ token: w.tokens.a1.id }), expected: { tokens: ['a1'], grants: [], codes: [] } },
-  { name: 'family', target: (w) => ({ family: w.f1 }), expected: { tokens: ['a1', 'r1'], grants: [], codes: [] } },
+  { name: 'family', target: (w) => ({ family: w.f1, grant: w.grants.gA1.id }), expected: { tokens: ['a1', 'r1'], grants: [], codes: [] } },
   { name: 'grant', target: (w) => ({ grant: w.grants.gA1.id }), expected: { tokens: ['a1', 'r1', 'a1b'], grants: ['gA1'], codes: ['c1'] } },
   { name: 'user', target: (w) => ({ user: w.u1.id }), expected: { tokens: ['a1', 'r1', 'a1b', 'b1'], grants: ['gA1', 'gB1'], codes: ['c1', 'cB'] } },
   {

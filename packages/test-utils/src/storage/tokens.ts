@@ -199,7 +199,7 @@ export function tokens(ref: StoreRef): void {
       const { old, successors } = await chain(store);
       const first = Date.now();
       await store.rotateRefresh(old.id, first, null, successors(), [audit('token.rotated')]);
-      await store.revoke({ family: old.familyId }, first + 1, []);
+      await store.revoke({ family: old.familyId, grant: old.grantId }, first + 1, []);
       expect(await store.rotateRefresh(old.id, first + 2, first, successors(), [])).toBe('already-used');
     });
 

@@ -13,7 +13,7 @@ import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type Database from 'better-sqlite3';
 import type {
-  AuditInput, AuditRecord, ClientRecord, CodeRecord, FeedEvent, GrantRecord, KeyRecord,
+  AuditInput, AuditRecord, ClientRecord, CodeRecord, FeedEvent, FeedTarget, GrantRecord, KeyRecord,
   RevocationTarget, SessionRecord, Store, TokenFilter, TokenRecord, UserRecord,
 } from '../types.js';
 import { openConnection } from './connection.js';
@@ -126,7 +126,7 @@ const toFeedEvent = (r: Row): FeedEvent => {
   return {
     seq: r.seq as number,
     at: r.at as number,
-    target: (kind === 'issuedBefore' ? { issuedBefore: Number(value) } : { [kind]: value }) as RevocationTarget,
+    target: (kind === 'issuedBefore' ? { issuedBefore: Number(value) } : { [kind]: value }) as FeedTarget,
     until: r.until as number,
   };
 };

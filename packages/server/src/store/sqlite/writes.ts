@@ -6,24 +6,28 @@
 import type Database from 'better-sqlite3';
 import { chainRecord } from '../../lifecycle/audit-chain.js';
 import type {
-  AuditInput, ClaimResult, ClientRecord, CodeRecord, GrantRecord, KeyRecord, RevocationResult, RevocationTarget, SessionRecord, TokenRecord, UserRecord,
+  AuditInput, ClaimResult, ClientRecord, CodeRecord, GrantRecord, KeyRecord, RevocationResult, RevocationKind, RevocationTarget, SessionRecord, TokenRecord, UserRecord,
 } from '../types.js';
 
-/** Which rows each revocation target covers: [token condition, grant condition, unredeemed-code condition]. */
+/**
+ * Which rows a revocation target covers: the tokens (condition and its arguments), the grants and
+ * the unredeemed codes (conditions on `value`, which the feed event also carries).
+ */
 const USER_GRANTS = 'grant_id IN (SELECT id FROM grants WHERE user_id = ? AND revoked_at IS NULL)';
 const CLIENT_GRANTS = 'grant_id IN (SELECT id FROM grants WHERE client_id = ? AND revoked_at IS NULL)';
 
-export function targetSql(target: RevocationTarget): { tokens: string; grants: string | null; codes: string; value: string | number } {
-  if ('token' in target) return { tokens: 'id = ?', grants: null, codes: '0 AND ?', value: target.token };
-  // `family_id <> id` matches the partial index tokens_family (schema.ts), and costs nothing: a
-  // token whose family is its own id is in no family to revoke.
-  if ('family' in target) return { tokens: 'family_id = ? AND family_id <> id', grants: null, codes: 'id = ?', value: target.family };
-  if ('grant' in target) return { tokens: 'grant_id = ?', grants: 'id = ?', codes: 'grant_id = ?', value: target.grant };
+export function targetSql(target: RevocationTarget): {
+  kind: RevocationKind; tokens: string; tokenArgs: (string | number)[]; grants: string | null; codes: string; value: string | number;
+} {
+  if ('token' in target) return { kind: 'token', tokens: 'id = ?', tokenArgs: [target.token], grants: null, codes: '0 AND ?', value: target.token };
+  // Through the index on (grant_id, family_id) (schema.ts): a family is found within its grant.
+  if ('family' in target) return { kind: 'family', tokens: 'grant_id = ? AND family_id = ?', tokenArgs: [target.grant, target.family], grants: null, codes: 'id = ?', value: target.family };
+  if ('grant' in target) return { kind: 'grant', tokens: 'grant_id = ?', tokenArgs: [target.grant], grants: 'id = ?', codes: 'grant_id = ?', value: target.grant };
   // A user's or client's tokens are reached through their grants (indexed); every token has the
   // user and client of its grant, and a revoked grant has no unrevoked token.
-  if ('user' in target) return { tokens: USER_GRANTS, grants: 'user_id = ?', codes: 'user_id = ?', value: target.user };
-  if ('client' in target) return { tokens: CLIENT_GRANTS, grants: 'client_id = ?', codes: 'client_id = ?', value: target.client };
-  return { tokens: 'issued_at < ?', grants: null, codes: 'issued_at < ?', value: target.issuedBefore };
+  if ('user' in target) return { kind: 'user', tokens: USER_GRANTS, tokenArgs: [target.user], grants: 'user_id = ?', codes: 'user_id = ?', value: target.user };
+  if ('client' in target) return { kind: 'client', tokens: CLIENT_GRANTS, tokenArgs: [target.client], grants: 'client_id = ?', codes: 'client_id = ?', value: target.client };
+  return { kind: 'issuedBefore', tokens: 'issued_at < ?', tokenArgs: [target.issuedBefore], grants: null, codes: 'issued_at < ?', value: target.issuedBefore };
 }
 
 interface RevokeStatements {
@@ -148,13 +152,14 @@ export class SqliteWrites {
   }
 
   revoke(target: RevocationTarget, at: number, audit: AuditInput[]): RevocationResult {
-    const { st, value } = this.statementsFor(target);
-    const { n, until, accessUntil } = st.count.get(value) as { n: number; until: number | null; accessUntil: number | null };
-    st.tokens.run(at, value);
+    const { st, sql } = this.statementsFor(target);
+    const { value } = sql;
+    const { n, until, accessUntil } = st.count.get(...sql.tokenArgs) as { n: number; until: number | null; accessUntil: number | null };
+    st.tokens.run(at, ...sql.tokenArgs);
     const grants = st.grants ? st.grants.run(at, value).changes : 0;
     st.codes.run(value);
     // Resource servers only ever see access tokens: the feed tells them when one was revoked.
-    if (accessUntil !== null) this.s.insertFeed.run(at, Object.keys(target)[0], String(value), accessUntil);
+    if (accessUntil !== null) this.s.insertFeed.run(at, sql.kind, String(value), accessUntil);
     this.append(audit, at);
     return { tokens: n, grants, until };
   }
@@ -212,10 +217,9 @@ export class SqliteWrites {
     return true;
   }
 
-  private statementsFor(target: RevocationTarget): { st: RevokeStatements; value: string | number } {
+  private statementsFor(target: RevocationTarget): { st: RevokeStatements; sql: ReturnType<typeof targetSql> } {
     const sql = targetSql(target);
-    const key = Object.keys(target)[0] as string;
-    let st = this.revokeStatements.get(key);
+    let st = this.revokeStatements.get(sql.kind);
     if (!st) {
       const p = (q: string) => this.db.prepare(q);
       st = {
@@ -225,9 +229,9 @@ export class SqliteWrites {
         grants: sql.grants === null ? null : p(`UPDATE grants SET revoked_at = ? WHERE ${sql.grants} AND revoked_at IS NULL`),
         codes: p(`DELETE FROM codes WHERE ${sql.codes} AND redeemed_at IS NULL`),
       };
-      this.revokeStatements.set(key, st);
+      this.revokeStatements.set(sql.kind, st);
     }
-    return { st, value: sql.value };
+    return { st, sql };
   }
 }
 
