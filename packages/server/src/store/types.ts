@@ -121,16 +121,16 @@ export interface RevocationResult {
   until: number | null;
 }
 
-/**
- * One entry of the revocation feed (GET /revocations, /revocations/stream): resource servers learn
- * from it what to refuse without introspecting every token.
- */
 /** The kinds of revocation target, by the key that names each. */
 export type RevocationKind = 'token' | 'family' | 'grant' | 'user' | 'client' | 'issuedBefore';
 
 /** A revocation target as the feed names it, by one key: a family by its id alone (the JWT claim). */
 export type FeedTarget = Exclude<RevocationTarget, { family: string }> | { family: string };
 
+/**
+ * One entry of the revocation feed (GET /revocations, /revocations/stream): resource servers learn
+ * from it what to refuse without introspecting every token.
+ */
 export interface FeedEvent {
   /** Position in the feed: increases in commit order and is never reused, even after a sweep. */
   seq: number;

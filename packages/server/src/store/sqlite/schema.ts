@@ -199,19 +199,12 @@ export const migrations: readonly string[] = [
   CREATE TRIGGER clients_updated AFTER UPDATE ON clients BEGIN UPDATE clients_version SET version = version + 1 WHERE id = 1; END;
   CREATE TRIGGER clients_deleted AFTER DELETE ON clients BEGIN UPDATE clients_version SET version = version + 1 WHERE id = 1; END;
   `,
-  // A token of no family (client_credentials, implicit) carries its own id as family_id and stays
-  // out of tokens_family: one B-tree fewer written per such token (three WAL pages fewer in a
-  // commit of 14 client_credentials tokens). Older such tokens, with a family id of their own, stay
-  // in the index.
-  `
-  DROP INDEX tokens_family;
-  CREATE INDEX tokens_family ON tokens (family_id) WHERE family_id <> id;
-  `,
-  // One index for grants and families: a refresh token's rotation added an entry inside its
-  // grant's run of tokens_grant and another inside its family's run of tokens_family, two leaf
-  // pages per live chain in every commit (~75 WAL frames for 16 rotations of 16 chains). A family
-  // lies within one grant, and a family revocation names both, so (grant_id, family_id) serves
-  // revocation by grant (its prefix) and by family.
+  // One index for grants and families. Every token wrote an entry into tokens_grant and another
+  // into tokens_family: for client_credentials tokens one B-tree more per token (three WAL pages
+  // in a commit of 14), for refresh rotations two leaf pages per live chain in every commit (~75
+  // WAL frames for 16 rotations of 16 chains). A family lies within one grant, and a family
+  // revocation names both, so (grant_id, family_id) serves revocation by grant (its prefix) and
+  // by family.
   `
   DROP INDEX tokens_grant;
   DROP INDEX tokens_family;
