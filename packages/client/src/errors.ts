@@ -12,10 +12,30 @@
  * - MissingTokenError: the session has no token (or no refresh token) for what was asked.
  * - ConfigurationError: the options or metadata cannot work (missing endpoint, insecure URL, bad key).
  */
-import type { OAuthErrorCode } from '@tessera/core';
 
-/** RFC 6749 §5.2 codes, RFC 8628 §3.5 codes, or any other string the server chose. */
-export type OAuthErrorName = OAuthErrorCode | 'authorization_pending' | 'slow_down' | 'expired_token' | (string & {});
+/**
+ * RFC 6749 §4.1.2.1 and §5.2, RFC 6750 §3.1, RFC 7009 §2.2.1 and RFC 8628 §3.5 codes, or any other
+ * string the server chose. Listed here rather than imported from @tessera/core, so that the
+ * client installs and type-checks with jose as its only dependency.
+ */
+export type OAuthErrorName =
+  | 'invalid_request'
+  | 'invalid_client'
+  | 'invalid_grant'
+  | 'unauthorized_client'
+  | 'unsupported_grant_type'
+  | 'invalid_scope'
+  | 'access_denied'
+  | 'unsupported_response_type'
+  | 'unsupported_token_type'
+  | 'invalid_token'
+  | 'insufficient_scope'
+  | 'server_error'
+  | 'temporarily_unavailable'
+  | 'authorization_pending'
+  | 'slow_down'
+  | 'expired_token'
+  | (string & {});
 
 export abstract class ClientError extends Error {
   abstract readonly code: string;
