@@ -27,7 +27,8 @@ packages=$(missing)
 
 as_root=()
 if [[ $(id -u) -ne 0 ]]; then
-  if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then as_root=(sudo -n); else as_root=(none); fi
+  # sudo resets the environment: pass DEBIAN_FRONTEND through env.
+  if command -v sudo >/dev/null && sudo -n true 2>/dev/null; then as_root=(sudo -n env DEBIAN_FRONTEND=noninteractive); else as_root=(none); fi
 fi
 if command -v apt-get >/dev/null && [[ ${as_root[*]-} != none ]]; then
   echo "system-deps: installing $packages" >&2
