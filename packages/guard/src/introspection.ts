@@ -109,9 +109,11 @@ export class Introspector {
 
   /** RFC 7662 §2.1: POST the token, authenticated as the guard's client (client_secret_basic). */
   private async request(token: string): Promise<IntrospectionResponse> {
+    // A discovery failure propagates as it is (its own code), not as an unreachable endpoint.
+    const url = await this.endpoint();
     let res: Response;
     try {
-      res = await this.options.fetch(await this.endpoint(), {
+      res = await this.options.fetch(url, {
         method: 'POST',
         headers: { authorization: this.authorization, 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
         body: new URLSearchParams({ token, token_type_hint: 'access_token' }).toString(),
