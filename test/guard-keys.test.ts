@@ -8,16 +8,9 @@
 import { decodeProtectedHeader, generateKeyPair, SignJWT } from 'jose';
 import { describe, expect, it, vi } from 'vitest';
 import { useServer } from './flows.js';
-import { accessToken, accepts, useGuards } from './guard-kit.js';
+import { accessToken, accepts, recordingLogger, useGuards } from './guard-kit.js';
 import { FeedProxy } from './guard-proxy.js';
 import { sleep } from './flows.js';
-
-/** A pino-shaped logger that keeps every line. */
-function recordingLogger() {
-  const lines: { level: string; obj: Record<string, unknown>; msg: string }[] = [];
-  const at = (level: string) => (obj: Record<string, unknown>, msg: string) => void lines.push({ level, obj, msg });
-  return { lines, logger: { info: at('info'), warn: at('warn'), error: at('error') } };
-}
 
 describe('guard: signing key rotation', () => {
   const h = useServer();

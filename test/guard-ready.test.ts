@@ -8,14 +8,7 @@ import { createServer } from 'node:net';
 import { createGuard, type Guard, type GuardOptions } from '@tessera/guard';
 import { afterEach, describe, expect, it } from 'vitest';
 import { useServer } from './flows.js';
-import { accessToken, accepts, useGuards } from './guard-kit.js';
-
-/** A pino-shaped logger that keeps every line. */
-function recordingLogger() {
-  const lines: { level: string; obj: Record<string, unknown>; msg: string }[] = [];
-  const at = (level: string) => (obj: Record<string, unknown>, msg: string) => void lines.push({ level, obj, msg });
-  return { lines, logger: { info: at('info'), warn: at('warn'), error: at('error') } };
-}
+import { accessToken, accepts, recordingLogger, useGuards } from './guard-kit.js';
 
 /** A loopback port nothing listens on. */
 async function closedPort(): Promise<number> {

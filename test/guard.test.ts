@@ -141,6 +141,45 @@ describe('guard: one encoding only (RFC 7515 §2), on both verification paths', 
     // The cold guard never accepted anything: every variant went through jose.
     expect(cold.status().counters.accepted).toBe(0);
   });
+
+  it('random edits of a real token\'s payload and signature: jose and the fast path give the same answer to each, and accept none', async () => {
+    const token = await accessToken(h, await h.client({ tokenFormat: 'jwt' }));
+    const cold = await guards.ready();
+    const warm = await guards.ready();
+    expect(await accepts(warm, token)).toBe(true);
+    // A fixed seed (mulberry32): the same edits on every run.
+    let seed = 0x9e3779b9;
+    const random = () => {
+      seed = (seed + 0x6d2b79f5) | 0;
+      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+    // RFC 6750 §2.1 b64token characters, so that every edit reaches the JWT checks.
+    const chars = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_~+/';
+    const pick = (text: string) => text[Math.floor(random() * text.length)]!;
+    const header = token.slice(0, token.indexOf('.'));
+    const edits = [
+      (t: string, i: number) => `${t.slice(0, i)}${pick(chars)}${t.slice(i + 1)}`,
+      (t: string, i: number) => `${t.slice(0, i)}${pick(chars)}${t.slice(i)}`,
+      (t: string, i: number) => `${t.slice(0, i)}${t.slice(i + 1)}`,
+      (t: string) => `${t}${'='.repeat(1 + Math.floor(random() * 2))}`,
+      (t: string) => `${t}${pick(chars)}`,
+    ];
+    const disagreements: string[] = [];
+    let tried = 0;
+    for (let n = 0; n < 150; n++) {
+      const at = header.length + 1 + Math.floor(random() * (token.length - header.length - 1));
+      const edited = edits[Math.floor(random() * edits.length)]!(token, at);
+      if (edited === token || edited.split('.').length !== 3 || edited.split('.').some((p) => p === '') || /=[^=]/.test(edited)) continue;
+      tried++;
+      const [a, b] = [await cold.verifyToken(edited), await warm.verifyToken(edited)];
+      const outcome = (r: typeof a) => (r.ok ? 'accepted' : `${r.status} ${r.description}`);
+      if (outcome(a) !== outcome(b) || a.ok) disagreements.push(`${outcome(a)} / ${outcome(b)} at ${at}`);
+    }
+    console.log(`random edits: ${tried} tried on both paths`);
+    expect(disagreements).toEqual([]);
+  });
 });
 
 describe('guard: opaque tokens (RFC 7662)', () => {
