@@ -60,6 +60,7 @@ export interface GuardOptions {
    * ready() rejects with ERR_GUARD_UNREACHABLE if the feed has not caught up within this many ms
    * because the server cannot be reached (the guard keeps trying). Bad credentials, a missing
    * scope, an issuer mismatch or unusable metadata reject at once, whatever this says.
+   * Infinity waits for ever.
    */
   readyTimeout?: number;
   /** Where the guard reports what it does (pino-compatible). Silent by default. */

@@ -62,11 +62,12 @@ export class FeedSubscriber {
   }
 
   start(): void {
-    this.readyTimer ??= setTimeout(() => {
+    // Infinity waits for ever (setTimeout would take it for 1 ms).
+    if (Number.isFinite(this.options.readyTimeout)) this.readyTimer ??= setTimeout(() => {
       const last = this.lastError ? `: ${this.lastError.message}` : '';
       this.abandon(new GuardUnreachableError(`the revocation feed has not caught up within ${this.options.readyTimeout} ms${last}`, { cause: this.lastError }));
     }, this.options.readyTimeout);
-    this.readyTimer.unref();
+    this.readyTimer?.unref();
     this.running ??= this.run();
   }
 
