@@ -9,6 +9,7 @@ import { createGuard, type Guard, type GuardOptions } from '@tessera/guard';
 import { afterEach, describe, expect, it } from 'vitest';
 import { useServer } from './flows.js';
 import { accessToken, accepts, recordingLogger, useGuards } from './guard-kit.js';
+import { FeedProxy } from './guard-proxy.js';
 
 /** A loopback port nothing listens on. */
 async function closedPort(): Promise<number> {
@@ -96,6 +97,32 @@ describe('guard.ready() settles and names the cause', () => {
     await expect.poll(() => accepts(g, tokens[0]!)).toBe(false);
     const text = JSON.stringify(lines) + JSON.stringify(g.status());
     for (const t of tokens) for (const part of t.split('.')) expect(text).not.toContain(part);
+  });
+});
+
+describe('guard: what it reports when introspection fails', () => {
+  const h = useServer();
+  const guards = useGuards(h);
+
+  it('introspection unreachable: opaque tokens get 503 (never an accept), one error is logged with the cause, no token in it', async () => {
+    const proxy = await FeedProxy.start(h.server.url);
+    try {
+      const { lines, logger } = recordingLogger();
+      const g = await guards.ready({ endpoints: { introspection: proxy.at('/introspect') }, logger });
+      const app = await h.client();
+      const tokens = [await accessToken(h, app), await accessToken(h, app)];
+      proxy.takeDown('/introspect');
+      for (const t of tokens) expect(await g.verifyToken(t)).toMatchObject({ ok: false, status: 503, description: 'the introspection endpoint cannot be asked now' });
+      const failures = lines.filter((l) => l.obj.event === 'introspection.failed');
+      expect(failures).toHaveLength(1);
+      expect(failures[0]).toMatchObject({ level: 'error', obj: { code: 'ERR_GUARD_UNREACHABLE' }, msg: expect.stringMatching(/introspection endpoint cannot be reached/) });
+      const text = JSON.stringify(lines);
+      for (const t of tokens) expect(text).not.toContain(t);
+      proxy.restore();
+      expect(await accepts(g, tokens[0]!)).toBe(true);
+    } finally {
+      await proxy.close();
+    }
   });
 });
 

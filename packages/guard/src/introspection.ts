@@ -133,7 +133,8 @@ export class Introspector {
   private failed(err: Error): GuardUnavailable {
     if (err.message !== this.lastFailure) this.options.logger?.error({ event: 'introspection.failed', code: (err as { code?: string }).code }, err.message);
     this.lastFailure = err.message;
-    return err instanceof GuardUnavailable ? err : new GuardUnavailable(err.message, { cause: err });
+    // The caller (an API client) gets the kind of failure; the log gets the detail.
+    return new GuardUnavailable('the introspection endpoint cannot be asked now', { cause: err });
   }
 
   private remember(key: string, response: IntrospectionResponse): void {
