@@ -1,12 +1,16 @@
 /**
  * Signing keys at the guard: after a rotation at the server, tokens signed with the old and the
  * new key both verify (an unknown `kid` refetches the JWKS) until the old key retires; refetches
- * for unknown kids are rate-limited.
+ * for unknown kids are rate-limited. The cached set expires after jwksMaxAge, so a key withdrawn
+ * from the JWKS stops verifying even on the fast path; while refreshes fail the old set serves
+ * for jwksMaxStale at most, then JWTs get 503.
  */
 import { decodeProtectedHeader, generateKeyPair, SignJWT } from 'jose';
 import { describe, expect, it, vi } from 'vitest';
 import { useServer } from './flows.js';
-import { accessToken, accepts, useGuards } from './guard-kit.js';
+import { accessToken, accepts, recordingLogger, useGuards } from './guard-kit.js';
+import { FeedProxy } from './guard-proxy.js';
+import { sleep } from './flows.js';
 
 describe('guard: signing key rotation', () => {
   const h = useServer();
@@ -52,5 +56,57 @@ describe('guard: signing key rotation', () => {
     const results = await Promise.all(junk.map((t) => g.verifyToken(t)));
     for (const r of results) expect(r).toMatchObject({ ok: false, error: 'invalid_token' });
     expect(jwksFetches).toBe(2);
+  });
+
+  it('a key withdrawn from the JWKS stops verifying once the cached set is older than jwksMaxAge, though the fast path knows its header', async () => {
+    const g = await guards.ready({ jwksCooldown: 50, jwksMaxAge: 300 });
+    const app = await h.client({ tokenFormat: 'jwt' });
+    const old = await accessToken(h, app);
+    // Twice: the second verification takes the fast path (a header already accepted).
+    expect(await accepts(g, old)).toBe(true);
+    expect(await accepts(g, old)).toBe(true);
+    await h.engine.keys.rotate(Date.now() + 300, { event: 'key.rotated', actor: 'test' });
+    const fresh = await accessToken(h, app);
+    await vi.waitFor(async () => expect((await h.request('/jwks.json')).body.keys).toHaveLength(1), { timeout: 5000, interval: 50 });
+    await vi.waitFor(async () => expect(await g.verifyToken(old)).toMatchObject({ ok: false, status: 401, description: expect.stringMatching(/unknown key/) }), { timeout: 5000, interval: 50 });
+    expect(await accepts(g, fresh)).toBe(true);
+    expect(await accepts(g, old)).toBe(false);
+  });
+
+  it('the JWKS is refetched once when it expires, for a whole burst; while refetches fail the old set serves jwksMaxStale past jwksMaxAge, then JWTs get 503 until it is back', async () => {
+    const proxy = await FeedProxy.start(h.server.url);
+    try {
+      const { lines, logger } = recordingLogger();
+      const g = await guards.ready({ endpoints: { jwks: proxy.at('/jwks.json') }, jwksCooldown: 100, jwksMaxAge: 300, jwksMaxStale: 500, logger });
+      const token = await accessToken(h, await h.client({ tokenFormat: 'jwt' }));
+      expect(await accepts(g, token)).toBe(true);
+      const fetches = () => proxy.requests.get('/jwks.json') ?? 0;
+      expect(fetches()).toBe(1);
+      await sleep(350);
+      // Past jwksMaxAge: 50 verifications at once share one background refetch.
+      const burst = await Promise.all(Array.from({ length: 50 }, () => g.verifyToken(token)));
+      expect(burst.every((r) => r.ok)).toBe(true);
+      await vi.waitFor(() => expect(g.status().jwks.fetchedAt).toBeGreaterThan(Date.now() - 300), { timeout: 5000, interval: 10 });
+      expect(fetches()).toBe(2);
+
+      proxy.takeDown('/jwks.json');
+      const outcomes = new Set<string>();
+      await vi.waitFor(async () => {
+        const r = await g.verifyToken(token);
+        outcomes.add(r.ok ? 'accepted' : `${r.status}`);
+        expect(r).toMatchObject({ ok: false, status: 503, error: 'temporarily_unavailable' });
+      }, { timeout: 5000, interval: 20 });
+      // Accepted while the old set was within its bound, then 503: never a 401 for a good token.
+      expect([...outcomes].sort()).toEqual(['503', 'accepted']);
+      expect(g.status().jwks.lastError).toMatch(/JWKS cannot be reached/);
+      console.log(`JWKS down: ${fetches() - 2} fetch attempts (cooldown 100 ms) until the old set expired`);
+      expect(lines.some((l) => l.level === 'warn' && l.obj.event === 'jwks.failed')).toBe(true);
+
+      proxy.restore();
+      await vi.waitFor(async () => expect(await accepts(g, token)).toBe(true), { timeout: 5000, interval: 50 });
+      expect(g.status().jwks.lastError).toBeNull();
+    } finally {
+      await proxy.close();
+    }
   });
 });

@@ -86,3 +86,10 @@ export async function accepts(g: Guard, token: string): Promise<boolean> {
 }
 
 export const claims = (jwt: string) => decodeJwt(jwt);
+
+/** A pino-shaped logger that keeps every line, for the guard's `logger` option. */
+export function recordingLogger() {
+  const lines: { level: string; obj: Record<string, unknown>; msg: string }[] = [];
+  const at = (level: string) => (obj: Record<string, unknown>, msg: string) => void lines.push({ level, obj, msg });
+  return { lines, logger: { info: at('info'), warn: at('warn'), error: at('error') } };
+}

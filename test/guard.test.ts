@@ -3,7 +3,7 @@
  * 9068 §4), opaque ones by introspection (RFC 7662), scopes and malformed headers (RFC 6750 §3).
  * Odd JWTs are signed with the server's own key, so only the rule under test differs.
  */
-import { randomBytes } from 'node:crypto';
+import { createPrivateKey, randomBytes, sign as cryptoSign } from 'node:crypto';
 import { createGuard, type GuardFailure, type GuardResult } from '@tessera/guard';
 import { generateKeyPair, SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
@@ -75,10 +75,110 @@ describe('guard: JWT access tokens (RFC 9068 §4)', () => {
     // Again once the header is known (node:crypto path), and with a truncated or missing signature.
     expect(await accepts(g, await sign())).toBe(true);
     expect(refused(await g.verifyToken(tampered), 401, 'invalid_token').description).toMatch(/signature/);
-    expect(refused(await g.verifyToken(`${tampered.slice(0, -4)}`), 401, 'invalid_token').description).toMatch(/signature/);
+    const short = Buffer.from(signature!, 'base64url').subarray(0, 61).toString('base64url');
+    expect(refused(await g.verifyToken(`${tampered.slice(0, tampered.lastIndexOf('.'))}.${short}`), 401, 'invalid_token').description).toMatch(/signature/);
     refused(await g.verifyToken(tampered.slice(0, tampered.lastIndexOf('.'))), 401, 'invalid_token');
     const none = `${Buffer.from('{"alg":"none","typ":"at+jwt"}').toString('base64url')}.${Buffer.from(JSON.stringify(claimsFor())).toString('base64url')}.AAAA`;
     refused(await g.verifyToken(none), 401, 'invalid_token');
+  });
+});
+
+describe('guard: one encoding only (RFC 7515 §2), on both verification paths', () => {
+  const h = useServer();
+  const guards = useGuards(h);
+
+  /** Signs `header.payload` as they are (no re-encoding) with the server's current key, as the server signs. */
+  async function signRaw(header: string, payload: string): Promise<string> {
+    const keys = await h.store.listKeys();
+    const current = keys.findLast((k) => k.retireAt === null) ?? keys.at(-1)!;
+    const key = createPrivateKey({ key: JSON.parse(current.privateJwk), format: 'jwk' });
+    return `${header}.${payload}.${cryptoSign('sha256', Buffer.from(`${header}.${payload}`), { key, dsaEncoding: 'ieee-p1363' }).toString('base64url')}`;
+  }
+
+  /** The same encoding with the unused low bits of its last character set: it decodes to the same bytes. */
+  const strayBits = (segment: string) => {
+    const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
+    const unused = segment.length % 4 === 2 ? 4 : 2;
+    return segment.slice(0, -1) + alphabet[alphabet.indexOf(segment.at(-1)!) | ((1 << unused) - 1)];
+  };
+
+  it('a signature or payload in any encoding but canonical base64url (padding, +/ alphabet, trailing junk, stray bits) is refused by jose and the fast path alike', async () => {
+    const app = await h.client({ tokenFormat: 'jwt' });
+    // A real token whose signature holds '-' or '_', so that the standard alphabet differs.
+    let token = await accessToken(h, app);
+    while (!/[-_]/.test(token.split('.')[2]!)) token = await accessToken(h, app);
+    const [header, payload, signature] = token.split('.') as [string, string, string];
+    expect(signature).toHaveLength(86);
+    // A payload whose encoding needs padding, so that padding and stray bits can be tried on it.
+    let claims = JSON.parse(Buffer.from(payload, 'base64url').toString());
+    let padded = '';
+    for (let i = 0; Buffer.from(JSON.stringify(claims)).toString('base64url').length % 4 === 0; i++) claims = { ...claims, pad: 'x'.repeat(i + 1) };
+    padded = Buffer.from(JSON.stringify(claims)).toString('base64url');
+    const variants: Record<string, string> = {
+      'signature padded with =': `${header}.${payload}.${signature}==`,
+      'signature in the standard alphabet': `${header}.${payload}.${signature.replace(/-/g, '+').replace(/_/g, '/')}`,
+      'signature with trailing ~': `${header}.${payload}.${signature}~`,
+      'signature with trailing /': `${header}.${payload}.${signature}/`,
+      'signature with stray low bits': `${header}.${payload}.${strayBits(signature)}`,
+      'payload padded with = (signed as such)': await signRaw(header, `${padded}${'='.repeat(4 - (padded.length % 4))}`),
+      'payload with stray low bits (signed as such)': await signRaw(header, strayBits(padded)),
+    };
+    for (const [name, variant] of Object.entries(variants)) expect(variant, name).not.toBe(token);
+    const cold = await guards.ready();
+    const warm = await guards.ready();
+    // The control: the canonical forms verify, and warm the second guard's fast path (a known header).
+    expect(await accepts(warm, token)).toBe(true);
+    expect(await accepts(warm, await signRaw(header, padded))).toBe(true);
+    const seen: Record<string, [string, string]> = {};
+    for (const [name, variant] of Object.entries(variants)) {
+      const outcome = async (g: typeof cold) => {
+        const r = await g.verifyToken(variant);
+        return r.ok ? 'accepted' : `${r.status} ${r.error}`;
+      };
+      seen[name] = [await outcome(cold), await outcome(warm)];
+    }
+    expect(seen).toEqual(Object.fromEntries(Object.keys(variants).map((name) => [name, ['401 invalid_token', '401 invalid_token']])));
+    // The cold guard never accepted anything: every variant went through jose.
+    expect(cold.status().counters.accepted).toBe(0);
+  });
+
+  it('random edits of a real token\'s payload and signature: jose and the fast path give the same answer to each, and accept none', async () => {
+    const token = await accessToken(h, await h.client({ tokenFormat: 'jwt' }));
+    const cold = await guards.ready();
+    const warm = await guards.ready();
+    expect(await accepts(warm, token)).toBe(true);
+    // A fixed seed (mulberry32): the same edits on every run.
+    let seed = 0x9e3779b9;
+    const random = () => {
+      seed = (seed + 0x6d2b79f5) | 0;
+      let t = Math.imul(seed ^ (seed >>> 15), 1 | seed);
+      t = (t + Math.imul(t ^ (t >>> 7), 61 | t)) ^ t;
+      return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    };
+    // RFC 6750 §2.1 b64token characters, so that every edit reaches the JWT checks.
+    const chars = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_~+/';
+    const pick = (text: string) => text[Math.floor(random() * text.length)]!;
+    const header = token.slice(0, token.indexOf('.'));
+    const edits = [
+      (t: string, i: number) => `${t.slice(0, i)}${pick(chars)}${t.slice(i + 1)}`,
+      (t: string, i: number) => `${t.slice(0, i)}${pick(chars)}${t.slice(i)}`,
+      (t: string, i: number) => `${t.slice(0, i)}${t.slice(i + 1)}`,
+      (t: string) => `${t}${'='.repeat(1 + Math.floor(random() * 2))}`,
+      (t: string) => `${t}${pick(chars)}`,
+    ];
+    const disagreements: string[] = [];
+    let tried = 0;
+    for (let n = 0; n < 150; n++) {
+      const at = header.length + 1 + Math.floor(random() * (token.length - header.length - 1));
+      const edited = edits[Math.floor(random() * edits.length)]!(token, at);
+      if (edited === token || edited.split('.').length !== 3 || edited.split('.').some((p) => p === '') || /=[^=]/.test(edited)) continue;
+      tried++;
+      const [a, b] = [await cold.verifyToken(edited), await warm.verifyToken(edited)];
+      const outcome = (r: typeof a) => (r.ok ? 'accepted' : `${r.status} ${r.description}`);
+      if (outcome(a) !== outcome(b) || a.ok) disagreements.push(`${outcome(a)} / ${outcome(b)} at ${at}`);
+    }
+    console.log(`random edits: ${tried} tried on both paths`);
+    expect(disagreements).toEqual([]);
   });
 });
 

@@ -3,7 +3,7 @@
  * server metadata (RFC 8414), fetched once and kept; endpoints given in the options win.
  */
 import type { GuardEndpoints } from './options.js';
-import { GuardUnavailable } from './result.js';
+import { GuardConfigurationError, httpError, IssuerMismatchError, networkError } from './errors.js';
 
 const FIELDS: Record<keyof GuardEndpoints, string> = {
   jwks: 'jwks_uri',
@@ -44,7 +44,7 @@ export class Discovery {
     const endpoints = {} as GuardEndpoints;
     for (const [key, field] of Object.entries(FIELDS) as [keyof GuardEndpoints, string][]) {
       const value = this.overrides[key] ?? meta[field];
-      if (typeof value !== 'string') throw new GuardUnavailable(`the issuer's metadata has no ${field}`);
+      if (typeof value !== 'string') throw new GuardConfigurationError(`the issuer's metadata has no ${field} (is ${this.issuer} a Tessera server?)`);
       endpoints[key] = value;
     }
     this.found = endpoints;
@@ -52,16 +52,21 @@ export class Discovery {
   }
 
   private async fetchMetadata(): Promise<Record<string, unknown>> {
-    let meta: Record<string, unknown>;
+    const url = metadataUrl(this.issuer);
+    let res: Response;
     try {
-      const res = await this.options.fetch(metadataUrl(this.issuer), { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(this.options.timeout) });
-      if (res.status !== 200) throw new Error(`metadata answered ${res.status}`);
-      meta = (await res.json()) as Record<string, unknown>;
+      res = await this.options.fetch(url, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(this.options.timeout) });
     } catch (cause) {
-      throw new GuardUnavailable("the issuer's metadata cannot be fetched", { cause });
+      throw networkError(`the issuer's metadata (${url})`, cause);
     }
+    if (res.status !== 200) throw await httpError(`the issuer's metadata (${url})`, res, true);
+    const meta = (await res.json().catch(() => undefined)) as Record<string, unknown> | undefined;
+    if (typeof meta !== 'object' || meta === null) throw new GuardConfigurationError(`the issuer's metadata (${url}) is not a JSON object`);
     // RFC 8414 §3.3: the issuer in the document MUST be identical to the one it was fetched for.
-    if (meta.issuer !== this.issuer) throw new GuardUnavailable(`the metadata names issuer ${String(meta.issuer)}, not ${this.issuer}`);
+    if (meta.issuer !== this.issuer) {
+      const hint = typeof meta.issuer === 'string' && meta.issuer.replace(/\/$/, '') === this.issuer.replace(/\/$/, '') ? ' (they differ by a trailing slash)' : '';
+      throw new IssuerMismatchError(`the metadata names issuer ${JSON.stringify(meta.issuer)}, not ${JSON.stringify(this.issuer)}: RFC 8414 §3.3 requires them identical${hint}`);
+    }
     return meta;
   }
 }

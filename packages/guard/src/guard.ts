@@ -29,7 +29,9 @@ export interface GuardStatus {
     stale: boolean;
     onStale: 'fail-closed' | 'introspect';
     reconnects: number;
+    /** The last failure to reach the feed (kept after recovery), and its stable code. */
     lastError: string | null;
+    lastErrorCode: string | null;
   } | null;
   revoked: RevocationSet['size'];
   introspectionCache: number;
@@ -42,7 +44,13 @@ export interface Guard {
   verify(authorization: string | null | undefined, requiredScopes?: readonly string[]): Promise<GuardResult>;
   /** Checks a bare access token. */
   verifyToken(token: string, requiredScopes?: readonly string[]): Promise<GuardResult>;
-  /** Resolves once the revocation feed has caught up for the first time. */
+  /**
+   * Resolves once the revocation feed has caught up for the first time (without the feed: once
+   * the issuer's metadata is read). Rejects with a GuardError whose `code` names the cause: at
+   * once for ERR_GUARD_CREDENTIALS, ERR_GUARD_FORBIDDEN, ERR_ISSUER_MISMATCH and
+   * ERR_GUARD_CONFIGURATION; with ERR_GUARD_UNREACHABLE after `readyTimeout`; ERR_GUARD_CLOSED if
+   * closed first. The guard keeps trying in the background either way, failing closed meanwhile.
+   */
   ready(): Promise<void>;
   status(): GuardStatus;
   /** Stops the feed and the timers. */
@@ -58,10 +66,11 @@ export function createGuard(input: GuardOptions): Guard {
   const options = resolveOptions(input);
   const discovery = new Discovery(options.issuer, options.endpoints ?? {}, options);
   const endpoint = (key: keyof GuardEndpoints) => () => discovery.get().then((e) => e[key]);
-  const jwks = new JwksCache(endpoint('jwks'), { cooldown: options.jwksCooldown, maxAge: options.jwksMaxAge, timeout: options.timeout, fetch: options.fetch });
+  const { logger } = options;
+  const jwks = new JwksCache(endpoint('jwks'), { cooldown: options.jwksCooldown, maxAge: options.jwksMaxAge, maxStale: options.jwksMaxStale, timeout: options.timeout, fetch: options.fetch, logger });
   const authorization = options.client ? basic(options.client) : '';
   const introspector = options.client
-    ? new Introspector(endpoint('introspection'), authorization, { size: options.introspectionCacheSize, ttl: options.introspectionCacheTtl, timeout: options.timeout, fetch: options.fetch })
+    ? new Introspector(endpoint('introspection'), authorization, { size: options.introspectionCacheSize, ttl: options.introspectionCacheTtl, timeout: options.timeout, fetch: options.fetch, logger })
     : undefined;
   const revocations = new RevocationSet(options.clockTolerance);
   const feed = options.revocations === 'feed'
@@ -73,6 +82,8 @@ export function createGuard(input: GuardOptions): Guard {
       reconnectMax: options.reconnectMax,
       silence: options.maxStaleness,
       timeout: options.timeout,
+      readyTimeout: options.readyTimeout,
+      logger,
       apply(event) {
         revocations.add(event);
         introspector?.evict(event);
@@ -111,12 +122,13 @@ export function createGuard(input: GuardOptions): Guard {
       const started = options.onVerify ? performance.now() : 0;
       return done(parsed.kind === 'missing' ? missingToken(options.realm) : invalidRequest(options.realm, parsed.description), started);
     },
-    ready: () => feed?.ready() ?? Promise.resolve(),
+    ready: () => feed?.ready() ?? discovery.get().then(() => {}),
     status: () => ({
       feed: feed
         ? {
           state: feed.state, cursor: feed.cursor, synced: feed.synced, lastHeardAt: feed.lastHeardAt ?? null, staleness: staleness(),
-          maxStaleness: options.maxStaleness, stale: isStale(), onStale: options.onStale, reconnects: feed.reconnects, lastError: feed.lastError ?? null,
+          maxStaleness: options.maxStaleness, stale: isStale(), onStale: options.onStale, reconnects: feed.reconnects,
+          lastError: feed.lastError?.message ?? null, lastErrorCode: feed.lastError?.code ?? null,
         }
         : null,
       revoked: revocations.size,

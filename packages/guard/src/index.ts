@@ -2,7 +2,17 @@
 export { createGuard } from './guard.js';
 export type { Guard, GuardStatus } from './guard.js';
 export { defaults } from './options.js';
-export type { GuardEndpoints, GuardOptions } from './options.js';
+export type { GuardEndpoints, GuardLogger, GuardOptions } from './options.js';
+export {
+  GuardClosedError,
+  GuardConfigurationError,
+  GuardCredentialsError,
+  GuardError,
+  GuardForbiddenError,
+  GuardUnavailable,
+  GuardUnreachableError,
+  IssuerMismatchError,
+} from './errors.js';
 export type { GuardErrorCode, GuardFailure, GuardResult, VerifiedToken } from './result.js';
 export type { FeedEvent } from './revocations.js';
 export { verifyRequest, failureResponse } from './adapters/web.js';

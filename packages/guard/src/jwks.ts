@@ -2,10 +2,17 @@
  * The issuer's signing keys (RFC 7517 JWK Set), cached by `kid`, each imported once. A token
  * naming an unknown `kid` (the server rotated its key) triggers a refetch, at most one per
  * cooldown: requests arriving inside the cooldown wait for that one fetch instead of being
- * refused. An old set is refreshed in the background and keeps serving meanwhile.
+ * refused.
+ *
+ * The set expires: once older than `maxAge`, the next token starts one refetch in the background
+ * (shared, at most one per cooldown, so no thundering herd) and the old set serves meanwhile. A
+ * key the new set lacks stops verifying. While refetches fail the old set is kept, but for
+ * `maxStale` past `maxAge` at most: then every JWT gets a 503 until a fetch succeeds, as the
+ * guard cannot tell whether the issuer withdrew a key.
  */
 import { errors, importJWK, type JSONWebKeySet, type JWK, type JWTHeaderParameters } from 'jose';
-import { GuardUnavailable } from './result.js';
+import { GuardUnavailable, httpError, networkError } from './errors.js';
+import type { GuardLogger } from './options.js';
 
 /** Distinct verified headers remembered (a handful in practice: one per key and typ). */
 const MAX_HEADERS = 64;
@@ -18,8 +25,10 @@ interface Known {
 export interface JwksOptions {
   cooldown: number;
   maxAge: number;
+  maxStale: number;
   timeout: number;
   fetch: typeof fetch;
+  logger: GuardLogger | undefined;
 }
 
 export class JwksCache {
@@ -31,8 +40,12 @@ export class JwksCache {
    * needs the issuer's signature), and a JWKS reload clears it.
    */
   private readonly byHeader = new Map<string, CryptoKey>();
-  private fetchedAt = Number.NEGATIVE_INFINITY;
+  /** The last successful fetch: the age of the set. */
+  private loadedAt = Number.NEGATIVE_INFINITY;
+  /** The last attempt, successful or not: the cooldown counts from it. */
+  private triedAt = Number.NEGATIVE_INFINITY;
   private pending: Promise<void> | undefined;
+  private lastError: string | undefined;
 
   constructor(
     private readonly url: () => Promise<string>,
@@ -41,14 +54,16 @@ export class JwksCache {
 
   /** A jose key resolver: `jwtVerify(token, jwks.getKey, …)`. */
   readonly getKey = async (header: JWTHeaderParameters): Promise<CryptoKey> => {
-    if (!this.known) {
-      // The set could not be fetched lately: answer at once rather than hammer the server.
-      if (!this.pending && Date.now() - this.fetchedAt < this.options.cooldown) throw new GuardUnavailable('the JWKS cannot be fetched');
-      await this.refetch(0);
-    } else if (Date.now() - this.fetchedAt > this.options.maxAge) this.refetch(0).catch(() => {});
+    if (this.expired()) {
+      // Nothing trustworthy to verify with: fetch, unless a fetch failed inside the cooldown
+      // (answer at once rather than hammer the server).
+      if (!this.pending && Date.now() - this.triedAt < this.options.cooldown) throw new GuardUnavailable('the JWKS cannot be fetched');
+      await this.refetch(0).catch(() => {});
+      if (this.expired()) throw new GuardUnavailable('the JWKS cannot be fetched');
+    } else this.refreshIfDue();
     let found = this.find(header);
     if (!found) {
-      await this.refetch(this.options.cooldown);
+      await this.refetch(this.options.cooldown).catch(() => {});
       found = this.find(header);
       if (!found) throw new errors.JWKSNoMatchingKey();
     }
@@ -56,14 +71,28 @@ export class JwksCache {
     return found.key;
   };
 
-  /** The key for a token whose header segment already verified once, if any. */
+  /** The key for a token whose header segment already verified once, while the set is current enough. */
   keyForHeader(segment: string): CryptoKey | undefined {
+    if (this.expired()) return undefined;
+    this.refreshIfDue();
     return this.byHeader.get(segment);
   }
 
   /** Records that tokens with this header segment verify with `key`. */
   remember(segment: string, key: CryptoKey): void {
     if (this.byHeader.size < MAX_HEADERS) this.byHeader.set(segment, key);
+  }
+
+  /** No set, or one kept past maxAge + maxStale because refetches failed. */
+  private expired(): boolean {
+    return !this.known || Date.now() - this.loadedAt > this.options.maxAge + this.options.maxStale;
+  }
+
+  /** Past maxAge: one background refetch, shared and paced by the cooldown. */
+  private refreshIfDue(): void {
+    const now = Date.now();
+    if (this.pending || now - this.loadedAt <= this.options.maxAge || now - this.triedAt < this.options.cooldown) return;
+    this.refetch(0).catch(() => {});
   }
 
   /** RFC 7517 §4.2, §4.4: a signing key whose alg (if stated) is the header's. */
@@ -73,10 +102,10 @@ export class JwksCache {
     return k;
   }
 
-  /** Fetches the set once `cooldown` ms have passed since the last fetch; concurrent callers share it. */
+  /** Fetches the set once `cooldown` ms have passed since the last attempt; concurrent callers share it. */
   private refetch(cooldown: number): Promise<void> {
     this.pending ??= (async () => {
-      const wait = this.fetchedAt + cooldown - Date.now();
+      const wait = this.triedAt + cooldown - Date.now();
       if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
       await this.load();
     })().finally(() => {
@@ -86,17 +115,24 @@ export class JwksCache {
   }
 
   private async load(): Promise<void> {
+    this.triedAt = Date.now();
     let set: JSONWebKeySet;
     try {
-      const res = await this.options.fetch(await this.url(), { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(this.options.timeout) });
-      if (res.status !== 200) throw new Error(`JWKS answered ${res.status}`);
+      const url = await this.url();
+      let res: Response;
+      try {
+        res = await this.options.fetch(url, { headers: { accept: 'application/json' }, signal: AbortSignal.timeout(this.options.timeout) });
+      } catch (cause) {
+        throw networkError('the JWKS', cause);
+      }
+      if (res.status !== 200) throw await httpError('the JWKS', res, false);
       set = (await res.json()) as JSONWebKeySet;
       if (!Array.isArray(set?.keys)) throw new Error('the JWKS has no keys array');
     } catch (cause) {
-      // Until the first success there is nothing to verify with; later failures keep the old set.
-      this.fetchedAt = Date.now();
-      if (!this.known) throw new GuardUnavailable('the JWKS cannot be fetched', { cause });
-      return;
+      const message = cause instanceof Error ? cause.message : String(cause);
+      if (message !== this.lastError) this.options.logger?.warn({ event: 'jwks.failed', ageMs: Date.now() - this.loadedAt }, `the JWKS cannot be fetched, keeping the old set for now: ${message}`);
+      this.lastError = message;
+      throw new GuardUnavailable('the JWKS cannot be fetched', { cause });
     }
     const known = new Map<string | undefined, Known>();
     for (const jwk of set.keys) {
@@ -105,12 +141,20 @@ export class JwksCache {
       known.set(jwk.kid, old && JSON.stringify(old.jwk) === JSON.stringify(jwk) ? old : { jwk });
     }
     if (set.keys.length === 1) known.set(undefined, known.get(set.keys[0]?.kid) as Known);
+    const before = [...(this.known?.keys() ?? [])].filter((k) => k !== undefined);
+    const after = set.keys.map((k) => k.kid);
+    if (before.length !== after.length || before.some((k) => !after.includes(k))) this.options.logger?.info({ event: 'jwks.changed', kids: after }, 'the JWKS changed');
     this.known = known;
     this.byHeader.clear();
-    this.fetchedAt = Date.now();
+    this.loadedAt = Date.now();
+    this.lastError = undefined;
   }
 
   status() {
-    return { keys: new Set(this.known?.values()).size, fetchedAt: Number.isFinite(this.fetchedAt) ? this.fetchedAt : null };
+    return {
+      keys: new Set(this.known?.values()).size,
+      fetchedAt: Number.isFinite(this.loadedAt) ? this.loadedAt : null,
+      lastError: this.lastError ?? null,
+    };
   }
 }

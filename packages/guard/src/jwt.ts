@@ -30,15 +30,23 @@ const REQUIRED = ['exp', 'sub', 'client_id', 'iat', 'jti'] as const;
  * jose also checks `nbf` and, given clockTolerance, allows that much skew on both.
  */
 export async function verifyAccessJwt(token: string, jwks: JwksCache, options: JWTVerifyOptions): Promise<JWTPayload> {
+  const first = token.indexOf('.');
+  const second = token.indexOf('.', first + 1);
+  if (first < 0 || second < 0 || token.indexOf('.', second + 1) >= 0) throw new errors.JWSInvalid('Compact JWS must have three parts');
+  // RFC 7515 §2, §7.1: each part is base64url without padding. Both paths below refuse the same
+  // set: anything but the one canonical encoding (padding, '+' or '/', junk, stray low bits).
+  const payloadBytes = canonical(token.slice(first + 1, second), 'payload');
+  const signature = canonical(token.slice(second + 1), 'signature');
   // Hot path: a header seen before names a known key; otherwise the JWKS resolves it (and may refetch).
-  const segment = token.slice(0, token.indexOf('.'));
+  const segment = token.slice(0, first);
   const known = jwks.keyForHeader(segment);
   let payload: JWTPayload;
   if (known && isP256(known)) {
-    payload = await verifyKnownEs256(token, segment.length, known, options);
+    payload = await verifyKnownEs256(token, second, payloadBytes, signature, known, options);
   } else if (known) {
     ({ payload } = await jwtVerify(token, known, options));
   } else {
+    canonical(segment, 'header');
     const verified = await jwtVerify(token, jwks.getKey, options);
     jwks.remember(segment, verified.key as CryptoKey);
     payload = verified.payload;
@@ -50,13 +58,20 @@ export async function verifyAccessJwt(token: string, jwks: JwksCache, options: J
 }
 
 const keyObjects = new WeakMap<CryptoKey, KeyObject>();
+/** As jose reads a claims set: invalid UTF-8 is refused, a leading BOM dropped. */
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 const isP256 = (key: CryptoKey) => key.algorithm.name === 'ECDSA' && (key.algorithm as EcKeyAlgorithm).namedCurve === 'P-256';
 
+/** The bytes of a base64url segment, if it is their one canonical encoding (RFC 7515 §2). */
+function canonical(segment: string, part: string): Buffer {
+  const bytes = Buffer.from(segment, 'base64url');
+  // Buffer's decoder skips what it cannot read: re-encoding tells a canonical segment from the rest.
+  if (bytes.toString('base64url') !== segment) throw new errors.JWSInvalid(`the JWS ${part} is not canonical base64url`);
+  return bytes;
+}
+
 /** RFC 7515 §5.2 for ES256 (RFC 7518 §3.4: r || s, 64 bytes), then the claims as jose checks them. */
-async function verifyKnownEs256(token: string, headerLength: number, key: CryptoKey, options: JWTVerifyOptions): Promise<JWTPayload> {
-  const dot = token.indexOf('.', headerLength + 1);
-  if (dot < 0 || token.indexOf('.', dot + 1) >= 0) throw new errors.JWSInvalid('Compact JWS must have three parts');
-  const signature = Buffer.from(token.slice(dot + 1), 'base64url');
+async function verifyKnownEs256(token: string, dot: number, payloadBytes: Buffer, signature: Buffer, key: CryptoKey, options: JWTVerifyOptions): Promise<JWTPayload> {
   let keyObject = keyObjects.get(key);
   if (!keyObject) {
     keyObject = KeyObject.from(key);
@@ -68,7 +83,7 @@ async function verifyKnownEs256(token: string, headerLength: number, key: Crypto
   if (!valid) throw new errors.JWSSignatureVerificationFailed();
   let payload: unknown;
   try {
-    payload = JSON.parse(Buffer.from(token.slice(headerLength + 1, dot), 'base64url').toString('utf8'));
+    payload = JSON.parse(strictUtf8.decode(payloadBytes));
   } catch {
     throw new errors.JWTInvalid('JWT Claims Set must be a top-level JSON object');
   }

@@ -11,6 +11,17 @@ export interface GuardEndpoints {
   stream: string;
 }
 
+/**
+ * Where the guard reports what it does (pino's interface, so a pino logger fits as is): feed
+ * caught up, connections lost and back, JWKS changes and failures, ready() failing. Never a
+ * token or a secret; nothing per verification.
+ */
+export interface GuardLogger {
+  info(obj: Record<string, unknown>, msg: string): void;
+  warn(obj: Record<string, unknown>, msg: string): void;
+  error(obj: Record<string, unknown>, msg: string): void;
+}
+
 export interface GuardOptions {
   /** The authorization server's issuer identifier (RFC 8414 §2): JWTs must carry it as `iss`. */
   issuer: string;
@@ -33,8 +44,10 @@ export interface GuardOptions {
   algorithms?: string[];
   /** At most one JWKS refetch per this many ms when a token names an unknown `kid`. */
   jwksCooldown?: number;
-  /** The JWKS is refreshed in the background once older than this many ms. */
+  /** The JWKS is refreshed in the background once older than this many ms; a key it no longer lists stops verifying. */
   jwksMaxAge?: number;
+  /** While JWKS refreshes fail, the old set is kept this many ms past jwksMaxAge; then JWTs get 503 until a fetch succeeds. */
+  jwksMaxStale?: number;
   /** Introspection results kept (entries) and for how long (ms, never past the token's exp). */
   introspectionCacheSize?: number;
   introspectionCacheTtl?: number;
@@ -43,6 +56,15 @@ export interface GuardOptions {
   reconnectMax?: number;
   /** Timeout of each request to the authorization server (metadata, JWKS, introspection), ms. */
   timeout?: number;
+  /**
+   * ready() rejects with ERR_GUARD_UNREACHABLE if the feed has not caught up within this many ms
+   * because the server cannot be reached (the guard keeps trying). Bad credentials, a missing
+   * scope, an issuer mismatch or unusable metadata reject at once, whatever this says.
+   * Infinity waits for ever.
+   */
+  readyTimeout?: number;
+  /** Where the guard reports what it does (pino-compatible). Silent by default. */
+  logger?: GuardLogger;
   /** `realm` of the WWW-Authenticate challenge (RFC 6750 §3). */
   realm?: string;
   /** Endpoints to use instead of those in the issuer's metadata (RFC 8414). */
@@ -64,11 +86,13 @@ export const defaults = {
   algorithms: ['ES256'],
   jwksCooldown: 1_000,
   jwksMaxAge: 600_000,
+  jwksMaxStale: 300_000,
   introspectionCacheSize: 10_000,
   introspectionCacheTtl: 60_000,
   reconnectMin: 250,
   reconnectMax: 5_000,
   timeout: 5_000,
+  readyTimeout: 30_000,
 } satisfies Partial<GuardOptions>;
 
 export type ResolvedOptions = GuardOptions & Required<Pick<GuardOptions, keyof typeof defaults | 'fetch'>>;

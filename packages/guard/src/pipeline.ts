@@ -10,7 +10,8 @@ import type { JwksCache } from './jwks.js';
 import { joseProblem, verifyAccessJwt } from './jwt.js';
 import type { JWTVerifyOptions } from 'jose';
 import type { ResolvedOptions } from './options.js';
-import { GuardUnavailable, type GuardResult, insufficientScope, invalidToken, unavailable } from './result.js';
+import { GuardError, GuardUnavailable } from './errors.js';
+import { type GuardResult, insufficientScope, invalidToken, unavailable } from './result.js';
 import type { RevocationSet } from './revocations.js';
 import { looksLikeJwt } from './bearer.js';
 
@@ -37,6 +38,8 @@ export async function checkToken(p: Parts, token: string, required: readonly str
     return insufficientScope(p.options.realm, required);
   } catch (err) {
     if (err instanceof GuardUnavailable) return unavailable(err.message);
+    // Setup problems (metadata, credentials) are for the operator's log, not for the caller.
+    if (err instanceof GuardError) return unavailable('the guard cannot reach its authorization server');
     throw err;
   }
 }

@@ -33,11 +33,6 @@ export interface GuardFailure {
 
 export type GuardResult = { ok: true; token: VerifiedToken } | GuardFailure;
 
-/** Thrown inside the guard when the authorization server cannot be asked (JWKS, introspection): a 503. */
-export class GuardUnavailable extends Error {
-  readonly code = 'ERR_GUARD_UNAVAILABLE';
-}
-
 // RFC 6750 §3: error_description uses %x20-21 / %x23-5B / %x5D-7E only.
 const clean = (text: string) => text.replace(/[^\x20-\x21\x23-\x5B\x5D-\x7E]/g, '');
 

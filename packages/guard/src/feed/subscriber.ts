@@ -4,6 +4,8 @@
  * than `silence`, leads to a jittered exponential backoff and the same two steps again, so no
  * event is missed across a disconnect. `lastHeardAt` measures how current the guard is.
  */
+import { GuardClosedError, GuardError, GuardUnreachableError, httpError, networkError } from '../errors.js';
+import type { GuardLogger } from '../options.js';
 import type { FeedEvent } from '../revocations.js';
 import { backoff, sleep } from './backoff.js';
 import { SseParser } from './sse.js';
@@ -17,6 +19,9 @@ export interface SubscriberOptions {
   /** A stream silent this long (ms; the server beats far more often) is presumed dead and reopened. */
   silence: number;
   timeout: number;
+  /** ready() rejects after this many ms without a first catch-up (fatal causes reject at once). */
+  readyTimeout: number;
+  logger: GuardLogger | undefined;
   apply: (event: FeedEvent) => void;
 }
 
@@ -24,9 +29,11 @@ export type FeedState = 'connecting' | 'catching-up' | 'live' | 'waiting' | 'clo
 
 const PAGE = 1000;
 
-const describe = (err: unknown): string => {
+/** Failures as the guard reports them: its own errors as they are, anything else as unreachable. */
+const asGuardError = (err: unknown): GuardError => {
+  if (err instanceof GuardError) return err;
   const cause = (err as { cause?: { code?: unknown } })?.cause?.code;
-  return `${err instanceof Error ? err.message : String(err)}${typeof cause === 'string' ? ` (${cause})` : ''}`;
+  return new GuardUnreachableError(`${err instanceof Error ? err.message : String(err)}${typeof cause === 'string' ? ` (${cause})` : ''}`, { cause: err });
 };
 
 export class FeedSubscriber {
@@ -35,8 +42,11 @@ export class FeedSubscriber {
   synced = false;
   lastHeardAt: number | undefined;
   reconnects = 0;
-  lastError: string | undefined;
+  lastError: GuardError | undefined;
   private attempt = 0;
+  /** The failure last logged, so that a cause repeated on every retry is logged once. */
+  private logged: string | undefined;
+  private readyTimer: ReturnType<typeof setTimeout> | undefined;
   private readonly stop = new AbortController();
   private running: Promise<void> | undefined;
   private markSynced!: () => void;
@@ -46,21 +56,32 @@ export class FeedSubscriber {
     this.abandon = reject;
   });
 
-  constructor(private readonly options: SubscriberOptions) {}
+  constructor(private readonly options: SubscriberOptions) {
+    // Handled here, so that a guard nobody awaited does not leave an unhandled rejection.
+    this.syncedOnce.catch(() => {});
+  }
 
   start(): void {
+    // Infinity waits for ever (setTimeout would take it for 1 ms).
+    if (Number.isFinite(this.options.readyTimeout)) this.readyTimer ??= setTimeout(() => {
+      const last = this.lastError ? `: ${this.lastError.message}` : '';
+      this.abandon(new GuardUnreachableError(`the revocation feed has not caught up within ${this.options.readyTimeout} ms${last}`, { cause: this.lastError }));
+    }, this.options.readyTimeout);
+    this.readyTimer?.unref();
     this.running ??= this.run();
   }
 
-  /** Resolves once the first catch-up has completed; rejects if closed before. */
+  /**
+   * Resolves once the first catch-up has completed. Rejects at once on a fatal cause (credentials,
+   * scope, issuer, metadata), after readyTimeout on others, or if closed before.
+   */
   ready(): Promise<void> {
     return this.syncedOnce;
   }
 
   async close(): Promise<void> {
-    // Handled here, so that a guard nobody awaited does not leave an unhandled rejection.
-    this.syncedOnce.catch(() => {});
-    this.abandon(new Error('the guard was closed before the revocation feed caught up'));
+    clearTimeout(this.readyTimer);
+    this.abandon(new GuardClosedError('the guard was closed before the revocation feed caught up'));
     this.stop.abort();
     await this.running;
     this.state = 'closed';
@@ -72,17 +93,29 @@ export class FeedSubscriber {
         const { feed, stream } = await this.options.endpoints();
         this.state = 'catching-up';
         await this.catchUp(feed);
+        if (!this.synced) this.options.logger?.info({ event: 'feed.synced', cursor: this.cursor }, 'the revocation feed caught up');
         this.synced = true;
+        clearTimeout(this.readyTimer);
         this.markSynced();
         await this.follow(stream);
       } catch (err) {
-        if (!this.stop.signal.aborted) this.lastError = describe(err);
+        if (!this.stop.signal.aborted) this.failed(asGuardError(err));
       }
       if (this.stop.signal.aborted) break;
       this.state = 'waiting';
       this.reconnects++;
       await sleep(backoff(this.attempt++, this.options.reconnectMin, this.options.reconnectMax), this.stop.signal);
     }
+  }
+
+  /** Records and reports a failure; a fatal one ends the wait of ready() at once. */
+  private failed(err: GuardError): void {
+    this.lastError = err;
+    if (err.fatal) this.abandon(err);
+    if (err.message === this.logged) return;
+    this.logged = err.message;
+    const level = err.fatal ? 'error' : 'warn';
+    this.options.logger?.[level]({ event: 'feed.failed', code: err.code, cursor: this.cursor, synced: this.synced }, `${err.message}; retrying with backoff`);
   }
 
   private receive(event: FeedEvent): void {
@@ -98,8 +131,10 @@ export class FeedSubscriber {
       url.searchParams.set('after', String(this.cursor));
       url.searchParams.set('limit', String(PAGE));
       const signal = AbortSignal.any([this.stop.signal, AbortSignal.timeout(this.options.timeout)]);
-      const res = await this.options.fetch(url, { headers: { authorization: this.options.authorization, accept: 'application/json' }, signal });
-      if (res.status !== 200) throw new Error(`the revocation feed answered ${res.status}`);
+      const res = await this.options.fetch(url, { headers: { authorization: this.options.authorization, accept: 'application/json' }, signal }).catch((cause) => {
+        throw networkError('the revocation feed', cause);
+      });
+      if (res.status !== 200) throw await httpError('the revocation feed', res, true);
       const page = (await res.json()) as { events: FeedEvent[]; more: boolean };
       for (const event of page.events) this.receive(event);
       this.lastHeardAt = Date.now();
@@ -118,10 +153,14 @@ export class FeedSubscriber {
     try {
       // WHATWG HTML §9.2.4: Last-Event-ID resumes the stream after the last event applied.
       const headers = { authorization: this.options.authorization, accept: 'text/event-stream', 'last-event-id': String(this.cursor) };
-      const res = await this.options.fetch(stream, { headers, signal });
-      if (res.status !== 200 || !res.body) throw new Error(`the revocation stream answered ${res.status}`);
+      const res = await this.options.fetch(stream, { headers, signal }).catch((cause) => {
+        throw networkError('the revocation stream', cause);
+      });
+      if (res.status !== 200 || !res.body) throw await httpError('the revocation stream', res, true);
       this.state = 'live';
       this.attempt = 0;
+      if (this.logged !== undefined) this.options.logger?.info({ event: 'feed.live', cursor: this.cursor }, 'the revocation feed is live again');
+      this.logged = undefined;
       const parser = new SseParser((e) => {
         if (e.type === 'revocation') this.receive(JSON.parse(e.data) as FeedEvent);
       });
