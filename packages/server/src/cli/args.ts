@@ -2,8 +2,10 @@
  * Argument parsing for `tessera`: node:util parseArgs in strict mode, the options every command
  * shares, value checks, and the two errors that decide the exit code (usage → 2, operational → 1).
  */
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import type { ServerConfig } from '../config.js';
+import { type ConfigFile, dbSetting, readConfigFile, resolve as resolveSettings, serverConfig } from './settings.js';
 
 /** Exit codes: 0 ok, 1 operational failure, 2 usage error. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -35,13 +37,32 @@ export const DEFAULT_DB = './data/tessera.db';
 /** Options every command takes. */
 const COMMON = {
   db: { type: 'string' },
+  config: { type: 'string' },
+  'allow-insecure-permissions': { type: 'boolean' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-export const COMMON_HELP = `  --db PATH    SQLite data file (env TESSERA_DB; default ${DEFAULT_DB})
-  --json       machine-readable output: one JSON document on stdout
-  -h, --help   show this help`;
+export const COMMON_HELP = `  --db PATH      SQLite data file (env TESSERA_DB, config file key db; default ${DEFAULT_DB})
+  --config FILE  JSON file of settings, e.g. {"db": "/var/lib/tessera/tessera.db", "accessTokenTtl": 600}
+                 (env TESSERA_CONFIG); flags beat env vars, which beat the file
+  --allow-insecure-permissions
+                 open a data file or directory that other users can read (env
+                 TESSERA_ALLOW_INSECURE_PERMISSIONS=1); without it Tessera refuses, because the
+                 file holds the private signing keys and the password hashes
+  --json         machine-readable output: one JSON document on stdout
+  -h, --help     show this help`;
+
+/** The data file a command works on, and the settings that apply to it. */
+export interface DataFile {
+  /** Absolute path. */
+  path: string;
+  /** Server settings from the environment and the config file (serve adds its flags). */
+  config: Partial<ServerConfig>;
+  file: ConfigFile | undefined;
+  /** --allow-insecure-permissions or TESSERA_ALLOW_INSECURE_PERMISSIONS=1. */
+  allowInsecure: boolean;
+}
 
 type Options = Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }>;
 type Config<O extends Options> = { args: string[]; options: typeof COMMON & O; strict: true; allowPositionals: true; tokens: true };
@@ -55,7 +76,7 @@ export function parse<const O extends Options, const P extends readonly string[]
   argv: string[],
   options: O,
   positionals: P = [] as unknown as P,
-): { values: Values<O>; args: Record<P[number], string>; db: string } {
+): { values: Values<O>; args: Record<P[number], string>; db: DataFile } {
   const config: Config<O> = { args: argv, options: { ...COMMON, ...options }, strict: true, allowPositionals: true, tokens: true };
   let parsed: ReturnType<typeof parseArgs<Config<O>>>;
   try {
@@ -78,8 +99,15 @@ export function parse<const O extends Options, const P extends readonly string[]
     if (value === undefined) throw new UsageError(`missing argument ${name}`);
     args[name] = value;
   });
-  const db = (parsed.values as { db?: string }).db ?? env('TESSERA_DB') ?? DEFAULT_DB;
-  return { values: parsed.values as Values<O>, args, db: resolve(db) };
+  const common = parsed.values as { db?: string; config?: string; 'allow-insecure-permissions'?: boolean };
+  const configPath = common.config ?? env('TESSERA_CONFIG');
+  const file = configPath === undefined ? undefined : readConfigFile(resolve(configPath));
+  const { db = DEFAULT_DB } = resolveSettings(dbSetting, common, file) as { db?: string };
+  const allowInsecure = common['allow-insecure-permissions'] === true || flagEnv('TESSERA_ALLOW_INSECURE_PERMISSIONS');
+  // A relative path in the config file is relative to the file, not to wherever the command runs.
+  const fromFile = common.db === undefined && env('TESSERA_DB') === undefined && file?.values.db !== undefined;
+  const dataFile = { path: fromFile && file ? resolve(dirname(file.path), db) : resolve(db), config: serverConfig({}, file), file, allowInsecure };
+  return { values: parsed.values as Values<O>, args, db: dataFile };
 }
 
 /** node's parseArgs messages, cut to their first sentence (the rest is about positionals). */
@@ -101,6 +129,14 @@ function parseErrorMessage(err: unknown): string {
 export function env(name: string): string | undefined {
   const value = process.env[name];
   return value === undefined || value === '' ? undefined : value;
+}
+
+/** A yes/no environment variable: 1 or true is yes, unset, 0 or false no, anything else an error. */
+function flagEnv(name: string): boolean {
+  const value = env(name);
+  if (value === undefined || value === '0' || value === 'false') return false;
+  if (value === '1' || value === 'true') return true;
+  throw new UsageError(`${name} must be 1 or 0; got '${value}'`);
 }
 
 /** A required option: missing is a usage error. */

@@ -2,9 +2,9 @@
  * The CLI's edges: stdout for results (text, or one JSON document with --json), stderr for
  * notes and errors, stdin for passwords, and the data file opened and closed around a command.
  */
-import { existsSync } from 'node:fs';
 import { openTessera, type Tessera } from '../open.js';
-import { CommandError, UsageError } from './args.js';
+import { type DataFile, UsageError } from './args.js';
+import { fileError, prepareDataFile } from './database.js';
 
 export function print(text: string): void {
   process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
@@ -53,11 +53,14 @@ export async function readPassword(): Promise<string> {
  * Opens the data file for one command and closes it afterwards. Commands that only read or
  * change existing data refuse to create a new, empty file at a mistyped path.
  */
-export async function withTessera<T>(db: string, mode: 'create' | 'existing', fn: (t: Tessera) => Promise<T>): Promise<T> {
-  if (mode === 'existing' && !existsSync(db)) {
-    throw new CommandError(`no database at ${db} (pass --db PATH or set TESSERA_DB)`);
+export async function withTessera<T>(db: DataFile, mode: 'create' | 'existing', fn: (t: Tessera) => Promise<T>): Promise<T> {
+  prepareDataFile(db, mode);
+  let tessera: Tessera;
+  try {
+    tessera = await openTessera({ db: db.path, config: db.config });
+  } catch (err) {
+    throw fileError(err, db.path, 'open');
   }
-  const tessera = await openTessera({ db });
   try {
     return await fn(tessera);
   } finally {
