@@ -70,13 +70,15 @@ export type Values<O extends Options> = ReturnType<typeof parseArgs<Config<O>>>[
 
 /**
  * Parses argv strictly against the command's options plus the common ones. `positionals` names
- * the arguments the command requires, in order; they come back by name.
+ * the arguments the command requires, in order, `optional` those that may follow; they come
+ * back by name.
  */
-export function parse<const O extends Options, const P extends readonly string[] = []>(
+export function parse<const O extends Options, const P extends readonly string[] = [], const Q extends readonly string[] = []>(
   argv: string[],
   options: O,
   positionals: P = [] as unknown as P,
-): { values: Values<O>; args: Record<P[number], string>; db: DataFile } {
+  optional: Q = [] as unknown as Q,
+): { values: Values<O>; args: Record<P[number], string> & Partial<Record<Q[number], string>>; db: DataFile } {
   const config: Config<O> = { args: argv, options: { ...COMMON, ...options }, strict: true, allowPositionals: true, tokens: true };
   let parsed: ReturnType<typeof parseArgs<Config<O>>>;
   try {
@@ -91,13 +93,17 @@ export function parse<const O extends Options, const P extends readonly string[]
     if (seen.has(token.name)) throw new UsageError(`option '--${token.name}' given more than once`);
     seen.add(token.name);
   }
-  const extra = parsed.positionals[positionals.length];
+  const extra = parsed.positionals[positionals.length + optional.length];
   if (extra !== undefined) throw new UsageError(`unexpected argument '${extra}'`);
-  const args = {} as Record<P[number], string>;
+  const args = {} as Record<P[number], string> & Partial<Record<Q[number], string>>;
   positionals.forEach((name: P[number], i) => {
     const value = parsed.positionals[i];
     if (value === undefined) throw new UsageError(`missing argument ${name}`);
-    args[name] = value;
+    (args as Record<string, string>)[name] = value;
+  });
+  optional.forEach((name: Q[number], i) => {
+    const value = parsed.positionals[positionals.length + i];
+    if (value !== undefined) (args as Record<string, string>)[name] = value;
   });
   const common = parsed.values as { db?: string; config?: string; 'allow-insecure-permissions'?: boolean };
   const configPath = common.config ?? env('TESSERA_CONFIG');
@@ -152,10 +158,17 @@ export function oneOf<const T extends string>(label: string, value: string, allo
   return value as T;
 }
 
-/** A repeatable option whose values may also be comma-separated: `--x a --x b,c` → [a, b, c]. */
+/** A repeatable option, each value taken whole: `--x a --x b,c` → [a, 'b,c']. */
+export function repeated(values: string | string[] | undefined): string[] {
+  return values === undefined ? [] : Array.isArray(values) ? values : [values];
+}
+
+/**
+ * A repeatable option whose values may also be comma-separated: `--x a --x b,c` → [a, b, c].
+ * Only for values that cannot contain a comma (names from a fixed set), never for URIs.
+ */
 export function list(values: string | string[] | undefined): string[] {
-  const all = values === undefined ? [] : Array.isArray(values) ? values : [values];
-  return [...new Set(all.flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== ''))];
+  return [...new Set(repeated(values).flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== ''))];
 }
 
 /** A whole number of seconds, at least 1. */
@@ -164,6 +177,13 @@ export function positiveInt(label: string, value: string): number {
   if (!/^\d+$/.test(value) || !Number.isSafeInteger(n * 1000) || n < 1) {
     throw new UsageError(`${label} must be a positive whole number of seconds; got '${value}'`);
   }
+  return n;
+}
+
+/** A whole number from 1 to `max`. */
+export function count(label: string, value: string, max: number): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > max) throw new UsageError(`${label} must be a whole number from 1 to ${max}; got '${value}'`);
   return n;
 }
 

@@ -39,14 +39,17 @@ export function table(headers: readonly string[], rows: ReadonlyArray<readonly s
   return [line(headers), ...rows.map(line)].join('\n');
 }
 
-/** Reads a password from stdin (a pipe or a terminal), minus one trailing newline. */
-export async function readPassword(): Promise<string> {
-  if (process.stdin.isTTY) note('reading the password from stdin; end it with Enter and Ctrl-D');
+/**
+ * Reads a secret (a password, a token) from stdin, a pipe or a terminal, minus one trailing
+ * newline: secrets never come from argv, where `ps` and shell history show them.
+ */
+export async function readStdin(flag: string, what: string): Promise<string> {
+  if (process.stdin.isTTY) note(`reading the ${what} from stdin; end it with Enter and Ctrl-D`);
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  const password = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
-  if (password === '') throw new UsageError('--password-stdin read an empty password');
-  return password;
+  const secret = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  if (secret === '') throw new UsageError(`${flag} read an empty ${what}`);
+  return secret;
 }
 
 /**

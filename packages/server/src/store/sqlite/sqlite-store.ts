@@ -292,6 +292,10 @@ export class SqliteStore implements Store {
       where.push('revoked_at IS NULL AND consumed_at IS NULL AND expires_at > ?');
       args.push(filter.activeAt);
     }
+    if (filter.after !== undefined) {
+      where.push('(issued_at > ? OR (issued_at = ? AND id > ?))');
+      args.push(filter.after.issuedAt, filter.after.issuedAt, filter.after.id);
+    }
     const sql = `SELECT * FROM tokens ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY issued_at, id LIMIT ?`;
     return (this.db.prepare(sql).all(...args, filter.limit ?? 1000) as Row[]).map(toToken);
   }
