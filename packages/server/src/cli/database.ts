@@ -3,7 +3,7 @@
  * another program's SQLite file, something else), and who else can read it. Every refusal names
  * the file and says what to do.
  */
-import { type Stats, statSync } from 'node:fs';
+import { closeSync, openSync, readSync, type Stats, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 import { createPrivately } from '../store/sqlite/connection.js';
@@ -30,8 +30,36 @@ export function prepareDataFile(db: DataFile, mode: 'create' | 'existing'): void
   } else if (!found.isFile()) {
     throw new CommandError(`${path} is not a regular file; --db takes the path of a SQLite file`);
   }
-  checkContents(path);
+  // A SQLite open of a WAL-mode file adds -wal and -shm files with the file's mode: check the
+  // modes first there. Other files are checked for what they are first, so that the message about
+  // another program's file does not come with advice to chmod it.
+  const wal = header(path);
+  if (!wal) checkContents(path);
   checkModes(db);
+  if (wal) checkContents(path);
+}
+
+const MAGIC = Buffer.from('SQLite format 3\0');
+
+/** Whether the file is in WAL mode; refuses one that is not SQLite (https://sqlite.org/fileformat.html §1.3). */
+function header(path: string): boolean {
+  const bytes = Buffer.alloc(100);
+  let n: number;
+  try {
+    const fd = openSync(path, 'r');
+    try {
+      n = readSync(fd, bytes, 0, 100, 0);
+    } finally {
+      closeSync(fd);
+    }
+  } catch (err) {
+    throw fileError(err, path, 'open');
+  }
+  // An empty file is an empty database, which Tessera fills.
+  if (n === 0) return false;
+  if (n < 100 || !bytes.subarray(0, 16).equals(MAGIC)) throw new CommandError(`${path} is not a SQLite database (is --db pointing at the wrong file?)`);
+  // Offsets 18 and 19: file format write and read versions, 2 for WAL.
+  return bytes[18] === 2;
 }
 
 function stat(path: string): Stats | undefined {
@@ -51,7 +79,7 @@ function checkModes(db: DataFile): void {
   const files = [db.path, `${db.path}-wal`, `${db.path}-shm`].filter((f) => stat(f) !== undefined);
   const open = files.filter((f) => (stat(f)?.mode ?? 0) & 0o077);
   if (open.length > 0) {
-    problems.push(`${open.join(', ')} ${open.length === 1 ? 'is' : 'are'} open to other users (mode ${modeOf(db.path)})`);
+    problems.push(open.map((f) => `${f} is open to other users (mode ${modeOf(f)})`).join(', '));
     fixes.push(`chmod 600 ${files.map(quote).join(' ')}`);
   }
   const dirStat = stat(dir);
