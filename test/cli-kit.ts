@@ -69,7 +69,11 @@ export function serve(args: string[], options: RunOptions = {}): Promise<Served>
       const url = /serving (http:\/\/\S+)/.exec(stdout)?.[1];
       if (url && stdout.includes('Stop with')) {
         clearTimeout(timer);
-        resolve({ url, stop: () => (child.kill('SIGTERM'), exited) });
+        const stop = () => {
+          child.kill('SIGTERM');
+          return exited;
+        };
+        resolve({ url, stop });
       }
     });
     void exited.then((code) => {

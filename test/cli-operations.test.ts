@@ -111,7 +111,7 @@ describe('issue 9, defect 9: no revocation cutoff in the future', () => {
       method: 'POST',
       headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: `Basic ${Buffer.from(`${c.client_id}:${c.client_secret}`).toString('base64')}` },
       body: new URLSearchParams({ token: access_token }),
-    })).json();
+    })).json() as { active: boolean };
     expect(introspected.active).toBe(true);
     // Through the engine: the same rule for every caller.
     const other = join(dir, 'engine.db');

@@ -40,7 +40,7 @@ describe('server settings (issue 9, defect 18)', () => {
   it('a flag beats its environment variable, which beats the config file, which beats the default', async () => {
     const file = configFile('ttl.json', { accessTokenTtl: 100, allowPlainPkce: true });
     const env = { TESSERA_CONFIG: file, TESSERA_ACCESS_TOKEN_TTL: '200' };
-    const cases = [
+    const cases: Array<{ args: string[]; env: Record<string, string>; ttl: number }> = [
       { args: ['--access-token-ttl', '300'], env, ttl: 300 },
       { args: [], env, ttl: 200 },
       { args: [], env: { TESSERA_CONFIG: file }, ttl: 100 },
@@ -52,7 +52,7 @@ describe('server settings (issue 9, defect 18)', () => {
       const server = await serve([...c.args, '--db', db], { env: c.env });
       try {
         const token = await clientToken(server.url, JSON.parse(client.stdout));
-        const meta = await (await fetch(`${server.url}/.well-known/oauth-authorization-server`)).json();
+        const meta = (await (await fetch(`${server.url}/.well-known/oauth-authorization-server`)).json()) as { code_challenge_methods_supported: string[] };
         return { ttl: token.body.expires_in, plain: meta.code_challenge_methods_supported.includes('plain') };
       } finally {
         await server.stop();
