@@ -72,6 +72,8 @@ export interface SettingTypes {
   count: number;
   'count-or-off': number;
   bytes: number;
+  /** Any finite number from 0 up, fractions allowed (a rate, a factor). */
+  number: number;
   boolean: boolean;
   url: string;
   text: string;

@@ -48,6 +48,11 @@ const PARSE: { [T in keyof AllTypes]: (raw: Raw) => AllTypes[T] } = {
   count: integer(1, 'a whole number'),
   'count-or-off': integer(0, 'a whole number'),
   bytes: integer(1, 'a whole number of bytes'),
+  number: (raw) => {
+    const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d+(?:\.\d+)?$/.test(raw) ? Number(raw) : Number.NaN;
+    if (!Number.isFinite(n) || n < 0) throw new Error('must be a number, 0 or more');
+    return n;
+  },
   port: (raw) => {
     const n = integer(0, 'a port number from 0 to 65535')(raw);
     if (n > 65535) throw new Error('must be a port number from 0 to 65535');
