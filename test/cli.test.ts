@@ -28,8 +28,8 @@ let rs: { client_id: string; client_secret: string };
 
 function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, TESSERA_DB: db, TESSERA_LOG_LEVEL: 'warn', ...extra };
-  for (const name of ['TESSERA_PORT', 'TESSERA_HOST', 'TESSERA_ISSUER', 'TESSERA_LEGACY_GRANTS', 'TESSERA_SYNC']) {
-    if (!(name in extra)) delete env[name];
+  for (const name of Object.keys(env)) {
+    if (name.startsWith('TESSERA_') && name !== 'TESSERA_DB' && name !== 'TESSERA_LOG_LEVEL' && !(name in extra)) delete env[name];
   }
   return env;
 }
@@ -151,7 +151,7 @@ describe('usage', () => {
     ['an unknown grant type', ['--grant-type', 'magic'], /--grant-type must be one of/],
     ['authorization_code without a redirect URI', ['--grant-type', 'authorization_code'], /needs at least one --redirect-uri/],
     ['a redirect URI with a fragment (RFC 6749 §3.1.2)', ['--grant-type', 'authorization_code', '--redirect-uri', 'https://app.example/cb#x'], /fragment/],
-    ['a relative redirect URI', ['--grant-type', 'implicit', '--redirect-uri', '/cb'], /absolute URL/],
+    ['a relative redirect URI', ['--grant-type', 'implicit', '--redirect-uri', '/cb'], /absolute URI/],
     ['a public client with client_credentials', ['--grant-type', 'client_credentials', '--public'], /public client cannot use client_credentials/],
     ['--public with another --auth-method', ['--grant-type', 'authorization_code', '--redirect-uri', 'https://app.example/cb', '--public', '--auth-method', 'client_secret_post'], /conflicts/],
     ['a zero --access-ttl', ['--grant-type', 'client_credentials', '--access-ttl', '0'], /positive whole number/],
@@ -263,13 +263,13 @@ describe('clients', () => {
 describe('users', () => {
   it('user create reads the password from stdin without its trailing newline; a duplicate exits 1', async () => {
     const pw = await json(['client', 'create', '--name', name('pw'), '--grant-type', 'password', '--scope', 'read']);
-    const created = await json(['user', 'create', '--username', 'carol', '--password-stdin'], 'two words\n');
+    const created = await json(['user', 'create', 'carol', '--password-stdin'], 'two words\n');
     expect(created).toMatchObject({ username: 'carol' });
     await passwordTokens(pw, 'carol', 'two words');
-    const duplicate = await tessera(['user', 'create', '--username', 'carol', '--password-stdin'], { input: 'other\n' });
+    const duplicate = await tessera(['user', 'create', 'carol', '--password-stdin'], { input: 'other\n' });
     expect(duplicate.code).toBe(1);
     expect(duplicate.stderr).toMatch(/already exists/);
-    const empty = await tessera(['user', 'create', '--username', 'dave', '--password-stdin'], { input: '\n' });
+    const empty = await tessera(['user', 'create', 'dave', '--password-stdin'], { input: '\n' });
     expect(empty.code).toBe(2);
     const users = await json(['user', 'list']);
     expect(users.map((u: { username: string }) => u.username)).toEqual(['carol']);
@@ -278,7 +278,7 @@ describe('users', () => {
 
   it("user set-password revokes that user's tokens", async () => {
     const pw = await json(['client', 'create', '--name', name('pw'), '--grant-type', 'password,refresh_token', '--scope', 'read']);
-    await ok(['user', 'create', '--username', 'alice', '--password-stdin'], 'old passphrase\n');
+    await ok(['user', 'create', 'alice', '--password-stdin'], 'old passphrase\n');
     const tokens = await passwordTokens(pw, 'alice', 'old passphrase');
     expect(await active(tokens.access_token)).toBe(true);
     const out = await ok(['user', 'set-password', 'alice', '--password-stdin'], 'new passphrase\n');
@@ -292,7 +292,7 @@ describe('users', () => {
 
   it("user delete revokes the user's tokens", async () => {
     const pw = await json(['client', 'create', '--name', name('pw'), '--grant-type', 'password', '--scope', 'read']);
-    await ok(['user', 'create', '--username', 'erin', '--password-stdin'], 'erin passphrase');
+    await ok(['user', 'create', 'erin', '--password-stdin'], 'erin passphrase');
     const { access_token } = await passwordTokens(pw, 'erin', 'erin passphrase');
     expect(await ok(['user', 'delete', 'erin'])).toMatch(/revoked 1 token/);
     expect(await active(access_token)).toBe(false);
@@ -340,16 +340,16 @@ describe('tokens', () => {
     expect(await active(after)).toBe(true);
   });
 
-  it('token revoke --token: a refresh token revokes its grant, an access token only itself', async () => {
+  it('token revoke --token-stdin: a refresh token revokes its grant, an access token only itself', async () => {
     const pw = await json(['client', 'create', '--name', name('pw'), '--grant-type', 'password,refresh_token', '--scope', 'read']);
-    await ok(['user', 'create', '--username', 'frank', '--password-stdin'], 'frank passphrase');
+    await ok(['user', 'create', 'frank', '--password-stdin'], 'frank passphrase');
     const first = await passwordTokens(pw, 'frank', 'frank passphrase');
     const second = await passwordTokens(pw, 'frank', 'frank passphrase');
-    expect(await json(['token', 'revoke', '--token', first.access_token])).toMatchObject({ revoked_tokens: 1 });
+    expect(await json(['token', 'revoke', '--token-stdin'], `${first.access_token}\n`)).toMatchObject({ revoked_tokens: 1 });
     expect(await active(first.access_token)).toBe(false);
     expect(await active(first.refresh_token)).toBe(true);
     // Both exchanges share the client × user grant: revoking via a refresh token ends all of it.
-    expect(await json(['token', 'revoke', '--token', first.refresh_token])).toMatchObject({ revoked_tokens: 3, revoked_grants: 1 });
+    expect(await json(['token', 'revoke', '--token-stdin'], first.refresh_token)).toMatchObject({ revoked_tokens: 3, revoked_grants: 1 });
     expect(await Promise.all([first.refresh_token, second.access_token, second.refresh_token].map(active))).toEqual([false, false, false]);
   });
 });

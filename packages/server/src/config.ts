@@ -59,3 +59,59 @@ export function resolveConfig(input: Partial<ServerConfig> = {}): ServerConfig {
   const issuer = (input.issuer ?? defaults.issuer).replace(/\/+$/, '');
   return { ...defaults, audience: issuer, ...input, issuer };
 }
+
+/**
+ * The value types a setting can take, with the TypeScript type each one yields. `…-or-off` types
+ * also accept 0 (off); the others want at least 1.
+ */
+export interface SettingTypes {
+  seconds: number;
+  'seconds-or-off': number;
+  ms: number;
+  'ms-or-off': number;
+  count: number;
+  'count-or-off': number;
+  bytes: number;
+  /** Any finite number from 0 up, fractions allowed (a rate, a factor). */
+  number: number;
+  boolean: boolean;
+  url: string;
+  text: string;
+  'legacy-grants': ServerConfig['legacyGrants'];
+}
+
+/** One row of the settings table: its type and a line of help; flag and env var derive from the key. */
+export type SettingRow<T> = {
+  [N in keyof SettingTypes]: SettingTypes[N] extends T
+    ? {
+        type: N;
+        doc: string;
+        /** The flag, when it is not the key in kebab case (`accessTokenTtl` → `--access-token-ttl`). */
+        flag?: string;
+        /** The default as shown in help, when it is not `defaults[key]`. */
+        shownDefault?: string;
+      }
+    : never;
+}[keyof SettingTypes];
+
+/**
+ * How each setting is given to `tessera serve`: flag `--access-token-ttl`, environment variable
+ * `TESSERA_ACCESS_TOKEN_TTL` or key `accessTokenTtl` in the `--config` JSON file. A new field of
+ * ServerConfig needs one row here (the compiler insists).
+ */
+export const settings: { readonly [K in keyof ServerConfig]: SettingRow<ServerConfig[K]> } = {
+  issuer: { type: 'url', doc: 'issuer identifier, RFC 8414 §2; also the iss of JWT access tokens', shownDefault: 'the URL served' },
+  accessTokenTtl: { type: 'seconds', doc: 'access token lifetime, unless the client sets its own' },
+  refreshTokenTtl: { type: 'seconds', doc: 'refresh token lifetime (each rotation starts a new one)' },
+  codeTtl: { type: 'seconds', doc: 'authorization code lifetime' },
+  refreshReuseGrace: { type: 'seconds-or-off', doc: 'seconds in which presenting a rotated refresh token again is a retry, not reuse (0 = off, RFC 9700 §4.14.2)' },
+  legacyGrants: { type: 'legacy-grants', flag: 'enable-legacy', doc: 'legacy grants to allow (RFC 9700 says not to): implicit, password; a client must also be registered with them', shownDefault: 'none' },
+  allowPlainPkce: { type: 'boolean', doc: 'allow PKCE plain (RFC 7636 §4.2); RFC 9700 §2.1.1 says use S256' },
+  audience: { type: 'text', doc: 'aud of JWT access tokens, RFC 9068 §2.2', shownDefault: 'the issuer' },
+  sessionTtl: { type: 'seconds', doc: 'browser login session lifetime' },
+  maxBodyBytes: { type: 'bytes', doc: 'largest request body accepted; larger ones get 413' },
+  sweepBatch: { type: 'count', doc: 'expired rows deleted per sweep batch' },
+  sweepInterval: { type: 'ms', doc: 'milliseconds between expiry sweeps' },
+  sweepRetention: { type: 'seconds-or-off', doc: 'seconds expired tokens are kept, so introspection can still explain them' },
+  feedHeartbeat: { type: 'ms', doc: 'milliseconds between heartbeats (and feed re-reads) on an idle revocation stream' },
+};

@@ -2,8 +2,10 @@
  * Argument parsing for `tessera`: node:util parseArgs in strict mode, the options every command
  * shares, value checks, and the two errors that decide the exit code (usage → 2, operational → 1).
  */
-import { resolve } from 'node:path';
+import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import type { ServerConfig } from '../config.js';
+import { type ConfigFile, dbSetting, readConfigFile, resolve as resolveSettings, serverConfig } from './settings.js';
 
 /** Exit codes: 0 ok, 1 operational failure, 2 usage error. */
 export const EXIT = { ok: 0, failed: 1, usage: 2 } as const;
@@ -35,13 +37,32 @@ export const DEFAULT_DB = './data/tessera.db';
 /** Options every command takes. */
 const COMMON = {
   db: { type: 'string' },
+  config: { type: 'string' },
+  'allow-insecure-permissions': { type: 'boolean' },
   json: { type: 'boolean' },
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-export const COMMON_HELP = `  --db PATH    SQLite data file (env TESSERA_DB; default ${DEFAULT_DB})
-  --json       machine-readable output: one JSON document on stdout
-  -h, --help   show this help`;
+export const COMMON_HELP = `  --db PATH      SQLite data file (env TESSERA_DB, config file key db; default ${DEFAULT_DB})
+  --config FILE  JSON file of settings, e.g. {"db": "/var/lib/tessera/tessera.db", "accessTokenTtl": 600}
+                 (env TESSERA_CONFIG); flags beat env vars, which beat the file
+  --allow-insecure-permissions
+                 open a data file or directory that other users can read (env
+                 TESSERA_ALLOW_INSECURE_PERMISSIONS=1); without it Tessera refuses, because the
+                 file holds the private signing keys and the password hashes
+  --json         machine-readable output: one JSON document on stdout
+  -h, --help     show this help`;
+
+/** The data file a command works on, and the settings that apply to it. */
+export interface DataFile {
+  /** Absolute path. */
+  path: string;
+  /** Server settings from the environment and the config file (serve adds its flags). */
+  config: Partial<ServerConfig>;
+  file: ConfigFile | undefined;
+  /** --allow-insecure-permissions or TESSERA_ALLOW_INSECURE_PERMISSIONS=1. */
+  allowInsecure: boolean;
+}
 
 type Options = Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }>;
 type Config<O extends Options> = { args: string[]; options: typeof COMMON & O; strict: true; allowPositionals: true; tokens: true };
@@ -49,13 +70,15 @@ export type Values<O extends Options> = ReturnType<typeof parseArgs<Config<O>>>[
 
 /**
  * Parses argv strictly against the command's options plus the common ones. `positionals` names
- * the arguments the command requires, in order; they come back by name.
+ * the arguments the command requires, in order, `optional` those that may follow; they come
+ * back by name.
  */
-export function parse<const O extends Options, const P extends readonly string[] = []>(
+export function parse<const O extends Options, const P extends readonly string[] = [], const Q extends readonly string[] = []>(
   argv: string[],
   options: O,
   positionals: P = [] as unknown as P,
-): { values: Values<O>; args: Record<P[number], string>; db: string } {
+  optional: Q = [] as unknown as Q,
+): { values: Values<O>; args: Record<P[number], string> & Partial<Record<Q[number], string>>; db: DataFile } {
   const config: Config<O> = { args: argv, options: { ...COMMON, ...options }, strict: true, allowPositionals: true, tokens: true };
   let parsed: ReturnType<typeof parseArgs<Config<O>>>;
   try {
@@ -70,16 +93,27 @@ export function parse<const O extends Options, const P extends readonly string[]
     if (seen.has(token.name)) throw new UsageError(`option '--${token.name}' given more than once`);
     seen.add(token.name);
   }
-  const extra = parsed.positionals[positionals.length];
+  const extra = parsed.positionals[positionals.length + optional.length];
   if (extra !== undefined) throw new UsageError(`unexpected argument '${extra}'`);
-  const args = {} as Record<P[number], string>;
+  const args = {} as Record<P[number], string> & Partial<Record<Q[number], string>>;
   positionals.forEach((name: P[number], i) => {
     const value = parsed.positionals[i];
     if (value === undefined) throw new UsageError(`missing argument ${name}`);
-    args[name] = value;
+    (args as Record<string, string>)[name] = value;
   });
-  const db = (parsed.values as { db?: string }).db ?? env('TESSERA_DB') ?? DEFAULT_DB;
-  return { values: parsed.values as Values<O>, args, db: resolve(db) };
+  optional.forEach((name: Q[number], i) => {
+    const value = parsed.positionals[positionals.length + i];
+    if (value !== undefined) (args as Record<string, string>)[name] = value;
+  });
+  const common = parsed.values as { db?: string; config?: string; 'allow-insecure-permissions'?: boolean };
+  const configPath = common.config ?? env('TESSERA_CONFIG');
+  const file = configPath === undefined ? undefined : readConfigFile(resolve(configPath));
+  const { db = DEFAULT_DB } = resolveSettings(dbSetting, common, file) as { db?: string };
+  const allowInsecure = common['allow-insecure-permissions'] === true || flagEnv('TESSERA_ALLOW_INSECURE_PERMISSIONS');
+  // A relative path in the config file is relative to the file, not to wherever the command runs.
+  const fromFile = common.db === undefined && env('TESSERA_DB') === undefined && file?.values.db !== undefined;
+  const dataFile = { path: fromFile && file ? resolve(dirname(file.path), db) : resolve(db), config: serverConfig({}, file), file, allowInsecure };
+  return { values: parsed.values as Values<O>, args, db: dataFile };
 }
 
 /** node's parseArgs messages, cut to their first sentence (the rest is about positionals). */
@@ -103,6 +137,14 @@ export function env(name: string): string | undefined {
   return value === undefined || value === '' ? undefined : value;
 }
 
+/** A yes/no environment variable: 1 or true is yes, unset, 0 or false no, anything else an error. */
+function flagEnv(name: string): boolean {
+  const value = env(name);
+  if (value === undefined || value === '0' || value === 'false') return false;
+  if (value === '1' || value === 'true') return true;
+  throw new UsageError(`${name} must be 1 or 0; got '${value}'`);
+}
+
 /** A required option: missing is a usage error. */
 export function need<T>(value: T | undefined, flag: string): T {
   if (value === undefined) throw new UsageError(`missing required option ${flag}`);
@@ -116,10 +158,17 @@ export function oneOf<const T extends string>(label: string, value: string, allo
   return value as T;
 }
 
-/** A repeatable option whose values may also be comma-separated: `--x a --x b,c` → [a, b, c]. */
+/** A repeatable option, each value taken whole: `--x a --x b,c` → [a, 'b,c']. */
+export function repeated(values: string | string[] | undefined): string[] {
+  return values === undefined ? [] : Array.isArray(values) ? values : [values];
+}
+
+/**
+ * A repeatable option whose values may also be comma-separated: `--x a --x b,c` → [a, b, c].
+ * Only for values that cannot contain a comma (names from a fixed set), never for URIs.
+ */
 export function list(values: string | string[] | undefined): string[] {
-  const all = values === undefined ? [] : Array.isArray(values) ? values : [values];
-  return [...new Set(all.flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== ''))];
+  return [...new Set(repeated(values).flatMap((v) => v.split(',')).map((v) => v.trim()).filter((v) => v !== ''))];
 }
 
 /** A whole number of seconds, at least 1. */
@@ -128,6 +177,13 @@ export function positiveInt(label: string, value: string): number {
   if (!/^\d+$/.test(value) || !Number.isSafeInteger(n * 1000) || n < 1) {
     throw new UsageError(`${label} must be a positive whole number of seconds; got '${value}'`);
   }
+  return n;
+}
+
+/** A whole number from 1 to `max`. */
+export function count(label: string, value: string, max: number): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > max) throw new UsageError(`${label} must be a whole number from 1 to ${max}; got '${value}'`);
   return n;
 }
 

@@ -2,9 +2,9 @@
  * The CLI's edges: stdout for results (text, or one JSON document with --json), stderr for
  * notes and errors, stdin for passwords, and the data file opened and closed around a command.
  */
-import { existsSync } from 'node:fs';
 import { openTessera, type Tessera } from '../open.js';
-import { CommandError, UsageError } from './args.js';
+import { type DataFile, UsageError } from './args.js';
+import { fileError, prepareDataFile } from './database.js';
 
 export function print(text: string): void {
   process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
@@ -39,25 +39,31 @@ export function table(headers: readonly string[], rows: ReadonlyArray<readonly s
   return [line(headers), ...rows.map(line)].join('\n');
 }
 
-/** Reads a password from stdin (a pipe or a terminal), minus one trailing newline. */
-export async function readPassword(): Promise<string> {
-  if (process.stdin.isTTY) note('reading the password from stdin; end it with Enter and Ctrl-D');
+/**
+ * Reads a secret (a password, a token) from stdin, a pipe or a terminal, minus one trailing
+ * newline: secrets never come from argv, where `ps` and shell history show them.
+ */
+export async function readStdin(flag: string, what: string): Promise<string> {
+  if (process.stdin.isTTY) note(`reading the ${what} from stdin; end it with Enter and Ctrl-D`);
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin) chunks.push(chunk as Buffer);
-  const password = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
-  if (password === '') throw new UsageError('--password-stdin read an empty password');
-  return password;
+  const secret = Buffer.concat(chunks).toString('utf8').replace(/\r?\n$/, '');
+  if (secret === '') throw new UsageError(`${flag} read an empty ${what}`);
+  return secret;
 }
 
 /**
  * Opens the data file for one command and closes it afterwards. Commands that only read or
  * change existing data refuse to create a new, empty file at a mistyped path.
  */
-export async function withTessera<T>(db: string, mode: 'create' | 'existing', fn: (t: Tessera) => Promise<T>): Promise<T> {
-  if (mode === 'existing' && !existsSync(db)) {
-    throw new CommandError(`no database at ${db} (pass --db PATH or set TESSERA_DB)`);
+export async function withTessera<T>(db: DataFile, mode: 'create' | 'existing', fn: (t: Tessera) => Promise<T>): Promise<T> {
+  prepareDataFile(db, mode);
+  let tessera: Tessera;
+  try {
+    tessera = await openTessera({ db: db.path, config: db.config });
+  } catch (err) {
+    throw fileError(err, db.path, 'open');
   }
-  const tessera = await openTessera({ db });
   try {
     return await fn(tessera);
   } finally {

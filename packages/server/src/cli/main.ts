@@ -2,6 +2,7 @@
  * `tessera`: finds the command named by the leading words of argv, shows help or runs it, and
  * turns errors into exit codes (0 ok, 1 operational failure, 2 usage error).
  */
+import { readFileSync } from 'node:fs';
 import { auditCommands } from './commands/audit.js';
 import { clientCommands } from './commands/client.js';
 import { keysCommands } from './commands/keys.js';
@@ -15,6 +16,10 @@ const COMMANDS: readonly Command[] = [
 ];
 
 export async function main(argv: string[]): Promise<number> {
+  if (argv.length === 1 && (argv[0] === '--version' || argv[0] === '-V')) {
+    process.stdout.write(`tessera ${version()}\n`);
+    return EXIT.ok;
+  }
   const found = find(argv);
   if (wantsHelp(found.rest)) {
     process.stdout.write(found.command ? commandHelp(found.command) : overview(found.group));
@@ -67,6 +72,11 @@ function missing(group: string | undefined, argv: string[]): string {
   return `unknown command '${first}'`;
 }
 
+/** The version of @tessera/server, from its package.json (dist/cli/main.js → ../../package.json). */
+function version(): string {
+  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+}
+
 function report(err: unknown, where: string | undefined): number {
   if (err instanceof UsageError) {
     process.stderr.write(`tessera: ${err.message} (see 'tessera${where ? ` ${where}` : ''} --help')\n`);
@@ -98,7 +108,7 @@ ${lines.join('\n')}
 Every command takes:
 ${COMMON_HELP}
 
-'tessera <command> --help' shows a command's options.
+'tessera <command> --help' shows a command's options; 'tessera --version' (-V) the version.
 Exit codes: 0 ok, 1 operational failure (not found, port in use…), 2 usage error.
 TESSERA_DEBUG=1 adds stack traces to unexpected errors.
 `;

@@ -379,6 +379,11 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
    */
   async revoke(target: RevocationTarget, by: Actor, first?: AuditInput, subject: AuditSubject = first ?? {}): Promise<RevocationResult> {
     const at = this.now();
+    // A cutoff in the future would revoke only the tokens issued so far, while guards applying the
+    // feed event refuse every token issued before the cutoff, later ones included: refuse it.
+    if ('issuedBefore' in target && !(target.issuedBefore <= at)) {
+      throw new RangeError(`issuedBefore ${new Date(target.issuedBefore).toISOString()} is in the future`);
+    }
     const reason = by.reason ?? 'revoked';
     const { clientId, userId, grantId } = subject;
     const audit: AuditInput[] = [

@@ -166,6 +166,8 @@ export interface TokenFilter {
   clientId?: string;
   /** Only tokens neither revoked, consumed nor expired at this instant. */
   activeAt?: number;
+  /** Only tokens after this one in the listing's order (issuedAt, then id): the next page. */
+  after?: { issuedAt: number; id: string };
   limit?: number;
 }
 

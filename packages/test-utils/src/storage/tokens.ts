@@ -127,6 +127,27 @@ export function tokens(ref: StoreRef): void {
       expect(await store.listTokens({ limit: 2 })).toHaveLength(2);
       expect(await store.listTokens({ clientId: p.g1.clientId, limit: 3 })).toHaveLength(3);
     });
+
+    it('after continues the listing past a token, in (issuedAt, id) order, so pages neither skip nor repeat', async () => {
+      const { store } = ref;
+      const p = await population(store);
+      const all = await store.listTokens({});
+      const pages: string[] = [];
+      let after: { issuedAt: number; id: string } | undefined;
+      for (;;) {
+        const page = await store.listTokens({ limit: 2, ...(after ? { after } : {}) });
+        pages.push(...page.map((t) => t.id));
+        const last = page.at(-1);
+        if (!last || page.length < 2) break;
+        after = { issuedAt: last.issuedAt, id: last.id };
+      }
+      expect(pages).toEqual(all.map((t) => t.id));
+      const twins = [p.g1, p.g1].map((g) => tokenRecord(g, { issuedAt: p.now - 1 }));
+      await store.issueTokens(twins, []);
+      const [first] = [...twins].sort((a, b) => (a.id < b.id ? -1 : 1));
+      const rest = await store.listTokens({ clientId: p.g1.clientId, after: { issuedAt: p.now - 1, id: first?.id as string } });
+      expect(rest.map((t) => t.id)).toEqual(twins.map((t) => t.id).filter((id) => id !== first?.id));
+    });
   });
 
   describe('rotateRefresh', () => {

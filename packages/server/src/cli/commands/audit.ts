@@ -1,15 +1,15 @@
 /** `tessera audit [verify]`: read the hash-chained audit log, or check the chain. */
 import { verifyChain } from '../../lifecycle/audit-chain.js';
 import type { AuditRecord, Store } from '../../store/types.js';
-import { EXIT, isoTime, parse, type Command } from '../args.js';
-import { iso, note, print, printJson, withTessera } from '../io.js';
+import { count, EXIT, isoTime, parse, UsageError, type Command } from '../args.js';
+import { iso, note, plural, print, printJson, withTessera } from '../io.js';
 
 /** Records read per query: the log is streamed, never loaded whole. */
 const PAGE = 500;
 
-/** The log, oldest first, from `since` (ms), up to seq `last` when given. */
-async function* records(store: Store, since = 0, last = Number.POSITIVE_INFINITY): AsyncGenerator<AuditRecord> {
-  let after = 0;
+/** The log, oldest first, from `since` (ms) and after seq `from`, up to seq `last` when given. */
+async function* records(store: Store, since = 0, last = Number.POSITIVE_INFINITY, from = 0): AsyncGenerator<AuditRecord> {
+  let after = from;
   for (;;) {
     const page = await store.readAudit(after, PAGE, since);
     for (const record of page) {
@@ -24,17 +24,28 @@ async function* records(store: Store, since = 0, last = Number.POSITIVE_INFINITY
 
 const read: Command = {
   name: 'audit',
-  synopsis: '[--since ISO] [--json]',
+  synopsis: '[--since ISO] [--limit N] [--after SEQ] [--json]',
   summary: 'print the audit log, oldest first',
-  help: '  --since ISO         only records from this ISO 8601 time on, e.g. 2026-01-31T12:00:00Z',
+  help: `  --since ISO         only records from this ISO 8601 time on, e.g. 2026-01-31T12:00:00Z
+  --limit N           at most N records (default all); when there are more, the command says so on
+                      stderr with the --after to pass for the next page
+  --after SEQ         only records after this seq (the cursor: each record's seq)`,
   async run(argv) {
-    const { values, db } = parse(argv, { since: { type: 'string' } });
+    const { values, db } = parse(argv, { since: { type: 'string' }, limit: { type: 'string' }, after: { type: 'string' } });
     const since = values.since === undefined ? 0 : isoTime('--since', values.since);
+    const limit = values.limit === undefined ? Number.POSITIVE_INFINITY : count('--limit', values.limit, Number.MAX_SAFE_INTEGER);
+    const from = values.after === undefined ? 0 : cursor(values.after);
     return withTessera(db, 'existing', async ({ store }) => {
       // Streamed as one JSON array, so a long log never sits in memory.
       let n = 0;
+      let last = from;
       if (values.json) process.stdout.write('[');
-      for await (const r of records(store, since)) {
+      for await (const r of records(store, since, Number.POSITIVE_INFINITY, from)) {
+        if (n === limit) {
+          note(`showing ${plural(n, 'record')}; there are more: add --after ${last}`);
+          break;
+        }
+        last = r.seq;
         if (values.json) process.stdout.write(`${n === 0 ? '\n' : ',\n'}  ${JSON.stringify(auditJson(r))}`);
         else print(auditLine(r));
         n++;
@@ -69,6 +80,11 @@ const verify: Command = {
     });
   },
 };
+
+function cursor(value: string): number {
+  if (!/^\d{1,15}$/.test(value)) throw new UsageError(`--after takes the seq of an audit record; got '${value}'`);
+  return Number(value);
+}
 
 export const auditCommands: readonly Command[] = [read, verify];
 

@@ -2,7 +2,7 @@
 import { formatScope, OAuthError, parseScope } from '@tessera/core';
 import type { ServerConfig } from '../../config.js';
 import type { ClientAuthMethod, ClientRecord, GrantType, TokenFormat } from '../../store/types.js';
-import { CommandError, EXIT, list, need, oneOf, parse, positiveInt, UsageError, type Command } from '../args.js';
+import { CommandError, EXIT, list, need, oneOf, parse, positiveInt, repeated, UsageError, type Command } from '../args.js';
 import { fields, iso, plural, print, printJson, shortIso, table, withTessera } from '../io.js';
 
 const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', 'password', 'implicit'] as const satisfies readonly GrantType[];
@@ -18,8 +18,9 @@ const create: Command = {
   summary: 'register a client; prints its client_id and client_secret (shown once)',
   help: `  --name N            a name for people
   --grant-type G      repeatable or comma-separated: ${GRANT_TYPES.join(', ')}
-  --redirect-uri U    repeatable or comma-separated absolute URLs without fragment; needed for
-                      authorization_code and implicit (RFC 6749 §3.1.2)
+  --redirect-uri U    an absolute URI without fragment (RFC 6749 §3.1.2), taken whole (a comma is
+                      part of it); repeat the flag for several. Needed for authorization_code and
+                      implicit
   --scope "a b"       the scopes the client may ask for, space-separated
   --auth-method M     ${AUTH_METHODS.join(', ')} (default client_secret_basic)
   --public            a public client (auth method none, no secret; RFC 6749 §2.1)
@@ -42,7 +43,9 @@ const create: Command = {
     if (name === '') throw new UsageError('--name must not be empty');
     const grantTypes = list(values['grant-type']).map((g) => oneOf('--grant-type', g, GRANT_TYPES));
     if (grantTypes.length === 0) throw new UsageError('missing required option --grant-type');
-    const redirectUris = list(values['redirect-uri']).map(redirectUri);
+    // Never split at commas: a comma is legal inside a URI (RFC 3986 §2.2), so splitting would
+    // register `https://evil.example/` from `https://app.example/cb?next=x,https://evil.example/`.
+    const redirectUris = [...new Set(repeated(values['redirect-uri']).map(redirectUri))];
     const scope = scopeOf(need(values.scope, '--scope'));
     const authMethod = authMethodOf(values['auth-method'], values.public === true);
     const tokenFormat = oneOf('--token-format', values['token-format'] ?? 'opaque', TOKEN_FORMATS);
@@ -180,10 +183,21 @@ function authMethodOf(flag: string | undefined, isPublic: boolean): ClientAuthMe
   return isPublic ? 'none' : (method ?? 'client_secret_basic');
 }
 
-/** RFC 6749 §3.1.2: an absolute URI, without a fragment component. */
+/** Schemes a browser would run or read locally instead of handing the code to a client. */
+const UNSAFE_SCHEMES = new Set(['javascript:', 'data:', 'vbscript:', 'file:', 'blob:']);
+
+/** RFC 6749 §3.1.2: the redirection endpoint MUST be an absolute URI and MUST NOT have a fragment. */
 function redirectUri(value: string): string {
   if (value.includes('#')) throw new UsageError(`--redirect-uri must not have a fragment (RFC 6749 §3.1.2); got '${value}'`);
-  if (!URL.canParse(value)) throw new UsageError(`--redirect-uri must be an absolute URL; got '${value}'`);
+  // RFC 3986 §4.3: an absolute URI has a scheme; spaces and control characters are not URI characters.
+  if (!URL.canParse(value) || !/^[a-z][a-z0-9+.-]*:/i.test(value) || /[\s\p{Cc}]/u.test(value)) {
+    throw new UsageError(`--redirect-uri must be an absolute URI such as https://app.example/callback; got '${value}'`);
+  }
+  const url = new URL(value);
+  if (UNSAFE_SCHEMES.has(url.protocol)) throw new UsageError(`--redirect-uri must not use the ${url.protocol} scheme; got '${value}'`);
+  if ((url.protocol === 'http:' || url.protocol === 'https:') && url.hostname === '') {
+    throw new UsageError(`--redirect-uri must name a host; got '${value}'`);
+  }
   return value;
 }
 

@@ -1,22 +1,26 @@
 /** `tessera user create|list|delete|set-password`: resource owners who log in at /authorize. */
 import type { Store, UserRecord } from '../../store/types.js';
-import { CommandError, EXIT, need, parse, UsageError, type Command } from '../args.js';
-import { iso, plural, print, printJson, readPassword, shortIso, table, withTessera } from '../io.js';
+import { CommandError, EXIT, parse, UsageError, type Command } from '../args.js';
+import { iso, note, plural, print, printJson, readStdin, shortIso, table, withTessera } from '../io.js';
 
 const PASSWORD_HELP = '  --password-stdin    read the password from stdin (one trailing newline is dropped); never from argv';
 
 const create: Command = {
   name: 'user create',
-  synopsis: '--username U --password-stdin [--json]',
+  synopsis: 'USERNAME --password-stdin [--json]',
   summary: 'create a user; the password is read from stdin',
-  help: `  --username U        the login name
+  help: `  USERNAME            the login name
 ${PASSWORD_HELP}`,
   async run(argv) {
-    const { values, db } = parse(argv, { username: { type: 'string' }, 'password-stdin': { type: 'boolean' } });
-    const username = need(values.username, '--username');
+    // --username is the older spelling; every command names its object as an argument.
+    const { values, args, db } = parse(argv, { username: { type: 'string' }, 'password-stdin': { type: 'boolean' } }, [], ['USERNAME']);
+    if (args.USERNAME !== undefined && values.username !== undefined) throw new UsageError('give the username once: tessera user create USERNAME');
+    if (values.username !== undefined) note(`--username is deprecated: write 'tessera user create ${values.username} …'`);
+    const username = args.USERNAME ?? values.username;
+    if (username === undefined) throw new UsageError('missing argument USERNAME');
     // Control characters and surrounding spaces only make logins fail in confusing ways.
     if (username === '' || username !== username.trim() || /\p{Cc}/u.test(username)) {
-      throw new UsageError(`--username must be non-empty, without surrounding spaces or control characters; got '${username}'`);
+      throw new UsageError(`USERNAME must be non-empty, without surrounding spaces or control characters; got '${username}'`);
     }
     const password = await passwordFromStdin(values['password-stdin']);
     return withTessera(db, 'create', async ({ engine, store }) => {
@@ -95,5 +99,5 @@ export async function userNamed(store: Store, username: string): Promise<UserRec
 /** Passwords never come from argv, where `ps` and shell history would show them. */
 function passwordFromStdin(flag: boolean | undefined): Promise<string> {
   if (!flag) throw new UsageError('--password-stdin is required: pipe the password in, e.g. printf %s "$PW" | tessera …');
-  return readPassword();
+  return readStdin('--password-stdin', 'password');
 }

@@ -9,8 +9,6 @@
  * the ones it has read. Deleting one through this store drops it at once; a change by another
  * process (the CLI on the same file) moves clients_version (schema.ts), which this store polls.
  */
-import { mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import type Database from 'better-sqlite3';
 import type {
   AuditInput, AuditRecord, ClientRecord, CodeRecord, FeedEvent, FeedTarget, GrantRecord, KeyRecord,
@@ -140,7 +138,7 @@ export class SqliteStore implements Store {
   private readonly clientsPoll: NodeJS.Timeout;
 
   constructor(options: SqliteStoreOptions) {
-    if (options.path !== ':memory:') mkdirSync(dirname(options.path), { recursive: true });
+    // openConnection creates the file and its directory, for the owner only.
     const synchronous = options.synchronous ?? 'full';
     const db = openConnection(options.path, synchronous);
     this.db = db;
@@ -293,6 +291,10 @@ export class SqliteStore implements Store {
     if (filter.activeAt !== undefined) {
       where.push('revoked_at IS NULL AND consumed_at IS NULL AND expires_at > ?');
       args.push(filter.activeAt);
+    }
+    if (filter.after !== undefined) {
+      where.push('(issued_at > ? OR (issued_at = ? AND id > ?))');
+      args.push(filter.after.issuedAt, filter.after.issuedAt, filter.after.id);
     }
     const sql = `SELECT * FROM tokens ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY issued_at, id LIMIT ?`;
     return (this.db.prepare(sql).all(...args, filter.limit ?? 1000) as Row[]).map(toToken);
