@@ -14,7 +14,7 @@ import { accessToken, feedHead, GUARD_SCOPE } from './guard-kit.js';
 import type { TestClient } from './helpers.js';
 
 const STREAMS = Number(process.env.STREAMS_ABUSE_STREAMS ?? 1000);
-const REVOCATIONS = Number(process.env.STREAMS_ABUSE_REVOCATIONS ?? 200);
+const REVOCATIONS = Number(process.env.STREAMS_ABUSE_REVOCATIONS ?? 100);
 /** Revocation requests in flight at once, as a few busy clients would send them. */
 const CONCURRENCY = 8;
 
