@@ -39,15 +39,18 @@ describe('revocation streams: who may keep one open', () => {
     kept.close();
   });
 
-  it('a stream ends when its client loses the tessera:revocations scope (changed by another program on the database)', async () => {
+  it.each([
+    ['loses the tessera:revocations scope', 'scope', 'tessera:introspect', 403],
+    ['has its secret changed', 'secret_hash', 'another-hash', 401],
+  ])('a stream ends when its client %s (changed by another program on the database)', async (_what, column, value, status) => {
     const reader = await h.client({ scope: GUARD_SCOPE });
     const s = await openStream(h.server.url, reader.basic);
     await connected(s);
     const db = new Database(h.server.db);
-    db.prepare('UPDATE clients SET scope = ? WHERE id = ?').run('tessera:introspect', reader.id);
+    db.prepare(`UPDATE clients SET ${column} = ? WHERE id = ?`).run(value, reader.id);
     db.close();
     await s.ended;
-    expect((await openStream(h.server.url, reader.basic)).status).toBe(403);
+    expect((await openStream(h.server.url, reader.basic)).status).toBe(status);
   });
 
   it(`a client may hold ${defaults.maxStreamsPerClient} streams (maxStreamsPerClient); the next gets 429 with Retry-After as RFC 6749 §5.2 JSON, and a closed stream frees its slot`, async () => {

@@ -18,6 +18,7 @@ import type { EngineEvents } from '../lifecycle/engine.js';
 import type { ClientRecord, FeedEvent, Store } from '../store/types.js';
 import { mayReadFeed } from './feed-client.js';
 import { DEFAULT_PAGE as PAGE } from './list-endpoint.js';
+import { Subscription, type SubscriptionOwner } from './subscription.js';
 import { sseFrame } from './wire.js';
 
 /** Events kept in memory for streams that fell a little behind; older ones are read from the store. */
@@ -42,9 +43,6 @@ interface Batch {
 /** What a stream at some cursor sends next: these bytes, nothing yet, or what it must read itself. */
 export type Take = { bytes: string; last: number } | 'current' | 'behind';
 
-/** Why a waiting stream wakes. */
-export type Wake = 'data' | 'beat' | 'end' | 'aborted';
-
 export interface FanOutOptions {
   /** Milliseconds between beats (config.feedHeartbeat). */
   heartbeat: number;
@@ -52,54 +50,7 @@ export interface FanOutOptions {
   maxStreamsPerClient: number;
 }
 
-/** One open stream: its client, the cursor it has sent up to, and how to wake it. */
-export class Subscription {
-  /** Set when its client may no longer read the feed: the stream ends. */
-  ended = false;
-  private waiter: ((wake: Wake) => void) | undefined;
-  /** The fan-out that woke it, until it has written that batch and waits again. */
-  private wokenBy = 0;
-
-  constructor(
-    private readonly fanOut: FeedFanOut,
-    readonly client: ClientRecord,
-    public cursor: number,
-  ) {}
-
-  /** Resolves at the next batch, beat, end or abort (the caller listens for `signal` and calls notify). */
-  wait(signal: AbortSignal): Promise<Wake> {
-    this.written();
-    if (this.ended) return Promise.resolve('end');
-    if (signal.aborted) return Promise.resolve('aborted');
-    return new Promise((resolve) => {
-      this.waiter = resolve;
-    });
-  }
-
-  /** Wakes the stream if it waits; true if it did. `fanOut` numbers the batch that woke it. */
-  notify(wake: Wake, fanOut = 0): boolean {
-    if (wake === 'end') this.ended = true;
-    const waiter = this.waiter;
-    if (!waiter) return false;
-    this.waiter = undefined;
-    this.wokenBy = fanOut;
-    waiter(wake);
-    return true;
-  }
-
-  close(): void {
-    this.written();
-    this.fanOut.leave(this);
-  }
-
-  private written(): void {
-    if (this.wokenBy === 0) return;
-    this.fanOut.written(this.wokenBy);
-    this.wokenBy = 0;
-  }
-}
-
-export class FeedFanOut {
+export class FeedFanOut implements SubscriptionOwner {
   /** The newest seq read (undefined while no stream is open: nothing is read then). */
   private newest: number | undefined;
   private batches: Batch[] = [];

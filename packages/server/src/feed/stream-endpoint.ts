@@ -9,8 +9,9 @@ import type { LifecycleEngine } from '../lifecycle/engine.js';
 import type { PlainRequest, PlainResponse } from '../http/types.js';
 import type { FeedEvent, Store } from '../store/types.js';
 import { authenticateFeedClient, cursorParam } from './feed-client.js';
-import type { FeedFanOut, Subscription } from './fan-out.js';
+import type { FeedFanOut } from './fan-out.js';
 import { DEFAULT_PAGE as PAGE } from './list-endpoint.js';
+import type { Subscription } from './subscription.js';
 import { sseFrame } from './wire.js';
 
 /** Reconnection delay suggested to EventSource clients (§9.2.6 `retry`). */
