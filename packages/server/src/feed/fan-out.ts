@@ -24,12 +24,14 @@ import { sseFrame } from './wire.js';
 /** Events kept in memory for streams that fell a little behind; older ones are read from the store. */
 const KEEP_EVENTS = 5000;
 /**
- * The longest a new event waits for the previous fan-out to pay for itself. Writing a batch to
- * every stream is the one cost that grows with the streams; the next read waits as long again
- * as that fan-out took (up to this), so under a flood of revocations writing to streams takes at
- * most about half the event loop and events arrive in fewer, larger batches.
+ * Writing a batch to every stream is the one cost that grows with the streams. The next read
+ * starts no sooner than FAN_OUT_SPACING times the last fan-out's cost after that fan-out began
+ * (and never more than MAX_FAN_OUT_DELAY ms later), so under a flood of revocations writing to
+ * streams takes at most about a quarter of the event loop and events go out in fewer, larger
+ * batches; a revocation after a quiet spell goes out at once.
  */
-const MAX_FAN_OUT_DELAY = 50;
+const FAN_OUT_SPACING = 4;
+const MAX_FAN_OUT_DELAY = 100;
 
 /** Events (after, last], read at once, with their frames and those frames joined. */
 interface Batch {
@@ -139,7 +141,7 @@ export class FeedFanOut implements SubscriptionOwner {
 
   /**
    * Reads new events after this turn of the event loop (the revocations of one turn share a read),
-   * and no sooner than the last fan-out's cost after it started (MAX_FAN_OUT_DELAY).
+   * spaced after the last fan-out by its cost (FAN_OUT_SPACING).
    */
   private schedule(): void {
     if (this.scheduled || this.open === 0) return;
@@ -149,7 +151,7 @@ export class FeedFanOut implements SubscriptionOwner {
       // A failed read is tried again at the next revocation or beat.
       this.refresh().catch(() => {});
     };
-    const delay = this.fanOutAt + Math.min(2 * this.fanOutCost, MAX_FAN_OUT_DELAY) - performance.now();
+    const delay = this.fanOutAt + Math.min(FAN_OUT_SPACING * this.fanOutCost, MAX_FAN_OUT_DELAY) - performance.now();
     if (delay > 1) setTimeout(read, delay).unref();
     else setImmediate(read);
   }
