@@ -3,8 +3,8 @@
  * node:http (http/node-server.ts) or any framework through an adapter.
  */
 import { OAuthError } from '@tessera/core';
+import { FeedFanOut } from './feed/fan-out.js';
 import { feedListEndpoint } from './feed/list-endpoint.js';
-import { FeedNotifier } from './feed/notifier.js';
 import { feedStreamEndpoint } from './feed/stream-endpoint.js';
 import type { LifecycleEngine } from './lifecycle/engine.js';
 import { errorResponse, json, publicJson } from './http/respond.js';
@@ -17,7 +17,7 @@ import { metadata, PATHS } from './rfc8414/metadata.js';
 
 export function createHandler(engine: LifecycleEngine): Handler {
   const meta = metadata(engine.config);
-  const notifier = new FeedNotifier(engine);
+  const fanOut = new FeedFanOut(engine.store, engine, { heartbeat: engine.config.feedHeartbeat, maxStreamsPerClient: engine.config.maxStreamsPerClient });
   const routes = new Map<string, Handler>([
     [PATHS.metadata, async () => publicJson(meta)],
     [PATHS.jwks, async () => publicJson(await engine.keys.jwks())],
@@ -25,7 +25,7 @@ export function createHandler(engine: LifecycleEngine): Handler {
     [PATHS.revocation, revocationEndpoint(engine)],
     [PATHS.introspection, introspectionEndpoint(engine)],
     [PATHS.revocationFeed, feedListEndpoint(engine)],
-    [PATHS.revocationStream, feedStreamEndpoint(engine, notifier)],
+    [PATHS.revocationStream, feedStreamEndpoint(engine, fanOut)],
     [PATHS.authorization, authorizationEndpoint(engine)],
     [PATHS.login, loginEndpoint(engine)],
     [PATHS.consent, consentEndpoint(engine)],

@@ -30,13 +30,19 @@ export interface ServerConfig {
   sweepBatch: number;
   /** ...every this many milliseconds. */
   sweepInterval: number;
-  /** Expired tokens are kept this many seconds before being swept, so introspection can still explain them. */
+  /**
+   * Expired tokens are kept this many seconds before being swept, so introspection can still
+   * explain them; grants revoked this long ago are swept with their tokens.
+   */
   sweepRetention: number;
   /**
-   * Milliseconds between heartbeats on an idle revocation stream; each beat also re-reads the feed,
-   * so revocations made by another process (the CLI) reach guards within one beat.
+   * Milliseconds between heartbeats on the revocation streams; each beat also re-reads the feed
+   * (once for all streams), so revocations made by another process (the CLI) reach guards within
+   * one beat.
    */
   feedHeartbeat: number;
+  /** Revocation streams one client may hold open at once (per server process); more get 429. */
+  maxStreamsPerClient: number;
 }
 
 export const defaults = {
@@ -53,6 +59,7 @@ export const defaults = {
   sweepInterval: 60_000,
   sweepRetention: 3600,
   feedHeartbeat: 2000,
+  maxStreamsPerClient: 16,
 } as const satisfies Omit<ServerConfig, 'audience'>;
 
 export function resolveConfig(input: Partial<ServerConfig> = {}): ServerConfig {

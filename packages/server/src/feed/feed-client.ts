@@ -15,10 +15,20 @@ export async function authenticateFeedClient(engine: LifecycleEngine, req: Plain
   if (req.method !== 'GET') throw new OAuthError('invalid_request', 'use GET', { status: 405, headers: { allow: 'GET' } });
   const client = await authenticateClient(engine, req, new URLSearchParams());
   if (client.authMethod === 'none') throw new OAuthError('invalid_client', 'public clients cannot read the revocation feed', { status: 401 });
-  if (!client.scope.split(' ').includes(REVOCATIONS_SCOPE)) {
+  if (!hasFeedScope(client)) {
     throw new OAuthError('unauthorized_client', `the client is not registered with scope ${REVOCATIONS_SCOPE}`, { status: 403 });
   }
   return client;
+}
+
+const hasFeedScope = (client: ClientRecord) => client.scope.split(' ').includes(REVOCATIONS_SCOPE);
+
+/**
+ * Whether a stream opened by `authenticated` may stay open now that the client reads as `current`:
+ * the client still exists, is confidential, has the same secret and still holds the scope.
+ */
+export function mayReadFeed(authenticated: ClientRecord, current: ClientRecord | undefined): boolean {
+  return current !== undefined && current.authMethod !== 'none' && current.secretHash === authenticated.secretHash && hasFeedScope(current);
 }
 
 /** A feed position from a query parameter or the Last-Event-ID header: a non-negative integer, 0 if absent. */

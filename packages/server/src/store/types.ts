@@ -185,6 +185,13 @@ export interface Store {
   listClients(): Promise<ClientRecord[]>;
   /** Deletes the client and revokes every grant, token and unredeemed code issued to it. */
   deleteClient(id: string, at: number, audit: AuditInput[]): Promise<RevocationResult | undefined>;
+  /**
+   * Calls `listener` after clients may have changed or been deleted: at once for a change made
+   * through this store, and for one made by another process (the CLI on the same database) as
+   * soon as the store notices (SQLite: within 100 ms). It may call when nothing relevant changed;
+   * a listener re-reads the clients it cares about with getClient. Returns the unsubscribe function.
+   */
+  onClientsChanged(listener: () => void): () => void;
 
   // users
   createUser(user: UserRecord, audit: AuditInput): Promise<void>;
@@ -236,9 +243,22 @@ export interface Store {
   revoke(target: RevocationTarget, at: number, audit: AuditInput[]): Promise<RevocationResult>;
   /** Feed events with seq > after, oldest first, at most `limit`. */
   readFeed(after: number, limit: number): Promise<FeedEvent[]>;
+  /** The seq of the newest feed event, 0 if there is none: a stream that starts there misses nothing later. */
+  feedHead(): Promise<number>;
 
   // expiry
-  /** Deletes at most `limit` rows that expired before `before` (feed events: `until`); returns how many. */
+  /**
+   * Deletes at most `limit` rows that no longer matter; returns how many (a call that returns less
+   * than `limit` left nothing more to delete before `before`):
+   * - tokens, codes and browser sessions that expired before `before`;
+   * - feed events whose `until` is before `before`;
+   * - grants revoked before `before`, with their tokens (all revoked with the grant, so inactive
+   *   however far from expiry). A grant goes only once none of its tokens is left, so every token
+   *   keeps its grant; its codes expire on their own (redeeming one finds no grant).
+   * Live grants, and tokens of live grants that have not expired (revoked or consumed ones too:
+   * reuse detection needs them), are never deleted; feed events are kept to their own `until`
+   * whatever happens to the grants they name, and the audit log is never touched.
+   */
   sweepExpired(before: number, limit: number): Promise<number>;
 
   // browser sessions

@@ -1,8 +1,8 @@
-/** sweepExpired: bounded batches of rows that expired before the cut-off; nothing live. */
-import type { Store } from '@tessera/server';
+/** sweepExpired: bounded batches of rows that expired before the cut-off, and grants revoked before it; nothing live. */
+import { type Store, verifyChain } from '@tessera/server';
 import { describe, expect, it } from 'vitest';
 import { codeRecord, HOUR, sessionRecord, tokenRecord, } from '../fixtures.js';
-import { type StoreRef, storedGrant } from './context.js';
+import { audit, type StoreRef, storedGrant } from './context.js';
 
 async function population(store: Store, now: number) {
   const { user, grant } = await storedGrant(store);
@@ -62,12 +62,49 @@ export function expiry(ref: StoreRef): void {
       expect((await store.listTokens({})).map((t) => t.id).sort()).toEqual(p.live.tokens.map((t) => t.id).sort());
     });
 
-    it('never deletes grants', async () => {
+    it('never deletes a live grant, however old its tokens', async () => {
       const { store } = ref;
       const now = Date.now();
       const p = await population(store, now);
       await store.sweepExpired(now + 365 * 24 * HOUR, 1000);
       expect(await store.getGrant(p.grant.id)).toEqual(p.grant);
+    });
+
+    it('deletes a grant revoked before the cut-off with its tokens, in batches; keeps live grants, grants revoked after it, the feed and the audit chain', async () => {
+      const { store } = ref;
+      const now = Date.now();
+      /** A grant with an access token (1 h), a refresh token (a day) and a consumed one, none expired. */
+      const withTokens = async () => {
+        const { grant } = await storedGrant(store);
+        const tokens = [
+          tokenRecord(grant, { issuedAt: now }),
+          tokenRecord(grant, { kind: 'refresh', issuedAt: now, expiresAt: now + 24 * HOUR }),
+          tokenRecord(grant, { kind: 'refresh', issuedAt: now, expiresAt: now + 24 * HOUR, consumedAt: now }),
+        ];
+        await store.issueTokens(tokens, []);
+        return { grant, tokens };
+      };
+      const old = await withTokens();
+      const recent = await withTokens();
+      const live = await withTokens();
+      await store.revoke({ grant: old.grant.id }, now - 2 * HOUR, [audit('token.revoked')]);
+      await store.revoke({ grant: recent.grant.id }, now, [audit('token.revoked')]);
+      const feed = await store.readFeed(0, 10);
+      const head = await store.auditHead();
+
+      // A cut-off an hour back (sweepRetention): 3 tokens, then the grant, 2 rows at a time.
+      const cutOff = now - HOUR;
+      expect([await store.sweepExpired(cutOff, 2), await store.sweepExpired(cutOff, 2), await store.sweepExpired(cutOff, 2)]).toEqual([2, 2, 0]);
+      expect(await store.getGrant(old.grant.id)).toBeUndefined();
+      for (const t of old.tokens) expect(await store.getToken(t.id)).toBeUndefined();
+      for (const kept of [recent, live]) {
+        expect(await store.getGrant(kept.grant.id)).toMatchObject({ id: kept.grant.id });
+        for (const t of kept.tokens) expect(await store.getToken(t.id)).toMatchObject({ id: t.id });
+      }
+      // The old grant's event still matters to guards until its `until` (the access token's expiry).
+      expect(await store.readFeed(0, 10)).toEqual(feed);
+      expect(await store.auditHead()).toEqual(head);
+      expect(await verifyChain(await store.readAudit(0, 100), head)).toMatchObject({ ok: true });
     });
   });
 }

@@ -84,6 +84,21 @@ export function feed(ref: StoreRef): void {
       expect(await store.readFeed(all.at(-1)!.seq, 100)).toEqual([]);
     });
 
+    it('feedHead is the newest seq (0 for an empty feed), and stays put when events are swept', async () => {
+      const { store } = ref;
+      expect(await store.feedHead()).toBe(0);
+      const now = Date.now();
+      const w = await setup(store, now - 3 * HOUR);
+      const tokens = await more(store, w.grant, 2);
+      await store.revoke({ token: w.access.id }, now, []);
+      for (const t of tokens) await store.revoke({ token: t.id }, now, []);
+      const events = await store.readFeed(0, 10);
+      expect(await store.feedHead()).toBe(events.at(-1)!.seq);
+      await store.sweepExpired(now, 1000);
+      expect(await store.readFeed(0, 10)).toEqual(events.slice(1));
+      expect(await store.feedHead()).toBe(events.at(-1)!.seq);
+    });
+
     it('sweepExpired deletes events past their until, and a later event never reuses a swept seq', async () => {
       const { store } = ref;
       const now = Date.now();

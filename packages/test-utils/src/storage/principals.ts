@@ -1,6 +1,6 @@
 /** Clients, users, browser sessions and signing keys: plain rows, each write with its audit record. */
-import type { KeyRecord } from '@tessera/server';
-import { describe, expect, it } from 'vitest';
+import type { ClientRecord, KeyRecord } from '@tessera/server';
+import { describe, expect, it, vi } from 'vitest';
 import { clientRecord, newId, sessionRecord, userRecord } from '../fixtures.js';
 import { appends, audit, type StoreRef } from './context.js';
 
@@ -35,6 +35,22 @@ export function principals(ref: StoreRef): void {
     it('deleteClient of an unknown id returns undefined', async () => {
       const { store } = ref;
       expect(await store.deleteClient(newId(), Date.now(), [audit('client.deleted')])).toBeUndefined();
+    });
+
+    it('onClientsChanged: a listener hears of a client deleted through the store, once it is gone, until it unsubscribes', async () => {
+      const { store } = ref;
+      const [a, b] = [clientRecord(), clientRecord()];
+      await store.createClient(a, audit('client.created'));
+      await store.createClient(b, audit('client.created'));
+      const seen: (ClientRecord | undefined)[] = [];
+      const stop = store.onClientsChanged(() => void store.getClient(a.id).then((c) => seen.push(c)));
+      await store.deleteClient(a.id, Date.now(), []);
+      await vi.waitFor(() => expect(seen).toContain(undefined));
+      stop();
+      const heard = seen.length;
+      await store.deleteClient(b.id, Date.now(), []);
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      expect(seen).toHaveLength(heard);
     });
   });
 

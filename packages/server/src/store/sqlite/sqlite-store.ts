@@ -8,6 +8,8 @@
  * Clients are read on every authenticated request and almost never change, so the store keeps
  * the ones it has read. Deleting one through this store drops it at once; a change by another
  * process (the CLI on the same file) moves clients_version (schema.ts), which this store polls.
+ * Either way onClientsChanged's listeners hear of it (the revocation streams end for a client
+ * that is gone or may no longer read the feed).
  */
 import type Database from 'better-sqlite3';
 import type {
@@ -136,6 +138,7 @@ export class SqliteStore implements Store {
   private readonly clients = new Map<string, ClientRecord>();
   private clientsVersion: number;
   private readonly clientsPoll: NodeJS.Timeout;
+  private readonly clientsListeners = new Set<() => void>();
 
   constructor(options: SqliteStoreOptions) {
     // openConnection creates the file and its directory, for the owner only.
@@ -167,6 +170,7 @@ export class SqliteStore implements Store {
       head: p('SELECT seq, hash FROM audit_head WHERE id = 1'),
       readAudit: p('SELECT * FROM audit WHERE seq > ? AND at >= ? ORDER BY seq LIMIT ?'),
       readFeed: p('SELECT * FROM revocation_feed WHERE seq > ? ORDER BY seq LIMIT ?'),
+      feedHead: p('SELECT coalesce(max(seq), 0) FROM revocation_feed').pluck(),
     };
     this.clientsVersion = this.s.clientsVersion.get() as number;
     this.clientsPoll = setInterval(() => this.checkClients(), CLIENTS_POLL_MS).unref();
@@ -177,6 +181,16 @@ export class SqliteStore implements Store {
     if (version === this.clientsVersion) return;
     this.clientsVersion = version;
     this.clients.clear();
+    this.clientsChanged();
+  }
+
+  private clientsChanged(): void {
+    for (const listener of [...this.clientsListeners]) listener();
+  }
+
+  onClientsChanged(listener: () => void): () => void {
+    this.clientsListeners.add(listener);
+    return () => this.clientsListeners.delete(listener);
   }
 
   private migrate() {
@@ -217,6 +231,7 @@ export class SqliteStore implements Store {
     } finally {
       // After the commit: a read between the call and the commit may have cached the old row.
       this.clients.delete(id);
+      this.clientsChanged();
     }
   }
 
@@ -312,6 +327,10 @@ export class SqliteStore implements Store {
     return (this.s.readFeed.all(after, limit) as Row[]).map(toFeedEvent);
   }
 
+  async feedHead() {
+    return this.s.feedHead.get() as number;
+  }
+
   sweepExpired(before: number, limit: number) {
     return this.writer.write('sweepExpired', before, limit);
   }
@@ -352,6 +371,7 @@ export class SqliteStore implements Store {
   async close() {
     if (!this.db.open) return;
     clearInterval(this.clientsPoll);
+    this.clientsListeners.clear();
     await this.writer.close();
     this.db.close();
   }

@@ -67,6 +67,10 @@ export class SqliteWrites {
       sweepCodes: p('DELETE FROM codes WHERE rowid IN (SELECT rowid FROM codes WHERE expires_at < ? LIMIT ?)'),
       sweepSessions: p('DELETE FROM sessions WHERE rowid IN (SELECT rowid FROM sessions WHERE expires_at < ? LIMIT ?)'),
       sweepFeed: p('DELETE FROM revocation_feed WHERE seq IN (SELECT seq FROM revocation_feed WHERE until < ? LIMIT ?)'),
+      // Through grants_revoked (schema.ts), then tokens_grant_family.
+      revokedGrants: p('SELECT id FROM grants WHERE revoked_at < ? ORDER BY revoked_at LIMIT ?').pluck(),
+      sweepGrantTokens: p('DELETE FROM tokens WHERE rowid IN (SELECT rowid FROM tokens WHERE grant_id = ? LIMIT ?)'),
+      deleteGrant: p('DELETE FROM grants WHERE id = ?'),
       insertSession: p('INSERT INTO sessions (hash, user_id, created_at, expires_at) VALUES (@hash, @userId, @createdAt, @expiresAt)'),
       deleteSession: p('DELETE FROM sessions WHERE hash = ?'),
       deleteUserSessions: p('DELETE FROM sessions WHERE user_id = ?'),
@@ -169,6 +173,26 @@ export class SqliteWrites {
     if (n < limit) n += this.s.sweepCodes.run(before, limit - n).changes;
     if (n < limit) n += this.s.sweepSessions.run(before, limit - n).changes;
     if (n < limit) n += this.s.sweepFeed.run(before, limit - n).changes;
+    if (n < limit) n += this.sweepRevokedGrants(before, limit - n);
+    return n;
+  }
+
+  /**
+   * Grants revoked before `before`, with their tokens, at most `limit` rows. Every token of a
+   * revoked grant was revoked with it (revoke() and grantsLive), so nothing live goes; a grant's
+   * tokens go first, the grant once none is left, so a token never outlives its grant. Codes are
+   * left to expiry (a code whose grant is gone redeems to nothing), the feed to `until`, the
+   * audit log is never touched.
+   */
+  private sweepRevokedGrants(before: number, limit: number): number {
+    let n = 0;
+    for (const id of this.s.revokedGrants.all(before, limit) as string[]) {
+      n += this.s.sweepGrantTokens.run(id, limit - n).changes;
+      // Tokens may be left: the next batch goes on with them.
+      if (n >= limit) break;
+      n += this.s.deleteGrant.run(id).changes;
+      if (n >= limit) break;
+    }
     return n;
   }
 
