@@ -161,7 +161,9 @@ describe('revocation feed: events', () => {
     const app = await h.client({ tokenFormat: 'jwt' });
     const token = await accessToken(h, app);
     const s = await stream(h.server.url, reader, String((await feed(h, reader)).body.cursor));
-    await promisify(execFile)(process.execPath, [bin, 'token', 'revoke', '--token', token, '--db', h.server.db], { env: { ...process.env, TESSERA_LOG_LEVEL: 'warn' } });
+    const revoke = promisify(execFile)(process.execPath, [bin, 'token', 'revoke', '--token-stdin', '--db', h.server.db], { env: { ...process.env, TESSERA_LOG_LEVEL: 'warn' } });
+    revoke.child.stdin?.end(token);
+    await revoke;
     await vi.waitFor(() => expect(s.events().map((e) => e.value)).toEqual([claims(token).jti]), { timeout: 5000 });
     s.close();
   });

@@ -200,7 +200,7 @@ it("the README's client example runs verbatim with the installed @tessera/client
     await tessera(['client', 'create', '--name', 'readme-app', '--grant-type', 'authorization_code', '--grant-type', 'refresh_token', '--redirect-uri', REDIRECT_URI, '--scope', 'read write', '--json']),
   ) as { client_id: string; client_secret: string };
   const password = `pw-${crypto.randomUUID()}`;
-  await tessera(['user', 'create', '--username', 'alice', '--password-stdin', '--json'], `${password}\n`);
+  await tessera(['user', 'create', 'alice', '--password-stdin', '--json'], `${password}\n`);
 
   writeFileSync(join(dir, 'example.mjs'), clientExample().replaceAll('http://127.0.0.1:9000', url));
   const child = spawn(process.execPath, ['example.mjs'], { cwd: dir, env: { ...process.env, CLIENT_ID: c.client_id, CLIENT_SECRET: c.client_secret }, stdio: ['pipe', 'pipe', 'pipe'] });

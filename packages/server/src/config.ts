@@ -119,6 +119,7 @@ export const settings: { readonly [K in keyof ServerConfig]: SettingRow<ServerCo
   maxBodyBytes: { type: 'bytes', doc: 'largest request body accepted; larger ones get 413' },
   sweepBatch: { type: 'count', doc: 'expired rows deleted per sweep batch' },
   sweepInterval: { type: 'ms', doc: 'milliseconds between expiry sweeps' },
-  sweepRetention: { type: 'seconds-or-off', doc: 'seconds expired tokens are kept, so introspection can still explain them' },
-  feedHeartbeat: { type: 'ms', doc: 'milliseconds between heartbeats (and feed re-reads) on an idle revocation stream' },
+  sweepRetention: { type: 'seconds-or-off', doc: 'seconds expired tokens (and grants revoked that long ago) are kept, so introspection can still explain them' },
+  feedHeartbeat: { type: 'ms', doc: 'milliseconds between heartbeats (and feed re-reads) on the revocation streams' },
+  maxStreamsPerClient: { type: 'count', doc: 'revocation streams one client may hold open at once (per server process); more get 429' },
 };
