@@ -83,6 +83,30 @@ describe('guard: introspection answers in flight across a revocation', () => {
     }
   });
 
+  it('an answer in flight across another grant\'s revocation is used and cached (answers name their grant: tessera_grant)', async () => {
+    const proxy = await FeedProxy.start(h.server.url);
+    try {
+      const { g, events } = await guardBehind(proxy);
+      const app = await h.codeClient();
+      const kept = await h.userTokens(app, { user: await h.user() });
+      const revoked = await h.userTokens(app, { user: await h.user() });
+      const hold = proxy.hold('/introspect');
+      const verdict = g.verifyToken(kept.access_token);
+      await hold.until(1);
+      await h.revoke(app, revoked.refresh_token!, 'refresh_token');
+      await caughtUp(h, [g]);
+      expect(events).toContain('grant');
+      hold.release();
+      expect((await verdict).ok).toBe(true);
+      expect(proxy.requests.get('/introspect')).toBe(1);
+      // Cached, and not evicted by the other grant's event.
+      expect(await accepts(g, kept.access_token)).toBe(true);
+      expect(proxy.requests.get('/introspect')).toBe(1);
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it('an answer in flight across an unrelated token revocation is used and cached (precise events cost no extra request)', async () => {
     const proxy = await FeedProxy.start(h.server.url);
     try {

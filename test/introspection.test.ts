@@ -28,7 +28,22 @@ describe('introspection endpoint (RFC 7662)', () => {
     expect(b.jti).toBeTypeOf('string');
     expect(b.iat).toBeGreaterThanOrEqual(before);
     expect(b.exp - b.iat).toBe(3600);
-    expect(Object.keys(b).sort()).toEqual(['active', 'aud', 'client_id', 'exp', 'iat', 'iss', 'jti', 'scope', 'sub', 'token_type', 'username']);
+    expect(Object.keys(b).sort()).toEqual(['active', 'aud', 'client_id', 'exp', 'iat', 'iss', 'jti', 'scope', 'sub', 'tessera_family', 'tessera_grant', 'token_type', 'username']);
+  });
+
+  it('an active answer names the grant and family, as a JWT access token does (tessera_grant, tessera_family)', async () => {
+    const c = await h.codeClient();
+    const tokens = await h.userTokens(c);
+    const access = (await h.introspect(c, tokens.access_token)).body;
+    const refresh = (await h.introspect(c, tokens.refresh_token!)).body;
+    expect(access.tessera_grant).toBeTypeOf('string');
+    expect(access.tessera_family).toBeTypeOf('string');
+    expect([refresh.tessera_grant, refresh.tessera_family]).toEqual([access.tessera_grant, access.tessera_family]);
+    const cc = await h.client();
+    const { body } = await h.token(cc, { grant_type: 'client_credentials' });
+    // A token of no family names its own id (README: the revocation feed).
+    const own = (await h.introspect(cc, body.access_token)).body;
+    expect(own.tessera_family).toBe(own.jti);
   });
 
   it('RFC 7662 §2.2: a client-credentials token has the client as sub and no username', async () => {

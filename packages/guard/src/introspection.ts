@@ -43,7 +43,8 @@ const MAX_WATCHED = 64;
 /**
  * Whether a feed event covers (or may cover) the token an introspection answer describes. An
  * inactive answer is covered by nothing: it needs no revoking. Grant and family events match
- * only answers naming them (Tessera's answers do not), so they cover every active answer.
+ * answers by `tessera_grant` / `tessera_family` (Tessera's answers carry them); an answer without
+ * them may belong to any grant, so they cover it.
  */
 export function covers(e: FeedEvent, r: IntrospectionResponse): boolean {
   if (r.active !== true) return false;
@@ -162,10 +163,6 @@ export class Introspector {
     if (e.type === 'token') {
       const key = this.byJti.get(String(e.value));
       if (key !== undefined) this.delete(key);
-    } else if (e.type === 'grant' || e.type === 'family') {
-      // Introspection answers do not name the grant or family: drop them all.
-      this.cache.clear();
-      this.byJti.clear();
     } else {
       for (const [key, { response }] of this.cache) if (covers(e, response)) this.delete(key);
     }

@@ -40,6 +40,10 @@ export function introspectionEndpoint(engine: LifecycleEngine) {
       aud: engine.config.audience,
       iss: engine.config.issuer,
       jti: record.id,
+      // Extensions (RFC 7662 §2.2 allows them): the same private claims as a JWT access token's,
+      // so a guard can tell which grant and family revocation events cover an opaque token.
+      tessera_grant: record.grantId,
+      tessera_family: record.familyId,
     });
   };
 }
