@@ -37,6 +37,14 @@ export interface ServerConfig {
    * so revocations made by another process (the CLI) reach guards within one beat.
    */
   feedHeartbeat: number;
+  /** Milliseconds a client may take to send a request's headers; slower connections get 408 and are closed (slowloris). */
+  headersTimeout: number;
+  /** Milliseconds a client may take to send a whole request (headers and body); 0 = no limit. Responses, and the revocation stream, are not limited. */
+  requestTimeout: number;
+  /** Milliseconds an idle keep-alive connection stays open after a response (node:http adds 1 s of grace). */
+  keepAliveTimeout: number;
+  /** Open connections at most (revocation streams included); beyond it new ones are closed at once. Keep it under the file-descriptor limit. */
+  maxConnections: number;
 }
 
 export const defaults = {
@@ -53,6 +61,11 @@ export const defaults = {
   sweepInterval: 60_000,
   sweepRetention: 3600,
   feedHeartbeat: 2000,
+  headersTimeout: 10_000,
+  requestTimeout: 30_000,
+  keepAliveTimeout: 5000,
+  // Fits under the common 1,024-descriptor limit with room for SQLite, the writer thread and stdio.
+  maxConnections: 900,
 } as const satisfies Omit<ServerConfig, 'audience'>;
 
 export function resolveConfig(input: Partial<ServerConfig> = {}): ServerConfig {
