@@ -1,6 +1,6 @@
 /** `tessera serve`: the authorization server on node:http until SIGTERM or SIGINT. */
-import { pino } from 'pino';
 import { defaults, type ServerConfig } from '../../config.js';
+import { createLogger, LOG_LEVELS } from '../../log.js';
 import { PATHS } from '../../rfc8414/metadata.js';
 import { startServer, type RunningServer } from '../../server.js';
 import { CommandError, EXIT, env, list, oneOf, parse, port, UsageError, type Command } from '../args.js';
@@ -22,7 +22,7 @@ const serve: Command = {
                         default none; RFC 9700 says not to use them). A client must also be registered with them.
   --sync full|normal    SQLite synchronous: full fsyncs every commit, normal survives a process crash
                         but not a power loss (env TESSERA_SYNC; default full)
-Logs go to stderr as JSON lines (env TESSERA_LOG_LEVEL; default info).`,
+Logs go to stderr as JSON lines, one per request (env TESSERA_LOG_LEVEL: ${LOG_LEVELS.join(', ')}; default info).`,
   async run(argv) {
     const { values, db } = parse(argv, {
       port: { type: 'string' },
@@ -38,7 +38,7 @@ Logs go to stderr as JSON lines (env TESSERA_LOG_LEVEL; default info).`,
     const synchronous = oneOf(values.sync !== undefined ? '--sync' : 'TESSERA_SYNC', values.sync ?? env('TESSERA_SYNC') ?? 'full', SYNC);
 
     const config: Partial<ServerConfig> = { legacyGrants, ...(issuer === undefined ? {} : { issuer }) };
-    const logger = pino({ level: env('TESSERA_LOG_LEVEL') ?? 'info' }, pino.destination(2));
+    const logger = createLogger(oneOf('TESSERA_LOG_LEVEL', env('TESSERA_LOG_LEVEL') ?? 'info', LOG_LEVELS));
     let running: RunningServer;
     try {
       running = await startServer({ db, port: portNumber, host, config, synchronous, logger });
