@@ -193,14 +193,21 @@ describe('`tessera serve` logs', () => {
     for (const id of ids) expect(json.filter((l) => l.msg === 'request' && l.reqId === id)).toHaveLength(1);
     expect(run.stderr).not.toContain('secret-in-query');
     expect(json.find((l) => l.reqId === ids[1])).toMatchObject({ method: 'GET', path: '/.well-known/oauth-authorization-server', status: 200 });
+    expect(json.filter((l) => l.level < 30)).toEqual([]);
   });
 
-  it('at warn: no access lines', async () => {
-    const run = await serve('warn', async (url) => {
+  it('levels filter: at warn no access lines; at debug the settings too, and only at debug', async () => {
+    const warn = await serve('warn', async (url) => {
       await fetch(`${url}/healthz`);
     });
-    expect(run.code).toBe(0);
-    expect(run.stderr).not.toContain('"msg":"request"');
+    expect(warn.code).toBe(0);
+    expect(warn.stderr).not.toContain('"msg":"request"');
+    expect(warn.stderr).not.toContain('"msg":"settings"');
+    const debug = await serve('debug', async (url) => {
+      await fetch(`${url}/healthz`);
+    });
+    expect(debug.stderr).toContain('"msg":"request"');
+    expect(debug.stderr).toMatch(/"level":20,.*"headersTimeout":10000.*"msg":"settings"/);
   });
 
   it('an invalid TESSERA_LOG_LEVEL is a usage error (exit 2) naming the levels, not a stack trace', async () => {

@@ -31,7 +31,6 @@ const DROP_LOG_MS = 10_000;
 
 export async function startServer(options: StartOptions): Promise<RunningServer> {
   const log = options.logger ?? createLogger(process.env.TESSERA_LOG_LEVEL || undefined);
-  const settings = { ...defaults, ...options.config };
   // The server listens before the store is open (port 0 must resolve first: the default issuer is
   // the URL we serve on). Requests that arrive meanwhile wait for the handler, never a 500.
   let handler: Handler | undefined;
@@ -46,11 +45,12 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   let dropLogged = 0;
   // Never log request bodies, query strings or headers: they carry secrets and tokens.
   const server = createNodeServer((req) => (handler !== undefined ? handler(req) : starting.then((h) => h(req))), {
-    maxBodyBytes: settings.maxBodyBytes,
-    headersTimeout: settings.headersTimeout,
-    requestTimeout: settings.requestTimeout,
-    keepAliveTimeout: settings.keepAliveTimeout,
-    maxConnections: settings.maxConnections,
+    maxBodyBytes: options.config?.maxBodyBytes ?? defaults.maxBodyBytes,
+    // The node:http adapter takes each of these from config.ts's defaults when absent.
+    headersTimeout: options.config?.headersTimeout,
+    requestTimeout: options.config?.requestTimeout,
+    keepAliveTimeout: options.config?.keepAliveTimeout,
+    maxConnections: options.config?.maxConnections,
     onError: (err, req, reqId) => log.error({ err, reqId, method: req?.method, path: req?.url.pathname }, 'request failed'),
     // One plain call per response: no child logger per request, nothing built when info is off.
     onResponse: log.isLevelEnabled('info') ? (entry) => log.info(entry, 'request') : undefined,
@@ -58,7 +58,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       drops++;
       const now = Date.now();
       if (now - dropLogged < DROP_LOG_MS) return;
-      log.warn({ refused: drops, maxConnections: settings.maxConnections }, 'connection limit reached: new connections refused');
+      log.warn({ refused: drops, maxConnections: server.maxConnections }, 'connection limit reached: new connections refused');
       dropLogged = now;
       drops = 0;
     },
@@ -88,6 +88,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     onError: (err) => log.error({ err }, 'expiry sweep failed'),
   });
   log.info({ url, issuer: tessera.config.issuer }, 'listening');
+  // Settings hold no secrets; at debug they show what the server actually runs with.
+  log.debug({ config: tessera.config }, 'settings');
   let closing: Promise<void> | undefined;
   return {
     url,
