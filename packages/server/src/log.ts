@@ -13,5 +13,6 @@ export const isLogLevel = (value: string): value is LogLevel => (LOG_LEVELS as r
 /** A logger at `level` (default info); an unknown level is an error that names the allowed ones. */
 export function createLogger(level = 'info'): Logger {
   if (!isLogLevel(level)) throw new Error(`log level must be one of ${LOG_LEVELS.join(', ')}; got '${level}'`);
-  return pino({ level }, pino.destination({ dest: 2, sync: false }));
+  // If stderr stops draining (a stalled collector), lines beyond 16 MiB are dropped, not held in memory.
+  return pino({ level }, pino.destination({ dest: 2, sync: false, maxLength: 16 * 1024 * 1024 }));
 }
