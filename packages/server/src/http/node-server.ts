@@ -36,7 +36,7 @@ export interface AccessEntry {
   error?: string;
   /** Why node:http refused the request itself (HPE_* parse errors, ERR_HTTP_REQUEST_TIMEOUT). */
   code?: string;
-  /** Milliseconds from the request's headers to the response handed to the socket. */
+  /** Milliseconds from the request's headers to the response handed to the socket (for a stream, to its end). */
   ms?: number;
 }
 
