@@ -2,6 +2,8 @@ import { OAuthError } from './errors.js';
 
 // RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
+// The token itself is never echoed: error descriptions repeat no unvalidated input.
+const MALFORMED = 'malformed scope: tokens are printable ASCII other than space, " and \\ (RFC 6749 §3.3)';
 
 /** Parses a space-delimited scope string into a set, rejecting malformed tokens. */
 export function parseScope(value: string | undefined): Set<string> {
@@ -9,7 +11,7 @@ export function parseScope(value: string | undefined): Set<string> {
   if (value === undefined) return out;
   for (const token of value.split(' ')) {
     if (token === '') continue;
-    if (!SCOPE_TOKEN.test(token)) throw new OAuthError('invalid_scope', `malformed scope '${token}'`);
+    if (!SCOPE_TOKEN.test(token)) throw new OAuthError('invalid_scope', MALFORMED);
     out.add(token);
   }
   return out;
@@ -29,7 +31,7 @@ export function normalizeScope(value: string): string {
       canonical = false;
       continue;
     }
-    if (!SCOPE_TOKEN.test(token)) throw new OAuthError('invalid_scope', `malformed scope '${token}'`);
+    if (!SCOPE_TOKEN.test(token)) throw new OAuthError('invalid_scope', MALFORMED);
     // Strictly ascending (formatScope's order) also means no token repeats.
     if (previous !== undefined && token <= previous) canonical = false;
     previous = token;

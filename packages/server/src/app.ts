@@ -7,6 +7,7 @@ import { FeedFanOut } from './feed/fan-out.js';
 import { feedListEndpoint } from './feed/list-endpoint.js';
 import { feedStreamEndpoint } from './feed/stream-endpoint.js';
 import type { LifecycleEngine } from './lifecycle/engine.js';
+import { healthEndpoint } from './http/healthz.js';
 import { errorResponse, json, publicJson } from './http/respond.js';
 import type { Handler, PlainRequest, PlainResponse } from './http/types.js';
 import { authorizationEndpoint, loginEndpoint, consentEndpoint } from './rfc6749/authorize.js';
@@ -29,7 +30,8 @@ export function createHandler(engine: LifecycleEngine): Handler {
     [PATHS.authorization, authorizationEndpoint(engine)],
     [PATHS.login, loginEndpoint(engine)],
     [PATHS.consent, consentEndpoint(engine)],
-    ['/healthz', async () => json(200, { status: 'ok' })],
+    // The audit head: one indexed row, read on the same connection every endpoint reads on.
+    ['/healthz', healthEndpoint(() => engine.store.auditHead())],
     ['/', async () => json(200, { name: 'Tessera', metadata: engine.config.issuer + PATHS.metadata })],
   ]);
   return async (req: PlainRequest): Promise<PlainResponse> => {

@@ -43,6 +43,14 @@ export interface ServerConfig {
   feedHeartbeat: number;
   /** Revocation streams one client may hold open at once (per server process); more get 429. */
   maxStreamsPerClient: number;
+  /** Milliseconds a client may take to send a request's headers; slower connections get 408 and are closed (slowloris). */
+  headersTimeout: number;
+  /** Milliseconds a client may take to send a whole request (headers and body); 0 = no limit. Responses, and the revocation stream, are not limited. */
+  requestTimeout: number;
+  /** Milliseconds an idle keep-alive connection stays open after a response (node:http adds 1 s of grace). */
+  keepAliveTimeout: number;
+  /** Open connections at most (revocation streams included); beyond it new ones are closed at once. Keep it under the file-descriptor limit. */
+  maxConnections: number;
 }
 
 export const defaults = {
@@ -60,6 +68,11 @@ export const defaults = {
   sweepRetention: 3600,
   feedHeartbeat: 2000,
   maxStreamsPerClient: 16,
+  headersTimeout: 10_000,
+  requestTimeout: 30_000,
+  keepAliveTimeout: 5000,
+  // Fits under the common 1,024-descriptor limit with room for SQLite, the writer thread and stdio.
+  maxConnections: 900,
 } as const satisfies Omit<ServerConfig, 'audience'>;
 
 export function resolveConfig(input: Partial<ServerConfig> = {}): ServerConfig {
@@ -122,4 +135,8 @@ export const settings: { readonly [K in keyof ServerConfig]: SettingRow<ServerCo
   sweepRetention: { type: 'seconds-or-off', doc: 'seconds expired tokens (and grants revoked that long ago) are kept, so introspection can still explain them' },
   feedHeartbeat: { type: 'ms', doc: 'milliseconds between heartbeats (and feed re-reads) on the revocation streams' },
   maxStreamsPerClient: { type: 'count', doc: 'revocation streams one client may hold open at once (per server process); more get 429' },
+  headersTimeout: { type: 'ms', doc: 'milliseconds a client may take to send a request\'s headers; slower ones get 408 and are closed' },
+  requestTimeout: { type: 'ms-or-off', doc: 'milliseconds a client may take to send a whole request (0 = no limit); responses and revocation streams are not limited' },
+  keepAliveTimeout: { type: 'ms', doc: 'milliseconds an idle keep-alive connection stays open after a response' },
+  maxConnections: { type: 'count', doc: 'open connections at most (streams included); beyond it new ones are closed at once; keep it under ulimit -n' },
 };

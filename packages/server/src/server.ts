@@ -1,11 +1,13 @@
 /** Starts the authorization server on node:http with the expiry sweeper; `close()` drains and closes. */
 import type { AddressInfo } from 'node:net';
-import { pino, type Logger } from 'pino';
+import { OAuthError } from '@tessera/core';
+import type { Logger } from 'pino';
 import { createHandler } from './app.js';
 import { defaults, type ServerConfig } from './config.js';
-import { startSweeper } from './lifecycle/sweeper.js';
 import { createNodeServer, drain } from './http/node-server.js';
 import type { Handler } from './http/types.js';
+import { startSweeper } from './lifecycle/sweeper.js';
+import { createLogger } from './log.js';
 import { openTessera, type Tessera } from './open.js';
 
 export interface StartOptions {
@@ -14,6 +16,7 @@ export interface StartOptions {
   host: string;
   config?: Partial<ServerConfig>;
   synchronous?: 'full' | 'normal';
+  /** Where logs go; by default JSON lines on stderr at TESSERA_LOG_LEVEL (default info). */
   logger?: Logger;
 }
 
@@ -23,15 +26,43 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** Connections refused at maxConnections are logged at most this often, with their count. */
+const DROP_LOG_MS = 10_000;
+
 export async function startServer(options: StartOptions): Promise<RunningServer> {
-  const log = options.logger ?? pino({ level: process.env.TESSERA_LOG_LEVEL ?? 'info' });
+  const log = options.logger ?? createLogger(process.env.TESSERA_LOG_LEVEL || undefined);
+  // The server listens before the store is open (port 0 must resolve first: the default issuer is
+  // the URL we serve on). Requests that arrive meanwhile wait for the handler, never a 500.
   let handler: Handler | undefined;
-  // Never log request bodies or Authorization headers: they carry secrets and tokens.
-  const server = createNodeServer((req) => (handler as Handler)(req), {
-    maxBodyBytes: options.config?.maxBodyBytes ?? defaults.maxBodyBytes,
-    onError: (err, req) => log.error({ err, method: req?.method, path: req?.url.pathname }, 'request failed'),
+  let ready!: (handler: Handler) => void;
+  let failed!: (err: unknown) => void;
+  const starting = new Promise<Handler>((resolve, reject) => {
+    ready = resolve;
+    failed = reject;
   });
-  // Listen first, so that port 0 resolves before the issuer (the default is the URL we serve on).
+  starting.catch(() => {});
+  let drops = 0;
+  let dropLogged = 0;
+  // Never log request bodies, query strings or headers: they carry secrets and tokens.
+  const server = createNodeServer((req) => (handler !== undefined ? handler(req) : starting.then((h) => h(req))), {
+    maxBodyBytes: options.config?.maxBodyBytes ?? defaults.maxBodyBytes,
+    // The node:http adapter takes each of these from config.ts's defaults when absent.
+    headersTimeout: options.config?.headersTimeout,
+    requestTimeout: options.config?.requestTimeout,
+    keepAliveTimeout: options.config?.keepAliveTimeout,
+    maxConnections: options.config?.maxConnections,
+    onError: (err, req, reqId) => log.error({ err, reqId, method: req?.method, path: req?.url.pathname }, 'request failed'),
+    // One plain call per response: no child logger per request, nothing built when info is off.
+    onResponse: log.isLevelEnabled('info') ? (entry) => log.info(entry, 'request') : undefined,
+    onDrop: () => {
+      drops++;
+      const now = Date.now();
+      if (now - dropLogged < DROP_LOG_MS) return;
+      log.warn({ refused: drops, maxConnections: server.maxConnections }, 'connection limit reached: new connections refused');
+      dropLogged = now;
+      drops = 0;
+    },
+  });
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => resolve());
@@ -43,16 +74,22 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     // Commits run on a writer thread: the event loop that serves HTTP does not wait for them.
     tessera = await openTessera({ db: options.db, config: { issuer: url, ...options.config }, synchronous: options.synchronous ?? 'full', writer: 'thread' });
   } catch (err) {
-    server.close();
+    // Requests that waited for the start hear that it failed, then the server closes.
+    failed(new OAuthError('temporarily_unavailable', 'the server could not start', { headers: { 'retry-after': '5' } }));
+    await drain(server, 1000);
     throw err;
   }
   handler = createHandler(tessera.engine);
+  ready(handler);
   const sweeper = startSweeper(tessera.store, {
     batch: tessera.config.sweepBatch,
     interval: tessera.config.sweepInterval,
     retention: tessera.config.sweepRetention,
     onError: (err) => log.error({ err }, 'expiry sweep failed'),
   });
+  log.info({ url, issuer: tessera.config.issuer }, 'listening');
+  // Settings hold no secrets; at debug they show what the server actually runs with.
+  log.debug({ config: tessera.config }, 'settings');
   let closing: Promise<void> | undefined;
   return {
     url,
@@ -62,6 +99,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
         sweeper.stop();
         await drain(server);
         await tessera.close();
+        log.info('stopped');
+        log.flush();
       })();
       return closing;
     },

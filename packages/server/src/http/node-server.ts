@@ -1,23 +1,50 @@
 /**
  * The node:http adapter: reads the body (with a size limit), builds the PlainRequest, writes
- * the PlainResponse, and drains in-flight requests on close.
+ * the PlainResponse with the headers every response carries (nosniff, X-Request-Id), frees
+ * connections (connections.ts), and drains in-flight requests on close.
  */
 import { once } from 'node:events';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { OAuthError } from '@tessera/core';
+import { defaults } from '../config.js';
+import { answerClientError, type ConnectionLimits, timeoutOptions } from './connections.js';
+import { requestId } from './request-id.js';
 import { errorResponse } from './respond.js';
 import type { Handler, PlainRequest, PlainResponse } from './types.js';
 
-export interface NodeServerOptions {
+export interface NodeServerOptions extends Partial<ConnectionLimits> {
   maxBodyBytes: number;
   /** Called with errors that became a 500, for logging. */
-  onError?: (err: unknown, req: PlainRequest | undefined) => void;
+  onError?: (err: unknown, req: PlainRequest | undefined, reqId: string) => void;
+  /**
+   * Called once per answered request (when a stream ends, for streams), for the access log. Plain
+   * fields only: never headers, the query string or the body, which carry credentials.
+   */
+  onResponse?: (entry: AccessEntry) => void;
+  /** Called when a connection is closed on arrival because maxConnections are open. */
+  onDrop?: () => void;
+}
+
+export interface AccessEntry {
+  reqId: string;
+  /** Absent when node:http could not parse the request (then `status` is its 400, 408 or 431). */
+  method?: string;
+  path?: string;
+  status: number;
+  /** The OAuth error code of an error answer (never its description, which may quote the request). */
+  error?: string;
+  /** Why node:http refused the request itself (HPE_* parse errors, ERR_HTTP_REQUEST_TIMEOUT). */
+  code?: string;
+  /** Milliseconds from the request's headers to the response handed to the socket (for a stream, to its end). */
+  ms?: number;
 }
 
 const FORM = 'application/x-www-form-urlencoded';
 
 class BodyTooLarge extends Error {}
+/** The client left, or a timeout destroyed its socket, before the body arrived: nobody to answer. */
+class ClientGone extends Error {}
 
 function readBody(req: IncomingMessage, limit: number): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -39,7 +66,7 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
       else more.push(chunk);
     });
     req.on('end', () => resolve(more !== undefined ? Buffer.concat(more).toString('utf8') : (first?.toString('utf8') ?? '')));
-    req.on('error', reject);
+    req.on('error', () => reject(new ClientGone()));
   });
 }
 
@@ -98,19 +125,31 @@ export async function toPlainRequest(req: IncomingMessage, maxBodyBytes: number,
 /** Open streaming responses, per server, so that drain() can end them. */
 const openStreams = new WeakMap<Server, Set<AbortController>>();
 
-function write(server: Server, res: ServerResponse, response: PlainResponse, onError: (err: unknown) => void) {
+/** The longest path an access log line repeats: a request line may be 16 KiB. */
+const LOGGED_PATH = 256;
+
+/** What the access log says of a request's target: the path, never the query (it may carry credentials). */
+function logPath(url: string | undefined): string {
+  if (url === undefined) return '';
+  const q = url.indexOf('?');
+  return (q < 0 ? url : url.slice(0, q)).slice(0, LOGGED_PATH);
+}
+
+function write(server: Server, res: ServerResponse, response: PlainResponse, reqId: string, onError: (err: unknown) => void, done?: () => void) {
   // A stream holds its connection to the end: close it then rather than keep it alive.
   if (response.stream) {
     res.setHeader('connection', 'close');
-    res.writeHead(response.status, response.headers);
-    pump(server, res, response.stream).catch(onError);
+    res.writeHead(response.status, { ...response.headers, 'x-content-type-options': 'nosniff', 'x-request-id': reqId });
+    pump(server, res, response.stream).catch(onError).finally(done);
     return;
   }
   // With its length known the body goes out in one write with the head; without it node:http
   // would frame it as chunked (more bytes, more pieces to write).
   const body = Buffer.from(response.body);
-  res.writeHead(response.status, { ...response.headers, 'content-length': body.length });
+  // nosniff on every response: a browser must never read a JSON error as HTML or script.
+  res.writeHead(response.status, { ...response.headers, 'content-length': body.length, 'x-content-type-options': 'nosniff', 'x-request-id': reqId });
   res.end(body);
+  done?.();
 }
 
 /** Writes a streaming body, honouring backpressure, until it ends, the client leaves or the server drains. */
@@ -133,14 +172,24 @@ async function pump(server: Server, res: ServerResponse, stream: NonNullable<Pla
 }
 
 export function createNodeServer(handler: Handler, options: NodeServerOptions): Server {
+  const { onError, onResponse } = options;
+  const limits: ConnectionLimits = {
+    headersTimeout: options.headersTimeout ?? defaults.headersTimeout,
+    requestTimeout: options.requestTimeout ?? defaults.requestTimeout,
+    keepAliveTimeout: options.keepAliveTimeout ?? defaults.keepAliveTimeout,
+    maxConnections: options.maxConnections ?? defaults.maxConnections,
+  };
   let base = 'http://localhost';
-  const server = createServer({ keepAliveTimeout: 5000 }, (req, res) => {
+  const server = createServer(timeoutOptions(limits), (req, res) => {
+    const started = onResponse === undefined ? 0 : performance.now();
+    const reqId = requestId(req.headers['x-request-id'] as string | undefined);
     let plain: PlainRequest | undefined;
     const send = (response: PlainResponse) => {
       // Draining (close() was called): end a keep-alive connection after this response instead
       // of letting it idle until keepAliveTimeout, so close() resolves once requests finish.
       if (!server.listening) res.setHeader('connection', 'close');
-      write(server, res, response, (err) => options.onError?.(err, plain));
+      const done = onResponse && (() => onResponse({ reqId, method: req.method, path: logPath(req.url), status: response.status, error: response.error, ms: Math.round((performance.now() - started) * 100) / 100 }));
+      write(server, res, response, reqId, (err) => onError?.(err, plain, reqId), done);
     };
     toPlainRequest(req, options.maxBodyBytes, base)
       .then((p) => {
@@ -150,24 +199,30 @@ export function createNodeServer(handler: Handler, options: NodeServerOptions): 
       .then(
         (response) => send(response),
         (err: unknown) => {
+          if (err instanceof ClientGone) return;
           const response = errorResponse(err);
-          if (response.status >= 500) options.onError?.(err, plain);
+          if (response.status >= 500) onError?.(err, plain, reqId);
           if (response.status === 413) res.setHeader('connection', 'close');
           send(response);
         },
       )
       .catch((err: unknown) => {
-        options.onError?.(err, plain);
+        onError?.(err, plain, reqId);
         if (!res.headersSent) send(errorResponse(err));
         else res.destroy();
       });
   });
+  // Beyond this node:net closes new connections on arrival; those open keep being served.
+  server.maxConnections = limits.maxConnections;
+  server.on('drop', () => options.onDrop?.());
   server.on('listening', () => {
     const address = server.address() as AddressInfo | null;
     if (address && typeof address === 'object') base = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
   });
-  server.on('clientError', (_err, socket) => {
-    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+  server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
+    const reqId = requestId(undefined);
+    const status = answerClientError(err, socket, reqId);
+    if (status !== undefined) onResponse?.({ reqId, status, error: 'invalid_request', code: err.code });
   });
   return server;
 }

@@ -44,5 +44,7 @@ export function redirect(location: string, headers: Record<string, string | stri
  */
 export function errorResponse(err: unknown): PlainResponse {
   const e: OAuthError = toOAuthError(err);
-  return json(e.status, e.toJSON(), e.headers);
+  const response = json(e.status, e.toJSON(), e.headers);
+  response.error = e.error;
+  return response;
 }

@@ -15,6 +15,8 @@ export interface PlainResponse {
   status: number;
   headers: Record<string, string | string[]>;
   body: string;
+  /** The RFC 6749 §5.2 error code when this is an error answer: the access log records it. */
+  error?: string;
   /**
    * A long-lived body (Server-Sent Events). When set, the adapter sends the headers, then writes
    * each chunk as it comes, and ends the response when the iterable ends. `signal` aborts when the

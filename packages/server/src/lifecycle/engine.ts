@@ -328,7 +328,7 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
 
     // RFC 6749 §6: the requested scope MUST NOT include any scope not originally granted.
     const original = new Set(old.scope.split(' ').filter(Boolean));
-    if (requested) for (const s of requested) if (!original.has(s)) throw new OAuthError('invalid_scope', `scope '${s}' was not granted`);
+    if (requested) for (const s of requested) if (!original.has(s)) throw new OAuthError('invalid_scope', 'the requested scope exceeds the scope originally granted');
     const accessScope = requested ? formatScope(requested) : old.scope;
 
     const [grant, user] = await Promise.all([

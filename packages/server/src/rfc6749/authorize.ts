@@ -148,7 +148,7 @@ async function parseRequest(engine: LifecycleEngine, params: URLSearchParams): P
       if (!client.grantTypes.includes('implicit')) throw new OAuthError('unauthorized_client', 'this client may not use the implicit grant');
       responseType = 'token';
     } else {
-      throw new OAuthError('unsupported_response_type', `response_type '${p.response_type}' is not supported`);
+      throw new OAuthError('unsupported_response_type', 'the response_type is not supported');
     }
     const scope = allowedScope(client, p.scope);
     let pkce: AuthorizationRequest['pkce'];
@@ -248,12 +248,16 @@ function withCsrf(engine: LifecycleEngine, req: PlainRequest, render: (csrf: str
 
 const cookieOptions = (engine: LifecycleEngine, maxAge: number) => ({ maxAge, secure: engine.config.issuer.startsWith('https:') });
 
-/** Login may only send the browser back to this server's authorization endpoint (no open redirect). */
+/**
+ * Login may only send the browser back to this server's authorization endpoint (no open
+ * redirect). The query is re-encoded, so the Location header holds URL-safe ASCII only, whatever a
+ * planted login link put there (CR/LF, NUL, DEL or non-Latin-1 would make it an invalid header).
+ */
 function checkReturnTo(returnTo: string | null): string {
   if (returnTo === null || !returnTo.startsWith(`${PATHS.authorization}?`)) {
     throw new OAuthError('invalid_request', 'Sign-in was not started by an authorization request. Go back to the application and start again.');
   }
-  return returnTo;
+  return `${PATHS.authorization}?${new URLSearchParams(returnTo.slice(PATHS.authorization.length + 1))}`;
 }
 
 /** To the login page, which returns to this authorization request once the user has signed in. */

@@ -9,6 +9,6 @@ export function allowedScope(client: ClientRecord, requested: string | undefined
   if (requested === undefined) return normalizeScope(client.scope);
   const registered = parseScope(client.scope);
   const scopes = parseScope(requested);
-  for (const s of scopes) if (!registered.has(s)) throw new OAuthError('invalid_scope', `scope '${s}' is not allowed for this client`);
+  for (const s of scopes) if (!registered.has(s)) throw new OAuthError('invalid_scope', 'the requested scope is not registered for this client');
   return formatScope(scopes);
 }

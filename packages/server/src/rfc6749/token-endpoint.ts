@@ -26,6 +26,7 @@ const GRANT_TYPE = ['grant_type'] as const;
 
 export function tokenEndpoint(engine: LifecycleEngine) {
   const grants = enabledGrants(engine.config);
+  const offered = [...grants.keys()].join(', ');
   return async (req: PlainRequest): Promise<PlainResponse> => {
     // RFC 6749 §3.2: the client MUST use POST.
     if (req.method !== 'POST') throw new OAuthError('invalid_request', 'use POST', { status: 405, headers: { allow: 'POST' } });
@@ -34,7 +35,8 @@ export function tokenEndpoint(engine: LifecycleEngine) {
     if (grant_type === undefined) throw new OAuthError('invalid_request', "missing parameter 'grant_type'");
     const client = await authenticateClient(engine, req, body);
     const grant = grants.get(grant_type);
-    if (!grant) throw new OAuthError('unsupported_grant_type', `grant_type '${grant_type}' is not supported`);
+    // The value is never echoed (no unvalidated input in error_description); the offered ones are.
+    if (!grant) throw new OAuthError('unsupported_grant_type', `the grant_type is not supported; this server offers ${offered}`);
     if (!client.grantTypes.includes(grant.grantType as GrantType)) {
       throw new OAuthError('unauthorized_client', `this client may not use grant_type '${grant_type}'`);
     }

@@ -21,7 +21,7 @@ export function revocationEndpoint(engine: LifecycleEngine) {
     const value = required(token, 'token');
     // RFC 7009 §2.2.1: an unknown hint value is unsupported_token_type.
     if (token_type_hint !== undefined && !HINTS.has(token_type_hint)) {
-      throw new OAuthError('unsupported_token_type', `token_type_hint '${token_type_hint}' is not supported`);
+      throw new OAuthError('unsupported_token_type', 'token_type_hint must be access_token or refresh_token');
     }
     await engine.revokeByValue(client, value, { actor: `client:${client.id}`, endpoint: '/revoke', reason: 'revoked by client' });
     // RFC 7009 §2.2: 200 whether or not the token was valid.

@@ -1,9 +1,9 @@
 /** `tessera serve`: the authorization server on node:http until SIGTERM or SIGINT. */
-import { pino } from 'pino';
 import { defaults, settings, type ServerConfig } from '../../config.js';
+import { createLogger, LOG_LEVELS } from '../../log.js';
 import { PATHS } from '../../rfc8414/metadata.js';
 import { startServer, type RunningServer } from '../../server.js';
-import { CommandError, EXIT, env, parse, type Command } from '../args.js';
+import { CommandError, EXIT, env, oneOf, parse, type Command } from '../args.js';
 import { fileError, prepareDataFile } from '../database.js';
 import { note, print, printJson } from '../io.js';
 import { flags, resolve, serveSettings, serverConfig, settingsHelp } from '../settings.js';
@@ -18,7 +18,8 @@ const serve: Command = {
   get help() {
     return `${settingsHelp()}
 Each setting comes from its flag, else its environment variable, else the --config file, else
-the default. Logs go to stderr as JSON lines (env TESSERA_LOG_LEVEL; default info).`;
+the default. Logs go to stderr as JSON lines (env TESSERA_LOG_LEVEL: ${LOG_LEVELS.join(', ')};
+default info).`;
   },
   async run(argv) {
     const { values, db } = parse(argv, { ...flags(serveSettings), ...flags(settings) });
@@ -30,7 +31,7 @@ the default. Logs go to stderr as JSON lines (env TESSERA_LOG_LEVEL; default inf
     const legacyGrants = config.legacyGrants ?? [];
 
     prepareDataFile(db, 'create');
-    const logger = pino({ level: env('TESSERA_LOG_LEVEL') ?? 'info' }, pino.destination(2));
+    const logger = createLogger(oneOf('TESSERA_LOG_LEVEL', env('TESSERA_LOG_LEVEL') ?? 'info', LOG_LEVELS));
     let running: RunningServer;
     try {
       running = await startServer({ db: db.path, port: portNumber, host, config, synchronous, logger });
