@@ -187,8 +187,9 @@ describe('`tessera serve` logs', () => {
     });
     expect(run.code).toBe(0);
     expect(run.stdout).not.toContain('"level"');
-    // The CLI's own notes (draining, stopped) start with `tessera:`; everything else is JSON.
-    const json = run.stderr.split('\n').filter((l) => l !== '' && !l.startsWith('tessera: ')).map((l) => JSON.parse(l) as AccessLine);
+    // Every line on stderr is JSON, the server's own notes (draining, stopped) included.
+    const json = run.stderr.split('\n').filter((l) => l !== '').map((l) => JSON.parse(l) as AccessLine);
+    expect(json.map((l) => l.msg)).toEqual(expect.arrayContaining(['draining in-flight requests and closing the database', 'stopped']));
     expect(json.length).toBeGreaterThan(ids.length);
     for (const id of ids) expect(json.filter((l) => l.msg === 'request' && l.reqId === id)).toHaveLength(1);
     expect(run.stderr).not.toContain('secret-in-query');

@@ -5,7 +5,7 @@ import { PATHS } from '../../rfc8414/metadata.js';
 import { startServer, type RunningServer } from '../../server.js';
 import { CommandError, EXIT, env, oneOf, parse, type Command } from '../args.js';
 import { fileError, prepareDataFile } from '../database.js';
-import { note, print, printJson } from '../io.js';
+import { print, printJson } from '../io.js';
 import { flags, resolve, serveSettings, serverConfig, settingsHelp } from '../settings.js';
 
 /** Host and port default to those of the default issuer, so the two never disagree. */
@@ -41,9 +41,10 @@ default info).`;
 
     const url = running.url;
     const issued = running.tessera.config.issuer;
-    if (legacyGrants.length > 0) note(`warning: legacy grants enabled: ${legacyGrants.join(', ')} (RFC 9700 §2.1.2, §2.4 say not to use them)`);
+    // Once serving, stderr carries only the JSON log: the server's own notes go through the logger.
+    if (legacyGrants.length > 0) logger.warn({ legacyGrants }, 'legacy grants enabled (RFC 9700 §2.1.2, §2.4 say not to use them)');
     if (issued.startsWith('http:') && !isLoopback(new URL(issued).hostname)) {
-      note(`warning: the issuer ${issued} is plain HTTP on a non-loopback address; serve it behind TLS and pass --issuer https://…`);
+      logger.warn({ issuer: issued }, 'the issuer is plain HTTP on a non-loopback address; serve it behind TLS and pass --issuer https://…');
     }
     if (values.json) {
       printJson({ url, issuer: issued, metadata: issued + PATHS.metadata, jwks: issued + PATHS.jwks, db: db.path, pid: process.pid });
@@ -54,14 +55,14 @@ default info).`;
     const signal = await nextSignal();
     // A second signal while draining means "now".
     const force = () => {
-      note(`${signal} again: exiting without draining`);
+      logger.warn({ signal }, 'second signal: exiting without draining');
       process.exit(EXIT.failed);
     };
     process.once('SIGTERM', force).once('SIGINT', force);
-    note(`${signal}: draining in-flight requests and closing the database`);
+    logger.info({ signal }, 'draining in-flight requests and closing the database');
     await running.close();
     process.off('SIGTERM', force).off('SIGINT', force);
-    note('stopped');
+    logger.info('stopped');
     return EXIT.ok;
   },
 };
