@@ -100,7 +100,8 @@ async function startTessera(kind, { format = 'opaque', refresh = false, guard = 
   let refresher = null;
   let guardClient = null;
   if (refresh) {
-    tessera(cli, db, ['user', 'create', 'u', '--password-stdin'], password);
+    // --username (deprecated, still accepted) rather than the positional name: a --baseline checkout may predate it.
+    tessera(cli, db, ['user', 'create', '--username', 'u', '--password-stdin'], password);
     refresher = tesseraClient(cli, db, 'bench-refresh', 'password,refresh_token', 'read write', 'opaque');
   }
   if (guard) guardClient = tesseraClient(cli, db, 'bench-guard', 'client_credentials', 'tessera:revocations tessera:introspect', 'opaque');
