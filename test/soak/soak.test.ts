@@ -120,7 +120,10 @@ describe.runIf(MINUTES > 0)('soak', () => {
     const total = ops.reduce((n, [w]) => n + w, 0);
     const pick = () => {
       let r = random(total);
-      for (const [w, op] of ops) if ((r -= w) < 0) return op;
+      for (const [w, op] of ops) {
+        r -= w;
+        if (r < 0) return op;
+      }
       return ops[0]?.[1] as () => Promise<void>;
     };
 
