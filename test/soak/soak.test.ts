@@ -52,9 +52,24 @@ describe.runIf(MINUTES > 0)('soak', () => {
       access.push({ client, token });
       if (access.length > 500) access.splice(0, 250);
     };
+    /**
+     * A user's grant to a client is shared by all the chains of the pair: a code flow and a grant
+     * revocation of the same pair never overlap (the revocation would end the flow's code).
+     */
+    const pairsInUse = new Set<string>();
     const codeFlow = async () => {
       const client = random(2) ? f.code : f.codeJwt;
       const { user, agent } = agents[random(agents.length)] as (typeof agents)[number];
+      const pair = `${user.id} ${client.id}`;
+      if (pairsInUse.has(pair)) return;
+      pairsInUse.add(pair);
+      try {
+        await chainFor(client, user, agent);
+      } finally {
+        pairsInUse.delete(pair);
+      }
+    };
+    const chainFor = async (client: Client, user: (typeof agents)[number]['user'], agent: Agent) => {
       const { code, verifier, ms } = await authorizationCode(agent, user, client);
       (latency.get('authorize') ?? latency.set('authorize', []).get('authorize'))?.push(ms);
       const a = await exchange(base, client, code, verifier);
@@ -63,7 +78,7 @@ describe.runIf(MINUTES > 0)('soak', () => {
       keep(client, a.body.access_token);
       chains.push({ client, user: user.id, refreshToken: a.body.refresh_token, busy: false });
     };
-    for (let i = 0; i < CHAINS; i++) await codeFlow();
+    while (chains.length < CHAINS) await codeFlow();
 
     const ops: [number, () => Promise<void>][] = [
       [30, async () => {
@@ -99,12 +114,14 @@ describe.runIf(MINUTES > 0)('soak', () => {
       [3, async () => {
         // A whole grant: revoke a chain's refresh token, which revokes the user's grant to that
         // client and with it every chain of the pair (the cascade); then start a new chain.
-        const chain = chains.find((c) => !c.busy && !chains.some((o) => o.busy && o.user === c.user && o.client === c.client));
+        const chain = chains.find((c) => !c.busy && !pairsInUse.has(`${c.user} ${c.client.id}`) && !chains.some((o) => o.busy && o.user === c.user && o.client === c.client));
         if (!chain) return;
+        const pair = `${chain.user} ${chain.client.id}`;
+        pairsInUse.add(pair);
         for (let i = chains.length - 1; i >= 0; i--) if (chains[i]?.user === chain.user && chains[i]?.client === chain.client) chains.splice(i, 1);
-        const a = await revoke(base, chain.client, chain.refreshToken);
+        const a = await revoke(base, chain.client, chain.refreshToken).finally(() => pairsInUse.delete(pair));
         record('revoke:refresh', a, a.status === 200);
-        while (chains.length < CHAINS) await codeFlow();
+        for (let i = 0; i < 4 && chains.length < CHAINS; i++) await codeFlow();
       }],
       [10, async () => {
         const a = await getJson(base, `/revocations?after=${feedCursor}&limit=500`, f.resource);
