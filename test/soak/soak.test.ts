@@ -194,12 +194,14 @@ describe.runIf(MINUTES > 0)('soak', () => {
     const violations = invariantViolations(f.db);
     rmSync(dir, { recursive: true, force: true });
 
-    // RSS after warm-up (the first fifth of the run): flat if the last sample is within 10 % of
-    // the median of the samples since warm-up.
+    // RSS after warm-up (the first fifth of the run): the least-squares slope over the remaining
+    // samples, and the growth it amounts to over that stretch; flat when that is under 5 %.
     const warm = rss.filter((r) => r.s >= elapsed / 5);
-    const medianWarm = [...warm].sort((a, b) => a.kib - b.kib)[Math.floor(warm.length / 2)]?.kib ?? 0;
-    const last = rss.at(-1)?.kib ?? 0;
-    const growth = medianWarm ? (last - medianWarm) / medianWarm : 0;
+    const meanS = warm.reduce((n, r) => n + r.s, 0) / (warm.length || 1);
+    const meanKib = warm.reduce((n, r) => n + r.kib, 0) / (warm.length || 1);
+    const slope = warm.reduce((n, r) => n + (r.s - meanS) * (r.kib - meanKib), 0) / (warm.reduce((n, r) => n + (r.s - meanS) ** 2, 0) || 1);
+    const span = (warm.at(-1)?.s ?? 0) - (warm[0]?.s ?? 0);
+    const growth = meanKib ? (slope * span) / meanKib : 0;
     const errorCount = [...errors.values()].reduce((a, b) => a + b, 0);
     const rows = [...latency].sort().map(([op, ms]) => {
       const sorted = [...ms].sort((a, b) => a - b);
@@ -208,14 +210,14 @@ describe.runIf(MINUTES > 0)('soak', () => {
     const report = {
       date: new Date().toISOString(), minutes: MINUTES, rate: RATE, elapsedSeconds: +elapsed.toFixed(1), operations: started - skipped, skipped,
       errors: errorCount, errorExamples: examples, streamedEvents: streamed, serverExit: exit, invariantViolations: violations,
-      latency: rows, rss, rssFlatAfterWarmup: Math.abs(growth) < 0.1, rssGrowthAfterWarmup: +(growth * 100).toFixed(1),
+      latency: rows, rss, rssFlatAfterWarmup: Math.abs(growth) < 0.05, rssGrowthAfterWarmup: +(growth * 100).toFixed(1), rssSlopeMiBPerMinute: +((slope * 60) / 1024).toFixed(2),
     };
     const lines = [
       `soak: ${MINUTES} min at ${RATE} ops/s: ${report.operations} operations (${skipped} skipped: ${MAX_IN_FLIGHT} in flight), ${errorCount} errors, ${streamed} events on the open stream`,
       'operation                   n       p50 ms   p99 ms   errors',
       ...rows.map((r) => `${r.op.padEnd(26)} ${String(r.n).padStart(6)} ${String(r.p50).padStart(9)} ${String(r.p99).padStart(8)} ${String(r.errors).padStart(8)}`),
       `RSS (MiB) by second: ${rss.map((r) => `${r.s}s ${(r.kib / 1024).toFixed(0)}`).join(', ')}`,
-      `RSS after warm-up: ${report.rssFlatAfterWarmup ? 'flat' : 'NOT flat'} (last sample ${(growth * 100).toFixed(1)} % from the post-warm-up median)`,
+      `RSS after warm-up (${Math.round(elapsed / 5)} s): ${report.rssFlatAfterWarmup ? 'flat' : 'NOT flat'} (trend ${report.rssSlopeMiBPerMinute} MiB/min, ${report.rssGrowthAfterWarmup} % over ${span} s; flat = under 5 %)`,
       ...examples.map((e) => `error: ${e}`),
     ];
     console.log(lines.join('\n'));
