@@ -19,24 +19,22 @@ export interface Answer {
 }
 
 /** POSTs a form with the client's Basic credentials. */
-export async function postForm(base: string, path: string, form: Record<string, string>, client: Client): Promise<Answer> {
-  const start = performance.now();
-  const res = await fetch(base + path, {
+export function postForm(base: string, path: string, form: Record<string, string>, client: Client): Promise<Answer> {
+  return send(base + path, {
     method: 'POST',
     headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: client.basic },
     body: new URLSearchParams(form).toString(),
   });
-  const text = await res.text();
-  let body: unknown = text;
-  try {
-    body = JSON.parse(text);
-  } catch {}
-  return { status: res.status, body, ms: performance.now() - start };
 }
 
-export async function getJson(base: string, path: string, client?: Client): Promise<Answer> {
+export function getJson(base: string, path: string, client?: Client): Promise<Answer> {
+  return send(base + path, client ? { headers: { authorization: client.basic } } : {});
+}
+
+/** One request: its status, its body (parsed when JSON) and how long it took. */
+async function send(url: string, init: RequestInit): Promise<Answer> {
   const start = performance.now();
-  const res = await fetch(base + path, client ? { headers: { authorization: client.basic } } : {});
+  const res = await fetch(url, init);
   const text = await res.text();
   let body: unknown = text;
   try {
