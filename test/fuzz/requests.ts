@@ -208,6 +208,8 @@ export interface BuiltRequest {
   /** The request target as the server's router will see its path, after URL parsing. */
   pathname: string;
   hasAuthorization: boolean;
+  /** The one `state` of the query as the server decodes it (undefined when absent or repeated). */
+  state: string | undefined;
   /** A short description for failure messages (values cut to 80 characters). */
   summary: string;
 }
@@ -235,9 +237,14 @@ export function build(request: FuzzRequest, material: Material): BuiltRequest {
   }
   const bytes = Buffer.concat([...lines.flatMap((l) => [l, Buffer.from('\r\n')]), Buffer.from('\r\n'), payload]);
   let pathname = '';
+  let state: string | undefined;
   try {
-    pathname = new URL(target.toString('latin1'), 'http://127.0.0.1').pathname;
+    // node:http hands the target over as Latin-1; the router parses it with URL, as here.
+    const url = new URL(target.toString('latin1'), 'http://127.0.0.1');
+    pathname = url.pathname;
+    const states = url.searchParams.getAll('state');
+    state = states.length === 1 ? states[0] : undefined;
   } catch {}
   const head = bytes.subarray(0, Math.min(bytes.length, 600)).toString('latin1');
-  return { request, bytes, pathname, hasAuthorization: request.authorization !== null, summary: JSON.stringify(head.replace(/[^\r\n]{80,}/g, (s) => `${s.slice(0, 80)}…(${s.length})`)) };
+  return { request, bytes, pathname, state, hasAuthorization: request.authorization !== null, summary: JSON.stringify(head.replace(/[^\r\n]{80,}/g, (s) => `${s.slice(0, 80)}…(${s.length})`)) };
 }

@@ -56,7 +56,21 @@ export function brokenRules(req: BuiltRequest, res: RawResponse, redirectUri: st
       const location = res.headers.location ?? '';
       // No open redirect: only to the login page, back to /authorize, or to the registered URI.
       if (!(location.startsWith('/login?') || location.startsWith('/authorize?') || location.startsWith(`${redirectUri}?`))) fail(`a page redirects only within the flow (got ${JSON.stringify(location).slice(0, 120)})`);
+      if (location.startsWith(`${redirectUri}?`)) {
+        // RFC 6749 §4.1.2.1: the same charset for errors sent back to the client's redirect URI.
+        const params = new URL(location).searchParams;
+        // RFC 6749 §4.1.2, §4.1.2.1: `state` comes back exactly as the client sent it.
+        if (req.request.method === 'GET' && path === '/authorize' && req.state !== undefined && params.get('state') !== req.state) {
+          fail(`RFC 6749 §4.1.2: the redirect carries the request's state unchanged (sent ${JSON.stringify(req.state).slice(0, 60)}, got ${JSON.stringify(params.get('state')).slice(0, 60)})`);
+        }
+        for (const name of ['error', 'error_description']) {
+          const value = params.get(name);
+          if (value !== null && !ERROR_CHARS.test(value)) fail(`RFC 6749 §4.1.2.1: ${name} in the redirect uses printable ASCII without " or \\ (got ${JSON.stringify(value).slice(0, 120)})`);
+        }
+      }
     } else if (res.status >= 300 && res.status < 400) fail(`a page redirects with 302 or 303 (got ${res.status})`);
+    // Pages escape what they show: markup sent in is never markup sent back.
+    if (type.startsWith('text/html') && res.body.includes('<script>')) fail('a page never reflects markup it was sent (found <script>)');
     if (res.status >= 400 && !isJson && !(type.startsWith('text/html') && res.headers['cache-control'] === 'no-store')) fail('a page error is an HTML page with Cache-Control: no-store');
     return broken;
   }
