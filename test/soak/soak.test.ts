@@ -9,7 +9,7 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import { Agent, type Answer, authorizationCode, type Client, clientCredentials, exchange, getJson, introspect, refresh, revoke, signIn } from '../http-flows.js';
 import { invariantViolations } from '../invariants.js';
 import { createFixture, rssKiB, serve } from '../server-process.js';
@@ -28,6 +28,8 @@ describe.runIf(MINUTES > 0)('soak', () => {
     const dir = mkdtempSync(join(tmpdir(), 'tessera-soak-'));
     const f = await createFixture(join(dir, 'tessera.db'), 4);
     const server = await serve(f.db);
+    // Stopped by its PID whatever happens (a no-op once it exited).
+    onTestFinished(() => server.kill());
     const base = server.url;
     const latency = new Map<string, number[]>();
     const errors = new Map<string, number>();
