@@ -103,11 +103,16 @@ export async function createFixture(db: string, userCount = 4): Promise<Fixture>
   }
 }
 
-/** Resident set size of a process in KiB (VmRSS in /proc/PID/status), or undefined once it is gone. */
-export function rssKiB(pid: number): number | undefined {
+/**
+ * Resident set size of a process in KiB (VmRSS in /proc/PID/status), and its anonymous part
+ * (RssAnon: heaps, not mapped files), or undefined once the process is gone.
+ */
+export function rssKiB(pid: number): { kib: number; anonKib: number } | undefined {
   try {
-    const match = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match ? Number(match[1]) : undefined;
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const field = (name: string) => Number(new RegExp(`${name}:\\s+(\\d+) kB`).exec(status)?.[1] ?? Number.NaN);
+    const kib = field('VmRSS');
+    return Number.isNaN(kib) ? undefined : { kib, anonKib: field('RssAnon') };
   } catch {
     return undefined;
   }

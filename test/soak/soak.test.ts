@@ -158,12 +158,12 @@ describe.runIf(MINUTES > 0)('soak', () => {
       if (!streamAbort.signal.aborted) fail('revocations/stream', String(err.cause ?? err));
     });
 
-    const rss: { s: number; kib: number }[] = [];
+    const rss: { s: number; kib: number; anonKib: number }[] = [];
     const start = performance.now();
     const sampleEvery = Math.max(1000, Math.round((MINUTES * 60_000) / 60));
     const sampler = setInterval(() => {
-      const kib = rssKiB(server.pid);
-      if (kib !== undefined) rss.push({ s: Math.round((performance.now() - start) / 1000), kib });
+      const sample = rssKiB(server.pid);
+      if (sample !== undefined) rss.push({ s: Math.round((performance.now() - start) / 1000), ...sample });
     }, sampleEvery);
     const pending = new Set<Promise<void>>();
     const end = start + MINUTES * 60_000;
@@ -218,7 +218,7 @@ describe.runIf(MINUTES > 0)('soak', () => {
       `soak: ${MINUTES} min at ${RATE} ops/s: ${report.operations} operations (${skipped} skipped: ${MAX_IN_FLIGHT} in flight), ${errorCount} errors, ${streamed} events on the open stream`,
       'operation                   n       p50 ms   p99 ms   errors',
       ...rows.map((r) => `${r.op.padEnd(26)} ${String(r.n).padStart(6)} ${String(r.p50).padStart(9)} ${String(r.p99).padStart(8)} ${String(r.errors).padStart(8)}`),
-      `RSS (MiB) by second: ${rss.map((r) => `${r.s}s ${(r.kib / 1024).toFixed(0)}`).join(', ')}`,
+      `RSS (MiB, anonymous part in parentheses) by second: ${rss.map((r) => `${r.s}s ${(r.kib / 1024).toFixed(0)} (${(r.anonKib / 1024).toFixed(0)})`).join(', ')}`,
       `RSS after warm-up (${Math.round(elapsed / 5)} s): ${report.rssFlatAfterWarmup ? 'flat' : 'NOT flat'} (trend ${report.rssSlopeMiBPerMinute} MiB/min, ${report.rssGrowthAfterWarmup} % over ${span} s; flat = under 5 %)`,
       ...examples.map((e) => `error: ${e}`),
     ];
