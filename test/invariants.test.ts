@@ -2,7 +2,7 @@
  * The checker the fuzz, chaos and soak suites rely on (invariants.ts) must see each kind of
  * damage: a store built through HTTP is sound, and each tampering of the file is reported.
  */
-import { copyFileSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -28,6 +28,8 @@ beforeAll(async () => {
   const live = new Database(h.server.db, { readonly: true });
   live.prepare('VACUUM INTO ?').run(sound);
   live.close();
+  // VACUUM INTO creates the file with the umask's mode; the CLI refuses a data file others can read.
+  chmodSync(sound, 0o600);
 });
 
 afterAll(() => rmSync(work, { recursive: true, force: true }));
@@ -36,6 +38,7 @@ afterAll(() => rmSync(work, { recursive: true, force: true }));
 function tampered(name: string, sql: string): string {
   const path = join(work, `${name}.db`);
   copyFileSync(sound, path);
+  chmodSync(path, 0o600);
   const db = new Database(path);
   db.exec(sql);
   db.close();

@@ -62,8 +62,18 @@ export class OAuthError extends Error {
   toJSON(): { error: OAuthErrorCode; error_description?: string } {
     return this.error_description === undefined || !this.expose
       ? { error: this.error }
-      : { error: this.error, error_description: this.error_description };
+      : { error: this.error, error_description: describable(this.error_description) };
   }
+}
+
+/** Characters RFC 6749 §5.2 does not allow in error_description: %x20-21 / %x23-5B / %x5D-7E only. */
+const NOT_DESCRIBABLE = /[^\x20\x21\x23-\x5b\x5d-\x7e]/gu;
+
+const REPLACEMENTS: Record<string, string> = { '"': "'", '\\': '/', '§': 'section ' };
+
+/** A description within §5.2's character set ("RFC 6749 §3.3" goes out as "RFC 6749 section 3.3"). */
+function describable(description: string): string {
+  return description.replace(NOT_DESCRIBABLE, (c) => REPLACEMENTS[c] ?? '?');
 }
 
 export const isOAuthError = (value: unknown): value is OAuthError => value instanceof OAuthError;

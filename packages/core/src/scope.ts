@@ -3,7 +3,7 @@ import { OAuthError } from './errors.js';
 // RFC 6749 §3.3: scope-token = 1*( %x21 / %x23-5B / %x5D-7E )
 const SCOPE_TOKEN = /^[\x21\x23-\x5B\x5D-\x7E]+$/;
 // The token itself is never echoed: error descriptions repeat no unvalidated input.
-const MALFORMED = 'malformed scope: tokens are printable ASCII other than space, " and \\ (RFC 6749 §3.3)';
+const MALFORMED = 'malformed scope: tokens are printable ASCII other than space, double quote and backslash (RFC 6749 §3.3)';
 
 /** Parses a space-delimited scope string into a set, rejecting malformed tokens. */
 export function parseScope(value: string | undefined): Set<string> {

@@ -203,8 +203,8 @@ function pageErrors(engine: LifecycleEngine, handler: Handler): Handler {
       return await handler(req);
     } catch (err) {
       if (err instanceof RedirectError) {
-        const { error, error_description } = err.oauth;
-        return redirect(replyUrl(engine, err.reply, { error, error_description }), {}, req.method === 'POST' ? 303 : 302);
+        // RFC 6749 §4.1.2.1: the same error and description as a JSON error, in the same character set.
+        return redirect(replyUrl(engine, err.reply, err.oauth.toJSON()), {}, req.method === 'POST' ? 303 : 302);
       }
       if (err instanceof OAuthError) {
         return html(err.status === 401 ? 400 : err.status, errorPage({ error: err.error, description: err.error_description ?? err.error }));
