@@ -62,12 +62,24 @@ describe('client authentication (RFC 6749 §2.3)', () => {
     expectError(await h.post('/token', { ...cc, client_id: b.id }, { authorization: a.basic }), 400, 'invalid_request');
   });
 
-  it('a client must use the authentication method it registered: otherwise invalid_client', async () => {
+  it('RFC 6749 §2.3.1: a client with a secret may present it by Basic or in the form, whichever it registered', async () => {
     const basic = await h.client({ authMethod: 'client_secret_basic' });
     const post = await h.client({ authMethod: 'client_secret_post' });
-    expectError(await h.post('/token', { ...cc, client_id: basic.id, client_secret: basic.secret! }), 401, 'invalid_client');
-    expectError(await h.post('/token', cc, { authorization: post.basic }), 401, 'invalid_client');
+    expect((await h.post('/token', { ...cc, client_id: basic.id, client_secret: basic.secret! })).status).toBe(200);
+    expect((await h.post('/token', cc, { authorization: post.basic })).status).toBe(200);
+    // The secret must still be right, whichever way it comes.
+    expectError(await h.post('/token', { ...cc, client_id: basic.id, client_secret: 'wrong' }), 401, 'invalid_client');
+    const wrong = await h.post('/token', cc, { authorization: `Basic ${btoa(`${post.id}:wrong`)}` });
+    expectError(wrong, 401, 'invalid_client');
+    expect(wrong.headers.get('www-authenticate')).toMatch(/^Basic realm=/);
+  });
+
+  it('a client with a secret must send it, and a public client (none) must not: otherwise invalid_client', async () => {
+    const basic = await h.client({ authMethod: 'client_secret_basic' });
     expectError(await h.post('/token', { ...cc, client_id: basic.id }), 401, 'invalid_client');
+    const pub = await h.client({ authMethod: 'none', grantTypes: ['authorization_code'], redirectUris: [REDIRECT_URI] });
+    expectError(await h.post('/token', { ...cc, client_id: pub.id, client_secret: 'anything' }), 401, 'invalid_client');
+    expectError(await h.post('/token', cc, { authorization: `Basic ${btoa(`${pub.id}:`)}` }), 401, 'invalid_client');
   });
 
   it('an unknown client and a request without credentials are 401 invalid_client', async () => {
