@@ -85,17 +85,15 @@ export function loginEndpoint(engine: LifecycleEngine): Handler {
     const user = form.username !== undefined && form.password !== undefined
       ? await engine.authenticateUser(form.username, form.password)
       : undefined;
-    if (!user) {
+    // Written only if the password checked is still the user's (a change during the check wins).
+    const value = user && (await engine.startSession(user));
+    if (value === undefined) {
       const clientName = await clientNameOf(engine, returnTo);
       // One message for an unknown user and a wrong password: the page must not tell them apart.
       return withCsrf(engine, req, (csrf) =>
         html(401, loginPage({ action: PATHS.login, returnTo, csrf, clientName, username: form.username, error: 'Wrong username or password.' })),
       );
     }
-    // A fresh session value at every login (no session fixation); only its hash is stored.
-    const value = randomSecret();
-    const now = engine.now();
-    await engine.store.createSession({ hash: hashSecret(value), userId: user.id, createdAt: now, expiresAt: now + engine.config.sessionTtl * 1000 });
     return redirect(returnTo, { 'set-cookie': setCookie(SESSION_COOKIE, value, cookieOptions(engine, engine.config.sessionTtl)) }, 303);
   });
 }
