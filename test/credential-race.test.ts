@@ -5,30 +5,17 @@
  * same file) changes it, so some request is always between its check and its write when the
  * change commits. Whatever those requests got must be dead once the command has returned.
  */
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent, field } from './agent.js';
 import { REDIRECT_URI, sleep } from './flows.js';
 import { startTestServer, type TestClient, type TestServer } from './helpers.js';
+import { runTessera } from './tessera-cli.js';
 
-const bin = join(import.meta.dirname, '..', 'packages', 'server', 'bin', 'tessera.js');
 const NEW_PASSWORD = 'a brand-new passphrase 42';
 /** Requests signing in at once, back to back. */
 const WORKERS = 4;
 
-function tessera(db: string, args: string[], input = ''): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { env: { ...process.env, TESSERA_DB: db, TESSERA_LOG_LEVEL: 'warn' }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(input);
-  });
-}
+const tessera = runTessera;
 
 /**
  * Runs `attempt` on WORKERS loops until `change` has returned and `settle` ms more have passed

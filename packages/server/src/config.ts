@@ -37,6 +37,29 @@ export interface ServerConfig {
    * so revocations made by another process (the CLI) reach guards within one beat.
    */
   feedHeartbeat: number;
+  /**
+   * Sign-in throttling (login page and password grant), before any password is hashed. Failed
+   * attempts free of delay per account × client address (and per account from failing addresses)...
+   */
+  signInFreeFailures: number;
+  /** ...and per client address, over every account (NAT and shared offices send many users from one). */
+  signInAddressFreeFailures: number;
+  /** Seconds of the first back-off past the free failures; each further failure doubles it... */
+  signInBackoff: number;
+  /** ...up to this many seconds: a back-off never locks anyone out for longer. */
+  signInBackoffMax: number;
+  /** Seconds without a failure after which an account's or address's failures are forgotten. */
+  signInFailureWindow: number;
+  /** Passwords hashed (scrypt, ~64 MiB and ~70 ms each) at once; libuv's thread pool also serves files and DNS. */
+  passwordHashConcurrency: number;
+  /** Sign-ins waiting for a hashing slot beyond which new ones get 429: a flood queues no unbounded work. */
+  passwordHashQueue: number;
+  /** Take the client address from the last X-Forwarded-For entry (only behind a proxy that sets it). */
+  trustForwardedFor: boolean;
+  /** Shortest password `user create` and `user set-password` accept (NIST SP 800-63B: at least 8). */
+  passwordMinLength: number;
+  /** Longest password accepted (NIST SP 800-63B: allow at least 64). */
+  passwordMaxLength: number;
 }
 
 export const defaults = {
@@ -53,6 +76,16 @@ export const defaults = {
   sweepInterval: 60_000,
   sweepRetention: 3600,
   feedHeartbeat: 2000,
+  signInFreeFailures: 5,
+  signInAddressFreeFailures: 20,
+  signInBackoff: 1,
+  signInBackoffMax: 300,
+  signInFailureWindow: 6 * 3600,
+  passwordHashConcurrency: 2,
+  passwordHashQueue: 64,
+  trustForwardedFor: false,
+  passwordMinLength: 8,
+  passwordMaxLength: 256,
 } as const satisfies Omit<ServerConfig, 'audience'>;
 
 export function resolveConfig(input: Partial<ServerConfig> = {}): ServerConfig {

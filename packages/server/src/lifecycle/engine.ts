@@ -8,11 +8,12 @@ import { EventEmitter } from 'node:events';
 import { OAuthError, basicChallenge, formatScope } from '@tessera/core';
 import type { ServerConfig } from '../config.js';
 import { decodeJwt } from 'jose';
-import { hashesEqual, hashPassword, hashSecret, idInSecret, randomId, randomSecret, secretFor, verifyPassword } from '../secrets.js';
+import { hashesEqual, hashPassword, hashSecret, idInSecret, randomId, randomSecret, secretFor } from '../secrets.js';
 import type {
   AuditInput, CheckedCredentials, ClientRecord, CodeRecord, GrantRecord, RevocationResult, RevocationTarget, Store, TokenRecord, UserRecord,
 } from '../store/types.js';
 import type { KeyRing } from './keys.js';
+import { SignIn, type SignInSource } from './sign-in.js';
 
 /** RFC 6749 §5.1 successful token response. */
 export interface TokenResponse {
@@ -71,6 +72,7 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
   private readonly creatingGrant = new Map<string, Promise<unknown>>();
   /** Each client's client_credentials grant, by client id (see issueClientCredentials). */
   private readonly clientGrants = new Map<string, GrantRecord>();
+  private readonly signIn: SignIn;
 
   constructor(
     readonly store: Store,
@@ -79,6 +81,7 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
     readonly now: () => number = Date.now,
   ) {
     super();
+    this.signIn = new SignIn(store, config, now);
   }
 
   // ---- clients and users -------------------------------------------------------------------
@@ -144,11 +147,12 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
     return result;
   }
 
-  /** Checks a user's password with the slow KDF; the same work is done for unknown users. */
-  async authenticateUser(username: string, password: string): Promise<UserRecord | undefined> {
-    const user = await this.store.getUserByName(username);
-    const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
-    return ok && user ? user : undefined;
+  /**
+   * Checks a user's password with the slow KDF (the same work for unknown users), throttled
+   * against guessing and audited when it fails (sign-in.ts); throws 429 `slow_down` when throttled.
+   */
+  authenticateUser(username: string, password: string, from: SignInSource): Promise<UserRecord | undefined> {
+    return this.signIn.authenticate(username, password, from);
   }
 
   /**
@@ -524,9 +528,6 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
     return body;
   }
 }
-
-/** An scrypt hash of a random password: unknown users cost the same time as known ones. */
-const DUMMY_HASH = 'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
 
 /**
  * The row a presented credential names (secrets.secretFor), if it holds the SHA-256 of the whole
