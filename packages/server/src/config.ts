@@ -82,7 +82,7 @@ export const defaults = {
   signInBackoffMax: 300,
   signInFailureWindow: 6 * 3600,
   passwordHashConcurrency: 2,
-  passwordHashQueue: 64,
+  passwordHashQueue: 32,
   trustForwardedFor: false,
   passwordMinLength: 8,
   passwordMaxLength: 256,

@@ -34,15 +34,22 @@ class QueueFull extends Error {}
 /** Runs at most `concurrency` tasks at once; at most `queueMax` wait, the urgent ones first. */
 class Limiter {
   private active = 0;
-  private readonly urgent: Array<() => void> = [];
-  private readonly later: Array<() => void> = [];
+  /** Waiting tasks' wake-ups: true to run (the slot is theirs), false when evicted. */
+  private readonly urgent: Array<(admitted: boolean) => void> = [];
+  private readonly later: Array<(admitted: boolean) => void> = [];
 
   constructor(private readonly concurrency: number, private readonly queueMax: number) {}
 
   async run<T>(urgent: boolean, task: () => Promise<T>): Promise<T> {
     if (this.active >= this.concurrency) {
-      if (this.urgent.length + this.later.length >= this.queueMax) throw new QueueFull();
-      await new Promise<void>((resolve) => (urgent ? this.urgent : this.later).push(resolve));
+      if (this.urgent.length + this.later.length >= this.queueMax) {
+        // Full: an urgent task takes the place of the latest one that is not.
+        const evicted = urgent ? this.later.pop() : undefined;
+        if (!evicted) throw new QueueFull();
+        evicted(false);
+      }
+      const admitted = await new Promise<boolean>((resolve) => (urgent ? this.urgent : this.later).push(resolve));
+      if (!admitted) throw new QueueFull();
     } else {
       this.active++;
     }
@@ -51,7 +58,7 @@ class Limiter {
     } finally {
       // The slot passes straight to the next task, or is freed.
       const next = this.urgent.shift() ?? this.later.shift();
-      if (next) next();
+      if (next) next(true);
       else this.active--;
     }
   }
