@@ -11,8 +11,9 @@
  * holds back only addresses that have failed on that account: someone guessing a victim's password
  * can slow the victim's sign-in only by as much as the victim's own failures earned (capped), never
  * lock the account, and a correct password from an address that has not been failing always
- * proceeds. Attempts in flight count as failures until they end, and one account takes one
- * attempt at a time from one address, so a burst of concurrent guesses is refused like a sequence. State is per process and bounded (oldest entries forgotten).
+ * proceeds. Attempts in flight count as failures until they end, and an account that has been
+ * failing takes one attempt at a time from one address, so a burst of concurrent guesses is
+ * refused like a sequence. State is per process and bounded (oldest entries forgotten).
  */
 export interface ThrottleSettings {
   free: number;
@@ -63,8 +64,8 @@ export class SignInThrottle {
     const pair = this.get(keys.pair);
     const byAddress = this.get(keys.address);
     const waits = [this.waitOf(byAddress, addressFree), this.waitOf(pair, free)];
-    // One attempt at a time per account and address: a person never needs two at once.
-    if (pair && pair.pending > 0) waits.push(this.settings.base);
+    // Once the account has been failing, one attempt at a time per address: a person needs no more.
+    if (pair && pair.pending > 0 && (this.get(keys.account)?.failures ?? 0) > 0) waits.push(this.settings.base);
     // An address that has failed on this account waits out the account's back-off too.
     if (pair && pair.failures > 0) waits.push(this.waitOf(this.get(keys.account), free, false));
     const wait = Math.max(...waits);
