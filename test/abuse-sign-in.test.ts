@@ -23,10 +23,13 @@ describe('abuse: a wrong-password flood leaves sign-in and token issuance workin
   });
   afterAll(() => server?.close());
 
-  it('during the flood, client_credentials and a clean address’s sign-in succeed; latencies printed', async () => {
+  it('during the flood, client_credentials and the victim’s own sign-in (usual and new address) succeed; latencies printed', async () => {
     const pw = await server.createClient({ grantTypes: ['password', 'authorization_code'], redirectUris: [REDIRECT_URI] });
     const cc = await server.createClient({ grantTypes: ['client_credentials'] });
     const victim = await server.createUser();
+    const authorize = `/authorize?${new URLSearchParams({ response_type: 'code', client_id: pw.id, redirect_uri: REDIRECT_URI, scope: 'read' })}`;
+    // The victim signed in from 127.0.0.1 before: that address goes first in the hashing queue.
+    expect((await signIn(server.url, '127.0.0.1', victim.username, victim.password, authorize)).status).toBe(303);
     const auditBefore = (await server.tessera.store.auditHead()).seq;
     const statuses = new Map<number, number>();
     const end = Date.now() + FLOOD_MS;
@@ -55,7 +58,6 @@ describe('abuse: a wrong-password flood leaves sign-in and token issuance workin
     })();
     // A legitimate sign-in in the middle of the flood, on the very account under attack.
     await new Promise((resolve) => setTimeout(resolve, FLOOD_MS / 2));
-    const authorize = `/authorize?${new URLSearchParams({ response_type: 'code', client_id: pw.id, redirect_uri: REDIRECT_URI, scope: 'read' })}`;
     // As a person (or a client honouring Retry-After) would: wait as told and try again.
     const patiently = async (attempt: () => Promise<Reply>) => {
       const t0 = performance.now();
@@ -67,6 +69,7 @@ describe('abuse: a wrong-password flood leaves sign-in and token issuance workin
       }
     };
     const page = await patiently(() => signIn(server.url, '127.0.0.1', victim.username, victim.password, authorize));
+    const fresh = await patiently(() => signIn(server.url, '127.0.0.200', victim.username, victim.password, authorize));
     const token = await patiently(() =>
       send(`${server.url}/token`, '127.0.0.1', { form: { grant_type: 'password', username: victim.username, password: victim.password }, headers: { authorization: pw.basic } }),
     );
@@ -79,10 +82,12 @@ describe('abuse: a wrong-password flood leaves sign-in and token issuance workin
       `flood: ${attempts} wrong-password attempts from ${ATTACKERS} addresses in ${FLOOD_MS} ms, by status ${JSON.stringify(Object.fromEntries(statuses))}; ` +
         `audit grew by ${auditGrowth} records\n` +
         `client_credentials during the flood: ${sorted.length} requests, p50 ${pct(sorted, 50).toFixed(1)} ms, p99 ${pct(sorted, 99).toFixed(1)} ms, max ${pct(sorted, 100).toFixed(1)} ms\n` +
-        `legitimate sign-in (login page) ${page.ms.toFixed(0)} ms in ${page.tries} tries → ${page.res.status}; ` +
+        `legitimate sign-in (login page) from the usual address ${page.ms.toFixed(0)} ms in ${page.tries} tries → ${page.res.status}; ` +
+        `from a new address ${fresh.ms.toFixed(0)} ms in ${fresh.tries} tries → ${fresh.res.status}; ` +
         `password grant ${token.ms.toFixed(0)} ms in ${token.tries} tries → ${token.res.status}`,
     );
     expect(page.res.status).toBe(303);
+    expect(fresh.res.status).toBe(303);
     expect(token.res.status).toBe(200);
     expect([...statuses.keys()].filter((s) => s >= 500)).toEqual([]);
   }, 60_000);

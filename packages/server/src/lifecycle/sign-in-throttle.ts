@@ -26,12 +26,20 @@ export interface ThrottleSettings {
 }
 
 interface Entry {
+  /** account×address entries: the last attempt from this address signed in. */
+  good?: boolean;
   failures: number;
   pending: number;
   last: number;
   /** Attempts refused since the last audited failure (reported with the next one). */
   refused: number;
 }
+
+/**
+ * How far an attempt's address is trusted, for the order of hashing: 'trusted' signed in to this
+ * account last time, 'clean' has no failures, 'suspect' has.
+ */
+export type Standing = 'trusted' | 'clean' | 'suspect';
 
 /** An attempt let through: end it with its outcome. */
 export interface Attempt {
@@ -58,7 +66,7 @@ export class SignInThrottle {
    * Milliseconds to wait before an attempt for `account` from `address` may run; or the attempt,
    * begun (end it with `end` or `cancel`), and whether its address has been failing.
    */
-  begin(account: string, address: string): { wait: number } | { attempt: Attempt; suspect: boolean } {
+  begin(account: string, address: string): { wait: number } | { attempt: Attempt; standing: Standing } {
     const { free, addressFree } = this.settings;
     const keys = { address: `i ${address}`, pair: `p ${address} ${account}`, account: `a ${account}` };
     const pair = this.get(keys.pair);
@@ -75,7 +83,8 @@ export class SignInThrottle {
       return { wait };
     }
     for (const key of [keys.address, keys.pair]) this.touch(key).pending++;
-    return { attempt: { keys: [keys.address, keys.pair, keys.account] }, suspect: (byAddress?.failures ?? 0) > 0 };
+    const standing: Standing = pair?.good ? 'trusted' : (byAddress?.failures ?? 0) > 0 ? 'suspect' : 'clean';
+    return { attempt: { keys: [keys.address, keys.pair, keys.account] }, standing };
   }
 
   /** Ends an attempt that never got to check the password. */
@@ -94,7 +103,8 @@ export class SignInThrottle {
     const [address, pair, account] = attempt.keys as [string, string, string];
     this.cancel(attempt);
     if (ok) {
-      this.entries.delete(pair);
+      // Remembered as an address this account signs in from (until forgotten like failures).
+      Object.assign(this.touch(pair), { good: true, failures: 0, last: this.now() });
       this.entries.delete(account);
       return { failures: 0, refused: 0 };
     }
@@ -103,6 +113,7 @@ export class SignInThrottle {
       const entry = this.touch(key);
       entry.failures++;
       entry.last = at;
+      entry.good = false;
     }
     const byAddress = this.touch(address);
     const refused = byAddress.refused;

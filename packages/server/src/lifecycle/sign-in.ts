@@ -1,7 +1,8 @@
 /**
  * Checking a user's password, defended against guessing: the throttle (sign-in-throttle.ts) is
  * asked before any hashing, the hashing itself runs a bounded number at a time with a bounded
- * queue (addresses that have not been failing go first), and each failure is audited — with the
+ * queue (addresses the account signed in from go first, then those that have not been failing),
+ * and each failure is audited — with the
  * username and client address, never the password. Refused attempts are not audited one by one:
  * each failure record counts the refusals from its address since the previous one, so a flood
  * adds records only as fast as the back-off lets failures through.
@@ -10,7 +11,7 @@ import { OAuthError } from '@tessera/core';
 import type { ServerConfig } from '../config.js';
 import { verifyPassword } from '../secrets.js';
 import type { Store, UserRecord } from '../store/types.js';
-import { addressKey, SignInThrottle } from './sign-in-throttle.js';
+import { addressKey, SignInThrottle, type Standing } from './sign-in-throttle.js';
 
 /** Where an attempt came from, for the throttle and the audit record. */
 export interface SignInSource {
@@ -31,24 +32,33 @@ export function slowDown(waitMs: number, why: string): OAuthError {
 
 class QueueFull extends Error {}
 
-/** Runs at most `concurrency` tasks at once; at most `queueMax` wait, the urgent ones first. */
+const TIERS: readonly Standing[] = ['trusted', 'clean', 'suspect'];
+
+/**
+ * Runs at most `concurrency` tasks at once; at most `queueMax` wait, in tiers: addresses that
+ * signed in to the account before go first, then addresses without failures, then the rest.
+ */
 class Limiter {
   private active = 0;
-  /** Waiting tasks' wake-ups: true to run (the slot is theirs), false when evicted. */
-  private readonly urgent: Array<(admitted: boolean) => void> = [];
-  private readonly later: Array<(admitted: boolean) => void> = [];
+  /** Waiting tasks' wake-ups by tier: true to run (the slot is theirs), false when evicted. */
+  private readonly queues: Array<Array<(admitted: boolean) => void>> = TIERS.map(() => []);
+  private waiting = 0;
 
   constructor(private readonly concurrency: number, private readonly queueMax: number) {}
 
-  async run<T>(urgent: boolean, task: () => Promise<T>): Promise<T> {
+  async run<T>(standing: Standing, task: () => Promise<T>): Promise<T> {
     if (this.active >= this.concurrency) {
-      if (this.urgent.length + this.later.length >= this.queueMax) {
-        // Full: an urgent task takes the place of the latest one that is not.
-        const evicted = urgent ? this.later.pop() : undefined;
+      const tier = TIERS.indexOf(standing);
+      if (this.waiting >= this.queueMax) {
+        // Full: the task takes the place of the latest one of a lower tier, if any.
+        const lower = this.queues.slice(tier + 1).reverse().find((q) => q.length > 0);
+        const evicted = lower?.pop();
         if (!evicted) throw new QueueFull();
+        this.waiting--;
         evicted(false);
       }
-      const admitted = await new Promise<boolean>((resolve) => (urgent ? this.urgent : this.later).push(resolve));
+      this.waiting++;
+      const admitted = await new Promise<boolean>((resolve) => this.queues[tier]?.push(resolve));
       if (!admitted) throw new QueueFull();
     } else {
       this.active++;
@@ -57,9 +67,13 @@ class Limiter {
       return await task();
     } finally {
       // The slot passes straight to the next task, or is freed.
-      const next = this.urgent.shift() ?? this.later.shift();
-      if (next) next(true);
-      else this.active--;
+      const next = this.queues.find((q) => q.length > 0)?.shift();
+      if (next) {
+        this.waiting--;
+        next(true);
+      } else {
+        this.active--;
+      }
     }
   }
 }
@@ -95,7 +109,7 @@ export class SignIn {
     let ok: boolean;
     try {
       user = await this.store.getUserByName(username);
-      ok = await this.hashing.run(!begun.suspect, () => verifyPassword(password, user?.passwordHash ?? DUMMY_HASH));
+      ok = await this.hashing.run(begun.standing, () => verifyPassword(password, user?.passwordHash ?? DUMMY_HASH));
     } catch (err) {
       this.throttle.cancel(begun.attempt);
       if (err instanceof QueueFull) throw slowDown(1000, 'too many sign-ins at once');
