@@ -64,7 +64,7 @@ describe('revocation by target through the engine', () => {
     expect(await h.active(byPassword.access_token)).toBe(true);
     await h.engine.setPassword(u2.id, 'another long passphrase', cli);
     expect(await h.active(byPassword.access_token)).toBe(false);
-    expect(await h.engine.authenticateUser(u2.username, PASSWORD)).toBeUndefined();
+    expect(await h.engine.authenticateUser(u2.username, PASSWORD, { address: '127.0.0.1', endpoint: 'test' })).toBeUndefined();
   });
 
   it("every revocation is announced on the engine's 'revoked' event with what it covered", async () => {

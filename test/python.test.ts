@@ -66,4 +66,13 @@ describe('Python clients against Tessera', () => {
     // RFC 6749 §4.4.3: client_credentials issues no refresh token.
     expect(r.cc_token).toEqual({ token_type: 'Bearer', scope: 'read', refresh_token: null });
   });
+
+  it('Authlib: a client_secret_post client revokes and introspects as the docs show (Authlib sends Basic there)', async () => {
+    const env = await setup();
+    const cc = await h.client({ authMethod: 'client_secret_post', grantTypes: ['client_credentials'], scope: 'read' });
+    const r = await runPython('authlib_flow.py', { ...env, CC_CLIENT_ID: cc.id, CC_CLIENT_SECRET: cc.secret! });
+    expect(r.cc_introspect).toEqual({ status: 200, active: true });
+    expect(r.cc_revoke_status).toBe(200);
+    expect(r.cc_inactive).toEqual({ active: false });
+  });
 });

@@ -31,6 +31,27 @@ describe('revocation endpoint (RFC 7009)', () => {
     expect(await h.active(first.refresh_token!)).toBe(true);
   });
 
+  it('RFC 6749 §2.3.1: a client_secret_post client may revoke and introspect with Basic (as Authlib does by default)', async () => {
+    const c = await h.client({ authMethod: 'client_secret_post' });
+    const { body } = await h.token(c, { grant_type: 'client_credentials' });
+    const seen = await h.post('/introspect', { token: body.access_token }, { authorization: c.basic });
+    expect(seen.status).toBe(200);
+    expect(seen.body).toMatchObject({ active: true, client_id: c.id });
+    expect((await h.post('/revoke', { token: body.access_token }, { authorization: c.basic })).status).toBe(200);
+    expect(await h.active(body.access_token)).toBe(false);
+  });
+
+  it('RFC 6749 §2.3.1: a client_secret_basic client may revoke and introspect with the secret in the form', async () => {
+    const c = await h.client({ authMethod: 'client_secret_basic' });
+    const { body } = await h.token(c, { grant_type: 'client_credentials' });
+    const creds = { client_id: c.id, client_secret: c.secret! };
+    expect((await h.post('/introspect', { ...creds, token: body.access_token })).body).toMatchObject({ active: true });
+    expect((await h.post('/revoke', { ...creds, token: body.access_token })).status).toBe(200);
+    expect(await h.active(body.access_token)).toBe(false);
+    // RFC 6749 §2.3: never both methods in one request.
+    expectError(await h.post('/revoke', { ...creds, token: body.access_token }, { authorization: c.basic }), 400, 'invalid_request');
+  });
+
   it('RFC 7009 §2.2: revoking an unknown token returns 200', async () => {
     const c = await h.client();
     const res = await h.revoke(c, 'tsa_never-issued');

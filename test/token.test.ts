@@ -62,12 +62,24 @@ describe('client authentication (RFC 6749 §2.3)', () => {
     expectError(await h.post('/token', { ...cc, client_id: b.id }, { authorization: a.basic }), 400, 'invalid_request');
   });
 
-  it('a client must use the authentication method it registered: otherwise invalid_client', async () => {
+  it('RFC 6749 §2.3.1: a client with a secret may present it by Basic or in the form, whichever it registered', async () => {
     const basic = await h.client({ authMethod: 'client_secret_basic' });
     const post = await h.client({ authMethod: 'client_secret_post' });
-    expectError(await h.post('/token', { ...cc, client_id: basic.id, client_secret: basic.secret! }), 401, 'invalid_client');
-    expectError(await h.post('/token', cc, { authorization: post.basic }), 401, 'invalid_client');
+    expect((await h.post('/token', { ...cc, client_id: basic.id, client_secret: basic.secret! })).status).toBe(200);
+    expect((await h.post('/token', cc, { authorization: post.basic })).status).toBe(200);
+    // The secret must still be right, whichever way it comes.
+    expectError(await h.post('/token', { ...cc, client_id: basic.id, client_secret: 'wrong' }), 401, 'invalid_client');
+    const wrong = await h.post('/token', cc, { authorization: `Basic ${btoa(`${post.id}:wrong`)}` });
+    expectError(wrong, 401, 'invalid_client');
+    expect(wrong.headers.get('www-authenticate')).toMatch(/^Basic realm=/);
+  });
+
+  it('a client with a secret must send it, and a public client (none) must not: otherwise invalid_client', async () => {
+    const basic = await h.client({ authMethod: 'client_secret_basic' });
     expectError(await h.post('/token', { ...cc, client_id: basic.id }), 401, 'invalid_client');
+    const pub = await h.client({ authMethod: 'none', grantTypes: ['authorization_code'], redirectUris: [REDIRECT_URI] });
+    expectError(await h.post('/token', { ...cc, client_id: pub.id, client_secret: 'anything' }), 401, 'invalid_client');
+    expectError(await h.post('/token', cc, { authorization: `Basic ${btoa(`${pub.id}:`)}` }), 401, 'invalid_client');
   });
 
   it('an unknown client and a request without credentials are 401 invalid_client', async () => {
@@ -137,7 +149,8 @@ describe('grant dispatch and parameters (RFC 6749 §5.2)', () => {
 });
 
 describe('password grant when enabled as legacy (RFC 6749 §4.3)', () => {
-  const h = useServer({ legacyGrants: ['password'] });
+  // Sign-in throttling counts attempts in flight as failures: 10 free, so 8 concurrent ones pass.
+  const h = useServer({ legacyGrants: ['password'], signInFreeFailures: 10 });
 
   it('issues tokens for the right password, refresh token included when the client may refresh', async () => {
     const c = await h.client({ grantTypes: ['password', 'refresh_token'] });
@@ -159,7 +172,8 @@ describe('password grant when enabled as legacy (RFC 6749 §4.3)', () => {
 
   it('concurrent first password requests of a user share one grant (RFC 6749 §1.3: one authorization)', async () => {
     const c = await h.client({ grantTypes: ['password'], tokenFormat: 'jwt' });
-    const user = await h.alice();
+    // A user without failed sign-ins (the throttle holds a failing account to one attempt at a time).
+    const user = await h.user();
     const all = await Promise.all(Array.from({ length: 8 }, () => h.token(c, { grant_type: 'password', username: user.username, password: user.password })));
     const grants = new Set(all.map((r) => decodeJwt(r.body.access_token).tessera_grant));
     expect(grants.size).toBe(1);

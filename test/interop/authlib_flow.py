@@ -28,6 +28,11 @@ inactive = client.introspect_token(base + "/introspect", token=refreshed["access
 
 cc = OAuth2Session(os.environ["CC_CLIENT_ID"], os.environ["CC_CLIENT_SECRET"], token_endpoint_auth_method="client_secret_post")
 cc_token = cc.fetch_token(base + "/token", grant_type="client_credentials", scope="read")
+# As Authlib's documentation shows: revoke_token and introspect_token on the same session. They
+# authenticate with Basic unless told otherwise, although this client registered client_secret_post.
+cc_active = cc.introspect_token(base + "/introspect", token=cc_token["access_token"])
+cc_revoked = cc.revoke_token(base + "/revoke", token=cc_token["access_token"])
+cc_inactive = cc.introspect_token(base + "/introspect", token=cc_token["access_token"])
 
 print(json.dumps({
     "token_scope": token["scope"],
@@ -37,4 +42,7 @@ print(json.dumps({
     "inactive": inactive,
     "refresh_still_active": client.introspect_token(base + "/introspect", token=refreshed["refresh_token"]).json()["active"],
     "cc_token": {k: cc_token.get(k) for k in ("token_type", "scope", "refresh_token")},
+    "cc_introspect": {"status": cc_active.status_code, "active": cc_active.json().get("active")},
+    "cc_revoke_status": cc_revoked.status_code,
+    "cc_inactive": cc_inactive.json(),
 }))

@@ -15,7 +15,9 @@ export type OAuthErrorCode =
   | 'invalid_token'
   | 'insufficient_scope'
   | 'server_error'
-  | 'temporarily_unavailable';
+  | 'temporarily_unavailable'
+  /** RFC 8628 §3.5, registered for the token endpoint: the client must wait before trying again. */
+  | 'slow_down';
 
 const defaultStatus: Record<OAuthErrorCode, number> = {
   invalid_request: 400,
@@ -31,6 +33,7 @@ const defaultStatus: Record<OAuthErrorCode, number> = {
   insufficient_scope: 403,
   server_error: 500,
   temporarily_unavailable: 503,
+  slow_down: 400,
 };
 
 export interface OAuthErrorOptions {

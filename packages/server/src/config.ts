@@ -51,6 +51,29 @@ export interface ServerConfig {
   keepAliveTimeout: number;
   /** Open connections at most (revocation streams included); beyond it new ones are closed at once. Keep it under the file-descriptor limit. */
   maxConnections: number;
+  /**
+   * Sign-in throttling (login page and password grant), before any password is hashed. Failed
+   * attempts free of delay per account × client address (and per account from failing addresses)...
+   */
+  signInFreeFailures: number;
+  /** ...and per client address, over every account (NAT and shared offices send many users from one). */
+  signInAddressFreeFailures: number;
+  /** Seconds of the first back-off past the free failures; each further failure doubles it... */
+  signInBackoff: number;
+  /** ...up to this many seconds: a back-off never locks anyone out for longer. */
+  signInBackoffMax: number;
+  /** Seconds without a failure after which an account's or address's failures are forgotten. */
+  signInFailureWindow: number;
+  /** Passwords hashed (scrypt, ~64 MiB and ~70 ms each) at once; libuv's thread pool also serves files and DNS. */
+  passwordHashConcurrency: number;
+  /** Sign-ins waiting for a hashing slot beyond which new ones get 429: a flood queues no unbounded work. */
+  passwordHashQueue: number;
+  /** Take the client address from the last X-Forwarded-For entry (only behind a proxy that sets it). */
+  trustForwardedFor: boolean;
+  /** Shortest password `user create` and `user set-password` accept (NIST SP 800-63B: at least 8). */
+  passwordMinLength: number;
+  /** Longest password accepted (NIST SP 800-63B: allow at least 64). */
+  passwordMaxLength: number;
 }
 
 export const defaults = {
@@ -73,6 +96,16 @@ export const defaults = {
   keepAliveTimeout: 5000,
   // Fits under the common 1,024-descriptor limit with room for SQLite, the writer thread and stdio.
   maxConnections: 900,
+  signInFreeFailures: 5,
+  signInAddressFreeFailures: 20,
+  signInBackoff: 1,
+  signInBackoffMax: 300,
+  signInFailureWindow: 6 * 3600,
+  passwordHashConcurrency: 2,
+  passwordHashQueue: 32,
+  trustForwardedFor: false,
+  passwordMinLength: 8,
+  passwordMaxLength: 256,
 } as const satisfies Omit<ServerConfig, 'audience'>;
 
 export function resolveConfig(input: Partial<ServerConfig> = {}): ServerConfig {
@@ -139,4 +172,14 @@ export const settings: { readonly [K in keyof ServerConfig]: SettingRow<ServerCo
   requestTimeout: { type: 'ms-or-off', doc: 'milliseconds a client may take to send a whole request (0 = no limit); responses and revocation streams are not limited' },
   keepAliveTimeout: { type: 'ms', doc: 'milliseconds an idle keep-alive connection stays open after a response' },
   maxConnections: { type: 'count', doc: 'open connections at most (streams included); beyond it new ones are closed at once; keep it under ulimit -n' },
+  signInFreeFailures: { type: 'count-or-off', doc: 'failed sign-ins per account and address (login page, password grant) before back-off starts' },
+  signInAddressFreeFailures: { type: 'count-or-off', doc: 'failed sign-ins per client address, over all accounts, before back-off starts' },
+  signInBackoff: { type: 'seconds', doc: 'first back-off after the free failures; each further failure doubles it' },
+  signInBackoffMax: { type: 'seconds', doc: 'longest back-off: no one is ever locked out for longer' },
+  signInFailureWindow: { type: 'seconds', doc: 'seconds without a failure after which failures are forgotten' },
+  passwordHashConcurrency: { type: 'count', doc: 'passwords hashed (scrypt) at once' },
+  passwordHashQueue: { type: 'count-or-off', doc: 'sign-ins waiting for a hashing slot beyond which new ones get 429' },
+  trustForwardedFor: { type: 'boolean', doc: 'take the client address from the last X-Forwarded-For entry (only behind a proxy that sets it)' },
+  passwordMinLength: { type: 'count', doc: 'shortest password user create and user set-password accept (NIST SP 800-63B: at least 8)' },
+  passwordMaxLength: { type: 'count', doc: 'longest password accepted (NIST SP 800-63B: allow at least 64)' },
 };

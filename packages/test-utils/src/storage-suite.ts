@@ -5,6 +5,7 @@
 import { describe } from 'vitest';
 import { auditLog } from './storage/audit.js';
 import { useStore, type StoreFactory } from './storage/context.js';
+import { credentials } from './storage/credentials.js';
 import { expiry } from './storage/expiry.js';
 import { feed } from './storage/feed.js';
 import { grantsAndCodes } from './storage/grants-codes.js';
@@ -19,6 +20,7 @@ export function storageSuite(name: string, factory: StoreFactory): void {
     grantsAndCodes(ref);
     tokens(ref);
     revocation(ref);
+    credentials(ref);
     feed(ref);
     expiry(ref);
     auditLog(ref);

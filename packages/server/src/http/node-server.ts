@@ -119,7 +119,7 @@ export async function toPlainRequest(req: IncomingMessage, maxBodyBytes: number,
       body = new URLSearchParams();
     }
   }
-  return { method, url, headers, body };
+  return { method, url, headers, body, remoteAddress: req.socket.remoteAddress };
 }
 
 /** Open streaming responses, per server, so that drain() can end them. */

@@ -9,6 +9,8 @@ export interface PlainRequest {
   headers: Readonly<Record<string, string | undefined>>;
   /** The parsed application/x-www-form-urlencoded body, or undefined when there was none. */
   body: URLSearchParams | undefined;
+  /** The peer's IP address (the socket's), when the adapter knows it. */
+  remoteAddress?: string | undefined;
 }
 
 export interface PlainResponse {

@@ -5,14 +5,15 @@
  * Protocol endpoints call it; it talks to storage only through the Store contract.
  */
 import { EventEmitter } from 'node:events';
-import { OAuthError, formatScope } from '@tessera/core';
+import { OAuthError, basicChallenge, formatScope } from '@tessera/core';
 import type { ServerConfig } from '../config.js';
 import { decodeJwt } from 'jose';
-import { hashesEqual, hashPassword, hashSecret, idInSecret, randomId, randomSecret, secretFor, verifyPassword } from '../secrets.js';
+import { hashesEqual, hashPassword, hashSecret, idInSecret, randomId, randomSecret, secretFor } from '../secrets.js';
 import type {
-  AuditInput, ClientRecord, CodeRecord, GrantRecord, RevocationResult, RevocationTarget, Store, TokenRecord, UserRecord,
+  AuditInput, CheckedCredentials, ClientRecord, CodeRecord, GrantRecord, RevocationResult, RevocationTarget, Store, TokenRecord, UserRecord,
 } from '../store/types.js';
 import type { KeyRing } from './keys.js';
+import { SignIn, type SignInSource } from './sign-in.js';
 
 /** RFC 6749 §5.1 successful token response. */
 export interface TokenResponse {
@@ -48,6 +49,21 @@ export type AuditSubject = Pick<AuditInput, 'clientId' | 'userId' | 'grantId'>;
 const CLIENT_GRANTS_MAX = 10_000;
 /** A revocation of the grant committed between our check and our write: nothing was issued. */
 const grantRevoked = () => new OAuthError('invalid_grant', 'the grant was revoked');
+/**
+ * A credential the request was checked with changed before the write committed (a password set,
+ * a secret rotated, a user or client deleted): nothing was issued, as if the check had failed.
+ */
+export function credentialChanged(checked: CheckedCredentials): OAuthError {
+  // RFC 6749 §5.2: invalid_client is a 401; the challenge is owed if Basic was tried, harmless if not.
+  return checked.user
+    ? new OAuthError('invalid_grant', 'invalid username or password')
+    : new OAuthError('invalid_client', 'client authentication failed', basicChallenge());
+}
+/** The client as it was authenticated: writes on its behalf are conditional on its secret. */
+const asChecked = (client: ClientRecord, user?: UserRecord): CheckedCredentials => ({
+  client: { id: client.id, secretHash: client.secretHash },
+  ...(user ? { user: { id: user.id, passwordHash: user.passwordHash } } : {}),
+});
 
 const PREFIX = { access: 'tsa_', refresh: 'tsr_', code: 'tsc_', clientSecret: 'tss_' } as const;
 
@@ -56,6 +72,7 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
   private readonly creatingGrant = new Map<string, Promise<unknown>>();
   /** Each client's client_credentials grant, by client id (see issueClientCredentials). */
   private readonly clientGrants = new Map<string, GrantRecord>();
+  private readonly signIn: SignIn;
 
   constructor(
     readonly store: Store,
@@ -64,6 +81,7 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
     readonly now: () => number = Date.now,
   ) {
     super();
+    this.signIn = new SignIn(store, config, now);
   }
 
   // ---- clients and users -------------------------------------------------------------------
@@ -79,6 +97,17 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
     };
     await this.store.createClient(client, { event: 'client.created', ...by, clientId: client.id, data: { name: client.name } });
     return secret === undefined ? { client } : { client, secret };
+  }
+
+  /**
+   * Gives a confidential client a new secret, returned once and stored hashed. The old one stops
+   * working at the commit, also for requests checked with it and still in flight (their writes
+   * are conditional on it); tokens already issued stay valid (`token revoke --client` ends them).
+   */
+  async rotateClientSecret(id: string, by: Actor): Promise<string | undefined> {
+    const secret = randomSecret(PREFIX.clientSecret);
+    const done = await this.store.setClientSecret(id, hashSecret(secret), [{ event: 'client.secret_rotated', ...by, clientId: id }]);
+    return done ? secret : undefined;
   }
 
   async deleteClient(id: string, by: Actor): Promise<RevocationResult | undefined> {
@@ -118,11 +147,26 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
     return result;
   }
 
-  /** Checks a user's password with the slow KDF; the same work is done for unknown users. */
-  async authenticateUser(username: string, password: string): Promise<UserRecord | undefined> {
-    const user = await this.store.getUserByName(username);
-    const ok = await verifyPassword(password, user?.passwordHash ?? DUMMY_HASH);
-    return ok && user ? user : undefined;
+  /**
+   * Checks a user's password with the slow KDF (the same work for unknown users), throttled
+   * against guessing and audited when it fails (sign-in.ts); throws 429 `slow_down` when throttled.
+   */
+  authenticateUser(username: string, password: string, from: SignInSource): Promise<UserRecord | undefined> {
+    return this.signIn.authenticate(username, password, from);
+  }
+
+  /**
+   * Starts a browser session for a user who just proved their password; returns the cookie value
+   * (only its hash is stored), or undefined if the password (or the user) changed after it was
+   * checked: the session is written only if `user.passwordHash` is still the stored one.
+   */
+  async startSession(user: UserRecord): Promise<string | undefined> {
+    // A fresh session value at every login (no session fixation).
+    const value = randomSecret();
+    const now = this.now();
+    const session = { hash: hashSecret(value), userId: user.id, createdAt: now, expiresAt: now + this.config.sessionTtl * 1000 };
+    const created = await this.store.createSession(session, { user: { id: user.id, passwordHash: user.passwordHash } });
+    return created === 'created' ? value : undefined;
   }
 
   /** Constant-time check of a client secret against its stored SHA-256. */
@@ -210,14 +254,20 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
     // The client's own grant covers what it registered; each token carries what was asked for.
     const grant: GrantRecord = existing ?? { id: randomId(), clientId: client.id, userId: null, scope: client.scope, createdAt: now, revokedAt: null };
     const access = await this.mintAccess(client, grant, null, null, null, scope, now);
-    const stored = await this.store.issueTokens([access.record], [this.issuedEvent(access.record, by)], existing ? undefined : grant);
+    const checked = asChecked(client);
+    const stored = await this.store.issueTokens([access.record], [this.issuedEvent(access.record, by)], existing ? undefined : grant, checked);
+    if (stored === 'credential-changed') throw credentialChanged(checked);
     if (stored === 'grant-revoked') return undefined;
     if (this.clientGrants.size >= CLIENT_GRANTS_MAX) this.clientGrants.clear();
     this.clientGrants.set(client.id, grant);
     return this.response(access, undefined, scope, now);
   }
 
-  /** RFC 6749 §4.3 (legacy): the resource owner's password, checked by the caller. */
+  /**
+   * RFC 6749 §4.3 (legacy): the resource owner's password, checked by the caller against `user`
+   * as read then: the tokens are written only if the password (and the client's secret) did not
+   * change meanwhile.
+   */
   issuePassword(client: ClientRecord, user: UserRecord, scope: string, by: Actor): Promise<TokenResponse> {
     return this.withGrant(client.id, user.id, (existing) => this.passwordWith(client, user, scope, existing, by));
   }
@@ -232,7 +282,10 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
     const access = await this.mintAccess(client, grant, user, family, null, scope, now);
     const refresh = client.grantTypes.includes('refresh_token') ? this.mintRefresh(client, grant, user.id, family, null, scope, now) : undefined;
     const records = refresh ? [access.record, refresh.record] : [access.record];
-    if ((await this.store.issueTokens(records, records.map((r) => this.issuedEvent(r, by)), grant)) === 'grant-revoked') throw grantRevoked();
+    const checked = asChecked(client, user);
+    const stored = await this.store.issueTokens(records, records.map((r) => this.issuedEvent(r, by)), grant, checked);
+    if (stored === 'credential-changed') throw credentialChanged(checked);
+    if (stored === 'grant-revoked') throw grantRevoked();
     return this.response(access, refresh, scope, now);
   }
 
@@ -297,7 +350,9 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
       { event: 'code.redeemed', ...by, clientId: client.id, userId: user.id, grantId: grant.id, tokenId: code.id },
       ...records.map((r) => this.issuedEvent(r, by)),
     ];
-    const claim = await this.store.redeemCode(code.id, now, records, audit);
+    const checked = asChecked(client);
+    const claim = await this.store.redeemCode(code.id, now, records, audit, checked);
+    if (claim === 'credential-changed') throw credentialChanged(checked);
     if (claim === 'grant-revoked') throw grantRevoked();
     if (claim === 'already-used') return this.codeReplayed(code, by);
     return this.response(access, refresh, code.scope, now);
@@ -344,7 +399,9 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
       this.issuedEvent(access.record, by),
       this.issuedEvent(refresh.record, by),
     ];
-    const claim = await this.store.rotateRefresh(old.id, now, graceSince, [access.record, refresh.record], audit);
+    const checked = asChecked(client);
+    const claim = await this.store.rotateRefresh(old.id, now, graceSince, [access.record, refresh.record], audit, checked);
+    if (claim === 'credential-changed') throw credentialChanged(checked);
     if (claim === 'grant-revoked') throw grantRevoked();
     if (claim === 'already-used') return this.refreshReused(old, by);
     return this.response(access, refresh, accessScope, now);
@@ -476,9 +533,6 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
     return body;
   }
 }
-
-/** An scrypt hash of a random password: unknown users cost the same time as known ones. */
-const DUMMY_HASH = 'scrypt$32768$8$1$AAAAAAAAAAAAAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA';
 
 /**
  * The row a presented credential names (secrets.secretFor), if it holds the SHA-256 of the whole

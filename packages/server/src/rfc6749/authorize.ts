@@ -8,6 +8,7 @@
  * back to the client's redirect URI.
  */
 import { OAuthError, parseScope, readParams } from '@tessera/core';
+import { clientAddress } from '../http/client-address.js';
 import { readCookie, setCookie } from '../http/cookies.js';
 import { html, redirect } from '../http/respond.js';
 import type { Handler, PlainRequest, PlainResponse } from '../http/types.js';
@@ -82,20 +83,24 @@ export function loginEndpoint(engine: LifecycleEngine): Handler {
     const form = readParams(req.body ?? new URLSearchParams(), ['username', 'password', 'csrf', 'return_to'] as const);
     checkCsrf(engine, req, form.csrf);
     const returnTo = checkReturnTo(form.return_to ?? null);
-    const user = form.username !== undefined && form.password !== undefined
-      ? await engine.authenticateUser(form.username, form.password)
-      : undefined;
-    if (!user) {
+    const failed = async (status: number, error: string, headers: Record<string, string> = {}) => {
       const clientName = await clientNameOf(engine, returnTo);
-      // One message for an unknown user and a wrong password: the page must not tell them apart.
-      return withCsrf(engine, req, (csrf) =>
-        html(401, loginPage({ action: PATHS.login, returnTo, csrf, clientName, username: form.username, error: 'Wrong username or password.' })),
-      );
+      return withCsrf(engine, req, (csrf) => html(status, loginPage({ action: PATHS.login, returnTo, csrf, clientName, username: form.username, error }), headers));
+    };
+    let user: UserRecord | undefined;
+    try {
+      user = form.username !== undefined && form.password !== undefined
+        ? await engine.authenticateUser(form.username, form.password, { address: clientAddress(req, engine.config.trustForwardedFor), endpoint: PATHS.login })
+        : undefined;
+    } catch (err) {
+      if (!(err instanceof OAuthError && err.error === 'slow_down')) throw err;
+      const seconds = err.headers['retry-after'] ?? '1';
+      return failed(429, `Too many failed sign-in attempts. Wait ${seconds} ${seconds === '1' ? 'second' : 'seconds'}, then try again.`, { 'retry-after': seconds });
     }
-    // A fresh session value at every login (no session fixation); only its hash is stored.
-    const value = randomSecret();
-    const now = engine.now();
-    await engine.store.createSession({ hash: hashSecret(value), userId: user.id, createdAt: now, expiresAt: now + engine.config.sessionTtl * 1000 });
+    // Written only if the password checked is still the user's (a change during the check wins).
+    const value = user && (await engine.startSession(user));
+    // One message for an unknown user and a wrong password: the page must not tell them apart.
+    if (value === undefined) return failed(401, 'Wrong username or password.');
     return redirect(returnTo, { 'set-cookie': setCookie(SESSION_COOKIE, value, cookieOptions(engine, engine.config.sessionTtl)) }, 303);
   });
 }

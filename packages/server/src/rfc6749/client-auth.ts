@@ -1,7 +1,10 @@
 /**
  * Client authentication at the token, revocation and introspection endpoints (RFC 6749 §2.3):
- * client_secret_basic, client_secret_post, or none (public clients). A client must use the
- * method it registered, and only one method per request (§2.3).
+ * client_secret_basic, client_secret_post, or none (public clients). A confidential client may
+ * present its secret by either secret method, whichever it registered: the secret is the same and
+ * refusing one gains nothing, while client libraries (Authlib's revoke_token, introspect_token)
+ * pick Basic on their own. A public client (`none`) sends no secret, and a client with a secret
+ * must send it. Only one method per request (§2.3).
  */
 import { OAuthError, basicChallenge, parseBasicAuth, readParams } from '@tessera/core';
 import type { LifecycleEngine } from '../lifecycle/engine.js';
@@ -33,7 +36,8 @@ export async function authenticateClient(engine: LifecycleEngine, req: PlainRequ
   if (!client) throw invalidClient('client authentication failed', triedHeader);
 
   const method = basic !== undefined ? 'client_secret_basic' : client_secret !== undefined ? 'client_secret_post' : 'none';
-  if (method !== client.authMethod) throw invalidClient(`client must authenticate with ${client.authMethod}`, triedHeader);
+  // A public client stays strict: it has no secret, so one sent is a mistake worth reporting.
+  if ((method === 'none') !== (client.authMethod === 'none')) throw invalidClient(`client must authenticate with ${client.authMethod}`, triedHeader);
   if (method === 'none') return client;
   const secret = basic?.secret ?? (client_secret as string);
   if (!engine.clientSecretMatches(client, secret)) throw invalidClient('client authentication failed', triedHeader);

@@ -5,6 +5,7 @@
 import { OAuthError, readParams } from '@tessera/core';
 import type { ServerConfig } from '../config.js';
 import type { LifecycleEngine } from '../lifecycle/engine.js';
+import { clientAddress } from '../http/client-address.js';
 import { json } from '../http/respond.js';
 import type { PlainRequest, PlainResponse } from '../http/types.js';
 import type { GrantType } from '../store/types.js';
@@ -41,7 +42,8 @@ export function tokenEndpoint(engine: LifecycleEngine) {
       throw new OAuthError('unauthorized_client', `this client may not use grant_type '${grant_type}'`);
     }
     const params = readParams(body, grant.params);
-    const response = await grant.handle({ engine, client, params, by: { actor: `client:${client.id}`, endpoint: '/token' } });
+    const address = clientAddress(req, engine.config.trustForwardedFor);
+    const response = await grant.handle({ engine, client, params, by: { actor: `client:${client.id}`, endpoint: '/token' }, address });
     return json(200, response);
   };
 }

@@ -174,15 +174,36 @@ export interface TokenFilter {
 /**
  * Outcome of a write that adds tokens. 'grant-revoked': the tokens' grant was revoked after the
  * caller checked it (a concurrent revocation); nothing is written, so no live token can outlive
- * its grant's revocation.
+ * its grant's revocation. 'credential-changed': see CheckedCredentials.
  */
-export type ClaimResult = 'claimed' | 'already-used' | 'grant-revoked';
+export type ClaimResult = 'claimed' | 'already-used' | 'grant-revoked' | 'credential-changed';
+
+/**
+ * The credentials a write was authorized by, as they were read when the caller checked them
+ * (a password takes ~70 ms of scrypt to check). The store compares them with the stored rows
+ * inside the write's transaction, before anything else: if one changed since (a new password, a
+ * rotated client secret, the user or client deleted), the write stores nothing and answers
+ * 'credential-changed'. So a session or token obtained with a credential never outlives the
+ * change of that credential, whichever process made the change.
+ */
+export interface CheckedCredentials {
+  /** The client, with the hash of the secret it authenticated with (null: a public client). */
+  client?: { id: string; secretHash: string | null };
+  /** The user, with the password hash (UserRecord.passwordHash) the password was checked against. */
+  user?: { id: string; passwordHash: string };
+}
 
 export interface Store {
   // clients
   createClient(client: ClientRecord, audit: AuditInput): Promise<void>;
   getClient(id: string): Promise<ClientRecord | undefined>;
   listClients(): Promise<ClientRecord[]>;
+  /**
+   * Replaces a confidential client's secret hash; false if there is no such client with a secret.
+   * Writes conditional on the old secret (CheckedCredentials) fail from the commit on; tokens
+   * already issued stay valid.
+   */
+  setClientSecret(id: string, secretHash: string, audit: AuditInput[]): Promise<boolean>;
   /** Deletes the client and revokes every grant, token and unredeemed code issued to it. */
   deleteClient(id: string, at: number, audit: AuditInput[]): Promise<RevocationResult | undefined>;
   /**
@@ -213,24 +234,25 @@ export interface Store {
   // codes
   createCode(code: CodeRecord, audit: AuditInput[]): Promise<void>;
   getCode(id: string): Promise<CodeRecord | undefined>;
-  /** Marks the code redeemed and stores the tokens, atomically; 'already-used' and 'grant-revoked' store nothing. */
-  redeemCode(codeId: string, at: number, tokens: TokenRecord[], audit: AuditInput[]): Promise<ClaimResult>;
+  /** Marks the code redeemed and stores the tokens, atomically; any outcome but 'claimed' stores nothing. */
+  redeemCode(codeId: string, at: number, tokens: TokenRecord[], audit: AuditInput[], checked?: CheckedCredentials): Promise<ClaimResult>;
 
   // tokens
   /**
    * Stores tokens (and the grant, if given) with their audit records in one transaction;
    * 'grant-revoked' (their grant is revoked, or the new grant's client or user no longer exists)
-   * stores nothing.
+   * and 'credential-changed' store nothing.
    */
-  issueTokens(tokens: TokenRecord[], audit: AuditInput[], grant?: GrantRecord): Promise<'issued' | 'grant-revoked'>;
+  issueTokens(tokens: TokenRecord[], audit: AuditInput[], grant?: GrantRecord, checked?: CheckedCredentials): Promise<'issued' | 'grant-revoked' | 'credential-changed'>;
   getToken(id: string): Promise<TokenRecord | undefined>;
   listTokens(filter: TokenFilter): Promise<TokenRecord[]>;
   /**
    * Consumes a refresh token and stores its successors, atomically. 'already-used' (consumed,
    * revoked, or consumed before `graceSince`) and 'grant-revoked' store nothing. A token consumed
-   * at or after `graceSince` may be rotated again (the benign-retry window).
+   * at or after `graceSince` may be rotated again (the benign-retry window). 'credential-changed'
+   * stores nothing and consumes nothing.
    */
-  rotateRefresh(oldId: string, at: number, graceSince: number | null, tokens: TokenRecord[], audit: AuditInput[]): Promise<ClaimResult>;
+  rotateRefresh(oldId: string, at: number, graceSince: number | null, tokens: TokenRecord[], audit: AuditInput[], checked?: CheckedCredentials): Promise<ClaimResult>;
 
   // revocation
   /**
@@ -262,7 +284,8 @@ export interface Store {
   sweepExpired(before: number, limit: number): Promise<number>;
 
   // browser sessions
-  createSession(session: SessionRecord): Promise<void>;
+  /** Stores a browser session; 'credential-changed' (the password checked at login changed) stores nothing. */
+  createSession(session: SessionRecord, checked?: CheckedCredentials): Promise<'created' | 'credential-changed'>;
   findSessionByHash(hash: string): Promise<SessionRecord | undefined>;
   deleteSession(hash: string): Promise<void>;
 

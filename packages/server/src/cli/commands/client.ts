@@ -1,4 +1,4 @@
-/** `tessera client create|list|show|delete`: registered OAuth clients (RFC 6749 §2). */
+/** `tessera client create|list|show|rotate-secret|delete`: registered OAuth clients (RFC 6749 §2). */
 import { formatScope, OAuthError, parseScope } from '@tessera/core';
 import type { ServerConfig } from '../../config.js';
 import type { ClientAuthMethod, ClientRecord, GrantType, TokenFormat } from '../../store/types.js';
@@ -116,6 +116,32 @@ const show: Command = {
   },
 };
 
+const rotateSecret: Command = {
+  name: 'client rotate-secret',
+  synopsis: 'ID [--json]',
+  summary: 'give a confidential client a new client_secret (shown once); the old one stops working at once',
+  help: `  The old secret fails from now on, also for requests already checked with it and still in
+  flight. Tokens issued before stay valid: end them with \`tessera token revoke --client ID\`.`,
+  async run(argv) {
+    const { values, args, db } = parse(argv, {}, ['ID']);
+    return withTessera(db, 'existing', async ({ engine, store }) => {
+      const client = await store.getClient(args.ID);
+      if (!client) throw new CommandError(`no client with id '${args.ID}'`);
+      if (client.authMethod === 'none') throw new CommandError(`client ${args.ID} is public (auth method none): it has no secret to rotate`);
+      const secret = await engine.rotateClientSecret(client.id, { actor: 'cli' });
+      // Deleted between the read and the write.
+      if (secret === undefined) throw new CommandError(`no client with id '${args.ID}'`);
+      if (values.json) {
+        printJson({ client_id: client.id, client_secret: secret });
+      } else {
+        print(fields([['client_id', client.id], ['client_secret', secret]]));
+        print('\nThe client_secret is shown only this once: store it now. The old secret no longer works.');
+      }
+      return EXIT.ok;
+    });
+  },
+};
+
 const remove: Command = {
   name: 'client delete',
   synopsis: 'ID [--json]',
@@ -135,7 +161,7 @@ const remove: Command = {
   },
 };
 
-export const clientCommands: readonly Command[] = [create, listCommand, show, remove];
+export const clientCommands: readonly Command[] = [create, listCommand, show, rotateSecret, remove];
 
 /** The client as shown by every command; the secret is added by `create` only. */
 export function clientJson(c: ClientRecord) {

@@ -1,4 +1,6 @@
 /** `tessera user create|list|delete|set-password`: resource owners who log in at /authorize. */
+import type { ServerConfig } from '../../config.js';
+import { passwordProblem } from '../../lifecycle/password-policy.js';
 import type { Store, UserRecord } from '../../store/types.js';
 import { CommandError, EXIT, parse, UsageError, type Command } from '../args.js';
 import { iso, note, plural, print, printJson, readStdin, shortIso, table, withTessera } from '../io.js';
@@ -23,8 +25,9 @@ ${PASSWORD_HELP}`,
       throw new UsageError(`USERNAME must be non-empty, without surrounding spaces or control characters; got '${username}'`);
     }
     const password = await passwordFromStdin(values['password-stdin']);
-    return withTessera(db, 'create', async ({ engine, store }) => {
+    return withTessera(db, 'create', async ({ engine, store, config }) => {
       if (await store.getUserByName(username)) throw new CommandError(`a user named '${username}' already exists`);
+      await checkPolicy(password, config);
       const user = await engine.createUser(username, password, { actor: 'cli' });
       if (values.json) printJson(userJson(user));
       else print(`Created user '${user.username}' (id ${user.id}).`);
@@ -73,8 +76,9 @@ const setPassword: Command = {
   async run(argv) {
     const { values, args, db } = parse(argv, { 'password-stdin': { type: 'boolean' } }, ['USERNAME']);
     const password = await passwordFromStdin(values['password-stdin']);
-    return withTessera(db, 'existing', async ({ engine, store }) => {
+    return withTessera(db, 'existing', async ({ engine, store, config }) => {
       const user = await userNamed(store, args.USERNAME);
+      await checkPolicy(password, config);
       const result = await engine.setPassword(user.id, password, { actor: 'cli' });
       if (!result) throw new CommandError(`no user named '${args.USERNAME}'`);
       if (values.json) printJson({ username: user.username, id: user.id, password_changed: true, revoked_tokens: result.tokens, revoked_grants: result.grants });
@@ -94,6 +98,12 @@ export async function userNamed(store: Store, username: string): Promise<UserRec
   const user = await store.getUserByName(username);
   if (!user) throw new CommandError(`no user named '${username}'`);
   return user;
+}
+
+/** NIST SP 800-63B-style policy (lifecycle/password-policy.ts): a refused password is a usage error (exit 2). */
+async function checkPolicy(password: string, config: ServerConfig): Promise<void> {
+  const problem = await passwordProblem(password, { minLength: config.passwordMinLength, maxLength: config.passwordMaxLength });
+  if (problem) throw new UsageError(problem);
 }
 
 /** Passwords never come from argv, where `ps` and shell history would show them. */

@@ -11,5 +11,7 @@ export interface TokenGrant {
     client: ClientRecord;
     params: Record<string, string | undefined>;
     by: Actor;
+    /** The client's IP address (http/client-address.ts), for sign-in throttling. */
+    address: string | undefined;
   }): Promise<TokenResponse>;
 }

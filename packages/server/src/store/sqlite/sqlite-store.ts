@@ -13,7 +13,7 @@
  */
 import type Database from 'better-sqlite3';
 import type {
-  AuditInput, AuditRecord, ClientRecord, CodeRecord, FeedEvent, FeedTarget, GrantRecord, KeyRecord,
+  AuditInput, AuditRecord, CheckedCredentials, ClientRecord, CodeRecord, FeedEvent, FeedTarget, GrantRecord, KeyRecord,
   RevocationTarget, SessionRecord, Store, TokenFilter, TokenRecord, UserRecord,
 } from '../types.js';
 import { openConnection } from './connection.js';
@@ -225,6 +225,14 @@ export class SqliteStore implements Store {
     return (this.s.listClients.all() as Row[]).map(toClient);
   }
 
+  async setClientSecret(id: string, secretHash: string, audit: AuditInput[]) {
+    try {
+      return await this.writer.write('setClientSecret', id, secretHash, audit);
+    } finally {
+      this.clients.delete(id);
+    }
+  }
+
   async deleteClient(id: string, at: number, audit: AuditInput[]) {
     try {
       return await this.writer.write('deleteClient', id, at, audit);
@@ -284,12 +292,12 @@ export class SqliteStore implements Store {
     return r && toCode(r);
   }
 
-  redeemCode(codeId: string, at: number, tokens: TokenRecord[], audit: AuditInput[]) {
-    return this.writer.write('redeemCode', codeId, at, tokens, audit);
+  redeemCode(codeId: string, at: number, tokens: TokenRecord[], audit: AuditInput[], checked?: CheckedCredentials) {
+    return this.writer.write('redeemCode', codeId, at, tokens, audit, checked);
   }
 
-  issueTokens(tokens: TokenRecord[], audit: AuditInput[], grant?: GrantRecord) {
-    return this.writer.write('issueTokens', tokens, audit, grant);
+  issueTokens(tokens: TokenRecord[], audit: AuditInput[], grant?: GrantRecord, checked?: CheckedCredentials) {
+    return this.writer.write('issueTokens', tokens, audit, grant, checked);
   }
 
   async getToken(id: string) {
@@ -315,8 +323,8 @@ export class SqliteStore implements Store {
     return (this.db.prepare(sql).all(...args, filter.limit ?? 1000) as Row[]).map(toToken);
   }
 
-  rotateRefresh(oldId: string, at: number, graceSince: number | null, tokens: TokenRecord[], audit: AuditInput[]) {
-    return this.writer.write('rotateRefresh', oldId, at, graceSince, tokens, audit);
+  rotateRefresh(oldId: string, at: number, graceSince: number | null, tokens: TokenRecord[], audit: AuditInput[], checked?: CheckedCredentials) {
+    return this.writer.write('rotateRefresh', oldId, at, graceSince, tokens, audit, checked);
   }
 
   revoke(target: RevocationTarget, at: number, audit: AuditInput[]) {
@@ -335,8 +343,8 @@ export class SqliteStore implements Store {
     return this.writer.write('sweepExpired', before, limit);
   }
 
-  createSession(session: SessionRecord) {
-    return this.writer.write('createSession', session);
+  createSession(session: SessionRecord, checked?: CheckedCredentials) {
+    return this.writer.write('createSession', session, checked);
   }
 
   async findSessionByHash(hash: string) {

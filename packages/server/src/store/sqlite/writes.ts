@@ -6,7 +6,7 @@
 import type Database from 'better-sqlite3';
 import { chainRecord } from '../../lifecycle/audit-chain.js';
 import type {
-  AuditInput, ClaimResult, ClientRecord, CodeRecord, GrantRecord, KeyRecord, RevocationResult, RevocationKind, RevocationTarget, SessionRecord, TokenRecord, UserRecord,
+  AuditInput, CheckedCredentials, ClaimResult, ClientRecord, CodeRecord, GrantRecord, KeyRecord, RevocationResult, RevocationKind, RevocationTarget, SessionRecord, TokenRecord, UserRecord,
 } from '../types.js';
 
 /**
@@ -47,6 +47,9 @@ export class SqliteWrites {
       insertClient: p(`INSERT INTO clients (id, name, secret_hash, auth_method, grant_types, redirect_uris, scope, token_format, access_ttl, refresh_ttl, created_at)
         VALUES (@id, @name, @secretHash, @authMethod, @grantTypes, @redirectUris, @scope, @tokenFormat, @accessTtl, @refreshTtl, @createdAt)`),
       deleteClient: p('DELETE FROM clients WHERE id = ?'),
+      setClientSecret: p('UPDATE clients SET secret_hash = ? WHERE id = ? AND secret_hash IS NOT NULL'),
+      clientSecretIs: p('SELECT 1 FROM clients WHERE id = ? AND secret_hash IS ?'),
+      passwordIs: p('SELECT 1 FROM users WHERE id = ? AND password_hash = ?'),
       insertUser: p('INSERT INTO users (id, username, password_hash, created_at) VALUES (@id, @username, @passwordHash, @createdAt)'),
       deleteUser: p('DELETE FROM users WHERE id = ?'),
       setPassword: p('UPDATE users SET password_hash = ? WHERE id = ?'),
@@ -90,6 +93,12 @@ export class SqliteWrites {
     this.append([audit], client.createdAt);
   }
 
+  setClientSecret(id: string, secretHash: string, audit: AuditInput[]): boolean {
+    if (this.s.setClientSecret.run(secretHash, id).changes === 0) return false;
+    this.append(audit, Date.now());
+    return true;
+  }
+
   deleteClient(id: string, at: number, audit: AuditInput[]): RevocationResult | undefined {
     if (this.s.deleteClient.run(id).changes === 0) return undefined;
     return this.revoke({ client: id }, at, audit);
@@ -122,7 +131,8 @@ export class SqliteWrites {
     this.append(audit, code.issuedAt);
   }
 
-  redeemCode(codeId: string, at: number, tokens: TokenRecord[], audit: AuditInput[]): ClaimResult {
+  redeemCode(codeId: string, at: number, tokens: TokenRecord[], audit: AuditInput[], checked?: CheckedCredentials): ClaimResult {
+    if (!this.unchanged(checked)) return 'credential-changed';
     if (!this.grantsLive(tokens)) return 'grant-revoked';
     if (this.s.redeemCode.run(at, codeId).changes === 0) return 'already-used';
     for (const t of tokens) this.insertToken(t);
@@ -130,7 +140,8 @@ export class SqliteWrites {
     return 'claimed';
   }
 
-  issueTokens(tokens: TokenRecord[], audit: AuditInput[], grant?: GrantRecord): 'issued' | 'grant-revoked' {
+  issueTokens(tokens: TokenRecord[], audit: AuditInput[], grant?: GrantRecord, checked?: CheckedCredentials): 'issued' | 'grant-revoked' | 'credential-changed' {
+    if (!this.unchanged(checked)) return 'credential-changed';
     if (grant) {
       // A client or user deleted after the caller read it gets no new grant (deleting one revokes
       // the grants it already has, which grantsLive catches).
@@ -143,7 +154,8 @@ export class SqliteWrites {
     return 'issued';
   }
 
-  rotateRefresh(oldId: string, at: number, graceSince: number | null, tokens: TokenRecord[], audit: AuditInput[]): ClaimResult {
+  rotateRefresh(oldId: string, at: number, graceSince: number | null, tokens: TokenRecord[], audit: AuditInput[], checked?: CheckedCredentials): ClaimResult {
+    if (!this.unchanged(checked)) return 'credential-changed';
     // Checked first: a revocation of the grant also revoked the old token, which would otherwise
     // look like reuse.
     if (!this.grantsLive(tokens)) return 'grant-revoked';
@@ -196,8 +208,10 @@ export class SqliteWrites {
     return n;
   }
 
-  createSession(session: SessionRecord): void {
+  createSession(session: SessionRecord, checked?: CheckedCredentials): 'created' | 'credential-changed' {
+    if (!this.unchanged(checked)) return 'credential-changed';
     this.s.insertSession.run(session);
+    return 'created';
   }
 
   deleteSession(hash: string): void {
@@ -228,6 +242,13 @@ export class SqliteWrites {
 
   private insertToken(t: TokenRecord): void {
     this.s.insertToken.run(t.id, t.hash, t.kind, t.format, t.grantId, t.familyId, t.parentId, t.clientId, t.userId, t.scope, t.issuedAt, t.expiresAt, t.revokedAt, t.consumedAt);
+  }
+
+  /** Whether the credentials a write was authorized by are still the stored ones (inside the write). */
+  private unchanged(checked: CheckedCredentials | undefined): boolean {
+    if (checked?.client && this.s.clientSecretIs.get(checked.client.id, checked.client.secretHash) === undefined) return false;
+    if (checked?.user && this.s.passwordIs.get(checked.user.id, checked.user.passwordHash) === undefined) return false;
+    return true;
   }
 
   /** Whether every token's grant exists and is not revoked (inside the write). */

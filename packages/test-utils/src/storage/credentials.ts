@@ -1,0 +1,103 @@
+/**
+ * Writes conditional on the credentials they were authorized by (CheckedCredentials): a password
+ * set, a secret rotated, a user or client deleted after the check makes the write store nothing.
+ */
+import type { CheckedCredentials, ClientRecord, Store, UserRecord } from '@tessera/server';
+import { describe, expect, it } from 'vitest';
+import { codeRecord, grantRecord, sessionRecord, tokenRecord } from '../fixtures.js';
+import { appends, audit, type StoreRef, storedGrant } from './context.js';
+
+const checkedOf = (client: ClientRecord, user?: UserRecord): CheckedCredentials => ({
+  client: { id: client.id, secretHash: client.secretHash },
+  ...(user ? { user: { id: user.id, passwordHash: user.passwordHash } } : {}),
+});
+
+/** Nothing of `fn` is stored: the audit log did not move and no token by these ids exists. */
+async function storesNothing(store: Store, ids: string[], fn: () => Promise<unknown>): Promise<unknown> {
+  const result = await appends(store, 0, fn);
+  for (const id of ids) expect(await store.getToken(id)).toBeUndefined();
+  return result;
+}
+
+export function credentials(ref: StoreRef): void {
+  describe('writes conditional on the checked credentials', () => {
+    it('issueTokens, redeemCode, rotateRefresh and createSession succeed while the credentials are unchanged', async () => {
+      const { store } = ref;
+      const { client, user, grant } = await storedGrant(store);
+      const checked = checkedOf(client, user);
+      const t = tokenRecord(grant);
+      expect(await store.issueTokens([t], [audit('token.issued')], undefined, checked)).toBe('issued');
+      const code = codeRecord(grant);
+      await store.createCode(code, []);
+      expect(await store.redeemCode(code.id, Date.now(), [tokenRecord(grant)], [], checked)).toBe('claimed');
+      const refresh = tokenRecord(grant, { kind: 'refresh' });
+      await store.issueTokens([refresh], []);
+      expect(await store.rotateRefresh(refresh.id, Date.now(), null, [tokenRecord(grant)], [], checked)).toBe('claimed');
+      expect(await store.createSession(sessionRecord(user.id), checked)).toBe('created');
+    });
+
+    it("setPassword: a write checked with the old password is 'credential-changed' and stores nothing, also for a new grant", async () => {
+      const { store } = ref;
+      const { client, user } = await storedGrant(store);
+      const checked = checkedOf(client, user);
+      await store.setPassword(user.id, 'scrypt$changed', Date.now(), [audit('user.password_changed')]);
+      // The grant the password change revoked is gone; a request checked before the change would write a new one.
+      const fresh = grantRecord(client.id, user.id);
+      const t = tokenRecord(fresh);
+      expect(await storesNothing(store, [t.id], () => store.issueTokens([t], [audit('token.issued')], fresh, checked))).toBe('credential-changed');
+      expect(await store.getGrant(fresh.id)).toBeUndefined();
+      const session = sessionRecord(user.id);
+      expect(await store.createSession(session, checked)).toBe('credential-changed');
+      expect(await store.findSessionByHash(session.hash)).toBeUndefined();
+      // With the new password, the same writes go through.
+      const now = checkedOf(client, { ...user, passwordHash: 'scrypt$changed' });
+      expect(await store.createSession(sessionRecord(user.id), now)).toBe('created');
+    });
+
+    it("deleteUser: a write checked with the user's password is 'credential-changed'", async () => {
+      const { store } = ref;
+      const { client, user } = await storedGrant(store);
+      await store.deleteUser(user.id, Date.now(), [audit('user.deleted')]);
+      expect(await store.createSession(sessionRecord(user.id), checkedOf(client, user))).toBe('credential-changed');
+    });
+
+    it("setClientSecret: writes checked with the old secret are 'credential-changed' and consume nothing", async () => {
+      const { store } = ref;
+      const { client, grant } = await storedGrant(store);
+      const checked = checkedOf(client);
+      const code = codeRecord(grant);
+      await store.createCode(code, []);
+      const refresh = tokenRecord(grant, { kind: 'refresh' });
+      await store.issueTokens([refresh], []);
+      expect(await appends(store, 1, () => store.setClientSecret(client.id, 'new-hash', [audit('client.secret_rotated')]))).toBe(true);
+      expect((await store.getClient(client.id))?.secretHash).toBe('new-hash');
+
+      const [a, b, c] = [tokenRecord(grant), tokenRecord(grant), tokenRecord(grant)];
+      expect(await storesNothing(store, [a.id], () => store.issueTokens([a], [audit('token.issued')], undefined, checked))).toBe('credential-changed');
+      expect(await storesNothing(store, [b.id], () => store.redeemCode(code.id, Date.now(), [b], [audit('code.redeemed')], checked))).toBe('credential-changed');
+      expect((await store.getCode(code.id))?.redeemedAt).toBeNull();
+      expect(await storesNothing(store, [c.id], () => store.rotateRefresh(refresh.id, Date.now(), null, [c], [audit('token.rotated')], checked))).toBe('credential-changed');
+      expect((await store.getToken(refresh.id))?.consumedAt).toBeNull();
+      // The new secret's hash is what counts now.
+      expect(await store.issueTokens([tokenRecord(grant)], [], undefined, { client: { id: client.id, secretHash: 'new-hash' } })).toBe('issued');
+    });
+
+    it('setClientSecret of an unknown or public client returns false and appends nothing', async () => {
+      const { store } = ref;
+      const { client } = await storedGrant(store);
+      const pub = { ...client, id: `${client.id}-public`, secretHash: null, authMethod: 'none' as const };
+      await store.createClient(pub, audit('client.created'));
+      expect(await appends(store, 0, () => store.setClientSecret('nobody', 'h', [audit('client.secret_rotated')]))).toBe(false);
+      expect(await appends(store, 0, () => store.setClientSecret(pub.id, 'h', [audit('client.secret_rotated')]))).toBe(false);
+      expect((await store.getClient(pub.id))?.secretHash).toBeNull();
+    });
+
+    it("deleteClient: a write checked with the client's secret is 'credential-changed'", async () => {
+      const { store } = ref;
+      const { client, grant } = await storedGrant(store);
+      await store.deleteClient(client.id, Date.now(), [audit('client.deleted')]);
+      const t = tokenRecord(grant);
+      expect(await store.issueTokens([t], [], undefined, checkedOf(client))).toBe('credential-changed');
+    });
+  });
+}
