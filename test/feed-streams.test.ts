@@ -4,9 +4,10 @@
  * when its client is deleted or may no longer read the feed, whichever process made the change.
  */
 import { execFile } from 'node:child_process';
+import { once } from 'node:events';
 import { mkdtempSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -75,6 +76,26 @@ describe('revocation streams: who may keep one open', () => {
       expect(again.status).toBe(200);
     }, { timeout: 5000, interval: 20 });
     for (const s of [...open, others]) s.close();
+  });
+
+  it('a stream whose client left before the answer started frees its slot (no stream held for a gone socket)', async () => {
+    const reader = await h.client({ scope: GUARD_SCOPE });
+    const { port } = new URL(h.server.url);
+    // Each request is sent and its socket destroyed at once: the server authenticates and subscribes
+    // after the client has gone.
+    for (let i = 0; i < 200; i++) {
+      const socket = connect(Number(port), '127.0.0.1');
+      await once(socket, 'connect');
+      socket.write(`GET /revocations/stream HTTP/1.1\r\nhost: 127.0.0.1\r\nauthorization: ${reader.basic}\r\n\r\n`);
+      // Gone at varying moments: before the request is read, while it is authenticated, after.
+      for (let turn = i % 4; turn > 0; turn--) await new Promise(setImmediate);
+      socket.destroy();
+    }
+    await vi.waitFor(async () => {
+      const s = await openStream(h.server.url, reader.basic);
+      s.close();
+      expect(s.status).toBe(200);
+    }, { timeout: 5000, interval: 50 });
   });
 });
 

@@ -159,6 +159,8 @@ async function pump(server: Server, res: ServerResponse, stream: NonNullable<Pla
   openStreams.set(server, open);
   open.add(controller);
   res.on('close', () => controller.abort());
+  // A client gone while the handler ran has closed already: its 'close' will not come again.
+  if (res.destroyed || res.socket === null || res.socket.destroyed) controller.abort();
   res.flushHeaders();
   try {
     for await (const chunk of stream(controller.signal)) {
