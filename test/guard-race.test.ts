@@ -107,6 +107,28 @@ describe('guard: introspection answers in flight across a revocation', () => {
     }
   });
 
+  it('a flood of unrelated revocations while an answer is in flight does not turn it into a retry or a 503 (the revoked set decides)', async () => {
+    const proxy = await FeedProxy.start(h.server.url);
+    try {
+      const { g, events } = await guardBehind(proxy);
+      const app = await h.client();
+      const issue = async () => (await h.token(app, { grant_type: 'client_credentials' })).body.access_token as string;
+      const kept = await issue();
+      const flood = await Promise.all(Array.from({ length: 80 }, issue));
+      const hold = proxy.hold('/introspect');
+      const verdict = g.verifyToken(kept);
+      await hold.until(1);
+      for (const t of flood) expect((await h.revoke(app, t)).status).toBe(200);
+      await caughtUp(h, [g]);
+      expect(events.length).toBeGreaterThanOrEqual(80);
+      hold.release();
+      expect((await verdict).ok).toBe(true);
+      expect(proxy.requests.get('/introspect')).toBe(1);
+    } finally {
+      await proxy.close();
+    }
+  });
+
   it('an answer in flight across an unrelated token revocation is used and cached (precise events cost no extra request)', async () => {
     const proxy = await FeedProxy.start(h.server.url);
     try {

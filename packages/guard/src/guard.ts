@@ -3,6 +3,7 @@
  * cache, the introspection client, the revoked set and the feed subscriber; verify() runs the
  * pipeline; status() shows how current the guard is.
  */
+import { factsOf } from './claims.js';
 import { parseAuthorization } from './bearer.js';
 import { Discovery } from './discovery.js';
 import type { FeedState } from './feed/subscriber.js';
@@ -70,7 +71,10 @@ export function createGuard(input: GuardOptions): Guard {
   const jwks = new JwksCache(endpoint('jwks'), { cooldown: options.jwksCooldown, maxAge: options.jwksMaxAge, maxStale: options.jwksMaxStale, timeout: options.timeout, fetch: options.fetch, logger });
   const authorization = options.client ? basic(options.client) : '';
   const introspector = options.client
-    ? new Introspector(endpoint('introspection'), authorization, { size: options.introspectionCacheSize, ttl: options.introspectionCacheTtl, timeout: options.timeout, fetch: options.fetch, logger })
+    ? new Introspector(endpoint('introspection'), authorization, {
+      size: options.introspectionCacheSize, ttl: options.introspectionCacheTtl, timeout: options.timeout, fetch: options.fetch, logger,
+      verdict: (r) => revocations.check(factsOf(r), Math.floor(Date.now() / 1000)),
+    })
     : undefined;
   const revocations = new RevocationSet(options.clockTolerance);
   const feed = options.revocations === 'feed'

@@ -12,7 +12,7 @@
 import { createHash } from 'node:crypto';
 import { GuardUnavailable, httpError, networkError } from './errors.js';
 import type { GuardLogger } from './options.js';
-import type { FeedEvent } from './revocations.js';
+import type { FeedEvent, Verdict } from './revocations.js';
 
 /** RFC 7662 §2.2: `active`, and for active tokens whatever the server tells. */
 export interface IntrospectionResponse {
@@ -26,6 +26,8 @@ export interface IntrospectorOptions {
   timeout: number;
   fetch: typeof fetch;
   logger: GuardLogger | undefined;
+  /** The revoked set's verdict on an answer: consulted when too many events arrived to match one by one. */
+  verdict?: (r: IntrospectionResponse) => Verdict;
 }
 
 interface Entry {
@@ -101,11 +103,19 @@ export class Introspector {
         this.inFlight.delete(watch);
       }
       // A guard never accepts a token after applying an event that covers it: ask again.
-      if (watch.length > MAX_WATCHED || watch.some((e) => covers(e, response))) continue;
+      if (this.overtaken(watch, response)) continue;
       this.remember(key, response);
       return { response, cached: false };
     }
     throw new GuardUnavailable('revocations kept arriving while the token was introspected');
+  }
+
+  /** Whether an event applied while the answer was in flight covers (or may cover) it. */
+  private overtaken(watch: FeedEvent[], response: IntrospectionResponse): boolean {
+    if (watch.length <= MAX_WATCHED) return watch.some((e) => covers(e, response));
+    // Too many to keep (a flood of revocations): the revoked set holds every applied event. A flood
+    // of unrelated revocations must not turn every answer into a retry and then a 503.
+    return response.active === true && this.options.verdict?.(response) !== 'live';
   }
 
   /** RFC 7662 §2.1: POST the token, authenticated as the guard's client (client_secret_basic). */
