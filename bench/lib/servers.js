@@ -81,6 +81,9 @@ async function startPeer(kind, script, config, url, paths, refreshSeeds = null) 
   return { ...handle, kind, auth: basic(clientId, clientSecret), paths, refreshSeeds };
 }
 
+/** Password grants in flight at once while minting refresh chains (fewer than signInFreeFailures). */
+const SEED_BATCH = 2;
+
 const cliOf = (checkout) => join(checkout, 'packages/server/bin/tessera.js');
 
 function tessera(cli, db, args, input) {
@@ -114,15 +117,23 @@ async function startTessera(kind, { format = 'opaque', refresh = false, guard = 
     auth: refresh ? refresher.auth : app.auth,
     guardClient,
     paths: { token: '/token', introspect: '/introspect', revoke: '/revoke' },
-    /** The first refresh token of n chains: one password grant each (the legacy grant, enabled for this). */
+    /**
+     * The first refresh token of n chains: one password grant each (the legacy grant, enabled for
+     * this), a few at a time: sign-in throttling counts attempts in flight for one account and
+     * address as possible failures, as it must against parallel guessing.
+     */
     refreshSeeds: refresh
       ? async (n) => {
           const body = `grant_type=password&username=u&password=${encodeURIComponent(password)}&scope=read`;
-          const seeds = await Promise.all(Array.from({ length: n }, () => postForm(`${url}/token`, refresher.auth, body)));
-          return seeds.map((r) => {
-            if (!r.refresh_token) throw new Error(`Tessera password grant: ${JSON.stringify(r)}`);
-            return r.refresh_token;
-          });
+          const seeds = [];
+          while (seeds.length < n) {
+            const batch = await Promise.all(Array.from({ length: Math.min(SEED_BATCH, n - seeds.length) }, () => postForm(`${url}/token`, refresher.auth, body)));
+            for (const r of batch) {
+              if (!r.refresh_token) throw new Error(`Tessera password grant: ${JSON.stringify(r)}`);
+              seeds.push(r.refresh_token);
+            }
+          }
+          return seeds;
         }
       : null,
   };
