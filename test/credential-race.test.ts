@@ -7,38 +7,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent, field } from './agent.js';
-import { REDIRECT_URI, sleep } from './flows.js';
+import { REDIRECT_URI } from './flows.js';
 import { startTestServer, type TestClient, type TestServer } from './helpers.js';
+import { raceAgainst } from './race.js';
 import { runTessera } from './tessera-cli.js';
 
 const NEW_PASSWORD = 'a brand-new passphrase 42';
-/** Requests signing in at once, back to back. */
-const WORKERS = 4;
 
 const tessera = runTessera;
-
-/**
- * Runs `attempt` on WORKERS loops until `change` has returned and `settle` ms more have passed
- * (so requests checked before the change finish, and some start after it).
- */
-async function raceAgainst<T>(attempt: () => Promise<T | undefined>, change: () => Promise<void>, settle = 300): Promise<T[]> {
-  const got: T[] = [];
-  let stop = false;
-  const loop = async () => {
-    while (!stop) {
-      const value = await attempt();
-      if (value !== undefined) got.push(value);
-    }
-  };
-  const loops = Array.from({ length: WORKERS }, loop);
-  // Requests are flowing before the change starts.
-  while (got.length < WORKERS) await sleep(10);
-  await change();
-  await sleep(settle);
-  stop = true;
-  await Promise.all(loops);
-  return got;
-}
 
 describe('a credential change ends requests checked with the old credential (issue 9, defect 2)', () => {
   let server: TestServer;

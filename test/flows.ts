@@ -152,14 +152,18 @@ export class Harness {
   async code(c: TestClient, options: { user?: UserRecord & { password: string }; scope?: string; pkce?: Pkce | null; redirectUri?: string } = {}): Promise<string> {
     const user = options.user ?? (await this.alice());
     const scope = options.scope ?? c.client.scope;
-    await this.engine.recordConsent(c.client, user, new Set(scope.split(' ')), { actor: `user:${user.id}`, endpoint: '/consent' });
+    const agent = await this.signedIn(user);
+    // Consent goes through the browser session, as the consent page's would.
+    const session = await this.store.findSessionByHash(hashSecret(agent.cookies.get('tessera_session') ?? ''));
+    if (!session) throw new Error('the signed-in agent has no live session');
+    await this.engine.recordConsent(c.client, user, new Set(scope.split(' ')), { actor: `user:${user.id}`, endpoint: '/consent' }, session);
     const challenge = options.pkce === undefined ? pkce() : options.pkce;
     const redirectUri = options.redirectUri ?? REDIRECT_URI;
     const query = new URLSearchParams({
       response_type: 'code', client_id: c.id, redirect_uri: redirectUri, scope,
       ...(challenge ? { code_challenge: challenge.challenge, code_challenge_method: 'S256' } : {}),
     });
-    const res = await (await this.signedIn(user)).get(`/authorize?${query}`);
+    const res = await agent.get(`/authorize?${query}`);
     const code = res.location === undefined ? null : new URL(res.location).searchParams.get('code');
     if (res.status !== 302 || !code) throw new Error(`/authorize gave no code: ${res.status} ${res.location ?? res.body}`);
     return code;

@@ -3,7 +3,7 @@ export { REVOCATIONS_SCOPE } from './feed/feed-client.js';
 export type { WireEvent, WireEventType } from './feed/wire.js';
 export { defaults, resolveConfig } from './config.js';
 export type { ServerConfig } from './config.js';
-export { LifecycleEngine } from './lifecycle/engine.js';
+export { LifecycleEngine, SessionEnded } from './lifecycle/engine.js';
 export type { Actor, EngineEvents, RevocationEvent, TokenResponse } from './lifecycle/engine.js';
 export { KeyRing } from './lifecycle/keys.js';
 export { verifyChain, chainRecord, hashRecord, GENESIS } from './lifecycle/audit-chain.js';

@@ -10,7 +10,8 @@ import type { ServerConfig } from '../config.js';
 import { decodeJwt } from 'jose';
 import { hashesEqual, hashPassword, hashSecret, idInSecret, randomId, randomSecret, secretFor } from '../secrets.js';
 import type {
-  AuditInput, CheckedCredentials, ClientRecord, CodeRecord, GrantRecord, RevocationResult, RevocationTarget, Store, TokenRecord, UserRecord,
+  AuditInput, CheckedCredentials, ClientRecord, CodeRecord, GrantRecord, RevocationResult, RevocationTarget, SessionRecord, Store, TokenRecord,
+  UserRecord,
 } from '../store/types.js';
 import type { KeyRing } from './keys.js';
 import { SignIn, type SignInSource } from './sign-in.js';
@@ -59,6 +60,19 @@ export function credentialChanged(checked: CheckedCredentials): OAuthError {
     ? new OAuthError('invalid_grant', 'invalid username or password')
     : new OAuthError('invalid_client', 'client authentication failed', basicChallenge());
 }
+/**
+ * The browser session a request acted through ended (a password change, the user's deletion, a
+ * sign-out) before its write committed: nothing was stored, and the user must sign in again.
+ */
+export class SessionEnded extends Error {
+  constructor() {
+    super('the browser session ended');
+    this.name = 'SessionEnded';
+  }
+}
+/** What a signed-in user does is written only while their session still exists. */
+const throughSession = (user: UserRecord, session: SessionRecord): CheckedCredentials => ({ session: { hash: session.hash, userId: user.id } });
+
 /** The client as it was authenticated: writes on its behalf are conditional on its secret. */
 const asChecked = (client: ClientRecord, user?: UserRecord): CheckedCredentials => ({
   client: { id: client.id, secretHash: client.secretHash },
@@ -185,19 +199,25 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
     return grant;
   }
 
-  /** Records consent: creates the grant or widens it to include the scopes. */
-  recordConsent(client: ClientRecord, user: UserRecord, scopes: ReadonlySet<string>, by: Actor): Promise<GrantRecord> {
-    return this.withGrant(client.id, user.id, (existing) => this.saveConsent(client, user, scopes, existing, by));
+  /**
+   * Records consent given through `session`: creates the grant or widens it to include the
+   * scopes. Throws SessionEnded, storing nothing, if the session ended meanwhile.
+   */
+  recordConsent(client: ClientRecord, user: UserRecord, scopes: ReadonlySet<string>, by: Actor, session: SessionRecord): Promise<GrantRecord> {
+    return this.withGrant(client.id, user.id, (existing) => this.saveConsent(client, user, scopes, existing, by, session));
   }
 
-  private async saveConsent(client: ClientRecord, user: UserRecord, scopes: ReadonlySet<string>, existing: GrantRecord | undefined, by: Actor): Promise<GrantRecord> {
+  private async saveConsent(
+    client: ClientRecord, user: UserRecord, scopes: ReadonlySet<string>, existing: GrantRecord | undefined, by: Actor, session: SessionRecord,
+  ): Promise<GrantRecord> {
     const scope = formatScope(new Set([...(existing?.scope.split(' ').filter(Boolean) ?? []), ...scopes]));
     const grant: GrantRecord = existing
       ? { ...existing, scope }
       : { id: randomId(), clientId: client.id, userId: user.id, scope, createdAt: this.now(), revokedAt: null };
-    await this.store.saveGrant(grant, [
+    const saved = await this.store.saveGrant(grant, [
       { event: existing ? 'grant.widened' : 'grant.created', ...by, clientId: client.id, userId: user.id, grantId: grant.id, data: { scope } },
-    ]);
+    ], throughSession(user, session));
+    if (saved === 'credential-changed') throw new SessionEnded();
     return grant;
   }
 
@@ -289,13 +309,17 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
     return this.response(access, refresh, scope, now);
   }
 
-  /** Issues a single-use authorization code (RFC 6749 §4.1.2), living ≤ config.codeTtl seconds. */
+  /**
+   * Issues a single-use authorization code (RFC 6749 §4.1.2), living ≤ config.codeTtl seconds, to
+   * the user signed in through `session`; throws SessionEnded, storing nothing, if it ended.
+   */
   async issueCode(
     client: ClientRecord,
     user: UserRecord,
     grant: GrantRecord,
     params: { scope: string; redirectUri: string; codeChallenge: string | null; codeChallengeMethod: 'S256' | 'plain' | null },
     by: Actor,
+    session: SessionRecord,
   ): Promise<string> {
     const id = randomId();
     const value = secretFor(PREFIX.code, id);
@@ -314,17 +338,23 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
       expiresAt: now + this.config.codeTtl * 1000,
       redeemedAt: null,
     };
-    await this.store.createCode(code, [
+    const created = await this.store.createCode(code, [
       { event: 'code.issued', ...by, clientId: client.id, userId: user.id, grantId: grant.id, tokenId: code.id },
-    ]);
+    ], throughSession(user, session));
+    if (created === 'credential-changed') throw new SessionEnded();
     return value;
   }
 
-  /** RFC 6749 §4.2 (legacy implicit): an access token straight from the authorization endpoint. */
-  async issueImplicit(client: ClientRecord, user: UserRecord, grant: GrantRecord, scope: string, by: Actor): Promise<TokenResponse> {
+  /**
+   * RFC 6749 §4.2 (legacy implicit): an access token straight from the authorization endpoint, to
+   * the user signed in through `session`; throws SessionEnded, storing nothing, if it ended.
+   */
+  async issueImplicit(client: ClientRecord, user: UserRecord, grant: GrantRecord, scope: string, by: Actor, session: SessionRecord): Promise<TokenResponse> {
     const now = this.now();
     const access = await this.mintAccess(client, grant, user, null, null, scope, now);
-    if ((await this.store.issueTokens([access.record], [this.issuedEvent(access.record, by)])) === 'grant-revoked') throw grantRevoked();
+    const stored = await this.store.issueTokens([access.record], [this.issuedEvent(access.record, by)], undefined, throughSession(user, session));
+    if (stored === 'credential-changed') throw new SessionEnded();
+    if (stored === 'grant-revoked') throw grantRevoked();
     return this.response(access, undefined, scope, now);
   }
 

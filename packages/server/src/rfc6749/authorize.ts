@@ -12,12 +12,12 @@ import { clientAddress } from '../http/client-address.js';
 import { readCookie, setCookie } from '../http/cookies.js';
 import { html, redirect } from '../http/respond.js';
 import type { Handler, PlainRequest, PlainResponse } from '../http/types.js';
-import type { Actor, LifecycleEngine } from '../lifecycle/engine.js';
+import { type Actor, type LifecycleEngine, SessionEnded } from '../lifecycle/engine.js';
 import { consentPage, errorPage, loginPage } from '../pages/pages.js';
 import { checkChallenge } from '../rfc7636/pkce.js';
 import { PATHS } from '../rfc8414/metadata.js';
 import { hashesEqual, hashSecret, randomSecret } from '../secrets.js';
-import type { ClientRecord, GrantRecord, UserRecord } from '../store/types.js';
+import type { ClientRecord, GrantRecord, SessionRecord, UserRecord } from '../store/types.js';
 import { allowedScope } from './scope.js';
 
 const SESSION_COOKIE = 'tessera_session';
@@ -54,11 +54,12 @@ export function authorizationEndpoint(engine: LifecycleEngine): Handler {
     if (req.method !== 'GET' && req.method !== 'POST') return methodNotAllowed('GET, POST');
     const params = req.method === 'GET' ? req.url.searchParams : (req.body ?? new URLSearchParams());
     const request = await parseRequest(engine, params);
-    const user = await sessionUser(engine, req);
+    const signedIn = await sessionUser(engine, req);
     const seeOther = req.method === 'POST' ? 303 : 302;
-    if (!user) return toLogin(params, seeOther);
+    if (!signedIn) return toLogin(params, seeOther);
+    const { user } = signedIn;
     const grant = await engine.consentCovers(request.client, user, parseScope(request.scope));
-    if (grant) return respond(engine, request, user, grant, seeOther);
+    if (grant) return respond(engine, request, signedIn, grant, seeOther);
     return withCsrf(engine, req, (csrf) =>
       html(200, consentPage({
         action: PATHS.consent,
@@ -112,13 +113,16 @@ export function consentEndpoint(engine: LifecycleEngine): Handler {
     checkCsrf(engine, req, form.csrf);
     const params = new URLSearchParams(form.request ?? '');
     const request = await parseRequest(engine, params);
-    const user = await sessionUser(engine, req);
+    const signedIn = await sessionUser(engine, req);
     // The session ended while the page was open: sign in again, then see the request anew.
-    if (!user) return toLogin(params, 303);
+    if (!signedIn) return toLogin(params, 303);
+    const { user, session } = signedIn;
     if (form.decision === 'deny') throw new RedirectError(request.reply, new OAuthError('access_denied', 'the user denied the request'));
     if (form.decision !== 'allow') throw new OAuthError('invalid_request', 'decision must be allow or deny');
-    const grant = await engine.recordConsent(request.client, user, parseScope(request.scope), actor(user, PATHS.consent));
-    return respond(engine, request, user, grant, 303);
+    return orSignIn(request, 303, async () => {
+      const grant = await engine.recordConsent(request.client, user, parseScope(request.scope), actor(user, PATHS.consent), session);
+      return respond(engine, request, signedIn, grant, 303);
+    });
   });
 }
 
@@ -170,21 +174,37 @@ async function parseRequest(engine: LifecycleEngine, params: URLSearchParams): P
 }
 
 /** Issues the code (§4.1.2) or, for the legacy implicit grant, the access token (§4.2.2). */
-async function respond(engine: LifecycleEngine, request: AuthorizationRequest, user: UserRecord, grant: GrantRecord, status: 302 | 303): Promise<PlainResponse> {
+function respond(engine: LifecycleEngine, request: AuthorizationRequest, signedIn: SignedIn, grant: GrantRecord, status: 302 | 303): Promise<PlainResponse> {
+  const { user, session } = signedIn;
   const by = actor(user, PATHS.authorization);
-  if (request.responseType === 'code') {
-    const code = await engine.issueCode(request.client, user, grant, {
-      scope: request.scope,
-      redirectUri: request.reply.redirectUri,
-      codeChallenge: request.pkce?.challenge ?? null,
-      codeChallengeMethod: request.pkce?.method ?? null,
-    }, by);
-    return redirect(replyUrl(engine, request.reply, { code }), {}, status);
+  return orSignIn(request, status, async () => {
+    if (request.responseType === 'code') {
+      const code = await engine.issueCode(request.client, user, grant, {
+        scope: request.scope,
+        redirectUri: request.reply.redirectUri,
+        codeChallenge: request.pkce?.challenge ?? null,
+        codeChallengeMethod: request.pkce?.method ?? null,
+      }, by, session);
+      return redirect(replyUrl(engine, request.reply, { code }), {}, status);
+    }
+    const t = await engine.issueImplicit(request.client, user, grant, request.scope, by, session);
+    return redirect(replyUrl(engine, request.reply, {
+      access_token: t.access_token, token_type: t.token_type, expires_in: String(t.expires_in), scope: t.scope,
+    }), {}, status);
+  });
+}
+
+/**
+ * Runs `write`; if the session ended before it committed (a password change, the user's deletion,
+ * a sign-out: SessionEnded, nothing stored), the browser signs in afresh and comes back to the request.
+ */
+async function orSignIn(request: AuthorizationRequest, status: 302 | 303, write: () => Promise<PlainResponse>): Promise<PlainResponse> {
+  try {
+    return await write();
+  } catch (err) {
+    if (err instanceof SessionEnded) return toLogin(request.params, status);
+    throw err;
   }
-  const t = await engine.issueImplicit(request.client, user, grant, request.scope, by);
-  return redirect(replyUrl(engine, request.reply, {
-    access_token: t.access_token, token_type: t.token_type, expires_in: String(t.expires_in), scope: t.scope,
-  }), {}, status);
 }
 
 /**
@@ -219,13 +239,20 @@ function pageErrors(engine: LifecycleEngine, handler: Handler): Handler {
   };
 }
 
-/** The signed-in user, from the session cookie, if the session is live and the user exists. */
-async function sessionUser(engine: LifecycleEngine, req: PlainRequest): Promise<UserRecord | undefined> {
+/** A user signed in through a browser session: what they authorize is written only while it lasts. */
+interface SignedIn {
+  user: UserRecord;
+  session: SessionRecord;
+}
+
+/** The signed-in user and their session, from the session cookie, if the session is live and the user exists. */
+async function sessionUser(engine: LifecycleEngine, req: PlainRequest): Promise<SignedIn | undefined> {
   const value = readCookie(req.headers.cookie, SESSION_COOKIE);
   if (value === undefined) return undefined;
   const session = await engine.store.findSessionByHash(hashSecret(value));
   if (!session || session.expiresAt <= engine.now()) return undefined;
-  return engine.store.getUser(session.userId);
+  const user = await engine.store.getUser(session.userId);
+  return user && { user, session };
 }
 
 /**

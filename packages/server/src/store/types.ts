@@ -191,6 +191,13 @@ export interface CheckedCredentials {
   client?: { id: string; secretHash: string | null };
   /** The user, with the password hash (UserRecord.passwordHash) the password was checked against. */
   user?: { id: string; passwordHash: string };
+  /**
+   * The browser session (SessionRecord.hash, of user `userId`) a signed-in user acted through: the
+   * write needs it still stored. setPassword and deleteUser end the user's sessions in the
+   * transaction that revokes their grants, so nothing a session authorizes (consent, a code, an
+   * implicit token) is written after that commit, whichever process made it.
+   */
+  session?: { hash: string; userId: string };
 }
 
 export interface Store {
@@ -228,13 +235,21 @@ export interface Store {
   /** The active (unrevoked) grant for this client and user (null user = client credentials). */
   findGrant(clientId: string, userId: string | null): Promise<GrantRecord | undefined>;
   getGrant(id: string): Promise<GrantRecord | undefined>;
-  /** Inserts the grant or widens its scope. */
-  saveGrant(grant: GrantRecord, audit: AuditInput[]): Promise<void>;
+  /**
+   * Inserts the grant or widens its scope. 'credential-changed' (see CheckedCredentials; also when
+   * the grant's client or user no longer exists) stores nothing.
+   */
+  saveGrant(grant: GrantRecord, audit: AuditInput[], checked?: CheckedCredentials): Promise<'saved' | 'credential-changed'>;
 
   // codes
-  createCode(code: CodeRecord, audit: AuditInput[]): Promise<void>;
+  /** Stores the code; 'credential-changed' (see CheckedCredentials) stores nothing. */
+  createCode(code: CodeRecord, audit: AuditInput[], checked?: CheckedCredentials): Promise<'created' | 'credential-changed'>;
   getCode(id: string): Promise<CodeRecord | undefined>;
-  /** Marks the code redeemed and stores the tokens, atomically; any outcome but 'claimed' stores nothing. */
+  /**
+   * Marks the code redeemed and stores the tokens, atomically; any outcome but 'claimed' stores
+   * nothing. A code whose grant is revoked or gone is 'grant-revoked' (deleting its user or setting
+   * their password revokes the user's grants, so that covers those too).
+   */
   redeemCode(codeId: string, at: number, tokens: TokenRecord[], audit: AuditInput[], checked?: CheckedCredentials): Promise<ClaimResult>;
 
   // tokens

@@ -2,10 +2,12 @@
  * Writes conditional on the credentials they were authorized by (CheckedCredentials): a password
  * set, a secret rotated, a user or client deleted after the check makes the write store nothing.
  */
-import type { CheckedCredentials, ClientRecord, Store, UserRecord } from '@tessera/server';
+import type { CheckedCredentials, ClientRecord, SessionRecord, Store, UserRecord } from '@tessera/server';
 import { describe, expect, it } from 'vitest';
 import { codeRecord, grantRecord, sessionRecord, tokenRecord } from '../fixtures.js';
-import { appends, audit, type StoreRef, storedGrant } from './context.js';
+import { appends, audit, type StoreRef, storedClientAndUser, storedGrant } from './context.js';
+
+const throughSession = (session: SessionRecord): CheckedCredentials => ({ session: { hash: session.hash, userId: session.userId } });
 
 const checkedOf = (client: ClientRecord, user?: UserRecord): CheckedCredentials => ({
   client: { id: client.id, secretHash: client.secretHash },
@@ -99,5 +101,94 @@ export function credentials(ref: StoreRef): void {
       const t = tokenRecord(grant);
       expect(await store.issueTokens([t], [], undefined, checkedOf(client))).toBe('credential-changed');
     });
-  });
+    });
+
+  describe('writes through a browser session (CheckedCredentials.session)', () => {
+    /** A stored client and user, the user signed in (a stored session), and a live grant. */
+    async function signedIn(store: Store) {
+      const { client, user, grant } = await storedGrant(store);
+      const session = sessionRecord(user.id);
+      expect(await store.createSession(session)).toBe('created');
+      return { client, user, grant, session, checked: throughSession(session) };
+    }
+
+    /** saveGrant (a new grant), createCode and issueTokens through `checked` all store nothing. */
+    async function sessionWritesStoreNothing(store: Store, client: ClientRecord, user: UserRecord, checked: CheckedCredentials) {
+      const fresh = grantRecord(client.id, user.id);
+      expect(await appends(store, 0, () => store.saveGrant(fresh, [audit('grant.created')], checked))).toBe('credential-changed');
+      expect(await store.getGrant(fresh.id)).toBeUndefined();
+      const code = codeRecord(fresh);
+      expect(await appends(store, 0, () => store.createCode(code, [audit('code.issued')], checked))).toBe('credential-changed');
+      expect(await store.getCode(code.id)).toBeUndefined();
+      const t = tokenRecord(fresh);
+      expect(await storesNothing(store, [t.id], () => store.issueTokens([t], [audit('token.issued')], undefined, checked))).toBe('credential-changed');
+    }
+
+    it('saveGrant, createCode and issueTokens succeed while the session is stored', async () => {
+      const { store } = ref;
+      const { grant, checked } = await signedIn(store);
+      expect(await appends(store, 1, () => store.saveGrant({ ...grant, scope: 'read write profile' }, [audit('grant.widened')], checked))).toBe('saved');
+      expect((await store.getGrant(grant.id))?.scope).toBe('read write profile');
+      const code = codeRecord(grant);
+      expect(await appends(store, 1, () => store.createCode(code, [audit('code.issued')], checked))).toBe('created');
+      expect(await store.getCode(code.id)).toEqual(code);
+      expect(await store.issueTokens([tokenRecord(grant)], [], undefined, checked)).toBe('issued');
+    });
+
+    it("setPassword ends the user's sessions: writes through one are 'credential-changed' and store nothing", async () => {
+      const { store } = ref;
+      const { client, user, checked } = await signedIn(store);
+      await store.setPassword(user.id, 'scrypt$changed', Date.now(), [audit('user.password_changed')]);
+      await sessionWritesStoreNothing(store, client, user, checked);
+    });
+
+    it("deleteUser ends the user's sessions: writes through one are 'credential-changed' and store nothing", async () => {
+      const { store } = ref;
+      const { client, user, checked } = await signedIn(store);
+      await store.deleteUser(user.id, Date.now(), [audit('user.deleted')]);
+      await sessionWritesStoreNothing(store, client, user, checked);
+    });
+
+    it("deleteSession (sign-out): writes through that session are 'credential-changed'; another session of the user still works", async () => {
+      const { store } = ref;
+      const { client, user, grant, session, checked } = await signedIn(store);
+      const other = sessionRecord(user.id);
+      await store.createSession(other);
+      await store.deleteSession(session.hash);
+      await sessionWritesStoreNothing(store, client, user, checked);
+      expect(await store.createCode(codeRecord(grant), [], throughSession(other))).toBe('created');
+    });
+
+    it("a session is checked with its user: another user's session hash does not authorize the write", async () => {
+      const { store } = ref;
+      const { client, user, session } = await signedIn(store);
+      const { user: other } = await storedClientAndUser(store);
+      await sessionWritesStoreNothing(store, client, user, { session: { hash: session.hash, userId: other.id } });
+    });
+
+    it("saveGrant of a grant whose user or client no longer exists is 'credential-changed' and stores nothing", async () => {
+      const { store } = ref;
+      const { client, user } = await storedClientAndUser(store);
+      await store.deleteUser(user.id, Date.now(), [audit('user.deleted')]);
+      const orphan = grantRecord(client.id, user.id);
+      expect(await appends(store, 0, () => store.saveGrant(orphan, [audit('grant.created')]))).toBe('credential-changed');
+      expect(await store.getGrant(orphan.id)).toBeUndefined();
+      const gone = grantRecord(`${client.id}-gone`, null);
+      expect(await appends(store, 0, () => store.saveGrant(gone, [audit('grant.created')]))).toBe('credential-changed');
+      expect(await store.getGrant(gone.id)).toBeUndefined();
+    });
+
+    it('redeemCode of a code issued before setPassword or deleteUser claims nothing: the revoked grant covers it', async () => {
+      const { store } = ref;
+      for (const end of ['setPassword', 'deleteUser'] as const) {
+        const { client, user, grant } = await storedGrant(store);
+        const code = codeRecord(grant);
+        await store.createCode(code, []);
+        if (end === 'setPassword') await store.setPassword(user.id, 'scrypt$changed', Date.now(), [audit('user.password_changed')]);
+        else await store.deleteUser(user.id, Date.now(), [audit('user.deleted')]);
+        const t = tokenRecord(grant);
+        expect(await storesNothing(store, [t.id], () => store.redeemCode(code.id, Date.now(), [t], [audit('code.redeemed')], checkedOf(client)))).toBe('grant-revoked');
+      }
+    });
+});
 }

@@ -279,12 +279,12 @@ export class SqliteStore implements Store {
     return r && toGrant(r);
   }
 
-  saveGrant(grant: GrantRecord, audit: AuditInput[]) {
-    return this.writer.write('saveGrant', grant, audit);
+  saveGrant(grant: GrantRecord, audit: AuditInput[], checked?: CheckedCredentials) {
+    return this.writer.write('saveGrant', grant, audit, checked);
   }
 
-  createCode(code: CodeRecord, audit: AuditInput[]) {
-    return this.writer.write('createCode', code, audit);
+  createCode(code: CodeRecord, audit: AuditInput[], checked?: CheckedCredentials) {
+    return this.writer.write('createCode', code, audit, checked);
   }
 
   async getCode(id: string) {

@@ -50,6 +50,7 @@ export class SqliteWrites {
       setClientSecret: p('UPDATE clients SET secret_hash = ? WHERE id = ? AND secret_hash IS NOT NULL'),
       clientSecretIs: p('SELECT 1 FROM clients WHERE id = ? AND secret_hash IS ?'),
       passwordIs: p('SELECT 1 FROM users WHERE id = ? AND password_hash = ?'),
+      sessionIs: p('SELECT 1 FROM sessions WHERE hash = ? AND user_id = ?'),
       insertUser: p('INSERT INTO users (id, username, password_hash, created_at) VALUES (@id, @username, @passwordHash, @createdAt)'),
       deleteUser: p('DELETE FROM users WHERE id = ?'),
       setPassword: p('UPDATE users SET password_hash = ? WHERE id = ?'),
@@ -121,14 +122,20 @@ export class SqliteWrites {
     return this.revoke({ user: id }, at, audit);
   }
 
-  saveGrant(grant: GrantRecord, audit: AuditInput[]): void {
+  saveGrant(grant: GrantRecord, audit: AuditInput[], checked?: CheckedCredentials): 'saved' | 'credential-changed' {
+    if (!this.unchanged(checked)) return 'credential-changed';
+    // A client or user deleted after the caller read it gets no grant.
+    if (this.s.principalsExist.get(grant) === undefined) return 'credential-changed';
     this.s.upsertGrant.run(grant);
     this.append(audit, grant.createdAt);
+    return 'saved';
   }
 
-  createCode(code: CodeRecord, audit: AuditInput[]): void {
+  createCode(code: CodeRecord, audit: AuditInput[], checked?: CheckedCredentials): 'created' | 'credential-changed' {
+    if (!this.unchanged(checked)) return 'credential-changed';
     this.s.insertCode.run(code);
     this.append(audit, code.issuedAt);
+    return 'created';
   }
 
   redeemCode(codeId: string, at: number, tokens: TokenRecord[], audit: AuditInput[], checked?: CheckedCredentials): ClaimResult {
@@ -248,6 +255,7 @@ export class SqliteWrites {
   private unchanged(checked: CheckedCredentials | undefined): boolean {
     if (checked?.client && this.s.clientSecretIs.get(checked.client.id, checked.client.secretHash) === undefined) return false;
     if (checked?.user && this.s.passwordIs.get(checked.user.id, checked.user.passwordHash) === undefined) return false;
+    if (checked?.session && this.s.sessionIs.get(checked.session.hash, checked.session.userId) === undefined) return false;
     return true;
   }
 
