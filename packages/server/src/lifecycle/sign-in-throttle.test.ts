@@ -42,6 +42,26 @@ describe('the throttle’s state cannot be flushed', () => {
   });
 });
 
+describe('known account×address pairs', () => {
+  it('stay known past the failure window (30 days after the last sign-in) while their old failures are forgotten', () => {
+    const { run, clock } = make({ free: 2, window: 3600_000 });
+    expect(run('alice', 'HOME', 'ok')).toBe(0);
+    run('alice', 'HOME', 'fail');
+    run('alice', 'HOME', 'fail');
+    expect(run('alice', 'HOME', 'ok')).toBeGreaterThan(0);
+    // Others' failures put the account in back-off; a day later the old typos are forgotten.
+    clock.now += 24 * 3600_000;
+    for (let i = 0; i < 6; i++) run('alice', `X${i}`, 'fail');
+    expect(run('alice', 'NEW', 'ok')).toBeGreaterThan(0);
+    expect(run('alice', 'HOME', 'fail')).toBe(0);
+    expect(run('alice', 'HOME', 'ok')).toBe(0);
+    // 31 days without a sign-in from there: an address like any other.
+    clock.now += 31 * 24 * 3600_000;
+    for (let i = 0; i < 6; i++) run('alice', `Y${i}`, 'fail');
+    expect(run('alice', 'HOME', 'ok')).toBeGreaterThan(0);
+  });
+});
+
 describe('addressKey', () => {
   it('keys IPv6 addresses by their /64 after expanding :: and embedded IPv4; IPv4 (and IPv4-mapped) by the address', () => {
     expect(addressKey('2001:db8::1')).toBe('2001:db8:0:0::/64');

@@ -197,13 +197,14 @@ export class SignInThrottle {
     return at - entry.last > this.settings.window && (entry.knownUntil ?? 0) <= at;
   }
 
-  /** The live entry for a key, forgetting it once expired. */
+  /** The live entry for a key, forgetting it once expired (a known pair only its old failures). */
   private get(key: string): Entry | undefined {
     const entry = this.entries.get(key);
     if (entry && this.expired(entry)) {
       this.entries.delete(key);
       return undefined;
     }
+    if (entry && this.now() - entry.last > this.settings.window) entry.failures = 0;
     return entry;
   }
 
