@@ -4,6 +4,7 @@
  * throttling with 429 + Retry-After and exponential back-off, a victim never locked out by an
  * attacker, failed sign-ins audited without the password, and the password policy of the CLI.
  */
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REDIRECT_URI, sleep } from './flows.js';
 import { send, signIn } from './from-address.js';
@@ -119,6 +120,28 @@ describe('sign-in throttling (issue 9, defect 5)', () => {
     // Only the free attempts reach the password check; the rest wait.
     expect(statuses.filter((s) => s === 400).length).toBeLessThanOrEqual(5);
     expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(25);
+  });
+});
+
+describe('a shared address that starts failing (issue 9)', () => {
+  it('logs one warning naming the address and trustForwardedFor, while users who signed in from it still can', async () => {
+    const lines: string[] = [];
+    const server = await startTestServer({ legacyGrants: ['password'], signInAddressFreeFailures: 3 }, { logger: pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) }) });
+    try {
+      const c = await server.createClient({ grantTypes: ['password'] });
+      const grant = (username: string, password: string) =>
+        send(`${server.url}/token`, '127.0.0.10', { form: { grant_type: 'password', username, password }, headers: { authorization: c.basic } });
+      const user = await server.createUser();
+      expect((await grant(user.username, user.password)).status).toBe(200);
+      for (let i = 0; i < 5; i++) await grant(`someone-${i}`, 'wrong password');
+      expect((await grant(user.username, user.password)).status).toBe(200);
+      const warnings = lines.map((l) => JSON.parse(l)).filter((l) => String(l.msg).startsWith('sign-in failures from one client address'));
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatchObject({ level: 40, address: '127.0.0.10', failures: 3, trustForwardedFor: false });
+      expect(lines.join('')).not.toContain('wrong password');
+    } finally {
+      await server.close();
+    }
   });
 });
 

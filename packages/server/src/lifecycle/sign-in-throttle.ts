@@ -36,6 +36,8 @@ export interface ThrottleSettings {
   max: number;
   window: number;
   maxEntries?: number;
+  /** Called when an address's failures over all accounts first start its back-off (once per failure window). */
+  onAddressThrottled?: (address: string) => void;
 }
 
 interface Entry {
@@ -167,6 +169,7 @@ export class SignInThrottle {
     }) as [Entry, Entry, Entry];
     const refused = byAddress.refused;
     byAddress.refused = 0;
+    if (byAddress.failures === this.settings.addressFree) this.settings.onAddressThrottled?.(address.slice(2));
     return { failures: byPair.failures, refused };
   }
 

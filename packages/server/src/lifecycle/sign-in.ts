@@ -88,7 +88,7 @@ export class SignIn {
   private readonly throttle: SignInThrottle;
   private readonly hashing: Limiter;
 
-  constructor(private readonly store: Store, config: ServerConfig, now: () => number = Date.now) {
+  constructor(private readonly store: Store, config: ServerConfig, now: () => number = Date.now, onAddressThrottled?: (address: string) => void) {
     this.throttle = new SignInThrottle(
       {
         free: config.signInFreeFailures,
@@ -96,6 +96,7 @@ export class SignIn {
         base: config.signInBackoff * 1000,
         max: config.signInBackoffMax * 1000,
         window: config.signInFailureWindow * 1000,
+        ...(onAddressThrottled ? { onAddressThrottled } : {}),
       },
       now,
     );
