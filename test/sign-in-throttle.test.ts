@@ -4,6 +4,7 @@
  * throttling with 429 + Retry-After and exponential back-off, a victim never locked out by an
  * attacker, failed sign-ins audited without the password, and the password policy of the CLI.
  */
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REDIRECT_URI, sleep } from './flows.js';
 import { send, signIn } from './from-address.js';
@@ -58,8 +59,9 @@ describe('sign-in throttling (issue 9, defect 5)', () => {
     expect(waits).toEqual(['1', '2', '4']);
   });
 
-  it('a victim is not locked out: while an attacker is throttled on the account, the right password from another address signs in', async () => {
+  it('a victim is not locked out: while an attacker is throttled on the account, the right password from an address the victim signed in from before signs in', async () => {
     const victim = await server.createUser();
+    expect((await grant(VICTIM, victim.username, victim.password)).status).toBe(200);
     for (let i = 0; i < 12; i++) await grant(ATTACKER, victim.username, `guess ${i}`);
     expect((await grant(ATTACKER, victim.username, 'guess')).status).toBe(429);
     expect((await grant(VICTIM, victim.username, victim.password)).status).toBe(200);
@@ -99,6 +101,8 @@ describe('sign-in throttling (issue 9, defect 5)', () => {
     // Once the back-off is over, the next failure is recorded with the 30 refusals counted on it.
     await sleep(1100);
     expect((await grant(from, user.username, `${secret}late`)).status).toBe(400);
+    // Six failures hold the account back 2 s, from every address it has not signed in from.
+    await sleep(2100);
     await signIn(server.url, '127.0.0.8', user.username, `${secret}page`, authorize());
     const records = (await server.tessera.store.readAudit(before, 1000)).filter((r) => r.event === 'user.sign_in_failed');
     expect(records).toHaveLength(7);
@@ -116,6 +120,28 @@ describe('sign-in throttling (issue 9, defect 5)', () => {
     // Only the free attempts reach the password check; the rest wait.
     expect(statuses.filter((s) => s === 400).length).toBeLessThanOrEqual(5);
     expect(statuses.filter((s) => s === 429).length).toBeGreaterThanOrEqual(25);
+  });
+});
+
+describe('a shared address that starts failing (issue 9)', () => {
+  it('logs one warning naming the address and trustForwardedFor, while users who signed in from it still can', async () => {
+    const lines: string[] = [];
+    const server = await startTestServer({ legacyGrants: ['password'], signInAddressFreeFailures: 3 }, { logger: pino({ level: 'warn' }, { write: (line: string) => void lines.push(line) }) });
+    try {
+      const c = await server.createClient({ grantTypes: ['password'] });
+      const grant = (username: string, password: string) =>
+        send(`${server.url}/token`, '127.0.0.10', { form: { grant_type: 'password', username, password }, headers: { authorization: c.basic } });
+      const user = await server.createUser();
+      expect((await grant(user.username, user.password)).status).toBe(200);
+      for (let i = 0; i < 5; i++) await grant(`someone-${i}`, 'wrong password');
+      expect((await grant(user.username, user.password)).status).toBe(200);
+      const warnings = lines.map((l) => JSON.parse(l)).filter((l) => String(l.msg).startsWith('sign-in failures from one client address'));
+      expect(warnings).toHaveLength(1);
+      expect(warnings[0]).toMatchObject({ level: 40, address: '127.0.0.10', failures: 3, trustForwardedFor: false });
+      expect(lines.join('')).not.toContain('wrong password');
+    } finally {
+      await server.close();
+    }
   });
 });
 

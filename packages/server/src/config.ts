@@ -53,10 +53,11 @@ export interface ServerConfig {
   maxConnections: number;
   /**
    * Sign-in throttling (login page and password grant), before any password is hashed. Failed
-   * attempts free of delay per account × client address (and per account from failing addresses)...
+   * attempts free of delay per account × client address and per account (0 = off); an address the
+   * account signed in from is held back only by its own failures...
    */
   signInFreeFailures: number;
-  /** ...and per client address, over every account (NAT and shared offices send many users from one). */
+  /** ...and per client address, over every account, for addresses the account never signed in from (0 = off). */
   signInAddressFreeFailures: number;
   /** Seconds of the first back-off past the free failures; each further failure doubles it... */
   signInBackoff: number;
@@ -172,8 +173,8 @@ export const settings: { readonly [K in keyof ServerConfig]: SettingRow<ServerCo
   requestTimeout: { type: 'ms-or-off', doc: 'milliseconds a client may take to send a whole request (0 = no limit); responses and revocation streams are not limited' },
   keepAliveTimeout: { type: 'ms', doc: 'milliseconds an idle keep-alive connection stays open after a response' },
   maxConnections: { type: 'count', doc: 'open connections at most (streams included); beyond it new ones are closed at once; keep it under ulimit -n' },
-  signInFreeFailures: { type: 'count-or-off', doc: 'failed sign-ins per account and address (login page, password grant) before back-off starts' },
-  signInAddressFreeFailures: { type: 'count-or-off', doc: 'failed sign-ins per client address, over all accounts, before back-off starts' },
+  signInFreeFailures: { type: 'count-or-off', doc: 'failed sign-ins per account and address, and per account, before back-off starts (login page, password grant)' },
+  signInAddressFreeFailures: { type: 'count-or-off', doc: 'failed sign-ins per client address, over all accounts, before back-off starts (not for accounts that signed in from it)' },
   signInBackoff: { type: 'seconds', doc: 'first back-off after the free failures; each further failure doubles it' },
   signInBackoffMax: { type: 'seconds', doc: 'longest back-off: no one is ever locked out for longer' },
   signInFailureWindow: { type: 'seconds', doc: 'seconds without a failure after which failures are forgotten' },

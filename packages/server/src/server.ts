@@ -79,6 +79,13 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     await drain(server, 1000);
     throw err;
   }
+  // One failing client behind a NAT or proxy slows everyone there who never signed in from it.
+  tessera.engine.on('signInAddressThrottled', ({ address }) =>
+    log.warn(
+      { address, failures: tessera.config.signInAddressFreeFailures, trustForwardedFor: tessera.config.trustForwardedFor },
+      'sign-in failures from one client address: it is throttled for every account that has not signed in from it (behind a reverse proxy, set trustForwardedFor)',
+    ),
+  );
   handler = createHandler(tessera.engine);
   ready(handler);
   const sweeper = startSweeper(tessera.store, {

@@ -92,6 +92,8 @@ function plainHeaders(headers: IncomingHttpHeaders): Record<string, string | und
 /** Turns a node request into a PlainRequest; throws OAuthError for bodies we refuse. */
 export async function toPlainRequest(req: IncomingMessage, maxBodyBytes: number, base: string): Promise<PlainRequest> {
   const headers = plainHeaders(req.headers);
+  // Read now: once the body is read the peer may have closed, and a closed socket has no address.
+  const remoteAddress = req.socket.remoteAddress;
   const method = req.method ?? 'GET';
   let url: URL;
   try {
@@ -119,7 +121,7 @@ export async function toPlainRequest(req: IncomingMessage, maxBodyBytes: number,
       body = new URLSearchParams();
     }
   }
-  return { method, url, headers, body, remoteAddress: req.socket.remoteAddress };
+  return { method, url, headers, body, remoteAddress };
 }
 
 /** Open streaming responses, per server, so that drain() can end them. */

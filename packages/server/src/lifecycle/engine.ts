@@ -41,6 +41,8 @@ export interface RevocationEvent {
 
 export interface EngineEvents {
   revoked: [RevocationEvent];
+  /** Failed sign-ins from one client address (its throttling key) started its back-off over all accounts. */
+  signInAddressThrottled: [{ address: string }];
 }
 
 /** Who a revocation concerns, for its audit record. */
@@ -95,7 +97,7 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
     readonly now: () => number = Date.now,
   ) {
     super();
-    this.signIn = new SignIn(store, config, now);
+    this.signIn = new SignIn(store, config, now, (address) => this.emit('signInAddressThrottled', { address }));
   }
 
   // ---- clients and users -------------------------------------------------------------------

@@ -3,10 +3,13 @@
  * asked before any hashing, the hashing itself runs a bounded number at a time with a bounded
  * queue (addresses the account signed in from go first, then those that have not been failing),
  * and each failure is audited — with the
- * username and client address, never the password. Refused attempts are not audited one by one:
+ * username and client address, never the password. An unknown username is not recorded as typed
+ * (it may be a password typed into the wrong box): only a short digest of it, enough to tell
+ * repeated attempts with one name apart from attempts with many. Refused attempts are not audited one by one:
  * each failure record counts the refusals from its address since the previous one, so a flood
  * adds records only as fast as the back-off lets failures through.
  */
+import { createHash } from 'node:crypto';
 import { OAuthError } from '@tessera/core';
 import type { ServerConfig } from '../config.js';
 import { verifyPassword } from '../secrets.js';
@@ -31,6 +34,9 @@ export function slowDown(waitMs: number, why: string): OAuthError {
 }
 
 class QueueFull extends Error {}
+
+/** What the audit keeps of a username no user has: a 32-bit SHA-256 prefix, never the text. */
+const unknownName = (typed: string) => ({ unknownUser: true, usernameDigest: createHash('sha256').update(typed).digest('hex').slice(0, 8) });
 
 const TIERS: readonly Standing[] = ['trusted', 'clean', 'suspect'];
 
@@ -82,7 +88,7 @@ export class SignIn {
   private readonly throttle: SignInThrottle;
   private readonly hashing: Limiter;
 
-  constructor(private readonly store: Store, config: ServerConfig, now: () => number = Date.now) {
+  constructor(private readonly store: Store, config: ServerConfig, now: () => number = Date.now, onAddressThrottled?: (address: string) => void) {
     this.throttle = new SignInThrottle(
       {
         free: config.signInFreeFailures,
@@ -90,6 +96,7 @@ export class SignIn {
         base: config.signInBackoff * 1000,
         max: config.signInBackoffMax * 1000,
         window: config.signInFailureWindow * 1000,
+        ...(onAddressThrottled ? { onAddressThrottled } : {}),
       },
       now,
     );
@@ -124,7 +131,7 @@ export class SignIn {
         endpoint: from.endpoint,
         userId: user?.id ?? null,
         reason: user ? 'wrong password' : 'unknown username',
-        data: { username: account, address, failures, refused_since_last: refused },
+        data: { ...(user ? { username: account } : unknownName(account)), address, failures, refused_since_last: refused },
       }]);
     }
     return signedIn;
