@@ -49,6 +49,9 @@ export function tessera(args: string[], options: RunOptions = {}): Promise<Run> 
   });
 }
 
+/** `tessera …args` on a test server's data file `db` (the server created it 0600). */
+export const runTessera = (db: string, args: string[], input = ''): Promise<Run> => tessera(args, { input, env: { TESSERA_DB: db } });
+
 export interface Served {
   url: string;
   /** SIGTERM, then the exit code. */

@@ -10,11 +10,11 @@ import { Agent, field } from './agent.js';
 import { REDIRECT_URI } from './flows.js';
 import { startTestServer, type TestClient, type TestServer } from './helpers.js';
 import { raceAgainst } from './race.js';
-import { runTessera } from './tessera-cli.js';
+import { runTessera } from './cli-kit.js';
 
 const NEW_PASSWORD = 'a brand-new passphrase 42';
 
-const tessera = runTessera;
+
 
 describe('a credential change ends requests checked with the old credential (issue 9, defect 2)', () => {
   let server: TestServer;
@@ -38,7 +38,7 @@ describe('a credential change ends requests checked with the old credential (iss
         return res.status === 200 ? (res.body as { access_token: string; refresh_token: string }) : undefined;
       },
       async () => {
-        const run = await tessera(server.db, ['user', 'set-password', user.username, '--password-stdin'], NEW_PASSWORD);
+        const run = await runTessera(server.db, ['user', 'set-password', user.username, '--password-stdin'], NEW_PASSWORD);
         expect(run.code, run.stderr).toBe(0);
       },
     );
@@ -64,7 +64,7 @@ describe('a credential change ends requests checked with the old credential (iss
         return res.status === 303 ? agent : undefined;
       },
       async () => {
-        const run = await tessera(server.db, ['user', 'set-password', user.username, '--password-stdin'], NEW_PASSWORD);
+        const run = await runTessera(server.db, ['user', 'set-password', user.username, '--password-stdin'], NEW_PASSWORD);
         expect(run.code, run.stderr).toBe(0);
       },
     );
@@ -85,7 +85,7 @@ describe('a credential change ends requests checked with the old credential (iss
         return res.status === 200 ? res.body.access_token : undefined;
       },
       async () => {
-        const run = await tessera(server.db, ['client', 'rotate-secret', c.id, '--json']);
+        const run = await runTessera(server.db, ['client', 'rotate-secret', c.id, '--json']);
         expect(run.code, run.stderr).toBe(0);
         rotated = JSON.parse(run.stdout);
       },
@@ -107,10 +107,10 @@ describe('a credential change ends requests checked with the old credential (iss
 
   it('client rotate-secret refuses a public client and an unknown id (exit 1), and never prints a secret then', async () => {
     const pub = await server.createClient({ authMethod: 'none', grantTypes: ['authorization_code'], redirectUris: [REDIRECT_URI] });
-    const refused = await tessera(server.db, ['client', 'rotate-secret', pub.id]);
+    const refused = await runTessera(server.db, ['client', 'rotate-secret', pub.id]);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(/public/);
     expect(refused.stdout).toBe('');
-    expect((await tessera(server.db, ['client', 'rotate-secret', 'nobody'])).code).toBe(1);
+    expect((await runTessera(server.db, ['client', 'rotate-secret', 'nobody'])).code).toBe(1);
   });
 });

@@ -16,7 +16,7 @@ import { Agent, field } from './agent.js';
 import { PASSWORD, REDIRECT_URI } from './flows.js';
 import { startTestServer, type TestClient, type TestServer } from './helpers.js';
 import { raceAgainst } from './race.js';
-import { runTessera } from './tessera-cli.js';
+import { runTessera } from './cli-kit.js';
 
 /** Clients per race: more than the workers get through while the command runs. */
 const POOL = 600;

@@ -9,7 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { REDIRECT_URI, sleep } from './flows.js';
 import { send, signIn } from './from-address.js';
 import { startTestServer, type TestClient, type TestServer } from './helpers.js';
-import { runTessera } from './tessera-cli.js';
+import { runTessera } from './cli-kit.js';
 
 const ATTACKER = '127.0.0.2';
 const VICTIM = '127.0.0.1';
