@@ -24,12 +24,14 @@ export class GroupCommit {
    */
   readonly commitNow: (fns: (() => unknown)[]) => Outcome[];
 
-  constructor(db: Database.Database) {
+  /** `onBegin` runs at the start of each transaction (the writes' per-transaction memo is reset there). */
+  constructor(db: Database.Database, onBegin: () => void = () => {}) {
     const savepoint = db.prepare('SAVEPOINT write');
     const release = db.prepare('RELEASE write');
     const rollback = db.prepare('ROLLBACK TO write');
-    const runAll = db.transaction((fns: (() => unknown)[]): Outcome[] =>
-      fns.map((fn) => {
+    const runAll = db.transaction((fns: (() => unknown)[]): Outcome[] => {
+      onBegin();
+      return fns.map((fn) => {
         savepoint.run();
         try {
           const value = fn();
@@ -40,8 +42,8 @@ export class GroupCommit {
           release.run();
           return { ok: false, error };
         }
-      }),
-    );
+      });
+    });
     // IMMEDIATE: take the write lock at BEGIN, so another process's writer makes us wait
     // (busy_timeout) rather than fail at the first write.
     this.commitNow = (fns) => runAll.immediate(fns);

@@ -40,6 +40,8 @@ interface RevokeStatements {
 export class SqliteWrites {
   private readonly s;
   private readonly revokeStatements = new Map<string, RevokeStatements>();
+  /** Client id → the secret hash found current in this transaction (see newTransaction). */
+  private readonly secretsChecked = new Map<string, string | null>();
 
   constructor(private readonly db: Database.Database) {
     const p = (sql: string) => db.prepare(sql);
@@ -94,13 +96,25 @@ export class SqliteWrites {
     this.append([audit], client.createdAt);
   }
 
+  /**
+   * A new transaction begins: forget the secrets checked in the last one (another process may have
+   * changed them since). Within one transaction each client's secret is read once (a group commit
+   * of a client_credentials storm holds one client many times); changing or deleting a client
+   * forgets them too.
+   */
+  newTransaction(): void {
+    this.secretsChecked.clear();
+  }
+
   setClientSecret(id: string, secretHash: string, audit: AuditInput[]): boolean {
+    this.secretsChecked.clear();
     if (this.s.setClientSecret.run(secretHash, id).changes === 0) return false;
     this.append(audit, Date.now());
     return true;
   }
 
   deleteClient(id: string, at: number, audit: AuditInput[]): RevocationResult | undefined {
+    this.secretsChecked.clear();
     if (this.s.deleteClient.run(id).changes === 0) return undefined;
     return this.revoke({ client: id }, at, audit);
   }
@@ -253,7 +267,10 @@ export class SqliteWrites {
 
   /** Whether the credentials a write was authorized by are still the stored ones (inside the write). */
   private unchanged(checked: CheckedCredentials | undefined): boolean {
-    if (checked?.client && this.s.clientSecretIs.get(checked.client.id, checked.client.secretHash) === undefined) return false;
+    if (checked?.client && this.secretsChecked.get(checked.client.id) !== checked.client.secretHash) {
+      if (this.s.clientSecretIs.get(checked.client.id, checked.client.secretHash) === undefined) return false;
+      this.secretsChecked.set(checked.client.id, checked.client.secretHash);
+    }
     if (checked?.user && this.s.passwordIs.get(checked.user.id, checked.user.passwordHash) === undefined) return false;
     if (checked?.session && this.s.sessionIs.get(checked.session.hash, checked.session.userId) === undefined) return false;
     return true;
@@ -289,8 +306,8 @@ export class SqliteWrites {
 }
 
 /** The write methods by name: what crosses to the writer thread is a name and its arguments. */
-export type WriteName = {
+export type WriteName = Exclude<{
   [K in keyof SqliteWrites]: SqliteWrites[K] extends (...args: never[]) => unknown ? K : never;
-}[keyof SqliteWrites];
+}[keyof SqliteWrites], 'newTransaction'>;
 export type WriteArgs<K extends WriteName> = Parameters<SqliteWrites[K]>;
 export type WriteResult<K extends WriteName> = ReturnType<SqliteWrites[K]>;
