@@ -6,7 +6,7 @@
 import { closeSync, openSync, readSync, type Stats, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
-import { createPrivately } from '../store/sqlite/connection.js';
+import { createPrivately, exposedToOthers } from '../store/sqlite/connection.js';
 import { migrations } from '../store/sqlite/schema.js';
 import { CommandError, type DataFile } from './args.js';
 import { note } from './io.js';
@@ -77,15 +77,14 @@ function checkModes(db: DataFile): void {
   const problems: string[] = [];
   const fixes: string[] = [];
   const files = [db.path, `${db.path}-wal`, `${db.path}-shm`].filter((f) => stat(f) !== undefined);
-  const open = files.filter((f) => (stat(f)?.mode ?? 0) & 0o077);
+  const exposed = exposedToOthers(db.path);
+  const open = exposed.files;
   if (open.length > 0) {
     problems.push(open.map((f) => `${f} is open to other users (mode ${modeOf(f)})`).join(', '));
     fixes.push(`chmod 600 ${files.map(quote).join(' ')}`);
   }
-  const dirStat = stat(dir);
-  if (dirStat && dirStat.mode & 0o077) {
+  if (exposed.dir !== undefined) {
     problems.push(`its directory ${dir} is open to other users (mode ${modeOf(dir)})`);
-    // A shared directory such as /tmp is not ours to chmod: move the file instead.
     // A shared directory such as /tmp or /etc is not to be chmodded: then move the file instead.
     fixes.push(`chmod 700 ${quote(dir)} if the directory is Tessera's alone, else move the database into a directory of its own (mode 700)`);
   }

@@ -4,7 +4,7 @@
  * any directory it has to create for it) readable by its owner only; SQLite gives the -wal and
  * -shm files it creates later the mode of the database file.
  */
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { closeSync, mkdirSync, openSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
 
@@ -35,4 +35,12 @@ export function createPrivately(path: string): void {
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
   }
+}
+
+/** The data file, its -wal and -shm files and its directory, where they exist and group or others may access them. */
+export function exposedToOthers(path: string): { files: string[]; dir: string | undefined } {
+  const mode = (p: string) => statSync(p, { throwIfNoEntry: false })?.mode;
+  const files = [path, `${path}-wal`, `${path}-shm`].filter((f) => ((mode(f) ?? 0) & 0o077) !== 0);
+  const dir = dirname(path);
+  return { files, dir: ((mode(dir) ?? 0) & 0o077) !== 0 ? dir : undefined };
 }
