@@ -10,15 +10,10 @@ import { Agent, request, type ClientRequest } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
+import { type Run, tessera as run } from './cli-kit.js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 const bin = join(import.meta.dirname, '..', 'packages', 'server', 'bin', 'tessera.js');
-
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
 
 let dir: string;
 let db: string;
@@ -34,18 +29,9 @@ function childEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return env;
 }
 
-/** Runs `tessera …args` to completion, with `input` on stdin. */
+/** Runs `tessera …args` on this suite's data file to completion, with `input` on stdin. */
 function tessera(args: string[], options: { input?: string; env?: Record<string, string> } = {}): Promise<Run> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [bin, ...args], { env: childEnv(options.env), stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d) => { stdout += d; });
-    child.stderr.on('data', (d) => { stderr += d; });
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-    child.stdin.end(options.input ?? '');
-  });
+  return run(args, { ...options, env: { TESSERA_DB: db, ...options.env } });
 }
 
 async function ok(args: string[], input?: string): Promise<string> {
