@@ -138,18 +138,19 @@ function logPath(url: string | undefined): string {
 }
 
 function write(server: Server, res: ServerResponse, response: PlainResponse, reqId: string, onError: (err: unknown) => void, done?: () => void) {
+  // Every response: nosniff (a browser must never read a JSON error as HTML or script) and its id.
+  const every = { 'x-content-type-options': 'nosniff', 'x-request-id': reqId };
   // A stream holds its connection to the end: close it then rather than keep it alive.
   if (response.stream) {
     res.setHeader('connection', 'close');
-    res.writeHead(response.status, { ...response.headers, 'x-content-type-options': 'nosniff', 'x-request-id': reqId });
+    res.writeHead(response.status, { ...response.headers, ...every });
     pump(server, res, response.stream).catch(onError).finally(done);
     return;
   }
   // With its length known the body goes out in one write with the head; without it node:http
   // would frame it as chunked (more bytes, more pieces to write).
   const body = Buffer.from(response.body);
-  // nosniff on every response: a browser must never read a JSON error as HTML or script.
-  res.writeHead(response.status, { ...response.headers, 'content-length': body.length, 'x-content-type-options': 'nosniff', 'x-request-id': reqId });
+  res.writeHead(response.status, { ...response.headers, 'content-length': body.length, ...every });
   res.end(body);
   done?.();
 }

@@ -78,8 +78,11 @@ const throughSession = (user: UserRecord, session: SessionRecord): CheckedCreden
 /** The client as it was authenticated: writes on its behalf are conditional on its secret. */
 const asChecked = (client: ClientRecord, user?: UserRecord): CheckedCredentials => ({
   client: { id: client.id, secretHash: client.secretHash },
-  ...(user ? { user: { id: user.id, passwordHash: user.passwordHash } } : {}),
+  ...(user ? passwordChecked(user) : {}),
 });
+
+/** The user as their password was checked: a write on their behalf is conditional on it. */
+const passwordChecked = (user: UserRecord) => ({ user: { id: user.id, passwordHash: user.passwordHash } });
 
 const PREFIX = { access: 'tsa_', refresh: 'tsr_', code: 'tsc_', clientSecret: 'tss_' } as const;
 
@@ -181,7 +184,7 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
     const value = randomSecret();
     const now = this.now();
     const session = { hash: hashSecret(value), userId: user.id, createdAt: now, expiresAt: now + this.config.sessionTtl * 1000 };
-    const created = await this.store.createSession(session, { user: { id: user.id, passwordHash: user.passwordHash } });
+    const created = await this.store.createSession(session, passwordChecked(user));
     return created === 'created' ? value : undefined;
   }
 
