@@ -367,7 +367,7 @@ describe('audit', () => {
       sqlite.prepare("UPDATE audit SET reason = 'nothing to see' WHERE seq = 2").run();
       let run = await tessera(['audit', 'verify', '--db', file]);
       expect(run.code).toBe(1);
-      expect(run.stderr).toMatch(/FAILED at record 2: record content altered/);
+      expect(run.stderr).toMatch(/FAILED at record 2 \(chain 0\): record content altered/);
 
       sqlite.prepare('UPDATE audit SET reason = NULL WHERE seq = 2').run();
       expect(await ok(['audit', 'verify', '--db', file])).toMatch(/^OK/);
@@ -375,7 +375,7 @@ describe('audit', () => {
       sqlite.prepare('DELETE FROM audit WHERE seq = (SELECT max(seq) FROM audit)').run();
       run = await tessera(['audit', 'verify', '--db', file, '--json']);
       expect(run.code).toBe(1);
-      expect(JSON.parse(run.stdout)).toEqual({ ok: false, records: 2, problem: { seq: 3, reason: 'records missing at the end of the log' } });
+      expect(JSON.parse(run.stdout)).toEqual({ ok: false, records: 2, problem: { seq: 3, chain: 0, reason: 'records missing at the end of the log' } });
     } finally {
       sqlite.close();
     }

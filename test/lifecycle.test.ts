@@ -132,7 +132,7 @@ describe('audit log', () => {
     secrets.push(code2, p2.verifier, ...[first, second, third, fourth, jwt].flatMap((t) => [t.access_token, t.refresh_token].filter(Boolean)));
 
     const records = await h.store.readAudit(0, 100_000);
-    expect(await verifyChain(records, await h.store.auditHead())).toMatchObject({ ok: true });
+    expect(await verifyChain(records, await h.store.auditHeads())).toMatchObject({ ok: true });
     const mine = records.filter((r) => r.clientId === c.id);
     const find = (event: string, extra: Record<string, unknown> = {}) =>
       expect(mine.find((r) => r.event === event && Object.entries(extra).every(([k, v]) => (r as any)[k] === v)), event).toBeDefined();

@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type AuditRecord, openTessera, type ServerConfig, type Tessera } from '@tessera/server';
 import { afterEach, describe, expect, it } from 'vitest';
+import { lastAuditSeq } from '@tessera/test-utils';
 
 const PASSWORD = 'correct horse battery staple';
 const opened: Array<{ t: Tessera; dir: string }> = [];
@@ -118,7 +119,7 @@ describe('audit of failed sign-ins', () => {
   it('an unknown username is recorded as a short digest, never as typed (it may be a password in the wrong box)', async () => {
     const { t, attempt, user, failures } = await setUp();
     await user('alice');
-    const before = (await t.store.auditHead()).seq;
+    const before = await lastAuditSeq(t.store);
     const typed = 'Tr0ub4dor&3-in-the-username-box';
     expect(await attempt(typed, 'x', '10.0.0.1')).toBe('wrong');
     expect(await attempt(typed, 'y', '10.0.0.1')).toBe('wrong');
@@ -138,7 +139,7 @@ describe('audit of failed sign-ins', () => {
 
   it('IPv6 clients are throttled and audited by their /64, however the address is written', async () => {
     const { t, attempt, failures } = await setUp();
-    const before = (await t.store.auditHead()).seq;
+    const before = await lastAuditSeq(t.store);
     const addresses = ['2001:db8:0:0::1', '2001:db8::5', '2001:DB8:0000:0:ffff::9', '2001:0:0:5::1', '2001::1', '::ffff:192.0.2.7', '64:ff9b::192.0.2.7'];
     for (const [i, address] of addresses.entries()) expect(await attempt(`nobody-${i}`, 'x', address)).toBe('wrong');
     const keys = (await failures(before)).map((r) => (r.data as { address: string }).address);

@@ -10,6 +10,7 @@ import { REDIRECT_URI, sleep } from './flows.js';
 import { send, signIn } from './from-address.js';
 import { startTestServer, type TestClient, type TestServer } from './helpers.js';
 import { runTessera } from './cli-kit.js';
+import { lastAuditSeq } from '@tessera/test-utils';
 
 const ATTACKER = '127.0.0.2';
 const VICTIM = '127.0.0.1';
@@ -94,7 +95,7 @@ describe('sign-in throttling (issue 9, defect 5)', () => {
   it('failed sign-ins are audited with username and client address, never the password; refusals are counted, not recorded', async () => {
     const user = await server.createUser();
     const from = '127.0.0.7';
-    const before = (await server.tessera.store.auditHead()).seq;
+    const before = await lastAuditSeq(server.tessera.store);
     const secret = 'my-secret-guess-';
     for (let i = 0; i < 5; i++) await grant(from, user.username, `${secret}${i}`);
     for (let i = 0; i < 30; i++) expect((await grant(from, user.username, `${secret}x${i}`)).status).toBe(429);

@@ -31,7 +31,7 @@ export function createHandler(engine: LifecycleEngine): Handler {
     [PATHS.login, loginEndpoint(engine)],
     [PATHS.consent, consentEndpoint(engine)],
     // The audit head: one indexed row, read on the same connection every endpoint reads on.
-    ['/healthz', healthEndpoint(() => engine.store.auditHead())],
+    ['/healthz', healthEndpoint(() => engine.store.auditHeads())],
     ['/', async () => json(200, { name: 'Tessera', metadata: engine.config.issuer + PATHS.metadata })],
   ]);
   return async (req: PlainRequest): Promise<PlainResponse> => {

@@ -155,9 +155,20 @@ export interface AuditInput {
 }
 
 export interface AuditRecord extends Required<{ [K in keyof AuditInput]: Exclude<AuditInput[K], undefined> }> {
+  /** Position in the log: unique, increasing within a chain. */
   seq: number;
+  /** The hash chain it extends (audit/chain.ts); 0 on a store with one chain. */
+  chain: number;
   at: number;
   prevHash: string;
+  hash: string;
+}
+
+/** The end of one audit hash chain: how many records it holds, the last one's seq and hash (GENESIS and 0 when empty). */
+export interface AuditHead {
+  chain: number;
+  records: number;
+  seq: number;
   hash: string;
 }
 
@@ -313,8 +324,8 @@ export interface Store {
   appendAudit(audit: AuditInput[]): Promise<void>;
   /** Records with seq > after, oldest first. */
   readAudit(after: number, limit: number, since?: number): Promise<AuditRecord[]>;
-  /** The head of the chain, to detect deletions at the tail. */
-  auditHead(): Promise<{ seq: number; hash: string }>;
+  /** The head of every chain, to detect deletions at the tail (verifyChain). */
+  auditHeads(): Promise<AuditHead[]>;
 
   close(): Promise<void>;
 }

@@ -1,5 +1,5 @@
 /** Per-test store lifecycle and small helpers shared by the storage suite's sections. */
-import type { AuditInput, ClientRecord, GrantRecord, Store, UserRecord } from '@tessera/server';
+import { type AuditInput, auditRecords, type ClientRecord, type GrantRecord, type Store, type UserRecord } from '@tessera/server';
 import { afterEach, beforeEach, expect } from 'vitest';
 import { clientRecord, grantRecord, userRecord } from '../fixtures.js';
 
@@ -29,19 +29,25 @@ export function useStore(factory: StoreFactory): StoreRef {
 
 export const audit = (event: string, extra: Partial<AuditInput> = {}): AuditInput => ({ event, actor: 'test', ...extra });
 
+/** How many audit records the store holds, by its chains' heads. */
+export const auditCount = async (store: Store): Promise<number> => auditRecords(await store.auditHeads());
+
+/** The seq of the newest audit record (0: none): readAudit after it returns what is appended later. */
+export const lastAuditSeq = async (store: Store): Promise<number> => Math.max(0, ...(await store.auditHeads()).map((h) => h.seq));
+
 /** Runs `fn` and asserts it appended exactly `n` audit records. */
 export async function appends<T>(store: Store, n: number, fn: () => Promise<T>): Promise<T> {
-  const before = (await store.auditHead()).seq;
+  const before = await auditCount(store);
   const result = await fn();
-  expect((await store.auditHead()).seq - before).toBe(n);
+  expect((await auditCount(store)) - before).toBe(n);
   return result;
 }
 
 /** Runs `fn`, expects it to reject, and asserts the audit log did not move. */
 export async function rejectsAndAppendsNothing(store: Store, fn: () => Promise<unknown>): Promise<void> {
-  const before = await store.auditHead();
+  const before = await store.auditHeads();
   await expect(fn()).rejects.toThrow();
-  expect(await store.auditHead()).toEqual(before);
+  expect(await store.auditHeads()).toEqual(before);
 }
 
 /** A stored client and user. */

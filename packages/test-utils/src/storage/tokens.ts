@@ -47,7 +47,7 @@ export function tokens(ref: StoreRef): void {
       // The deletions commit between the caller's reads and its write.
       await store.deleteClient(client.id, Date.now(), [audit('client.deleted')]);
       await store.deleteUser(other.user.id, Date.now(), [audit('user.deleted')]);
-      const before = await store.auditHead();
+      const before = await store.auditHeads();
       const ofDeletedClient = grantRecord(client.id, null);
       const ofDeletedUser = grantRecord(other.client.id, other.user.id);
       const [a, b] = [tokenRecord(ofDeletedClient), tokenRecord(ofDeletedUser)];
@@ -55,7 +55,7 @@ export function tokens(ref: StoreRef): void {
       expect(await store.issueTokens([b], [audit('token.issued')], ofDeletedUser)).toBe('grant-revoked');
       for (const t of [a, b]) expect(await store.getToken(t.id)).toBeUndefined();
       for (const g of [ofDeletedClient, ofDeletedUser]) expect(await store.getGrant(g.id)).toBeUndefined();
-      expect(await store.auditHead()).toEqual(before);
+      expect(await store.auditHeads()).toEqual(before);
     });
 
     it('a grant revoked after the caller checked it gets no new tokens: issueTokens, redeemCode and rotateRefresh answer grant-revoked and write nothing', async () => {
@@ -67,14 +67,14 @@ export function tokens(ref: StoreRef): void {
       await store.createCode(code, []);
       // The revocation commits between the caller's check of the grant and its write.
       await store.revoke({ grant: grant.id }, Date.now(), [audit('token.revoked')]);
-      const before = await store.auditHead();
+      const before = await store.auditHeads();
       const [a, b, c] = [tokenRecord(grant), tokenRecord(grant), tokenRecord(grant)];
       expect(await store.issueTokens([a], [audit('token.issued')])).toBe('grant-revoked');
       expect(await store.redeemCode(code.id, Date.now(), [b], [audit('code.redeemed')])).toBe('grant-revoked');
       expect(await store.rotateRefresh(refresh.id, Date.now(), null, [c], [audit('token.rotated')])).toBe('grant-revoked');
       for (const t of [a, b, c]) expect(await store.getToken(t.id)).toBeUndefined();
       expect((await store.getToken(refresh.id))?.consumedAt).toBeNull();
-      expect(await store.auditHead()).toEqual(before);
+      expect(await store.auditHeads()).toEqual(before);
     });
 
     it('token ids are unique (a token is found by the id its value carries)', async () => {

@@ -1,5 +1,5 @@
 /** `tessera audit [verify]`: read the hash-chained audit log, or check the chain. */
-import { verifyChain } from '../../lifecycle/audit-chain.js';
+import { verifyChain } from '../../audit/chain.js';
 import type { AuditRecord, Store } from '../../store/types.js';
 import { count, EXIT, isoTime, parse, UsageError, type Command } from '../args.js';
 import { iso, note, plural, print, printJson, withTessera } from '../io.js';
@@ -66,15 +66,15 @@ const verify: Command = {
     return withTessera(db, 'existing', async ({ store }) => {
       // Take the head first and check up to it: records a running server appends meanwhile come
       // with a newer head, in the same transaction, and are checked next time.
-      const head = await store.auditHead();
-      const report = await verifyChain(records(store, 0, head.seq), head);
+      const heads = await store.auditHeads();
+      const report = await verifyChain(records(store, 0, Math.max(0, ...heads.map((h) => h.seq))), heads);
       if (values.json) {
         printJson(report);
       } else if (report.ok) {
         print(`OK: ${report.records} audit records, hash chain intact.`);
       } else {
         const p = report.problem;
-        note(`audit log check FAILED at record ${p?.seq}: ${p?.reason} (${report.records} records before it are intact)`);
+        note(`audit log check FAILED at record ${p?.seq} (chain ${p?.chain}): ${p?.reason} (${report.records} records before it are intact)`);
       }
       return report.ok ? EXIT.ok : EXIT.failed;
     });

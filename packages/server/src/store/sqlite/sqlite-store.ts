@@ -116,6 +116,7 @@ const toAudit = (r: Row): AuditRecord => ({
   reason: r.reason as string | null,
   endpoint: r.endpoint as string | null,
   data: r.data === null ? null : JSON.parse(r.data as string),
+  chain: 0,
   prevHash: r.prev_hash as string,
   hash: r.hash as string,
 });
@@ -372,8 +373,10 @@ export class SqliteStore implements Store {
     return (this.s.readAudit.all(after, since, limit) as Row[]).map(toAudit);
   }
 
-  async auditHead() {
-    return this.s.head.get() as { seq: number; hash: string };
+  /** One chain: the single writer orders every append. */
+  async auditHeads() {
+    const { seq, hash } = this.s.head.get() as { seq: number; hash: string };
+    return [{ chain: 0, records: seq, seq, hash }];
   }
 
   async close() {

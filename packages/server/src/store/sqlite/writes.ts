@@ -4,7 +4,7 @@
  * (writer.ts); either way its arguments and result are plain data, so they cross a thread as is.
  */
 import type Database from 'better-sqlite3';
-import { chainRecord } from '../../lifecycle/audit-chain.js';
+import { chainRecord } from '../../audit/chain.js';
 import type {
   AuditInput, CheckedCredentials, ClaimResult, ClientRecord, CodeRecord, GrantRecord, KeyRecord, RevocationResult, RevocationKind, RevocationTarget, SessionRecord, TokenRecord, UserRecord,
 } from '../types.js';
