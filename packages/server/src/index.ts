@@ -1,6 +1,6 @@
 export { createHandler } from './app.js';
 export { REVOCATIONS_SCOPE } from './feed/feed-client.js';
-export type { WireEvent, WireEventType } from './feed/wire.js';
+export type { WireEvent, WireEventType } from '@tessera/core';
 export { defaults, resolveConfig } from './config.js';
 export type { ServerConfig } from './config.js';
 export { LifecycleEngine, SessionEnded } from './lifecycle/engine.js';
