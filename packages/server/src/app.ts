@@ -8,13 +8,14 @@ import { feedListEndpoint } from './feed/list-endpoint.js';
 import { feedStreamEndpoint } from './feed/stream-endpoint.js';
 import type { LifecycleEngine } from './lifecycle/engine.js';
 import { healthEndpoint } from './http/healthz.js';
+import { PATHS } from './http/routes.js';
 import { errorResponse, json, publicJson } from './http/respond.js';
 import type { Handler, PlainRequest, PlainResponse } from './http/types.js';
 import { authorizationEndpoint, loginEndpoint, consentEndpoint } from './rfc6749/authorize.js';
 import { tokenEndpoint } from './rfc6749/token-endpoint.js';
 import { revocationEndpoint } from './rfc7009/revocation.js';
 import { introspectionEndpoint } from './rfc7662/introspection.js';
-import { metadata, PATHS } from './rfc8414/metadata.js';
+import { metadata } from './rfc8414/metadata.js';
 
 export function createHandler(engine: LifecycleEngine): Handler {
   const meta = metadata(engine.config);
@@ -31,8 +32,8 @@ export function createHandler(engine: LifecycleEngine): Handler {
     [PATHS.login, loginEndpoint(engine)],
     [PATHS.consent, consentEndpoint(engine)],
     // The audit head: one indexed row, read on the same connection every endpoint reads on.
-    ['/healthz', healthEndpoint(() => engine.store.auditHead())],
-    ['/', async () => json(200, { name: 'Tessera', metadata: engine.config.issuer + PATHS.metadata })],
+    [PATHS.health, healthEndpoint(() => engine.store.auditHead())],
+    [PATHS.root, async () => json(200, { name: 'Tessera', metadata: engine.config.issuer + PATHS.metadata })],
   ]);
   return async (req: PlainRequest): Promise<PlainResponse> => {
     const route = routes.get(req.url.pathname);

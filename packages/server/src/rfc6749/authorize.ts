@@ -15,7 +15,7 @@ import type { Handler, PlainRequest, PlainResponse } from '../http/types.js';
 import { type Actor, type LifecycleEngine, SessionEnded } from '../lifecycle/engine.js';
 import { consentPage, errorPage, loginPage } from '../pages/pages.js';
 import { checkChallenge } from '../rfc7636/pkce.js';
-import { PATHS } from '../rfc8414/metadata.js';
+import { PATHS } from '../http/routes.js';
 import { hashesEqual, hashSecret, randomSecret } from '../secrets.js';
 import type { ClientRecord, GrantRecord, SessionRecord, UserRecord } from '../store/types.js';
 import { allowedScope } from './scope.js';
