@@ -33,12 +33,8 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
   private readonly ctx: EngineContext;
   private readonly signIn: SignIn;
 
-  constructor(
-    store: Store,
-    readonly config: ServerConfig,
-    readonly keys: KeyRing,
-    readonly now: () => number = Date.now,
-  ) {
+  /** The settings, keys and clock are the engine's own; endpoints get theirs from app.ts. */
+  constructor(store: Store, config: ServerConfig, keys: KeyRing, now: () => number = Date.now) {
     super();
     this.ctx = {
       store, config, keys, now,
