@@ -24,7 +24,7 @@ import { type SignedIn, signedIn, startSession } from './sessions.js';
 import { SignIn, type SignInSource } from './sign-in.js';
 
 export type { Actor, AuditSubject, EngineEvents, RevocationEvent } from './context.js';
-export { credentialChanged, SessionEnded } from './credentials.js';
+export { SessionEnded } from './credentials.js';
 export type { Issued, Minted } from './mint.js';
 export { describe, revocationTarget } from './revoke.js';
 export type { SignedIn } from './sessions.js';
