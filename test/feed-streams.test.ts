@@ -11,7 +11,7 @@ import { type AddressInfo, connect } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import { createHandler, createNodeServer, drain, defaults, SqliteStore, type Store, withStore, type Tessera } from '@tessera/server';
+import { createHandler, createNodeServer, drain, defaults, SqliteStore, type Store, tesseraOnStore, type Tessera } from '@tessera/server';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { useServer } from './flows.js';
@@ -123,8 +123,8 @@ describe('revocation streams: fan-out cost', () => {
     dir = mkdtempSync(join(tmpdir(), 'tessera-fanout-'));
     const counting = countingReads(new SqliteStore({ path: join(dir, 'tessera.db'), synchronous: 'normal' }));
     reads = counting.reads;
-    tessera = await withStore(counting.store, { feedHeartbeat: 60_000, maxStreamsPerClient: 100 });
-    server = createNodeServer(createHandler(tessera.engine), { maxBodyBytes: defaults.maxBodyBytes });
+    tessera = await tesseraOnStore(counting.store, { feedHeartbeat: 60_000, maxStreamsPerClient: 100 });
+    server = createNodeServer(createHandler(tessera), { maxBodyBytes: defaults.maxBodyBytes });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   });
@@ -153,7 +153,7 @@ describe('revocation streams: fan-out cost', () => {
     for (let i = 0; i < revocations; i++) tokens.push(await engine.issueClientCredentials(app, 'read', { actor: 'test' }));
     const before = reads();
     for (const [i, t] of tokens.entries()) {
-      const record = (await engine.findToken(t.access_token))!;
+      const record = (await engine.findToken(t.access.value))!;
       await engine.revoke({ token: record.id }, { actor: 'test' });
       // Each revocation its own batch: wait until every stream has it.
       await vi.waitFor(() => { for (const s of streams) expect(s.ids).toHaveLength(i + 1); }, { timeout: 5000, interval: 2 });

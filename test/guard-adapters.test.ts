@@ -75,7 +75,7 @@ describe('guard adapters', () => {
     tokens.revoked = await accessToken(h, app, 'read');
     await h.revoke(app, tokens.revoked);
     const rs = await h.client({ scope: GUARD_SCOPE });
-    guard = createGuard({ issuer: h.server.url, audience: h.engine.config.audience, client: { id: rs.id, secret: rs.secret! }, realm: 'notes' });
+    guard = createGuard({ issuer: h.server.url, audience: h.server.tessera.config.audience, client: { id: rs.id, secret: rs.secret! }, realm: 'notes' });
     await guard.ready();
   });
   afterAll(() => guard?.close());

@@ -23,7 +23,7 @@ describe('guard: signing key rotation', () => {
     expect(await accepts(g, old)).toBe(true);
     expect(g.status().jwks.keys).toBe(1);
 
-    const rotated = await h.engine.keys.rotate(Date.now() + 1500, { event: 'key.rotated', actor: 'test' });
+    const rotated = await h.server.tessera.keys.rotate(Date.now() + 1500, { event: 'key.rotated', actor: 'test' });
     const fresh = await accessToken(h, app);
     expect(decodeProtectedHeader(fresh).kid).toBe(rotated.kid);
     expect(decodeProtectedHeader(old).kid).not.toBe(rotated.kid);
@@ -50,7 +50,7 @@ describe('guard: signing key rotation', () => {
     const { privateKey } = await generateKeyPair('ES256');
     const now = Math.floor(Date.now() / 1000);
     const junk = await Promise.all(Array.from({ length: 20 }, (_, i) =>
-      new SignJWT({ iss: h.server.url, aud: h.engine.config.audience, sub: 's', client_id: 'c', jti: `j${i}`, iat: now, exp: now + 60 })
+      new SignJWT({ iss: h.server.url, aud: h.server.tessera.config.audience, sub: 's', client_id: 'c', jti: `j${i}`, iat: now, exp: now + 60 })
         .setProtectedHeader({ alg: 'ES256', typ: 'at+jwt', kid: `unknown-${i}` })
         .sign(privateKey)));
     const results = await Promise.all(junk.map((t) => g.verifyToken(t)));
@@ -65,7 +65,7 @@ describe('guard: signing key rotation', () => {
     // Twice: the second verification takes the fast path (a header already accepted).
     expect(await accepts(g, old)).toBe(true);
     expect(await accepts(g, old)).toBe(true);
-    await h.engine.keys.rotate(Date.now() + 300, { event: 'key.rotated', actor: 'test' });
+    await h.server.tessera.keys.rotate(Date.now() + 300, { event: 'key.rotated', actor: 'test' });
     const fresh = await accessToken(h, app);
     await vi.waitFor(async () => expect((await h.request('/jwks.json')).body.keys).toHaveLength(1), { timeout: 5000, interval: 50 });
     await vi.waitFor(async () => expect(await g.verifyToken(old)).toMatchObject({ ok: false, status: 401, description: expect.stringMatching(/unknown key/) }), { timeout: 5000, interval: 50 });

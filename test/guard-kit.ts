@@ -35,7 +35,7 @@ export function useGuards(h: Harness): Guards {
     const c = await client();
     const g = createGuard({
       issuer: h.server.url,
-      audience: h.engine.config.audience,
+      audience: h.server.tessera.config.audience,
       client: { id: c.id, secret: c.secret as string },
       reconnectMin: 20,
       reconnectMax: 200,

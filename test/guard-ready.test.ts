@@ -28,7 +28,7 @@ describe('guard.ready() settles and names the cause', () => {
     await Promise.all(own.splice(0).map((g) => g.close()));
   });
   const create = (options: Partial<GuardOptions> & { client?: GuardOptions['client'] }) => {
-    const g = createGuard({ issuer: h.server.url, audience: h.engine.config.audience, reconnectMin: 20, reconnectMax: 200, ...options });
+    const g = createGuard({ issuer: h.server.url, audience: h.server.tessera.config.audience, reconnectMin: 20, reconnectMax: 200, ...options });
     own.push(g);
     return g;
   };

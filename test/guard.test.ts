@@ -24,10 +24,10 @@ describe('guard: JWT access tokens (RFC 9068 §4)', () => {
   const h = useServer();
   const guards = useGuards(h);
   const claimsFor = (over: Record<string, unknown> = {}) => ({
-    iss: h.server.url, aud: h.engine.config.audience, sub: 'user-1', client_id: 'client-1',
+    iss: h.server.url, aud: h.server.tessera.config.audience, sub: 'user-1', client_id: 'client-1',
     iat: now(), exp: now() + 600, jti: randomBytes(16).toString('hex'), scope: 'read', ...over,
   });
-  const sign = (over: Record<string, unknown> = {}, typ = 'at+jwt') => h.engine.keys.sign(claimsFor(over), typ);
+  const sign = (over: Record<string, unknown> = {}, typ = 'at+jwt') => h.server.tessera.keys.sign(claimsFor(over), typ);
 
   it('a token from the issuer, for this audience, unexpired, is accepted with its claims', async () => {
     const g = await guards.ready();

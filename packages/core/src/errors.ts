@@ -79,15 +79,8 @@ function describable(description: string): string {
   return description.replace(NOT_DESCRIBABLE, (c) => REPLACEMENTS[c] ?? '?');
 }
 
-export const isOAuthError = (value: unknown): value is OAuthError => value instanceof OAuthError;
-
 /** Any thrown value as an exposable OAuthError: unknown failures become a bare server_error. */
 export function toOAuthError(value: unknown): OAuthError {
   if (value instanceof OAuthError) return value.expose ? value : new OAuthError('server_error');
   return new OAuthError('server_error', undefined, { cause: value });
 }
-
-export const invalidRequest = (description: string) => new OAuthError('invalid_request', description);
-export const invalidGrant = (description: string) => new OAuthError('invalid_grant', description);
-export const invalidScope = (description: string) => new OAuthError('invalid_scope', description);
-export const unauthorizedClient = (description: string) => new OAuthError('unauthorized_client', description);

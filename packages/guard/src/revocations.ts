@@ -5,14 +5,10 @@
  * token issued in that same second is 'ambiguous' (the guard then asks the server).
  */
 
-/** One revocation feed event, as the server sends it (times in ms since the epoch). */
-export interface FeedEvent {
-  cursor: number;
-  type: 'token' | 'family' | 'grant' | 'user' | 'client' | 'issued_before';
-  value: string | number;
-  at: number;
-  until: number;
-}
+import type { WireEvent } from '@tessera/core';
+
+/** One revocation feed event, as the server sends it (@tessera/core defines it for both). */
+export type FeedEvent = WireEvent;
 
 /** What the guard knows of a token: its ids and its issue time (seconds). */
 export interface TokenFacts {

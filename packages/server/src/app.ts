@@ -1,38 +1,44 @@
 /**
  * The authorization server as one Handler: routes a PlainRequest to its endpoint. Mount it on
- * node:http (http/node-server.ts) or any framework through an adapter.
+ * node:http (http/node-server.ts) or any framework through an adapter. The wiring happens here:
+ * each endpoint gets the engine and the settings it needs; only the feed and the health check
+ * read the store, and only the JWKS endpoint the keys.
  */
 import { OAuthError } from '@tessera/core';
 import { FeedFanOut } from './feed/fan-out.js';
 import { feedListEndpoint } from './feed/list-endpoint.js';
 import { feedStreamEndpoint } from './feed/stream-endpoint.js';
-import type { LifecycleEngine } from './lifecycle/engine.js';
 import { healthEndpoint } from './http/healthz.js';
 import { errorResponse, json, publicJson } from './http/respond.js';
+import { PATHS } from './http/routes.js';
 import type { Handler, PlainRequest, PlainResponse } from './http/types.js';
-import { authorizationEndpoint, loginEndpoint, consentEndpoint } from './rfc6749/authorize.js';
+import type { Tessera } from './open.js';
+import { authorizationEndpoint, consentEndpoint, loginEndpoint } from './rfc6749/authorize.js';
 import { tokenEndpoint } from './rfc6749/token-endpoint.js';
 import { revocationEndpoint } from './rfc7009/revocation.js';
 import { introspectionEndpoint } from './rfc7662/introspection.js';
-import { metadata, PATHS } from './rfc8414/metadata.js';
+import { metadata } from './rfc8414/metadata.js';
 
-export function createHandler(engine: LifecycleEngine): Handler {
-  const meta = metadata(engine.config);
-  const fanOut = new FeedFanOut(engine.store, engine, { heartbeat: engine.config.feedHeartbeat, maxStreamsPerClient: engine.config.maxStreamsPerClient });
+/** A Tessera's parts the endpoints are wired from (openTessera or tesseraOnStore gives them all). */
+export type HandlerParts = Pick<Tessera, 'engine' | 'store' | 'keys' | 'config'>;
+
+export function createHandler({ engine, store, keys, config }: HandlerParts): Handler {
+  const meta = metadata(config);
+  const fanOut = new FeedFanOut(store, engine, { heartbeat: config.feedHeartbeat, maxStreamsPerClient: config.maxStreamsPerClient });
   const routes = new Map<string, Handler>([
     [PATHS.metadata, async () => publicJson(meta)],
-    [PATHS.jwks, async () => publicJson(await engine.keys.jwks())],
-    [PATHS.token, tokenEndpoint(engine)],
+    [PATHS.jwks, async () => publicJson(await keys.jwks())],
+    [PATHS.token, tokenEndpoint(engine, config)],
     [PATHS.revocation, revocationEndpoint(engine)],
-    [PATHS.introspection, introspectionEndpoint(engine)],
-    [PATHS.revocationFeed, feedListEndpoint(engine)],
-    [PATHS.revocationStream, feedStreamEndpoint(engine, fanOut)],
-    [PATHS.authorization, authorizationEndpoint(engine)],
-    [PATHS.login, loginEndpoint(engine)],
-    [PATHS.consent, consentEndpoint(engine)],
+    [PATHS.introspection, introspectionEndpoint(engine, config)],
+    [PATHS.revocationFeed, feedListEndpoint(engine, store)],
+    [PATHS.revocationStream, feedStreamEndpoint(engine, fanOut, store)],
+    [PATHS.authorization, authorizationEndpoint(engine, config)],
+    [PATHS.login, loginEndpoint(engine, config)],
+    [PATHS.consent, consentEndpoint(engine, config)],
     // The audit head: one indexed row, read on the same connection every endpoint reads on.
-    ['/healthz', healthEndpoint(() => engine.store.auditHeads())],
-    ['/', async () => json(200, { name: 'Tessera', metadata: engine.config.issuer + PATHS.metadata })],
+    [PATHS.health, healthEndpoint(() => store.auditHeads())],
+    [PATHS.root, async () => json(200, { name: 'Tessera', metadata: config.issuer + PATHS.metadata })],
   ]);
   return async (req: PlainRequest): Promise<PlainResponse> => {
     const route = routes.get(req.url.pathname);

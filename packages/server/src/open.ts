@@ -21,11 +21,15 @@ export async function openTessera(options: {
   now?: () => number;
 }): Promise<Tessera> {
   const store = new SqliteStore({ path: options.db, synchronous: options.synchronous ?? 'full', writer: options.writer });
-  return withStore(store, options.config, options.now);
+  return tesseraOnStore(store, options.config, options.now);
 }
 
-/** Wires keys and engine onto any store (the storage contract tests use this). */
-export async function withStore(store: Store, config?: Partial<ServerConfig>, now: () => number = Date.now): Promise<Tessera> {
+/**
+ * The one wiring of a Tessera around a Store (SQLite, PostgreSQL, or a test's wrapper of one):
+ * resolves the settings, loads or creates the signing keys in the store, and builds the engine on
+ * both. openTessera uses it for a data file; `close()` closes the store.
+ */
+export async function tesseraOnStore(store: Store, config?: Partial<ServerConfig>, now: () => number = Date.now): Promise<Tessera> {
   const resolved = resolveConfig(config);
   const keys = new KeyRing(store, now);
   await keys.init();

@@ -87,7 +87,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       'sign-in failures from one client address: it is throttled for every account that has not signed in from it (behind a reverse proxy, set trustForwardedFor)',
     ),
   );
-  handler = createHandler(tessera.engine);
+  handler = createHandler(tessera);
   ready(handler);
   // The CLI refuses such a file; a program embedding the server is told, loudly.
   const exposed = exposedToOthers(options.db);

@@ -17,7 +17,8 @@ import { sseFrame } from './wire.js';
 /** Reconnection delay suggested to EventSource clients (§9.2.6 `retry`). */
 const RETRY_MS = 1000;
 
-export function feedStreamEndpoint(engine: LifecycleEngine, fanOut: FeedFanOut) {
+/** `feed` is the store the revocations are recorded in, read by a stream that fell behind the fan-out. */
+export function feedStreamEndpoint(engine: LifecycleEngine, fanOut: FeedFanOut, feed: Pick<Store, 'readFeed'>) {
   return async (req: PlainRequest): Promise<PlainResponse> => {
     const client = await authenticateFeedClient(engine, req);
     // §9.2.4: a reconnecting client sends the id of the last event it received as Last-Event-ID.
@@ -29,12 +30,12 @@ export function feedStreamEndpoint(engine: LifecycleEngine, fanOut: FeedFanOut) 
       status: 200,
       headers: { 'content-type': 'text/event-stream', 'cache-control': 'no-store', 'x-accel-buffering': 'no' },
       body: '',
-      stream: (signal) => events(engine.store, fanOut, sub, signal),
+      stream: (signal) => events(feed, fanOut, sub, signal),
     };
   };
 }
 
-async function* events(store: Store, fanOut: FeedFanOut, sub: Subscription, signal: AbortSignal): AsyncGenerator<string> {
+async function* events(store: Pick<Store, 'readFeed'>, fanOut: FeedFanOut, sub: Subscription, signal: AbortSignal): AsyncGenerator<string> {
   const onAbort = () => sub.notify('aborted');
   signal.addEventListener('abort', onAbort, { once: true });
   try {

@@ -8,17 +8,19 @@
  * back to the client's redirect URI.
  */
 import { OAuthError, parseScope, readParams } from '@tessera/core';
+import type { ServerConfig } from '../config.js';
 import { clientAddress } from '../http/client-address.js';
 import { readCookie, setCookie } from '../http/cookies.js';
 import { html, redirect } from '../http/respond.js';
 import type { Handler, PlainRequest, PlainResponse } from '../http/types.js';
-import { type Actor, type LifecycleEngine, SessionEnded } from '../lifecycle/engine.js';
+import { type Actor, type LifecycleEngine, SessionEnded, type SignedIn } from '../lifecycle/engine.js';
 import { consentPage, errorPage, loginPage } from '../pages/pages.js';
 import { checkChallenge } from '../rfc7636/pkce.js';
-import { PATHS } from '../rfc8414/metadata.js';
+import { PATHS } from '../http/routes.js';
 import { hashesEqual, hashSecret, randomSecret } from '../secrets.js';
-import type { ClientRecord, GrantRecord, SessionRecord, UserRecord } from '../store/types.js';
+import type { ClientRecord, GrantRecord, UserRecord } from '../store/types.js';
 import { allowedScope } from './scope.js';
+import { tokenResponse } from './token-response.js';
 
 const SESSION_COOKIE = 'tessera_session';
 const CSRF_COOKIE = 'tessera_csrf';
@@ -48,19 +50,19 @@ class RedirectError extends Error {
   }
 }
 
-export function authorizationEndpoint(engine: LifecycleEngine): Handler {
-  return pageErrors(engine, async (req) => {
+export function authorizationEndpoint(engine: LifecycleEngine, config: ServerConfig): Handler {
+  return pageErrors(config, async (req) => {
     // RFC 6749 §3.1: GET MUST be supported, POST MAY be.
     if (req.method !== 'GET' && req.method !== 'POST') return methodNotAllowed('GET, POST');
     const params = req.method === 'GET' ? req.url.searchParams : (req.body ?? new URLSearchParams());
-    const request = await parseRequest(engine, params);
+    const request = await parseRequest(engine, config, params);
     const signedIn = await sessionUser(engine, req);
     const seeOther = req.method === 'POST' ? 303 : 302;
     if (!signedIn) return toLogin(params, seeOther);
     const { user } = signedIn;
     const grant = await engine.consentCovers(request.client, user, parseScope(request.scope));
-    if (grant) return respond(engine, request, signedIn, grant, seeOther);
-    return withCsrf(engine, req, (csrf) =>
+    if (grant) return respond(engine, config, request, signedIn, grant, seeOther);
+    return withCsrf(config, req, (csrf) =>
       html(200, consentPage({
         action: PATHS.consent,
         request: params.toString(),
@@ -73,25 +75,25 @@ export function authorizationEndpoint(engine: LifecycleEngine): Handler {
   });
 }
 
-export function loginEndpoint(engine: LifecycleEngine): Handler {
-  return pageErrors(engine, async (req) => {
+export function loginEndpoint(engine: LifecycleEngine, config: ServerConfig): Handler {
+  return pageErrors(config, async (req) => {
     if (req.method === 'GET') {
       const returnTo = checkReturnTo(req.url.searchParams.get('return_to'));
       const clientName = await clientNameOf(engine, returnTo);
-      return withCsrf(engine, req, (csrf) => html(200, loginPage({ action: PATHS.login, returnTo, csrf, clientName })));
+      return withCsrf(config, req, (csrf) => html(200, loginPage({ action: PATHS.login, returnTo, csrf, clientName })));
     }
     if (req.method !== 'POST') return methodNotAllowed('GET, POST');
     const form = readParams(req.body ?? new URLSearchParams(), ['username', 'password', 'csrf', 'return_to'] as const);
-    checkCsrf(engine, req, form.csrf);
+    checkCsrf(config, req, form.csrf);
     const returnTo = checkReturnTo(form.return_to ?? null);
     const failed = async (status: number, error: string, headers: Record<string, string> = {}) => {
       const clientName = await clientNameOf(engine, returnTo);
-      return withCsrf(engine, req, (csrf) => html(status, loginPage({ action: PATHS.login, returnTo, csrf, clientName, username: form.username, error }), headers));
+      return withCsrf(config, req, (csrf) => html(status, loginPage({ action: PATHS.login, returnTo, csrf, clientName, username: form.username, error }), headers));
     };
     let user: UserRecord | undefined;
     try {
       user = form.username !== undefined && form.password !== undefined
-        ? await engine.authenticateUser(form.username, form.password, { address: clientAddress(req, engine.config.trustForwardedFor), endpoint: PATHS.login })
+        ? await engine.authenticateUser(form.username, form.password, { address: clientAddress(req, config.trustForwardedFor), endpoint: PATHS.login })
         : undefined;
     } catch (err) {
       if (!(err instanceof OAuthError && err.error === 'slow_down')) throw err;
@@ -102,17 +104,17 @@ export function loginEndpoint(engine: LifecycleEngine): Handler {
     const value = user && (await engine.startSession(user));
     // One message for an unknown user and a wrong password: the page must not tell them apart.
     if (value === undefined) return failed(401, 'Wrong username or password.');
-    return redirect(returnTo, { 'set-cookie': setCookie(SESSION_COOKIE, value, cookieOptions(engine, engine.config.sessionTtl)) }, 303);
+    return redirect(returnTo, { 'set-cookie': setCookie(SESSION_COOKIE, value, cookieOptions(config, config.sessionTtl)) }, 303);
   });
 }
 
-export function consentEndpoint(engine: LifecycleEngine): Handler {
-  return pageErrors(engine, async (req) => {
+export function consentEndpoint(engine: LifecycleEngine, config: ServerConfig): Handler {
+  return pageErrors(config, async (req) => {
     if (req.method !== 'POST') return methodNotAllowed('POST');
     const form = readParams(req.body ?? new URLSearchParams(), ['csrf', 'request', 'decision'] as const);
-    checkCsrf(engine, req, form.csrf);
+    checkCsrf(config, req, form.csrf);
     const params = new URLSearchParams(form.request ?? '');
-    const request = await parseRequest(engine, params);
+    const request = await parseRequest(engine, config, params);
     const signedIn = await sessionUser(engine, req);
     // The session ended while the page was open: sign in again, then see the request anew.
     if (!signedIn) return toLogin(params, 303);
@@ -121,7 +123,7 @@ export function consentEndpoint(engine: LifecycleEngine): Handler {
     if (form.decision !== 'allow') throw new OAuthError('invalid_request', 'decision must be allow or deny');
     return orSignIn(request, 303, async () => {
       const grant = await engine.recordConsent(request.client, user, parseScope(request.scope), actor(user, PATHS.consent), session);
-      return respond(engine, request, signedIn, grant, 303);
+      return respond(engine, config, request, signedIn, grant, 303);
     });
   });
 }
@@ -130,10 +132,10 @@ export function consentEndpoint(engine: LifecycleEngine): Handler {
  * Validates an authorization request. Problems with client_id or redirect_uri throw an
  * OAuthError (shown on the error page); later ones a RedirectError (sent to the client).
  */
-async function parseRequest(engine: LifecycleEngine, params: URLSearchParams): Promise<AuthorizationRequest> {
+async function parseRequest(engine: LifecycleEngine, config: ServerConfig, params: URLSearchParams): Promise<AuthorizationRequest> {
   const { client_id, redirect_uri } = readParams(params, ['client_id', 'redirect_uri'] as const);
   if (client_id === undefined) throw new OAuthError('invalid_request', 'The request names no client (client_id is missing).');
-  const client = await engine.store.getClient(client_id);
+  const client = await engine.getClient(client_id);
   if (!client) throw new OAuthError('invalid_client', 'The application that sent you here is not registered.');
   // RFC 9700 §2.1: redirect URIs are compared by exact string match. We require the parameter
   // (RFC 6749 §3.1.2.3 lets a single registered URI stand in; being explicit is safer).
@@ -151,7 +153,7 @@ async function parseRequest(engine: LifecycleEngine, params: URLSearchParams): P
     if (p.response_type === 'code') {
       if (!client.grantTypes.includes('authorization_code')) throw new OAuthError('unauthorized_client', 'this client may not use the authorization code grant');
       responseType = 'code';
-    } else if (p.response_type === 'token' && engine.config.legacyGrants.includes('implicit')) {
+    } else if (p.response_type === 'token' && config.legacyGrants.includes('implicit')) {
       // RFC 9700 §2.1.2: the implicit grant SHOULD NOT be used; it is off unless the server
       // enables it and the client is registered for it.
       if (!client.grantTypes.includes('implicit')) throw new OAuthError('unauthorized_client', 'this client may not use the implicit grant');
@@ -162,7 +164,7 @@ async function parseRequest(engine: LifecycleEngine, params: URLSearchParams): P
     const scope = allowedScope(client, p.scope);
     let pkce: AuthorizationRequest['pkce'];
     if (responseType === 'code') {
-      pkce = checkChallenge(p.code_challenge, p.code_challenge_method, engine.config.allowPlainPkce);
+      pkce = checkChallenge(p.code_challenge, p.code_challenge_method, config.allowPlainPkce);
       // RFC 7636 §4.4.1, RFC 9700 §2.1.1: public clients MUST use PKCE.
       if (!pkce && client.authMethod === 'none') throw new OAuthError('invalid_request', 'code_challenge is required for public clients');
     }
@@ -174,7 +176,9 @@ async function parseRequest(engine: LifecycleEngine, params: URLSearchParams): P
 }
 
 /** Issues the code (§4.1.2) or, for the legacy implicit grant, the access token (§4.2.2). */
-function respond(engine: LifecycleEngine, request: AuthorizationRequest, signedIn: SignedIn, grant: GrantRecord, status: 302 | 303): Promise<PlainResponse> {
+function respond(
+  engine: LifecycleEngine, config: ServerConfig, request: AuthorizationRequest, signedIn: SignedIn, grant: GrantRecord, status: 302 | 303,
+): Promise<PlainResponse> {
   const { user, session } = signedIn;
   const by = actor(user, PATHS.authorization);
   return orSignIn(request, status, async () => {
@@ -185,10 +189,10 @@ function respond(engine: LifecycleEngine, request: AuthorizationRequest, signedI
         codeChallenge: request.pkce?.challenge ?? null,
         codeChallengeMethod: request.pkce?.method ?? null,
       }, by, session);
-      return redirect(replyUrl(engine, request.reply, { code }), {}, status);
+      return redirect(replyUrl(config, request.reply, { code }), {}, status);
     }
-    const t = await engine.issueImplicit(request.client, user, grant, request.scope, by, session);
-    return redirect(replyUrl(engine, request.reply, {
+    const t = tokenResponse(await engine.issueImplicit(request.client, user, grant, request.scope, by, session));
+    return redirect(replyUrl(config, request.reply, {
       access_token: t.access_token, token_type: t.token_type, expires_in: String(t.expires_in), scope: t.scope,
     }), {}, status);
   });
@@ -211,10 +215,10 @@ async function orSignIn(request: AuthorizationRequest, status: 302 | 303, write:
  * The redirect URI with the response added, keeping the URI's own query (§3.1.2), plus `state`
  * when the request had one (§4.1.2) and `iss` (RFC 9207, against mix-up attacks, RFC 9700 §4.4).
  */
-function replyUrl(engine: LifecycleEngine, reply: Reply, values: Record<string, string | undefined>): string {
+function replyUrl(config: ServerConfig, reply: Reply, values: Record<string, string | undefined>): string {
   const url = new URL(reply.redirectUri);
   const add = reply.fragment ? new URLSearchParams() : url.searchParams;
-  for (const [k, v] of Object.entries({ ...values, state: reply.state, iss: engine.config.issuer })) {
+  for (const [k, v] of Object.entries({ ...values, state: reply.state, iss: config.issuer })) {
     if (v !== undefined) add.set(k, v);
   }
   if (reply.fragment) url.hash = add.toString();
@@ -222,14 +226,14 @@ function replyUrl(engine: LifecycleEngine, reply: Reply, values: Record<string, 
 }
 
 /** Turns the errors of a page endpoint into a redirect to the client or an error page. */
-function pageErrors(engine: LifecycleEngine, handler: Handler): Handler {
+function pageErrors(config: ServerConfig, handler: Handler): Handler {
   return async (req) => {
     try {
       return await handler(req);
     } catch (err) {
       if (err instanceof RedirectError) {
         // RFC 6749 §4.1.2.1: the same error and description as a JSON error, in the same character set.
-        return redirect(replyUrl(engine, err.reply, err.oauth.toJSON()), {}, req.method === 'POST' ? 303 : 302);
+        return redirect(replyUrl(config, err.reply, err.oauth.toJSON()), {}, req.method === 'POST' ? 303 : 302);
       }
       if (err instanceof OAuthError) {
         return html(err.status === 401 ? 400 : err.status, errorPage({ error: err.error, description: err.error_description ?? err.error }));
@@ -239,20 +243,10 @@ function pageErrors(engine: LifecycleEngine, handler: Handler): Handler {
   };
 }
 
-/** A user signed in through a browser session: what they authorize is written only while it lasts. */
-interface SignedIn {
-  user: UserRecord;
-  session: SessionRecord;
-}
-
 /** The signed-in user and their session, from the session cookie, if the session is live and the user exists. */
 async function sessionUser(engine: LifecycleEngine, req: PlainRequest): Promise<SignedIn | undefined> {
   const value = readCookie(req.headers.cookie, SESSION_COOKIE);
-  if (value === undefined) return undefined;
-  const session = await engine.store.findSessionByHash(hashSecret(value));
-  if (!session || session.expiresAt <= engine.now()) return undefined;
-  const user = await engine.store.getUser(session.userId);
-  return user && { user, session };
+  return value === undefined ? undefined : engine.signedIn(value);
 }
 
 /**
@@ -260,25 +254,25 @@ async function sessionUser(engine: LifecycleEngine, req: PlainRequest): Promise<
  * compared in constant time) plus, when the browser says where the POST came from, a same-origin
  * check on Origin and Sec-Fetch-Site.
  */
-function checkCsrf(engine: LifecycleEngine, req: PlainRequest, submitted: string | undefined): void {
+function checkCsrf(config: ServerConfig, req: PlainRequest, submitted: string | undefined): void {
   const fail = () => new OAuthError('access_denied', 'This form has expired or did not come from this server. Go back and try again.', { status: 403 });
   const origin = req.headers.origin;
-  if (origin !== undefined && origin !== new URL(engine.config.issuer).origin) throw fail();
+  if (origin !== undefined && origin !== new URL(config.issuer).origin) throw fail();
   if (req.headers['sec-fetch-site'] === 'cross-site') throw fail();
   const cookie = readCookie(req.headers.cookie, CSRF_COOKIE);
   if (cookie === undefined || submitted === undefined || !hashesEqual(hashSecret(cookie), hashSecret(submitted))) throw fail();
 }
 
 /** Renders a form with the CSRF token, setting the cookie when the browser has none yet. */
-function withCsrf(engine: LifecycleEngine, req: PlainRequest, render: (csrf: string) => PlainResponse): PlainResponse {
+function withCsrf(config: ServerConfig, req: PlainRequest, render: (csrf: string) => PlainResponse): PlainResponse {
   const existing = readCookie(req.headers.cookie, CSRF_COOKIE);
   const csrf = existing ?? randomSecret();
   const response = render(csrf);
-  if (existing === undefined) response.headers['set-cookie'] = setCookie(CSRF_COOKIE, csrf, cookieOptions(engine, engine.config.sessionTtl));
+  if (existing === undefined) response.headers['set-cookie'] = setCookie(CSRF_COOKIE, csrf, cookieOptions(config, config.sessionTtl));
   return response;
 }
 
-const cookieOptions = (engine: LifecycleEngine, maxAge: number) => ({ maxAge, secure: engine.config.issuer.startsWith('https:') });
+const cookieOptions = (config: ServerConfig, maxAge: number) => ({ maxAge, secure: config.issuer.startsWith('https:') });
 
 /**
  * Login may only send the browser back to this server's authorization endpoint (no open
@@ -300,7 +294,7 @@ function toLogin(params: URLSearchParams, status: 302 | 303): PlainResponse {
 /** The client's name for the login page, when return_to names a registered client. */
 async function clientNameOf(engine: LifecycleEngine, returnTo: string): Promise<string | undefined> {
   const ids = new URLSearchParams(returnTo.slice(PATHS.authorization.length + 1)).getAll('client_id');
-  return ids.length === 1 ? (await engine.store.getClient(ids[0] as string))?.name : undefined;
+  return ids.length === 1 ? (await engine.getClient(ids[0] as string))?.name : undefined;
 }
 
 const actor = (user: UserRecord, endpoint: string): Actor => ({ actor: `user:${user.id}`, endpoint });

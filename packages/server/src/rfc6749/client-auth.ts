@@ -32,7 +32,7 @@ export async function authenticateClient(engine: LifecycleEngine, req: PlainRequ
 
   const id = basic?.id ?? client_id;
   if (id === undefined) throw invalidClient('client authentication required', triedHeader);
-  const client = await engine.store.getClient(id);
+  const client = await engine.getClient(id);
   if (!client) throw invalidClient('client authentication failed', triedHeader);
 
   const method = basic !== undefined ? 'client_secret_basic' : client_secret !== undefined ? 'client_secret_post' : 'none';

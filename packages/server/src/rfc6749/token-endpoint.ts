@@ -6,6 +6,7 @@ import { OAuthError, readParams } from '@tessera/core';
 import type { ServerConfig } from '../config.js';
 import type { LifecycleEngine } from '../lifecycle/engine.js';
 import { clientAddress } from '../http/client-address.js';
+import { PATHS } from '../http/routes.js';
 import { json } from '../http/respond.js';
 import type { PlainRequest, PlainResponse } from '../http/types.js';
 import type { GrantType } from '../store/types.js';
@@ -15,6 +16,7 @@ import { clientCredentials } from './grants/client-credentials.js';
 import { password } from './grants/password.js';
 import { refreshToken } from './grants/refresh-token.js';
 import type { TokenGrant } from './grants/types.js';
+import { tokenResponse } from './token-response.js';
 
 const ALL_GRANTS: readonly TokenGrant[] = [authorizationCode, refreshToken, clientCredentials, password];
 
@@ -25,8 +27,8 @@ export function enabledGrants(config: ServerConfig): Map<string, TokenGrant> {
 
 const GRANT_TYPE = ['grant_type'] as const;
 
-export function tokenEndpoint(engine: LifecycleEngine) {
-  const grants = enabledGrants(engine.config);
+export function tokenEndpoint(engine: LifecycleEngine, config: ServerConfig) {
+  const grants = enabledGrants(config);
   const offered = [...grants.keys()].join(', ');
   return async (req: PlainRequest): Promise<PlainResponse> => {
     // RFC 6749 §3.2: the client MUST use POST.
@@ -42,8 +44,8 @@ export function tokenEndpoint(engine: LifecycleEngine) {
       throw new OAuthError('unauthorized_client', `this client may not use grant_type '${grant_type}'`);
     }
     const params = readParams(body, grant.params);
-    const address = clientAddress(req, engine.config.trustForwardedFor);
-    const response = await grant.handle({ engine, client, params, by: { actor: `client:${client.id}`, endpoint: '/token' }, address });
-    return json(200, response);
+    const address = clientAddress(req, config.trustForwardedFor);
+    const issued = await grant.handle({ engine, client, params, by: { actor: `client:${client.id}`, endpoint: PATHS.token }, address });
+    return json(200, tokenResponse(issued));
   };
 }

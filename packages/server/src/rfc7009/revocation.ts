@@ -5,6 +5,7 @@
 import { OAuthError, readParams, required } from '@tessera/core';
 import type { LifecycleEngine } from '../lifecycle/engine.js';
 import { json } from '../http/respond.js';
+import { PATHS } from '../http/routes.js';
 import type { PlainRequest, PlainResponse } from '../http/types.js';
 import { authenticateClient } from '../rfc6749/client-auth.js';
 
@@ -23,7 +24,7 @@ export function revocationEndpoint(engine: LifecycleEngine) {
     if (token_type_hint !== undefined && !HINTS.has(token_type_hint)) {
       throw new OAuthError('unsupported_token_type', 'token_type_hint must be access_token or refresh_token');
     }
-    await engine.revokeByValue(client, value, { actor: `client:${client.id}`, endpoint: '/revoke', reason: 'revoked by client' });
+    await engine.revokeByValue(client, value, { actor: `client:${client.id}`, endpoint: PATHS.revocation, reason: 'revoked by client' });
     // RFC 7009 §2.2: 200 whether or not the token was valid.
     return json(200, {});
   };

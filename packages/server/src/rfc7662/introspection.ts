@@ -5,6 +5,7 @@
  * {"active": false} (§2.2).
  */
 import { OAuthError, readParams, required } from '@tessera/core';
+import type { ServerConfig } from '../config.js';
 import type { LifecycleEngine } from '../lifecycle/engine.js';
 import { json } from '../http/respond.js';
 import type { PlainRequest, PlainResponse } from '../http/types.js';
@@ -16,7 +17,7 @@ export const INTROSPECT_ANY = 'tessera:introspect';
 const TOKEN_PARAMS = ['token', 'token_type_hint'] as const;
 const INACTIVE = { active: false } as const;
 
-export function introspectionEndpoint(engine: LifecycleEngine) {
+export function introspectionEndpoint(engine: LifecycleEngine, config: Pick<ServerConfig, 'issuer' | 'audience'>) {
   return async (req: PlainRequest): Promise<PlainResponse> => {
     if (req.method !== 'POST') throw new OAuthError('invalid_request', 'use POST', { status: 405, headers: { allow: 'POST' } });
     const body = req.body ?? new URLSearchParams();
@@ -27,7 +28,7 @@ export function introspectionEndpoint(engine: LifecycleEngine) {
     if (!record) return json(200, INACTIVE);
     const maySee = record.clientId === client.id || client.scope.split(' ').includes(INTROSPECT_ANY);
     if (!maySee) return json(200, INACTIVE);
-    const user = record.userId === null ? undefined : await engine.store.getUser(record.userId);
+    const user = record.userId === null ? undefined : await engine.getUser(record.userId);
     return json(200, {
       active: true,
       scope: record.scope,
@@ -37,8 +38,8 @@ export function introspectionEndpoint(engine: LifecycleEngine) {
       token_type: record.kind === 'access' ? 'Bearer' : 'refresh_token',
       exp: Math.floor(record.expiresAt / 1000),
       iat: Math.floor(record.issuedAt / 1000),
-      aud: engine.config.audience,
-      iss: engine.config.issuer,
+      aud: config.audience,
+      iss: config.issuer,
       jti: record.id,
       // Extensions (RFC 7662 §2.2 allows them): the same private claims as a JWT access token's,
       // so a guard can tell which grant and family revocation events cover an opaque token.

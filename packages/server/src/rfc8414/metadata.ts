@@ -1,21 +1,7 @@
 /** Authorization server metadata (RFC 8414 §2), derived from the configuration. */
 import type { ServerConfig } from '../config.js';
+import { PATHS } from '../http/routes.js';
 import { enabledGrants } from '../rfc6749/token-endpoint.js';
-
-export const PATHS = {
-  metadata: '/.well-known/oauth-authorization-server',
-  authorization: '/authorize',
-  token: '/token',
-  revocation: '/revoke',
-  introspection: '/introspect',
-  jwks: '/jwks.json',
-  /** The revocation feed (Tessera's own, not in RFC 8414): JSON pages and the SSE stream. */
-  revocationFeed: '/revocations',
-  revocationStream: '/revocations/stream',
-  /** The authorization endpoint's pages (not in RFC 8414; listed so routes have one source). */
-  login: '/login',
-  consent: '/consent',
-} as const;
 
 export function metadata(config: ServerConfig) {
   const i = config.issuer;

@@ -1,7 +1,7 @@
 /** `tessera serve`: the authorization server on node:http until SIGTERM or SIGINT. */
 import { defaults, settings, type ServerConfig } from '../../config.js';
 import { createLogger, LOG_LEVELS } from '../../log.js';
-import { PATHS } from '../../rfc8414/metadata.js';
+import { PATHS } from '../../http/routes.js';
 import { startServer, type RunningServer } from '../../server.js';
 import { CommandError, EXIT, env, oneOf, parse, type Command } from '../args.js';
 import { fileError, prepareDataFile } from '../database.js';

@@ -1,5 +1,5 @@
 /** `tessera token list|revoke`: issued tokens, by their records (never their values or hashes). */
-import { describe } from '../../lifecycle/engine.js';
+import { describe, revocationTarget } from '../../lifecycle/engine.js';
 import type { RevocationTarget, TokenRecord } from '../../store/types.js';
 import { CommandError, count, EXIT, isoTime, parse, UsageError, type Command } from '../args.js';
 import { iso, note, plural, print, printJson, readStdin, shortIso, table, withTessera } from '../io.js';
@@ -134,8 +134,8 @@ and:
           report(values.json === true, describe({ token: token.id }), { tokens: 0, grants: 0 }, 'the token was already revoked');
           return EXIT.ok;
         }
-        // Same rule as RFC 7009 revocation, without the client ownership check.
-        target = token.kind === 'refresh' ? { grant: token.grantId } : { token: token.id };
+        // The RFC 7009 §2.1 rule the /revoke endpoint applies, without its client ownership check.
+        target = revocationTarget(token);
       } else if (values.grant !== undefined) {
         if (!(await store.getGrant(values.grant))) throw new CommandError(`no grant with id '${values.grant}'`);
         target = { grant: values.grant };

@@ -1,4 +1,4 @@
-import type { Actor, LifecycleEngine, TokenResponse } from '../../lifecycle/engine.js';
+import type { Actor, Issued, LifecycleEngine } from '../../lifecycle/engine.js';
 import type { ClientRecord, GrantType } from '../../store/types.js';
 
 /** A grant the token endpoint can dispatch to: it declares its parameters and handles them. */
@@ -13,5 +13,5 @@ export interface TokenGrant {
     by: Actor;
     /** The client's IP address (http/client-address.ts), for sign-in throttling. */
     address: string | undefined;
-  }): Promise<TokenResponse>;
+  }): Promise<Issued>;
 }

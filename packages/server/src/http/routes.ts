@@ -1,0 +1,21 @@
+/**
+ * Every path the server answers, in one list: app.ts dispatches on it, the metadata (RFC 8414 §2)
+ * and the pages derive their URLs from it.
+ */
+export const PATHS = {
+  metadata: '/.well-known/oauth-authorization-server',
+  authorization: '/authorize',
+  token: '/token',
+  revocation: '/revoke',
+  introspection: '/introspect',
+  jwks: '/jwks.json',
+  /** The revocation feed (Tessera's own, not in RFC 8414): JSON pages and the SSE stream. */
+  revocationFeed: '/revocations',
+  revocationStream: '/revocations/stream',
+  /** The authorization endpoint's pages (not in RFC 8414). */
+  login: '/login',
+  consent: '/consent',
+  /** Liveness and the server's name (not in RFC 8414). */
+  health: '/healthz',
+  root: '/',
+} as const;

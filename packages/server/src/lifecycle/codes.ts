@@ -1,0 +1,91 @@
+/**
+ * Authorization codes (RFC 6749 §4.1): issued single-use to a signed-in user, redeemed once for
+ * tokens; a code presented again revokes what it produced.
+ */
+import { OAuthError } from '@tessera/core';
+import { hashSecret, idInSecret, randomId, secretFor } from '../secrets.js';
+import type { ClientRecord, CodeRecord, GrantRecord, SessionRecord, UserRecord } from '../store/types.js';
+import type { Actor, EngineContext } from './context.js';
+import { asChecked, credentialChanged, grantRevoked, SessionEnded, throughSession } from './credentials.js';
+import { rowFor } from './find-token.js';
+import { type Issued, issued, issuedEvent, mintAccess, mintRefresh, PREFIX } from './mint.js';
+import { revoke } from './revoke.js';
+
+/** What the authorization request asked a code to carry. */
+export interface CodeParams {
+  scope: string;
+  redirectUri: string;
+  codeChallenge: string | null;
+  codeChallengeMethod: 'S256' | 'plain' | null;
+}
+
+/**
+ * Issues a single-use authorization code (RFC 6749 §4.1.2), living ≤ config.codeTtl seconds, to
+ * the user signed in through `session`; throws SessionEnded, storing nothing, if it ended.
+ */
+export async function issueCode(
+  ctx: EngineContext, client: ClientRecord, user: UserRecord, grant: GrantRecord, params: CodeParams, by: Actor, session: SessionRecord,
+): Promise<string> {
+  const id = randomId();
+  const value = secretFor(PREFIX.code, id);
+  const now = ctx.now();
+  const code: CodeRecord = {
+    id,
+    hash: hashSecret(value),
+    grantId: grant.id,
+    clientId: client.id,
+    userId: user.id,
+    scope: params.scope,
+    redirectUri: params.redirectUri,
+    codeChallenge: params.codeChallenge,
+    codeChallengeMethod: params.codeChallengeMethod,
+    issuedAt: now,
+    expiresAt: now + ctx.config.codeTtl * 1000,
+    redeemedAt: null,
+  };
+  const created = await ctx.store.createCode(code, [
+    { event: 'code.issued', ...by, clientId: client.id, userId: user.id, grantId: grant.id, tokenId: code.id },
+  ], throughSession(user, session));
+  if (created === 'credential-changed') throw new SessionEnded();
+  return value;
+}
+
+/**
+ * Redeems a code for tokens. `check` applies the protocol's checks (redirect_uri, PKCE) to the
+ * code before it is spent.
+ */
+export async function redeemCode(ctx: EngineContext, client: ClientRecord, value: string, check: (code: CodeRecord) => void, by: Actor): Promise<Issued> {
+  const code = await rowFor(value, idInSecret(value), (id) => ctx.store.getCode(id));
+  const now = ctx.now();
+  // RFC 6749 §4.1.3: the code must have been issued to this client.
+  if (!code || code.clientId !== client.id) throw new OAuthError('invalid_grant', 'authorization code is invalid');
+  if (code.redeemedAt !== null) return codeReplayed(ctx, code, by);
+  if (code.expiresAt <= now) throw new OAuthError('invalid_grant', 'authorization code has expired');
+  check(code);
+  const [grant, user] = await Promise.all([ctx.store.getGrant(code.grantId), ctx.store.getUser(code.userId)]);
+  if (!grant || grant.revokedAt !== null || !user) throw new OAuthError('invalid_grant', 'the grant behind this code was revoked');
+  const family = code.id;
+  const access = await mintAccess(ctx, client, grant, user, family, null, code.scope, now);
+  const refresh = client.grantTypes.includes('refresh_token') ? mintRefresh(ctx, client, grant, user.id, family, null, code.scope, now) : undefined;
+  const records = refresh ? [access.record, refresh.record] : [access.record];
+  const audit = [
+    { event: 'code.redeemed', ...by, clientId: client.id, userId: user.id, grantId: grant.id, tokenId: code.id },
+    ...records.map((r) => issuedEvent(r, by)),
+  ];
+  const checked = asChecked(client);
+  const claim = await ctx.store.redeemCode(code.id, now, records, audit, checked);
+  if (claim === 'credential-changed') throw credentialChanged(checked);
+  if (claim === 'grant-revoked') throw grantRevoked();
+  if (claim === 'already-used') return codeReplayed(ctx, code, by);
+  return issued(access, refresh);
+}
+
+/** RFC 6749 §4.1.2: a code used twice is refused, and the tokens issued from it are revoked. */
+async function codeReplayed(ctx: EngineContext, code: CodeRecord, by: Actor): Promise<never> {
+  const reason = 'authorization code replayed';
+  // The detection record carries the reason too: an auditor reads it on its own.
+  await revoke(ctx, { family: code.id, grant: code.grantId }, { ...by, reason }, {
+    event: 'code.replayed', ...by, reason, clientId: code.clientId, userId: code.userId, grantId: code.grantId, tokenId: code.id,
+  });
+  throw new OAuthError('invalid_grant', 'authorization code was already used');
+}

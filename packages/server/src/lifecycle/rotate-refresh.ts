@@ -1,0 +1,57 @@
+/**
+ * RFC 6749 §6 with rotation (RFC 9700 §4.14.2): a refresh token is consumed and a new pair issued;
+ * a consumed token presented again (past the grace period) revokes its whole family.
+ */
+import { OAuthError, formatScope } from '@tessera/core';
+import type { AuditInput, ClientRecord, TokenRecord } from '../store/types.js';
+import type { Actor, EngineContext } from './context.js';
+import { asChecked, credentialChanged, grantRevoked } from './credentials.js';
+import { findToken } from './find-token.js';
+import { type Issued, issued, issuedEvent, mintAccess, mintRefresh } from './mint.js';
+import { revoke } from './revoke.js';
+
+export async function rotateRefresh(
+  ctx: EngineContext, client: ClientRecord, value: string, requested: ReadonlySet<string> | undefined, by: Actor,
+): Promise<Issued> {
+  const old = await findToken(ctx, value);
+  const now = ctx.now();
+  if (old?.kind !== 'refresh' || old.clientId !== client.id) throw new OAuthError('invalid_grant', 'refresh token is invalid');
+  if (old.revokedAt !== null) throw new OAuthError('invalid_grant', 'refresh token was revoked');
+  const graceSince = ctx.config.refreshReuseGrace > 0 ? now - ctx.config.refreshReuseGrace * 1000 : null;
+  if (old.consumedAt !== null && (graceSince === null || old.consumedAt < graceSince)) return refreshReused(ctx, old, by);
+  if (old.expiresAt <= now) throw new OAuthError('invalid_grant', 'refresh token has expired');
+
+  // RFC 6749 §6: the requested scope MUST NOT include any scope not originally granted.
+  const original = new Set(old.scope.split(' ').filter(Boolean));
+  if (requested) for (const s of requested) if (!original.has(s)) throw new OAuthError('invalid_scope', 'the requested scope exceeds the scope originally granted');
+  const accessScope = requested ? formatScope(requested) : old.scope;
+
+  const [grant, user] = await Promise.all([
+    ctx.store.getGrant(old.grantId),
+    old.userId === null ? undefined : ctx.store.getUser(old.userId),
+  ]);
+  if (!grant || grant.revokedAt !== null || (old.userId !== null && !user)) throw new OAuthError('invalid_grant', 'the grant was revoked');
+  const access = await mintAccess(ctx, client, grant, user ?? null, old.familyId, old.id, accessScope, now);
+  // RFC 6749 §6: a new refresh token keeps the scope of the one it replaces.
+  const refresh = mintRefresh(ctx, client, grant, old.userId, old.familyId, old.id, old.scope, now);
+  const audit: AuditInput[] = [
+    { event: old.consumedAt === null ? 'token.rotated' : 'token.rotated_in_grace', ...by, clientId: client.id, userId: old.userId, grantId: grant.id, tokenId: old.id },
+    issuedEvent(access.record, by),
+    issuedEvent(refresh.record, by),
+  ];
+  const checked = asChecked(client);
+  const claim = await ctx.store.rotateRefresh(old.id, now, graceSince, [access.record, refresh.record], audit, checked);
+  if (claim === 'credential-changed') throw credentialChanged(checked);
+  if (claim === 'grant-revoked') throw grantRevoked();
+  if (claim === 'already-used') return refreshReused(ctx, old, by);
+  return issued(access, refresh);
+}
+
+/** RFC 9700 §4.14.2: a refresh token used twice revokes its family. */
+async function refreshReused(ctx: EngineContext, old: TokenRecord, by: Actor): Promise<never> {
+  const reason = 'refresh token reused';
+  await revoke(ctx, { family: old.familyId, grant: old.grantId }, { ...by, reason }, {
+    event: 'token.reuse_detected', ...by, reason, clientId: old.clientId, userId: old.userId, grantId: old.grantId, tokenId: old.id,
+  });
+  throw new OAuthError('invalid_grant', 'refresh token was already used');
+}

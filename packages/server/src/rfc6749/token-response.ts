@@ -1,0 +1,18 @@
+/** The successful token response (RFC 6749 §5.1), made of what the engine issued. */
+import type { Issued } from '../lifecycle/engine.js';
+
+/** RFC 6749 §5.1 successful token response. */
+export interface TokenResponse {
+  access_token: string;
+  token_type: 'Bearer';
+  expires_in: number;
+  refresh_token?: string;
+  scope: string;
+}
+
+/** RFC 6749 §5.1 (and §4.2.2 for the implicit grant, which has no refresh token). */
+export function tokenResponse(issued: Issued): TokenResponse {
+  const body: TokenResponse = { access_token: issued.access.value, token_type: 'Bearer', expires_in: issued.expiresIn, scope: issued.access.record.scope };
+  if (issued.refresh) body.refresh_token = issued.refresh.value;
+  return body;
+}

@@ -1,0 +1,44 @@
+/** JWT profile for OAuth 2 access tokens (RFC 9068): the claims set (§2.2), signed with typ "at+jwt" (§2.1). */
+import type { JWTPayload } from 'jose';
+import type { KeyRing } from '../lifecycle/keys.js';
+
+/** What a JWT access token says about itself; times in ms since the epoch. */
+export interface AccessTokenFacts {
+  issuer: string;
+  audience: string;
+  clientId: string;
+  /** The resource owner, or null when the client acts on its own behalf (client_credentials). */
+  user: { id: string; username: string } | null;
+  /** The token's id (jti), also its record's id. */
+  id: string;
+  grantId: string;
+  familyId: string;
+  scope: string;
+  issuedAt: number;
+  expiresAt: number;
+}
+
+/**
+ * RFC 9068 §2.2: iss, exp, aud, sub, client_id, iat, jti, and scope (§2.2.3). The private claims
+ * (RFC 7519 §4.3) name the grant and family, so a guard matches feed events locally.
+ */
+export function accessTokenClaims(t: AccessTokenFacts): JWTPayload {
+  return {
+    iss: t.issuer,
+    exp: Math.floor(t.expiresAt / 1000),
+    aud: t.audience,
+    sub: t.user?.id ?? t.clientId,
+    client_id: t.clientId,
+    iat: Math.floor(t.issuedAt / 1000),
+    jti: t.id,
+    scope: t.scope,
+    ...(t.user ? { username: t.user.username } : {}),
+    tessera_grant: t.grantId,
+    tessera_family: t.familyId,
+  };
+}
+
+/** The signed JWT access token; RFC 9068 §2.1: its header's typ is "at+jwt". */
+export function signAccessToken(keys: KeyRing, t: AccessTokenFacts): Promise<string> {
+  return keys.sign(accessTokenClaims(t), 'at+jwt');
+}
