@@ -1,7 +1,9 @@
-/** Opens a Tessera data file: store, keys and engine, wired the same way for the server and the CLI. */
+/** Opens a Tessera database: store, keys and engine, wired the same way for the server and the CLI. */
 import { resolveConfig, type ServerConfig } from './config.js';
 import { LifecycleEngine } from './lifecycle/engine.js';
 import { KeyRing } from './lifecycle/keys.js';
+import { isPostgresUrl } from './store/postgres/connection.js';
+import { PostgresStore } from './store/postgres/postgres-store.js';
 import { SqliteStore, type SqliteStoreOptions } from './store/sqlite/sqlite-store.js';
 import type { Store } from './store/types.js';
 
@@ -14,14 +16,23 @@ export interface Tessera {
 }
 
 export async function openTessera(options: {
+  /** A SQLite file path (created and migrated when needed), or a postgres:// URL of a database `tessera migrate` prepared. */
   db: string;
   config?: Partial<ServerConfig>;
   synchronous?: SqliteStoreOptions['synchronous'];
   writer?: SqliteStoreOptions['writer'];
   now?: () => number;
 }): Promise<Tessera> {
-  const store = new SqliteStore({ path: options.db, synchronous: options.synchronous ?? 'full', writer: options.writer });
-  return withStore(store, options.config, options.now);
+  const config = resolveConfig(options.config);
+  const store: Store = isPostgresUrl(options.db)
+    ? await PostgresStore.open({ url: options.db, poolSize: config.dbPoolSize, statementTimeout: config.dbStatementTimeout })
+    : new SqliteStore({ path: options.db, synchronous: options.synchronous ?? 'full', writer: options.writer });
+  try {
+    return await withStore(store, config, options.now);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
 }
 
 /** Wires keys and engine onto any store (the storage contract tests use this). */

@@ -65,3 +65,32 @@ export async function guarded<T>(fn: () => Promise<T>): Promise<T> {
     }
   }
 }
+
+/** The URL with its password hidden, for messages and logs. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.href;
+  } catch {
+    return 'the PostgreSQL URL given';
+  }
+}
+
+/** What went wrong reaching or using the database, for a person: no stack, no password. */
+export function describeFailure(err: unknown, url: string): string {
+  const cause = (err as { cause?: unknown }).cause ?? err;
+  const e = cause as { code?: string; message?: string };
+  const where = redactUrl(url);
+  switch (e.code) {
+    case 'ECONNREFUSED':
+      return `cannot connect to PostgreSQL at ${where}: connection refused (is it running? DEVELOPERS.md says how to start it)`;
+    case '3D000':
+      return `the PostgreSQL database in ${where} does not exist: create it (createdb) and run \`tessera migrate --db URL\``;
+    case '28P01':
+    case '28000':
+      return `PostgreSQL refused the login for ${where}: check the user and the password (PGPASSWORD or the URL)`;
+    default:
+      return `PostgreSQL at ${where}: ${(e.message ?? String(cause)).split('\n')[0]}`;
+  }
+}
