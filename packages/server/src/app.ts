@@ -18,7 +18,7 @@ import { metadata, PATHS } from './rfc8414/metadata.js';
 
 export function createHandler(engine: LifecycleEngine): Handler {
   const meta = metadata(engine.config);
-  const fanOut = new FeedFanOut(engine.store, engine, { heartbeat: engine.config.feedHeartbeat, maxStreamsPerClient: engine.config.maxStreamsPerClient });
+  const fanOut = new FeedFanOut(engine.store, { heartbeat: engine.config.feedHeartbeat, maxStreamsPerClient: engine.config.maxStreamsPerClient });
   const routes = new Map<string, Handler>([
     [PATHS.metadata, async () => publicJson(meta)],
     [PATHS.jwks, async () => publicJson(await engine.keys.jwks())],

@@ -37,8 +37,8 @@ export interface ServerConfig {
   sweepRetention: number;
   /**
    * Milliseconds between heartbeats on the revocation streams; each beat also re-reads the feed
-   * (once for all streams), so revocations made by another process (the CLI) reach guards within
-   * one beat.
+   * (once for all streams), a fallback to the store's own notice of revocations made by another
+   * process (store.onFeedAppended).
    */
   feedHeartbeat: number;
   /** Revocation streams one client may hold open at once (per server process); more get 429. */

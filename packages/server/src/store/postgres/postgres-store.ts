@@ -174,6 +174,15 @@ export class PostgresStore implements Store {
     return () => this.clientsListeners.delete(listener);
   }
 
+  /** A write that may append to the feed: this process's listeners hear of it at once (others by NOTIFY). */
+  private async appending<T>(write: Promise<T>): Promise<T> {
+    try {
+      return await write;
+    } finally {
+      for (const listener of [...this.feedListeners]) listener();
+    }
+  }
+
   onFeedAppended(listener: () => void): () => void {
     this.feedListeners.add(listener);
     return () => this.feedListeners.delete(listener);
@@ -215,7 +224,7 @@ export class PostgresStore implements Store {
 
   async deleteClient(id: string, at: number, audit: AuditInput[]) {
     try {
-      return await this.write((tx) => w.deleteClient(tx, id, at, audit));
+      return await this.appending(this.write((tx) => w.deleteClient(tx, id, at, audit)));
     } finally {
       // After the commit: a read between the call and the commit may have cached the old row.
       this.clients.delete(id);
@@ -242,11 +251,11 @@ export class PostgresStore implements Store {
   }
 
   deleteUser(id: string, at: number, audit: AuditInput[]) {
-    return this.write((tx) => w.deleteUser(tx, id, at, audit));
+    return this.appending(this.write((tx) => w.deleteUser(tx, id, at, audit)));
   }
 
   setPassword(id: string, passwordHash: string, at: number, audit: AuditInput[]) {
-    return this.write((tx) => w.setPassword(tx, id, passwordHash, at, audit));
+    return this.appending(this.write((tx) => w.setPassword(tx, id, passwordHash, at, audit)));
   }
 
   async findGrant(clientId: string, userId: string | null) {
@@ -311,7 +320,7 @@ export class PostgresStore implements Store {
   }
 
   revoke(target: RevocationTarget, at: number, audit: AuditInput[]) {
-    return this.write((tx) => w.revoke(tx, target, at, audit));
+    return this.appending(this.write((tx) => w.revoke(tx, target, at, audit)));
   }
 
   async readFeed(after: number, limit: number) {
