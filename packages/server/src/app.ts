@@ -24,7 +24,7 @@ export type HandlerParts = Pick<Tessera, 'engine' | 'store' | 'keys' | 'config'>
 
 export function createHandler({ engine, store, keys, config }: HandlerParts): Handler {
   const meta = metadata(config);
-  const fanOut = new FeedFanOut(store, engine, { heartbeat: config.feedHeartbeat, maxStreamsPerClient: config.maxStreamsPerClient });
+  const fanOut = new FeedFanOut(store, { heartbeat: config.feedHeartbeat, maxStreamsPerClient: config.maxStreamsPerClient });
   const routes = new Map<string, Handler>([
     [PATHS.metadata, async () => publicJson(meta)],
     [PATHS.jwks, async () => publicJson(await keys.jwks())],

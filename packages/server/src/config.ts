@@ -37,8 +37,8 @@ export interface ServerConfig {
   sweepRetention: number;
   /**
    * Milliseconds between heartbeats on the revocation streams; each beat also re-reads the feed
-   * (once for all streams), so revocations made by another process (the CLI) reach guards within
-   * one beat.
+   * (once for all streams), a fallback to the store's own notice of revocations made by another
+   * process (store.onFeedAppended).
    */
   feedHeartbeat: number;
   /** Revocation streams one client may hold open at once (per server process); more get 429. */
@@ -75,6 +75,10 @@ export interface ServerConfig {
   passwordMinLength: number;
   /** Longest password accepted (NIST SP 800-63B: allow at least 64). */
   passwordMaxLength: number;
+  /** PostgreSQL (--db postgres://…): connections in each process's pool. */
+  dbPoolSize: number;
+  /** PostgreSQL: milliseconds a statement may run before the database cancels it (the request then gets 503); 0 = no limit. */
+  dbStatementTimeout: number;
 }
 
 export const defaults = {
@@ -107,6 +111,8 @@ export const defaults = {
   trustForwardedFor: false,
   passwordMinLength: 8,
   passwordMaxLength: 256,
+  dbPoolSize: 10,
+  dbStatementTimeout: 5000,
 } as const satisfies Omit<ServerConfig, 'audience'>;
 
 export function resolveConfig(input: Partial<ServerConfig> = {}): ServerConfig {
@@ -183,4 +189,6 @@ export const settings: { readonly [K in keyof ServerConfig]: SettingRow<ServerCo
   trustForwardedFor: { type: 'boolean', doc: 'take the client address from the last X-Forwarded-For entry (only behind a proxy that sets it)' },
   passwordMinLength: { type: 'count', doc: 'shortest password user create and user set-password accept (NIST SP 800-63B: at least 8)' },
   passwordMaxLength: { type: 'count', doc: 'longest password accepted (NIST SP 800-63B: allow at least 64)' },
+  dbPoolSize: { type: 'count', doc: 'PostgreSQL only: connections in the pool of each process' },
+  dbStatementTimeout: { type: 'ms-or-off', doc: 'PostgreSQL only: milliseconds a statement may run before it is cancelled and the request gets 503 (0 = no limit)' },
 };

@@ -21,3 +21,7 @@ export type { RunningServer, StartOptions } from './server.js';
 export { SqliteStore } from './store/sqlite/sqlite-store.js';
 export type * from './store/types.js';
 export { hashSecret } from './secrets.js';
+export { PostgresStore } from './store/postgres/postgres-store.js';
+export { isPostgresUrl } from './store/postgres/connection.js';
+export type { PostgresOptions } from './store/postgres/connection.js';
+export { migrate, SchemaMismatch } from './store/postgres/migrate.js';

@@ -1,7 +1,9 @@
-/** Opens a Tessera data file: store, keys and engine, wired the same way for the server and the CLI. */
+/** Opens a Tessera database: store, keys and engine, wired the same way for the server and the CLI. */
 import { resolveConfig, type ServerConfig } from './config.js';
 import { LifecycleEngine } from './lifecycle/engine.js';
 import { KeyRing } from './lifecycle/keys.js';
+import { isPostgresUrl } from './store/postgres/connection.js';
+import { PostgresStore } from './store/postgres/postgres-store.js';
 import { SqliteStore, type SqliteStoreOptions } from './store/sqlite/sqlite-store.js';
 import type { Store } from './store/types.js';
 
@@ -14,20 +16,29 @@ export interface Tessera {
 }
 
 export async function openTessera(options: {
+  /** A SQLite file path (created and migrated when needed), or a postgres:// URL of a database `tessera migrate` prepared. */
   db: string;
   config?: Partial<ServerConfig>;
   synchronous?: SqliteStoreOptions['synchronous'];
   writer?: SqliteStoreOptions['writer'];
   now?: () => number;
 }): Promise<Tessera> {
-  const store = new SqliteStore({ path: options.db, synchronous: options.synchronous ?? 'full', writer: options.writer });
-  return tesseraOnStore(store, options.config, options.now);
+  const config = resolveConfig(options.config);
+  const store: Store = isPostgresUrl(options.db)
+    ? await PostgresStore.open({ url: options.db, poolSize: config.dbPoolSize, statementTimeout: config.dbStatementTimeout })
+    : new SqliteStore({ path: options.db, synchronous: options.synchronous ?? 'full', writer: options.writer });
+  try {
+    return await tesseraOnStore(store, config, options.now);
+  } catch (err) {
+    await store.close();
+    throw err;
+  }
 }
 
 /**
  * The one wiring of a Tessera around a Store (SQLite, PostgreSQL, or a test's wrapper of one):
  * resolves the settings, loads or creates the signing keys in the store, and builds the engine on
- * both. openTessera uses it for a data file; `close()` closes the store.
+ * both. openTessera uses it; `close()` closes the store.
  */
 export async function tesseraOnStore(store: Store, config?: Partial<ServerConfig>, now: () => number = Date.now): Promise<Tessera> {
   const resolved = resolveConfig(config);

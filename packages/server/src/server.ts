@@ -9,6 +9,7 @@ import type { Handler } from './http/types.js';
 import { startSweeper } from './lifecycle/sweeper.js';
 import { createLogger } from './log.js';
 import { openTessera, type Tessera } from './open.js';
+import { isPostgresUrl } from './store/postgres/connection.js';
 import { exposedToOthers } from './store/sqlite/connection.js';
 
 export interface StartOptions {
@@ -90,7 +91,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   handler = createHandler(tessera);
   ready(handler);
   // The CLI refuses such a file; a program embedding the server is told, loudly.
-  const exposed = exposedToOthers(options.db);
+  const exposed = isPostgresUrl(options.db) ? { files: [], dir: undefined } : exposedToOthers(options.db);
   if (exposed.files.length > 0 || exposed.dir !== undefined) {
     log.warn({ db: options.db, ...exposed }, 'the data file holds the private signing keys and password hashes, and other users can read it: chmod 600 the files and chmod 700 the directory');
   }

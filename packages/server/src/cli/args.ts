@@ -5,6 +5,7 @@
 import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { ServerConfig } from '../config.js';
+import { isPostgresUrl } from '../store/postgres/connection.js';
 import { type ConfigFile, dbSetting, readConfigFile, resolve as resolveSettings, serverConfig } from './settings.js';
 
 /** Exit codes: 0 ok, 1 operational failure, 2 usage error. */
@@ -55,8 +56,10 @@ export const COMMON_HELP = `  --db PATH      SQLite data file (env TESSERA_DB, c
 
 /** The data file a command works on, and the settings that apply to it. */
 export interface DataFile {
-  /** Absolute path. */
+  /** Absolute path of the SQLite file, or the postgres:// URL as given. */
   path: string;
+  /** Whether `path` is a PostgreSQL URL. */
+  postgres: boolean;
   /** Server settings from the environment and the config file (serve adds its flags). */
   config: Partial<ServerConfig>;
   file: ConfigFile | undefined;
@@ -112,7 +115,9 @@ export function parse<const O extends Options, const P extends readonly string[]
   const allowInsecure = common['allow-insecure-permissions'] === true || flagEnv('TESSERA_ALLOW_INSECURE_PERMISSIONS');
   // A relative path in the config file is relative to the file, not to wherever the command runs.
   const fromFile = common.db === undefined && env('TESSERA_DB') === undefined && file?.values.db !== undefined;
-  const dataFile = { path: fromFile && file ? resolve(dirname(file.path), db) : resolve(db), config: serverConfig({}, file), file, allowInsecure };
+  const postgres = isPostgresUrl(db);
+  const path = postgres ? db : fromFile && file ? resolve(dirname(file.path), db) : resolve(db);
+  const dataFile = { path, postgres, config: serverConfig({}, file), file, allowInsecure };
   return { values: parsed.values as Values<O>, args, db: dataFile };
 }
 

@@ -6,6 +6,8 @@
 import { closeSync, openSync, readSync, type Stats, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import Database from 'better-sqlite3';
+import { describeFailure } from '../store/postgres/connection.js';
+import { SchemaMismatch } from '../store/postgres/migrate.js';
 import { createPrivately, exposedToOthers } from '../store/sqlite/connection.js';
 import { migrations } from '../store/sqlite/schema.js';
 import { CommandError, type DataFile } from './args.js';
@@ -128,6 +130,14 @@ function checkContents(path: string): void {
   } finally {
     sqlite?.close();
   }
+}
+
+/** An error opening the database (a SQLite file or PostgreSQL), as a message naming it and what to do. */
+export function databaseError(err: unknown, db: DataFile): Error {
+  if (err instanceof CommandError) return err;
+  if (!db.postgres) return fileError(err, db.path, 'open');
+  if (err instanceof SchemaMismatch) return new CommandError(err.message);
+  return new CommandError(describeFailure(err, db.path));
 }
 
 /** An error from the file system or SQLite, as a message naming the file and what to do. */

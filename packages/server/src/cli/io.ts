@@ -4,7 +4,7 @@
  */
 import { openTessera, type Tessera } from '../open.js';
 import { type DataFile, UsageError } from './args.js';
-import { fileError, prepareDataFile } from './database.js';
+import { databaseError, prepareDataFile } from './database.js';
 
 export function print(text: string): void {
   process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
@@ -57,12 +57,12 @@ export async function readStdin(flag: string, what: string): Promise<string> {
  * change existing data refuse to create a new, empty file at a mistyped path.
  */
 export async function withTessera<T>(db: DataFile, mode: 'create' | 'existing', fn: (t: Tessera) => Promise<T>): Promise<T> {
-  prepareDataFile(db, mode);
+  if (!db.postgres) prepareDataFile(db, mode);
   let tessera: Tessera;
   try {
     tessera = await openTessera({ db: db.path, config: db.config });
   } catch (err) {
-    throw fileError(err, db.path, 'open');
+    throw databaseError(err, db);
   }
   try {
     return await fn(tessera);

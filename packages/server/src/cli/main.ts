@@ -6,13 +6,14 @@ import { readFileSync } from 'node:fs';
 import { auditCommands } from './commands/audit.js';
 import { clientCommands } from './commands/client.js';
 import { keysCommands } from './commands/keys.js';
+import { migrateCommands } from './commands/migrate.js';
 import { serveCommands } from './commands/serve.js';
 import { tokenCommands } from './commands/token.js';
 import { userCommands } from './commands/user.js';
 import { COMMON_HELP, CommandError, EXIT, UsageError, type Command } from './args.js';
 
 const COMMANDS: readonly Command[] = [
-  ...serveCommands, ...clientCommands, ...userCommands, ...tokenCommands, ...auditCommands, ...keysCommands,
+  ...serveCommands, ...clientCommands, ...userCommands, ...tokenCommands, ...auditCommands, ...keysCommands, ...migrateCommands,
 ];
 
 export async function main(argv: string[]): Promise<number> {

@@ -1,7 +1,8 @@
 /**
  * Fan-out of the revocation feed to the open streams (stream-endpoint.ts). One reader per server:
- * when the engine commits a revocation, or a beat passes (for revocations committed by another
- * process, the CLI), it reads the new events once and serialises them once as SSE frames; every
+ * when the store says the feed moved (store.onFeedAppended: a revocation through this process at
+ * once, one committed by the CLI or another instance as soon as the store notices), or a beat
+ * passes, it reads the new events once and serialises them once as SSE frames; every
  * stream that is up to date sends those same bytes. The last few batches are kept, so a stream a
  * little behind (it was busy writing) still takes them from memory; one further behind (a guard
  * catching up from an old cursor) reads the durable feed itself until it is current. A batch of
@@ -13,8 +14,6 @@
  * made the change: the store's onClientsChanged, and a re-check on every beat.
  */
 import { OAuthError } from '@tessera/core';
-import type { EventEmitter } from 'node:events';
-import type { EngineEvents } from '../lifecycle/engine.js';
 import type { ClientRecord, FeedEvent, Store } from '../store/types.js';
 import { mayReadFeed } from './feed-client.js';
 import { DEFAULT_PAGE as PAGE } from './list-endpoint.js';
@@ -73,10 +72,10 @@ export class FeedFanOut implements SubscriptionOwner {
 
   constructor(
     private readonly store: Store,
-    engine: EventEmitter<EngineEvents>,
     private readonly options: FanOutOptions,
   ) {
-    engine.on('revoked', () => this.schedule());
+    // Revocations through this process, another one (the CLI) or another instance on the same database.
+    store.onFeedAppended(() => this.schedule());
     store.onClientsChanged(() => this.recheck());
   }
 

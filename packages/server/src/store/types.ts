@@ -289,6 +289,13 @@ export interface Store {
    * transaction (so do deleteClient, deleteUser and setPassword, with a client or user target).
    */
   revoke(target: RevocationTarget, at: number, audit: AuditInput[]): Promise<RevocationResult>;
+  /**
+   * Calls `listener` after feed events may have been appended: at once after a write through this
+   * store, and for one committed by another process or instance as soon as the store notices
+   * (SQLite: within 100 ms, by polling; PostgreSQL: at its commit, by NOTIFY). It may call when
+   * nothing was appended; a listener reads the feed from its cursor. Returns the unsubscribe function.
+   */
+  onFeedAppended(listener: () => void): () => void;
   /** Feed events with seq > after, oldest first, at most `limit`. */
   readFeed(after: number, limit: number): Promise<FeedEvent[]>;
   /** The seq of the newest feed event, 0 if there is none: a stream that starts there misses nothing later. */

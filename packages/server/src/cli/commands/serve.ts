@@ -3,8 +3,9 @@ import { defaults, settings, type ServerConfig } from '../../config.js';
 import { createLogger, LOG_LEVELS } from '../../log.js';
 import { PATHS } from '../../http/routes.js';
 import { startServer, type RunningServer } from '../../server.js';
-import { CommandError, EXIT, env, oneOf, parse, type Command } from '../args.js';
-import { fileError, prepareDataFile } from '../database.js';
+import { CommandError, type DataFile, EXIT, env, oneOf, parse, type Command } from '../args.js';
+import { redactUrl } from '../../store/postgres/connection.js';
+import { databaseError, prepareDataFile } from '../database.js';
 import { print, printJson } from '../io.js';
 import { flags, resolve, serveSettings, serverConfig, settingsHelp } from '../settings.js';
 
@@ -30,13 +31,13 @@ default info).`;
     const config: Partial<ServerConfig> = serverConfig(values, db.file);
     const legacyGrants = config.legacyGrants ?? [];
 
-    prepareDataFile(db, 'create');
+    if (!db.postgres) prepareDataFile(db, 'create');
     const logger = createLogger(oneOf('TESSERA_LOG_LEVEL', env('TESSERA_LOG_LEVEL') ?? 'info', LOG_LEVELS));
     let running: RunningServer;
     try {
       running = await startServer({ db: db.path, port: portNumber, host, config, synchronous, logger });
     } catch (err) {
-      throw listenError(err, host, portNumber, db.path);
+      throw listenError(err, host, portNumber, db);
     }
 
     const url = running.url;
@@ -46,10 +47,12 @@ default info).`;
     if (issued.startsWith('http:') && !isLoopback(new URL(issued).hostname)) {
       logger.warn({ issuer: issued }, 'the issuer is plain HTTP on a non-loopback address; serve it behind TLS and pass --issuer https://…');
     }
+    // A PostgreSQL URL may carry a password: never printed.
+    const shownDb = db.postgres ? redactUrl(db.path) : db.path;
     if (values.json) {
-      printJson({ url, issuer: issued, metadata: issued + PATHS.metadata, jwks: issued + PATHS.jwks, db: db.path, pid: process.pid });
+      printJson({ url, issuer: issued, metadata: issued + PATHS.metadata, jwks: issued + PATHS.jwks, db: shownDb, pid: process.pid });
     } else {
-      print(startupMessage(url, issued, db.path, values.db !== undefined));
+      print(startupMessage(url, issued, shownDb, values.db !== undefined));
     }
 
     const signal = await nextSignal();
@@ -93,13 +96,13 @@ function nextSignal(): Promise<NodeJS.Signals> {
   });
 }
 
-function listenError(err: unknown, host: string, portNumber: number, db: string): Error {
+function listenError(err: unknown, host: string, portNumber: number, db: DataFile): Error {
   const code = (err as { code?: string }).code;
   const where = `${host}:${portNumber}`;
   if (code === 'EADDRINUSE') return new CommandError(`cannot listen on ${where}: the port is already in use (is another server running? try --port)`);
   if (code === 'EACCES') return new CommandError(`cannot listen on ${where}: permission denied (ports below 1024 need privileges; try --port)`);
   if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') return new CommandError(`cannot listen on ${where}: no such local address (check --host)`);
-  return fileError(err, db, 'open');
+  return databaseError(err, db);
 }
 
 function isLoopback(hostname: string): boolean {

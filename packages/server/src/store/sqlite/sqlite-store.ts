@@ -140,6 +140,8 @@ export class SqliteStore implements Store {
   private clientsVersion: number;
   private readonly clientsPoll: NodeJS.Timeout;
   private readonly clientsListeners = new Set<() => void>();
+  private readonly feedListeners = new Set<() => void>();
+  private feedSeq: number;
 
   constructor(options: SqliteStoreOptions) {
     // openConnection creates the file and its directory, for the owner only.
@@ -172,9 +174,41 @@ export class SqliteStore implements Store {
       readAudit: p('SELECT * FROM audit WHERE seq > ? AND at >= ? ORDER BY seq LIMIT ?'),
       readFeed: p('SELECT * FROM revocation_feed WHERE seq > ? ORDER BY seq LIMIT ?'),
       feedHead: p('SELECT coalesce(max(seq), 0) FROM revocation_feed').pluck(),
+      // AUTOINCREMENT's counter: moves with every append, whatever the sweeper deletes.
+      feedSeq: p("SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'revocation_feed'), 0)").pluck(),
     };
     this.clientsVersion = this.s.clientsVersion.get() as number;
-    this.clientsPoll = setInterval(() => this.checkClients(), CLIENTS_POLL_MS).unref();
+    this.feedSeq = this.s.feedSeq.get() as number;
+    this.clientsPoll = setInterval(() => {
+      this.checkClients();
+      this.checkFeed();
+    }, CLIENTS_POLL_MS).unref();
+  }
+
+  /** Feed events appended by another process (the CLI) since the last look. */
+  private checkFeed(): void {
+    const seq = this.s.feedSeq.get() as number;
+    if (seq === this.feedSeq) return;
+    this.feedSeq = seq;
+    this.feedAppended();
+  }
+
+  private feedAppended(): void {
+    for (const listener of [...this.feedListeners]) listener();
+  }
+
+  onFeedAppended(listener: () => void): () => void {
+    this.feedListeners.add(listener);
+    return () => this.feedListeners.delete(listener);
+  }
+
+  /** A write that may append to the feed: its listeners hear of it once it has committed. */
+  private async appending<T>(write: Promise<T>): Promise<T> {
+    try {
+      return await write;
+    } finally {
+      this.feedAppended();
+    }
   }
 
   private checkClients(): void {
@@ -236,7 +270,7 @@ export class SqliteStore implements Store {
 
   async deleteClient(id: string, at: number, audit: AuditInput[]) {
     try {
-      return await this.writer.write('deleteClient', id, at, audit);
+      return await this.appending(this.writer.write('deleteClient', id, at, audit));
     } finally {
       // After the commit: a read between the call and the commit may have cached the old row.
       this.clients.delete(id);
@@ -263,11 +297,11 @@ export class SqliteStore implements Store {
   }
 
   deleteUser(id: string, at: number, audit: AuditInput[]) {
-    return this.writer.write('deleteUser', id, at, audit);
+    return this.appending(this.writer.write('deleteUser', id, at, audit));
   }
 
   setPassword(id: string, passwordHash: string, at: number, audit: AuditInput[]) {
-    return this.writer.write('setPassword', id, passwordHash, at, audit);
+    return this.appending(this.writer.write('setPassword', id, passwordHash, at, audit));
   }
 
   async findGrant(clientId: string, userId: string | null) {
@@ -329,7 +363,7 @@ export class SqliteStore implements Store {
   }
 
   revoke(target: RevocationTarget, at: number, audit: AuditInput[]) {
-    return this.writer.write('revoke', target, at, audit);
+    return this.appending(this.writer.write('revoke', target, at, audit));
   }
 
   async readFeed(after: number, limit: number) {
@@ -383,6 +417,7 @@ export class SqliteStore implements Store {
     if (!this.db.open) return;
     clearInterval(this.clientsPoll);
     this.clientsListeners.clear();
+    this.feedListeners.clear();
     await this.writer.close();
     this.db.close();
   }

@@ -1,0 +1,96 @@
+/**
+ * Connecting to PostgreSQL (postgres.js): the pool, the types, and which failures mean "the
+ * database is away" (a 503 the client may retry, RFC 6749 §5.2 temporarily_unavailable) rather
+ * than a bug.
+ */
+import { OAuthError } from '@tessera/core';
+import postgres from 'postgres';
+
+export type Sql = postgres.Sql;
+export type Tx = postgres.TransactionSql;
+
+export interface PostgresOptions {
+  /** postgres:// or postgresql:// URL. */
+  url: string;
+  /** Connections in the pool (config.dbPoolSize). */
+  poolSize?: number;
+  /** Milliseconds a statement may run before PostgreSQL cancels it (config.dbStatementTimeout); 0 = no limit. */
+  statementTimeout?: number;
+}
+
+/** Whether `value` names a PostgreSQL database rather than a SQLite file. */
+export const isPostgresUrl = (value: string): boolean => /^postgres(ql)?:\/\//i.test(value);
+
+export function connect(options: PostgresOptions, max = options.poolSize ?? 10): Sql {
+  return postgres(options.url, {
+    max,
+    // Times are bigint milliseconds: numbers, not strings (all fit in 2^53).
+    types: { bigint: { to: 20, from: [20], serialize: (x: number) => String(x), parse: (x: string) => Number(x) } },
+    connection: { statement_timeout: options.statementTimeout ?? 5000, application_name: 'tessera' },
+    onnotice: () => {},
+    connect_timeout: 5,
+    idle_timeout: 60,
+  }) as unknown as Sql;
+}
+
+/** SQLSTATE classes and codes of a database that is away or overloaded, not of a wrong query. */
+const UNAVAILABLE_STATES = new Set(['57P01', '57P02', '57P03', '53300', '53400', '57014', '40001', '40P01', '55P03', '25P03']);
+const UNAVAILABLE_CODES = new Set([
+  'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH',
+  'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'CONNECT_TIMEOUT',
+]);
+
+export function isUnavailable(err: unknown): boolean {
+  const code = (err as { code?: unknown } | null)?.code;
+  if (typeof code !== 'string') return false;
+  return UNAVAILABLE_CODES.has(code) || UNAVAILABLE_STATES.has(code) || code.startsWith('08');
+}
+
+/** Serialization failures and deadlocks: the transaction did nothing and may simply run again. */
+export const isRetryable = (err: unknown): boolean => ['40001', '40P01'].includes((err as { code?: string } | null)?.code ?? '');
+
+/** The error a request gets while the database is away: 503 with Retry-After, no internals. */
+export const unavailable = (cause: unknown): OAuthError =>
+  new OAuthError('temporarily_unavailable', 'the database is unavailable; retry shortly', { headers: { 'retry-after': '1' }, cause });
+
+/** Runs `fn`, turning "the database is away" into a 503 and retrying deadlocks a few times. */
+export async function guarded<T>(fn: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (isRetryable(err) && attempt < 4) continue;
+      if (isUnavailable(err)) throw unavailable(err);
+      throw err;
+    }
+  }
+}
+
+/** The URL with its password hidden, for messages and logs. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.href;
+  } catch {
+    return 'the PostgreSQL URL given';
+  }
+}
+
+/** What went wrong reaching or using the database, for a person: no stack, no password. */
+export function describeFailure(err: unknown, url: string): string {
+  const cause = (err as { cause?: unknown }).cause ?? err;
+  const e = cause as { code?: string; message?: string };
+  const where = redactUrl(url);
+  switch (e.code) {
+    case 'ECONNREFUSED':
+      return `cannot connect to PostgreSQL at ${where}: connection refused (is it running? DEVELOPERS.md says how to start it)`;
+    case '3D000':
+      return `the PostgreSQL database in ${where} does not exist: create it (createdb) and run \`tessera migrate --db URL\``;
+    case '28P01':
+    case '28000':
+      return `PostgreSQL refused the login for ${where}: check the user and the password (PGPASSWORD or the URL)`;
+    default:
+      return `PostgreSQL at ${where}: ${(e.message ?? String(cause)).split('\n')[0]}`;
+  }
+}

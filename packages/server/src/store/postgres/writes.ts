@@ -1,0 +1,310 @@
+/**
+ * Every write of the PostgreSQL store, each one transaction (READ COMMITTED) on a pooled
+ * connection. What the SQLite store gets from its single writer, these get from row locks taken in
+ * one order, so concurrent writers on any number of instances behave as one:
+ * - a write that adds tokens to a grant holds it FOR KEY SHARE until commit; a revocation takes
+ *   its grants FOR UPDATE before touching tokens, so it waits for those writes and its token
+ *   UPDATE (a new statement, a new snapshot) sees their tokens: no live token outlives its grant's
+ *   or its family's revocation;
+ * - conditional writes (CheckedCredentials) hold the rows they compared FOR SHARE, so a password,
+ *   secret or session change waits for them and its cascade sees what they wrote;
+ * - a new grant holds its client and user FOR KEY SHARE (a deletion waits), and the unique index
+ *   grants_live makes a second live grant of the pair a 'conflict';
+ * - feed appends take one advisory lock, released at commit: seq order is commit order;
+ * - audit records extend a chain no other transaction holds (audit/chain.ts).
+ */
+import { chainRecord } from '../../audit/chain.js';
+import type {
+  AuditInput, CheckedCredentials, ClaimResult, ClientRecord, CodeRecord, GrantRecord, KeyRecord, RevocationResult, RevocationTarget,
+  SessionRecord, TokenRecord, UserRecord,
+} from '../types.js';
+import type { Tx } from './connection.js';
+
+export type { Tx };
+
+/** Chains in audit_chains (schema.ts). */
+const CHAINS = 32;
+/** Key of the advisory lock that orders feed appends. */
+const FEED_LOCK = 7_346_202;
+
+/** Thrown inside a transaction to roll it back and answer `outcome`. */
+export class Outcome<T extends string> {
+  constructor(readonly outcome: T) {}
+}
+
+const tokenRow = (t: TokenRecord) => ({
+  id: t.id, hash: t.hash, kind: t.kind, format: t.format, grant_id: t.grantId, family_id: t.familyId, parent_id: t.parentId,
+  client_id: t.clientId, user_id: t.userId, scope: t.scope, issued_at: t.issuedAt, expires_at: t.expiresAt, revoked_at: t.revokedAt,
+  consumed_at: t.consumedAt,
+});
+
+/** Whether the credentials a write was authorized by are still the stored ones; holds them until commit. */
+export async function unchanged(tx: Tx, checked: CheckedCredentials | undefined): Promise<boolean> {
+  if (!checked) return true;
+  const { client, user, session } = checked;
+  const found = await Promise.all([
+    client && tx`SELECT 1 FROM clients WHERE id = ${client.id} AND secret_hash IS NOT DISTINCT FROM ${client.secretHash} FOR SHARE`,
+    user && tx`SELECT 1 FROM users WHERE id = ${user.id} AND password_hash = ${user.passwordHash} FOR SHARE`,
+    session && tx`SELECT 1 FROM sessions WHERE hash = ${session.hash} AND user_id = ${session.userId} FOR SHARE`,
+  ]);
+  return found.every((rows) => rows === undefined || rows.length > 0);
+}
+
+/** Whether every token's grant exists and is live; holds them FOR KEY SHARE until commit. */
+async function grantsLive(tx: Tx, tokens: TokenRecord[]): Promise<boolean> {
+  const ids = [...new Set(tokens.map((t) => t.grantId))];
+  if (ids.length === 0) return true;
+  const rows = await tx`SELECT id FROM grants WHERE id = ANY(${ids}) AND revoked_at IS NULL FOR KEY SHARE`;
+  return rows.length === ids.length;
+}
+
+/** The grant's client and user exist; holds them FOR KEY SHARE (a deletion waits for this write). */
+async function principalsExist(tx: Tx, grant: GrantRecord): Promise<boolean> {
+  const [client, user] = await Promise.all([
+    tx`SELECT 1 FROM clients WHERE id = ${grant.clientId} FOR KEY SHARE`,
+    grant.userId === null ? undefined : tx`SELECT 1 FROM users WHERE id = ${grant.userId} FOR KEY SHARE`,
+  ]);
+  return client.length > 0 && (user === undefined || user.length > 0);
+}
+
+/** Inserts the grant or widens its scope; a second live grant of the pair is a 'conflict' (grants_live). */
+async function upsertGrant(tx: Tx, g: GrantRecord): Promise<void> {
+  try {
+    await tx`INSERT INTO grants (id, client_id, user_id, scope, created_at, revoked_at)
+      VALUES (${g.id}, ${g.clientId}, ${g.userId}, ${g.scope}, ${g.createdAt}, ${g.revokedAt})
+      ON CONFLICT (id) DO UPDATE SET scope = EXCLUDED.scope`;
+  } catch (err) {
+    // The transaction is aborted: the store rolls it back and answers the outcome.
+    if ((err as { constraint_name?: string }).constraint_name === 'grants_live') throw new Outcome('conflict');
+    throw err;
+  }
+}
+
+async function insertTokens(tx: Tx, tokens: TokenRecord[]): Promise<void> {
+  if (tokens.length > 0) await tx`INSERT INTO tokens ${tx(tokens.map(tokenRow))}`;
+}
+
+/** Chains the records onto a chain no other transaction holds, and moves its head. */
+export async function appendAudit(tx: Tx, audit: AuditInput[], at: number): Promise<void> {
+  if (audit.length === 0) return;
+  const [free, seqs] = await Promise.all([
+    tx`SELECT chain, records, seq, hash FROM audit_chains ORDER BY random() LIMIT 1 FOR UPDATE SKIP LOCKED`,
+    tx`SELECT nextval('audit_seq') AS seq FROM generate_series(1, ${audit.length})`,
+  ]);
+  // Every chain held by another transaction (more writers than chains): wait for one.
+  let head = free[0];
+  let numbers = seqs.map((r) => r.seq as number);
+  if (head === undefined) {
+    [head] = await tx`SELECT chain, records, seq, hash FROM audit_chains WHERE chain = ${Math.floor(Math.random() * CHAINS)} FOR UPDATE`;
+    // Taken after the lock, so they are above every seq of this chain.
+    numbers = (await tx`SELECT nextval('audit_seq') AS seq FROM generate_series(1, ${audit.length})`).map((r) => r.seq as number);
+  }
+  const chain = head?.chain as number;
+  let hash = head?.hash as string;
+  const rows = audit.map((input, i) => {
+    const r = chainRecord(hash, numbers[i] as number, at, input, chain);
+    hash = r.hash;
+    return {
+      seq: r.seq, chain, at: r.at, event: r.event, actor: r.actor, client_id: r.clientId, user_id: r.userId, grant_id: r.grantId,
+      token_id: r.tokenId, reason: r.reason, endpoint: r.endpoint, data: r.data === null ? null : JSON.stringify(r.data), prev_hash: r.prevHash, hash: r.hash,
+    };
+  });
+  await Promise.all([
+    tx`INSERT INTO audit ${tx(rows)}`,
+    tx`UPDATE audit_chains SET records = records + ${rows.length}, seq = ${rows.at(-1)?.seq as number}, hash = ${hash} WHERE chain = ${chain}`,
+  ]);
+}
+
+export async function createClient(tx: Tx, c: ClientRecord, audit: AuditInput): Promise<void> {
+  await tx`INSERT INTO clients (id, name, secret_hash, auth_method, grant_types, redirect_uris, scope, token_format, access_ttl, refresh_ttl, created_at)
+    VALUES (${c.id}, ${c.name}, ${c.secretHash}, ${c.authMethod}, ${tx.json(c.grantTypes)}, ${tx.json(c.redirectUris)}, ${c.scope}, ${c.tokenFormat}, ${c.accessTtl}, ${c.refreshTtl}, ${c.createdAt})`;
+  await appendAudit(tx, [audit], c.createdAt);
+}
+
+export async function setClientSecret(tx: Tx, id: string, secretHash: string, audit: AuditInput[]): Promise<boolean> {
+  const rows = await tx`UPDATE clients SET secret_hash = ${secretHash} WHERE id = ${id} AND secret_hash IS NOT NULL RETURNING 1`;
+  if (rows.length === 0) return false;
+  await appendAudit(tx, audit, Date.now());
+  return true;
+}
+
+export async function deleteClient(tx: Tx, id: string, at: number, audit: AuditInput[]): Promise<RevocationResult | undefined> {
+  const rows = await tx`DELETE FROM clients WHERE id = ${id} RETURNING 1`;
+  if (rows.length === 0) return undefined;
+  return revoke(tx, { client: id }, at, audit);
+}
+
+export async function createUser(tx: Tx, u: UserRecord, audit: AuditInput): Promise<void> {
+  await tx`INSERT INTO users (id, username, password_hash, created_at) VALUES (${u.id}, ${u.username}, ${u.passwordHash}, ${u.createdAt})`;
+  await appendAudit(tx, [audit], u.createdAt);
+}
+
+export async function deleteUser(tx: Tx, id: string, at: number, audit: AuditInput[]): Promise<RevocationResult | undefined> {
+  const rows = await tx`DELETE FROM users WHERE id = ${id} RETURNING 1`;
+  if (rows.length === 0) return undefined;
+  await tx`DELETE FROM sessions WHERE user_id = ${id}`;
+  return revoke(tx, { user: id }, at, audit);
+}
+
+export async function setPassword(tx: Tx, id: string, passwordHash: string, at: number, audit: AuditInput[]): Promise<RevocationResult | undefined> {
+  const rows = await tx`UPDATE users SET password_hash = ${passwordHash} WHERE id = ${id} RETURNING 1`;
+  if (rows.length === 0) return undefined;
+  await tx`DELETE FROM sessions WHERE user_id = ${id}`;
+  return revoke(tx, { user: id }, at, audit);
+}
+
+export async function saveGrant(tx: Tx, grant: GrantRecord, audit: AuditInput[], checked?: CheckedCredentials): Promise<'saved' | 'credential-changed'> {
+  if (!(await unchanged(tx, checked))) return 'credential-changed';
+  if (!(await principalsExist(tx, grant))) return 'credential-changed';
+  await upsertGrant(tx, grant);
+  await appendAudit(tx, audit, grant.createdAt);
+  return 'saved';
+}
+
+export async function createCode(tx: Tx, c: CodeRecord, audit: AuditInput[], checked?: CheckedCredentials): Promise<'created' | 'credential-changed'> {
+  if (!(await unchanged(tx, checked))) return 'credential-changed';
+  await tx`INSERT INTO codes (id, hash, grant_id, client_id, user_id, scope, redirect_uri, code_challenge, code_challenge_method, issued_at, expires_at, redeemed_at)
+    VALUES (${c.id}, ${c.hash}, ${c.grantId}, ${c.clientId}, ${c.userId}, ${c.scope}, ${c.redirectUri}, ${c.codeChallenge}, ${c.codeChallengeMethod}, ${c.issuedAt}, ${c.expiresAt}, ${c.redeemedAt})`;
+  await appendAudit(tx, audit, c.issuedAt);
+  return 'created';
+}
+
+export async function redeemCode(tx: Tx, codeId: string, at: number, tokens: TokenRecord[], audit: AuditInput[], checked?: CheckedCredentials): Promise<ClaimResult> {
+  if (!(await unchanged(tx, checked))) return 'credential-changed';
+  if (!(await grantsLive(tx, tokens))) return 'grant-revoked';
+  // A concurrent redeemer waits on the row, then finds it redeemed: exactly one claims it.
+  const rows = await tx`UPDATE codes SET redeemed_at = ${at} WHERE id = ${codeId} AND redeemed_at IS NULL RETURNING 1`;
+  if (rows.length === 0) return 'already-used';
+  await insertTokens(tx, tokens);
+  await appendAudit(tx, audit, at);
+  return 'claimed';
+}
+
+export async function issueTokens(
+  tx: Tx, tokens: TokenRecord[], audit: AuditInput[], grant?: GrantRecord, checked?: CheckedCredentials,
+): Promise<'issued' | 'grant-revoked' | 'credential-changed'> {
+  if (!(await unchanged(tx, checked))) return 'credential-changed';
+  if (grant) {
+    if (!(await principalsExist(tx, grant))) return 'grant-revoked';
+    await upsertGrant(tx, grant);
+  }
+  if (!(await grantsLive(tx, tokens))) return 'grant-revoked';
+  await insertTokens(tx, tokens);
+  await appendAudit(tx, audit, tokens[0]?.issuedAt ?? Date.now());
+  return 'issued';
+}
+
+export async function rotateRefresh(
+  tx: Tx, oldId: string, at: number, graceSince: number | null, tokens: TokenRecord[], audit: AuditInput[], checked?: CheckedCredentials,
+): Promise<ClaimResult> {
+  if (!(await unchanged(tx, checked))) return 'credential-changed';
+  // Checked first: a revocation of the grant also revoked the old token, which would otherwise look like reuse.
+  if (!(await grantsLive(tx, tokens))) return 'grant-revoked';
+  // A concurrent rotation waits on the row, then re-checks it (consumed): exactly one claims it.
+  const rows = await tx`UPDATE tokens SET consumed_at = coalesce(consumed_at, ${at})
+    WHERE id = ${oldId} AND kind = 'refresh' AND revoked_at IS NULL AND (consumed_at IS NULL OR consumed_at >= ${graceSince ?? Number.MAX_SAFE_INTEGER})
+    RETURNING 1`;
+  if (rows.length === 0) return 'already-used';
+  await insertTokens(tx, tokens);
+  await appendAudit(tx, audit, at);
+  return 'claimed';
+}
+
+/** The grants a target covers, locked FOR UPDATE first: writes adding tokens to them finish before. */
+async function lockGrants(tx: Tx, target: RevocationTarget): Promise<string[] | null> {
+  let rows: readonly { id: string }[];
+  if ('family' in target || 'grant' in target) {
+    const id = 'family' in target ? target.grant : target.grant;
+    rows = (await tx`SELECT id FROM grants WHERE id = ${id} FOR UPDATE`) as unknown as { id: string }[];
+  } else if ('user' in target) {
+    rows = (await tx`SELECT id FROM grants WHERE user_id = ${target.user} AND revoked_at IS NULL ORDER BY id FOR UPDATE`) as unknown as { id: string }[];
+  } else if ('client' in target) {
+    rows = (await tx`SELECT id FROM grants WHERE client_id = ${target.client} AND revoked_at IS NULL ORDER BY id FOR UPDATE`) as unknown as { id: string }[];
+  } else {
+    return null;
+  }
+  return rows.map((r) => r.id);
+}
+
+const feedValue = (target: RevocationTarget): { kind: string; value: string } => {
+  if ('token' in target) return { kind: 'token', value: target.token };
+  if ('family' in target) return { kind: 'family', value: target.family };
+  if ('grant' in target) return { kind: 'grant', value: target.grant };
+  if ('user' in target) return { kind: 'user', value: target.user };
+  if ('client' in target) return { kind: 'client', value: target.client };
+  return { kind: 'issuedBefore', value: String(target.issuedBefore) };
+};
+
+export async function revoke(tx: Tx, target: RevocationTarget, at: number, audit: AuditInput[]): Promise<RevocationResult> {
+  const grantIds = await lockGrants(tx, target);
+  type Revoked = { n: number; until: number | null; access_until: number | null };
+  const summary = (rows: readonly unknown[]) => (rows[0] as Revoked | undefined) ?? { n: 0, until: null, access_until: null };
+  // Each a new statement after the locks: it sees the tokens of every write that held them.
+  let revoked: Revoked;
+  let grants = 0;
+  if ('token' in target) {
+    revoked = summary(await tx`WITH t AS (UPDATE tokens SET revoked_at = ${at} WHERE id = ${target.token} AND revoked_at IS NULL RETURNING kind, expires_at)
+      SELECT count(*)::int AS n, max(expires_at) AS until, max(expires_at) FILTER (WHERE kind = 'access') AS access_until FROM t`);
+  } else if ('family' in target) {
+    revoked = summary(await tx`WITH t AS (UPDATE tokens SET revoked_at = ${at} WHERE grant_id = ${target.grant} AND family_id = ${target.family} AND revoked_at IS NULL RETURNING kind, expires_at)
+      SELECT count(*)::int AS n, max(expires_at) AS until, max(expires_at) FILTER (WHERE kind = 'access') AS access_until FROM t`);
+    await tx`DELETE FROM codes WHERE id = ${target.family} AND redeemed_at IS NULL`;
+  } else if ('issuedBefore' in target) {
+    revoked = summary(await tx`WITH t AS (UPDATE tokens SET revoked_at = ${at} WHERE issued_at < ${target.issuedBefore} AND revoked_at IS NULL RETURNING kind, expires_at)
+      SELECT count(*)::int AS n, max(expires_at) AS until, max(expires_at) FILTER (WHERE kind = 'access') AS access_until FROM t`);
+    await tx`DELETE FROM codes WHERE issued_at < ${target.issuedBefore} AND redeemed_at IS NULL`;
+  } else {
+    // A grant's tokens whatever became of the grant row; a user's or client's through their live grants.
+    const ids = 'grant' in target ? [target.grant] : (grantIds ?? []);
+    revoked = summary(await tx`WITH t AS (UPDATE tokens SET revoked_at = ${at} WHERE grant_id = ANY(${ids}) AND revoked_at IS NULL RETURNING kind, expires_at)
+      SELECT count(*)::int AS n, max(expires_at) AS until, max(expires_at) FILTER (WHERE kind = 'access') AS access_until FROM t`);
+    grants = (await tx`UPDATE grants SET revoked_at = ${at} WHERE id = ANY(${ids}) AND revoked_at IS NULL RETURNING 1`).length;
+    if ('grant' in target) await tx`DELETE FROM codes WHERE grant_id = ${target.grant} AND redeemed_at IS NULL`;
+    else if ('user' in target) await tx`DELETE FROM codes WHERE user_id = ${target.user} AND redeemed_at IS NULL`;
+    else await tx`DELETE FROM codes WHERE client_id = ${target.client} AND redeemed_at IS NULL`;
+  }
+  await appendAudit(tx, audit, at);
+  // Resource servers only ever see access tokens: the feed tells them when one was revoked.
+  if (revoked.access_until !== null) {
+    const { kind, value } = feedValue(target);
+    // Last, so the lock is held only for the commit: seq order is commit order.
+    await tx`WITH l AS MATERIALIZED (SELECT pg_advisory_xact_lock(${FEED_LOCK}))
+      INSERT INTO revocation_feed (seq, at, kind, value, until) SELECT nextval('revocation_feed_seq'), ${at}, ${kind}, ${value}, ${revoked.access_until} FROM l`;
+    await tx`SELECT pg_notify('tessera_feed', '')`;
+  }
+  return { tokens: revoked.n, grants, until: revoked.until };
+}
+
+/** See Store.sweepExpired: at most `limit` rows. */
+export async function sweepExpired(tx: Tx, before: number, limit: number): Promise<number> {
+  let n = 0;
+  const del = async (table: 'tokens' | 'codes' | 'sessions', key: 'id' | 'hash') =>
+    (await tx`DELETE FROM ${tx(table)} WHERE ${tx(key)} IN (SELECT ${tx(key)} FROM ${tx(table)} WHERE expires_at < ${before} LIMIT ${limit - n})`).count;
+  n += await del('tokens', 'id');
+  if (n < limit) n += await del('codes', 'id');
+  if (n < limit) n += await del('sessions', 'hash');
+  if (n < limit) n += (await tx`DELETE FROM revocation_feed WHERE seq IN (SELECT seq FROM revocation_feed WHERE until < ${before} LIMIT ${limit - n})`).count;
+  if (n < limit) {
+    // Grants revoked before `before`, their tokens first (all revoked with the grant), the grant once none is left.
+    for (const { id } of await tx`SELECT id FROM grants WHERE revoked_at < ${before} ORDER BY revoked_at LIMIT ${limit - n}`) {
+      n += (await tx`DELETE FROM tokens WHERE id IN (SELECT id FROM tokens WHERE grant_id = ${id} LIMIT ${limit - n})`).count;
+      if (n >= limit) break;
+      n += (await tx`DELETE FROM grants WHERE id = ${id}`).count;
+      if (n >= limit) break;
+    }
+  }
+  return n;
+}
+
+export async function createSession(tx: Tx, s: SessionRecord, checked?: CheckedCredentials): Promise<'created' | 'credential-changed'> {
+  if (!(await unchanged(tx, checked))) return 'credential-changed';
+  await tx`INSERT INTO sessions (hash, user_id, created_at, expires_at) VALUES (${s.hash}, ${s.userId}, ${s.createdAt}, ${s.expiresAt})`;
+  return 'created';
+}
+
+export async function addKey(tx: Tx, k: KeyRecord, retireAt: number | null, audit: AuditInput[]): Promise<void> {
+  if (retireAt !== null) await tx`UPDATE keys SET retire_at = ${retireAt} WHERE retire_at IS NULL`;
+  await tx`INSERT INTO keys (kid, alg, private_jwk, public_jwk, created_at, retire_at)
+    VALUES (${k.kid}, ${k.alg}, ${k.privateJwk}, ${k.publicJwk}, ${k.createdAt}, ${k.retireAt})`;
+  await appendAudit(tx, audit, k.createdAt);
+}
