@@ -32,12 +32,24 @@ export function chainRecord(prevHash: string, seq: number, at: number, input: Au
   return { ...record, hash: hashRecord(record) };
 }
 
-/** The record's hash. The chain number is not covered: moving a record to another chain breaks both chains' links. */
+/**
+ * The record's hash: SHA-256 (base64url) of the JSON array [seq, at, event, actor, clientId, userId,
+ * grantId, tokenId, reason, endpoint, data, prevHash]. The chain number is not covered: moving a
+ * record to another chain breaks both chains' links.
+ */
 export function hashRecord(r: Omit<AuditRecord, 'hash' | 'chain'>): string {
-  const content = JSON.stringify([
-    r.seq, r.at, r.event, r.actor, r.clientId, r.userId, r.grantId, r.tokenId, r.reason, r.endpoint, r.data, r.prevHash,
+  return hash('sha256', `[${r.seq},${recordBody(r.at, r)},${JSON.stringify(r.prevHash)}]`, 'base64url');
+}
+
+/**
+ * The middle of the hashed array, between seq and prevHash: a store that assigns seq and links
+ * records inside the database (PostgreSQL's tessera_append_audit) completes it there.
+ */
+export function recordBody(at: number, r: AuditInput): string {
+  const body = JSON.stringify([
+    at, r.event, r.actor, r.clientId ?? null, r.userId ?? null, r.grantId ?? null, r.tokenId ?? null, r.reason ?? null, r.endpoint ?? null, r.data ?? null,
   ]);
-  return hash('sha256', content, 'base64url');
+  return body.slice(1, -1);
 }
 
 /** How many records the chains hold in all. */

@@ -165,6 +165,7 @@ export class PostgresStore implements Store {
     });
   }
 
+  /** One statement, in its own transaction: a read, or a write done by one SQL function. */
   private read<T>(fn: (sql: Sql) => Promise<T>): Promise<T> {
     return guarded(() => fn(this.sql));
   }
@@ -286,11 +287,11 @@ export class PostgresStore implements Store {
   }
 
   redeemCode(codeId: string, at: number, tokens: TokenRecord[], audit: AuditInput[], checked?: CheckedCredentials) {
-    return this.write((tx) => w.redeemCode(tx, codeId, at, tokens, audit, checked));
+    return this.read((sql) => w.redeemCode(sql, codeId, at, tokens, audit, checked));
   }
 
   issueTokens(tokens: TokenRecord[], audit: AuditInput[], grant?: GrantRecord, checked?: CheckedCredentials) {
-    return this.write((tx) => w.issueTokens(tx, tokens, audit, grant, checked));
+    return this.read((sql) => w.issueTokens(sql, tokens, audit, grant, checked));
   }
 
   async getToken(id: string) {
@@ -316,7 +317,7 @@ export class PostgresStore implements Store {
   }
 
   rotateRefresh(oldId: string, at: number, graceSince: number | null, tokens: TokenRecord[], audit: AuditInput[], checked?: CheckedCredentials) {
-    return this.write((tx) => w.rotateRefresh(tx, oldId, at, graceSince, tokens, audit, checked));
+    return this.read((sql) => w.rotateRefresh(sql, oldId, at, graceSince, tokens, audit, checked));
   }
 
   revoke(target: RevocationTarget, at: number, audit: AuditInput[]) {

@@ -141,6 +141,121 @@ export const migrations: readonly string[] = [
   );
   CREATE INDEX revocation_feed_until ON revocation_feed (until);
 
+  -- The writes on the request path (writes.ts) are functions: one round trip each, instead of one
+  -- per statement of a transaction. Each runs in its statement's own transaction.
+  CREATE FUNCTION tessera_b64url(b bytea) RETURNS text LANGUAGE sql IMMUTABLE AS $$
+    SELECT translate(encode(b, 'base64'), '+/=' || chr(10), '-_')
+  $$;
+
+  -- Appends records (each {body, event, actor, client_id, ...}; body from audit/chain.ts recordBody)
+  -- to a chain no other transaction holds, hashing them as hashRecord does.
+  CREATE FUNCTION tessera_append_audit(p_at bigint, p_audit jsonb) RETURNS void LANGUAGE plpgsql AS $$
+  DECLARE
+    h record;
+    r jsonb;
+    s bigint;
+    prev text;
+    n integer := jsonb_array_length(p_audit);
+  BEGIN
+    IF n = 0 THEN RETURN; END IF;
+    SELECT chain, hash INTO h FROM audit_chains ORDER BY random() LIMIT 1 FOR UPDATE SKIP LOCKED;
+    IF NOT FOUND THEN
+      -- More writers than chains: wait for one.
+      SELECT chain, hash INTO h FROM audit_chains WHERE chain = floor(random() * 32)::integer FOR UPDATE;
+    END IF;
+    prev := h.hash;
+    FOR r IN SELECT value FROM jsonb_array_elements(p_audit) LOOP
+      -- Taken under the chain's lock: seq increases along the chain.
+      s := nextval('audit_seq');
+      INSERT INTO audit (seq, chain, at, event, actor, client_id, user_id, grant_id, token_id, reason, endpoint, data, prev_hash, hash)
+      VALUES (s, h.chain, p_at, r->>'event', r->>'actor', r->>'client_id', r->>'user_id', r->>'grant_id', r->>'token_id', r->>'reason',
+        r->>'endpoint', r->>'data', prev, tessera_b64url(sha256(convert_to('[' || s || ',' || (r->>'body') || ',"' || prev || '"]', 'UTF8'))))
+      RETURNING hash INTO prev;
+    END LOOP;
+    UPDATE audit_chains SET records = records + n, seq = s, hash = prev WHERE chain = h.chain;
+  END $$;
+
+  -- CheckedCredentials (store/types.ts) still stored; the rows stay locked FOR SHARE until commit,
+  -- so a change of password, secret or session waits, and its cascade sees this write.
+  CREATE FUNCTION tessera_unchanged(c jsonb) RETURNS boolean LANGUAGE plpgsql AS $$
+  BEGIN
+    IF c IS NULL THEN RETURN true; END IF;
+    IF c ? 'client' THEN
+      PERFORM 1 FROM clients WHERE id = c->'client'->>'id' AND secret_hash IS NOT DISTINCT FROM c->'client'->>'secretHash' FOR SHARE;
+      IF NOT FOUND THEN RETURN false; END IF;
+    END IF;
+    IF c ? 'user' THEN
+      PERFORM 1 FROM users WHERE id = c->'user'->>'id' AND password_hash = c->'user'->>'passwordHash' FOR SHARE;
+      IF NOT FOUND THEN RETURN false; END IF;
+    END IF;
+    IF c ? 'session' THEN
+      PERFORM 1 FROM sessions WHERE hash = c->'session'->>'hash' AND user_id = c->'session'->>'userId' FOR SHARE;
+      IF NOT FOUND THEN RETURN false; END IF;
+    END IF;
+    RETURN true;
+  END $$;
+
+  -- Every token's grant exists and is live; held FOR KEY SHARE until commit (a revocation takes
+  -- its grants FOR UPDATE first, so it waits for this write and then sees its tokens).
+  CREATE FUNCTION tessera_grants_live(p_tokens jsonb) RETURNS boolean LANGUAGE plpgsql AS $$
+  DECLARE
+    ids text[] := ARRAY(SELECT DISTINCT value->>'grant_id' FROM jsonb_array_elements(p_tokens));
+    n integer;
+  BEGIN
+    PERFORM 1 FROM grants WHERE id = ANY(ids) AND revoked_at IS NULL FOR KEY SHARE;
+    GET DIAGNOSTICS n = ROW_COUNT;
+    RETURN n = cardinality(ids);
+  END $$;
+
+  CREATE FUNCTION tessera_issue_tokens(p_tokens jsonb, p_audit jsonb, p_at bigint, p_grant jsonb, p_checked jsonb) RETURNS text LANGUAGE plpgsql AS $$
+  BEGIN
+    IF NOT tessera_unchanged(p_checked) THEN RETURN 'credential-changed'; END IF;
+    IF p_grant IS NOT NULL THEN
+      -- Its client and user, held FOR KEY SHARE: a deletion waits for this write.
+      PERFORM 1 FROM clients WHERE id = p_grant->>'client_id' FOR KEY SHARE;
+      IF NOT FOUND THEN RETURN 'grant-revoked'; END IF;
+      IF p_grant->>'user_id' IS NOT NULL THEN
+        PERFORM 1 FROM users WHERE id = p_grant->>'user_id' FOR KEY SHARE;
+        IF NOT FOUND THEN RETURN 'grant-revoked'; END IF;
+      END IF;
+      PERFORM 1 FROM grants WHERE id = p_grant->>'id' AND revoked_at IS NOT NULL;
+      IF FOUND THEN RETURN 'grant-revoked'; END IF;
+      -- A second live grant of the pair is a unique violation (grants_live), which the store answers as 'conflict'.
+      INSERT INTO grants SELECT * FROM jsonb_populate_record(NULL::grants, p_grant) ON CONFLICT (id) DO UPDATE SET scope = EXCLUDED.scope;
+    END IF;
+    -- Raised, not returned, so that the grant written above is rolled back too (writes.ts maps it).
+    IF NOT tessera_grants_live(p_tokens) THEN RAISE EXCEPTION 'grant-revoked' USING ERRCODE = 'TS001'; END IF;
+    INSERT INTO tokens SELECT * FROM jsonb_populate_recordset(NULL::tokens, p_tokens);
+    PERFORM tessera_append_audit(p_at, p_audit);
+    RETURN 'issued';
+  END $$;
+
+  CREATE FUNCTION tessera_rotate_refresh(p_old text, p_at bigint, p_grace bigint, p_tokens jsonb, p_audit jsonb, p_checked jsonb) RETURNS text LANGUAGE plpgsql AS $$
+  BEGIN
+    IF NOT tessera_unchanged(p_checked) THEN RETURN 'credential-changed'; END IF;
+    -- Checked first: a revocation of the grant also revoked the old token, which would otherwise look like reuse.
+    IF NOT tessera_grants_live(p_tokens) THEN RETURN 'grant-revoked'; END IF;
+    -- A concurrent rotation waits on the row, then re-checks it (consumed): exactly one claims it.
+    UPDATE tokens SET consumed_at = coalesce(consumed_at, p_at)
+      WHERE id = p_old AND kind = 'refresh' AND revoked_at IS NULL AND (consumed_at IS NULL OR consumed_at >= p_grace);
+    IF NOT FOUND THEN RETURN 'already-used'; END IF;
+    INSERT INTO tokens SELECT * FROM jsonb_populate_recordset(NULL::tokens, p_tokens);
+    PERFORM tessera_append_audit(p_at, p_audit);
+    RETURN 'claimed';
+  END $$;
+
+  CREATE FUNCTION tessera_redeem_code(p_code text, p_at bigint, p_tokens jsonb, p_audit jsonb, p_checked jsonb) RETURNS text LANGUAGE plpgsql AS $$
+  BEGIN
+    IF NOT tessera_unchanged(p_checked) THEN RETURN 'credential-changed'; END IF;
+    IF NOT tessera_grants_live(p_tokens) THEN RETURN 'grant-revoked'; END IF;
+    -- A concurrent redeemer waits on the row, then finds it redeemed: exactly one claims it.
+    UPDATE codes SET redeemed_at = p_at WHERE id = p_code AND redeemed_at IS NULL;
+    IF NOT FOUND THEN RETURN 'already-used'; END IF;
+    INSERT INTO tokens SELECT * FROM jsonb_populate_recordset(NULL::tokens, p_tokens);
+    PERFORM tessera_append_audit(p_at, p_audit);
+    RETURN 'claimed';
+  END $$;
+
   -- Other instances cache clients (postgres-store.ts): every change or deletion wakes them.
   CREATE FUNCTION tessera_clients_changed() RETURNS trigger LANGUAGE plpgsql AS $$
   BEGIN

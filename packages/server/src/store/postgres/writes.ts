@@ -1,6 +1,7 @@
 /**
  * Every write of the PostgreSQL store, each one transaction (READ COMMITTED) on a pooled
- * connection. What the SQLite store gets from its single writer, these get from row locks taken in
+ * connection. Those on the request path (issueTokens, rotateRefresh, redeemCode) are SQL
+ * functions (schema.ts), one round trip each; the others are transactions run from here. What the SQLite store gets from its single writer, these get from row locks taken in
  * one order, so concurrent writers on any number of instances behave as one:
  * - a write that adds tokens to a grant holds it FOR KEY SHARE until commit; a revocation takes
  *   its grants FOR UPDATE before touching tokens, so it waits for those writes and its token
@@ -13,17 +14,15 @@
  * - feed appends take one advisory lock, released at commit: seq order is commit order;
  * - audit records extend a chain no other transaction holds (audit/chain.ts).
  */
-import { chainRecord } from '../../audit/chain.js';
+import { recordBody } from '../../audit/chain.js';
 import type {
   AuditInput, CheckedCredentials, ClaimResult, ClientRecord, CodeRecord, GrantRecord, KeyRecord, RevocationResult, RevocationTarget,
   SessionRecord, TokenRecord, UserRecord,
 } from '../types.js';
-import type { Tx } from './connection.js';
+import type { Sql, Tx } from './connection.js';
 
 export type { Tx };
 
-/** Chains in audit_chains (schema.ts). */
-const CHAINS = 32;
 /** Key of the advisory lock that orders feed appends. */
 const FEED_LOCK = 7_346_202;
 
@@ -38,24 +37,67 @@ const tokenRow = (t: TokenRecord) => ({
   consumed_at: t.consumedAt,
 });
 
-/** Whether the credentials a write was authorized by are still the stored ones; holds them until commit. */
-export async function unchanged(tx: Tx, checked: CheckedCredentials | undefined): Promise<boolean> {
-  if (!checked) return true;
-  const { client, user, session } = checked;
-  const found = await Promise.all([
-    client && tx`SELECT 1 FROM clients WHERE id = ${client.id} AND secret_hash IS NOT DISTINCT FROM ${client.secretHash} FOR SHARE`,
-    user && tx`SELECT 1 FROM users WHERE id = ${user.id} AND password_hash = ${user.passwordHash} FOR SHARE`,
-    session && tx`SELECT 1 FROM sessions WHERE hash = ${session.hash} AND user_id = ${session.userId} FOR SHARE`,
-  ]);
-  return found.every((rows) => rows === undefined || rows.length > 0);
+/** The audit records as tessera_append_audit (schema.ts) takes them: it assigns seq, chain and hashes. */
+const auditRows = (audit: AuditInput[], at: number) =>
+  audit.map((r) => ({
+    body: recordBody(at, r), event: r.event, actor: r.actor, client_id: r.clientId ?? null, user_id: r.userId ?? null,
+    grant_id: r.grantId ?? null, token_id: r.tokenId ?? null, reason: r.reason ?? null, endpoint: r.endpoint ?? null,
+    data: r.data == null ? null : JSON.stringify(r.data),
+  }));
+
+const json = (value: unknown) => JSON.stringify(value);
+
+/** Chains the records onto a chain no other transaction holds (audit/chain.ts), in this transaction. */
+export async function appendAudit(tx: Tx, audit: AuditInput[], at: number): Promise<void> {
+  if (audit.length > 0) await tx`SELECT tessera_append_audit(${at}, ${json(auditRows(audit, at))}::jsonb)`;
 }
 
-/** Whether every token's grant exists and is live; holds them FOR KEY SHARE until commit. */
-async function grantsLive(tx: Tx, tokens: TokenRecord[]): Promise<boolean> {
-  const ids = [...new Set(tokens.map((t) => t.grantId))];
-  if (ids.length === 0) return true;
-  const rows = await tx`SELECT id FROM grants WHERE id = ANY(${ids}) AND revoked_at IS NULL FOR KEY SHARE`;
-  return rows.length === ids.length;
+/** A function's answer; a unique violation of grants_live is a 'conflict', TS001 the message it was raised with. */
+async function outcome<T extends string>(query: Promise<readonly Record<string, unknown>[]>): Promise<T> {
+  try {
+    const [row] = await query;
+    return row?.outcome as T;
+  } catch (err) {
+    const e = err as { code?: string; constraint_name?: string; message?: string };
+    if (e.code === '23505' && e.constraint_name === 'grants_live') return 'conflict' as T;
+    if (e.code === 'TS001') return e.message as T;
+    throw err;
+  }
+}
+
+const grantRow = (g: GrantRecord) => ({
+  id: g.id, client_id: g.clientId, user_id: g.userId, scope: g.scope, created_at: g.createdAt, revoked_at: g.revokedAt,
+});
+
+/** issueTokens in one round trip (tessera_issue_tokens). */
+export function issueTokens(
+  sql: Sql, tokens: TokenRecord[], audit: AuditInput[], grant?: GrantRecord, checked?: CheckedCredentials,
+): Promise<'issued' | 'conflict' | 'grant-revoked' | 'credential-changed'> {
+  const at = tokens[0]?.issuedAt ?? Date.now();
+  return outcome(sql`SELECT tessera_issue_tokens(${json(tokens.map(tokenRow))}::jsonb, ${json(auditRows(audit, at))}::jsonb, ${at},
+    ${grant ? json(grantRow(grant)) : null}::jsonb, ${checked ? json(checked) : null}::jsonb) AS outcome`);
+}
+
+/** rotateRefresh in one round trip (tessera_rotate_refresh). */
+export function rotateRefresh(
+  sql: Sql, oldId: string, at: number, graceSince: number | null, tokens: TokenRecord[], audit: AuditInput[], checked?: CheckedCredentials,
+): Promise<ClaimResult> {
+  // graceSince = null: only an unconsumed token can be claimed.
+  return outcome(sql`SELECT tessera_rotate_refresh(${oldId}, ${at}, ${graceSince ?? Number.MAX_SAFE_INTEGER}, ${json(tokens.map(tokenRow))}::jsonb,
+    ${json(auditRows(audit, at))}::jsonb, ${checked ? json(checked) : null}::jsonb) AS outcome`);
+}
+
+/** redeemCode in one round trip (tessera_redeem_code). */
+export function redeemCode(sql: Sql, codeId: string, at: number, tokens: TokenRecord[], audit: AuditInput[], checked?: CheckedCredentials): Promise<ClaimResult> {
+  return outcome(sql`SELECT tessera_redeem_code(${codeId}, ${at}, ${json(tokens.map(tokenRow))}::jsonb, ${json(auditRows(audit, at))}::jsonb,
+    ${checked ? json(checked) : null}::jsonb) AS outcome`);
+}
+
+/** The credentials still stored (tessera_unchanged): the rows stay locked FOR SHARE until commit. */
+async function unchanged(tx: Tx, checked: CheckedCredentials | undefined): Promise<boolean> {
+  if (!checked) return true;
+  const [row] = await tx`SELECT tessera_unchanged(${json(checked)}::jsonb) AS ok`;
+  return row?.ok === true;
 }
 
 /** The grant's client and user exist; holds them FOR KEY SHARE (a deletion waits for this write). */
@@ -65,54 +107,6 @@ async function principalsExist(tx: Tx, grant: GrantRecord): Promise<boolean> {
     grant.userId === null ? undefined : tx`SELECT 1 FROM users WHERE id = ${grant.userId} FOR KEY SHARE`,
   ]);
   return client.length > 0 && (user === undefined || user.length > 0);
-}
-
-/** Inserts the grant or widens its scope; a second live grant of the pair is a 'conflict' (grants_live). */
-async function upsertGrant(tx: Tx, g: GrantRecord): Promise<void> {
-  try {
-    await tx`INSERT INTO grants (id, client_id, user_id, scope, created_at, revoked_at)
-      VALUES (${g.id}, ${g.clientId}, ${g.userId}, ${g.scope}, ${g.createdAt}, ${g.revokedAt})
-      ON CONFLICT (id) DO UPDATE SET scope = EXCLUDED.scope`;
-  } catch (err) {
-    // The transaction is aborted: the store rolls it back and answers the outcome.
-    if ((err as { constraint_name?: string }).constraint_name === 'grants_live') throw new Outcome('conflict');
-    throw err;
-  }
-}
-
-async function insertTokens(tx: Tx, tokens: TokenRecord[]): Promise<void> {
-  if (tokens.length > 0) await tx`INSERT INTO tokens ${tx(tokens.map(tokenRow))}`;
-}
-
-/** Chains the records onto a chain no other transaction holds, and moves its head. */
-export async function appendAudit(tx: Tx, audit: AuditInput[], at: number): Promise<void> {
-  if (audit.length === 0) return;
-  const [free, seqs] = await Promise.all([
-    tx`SELECT chain, records, seq, hash FROM audit_chains ORDER BY random() LIMIT 1 FOR UPDATE SKIP LOCKED`,
-    tx`SELECT nextval('audit_seq') AS seq FROM generate_series(1, ${audit.length})`,
-  ]);
-  // Every chain held by another transaction (more writers than chains): wait for one.
-  let head = free[0];
-  let numbers = seqs.map((r) => r.seq as number);
-  if (head === undefined) {
-    [head] = await tx`SELECT chain, records, seq, hash FROM audit_chains WHERE chain = ${Math.floor(Math.random() * CHAINS)} FOR UPDATE`;
-    // Taken after the lock, so they are above every seq of this chain.
-    numbers = (await tx`SELECT nextval('audit_seq') AS seq FROM generate_series(1, ${audit.length})`).map((r) => r.seq as number);
-  }
-  const chain = head?.chain as number;
-  let hash = head?.hash as string;
-  const rows = audit.map((input, i) => {
-    const r = chainRecord(hash, numbers[i] as number, at, input, chain);
-    hash = r.hash;
-    return {
-      seq: r.seq, chain, at: r.at, event: r.event, actor: r.actor, client_id: r.clientId, user_id: r.userId, grant_id: r.grantId,
-      token_id: r.tokenId, reason: r.reason, endpoint: r.endpoint, data: r.data === null ? null : JSON.stringify(r.data), prev_hash: r.prevHash, hash: r.hash,
-    };
-  });
-  await Promise.all([
-    tx`INSERT INTO audit ${tx(rows)}`,
-    tx`UPDATE audit_chains SET records = records + ${rows.length}, seq = ${rows.at(-1)?.seq as number}, hash = ${hash} WHERE chain = ${chain}`,
-  ]);
 }
 
 export async function createClient(tx: Tx, c: ClientRecord, audit: AuditInput): Promise<void> {
@@ -153,10 +147,18 @@ export async function setPassword(tx: Tx, id: string, passwordHash: string, at: 
   return revoke(tx, { user: id }, at, audit);
 }
 
-export async function saveGrant(tx: Tx, grant: GrantRecord, audit: AuditInput[], checked?: CheckedCredentials): Promise<'saved' | 'credential-changed'> {
+export async function saveGrant(tx: Tx, grant: GrantRecord, audit: AuditInput[], checked?: CheckedCredentials): Promise<'saved' | 'conflict' | 'credential-changed'> {
   if (!(await unchanged(tx, checked))) return 'credential-changed';
   if (!(await principalsExist(tx, grant))) return 'credential-changed';
-  await upsertGrant(tx, grant);
+  try {
+    await tx`INSERT INTO grants (id, client_id, user_id, scope, created_at, revoked_at)
+      VALUES (${grant.id}, ${grant.clientId}, ${grant.userId}, ${grant.scope}, ${grant.createdAt}, ${grant.revokedAt})
+      ON CONFLICT (id) DO UPDATE SET scope = EXCLUDED.scope`;
+  } catch (err) {
+    // A second live grant of the pair (grants_live); the transaction is aborted and rolled back.
+    if ((err as { constraint_name?: string }).constraint_name === 'grants_live') throw new Outcome('conflict');
+    throw err;
+  }
   await appendAudit(tx, audit, grant.createdAt);
   return 'saved';
 }
@@ -167,47 +169,6 @@ export async function createCode(tx: Tx, c: CodeRecord, audit: AuditInput[], che
     VALUES (${c.id}, ${c.hash}, ${c.grantId}, ${c.clientId}, ${c.userId}, ${c.scope}, ${c.redirectUri}, ${c.codeChallenge}, ${c.codeChallengeMethod}, ${c.issuedAt}, ${c.expiresAt}, ${c.redeemedAt})`;
   await appendAudit(tx, audit, c.issuedAt);
   return 'created';
-}
-
-export async function redeemCode(tx: Tx, codeId: string, at: number, tokens: TokenRecord[], audit: AuditInput[], checked?: CheckedCredentials): Promise<ClaimResult> {
-  if (!(await unchanged(tx, checked))) return 'credential-changed';
-  if (!(await grantsLive(tx, tokens))) return 'grant-revoked';
-  // A concurrent redeemer waits on the row, then finds it redeemed: exactly one claims it.
-  const rows = await tx`UPDATE codes SET redeemed_at = ${at} WHERE id = ${codeId} AND redeemed_at IS NULL RETURNING 1`;
-  if (rows.length === 0) return 'already-used';
-  await insertTokens(tx, tokens);
-  await appendAudit(tx, audit, at);
-  return 'claimed';
-}
-
-export async function issueTokens(
-  tx: Tx, tokens: TokenRecord[], audit: AuditInput[], grant?: GrantRecord, checked?: CheckedCredentials,
-): Promise<'issued' | 'grant-revoked' | 'credential-changed'> {
-  if (!(await unchanged(tx, checked))) return 'credential-changed';
-  if (grant) {
-    if (!(await principalsExist(tx, grant))) return 'grant-revoked';
-    await upsertGrant(tx, grant);
-  }
-  if (!(await grantsLive(tx, tokens))) return 'grant-revoked';
-  await insertTokens(tx, tokens);
-  await appendAudit(tx, audit, tokens[0]?.issuedAt ?? Date.now());
-  return 'issued';
-}
-
-export async function rotateRefresh(
-  tx: Tx, oldId: string, at: number, graceSince: number | null, tokens: TokenRecord[], audit: AuditInput[], checked?: CheckedCredentials,
-): Promise<ClaimResult> {
-  if (!(await unchanged(tx, checked))) return 'credential-changed';
-  // Checked first: a revocation of the grant also revoked the old token, which would otherwise look like reuse.
-  if (!(await grantsLive(tx, tokens))) return 'grant-revoked';
-  // A concurrent rotation waits on the row, then re-checks it (consumed): exactly one claims it.
-  const rows = await tx`UPDATE tokens SET consumed_at = coalesce(consumed_at, ${at})
-    WHERE id = ${oldId} AND kind = 'refresh' AND revoked_at IS NULL AND (consumed_at IS NULL OR consumed_at >= ${graceSince ?? Number.MAX_SAFE_INTEGER})
-    RETURNING 1`;
-  if (rows.length === 0) return 'already-used';
-  await insertTokens(tx, tokens);
-  await appendAudit(tx, audit, at);
-  return 'claimed';
 }
 
 /** The grants a target covers, locked FOR UPDATE first: writes adding tokens to them finish before. */
