@@ -52,6 +52,10 @@ export type AuditSubject = Pick<AuditInput, 'clientId' | 'userId' | 'grantId'>;
 const CLIENT_GRANTS_MAX = 10_000;
 /** A revocation of the grant committed between our check and our write: nothing was issued. */
 const grantRevoked = () => new OAuthError('invalid_grant', 'the grant was revoked');
+/** What a write of a new grant answers when its (client, user) pair got a live grant first (withGrant). */
+const GRANT_CONFLICT = Symbol('grant conflict');
+/** How often withGrant looks again for the pair's grant after a conflict before giving up. */
+const GRANT_ATTEMPTS = 5;
 /**
  * A credential the request was checked with changed before the write committed (a password set,
  * a secret rotated, a user or client deleted): nothing was issued, as if the check had failed.
@@ -87,8 +91,6 @@ const passwordChecked = (user: UserRecord) => ({ user: { id: user.id, passwordHa
 const PREFIX = { access: 'tsa_', refresh: 'tsr_', code: 'tsc_', clientSecret: 'tss_' } as const;
 
 export class LifecycleEngine extends EventEmitter<EngineEvents> {
-  /** First grants of a (client, user) pair being written, so that concurrent requests share one. */
-  private readonly creatingGrant = new Map<string, Promise<unknown>>();
   /** Each client's client_credentials grant, by client id (see issueClientCredentials). */
   private readonly clientGrants = new Map<string, GrantRecord>();
   private readonly signIn: SignIn;
@@ -214,7 +216,7 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
 
   private async saveConsent(
     client: ClientRecord, user: UserRecord, scopes: ReadonlySet<string>, existing: GrantRecord | undefined, by: Actor, session: SessionRecord,
-  ): Promise<GrantRecord> {
+  ): Promise<GrantRecord | typeof GRANT_CONFLICT> {
     const scope = formatScope(new Set([...(existing?.scope.split(' ').filter(Boolean) ?? []), ...scopes]));
     const grant: GrantRecord = existing
       ? { ...existing, scope }
@@ -223,36 +225,25 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
       { event: existing ? 'grant.widened' : 'grant.created', ...by, clientId: client.id, userId: user.id, grantId: grant.id, data: { scope } },
     ], throughSession(user, session));
     if (saved === 'credential-changed') throw new SessionEnded();
+    if (saved === 'conflict') return GRANT_CONFLICT;
     return grant;
   }
 
   /**
    * Runs `use` with the live grant of (client, user), or with none, in which case `use` writes a
-   * new one. Only one new grant per pair is written at a time: requests that find none while the
-   * first is being written wait for it, then use it (otherwise concurrent first requests would
-   * each create a grant, and revoking "the" grant would miss the others' tokens).
+   * new one. The store keeps one live grant per pair (a second one would escape revoking "the"
+   * grant): when a concurrent request, in any process, wrote the pair's grant first, `use` answers
+   * GRANT_CONFLICT, having stored nothing, and runs again with the grant that won.
    */
-  private async withGrant<T>(clientId: string, userId: string | null, use: (existing: GrantRecord | undefined) => Promise<T>): Promise<T> {
-    const key = `${clientId} ${userId ?? ''}`;
-    for (;;) {
-      const pending = this.creatingGrant.get(key);
-      if (pending) {
-        await pending;
-        continue;
-      }
-      const existing = await this.store.findGrant(clientId, userId);
-      if (existing) return use(existing);
-      // Another request may have started creating it while we looked.
-      if (this.creatingGrant.has(key)) continue;
-      const creating = use(undefined);
-      const settled = creating.then(() => undefined, () => undefined);
-      this.creatingGrant.set(key, settled);
-      try {
-        return await creating;
-      } finally {
-        this.creatingGrant.delete(key);
-      }
+  private async withGrant<T>(
+    clientId: string, userId: string | null, use: (existing: GrantRecord | undefined) => Promise<T | typeof GRANT_CONFLICT>,
+  ): Promise<T> {
+    for (let attempt = 0; attempt < GRANT_ATTEMPTS; attempt++) {
+      const result = await use(await this.store.findGrant(clientId, userId));
+      if (result !== GRANT_CONFLICT) return result;
     }
+    // Each winner was revoked before we could find it: give up as on a revoked grant.
+    throw grantRevoked();
   }
 
   // ---- issuance ----------------------------------------------------------------------------
@@ -265,7 +256,8 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
     const known = this.clientGrants.get(client.id);
     if (known) {
       const issued = await this.clientCredentialsWith(client, scope, known, by);
-      if (issued) return issued;
+      // No conflict is possible here: an existing grant is not written.
+      if (issued && issued !== GRANT_CONFLICT) return issued;
       this.clientGrants.delete(client.id);
     }
     const issued = await this.withGrant(client.id, null, (existing) => this.clientCredentialsWith(client, scope, existing, by));
@@ -274,7 +266,9 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
   }
 
   /** Issues on `existing` (or on a new grant); undefined if the store found the grant revoked. */
-  private async clientCredentialsWith(client: ClientRecord, scope: string, existing: GrantRecord | undefined, by: Actor): Promise<TokenResponse | undefined> {
+  private async clientCredentialsWith(
+    client: ClientRecord, scope: string, existing: GrantRecord | undefined, by: Actor,
+  ): Promise<TokenResponse | undefined | typeof GRANT_CONFLICT> {
     const now = this.now();
     // The client's own grant covers what it registered; each token carries what was asked for.
     const grant: GrantRecord = existing ?? { id: randomId(), clientId: client.id, userId: null, scope: client.scope, createdAt: now, revokedAt: null };
@@ -282,6 +276,7 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
     const checked = asChecked(client);
     const stored = await this.store.issueTokens([access.record], [this.issuedEvent(access.record, by)], existing ? undefined : grant, checked);
     if (stored === 'credential-changed') throw credentialChanged(checked);
+    if (stored === 'conflict') return GRANT_CONFLICT;
     if (stored === 'grant-revoked') return undefined;
     if (this.clientGrants.size >= CLIENT_GRANTS_MAX) this.clientGrants.clear();
     this.clientGrants.set(client.id, grant);
@@ -297,7 +292,9 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
     return this.withGrant(client.id, user.id, (existing) => this.passwordWith(client, user, scope, existing, by));
   }
 
-  private async passwordWith(client: ClientRecord, user: UserRecord, scope: string, existing: GrantRecord | undefined, by: Actor): Promise<TokenResponse> {
+  private async passwordWith(
+    client: ClientRecord, user: UserRecord, scope: string, existing: GrantRecord | undefined, by: Actor,
+  ): Promise<TokenResponse | typeof GRANT_CONFLICT> {
     const now = this.now();
     const grantScope = formatScope(new Set([...(existing?.scope.split(' ').filter(Boolean) ?? []), ...scope.split(' ').filter(Boolean)]));
     const grant: GrantRecord = existing
@@ -310,6 +307,7 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
     const checked = asChecked(client, user);
     const stored = await this.store.issueTokens(records, records.map((r) => this.issuedEvent(r, by)), grant, checked);
     if (stored === 'credential-changed') throw credentialChanged(checked);
+    if (stored === 'conflict') return GRANT_CONFLICT;
     if (stored === 'grant-revoked') throw grantRevoked();
     return this.response(access, refresh, scope, now);
   }
