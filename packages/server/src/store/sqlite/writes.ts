@@ -63,6 +63,7 @@ export class SqliteWrites {
         VALUES (@id, @hash, @grantId, @clientId, @userId, @scope, @redirectUri, @codeChallenge, @codeChallengeMethod, @issuedAt, @expiresAt, @redeemedAt)`),
       redeemCode: p('UPDATE codes SET redeemed_at = ? WHERE id = ? AND redeemed_at IS NULL'),
       grantLive: p('SELECT 1 FROM grants WHERE id = ? AND revoked_at IS NULL'),
+      grantRevoked: p('SELECT 1 FROM grants WHERE id = ? AND revoked_at IS NOT NULL'),
       // Through grants_live_pair (schema.ts), the index that also refuses a second live grant.
       otherLiveGrant: p("SELECT 1 FROM grants WHERE client_id = @clientId AND ifnull(user_id, '') = ifnull(@userId, '') AND revoked_at IS NULL AND id <> @id"),
       principalsExist: p('SELECT 1 FROM clients WHERE id = @clientId AND (@userId IS NULL OR EXISTS (SELECT 1 FROM users WHERE id = @userId))'),
@@ -173,6 +174,9 @@ export class SqliteWrites {
       // the grants it already has, which grantsLive catches).
       if (this.s.principalsExist.get(grant) === undefined) return 'grant-revoked';
       if (this.conflicts(grant)) return 'conflict';
+      // Checked before the upsert, which would widen a revoked grant's scope (a savepoint is only
+      // rolled back on a throw).
+      if (this.s.grantRevoked.get(grant.id) !== undefined) return 'grant-revoked';
       this.s.upsertGrant.run(grant);
     }
     if (!this.grantsLive(tokens)) return 'grant-revoked';
