@@ -15,7 +15,10 @@ let files = 0;
 const threaded = () => new SqliteStore({ path: join(dir, `store-${++files}.db`), synchronous: 'normal', writer: 'thread' });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-storageSuite('SqliteStore (file, writer thread)', async () => threaded());
+// Stores with a writer thread each, on one file: their writers really run at the same time.
+storageSuite('SqliteStore (file, writer thread)', async () => threaded(), {
+  connect: async (store) => new SqliteStore({ path: (store as SqliteStore).db.name, synchronous: 'normal', writer: 'thread' }),
+});
 
 describe('SqliteStore writer thread', () => {
   it('a write that fails in the thread rejects with its SQLite error and code, alone', async () => {

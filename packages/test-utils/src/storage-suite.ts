@@ -1,10 +1,12 @@
 /**
  * The storage contract as tests (store/types.ts): every store — SQLite now, PostgreSQL later —
- * runs this one suite against a real database. Each test gets a fresh store from the factory.
+ * runs this one suite against a real database. Each test gets a fresh store from the factory;
+ * `options.connect` opens more stores on its database, for the concurrency section.
  */
 import { describe } from 'vitest';
 import { auditLog } from './storage/audit.js';
-import { useStore, type StoreFactory } from './storage/context.js';
+import { concurrency } from './storage/concurrency.js';
+import { type StorageSuiteOptions, type StoreFactory, useStore } from './storage/context.js';
 import { credentials } from './storage/credentials.js';
 import { expiry } from './storage/expiry.js';
 import { feed } from './storage/feed.js';
@@ -13,9 +15,9 @@ import { principals } from './storage/principals.js';
 import { revocation } from './storage/revocation.js';
 import { tokens } from './storage/tokens.js';
 
-export function storageSuite(name: string, factory: StoreFactory): void {
+export function storageSuite(name: string, factory: StoreFactory, options: StorageSuiteOptions = {}): void {
   describe(`storage contract: ${name}`, () => {
-    const ref = useStore(factory);
+    const ref = useStore(factory, options);
     principals(ref);
     grantsAndCodes(ref);
     tokens(ref);
@@ -24,5 +26,6 @@ export function storageSuite(name: string, factory: StoreFactory): void {
     feed(ref);
     expiry(ref);
     auditLog(ref);
+    concurrency(ref);
   });
 }

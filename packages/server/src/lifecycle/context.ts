@@ -35,8 +35,6 @@ export interface EngineContext {
   readonly config: ServerConfig;
   readonly keys: KeyRing;
   readonly now: () => number;
-  /** First grants of a (client, user) pair being written, so that concurrent requests share one (grants.ts). */
-  readonly creatingGrant: Map<string, Promise<unknown>>;
   /** Each client's client_credentials grant, by client id (issue.ts). */
   readonly clientGrants: Map<string, GrantRecord>;
   /** Tells the engine's subscribers (the feed fan-out, guards through it) that a revocation committed. */

@@ -38,7 +38,6 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
     super();
     this.ctx = {
       store, config, keys, now,
-      creatingGrant: new Map(),
       clientGrants: new Map(),
       emitRevoked: (target, result, at, reason) => this.emit('revoked', { target, result, at, reason }),
     };

@@ -6,7 +6,7 @@ import { formatScope } from '@tessera/core';
 import { randomId } from '../secrets.js';
 import type { ClientRecord, GrantRecord, SessionRecord, UserRecord } from '../store/types.js';
 import type { Actor, EngineContext } from './context.js';
-import { SessionEnded, throughSession } from './credentials.js';
+import { grantRevoked, SessionEnded, throughSession } from './credentials.js';
 
 /** A new live grant of the client to the user (`userId` null: the client's own, for client_credentials). */
 export const newGrant = (clientId: string, userId: string | null, scope: string, createdAt: number): GrantRecord =>
@@ -37,43 +37,35 @@ export function recordConsent(
 
 async function saveConsent(
   ctx: EngineContext, client: ClientRecord, user: UserRecord, scopes: ReadonlySet<string>, existing: GrantRecord | undefined, by: Actor, session: SessionRecord,
-): Promise<GrantRecord> {
+): Promise<GrantRecord | typeof GRANT_CONFLICT> {
   const scope = widenedScope(existing, scopes);
   const grant: GrantRecord = existing ? { ...existing, scope } : newGrant(client.id, user.id, scope, ctx.now());
   const saved = await ctx.store.saveGrant(grant, [
     { event: existing ? 'grant.widened' : 'grant.created', ...by, clientId: client.id, userId: user.id, grantId: grant.id, data: { scope } },
   ], throughSession(user, session));
   if (saved === 'credential-changed') throw new SessionEnded();
+  if (saved === 'conflict') return GRANT_CONFLICT;
   return grant;
 }
 
+/** What a write of a new grant answers when its (client, user) pair got a live grant first (withGrant). */
+export const GRANT_CONFLICT = Symbol('grant conflict');
+/** How often withGrant looks again for the pair's grant after a conflict before giving up. */
+const GRANT_ATTEMPTS = 5;
+
 /**
  * Runs `use` with the live grant of (client, user), or with none, in which case `use` writes a
- * new one. Only one new grant per pair is written at a time: requests that find none while the
- * first is being written wait for it, then use it (otherwise concurrent first requests would
- * each create a grant, and revoking "the" grant would miss the others' tokens).
+ * new one. The store keeps one live grant per pair (a second one would escape revoking "the"
+ * grant): when a concurrent request, in any process, wrote the pair's grant first, `use` answers
+ * GRANT_CONFLICT, having stored nothing, and runs again with the grant that won.
  */
 export async function withGrant<T>(
-  ctx: EngineContext, clientId: string, userId: string | null, use: (existing: GrantRecord | undefined) => Promise<T>,
+  ctx: EngineContext, clientId: string, userId: string | null, use: (existing: GrantRecord | undefined) => Promise<T | typeof GRANT_CONFLICT>,
 ): Promise<T> {
-  const key = `${clientId} ${userId ?? ''}`;
-  for (;;) {
-    const pending = ctx.creatingGrant.get(key);
-    if (pending) {
-      await pending;
-      continue;
-    }
-    const existing = await ctx.store.findGrant(clientId, userId);
-    if (existing) return use(existing);
-    // Another request may have started creating it while we looked.
-    if (ctx.creatingGrant.has(key)) continue;
-    const creating = use(undefined);
-    const settled = creating.then(() => undefined, () => undefined);
-    ctx.creatingGrant.set(key, settled);
-    try {
-      return await creating;
-    } finally {
-      ctx.creatingGrant.delete(key);
-    }
+  for (let attempt = 0; attempt < GRANT_ATTEMPTS; attempt++) {
+    const result = await use(await ctx.store.findGrant(clientId, userId));
+    if (result !== GRANT_CONFLICT) return result;
   }
+  // Each winner was revoked before we could find it: give up as on a revoked grant.
+  throw grantRevoked();
 }

@@ -7,7 +7,7 @@ import { randomId } from '../secrets.js';
 import type { ClientRecord, GrantRecord, SessionRecord, UserRecord } from '../store/types.js';
 import type { Actor, EngineContext } from './context.js';
 import { asChecked, credentialChanged, grantRevoked, SessionEnded, throughSession } from './credentials.js';
-import { newGrant, widenedScope, withGrant } from './grants.js';
+import { GRANT_CONFLICT, newGrant, widenedScope, withGrant } from './grants.js';
 import { type Issued, issued, issuedEvent, mintAccess, mintRefresh } from './mint.js';
 
 /** A bound on remembered client grants, past which they are forgotten and looked up again. */
@@ -21,7 +21,8 @@ export async function issueClientCredentials(ctx: EngineContext, client: ClientR
   const known = ctx.clientGrants.get(client.id);
   if (known) {
     const done = await clientCredentialsWith(ctx, client, scope, known, by);
-    if (done) return done;
+    // No conflict is possible here: an existing grant is not written.
+    if (done && done !== GRANT_CONFLICT) return done;
     ctx.clientGrants.delete(client.id);
   }
   const done = await withGrant(ctx, client.id, null, (existing) => clientCredentialsWith(ctx, client, scope, existing, by));
@@ -32,7 +33,7 @@ export async function issueClientCredentials(ctx: EngineContext, client: ClientR
 /** Issues on `existing` (or on a new grant); undefined if the store found the grant revoked. */
 async function clientCredentialsWith(
   ctx: EngineContext, client: ClientRecord, scope: string, existing: GrantRecord | undefined, by: Actor,
-): Promise<Issued | undefined> {
+): Promise<Issued | undefined | typeof GRANT_CONFLICT> {
   const now = ctx.now();
   // The client's own grant covers what it registered; each token carries what was asked for.
   const grant = existing ?? newGrant(client.id, null, client.scope, now);
@@ -40,6 +41,7 @@ async function clientCredentialsWith(
   const checked = asChecked(client);
   const stored = await ctx.store.issueTokens([access.record], [issuedEvent(access.record, by)], existing ? undefined : grant, checked);
   if (stored === 'credential-changed') throw credentialChanged(checked);
+  if (stored === 'conflict') return GRANT_CONFLICT;
   if (stored === 'grant-revoked') return undefined;
   if (ctx.clientGrants.size >= CLIENT_GRANTS_MAX) ctx.clientGrants.clear();
   ctx.clientGrants.set(client.id, grant);
@@ -57,7 +59,7 @@ export function issuePassword(ctx: EngineContext, client: ClientRecord, user: Us
 
 async function passwordWith(
   ctx: EngineContext, client: ClientRecord, user: UserRecord, scope: string, existing: GrantRecord | undefined, by: Actor,
-): Promise<Issued> {
+): Promise<Issued | typeof GRANT_CONFLICT> {
   const now = ctx.now();
   const grantScope = widenedScope(existing, scope.split(' ').filter(Boolean));
   const grant: GrantRecord = existing ? { ...existing, scope: grantScope } : newGrant(client.id, user.id, grantScope, now);
@@ -68,6 +70,7 @@ async function passwordWith(
   const checked = asChecked(client, user);
   const stored = await ctx.store.issueTokens(records, records.map((r) => issuedEvent(r, by)), grant, checked);
   if (stored === 'credential-changed') throw credentialChanged(checked);
+  if (stored === 'conflict') return GRANT_CONFLICT;
   if (stored === 'grant-revoked') throw grantRevoked();
   return issued(access, refresh);
 }

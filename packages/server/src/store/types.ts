@@ -1,7 +1,32 @@
 /**
  * The storage contract. The lifecycle engine owns every rule; a store only keeps rows and makes
  * each method one atomic transaction. Every store (SQLite, later PostgreSQL) passes the shared
- * suite in @tessera/test-utils. Times are milliseconds since the epoch.
+ * suite in @tessera/test-utils, whose concurrency section races these guarantees on separate
+ * connections. Times are milliseconds since the epoch.
+ *
+ * Guarantees. Several processes (`tessera serve` replicas, the CLI) may use one database through
+ * stores of their own; every store gives each of them all of the following, whatever the others do.
+ * - Atomicity: each write method commits all of its rows, with its audit records, or nothing; a
+ *   write that answers an outcome other than success, or rejects, has stored nothing.
+ * - Serializable outcomes: each write behaves as if run alone at its commit (SQLite: one writer
+ *   at a time; a store with concurrent writers needs row locks or SERIALIZABLE). Compare-and-set
+ *   writes (redeemCode, rotateRefresh) claim at most once across all connections; the checks a
+ *   write answers by ('grant-revoked', 'conflict', CheckedCredentials) are made in its own
+ *   transaction and still hold at its commit, never taken from a read before it.
+ * - One live grant per pair: at most one unrevoked grant per (client, user), a null user
+ *   (client credentials) included, enforced by the schema; a write that would add a second answers
+ *   'conflict' (saveGrant, issueTokens).
+ * - Read-your-writes: once a write's promise resolved, every read through any store on the same
+ *   database (this object, another one, another process) sees it; cached clients excepted, below.
+ * - Feed order is commit order: a FeedEvent's seq is assigned so that seq order equals commit
+ *   order (one writer at a time, or a lock around seq assignment and commit). A reader following
+ *   readFeed with a cursor therefore never misses an event that commits later with a lower seq.
+ * - Clients may be cached: a getClient result may outlive the client's change or deletion by
+ *   another store by a bound the store states (SQLite: 100 ms, its poll); onClientsChanged fires
+ *   within that bound. Through the store that made the change it is seen at once.
+ * - Audit order: records form one or more hash chains (audit/chain.ts). seq is unique across the
+ *   log and increases along each chain in append order; across chains it says nothing of commit
+ *   order, so readAudit is verified against auditHeads read first (verifyChain), not tailed.
  */
 
 export type GrantType = 'authorization_code' | 'refresh_token' | 'client_credentials' | 'password' | 'implicit';
@@ -214,6 +239,7 @@ export interface CheckedCredentials {
 export interface Store {
   // clients
   createClient(client: ClientRecord, audit: AuditInput): Promise<void>;
+  /** May answer from a cache: a change by another store shows within the store's bound (see onClientsChanged). */
   getClient(id: string): Promise<ClientRecord | undefined>;
   listClients(): Promise<ClientRecord[]>;
   /**
@@ -227,7 +253,8 @@ export interface Store {
   /**
    * Calls `listener` after clients may have changed or been deleted: at once for a change made
    * through this store, and for one made by another process (the CLI on the same database) as
-   * soon as the store notices (SQLite: within 100 ms). It may call when nothing relevant changed;
+   * soon as the store notices, within a bound the store states (SQLite: 100 ms, how often it polls;
+   * its cached clients live no longer than that after such a change). It may call when nothing relevant changed;
    * a listener re-reads the clients it cares about with getClient. Returns the unsubscribe function.
    */
   onClientsChanged(listener: () => void): () => void;
@@ -243,14 +270,16 @@ export interface Store {
   setPassword(id: string, passwordHash: string, at: number, audit: AuditInput[]): Promise<RevocationResult | undefined>;
 
   // grants
-  /** The active (unrevoked) grant for this client and user (null user = client credentials). */
+  /** The live (unrevoked) grant for this client and user (null user = client credentials): there is at most one. */
   findGrant(clientId: string, userId: string | null): Promise<GrantRecord | undefined>;
   getGrant(id: string): Promise<GrantRecord | undefined>;
   /**
    * Inserts the grant or widens its scope. 'credential-changed' (see CheckedCredentials; also when
-   * the grant's client or user no longer exists) stores nothing.
+   * the grant's client or user no longer exists) stores nothing. 'conflict': its (client, user)
+   * pair already has a live grant other than this one (written concurrently, perhaps by another
+   * process); nothing is stored, and the caller uses that grant (findGrant) instead.
    */
-  saveGrant(grant: GrantRecord, audit: AuditInput[], checked?: CheckedCredentials): Promise<'saved' | 'credential-changed'>;
+  saveGrant(grant: GrantRecord, audit: AuditInput[], checked?: CheckedCredentials): Promise<'saved' | 'conflict' | 'credential-changed'>;
 
   // codes
   /** Stores the code; 'credential-changed' (see CheckedCredentials) stores nothing. */
@@ -265,18 +294,23 @@ export interface Store {
 
   // tokens
   /**
-   * Stores tokens (and the grant, if given) with their audit records in one transaction;
-   * 'grant-revoked' (their grant is revoked, or the new grant's client or user no longer exists)
-   * and 'credential-changed' store nothing.
+   * Stores tokens (and the grant, if given: inserted, or its scope widened) with their audit
+   * records in one transaction; 'grant-revoked' (their grant is revoked, or the new grant's client
+   * or user no longer exists), 'conflict' (the given grant's pair already has another live grant,
+   * as for saveGrant) and 'credential-changed' store nothing.
    */
-  issueTokens(tokens: TokenRecord[], audit: AuditInput[], grant?: GrantRecord, checked?: CheckedCredentials): Promise<'issued' | 'grant-revoked' | 'credential-changed'>;
+  issueTokens(
+    tokens: TokenRecord[], audit: AuditInput[], grant?: GrantRecord, checked?: CheckedCredentials,
+  ): Promise<'issued' | 'conflict' | 'grant-revoked' | 'credential-changed'>;
   getToken(id: string): Promise<TokenRecord | undefined>;
   listTokens(filter: TokenFilter): Promise<TokenRecord[]>;
   /**
    * Consumes a refresh token and stores its successors, atomically. 'already-used' (consumed,
    * revoked, or consumed before `graceSince`) and 'grant-revoked' store nothing. A token consumed
    * at or after `graceSince` may be rotated again (the benign-retry window). 'credential-changed'
-   * stores nothing and consumes nothing.
+   * stores nothing and consumes nothing. Racing a revocation of the token's family or grant, the
+   * rotation either commits first (the revocation then revokes the successors too) or answers
+   * 'already-used' or 'grant-revoked': no live successor ever outlives the revocation.
    */
   rotateRefresh(oldId: string, at: number, graceSince: number | null, tokens: TokenRecord[], audit: AuditInput[], checked?: CheckedCredentials): Promise<ClaimResult>;
 
@@ -296,7 +330,10 @@ export interface Store {
    * nothing was appended; a listener reads the feed from its cursor. Returns the unsubscribe function.
    */
   onFeedAppended(listener: () => void): () => void;
-  /** Feed events with seq > after, oldest first, at most `limit`. */
+  /**
+   * Feed events with seq > after, oldest first, at most `limit`. seq order is commit order, so a
+   * reader that passes the last seq it saw as `after` misses no event committed since.
+   */
   readFeed(after: number, limit: number): Promise<FeedEvent[]>;
   /** The seq of the newest feed event, 0 if there is none: a stream that starts there misses nothing later. */
   feedHead(): Promise<number>;
@@ -329,7 +366,7 @@ export interface Store {
 
   // audit
   appendAudit(audit: AuditInput[]): Promise<void>;
-  /** Records with seq > after, oldest first. */
+  /** Records with seq > after, oldest first (seq orders each chain; see Guarantees: not a tail cursor). */
   readAudit(after: number, limit: number, since?: number): Promise<AuditRecord[]>;
   /** The head of every chain, to detect deletions at the tail (verifyChain). */
   auditHeads(): Promise<AuditHead[]>;

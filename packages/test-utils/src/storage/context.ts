@@ -5,26 +5,54 @@ import { clientRecord, grantRecord, userRecord } from '../fixtures.js';
 
 export type StoreFactory = () => Promise<Store>;
 
+export interface StorageSuiteOptions {
+  /**
+   * Opens another store on the database of `store` (another connection, as another process would
+   * have): the concurrency section races writes across such stores. The suite closes each one
+   * after its test, before `store`. Without it (one connection only, as SQLite ':memory:'), the
+   * section races on the one store.
+   */
+  connect?: (store: Store) => Promise<Store>;
+}
+
 /** The store under test: a fresh one from the factory before each test, closed after it. */
 export interface StoreRef {
   readonly store: Store;
+  /** Another store on the same database (the store itself when the suite has no `connect`). */
+  connect(): Promise<Store>;
 }
 
-export function useStore(factory: StoreFactory): StoreRef {
+export function useStore(factory: StoreFactory, options: StorageSuiteOptions = {}): StoreRef {
   let current: Store | undefined;
+  let others: Store[] = [];
   beforeEach(async () => {
     current = await factory();
   });
   afterEach(async () => {
+    await Promise.all(others.map((s) => s.close()));
+    others = [];
     await current?.close();
     current = undefined;
   });
-  return {
+  const ref: StoreRef = {
     get store(): Store {
       if (!current) throw new Error('the store is only available inside a test');
       return current;
     },
+    async connect(): Promise<Store> {
+      const { store } = ref;
+      if (!options.connect) return store;
+      const other = await options.connect(store);
+      others.push(other);
+      return other;
+    },
   };
+  return ref;
+}
+
+/** The store under test and `n - 1` other connections to its database. */
+export async function connections(ref: StoreRef, n: number): Promise<Store[]> {
+  return [ref.store, ...(await Promise.all(Array.from({ length: n - 1 }, () => ref.connect())))];
 }
 
 export const audit = (event: string, extra: Partial<AuditInput> = {}): AuditInput => ({ event, actor: 'test', ...extra });

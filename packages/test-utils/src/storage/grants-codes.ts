@@ -2,7 +2,7 @@
 import type { Store, TokenRecord } from '@tessera/server';
 import { describe, expect, it } from 'vitest';
 import { codeRecord, grantRecord, newId, tokenRecord, userRecord } from '../fixtures.js';
-import { appends, audit, rejectsAndAppendsNothing, type StoreRef, storedClientAndUser } from './context.js';
+import { appends, audit, rejectsAndAppendsNothing, type StoreRef, storedClientAndUser, storedGrant } from './context.js';
 
 export function grantsAndCodes(ref: StoreRef): void {
   describe('grants', () => {
@@ -51,6 +51,45 @@ export function grantsAndCodes(ref: StoreRef): void {
       const fresh = grantRecord(client.id, user.id);
       await store.saveGrant(fresh, []);
       expect(await store.findGrant(client.id, user.id)).toEqual(fresh);
+    });
+  });
+
+  describe('one live grant per (client, user)', () => {
+    it.each([
+      ['a user', true],
+      ['no user (client credentials)', false],
+    ])('saveGrant of a second live grant for a pair (%s) is a conflict and stores nothing', async (_pair, withUser) => {
+      const { store } = ref;
+      const { client, user } = await storedClientAndUser(store);
+      const userId = withUser ? user.id : null;
+      const first = grantRecord(client.id, userId);
+      await store.saveGrant(first, [audit('grant.created')]);
+      const second = grantRecord(client.id, userId);
+      expect(await appends(store, 0, () => store.saveGrant(second, [audit('grant.created')]))).toBe('conflict');
+      expect(await store.getGrant(second.id)).toBeUndefined();
+      expect(await store.findGrant(client.id, userId)).toEqual(first);
+    });
+
+    it('issueTokens with a new grant for a pair that has a live grant is a conflict and stores nothing', async () => {
+      const { store } = ref;
+      const { client, user, grant } = await storedGrant(store);
+      const other = grantRecord(client.id, user.id);
+      const token = tokenRecord(other);
+      expect(await appends(store, 0, () => store.issueTokens([token], [audit('token.issued')], other))).toBe('conflict');
+      expect(await store.getGrant(other.id)).toBeUndefined();
+      expect(await store.getToken(token.id)).toBeUndefined();
+      // The live grant itself may be given again (its scope widened): no conflict with itself.
+      expect(await store.issueTokens([tokenRecord(grant)], [], { ...grant, scope: 'read write admin' })).toBe('issued');
+      expect(await store.saveGrant({ ...grant, scope: 'read' }, [])).toBe('saved');
+    });
+
+    it('a revoked grant does not count: the pair gets a new live grant', async () => {
+      const { store } = ref;
+      const { client, user, grant } = await storedGrant(store);
+      await store.revoke({ grant: grant.id }, Date.now(), []);
+      const next = grantRecord(client.id, user.id);
+      expect(await store.issueTokens([tokenRecord(next)], [], next)).toBe('issued');
+      expect(await store.findGrant(client.id, user.id)).toEqual(next);
     });
   });
 

@@ -70,6 +70,9 @@ export function tokens(ref: StoreRef): void {
       const before = await store.auditHeads();
       const [a, b, c] = [tokenRecord(grant), tokenRecord(grant), tokenRecord(grant)];
       expect(await store.issueTokens([a], [audit('token.issued')])).toBe('grant-revoked');
+      // The grant given with the tokens (a password exchange widening it) is not widened either.
+      expect(await store.issueTokens([a], [audit('token.issued')], { ...grant, scope: `${grant.scope} admin` })).toBe('grant-revoked');
+      expect((await store.getGrant(grant.id))?.scope).toBe(grant.scope);
       expect(await store.redeemCode(code.id, Date.now(), [b], [audit('code.redeemed')])).toBe('grant-revoked');
       expect(await store.rotateRefresh(refresh.id, Date.now(), null, [c], [audit('token.rotated')])).toBe('grant-revoked');
       for (const t of [a, b, c]) expect(await store.getToken(t.id)).toBeUndefined();

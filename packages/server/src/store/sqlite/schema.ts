@@ -215,4 +215,27 @@ export const migrations: readonly string[] = [
   `
   CREATE INDEX grants_revoked ON grants (revoked_at) WHERE revoked_at IS NOT NULL;
   `,
+  // One live grant per (client, user) pair, a null user included (issue 10): the engine's
+  // in-process lock could not stop another process (the CLI, a second server) writing a second
+  // one, so the schema does. A file may already hold duplicates: each pair keeps its newest live
+  // grant, the older ones' tokens and codes move onto it, and the older rows go. Nothing a client
+  // holds stops working (tokens and codes carry their own scope; a family stays within one grant)
+  // and revoking the pair's grant now reaches all of them. Revoking the duplicates instead would
+  // sign their users out. The kept grant keeps its own scope: at worst a user is asked to consent
+  // again to a scope only an older duplicate held. The unique index also serves findGrant (and
+  // revocation by client, on its client_id prefix), so it replaces grants_client_user.
+  `
+  CREATE TEMP TABLE grant_merge AS
+    SELECT g.id AS old_id,
+      (SELECT n.id FROM grants n WHERE n.client_id = g.client_id AND n.user_id IS g.user_id AND n.revoked_at IS NULL
+        ORDER BY n.created_at DESC, n.id DESC LIMIT 1) AS new_id
+    FROM grants g WHERE g.revoked_at IS NULL;
+  DELETE FROM grant_merge WHERE old_id = new_id;
+  UPDATE tokens SET grant_id = (SELECT new_id FROM grant_merge WHERE old_id = tokens.grant_id) WHERE grant_id IN (SELECT old_id FROM grant_merge);
+  UPDATE codes SET grant_id = (SELECT new_id FROM grant_merge WHERE old_id = codes.grant_id) WHERE grant_id IN (SELECT old_id FROM grant_merge);
+  DELETE FROM grants WHERE id IN (SELECT old_id FROM grant_merge);
+  DROP TABLE grant_merge;
+  DROP INDEX grants_client_user;
+  CREATE UNIQUE INDEX grants_live_pair ON grants (client_id, ifnull(user_id, '')) WHERE revoked_at IS NULL;
+  `,
 ];

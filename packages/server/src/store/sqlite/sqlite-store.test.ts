@@ -15,7 +15,10 @@ let files = 0;
 const onFile = () => new SqliteStore({ path: join(dir, `store-${++files}.db`), synchronous: 'normal' });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-storageSuite('SqliteStore (file)', async () => onFile());
+// A second SqliteStore on the same file is a second connection, as the CLI or another server is.
+storageSuite('SqliteStore (file)', async () => onFile(), {
+  connect: async (store) => new SqliteStore({ path: (store as SqliteStore).db.name, synchronous: 'normal' }),
+});
 storageSuite('SqliteStore (:memory:)', async () => new SqliteStore({ path: ':memory:' }));
 
 describe('SqliteStore', () => {
@@ -85,7 +88,53 @@ describe('SqliteStore revocation queries use an index', () => {
   });
 });
 
+describe('SqliteStore grant queries use the one-live-grant index', () => {
+  it('findGrant, with a user or without, searches grants_live_pair', async () => {
+    const store = onFile();
+    const sql = (store.db.prepare("SELECT sql FROM sqlite_master WHERE name = 'grants_live_pair'").pluck().get() as string);
+    expect(sql).toMatch(/UNIQUE INDEX/);
+    for (const userId of ['u1', null]) {
+      const plan = (store.db.prepare("EXPLAIN QUERY PLAN SELECT * FROM grants WHERE client_id = @clientId AND ifnull(user_id, '') = ifnull(@userId, '') AND user_id IS @userId AND revoked_at IS NULL")
+        .all({ clientId: 'c1', userId }) as { detail: string }[]).map((r) => r.detail).join('; ');
+      expect(plan).toMatch(/SEARCH grants USING INDEX grants_live_pair \(client_id=\? AND <expr>=\?\)/);
+    }
+    await store.close();
+  });
+});
+
 describe('SqliteStore migrations', () => {
+  it('the one-live-grant migration merges duplicate live grants into the newest of their pair, losing no token or code', async () => {
+    const path = join(dir, 'duplicate-grants.db');
+    const old = new Database(path);
+    for (const sql of migrations.slice(0, -1)) old.exec(sql);
+    old.pragma(`user_version = ${migrations.length - 1}`);
+    old.exec(`INSERT INTO grants VALUES ('g1', 'c1', 'u1', 'read', 1, NULL), ('g2', 'c1', 'u1', 'read write', 2, NULL), ('g0', 'c1', 'u1', 'read', 0, 5),
+        ('k1', 'c1', NULL, 'read', 1, NULL), ('k2', 'c1', NULL, 'read', 3, NULL), ('h1', 'c2', 'u1', 'read', 1, NULL);
+      INSERT INTO tokens VALUES ('t1', 'h', 'refresh', 'opaque', 'g1', 'f1', NULL, 'c1', 'u1', 'read', 1, 9e12, NULL, NULL),
+        ('t2', 'h', 'access', 'opaque', 'g2', 'f2', NULL, 'c1', 'u1', 'read', 2, 9e12, NULL, NULL),
+        ('t3', 'h', 'access', 'opaque', 'k1', 't3', NULL, 'c1', NULL, 'read', 1, 9e12, NULL, NULL),
+        ('t0', 'h', 'access', 'opaque', 'g0', 'f0', NULL, 'c1', 'u1', 'read', 0, 9e12, 5, NULL);
+      INSERT INTO codes VALUES ('code1', 'h', 'g1', 'c1', 'u1', 'read', 'https://app/cb', NULL, NULL, 1, 9e12, NULL);`);
+    old.close();
+
+    const store = new SqliteStore({ path });
+    expect(await store.findGrant('c1', 'u1')).toMatchObject({ id: 'g2', scope: 'read write' });
+    expect(await store.findGrant('c1', null)).toMatchObject({ id: 'k2' });
+    expect(await store.findGrant('c2', 'u1')).toMatchObject({ id: 'h1' });
+    for (const gone of ['g1', 'k1']) expect(await store.getGrant(gone)).toBeUndefined();
+    // A revoked grant is no duplicate: it stays, with its tokens.
+    expect(await store.getGrant('g0')).toMatchObject({ revokedAt: 5 });
+    expect(await store.getToken('t0')).toMatchObject({ grantId: 'g0' });
+    expect(await store.getToken('t1')).toMatchObject({ grantId: 'g2', familyId: 'f1' });
+    expect(await store.getToken('t3')).toMatchObject({ grantId: 'k2' });
+    expect(await store.getCode('code1')).toMatchObject({ grantId: 'g2' });
+    // Revoking the pair's grant now reaches every token the duplicates held.
+    expect(await store.revoke({ grant: 'g2' }, 10, [])).toMatchObject({ tokens: 2, grants: 1 });
+    expect(await store.getCode('code1')).toBeUndefined();
+    await store.close();
+  });
+
+
   it('migration 4 keeps every token and code row and leaves no index over their hashes', async () => {
     const path = join(dir, 'v3.db');
     const old = new Database(path);

@@ -164,7 +164,9 @@ export class SqliteStore implements Store {
       getUser: p('SELECT * FROM users WHERE id = ?'),
       getUserByName: p('SELECT * FROM users WHERE username = ?'),
       listUsers: p('SELECT * FROM users ORDER BY created_at, id'),
-      findGrant: p('SELECT * FROM grants WHERE client_id = ? AND user_id IS ? AND revoked_at IS NULL ORDER BY created_at DESC LIMIT 1'),
+      // Through grants_live_pair (schema.ts), which holds at most one live grant per pair; `user_id IS`
+      // keeps a user whose id were '' apart from client credentials.
+      findGrant: p("SELECT * FROM grants WHERE client_id = @clientId AND ifnull(user_id, '') = ifnull(@userId, '') AND user_id IS @userId AND revoked_at IS NULL"),
       getGrant: p('SELECT * FROM grants WHERE id = ?'),
       getCode: p('SELECT * FROM codes WHERE id = ?'),
       getToken: p('SELECT * FROM tokens WHERE id = ?'),
@@ -232,6 +234,8 @@ export class SqliteStore implements Store {
     const version = this.db.pragma('user_version', { simple: true }) as number;
     for (let v = version; v < migrations.length; v++) {
       this.db.transaction(() => {
+        // Another process opening the file at the same time may have applied it while we waited.
+        if ((this.db.pragma('user_version', { simple: true }) as number) > v) return;
         this.db.exec(migrations[v] as string);
         this.db.pragma(`user_version = ${v + 1}`);
       }).immediate();
@@ -305,7 +309,7 @@ export class SqliteStore implements Store {
   }
 
   async findGrant(clientId: string, userId: string | null) {
-    const r = this.s.findGrant.get(clientId, userId) as Row | undefined;
+    const r = this.s.findGrant.get({ clientId, userId }) as Row | undefined;
     return r && toGrant(r);
   }
 
