@@ -8,7 +8,14 @@ beforeAll(async () => {
 });
 afterAll(() => db?.drop());
 
-storageSuite('PostgresStore', async () => {
-  await db.reset();
-  return PostgresStore.open({ url: db.url, poolSize: 4 });
-});
+const open = () => PostgresStore.open({ url: db.url, poolSize: 4 });
+
+storageSuite(
+  'PostgresStore',
+  async () => {
+    await db.reset();
+    return open();
+  },
+  // Another pool on the same database: what a second instance or the CLI sees.
+  { connect: open },
+);

@@ -175,35 +175,65 @@ export const migrations: readonly string[] = [
     UPDATE audit_chains SET records = records + n, seq = s, hash = prev WHERE chain = h.chain;
   END $$;
 
-  -- CheckedCredentials (store/types.ts) still stored; the rows stay locked FOR SHARE until commit,
-  -- so a change of password, secret or session waits, and its cascade sees this write.
+  -- Writes that depend on a client, user or grant hold a shared transaction-scoped advisory lock
+  -- on it until commit; a change of it (a secret, a password, a deletion, a revocation) holds the
+  -- exclusive one first. So the change waits for the writes in flight, and its next statement (a
+  -- new snapshot) sees what they wrote; writes that start later see the change. Advisory locks
+  -- live in shared memory: unlike a row lock (FOR SHARE), taking one writes nothing, which matters
+  -- on a client or grant row every request of that client would lock. Always taken in the order
+  -- client, user, grant (revocations lock several grants in id order), so they cannot deadlock.
+  CREATE FUNCTION tessera_lock_key(kind text, id text) RETURNS bigint LANGUAGE sql IMMUTABLE AS $$
+    SELECT hashtextextended(kind || ':' || id, 0)
+  $$;
+  CREATE FUNCTION tessera_share(kind text, id text) RETURNS void LANGUAGE sql AS $$
+    SELECT pg_advisory_xact_lock_shared(tessera_lock_key(kind, id))
+  $$;
+  CREATE FUNCTION tessera_hold(kind text, id text) RETURNS void LANGUAGE sql AS $$
+    SELECT pg_advisory_xact_lock(tessera_lock_key(kind, id))
+  $$;
+  CREATE FUNCTION tessera_hold_grants(ids text[]) RETURNS void LANGUAGE plpgsql AS $$
+  DECLARE
+    g text;
+  BEGIN
+    FOR g IN SELECT DISTINCT unnest(ids) ORDER BY 1 LOOP
+      PERFORM tessera_hold('grant', g);
+    END LOOP;
+  END $$;
+
+  -- CheckedCredentials (store/types.ts) still stored, compared under the shared locks (above).
   CREATE FUNCTION tessera_unchanged(c jsonb) RETURNS boolean LANGUAGE plpgsql AS $$
   BEGIN
     IF c IS NULL THEN RETURN true; END IF;
     IF c ? 'client' THEN
-      PERFORM 1 FROM clients WHERE id = c->'client'->>'id' AND secret_hash IS NOT DISTINCT FROM c->'client'->>'secretHash' FOR SHARE;
+      PERFORM tessera_share('client', c->'client'->>'id');
+      PERFORM 1 FROM clients WHERE id = c->'client'->>'id' AND secret_hash IS NOT DISTINCT FROM c->'client'->>'secretHash';
       IF NOT FOUND THEN RETURN false; END IF;
     END IF;
     IF c ? 'user' THEN
-      PERFORM 1 FROM users WHERE id = c->'user'->>'id' AND password_hash = c->'user'->>'passwordHash' FOR SHARE;
+      PERFORM tessera_share('user', c->'user'->>'id');
+      PERFORM 1 FROM users WHERE id = c->'user'->>'id' AND password_hash = c->'user'->>'passwordHash';
       IF NOT FOUND THEN RETURN false; END IF;
     END IF;
     IF c ? 'session' THEN
+      -- A session's row (one browser's) is locked FOR SHARE: ending it (DELETE) waits for this write.
       PERFORM 1 FROM sessions WHERE hash = c->'session'->>'hash' AND user_id = c->'session'->>'userId' FOR SHARE;
       IF NOT FOUND THEN RETURN false; END IF;
     END IF;
     RETURN true;
   END $$;
 
-  -- Every token's grant exists and is live; held FOR KEY SHARE until commit (a revocation takes
-  -- its grants FOR UPDATE first, so it waits for this write and then sees its tokens).
+  -- Every token's grant exists and is live, under the grants' shared locks: a revocation waits for
+  -- this write, then revokes its tokens too.
   CREATE FUNCTION tessera_grants_live(p_tokens jsonb) RETURNS boolean LANGUAGE plpgsql AS $$
   DECLARE
-    ids text[] := ARRAY(SELECT DISTINCT value->>'grant_id' FROM jsonb_array_elements(p_tokens));
+    ids text[] := ARRAY(SELECT DISTINCT value->>'grant_id' FROM jsonb_array_elements(p_tokens) ORDER BY 1);
+    g text;
     n integer;
   BEGIN
-    PERFORM 1 FROM grants WHERE id = ANY(ids) AND revoked_at IS NULL FOR KEY SHARE;
-    GET DIAGNOSTICS n = ROW_COUNT;
+    FOREACH g IN ARRAY ids LOOP
+      PERFORM tessera_share('grant', g);
+    END LOOP;
+    SELECT count(*) INTO n FROM grants WHERE id = ANY(ids) AND revoked_at IS NULL;
     RETURN n = cardinality(ids);
   END $$;
 
@@ -211,11 +241,13 @@ export const migrations: readonly string[] = [
   BEGIN
     IF NOT tessera_unchanged(p_checked) THEN RETURN 'credential-changed'; END IF;
     IF p_grant IS NOT NULL THEN
-      -- Its client and user, held FOR KEY SHARE: a deletion waits for this write.
-      PERFORM 1 FROM clients WHERE id = p_grant->>'client_id' FOR KEY SHARE;
+      -- Its client and user still exist, under their shared locks: a deletion waits for this write.
+      PERFORM tessera_share('client', p_grant->>'client_id');
+      PERFORM 1 FROM clients WHERE id = p_grant->>'client_id';
       IF NOT FOUND THEN RETURN 'grant-revoked'; END IF;
       IF p_grant->>'user_id' IS NOT NULL THEN
-        PERFORM 1 FROM users WHERE id = p_grant->>'user_id' FOR KEY SHARE;
+        PERFORM tessera_share('user', p_grant->>'user_id');
+        PERFORM 1 FROM users WHERE id = p_grant->>'user_id';
         IF NOT FOUND THEN RETURN 'grant-revoked'; END IF;
       END IF;
       PERFORM 1 FROM grants WHERE id = p_grant->>'id' AND revoked_at IS NOT NULL;

@@ -1,16 +1,18 @@
 /**
  * Every write of the PostgreSQL store, each one transaction (READ COMMITTED) on a pooled
  * connection. Those on the request path (issueTokens, rotateRefresh, redeemCode) are SQL
- * functions (schema.ts), one round trip each; the others are transactions run from here. What the SQLite store gets from its single writer, these get from row locks taken in
- * one order, so concurrent writers on any number of instances behave as one:
- * - a write that adds tokens to a grant holds it FOR KEY SHARE until commit; a revocation takes
- *   its grants FOR UPDATE before touching tokens, so it waits for those writes and its token
- *   UPDATE (a new statement, a new snapshot) sees their tokens: no live token outlives its grant's
- *   or its family's revocation;
- * - conditional writes (CheckedCredentials) hold the rows they compared FOR SHARE, so a password,
- *   secret or session change waits for them and its cascade sees what they wrote;
- * - a new grant holds its client and user FOR KEY SHARE (a deletion waits), and the unique index
- *   grants_live makes a second live grant of the pair a 'conflict';
+ * functions (schema.ts), one round trip each; the others are transactions run from here.
+ *
+ * What the SQLite store gets from its single writer, these get from locks taken in one order
+ * (client, user, grant), so concurrent writers on any number of instances behave as one:
+ * - a write that adds tokens to a grant holds the grant's shared advisory lock until commit (see
+ *   tessera_lock_key in schema.ts); a revocation takes the exclusive locks of its grants before
+ *   touching tokens, so it waits for those writes and its token UPDATE (a new statement, a new
+ *   snapshot) sees their tokens: no live token outlives its grant's or its family's revocation;
+ * - conditional writes (CheckedCredentials) hold the client's and user's shared locks, so a
+ *   password or secret change (exclusive) waits for them and its cascade sees what they wrote;
+ * - a new grant holds its client's and user's shared locks (a deletion waits), and the unique
+ *   index grants_live makes a second live grant of the pair a 'conflict';
  * - feed appends take one advisory lock, released at commit: seq order is commit order;
  * - audit records extend a chain no other transaction holds (audit/chain.ts).
  */
@@ -45,7 +47,8 @@ const auditRows = (audit: AuditInput[], at: number) =>
     data: r.data == null ? null : JSON.stringify(r.data),
   }));
 
-const json = (value: unknown) => JSON.stringify(value);
+/** A jsonb parameter: postgres.js serialises it (with a ::jsonb cast, a string would be encoded twice). */
+const json = (value: unknown) => value as never;
 
 /** Chains the records onto a chain no other transaction holds (audit/chain.ts), in this transaction. */
 export async function appendAudit(tx: Tx, audit: AuditInput[], at: number): Promise<void> {
@@ -93,20 +96,25 @@ export function redeemCode(sql: Sql, codeId: string, at: number, tokens: TokenRe
     ${checked ? json(checked) : null}::jsonb) AS outcome`);
 }
 
-/** The credentials still stored (tessera_unchanged): the rows stay locked FOR SHARE until commit. */
+/** The credentials still stored (tessera_unchanged), under their shared locks until commit. */
 async function unchanged(tx: Tx, checked: CheckedCredentials | undefined): Promise<boolean> {
   if (!checked) return true;
   const [row] = await tx`SELECT tessera_unchanged(${json(checked)}::jsonb) AS ok`;
   return row?.ok === true;
 }
 
-/** The grant's client and user exist; holds them FOR KEY SHARE (a deletion waits for this write). */
+/** The grant's client and user exist, under their shared locks (a deletion waits for this write). */
 async function principalsExist(tx: Tx, grant: GrantRecord): Promise<boolean> {
-  const [client, user] = await Promise.all([
-    tx`SELECT 1 FROM clients WHERE id = ${grant.clientId} FOR KEY SHARE`,
-    grant.userId === null ? undefined : tx`SELECT 1 FROM users WHERE id = ${grant.userId} FOR KEY SHARE`,
-  ]);
-  return client.length > 0 && (user === undefined || user.length > 0);
+  await tx`SELECT tessera_share('client', ${grant.clientId})`;
+  if (grant.userId !== null) await tx`SELECT tessera_share('user', ${grant.userId})`;
+  const [row] = await tx`SELECT EXISTS (SELECT 1 FROM clients WHERE id = ${grant.clientId})
+    AND (${grant.userId}::text IS NULL OR EXISTS (SELECT 1 FROM users WHERE id = ${grant.userId})) AS ok`;
+  return row?.ok === true;
+}
+
+/** The exclusive lock on a client, user or grant (schema.ts): writes depending on it finish first. */
+async function hold(tx: Tx, kind: 'client' | 'user', id: string): Promise<void> {
+  await tx`SELECT tessera_hold(${kind}, ${id})`;
 }
 
 export async function createClient(tx: Tx, c: ClientRecord, audit: AuditInput): Promise<void> {
@@ -116,6 +124,7 @@ export async function createClient(tx: Tx, c: ClientRecord, audit: AuditInput): 
 }
 
 export async function setClientSecret(tx: Tx, id: string, secretHash: string, audit: AuditInput[]): Promise<boolean> {
+  await hold(tx, 'client', id);
   const rows = await tx`UPDATE clients SET secret_hash = ${secretHash} WHERE id = ${id} AND secret_hash IS NOT NULL RETURNING 1`;
   if (rows.length === 0) return false;
   await appendAudit(tx, audit, Date.now());
@@ -123,6 +132,7 @@ export async function setClientSecret(tx: Tx, id: string, secretHash: string, au
 }
 
 export async function deleteClient(tx: Tx, id: string, at: number, audit: AuditInput[]): Promise<RevocationResult | undefined> {
+  await hold(tx, 'client', id);
   const rows = await tx`DELETE FROM clients WHERE id = ${id} RETURNING 1`;
   if (rows.length === 0) return undefined;
   return revoke(tx, { client: id }, at, audit);
@@ -134,6 +144,7 @@ export async function createUser(tx: Tx, u: UserRecord, audit: AuditInput): Prom
 }
 
 export async function deleteUser(tx: Tx, id: string, at: number, audit: AuditInput[]): Promise<RevocationResult | undefined> {
+  await hold(tx, 'user', id);
   const rows = await tx`DELETE FROM users WHERE id = ${id} RETURNING 1`;
   if (rows.length === 0) return undefined;
   await tx`DELETE FROM sessions WHERE user_id = ${id}`;
@@ -141,6 +152,7 @@ export async function deleteUser(tx: Tx, id: string, at: number, audit: AuditInp
 }
 
 export async function setPassword(tx: Tx, id: string, passwordHash: string, at: number, audit: AuditInput[]): Promise<RevocationResult | undefined> {
+  await hold(tx, 'user', id);
   const rows = await tx`UPDATE users SET password_hash = ${passwordHash} WHERE id = ${id} RETURNING 1`;
   if (rows.length === 0) return undefined;
   await tx`DELETE FROM sessions WHERE user_id = ${id}`;
@@ -171,20 +183,25 @@ export async function createCode(tx: Tx, c: CodeRecord, audit: AuditInput[], che
   return 'created';
 }
 
-/** The grants a target covers, locked FOR UPDATE first: writes adding tokens to them finish before. */
+/**
+ * The grants a target covers, with their exclusive locks (and, for a user or a client, its own,
+ * so that no new grant of theirs is being written): writes adding tokens to them finish first.
+ */
 async function lockGrants(tx: Tx, target: RevocationTarget): Promise<string[] | null> {
-  let rows: readonly { id: string }[];
+  let ids: string[];
   if ('family' in target || 'grant' in target) {
-    const id = 'family' in target ? target.grant : target.grant;
-    rows = (await tx`SELECT id FROM grants WHERE id = ${id} FOR UPDATE`) as unknown as { id: string }[];
+    ids = [target.grant];
   } else if ('user' in target) {
-    rows = (await tx`SELECT id FROM grants WHERE user_id = ${target.user} AND revoked_at IS NULL ORDER BY id FOR UPDATE`) as unknown as { id: string }[];
+    await hold(tx, 'user', target.user);
+    ids = (await tx`SELECT id FROM grants WHERE user_id = ${target.user} AND revoked_at IS NULL`).map((r) => r.id as string);
   } else if ('client' in target) {
-    rows = (await tx`SELECT id FROM grants WHERE client_id = ${target.client} AND revoked_at IS NULL ORDER BY id FOR UPDATE`) as unknown as { id: string }[];
+    await hold(tx, 'client', target.client);
+    ids = (await tx`SELECT id FROM grants WHERE client_id = ${target.client} AND revoked_at IS NULL`).map((r) => r.id as string);
   } else {
     return null;
   }
-  return rows.map((r) => r.id);
+  if (ids.length > 0) await tx`SELECT tessera_hold_grants(${ids})`;
+  return ids;
 }
 
 const feedValue = (target: RevocationTarget): { kind: string; value: string } => {
