@@ -26,7 +26,7 @@ import type { Sql, Tx } from './connection.js';
 export type { Tx };
 
 /** Key of the advisory lock that orders feed appends. */
-const FEED_LOCK = 7_346_202;
+export const FEED_LOCK = 7_346_202;
 
 /** Thrown inside a transaction to roll it back and answer `outcome`. */
 export class Outcome<T extends string> {
