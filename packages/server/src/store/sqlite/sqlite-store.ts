@@ -13,9 +13,10 @@
  */
 import type Database from 'better-sqlite3';
 import type {
-  AuditInput, AuditRecord, CheckedCredentials, ClientRecord, CodeRecord, FeedEvent, FeedTarget, GrantRecord, KeyRecord,
+  AuditInput, CheckedCredentials, ClientRecord, CodeRecord, GrantRecord, KeyRecord,
   RevocationTarget, SessionRecord, Store, TokenFilter, TokenRecord, UserRecord,
 } from '../types.js';
+import { type Row, toAudit, toClient, toCode, toFeedEvent, toGrant, toKey, toSession, toToken, toUser } from '../rows.js';
 import { openConnection } from './connection.js';
 import { migrations } from './schema.js';
 import { InlineWriter, ThreadWriter, type Writer } from './writer.js';
@@ -32,105 +33,12 @@ export interface SqliteStoreOptions {
   writer?: 'inline' | 'thread';
 }
 
-type Row = Record<string, unknown>;
 
 /** How often the client cache looks for changes made by other processes. */
 const CLIENTS_POLL_MS = 100;
 /** Past this many cached clients the cache starts over (a bound, not an LRU: clients are few). */
 const CLIENT_CACHE_MAX = 10_000;
 
-const toClient = (r: Row): ClientRecord => ({
-  id: r.id as string,
-  name: r.name as string,
-  secretHash: r.secret_hash as string | null,
-  authMethod: r.auth_method as ClientRecord['authMethod'],
-  grantTypes: JSON.parse(r.grant_types as string),
-  redirectUris: JSON.parse(r.redirect_uris as string),
-  scope: r.scope as string,
-  tokenFormat: r.token_format as ClientRecord['tokenFormat'],
-  accessTtl: r.access_ttl as number | null,
-  refreshTtl: r.refresh_ttl as number | null,
-  createdAt: r.created_at as number,
-});
-const toUser = (r: Row): UserRecord => ({
-  id: r.id as string,
-  username: r.username as string,
-  passwordHash: r.password_hash as string,
-  createdAt: r.created_at as number,
-});
-const toGrant = (r: Row): GrantRecord => ({
-  id: r.id as string,
-  clientId: r.client_id as string,
-  userId: r.user_id as string | null,
-  scope: r.scope as string,
-  createdAt: r.created_at as number,
-  revokedAt: r.revoked_at as number | null,
-});
-const toToken = (r: Row): TokenRecord => ({
-  id: r.id as string,
-  hash: r.hash as string,
-  kind: r.kind as TokenRecord['kind'],
-  format: r.format as TokenRecord['format'],
-  grantId: r.grant_id as string,
-  familyId: r.family_id as string,
-  parentId: r.parent_id as string | null,
-  clientId: r.client_id as string,
-  userId: r.user_id as string | null,
-  scope: r.scope as string,
-  issuedAt: r.issued_at as number,
-  expiresAt: r.expires_at as number,
-  revokedAt: r.revoked_at as number | null,
-  consumedAt: r.consumed_at as number | null,
-});
-const toCode = (r: Row): CodeRecord => ({
-  id: r.id as string,
-  hash: r.hash as string,
-  grantId: r.grant_id as string,
-  clientId: r.client_id as string,
-  userId: r.user_id as string,
-  scope: r.scope as string,
-  redirectUri: r.redirect_uri as string,
-  codeChallenge: r.code_challenge as string | null,
-  codeChallengeMethod: r.code_challenge_method as CodeRecord['codeChallengeMethod'],
-  issuedAt: r.issued_at as number,
-  expiresAt: r.expires_at as number,
-  redeemedAt: r.redeemed_at as number | null,
-});
-const toKey = (r: Row): KeyRecord => ({
-  kid: r.kid as string,
-  alg: r.alg as string,
-  privateJwk: r.private_jwk as string,
-  publicJwk: r.public_jwk as string,
-  createdAt: r.created_at as number,
-  retireAt: r.retire_at as number | null,
-});
-const toAudit = (r: Row): AuditRecord => ({
-  seq: r.seq as number,
-  at: r.at as number,
-  event: r.event as string,
-  actor: r.actor as string,
-  clientId: r.client_id as string | null,
-  userId: r.user_id as string | null,
-  grantId: r.grant_id as string | null,
-  tokenId: r.token_id as string | null,
-  reason: r.reason as string | null,
-  endpoint: r.endpoint as string | null,
-  data: r.data === null ? null : JSON.parse(r.data as string),
-  chain: 0,
-  prevHash: r.prev_hash as string,
-  hash: r.hash as string,
-});
-
-const toFeedEvent = (r: Row): FeedEvent => {
-  const kind = r.kind as string;
-  const value = r.value as string;
-  return {
-    seq: r.seq as number,
-    at: r.at as number,
-    target: (kind === 'issuedBefore' ? { issuedBefore: Number(value) } : { [kind]: value }) as FeedTarget,
-    until: r.until as number,
-  };
-};
 
 export class SqliteStore implements Store {
   readonly db: Database.Database;
@@ -388,7 +296,7 @@ export class SqliteStore implements Store {
 
   async findSessionByHash(hash: string) {
     const r = this.s.findSession.get(hash) as Row | undefined;
-    return r && { hash: r.hash as string, userId: r.user_id as string, createdAt: r.created_at as number, expiresAt: r.expires_at as number };
+    return r && toSession(r);
   }
 
   deleteSession(hash: string) {

@@ -1,0 +1,108 @@
+/**
+ * Rows as both stores read them (the same snake_case columns) into the contract's records.
+ * JSON columns arrive as text from SQLite and already parsed from PostgreSQL (jsonb).
+ */
+import type {
+  AuditRecord, ClientRecord, CodeRecord, FeedEvent, FeedTarget, GrantRecord, KeyRecord, SessionRecord, TokenRecord, UserRecord,
+} from './types.js';
+
+export type Row = Record<string, unknown>;
+
+const parsed = <T>(value: unknown): T => (typeof value === 'string' ? JSON.parse(value) : value) as T;
+
+export const toClient = (r: Row): ClientRecord => ({
+  id: r.id as string,
+  name: r.name as string,
+  secretHash: r.secret_hash as string | null,
+  authMethod: r.auth_method as ClientRecord['authMethod'],
+  grantTypes: parsed(r.grant_types),
+  redirectUris: parsed(r.redirect_uris),
+  scope: r.scope as string,
+  tokenFormat: r.token_format as ClientRecord['tokenFormat'],
+  accessTtl: r.access_ttl as number | null,
+  refreshTtl: r.refresh_ttl as number | null,
+  createdAt: r.created_at as number,
+});
+export const toUser = (r: Row): UserRecord => ({
+  id: r.id as string,
+  username: r.username as string,
+  passwordHash: r.password_hash as string,
+  createdAt: r.created_at as number,
+});
+export const toGrant = (r: Row): GrantRecord => ({
+  id: r.id as string,
+  clientId: r.client_id as string,
+  userId: r.user_id as string | null,
+  scope: r.scope as string,
+  createdAt: r.created_at as number,
+  revokedAt: r.revoked_at as number | null,
+});
+export const toToken = (r: Row): TokenRecord => ({
+  id: r.id as string,
+  hash: r.hash as string,
+  kind: r.kind as TokenRecord['kind'],
+  format: r.format as TokenRecord['format'],
+  grantId: r.grant_id as string,
+  familyId: r.family_id as string,
+  parentId: r.parent_id as string | null,
+  clientId: r.client_id as string,
+  userId: r.user_id as string | null,
+  scope: r.scope as string,
+  issuedAt: r.issued_at as number,
+  expiresAt: r.expires_at as number,
+  revokedAt: r.revoked_at as number | null,
+  consumedAt: r.consumed_at as number | null,
+});
+export const toCode = (r: Row): CodeRecord => ({
+  id: r.id as string,
+  hash: r.hash as string,
+  grantId: r.grant_id as string,
+  clientId: r.client_id as string,
+  userId: r.user_id as string,
+  scope: r.scope as string,
+  redirectUri: r.redirect_uri as string,
+  codeChallenge: r.code_challenge as string | null,
+  codeChallengeMethod: r.code_challenge_method as CodeRecord['codeChallengeMethod'],
+  issuedAt: r.issued_at as number,
+  expiresAt: r.expires_at as number,
+  redeemedAt: r.redeemed_at as number | null,
+});
+export const toKey = (r: Row): KeyRecord => ({
+  kid: r.kid as string,
+  alg: r.alg as string,
+  privateJwk: r.private_jwk as string,
+  publicJwk: r.public_jwk as string,
+  createdAt: r.created_at as number,
+  retireAt: r.retire_at as number | null,
+});
+export const toAudit = (r: Row): AuditRecord => ({
+  seq: r.seq as number,
+  at: r.at as number,
+  event: r.event as string,
+  actor: r.actor as string,
+  clientId: r.client_id as string | null,
+  userId: r.user_id as string | null,
+  grantId: r.grant_id as string | null,
+  tokenId: r.token_id as string | null,
+  reason: r.reason as string | null,
+  endpoint: r.endpoint as string | null,
+  data: r.data === null ? null : JSON.parse(r.data as string),
+  // SQLite keeps one chain and no column for it.
+  chain: (r.chain as number | undefined) ?? 0,
+  prevHash: r.prev_hash as string,
+  hash: r.hash as string,
+});
+
+export const toFeedEvent = (r: Row): FeedEvent => {
+  const kind = r.kind as string;
+  const value = r.value as string;
+  return {
+    seq: r.seq as number,
+    at: r.at as number,
+    target: (kind === 'issuedBefore' ? { issuedBefore: Number(value) } : { [kind]: value }) as FeedTarget,
+    until: r.until as number,
+  };
+};
+export const toSession = (r: Row): SessionRecord => ({
+  hash: r.hash as string, userId: r.user_id as string, createdAt: r.created_at as number, expiresAt: r.expires_at as number,
+});
