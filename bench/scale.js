@@ -37,6 +37,7 @@ import { cpus, loadavg, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { postgresMissing } from '@tessera/test-utils';
 import { cpuProbe, perRequest } from './lib/cpu.js';
 import { newDatabase, STORES } from './lib/databases.js';
 import { fillTokens, sweepProbe } from './lib/fill.js';
@@ -297,6 +298,8 @@ async function sweep() {
 }
 
 try {
+  const missing = options.stores.includes('postgres') ? await postgresMissing() : undefined;
+  if (missing) throw new Error(`${missing}; or leave PostgreSQL out with --stores sqlite`);
   if (only.includes('throughput')) {
     log('\nthroughput: Tessera SQLite, PostgreSQL with 1…n instances, oidc-provider in memory');
     out.throughput = await throughput();
