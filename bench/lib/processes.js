@@ -5,7 +5,7 @@
  * SIGKILL after a grace period). Everything started or created is remembered, so that
  * `cleanup()` — called from `finally`, and from the exit and signal handlers installed by
  * `installCleanupHandlers()` — stops what is still running and removes the temporary directories
- * even when a run fails half-way.
+ * even when a run fails half-way. Other resources (databases) join in with `onCleanup`.
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -15,6 +15,31 @@ import { join } from 'node:path';
 
 const children = new Set();
 const dirs = new Set();
+const hooks = new Set();
+
+/**
+ * Runs `release` (async) in `cleanup()`, after the children are stopped; `releaseSync` in the exit
+ * handler if it never ran. Returns a function that releases now, once.
+ */
+export function onCleanup(release, releaseSync = () => {}) {
+  const hook = { release, releaseSync };
+  hooks.add(hook);
+  return () => {
+    if (!hooks.delete(hook)) return Promise.resolve();
+    return release();
+  };
+}
+
+async function runHooks() {
+  for (const hook of [...hooks]) {
+    hooks.delete(hook);
+    try {
+      await hook.release();
+    } catch (err) {
+      console.error(`cleanup: ${err.message}`);
+    }
+  }
+}
 
 /** Remembers a child started elsewhere (e.g. with fork), so `cleanup()` stops it too. */
 export function track(child) {
@@ -125,9 +150,10 @@ function stop(child, graceMs = 5000) {
   });
 }
 
-/** Stops every child still running (by PID) and removes every temporary directory. */
+/** Stops every child still running (by PID), runs the `onCleanup` hooks and removes every temporary directory. */
 export async function cleanup() {
   await Promise.all([...children].map((c) => stop(c)));
+  await runHooks();
   for (const d of dirs) removeDir(d);
 }
 
@@ -137,6 +163,11 @@ export function installCleanupHandlers() {
     for (const c of children) {
       try {
         process.kill(c.pid, 'SIGKILL');
+      } catch {}
+    }
+    for (const hook of hooks) {
+      try {
+        hook.releaseSync();
       } catch {}
     }
     for (const d of dirs) rmSync(d, { recursive: true, force: true });

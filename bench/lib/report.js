@@ -1,15 +1,16 @@
 /**
  * Turns the results into the ratios (each Tessera figure ÷ each peer's and ÷ the bare ceiling)
- * and into Markdown tables for the console and the README.
+ * and into Markdown tables for the console and the README. The number formats are shared with
+ * bench/lib/scale-report.js.
  */
 import { LABELS } from './servers.js';
 
 const PEERS = ['oidc-provider', 'node-oauth2-server'];
-const int = (n) => Math.round(n).toLocaleString('en-US');
-const ms = (n) => `${Number.isInteger(n) ? n : n.toFixed(1)} ms`;
+export const int = (n) => Math.round(n).toLocaleString('en-US');
+export const ms = (n) => `${Number.isInteger(n) ? n : n.toFixed(1)} ms`;
 const mb = (bytes) => (bytes == null ? '—' : `${Math.round(bytes / 2 ** 20)} MB`);
-const times = (x) => (x == null ? 'n/a' : `${x >= 10 ? x.toFixed(0) : x.toFixed(2)}×`);
-const percent = (x) => (x == null ? 'n/a' : `${(x * 100).toFixed(x < 0.1 ? 1 : 0)} %`);
+export const times = (x) => (x == null ? 'n/a' : `${x >= 10 ? x.toFixed(0) : x.toFixed(2)}×`);
+export const percent = (x) => (x == null ? 'n/a' : `${(x * 100).toFixed(x < 0.1 ? 1 : 0)} %`);
 const round3 = (x) => Math.round(x * 1000) / 1000;
 
 /** { vs: { peer: tessera rps ÷ peer rps }, rss_vs: { peer: tessera RSS ÷ peer RSS } } for one scenario. */

@@ -11,7 +11,8 @@
  *
  * `start(kind, options)` returns a handle: `url`, `pid`, `peakRss()`, `stop()`, the client's
  * `auth` header, the endpoint `paths` it has (null where it has none) and `refreshSeeds(n)`, the
- * first refresh token of n chains.
+ * first refresh token of n chains. `setupTessera` and `serveTessera` are its two halves, for
+ * several Tessera instances on one database (bench/scale.js).
  */
 import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
@@ -56,7 +57,7 @@ export async function start(kind, options, dir) {
   switch (kind) {
     case 'tessera':
     case 'tessera-baseline':
-      return startTessera(kind, options, dir, port, url);
+      return startTessera(kind, options, dir, port);
     case 'oidc-provider':
       return startPeer(kind, 'oidc-provider.js', { port, jwt: !!options.jwt, store: options.store ?? 'default' }, url, { token: '/token', introspect: '/token/introspection', revoke: '/token/revocation' }, async (n) => {
         const res = await fetch(`${url}/_bench/refresh-seeds?n=${n}`, { method: 'POST' });
@@ -95,9 +96,13 @@ function tesseraClient(cli, db, name, grantTypes, scope, format) {
   return { id: c.client_id, secret: c.client_secret, auth: basic(c.client_id, c.client_secret) };
 }
 
-async function startTessera(kind, { format = 'opaque', refresh = false, guard = false, root: checkout = root, nodeArgs = [] } = {}, dir, port, url) {
+/**
+ * Registers the benchmark's clients (and, with `refresh`, a user) in the Tessera database `db`, a
+ * SQLite path (created if missing) or a postgres:// URL of a migrated database: what
+ * `serveTessera` needs, once per database however many instances serve it.
+ */
+export function setupTessera(db, { format = 'opaque', refresh = false, guard = false, root: checkout = root } = {}) {
   const cli = cliOf(checkout);
-  const db = join(dir, `tessera-${port}.db`);
   const app = tesseraClient(cli, db, 'bench-app', 'client_credentials', 'read write', format);
   const password = newSecret();
   let refresher = null;
@@ -108,14 +113,25 @@ async function startTessera(kind, { format = 'opaque', refresh = false, guard = 
     refresher = tesseraClient(cli, db, 'bench-refresh', 'password,refresh_token', 'read write', 'opaque');
   }
   if (guard) guardClient = tesseraClient(cli, db, 'bench-guard', 'client_credentials', 'tessera:revocations tessera:introspect', 'opaque');
-  const args = ['serve', '--db', db, '--port', String(port), ...(refresh ? ['--enable-legacy', 'password'] : [])];
-  const handle = await startNode(LABELS[kind], cli, args, { url: `${url}/healthz`, env: { TESSERA_LOG_LEVEL: 'warn' }, nodeArgs });
+  return { db, cli, refresh, app, password, refresher, guardClient };
+}
+
+/**
+ * One `tessera serve` process on a database `setupTessera` prepared, listening on `port`; `args`
+ * are more serve flags (e.g. `--issuer`, `--sweep-interval`). Its handle's `auth` is the refresh
+ * client's when the setup has one, else the app's (both are in `setup`).
+ */
+export async function serveTessera(kind, setup, { port, args = [], nodeArgs = [], label = LABELS[kind] } = {}) {
+  const url = `http://127.0.0.1:${port}`;
+  const { cli, db, refresh, refresher, password } = setup;
+  const serveArgs = ['serve', '--db', db, '--port', String(port), ...(refresh ? ['--enable-legacy', 'password'] : []), ...args];
+  const handle = await startNode(label, cli, serveArgs, { url: `${url}/healthz`, env: { TESSERA_LOG_LEVEL: 'warn' }, nodeArgs });
   return {
     ...handle,
     url,
     kind,
-    auth: refresh ? refresher.auth : app.auth,
-    guardClient,
+    auth: refresh ? refresher.auth : setup.app.auth,
+    guardClient: setup.guardClient,
     paths: { token: '/token', introspect: '/introspect', revoke: '/revoke' },
     /**
      * The first refresh token of n chains: one password grant each (the legacy grant, enabled for
@@ -137,4 +153,9 @@ async function startTessera(kind, { format = 'opaque', refresh = false, guard = 
         }
       : null,
   };
+}
+
+function startTessera(kind, { nodeArgs = [], ...options } = {}, dir, port) {
+  const setup = setupTessera(join(dir, `tessera-${port}.db`), options);
+  return serveTessera(kind, setup, { port, nodeArgs });
 }
