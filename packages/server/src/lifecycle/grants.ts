@@ -2,7 +2,7 @@
  * Grants: one live grant per (client, user), found or created here, and widened by consent. Every
  * token belongs to a grant, so revoking the grant revokes them all.
  */
-import { formatScope } from '@tessera/core';
+import { formatScope, isSubset } from '@tessera/core';
 import { randomId } from '../secrets.js';
 import type { ClientRecord, GrantRecord, SessionRecord, UserRecord } from '../store/types.js';
 import type { Actor, EngineContext } from './context.js';
@@ -20,9 +20,7 @@ export const widenedScope = (existing: GrantRecord | undefined, scopes: Iterable
 export async function consentCovers(ctx: EngineContext, client: ClientRecord, user: UserRecord, scopes: ReadonlySet<string>): Promise<GrantRecord | undefined> {
   const grant = await ctx.store.findGrant(client.id, user.id);
   if (!grant) return undefined;
-  const granted = new Set(grant.scope.split(' '));
-  for (const s of scopes) if (!granted.has(s)) return undefined;
-  return grant;
+  return isSubset(scopes, new Set(grant.scope.split(' '))) ? grant : undefined;
 }
 
 /**

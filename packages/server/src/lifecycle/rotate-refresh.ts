@@ -2,7 +2,7 @@
  * RFC 6749 §6 with rotation (RFC 9700 §4.14.2): a refresh token is consumed and a new pair issued;
  * a consumed token presented again (past the grace period) revokes its whole family.
  */
-import { OAuthError, formatScope } from '@tessera/core';
+import { OAuthError, formatScope, isSubset } from '@tessera/core';
 import type { AuditInput, ClientRecord, TokenRecord } from '../store/types.js';
 import type { Actor, EngineContext } from './context.js';
 import { asChecked, credentialChanged, grantRevoked } from './credentials.js';
@@ -22,8 +22,9 @@ export async function rotateRefresh(
   if (old.expiresAt <= now) throw new OAuthError('invalid_grant', 'refresh token has expired');
 
   // RFC 6749 §6: the requested scope MUST NOT include any scope not originally granted.
-  const original = new Set(old.scope.split(' ').filter(Boolean));
-  if (requested) for (const s of requested) if (!original.has(s)) throw new OAuthError('invalid_scope', 'the requested scope exceeds the scope originally granted');
+  if (requested && !isSubset(requested, new Set(old.scope.split(' ').filter(Boolean)))) {
+    throw new OAuthError('invalid_scope', 'the requested scope exceeds the scope originally granted');
+  }
   const accessScope = requested ? formatScope(requested) : old.scope;
 
   const [grant, user] = await Promise.all([
