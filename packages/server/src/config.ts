@@ -190,5 +190,5 @@ export const settings: { readonly [K in keyof ServerConfig]: SettingRow<ServerCo
   passwordMinLength: { type: 'count', doc: 'shortest password user create and user set-password accept (NIST SP 800-63B: at least 8)' },
   passwordMaxLength: { type: 'count', doc: 'longest password accepted (NIST SP 800-63B: allow at least 64)' },
   dbPoolSize: { type: 'count', doc: 'PostgreSQL only: connections in the pool of each process' },
-  dbStatementTimeout: { type: 'ms-or-off', doc: 'PostgreSQL only: milliseconds a statement may run before it is cancelled and the request gets 503 (0 = no limit)' },
+  dbStatementTimeout: { type: 'ms-or-off', doc: 'PostgreSQL only: milliseconds a statement may run before it is cancelled and the request gets 503 (0 = no limit); other commands have none unless set' },
 };

@@ -60,7 +60,9 @@ export async function withTessera<T>(db: DataFile, mode: 'create' | 'existing', 
   if (!db.postgres) prepareDataFile(db, mode);
   let tessera: Tessera;
   try {
-    tessera = await openTessera({ db: db.path, config: db.config });
+    // A command may revoke a client's or a user's every token in one statement: no time limit
+    // unless one is set (dbStatementTimeout is for requests).
+    tessera = await openTessera({ db: db.path, config: { dbStatementTimeout: 0, ...db.config } });
   } catch (err) {
     throw databaseError(err, db);
   }

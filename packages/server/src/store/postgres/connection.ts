@@ -18,6 +18,13 @@ export interface PostgresOptions {
   statementTimeout?: number;
 }
 
+/**
+ * Whether PostgreSQL text can hold `value`: not a NUL character. No stored row has one, so a
+ * lookup by such a value (a client_id, a username, a token from a request) finds nothing, as
+ * on SQLite, instead of failing with 22021.
+ */
+export const storable = (value: string): boolean => !value.includes('\u0000');
+
 /** Whether `value` names a PostgreSQL database rather than a SQLite file. */
 export const isPostgresUrl = (value: string): boolean => /^postgres(ql)?:\/\//i.test(value);
 

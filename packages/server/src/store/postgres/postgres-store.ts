@@ -8,12 +8,13 @@
  * The database being away (restarting, unreachable, overloaded) is not a bug: every method then
  * rejects with a 503 temporarily_unavailable (connection.ts), and the pool reconnects by itself.
  */
+import { OAuthError } from '@tessera/core';
 import type {
   AuditInput, CheckedCredentials, ClientRecord, CodeRecord, GrantRecord, KeyRecord, RevocationTarget,
   SessionRecord, Store, TokenFilter, TokenRecord, UserRecord,
 } from '../types.js';
 import { toAudit, toClient, toCode, toFeedEvent, toGrant, toKey, toSession, toToken, toUser } from '../rows.js';
-import { connect, guarded, type PostgresOptions, type Sql } from './connection.js';
+import { connect, guarded, type PostgresOptions, type Sql, storable } from './connection.js';
 import { SchemaMismatch, schemaVersion } from './migrate.js';
 import * as w from './writes.js';
 
@@ -30,24 +31,30 @@ const CLIENT_CACHE_MAX = 10_000;
 export class PostgresStore implements Store {
   readonly sql: Sql;
   private readonly clients = new Map<string, { client: ClientRecord; at: number }>();
+  /** Moves on every change of a client heard of: a read that started before one is not cached. */
+  private clientsGeneration = 0;
   private readonly clientsListeners = new Set<() => void>();
   private readonly feedListeners = new Set<() => void>();
   private readonly unlisten: Promise<Array<{ unlisten(): Promise<void> }>>;
 
   private constructor(sql: Sql) {
     this.sql = sql;
-    const clientsChanged = () => {
-      this.clients.clear();
-      for (const listener of [...this.clientsListeners]) listener();
-    };
+    const clientsChanged = () => this.clientsChanged();
     const feedAppended = () => {
       for (const listener of [...this.feedListeners]) listener();
     };
     // On every (re)connection of the listening connection, too: what changed meanwhile is unknown.
     this.unlisten = Promise.all([
-      sql.listen('tessera_clients', (id) => { this.clients.delete(id); clientsChanged(); }, clientsChanged),
+      sql.listen('tessera_clients', clientsChanged, clientsChanged),
       sql.listen('tessera_feed', feedAppended, feedAppended),
     ]);
+  }
+
+  /** A client changed or was deleted, here or elsewhere: drop the cache, tell the listeners. */
+  private clientsChanged(): void {
+    this.clientsGeneration++;
+    this.clients.clear();
+    for (const listener of [...this.clientsListeners]) listener();
   }
 
   /** Connects and checks the schema: refuses a database `tessera migrate` has not brought to this version. */
@@ -82,6 +89,24 @@ export class PostgresStore implements Store {
     return guarded(() => fn(this.sql));
   }
 
+  /**
+   * A write that stores `tokens`, whose connection broke or whose database went away: it may have
+   * committed before the answer was lost (a rotation whose retry would then look like reuse). Its
+   * first token tells: stored, the write happened (`done`); not stored, it did not (a server
+   * that restarted or killed the session rolled it back), and the caller gets the 503.
+   */
+  private async settled<T extends string>(tokens: TokenRecord[], done: T, write: (sql: Sql) => Promise<T>): Promise<T> {
+    try {
+      return await this.read(write);
+    } catch (err) {
+      const first = tokens[0];
+      if (!(err instanceof OAuthError) || err.error !== 'temporarily_unavailable' || first === undefined) throw err;
+      const found = await this.getToken(first.id).catch(() => undefined);
+      if (found?.hash === first.hash) return done;
+      throw err;
+    }
+  }
+
   onClientsChanged(listener: () => void): () => void {
     this.clientsListeners.add(listener);
     return () => this.clientsListeners.delete(listener);
@@ -108,7 +133,8 @@ export class PostgresStore implements Store {
   async getClient(id: string) {
     const cached = this.clients.get(id);
     if (cached && Date.now() - cached.at < CLIENT_CACHE_MS) return cached.client;
-    const at = Date.now();
+    if (!storable(id)) return undefined;
+    const [at, generation] = [Date.now(), this.clientsGeneration];
     const [r] = await this.read((sql) => sql`SELECT * FROM clients WHERE id = ${id}`);
     if (!r) {
       this.clients.delete(id);
@@ -119,7 +145,8 @@ export class PostgresStore implements Store {
     Object.freeze(client.grantTypes);
     Object.freeze(client.redirectUris);
     if (this.clients.size >= CLIENT_CACHE_MAX) this.clients.clear();
-    this.clients.set(id, { client: Object.freeze(client), at });
+    // A change heard of while this read ran may be newer than the row it read.
+    if (generation === this.clientsGeneration) this.clients.set(id, { client: Object.freeze(client), at });
     return client;
   }
 
@@ -131,7 +158,8 @@ export class PostgresStore implements Store {
     try {
       return await this.write((tx) => w.setClientSecret(tx, id, secretHash, audit));
     } finally {
-      this.clients.delete(id);
+      // After the commit (NOTIFY tells the other instances).
+      this.clientsChanged();
     }
   }
 
@@ -139,9 +167,8 @@ export class PostgresStore implements Store {
     try {
       return await this.appending(this.write((tx) => w.deleteClient(tx, id, at, audit)));
     } finally {
-      // After the commit: a read between the call and the commit may have cached the old row.
-      this.clients.delete(id);
-      for (const listener of [...this.clientsListeners]) listener();
+      // After the commit (NOTIFY tells the other instances).
+      this.clientsChanged();
     }
   }
 
@@ -150,11 +177,13 @@ export class PostgresStore implements Store {
   }
 
   async getUser(id: string) {
+    if (!storable(id)) return undefined;
     const [r] = await this.read((sql) => sql`SELECT * FROM users WHERE id = ${id}`);
     return r && toUser(r);
   }
 
   async getUserByName(username: string) {
+    if (!storable(username)) return undefined;
     const [r] = await this.read((sql) => sql`SELECT * FROM users WHERE username = ${username}`);
     return r && toUser(r);
   }
@@ -181,6 +210,7 @@ export class PostgresStore implements Store {
   }
 
   async getGrant(id: string) {
+    if (!storable(id)) return undefined;
     const [r] = await this.read((sql) => sql`SELECT * FROM grants WHERE id = ${id}`);
     return r && toGrant(r);
   }
@@ -194,19 +224,21 @@ export class PostgresStore implements Store {
   }
 
   async getCode(id: string) {
+    if (!storable(id)) return undefined;
     const [r] = await this.read((sql) => sql`SELECT * FROM codes WHERE id = ${id}`);
     return r && toCode(r);
   }
 
   redeemCode(codeId: string, at: number, tokens: TokenRecord[], audit: AuditInput[], checked?: CheckedCredentials) {
-    return this.read((sql) => w.redeemCode(sql, codeId, at, tokens, audit, checked));
+    return this.settled(tokens, 'claimed', (sql) => w.redeemCode(sql, codeId, at, tokens, audit, checked));
   }
 
   issueTokens(tokens: TokenRecord[], audit: AuditInput[], grant?: GrantRecord, checked?: CheckedCredentials) {
-    return this.read((sql) => w.issueTokens(sql, tokens, audit, grant, checked));
+    return this.settled(tokens, 'issued', (sql) => w.issueTokens(sql, tokens, audit, grant, checked));
   }
 
   async getToken(id: string) {
+    if (!storable(id)) return undefined;
     const [r] = await this.read((sql) => sql`SELECT * FROM tokens WHERE id = ${id}`);
     return r && toToken(r);
   }
@@ -229,7 +261,7 @@ export class PostgresStore implements Store {
   }
 
   rotateRefresh(oldId: string, at: number, graceSince: number | null, tokens: TokenRecord[], audit: AuditInput[], checked?: CheckedCredentials) {
-    return this.read((sql) => w.rotateRefresh(sql, oldId, at, graceSince, tokens, audit, checked));
+    return this.settled(tokens, 'claimed', (sql) => w.rotateRefresh(sql, oldId, at, graceSince, tokens, audit, checked));
   }
 
   revoke(target: RevocationTarget, at: number, audit: AuditInput[]) {

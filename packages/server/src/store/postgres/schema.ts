@@ -152,6 +152,7 @@ export const migrations: readonly string[] = [
   CREATE FUNCTION tessera_append_audit(p_at bigint, p_audit jsonb) RETURNS void LANGUAGE plpgsql AS $$
   DECLARE
     h record;
+    c integer;
     r jsonb;
     s bigint;
     prev text;
@@ -160,8 +161,10 @@ export const migrations: readonly string[] = [
     IF n = 0 THEN RETURN; END IF;
     SELECT chain, hash INTO h FROM audit_chains ORDER BY random() LIMIT 1 FOR UPDATE SKIP LOCKED;
     IF NOT FOUND THEN
-      -- More writers than chains: wait for one.
-      SELECT chain, hash INTO h FROM audit_chains WHERE chain = floor(random() * 32)::integer FOR UPDATE;
+      -- More writers than chains: wait for one (chosen once: random() in the WHERE clause would be
+      -- drawn again for every row).
+      c := floor(random() * 32)::integer;
+      SELECT chain, hash INTO h FROM audit_chains WHERE chain = c FOR UPDATE;
     END IF;
     prev := h.hash;
     FOR r IN SELECT value FROM jsonb_array_elements(p_audit) LOOP
@@ -181,7 +184,10 @@ export const migrations: readonly string[] = [
   -- new snapshot) sees what they wrote; writes that start later see the change. Advisory locks
   -- live in shared memory: unlike a row lock (FOR SHARE), taking one writes nothing, which matters
   -- on a client or grant row every request of that client would lock. Always taken in the order
-  -- client, user, grant (revocations lock several grants in id order), so they cannot deadlock.
+  -- client, user, grant (revocations lock several grants in id order), so they cannot deadlock
+  -- among themselves; the only row locks taken besides are a session's (after its user's lock)
+  -- and the rows a statement changes. A deadlock with the sweeper (tokens deleted in another
+  -- order) aborts one transaction, which the store runs again (connection.ts).
   CREATE FUNCTION tessera_lock_key(kind text, id text) RETURNS bigint LANGUAGE sql IMMUTABLE AS $$
     SELECT hashtextextended(kind || ':' || id, 0)
   $$;
@@ -216,6 +222,9 @@ export const migrations: readonly string[] = [
     END IF;
     IF c ? 'session' THEN
       -- A session's row (one browser's) is locked FOR SHARE: ending it (DELETE) waits for this write.
+      -- Its user's shared lock first: setPassword and deleteUser hold the exclusive one before they
+      -- delete sessions, so the two never wait for each other the other way round.
+      PERFORM tessera_share('user', c->'session'->>'userId');
       PERFORM 1 FROM sessions WHERE hash = c->'session'->>'hash' AND user_id = c->'session'->>'userId' FOR SHARE;
       IF NOT FOUND THEN RETURN false; END IF;
     END IF;
@@ -250,6 +259,10 @@ export const migrations: readonly string[] = [
         PERFORM 1 FROM users WHERE id = p_grant->>'user_id';
         IF NOT FOUND THEN RETURN 'grant-revoked'; END IF;
       END IF;
+      -- Another live grant of the pair: it won (the caller retries with it), as on SQLite.
+      PERFORM 1 FROM grants WHERE client_id = p_grant->>'client_id' AND user_id IS NOT DISTINCT FROM p_grant->>'user_id'
+        AND revoked_at IS NULL AND id <> p_grant->>'id';
+      IF FOUND THEN RETURN 'conflict'; END IF;
       PERFORM 1 FROM grants WHERE id = p_grant->>'id' AND revoked_at IS NOT NULL;
       IF FOUND THEN RETURN 'grant-revoked'; END IF;
       -- A second live grant of the pair is a unique violation (grants_live), which the store answers as 'conflict'.

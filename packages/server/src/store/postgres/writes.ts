@@ -39,9 +39,21 @@ const tokenRow = (t: TokenRecord) => ({
   consumed_at: t.consumedAt,
 });
 
+// biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is what PostgreSQL text cannot hold.
+const UNSTORABLE = /\u0000|[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/g;
+/** Text PostgreSQL can store: a NUL or an unpaired surrogate becomes U+FFFD. */
+const text = <T extends string | null | undefined>(value: T): T =>
+  (typeof value === 'string' ? value.replace(UNSTORABLE, '\uFFFD') : value) as T;
+
+/** A record as it can be stored, so that its hash (taken from the stored fields) still verifies. */
+const storableAudit = (r: AuditInput): AuditInput => ({
+  ...r, event: text(r.event), actor: text(r.actor), clientId: text(r.clientId), userId: text(r.userId), grantId: text(r.grantId),
+  tokenId: text(r.tokenId), reason: text(r.reason), endpoint: text(r.endpoint),
+});
+
 /** The audit records as tessera_append_audit (schema.ts) takes them: it assigns seq, chain and hashes. */
 const auditRows = (audit: AuditInput[], at: number) =>
-  audit.map((r) => ({
+  audit.map(storableAudit).map((r) => ({
     body: recordBody(at, r), event: r.event, actor: r.actor, client_id: r.clientId ?? null, user_id: r.userId ?? null,
     grant_id: r.grantId ?? null, token_id: r.tokenId ?? null, reason: r.reason ?? null, endpoint: r.endpoint ?? null,
     data: r.data == null ? null : JSON.stringify(r.data),
@@ -160,8 +172,9 @@ export async function setPassword(tx: Tx, id: string, passwordHash: string, at: 
 }
 
 export async function saveGrant(tx: Tx, grant: GrantRecord, audit: AuditInput[], checked?: CheckedCredentials): Promise<'saved' | 'conflict' | 'credential-changed'> {
-  if (!(await unchanged(tx, checked))) return 'credential-changed';
+  // Client and user first: the lock order (schema.ts) puts them before a session's row.
   if (!(await principalsExist(tx, grant))) return 'credential-changed';
+  if (!(await unchanged(tx, checked))) return 'credential-changed';
   try {
     await tx`INSERT INTO grants (id, client_id, user_id, scope, created_at, revoked_at)
       VALUES (${grant.id}, ${grant.clientId}, ${grant.userId}, ${grant.scope}, ${grant.createdAt}, ${grant.revokedAt})
@@ -241,14 +254,19 @@ export async function revoke(tx: Tx, target: RevocationTarget, at: number, audit
     else if ('user' in target) await tx`DELETE FROM codes WHERE user_id = ${target.user} AND redeemed_at IS NULL`;
     else await tx`DELETE FROM codes WHERE client_id = ${target.client} AND redeemed_at IS NULL`;
   }
-  await appendAudit(tx, audit, at);
   // Resource servers only ever see access tokens: the feed tells them when one was revoked.
-  if (revoked.access_until !== null) {
+  if (revoked.access_until === null) {
+    await appendAudit(tx, audit, at);
+  } else {
     const { kind, value } = feedValue(target);
-    // Last, so the lock is held only for the commit: seq order is commit order.
-    await tx`WITH l AS MATERIALIZED (SELECT pg_advisory_xact_lock(${FEED_LOCK}))
-      INSERT INTO revocation_feed (seq, at, kind, value, until) SELECT nextval('revocation_feed_seq'), ${at}, ${kind}, ${value}, ${revoked.access_until} FROM l`;
-    await tx`SELECT pg_notify('tessera_feed', '')`;
+    // Last, and sent together (pipelined): the feed lock is held for one round trip and the
+    // commit, never while waiting for anything else, and seq order is commit order.
+    await Promise.all([
+      tx`WITH l AS MATERIALIZED (SELECT pg_advisory_xact_lock(${FEED_LOCK}))
+        INSERT INTO revocation_feed (seq, at, kind, value, until) SELECT nextval('revocation_feed_seq'), ${at}, ${kind}, ${value}, ${revoked.access_until} FROM l`,
+      appendAudit(tx, audit, at),
+      tx`SELECT pg_notify('tessera_feed', '')`,
+    ]);
   }
   return { tokens: revoked.n, grants, until: revoked.until };
 }
