@@ -44,14 +44,27 @@ async function saveConsent(
     { event: existing ? 'grant.widened' : 'grant.created', ...by, clientId: client.id, userId: user.id, grantId: grant.id, data: { scope } },
   ], throughSession(user, session));
   if (saved === 'credential-changed') throw new SessionEnded();
+  if (saved === 'conflict') throw new GrantConflict();
   return grant;
+}
+
+/**
+ * Thrown by a `use` of withGrant whose new grant the store refused ('conflict'): another process
+ * wrote the pair's live grant first. withGrant then runs `use` again with that grant.
+ */
+export class GrantConflict extends Error {
+  constructor() {
+    super('another process created the live grant of this client and user first');
+  }
 }
 
 /**
  * Runs `use` with the live grant of (client, user), or with none, in which case `use` writes a
  * new one. Only one new grant per pair is written at a time: requests that find none while the
  * first is being written wait for it, then use it (otherwise concurrent first requests would
- * each create a grant, and revoking "the" grant would miss the others' tokens).
+ * each create a grant, and revoking "the" grant would miss the others' tokens). Across processes
+ * the store keeps the pair's live grant unique: a `use` that lost that race throws GrantConflict
+ * and runs again with the winner's grant.
  */
 export async function withGrant<T>(
   ctx: EngineContext, clientId: string, userId: string | null, use: (existing: GrantRecord | undefined) => Promise<T>,
@@ -72,6 +85,9 @@ export async function withGrant<T>(
     ctx.creatingGrant.set(key, settled);
     try {
       return await creating;
+    } catch (err) {
+      if (err instanceof GrantConflict) continue;
+      throw err;
     } finally {
       ctx.creatingGrant.delete(key);
     }

@@ -7,7 +7,7 @@ import { randomId } from '../secrets.js';
 import type { ClientRecord, GrantRecord, SessionRecord, UserRecord } from '../store/types.js';
 import type { Actor, EngineContext } from './context.js';
 import { asChecked, credentialChanged, grantRevoked, SessionEnded, throughSession } from './credentials.js';
-import { newGrant, widenedScope, withGrant } from './grants.js';
+import { GrantConflict, newGrant, widenedScope, withGrant } from './grants.js';
 import { type Issued, issued, issuedEvent, mintAccess, mintRefresh } from './mint.js';
 
 /** A bound on remembered client grants, past which they are forgotten and looked up again. */
@@ -41,6 +41,7 @@ async function clientCredentialsWith(
   const stored = await ctx.store.issueTokens([access.record], [issuedEvent(access.record, by)], existing ? undefined : grant, checked);
   if (stored === 'credential-changed') throw credentialChanged(checked);
   if (stored === 'grant-revoked') return undefined;
+  if (stored === 'conflict') throw new GrantConflict();
   if (ctx.clientGrants.size >= CLIENT_GRANTS_MAX) ctx.clientGrants.clear();
   ctx.clientGrants.set(client.id, grant);
   return issued(access, undefined);
@@ -69,6 +70,7 @@ async function passwordWith(
   const stored = await ctx.store.issueTokens(records, records.map((r) => issuedEvent(r, by)), grant, checked);
   if (stored === 'credential-changed') throw credentialChanged(checked);
   if (stored === 'grant-revoked') throw grantRevoked();
+  if (stored === 'conflict') throw new GrantConflict();
   return issued(access, refresh);
 }
 

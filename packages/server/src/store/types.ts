@@ -248,9 +248,11 @@ export interface Store {
   getGrant(id: string): Promise<GrantRecord | undefined>;
   /**
    * Inserts the grant or widens its scope. 'credential-changed' (see CheckedCredentials; also when
-   * the grant's client or user no longer exists) stores nothing.
+   * the grant's client or user no longer exists) stores nothing. 'conflict': the grant is new but
+   * its (client, user) already has a live one, written by another process meanwhile; nothing is
+   * stored, and the caller finds that grant and tries again.
    */
-  saveGrant(grant: GrantRecord, audit: AuditInput[], checked?: CheckedCredentials): Promise<'saved' | 'credential-changed'>;
+  saveGrant(grant: GrantRecord, audit: AuditInput[], checked?: CheckedCredentials): Promise<'saved' | 'credential-changed' | 'conflict'>;
 
   // codes
   /** Stores the code; 'credential-changed' (see CheckedCredentials) stores nothing. */
@@ -266,10 +268,10 @@ export interface Store {
   // tokens
   /**
    * Stores tokens (and the grant, if given) with their audit records in one transaction;
-   * 'grant-revoked' (their grant is revoked, or the new grant's client or user no longer exists)
-   * and 'credential-changed' store nothing.
+   * 'grant-revoked' (their grant is revoked, or the new grant's client or user no longer exists),
+   * 'credential-changed' and 'conflict' (as saveGrant's) store nothing.
    */
-  issueTokens(tokens: TokenRecord[], audit: AuditInput[], grant?: GrantRecord, checked?: CheckedCredentials): Promise<'issued' | 'grant-revoked' | 'credential-changed'>;
+  issueTokens(tokens: TokenRecord[], audit: AuditInput[], grant?: GrantRecord, checked?: CheckedCredentials): Promise<'issued' | 'grant-revoked' | 'credential-changed' | 'conflict'>;
   getToken(id: string): Promise<TokenRecord | undefined>;
   listTokens(filter: TokenFilter): Promise<TokenRecord[]>;
   /**
