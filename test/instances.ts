@@ -33,6 +33,8 @@ export interface Instances {
   urls: string[];
   /** Stops every instance started (SIGTERM to each child's PID), also after a failed start. */
   stop(): Promise<void>;
+  /** Each instance's stderr, but for its per-request log lines. */
+  logs(): string[];
 }
 
 /** Starts `count` instances of `tessera serve --db url …args`, one after the other. */
@@ -50,5 +52,7 @@ export async function startInstances(db: string, count: number, args: string[] =
     await stop();
     throw err;
   }
-  return { urls: started.map((s) => s.url), stop };
+  const all = [...started];
+  const logs = () => all.map((s) => s.stderr().split('\n').filter((l) => !l.includes('"msg":"request"')).join('\n'));
+  return { urls: started.map((s) => s.url), stop, logs };
 }

@@ -12,7 +12,7 @@ import type {
   AuditInput, AuditRecord, CheckedCredentials, ClientRecord, CodeRecord, FeedEvent, FeedTarget, GrantRecord, KeyRecord, RevocationTarget,
   SessionRecord, Store, TokenFilter, TokenRecord, UserRecord,
 } from '../types.js';
-import { connect, guarded, type PostgresOptions, type Sql } from './connection.js';
+import { connect, guarded, type PostgresOptions, type Sql, transactionBody } from './connection.js';
 import { SchemaMismatch, schemaVersion } from './migrate.js';
 import * as w from './writes.js';
 
@@ -157,7 +157,7 @@ export class PostgresStore implements Store {
   private async write<T>(fn: (tx: w.Tx) => Promise<T>): Promise<T> {
     return guarded(async () => {
       try {
-        return (await this.sql.begin(fn)) as T;
+        return (await this.sql.begin((tx) => transactionBody(fn(tx)))) as T;
       } catch (err) {
         if (err instanceof w.Outcome) return err.outcome as T;
         throw err;
