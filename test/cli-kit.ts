@@ -56,6 +56,8 @@ export interface Served {
   url: string;
   /** SIGTERM, then the exit code. */
   stop(): Promise<number | null>;
+  /** What the process wrote to stderr so far (JSON log lines, a crash's stack), for failure messages. */
+  stderr(): string;
 }
 
 /** Starts `tessera serve …args` and waits for the URL in its startup message. */
@@ -76,7 +78,7 @@ export function serve(args: string[], options: RunOptions = {}): Promise<Served>
           child.kill('SIGTERM');
           return exited;
         };
-        resolve({ url, stop });
+        resolve({ url, stop, stderr: () => stderr });
       }
     });
     void exited.then((code) => {

@@ -14,6 +14,7 @@ export interface Client {
 
 export interface Answer {
   status: number;
+  headers: Headers;
   body: any;
   ms: number;
 }
@@ -40,7 +41,7 @@ async function send(url: string, init: RequestInit): Promise<Answer> {
   try {
     body = JSON.parse(text);
   } catch {}
-  return { status: res.status, body, ms: performance.now() - start };
+  return { status: res.status, headers: res.headers, body, ms: performance.now() - start };
 }
 
 /** Signs the agent in through the login page. */

@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { hashSecret } from '@tessera/server';
 import Database from 'better-sqlite3';
+import postgres from 'postgres';
 
 export const TESSERA_BIN = fileURLToPath(new URL('../packages/server/bin/tessera.js', import.meta.url));
 
@@ -77,6 +78,58 @@ export function storeViolations(path: string, now = Date.now()): string[] {
   });
 }
 
+/**
+ * storeViolations' invariants on a PostgreSQL database (the same tables), and rotation's: each
+ * consumed refresh token has exactly its successors (one access and one refresh token, with no
+ * grace period) and every successor's parent was consumed, so each rotation happened whole or
+ * not at all.
+ */
+export async function postgresViolations(url: string, now = Date.now()): Promise<string[]> {
+  const sql = postgres(url, { max: 1, onnotice: () => {}, types: { bigint: postgres.BigInt } });
+  const num = (v: unknown) => Number(v);
+  try {
+    const out: string[] = [];
+    const ids = (rows: readonly { id: string }[]) => rows.map((r) => r.id);
+    const show = (list: string[]) => `${list.slice(0, 5).join(', ')}${list.length > 5 ? ` … (${list.length})` : ''}`;
+    const check = (what: string, list: string[]) => list.length && out.push(`${what}: ${show(list)}`);
+
+    check('unrevoked tokens of a revoked grant', ids(await sql`SELECT t.id FROM tokens t JOIN grants g ON g.id = t.grant_id
+      WHERE t.revoked_at IS NULL AND g.revoked_at IS NOT NULL AND t.expires_at > ${now}`));
+    check('tokens without a grant', ids(await sql`SELECT t.id FROM tokens t LEFT JOIN grants g ON g.id = t.grant_id WHERE g.id IS NULL`));
+    check('families with more than one live refresh token', ids(await sql`SELECT family_id AS id FROM tokens
+      WHERE kind = 'refresh' AND revoked_at IS NULL AND consumed_at IS NULL AND expires_at > ${now} GROUP BY family_id HAVING count(*) > 1`));
+    check('consumed refresh tokens without exactly one access and one refresh successor', ids(await sql`SELECT p.id FROM tokens p
+      WHERE p.kind = 'refresh' AND p.consumed_at IS NOT NULL AND (
+        (SELECT count(*) FROM tokens c WHERE c.parent_id = p.id AND c.kind = 'access') <> 1 OR
+        (SELECT count(*) FROM tokens c WHERE c.parent_id = p.id AND c.kind = 'refresh') <> 1)`));
+    check('successors of a refresh token that was not consumed', ids(await sql`SELECT c.id FROM tokens c JOIN tokens p ON p.id = c.parent_id
+      WHERE p.consumed_at IS NULL`));
+    check('more than one live grant of a (client, user)', ids(await sql`SELECT client_id || ' ' || coalesce(user_id, '') AS id FROM grants
+      WHERE revoked_at IS NULL GROUP BY client_id, user_id HAVING count(*) > 1`));
+
+    const revoked = (await sql`SELECT id, kind, grant_id, family_id, client_id, user_id, issued_at, expires_at, revoked_at
+      FROM tokens WHERE kind = 'access' AND revoked_at IS NOT NULL AND expires_at > ${now}`).map((t) => ({ ...t, issued_at: num(t.issued_at), expires_at: num(t.expires_at) })) as unknown as TokenRow[];
+    const events = (await sql`SELECT at, kind, value, until FROM revocation_feed`).map((e) => ({ ...e, at: num(e.at), until: num(e.until) })) as unknown as FeedRow[];
+    check('revoked access tokens no feed event covers until their expiry', revoked.filter((t) => !events.some((e) => covers(e, t) && e.until >= t.expires_at)).map((t) => t.id));
+    return out;
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}
+
+/** Of the token values, those not stored (`stored`: whatever their state) or not revoked (`revoked`). */
+export async function postgresTokens(url: string, values: string[], want: 'stored' | 'revoked'): Promise<string[]> {
+  const sql = postgres(url, { max: 1, onnotice: () => {} });
+  try {
+    const hashes = values.map(hashSecret);
+    const rows = await sql`SELECT hash FROM tokens WHERE hash = ANY(${hashes}) ${want === 'revoked' ? sql`AND revoked_at IS NOT NULL` : sql``}`;
+    const found = new Set(rows.map((r) => r.hash as string));
+    return values.filter((_, i) => !found.has(hashes[i] as string));
+  } finally {
+    await sql.end({ timeout: 5 });
+  }
+}
+
 /** Whether a feed event covers the token (README "The revocation feed"). */
 function covers(e: FeedRow, t: TokenRow): boolean {
   switch (e.kind) {
@@ -97,7 +150,7 @@ function covers(e: FeedRow, t: TokenRow): boolean {
   }
 }
 
-/** `tessera audit verify` on the file: a violation unless it exits 0. */
+/** `tessera audit verify` on the file (or PostgreSQL URL): a violation unless it exits 0. */
 export function auditViolations(path: string): string[] {
   const run = spawnSync(process.execPath, [TESSERA_BIN, 'audit', 'verify', '--db', path, '--json'], { encoding: 'utf8', timeout: 60_000 });
   return run.status === 0 ? [] : [`tessera audit verify exited ${run.status}: ${(run.stdout + run.stderr).trim().slice(0, 500)}`];

@@ -28,14 +28,28 @@ export const storable = (value: string): boolean => !value.includes('\u0000');
 /** Whether `value` names a PostgreSQL database rather than a SQLite file. */
 export const isPostgresUrl = (value: string): boolean => /^postgres(ql)?:\/\//i.test(value);
 
+/** A text[] literal: every element quoted, backslashes and quotes escaped. */
+const textArray = (xs: readonly string[]): string => `{${xs.map((x) => `"${String(x).replace(/[\\"]/g, '\\$&')}"`).join(',')}}`;
+
 export function connect(options: PostgresOptions, max = options.poolSize ?? 10): Sql {
   return postgres(options.url, {
     max,
     // Times are bigint milliseconds: numbers, not strings (all fit in 2^53).
-    types: { bigint: { to: 20, from: [20], serialize: (x: number) => String(x), parse: (x: string) => Number(x) } },
+    types: {
+      bigint: { to: 20, from: [20], serialize: (x: number) => String(x), parse: (x: string) => Number(x) },
+      textArray: { to: 1009, from: [1009], serialize: textArray, parse: (x: string) => x },
+    },
     connection: { statement_timeout: options.statementTimeout ?? 5000, application_name: 'tessera' },
+    // postgres.js (3.4.9) fetches the array types on each new connection from an unawaited
+    // promise: a connection cut then is an unhandled rejection that ends the process. The one
+    // array the store sends (text[], for = ANY(…)) is declared in `types` instead; it reads none.
+    fetch_types: false,
     onnotice: () => {},
     connect_timeout: 5,
+    // Seconds before a closed connection connects again. postgres.js's default grows with every
+    // failed attempt up to 20 s, so after a restart of the database requests queued for 20 s
+    // more; capped at 0.5 s, the pool is back within that of the database.
+    backoff: (retries: number) => Math.min(0.01 * 2 ** retries, 0.5),
     idle_timeout: 60,
   }) as unknown as Sql;
 }
@@ -51,6 +65,33 @@ export function isUnavailable(err: unknown): boolean {
   const code = (err as { code?: unknown } | null)?.code;
   if (typeof code !== 'string') return false;
   return UNAVAILABLE_CODES.has(code) || UNAVAILABLE_STATES.has(code) || code.startsWith('08');
+}
+
+/** Failures after which the connection is gone: the socket closed, or the server is ending the session. */
+const LOST_STATES = new Set(['57P01', '57P02', '57P03']);
+const LOST_CODES = new Set(['ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED']);
+const connectionLost = (err: unknown): boolean => {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' && (LOST_CODES.has(code) || LOST_STATES.has(code) || code.startsWith('08'));
+};
+
+/**
+ * A transaction's body for sql.begin(). postgres.js (3.4.9) answers a body that failed by sending
+ * ROLLBACK on the transaction's connection even when that connection has just closed: the write,
+ * deferred to setImmediate, dereferences the closed socket and throws an uncaught TypeError that
+ * ends the process (porsager/postgres#1154, #1208). So a body that failed because the connection
+ * is gone is left pending for ever instead of failing: begin() rejects on its own when the
+ * connection closes (it races the body against the close), nothing is written to the dead socket,
+ * and PostgreSQL rolls back a transaction whose session ended. Failing it later instead would send
+ * that ROLLBACK on the connection once it is reconnected and in use by another transaction.
+ */
+export async function transactionBody<T>(body: Promise<T>): Promise<T> {
+  try {
+    return await body;
+  } catch (err) {
+    if (!connectionLost(err)) throw err;
+    return new Promise<T>(() => {});
+  }
 }
 
 /** Serialization failures and deadlocks: the transaction did nothing and may simply run again. */

@@ -14,7 +14,7 @@ import type {
   SessionRecord, Store, TokenFilter, TokenRecord, UserRecord,
 } from '../types.js';
 import { toAudit, toClient, toCode, toFeedEvent, toGrant, toKey, toSession, toToken, toUser } from '../rows.js';
-import { connect, guarded, type PostgresOptions, type Sql, storable } from './connection.js';
+import { connect, guarded, type PostgresOptions, type Sql, storable, transactionBody } from './connection.js';
 import { SchemaMismatch, schemaVersion } from './migrate.js';
 import * as w from './writes.js';
 
@@ -76,7 +76,7 @@ export class PostgresStore implements Store {
   private async write<T>(fn: (tx: w.Tx) => Promise<T>): Promise<T> {
     return guarded(async () => {
       try {
-        return (await this.sql.begin(fn)) as T;
+        return (await this.sql.begin((tx) => transactionBody(fn(tx)))) as T;
       } catch (err) {
         if (err instanceof w.Outcome) return err.outcome as T;
         throw err;
