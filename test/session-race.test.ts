@@ -19,7 +19,7 @@ import { raceAgainst } from './race.js';
 import { runTessera } from './cli-kit.js';
 
 /** Clients per race: more than the workers get through while the command runs. */
-const POOL = 600;
+const POOL = 1500;
 /** Audit events of what a session (or a code from it) creates. */
 const ISSUED = new Set(['grant.created', 'grant.widened', 'code.issued', 'code.redeemed', 'token.issued']);
 
