@@ -159,7 +159,12 @@ export const migrations: readonly string[] = [
     n integer := jsonb_array_length(p_audit);
   BEGIN
     IF n = 0 THEN RETURN; END IF;
-    SELECT chain, hash INTO h FROM audit_chains ORDER BY random() LIMIT 1 FOR UPDATE SKIP LOCKED;
+    -- This backend's own chain when free (each pooled connection mostly writes to one chain, no
+    -- sort and no contention), else any free one, else wait for one.
+    SELECT chain, hash INTO h FROM audit_chains WHERE chain = pg_backend_pid() % 32 FOR UPDATE SKIP LOCKED;
+    IF NOT FOUND THEN
+      SELECT chain, hash INTO h FROM audit_chains ORDER BY random() LIMIT 1 FOR UPDATE SKIP LOCKED;
+    END IF;
     IF NOT FOUND THEN
       -- More writers than chains: wait for one (chosen once: random() in the WHERE clause would be
       -- drawn again for every row).
