@@ -33,14 +33,14 @@
  * (CI) runs every scenario for a second to prove the suite works on a fresh clone.
  */
 import { copyFileSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, totalmem } from 'node:os';
+import { loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { chart } from './lib/chart.js';
 import { runGuardScenario } from './lib/guard-scenario.js';
 import { cleanup, installCleanupHandlers, tempDir } from './lib/processes.js';
-import { detailTable, guardRatios, guardTable, notes, ratios, summaryTable } from './lib/report.js';
+import { detailTable, guardRatios, guardTable, machine, notes, ratios, summaryTable } from './lib/report.js';
 import { runScenario } from './lib/runner.js';
 import { SCENARIOS } from './lib/scenarios.js';
 import { DESCRIPTIONS, LABELS } from './lib/servers.js';
@@ -104,13 +104,7 @@ const log = (line) => console.log(line);
 installCleanupHandlers();
 const started = Date.now();
 const out = {
-  date: new Date().toISOString(),
-  node: process.version,
-  platform: `${process.platform} ${process.arch}`,
-  cpus: cpus().length,
-  cpu: cpus()[0]?.model,
-  memory_bytes: totalmem(),
-  loadavg: { before: loadavg() },
+  ...machine(),
   note: values.note ?? null,
   options: { ...options, warmup: options.warmup },
   servers: DESCRIPTIONS,

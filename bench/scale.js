@@ -33,7 +33,7 @@
  * Exits 1, saving nothing, if any request failed or got a wrong answer.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
-import { cpus, loadavg, totalmem } from 'node:os';
+import { loadavg } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -44,6 +44,7 @@ import { fillTokens, sweepProbe } from './lib/fill.js';
 import { runLoad } from './lib/load.js';
 import { cleanup, freePort, installCleanupHandlers, tempDir } from './lib/processes.js';
 import { failures, markdown } from './lib/scale-report.js';
+import { machine } from './lib/report.js';
 import { SAMPLE as SWEEP_SAMPLE, loadThroughSweep } from './lib/sweep-load.js';
 import { SCENARIOS } from './lib/scenarios.js';
 import { serveTessera, setupTessera, start } from './lib/servers.js';
@@ -123,13 +124,7 @@ installCleanupHandlers();
 const dir = tempDir('tessera-scale-');
 const started = Date.now();
 const out = {
-  date: new Date().toISOString(),
-  node: process.version,
-  platform: `${process.platform} ${process.arch}`,
-  cpus: cpus().length,
-  cpu: cpus()[0]?.model,
-  memory_bytes: totalmem(),
-  loadavg: { before: loadavg() },
+  ...machine(),
   note: values.note ?? (quick ? 'smoke run (--quick): 1 s runs without warm-up, 8 connections, tiny sizes; not a result' : null),
   options,
   throughput: null,

@@ -3,6 +3,7 @@
  * and into Markdown tables for the console and the README. The number formats are shared with
  * bench/lib/scale-report.js.
  */
+import { cpus, loadavg, totalmem } from 'node:os';
 import { LABELS } from './servers.js';
 
 const PEERS = ['oidc-provider', 'node-oauth2-server'];
@@ -90,4 +91,17 @@ export function notes(out) {
     }
   }
   return n.join('\n');
+}
+
+/** The machine and the moment a result was taken on, first in every saved result. */
+export function machine() {
+  return {
+    date: new Date().toISOString(),
+    node: process.version,
+    platform: `${process.platform} ${process.arch}`,
+    cpus: cpus().length,
+    cpu: cpus()[0]?.model,
+    memory_bytes: totalmem(),
+    loadavg: { before: loadavg() },
+  };
 }
