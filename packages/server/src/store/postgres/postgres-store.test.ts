@@ -1,5 +1,6 @@
-import { createTestDatabase, storageSuite, type TestDatabase } from '@tessera/test-utils';
-import { afterAll, beforeAll } from 'vitest';
+import { clientRecord, createTestDatabase, grantRecord, storageSuite, type TestDatabase, tokenRecord } from '@tessera/test-utils';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { verifyChain } from '../../audit/chain.js';
 import { PostgresStore } from './postgres-store.js';
 
 let db: TestDatabase;
@@ -19,3 +20,33 @@ storageSuite(
   // Another pool on the same database: what a second instance or the CLI sees.
   { connect: open },
 );
+
+describe('PostgresStore issuance batching (one call and one commit per event-loop turn)', () => {
+  it('issuances started in one turn each get their own outcome: a revoked grant or a changed secret fails only its own', async () => {
+    await db.reset();
+    const store = await open();
+    try {
+      const client = clientRecord();
+      await store.createClient(client, { event: 'client.created', actor: 'test' });
+      const [live, revoked] = [grantRecord(client.id, null), grantRecord(client.id, null)];
+      await store.issueTokens([tokenRecord(revoked)], [], revoked);
+      await store.revoke({ grant: revoked.id }, Date.now(), []);
+      await store.issueTokens([tokenRecord(live)], [], live);
+      const good = [tokenRecord(live), tokenRecord(live), tokenRecord(live)];
+      const [onRevoked, withOldSecret] = [tokenRecord(revoked), tokenRecord(live)];
+      const outcomes = await Promise.all([
+        store.issueTokens([good[0]!], [{ event: 'token.issued', actor: 'test' }]),
+        store.issueTokens([onRevoked], [{ event: 'token.issued', actor: 'test' }]),
+        store.issueTokens([good[1]!], [{ event: 'token.issued', actor: 'test' }], undefined, { client: { id: client.id, secretHash: client.secretHash } }),
+        store.issueTokens([withOldSecret], [{ event: 'token.issued', actor: 'test' }], undefined, { client: { id: client.id, secretHash: 'not-the-secret' } }),
+        store.issueTokens([good[2]!], [{ event: 'token.issued', actor: 'test' }]),
+      ]);
+      expect(outcomes).toEqual(['issued', 'grant-revoked', 'issued', 'credential-changed', 'issued']);
+      for (const t of good) expect(await store.getToken(t.id)).toEqual(t);
+      for (const t of [onRevoked, withOldSecret]) expect(await store.getToken(t.id)).toBeUndefined();
+      expect(await verifyChain(await store.readAudit(0, 100), await store.auditHeads())).toMatchObject({ ok: true, records: 4 });
+    } finally {
+      await store.close();
+    }
+  });
+});

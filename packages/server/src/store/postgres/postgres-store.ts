@@ -15,6 +15,7 @@ import type {
 } from '../types.js';
 import { toAudit, toClient, toCode, toFeedEvent, toGrant, toKey, toSession, toToken, toUser } from '../rows.js';
 import { connect, guarded, type PostgresOptions, type Sql, storable, transactionBody } from './connection.js';
+import { IssueBatcher } from './issue-batch.js';
 import { SchemaMismatch, schemaVersion } from './migrate.js';
 import * as w from './writes.js';
 
@@ -36,6 +37,13 @@ export class PostgresStore implements Store {
   private readonly clientsListeners = new Set<() => void>();
   private readonly feedListeners = new Set<() => void>();
   private readonly unlisten: Promise<Array<{ unlisten(): Promise<void> }>>;
+
+  private readonly batcher = new IssueBatcher({
+    batch: (items) => this.read((sql) => w.issueBatch(sql, items)),
+    single: ({ tokens, audit, checked }) => this.settled(tokens, 'issued', (sql) => w.issueTokens(sql, tokens, audit, undefined, checked)),
+    unavailable: (err) => err instanceof OAuthError && err.error === 'temporarily_unavailable',
+    stored: async (token) => (await this.getToken(token.id))?.hash === token.hash,
+  });
 
   private constructor(sql: Sql) {
     this.sql = sql;
@@ -234,7 +242,10 @@ export class PostgresStore implements Store {
   }
 
   issueTokens(tokens: TokenRecord[], audit: AuditInput[], grant?: GrantRecord, checked?: CheckedCredentials) {
-    return this.settled(tokens, 'issued', (sql) => w.issueTokens(sql, tokens, audit, grant, checked));
+    // A new or widened grant is written alone (its outcomes include 'conflict'); tokens on an
+    // existing grant join this turn's batch.
+    if (grant) return this.settled(tokens, 'issued', (sql) => w.issueTokens(sql, tokens, audit, grant, checked));
+    return this.batcher.issue(tokens, audit, checked);
   }
 
   async getToken(id: string) {

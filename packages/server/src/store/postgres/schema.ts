@@ -280,6 +280,28 @@ export const migrations: readonly string[] = [
     RETURN 'issued';
   END $$;
 
+  -- Issuances on existing grants from one turn of a server's event loop, in one transaction and one
+  -- commit (postgres-store.ts batches them): each item answers for itself, and an item whose
+  -- check fails writes nothing (every check comes before its writes).
+  CREATE FUNCTION tessera_issue_batch(p_items jsonb) RETURNS jsonb LANGUAGE plpgsql AS $$
+  DECLARE
+    item jsonb;
+    outcomes text[] := '{}';
+  BEGIN
+    FOR item IN SELECT value FROM jsonb_array_elements(p_items) LOOP
+      IF NOT tessera_unchanged(item->'checked') THEN
+        outcomes := outcomes || 'credential-changed'::text;
+      ELSIF NOT tessera_grants_live(item->'tokens') THEN
+        outcomes := outcomes || 'grant-revoked'::text;
+      ELSE
+        INSERT INTO tokens SELECT * FROM jsonb_populate_recordset(NULL::tokens, item->'tokens');
+        PERFORM tessera_append_audit((item->>'at')::bigint, item->'audit');
+        outcomes := outcomes || 'issued'::text;
+      END IF;
+    END LOOP;
+    RETURN to_jsonb(outcomes);
+  END $$;
+
   CREATE FUNCTION tessera_rotate_refresh(p_old text, p_at bigint, p_grace bigint, p_tokens jsonb, p_audit jsonb, p_checked jsonb) RETURNS text LANGUAGE plpgsql AS $$
   BEGIN
     IF NOT tessera_unchanged(p_checked) THEN RETURN 'credential-changed'; END IF;

@@ -93,6 +93,23 @@ export function issueTokens(
     ${grant ? json(grantRow(grant)) : null}::jsonb, ${checked ? json(checked) : null}::jsonb) AS outcome`);
 }
 
+/** An issuance on an existing grant, as tessera_issue_batch takes it. */
+export interface BatchItem {
+  tokens: TokenRecord[];
+  audit: AuditInput[];
+  checked?: CheckedCredentials;
+}
+
+/** Several issuances on existing grants in one round trip and one commit (tessera_issue_batch): an outcome each. */
+export async function issueBatch(sql: Sql, items: BatchItem[]): Promise<Array<'issued' | 'grant-revoked' | 'credential-changed'>> {
+  const rows = items.map(({ tokens, audit, checked }) => {
+    const at = tokens[0]?.issuedAt ?? Date.now();
+    return { tokens: tokens.map(tokenRow), audit: auditRows(audit, at), at, checked: checked ?? null };
+  });
+  const [row] = await sql`SELECT tessera_issue_batch(${json(rows)}::jsonb) AS outcomes`;
+  return row?.outcomes as Array<'issued' | 'grant-revoked' | 'credential-changed'>;
+}
+
 /** rotateRefresh in one round trip (tessera_rotate_refresh). */
 export function rotateRefresh(
   sql: Sql, oldId: string, at: number, graceSince: number | null, tokens: TokenRecord[], audit: AuditInput[], checked?: CheckedCredentials,
