@@ -147,9 +147,10 @@ export const migrations: readonly string[] = [
     SELECT translate(encode(b, 'base64'), '+/=' || chr(10), '-_')
   $$;
 
-  -- Appends records (each {body, event, actor, client_id, ...}; body from audit/chain.ts recordBody)
-  -- to a chain no other transaction holds, hashing them as hashRecord does.
-  CREATE FUNCTION tessera_append_audit(p_at bigint, p_audit jsonb) RETURNS void LANGUAGE plpgsql AS $$
+  -- Appends records (each {at, body, event, actor, client_id, ...}; body from audit/chain.ts
+  -- recordBody, over the same at) to a chain no other transaction holds, hashing them as
+  -- hashRecord does.
+  CREATE FUNCTION tessera_append_audit(p_audit jsonb) RETURNS void LANGUAGE plpgsql AS $$
   DECLARE
     h record;
     c integer;
@@ -176,7 +177,7 @@ export const migrations: readonly string[] = [
       -- Taken under the chain's lock: seq increases along the chain.
       s := nextval('audit_seq');
       INSERT INTO audit (seq, chain, at, event, actor, client_id, user_id, grant_id, token_id, reason, endpoint, data, prev_hash, hash)
-      VALUES (s, h.chain, p_at, r->>'event', r->>'actor', r->>'client_id', r->>'user_id', r->>'grant_id', r->>'token_id', r->>'reason',
+      VALUES (s, h.chain, (r->>'at')::bigint, r->>'event', r->>'actor', r->>'client_id', r->>'user_id', r->>'grant_id', r->>'token_id', r->>'reason',
         r->>'endpoint', r->>'data', prev, tessera_b64url(sha256(convert_to('[' || s || ',' || (r->>'body') || ',"' || prev || '"]', 'UTF8'))))
       RETURNING hash INTO prev;
     END LOOP;
@@ -251,7 +252,7 @@ export const migrations: readonly string[] = [
     RETURN n = cardinality(ids);
   END $$;
 
-  CREATE FUNCTION tessera_issue_tokens(p_tokens jsonb, p_audit jsonb, p_at bigint, p_grant jsonb, p_checked jsonb) RETURNS text LANGUAGE plpgsql AS $$
+  CREATE FUNCTION tessera_issue_tokens(p_tokens jsonb, p_audit jsonb, p_grant jsonb, p_checked jsonb) RETURNS text LANGUAGE plpgsql AS $$
   BEGIN
     IF NOT tessera_unchanged(p_checked) THEN RETURN 'credential-changed'; END IF;
     IF p_grant IS NOT NULL THEN
@@ -276,7 +277,7 @@ export const migrations: readonly string[] = [
     -- Raised, not returned, so that the grant written above is rolled back too (writes.ts maps it).
     IF NOT tessera_grants_live(p_tokens) THEN RAISE EXCEPTION 'grant-revoked' USING ERRCODE = 'TS001'; END IF;
     INSERT INTO tokens SELECT * FROM jsonb_populate_recordset(NULL::tokens, p_tokens);
-    PERFORM tessera_append_audit(p_at, p_audit);
+    PERFORM tessera_append_audit(p_audit);
     RETURN 'issued';
   END $$;
 
@@ -287,18 +288,27 @@ export const migrations: readonly string[] = [
   DECLARE
     item jsonb;
     outcomes text[] := '{}';
+    audit jsonb := '[]';
+    -- A batch mostly repeats one client and one grant: what was found true stays true, since this
+    -- transaction holds their shared locks until it commits (a change would need the exclusive one).
+    checked_ok jsonb[] := '{}';
+    grants_ok jsonb[] := '{}';
   BEGIN
     FOR item IN SELECT value FROM jsonb_array_elements(p_items) LOOP
-      IF NOT tessera_unchanged(item->'checked') THEN
+      IF NOT (item->'checked' = ANY(checked_ok)) AND NOT tessera_unchanged(item->'checked') THEN
         outcomes := outcomes || 'credential-changed'::text;
-      ELSIF NOT tessera_grants_live(item->'tokens') THEN
+      ELSIF NOT (jsonb_path_query_array(item->'tokens', '$[*].grant_id') = ANY(grants_ok)) AND NOT tessera_grants_live(item->'tokens') THEN
         outcomes := outcomes || 'grant-revoked'::text;
       ELSE
+        checked_ok := checked_ok || (item->'checked');
+        grants_ok := grants_ok || jsonb_path_query_array(item->'tokens', '$[*].grant_id');
         INSERT INTO tokens SELECT * FROM jsonb_populate_recordset(NULL::tokens, item->'tokens');
-        PERFORM tessera_append_audit((item->>'at')::bigint, item->'audit');
+        audit := audit || (item->'audit');
         outcomes := outcomes || 'issued'::text;
       END IF;
     END LOOP;
+    -- One append for the batch: one chain head moved, not one per issuance.
+    PERFORM tessera_append_audit(audit);
     RETURN to_jsonb(outcomes);
   END $$;
 
@@ -312,7 +322,7 @@ export const migrations: readonly string[] = [
       WHERE id = p_old AND kind = 'refresh' AND revoked_at IS NULL AND (consumed_at IS NULL OR consumed_at >= p_grace);
     IF NOT FOUND THEN RETURN 'already-used'; END IF;
     INSERT INTO tokens SELECT * FROM jsonb_populate_recordset(NULL::tokens, p_tokens);
-    PERFORM tessera_append_audit(p_at, p_audit);
+    PERFORM tessera_append_audit(p_audit);
     RETURN 'claimed';
   END $$;
 
@@ -324,7 +334,7 @@ export const migrations: readonly string[] = [
     UPDATE codes SET redeemed_at = p_at WHERE id = p_code AND redeemed_at IS NULL;
     IF NOT FOUND THEN RETURN 'already-used'; END IF;
     INSERT INTO tokens SELECT * FROM jsonb_populate_recordset(NULL::tokens, p_tokens);
-    PERFORM tessera_append_audit(p_at, p_audit);
+    PERFORM tessera_append_audit(p_audit);
     RETURN 'claimed';
   END $$;
 

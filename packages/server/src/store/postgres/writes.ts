@@ -54,7 +54,7 @@ const storableAudit = (r: AuditInput): AuditInput => ({
 /** The audit records as tessera_append_audit (schema.ts) takes them: it assigns seq, chain and hashes. */
 const auditRows = (audit: AuditInput[], at: number) =>
   audit.map(storableAudit).map((r) => ({
-    body: recordBody(at, r), event: r.event, actor: r.actor, client_id: r.clientId ?? null, user_id: r.userId ?? null,
+    at, body: recordBody(at, r), event: r.event, actor: r.actor, client_id: r.clientId ?? null, user_id: r.userId ?? null,
     grant_id: r.grantId ?? null, token_id: r.tokenId ?? null, reason: r.reason ?? null, endpoint: r.endpoint ?? null,
     data: r.data == null ? null : JSON.stringify(r.data),
   }));
@@ -64,7 +64,7 @@ const json = (value: unknown) => value as never;
 
 /** Chains the records onto a chain no other transaction holds (audit/chain.ts), in this transaction. */
 export async function appendAudit(tx: Tx, audit: AuditInput[], at: number): Promise<void> {
-  if (audit.length > 0) await tx`SELECT tessera_append_audit(${at}, ${json(auditRows(audit, at))}::jsonb)`;
+  if (audit.length > 0) await tx`SELECT tessera_append_audit(${json(auditRows(audit, at))}::jsonb)`;
 }
 
 /** A function's answer; a unique violation of grants_live is a 'conflict', TS001 the message it was raised with. */
@@ -89,7 +89,7 @@ export function issueTokens(
   sql: Sql, tokens: TokenRecord[], audit: AuditInput[], grant?: GrantRecord, checked?: CheckedCredentials,
 ): Promise<'issued' | 'conflict' | 'grant-revoked' | 'credential-changed'> {
   const at = tokens[0]?.issuedAt ?? Date.now();
-  return outcome(sql`SELECT tessera_issue_tokens(${json(tokens.map(tokenRow))}::jsonb, ${json(auditRows(audit, at))}::jsonb, ${at},
+  return outcome(sql`SELECT tessera_issue_tokens(${json(tokens.map(tokenRow))}::jsonb, ${json(auditRows(audit, at))}::jsonb,
     ${grant ? json(grantRow(grant)) : null}::jsonb, ${checked ? json(checked) : null}::jsonb) AS outcome`);
 }
 
