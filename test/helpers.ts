@@ -3,6 +3,7 @@
  * Tests talk to it over HTTP; setup (clients, users) goes through the engine's public API.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, type ClientRecord, type RunningServer, type ServerConfig } from '@tessera/server';
@@ -87,4 +88,15 @@ export async function startTestServer(config: Partial<ServerConfig> = {}, option
 function silentLogger() {
   // Tests assert on HTTP, not on logs (test/logging.test.ts reads them).
   return pino({ level: 'silent' });
+}
+
+/** A TCP port free on 127.0.0.1 a moment ago, for a process that must be told its port. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = s.address() as { port: number };
+      s.close(() => resolve(port));
+    });
+    s.on('error', reject);
+  });
 }

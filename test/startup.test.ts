@@ -7,22 +7,12 @@
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { request } from 'node:http';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { expect, it } from 'vitest';
+import { freePort } from './helpers.js';
 
 const bin = join(import.meta.dirname, '..', 'packages', 'server', 'bin', 'tessera.js');
-
-/** A port free a moment ago (serve needs a known port to be reachable before it prints it). */
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const probe = createServer().listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as { port: number };
-      probe.close(() => resolve(port));
-    });
-  });
-}
 
 /** One request; resolves with its status, or undefined when nothing listened yet. */
 function hit(port: number, method: string, path: string, body?: string): Promise<number | undefined> {
