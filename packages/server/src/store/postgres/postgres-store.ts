@@ -15,6 +15,7 @@ import type {
 } from '../types.js';
 import { toAudit, toClient, toCode, toFeedEvent, toGrant, toKey, toSession, toToken, toUser } from '../rows.js';
 import { connect, guarded, type PostgresOptions, type Sql, storable, transactionBody } from './connection.js';
+import { Signal } from '../signal.js';
 import { IssueBatcher } from './issue-batch.js';
 import { SchemaMismatch, schemaVersion } from './migrate.js';
 import * as w from './writes.js';
@@ -34,23 +35,21 @@ export class PostgresStore implements Store {
   private readonly clients = new Map<string, { client: ClientRecord; at: number }>();
   /** Moves on every change of a client heard of: a read that started before one is not cached. */
   private clientsGeneration = 0;
-  private readonly clientsListeners = new Set<() => void>();
-  private readonly feedListeners = new Set<() => void>();
+  private readonly clientsSignal = new Signal();
+  private readonly feedAppended = new Signal();
   private readonly unlisten: Promise<Array<{ unlisten(): Promise<void> }>>;
 
   private readonly batcher = new IssueBatcher({
     batch: (items) => this.read((sql) => w.issueBatch(sql, items)),
     single: ({ tokens, audit, checked }) => this.settled(tokens, 'issued', (sql) => w.issueTokens(sql, tokens, audit, undefined, checked)),
     unavailable: (err) => err instanceof OAuthError && err.error === 'temporarily_unavailable',
-    stored: async (token) => (await this.getToken(token.id))?.hash === token.hash,
+    stored: (token) => this.stored(token),
   });
 
   private constructor(sql: Sql) {
     this.sql = sql;
     const clientsChanged = () => this.clientsChanged();
-    const feedAppended = () => {
-      for (const listener of [...this.feedListeners]) listener();
-    };
+    const feedAppended = () => this.feedAppended.fire();
     // On every (re)connection of the listening connection, too: what changed meanwhile is unknown.
     this.unlisten = Promise.all([
       sql.listen('tessera_clients', clientsChanged, clientsChanged),
@@ -62,7 +61,7 @@ export class PostgresStore implements Store {
   private clientsChanged(): void {
     this.clientsGeneration++;
     this.clients.clear();
-    for (const listener of [...this.clientsListeners]) listener();
+    this.clientsSignal.fire();
   }
 
   /** Connects and checks the schema: refuses a database `tessera migrate` has not brought to this version. */
@@ -109,29 +108,22 @@ export class PostgresStore implements Store {
     } catch (err) {
       const first = tokens[0];
       if (!(err instanceof OAuthError) || err.error !== 'temporarily_unavailable' || first === undefined) throw err;
-      const found = await this.getToken(first.id).catch(() => undefined);
-      if (found?.hash === first.hash) return done;
+      if (await this.stored(first).catch(() => false)) return done;
       throw err;
     }
   }
 
-  onClientsChanged(listener: () => void): () => void {
-    this.clientsListeners.add(listener);
-    return () => this.clientsListeners.delete(listener);
+  /** Whether the token (a write's first) is stored, hash and all. */
+  private async stored(token: TokenRecord): Promise<boolean> {
+    return (await this.getToken(token.id))?.hash === token.hash;
   }
 
-  /** A write that may append to the feed: this process's listeners hear of it at once (others by NOTIFY). */
-  private async appending<T>(write: Promise<T>): Promise<T> {
-    try {
-      return await write;
-    } finally {
-      for (const listener of [...this.feedListeners]) listener();
-    }
+  onClientsChanged(listener: () => void): () => void {
+    return this.clientsSignal.on(listener);
   }
 
   onFeedAppended(listener: () => void): () => void {
-    this.feedListeners.add(listener);
-    return () => this.feedListeners.delete(listener);
+    return this.feedAppended.on(listener);
   }
 
   createClient(client: ClientRecord, audit: AuditInput) {
@@ -173,7 +165,7 @@ export class PostgresStore implements Store {
 
   async deleteClient(id: string, at: number, audit: AuditInput[]) {
     try {
-      return await this.appending(this.write((tx) => w.deleteClient(tx, id, at, audit)));
+      return await this.feedAppended.after(this.write((tx) => w.deleteClient(tx, id, at, audit)));
     } finally {
       // After the commit (NOTIFY tells the other instances).
       this.clientsChanged();
@@ -201,11 +193,11 @@ export class PostgresStore implements Store {
   }
 
   deleteUser(id: string, at: number, audit: AuditInput[]) {
-    return this.appending(this.write((tx) => w.deleteUser(tx, id, at, audit)));
+    return this.feedAppended.after(this.write((tx) => w.deleteUser(tx, id, at, audit)));
   }
 
   setPassword(id: string, passwordHash: string, at: number, audit: AuditInput[]) {
-    return this.appending(this.write((tx) => w.setPassword(tx, id, passwordHash, at, audit)));
+    return this.feedAppended.after(this.write((tx) => w.setPassword(tx, id, passwordHash, at, audit)));
   }
 
   async findGrant(clientId: string, userId: string | null) {
@@ -276,7 +268,7 @@ export class PostgresStore implements Store {
   }
 
   revoke(target: RevocationTarget, at: number, audit: AuditInput[]) {
-    return this.appending(this.write((tx) => w.revoke(tx, target, at, audit)));
+    return this.feedAppended.after(this.write((tx) => w.revoke(tx, target, at, audit)));
   }
 
   async readFeed(after: number, limit: number) {
@@ -329,8 +321,8 @@ export class PostgresStore implements Store {
   private closing: Promise<void> | undefined;
   close() {
     this.closing ??= (async () => {
-      this.clientsListeners.clear();
-      this.feedListeners.clear();
+      this.clientsSignal.clear();
+      this.feedAppended.clear();
       await this.sql.end({ timeout: 5 });
     })();
     return this.closing;

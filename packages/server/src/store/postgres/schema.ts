@@ -237,6 +237,21 @@ export const migrations: readonly string[] = [
     RETURN true;
   END $$;
 
+  -- A new grant's client and user (null: none) still exist, under their shared locks: a deletion
+  -- waits for the write that creates the grant.
+  CREATE FUNCTION tessera_principals_exist(p_client text, p_user text) RETURNS boolean LANGUAGE plpgsql AS $$
+  BEGIN
+    PERFORM tessera_share('client', p_client);
+    PERFORM 1 FROM clients WHERE id = p_client;
+    IF NOT FOUND THEN RETURN false; END IF;
+    IF p_user IS NOT NULL THEN
+      PERFORM tessera_share('user', p_user);
+      PERFORM 1 FROM users WHERE id = p_user;
+      IF NOT FOUND THEN RETURN false; END IF;
+    END IF;
+    RETURN true;
+  END $$;
+
   -- Every token's grant exists and is live, under the grants' shared locks: a revocation waits for
   -- this write, then revokes its tokens too.
   CREATE FUNCTION tessera_grants_live(p_tokens jsonb) RETURNS boolean LANGUAGE plpgsql AS $$
@@ -256,15 +271,7 @@ export const migrations: readonly string[] = [
   BEGIN
     IF NOT tessera_unchanged(p_checked) THEN RETURN 'credential-changed'; END IF;
     IF p_grant IS NOT NULL THEN
-      -- Its client and user still exist, under their shared locks: a deletion waits for this write.
-      PERFORM tessera_share('client', p_grant->>'client_id');
-      PERFORM 1 FROM clients WHERE id = p_grant->>'client_id';
-      IF NOT FOUND THEN RETURN 'grant-revoked'; END IF;
-      IF p_grant->>'user_id' IS NOT NULL THEN
-        PERFORM tessera_share('user', p_grant->>'user_id');
-        PERFORM 1 FROM users WHERE id = p_grant->>'user_id';
-        IF NOT FOUND THEN RETURN 'grant-revoked'; END IF;
-      END IF;
+      IF NOT tessera_principals_exist(p_grant->>'client_id', p_grant->>'user_id') THEN RETURN 'grant-revoked'; END IF;
       -- Another live grant of the pair: it won (the caller retries with it), as on SQLite.
       PERFORM 1 FROM grants WHERE client_id = p_grant->>'client_id' AND user_id IS NOT DISTINCT FROM p_grant->>'user_id'
         AND revoked_at IS NULL AND id <> p_grant->>'id';

@@ -132,12 +132,9 @@ async function unchanged(tx: Tx, checked: CheckedCredentials | undefined): Promi
   return row?.ok === true;
 }
 
-/** The grant's client and user exist, under their shared locks (a deletion waits for this write). */
+/** The grant's client and user exist, under their shared locks (tessera_principals_exist). */
 async function principalsExist(tx: Tx, grant: GrantRecord): Promise<boolean> {
-  await tx`SELECT tessera_share('client', ${grant.clientId})`;
-  if (grant.userId !== null) await tx`SELECT tessera_share('user', ${grant.userId})`;
-  const [row] = await tx`SELECT EXISTS (SELECT 1 FROM clients WHERE id = ${grant.clientId})
-    AND (${grant.userId}::text IS NULL OR EXISTS (SELECT 1 FROM users WHERE id = ${grant.userId})) AS ok`;
+  const [row] = await tx`SELECT tessera_principals_exist(${grant.clientId}, ${grant.userId}::text) AS ok`;
   return row?.ok === true;
 }
 

@@ -17,6 +17,7 @@ import type {
   RevocationTarget, SessionRecord, Store, TokenFilter, TokenRecord, UserRecord,
 } from '../types.js';
 import { type Row, toAudit, toClient, toCode, toFeedEvent, toGrant, toKey, toSession, toToken, toUser } from '../rows.js';
+import { Signal } from '../signal.js';
 import { openConnection } from './connection.js';
 import { migrations } from './schema.js';
 import { InlineWriter, ThreadWriter, type Writer } from './writer.js';
@@ -47,8 +48,8 @@ export class SqliteStore implements Store {
   private readonly clients = new Map<string, ClientRecord>();
   private clientsVersion: number;
   private readonly clientsPoll: NodeJS.Timeout;
-  private readonly clientsListeners = new Set<() => void>();
-  private readonly feedListeners = new Set<() => void>();
+  private readonly clientsChanged = new Signal();
+  private readonly feedAppended = new Signal();
   private feedSeq: number;
 
   constructor(options: SqliteStoreOptions) {
@@ -100,25 +101,11 @@ export class SqliteStore implements Store {
     const seq = this.s.feedSeq.get() as number;
     if (seq === this.feedSeq) return;
     this.feedSeq = seq;
-    this.feedAppended();
-  }
-
-  private feedAppended(): void {
-    for (const listener of [...this.feedListeners]) listener();
+    this.feedAppended.fire();
   }
 
   onFeedAppended(listener: () => void): () => void {
-    this.feedListeners.add(listener);
-    return () => this.feedListeners.delete(listener);
-  }
-
-  /** A write that may append to the feed: its listeners hear of it once it has committed. */
-  private async appending<T>(write: Promise<T>): Promise<T> {
-    try {
-      return await write;
-    } finally {
-      this.feedAppended();
-    }
+    return this.feedAppended.on(listener);
   }
 
   private checkClients(): void {
@@ -126,16 +113,11 @@ export class SqliteStore implements Store {
     if (version === this.clientsVersion) return;
     this.clientsVersion = version;
     this.clients.clear();
-    this.clientsChanged();
-  }
-
-  private clientsChanged(): void {
-    for (const listener of [...this.clientsListeners]) listener();
+    this.clientsChanged.fire();
   }
 
   onClientsChanged(listener: () => void): () => void {
-    this.clientsListeners.add(listener);
-    return () => this.clientsListeners.delete(listener);
+    return this.clientsChanged.on(listener);
   }
 
   private migrate() {
@@ -182,11 +164,11 @@ export class SqliteStore implements Store {
 
   async deleteClient(id: string, at: number, audit: AuditInput[]) {
     try {
-      return await this.appending(this.writer.write('deleteClient', id, at, audit));
+      return await this.feedAppended.after(this.writer.write('deleteClient', id, at, audit));
     } finally {
       // After the commit: a read between the call and the commit may have cached the old row.
       this.clients.delete(id);
-      this.clientsChanged();
+      this.clientsChanged.fire();
     }
   }
 
@@ -209,11 +191,11 @@ export class SqliteStore implements Store {
   }
 
   deleteUser(id: string, at: number, audit: AuditInput[]) {
-    return this.appending(this.writer.write('deleteUser', id, at, audit));
+    return this.feedAppended.after(this.writer.write('deleteUser', id, at, audit));
   }
 
   setPassword(id: string, passwordHash: string, at: number, audit: AuditInput[]) {
-    return this.appending(this.writer.write('setPassword', id, passwordHash, at, audit));
+    return this.feedAppended.after(this.writer.write('setPassword', id, passwordHash, at, audit));
   }
 
   async findGrant(clientId: string, userId: string | null) {
@@ -275,7 +257,7 @@ export class SqliteStore implements Store {
   }
 
   revoke(target: RevocationTarget, at: number, audit: AuditInput[]) {
-    return this.appending(this.writer.write('revoke', target, at, audit));
+    return this.feedAppended.after(this.writer.write('revoke', target, at, audit));
   }
 
   async readFeed(after: number, limit: number) {
@@ -328,8 +310,8 @@ export class SqliteStore implements Store {
   async close() {
     if (!this.db.open) return;
     clearInterval(this.clientsPoll);
-    this.clientsListeners.clear();
-    this.feedListeners.clear();
+    this.clientsChanged.clear();
+    this.feedAppended.clear();
     await this.writer.close();
     this.db.close();
   }
