@@ -17,7 +17,7 @@ import type { TestClient } from './helpers.js';
 const CHROMIUM = '/usr/bin/chromium';
 const SESSION_COOKIE = 'tessera_session';
 
-/** A node:http server on loopback answering every request with `body`; it keeps the URLs it was asked for. */
+/** A node:http server on loopback answering every page request with `body`; it keeps the URLs of the pages it was asked for. */
 interface Site {
   /** The origin the browser is sent to (host as given, port as bound). */
   origin: string;
@@ -30,6 +30,11 @@ async function startSite(host: 'localhost' | '127.0.0.1', body: (url: URL) => st
   let origin = '';
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', origin);
+    // Chromium asks for a favicon when it likes: not a page the test sent it to.
+    if (url.pathname === '/favicon.ico') {
+      res.writeHead(404).end();
+      return;
+    }
     requests.push(url);
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store' });
     res.end(body(url));
