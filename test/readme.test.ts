@@ -13,12 +13,15 @@ import { freePort } from './helpers.js';
 const root = join(import.meta.dirname, '..');
 const run = promisify(execFile);
 
-function walkthrough(): string {
+/** The shell commands of the README section between `<!-- name:start -->` and `<!-- name:end -->`. */
+function section(name: string): string {
   const readme = readFileSync(join(root, 'README.md'), 'utf8');
-  const section = /<!-- walkthrough:start -->([\s\S]*?)<!-- walkthrough:end -->/.exec(readme)?.[1];
-  if (!section) throw new Error('README has no walkthrough section');
-  return [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]).join('\n');
+  const text = new RegExp(`<!-- ${name}:start -->([\\s\\S]*?)<!-- ${name}:end -->`).exec(readme)?.[1];
+  if (!text) throw new Error(`README has no ${name} section`);
+  return [...text.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]).join('\n');
 }
+
+const walkthrough = () => section('walkthrough');
 
 let dir: string;
 let env: NodeJS.ProcessEnv;
@@ -71,3 +74,10 @@ it('the README walkthrough runs verbatim: token active, revoked, inactive, audit
   expect(stdout).toMatch(/token\.revoked/);
   expect(stdout).toMatch(/OK/);
 }, 90_000);
+
+it('the README pushed authorization request (RFC 9126) runs verbatim: a request_uri and its lifetime', async () => {
+  const script = `set -euo pipefail\n${section('par').replaceAll('http://127.0.0.1:9000', url)}`;
+  const { stdout } = await run('bash', ['-c', script], { cwd: root, env, timeout: 60_000 });
+  const body = JSON.parse(stdout.trim().split('\n').at(-1) as string);
+  expect(body).toEqual({ request_uri: expect.stringMatching(/^urn:ietf:params:oauth:request_uri:/), expires_in: 300 });
+}, 60_000);

@@ -17,7 +17,11 @@ export type OAuthErrorCode =
   | 'server_error'
   | 'temporarily_unavailable'
   /** RFC 8628 §3.5, registered for the token endpoint: the client must wait before trying again. */
-  | 'slow_down';
+  | 'slow_down'
+  /** RFC 9101 §7.1 (used by RFC 9126 §4): the request_uri is unknown, expired, used, or another client's. */
+  | 'invalid_request_uri'
+  /** RFC 9101 §7.1: request objects (the `request` parameter) are not supported. */
+  | 'request_not_supported';
 
 const defaultStatus: Record<OAuthErrorCode, number> = {
   invalid_request: 400,
@@ -34,6 +38,8 @@ const defaultStatus: Record<OAuthErrorCode, number> = {
   server_error: 500,
   temporarily_unavailable: 503,
   slow_down: 400,
+  invalid_request_uri: 400,
+  request_not_supported: 400,
 };
 
 export interface OAuthErrorOptions {

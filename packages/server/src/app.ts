@@ -18,6 +18,7 @@ import { tokenEndpoint } from './rfc6749/token-endpoint.js';
 import { revocationEndpoint } from './rfc7009/revocation.js';
 import { introspectionEndpoint } from './rfc7662/introspection.js';
 import { metadata } from './rfc8414/metadata.js';
+import { pushedAuthorizationEndpoint } from './rfc9126/par.js';
 
 /** A Tessera's parts the endpoints are wired from (openTessera or tesseraOnStore gives them all). */
 export type HandlerParts = Pick<Tessera, 'engine' | 'store' | 'keys' | 'config'>;
@@ -34,6 +35,7 @@ export function createHandler({ engine, store, keys, config }: HandlerParts): Ha
     [PATHS.revocationFeed, feedListEndpoint(engine, store)],
     [PATHS.revocationStream, feedStreamEndpoint(engine, fanOut, store)],
     [PATHS.authorization, authorizationEndpoint(engine, config)],
+    [PATHS.par, pushedAuthorizationEndpoint(engine, config)],
     [PATHS.login, loginEndpoint(engine, config)],
     [PATHS.consent, consentEndpoint(engine, config)],
     // The audit head: one indexed row, read on the same connection every endpoint reads on.

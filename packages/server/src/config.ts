@@ -11,6 +11,10 @@ export interface ServerConfig {
   refreshTokenTtl: number;
   /** Authorization code lifetime in seconds; RFC 6749 §4.1.2 recommends at most 10 minutes, we keep ≤ 60 s. */
   codeTtl: number;
+  /** Lifetime in seconds of a pushed authorization request's request_uri (RFC 9126 §2.2). */
+  parTtl: number;
+  /** Refuse authorization requests not pushed first (RFC 9126 §5, require_pushed_authorization_requests). */
+  requirePar: boolean;
   /**
    * Seconds after a refresh token was rotated during which presenting it again is treated as a
    * benign retry (a new pair is issued) instead of reuse. 0 = off (RFC 9700 §4.14.2 strict).
@@ -86,6 +90,10 @@ export const defaults = {
   accessTokenTtl: 3600,
   refreshTokenTtl: 14 * 24 * 3600,
   codeTtl: 60,
+  // The request_uri is used until the code is issued: long enough for signing in and consenting
+  // on the way, under FAPI 2.0's 600 s.
+  parTtl: 300,
+  requirePar: false,
   refreshReuseGrace: 0,
   legacyGrants: [],
   allowPlainPkce: false,
@@ -164,6 +172,8 @@ export const settings: { readonly [K in keyof ServerConfig]: SettingRow<ServerCo
   accessTokenTtl: { type: 'seconds', doc: 'access token lifetime, unless the client sets its own' },
   refreshTokenTtl: { type: 'seconds', doc: 'refresh token lifetime (each rotation starts a new one)' },
   codeTtl: { type: 'seconds', doc: 'authorization code lifetime' },
+  parTtl: { type: 'seconds', doc: 'lifetime of a pushed authorization request\'s request_uri (RFC 9126 §2.2), through sign-in and consent' },
+  requirePar: { type: 'boolean', flag: 'require-par', doc: 'refuse authorization requests that were not pushed to /par first (RFC 9126 §5)' },
   refreshReuseGrace: { type: 'seconds-or-off', doc: 'seconds in which presenting a rotated refresh token again is a retry, not reuse (0 = off, RFC 9700 §4.14.2)' },
   legacyGrants: { type: 'legacy-grants', flag: 'enable-legacy', doc: 'legacy grants to allow (RFC 9700 says not to): implicit, password; a client must also be registered with them', shownDefault: 'none' },
   allowPlainPkce: { type: 'boolean', doc: 'allow PKCE plain (RFC 7636 §4.2); RFC 9700 §2.1.1 says use S256' },

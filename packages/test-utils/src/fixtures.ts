@@ -3,7 +3,7 @@
  * They write nothing; each test stores what it needs through the Store contract.
  */
 import { randomBytes } from 'node:crypto';
-import type { ClientRecord, CodeRecord, GrantRecord, SessionRecord, TokenRecord, UserRecord } from '@tessera/server';
+import type { ClientRecord, CodeRecord, GrantRecord, PushedRequestRecord, SessionRecord, TokenRecord, UserRecord } from '@tessera/server';
 
 export const HOUR = 3_600_000;
 
@@ -80,4 +80,10 @@ export function codeRecord(grant: GrantRecord, over: Partial<CodeRecord> = {}): 
 export function sessionRecord(userId: string, over: Partial<SessionRecord> = {}): SessionRecord {
   const createdAt = over.createdAt ?? Date.now();
   return { hash: newHash(), userId, createdAt, expiresAt: createdAt + HOUR, ...over };
+}
+
+export function pushedRequestRecord(clientId: string, over: Partial<PushedRequestRecord> = {}): PushedRequestRecord {
+  const createdAt = over.createdAt ?? Date.now();
+  const params = new URLSearchParams({ client_id: clientId, response_type: 'code', redirect_uri: 'https://app.example/cb', state: newId() });
+  return { hash: newHash(), clientId, params: params.toString(), createdAt, expiresAt: createdAt + 60_000, ...over };
 }

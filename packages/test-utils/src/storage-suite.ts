@@ -12,6 +12,7 @@ import { expiry } from './storage/expiry.js';
 import { feed } from './storage/feed.js';
 import { grantsAndCodes } from './storage/grants-codes.js';
 import { principals } from './storage/principals.js';
+import { pushedRequests } from './storage/pushed-requests.js';
 import { revocation } from './storage/revocation.js';
 import { tokens } from './storage/tokens.js';
 
@@ -20,6 +21,7 @@ export function storageSuite(name: string, factory: StoreFactory, options: Stora
     const ref = useStore(factory, options);
     principals(ref);
     grantsAndCodes(ref);
+    pushedRequests(ref);
     tokens(ref);
     revocation(ref);
     credentials(ref);

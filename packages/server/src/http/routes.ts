@@ -5,6 +5,8 @@
 export const PATHS = {
   metadata: '/.well-known/oauth-authorization-server',
   authorization: '/authorize',
+  /** RFC 9126 §2: pushed authorization requests. */
+  par: '/par',
   token: '/token',
   revocation: '/revoke',
   introspection: '/introspect',

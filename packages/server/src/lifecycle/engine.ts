@@ -18,6 +18,7 @@ import { issueClientCredentials, issueImplicit, issuePassword } from './issue.js
 import type { KeyRing } from './keys.js';
 import type { Issued } from './mint.js';
 import * as principals from './principals.js';
+import { consumePushedRequest, pushedParams, pushRequest } from './pushed-requests.js';
 import { revoke, revokeByValue } from './revoke.js';
 import { rotateRefresh } from './rotate-refresh.js';
 import { type SignedIn, signedIn, startSession } from './sessions.js';
@@ -114,6 +115,23 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
   /** Creates or widens the grant; throws SessionEnded, storing nothing, if the session ended meanwhile. */
   recordConsent(client: ClientRecord, user: UserRecord, scopes: ReadonlySet<string>, by: Actor, session: SessionRecord): Promise<GrantRecord> {
     return recordConsent(this.ctx, client, user, scopes, by, session);
+  }
+
+  // ---- pushed authorization requests (pushed-requests.ts) ----------------------------------
+
+  /** RFC 9126 §2: stores the request; the reference value for its request_uri, returned once. */
+  pushRequest(client: ClientRecord, params: URLSearchParams, by: Actor): Promise<string> {
+    return pushRequest(this.ctx, client, params, by);
+  }
+
+  /** The parameters `clientId` pushed under `value`, while they live. */
+  pushedParams(clientId: string, value: string): Promise<URLSearchParams | undefined> {
+    return pushedParams(this.ctx, clientId, value);
+  }
+
+  /** Uses up a pushed request; true for the one caller that does (RFC 9126 §4). */
+  consumePushedRequest(value: string): Promise<boolean> {
+    return consumePushedRequest(this.ctx, value);
   }
 
   // ---- issuance (issue.ts, codes.ts, rotate-refresh.ts) ------------------------------------

@@ -16,6 +16,7 @@ import type { Handler, PlainRequest, PlainResponse } from '../http/types.js';
 import { type Actor, type LifecycleEngine, SessionEnded, type SignedIn } from '../lifecycle/engine.js';
 import { consentPage, errorPage, loginPage } from '../pages/pages.js';
 import { checkChallenge } from '../rfc7636/pkce.js';
+import { pushedRequest } from '../rfc9126/request-uri.js';
 import { PATHS } from '../http/routes.js';
 import { hashesEqual, hashSecret, randomSecret } from '../secrets.js';
 import type { ClientRecord, GrantRecord, UserRecord } from '../store/types.js';
@@ -39,8 +40,10 @@ interface AuthorizationRequest {
   responseType: 'code' | 'token';
   scope: string;
   pkce: ReturnType<typeof checkChallenge>;
-  /** The request's parameters, to carry through the login and consent forms. */
+  /** The request's parameters as the browser sent them, to carry through the login and consent forms. */
   params: URLSearchParams;
+  /** The reference value of the request_uri the request came by (RFC 9126 §4), used up when it completes. */
+  pushed: string | undefined;
 }
 
 /** An error the client should hear about at its redirect URI (§4.1.2.1, §4.2.2.1). */
@@ -119,7 +122,10 @@ export function consentEndpoint(engine: LifecycleEngine, config: ServerConfig): 
     // The session ended while the page was open: sign in again, then see the request anew.
     if (!signedIn) return toLogin(params, 303);
     const { user, session } = signedIn;
-    if (form.decision === 'deny') throw new RedirectError(request.reply, new OAuthError('access_denied', 'the user denied the request'));
+    if (form.decision === 'deny') {
+      await usePushed(engine, request);
+      throw new RedirectError(request.reply, new OAuthError('access_denied', 'the user denied the request'));
+    }
     if (form.decision !== 'allow') throw new OAuthError('invalid_request', 'decision must be allow or deny');
     return orSignIn(request, 303, async () => {
       const grant = await engine.recordConsent(request.client, user, parseScope(request.scope), actor(user, PATHS.consent), session);
@@ -129,10 +135,24 @@ export function consentEndpoint(engine: LifecycleEngine, config: ServerConfig): 
 }
 
 /**
- * Validates an authorization request. Problems with client_id or redirect_uri throw an
- * OAuthError (shown on the error page); later ones a RedirectError (sent to the client).
+ * Validates an authorization request. A request_uri stands for the parameters its client pushed
+ * (RFC 9126 §4): only those are used. Problems with client_id or redirect_uri (or the
+ * request_uri) throw an OAuthError (shown on the error page); later ones a RedirectError (sent to
+ * the client).
  */
 async function parseRequest(engine: LifecycleEngine, config: ServerConfig, params: URLSearchParams): Promise<AuthorizationRequest> {
+  const pushed = await pushedRequest(engine, params);
+  const request = await checkRequest(engine, config, pushed?.params ?? params, pushed === undefined ? 'direct' : 'pushed');
+  return { ...request, params, pushed: pushed?.value };
+}
+
+/**
+ * Validates what an authorization request asks, whether it came to the authorization endpoint
+ * (`direct`, or `pushed` earlier) or is being pushed to /par now (`push`, rfc9126/par.ts).
+ */
+export async function checkRequest(
+  engine: LifecycleEngine, config: ServerConfig, params: URLSearchParams, via: 'direct' | 'pushed' | 'push',
+): Promise<Omit<AuthorizationRequest, 'params' | 'pushed'>> {
   const { client_id, redirect_uri } = readParams(params, ['client_id', 'redirect_uri'] as const);
   if (client_id === undefined) throw new OAuthError('invalid_request', 'The request names no client (client_id is missing).');
   const client = await engine.getClient(client_id);
@@ -147,6 +167,8 @@ async function parseRequest(engine: LifecycleEngine, config: ServerConfig, param
   const stateRaw = params.getAll('state');
   const reply: Reply = { redirectUri: redirect_uri, fragment, state: stateRaw.length === 1 ? stateRaw[0] : undefined };
   try {
+    // RFC 9126 §5: a server that requires pushed requests refuses any other.
+    if (via === 'direct' && config.requirePar) throw new OAuthError('invalid_request', 'this server takes authorization requests pushed to its PAR endpoint only (RFC 9126)');
     const p = readParams(params, ['response_type', 'scope', 'state', 'code_challenge', 'code_challenge_method'] as const);
     if (p.response_type === undefined) throw new OAuthError('invalid_request', 'response_type is required');
     let responseType: 'code' | 'token';
@@ -168,9 +190,10 @@ async function parseRequest(engine: LifecycleEngine, config: ServerConfig, param
       // RFC 7636 §4.4.1, RFC 9700 §2.1.1: public clients MUST use PKCE.
       if (!pkce && client.authMethod === 'none') throw new OAuthError('invalid_request', 'code_challenge is required for public clients');
     }
-    return { client, reply, responseType, scope, pkce, params };
+    return { client, reply, responseType, scope, pkce };
   } catch (err) {
-    if (err instanceof OAuthError) throw new RedirectError(reply, err);
+    // A push hears of every error itself (RFC 9126 §2.3); a browser is sent back to the client.
+    if (err instanceof OAuthError && via !== 'push') throw new RedirectError(reply, err);
     throw err;
   }
 }
@@ -182,6 +205,7 @@ function respond(
   const { user, session } = signedIn;
   const by = actor(user, PATHS.authorization);
   return orSignIn(request, status, async () => {
+    await usePushed(engine, request);
     if (request.responseType === 'code') {
       const code = await engine.issueCode(request.client, user, grant, {
         scope: request.scope,
@@ -196,6 +220,16 @@ function respond(
       access_token: t.access_token, token_type: t.token_type, expires_in: String(t.expires_in), scope: t.scope,
     }), {}, status);
   });
+}
+
+/**
+ * A pushed request is answered once (RFC 9126 §4): the first answer uses it up, and a second
+ * browser tab on the same request_uri gets the error page instead of a second code.
+ */
+async function usePushed(engine: LifecycleEngine, request: AuthorizationRequest): Promise<void> {
+  if (request.pushed !== undefined && !(await engine.consumePushedRequest(request.pushed))) {
+    throw new OAuthError('invalid_request_uri', 'This authorization request was already answered. Go back to the application and start again.');
+  }
 }
 
 /**

@@ -24,6 +24,9 @@ export function metadata(config: ServerConfig) {
     // RFC 9207: authorization responses carry `iss`.
     authorization_response_iss_parameter_supported: true,
     code_challenge_methods_supported: config.allowPlainPkce ? ['S256', 'plain'] : ['S256'],
+    // RFC 9126 §5.
+    pushed_authorization_request_endpoint: i + PATHS.par,
+    require_pushed_authorization_requests: config.requirePar,
     // RFC 8414 §2 allows additional metadata; the prefix keeps these names clear of future standard ones.
     tessera_revocation_feed_endpoint: i + PATHS.revocationFeed,
     tessera_revocation_stream_endpoint: i + PATHS.revocationStream,

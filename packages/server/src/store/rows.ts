@@ -3,7 +3,7 @@
  * JSON columns arrive as text from SQLite and already parsed from PostgreSQL (jsonb).
  */
 import type {
-  AuditRecord, ClientRecord, CodeRecord, FeedEvent, FeedTarget, GrantRecord, KeyRecord, SessionRecord, TokenRecord, UserRecord,
+  AuditRecord, ClientRecord, CodeRecord, FeedEvent, FeedTarget, GrantRecord, KeyRecord, PushedRequestRecord, SessionRecord, TokenRecord, UserRecord,
 } from './types.js';
 
 export type Row = Record<string, unknown>;
@@ -105,4 +105,7 @@ export const toFeedEvent = (r: Row): FeedEvent => {
 };
 export const toSession = (r: Row): SessionRecord => ({
   hash: r.hash as string, userId: r.user_id as string, createdAt: r.created_at as number, expiresAt: r.expires_at as number,
+});
+export const toPushedRequest = (r: Row): PushedRequestRecord => ({
+  hash: r.hash as string, clientId: r.client_id as string, params: r.params as string, createdAt: r.created_at as number, expiresAt: r.expires_at as number,
 });

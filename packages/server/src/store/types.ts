@@ -110,6 +110,20 @@ export interface CodeRecord {
   redeemedAt: number | null;
 }
 
+/**
+ * An authorization request pushed by its client (RFC 9126), held until the browser brings its
+ * request_uri to the authorization endpoint.
+ */
+export interface PushedRequestRecord {
+  /** SHA-256 of the request_uri's random part (base64url); the request_uri itself is never stored. */
+  hash: string;
+  clientId: string;
+  /** The authorization request's parameters, application/x-www-form-urlencoded, client_id included. */
+  params: string;
+  createdAt: number;
+  expiresAt: number;
+}
+
 export interface SessionRecord {
   hash: string;
   userId: string;
@@ -292,6 +306,17 @@ export interface Store {
    */
   redeemCode(codeId: string, at: number, tokens: TokenRecord[], audit: AuditInput[], checked?: CheckedCredentials): Promise<ClaimResult>;
 
+  // pushed authorization requests (RFC 9126)
+  /** Stores a pushed request with its audit record; 'credential-changed' (see CheckedCredentials) stores nothing. */
+  createPushedRequest(request: PushedRequestRecord, audit: AuditInput[], checked?: CheckedCredentials): Promise<'created' | 'credential-changed'>;
+  /** The pushed request with this hash, if stored and not expired at `at`. */
+  getPushedRequest(hash: string, at: number): Promise<PushedRequestRecord | undefined>;
+  /**
+   * Deletes the pushed request if it is stored and not expired at `at`; true for the one caller,
+   * across all connections, that deleted it (one-time use, RFC 9126 §4).
+   */
+  consumePushedRequest(hash: string, at: number): Promise<boolean>;
+
   // tokens
   /**
    * Stores tokens (and the grant, if given: inserted, or its scope widened) with their audit
@@ -342,7 +367,7 @@ export interface Store {
   /**
    * Deletes at most `limit` rows that no longer matter; returns how many (a call that returns less
    * than `limit` left nothing more to delete before `before`):
-   * - tokens, codes and browser sessions that expired before `before`;
+   * - tokens, codes, pushed requests and browser sessions that expired before `before`;
    * - feed events whose `until` is before `before`;
    * - grants revoked before `before`, with their tokens (all revoked with the grant, so inactive
    *   however far from expiry). A grant goes only once none of its tokens is left, so every token

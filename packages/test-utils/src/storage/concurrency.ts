@@ -6,7 +6,7 @@
  */
 import { type FeedEvent, type GrantRecord, type Store, type TokenRecord, verifyChain } from '@tessera/server';
 import { describe, expect, it } from 'vitest';
-import { codeRecord, grantRecord, tokenRecord, userRecord } from '../fixtures.js';
+import { codeRecord, grantRecord, pushedRequestRecord, tokenRecord, userRecord } from '../fixtures.js';
 import { audit, auditCount, connections, type StoreRef, storedClientAndUser, storedGrant } from './context.js';
 
 /** Connections raced in each test, and attempts per connection. */
@@ -36,6 +36,15 @@ export function concurrency(ref: StoreRef): void {
       expect(count(results, 'already-used')).toBe(results.length - 1);
       const stored = await stores.at(-1)!.listTokens({ clientId: grant.clientId });
       expect(stored.map((t) => t.id).sort()).toEqual(attempts[results.indexOf('claimed')]!.map((t) => t.id).sort());
+    });
+
+    it('the same pushed request consumed from every connection at once: exactly one true (RFC 9126 §4, one-time use)', async () => {
+      const stores = await connections(ref, CONNECTIONS);
+      const { client } = await storedClientAndUser(ref.store);
+      const pushed = pushedRequestRecord(client.id);
+      await ref.store.createPushedRequest(pushed, []);
+      const results = await race(stores, (store) => store.consumePushedRequest(pushed.hash, Date.now()));
+      expect(count(results, true)).toBe(1);
     });
 
     it('the same refresh token rotated from every connection at once (no grace): exactly one claimed, one successor', async () => {

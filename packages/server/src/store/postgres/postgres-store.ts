@@ -10,10 +10,10 @@
  */
 import { OAuthError } from '@tessera/core';
 import type {
-  AuditInput, CheckedCredentials, ClientRecord, CodeRecord, GrantRecord, KeyRecord, RevocationTarget,
+  AuditInput, CheckedCredentials, ClientRecord, CodeRecord, GrantRecord, KeyRecord, PushedRequestRecord, RevocationTarget,
   SessionRecord, Store, TokenFilter, TokenRecord, UserRecord,
 } from '../types.js';
-import { toAudit, toClient, toCode, toFeedEvent, toGrant, toKey, toSession, toToken, toUser } from '../rows.js';
+import { toAudit, toClient, toCode, toFeedEvent, toGrant, toKey, toPushedRequest, toSession, toToken, toUser } from '../rows.js';
 import { connect, guarded, type PostgresOptions, type Sql, storable, transactionBody } from './connection.js';
 import { Signal } from '../signal.js';
 import { IssueBatcher } from './issue-batch.js';
@@ -227,6 +227,22 @@ export class PostgresStore implements Store {
     if (!storable(id)) return undefined;
     const [r] = await this.read((sql) => sql`SELECT * FROM codes WHERE id = ${id}`);
     return r && toCode(r);
+  }
+
+  createPushedRequest(request: PushedRequestRecord, audit: AuditInput[], checked?: CheckedCredentials) {
+    return this.write((tx) => w.createPushedRequest(tx, request, audit, checked));
+  }
+
+  async getPushedRequest(hash: string, at: number) {
+    if (!storable(hash)) return undefined;
+    const [r] = await this.read((sql) => sql`SELECT * FROM pushed_requests WHERE hash = ${hash} AND expires_at > ${at}`);
+    return r && toPushedRequest(r);
+  }
+
+  async consumePushedRequest(hash: string, at: number) {
+    if (!storable(hash)) return false;
+    // One statement: of two concurrent deletes, the second waits on the row, then finds it gone.
+    return (await this.read((sql) => sql`DELETE FROM pushed_requests WHERE hash = ${hash} AND expires_at > ${at}`)).count === 1;
   }
 
   redeemCode(codeId: string, at: number, tokens: TokenRecord[], audit: AuditInput[], checked?: CheckedCredentials) {

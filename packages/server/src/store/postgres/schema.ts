@@ -353,4 +353,15 @@ export const migrations: readonly string[] = [
   END $$;
   CREATE TRIGGER clients_changed AFTER UPDATE OR DELETE ON clients FOR EACH ROW EXECUTE FUNCTION tessera_clients_changed();
   `,
+  // Pushed authorization requests (RFC 9126), found by the hash of their request_uri.
+  `
+  CREATE TABLE pushed_requests (
+    hash text PRIMARY KEY,
+    client_id text NOT NULL,
+    params text NOT NULL,
+    created_at bigint NOT NULL,
+    expires_at bigint NOT NULL
+  );
+  CREATE INDEX pushed_requests_expires ON pushed_requests (expires_at);
+  `,
 ];

@@ -18,7 +18,7 @@
  */
 import { recordBody } from '../../audit/chain.js';
 import type {
-  AuditInput, CheckedCredentials, ClaimResult, ClientRecord, CodeRecord, GrantRecord, KeyRecord, RevocationResult, RevocationTarget,
+  AuditInput, CheckedCredentials, ClaimResult, ClientRecord, CodeRecord, GrantRecord, KeyRecord, PushedRequestRecord, RevocationResult, RevocationTarget,
   SessionRecord, TokenRecord, UserRecord,
 } from '../types.js';
 import type { Sql, Tx } from './connection.js';
@@ -210,6 +210,16 @@ export async function createCode(tx: Tx, c: CodeRecord, audit: AuditInput[], che
   return 'created';
 }
 
+export async function createPushedRequest(
+  tx: Tx, r: PushedRequestRecord, audit: AuditInput[], checked?: CheckedCredentials,
+): Promise<'created' | 'credential-changed'> {
+  if (!(await unchanged(tx, checked))) return 'credential-changed';
+  await tx`INSERT INTO pushed_requests (hash, client_id, params, created_at, expires_at)
+    VALUES (${r.hash}, ${r.clientId}, ${r.params}, ${r.createdAt}, ${r.expiresAt})`;
+  await appendAudit(tx, audit, r.createdAt);
+  return 'created';
+}
+
 /**
  * The grants a target covers, with their exclusive locks (and, for a user or a client, its own,
  * so that no new grant of theirs is being written): writes adding tokens to them finish first.
@@ -288,10 +298,11 @@ export async function revoke(tx: Tx, target: RevocationTarget, at: number, audit
 /** See Store.sweepExpired: at most `limit` rows. */
 export async function sweepExpired(tx: Tx, before: number, limit: number): Promise<number> {
   let n = 0;
-  const del = async (table: 'tokens' | 'codes' | 'sessions', key: 'id' | 'hash') =>
+  const del = async (table: 'tokens' | 'codes' | 'pushed_requests' | 'sessions', key: 'id' | 'hash') =>
     (await tx`DELETE FROM ${tx(table)} WHERE ${tx(key)} IN (SELECT ${tx(key)} FROM ${tx(table)} WHERE expires_at < ${before} LIMIT ${limit - n})`).count;
   n += await del('tokens', 'id');
   if (n < limit) n += await del('codes', 'id');
+  if (n < limit) n += await del('pushed_requests', 'hash');
   if (n < limit) n += await del('sessions', 'hash');
   if (n < limit) n += (await tx`DELETE FROM revocation_feed WHERE seq IN (SELECT seq FROM revocation_feed WHERE until < ${before} LIMIT ${limit - n})`).count;
   if (n < limit) {

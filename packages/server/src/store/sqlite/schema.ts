@@ -238,4 +238,15 @@ export const migrations: readonly string[] = [
   DROP INDEX grants_client_user;
   CREATE UNIQUE INDEX grants_live_pair ON grants (client_id, ifnull(user_id, '')) WHERE revoked_at IS NULL;
   `,
+  // Pushed authorization requests (RFC 9126), found by the hash of their request_uri.
+  `
+  CREATE TABLE pushed_requests (
+    hash TEXT PRIMARY KEY,
+    client_id TEXT NOT NULL,
+    params TEXT NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL
+  ) STRICT;
+  CREATE INDEX pushed_requests_expires ON pushed_requests (expires_at);
+  `,
 ];

@@ -13,10 +13,10 @@
  */
 import type Database from 'better-sqlite3';
 import type {
-  AuditInput, CheckedCredentials, ClientRecord, CodeRecord, GrantRecord, KeyRecord,
+  AuditInput, CheckedCredentials, ClientRecord, CodeRecord, GrantRecord, KeyRecord, PushedRequestRecord,
   RevocationTarget, SessionRecord, Store, TokenFilter, TokenRecord, UserRecord,
 } from '../types.js';
-import { type Row, toAudit, toClient, toCode, toFeedEvent, toGrant, toKey, toSession, toToken, toUser } from '../rows.js';
+import { type Row, toAudit, toClient, toCode, toFeedEvent, toGrant, toKey, toPushedRequest, toSession, toToken, toUser } from '../rows.js';
 import { Signal } from '../signal.js';
 import { openConnection } from './connection.js';
 import { migrations } from './schema.js';
@@ -78,6 +78,7 @@ export class SqliteStore implements Store {
       findGrant: p("SELECT * FROM grants WHERE client_id = @clientId AND ifnull(user_id, '') = ifnull(@userId, '') AND user_id IS @userId AND revoked_at IS NULL"),
       getGrant: p('SELECT * FROM grants WHERE id = ?'),
       getCode: p('SELECT * FROM codes WHERE id = ?'),
+      getPushed: p('SELECT * FROM pushed_requests WHERE hash = ? AND expires_at > ?'),
       getToken: p('SELECT * FROM tokens WHERE id = ?'),
       findSession: p('SELECT * FROM sessions WHERE hash = ?'),
       listKeys: p('SELECT * FROM keys ORDER BY created_at, kid'),
@@ -219,6 +220,19 @@ export class SqliteStore implements Store {
   async getCode(id: string) {
     const r = this.s.getCode.get(id) as Row | undefined;
     return r && toCode(r);
+  }
+
+  createPushedRequest(request: PushedRequestRecord, audit: AuditInput[], checked?: CheckedCredentials) {
+    return this.writer.write('createPushedRequest', request, audit, checked);
+  }
+
+  async getPushedRequest(hash: string, at: number) {
+    const r = this.s.getPushed.get(hash, at) as Row | undefined;
+    return r && toPushedRequest(r);
+  }
+
+  consumePushedRequest(hash: string, at: number) {
+    return this.writer.write('consumePushedRequest', hash, at);
   }
 
   redeemCode(codeId: string, at: number, tokens: TokenRecord[], audit: AuditInput[], checked?: CheckedCredentials) {

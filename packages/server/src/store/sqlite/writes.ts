@@ -6,7 +6,8 @@
 import type Database from 'better-sqlite3';
 import { chainRecord } from '../../audit/chain.js';
 import type {
-  AuditInput, CheckedCredentials, ClaimResult, ClientRecord, CodeRecord, GrantRecord, KeyRecord, RevocationResult, RevocationKind, RevocationTarget, SessionRecord, TokenRecord, UserRecord,
+  AuditInput, CheckedCredentials, ClaimResult, ClientRecord, CodeRecord, GrantRecord, KeyRecord, PushedRequestRecord, RevocationResult, RevocationKind, RevocationTarget,
+  SessionRecord, TokenRecord, UserRecord,
 } from '../types.js';
 
 /**
@@ -62,6 +63,8 @@ export class SqliteWrites {
       insertCode: p(`INSERT INTO codes (id, hash, grant_id, client_id, user_id, scope, redirect_uri, code_challenge, code_challenge_method, issued_at, expires_at, redeemed_at)
         VALUES (@id, @hash, @grantId, @clientId, @userId, @scope, @redirectUri, @codeChallenge, @codeChallengeMethod, @issuedAt, @expiresAt, @redeemedAt)`),
       redeemCode: p('UPDATE codes SET redeemed_at = ? WHERE id = ? AND redeemed_at IS NULL'),
+      insertPushed: p('INSERT INTO pushed_requests (hash, client_id, params, created_at, expires_at) VALUES (@hash, @clientId, @params, @createdAt, @expiresAt)'),
+      consumePushed: p('DELETE FROM pushed_requests WHERE hash = ? AND expires_at > ?'),
       grantLive: p('SELECT 1 FROM grants WHERE id = ? AND revoked_at IS NULL'),
       grantRevoked: p('SELECT 1 FROM grants WHERE id = ? AND revoked_at IS NOT NULL'),
       // Through grants_live_pair (schema.ts), the index that also refuses a second live grant.
@@ -74,6 +77,7 @@ export class SqliteWrites {
         WHERE id = @id AND kind = 'refresh' AND revoked_at IS NULL AND (consumed_at IS NULL OR consumed_at >= @graceSince)`),
       sweepTokens: p('DELETE FROM tokens WHERE rowid IN (SELECT rowid FROM tokens WHERE expires_at < ? LIMIT ?)'),
       sweepCodes: p('DELETE FROM codes WHERE rowid IN (SELECT rowid FROM codes WHERE expires_at < ? LIMIT ?)'),
+      sweepPushed: p('DELETE FROM pushed_requests WHERE rowid IN (SELECT rowid FROM pushed_requests WHERE expires_at < ? LIMIT ?)'),
       sweepSessions: p('DELETE FROM sessions WHERE rowid IN (SELECT rowid FROM sessions WHERE expires_at < ? LIMIT ?)'),
       sweepFeed: p('DELETE FROM revocation_feed WHERE seq IN (SELECT seq FROM revocation_feed WHERE until < ? LIMIT ?)'),
       // Through grants_revoked (schema.ts), then tokens_grant_family.
@@ -156,6 +160,17 @@ export class SqliteWrites {
     return 'created';
   }
 
+  createPushedRequest(request: PushedRequestRecord, audit: AuditInput[], checked?: CheckedCredentials): 'created' | 'credential-changed' {
+    if (!this.unchanged(checked)) return 'credential-changed';
+    this.s.insertPushed.run(request);
+    this.append(audit, request.createdAt);
+    return 'created';
+  }
+
+  consumePushedRequest(hash: string, at: number): boolean {
+    return this.s.consumePushed.run(hash, at).changes === 1;
+  }
+
   redeemCode(codeId: string, at: number, tokens: TokenRecord[], audit: AuditInput[], checked?: CheckedCredentials): ClaimResult {
     if (!this.unchanged(checked)) return 'credential-changed';
     if (!this.grantsLive(tokens)) return 'grant-revoked';
@@ -214,6 +229,7 @@ export class SqliteWrites {
   sweepExpired(before: number, limit: number): number {
     let n = this.s.sweepTokens.run(before, limit).changes;
     if (n < limit) n += this.s.sweepCodes.run(before, limit - n).changes;
+    if (n < limit) n += this.s.sweepPushed.run(before, limit - n).changes;
     if (n < limit) n += this.s.sweepSessions.run(before, limit - n).changes;
     if (n < limit) n += this.s.sweepFeed.run(before, limit - n).changes;
     if (n < limit) n += this.sweepRevokedGrants(before, limit - n);
