@@ -17,7 +17,11 @@ export type OAuthErrorCode =
   | 'server_error'
   | 'temporarily_unavailable'
   /** RFC 8628 §3.5, registered for the token endpoint: the client must wait before trying again. */
-  | 'slow_down';
+  | 'slow_down'
+  /** RFC 8628 §3.5: the user has not yet approved or denied the device authorization. */
+  | 'authorization_pending'
+  /** RFC 8628 §3.5: the device code expired; the client may start a new device authorization. */
+  | 'expired_token';
 
 const defaultStatus: Record<OAuthErrorCode, number> = {
   invalid_request: 400,
@@ -34,6 +38,8 @@ const defaultStatus: Record<OAuthErrorCode, number> = {
   server_error: 500,
   temporarily_unavailable: 503,
   slow_down: 400,
+  authorization_pending: 400,
+  expired_token: 400,
 };
 
 export interface OAuthErrorOptions {

@@ -11,6 +11,10 @@ export interface ServerConfig {
   refreshTokenTtl: number;
   /** Authorization code lifetime in seconds; RFC 6749 §4.1.2 recommends at most 10 minutes, we keep ≤ 60 s. */
   codeTtl: number;
+  /** Device code and user code lifetime in seconds (RFC 8628 §3.2 expires_in). */
+  deviceCodeTtl: number;
+  /** Seconds a device client must wait between polls (RFC 8628 §3.2 interval); each slow_down adds 5. */
+  deviceCodeInterval: number;
   /**
    * Seconds after a refresh token was rotated during which presenting it again is treated as a
    * benign retry (a new pair is issued) instead of reuse. 0 = off (RFC 9700 §4.14.2 strict).
@@ -86,6 +90,8 @@ export const defaults = {
   accessTokenTtl: 3600,
   refreshTokenTtl: 14 * 24 * 3600,
   codeTtl: 60,
+  deviceCodeTtl: 600,
+  deviceCodeInterval: 5,
   refreshReuseGrace: 0,
   legacyGrants: [],
   allowPlainPkce: false,
@@ -164,6 +170,8 @@ export const settings: { readonly [K in keyof ServerConfig]: SettingRow<ServerCo
   accessTokenTtl: { type: 'seconds', doc: 'access token lifetime, unless the client sets its own' },
   refreshTokenTtl: { type: 'seconds', doc: 'refresh token lifetime (each rotation starts a new one)' },
   codeTtl: { type: 'seconds', doc: 'authorization code lifetime' },
+  deviceCodeTtl: { type: 'seconds', doc: 'device code and user code lifetime (RFC 8628 §3.2 expires_in)' },
+  deviceCodeInterval: { type: 'seconds', doc: 'seconds a device must wait between polls (RFC 8628 §3.2 interval); slow_down adds 5' },
   refreshReuseGrace: { type: 'seconds-or-off', doc: 'seconds in which presenting a rotated refresh token again is a retry, not reuse (0 = off, RFC 9700 §4.14.2)' },
   legacyGrants: { type: 'legacy-grants', flag: 'enable-legacy', doc: 'legacy grants to allow (RFC 9700 says not to): implicit, password; a client must also be registered with them', shownDefault: 'none' },
   allowPlainPkce: { type: 'boolean', doc: 'allow PKCE plain (RFC 7636 §4.2); RFC 9700 §2.1.1 says use S256' },
