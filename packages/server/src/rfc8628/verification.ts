@@ -13,6 +13,7 @@ import { html } from '../http/respond.js';
 import { PATHS } from '../http/routes.js';
 import type { Handler, PlainRequest, PlainResponse } from '../http/types.js';
 import { type LifecycleEngine, SessionEnded, type SignedIn } from '../lifecycle/engine.js';
+import { displayUserCode, normalizeUserCode } from '../lifecycle/device.js';
 import { checkCsrf, methodNotAllowed, sessionUser, toLogin, withCsrf } from '../pages/forms.js';
 import { consentPage, deviceCodePage, deviceDonePage, errorPage } from '../pages/pages.js';
 
@@ -64,14 +65,16 @@ async function submit(engine: LifecycleEngine, config: ServerConfig, req: PlainR
   }
   if (!request) return entryPage(config, req, signedIn, typed, 400, 'That code is not valid, or has expired. Check the code on your device and try again.');
   if (form.decision === undefined) {
+    // Shown as the device shows it (RFC 8628 §6.1), so the user can compare the two.
+    const shown = displayUserCode(normalizeUserCode(typed as string) as string);
     return withCsrf(config, req, (csrf) => html(200, consentPage({
       action: PATHS.device,
-      request: typed as string,
+      request: shown,
       csrf,
       clientName: request.client.name,
       username: user.username,
       scopes: [...parseScope(request.code.scope)],
-      userCode: typed?.toUpperCase(),
+      userCode: shown,
     })));
   }
   try {
