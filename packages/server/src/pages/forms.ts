@@ -56,7 +56,7 @@ export const cookieOptions = (config: ServerConfig, maxAge: number) => ({ maxAge
  */
 export function checkReturnTo(returnTo: string | null): string {
   for (const path of RETURNABLE) {
-    if (returnTo !== null && (returnTo === path || returnTo.startsWith(`${path}?`))) {
+    if (returnTo?.startsWith(`${path}?`)) {
       return `${path}?${new URLSearchParams(returnTo.slice(path.length + 1))}`;
     }
   }

@@ -35,7 +35,7 @@ export function verificationEndpoint(engine: LifecycleEngine, config: ServerConf
 }
 
 /** Where login brings the user back: this page, with the code typed so far. */
-const back = (typed: string | undefined) => (typed ? `${PATHS.device}?${new URLSearchParams({ user_code: typed })}` : PATHS.device);
+const back = (typed: string | undefined) => `${PATHS.device}?${new URLSearchParams(typed ? { user_code: typed } : {})}`;
 
 async function show(engine: LifecycleEngine, config: ServerConfig, req: PlainRequest): Promise<PlainResponse> {
   const typed = readParams(req.url.searchParams, ['user_code'] as const).user_code?.slice(0, TYPED_MAX);
