@@ -12,7 +12,7 @@ import type { ServerConfig } from '../config.js';
 import { clientAddress } from '../http/client-address.js';
 import { setCookie } from '../http/cookies.js';
 import { html, redirect } from '../http/respond.js';
-import type { Handler, PlainRequest, PlainResponse } from '../http/types.js';
+import type { Handler, PlainResponse } from '../http/types.js';
 import { type Actor, type LifecycleEngine, SessionEnded, type SignedIn } from '../lifecycle/engine.js';
 import { checkCsrf, checkReturnTo, cookieOptions, methodNotAllowed, SESSION_COOKIE, sessionUser, toLogin, withCsrf } from '../pages/forms.js';
 import { consentPage, errorPage, loginPage } from '../pages/pages.js';
