@@ -37,3 +37,32 @@ def authorize(authorization_url, username, password):
     }, allow_redirects=False)
     assert res.status_code == 303, (res.status_code, res.text)
     return res.headers["Location"]
+
+
+def approve_device(verification_uri_complete, username, password, decision="allow"):
+    """The user's side of RFC 8628: opens verification_uri_complete, signs in, confirms the code
+    (filled in), and allows or denies. Returns the final page's text."""
+    browser = requests.Session()
+    res = browser.get(verification_uri_complete, allow_redirects=False)
+    assert res.status_code == 302, (res.status_code, res.text)
+    login_url = urljoin(verification_uri_complete, res.headers["Location"])
+    login = browser.get(login_url)
+    res = browser.post(urljoin(login_url, "/login"), data={
+        "username": username,
+        "password": password,
+        "csrf": _field(login.text, "csrf"),
+        "return_to": _field(login.text, "return_to"),
+    }, allow_redirects=False)
+    assert res.status_code == 303, (res.status_code, res.text)
+    entry = browser.get(urljoin(login_url, res.headers["Location"]))
+    assert entry.status_code == 200, entry.text
+    device_url = urljoin(login_url, "/device")
+    consent = browser.post(device_url, data={"csrf": _field(entry.text, "csrf"), "user_code": _field(entry.text, "user_code")})
+    assert consent.status_code == 200 and "Allow access?" in consent.text, (consent.status_code, consent.text)
+    done = browser.post(device_url, data={
+        "csrf": _field(consent.text, "csrf"),
+        "user_code": _field(consent.text, "user_code"),
+        "decision": decision,
+    })
+    assert done.status_code == 200, (done.status_code, done.text)
+    return done.text
