@@ -319,7 +319,7 @@ describe('the /device page (RFC 8628 §3.3)', () => {
 describe('user-code guessing is throttled (RFC 8628 §5.1)', () => {
   const h = useServer({ signInFreeFailures: 2, signInBackoff: 60 });
 
-  it('past the free failures, wrong codes from one user get 429 with Retry-After, and then even the right code waits', async () => {
+  it('past the free failures, wrong codes from one user get 429 with Retry-After, and then even the right code waits; failures are audited', async () => {
     const c = await deviceClient(h);
     const started = await startDevice(h, c);
     const agent = await h.signedIn(await h.user());
@@ -333,5 +333,10 @@ describe('user-code guessing is throttled (RFC 8628 §5.1)', () => {
     // Another user, from the same address, is not held back by this one's failures (free per address: 20).
     const other = await h.signedIn(await h.user());
     expect((await enterCode(other, started.user_code)).status).toBe(200);
+    // Each failure checked is audited with the user and the address, never what was typed; refusals are counted, not recorded one by one.
+    const failed = (await h.store.readAudit(0, 1_000_000)).filter((r) => r.event === 'device.user_code_failed');
+    expect(failed).toHaveLength(2);
+    expect(failed[1]).toMatchObject({ endpoint: '/device', data: { address: '127.0.0.1', failures: 2 } });
+    expect(JSON.stringify(failed)).not.toMatch(/BBBB|CCCC|DDDD/);
   });
 });

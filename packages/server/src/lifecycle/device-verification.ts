@@ -4,7 +4,9 @@
  * 34 bits), so guessing is throttled before any lookup by the sign-in throttle's mechanism
  * (sign-in-throttle.ts), in an instance of its own: failed entries count per signed-in user,
  * per user × client address and per address, with the sign-in settings' free failures and
- * back-off. A code that is not pending (decided, expired, unknown) counts as a failure.
+ * back-off. A code that is not pending (decided, expired, unknown) counts as a failure, and each
+ * failure is audited (`device.user_code_failed`: the user, the address and the counts, never what
+ * was typed), as failed sign-ins are.
  */
 import { parseScope } from '@tessera/core';
 import { hashSecret } from '../secrets.js';
@@ -41,8 +43,9 @@ export class DeviceVerification {
    * normalisation), entered by `user` from `address`; undefined if none. Throws 429 `slow_down`
    * while this user or address is backing off from failed entries (RFC 8628 §5.1).
    */
-  async find(typed: string, user: UserRecord, address: string | undefined): Promise<DeviceRequest | undefined> {
-    const begun = this.throttle.begin(`user:${user.id}`, addressKey(address));
+  async find(typed: string, user: UserRecord, address: string | undefined, endpoint: string): Promise<DeviceRequest | undefined> {
+    const key = addressKey(address);
+    const begun = this.throttle.begin(`user:${user.id}`, key);
     if ('wait' in begun) throw slowDown(begun.wait, 'too many wrong codes');
     let found: DeviceRequest | undefined;
     try {
@@ -54,7 +57,13 @@ export class DeviceVerification {
       this.throttle.cancel(begun.attempt);
       throw err;
     }
-    this.throttle.end(begun.attempt, found !== undefined);
+    const { failures, refused } = this.throttle.end(begun.attempt, found !== undefined);
+    if (!found) {
+      await this.ctx.store.appendAudit([{
+        event: 'device.user_code_failed', actor: `user:${user.id}`, endpoint, userId: user.id, reason: 'no pending device authorization has this code',
+        data: { address: key, failures, refused_since_last: refused },
+      }]);
+    }
     return found;
   }
 }

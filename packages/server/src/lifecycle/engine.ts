@@ -167,8 +167,8 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
   }
 
   /** The pending device authorization a user code names; throttled against guessing (429 `slow_down`). */
-  findDeviceRequest(typed: string, user: UserRecord, address: string | undefined): Promise<DeviceRequest | undefined> {
-    return this.deviceVerification.find(typed, user, address);
+  findDeviceRequest(typed: string, user: UserRecord, address: string | undefined, endpoint: string): Promise<DeviceRequest | undefined> {
+    return this.deviceVerification.find(typed, user, address, endpoint);
   }
 
   /** Approves (recording consent) or denies; false if decided meanwhile or expired; SessionEnded if the session ended. */

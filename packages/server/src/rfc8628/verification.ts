@@ -57,7 +57,7 @@ async function submit(engine: LifecycleEngine, config: ServerConfig, req: PlainR
   let request: Awaited<ReturnType<LifecycleEngine['findDeviceRequest']>>;
   try {
     // Throttled like sign-in: every lookup that finds no pending code counts against the user and the address.
-    request = typed === undefined ? undefined : await engine.findDeviceRequest(typed, user, clientAddress(req, config.trustForwardedFor));
+    request = typed === undefined ? undefined : await engine.findDeviceRequest(typed, user, clientAddress(req, config.trustForwardedFor), PATHS.device);
   } catch (err) {
     if (!(err instanceof OAuthError && err.error === 'slow_down')) throw err;
     const seconds = err.headers['retry-after'] ?? '1';
