@@ -24,10 +24,11 @@ export async function sessionUser(engine: LifecycleEngine, req: PlainRequest): P
   const value = readCookie(req.headers.cookie, SESSION_COOKIE);
   return value === undefined ? undefined : engine.signedIn(value);
 }
+
 /**
- * CSRF defence for the two forms: a double-submit token (a random cookie the form must echo,
- * compared in constant time) plus, when the browser says where the POST came from, a same-origin
- * check on Origin and Sec-Fetch-Site.
+ * CSRF defence for every form (login, consent, device): a double-submit token (a random cookie
+ * the form must echo, compared in constant time) plus, when the browser says where the POST came
+ * from, a same-origin check on Origin and Sec-Fetch-Site.
  */
 export function checkCsrf(config: ServerConfig, req: PlainRequest, submitted: string | undefined): void {
   const fail = () => new OAuthError('access_denied', 'This form has expired or did not come from this server. Go back and try again.', { status: 403 });

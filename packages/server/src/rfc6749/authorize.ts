@@ -242,7 +242,6 @@ function pageErrors(config: ServerConfig, handler: Handler): Handler {
 
 const actor = (user: UserRecord, endpoint: string): Actor => ({ actor: `user:${user.id}`, endpoint });
 
-
 /** The client's name for the login page, when return_to is an authorization request naming a registered client. */
 async function clientNameOf(engine: LifecycleEngine, returnTo: string): Promise<string | undefined> {
   const url = new URL(returnTo, 'http://local');
