@@ -1,44 +1,28 @@
 /**
- * The device flow's verification page (RFC 8628 §3.3) in a real browser (headless Chromium via
- * playwright-core, as test/browser.test.ts launches it): the user opens verification_uri, signs
- * in, comes back to the page, types the code as people do, sees the client and the code on the
- * consent page, and decides; the device's poll then gets the answer.
+ * The device flow's verification page (RFC 8628 §3.3) in a real browser (headless Chromium,
+ * chromium.ts): the user opens verification_uri, signs in, comes back to the page, types the code
+ * as people do, sees the client and the code on the consent page, and decides; the device's poll
+ * then gets the answer.
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { type BrowserContext, chromium, type Page } from 'playwright-core';
+import type { BrowserContext, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type Chromium, launchChromium } from './chromium.js';
 import { expectError, useServer } from './flows.js';
 import { deviceClient, poll, startDevice } from './device-kit.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-
 describe('the device verification page in a real browser (RFC 8628 §3.3)', () => {
   const h = useServer({ deviceCodeInterval: 1 });
-  let profile: string;
+  let browser: Chromium;
   let context: BrowserContext;
   let page: Page;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`${CHROMIUM} is missing: the browser test needs Chromium (Debian: apt-get install chromium; .ci/run installs it)`);
-    }
-    profile = mkdtempSync(join(tmpdir(), 'tessera-chromium-'));
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    context.setDefaultTimeout(5_000);
-    context.on('response', (res) => {
-      if (res.url().startsWith(h.server.url) && res.status() >= 500) h.serverErrors.push(`browser ${res.request().method()} ${res.url()} → ${res.status()}`);
-    });
+    browser = await launchChromium(h);
+    context = browser.context;
   });
 
   afterAll(async () => {
-    await context?.close();
-    if (profile) rmSync(profile, { recursive: true, force: true });
+    await browser?.close();
   });
 
   beforeEach(async () => {
