@@ -4,6 +4,7 @@
  * polling answers. Every error has its test; tokens are issued on the user's grant as the code flow
  * issues them, and each device code is redeemed at most once.
  */
+import { existsSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { Agent, field } from './agent.js';
 import { expectError, forged, forms, sleep, useServer } from './flows.js';
@@ -200,6 +201,22 @@ describe('device flow: the user approves, the device polls (RFC 8628 §3.3–3.5
       const bare = started.user_code.replace('-', '');
       for (const secret of [...forms(started.device_code), ...forms(bare), started.user_code]) expect(text).not.toContain(secret);
     }
+  });
+});
+
+describe('device and user codes are stored only as hashes', () => {
+  const h = useServer({ deviceCodeInterval: 1 });
+
+  it('neither the device code nor the user code (with or without its dash) is in the database file or its WAL', async () => {
+    const c = await deviceClient(h);
+    const started = await startDevice(h, c);
+    await decide(await h.signedIn(await h.alice()), started.user_code, 'allow');
+    expect((await poll(h, c, started.device_code)).status).toBe(200);
+    const bytes = Buffer.concat([h.server.db, `${h.server.db}-wal`].filter((f) => existsSync(f)).map((f) => readFileSync(f)));
+    for (const value of [started.device_code, started.user_code, started.user_code.replace('-', '')]) expect(bytes.includes(value), value).toBe(false);
+    // The stored hash is there: the check above reads the right file.
+    const row = await h.store.getDeviceCode(idOf(started.device_code));
+    expect(bytes.includes(row!.hash)).toBe(true);
   });
 });
 
