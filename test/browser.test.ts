@@ -4,17 +4,14 @@
  * redirects, and the client's redirect URI is a real callback server on loopback. CI installs
  * Chromium (Debian package `chromium`, at /usr/bin/chromium).
  */
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { type BrowserContext, chromium, type Page, type Response } from 'playwright-core';
+import type { BrowserContext, Page, Response } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { type Chromium, launchChromium } from './chromium.js';
 import { type Pkce, pkce, useServer } from './flows.js';
 import type { TestClient } from './helpers.js';
 
-const CHROMIUM = '/usr/bin/chromium';
 const SESSION_COOKIE = 'tessera_session';
 
 /** A node:http server on loopback answering every page request with `body`; it keeps the URLs of the pages it was asked for. */
@@ -62,7 +59,7 @@ const escapeAttr = (s: string) => s.replace(/&/g, '&amp;').replace(/"/g, '&quot;
 
 describe('login and consent in a real browser (RFC 6749 §4.1, RFC 7636)', () => {
   const h = useServer();
-  let profile: string;
+  let browser: Chromium;
   let context: BrowserContext;
   let page: Page;
   /** The client's redirect URI: a real server on another port, not a mock. */
@@ -70,28 +67,14 @@ describe('login and consent in a real browser (RFC 6749 §4.1, RFC 7636)', () =>
   let redirectUri: string;
 
   beforeAll(async () => {
-    if (!existsSync(CHROMIUM)) {
-      throw new Error(`${CHROMIUM} is missing: the browser test needs Chromium (Debian: apt-get install chromium; .ci/run installs it)`);
-    }
     callback = await startSite('127.0.0.1', () => '<!doctype html><title>callback</title><p>Back at the client.</p>');
     redirectUri = `${callback.origin}/cb`;
-    profile = mkdtempSync(join(tmpdir(), 'tessera-chromium-'));
-    context = await chromium.launchPersistentContext(profile, {
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
-    // Fail fast: every step here takes milliseconds when it works.
-    context.setDefaultTimeout(5_000);
-    // Anything the browser got from Tessera with a 5xx fails the test, as useServer() does for fetch.
-    context.on('response', (res) => {
-      if (res.url().startsWith(h.server.url) && res.status() >= 500) h.serverErrors.push(`browser ${res.request().method()} ${res.url()} → ${res.status()}`);
-    });
+    browser = await launchChromium(h);
+    context = browser.context;
   });
 
   afterAll(async () => {
-    await context?.close();
-    if (profile) rmSync(profile, { recursive: true, force: true });
+    await browser?.close();
     await callback?.close();
   });
 

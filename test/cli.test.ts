@@ -222,6 +222,17 @@ describe('clients', () => {
     expect(created.grant_types).toEqual(['authorization_code', 'refresh_token']);
   });
 
+  it('--grant-type urn:ietf:params:oauth:grant-type:device_code (RFC 8628) registers a device client without redirect URIs, public or confidential', async () => {
+    const device = 'urn:ietf:params:oauth:grant-type:device_code';
+    const tv = await json(['client', 'create', '--name', name('tv'), '--grant-type', device, '--grant-type', 'refresh_token', '--scope', 'read', '--public']);
+    expect(tv).toMatchObject({ token_endpoint_auth_method: 'none', grant_types: [device, 'refresh_token'] });
+    const box = await json(['client', 'create', '--name', name('box'), '--grant-type', `${device},refresh_token`, '--scope', 'read']);
+    expect(box.grant_types).toEqual([device, 'refresh_token']);
+    expect(box.client_secret).toEqual(expect.any(String));
+    const help = await tessera(['client', 'create', '--help']);
+    expect(help.stdout).toContain(device);
+  });
+
   it('a client created by the CLI gets a token over HTTP from a running tessera serve', async () => {
     const c = await ccClient();
     const token = await clientToken(c);

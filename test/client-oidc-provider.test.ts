@@ -1,8 +1,8 @@
 /**
  * @tessera/client against oidc-provider from npm: a server no one here wrote, found by OpenID
  * Connect discovery. Code + PKCE, refresh with rotation, revocation, introspection and client
- * credentials; and the device flow (RFC 8628) and private_key_jwt (RFC 7523), which Tessera's
- * server does not offer.
+ * credentials; and the device flow (RFC 8628, against Tessera's server in client-device.test.ts)
+ * and private_key_jwt (RFC 7523), which Tessera's server does not offer.
  */
 import type { webcrypto } from 'node:crypto';
 import { exportJWK, generateKeyPair, importJWK } from 'jose';

@@ -11,6 +11,7 @@ import { join } from 'node:path';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Agent, field } from './agent.js';
+import { decide, deviceClient, enterCode, poll, startDevice } from './device-kit.js';
 import { forms, Harness, pkce, REDIRECT_URI } from './flows.js';
 import { startTestServer } from './helpers.js';
 
@@ -86,6 +87,19 @@ describe('the server log, captured at trace level during every flow', () => {
     await h.request(`/token?client_secret=${basic.secret}&password=${user.password}`, { method: 'POST' });
     await h.request('/token', { method: 'POST', headers: { authorization: 'Basic not-base64-secret-xyz' } });
     keep('not-base64-secret-xyz');
+    // The device flow (RFC 8628): device and user codes, the /device page (the code in its query too), the poll.
+    const tv = await deviceClient(h);
+    keep(tv.secret, tv.basic);
+    const started = await startDevice(h, tv);
+    keep(started.device_code, started.user_code, started.user_code.replace('-', ''), started.verification_uri_complete);
+    await poll(h, tv, started.device_code);
+    await agent.get(started.verification_uri_complete);
+    await enterCode(agent, 'wrong-code-typed');
+    keep('wrong-code-typed');
+    await decide(agent, started.user_code, 'allow');
+    const viaDevice = (await poll(h, tv, started.device_code)).body;
+    expect(viaDevice.access_token).toBeDefined();
+    keep(viaDevice.access_token, viaDevice.refresh_token);
 
     await h.server.close();
     const text = lines.join('');

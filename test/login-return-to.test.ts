@@ -67,9 +67,10 @@ describe('login return_to with characters a header cannot hold', () => {
     }
   });
 
-  it('return_to stays limited to /authorize: other paths, hosts and schemes are refused before login', async () => {
+  it('return_to stays limited to /authorize and /device: other paths, hosts and schemes are refused before login', async () => {
     const agent = new Agent(h.server.url);
-    for (const to of ['https://evil.example/authorize?x', '//evil.example/authorize?x', '/\\evil.example/authorize?', '/authorize', '/authorizex?', '/token?x', '\r\n/authorize?']) {
+    for (const to of ['https://evil.example/authorize?x', '//evil.example/authorize?x', '/\\evil.example/authorize?', '/authorize', '/authorizex?', '/token?x', '\r\n/authorize?',
+      '/device', '/devicex?', '/device_authorization?x', '//evil.example/device?']) {
       const page = await agent.get(`/login?return_to=${encodeURIComponent(to)}`);
       expect(page.status, to).toBe(400);
       expect(page.location).toBeUndefined();

@@ -28,7 +28,7 @@ describe('metadata (RFC 8414) with default settings', () => {
 
   it('RFC 8414 §2: grant_types_supported lists exactly the enabled grants (no legacy ones by default)', async () => {
     const { body: m } = await h.request(PATH);
-    expect([...m.grant_types_supported].sort()).toEqual(['authorization_code', 'client_credentials', 'refresh_token']);
+    expect([...m.grant_types_supported].sort()).toEqual(['authorization_code', 'client_credentials', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code']);
   });
 
   it('RFC 8414 §2: auth methods match what the endpoints accept', async () => {
@@ -46,7 +46,7 @@ describe('metadata (RFC 8414) with default settings', () => {
 
   it('every advertised endpoint URL is served by this server', async () => {
     const { body: m } = await h.request(PATH);
-    for (const key of ['token_endpoint', 'revocation_endpoint', 'introspection_endpoint', 'jwks_uri']) {
+    for (const key of ['token_endpoint', 'revocation_endpoint', 'introspection_endpoint', 'device_authorization_endpoint', 'jwks_uri']) {
       const path = new URL(m[key]).pathname;
       const res = await h.request(path, key === 'jwks_uri' ? {} : { method: 'POST' });
       expect(res.status, key).not.toBe(404);
@@ -70,7 +70,7 @@ describe('metadata (RFC 8414) with legacy grants and plain PKCE enabled', () => 
 
   it('RFC 8414 §2: enabled legacy grants appear in grant_types_supported and response_types_supported', async () => {
     const { body: m } = await h.request(PATH);
-    expect([...m.grant_types_supported].sort()).toEqual(['authorization_code', 'client_credentials', 'implicit', 'password', 'refresh_token']);
+    expect([...m.grant_types_supported].sort()).toEqual(['authorization_code', 'client_credentials', 'implicit', 'password', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code']);
     expect([...m.response_types_supported].sort()).toEqual(['code', 'token']);
     expect([...m.code_challenge_methods_supported].sort()).toEqual(['S256', 'plain']);
   });

@@ -9,6 +9,7 @@ import { createTestDatabase, TEST_PG, type TestDatabase } from '@tessera/test-ut
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { runTessera, serve, tessera } from './cli-kit.js';
+import { decide } from './device-kit.js';
 import { sleep } from './flows.js';
 import { GUARD_SCOPE } from './guard-kit.js';
 import { Agent, authorizationCode, clientCredentials, exchange, introspect, postForm, refresh, revoke, signIn } from './http-flows.js';
@@ -135,6 +136,20 @@ describe('several tessera serve instances on one PostgreSQL database act as one 
       const won = answers.find((r) => r.status === 200);
       expect(await active(C, won?.body.access_token)).toBe(false);
     }
+  });
+
+  it('RFC 8628: an approved device code polled on three instances at once gives tokens exactly once', async () => {
+    const tv = await createClient(db.url, ['--grant-type', 'urn:ietf:params:oauth:grant-type:device_code', '--grant-type', 'refresh_token', '--scope', 'read']);
+    for (let i = 0; i < 4; i++) {
+      const started = await postForm(A, '/device_authorization', {}, tv);
+      expect(started.status).toBe(200);
+      // The user approves on the page of instance A; the device polls every instance at once.
+      await decide(agent, started.body.user_code, 'allow');
+      const answers = await Promise.all([A, B, C].map((at) => postForm(at, '/token', { grant_type: 'urn:ietf:params:oauth:grant-type:device_code', device_code: started.body.device_code }, tv)));
+      expect(answers.map((r) => r.status).sort()).toEqual([200, 400, 400]);
+      for (const r of answers) if (r.status === 400) expect(r.body.error).toBe('invalid_grant');
+    }
+    expect((await tokens()).filter((t) => t.client_id === tv.id)).toHaveLength(8);
   });
 
   it('one live grant per (client, user) across processes: first client_credentials requests racing on three instances all land in one grant', async () => {

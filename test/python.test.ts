@@ -1,6 +1,7 @@
 /**
  * Interop with the Python clients the seed tutorial teaches: requests-oauthlib's OAuth2Session
- * and Authlib, run with the system interpreter against a real server. CI installs them
+ * and Authlib, run with the system interpreter against a real server; and the device flow with
+ * oauthlib's DeviceClient and Authlib. CI installs them
  * (python3-requests-oauthlib, python3-authlib).
  */
 import { execFile } from 'node:child_process';
@@ -24,7 +25,7 @@ async function runPython(script: string, env: Record<string, string>): Promise<a
 }
 
 describe('Python clients against Tessera', () => {
-  const h = useServer();
+  const h = useServer({ deviceCodeInterval: 1 });
 
   async function setup() {
     const c = await h.codeClient({ redirectUris: [CALLBACK], scope: 'read write' });
@@ -75,4 +76,22 @@ describe('Python clients against Tessera', () => {
     expect(r.cc_revoke_status).toBe(200);
     expect(r.cc_inactive).toEqual({ active: false });
   });
+
+  it('RFC 8628: oauthlib\'s DeviceClient polls (authorization_pending, slow_down, then tokens); Authlib fetches the device_code grant (access_denied, then tokens)', async () => {
+    const device = 'urn:ietf:params:oauth:grant-type:device_code';
+    const tv = await h.client({ authMethod: 'none', grantTypes: [device, 'refresh_token'], redirectUris: [], scope: 'read' });
+    const app = await h.client({ grantTypes: [device], redirectUris: [], scope: 'read' });
+    const user = await h.user();
+    const r = await runPython('device_flow.py', {
+      TESSERA_URL: h.server.url, PUBLIC_CLIENT_ID: tv.id, CLIENT_ID: app.id, CLIENT_SECRET: app.secret!, USERNAME: user.username, PASSWORD: user.password,
+    });
+    expect(r.started).toEqual({ verification_uri: `${h.server.url}/device`, expires_in: 600, interval: 1 });
+    expect(r.user_code).toMatch(/^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$/);
+    expect([r.pending, r.too_fast]).toEqual(['authorization_pending', 'slow_down']);
+    expect(r.approved_page).toBe(true);
+    expect(r.oauthlib_error).toBeNull();
+    expect(r.oauthlib_token).toEqual({ token_type: 'Bearer', scope: ['read'], has_refresh: true });
+    expect(r.authlib_denied).toBe('access_denied');
+    expect(r.authlib_token).toEqual({ token_type: 'Bearer', scope: 'read', has_refresh: false });
+  }, 60_000);
 });

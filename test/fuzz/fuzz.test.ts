@@ -22,7 +22,7 @@ const RUNS = Number(process.env.TESSERA_FUZZ_RUNS ?? 200);
 const SEED = process.env.TESSERA_FUZZ_SEED === undefined ? undefined : Number(process.env.TESSERA_FUZZ_SEED);
 
 const h = new Harness();
-const pools = { access: [] as string[], refresh: [] as string[], jwt: [] as string[], codes: [] as string[] };
+const pools = { access: [] as string[], refresh: [] as string[], jwt: [] as string[], codes: [] as string[], deviceCodes: [] as string[], userCodes: [] as string[] };
 const b64 = (s: string) => Buffer.from(s, 'latin1').toString('base64');
 const pick = (list: string[]) => list[Math.floor(Math.random() * list.length)] ?? 'none';
 let material: Material;
@@ -36,6 +36,7 @@ beforeAll(async () => {
   const jwtClient = await h.client({ tokenFormat: 'jwt' });
   const publicClient = await h.codeClient({ authMethod: 'none' });
   const feed = await h.client({ scope: 'tessera:revocations tessera:introspect' });
+  const device = await h.client({ grantTypes: ['urn:ietf:params:oauth:grant-type:device_code', 'refresh_token'], redirectUris: [] });
   const user = await h.alice();
   const verifier = pkce();
   // Live credentials for the placeholders: codes and token pairs from the real flow.
@@ -44,6 +45,11 @@ beforeAll(async () => {
     const t = await h.userTokens(confidential);
     pools.access.push(t.access_token);
     pools.refresh.push(t.refresh_token as string);
+  }
+  for (let i = 0; i < 4; i++) {
+    const started = (await h.as(device, '/device_authorization', {})).body;
+    pools.deviceCodes.push(started.device_code);
+    pools.userCodes.push(started.user_code);
   }
   pools.jwt.push((await h.token(jwtClient, { grant_type: 'client_credentials' })).body.access_token);
   const agent = await h.signedIn(user);
@@ -61,6 +67,7 @@ beforeAll(async () => {
     access: () => pick(pools.access), refresh: () => pick(pools.refresh), jwt: () => pick(pools.jwt), code: () => pick(pools.codes),
     username: () => user.username, password: () => user.password, csrf: () => csrf, session: () => session,
     authorize_query: () => authorizeQuery,
+    device_basic: basic(device), device_code: () => pick(pools.deviceCodes), user_code: () => pick(pools.userCodes),
   };
   // Check the login page is reachable with these cookies (a sanity check of the fixture, not a rule).
   expect(field((await agent.get(`/login?return_to=${encodeURIComponent(`/authorize?${authorizeQuery}`)}`)).body, 'csrf')).toBeTruthy();

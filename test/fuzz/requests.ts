@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 
 export const ENDPOINTS = [
-  '/token', '/revoke', '/introspect', '/authorize', '/login', '/consent', '/revocations', '/revocations/stream',
+  '/token', '/revoke', '/introspect', '/authorize', '/login', '/consent', '/revocations', '/revocations/stream', '/device_authorization', '/device',
   '/.well-known/oauth-authorization-server', '/jwks.json', '/healthz', '/',
 ] as const;
 const ODD_PATHS = ['/nope', '/token/', '//token', '/TOKEN', '/%2e%2e/token', '/revocations/stream/x', '/.well-known/', '/login%00', '/%ZZ', 'http://evil.example/token', '*'];
@@ -49,7 +49,9 @@ export const hostile: fc.Arbitrary<string> = fc.oneof(
 
 /** Valid-looking values per parameter name, most of them placeholders for live credentials. */
 const VALID: Record<string, string[]> = {
-  grant_type: ['client_credentials', 'authorization_code', 'refresh_token', 'password', 'implicit', 'urn:ietf:params:oauth:grant-type:jwt-bearer'],
+  grant_type: ['client_credentials', 'authorization_code', 'refresh_token', 'password', 'implicit', 'urn:ietf:params:oauth:grant-type:jwt-bearer', 'urn:ietf:params:oauth:grant-type:device_code'],
+  device_code: ['$device_code'],
+  user_code: ['$user_code', 'BCDF-GHJK', 'bcdf ghjk'],
   client_id: ['$client_id', '$public_id', '$feed_id'],
   client_secret: ['$secret', '$feed_secret'],
   code: ['$code'],
@@ -176,6 +178,10 @@ const templates: fc.Arbitrary<FuzzRequest> = fc.oneof(
   template('GET', '/login', 'query', ['return_to!'], null, null),
   template('POST', '/login', 'body', ['csrf', 'username', 'password', 'return_to!'], null, 'tessera_csrf=$csrf'),
   template('POST', '/consent', 'body', ['csrf', 'request', 'decision'], null, 'tessera_session=$session; tessera_csrf=$csrf'),
+  template('POST', '/device_authorization', 'body', ['scope'], '$device_basic', null),
+  template('POST', '/token', 'body', ['grant_type', 'device_code'], '$device_basic', null).map(withGrant('urn:ietf:params:oauth:grant-type:device_code')),
+  template('GET', '/device', 'query', ['user_code'], null, 'tessera_session=$session'),
+  template('POST', '/device', 'body', ['csrf', 'user_code', 'decision'], null, 'tessera_session=$session; tessera_csrf=$csrf'),
 );
 
 function withGrant(grant: string) {

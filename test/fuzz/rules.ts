@@ -5,8 +5,8 @@
 import type { BuiltRequest } from './requests.js';
 import type { RawResponse } from './raw-http.js';
 
-const JSON_API = new Set(['/token', '/revoke', '/introspect', '/revocations']);
-const PAGES = new Set(['/authorize', '/login', '/consent']);
+const JSON_API = new Set(['/token', '/revoke', '/introspect', '/revocations', '/device_authorization']);
+const PAGES = new Set(['/authorize', '/login', '/consent', '/device']);
 const PUBLIC = new Set(['/.well-known/oauth-authorization-server', '/jwks.json']);
 const STREAM = '/revocations/stream';
 /** RFC 6749 §5.2: `error` and `error_description` use %x20-21 / %x23-5B / %x5D-7E only. */
@@ -84,6 +84,9 @@ export function brokenRules(req: BuiltRequest, res: RawResponse, redirectUri: st
     if (path === '/token' && (typeof body.access_token !== 'string' || !/^bearer$/i.test(body.token_type) || typeof body.expires_in !== 'number')) fail('RFC 6749 §5.1: a token response has access_token, token_type and expires_in');
     if (path === '/introspect' && typeof body.active !== 'boolean') fail('RFC 7662 §2.2: an introspection response has a boolean `active`');
     if (path === '/revocations' && !Array.isArray(body.events)) fail('a feed page has `events`');
+    if (path === '/device_authorization' && (typeof body.device_code !== 'string' || typeof body.user_code !== 'string' || typeof body.verification_uri !== 'string' || typeof body.expires_in !== 'number')) {
+      fail('RFC 8628 §3.2: a device authorization response has device_code, user_code, verification_uri and expires_in');
+    }
   }
   if (res.status === 200 && JSON_API.has(path) && res.headers['cache-control'] !== 'no-store') fail('RFC 6749 §5.1: token, revocation, introspection and feed answers are not cached (no-store)');
   if (res.status === 200 && !JSON_API.has(path) && !PUBLIC.has(path) && path !== '/healthz' && path !== '/') fail(`an unknown path is a 404 (got 200 for ${JSON.stringify(path)})`);

@@ -21,7 +21,11 @@ export type OAuthErrorCode =
   /** RFC 9101 §7.1 (used by RFC 9126 §4): the request_uri is unknown, expired, used, or another client's. */
   | 'invalid_request_uri'
   /** RFC 9101 §7.1: request objects (the `request` parameter) are not supported. */
-  | 'request_not_supported';
+  | 'request_not_supported'
+  /** RFC 8628 §3.5: the user has not yet approved or denied the device authorization. */
+  | 'authorization_pending'
+  /** RFC 8628 §3.5: the device code expired; the client may start a new device authorization. */
+  | 'expired_token';
 
 const defaultStatus: Record<OAuthErrorCode, number> = {
   invalid_request: 400,
@@ -40,6 +44,8 @@ const defaultStatus: Record<OAuthErrorCode, number> = {
   slow_down: 400,
   invalid_request_uri: 400,
   request_not_supported: 400,
+  authorization_pending: 400,
+  expired_token: 400,
 };
 
 export interface OAuthErrorOptions {

@@ -19,6 +19,8 @@ import { revocationEndpoint } from './rfc7009/revocation.js';
 import { introspectionEndpoint } from './rfc7662/introspection.js';
 import { metadata } from './rfc8414/metadata.js';
 import { pushedAuthorizationEndpoint } from './rfc9126/par.js';
+import { deviceAuthorizationEndpoint } from './rfc8628/device-authorization.js';
+import { verificationEndpoint } from './rfc8628/verification.js';
 
 /** A Tessera's parts the endpoints are wired from (openTessera or tesseraOnStore gives them all). */
 export type HandlerParts = Pick<Tessera, 'engine' | 'store' | 'keys' | 'config'>;
@@ -38,6 +40,8 @@ export function createHandler({ engine, store, keys, config }: HandlerParts): Ha
     [PATHS.par, pushedAuthorizationEndpoint(engine, config)],
     [PATHS.login, loginEndpoint(engine, config)],
     [PATHS.consent, consentEndpoint(engine, config)],
+    [PATHS.deviceAuthorization, deviceAuthorizationEndpoint(engine, config)],
+    [PATHS.device, verificationEndpoint(engine, config)],
     // The audit head: one indexed row, read on the same connection every endpoint reads on.
     [PATHS.health, healthEndpoint(() => store.auditHeads())],
     [PATHS.root, async () => json(200, { name: 'Tessera', metadata: config.issuer + PATHS.metadata })],

@@ -15,6 +15,10 @@ export interface ServerConfig {
   parTtl: number;
   /** Refuse authorization requests not pushed first (RFC 9126 §5, require_pushed_authorization_requests). */
   requirePar: boolean;
+  /** Device code and user code lifetime in seconds (RFC 8628 §3.2 expires_in). */
+  deviceCodeTtl: number;
+  /** Seconds a device client must wait between polls (RFC 8628 §3.2 interval); each slow_down adds 5. */
+  deviceCodeInterval: number;
   /**
    * Seconds after a refresh token was rotated during which presenting it again is treated as a
    * benign retry (a new pair is issued) instead of reuse. 0 = off (RFC 9700 §4.14.2 strict).
@@ -94,6 +98,8 @@ export const defaults = {
   // on the way, under FAPI 2.0's 600 s.
   parTtl: 300,
   requirePar: false,
+  deviceCodeTtl: 600,
+  deviceCodeInterval: 5,
   refreshReuseGrace: 0,
   legacyGrants: [],
   allowPlainPkce: false,
@@ -174,6 +180,8 @@ export const settings: { readonly [K in keyof ServerConfig]: SettingRow<ServerCo
   codeTtl: { type: 'seconds', doc: 'authorization code lifetime' },
   parTtl: { type: 'seconds', doc: 'lifetime of a pushed authorization request\'s request_uri (RFC 9126 §2.2), through sign-in and consent' },
   requirePar: { type: 'boolean', flag: 'require-par', doc: 'refuse authorization requests that were not pushed to /par first (RFC 9126 §5)' },
+  deviceCodeTtl: { type: 'seconds', doc: 'device code and user code lifetime (RFC 8628 §3.2 expires_in)' },
+  deviceCodeInterval: { type: 'seconds', doc: 'seconds a device must wait between polls (RFC 8628 §3.2 interval); slow_down adds 5' },
   refreshReuseGrace: { type: 'seconds-or-off', doc: 'seconds in which presenting a rotated refresh token again is a retry, not reuse (0 = off, RFC 9700 §4.14.2)' },
   legacyGrants: { type: 'legacy-grants', flag: 'enable-legacy', doc: 'legacy grants to allow (RFC 9700 says not to): implicit, password; a client must also be registered with them', shownDefault: 'none' },
   allowPlainPkce: { type: 'boolean', doc: 'allow PKCE plain (RFC 7636 §4.2); RFC 9700 §2.1.1 says use S256' },

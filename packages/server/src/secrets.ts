@@ -3,7 +3,7 @@
  * Opaque tokens and client secrets carry ≥ 256 random bits, so a fast hash (SHA-256) stores
  * them safely; only human-chosen passwords get the slow, salted KDF (scrypt).
  */
-import { hash, randomBytes, randomFillSync, scrypt, timingSafeEqual, type BinaryLike, type ScryptOptions } from 'node:crypto';
+import { hash, randomBytes, randomFillSync, randomInt, scrypt, timingSafeEqual, type BinaryLike, type ScryptOptions } from 'node:crypto';
 
 /**
  * Random bytes drawn from a pool: one randomFillSync (the same CSPRNG as randomBytes) fills 8 KiB,
@@ -51,6 +51,21 @@ const SECRET_FOR = /^[a-z]+_([0-9a-f]{32})[\w-]{43}$/;
 
 /** The row id a value made by secretFor names, if it has that shape. */
 export const idInSecret = (value: string): string | undefined => SECRET_FOR.exec(value)?.[1];
+
+/**
+ * RFC 8628 §6.1: user codes are typed by people, so they use an alphabet without vowels (no words
+ * spelt by accident), and without letters read alike once case is dropped; 20 letters.
+ */
+export const USER_CODE_ALPHABET = 'BCDFGHJKLMNPQRSTVWXZ';
+/** Letters in a user code: 20^8 ≈ 2^34.5 codes, shown as XXXX-XXXX. */
+export const USER_CODE_LENGTH = 8;
+
+/** A user code (RFC 8628 §6.1), uniformly drawn from USER_CODE_ALPHABET, without its dash. */
+export function randomUserCode(): string {
+  let code = '';
+  for (let i = 0; i < USER_CODE_LENGTH; i++) code += USER_CODE_ALPHABET[randomInt(USER_CODE_ALPHABET.length)];
+  return code;
+}
 
 /**
  * SHA-256 of a high-entropy secret (UTF-8), base64url: what the store keeps instead of the secret.

@@ -3,7 +3,7 @@
  * They write nothing; each test stores what it needs through the Store contract.
  */
 import { randomBytes } from 'node:crypto';
-import type { ClientRecord, CodeRecord, GrantRecord, PushedRequestRecord, SessionRecord, TokenRecord, UserRecord } from '@tessera/server';
+import type { ClientRecord, CodeRecord, DeviceCodeRecord, GrantRecord, PushedRequestRecord, SessionRecord, TokenRecord, UserRecord } from '@tessera/server';
 
 export const HOUR = 3_600_000;
 
@@ -73,6 +73,27 @@ export function codeRecord(grant: GrantRecord, over: Partial<CodeRecord> = {}): 
     issuedAt,
     expiresAt: issuedAt + 60_000,
     redeemedAt: null,
+    ...over,
+  };
+}
+
+/** A pending device authorization (RFC 8628) of the client. */
+export function deviceCodeRecord(clientId: string, over: Partial<DeviceCodeRecord> = {}): DeviceCodeRecord {
+  const issuedAt = over.issuedAt ?? Date.now();
+  return {
+    id: newId(),
+    hash: newHash(),
+    userCodeHash: newHash(),
+    clientId,
+    scope: 'read',
+    issuedAt,
+    expiresAt: issuedAt + 600_000,
+    interval: 5,
+    lastPolledAt: null,
+    status: 'pending',
+    userId: null,
+    grantId: null,
+    decidedAt: null,
     ...over,
   };
 }

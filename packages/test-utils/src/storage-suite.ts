@@ -8,6 +8,7 @@ import { auditLog } from './storage/audit.js';
 import { concurrency } from './storage/concurrency.js';
 import { type StorageSuiteOptions, type StoreFactory, useStore } from './storage/context.js';
 import { credentials } from './storage/credentials.js';
+import { deviceCodes } from './storage/device-codes.js';
 import { expiry } from './storage/expiry.js';
 import { feed } from './storage/feed.js';
 import { grantsAndCodes } from './storage/grants-codes.js';
@@ -22,6 +23,7 @@ export function storageSuite(name: string, factory: StoreFactory, options: Stora
     principals(ref);
     grantsAndCodes(ref);
     pushedRequests(ref);
+    deviceCodes(ref);
     tokens(ref);
     revocation(ref);
     credentials(ref);

@@ -11,6 +11,10 @@ export const PATHS = {
   revocation: '/revoke',
   introspection: '/introspect',
   jwks: '/jwks.json',
+  /** RFC 8628 §3.1 (device_authorization_endpoint in the metadata). */
+  deviceAuthorization: '/device_authorization',
+  /** RFC 8628 §3.3: the verification_uri, where the user enters the user code (not in RFC 8414). */
+  device: '/device',
   /** The revocation feed (Tessera's own, not in RFC 8414): JSON pages and the SSE stream. */
   revocationFeed: '/revocations',
   revocationStream: '/revocations/stream',

@@ -12,6 +12,8 @@ import type {
 } from '../store/types.js';
 import { type CodeParams, issueCode, redeemCode } from './codes.js';
 import type { Actor, AuditSubject, EngineContext, EngineEvents } from './context.js';
+import { type DeviceAuthorization, pollDeviceCode, startDeviceAuthorization } from './device.js';
+import { type DeviceRequest, DeviceVerification, decideDevice } from './device-verification.js';
 import { activeToken, findToken } from './find-token.js';
 import { consentCovers, recordConsent } from './grants.js';
 import { issueClientCredentials, issueImplicit, issuePassword } from './issue.js';
@@ -27,12 +29,15 @@ import { SignIn, type SignInSource } from './sign-in.js';
 export type { Actor, AuditSubject, EngineEvents, RevocationEvent } from './context.js';
 export { SessionEnded } from './credentials.js';
 export type { Issued, Minted } from './mint.js';
+export type { DeviceAuthorization } from './device.js';
+export type { DeviceRequest } from './device-verification.js';
 export { describe, revocationTarget } from './revoke.js';
 export type { SignedIn } from './sessions.js';
 
 export class LifecycleEngine extends EventEmitter<EngineEvents> {
   private readonly ctx: EngineContext;
   private readonly signIn: SignIn;
+  private readonly deviceVerification: DeviceVerification;
 
   /** The settings, keys and clock are the engine's own; endpoints get theirs from app.ts. */
   constructor(store: Store, config: ServerConfig, keys: KeyRing, now: () => number = Date.now) {
@@ -43,6 +48,7 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
       emitRevoked: (target, result, at, reason) => this.emit('revoked', { target, result, at, reason }),
     };
     this.signIn = new SignIn(store, config, now, (address) => this.emit('signInAddressThrottled', { address }));
+    this.deviceVerification = new DeviceVerification(this.ctx);
   }
 
   // ---- clients, users and sessions (principals.ts, sessions.ts, sign-in.ts) ----------------
@@ -164,6 +170,28 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
   /** RFC 6749 §6 with rotation: a new pair; a consumed token presented again revokes its family. */
   rotateRefresh(client: ClientRecord, value: string, requested: ReadonlySet<string> | undefined, by: Actor): Promise<Issued> {
     return rotateRefresh(this.ctx, client, value, requested, by);
+  }
+
+  // ---- device authorization, RFC 8628 (device.ts, device-verification.ts) -------------------
+
+  /** RFC 8628 §3.2: a device code and a user code for the client, stored hashed. */
+  startDeviceAuthorization(client: ClientRecord, scope: string, by: Actor): Promise<DeviceAuthorization> {
+    return startDeviceAuthorization(this.ctx, client, scope, by);
+  }
+
+  /** RFC 8628 §3.4–3.5: tokens once approved, else authorization_pending, slow_down, access_denied or expired_token. */
+  pollDeviceCode(client: ClientRecord, value: string, by: Actor): Promise<Issued> {
+    return pollDeviceCode(this.ctx, client, value, by);
+  }
+
+  /** The pending device authorization a user code names; throttled against guessing (429 `slow_down`). */
+  findDeviceRequest(typed: string, user: UserRecord, address: string | undefined, endpoint: string): Promise<DeviceRequest | undefined> {
+    return this.deviceVerification.find(typed, user, address, endpoint);
+  }
+
+  /** Approves (recording consent) or denies; false if decided meanwhile or expired; SessionEnded if the session ended. */
+  decideDevice(request: DeviceRequest, user: UserRecord, session: SessionRecord, approve: boolean, by: Actor): Promise<boolean> {
+    return decideDevice(this.ctx, request, user, session, approve, by);
   }
 
   // ---- lookup and revocation (find-token.ts, revoke.ts) ------------------------------------

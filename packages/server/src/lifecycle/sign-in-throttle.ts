@@ -1,6 +1,7 @@
 /**
  * Password-guessing throttle for the login page and the password grant, consulted before any
- * password is hashed. Three counters of failed attempts, each forgotten after a quiet window:
+ * password is hashed (device-verification.ts runs a second instance against user-code guessing,
+ * with the signed-in user as the account). Three counters of failed attempts, each forgotten after a quiet window:
  *
  *   address          every account from one client address (IPv6 by its /64);
  *   account×address  one account from one address;

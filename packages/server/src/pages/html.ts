@@ -40,6 +40,7 @@ button{margin-top:1.25rem;margin-right:.5rem;padding:.5rem 1.25rem;font:inherit;
 button.secondary{background:#fff;color:#1d4ed8}
 button:focus-visible,input:focus-visible{outline:3px solid #f59e0b;outline-offset:2px}
 .error{padding:.75rem;border:1px solid #b91c1c;background:#fef2f2;color:#7f1d1d;border-radius:4px}
+.code{font-family:ui-monospace,monospace;letter-spacing:.1em}
 code{font-size:.9em;background:#eef0f3;padding:.1rem .3rem;border-radius:3px}`;
 
 export function layout(title: string, body: Markup): string {

@@ -1,4 +1,4 @@
-/** The three pages of the authorization endpoint: login, consent, and errors that must not redirect. */
+/** The pages: login, consent, errors that must not redirect, and the device flow's code entry (RFC 8628 §3.3). */
 import { html, layout } from './html.js';
 
 export function loginPage(p: { action: string; returnTo: string; csrf: string; clientName?: string; username?: string; error?: string }): string {
@@ -16,13 +16,18 @@ ${p.error !== undefined && html`<p class="error" role="alert">${p.error}</p>`}
 </form>`);
 }
 
-export function consentPage(p: { action: string; request: string; csrf: string; clientName: string; username: string; scopes: readonly string[] }): string {
+export function consentPage(p: {
+  action: string; request: string; csrf: string; clientName: string; username: string; scopes: readonly string[];
+  /** The device flow's consent carries the user code (and shows it) instead of an authorization request. */
+  userCode?: string;
+}): string {
   return layout('Allow access', html`<h1>Allow access?</h1>
+${p.userCode !== undefined && html`<p>Code <strong class="code">${p.userCode}</strong>: allow only if your device shows this code and you started the sign-in on it.</p>`}
 <p><strong>${p.clientName}</strong> asks to act for you, <strong>${p.username}</strong>, with:</p>
 ${p.scopes.length > 0 ? html`<ul>${p.scopes.map((s) => html`<li><code>${s}</code></li>`)}</ul>` : html`<p>no particular scope.</p>`}
 <form method="post" action="${p.action}">
 <input type="hidden" name="csrf" value="${p.csrf}">
-<input type="hidden" name="request" value="${p.request}">
+<input type="hidden" name="${p.userCode !== undefined ? 'user_code' : 'request'}" value="${p.request}">
 <button type="submit" name="decision" value="allow">Allow</button>
 <button type="submit" name="decision" value="deny" class="secondary">Deny</button>
 </form>`);
@@ -34,4 +39,26 @@ export function errorPage(p: { error: string; description: string }): string {
 <p class="error" role="alert">${p.description}</p>
 <p>Error code: <code>${p.error}</code>. Go back to the application you came from and try again,
 or tell its developers.</p>`);
+}
+
+/** RFC 8628 §3.3: where the user types the code their device shows (prefilled from verification_uri_complete). */
+export function deviceCodePage(p: { action: string; csrf: string; username: string; userCode?: string; error?: string }): string {
+  return layout('Connect a device', html`<h1>Connect a device</h1>
+<p>Signed in as <strong>${p.username}</strong>. Enter the code shown on your device.</p>
+${p.error !== undefined && html`<p class="error" role="alert">${p.error}</p>`}
+<form method="post" action="${p.action}">
+<input type="hidden" name="csrf" value="${p.csrf}">
+<label for="user_code">Code</label>
+<input id="user_code" name="user_code" autocomplete="off" autocapitalize="characters" spellcheck="false" required autofocus value="${p.userCode ?? ''}" placeholder="XXXX-XXXX">
+<button type="submit">Continue</button>
+</form>`);
+}
+
+/** After the user's decision: the device gets its answer by polling, the user goes back to it. */
+export function deviceDonePage(p: { approved: boolean; clientName: string }): string {
+  return p.approved
+    ? layout('Device connected', html`<h1>Device connected</h1>
+<p role="status"><strong>${p.clientName}</strong> can now act for you. Return to your device.</p>`)
+    : layout('Access denied', html`<h1>Access denied</h1>
+<p role="status"><strong>${p.clientName}</strong> was not given access. You can close this page.</p>`);
 }

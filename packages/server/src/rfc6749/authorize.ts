@@ -10,21 +10,18 @@
 import { OAuthError, parseScope, readParams } from '@tessera/core';
 import type { ServerConfig } from '../config.js';
 import { clientAddress } from '../http/client-address.js';
-import { readCookie, setCookie } from '../http/cookies.js';
+import { setCookie } from '../http/cookies.js';
 import { html, redirect } from '../http/respond.js';
-import type { Handler, PlainRequest, PlainResponse } from '../http/types.js';
+import type { Handler, PlainResponse } from '../http/types.js';
 import { type Actor, type LifecycleEngine, SessionEnded, type SignedIn } from '../lifecycle/engine.js';
+import { checkCsrf, checkReturnTo, cookieOptions, methodNotAllowed, SESSION_COOKIE, sessionUser, toLogin, withCsrf } from '../pages/forms.js';
 import { consentPage, errorPage, loginPage } from '../pages/pages.js';
 import { checkChallenge } from '../rfc7636/pkce.js';
 import { pushedRequest } from '../rfc9126/request-uri.js';
 import { PATHS } from '../http/routes.js';
-import { hashesEqual, hashSecret, randomSecret } from '../secrets.js';
 import type { ClientRecord, GrantRecord, UserRecord } from '../store/types.js';
 import { allowedScope } from './scope.js';
 import { tokenResponse } from './token-response.js';
-
-const SESSION_COOKIE = 'tessera_session';
-const CSRF_COOKIE = 'tessera_csrf';
 
 /** Where an authorization response goes (§3.1.2), and how. */
 interface Reply {
@@ -61,7 +58,7 @@ export function authorizationEndpoint(engine: LifecycleEngine, config: ServerCon
     const request = await parseRequest(engine, config, params);
     const signedIn = await sessionUser(engine, req);
     const seeOther = req.method === 'POST' ? 303 : 302;
-    if (!signedIn) return toLogin(params, seeOther);
+    if (!signedIn) return toLogin(`${PATHS.authorization}?${params}`, seeOther);
     const { user } = signedIn;
     const grant = await engine.consentCovers(request.client, user, parseScope(request.scope));
     if (grant) return respond(engine, config, request, signedIn, grant, seeOther);
@@ -120,7 +117,7 @@ export function consentEndpoint(engine: LifecycleEngine, config: ServerConfig): 
     const request = await parseRequest(engine, config, params);
     const signedIn = await sessionUser(engine, req);
     // The session ended while the page was open: sign in again, then see the request anew.
-    if (!signedIn) return toLogin(params, 303);
+    if (!signedIn) return toLogin(`${PATHS.authorization}?${params}`, 303);
     const { user, session } = signedIn;
     if (form.decision === 'deny') {
       await usePushed(engine, request);
@@ -240,7 +237,7 @@ async function orSignIn(request: AuthorizationRequest, status: 302 | 303, write:
   try {
     return await write();
   } catch (err) {
-    if (err instanceof SessionEnded) return toLogin(request.params, status);
+    if (err instanceof SessionEnded) return toLogin(`${PATHS.authorization}?${request.params}`, status);
     throw err;
   }
 }
@@ -277,60 +274,12 @@ function pageErrors(config: ServerConfig, handler: Handler): Handler {
   };
 }
 
-/** The signed-in user and their session, from the session cookie, if the session is live and the user exists. */
-async function sessionUser(engine: LifecycleEngine, req: PlainRequest): Promise<SignedIn | undefined> {
-  const value = readCookie(req.headers.cookie, SESSION_COOKIE);
-  return value === undefined ? undefined : engine.signedIn(value);
-}
-
-/**
- * CSRF defence for the two forms: a double-submit token (a random cookie the form must echo,
- * compared in constant time) plus, when the browser says where the POST came from, a same-origin
- * check on Origin and Sec-Fetch-Site.
- */
-function checkCsrf(config: ServerConfig, req: PlainRequest, submitted: string | undefined): void {
-  const fail = () => new OAuthError('access_denied', 'This form has expired or did not come from this server. Go back and try again.', { status: 403 });
-  const origin = req.headers.origin;
-  if (origin !== undefined && origin !== new URL(config.issuer).origin) throw fail();
-  if (req.headers['sec-fetch-site'] === 'cross-site') throw fail();
-  const cookie = readCookie(req.headers.cookie, CSRF_COOKIE);
-  if (cookie === undefined || submitted === undefined || !hashesEqual(hashSecret(cookie), hashSecret(submitted))) throw fail();
-}
-
-/** Renders a form with the CSRF token, setting the cookie when the browser has none yet. */
-function withCsrf(config: ServerConfig, req: PlainRequest, render: (csrf: string) => PlainResponse): PlainResponse {
-  const existing = readCookie(req.headers.cookie, CSRF_COOKIE);
-  const csrf = existing ?? randomSecret();
-  const response = render(csrf);
-  if (existing === undefined) response.headers['set-cookie'] = setCookie(CSRF_COOKIE, csrf, cookieOptions(config, config.sessionTtl));
-  return response;
-}
-
-const cookieOptions = (config: ServerConfig, maxAge: number) => ({ maxAge, secure: config.issuer.startsWith('https:') });
-
-/**
- * Login may only send the browser back to this server's authorization endpoint (no open
- * redirect). The query is re-encoded, so the Location header holds URL-safe ASCII only, whatever a
- * planted login link put there (CR/LF, NUL, DEL or non-Latin-1 would make it an invalid header).
- */
-function checkReturnTo(returnTo: string | null): string {
-  if (returnTo === null || !returnTo.startsWith(`${PATHS.authorization}?`)) {
-    throw new OAuthError('invalid_request', 'Sign-in was not started by an authorization request. Go back to the application and start again.');
-  }
-  return `${PATHS.authorization}?${new URLSearchParams(returnTo.slice(PATHS.authorization.length + 1))}`;
-}
-
-/** To the login page, which returns to this authorization request once the user has signed in. */
-function toLogin(params: URLSearchParams, status: 302 | 303): PlainResponse {
-  return redirect(`${PATHS.login}?${new URLSearchParams({ return_to: `${PATHS.authorization}?${params}` })}`, {}, status);
-}
-
-/** The client's name for the login page, when return_to names a registered client. */
-async function clientNameOf(engine: LifecycleEngine, returnTo: string): Promise<string | undefined> {
-  const ids = new URLSearchParams(returnTo.slice(PATHS.authorization.length + 1)).getAll('client_id');
-  return ids.length === 1 ? (await engine.getClient(ids[0] as string))?.name : undefined;
-}
-
 const actor = (user: UserRecord, endpoint: string): Actor => ({ actor: `user:${user.id}`, endpoint });
 
-const methodNotAllowed = (allow: string): PlainResponse => html(405, errorPage({ error: 'invalid_request', description: 'This method is not allowed here.' }), { allow });
+/** The client's name for the login page, when return_to is an authorization request naming a registered client. */
+async function clientNameOf(engine: LifecycleEngine, returnTo: string): Promise<string | undefined> {
+  const url = new URL(returnTo, 'http://local');
+  if (url.pathname !== PATHS.authorization) return undefined;
+  const ids = url.searchParams.getAll('client_id');
+  return ids.length === 1 ? (await engine.getClient(ids[0] as string))?.name : undefined;
+}

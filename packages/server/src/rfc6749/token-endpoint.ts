@@ -16,9 +16,10 @@ import { clientCredentials } from './grants/client-credentials.js';
 import { password } from './grants/password.js';
 import { refreshToken } from './grants/refresh-token.js';
 import type { TokenGrant } from './grants/types.js';
+import { deviceCode } from '../rfc8628/device-code-grant.js';
 import { tokenResponse } from './token-response.js';
 
-const ALL_GRANTS: readonly TokenGrant[] = [authorizationCode, refreshToken, clientCredentials, password];
+const ALL_GRANTS: readonly TokenGrant[] = [authorizationCode, refreshToken, clientCredentials, password, deviceCode];
 
 /** The grants this server offers: password only when enabled as a legacy grant. */
 export function enabledGrants(config: ServerConfig): Map<string, TokenGrant> {

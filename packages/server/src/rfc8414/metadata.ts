@@ -15,6 +15,8 @@ export function metadata(config: ServerConfig) {
     revocation_endpoint: i + PATHS.revocation,
     introspection_endpoint: i + PATHS.introspection,
     jwks_uri: i + PATHS.jwks,
+    // RFC 8628 §4.
+    device_authorization_endpoint: i + PATHS.deviceAuthorization,
     response_types_supported: config.legacyGrants.includes('implicit') ? ['code', 'token'] : ['code'],
     response_modes_supported: ['query', 'fragment'],
     grant_types_supported: grantTypes,

@@ -3,7 +3,7 @@
  * JSON columns arrive as text from SQLite and already parsed from PostgreSQL (jsonb).
  */
 import type {
-  AuditRecord, ClientRecord, CodeRecord, FeedEvent, FeedTarget, GrantRecord, KeyRecord, PushedRequestRecord, SessionRecord, TokenRecord, UserRecord,
+  AuditRecord, ClientRecord, CodeRecord, DeviceCodeRecord, FeedEvent, FeedTarget, GrantRecord, KeyRecord, PushedRequestRecord, SessionRecord, TokenRecord, UserRecord,
 } from './types.js';
 
 export type Row = Record<string, unknown>;
@@ -66,6 +66,21 @@ export const toCode = (r: Row): CodeRecord => ({
   issuedAt: r.issued_at as number,
   expiresAt: r.expires_at as number,
   redeemedAt: r.redeemed_at as number | null,
+});
+export const toDeviceCode = (r: Row): DeviceCodeRecord => ({
+  id: r.id as string,
+  hash: r.hash as string,
+  userCodeHash: r.user_code_hash as string,
+  clientId: r.client_id as string,
+  scope: r.scope as string,
+  issuedAt: r.issued_at as number,
+  expiresAt: r.expires_at as number,
+  interval: r.interval as number,
+  lastPolledAt: r.last_polled_at as number | null,
+  status: r.status as DeviceCodeRecord['status'],
+  userId: r.user_id as string | null,
+  grantId: r.grant_id as string | null,
+  decidedAt: r.decided_at as number | null,
 });
 export const toKey = (r: Row): KeyRecord => ({
   kid: r.kid as string,

@@ -10,7 +10,8 @@
  *   write that answers an outcome other than success, or rejects, has stored nothing.
  * - Serializable outcomes: each write behaves as if run alone at its commit (SQLite: one writer
  *   at a time; a store with concurrent writers needs row locks or SERIALIZABLE). Compare-and-set
- *   writes (redeemCode, rotateRefresh) claim at most once across all connections; the checks a
+ *   writes (redeemCode, rotateRefresh, redeemDeviceCode, decideDeviceCode, recordDevicePoll)
+ *   succeed at most once for what they compare, across all connections; the checks a
  *   write answers by ('grant-revoked', 'conflict', CheckedCredentials) are made in its own
  *   transaction and still hold at its commit, never taken from a read before it.
  * - One live grant per pair: at most one unrevoked grant per (client, user), a null user
@@ -29,7 +30,9 @@
  *   order, so readAudit is verified against auditHeads read first (verifyChain), not tailed.
  */
 
-export type GrantType = 'authorization_code' | 'refresh_token' | 'client_credentials' | 'password' | 'implicit';
+/** RFC 8628 §3.4: the device authorization grant's grant_type. */
+export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
+export type GrantType = 'authorization_code' | 'refresh_token' | 'client_credentials' | 'password' | 'implicit' | typeof DEVICE_CODE_GRANT;
 export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
 export type TokenFormat = 'opaque' | 'jwt';
 
@@ -123,6 +126,38 @@ export interface PushedRequestRecord {
   createdAt: number;
   expiresAt: number;
 }
+
+/**
+ * Where a device authorization (RFC 8628) stands: waiting for the user, decided by them, or
+ * redeemed for tokens (once).
+ */
+export type DeviceCodeStatus = 'pending' | 'approved' | 'denied' | 'redeemed';
+
+/** A device authorization request (RFC 8628 §3.2): its device code and user code, both stored hashed. */
+export interface DeviceCodeRecord {
+  /** Carried in the device_code value (secrets.secretFor), like a token's; never the code itself. */
+  id: string;
+  /** SHA-256 of the device_code, compared after the row is found by id. */
+  hash: string;
+  /** SHA-256 of the normalised user code: at most one stored device code holds a given one. */
+  userCodeHash: string;
+  clientId: string;
+  scope: string;
+  issuedAt: number;
+  expiresAt: number;
+  /** Seconds the client must wait between polls (RFC 8628 §3.2 interval); slow_down adds 5 (§3.5). */
+  interval: number;
+  /** When the client last polled the token endpoint with it; null before the first poll. */
+  lastPolledAt: number | null;
+  status: DeviceCodeStatus;
+  /** Set by the user's decision: who decided, and (approved) the grant the tokens will be issued on. */
+  userId: string | null;
+  grantId: string | null;
+  decidedAt: number | null;
+}
+
+/** The user's answer to a device authorization: approval on a grant of theirs, or denial. */
+export type DeviceDecision = { approve: { userId: string; grantId: string } } | { deny: { userId: string } };
 
 export interface SessionRecord {
   hash: string;
@@ -316,6 +351,35 @@ export interface Store {
    * across all connections, that deleted it (one-time use, RFC 9126 §4).
    */
   consumePushedRequest(hash: string, at: number): Promise<boolean>;
+  // device authorization (RFC 8628)
+  /**
+   * Stores a device code with its audit records. 'conflict': a stored device code (live or not yet
+   * swept) already holds its userCodeHash; nothing is stored, and the caller draws another user code.
+   */
+  createDeviceCode(code: DeviceCodeRecord, audit: AuditInput[]): Promise<'created' | 'conflict'>;
+  getDeviceCode(id: string): Promise<DeviceCodeRecord | undefined>;
+  /** The device code holding this user code hash, whatever its status or expiry (the caller checks both). */
+  findDeviceCodeByUserCode(userCodeHash: string): Promise<DeviceCodeRecord | undefined>;
+  /**
+   * Records a poll (RFC 8628 §3.4) at `at` with the interval the client must keep from now on,
+   * compare-and-set: only if lastPolledAt is still `previousPoll` (what the caller read). false
+   * (nothing stored): another poll of this code committed in between, from any connection.
+   */
+  recordDevicePoll(id: string, previousPoll: number | null, at: number, interval: number): Promise<boolean>;
+  /**
+   * Records the user's decision, compare-and-set: only a pending code that has not expired at `at`
+   * is decided, exactly once across all connections ('not-pending' stores nothing otherwise).
+   * 'credential-changed' (see CheckedCredentials: the session the user decided through ended)
+   * stores nothing.
+   */
+  decideDeviceCode(id: string, decision: DeviceDecision, at: number, audit: AuditInput[], checked?: CheckedCredentials): Promise<'decided' | 'not-pending' | 'credential-changed'>;
+  /**
+   * Marks an approved device code redeemed and stores the tokens, atomically, as redeemCode does:
+   * exactly one caller across all connections claims it ('already-used' when it is not approved:
+   * redeemed, pending, denied); any outcome but 'claimed' stores nothing; its grant revoked or
+   * gone is 'grant-revoked'.
+   */
+  redeemDeviceCode(id: string, at: number, tokens: TokenRecord[], audit: AuditInput[], checked?: CheckedCredentials): Promise<ClaimResult>;
 
   // tokens
   /**
@@ -368,6 +432,7 @@ export interface Store {
    * Deletes at most `limit` rows that no longer matter; returns how many (a call that returns less
    * than `limit` left nothing more to delete before `before`):
    * - tokens, codes, pushed requests and browser sessions that expired before `before`;
+   * - tokens, codes, device codes and browser sessions that expired before `before`;
    * - feed events whose `until` is before `before`;
    * - grants revoked before `before`, with their tokens (all revoked with the grant, so inactive
    *   however far from expiry). A grant goes only once none of its tokens is left, so every token

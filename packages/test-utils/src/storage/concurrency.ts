@@ -6,7 +6,7 @@
  */
 import { type FeedEvent, type GrantRecord, type Store, type TokenRecord, verifyChain } from '@tessera/server';
 import { describe, expect, it } from 'vitest';
-import { codeRecord, grantRecord, pushedRequestRecord, tokenRecord, userRecord } from '../fixtures.js';
+import { codeRecord, deviceCodeRecord, grantRecord, pushedRequestRecord, tokenRecord, userRecord } from '../fixtures.js';
 import { audit, auditCount, connections, type StoreRef, storedClientAndUser, storedGrant } from './context.js';
 
 /** Connections raced in each test, and attempts per connection. */
@@ -45,6 +45,49 @@ export function concurrency(ref: StoreRef): void {
       await ref.store.createPushedRequest(pushed, []);
       const results = await race(stores, (store) => store.consumePushedRequest(pushed.hash, Date.now()));
       expect(count(results, true)).toBe(1);
+    });
+
+    it('RFC 8628: an approved device code redeemed by pollers on every connection at once: exactly one claimed, one set of tokens', async () => {
+      const stores = await connections(ref, CONNECTIONS);
+      const { client, user, grant } = await storedGrant(ref.store);
+      const code = deviceCodeRecord(client.id);
+      await ref.store.createDeviceCode(code, []);
+      await ref.store.decideDeviceCode(code.id, { approve: { userId: user.id, grantId: grant.id } }, Date.now(), []);
+      const attempts: TokenRecord[][] = [];
+      const results = await race(stores, (store, i) => {
+        const tokens = [tokenRecord(grant, { familyId: code.id }), tokenRecord(grant, { familyId: code.id, kind: 'refresh' })];
+        attempts[i] = tokens;
+        return store.redeemDeviceCode(code.id, Date.now(), tokens, [audit('device.redeemed')]);
+      });
+      expect(count(results, 'claimed')).toBe(1);
+      expect(count(results, 'already-used')).toBe(results.length - 1);
+      const stored = await stores.at(-1)!.listTokens({ clientId: grant.clientId });
+      expect(stored.map((t) => t.id).sort()).toEqual(attempts[results.indexOf('claimed')]!.map((t) => t.id).sort());
+    });
+
+    it('RFC 8628: one device code approved and denied from every connection at once is decided exactly once', async () => {
+      const stores = await connections(ref, CONNECTIONS);
+      const { client, user, grant } = await storedGrant(ref.store);
+      const code = deviceCodeRecord(client.id);
+      await ref.store.createDeviceCode(code, []);
+      const before = await auditCount(ref.store);
+      const results = await race(stores, (store, i) =>
+        store.decideDeviceCode(code.id, i % 2 ? { deny: { userId: user.id } } : { approve: { userId: user.id, grantId: grant.id } }, Date.now(), [audit('device.decided')]));
+      expect(count(results, 'decided')).toBe(1);
+      expect(count(results, 'not-pending')).toBe(results.length - 1);
+      expect((await auditCount(ref.store)) - before).toBe(1);
+      const won = results.indexOf('decided');
+      expect((await stores.at(-1)!.getDeviceCode(code.id))?.status).toBe(won % 2 ? 'denied' : 'approved');
+    });
+
+    it('RFC 8628: polls of one device code from every connection at once, each with the last poll it read: exactly one recorded', async () => {
+      const stores = await connections(ref, CONNECTIONS);
+      const { client } = await storedGrant(ref.store);
+      const code = deviceCodeRecord(client.id);
+      await ref.store.createDeviceCode(code, []);
+      const results = await race(stores, (store, i) => store.recordDevicePoll(code.id, null, 1000 + i, 5));
+      expect(count(results, true)).toBe(1);
+      expect((await stores.at(-1)!.getDeviceCode(code.id))?.lastPolledAt).toBe(1000 + results.indexOf(true));
     });
 
     it('the same refresh token rotated from every connection at once (no grace): exactly one claimed, one successor', async () => {

@@ -1,11 +1,12 @@
 /** `tessera client create|list|show|rotate-secret|delete`: registered OAuth clients (RFC 6749 §2). */
 import { formatScope, OAuthError, parseScope } from '@tessera/core';
 import type { ServerConfig } from '../../config.js';
-import type { ClientAuthMethod, ClientRecord, GrantType, TokenFormat } from '../../store/types.js';
+import { type ClientAuthMethod, type ClientRecord, DEVICE_CODE_GRANT, type GrantType, type TokenFormat } from '../../store/types.js';
 import { CommandError, EXIT, list, need, oneOf, parse, positiveInt, repeated, UsageError, type Command } from '../args.js';
 import { fields, iso, plural, print, printJson, shortIso, table, withTessera } from '../io.js';
 
-const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', 'password', 'implicit'] as const satisfies readonly GrantType[];
+/** DEVICE_CODE_GRANT: RFC 8628's urn:ietf:params:oauth:grant-type:device_code, named as on the wire. */
+const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', 'password', 'implicit', DEVICE_CODE_GRANT] as const satisfies readonly GrantType[];
 const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'none'] as const satisfies readonly ClientAuthMethod[];
 const TOKEN_FORMATS = ['opaque', 'jwt'] as const satisfies readonly TokenFormat[];
 /** Grants that send the browser back to the client (RFC 6749 §3.1.2). */

@@ -10,10 +10,10 @@
  */
 import { OAuthError } from '@tessera/core';
 import type {
-  AuditInput, CheckedCredentials, ClientRecord, CodeRecord, GrantRecord, KeyRecord, PushedRequestRecord, RevocationTarget,
+  AuditInput, CheckedCredentials, ClientRecord, CodeRecord, DeviceCodeRecord, DeviceDecision, GrantRecord, KeyRecord, PushedRequestRecord, RevocationTarget,
   SessionRecord, Store, TokenFilter, TokenRecord, UserRecord,
 } from '../types.js';
-import { toAudit, toClient, toCode, toFeedEvent, toGrant, toKey, toPushedRequest, toSession, toToken, toUser } from '../rows.js';
+import { toAudit, toClient, toCode, toDeviceCode, toFeedEvent, toGrant, toKey, toPushedRequest, toSession, toToken, toUser } from '../rows.js';
 import { connect, guarded, type PostgresOptions, type Sql, storable, transactionBody } from './connection.js';
 import { Signal } from '../signal.js';
 import { IssueBatcher } from './issue-batch.js';
@@ -247,6 +247,34 @@ export class PostgresStore implements Store {
 
   redeemCode(codeId: string, at: number, tokens: TokenRecord[], audit: AuditInput[], checked?: CheckedCredentials) {
     return this.settled(tokens, 'claimed', (sql) => w.redeemCode(sql, codeId, at, tokens, audit, checked));
+  }
+
+  createDeviceCode(code: DeviceCodeRecord, audit: AuditInput[]) {
+    return this.write((tx) => w.createDeviceCode(tx, code, audit));
+  }
+
+  async getDeviceCode(id: string) {
+    if (!storable(id)) return undefined;
+    const [r] = await this.read((sql) => sql`SELECT * FROM device_codes WHERE id = ${id}`);
+    return r && toDeviceCode(r);
+  }
+
+  async findDeviceCodeByUserCode(userCodeHash: string) {
+    if (!storable(userCodeHash)) return undefined;
+    const [r] = await this.read((sql) => sql`SELECT * FROM device_codes WHERE user_code_hash = ${userCodeHash}`);
+    return r && toDeviceCode(r);
+  }
+
+  recordDevicePoll(id: string, previousPoll: number | null, at: number, interval: number) {
+    return this.read((sql) => w.recordDevicePoll(sql, id, previousPoll, at, interval));
+  }
+
+  decideDeviceCode(id: string, decision: DeviceDecision, at: number, audit: AuditInput[], checked?: CheckedCredentials) {
+    return this.write((tx) => w.decideDeviceCode(tx, id, decision, at, audit, checked));
+  }
+
+  redeemDeviceCode(id: string, at: number, tokens: TokenRecord[], audit: AuditInput[], checked?: CheckedCredentials) {
+    return this.settled(tokens, 'claimed', (sql) => w.redeemDeviceCode(sql, id, at, tokens, audit, checked));
   }
 
   issueTokens(tokens: TokenRecord[], audit: AuditInput[], grant?: GrantRecord, checked?: CheckedCredentials) {

@@ -364,4 +364,39 @@ export const migrations: readonly string[] = [
   );
   CREATE INDEX pushed_requests_expires ON pushed_requests (expires_at);
   `,
+  // Device authorization (RFC 8628, issue 11). Found by the id its device_code carries, or by the
+  // hash of its user code (unique: a second one is a 'conflict', and the engine draws another).
+  // Redemption is one function, as tessera_redeem_code: the row lock of its UPDATE makes a
+  // concurrent redeemer wait, then find the code redeemed; the grant's shared lock makes a
+  // revocation wait for it, then revoke its tokens too.
+  `
+  CREATE TABLE device_codes (
+    id text PRIMARY KEY,
+    hash text NOT NULL,
+    user_code_hash text NOT NULL,
+    client_id text NOT NULL,
+    scope text NOT NULL,
+    issued_at bigint NOT NULL,
+    expires_at bigint NOT NULL,
+    interval integer NOT NULL,
+    last_polled_at bigint,
+    status text NOT NULL,
+    user_id text,
+    grant_id text,
+    decided_at bigint
+  );
+  CREATE UNIQUE INDEX device_codes_user_code ON device_codes (user_code_hash);
+  CREATE INDEX device_codes_expires ON device_codes (expires_at);
+
+  CREATE FUNCTION tessera_redeem_device_code(p_id text, p_at bigint, p_tokens jsonb, p_audit jsonb, p_checked jsonb) RETURNS text LANGUAGE plpgsql AS $$
+  BEGIN
+    IF NOT tessera_unchanged(p_checked) THEN RETURN 'credential-changed'; END IF;
+    IF NOT tessera_grants_live(p_tokens) THEN RETURN 'grant-revoked'; END IF;
+    UPDATE device_codes SET status = 'redeemed' WHERE id = p_id AND status = 'approved';
+    IF NOT FOUND THEN RETURN 'already-used'; END IF;
+    INSERT INTO tokens SELECT * FROM jsonb_populate_recordset(NULL::tokens, p_tokens);
+    PERFORM tessera_append_audit(p_audit);
+    RETURN 'claimed';
+  END $$;
+  `,
 ];

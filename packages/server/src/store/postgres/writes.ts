@@ -18,7 +18,7 @@
  */
 import { recordBody } from '../../audit/chain.js';
 import type {
-  AuditInput, CheckedCredentials, ClaimResult, ClientRecord, CodeRecord, GrantRecord, KeyRecord, PushedRequestRecord, RevocationResult, RevocationTarget,
+  AuditInput, CheckedCredentials, ClaimResult, ClientRecord, CodeRecord, DeviceCodeRecord, DeviceDecision, GrantRecord, KeyRecord, PushedRequestRecord, RevocationResult, RevocationTarget,
   SessionRecord, TokenRecord, UserRecord,
 } from '../types.js';
 import type { Sql, Tx } from './connection.js';
@@ -123,6 +123,47 @@ export function rotateRefresh(
 export function redeemCode(sql: Sql, codeId: string, at: number, tokens: TokenRecord[], audit: AuditInput[], checked?: CheckedCredentials): Promise<ClaimResult> {
   return outcome(sql`SELECT tessera_redeem_code(${codeId}, ${at}, ${json(tokens.map(tokenRow))}::jsonb, ${json(auditRows(audit, at))}::jsonb,
     ${checked ? json(checked) : null}::jsonb) AS outcome`);
+}
+
+/** redeemDeviceCode in one round trip (tessera_redeem_device_code, schema.ts): the same guarantees as redeemCode. */
+export function redeemDeviceCode(sql: Sql, id: string, at: number, tokens: TokenRecord[], audit: AuditInput[], checked?: CheckedCredentials): Promise<ClaimResult> {
+  return outcome(sql`SELECT tessera_redeem_device_code(${id}, ${at}, ${json(tokens.map(tokenRow))}::jsonb, ${json(auditRows(audit, at))}::jsonb,
+    ${checked ? json(checked) : null}::jsonb) AS outcome`);
+}
+
+/** A device code, unless another holds its user code (device_codes_user_code): then nothing is written. */
+export async function createDeviceCode(tx: Tx, d: DeviceCodeRecord, audit: AuditInput[]): Promise<'created' | 'conflict'> {
+  const rows = await tx`INSERT INTO device_codes (id, hash, user_code_hash, client_id, scope, issued_at, expires_at, interval, last_polled_at, status, user_id, grant_id, decided_at)
+    VALUES (${d.id}, ${d.hash}, ${d.userCodeHash}, ${d.clientId}, ${d.scope}, ${d.issuedAt}, ${d.expiresAt}, ${d.interval}, ${d.lastPolledAt}, ${d.status}, ${d.userId}, ${d.grantId}, ${d.decidedAt})
+    ON CONFLICT (user_code_hash) DO NOTHING RETURNING 1`;
+  if (rows.length === 0) return 'conflict';
+  await appendAudit(tx, audit, d.issuedAt);
+  return 'created';
+}
+
+/** The poll's compare-and-set: the UPDATE's row lock makes a concurrent poll wait, then find last_polled_at moved. */
+export async function recordDevicePoll(sql: Sql, id: string, previousPoll: number | null, at: number, interval: number): Promise<boolean> {
+  const rows = await sql`UPDATE device_codes SET last_polled_at = ${at}, interval = ${interval}
+    WHERE id = ${id} AND last_polled_at IS NOT DISTINCT FROM ${previousPoll}::bigint RETURNING 1`;
+  return rows.length === 1;
+}
+
+/**
+ * The user's decision, under the session's lock (tessera_unchanged: a password change waits for
+ * it, or it finds the session gone); the UPDATE's row lock decides between concurrent deciders.
+ */
+export async function decideDeviceCode(
+  tx: Tx, id: string, decision: DeviceDecision, at: number, audit: AuditInput[], checked?: CheckedCredentials,
+): Promise<'decided' | 'not-pending' | 'credential-changed'> {
+  if (!(await unchanged(tx, checked))) return 'credential-changed';
+  const [status, userId, grantId] = 'approve' in decision
+    ? ['approved', decision.approve.userId, decision.approve.grantId]
+    : ['denied', decision.deny.userId, null];
+  const rows = await tx`UPDATE device_codes SET status = ${status}, user_id = ${userId}, grant_id = ${grantId}, decided_at = ${at}
+    WHERE id = ${id} AND status = 'pending' AND expires_at > ${at} RETURNING 1`;
+  if (rows.length === 0) return 'not-pending';
+  await appendAudit(tx, audit, at);
+  return 'decided';
 }
 
 /** The credentials still stored (tessera_unchanged), under their shared locks until commit. */
@@ -298,11 +339,12 @@ export async function revoke(tx: Tx, target: RevocationTarget, at: number, audit
 /** See Store.sweepExpired: at most `limit` rows. */
 export async function sweepExpired(tx: Tx, before: number, limit: number): Promise<number> {
   let n = 0;
-  const del = async (table: 'tokens' | 'codes' | 'pushed_requests' | 'sessions', key: 'id' | 'hash') =>
+  const del = async (table: 'tokens' | 'codes' | 'pushed_requests' | 'device_codes' | 'sessions', key: 'id' | 'hash') =>
     (await tx`DELETE FROM ${tx(table)} WHERE ${tx(key)} IN (SELECT ${tx(key)} FROM ${tx(table)} WHERE expires_at < ${before} LIMIT ${limit - n})`).count;
   n += await del('tokens', 'id');
   if (n < limit) n += await del('codes', 'id');
   if (n < limit) n += await del('pushed_requests', 'hash');
+  if (n < limit) n += await del('device_codes', 'id');
   if (n < limit) n += await del('sessions', 'hash');
   if (n < limit) n += (await tx`DELETE FROM revocation_feed WHERE seq IN (SELECT seq FROM revocation_feed WHERE until < ${before} LIMIT ${limit - n})`).count;
   if (n < limit) {

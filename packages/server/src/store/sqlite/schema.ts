@@ -249,4 +249,24 @@ export const migrations: readonly string[] = [
   ) STRICT;
   CREATE INDEX pushed_requests_expires ON pushed_requests (expires_at);
   `,
+  // Device authorization (RFC 8628, issue 11). Found by the id its device_code carries, or by the
+  // hash of its user code (unique: a second one is a 'conflict', and the engine draws another).
+  `
+  CREATE TABLE device_codes (
+    id TEXT PRIMARY KEY,
+    hash TEXT NOT NULL,
+    user_code_hash TEXT NOT NULL UNIQUE,
+    client_id TEXT NOT NULL,
+    scope TEXT NOT NULL,
+    issued_at INTEGER NOT NULL,
+    expires_at INTEGER NOT NULL,
+    interval INTEGER NOT NULL,
+    last_polled_at INTEGER,
+    status TEXT NOT NULL,
+    user_id TEXT,
+    grant_id TEXT,
+    decided_at INTEGER
+  ) STRICT;
+  CREATE INDEX device_codes_expires ON device_codes (expires_at);
+  `,
 ];

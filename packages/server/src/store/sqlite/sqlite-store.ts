@@ -13,10 +13,10 @@
  */
 import type Database from 'better-sqlite3';
 import type {
-  AuditInput, CheckedCredentials, ClientRecord, CodeRecord, GrantRecord, KeyRecord, PushedRequestRecord,
+  AuditInput, CheckedCredentials, ClientRecord, CodeRecord, DeviceCodeRecord, DeviceDecision, GrantRecord, KeyRecord, PushedRequestRecord,
   RevocationTarget, SessionRecord, Store, TokenFilter, TokenRecord, UserRecord,
 } from '../types.js';
-import { type Row, toAudit, toClient, toCode, toFeedEvent, toGrant, toKey, toPushedRequest, toSession, toToken, toUser } from '../rows.js';
+import { type Row, toAudit, toClient, toCode, toDeviceCode, toFeedEvent, toGrant, toKey, toPushedRequest, toSession, toToken, toUser } from '../rows.js';
 import { Signal } from '../signal.js';
 import { openConnection } from './connection.js';
 import { migrations } from './schema.js';
@@ -80,6 +80,8 @@ export class SqliteStore implements Store {
       getCode: p('SELECT * FROM codes WHERE id = ?'),
       getPushed: p('SELECT * FROM pushed_requests WHERE hash = ? AND expires_at > ?'),
       getToken: p('SELECT * FROM tokens WHERE id = ?'),
+      getDeviceCode: p('SELECT * FROM device_codes WHERE id = ?'),
+      findDeviceCodeByUserCode: p('SELECT * FROM device_codes WHERE user_code_hash = ?'),
       findSession: p('SELECT * FROM sessions WHERE hash = ?'),
       listKeys: p('SELECT * FROM keys ORDER BY created_at, kid'),
       head: p('SELECT seq, hash FROM audit_head WHERE id = 1'),
@@ -237,6 +239,32 @@ export class SqliteStore implements Store {
 
   redeemCode(codeId: string, at: number, tokens: TokenRecord[], audit: AuditInput[], checked?: CheckedCredentials) {
     return this.writer.write('redeemCode', codeId, at, tokens, audit, checked);
+  }
+
+  createDeviceCode(code: DeviceCodeRecord, audit: AuditInput[]) {
+    return this.writer.write('createDeviceCode', code, audit);
+  }
+
+  async getDeviceCode(id: string) {
+    const r = this.s.getDeviceCode.get(id) as Row | undefined;
+    return r && toDeviceCode(r);
+  }
+
+  async findDeviceCodeByUserCode(userCodeHash: string) {
+    const r = this.s.findDeviceCodeByUserCode.get(userCodeHash) as Row | undefined;
+    return r && toDeviceCode(r);
+  }
+
+  recordDevicePoll(id: string, previousPoll: number | null, at: number, interval: number) {
+    return this.writer.write('recordDevicePoll', id, previousPoll, at, interval);
+  }
+
+  decideDeviceCode(id: string, decision: DeviceDecision, at: number, audit: AuditInput[], checked?: CheckedCredentials) {
+    return this.writer.write('decideDeviceCode', id, decision, at, audit, checked);
+  }
+
+  redeemDeviceCode(id: string, at: number, tokens: TokenRecord[], audit: AuditInput[], checked?: CheckedCredentials) {
+    return this.writer.write('redeemDeviceCode', id, at, tokens, audit, checked);
   }
 
   issueTokens(tokens: TokenRecord[], audit: AuditInput[], grant?: GrantRecord, checked?: CheckedCredentials) {

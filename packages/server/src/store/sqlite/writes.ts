@@ -6,7 +6,7 @@
 import type Database from 'better-sqlite3';
 import { chainRecord } from '../../audit/chain.js';
 import type {
-  AuditInput, CheckedCredentials, ClaimResult, ClientRecord, CodeRecord, GrantRecord, KeyRecord, PushedRequestRecord, RevocationResult, RevocationKind, RevocationTarget,
+  AuditInput, CheckedCredentials, ClaimResult, ClientRecord, CodeRecord, DeviceCodeRecord, DeviceDecision, GrantRecord, KeyRecord, PushedRequestRecord, RevocationResult, RevocationKind, RevocationTarget,
   SessionRecord, TokenRecord, UserRecord,
 } from '../types.js';
 
@@ -65,6 +65,14 @@ export class SqliteWrites {
       redeemCode: p('UPDATE codes SET redeemed_at = ? WHERE id = ? AND redeemed_at IS NULL'),
       insertPushed: p('INSERT INTO pushed_requests (hash, client_id, params, created_at, expires_at) VALUES (@hash, @clientId, @params, @createdAt, @expiresAt)'),
       consumePushed: p('DELETE FROM pushed_requests WHERE hash = ? AND expires_at > ?'),
+      insertDeviceCode: p(`INSERT INTO device_codes (id, hash, user_code_hash, client_id, scope, issued_at, expires_at, interval, last_polled_at, status, user_id, grant_id, decided_at)
+        VALUES (@id, @hash, @userCodeHash, @clientId, @scope, @issuedAt, @expiresAt, @interval, @lastPolledAt, @status, @userId, @grantId, @decidedAt)
+        ON CONFLICT (user_code_hash) DO NOTHING`),
+      pollDeviceCode: p('UPDATE device_codes SET last_polled_at = @at, interval = @interval WHERE id = @id AND last_polled_at IS @previousPoll'),
+      decideDeviceCode: p(`UPDATE device_codes SET status = @status, user_id = @userId, grant_id = @grantId, decided_at = @at
+        WHERE id = @id AND status = 'pending' AND expires_at > @at`),
+      redeemDeviceCode: p("UPDATE device_codes SET status = 'redeemed' WHERE id = ? AND status = 'approved'"),
+      sweepDeviceCodes: p('DELETE FROM device_codes WHERE rowid IN (SELECT rowid FROM device_codes WHERE expires_at < ? LIMIT ?)'),
       grantLive: p('SELECT 1 FROM grants WHERE id = ? AND revoked_at IS NULL'),
       grantRevoked: p('SELECT 1 FROM grants WHERE id = ? AND revoked_at IS NOT NULL'),
       // Through grants_live_pair (schema.ts), the index that also refuses a second live grant.
@@ -180,6 +188,35 @@ export class SqliteWrites {
     return 'claimed';
   }
 
+  createDeviceCode(code: DeviceCodeRecord, audit: AuditInput[]): 'created' | 'conflict' {
+    if (this.s.insertDeviceCode.run(code).changes === 0) return 'conflict';
+    this.append(audit, code.issuedAt);
+    return 'created';
+  }
+
+  recordDevicePoll(id: string, previousPoll: number | null, at: number, interval: number): boolean {
+    return this.s.pollDeviceCode.run({ id, previousPoll, at, interval }).changes === 1;
+  }
+
+  decideDeviceCode(id: string, decision: DeviceDecision, at: number, audit: AuditInput[], checked?: CheckedCredentials): 'decided' | 'not-pending' | 'credential-changed' {
+    if (!this.unchanged(checked)) return 'credential-changed';
+    const row = 'approve' in decision
+      ? { status: 'approved', userId: decision.approve.userId, grantId: decision.approve.grantId }
+      : { status: 'denied', userId: decision.deny.userId, grantId: null };
+    if (this.s.decideDeviceCode.run({ id, at, ...row }).changes === 0) return 'not-pending';
+    this.append(audit, at);
+    return 'decided';
+  }
+
+  redeemDeviceCode(id: string, at: number, tokens: TokenRecord[], audit: AuditInput[], checked?: CheckedCredentials): ClaimResult {
+    if (!this.unchanged(checked)) return 'credential-changed';
+    if (!this.grantsLive(tokens)) return 'grant-revoked';
+    if (this.s.redeemDeviceCode.run(id).changes === 0) return 'already-used';
+    for (const t of tokens) this.insertToken(t);
+    this.append(audit, at);
+    return 'claimed';
+  }
+
   issueTokens(
     tokens: TokenRecord[], audit: AuditInput[], grant?: GrantRecord, checked?: CheckedCredentials,
   ): 'issued' | 'conflict' | 'grant-revoked' | 'credential-changed' {
@@ -230,6 +267,7 @@ export class SqliteWrites {
     let n = this.s.sweepTokens.run(before, limit).changes;
     if (n < limit) n += this.s.sweepCodes.run(before, limit - n).changes;
     if (n < limit) n += this.s.sweepPushed.run(before, limit - n).changes;
+    if (n < limit) n += this.s.sweepDeviceCodes.run(before, limit - n).changes;
     if (n < limit) n += this.s.sweepSessions.run(before, limit - n).changes;
     if (n < limit) n += this.s.sweepFeed.run(before, limit - n).changes;
     if (n < limit) n += this.sweepRevokedGrants(before, limit - n);

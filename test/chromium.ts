@@ -1,0 +1,43 @@
+/**
+ * Headless Chromium for the page tests (playwright-core driving the system's /usr/bin/chromium;
+ * CI installs the Debian package `chromium`): a fresh profile, short timeouts, and every 5xx the
+ * browser gets from the server counted against the test, as useServer() counts fetch's.
+ */
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { type BrowserContext, chromium } from 'playwright-core';
+import type { Harness } from './flows.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+
+export interface Chromium {
+  context: BrowserContext;
+  /** Closes the browser and removes its profile. */
+  close(): Promise<void>;
+}
+
+export async function launchChromium(h: Harness): Promise<Chromium> {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(`${CHROMIUM} is missing: the browser test needs Chromium (Debian: apt-get install chromium; .ci/run installs it)`);
+  }
+  const profile = mkdtempSync(join(tmpdir(), 'tessera-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    headless: true,
+    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+  });
+  // Fail fast: every step here takes milliseconds when it works.
+  context.setDefaultTimeout(5_000);
+  // Anything the browser got from Tessera with a 5xx fails the test, as useServer() does for fetch.
+  context.on('response', (res) => {
+    if (res.url().startsWith(h.server.url) && res.status() >= 500) h.serverErrors.push(`browser ${res.request().method()} ${res.url()} → ${res.status()}`);
+  });
+  return {
+    context,
+    async close() {
+      await context.close();
+      rmSync(profile, { recursive: true, force: true });
+    },
+  };
+}
