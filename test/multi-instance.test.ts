@@ -289,4 +289,24 @@ describe('several tessera serve instances on one PostgreSQL database act as one 
     }
     console.log(`client rotate-secret (CLI) → old secret 401 on each of 3 instances: ${summary(delays)}`);
   });
+
+  it('rotate-secret --grace by the CLI: old and new secret both work on every instance; client update reaches every instance within 2 s (issue 11)', async () => {
+    const app = await createClient(db.url, ['--grant-type', 'client_credentials', '--scope', 'read write']);
+    for (const at of [A, B, C]) expect((await clientCredentials(at, app)).status).toBe(200);
+    const run = await runTessera(db.url, ['client', 'rotate-secret', app.id, '--grace', '600', '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    const rotated = { id: app.id, basic: basic(app.id, JSON.parse(run.stdout).client_secret) };
+    for (const at of [A, B, C]) {
+      await vi.waitFor(async () => expect((await clientCredentials(at, rotated)).status).toBe(200), { timeout: 2000, interval: 5 });
+      expect((await clientCredentials(at, app)).status).toBe(200);
+    }
+    const updated = await runTessera(db.url, ['client', 'update', app.id, '--scope', 'read']);
+    expect(updated.code, updated.stderr).toBe(0);
+    for (const at of [A, B, C]) {
+      await vi.waitFor(async () => {
+        const res = await postForm(at, '/token', { grant_type: 'client_credentials', scope: 'write' }, rotated);
+        expect(res.body.error).toBe('invalid_scope');
+      }, { timeout: 2000, interval: 5 });
+    }
+  });
 });

@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events';
 import type { ServerConfig } from '../config.js';
 import type {
-  AuditInput, ClientRecord, CodeRecord, GrantRecord, RevocationResult, RevocationTarget, SessionRecord, Store, TokenRecord, UserRecord,
+  AuditInput, ClientChanges, ClientRecord, CodeRecord, GrantRecord, RevocationResult, RevocationTarget, SessionRecord, Store, TokenRecord, UserRecord,
 } from '../store/types.js';
 import { type CodeParams, issueCode, redeemCode } from './codes.js';
 import type { Actor, AuditSubject, EngineContext, EngineEvents } from './context.js';
@@ -51,9 +51,17 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
     return principals.createClient(this.ctx, input, by);
   }
 
-  /** Gives a confidential client a new secret, returned once; undefined if there is no such client. */
-  rotateClientSecret(id: string, by: Actor): Promise<string | undefined> {
-    return principals.rotateClientSecret(this.ctx, id, by);
+  /**
+   * Gives a confidential client a new secret, returned once; the old one keeps working for
+   * `graceSeconds` (0: stops at once). Undefined if there is no such client.
+   */
+  rotateClientSecret(id: string, by: Actor, graceSeconds = 0): Promise<string | undefined> {
+    return principals.rotateClientSecret(this.ctx, id, graceSeconds, by);
+  }
+
+  /** Changes a client's registration; its client_id, secret, tokens and grants stay. Undefined if there is no such client. */
+  updateClient(id: string, changes: ClientChanges, by: Actor): Promise<ClientRecord | undefined> {
+    return principals.updateClient(this.ctx, id, changes, by);
   }
 
   deleteClient(id: string, by: Actor): Promise<RevocationResult | undefined> {
@@ -64,9 +72,9 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
     return this.ctx.store.getClient(id);
   }
 
-  /** Constant-time check of a client secret against its stored SHA-256. */
+  /** Constant-time check of a client secret against its stored SHA-256 (or the previous one's, within its grace period). */
   clientSecretMatches(client: ClientRecord, secret: string): boolean {
-    return principals.clientSecretMatches(client, secret);
+    return principals.clientSecretMatches(client, secret, this.ctx.now());
   }
 
   createUser(username: string, password: string, by: Actor): Promise<UserRecord> {

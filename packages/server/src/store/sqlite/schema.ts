@@ -238,4 +238,21 @@ export const migrations: readonly string[] = [
   DROP INDEX grants_client_user;
   CREATE UNIQUE INDEX grants_live_pair ON grants (client_id, ifnull(user_id, '')) WHERE revoked_at IS NULL;
   `,
+  // Issue 11, client management and JWT client authentication: a rotated secret's predecessor
+  // and its grace period (rotate-secret --grace); a private_key_jwt client's JWK Set (inline or by
+  // URI); the jti of every client assertion (RFC 7523 §3) until it expires, so a replay is refused
+  // by whichever process sees it. Adding columns moves no row: clients_updated still fires.
+  `
+  ALTER TABLE clients ADD COLUMN previous_secret_hash TEXT;
+  ALTER TABLE clients ADD COLUMN previous_secret_expires_at INTEGER;
+  ALTER TABLE clients ADD COLUMN jwks TEXT;
+  ALTER TABLE clients ADD COLUMN jwks_uri TEXT;
+  CREATE TABLE client_assertions (
+    client_id TEXT NOT NULL,
+    jti TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (client_id, jti)
+  ) STRICT;
+  CREATE INDEX client_assertions_expires ON client_assertions (expires_at);
+  `,
 ];

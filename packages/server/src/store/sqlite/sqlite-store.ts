@@ -13,7 +13,7 @@
  */
 import type Database from 'better-sqlite3';
 import type {
-  AuditInput, CheckedCredentials, ClientRecord, CodeRecord, GrantRecord, KeyRecord,
+  AuditInput, CheckedCredentials, ClientChanges, ClientRecord, CodeRecord, GrantRecord, KeyRecord,
   RevocationTarget, SessionRecord, Store, TokenFilter, TokenRecord, UserRecord,
 } from '../types.js';
 import { type Row, toAudit, toClient, toCode, toFeedEvent, toGrant, toKey, toSession, toToken, toUser } from '../rows.js';
@@ -154,12 +154,26 @@ export class SqliteStore implements Store {
     return (this.s.listClients.all() as Row[]).map(toClient);
   }
 
-  async setClientSecret(id: string, secretHash: string, audit: AuditInput[]) {
+  async setClientSecret(id: string, secretHash: string, audit: AuditInput[], previousUntil?: number) {
     try {
-      return await this.writer.write('setClientSecret', id, secretHash, audit);
+      return await this.writer.write('setClientSecret', id, secretHash, audit, previousUntil);
     } finally {
       this.clients.delete(id);
     }
+  }
+
+  async updateClient(id: string, changes: ClientChanges, audit: AuditInput[]) {
+    try {
+      return await this.writer.write('updateClient', id, changes, audit);
+    } finally {
+      // After the commit: a read between the call and the commit may have cached the old row.
+      this.clients.delete(id);
+      this.clientsChanged.fire();
+    }
+  }
+
+  recordAssertion(clientId: string, jti: string, expiresAt: number) {
+    return this.writer.write('recordAssertion', clientId, jti, expiresAt);
   }
 
   async deleteClient(id: string, at: number, audit: AuditInput[]) {
