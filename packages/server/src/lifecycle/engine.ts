@@ -22,6 +22,8 @@ import { revoke, revokeByValue } from './revoke.js';
 import { rotateRefresh } from './rotate-refresh.js';
 import { type SignedIn, signedIn, startSession } from './sessions.js';
 import { SignIn, type SignInSource } from './sign-in.js';
+import { type AssertionContext, verifyClientAssertion } from '../rfc7523/client-assertion.js';
+import { ClientKeys } from '../rfc7523/client-jwks.js';
 
 export type { Actor, AuditSubject, EngineEvents, RevocationEvent } from './context.js';
 export { SessionEnded } from './credentials.js';
@@ -32,6 +34,7 @@ export type { SignedIn } from './sessions.js';
 export class LifecycleEngine extends EventEmitter<EngineEvents> {
   private readonly ctx: EngineContext;
   private readonly signIn: SignIn;
+  private readonly assertions: AssertionContext;
 
   /** The settings, keys and clock are the engine's own; endpoints get theirs from app.ts. */
   constructor(store: Store, config: ServerConfig, keys: KeyRing, now: () => number = Date.now) {
@@ -40,6 +43,10 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
       store, config, keys, now,
       clientGrants: new Map(),
       emitRevoked: (target, result, at, reason) => this.emit('revoked', { target, result, at, reason }),
+    };
+    this.assertions = {
+      issuer: config.issuer, keys: new ClientKeys(), now,
+      record: (clientId, jti, expiresAt) => store.recordAssertion(clientId, jti, expiresAt),
     };
     this.signIn = new SignIn(store, config, now, (address) => this.emit('signInAddressThrottled', { address }));
   }
@@ -66,6 +73,11 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
 
   deleteClient(id: string, by: Actor): Promise<RevocationResult | undefined> {
     return principals.deleteClient(this.ctx, id, by);
+  }
+
+  /** RFC 7523 §3: a private_key_jwt client's assertion, verified and recorded against replay; throws invalid_client. */
+  verifyClientAssertion(client: ClientRecord, assertion: string): Promise<void> {
+    return verifyClientAssertion(this.assertions, client, assertion);
   }
 
   getClient(id: string): Promise<ClientRecord | undefined> {

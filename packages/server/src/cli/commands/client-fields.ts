@@ -1,12 +1,14 @@
 /** The registration fields `client create` and `client update` share: their flags, checks and display. */
+import { readFileSync } from 'node:fs';
 import { formatScope, OAuthError, parseScope } from '@tessera/core';
+import { checkedJwks, checkedJwksUri } from '../../rfc7523/client-jwks.js';
 import type { ServerConfig } from '../../config.js';
 import type { ClientAuthMethod, ClientRecord, GrantType, TokenFormat } from '../../store/types.js';
 import { oneOf, UsageError } from '../args.js';
 import { fields, iso } from '../io.js';
 
 export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', 'password', 'implicit'] as const satisfies readonly GrantType[];
-export const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'none'] as const satisfies readonly ClientAuthMethod[];
+export const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'] as const satisfies readonly ClientAuthMethod[];
 export const TOKEN_FORMATS = ['opaque', 'jwt'] as const satisfies readonly TokenFormat[];
 /** Grants that send the browser back to the client (RFC 6749 §3.1.2). */
 export const REDIRECTING: readonly GrantType[] = ['authorization_code', 'implicit'];
@@ -19,6 +21,7 @@ export function clientJson(c: ClientRecord) {
     token_endpoint_auth_method: c.authMethod,
     grant_types: c.grantTypes,
     redirect_uris: c.redirectUris,
+    ...(c.authMethod === 'private_key_jwt' ? { jwks: c.jwks === null ? null : JSON.parse(c.jwks), jwks_uri: c.jwksUri } : {}),
     scope: c.scope,
     token_format: c.tokenFormat,
     access_ttl: c.accessTtl,
@@ -41,6 +44,7 @@ export function clientText(c: ClientRecord, config: ServerConfig, secret: string
     ['token_endpoint_auth_method', c.authMethod],
     ['grant_types', c.grantTypes.join(' ')],
     ['redirect_uris', c.redirectUris.join(' ') || '-'],
+    ...(c.authMethod === 'private_key_jwt' ? [['client keys', keysText(c)] as const] : []),
     ['scope', c.scope],
     ['token_format', c.tokenFormat],
     ['access_ttl', ttl(c.accessTtl, config.accessTokenTtl)],
@@ -86,4 +90,42 @@ export function scopeOf(value: string): string {
   }
   if (scopes.size === 0) throw new UsageError('--scope must name at least one scope');
   return formatScope(scopes);
+}
+
+function keysText(c: ClientRecord): string {
+  if (c.jwksUri !== null) return `jwks_uri ${c.jwksUri}`;
+  const n = c.jwks === null ? 0 : (JSON.parse(c.jwks) as { keys: unknown[] }).keys.length;
+  return `inline JWK Set (${n} key${n === 1 ? '' : 's'})`;
+}
+
+export const KEYS_HELP = `  --jwks FILE         private_key_jwt: a file holding the client's public keys, a JWK Set
+                      (RSA, EC or OKP keys; never private ones)
+  --jwks-uri URL      private_key_jwt: where the server fetches the client's JWK Set (https, or
+                      http on a loopback address); fetched again for a kid it does not know`;
+
+/**
+ * `--jwks FILE` or `--jwks-uri URL`, exactly one, for a private_key_jwt client (RFC 7523 §2.2);
+ * undefined when neither is given.
+ */
+export async function clientKeysOf(file: string | undefined, uri: string | undefined): Promise<Pick<ClientRecord, 'jwks' | 'jwksUri'> | undefined> {
+  if (file !== undefined && uri !== undefined) throw new UsageError('give --jwks FILE or --jwks-uri URL, not both');
+  if (uri !== undefined) {
+    try {
+      return { jwks: null, jwksUri: checkedJwksUri(uri) };
+    } catch (err) {
+      throw new UsageError(`--jwks-uri ${(err as Error).message}; got '${uri}'`);
+    }
+  }
+  if (file === undefined) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`--jwks: cannot read '${file}' (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  try {
+    return { jwks: await checkedJwks(text), jwksUri: null };
+  } catch (err) {
+    throw new UsageError(`--jwks '${file}': ${(err as Error).message}`);
+  }
 }

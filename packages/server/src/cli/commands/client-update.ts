@@ -5,7 +5,7 @@
 import type { ClientChanges, ClientRecord } from '../../store/types.js';
 import { CommandError, EXIT, list, oneOf, parse, positiveInt, repeated, UsageError, type Command } from '../args.js';
 import { fields, plural, print, printJson, withTessera } from '../io.js';
-import { clientJson, clientText, GRANT_TYPES, REDIRECTING, redirectUri, scopeOf, TOKEN_FORMATS } from './client-fields.js';
+import { clientJson, clientKeysOf, clientText, GRANT_TYPES, KEYS_HELP, REDIRECTING, redirectUri, scopeOf, TOKEN_FORMATS } from './client-fields.js';
 
 const REVOKE_HELP = `  --revoke            also revoke every grant and token the client holds (as \`tessera token
                       revoke --client ID\`), in a second step after the change`;
@@ -13,13 +13,15 @@ const REVOKE_HELP = `  --revoke            also revoke every grant and token the
 export const update: Command = {
   name: 'client update',
   synopsis: `ID [--name N] [--grant-type G …] [--redirect-uri U …] [--scope "a b"] [--token-format opaque|jwt]
-       [--access-ttl S|default] [--refresh-ttl S|default] [--revoke] [--json]`,
+       [--access-ttl S|default] [--refresh-ttl S|default] [--jwks FILE | --jwks-uri URL] [--revoke] [--json]`,
   summary: "change a client's registration; its client_id, secret, tokens and grants stay",
   help: `  Each flag given replaces that field whole (the flags of \`client create\`); the others stay.
   --grant-type G      the new list of grant types: repeatable or comma-separated
   --redirect-uri U    the new list of redirect URIs: repeat the flag for several
   --access-ttl S      seconds, or 'default' for the server's
   --refresh-ttl S     seconds, or 'default' for the server's
+${KEYS_HELP}
+                      (either replaces the keys registered before, inline or by URI)
 ${REVOKE_HELP}
   Tokens already issued keep the scope and lifetime they were issued with until they expire or
   are revoked, even when the change narrows the client's scopes or grant types: new requests
@@ -33,6 +35,8 @@ ${REVOKE_HELP}
       'token-format': { type: 'string' },
       'access-ttl': { type: 'string' },
       'refresh-ttl': { type: 'string' },
+      jwks: { type: 'string' },
+      'jwks-uri': { type: 'string' },
       revoke: { type: 'boolean' },
     }, ['ID']);
     const changes: ClientChanges = {};
@@ -49,11 +53,15 @@ ${REVOKE_HELP}
     if (values['token-format'] !== undefined) changes.tokenFormat = oneOf('--token-format', values['token-format'], TOKEN_FORMATS);
     if (values['access-ttl'] !== undefined) changes.accessTtl = ttlOf('--access-ttl', values['access-ttl']);
     if (values['refresh-ttl'] !== undefined) changes.refreshTtl = ttlOf('--refresh-ttl', values['refresh-ttl']);
+    Object.assign(changes, await clientKeysOf(values.jwks, values['jwks-uri']));
     if (Object.keys(changes).length === 0 && values.revoke !== true) throw new UsageError('nothing to change: give at least one field to change, or --revoke');
 
     return withTessera(db, 'existing', async ({ engine, store, config }) => {
       const current = await store.getClient(args.ID);
       if (!current) throw new CommandError(`no client with id '${args.ID}'`);
+      if ((changes.jwks !== undefined || changes.jwksUri !== undefined) && current.authMethod !== 'private_key_jwt') {
+        throw new UsageError(`--jwks and --jwks-uri are for private_key_jwt clients; client ${current.id} uses ${current.authMethod}`);
+      }
       consistent({ ...current, ...changes });
       let client: ClientRecord | undefined = current;
       if (Object.keys(changes).length > 0) client = await engine.updateClient(current.id, changes, { actor: 'cli' });

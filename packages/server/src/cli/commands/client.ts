@@ -3,13 +3,14 @@ import { CommandError, EXIT, list, need, oneOf, parse, positiveInt, repeated, Us
 import { plural, print, printJson, shortIso, table, withTessera } from '../io.js';
 import { rotateSecret, update } from './client-update.js';
 import {
-  AUTH_METHODS, authMethodOf, clientJson, clientText, GRANT_TYPES, REDIRECTING, redirectUri, scopeOf, TOKEN_FORMATS, withSecretSecond,
+  AUTH_METHODS, authMethodOf, clientJson, clientKeysOf, clientText, GRANT_TYPES, KEYS_HELP, REDIRECTING, redirectUri, scopeOf, TOKEN_FORMATS,
+  withSecretSecond,
 } from './client-fields.js';
 
 const create: Command = {
   name: 'client create',
   synopsis: `--name N --grant-type G … [--redirect-uri U …] --scope "a b" [--auth-method M] [--public]
-       [--token-format opaque|jwt] [--access-ttl S] [--refresh-ttl S]`,
+       [--token-format opaque|jwt] [--access-ttl S] [--refresh-ttl S] [--jwks FILE | --jwks-uri URL]`,
   summary: 'register a client; prints its client_id and client_secret (shown once)',
   help: `  --name N            a name for people
   --grant-type G      repeatable or comma-separated: ${GRANT_TYPES.join(', ')}
@@ -17,11 +18,13 @@ const create: Command = {
                       part of it); repeat the flag for several. Needed for authorization_code and
                       implicit
   --scope "a b"       the scopes the client may ask for, space-separated
-  --auth-method M     ${AUTH_METHODS.join(', ')} (default client_secret_basic)
+  --auth-method M     ${AUTH_METHODS.join(', ')} (default client_secret_basic);
+                      private_key_jwt (RFC 7523) has no secret and needs --jwks or --jwks-uri
   --public            a public client (auth method none, no secret; RFC 6749 §2.1)
   --token-format F    opaque or jwt (RFC 9068) access tokens (default opaque)
   --access-ttl S      access token lifetime in seconds (default: the server's)
-  --refresh-ttl S     refresh token lifetime in seconds (default: the server's)`,
+  --refresh-ttl S     refresh token lifetime in seconds (default: the server's)
+${KEYS_HELP}`,
   async run(argv) {
     const { values, db } = parse(argv, {
       name: { type: 'string' },
@@ -33,6 +36,8 @@ const create: Command = {
       'token-format': { type: 'string' },
       'access-ttl': { type: 'string' },
       'refresh-ttl': { type: 'string' },
+      jwks: { type: 'string' },
+      'jwks-uri': { type: 'string' },
     });
     const name = need(values.name, '--name').trim();
     if (name === '') throw new UsageError('--name must not be empty');
@@ -55,10 +60,13 @@ const create: Command = {
     if (authMethod === 'none' && grantTypes.includes('client_credentials')) {
       throw new UsageError('a public client cannot use client_credentials (it has no secret to authenticate with)');
     }
+    const keys = await clientKeysOf(values.jwks, values['jwks-uri']);
+    if (authMethod === 'private_key_jwt' && !keys) throw new UsageError('--auth-method private_key_jwt needs --jwks FILE or --jwks-uri URL');
+    if (authMethod !== 'private_key_jwt' && keys) throw new UsageError('--jwks and --jwks-uri are for --auth-method private_key_jwt');
 
     return withTessera(db, 'create', async ({ engine, config }) => {
       const { client, secret } = await engine.createClient(
-        { name, authMethod, grantTypes, redirectUris, scope, tokenFormat, accessTtl, refreshTtl },
+        { name, authMethod, grantTypes, redirectUris, scope, tokenFormat, accessTtl, refreshTtl, ...keys },
         { actor: 'cli' },
       );
       const shown = { ...clientJson(client), ...(secret === undefined ? {} : { client_secret: secret }) };
