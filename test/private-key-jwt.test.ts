@@ -3,6 +3,7 @@
  * Tessera's server: clients registered by the CLI with an inline JWK Set (--jwks FILE) or a
  * jwks_uri, authenticating at /token, /revoke and /introspect; @tessera/client as the client.
  */
+import type { webcrypto } from 'node:crypto';
 import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import { join } from 'node:path';
@@ -14,7 +15,7 @@ import { startTestServer, type TestResponse, type TestServer } from './helpers.j
 
 const ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer';
 
-interface KeyPair { privateJwk: JWK; publicJwk: JWK; privateKey: CryptoKey }
+interface KeyPair { privateJwk: JWK; publicJwk: JWK; privateKey: webcrypto.CryptoKey }
 
 async function keyPair(alg: 'ES256' | 'RS256' | 'EdDSA', kid: string): Promise<KeyPair> {
   const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true });
