@@ -21,6 +21,7 @@ export function clientRecord(over: Partial<ClientRecord> = {}): ClientRecord {
     authMethod: 'client_secret_basic',
     jwks: null,
     jwksUri: null,
+    sealedSecret: null,
     grantTypes: ['authorization_code', 'refresh_token'],
     redirectUris: ['https://app.example/cb'],
     scope: 'read write',

@@ -24,6 +24,7 @@ import { type SignedIn, signedIn, startSession } from './sessions.js';
 import { SignIn, type SignInSource } from './sign-in.js';
 import { type AssertionContext, verifyClientAssertion } from '../rfc7523/client-assertion.js';
 import { ClientKeys } from '../rfc7523/client-jwks.js';
+import { readSealingKey } from '../secrets.js';
 
 export type { Actor, AuditSubject, EngineEvents, RevocationEvent } from './context.js';
 export { SessionEnded } from './credentials.js';
@@ -39,13 +40,20 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
   /** The settings, keys and clock are the engine's own; endpoints get theirs from app.ts. */
   constructor(store: Store, config: ServerConfig, keys: KeyRing, now: () => number = Date.now) {
     super();
+    let sealingKey: Buffer | undefined;
     this.ctx = {
       store, config, keys, now,
+      sealingKey: () => {
+        if (config.clientSecretKeyFile === '') return undefined;
+        sealingKey ??= readSealingKey(config.clientSecretKeyFile);
+        return sealingKey;
+      },
       clientGrants: new Map(),
       emitRevoked: (target, result, at, reason) => this.emit('revoked', { target, result, at, reason }),
     };
     this.assertions = {
       issuer: config.issuer, keys: new ClientKeys(), now,
+      secretOf: (client) => principals.clientSecretOf(this.ctx, client),
       record: (clientId, jti, expiresAt) => store.recordAssertion(clientId, jti, expiresAt),
     };
     this.signIn = new SignIn(store, config, now, (address) => this.emit('signInAddressThrottled', { address }));

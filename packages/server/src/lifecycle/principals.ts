@@ -3,13 +3,13 @@
  * deletion or a password change revokes what the principal held, atomically, then tells
  * subscribers.
  */
-import { hashesEqual, hashPassword, hashSecret, randomId, randomSecret } from '../secrets.js';
+import { hashesEqual, hashPassword, hashSecret, openSealedSecret, randomId, randomSecret, sealSecret } from '../secrets.js';
 import type { ClientChanges, ClientRecord, RevocationResult, UserRecord } from '../store/types.js';
 import type { Actor, EngineContext } from './context.js';
 import { PREFIX } from './mint.js';
 
 /** What a new client is registered with; the engine adds its id, secret and creation time. */
-export type NewClient = Omit<ClientRecord, 'id' | 'secretHash' | 'previousSecretHash' | 'previousSecretExpiresAt' | 'createdAt' | 'jwks' | 'jwksUri'>
+export type NewClient = Omit<ClientRecord, 'id' | 'secretHash' | 'previousSecretHash' | 'previousSecretExpiresAt' | 'createdAt' | 'jwks' | 'jwksUri' | 'sealedSecret'>
   & Partial<Pick<ClientRecord, 'jwks' | 'jwksUri'>>;
 
 /** Methods that authenticate with a client_secret Tessera generates (and stores hashed). */
@@ -18,11 +18,13 @@ const SECRET_METHODS: ReadonlySet<ClientRecord['authMethod']> = new Set(['client
 /** Creates a client; the secret (≥ 256 bits, generated here) is returned once and stored hashed. */
 export async function createClient(ctx: EngineContext, input: NewClient, by: Actor): Promise<{ client: ClientRecord; secret?: string }> {
   const secret = SECRET_METHODS.has(input.authMethod) ? randomSecret(PREFIX.clientSecret) : undefined;
+  const id = randomId();
   const client: ClientRecord = {
     ...input,
     jwks: input.jwks ?? null,
     jwksUri: input.jwksUri ?? null,
-    id: randomId(),
+    sealedSecret: input.authMethod === 'client_secret_jwt' && secret !== undefined ? sealSecret(sealingKeyOf(ctx), secret, id) : null,
+    id,
     secretHash: secret === undefined ? null : hashSecret(secret),
     previousSecretHash: null,
     previousSecretExpiresAt: null,
@@ -43,7 +45,8 @@ export async function rotateClientSecret(ctx: EngineContext, id: string, graceSe
   const secret = randomSecret(PREFIX.clientSecret);
   const until = graceSeconds > 0 ? ctx.now() + graceSeconds * 1000 : undefined;
   const audit = { event: 'client.secret_rotated', ...by, clientId: id, data: { grace_seconds: graceSeconds } };
-  const done = await ctx.store.setClientSecret(id, hashSecret(secret), [audit], until);
+  const sealed = (await ctx.store.getClient(id))?.authMethod === 'client_secret_jwt' ? sealSecret(sealingKeyOf(ctx), secret, id) : undefined;
+  const done = await ctx.store.setClientSecret(id, hashSecret(secret), [audit], until, sealed);
   return done ? secret : undefined;
 }
 
@@ -106,4 +109,23 @@ export async function setPassword(ctx: EngineContext, id: string, password: stri
   ]);
   if (result) ctx.emitRevoked({ user: id }, result, at, by.reason ?? 'password changed');
   return result;
+}
+
+/** The key sealing client_secret_jwt secrets; without one, such a client cannot be made. */
+function sealingKeyOf(ctx: EngineContext): Buffer {
+  const key = ctx.sealingKey();
+  if (!key) throw new Error('client_secret_jwt needs the clientSecretKeyFile setting (the key that seals its secret)');
+  return key;
+}
+
+/**
+ * A client_secret_jwt client's secret, the HMAC key of its assertions (OpenID Connect Core §9:
+ * the UTF-8 octets of the client_secret); undefined when the server has no sealing key or the
+ * sealed value does not open under it (another key, or altered).
+ */
+export function clientSecretOf(ctx: EngineContext, client: ClientRecord): Uint8Array | undefined {
+  const key = ctx.sealingKey();
+  if (!key || client.sealedSecret === null) return undefined;
+  const secret = openSealedSecret(key, client.sealedSecret, client.id);
+  return secret === undefined ? undefined : new TextEncoder().encode(secret);
 }

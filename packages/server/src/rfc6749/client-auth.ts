@@ -1,8 +1,8 @@
 /**
  * Client authentication at the token, revocation and introspection endpoints (RFC 6749 §2.3):
- * client_secret_basic, client_secret_post, private_key_jwt (RFC 7523 §2.2, in rfc7523/), or
- * none (public clients). A client registered for private_key_jwt authenticates with nothing
- * else. A confidential client may
+ * client_secret_basic, client_secret_post, private_key_jwt and client_secret_jwt (RFC 7523 §2.2,
+ * in rfc7523/), or none (public clients). A client registered for a JWT method authenticates with
+ * nothing else. A confidential client may
  * present its secret by either secret method, whichever it registered: the secret is the same and
  * refusing one gains nothing, while client libraries (Authlib's revoke_token, introspect_token)
  * pick Basic on their own. A public client (`none`) sends no secret, and a client with a secret
@@ -43,7 +43,10 @@ export async function authenticateClient(engine: LifecycleEngine, req: PlainRequ
   const client = await engine.getClient(id);
   if (!client) throw invalidClient('client authentication failed', triedHeader);
 
-  if (client.authMethod === 'private_key_jwt') throw invalidClient('client must authenticate with private_key_jwt', triedHeader);
+  // Registered for an assertion: its secret, if any, is the assertion's key, never sent itself.
+  if (client.authMethod === 'private_key_jwt' || client.authMethod === 'client_secret_jwt') {
+    throw invalidClient(`client must authenticate with ${client.authMethod}`, triedHeader);
+  }
   const method = basic !== undefined ? 'client_secret_basic' : client_secret !== undefined ? 'client_secret_post' : 'none';
   // A public client stays strict: it has no secret, so one sent is a mistake worth reporting.
   if ((method === 'none') !== (client.authMethod === 'none')) throw invalidClient(`client must authenticate with ${client.authMethod}`, triedHeader);
@@ -64,7 +67,9 @@ async function byAssertion(
   if (clientId !== undefined && clientId !== id) throw invalidClient('client_id does not match the client_assertion', false);
   const client = await engine.getClient(id);
   if (!client) throw invalidClient('client authentication failed', false);
-  if (client.authMethod !== 'private_key_jwt') throw invalidClient(`client must authenticate with ${client.authMethod}`, false);
+  if (client.authMethod !== 'private_key_jwt' && client.authMethod !== 'client_secret_jwt') {
+    throw invalidClient(`client must authenticate with ${client.authMethod}`, false);
+  }
   await engine.verifyClientAssertion(client, assertion);
   return client;
 }

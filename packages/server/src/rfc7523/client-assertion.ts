@@ -1,6 +1,7 @@
 /**
  * JWT client authentication (RFC 7523 §2.2, §3; RFC 7521 §4.2; OpenID Connect Core §9):
- * `private_key_jwt`. The client sends `client_assertion_type` =
+ * `private_key_jwt` (signed with a key the client registered) and `client_secret_jwt` (an HMAC
+ * keyed with its client_secret, which the server keeps sealed: secrets.sealSecret). The client sends `client_assertion_type` =
  * urn:ietf:params:oauth:client-assertion-type:jwt-bearer and a `client_assertion` JWT it signed.
  *
  * Audience (draft-ietf-oauth-rfc7523bis): the issuer identifier is the only audience accepted, as
@@ -17,6 +18,9 @@ export const CLIENT_ASSERTION_TYPE = 'urn:ietf:params:oauth:client-assertion-typ
 
 /** Asymmetric JWS algorithms a private_key_jwt assertion may use: never `none`, never HS* (RFC 8725 §3.1, §2.1). */
 export const PRIVATE_KEY_JWT_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'];
+
+/** client_secret_jwt: HMAC only (OpenID Connect Core §9), so a public key can never pose as a shared one. */
+export const CLIENT_SECRET_JWT_ALGS = ['HS256', 'HS384', 'HS512'];
 
 /** The longest an assertion may live (exp − now): it is a one-time proof, made just before the request. */
 export const MAX_ASSERTION_LIFETIME_S = 300;
@@ -42,19 +46,24 @@ export interface AssertionContext {
   issuer: string;
   keys: ClientKeys;
   now: () => number;
+  /** client_secret_jwt: the client's secret as an HMAC key; undefined when it cannot be had. */
+  secretOf(client: ClientRecord): Uint8Array | undefined;
   /** Records the jti until it expires: 'replayed' if it was already recorded (on any instance). */
   record(clientId: string, jti: string, expiresAt: number): Promise<'recorded' | 'replayed'>;
 }
 
 /** Verifies a client assertion for `client` (its signature, claims and one-time use); throws invalid_client otherwise. */
 export async function verifyClientAssertion(ctx: AssertionContext, client: ClientRecord, assertion: string): Promise<void> {
-  const keys = client.authMethod === 'private_key_jwt' ? ctx.keys.resolver(client) : undefined;
-  if (!keys) throw refused('the client has no keys registered for private_key_jwt');
+  const hmac = client.authMethod === 'client_secret_jwt';
+  const keys = hmac ? ctx.secretOf(client) : client.authMethod === 'private_key_jwt' ? ctx.keys.resolver(client) : undefined;
+  if (!keys) throw refused(hmac ? 'client_secret_jwt is not available for this client on this server' : 'the client has no keys registered for private_key_jwt');
+  const algorithms = hmac ? CLIENT_SECRET_JWT_ALGS : PRIVATE_KEY_JWT_ALGS;
   const nowS = Math.floor(ctx.now() / 1000);
   let payload: Awaited<ReturnType<typeof jwtVerify>>['payload'];
   try {
-    ({ payload } = await jwtVerify(assertion, keys, {
-      algorithms: PRIVATE_KEY_JWT_ALGS,
+    // Two calls, so that TypeScript sees each overload (a key, or a function choosing one).
+    const options = {
+      algorithms,
       // RFC 7523 §3 items 1, 2: iss and sub are the client_id.
       issuer: client.id,
       subject: client.id,
@@ -62,9 +71,10 @@ export async function verifyClientAssertion(ctx: AssertionContext, client: Clien
       requiredClaims: ['exp', 'jti'],
       clockTolerance: CLOCK_TOLERANCE_S,
       currentDate: new Date(nowS * 1000),
-    }));
+    };
+    ({ payload } = keys instanceof Uint8Array ? await jwtVerify(assertion, keys, options) : await jwtVerify(assertion, keys, options));
   } catch (err) {
-    throw refused(describe(err));
+    throw refused(describe(err, algorithms));
   }
   // draft-ietf-oauth-rfc7523bis: the issuer identifier as the sole audience.
   const aud = payload.aud;
@@ -81,10 +91,10 @@ export async function verifyClientAssertion(ctx: AssertionContext, client: Clien
 }
 
 /** What went wrong, in words safe to send back (never the assertion). */
-function describe(err: unknown): string {
+function describe(err: unknown, algorithms: string[]): string {
   if (err instanceof errors.JWTExpired) return 'client_assertion has expired';
   if (err instanceof errors.JWTClaimValidationFailed) return `client_assertion claim '${err.claim}' is invalid (${err.reason})`;
-  if (err instanceof errors.JOSEAlgNotAllowed) return `client_assertion alg is not allowed; use one of ${PRIVATE_KEY_JWT_ALGS.join(', ')}`;
+  if (err instanceof errors.JOSEAlgNotAllowed) return `client_assertion alg is not allowed; use one of ${algorithms.join(', ')}`;
   if (err instanceof errors.JWKSNoMatchingKey) return 'no registered key of the client matches the client_assertion';
   if (err instanceof errors.JWSSignatureVerificationFailed) return 'client_assertion signature is invalid';
   if (err instanceof errors.JWKSTimeout || err instanceof errors.JWKSInvalid) return "the client's jwks_uri did not serve a JWK Set in time";

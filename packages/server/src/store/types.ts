@@ -48,6 +48,12 @@ export interface ClientRecord {
   /** private_key_jwt (RFC 7523 §2.2): the client's public keys, a JWK Set as JSON text, or where to fetch them. At most one is set. */
   jwks: string | null;
   jwksUri: string | null;
+  /**
+   * client_secret_jwt only (OpenID Connect Core §9): the secret itself is the HMAC key, so it is
+   * kept sealed (AES-256-GCM, secrets.sealSecret) under a key file outside the database; null for
+   * every other method. secretHash is still its SHA-256 (rotation checks).
+   */
+  sealedSecret: string | null;
   grantTypes: GrantType[];
   redirectUris: string[];
   /** Space-delimited scopes the client may ask for. */
@@ -263,10 +269,10 @@ export interface Store {
    * Replaces a confidential client's secret hash; false if there is no such client with a secret.
    * With `previousUntil` (ms) later than now, the replaced hash becomes previousSecretHash until
    * then (a grace period; any older previous secret is dropped); without, previousSecretHash is
-   * cleared. Writes conditional on the old secret (CheckedCredentials) fail from the commit on,
+   * cleared. sealedSecret replaces the stored one (cleared when absent). Writes conditional on the old secret (CheckedCredentials) fail from the commit on,
    * or from the end of the grace period; tokens already issued stay valid.
    */
-  setClientSecret(id: string, secretHash: string, audit: AuditInput[], previousUntil?: number): Promise<boolean>;
+  setClientSecret(id: string, secretHash: string, audit: AuditInput[], previousUntil?: number, sealedSecret?: string): Promise<boolean>;
   /**
    * Changes the given registration fields of a client, never its id or secrets; returns the
    * client as stored, undefined if there is no such client. Tokens and grants are untouched.

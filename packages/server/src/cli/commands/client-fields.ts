@@ -2,13 +2,14 @@
 import { readFileSync } from 'node:fs';
 import { formatScope, OAuthError, parseScope } from '@tessera/core';
 import { checkedJwks, checkedJwksUri } from '../../rfc7523/client-jwks.js';
+import { readSealingKey } from '../../secrets.js';
 import type { ServerConfig } from '../../config.js';
 import type { ClientAuthMethod, ClientRecord, GrantType, TokenFormat } from '../../store/types.js';
-import { oneOf, UsageError } from '../args.js';
+import { CommandError, oneOf, UsageError } from '../args.js';
 import { fields, iso } from '../io.js';
 
 export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', 'password', 'implicit'] as const satisfies readonly GrantType[];
-export const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'none'] as const satisfies readonly ClientAuthMethod[];
+export const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'client_secret_jwt', 'none'] as const satisfies readonly ClientAuthMethod[];
 export const TOKEN_FORMATS = ['opaque', 'jwt'] as const satisfies readonly TokenFormat[];
 /** Grants that send the browser back to the client (RFC 6749 §3.1.2). */
 export const REDIRECTING: readonly GrantType[] = ['authorization_code', 'implicit'];
@@ -127,5 +128,21 @@ export async function clientKeysOf(file: string | undefined, uri: string | undef
     return { jwks: await checkedJwks(text), jwksUri: null };
   } catch (err) {
     throw new UsageError(`--jwks '${file}': ${(err as Error).message}`);
+  }
+}
+
+/**
+ * client_secret_jwt needs the key that seals its secret (setting clientSecretKeyFile): checked
+ * before anything is written, so a missing or unreadable key file is a clear message, not a crash.
+ */
+export function needSealingKey(config: Partial<ServerConfig>): void {
+  const path = config.clientSecretKeyFile;
+  if (path === undefined || path === '') {
+    throw new UsageError('client_secret_jwt needs the key that seals client secrets: set TESSERA_CLIENT_SECRET_KEY_FILE (or clientSecretKeyFile in the config file) to a file made by `openssl rand -base64 32`, mode 600');
+  }
+  try {
+    readSealingKey(path);
+  } catch (err) {
+    throw new CommandError((err as Error).message);
   }
 }

@@ -5,7 +5,9 @@
 import type { ClientChanges, ClientRecord } from '../../store/types.js';
 import { CommandError, EXIT, list, oneOf, parse, positiveInt, repeated, UsageError, type Command } from '../args.js';
 import { fields, plural, print, printJson, withTessera } from '../io.js';
-import { clientJson, clientKeysOf, clientText, GRANT_TYPES, KEYS_HELP, REDIRECTING, redirectUri, scopeOf, TOKEN_FORMATS } from './client-fields.js';
+import {
+  clientJson, clientKeysOf, clientText, GRANT_TYPES, KEYS_HELP, needSealingKey, REDIRECTING, redirectUri, scopeOf, TOKEN_FORMATS,
+} from './client-fields.js';
 
 const REVOKE_HELP = `  --revoke            also revoke every grant and token the client holds (as \`tessera token
                       revoke --client ID\`), in a second step after the change`;
@@ -88,7 +90,7 @@ export const rotateSecret: Command = {
   help: `  --grace SECONDS     the old secret keeps working this long, so the client can be redeployed
                       with the new one first (default 0: it fails from now on, also for requests
                       already checked with it and still in flight). Rotating again ends the
-                      grace of the secret before.
+                      grace of the secret before. Not for client_secret_jwt clients.
 ${REVOKE_HELP}
   Tokens issued before stay valid unless --revoke.`,
   async run(argv) {
@@ -99,6 +101,11 @@ ${REVOKE_HELP}
       if (!client) throw new CommandError(`no client with id '${args.ID}'`);
       if (client.authMethod === 'none') throw new CommandError(`client ${args.ID} is public (auth method none): it has no secret to rotate`);
       if (client.secretHash === null) throw new CommandError(`client ${args.ID} authenticates with ${client.authMethod}: it has no secret to rotate`);
+      if (client.authMethod === 'client_secret_jwt') {
+        // Its secret is an HMAC key kept sealed, one at a time: no previous one to fall back on.
+        if (grace > 0) throw new UsageError('--grace is not available for client_secret_jwt clients: the new secret replaces the old one at once');
+        needSealingKey(db.config);
+      }
       const secret = await engine.rotateClientSecret(client.id, { actor: 'cli' }, grace);
       // Deleted between the read and the write.
       if (secret === undefined) throw new CommandError(`no client with id '${args.ID}'`);

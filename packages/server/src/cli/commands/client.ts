@@ -3,8 +3,8 @@ import { CommandError, EXIT, list, need, oneOf, parse, positiveInt, repeated, Us
 import { plural, print, printJson, shortIso, table, withTessera } from '../io.js';
 import { rotateSecret, update } from './client-update.js';
 import {
-  AUTH_METHODS, authMethodOf, clientJson, clientKeysOf, clientText, GRANT_TYPES, KEYS_HELP, REDIRECTING, redirectUri, scopeOf, TOKEN_FORMATS,
-  withSecretSecond,
+  AUTH_METHODS, authMethodOf, clientJson, clientKeysOf, clientText, GRANT_TYPES, KEYS_HELP, needSealingKey, REDIRECTING, redirectUri, scopeOf,
+  TOKEN_FORMATS, withSecretSecond,
 } from './client-fields.js';
 
 const create: Command = {
@@ -19,7 +19,8 @@ const create: Command = {
                       implicit
   --scope "a b"       the scopes the client may ask for, space-separated
   --auth-method M     ${AUTH_METHODS.join(', ')} (default client_secret_basic);
-                      private_key_jwt (RFC 7523) has no secret and needs --jwks or --jwks-uri
+                      private_key_jwt (RFC 7523) has no secret and needs --jwks or --jwks-uri;
+                      client_secret_jwt needs the server's clientSecretKeyFile setting
   --public            a public client (auth method none, no secret; RFC 6749 §2.1)
   --token-format F    opaque or jwt (RFC 9068) access tokens (default opaque)
   --access-ttl S      access token lifetime in seconds (default: the server's)
@@ -63,6 +64,7 @@ ${KEYS_HELP}`,
     const keys = await clientKeysOf(values.jwks, values['jwks-uri']);
     if (authMethod === 'private_key_jwt' && !keys) throw new UsageError('--auth-method private_key_jwt needs --jwks FILE or --jwks-uri URL');
     if (authMethod !== 'private_key_jwt' && keys) throw new UsageError('--jwks and --jwks-uri are for --auth-method private_key_jwt');
+    if (authMethod === 'client_secret_jwt') needSealingKey(db.config);
 
     return withTessera(db, 'create', async ({ engine, config }) => {
       const { client, secret } = await engine.createClient(

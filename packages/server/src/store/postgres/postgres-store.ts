@@ -154,9 +154,9 @@ export class PostgresStore implements Store {
     return (await this.read((sql) => sql`SELECT * FROM clients ORDER BY created_at, id`)).map(toClient);
   }
 
-  async setClientSecret(id: string, secretHash: string, audit: AuditInput[], previousUntil?: number) {
+  async setClientSecret(id: string, secretHash: string, audit: AuditInput[], previousUntil?: number, sealedSecret?: string) {
     try {
-      return await this.write((tx) => w.setClientSecret(tx, id, secretHash, audit, previousUntil));
+      return await this.write((tx) => w.setClientSecret(tx, id, secretHash, audit, previousUntil, sealedSecret));
     } finally {
       // After the commit (NOTIFY tells the other instances).
       this.clientsChanged();

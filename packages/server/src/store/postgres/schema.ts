@@ -355,7 +355,8 @@ export const migrations: readonly string[] = [
   `,
   // Issue 11, client management and JWT client authentication: a rotated secret's predecessor
   // and its grace period (rotate-secret --grace), accepted by tessera_unchanged until it ends; a
-  // private_key_jwt client's JWK Set (inline or by URI); the jti of every client assertion
+  // private_key_jwt client's JWK Set (inline or by URI); a client_secret_jwt client's secret, sealed
+  // under a key kept outside the database; the jti of every client assertion
   // (RFC 7523 §3) until it expires, so a replay is refused on every instance. clients_changed
   // (NOTIFY) fires on these columns' updates as on any other.
   `
@@ -363,6 +364,7 @@ export const migrations: readonly string[] = [
   ALTER TABLE clients ADD COLUMN previous_secret_expires_at bigint;
   ALTER TABLE clients ADD COLUMN jwks text;
   ALTER TABLE clients ADD COLUMN jwks_uri text;
+  ALTER TABLE clients ADD COLUMN sealed_secret text;
   CREATE TABLE client_assertions (
     client_id text NOT NULL,
     jti text NOT NULL,

@@ -146,19 +146,21 @@ async function hold(tx: Tx, kind: 'client' | 'user', id: string): Promise<void> 
 
 export async function createClient(tx: Tx, c: ClientRecord, audit: AuditInput): Promise<void> {
   await tx`INSERT INTO clients (id, name, secret_hash, previous_secret_hash, previous_secret_expires_at, auth_method, grant_types, redirect_uris,
-      scope, token_format, access_ttl, refresh_ttl, jwks, jwks_uri, created_at)
+      scope, token_format, access_ttl, refresh_ttl, jwks, jwks_uri, sealed_secret, created_at)
     VALUES (${c.id}, ${c.name}, ${c.secretHash}, ${c.previousSecretHash}, ${c.previousSecretExpiresAt}, ${c.authMethod}, ${tx.json(c.grantTypes)},
-      ${tx.json(c.redirectUris)}, ${c.scope}, ${c.tokenFormat}, ${c.accessTtl}, ${c.refreshTtl}, ${c.jwks}, ${c.jwksUri}, ${c.createdAt})`;
+      ${tx.json(c.redirectUris)}, ${c.scope}, ${c.tokenFormat}, ${c.accessTtl}, ${c.refreshTtl}, ${c.jwks}, ${c.jwksUri}, ${c.sealedSecret}, ${c.createdAt})`;
   await appendAudit(tx, [audit], c.createdAt);
 }
 
-export async function setClientSecret(tx: Tx, id: string, secretHash: string, audit: AuditInput[], previousUntil?: number): Promise<boolean> {
+export async function setClientSecret(
+  tx: Tx, id: string, secretHash: string, audit: AuditInput[], previousUntil?: number, sealedSecret?: string,
+): Promise<boolean> {
   // Exclusive: writes checked with the old secret (tessera_unchanged, shared) finish first.
   await hold(tx, 'client', id);
   const now = Date.now();
   const until = previousUntil !== undefined && previousUntil > now ? previousUntil : null;
   // The right-hand sides read the row as it was: the replaced hash becomes the previous one.
-  const rows = await tx`UPDATE clients SET secret_hash = ${secretHash},
+  const rows = await tx`UPDATE clients SET secret_hash = ${secretHash}, sealed_secret = ${sealedSecret ?? null},
       previous_secret_hash = CASE WHEN ${until}::bigint IS NULL THEN NULL ELSE secret_hash END, previous_secret_expires_at = ${until}::bigint
     WHERE id = ${id} AND secret_hash IS NOT NULL RETURNING 1`;
   if (rows.length === 0) return false;

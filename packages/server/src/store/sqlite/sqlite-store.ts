@@ -154,9 +154,9 @@ export class SqliteStore implements Store {
     return (this.s.listClients.all() as Row[]).map(toClient);
   }
 
-  async setClientSecret(id: string, secretHash: string, audit: AuditInput[], previousUntil?: number) {
+  async setClientSecret(id: string, secretHash: string, audit: AuditInput[], previousUntil?: number, sealedSecret?: string) {
     try {
-      return await this.writer.write('setClientSecret', id, secretHash, audit, previousUntil);
+      return await this.writer.write('setClientSecret', id, secretHash, audit, previousUntil, sealedSecret);
     } finally {
       this.clients.delete(id);
     }

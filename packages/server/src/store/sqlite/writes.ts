@@ -48,12 +48,12 @@ export class SqliteWrites {
     const p = (sql: string) => db.prepare(sql);
     this.s = {
       insertClient: p(`INSERT INTO clients (id, name, secret_hash, previous_secret_hash, previous_secret_expires_at, auth_method, grant_types, redirect_uris,
-          scope, token_format, access_ttl, refresh_ttl, jwks, jwks_uri, created_at)
+          scope, token_format, access_ttl, refresh_ttl, jwks, jwks_uri, sealed_secret, created_at)
         VALUES (@id, @name, @secretHash, @previousSecretHash, @previousSecretExpiresAt, @authMethod, @grantTypes, @redirectUris,
-          @scope, @tokenFormat, @accessTtl, @refreshTtl, @jwks, @jwksUri, @createdAt)`),
+          @scope, @tokenFormat, @accessTtl, @refreshTtl, @jwks, @jwksUri, @sealedSecret, @createdAt)`),
       deleteClient: p('DELETE FROM clients WHERE id = ?'),
       // The right-hand sides read the row as it was: the replaced hash becomes the previous one.
-      setClientSecret: p(`UPDATE clients SET secret_hash = @secretHash,
+      setClientSecret: p(`UPDATE clients SET secret_hash = @secretHash, sealed_secret = @sealed,
           previous_secret_hash = CASE WHEN @until > @now THEN secret_hash END, previous_secret_expires_at = CASE WHEN @until > @now THEN @until END
         WHERE id = @id AND secret_hash IS NOT NULL`),
       getClientRow: p('SELECT * FROM clients WHERE id = ?'),
@@ -121,10 +121,10 @@ export class SqliteWrites {
     this.secretsChecked.clear();
   }
 
-  setClientSecret(id: string, secretHash: string, audit: AuditInput[], previousUntil?: number): boolean {
+  setClientSecret(id: string, secretHash: string, audit: AuditInput[], previousUntil?: number, sealedSecret?: string): boolean {
     this.secretsChecked.clear();
     const now = Date.now();
-    if (this.s.setClientSecret.run({ id, secretHash, until: previousUntil ?? null, now }).changes === 0) return false;
+    if (this.s.setClientSecret.run({ id, secretHash, until: previousUntil ?? null, now, sealed: sealedSecret ?? null }).changes === 0) return false;
     this.append(audit, now);
     return true;
   }
