@@ -74,6 +74,17 @@ export function clientChanges(ref: StoreRef): void {
       expect(await store.getClient(client.id)).toMatchObject({ previousSecretHash: null, previousSecretExpiresAt: null });
     });
 
+    it('setClientSecret replaces a sealed secret (client_secret_jwt) and clears it when given none; createClient stores it', async () => {
+      const { store } = ref;
+      const client = clientRecord({ authMethod: 'client_secret_jwt', sealedSecret: 'v1.a.b.c' });
+      await store.createClient(client, audit('client.created'));
+      expect(await store.getClient(client.id)).toEqual(client);
+      await store.setClientSecret(client.id, newHash(), [], undefined, 'v1.d.e.f');
+      expect((await store.getClient(client.id))?.sealedSecret).toBe('v1.d.e.f');
+      await store.setClientSecret(client.id, newHash(), []);
+      expect((await store.getClient(client.id))?.sealedSecret).toBeNull();
+    });
+
     it('a write checked with the previous secret succeeds within its grace period, and is credential-changed after it', async () => {
       const { store } = ref;
       const { client, grant } = await storedGrant(store);
