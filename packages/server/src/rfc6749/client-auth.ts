@@ -33,7 +33,7 @@ export async function authenticateClient(engine: LifecycleEngine, req: PlainRequ
   if (client_assertion !== undefined || client_assertion_type !== undefined) {
     // RFC 6749 §2.3: one method per request.
     if (basic !== undefined || client_secret !== undefined) throw new OAuthError('invalid_request', 'use one client authentication method, not several');
-    return byAssertion(engine, client_id, client_assertion, client_assertion_type);
+    return byAssertion(engine, client_id, client_assertion, client_assertion_type, triedHeader);
   }
   if (basic !== undefined && client_secret !== undefined) throw new OAuthError('invalid_request', 'use one client authentication method, not several');
   if (basic !== undefined && client_id !== undefined && client_id !== basic.id) throw new OAuthError('invalid_request', 'client_id does not match the Authorization header');
@@ -58,18 +58,24 @@ export async function authenticateClient(engine: LifecycleEngine, req: PlainRequ
 
 /** RFC 7521 §4.2, RFC 7523 §2.2: client_assertion_type and client_assertion; client_id optional, and then the assertion's sub. */
 async function byAssertion(
-  engine: LifecycleEngine, clientId: string | undefined, assertion: string | undefined, type: string | undefined,
+  engine: LifecycleEngine, clientId: string | undefined, assertion: string | undefined, type: string | undefined, triedHeader: boolean,
 ): Promise<ClientRecord> {
   if (assertion === undefined) throw new OAuthError('invalid_request', "missing parameter 'client_assertion'");
   if (type === undefined) throw new OAuthError('invalid_request', "missing parameter 'client_assertion_type'");
-  if (type !== CLIENT_ASSERTION_TYPE) throw invalidClient(`client_assertion_type must be ${CLIENT_ASSERTION_TYPE}`, false);
-  const id = assertedClientId(assertion);
-  if (clientId !== undefined && clientId !== id) throw invalidClient('client_id does not match the client_assertion', false);
-  const client = await engine.getClient(id);
-  if (!client) throw invalidClient('client authentication failed', false);
-  if (client.authMethod !== 'private_key_jwt' && client.authMethod !== 'client_secret_jwt') {
-    throw invalidClient(`client must authenticate with ${client.authMethod}`, false);
+  try {
+    if (type !== CLIENT_ASSERTION_TYPE) throw invalidClient(`client_assertion_type must be ${CLIENT_ASSERTION_TYPE}`, false);
+    const id = assertedClientId(assertion);
+    if (clientId !== undefined && clientId !== id) throw invalidClient('client_id does not match the client_assertion', false);
+    const client = await engine.getClient(id);
+    if (!client) throw invalidClient('client authentication failed', false);
+    if (client.authMethod !== 'private_key_jwt' && client.authMethod !== 'client_secret_jwt') {
+      throw invalidClient(`client must authenticate with ${client.authMethod}`, false);
+    }
+    await engine.verifyClientAssertion(client, assertion);
+    return client;
+  } catch (err) {
+    // RFC 6749 §5.2: a request that also carried an Authorization header is owed the challenge.
+    if (triedHeader && err instanceof OAuthError && err.error === 'invalid_client') throw invalidClient(err.error_description ?? 'client authentication failed', true);
+    throw err;
   }
-  await engine.verifyClientAssertion(client, assertion);
-  return client;
 }
