@@ -4,22 +4,17 @@
  * rotate-secret --grace, and a private_key_jwt client through @tessera/client.
  */
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type Served, serve } from './cli-kit.js';
+import { readmeSection, root } from './readme-kit.js';
 
-const root = join(import.meta.dirname, '..');
 const run = promisify(execFile);
 
-function commands(): string {
-  const readme = readFileSync(join(root, 'README.md'), 'utf8');
-  const section = /<!-- clients:start -->([\s\S]*?)<!-- clients:end -->/.exec(readme)?.[1];
-  if (!section) throw new Error('README has no clients section');
-  return [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]).join('\n');
-}
+const commands = () => readmeSection('clients');
 
 let dir: string;
 let served: Served;

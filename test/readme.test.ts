@@ -3,22 +3,17 @@
  * run verbatim by bash against it, do what the README says.
  */
 import { spawn, execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { freePort } from './helpers.js';
+import { readmeSection, root } from './readme-kit.js';
 
-const root = join(import.meta.dirname, '..');
 const run = promisify(execFile);
 
-function walkthrough(): string {
-  const readme = readFileSync(join(root, 'README.md'), 'utf8');
-  const section = /<!-- walkthrough:start -->([\s\S]*?)<!-- walkthrough:end -->/.exec(readme)?.[1];
-  if (!section) throw new Error('README has no walkthrough section');
-  return [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]).join('\n');
-}
+const walkthrough = () => readmeSection('walkthrough');
 
 let dir: string;
 let env: NodeJS.ProcessEnv;
