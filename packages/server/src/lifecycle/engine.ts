@@ -52,7 +52,7 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
       emitRevoked: (target, result, at, reason) => this.emit('revoked', { target, result, at, reason }),
     };
     this.assertions = {
-      issuer: config.issuer, keys: new ClientKeys(), now,
+      issuer: config.issuer, maxLifetime: config.clientAssertionMaxLifetime, keys: new ClientKeys(), now,
       secretOf: (client) => principals.clientSecretOf(this.ctx, client),
       record: (clientId, jti, expiresAt) => store.recordAssertion(clientId, jti, expiresAt),
     };

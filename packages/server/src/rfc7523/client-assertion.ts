@@ -22,8 +22,6 @@ export const PRIVATE_KEY_JWT_ALGS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384'
 /** client_secret_jwt: HMAC only (OpenID Connect Core §9), so a public key can never pose as a shared one. */
 export const CLIENT_SECRET_JWT_ALGS = ['HS256', 'HS384', 'HS512'];
 
-/** The longest an assertion may live (exp − now): it is a one-time proof, made just before the request. */
-export const MAX_ASSERTION_LIFETIME_S = 300;
 /** Clock difference tolerated between client and server, in seconds. */
 const CLOCK_TOLERANCE_S = 30;
 const MAX_JTI = 256;
@@ -44,6 +42,8 @@ export function assertedClientId(assertion: string): string {
 
 export interface AssertionContext {
   issuer: string;
+  /** Seconds: an assertion whose exp is further away is refused (config.clientAssertionMaxLifetime). */
+  maxLifetime: number;
   keys: ClientKeys;
   now: () => number;
   /** client_secret_jwt: the client's secret as an HMAC key; undefined when it cannot be had. */
@@ -82,7 +82,8 @@ export async function verifyClientAssertion(ctx: AssertionContext, client: Clien
     throw refused('client_assertion aud must be the issuer identifier, alone');
   }
   const exp = payload.exp as number;
-  if (exp - nowS > MAX_ASSERTION_LIFETIME_S + CLOCK_TOLERANCE_S) throw refused(`client_assertion must expire within ${MAX_ASSERTION_LIFETIME_S} s`);
+  // RFC 7523 §3 item 4: a server may refuse an exp unreasonably far in the future.
+  if (exp - nowS > ctx.maxLifetime + CLOCK_TOLERANCE_S) throw refused(`client_assertion must expire within ${ctx.maxLifetime} s`);
   const jti = payload.jti as string;
   // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are no jti.
   if (typeof jti !== 'string' || jti === '' || jti.length > MAX_JTI || /[\u0000-\u001f]/.test(jti)) throw refused('client_assertion jti is malformed');
