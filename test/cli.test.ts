@@ -162,7 +162,7 @@ describe('usage', () => {
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toMatch(/unknown command 'frobnicate'/);
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toMatch(/needs a subcommand: create, list, show, rotate-secret, delete/);
+    expect(missing.stderr).toMatch(/needs a subcommand: create, list, show, update, rotate-secret, delete/);
   });
 
   it('token revoke takes exactly one target, and an ISO time that parses, else exits 2', async () => {

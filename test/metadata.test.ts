@@ -33,10 +33,20 @@ describe('metadata (RFC 8414) with default settings', () => {
 
   it('RFC 8414 §2: auth methods match what the endpoints accept', async () => {
     const { body: m } = await h.request(PATH);
-    expect([...m.token_endpoint_auth_methods_supported].sort()).toEqual(['client_secret_basic', 'client_secret_post', 'none']);
-    expect([...m.revocation_endpoint_auth_methods_supported].sort()).toEqual(['client_secret_basic', 'client_secret_post', 'none']);
+    expect([...m.token_endpoint_auth_methods_supported].sort()).toEqual(['client_secret_basic', 'client_secret_post', 'none', 'private_key_jwt']);
+    expect([...m.revocation_endpoint_auth_methods_supported].sort()).toEqual(['client_secret_basic', 'client_secret_post', 'none', 'private_key_jwt']);
     // RFC 7662 §2.1: introspection requires authentication, so no 'none'.
-    expect([...m.introspection_endpoint_auth_methods_supported].sort()).toEqual(['client_secret_basic', 'client_secret_post']);
+    expect([...m.introspection_endpoint_auth_methods_supported].sort()).toEqual(['client_secret_basic', 'client_secret_post', 'private_key_jwt']);
+  });
+
+  it('RFC 8414 §2: the signing algorithms of private_key_jwt are listed for each endpoint, asymmetric only, never none', async () => {
+    const { body: m } = await h.request(PATH);
+    for (const endpoint of ['token', 'revocation', 'introspection']) {
+      const algs: string[] = m[`${endpoint}_endpoint_auth_signing_alg_values_supported`];
+      expect(algs).toContain('ES256');
+      expect(algs).toContain('RS256');
+      expect(algs.filter((a) => a === 'none' || a.startsWith('HS'))).toEqual([]);
+    }
   });
 
   it('RFC 9700 §2.1.1: only S256 is advertised for PKCE unless plain is enabled', async () => {

@@ -6,6 +6,10 @@
  */
 import { createGuard, type Guard } from '@tessera/guard';
 import { createTestDatabase, TEST_PG, type TestDatabase } from '@tessera/test-utils';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { runTessera, serve, tessera } from './cli-kit.js';
@@ -303,5 +307,49 @@ describe('several tessera serve instances on one PostgreSQL database act as one 
       for (const at of [A, B, C]) expect((await clientCredentials(at, rotated)).status).toBe(200);
     }
     console.log(`client rotate-secret (CLI) → old secret 401 on each of 3 instances: ${summary(delays)}`);
+  });
+
+  it('RFC 7523 §3 item 7: a private_key_jwt assertion used on one instance is refused as a replay on the others (issue 11)', async () => {
+    const { privateKey, publicKey } = await generateKeyPair('ES256');
+    const dir = mkdtempSync(join(tmpdir(), 'tessera-jwks-'));
+    try {
+      const file = join(dir, 'jwks.json');
+      writeFileSync(file, JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'k1' }] }));
+      const run = await runTessera(db.url, ['client', 'create', '--name', 'jwt', '--grant-type', 'client_credentials', '--scope', 'read',
+        '--auth-method', 'private_key_jwt', '--jwks', file, '--json']);
+      expect(run.code, run.stderr).toBe(0);
+      const id = JSON.parse(run.stdout).client_id as string;
+      // Every instance serves the one issuer (startInstances), the assertion's audience.
+      const issuer = ((await (await fetch(`${A}/.well-known/oauth-authorization-server`)).json()) as { issuer: string }).issuer;
+      const now = Math.floor(Date.now() / 1000);
+      const assertion = await new SignJWT({ iss: id, sub: id, aud: issuer, jti: crypto.randomUUID(), exp: now + 60 })
+        .setProtectedHeader({ alg: 'ES256', kid: 'k1' }).sign(privateKey);
+      const form = { grant_type: 'client_credentials', client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: assertion };
+      const post = (at: string) => fetch(`${at}/token`, { method: 'POST', body: new URLSearchParams(form) });
+      expect((await post(A)).status).toBe(200);
+      for (const at of [B, C]) expect((await post(at)).status).toBe(401);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('rotate-secret --grace by the CLI: old and new secret both work on every instance; client update reaches every instance within 2 s (issue 11)', async () => {
+    const app = await createClient(db.url, ['--grant-type', 'client_credentials', '--scope', 'read write']);
+    for (const at of [A, B, C]) expect((await clientCredentials(at, app)).status).toBe(200);
+    const run = await runTessera(db.url, ['client', 'rotate-secret', app.id, '--grace', '600', '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    const rotated = { id: app.id, basic: basic(app.id, JSON.parse(run.stdout).client_secret) };
+    for (const at of [A, B, C]) {
+      await vi.waitFor(async () => expect((await clientCredentials(at, rotated)).status).toBe(200), { timeout: 2000, interval: 5 });
+      expect((await clientCredentials(at, app)).status).toBe(200);
+    }
+    const updated = await runTessera(db.url, ['client', 'update', app.id, '--scope', 'read']);
+    expect(updated.code, updated.stderr).toBe(0);
+    for (const at of [A, B, C]) {
+      await vi.waitFor(async () => {
+        const res = await postForm(at, '/token', { grant_type: 'client_credentials', scope: 'write' }, rotated);
+        expect(res.body.error).toBe('invalid_scope');
+      }, { timeout: 2000, interval: 5 });
+    }
   });
 });

@@ -5,9 +5,13 @@
  * (python3-requests-oauthlib, python3-authlib).
  */
 import { execFile } from 'node:child_process';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { exportJWK, generateKeyPair } from 'jose';
 import { describe, expect, it } from 'vitest';
+import { runTessera } from './cli-kit.js';
 import { useServer } from './flows.js';
 
 const PYTHON = '/usr/bin/python3';
@@ -94,4 +98,17 @@ describe('Python clients against Tessera', () => {
     expect(r.authlib_denied).toBe('access_denied');
     expect(r.authlib_token).toEqual({ token_type: 'Bearer', scope: 'read', has_refresh: false });
   }, 60_000);
+  it('Authlib private_key_jwt (RFC 7523): its default aud, the token endpoint URL, is refused; with the issuer as aud it gets a token', async () => {
+    const { privateKey, publicKey } = await generateKeyPair('RS256', { extractable: true });
+    const jwks = join(h.server.dir, 'authlib-jwks.json');
+    writeFileSync(jwks, JSON.stringify({ keys: [{ ...(await exportJWK(publicKey)), kid: 'authlib-1', alg: 'RS256' }] }));
+    const run = await runTessera(h.server.db, ['client', 'create', '--name', 'authlib-jwt', '--grant-type', 'client_credentials', '--scope', 'read',
+      '--auth-method', 'private_key_jwt', '--jwks', jwks, '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    const r = await runPython('authlib_private_key_jwt.py', {
+      TESSERA_URL: h.server.url, CLIENT_ID: JSON.parse(run.stdout).client_id, AUTHLIB_INSECURE_TRANSPORT: '1',
+      PRIVATE_JWK: JSON.stringify({ ...(await exportJWK(privateKey)), kid: 'authlib-1', alg: 'RS256' }),
+    });
+    expect(r).toEqual({ default_audience: 'invalid_client', token_type: 'Bearer', scope: 'read' });
+  });
 });

@@ -3,21 +3,14 @@
  * and ports of this test's own): both instances come up on one database and name one issuer.
  */
 import { spawn } from 'node:child_process';
-import { readFileSync } from 'node:fs';
-import { join } from 'node:path';
 import { TEST_PG } from '@tessera/test-utils';
 import postgres from 'postgres';
 import { afterAll, expect, it } from 'vitest';
 import { freePort } from './helpers.js';
+import { readmeSection, root } from './readme-kit.js';
 
-const root = join(import.meta.dirname, '..');
 
-function commands(): string {
-  const readme = readFileSync(join(root, 'README.md'), 'utf8');
-  const section = /<!-- postgres:start -->([\s\S]*?)<!-- postgres:end -->/.exec(readme)?.[1];
-  if (!section) throw new Error('README has no postgres section');
-  return [...section.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]).join('\n');
-}
+const commands = () => readmeSection('postgres');
 
 const name = `tessera_readme_${process.pid}`;
 let group: number | undefined;

@@ -3,25 +3,17 @@
  * run verbatim by bash against it, do what the README says.
  */
 import { spawn, execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { freePort } from './helpers.js';
+import { readmeSection, root } from './readme-kit.js';
 
-const root = join(import.meta.dirname, '..');
 const run = promisify(execFile);
 
-/** The shell commands of the README section between `<!-- name:start -->` and `<!-- name:end -->`. */
-function section(name: string): string {
-  const readme = readFileSync(join(root, 'README.md'), 'utf8');
-  const text = new RegExp(`<!-- ${name}:start -->([\\s\\S]*?)<!-- ${name}:end -->`).exec(readme)?.[1];
-  if (!text) throw new Error(`README has no ${name} section`);
-  return [...text.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]).join('\n');
-}
-
-const walkthrough = () => section('walkthrough');
+const walkthrough = () => readmeSection('walkthrough');
 
 let dir: string;
 let env: NodeJS.ProcessEnv;
@@ -76,7 +68,7 @@ it('the README walkthrough runs verbatim: token active, revoked, inactive, audit
 }, 90_000);
 
 it('the README pushed authorization request (RFC 9126) runs verbatim: a request_uri and its lifetime', async () => {
-  const script = `set -euo pipefail\n${section('par').replaceAll('http://127.0.0.1:9000', url)}`;
+  const script = `set -euo pipefail\n${readmeSection('par').replaceAll('http://127.0.0.1:9000', url)}`;
   const { stdout } = await run('bash', ['-c', script], { cwd: root, env, timeout: 60_000 });
   const body = JSON.parse(stdout.trim().split('\n').at(-1) as string);
   expect(body).toEqual({ request_uri: expect.stringMatching(/^urn:ietf:params:oauth:request_uri:/), expires_in: 300 });

@@ -54,6 +54,9 @@ const VALID: Record<string, string[]> = {
   user_code: ['$user_code', 'BCDF-GHJK', 'bcdf ghjk'],
   client_id: ['$client_id', '$public_id', '$feed_id'],
   client_secret: ['$secret', '$feed_secret'],
+  // RFC 7523 §2.2: an access token (a JWT, but not the client's assertion), an unsigned one.
+  client_assertion_type: ['urn:ietf:params:oauth:client-assertion-type:jwt-bearer', 'urn:ietf:params:oauth:client-assertion-type:saml2-bearer'],
+  client_assertion: ['$jwt', 'eyJhbGciOiJub25lIn0.eyJzdWIiOiJ4In0.'],
   code: ['$code'],
   redirect_uri: ['$redirect_uri'],
   code_verifier: ['$verifier'],
@@ -170,6 +173,8 @@ const templates: fc.Arbitrary<FuzzRequest> = fc.oneof(
   template('POST', '/token', 'body', ['grant_type', 'refresh_token', 'scope'], '$basic', null).map(withGrant('refresh_token')),
   template('POST', '/token', 'body', ['grant_type', 'code', 'redirect_uri', 'code_verifier'], '$basic', null).map(withGrant('authorization_code')),
   template('POST', '/token', 'body', ['grant_type', 'client_id', 'client_secret', 'scope'], null, null),
+  template('POST', '/token', 'body', ['grant_type', 'client_id', 'client_assertion_type', 'client_assertion', 'scope'], null, null),
+  template('POST', '/introspect', 'body', ['token', 'client_assertion_type', 'client_assertion'], null, null),
   template('POST', '/revoke', 'body', ['token', 'token_type_hint'], '$basic', null),
   template('POST', '/introspect', 'body', ['token', 'token_type_hint'], '$basic', null),
   template('GET', '/revocations', 'query', ['after', 'limit'], '$feed_basic', null),

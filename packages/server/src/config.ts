@@ -87,6 +87,16 @@ export interface ServerConfig {
   dbPoolSize: number;
   /** PostgreSQL: milliseconds a statement may run before the database cancels it (the request then gets 503); 0 = no limit. */
   dbStatementTimeout: number;
+  /**
+   * A file holding the 32-byte key that seals client_secret_jwt secrets (secrets.readSealingKey);
+   * '' = client_secret_jwt off. Every instance and the CLI need the same file.
+   */
+  clientSecretKeyFile: string;
+  /**
+   * Longest a client assertion may live, in seconds (RFC 7523 §3: a server may refuse an `exp`
+   * unreasonably far away); its jti is kept that long against replay. Authlib signs for 3600 s.
+   */
+  clientAssertionMaxLifetime: number;
 }
 
 export const defaults = {
@@ -127,6 +137,8 @@ export const defaults = {
   passwordMaxLength: 256,
   dbPoolSize: 10,
   dbStatementTimeout: 5000,
+  clientSecretKeyFile: '',
+  clientAssertionMaxLifetime: 3600,
 } as const satisfies Omit<ServerConfig, 'audience'>;
 
 export function resolveConfig(input: Partial<ServerConfig> = {}): ServerConfig {
@@ -208,5 +220,7 @@ export const settings: { readonly [K in keyof ServerConfig]: SettingRow<ServerCo
   passwordMinLength: { type: 'count', doc: 'shortest password user create and user set-password accept (NIST SP 800-63B: at least 8)' },
   passwordMaxLength: { type: 'count', doc: 'longest password accepted (NIST SP 800-63B: allow at least 64)' },
   dbPoolSize: { type: 'count', doc: 'PostgreSQL only: connections in the pool of each process' },
+  clientAssertionMaxLifetime: { type: 'seconds', doc: 'longest a private_key_jwt or client_secret_jwt assertion may live (exp − now); its jti is kept that long against replay' },
+  clientSecretKeyFile: { type: 'text', doc: 'file with the 32-byte key (base64) that seals client_secret_jwt secrets, outside the database; unset = client_secret_jwt off', shownDefault: 'unset' },
   dbStatementTimeout: { type: 'ms-or-off', doc: 'PostgreSQL only: milliseconds a statement may run before it is cancelled and the request gets 503 (0 = no limit); other commands have none unless set' },
 };

@@ -3,7 +3,10 @@
  * Opaque tokens and client secrets carry ≥ 256 random bits, so a fast hash (SHA-256) stores
  * them safely; only human-chosen passwords get the slow, salted KDF (scrypt).
  */
-import { hash, randomBytes, randomFillSync, randomInt, scrypt, timingSafeEqual, type BinaryLike, type ScryptOptions } from 'node:crypto';
+import {
+  createCipheriv, createDecipheriv, hash, randomBytes, randomFillSync, randomInt, scrypt, timingSafeEqual, type BinaryLike, type ScryptOptions,
+} from 'node:crypto';
+import { readFileSync, statSync } from 'node:fs';
 
 /**
  * Random bytes drawn from a pool: one randomFillSync (the same CSPRNG as randomBytes) fills 8 KiB,
@@ -106,4 +109,47 @@ export async function verifyPassword(password: string, stored: string): Promise<
     maxmem: SCRYPT.maxmem,
   });
   return timingSafeEqual(key, expected);
+}
+
+/**
+ * A key that seals secrets the server must be able to read again (client_secret_jwt: the secret
+ * is the HMAC key, OpenID Connect Core §9): 32 bytes, base64 or base64url, in a file of its own
+ * that only its owner may read. It stays outside the database, so a copy of the database alone
+ * (a backup, a replica) holds no usable secret.
+ */
+export function readSealingKey(path: string): Buffer {
+  let text: string;
+  try {
+    if ((statSync(path).mode & 0o077) !== 0) throw new Error(`${path} must be readable by its owner only (chmod 600)`);
+    text = readFileSync(path, 'utf8').trim();
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new Error(code ? `cannot read the client secret key file ${path} (${code})` : (err as Error).message);
+  }
+  const key = Buffer.from(text.replace(/-/g, '+').replace(/_/g, '/'), 'base64');
+  if (key.length !== 32) throw new Error(`the client secret key file ${path} must hold 32 bytes, base64 (openssl rand -base64 32)`);
+  return key;
+}
+
+/** AES-256-GCM of `secret` under `key`, bound to `context` (the client id) so a sealed value cannot be moved to another row: `v1.iv.ciphertext.tag`. */
+export function sealSecret(key: Buffer, secret: string, context: string): string {
+  const iv = randomBytes(12);
+  const cipher = createCipheriv('aes-256-gcm', key, iv);
+  cipher.setAAD(Buffer.from(context));
+  const sealed = Buffer.concat([cipher.update(secret, 'utf8'), cipher.final()]);
+  return ['v1', iv.toString('base64url'), sealed.toString('base64url'), cipher.getAuthTag().toString('base64url')].join('.');
+}
+
+/** The secret sealed by sealSecret, or undefined if it was sealed under another key or context, or altered. */
+export function openSealedSecret(key: Buffer, sealed: string, context: string): string | undefined {
+  const [version, iv, data, tag] = sealed.split('.');
+  if (version !== 'v1' || iv === undefined || data === undefined || tag === undefined) return undefined;
+  try {
+    const decipher = createDecipheriv('aes-256-gcm', key, Buffer.from(iv, 'base64url'));
+    decipher.setAAD(Buffer.from(context));
+    decipher.setAuthTag(Buffer.from(tag, 'base64url'));
+    return Buffer.concat([decipher.update(Buffer.from(data, 'base64url')), decipher.final()]).toString('utf8');
+  } catch {
+    return undefined;
+  }
 }

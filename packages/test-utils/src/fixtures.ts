@@ -9,14 +9,19 @@ export const HOUR = 3_600_000;
 
 export const newId = (): string => randomBytes(12).toString('base64url');
 /** Stands in for hashSecret(value): stores only ever see the hash. */
-const newHash = (): string => randomBytes(32).toString('base64url');
+export const newHash = (): string => randomBytes(32).toString('base64url');
 
 export function clientRecord(over: Partial<ClientRecord> = {}): ClientRecord {
   return {
     id: newId(),
     name: 'client',
     secretHash: newHash(),
+    previousSecretHash: null,
+    previousSecretExpiresAt: null,
     authMethod: 'client_secret_basic',
+    jwks: null,
+    jwksUri: null,
+    sealedSecret: null,
     grantTypes: ['authorization_code', 'refresh_token'],
     redirectUris: ['https://app.example/cb'],
     scope: 'read write',

@@ -5,6 +5,7 @@
  */
 import { describe } from 'vitest';
 import { auditLog } from './storage/audit.js';
+import { clientChanges } from './storage/client-changes.js';
 import { concurrency } from './storage/concurrency.js';
 import { type StorageSuiteOptions, type StoreFactory, useStore } from './storage/context.js';
 import { credentials } from './storage/credentials.js';
@@ -27,6 +28,7 @@ export function storageSuite(name: string, factory: StoreFactory, options: Stora
     tokens(ref);
     revocation(ref);
     credentials(ref);
+    clientChanges(ref);
     feed(ref);
     expiry(ref);
     auditLog(ref);

@@ -35,6 +35,8 @@ export interface EngineContext {
   readonly config: ServerConfig;
   readonly keys: KeyRing;
   readonly now: () => number;
+  /** The key sealing client_secret_jwt secrets (config.clientSecretKeyFile, read on first use); undefined when unset. */
+  readonly sealingKey: () => Buffer | undefined;
   /** Each client's client_credentials grant, by client id (issue.ts). */
   readonly clientGrants: Map<string, GrantRecord>;
   /** Tells the engine's subscribers (the feed fan-out, guards through it) that a revocation committed. */

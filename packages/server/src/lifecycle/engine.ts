@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events';
 import type { ServerConfig } from '../config.js';
 import type {
-  AuditInput, ClientRecord, CodeRecord, GrantRecord, RevocationResult, RevocationTarget, SessionRecord, Store, TokenRecord, UserRecord,
+  AuditInput, ClientChanges, ClientRecord, CodeRecord, GrantRecord, RevocationResult, RevocationTarget, SessionRecord, Store, TokenRecord, UserRecord,
 } from '../store/types.js';
 import { type CodeParams, issueCode, redeemCode } from './codes.js';
 import type { Actor, AuditSubject, EngineContext, EngineEvents } from './context.js';
@@ -25,6 +25,9 @@ import { revoke, revokeByValue } from './revoke.js';
 import { rotateRefresh } from './rotate-refresh.js';
 import { type SignedIn, signedIn, startSession } from './sessions.js';
 import { SignIn, type SignInSource } from './sign-in.js';
+import { type AssertionContext, verifyClientAssertion } from '../rfc7523/client-assertion.js';
+import { ClientKeys } from '../rfc7523/client-jwks.js';
+import { readSealingKey } from '../secrets.js';
 
 export type { Actor, AuditSubject, EngineEvents, RevocationEvent } from './context.js';
 export { SessionEnded } from './credentials.js';
@@ -38,14 +41,26 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
   private readonly ctx: EngineContext;
   private readonly signIn: SignIn;
   private readonly deviceVerification: DeviceVerification;
+  private readonly assertions: AssertionContext;
 
   /** The settings, keys and clock are the engine's own; endpoints get theirs from app.ts. */
   constructor(store: Store, config: ServerConfig, keys: KeyRing, now: () => number = Date.now) {
     super();
+    let sealingKey: Buffer | undefined;
     this.ctx = {
       store, config, keys, now,
+      sealingKey: () => {
+        if (config.clientSecretKeyFile === '') return undefined;
+        sealingKey ??= readSealingKey(config.clientSecretKeyFile);
+        return sealingKey;
+      },
       clientGrants: new Map(),
       emitRevoked: (target, result, at, reason) => this.emit('revoked', { target, result, at, reason }),
+    };
+    this.assertions = {
+      issuer: config.issuer, maxLifetime: config.clientAssertionMaxLifetime, keys: new ClientKeys(), now,
+      secretOf: (client) => principals.clientSecretOf(this.ctx, client),
+      record: (clientId, jti, expiresAt) => store.recordAssertion(clientId, jti, expiresAt),
     };
     this.signIn = new SignIn(store, config, now, (address) => this.emit('signInAddressThrottled', { address }));
     this.deviceVerification = new DeviceVerification(this.ctx);
@@ -58,22 +73,35 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
     return principals.createClient(this.ctx, input, by);
   }
 
-  /** Gives a confidential client a new secret, returned once; undefined if there is no such client. */
-  rotateClientSecret(id: string, by: Actor): Promise<string | undefined> {
-    return principals.rotateClientSecret(this.ctx, id, by);
+  /**
+   * Gives a confidential client a new secret, returned once; the old one keeps working for
+   * `graceSeconds` (0: stops at once). Undefined if there is no such client.
+   */
+  rotateClientSecret(id: string, by: Actor, graceSeconds = 0): Promise<string | undefined> {
+    return principals.rotateClientSecret(this.ctx, id, graceSeconds, by);
+  }
+
+  /** Changes a client's registration; its client_id, secret, tokens and grants stay. Undefined if there is no such client. */
+  updateClient(id: string, changes: ClientChanges, by: Actor): Promise<ClientRecord | undefined> {
+    return principals.updateClient(this.ctx, id, changes, by);
   }
 
   deleteClient(id: string, by: Actor): Promise<RevocationResult | undefined> {
     return principals.deleteClient(this.ctx, id, by);
   }
 
+  /** RFC 7523 §3: a private_key_jwt client's assertion, verified and recorded against replay; throws invalid_client. */
+  verifyClientAssertion(client: ClientRecord, assertion: string): Promise<void> {
+    return verifyClientAssertion(this.assertions, client, assertion);
+  }
+
   getClient(id: string): Promise<ClientRecord | undefined> {
     return this.ctx.store.getClient(id);
   }
 
-  /** Constant-time check of a client secret against its stored SHA-256. */
+  /** Constant-time check of a client secret against its stored SHA-256 (or the previous one's, within its grace period). */
   clientSecretMatches(client: ClientRecord, secret: string): boolean {
-    return principals.clientSecretMatches(client, secret);
+    return principals.clientSecretMatches(client, secret, this.ctx.now());
   }
 
   createUser(username: string, password: string, by: Actor): Promise<UserRecord> {

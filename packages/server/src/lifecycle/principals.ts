@@ -3,21 +3,31 @@
  * deletion or a password change revokes what the principal held, atomically, then tells
  * subscribers.
  */
-import { hashesEqual, hashPassword, hashSecret, randomId, randomSecret } from '../secrets.js';
-import type { ClientRecord, RevocationResult, UserRecord } from '../store/types.js';
+import { hashesEqual, hashPassword, hashSecret, openSealedSecret, randomId, randomSecret, sealSecret } from '../secrets.js';
+import type { ClientChanges, ClientRecord, RevocationResult, UserRecord } from '../store/types.js';
 import type { Actor, EngineContext } from './context.js';
 import { PREFIX } from './mint.js';
 
 /** What a new client is registered with; the engine adds its id, secret and creation time. */
-export type NewClient = Omit<ClientRecord, 'id' | 'secretHash' | 'createdAt'>;
+export type NewClient = Omit<ClientRecord, 'id' | 'secretHash' | 'previousSecretHash' | 'previousSecretExpiresAt' | 'createdAt' | 'jwks' | 'jwksUri' | 'sealedSecret'>
+  & Partial<Pick<ClientRecord, 'jwks' | 'jwksUri'>>;
+
+/** Methods that authenticate with a client_secret Tessera generates (and stores hashed). */
+const SECRET_METHODS: ReadonlySet<ClientRecord['authMethod']> = new Set(['client_secret_basic', 'client_secret_post', 'client_secret_jwt']);
 
 /** Creates a client; the secret (≥ 256 bits, generated here) is returned once and stored hashed. */
 export async function createClient(ctx: EngineContext, input: NewClient, by: Actor): Promise<{ client: ClientRecord; secret?: string }> {
-  const secret = input.authMethod === 'none' ? undefined : randomSecret(PREFIX.clientSecret);
+  const secret = SECRET_METHODS.has(input.authMethod) ? randomSecret(PREFIX.clientSecret) : undefined;
+  const id = randomId();
   const client: ClientRecord = {
     ...input,
-    id: randomId(),
+    jwks: input.jwks ?? null,
+    jwksUri: input.jwksUri ?? null,
+    sealedSecret: input.authMethod === 'client_secret_jwt' && secret !== undefined ? sealSecret(sealingKeyOf(ctx), secret, id) : null,
+    id,
     secretHash: secret === undefined ? null : hashSecret(secret),
+    previousSecretHash: null,
+    previousSecretExpiresAt: null,
     createdAt: ctx.now(),
   };
   await ctx.store.createClient(client, { event: 'client.created', ...by, clientId: client.id, data: { name: client.name } });
@@ -25,14 +35,29 @@ export async function createClient(ctx: EngineContext, input: NewClient, by: Act
 }
 
 /**
- * Gives a confidential client a new secret, returned once and stored hashed. The old one stops
- * working at the commit, also for requests checked with it and still in flight (their writes
- * are conditional on it); tokens already issued stay valid (`token revoke --client` ends them).
+ * Gives a confidential client a new secret, returned once and stored hashed. Without a grace
+ * period the old one stops working at the commit, also for requests checked with it and still in
+ * flight (their writes are conditional on it); with one it keeps working until `graceSeconds`
+ * have passed (a secret replaced earlier stops at once). Tokens already issued stay valid
+ * (`token revoke --client` ends them).
  */
-export async function rotateClientSecret(ctx: EngineContext, id: string, by: Actor): Promise<string | undefined> {
+export async function rotateClientSecret(ctx: EngineContext, id: string, graceSeconds: number, by: Actor): Promise<string | undefined> {
   const secret = randomSecret(PREFIX.clientSecret);
-  const done = await ctx.store.setClientSecret(id, hashSecret(secret), [{ event: 'client.secret_rotated', ...by, clientId: id }]);
+  const until = graceSeconds > 0 ? ctx.now() + graceSeconds * 1000 : undefined;
+  const audit = { event: 'client.secret_rotated', ...by, clientId: id, data: { grace_seconds: graceSeconds } };
+  const sealed = (await ctx.store.getClient(id))?.authMethod === 'client_secret_jwt' ? sealSecret(sealingKeyOf(ctx), secret, id) : undefined;
+  const done = await ctx.store.setClientSecret(id, hashSecret(secret), [audit], until, sealed);
   return done ? secret : undefined;
+}
+
+/**
+ * Changes a client's registration (never its client_id or secret). Tokens and grants already
+ * issued stay as they are: new requests follow the new registration. The audit record names the
+ * fields changed, never a secret (a JWK Set holds public keys only).
+ */
+export async function updateClient(ctx: EngineContext, id: string, changes: ClientChanges, by: Actor): Promise<ClientRecord | undefined> {
+  const fields = Object.keys(changes).filter((k) => changes[k as keyof ClientChanges] !== undefined).sort();
+  return ctx.store.updateClient(id, changes, [{ event: 'client.updated', ...by, clientId: id, data: { fields } }]);
 }
 
 export async function deleteClient(ctx: EngineContext, id: string, by: Actor): Promise<RevocationResult | undefined> {
@@ -45,9 +70,18 @@ export async function deleteClient(ctx: EngineContext, id: string, by: Actor): P
   return result;
 }
 
-/** Constant-time check of a client secret against its stored SHA-256. */
-export function clientSecretMatches(client: ClientRecord, secret: string): boolean {
-  return client.secretHash !== null && hashesEqual(hashSecret(secret), client.secretHash);
+/**
+ * Constant-time check of a client secret against its stored SHA-256, or against the previous
+ * secret's while its grace period lasts. Both comparisons always run, so the time taken does not
+ * tell which one matched.
+ */
+export function clientSecretMatches(client: ClientRecord, secret: string, now: number): boolean {
+  if (client.secretHash === null) return false;
+  const hashed = hashSecret(secret);
+  const current = hashesEqual(hashed, client.secretHash);
+  const inGrace = client.previousSecretHash !== null && client.previousSecretExpiresAt !== null && client.previousSecretExpiresAt > now;
+  const previous = hashesEqual(hashed, client.previousSecretHash ?? client.secretHash);
+  return current || (inGrace && previous);
 }
 
 export async function createUser(ctx: EngineContext, username: string, password: string, by: Actor): Promise<UserRecord> {
@@ -75,4 +109,23 @@ export async function setPassword(ctx: EngineContext, id: string, password: stri
   ]);
   if (result) ctx.emitRevoked({ user: id }, result, at, by.reason ?? 'password changed');
   return result;
+}
+
+/** The key sealing client_secret_jwt secrets; without one, such a client cannot be made. */
+function sealingKeyOf(ctx: EngineContext): Buffer {
+  const key = ctx.sealingKey();
+  if (!key) throw new Error('client_secret_jwt needs the clientSecretKeyFile setting (the key that seals its secret)');
+  return key;
+}
+
+/**
+ * A client_secret_jwt client's secret, the HMAC key of its assertions (OpenID Connect Core §9:
+ * the UTF-8 octets of the client_secret); undefined when the server has no sealing key or the
+ * sealed value does not open under it (another key, or altered).
+ */
+export function clientSecretOf(ctx: EngineContext, client: ClientRecord): Uint8Array | undefined {
+  const key = ctx.sealingKey();
+  if (!key || client.sealedSecret === null) return undefined;
+  const secret = openSealedSecret(key, client.sealedSecret, client.id);
+  return secret === undefined ? undefined : new TextEncoder().encode(secret);
 }

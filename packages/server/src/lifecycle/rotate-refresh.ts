@@ -25,7 +25,12 @@ export async function rotateRefresh(
   if (requested && !isSubset(requested, new Set(old.scope.split(' ').filter(Boolean)))) {
     throw new OAuthError('invalid_scope', 'the requested scope exceeds the scope originally granted');
   }
-  const accessScope = requested ? formatScope(requested) : old.scope;
+  // A client whose registered scopes were narrowed since (`client update`) gets access tokens
+  // within its scopes as they are now; the refresh token keeps its own (RFC 6749 §6: identical).
+  const registered = new Set(client.scope.split(' ').filter(Boolean));
+  const within = [...(requested ?? old.scope.split(' ').filter(Boolean))].filter((s) => registered.has(s));
+  if (within.length === 0) throw new OAuthError('invalid_scope', 'none of the granted scopes is still registered for this client');
+  const accessScope = formatScope(new Set(within));
 
   const [grant, user] = await Promise.all([
     ctx.store.getGrant(old.grantId),

@@ -2,10 +2,14 @@
 import type { ServerConfig } from '../config.js';
 import { PATHS } from '../http/routes.js';
 import { enabledGrants } from '../rfc6749/token-endpoint.js';
+import { CLIENT_SECRET_JWT_ALGS, PRIVATE_KEY_JWT_ALGS } from '../rfc7523/client-assertion.js';
 
 export function metadata(config: ServerConfig) {
   const i = config.issuer;
-  const authMethods = ['client_secret_basic', 'client_secret_post', 'none'];
+  // client_secret_jwt only with a key to seal its secrets (config.clientSecretKeyFile).
+  const jwtMethods = config.clientSecretKeyFile === '' ? ['private_key_jwt'] : ['private_key_jwt', 'client_secret_jwt'];
+  const authMethods = ['client_secret_basic', 'client_secret_post', ...jwtMethods, 'none'];
+  const signingAlgs = config.clientSecretKeyFile === '' ? PRIVATE_KEY_JWT_ALGS : [...PRIVATE_KEY_JWT_ALGS, ...CLIENT_SECRET_JWT_ALGS];
   const grantTypes = [...enabledGrants(config).keys()];
   if (config.legacyGrants.includes('implicit')) grantTypes.push('implicit');
   return {
@@ -21,8 +25,12 @@ export function metadata(config: ServerConfig) {
     response_modes_supported: ['query', 'fragment'],
     grant_types_supported: grantTypes,
     token_endpoint_auth_methods_supported: authMethods,
+    // RFC 8414 §2: the JWS algorithms of private_key_jwt (and client_secret_jwt) assertions, RFC 7523; never `none`.
+    token_endpoint_auth_signing_alg_values_supported: signingAlgs,
     revocation_endpoint_auth_methods_supported: authMethods,
-    introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post'],
+    revocation_endpoint_auth_signing_alg_values_supported: signingAlgs,
+    introspection_endpoint_auth_methods_supported: ['client_secret_basic', 'client_secret_post', ...jwtMethods],
+    introspection_endpoint_auth_signing_alg_values_supported: signingAlgs,
     // RFC 9207: authorization responses carry `iss`.
     authorization_response_iss_parameter_supported: true,
     code_challenge_methods_supported: config.allowPlainPkce ? ['S256', 'plain'] : ['S256'],

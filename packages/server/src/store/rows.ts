@@ -8,13 +8,22 @@ import type {
 
 export type Row = Record<string, unknown>;
 
+/** The changes that name a value (an absent or undefined field changes nothing). */
+export const definedOnly = <T extends object>(changes: T): Partial<T> =>
+  Object.fromEntries(Object.entries(changes).filter(([, v]) => v !== undefined)) as Partial<T>;
+
 const parsed = <T>(value: unknown): T => (typeof value === 'string' ? JSON.parse(value) : value) as T;
 
 export const toClient = (r: Row): ClientRecord => ({
   id: r.id as string,
   name: r.name as string,
   secretHash: r.secret_hash as string | null,
+  previousSecretHash: (r.previous_secret_hash as string | null) ?? null,
+  previousSecretExpiresAt: (r.previous_secret_expires_at as number | null) ?? null,
   authMethod: r.auth_method as ClientRecord['authMethod'],
+  jwks: (r.jwks as string | null) ?? null,
+  jwksUri: (r.jwks_uri as string | null) ?? null,
+  sealedSecret: (r.sealed_secret as string | null) ?? null,
   grantTypes: parsed(r.grant_types),
   redirectUris: parsed(r.redirect_uris),
   scope: r.scope as string,

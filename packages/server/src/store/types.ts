@@ -33,15 +33,30 @@
 /** RFC 8628 §3.4: the device authorization grant's grant_type. */
 export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 export type GrantType = 'authorization_code' | 'refresh_token' | 'client_credentials' | 'password' | 'implicit' | typeof DEVICE_CODE_GRANT;
-export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'none';
+export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'client_secret_jwt' | 'none';
 export type TokenFormat = 'opaque' | 'jwt';
 
 export interface ClientRecord {
   id: string;
   name: string;
-  /** SHA-256 of the secret (base64url); null for public clients (auth method `none`). */
+  /** SHA-256 of the secret (base64url); null for public clients (auth method `none`) and private_key_jwt. */
   secretHash: string | null;
+  /**
+   * After `rotate-secret --grace`: the replaced secret's hash, accepted until
+   * `previousSecretExpiresAt` (ms), then ignored; both null when there is none.
+   */
+  previousSecretHash: string | null;
+  previousSecretExpiresAt: number | null;
   authMethod: ClientAuthMethod;
+  /** private_key_jwt (RFC 7523 §2.2): the client's public keys, a JWK Set as JSON text, or where to fetch them. At most one is set. */
+  jwks: string | null;
+  jwksUri: string | null;
+  /**
+   * client_secret_jwt only (OpenID Connect Core §9): the secret itself is the HMAC key, so it is
+   * kept sealed (AES-256-GCM, secrets.sealSecret) under a key file outside the database; null for
+   * every other method. secretHash is still its SHA-256 (rotation checks).
+   */
+  sealedSecret: string | null;
   grantTypes: GrantType[];
   redirectUris: string[];
   /** Space-delimited scopes the client may ask for. */
@@ -52,6 +67,10 @@ export interface ClientRecord {
   refreshTtl: number | null;
   createdAt: number;
 }
+
+/** What `updateClient` may change; the id, secrets and creation time never change. */
+export type ClientChanges = Partial<Pick<ClientRecord,
+  'name' | 'grantTypes' | 'redirectUris' | 'scope' | 'tokenFormat' | 'accessTtl' | 'refreshTtl' | 'jwks' | 'jwksUri'>>;
 
 export interface UserRecord {
   id: string;
@@ -272,7 +291,11 @@ export type ClaimResult = 'claimed' | 'already-used' | 'grant-revoked' | 'creden
  * change of that credential, whichever process made the change.
  */
 export interface CheckedCredentials {
-  /** The client, with the hash of the secret it authenticated with (null: a public client). */
+  /**
+   * The client, with its secret hash as read when it authenticated (null: a public or
+   * private_key_jwt client). It still holds while it is the stored secret, or the previous one
+   * within its grace period (rotate-secret --grace).
+   */
   client?: { id: string; secretHash: string | null };
   /** The user, with the password hash (UserRecord.passwordHash) the password was checked against. */
   user?: { id: string; passwordHash: string };
@@ -293,10 +316,24 @@ export interface Store {
   listClients(): Promise<ClientRecord[]>;
   /**
    * Replaces a confidential client's secret hash; false if there is no such client with a secret.
-   * Writes conditional on the old secret (CheckedCredentials) fail from the commit on; tokens
-   * already issued stay valid.
+   * With `previousUntil` (ms) later than now, the replaced hash becomes previousSecretHash until
+   * then (a grace period; any older previous secret is dropped); without, previousSecretHash is
+   * cleared. sealedSecret replaces the stored one (cleared when absent). Writes conditional on the old secret (CheckedCredentials) fail from the commit on,
+   * or from the end of the grace period; tokens already issued stay valid.
    */
-  setClientSecret(id: string, secretHash: string, audit: AuditInput[]): Promise<boolean>;
+  setClientSecret(id: string, secretHash: string, audit: AuditInput[], previousUntil?: number, sealedSecret?: string): Promise<boolean>;
+  /**
+   * Changes the given registration fields of a client, never its id or secrets; returns the
+   * client as stored, undefined if there is no such client. Tokens and grants are untouched.
+   * Cached clients follow as after any change (onClientsChanged, within the store's bound).
+   */
+  updateClient(id: string, changes: ClientChanges, audit: AuditInput[]): Promise<ClientRecord | undefined>;
+  /**
+   * Records a client assertion's `jti` (RFC 7523 §3 item 7) until `expiresAt`: 'recorded' the
+   * first time, 'replayed' if this client's jti is already recorded and not expired, by whichever
+   * process recorded it. Expired records go with sweepExpired.
+   */
+  recordAssertion(clientId: string, jti: string, expiresAt: number): Promise<'recorded' | 'replayed'>;
   /** Deletes the client and revokes every grant, token and unredeemed code issued to it. */
   deleteClient(id: string, at: number, audit: AuditInput[]): Promise<RevocationResult | undefined>;
   /**
@@ -431,8 +468,7 @@ export interface Store {
   /**
    * Deletes at most `limit` rows that no longer matter; returns how many (a call that returns less
    * than `limit` left nothing more to delete before `before`):
-   * - tokens, codes, pushed requests and browser sessions that expired before `before`;
-   * - tokens, codes, device codes and browser sessions that expired before `before`;
+   * - tokens, codes, pushed requests, device codes, browser sessions and client assertion records that expired before `before`;
    * - feed events whose `until` is before `before`;
    * - grants revoked before `before`, with their tokens (all revoked with the grant, so inactive
    *   however far from expiry). A grant goes only once none of its tokens is left, so every token

@@ -1,21 +1,16 @@
-/** `tessera client create|list|show|rotate-secret|delete`: registered OAuth clients (RFC 6749 §2). */
-import { formatScope, OAuthError, parseScope } from '@tessera/core';
-import type { ServerConfig } from '../../config.js';
-import { type ClientAuthMethod, type ClientRecord, DEVICE_CODE_GRANT, type GrantType, type TokenFormat } from '../../store/types.js';
+/** `tessera client create|list|show|update|rotate-secret|delete`: registered OAuth clients (RFC 6749 §2). */
 import { CommandError, EXIT, list, need, oneOf, parse, positiveInt, repeated, UsageError, type Command } from '../args.js';
-import { fields, iso, plural, print, printJson, shortIso, table, withTessera } from '../io.js';
-
-/** DEVICE_CODE_GRANT: RFC 8628's urn:ietf:params:oauth:grant-type:device_code, named as on the wire. */
-const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', 'password', 'implicit', DEVICE_CODE_GRANT] as const satisfies readonly GrantType[];
-const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'none'] as const satisfies readonly ClientAuthMethod[];
-const TOKEN_FORMATS = ['opaque', 'jwt'] as const satisfies readonly TokenFormat[];
-/** Grants that send the browser back to the client (RFC 6749 §3.1.2). */
-const REDIRECTING: readonly GrantType[] = ['authorization_code', 'implicit'];
+import { plural, print, printJson, shortIso, table, withTessera } from '../io.js';
+import { rotateSecret, update } from './client-update.js';
+import {
+  AUTH_METHODS, authMethodOf, clientJson, clientKeysOf, clientText, GRANT_TYPES, KEYS_HELP, needSealingKey, REDIRECTING, redirectUri, scopeOf,
+  TOKEN_FORMATS, withSecretSecond,
+} from './client-fields.js';
 
 const create: Command = {
   name: 'client create',
   synopsis: `--name N --grant-type G … [--redirect-uri U …] --scope "a b" [--auth-method M] [--public]
-       [--token-format opaque|jwt] [--access-ttl S] [--refresh-ttl S]`,
+       [--token-format opaque|jwt] [--access-ttl S] [--refresh-ttl S] [--jwks FILE | --jwks-uri URL]`,
   summary: 'register a client; prints its client_id and client_secret (shown once)',
   help: `  --name N            a name for people
   --grant-type G      repeatable or comma-separated: ${GRANT_TYPES.join(', ')}
@@ -23,11 +18,14 @@ const create: Command = {
                       part of it); repeat the flag for several. Needed for authorization_code and
                       implicit
   --scope "a b"       the scopes the client may ask for, space-separated
-  --auth-method M     ${AUTH_METHODS.join(', ')} (default client_secret_basic)
+  --auth-method M     ${AUTH_METHODS.join(', ')} (default client_secret_basic);
+                      private_key_jwt (RFC 7523) has no secret and needs --jwks or --jwks-uri;
+                      client_secret_jwt needs the server's clientSecretKeyFile setting
   --public            a public client (auth method none, no secret; RFC 6749 §2.1)
   --token-format F    opaque or jwt (RFC 9068) access tokens (default opaque)
   --access-ttl S      access token lifetime in seconds (default: the server's)
-  --refresh-ttl S     refresh token lifetime in seconds (default: the server's)`,
+  --refresh-ttl S     refresh token lifetime in seconds (default: the server's)
+${KEYS_HELP}`,
   async run(argv) {
     const { values, db } = parse(argv, {
       name: { type: 'string' },
@@ -39,6 +37,8 @@ const create: Command = {
       'token-format': { type: 'string' },
       'access-ttl': { type: 'string' },
       'refresh-ttl': { type: 'string' },
+      jwks: { type: 'string' },
+      'jwks-uri': { type: 'string' },
     });
     const name = need(values.name, '--name').trim();
     if (name === '') throw new UsageError('--name must not be empty');
@@ -61,10 +61,14 @@ const create: Command = {
     if (authMethod === 'none' && grantTypes.includes('client_credentials')) {
       throw new UsageError('a public client cannot use client_credentials (it has no secret to authenticate with)');
     }
+    const keys = await clientKeysOf(values.jwks, values['jwks-uri']);
+    if (authMethod === 'private_key_jwt' && !keys) throw new UsageError('--auth-method private_key_jwt needs --jwks FILE or --jwks-uri URL');
+    if (authMethod !== 'private_key_jwt' && keys) throw new UsageError('--jwks and --jwks-uri are for --auth-method private_key_jwt');
+    if (authMethod === 'client_secret_jwt') needSealingKey(db.config);
 
     return withTessera(db, 'create', async ({ engine, config }) => {
       const { client, secret } = await engine.createClient(
-        { name, authMethod, grantTypes, redirectUris, scope, tokenFormat, accessTtl, refreshTtl },
+        { name, authMethod, grantTypes, redirectUris, scope, tokenFormat, accessTtl, refreshTtl, ...keys },
         { actor: 'cli' },
       );
       const shown = { ...clientJson(client), ...(secret === undefined ? {} : { client_secret: secret }) };
@@ -117,32 +121,6 @@ const show: Command = {
   },
 };
 
-const rotateSecret: Command = {
-  name: 'client rotate-secret',
-  synopsis: 'ID [--json]',
-  summary: 'give a confidential client a new client_secret (shown once); the old one stops working at once',
-  help: `  The old secret fails from now on, also for requests already checked with it and still in
-  flight. Tokens issued before stay valid: end them with \`tessera token revoke --client ID\`.`,
-  async run(argv) {
-    const { values, args, db } = parse(argv, {}, ['ID']);
-    return withTessera(db, 'existing', async ({ engine, store }) => {
-      const client = await store.getClient(args.ID);
-      if (!client) throw new CommandError(`no client with id '${args.ID}'`);
-      if (client.authMethod === 'none') throw new CommandError(`client ${args.ID} is public (auth method none): it has no secret to rotate`);
-      const secret = await engine.rotateClientSecret(client.id, { actor: 'cli' });
-      // Deleted between the read and the write.
-      if (secret === undefined) throw new CommandError(`no client with id '${args.ID}'`);
-      if (values.json) {
-        printJson({ client_id: client.id, client_secret: secret });
-      } else {
-        print(fields([['client_id', client.id], ['client_secret', secret]]));
-        print('\nThe client_secret is shown only this once: store it now. The old secret no longer works.');
-      }
-      return EXIT.ok;
-    });
-  },
-};
-
 const remove: Command = {
   name: 'client delete',
   synopsis: 'ID [--json]',
@@ -162,81 +140,5 @@ const remove: Command = {
   },
 };
 
-export const clientCommands: readonly Command[] = [create, listCommand, show, rotateSecret, remove];
+export const clientCommands: readonly Command[] = [create, listCommand, show, update, rotateSecret, remove];
 
-/** The client as shown by every command; the secret is added by `create` only. */
-export function clientJson(c: ClientRecord) {
-  return {
-    client_id: c.id,
-    name: c.name,
-    token_endpoint_auth_method: c.authMethod,
-    grant_types: c.grantTypes,
-    redirect_uris: c.redirectUris,
-    scope: c.scope,
-    token_format: c.tokenFormat,
-    access_ttl: c.accessTtl,
-    refresh_ttl: c.refreshTtl,
-    created_at: iso(c.createdAt),
-  };
-}
-
-/** client_id first, then client_secret, then the settings: the order a reader wants. */
-function withSecretSecond({ client_id, client_secret, ...rest }: ReturnType<typeof clientJson> & { client_secret?: string }) {
-  return client_secret === undefined ? { client_id, ...rest } : { client_id, client_secret, ...rest };
-}
-
-function clientText(c: ClientRecord, config: ServerConfig, secret: string | undefined): string {
-  const ttl = (own: number | null, server: number) => (own === null ? `server default (${server} s)` : `${own} s`);
-  return fields([
-    ['client_id', c.id],
-    ...(secret === undefined ? [] : [['client_secret', secret] as const]),
-    ['name', c.name],
-    ['token_endpoint_auth_method', c.authMethod],
-    ['grant_types', c.grantTypes.join(' ')],
-    ['redirect_uris', c.redirectUris.join(' ') || '-'],
-    ['scope', c.scope],
-    ['token_format', c.tokenFormat],
-    ['access_ttl', ttl(c.accessTtl, config.accessTokenTtl)],
-    ['refresh_ttl', ttl(c.refreshTtl, config.refreshTokenTtl)],
-    ['created_at', iso(c.createdAt)],
-  ]);
-}
-
-function authMethodOf(flag: string | undefined, isPublic: boolean): ClientAuthMethod {
-  const method = flag === undefined ? undefined : oneOf('--auth-method', flag, AUTH_METHODS);
-  if (isPublic && method !== undefined && method !== 'none') {
-    throw new UsageError(`--public means --auth-method none; it conflicts with --auth-method ${method}`);
-  }
-  return isPublic ? 'none' : (method ?? 'client_secret_basic');
-}
-
-/** Schemes a browser would run or read locally instead of handing the code to a client. */
-const UNSAFE_SCHEMES = new Set(['javascript:', 'data:', 'vbscript:', 'file:', 'blob:']);
-
-/** RFC 6749 §3.1.2: the redirection endpoint MUST be an absolute URI and MUST NOT have a fragment. */
-function redirectUri(value: string): string {
-  if (value.includes('#')) throw new UsageError(`--redirect-uri must not have a fragment (RFC 6749 §3.1.2); got '${value}'`);
-  // RFC 3986 §4.3: an absolute URI has a scheme; spaces and control characters are not URI characters.
-  if (!URL.canParse(value) || !/^[a-z][a-z0-9+.-]*:/i.test(value) || /[\s\p{Cc}]/u.test(value)) {
-    throw new UsageError(`--redirect-uri must be an absolute URI such as https://app.example/callback; got '${value}'`);
-  }
-  const url = new URL(value);
-  if (UNSAFE_SCHEMES.has(url.protocol)) throw new UsageError(`--redirect-uri must not use the ${url.protocol} scheme; got '${value}'`);
-  if ((url.protocol === 'http:' || url.protocol === 'https:') && url.hostname === '') {
-    throw new UsageError(`--redirect-uri must name a host; got '${value}'`);
-  }
-  return value;
-}
-
-/** RFC 6749 §3.3 scope tokens; stored sorted, the way the engine formats scopes. */
-function scopeOf(value: string): string {
-  let scopes: Set<string>;
-  try {
-    scopes = parseScope(value);
-  } catch (err) {
-    if (err instanceof OAuthError) throw new UsageError(`--scope: ${err.error_description ?? 'malformed scope'}`);
-    throw err;
-  }
-  if (scopes.size === 0) throw new UsageError('--scope must name at least one scope');
-  return formatScope(scopes);
-}

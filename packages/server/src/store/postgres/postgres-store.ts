@@ -10,7 +10,7 @@
  */
 import { OAuthError } from '@tessera/core';
 import type {
-  AuditInput, CheckedCredentials, ClientRecord, CodeRecord, DeviceCodeRecord, DeviceDecision, GrantRecord, KeyRecord, PushedRequestRecord, RevocationTarget,
+  AuditInput, CheckedCredentials, ClientChanges, ClientRecord, CodeRecord, DeviceCodeRecord, DeviceDecision, GrantRecord, KeyRecord, PushedRequestRecord, RevocationTarget,
   SessionRecord, Store, TokenFilter, TokenRecord, UserRecord,
 } from '../types.js';
 import { toAudit, toClient, toCode, toDeviceCode, toFeedEvent, toGrant, toKey, toPushedRequest, toSession, toToken, toUser } from '../rows.js';
@@ -154,13 +154,29 @@ export class PostgresStore implements Store {
     return (await this.read((sql) => sql`SELECT * FROM clients ORDER BY created_at, id`)).map(toClient);
   }
 
-  async setClientSecret(id: string, secretHash: string, audit: AuditInput[]) {
+  async setClientSecret(id: string, secretHash: string, audit: AuditInput[], previousUntil?: number, sealedSecret?: string) {
     try {
-      return await this.write((tx) => w.setClientSecret(tx, id, secretHash, audit));
+      return await this.write((tx) => w.setClientSecret(tx, id, secretHash, audit, previousUntil, sealedSecret));
     } finally {
       // After the commit (NOTIFY tells the other instances).
       this.clientsChanged();
     }
+  }
+
+  async updateClient(id: string, changes: ClientChanges, audit: AuditInput[]) {
+    try {
+      return await this.write((tx) => w.updateClient(tx, id, changes, audit));
+    } finally {
+      // After the commit (NOTIFY tells the other instances).
+      this.clientsChanged();
+    }
+  }
+
+  async recordAssertion(clientId: string, jti: string, expiresAt: number): Promise<'recorded' | 'replayed'> {
+    if (!storable(clientId) || !storable(jti)) return 'replayed';
+    const rows = await this.read((sql) => sql`INSERT INTO client_assertions (client_id, jti, expires_at) VALUES (${clientId}, ${jti}, ${expiresAt})
+      ON CONFLICT DO NOTHING RETURNING 1`);
+    return rows.length === 1 ? 'recorded' : 'replayed';
   }
 
   async deleteClient(id: string, at: number, audit: AuditInput[]) {

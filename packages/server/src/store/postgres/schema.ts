@@ -399,4 +399,47 @@ export const migrations: readonly string[] = [
     RETURN 'claimed';
   END $$;
   `,
+  // Issue 11, client management and JWT client authentication: a rotated secret's predecessor
+  // and its grace period (rotate-secret --grace), accepted by tessera_unchanged until it ends; a
+  // private_key_jwt client's JWK Set (inline or by URI); a client_secret_jwt client's secret, sealed
+  // under a key kept outside the database; the jti of every client assertion
+  // (RFC 7523 §3) until it expires, so a replay is refused on every instance. clients_changed
+  // (NOTIFY) fires on these columns' updates as on any other.
+  `
+  ALTER TABLE clients ADD COLUMN previous_secret_hash text;
+  ALTER TABLE clients ADD COLUMN previous_secret_expires_at bigint;
+  ALTER TABLE clients ADD COLUMN jwks text;
+  ALTER TABLE clients ADD COLUMN jwks_uri text;
+  ALTER TABLE clients ADD COLUMN sealed_secret text;
+  CREATE TABLE client_assertions (
+    client_id text NOT NULL,
+    jti text NOT NULL,
+    expires_at bigint NOT NULL,
+    PRIMARY KEY (client_id, jti)
+  );
+  CREATE INDEX client_assertions_expires ON client_assertions (expires_at);
+
+  -- As before, except that a client's previous secret holds within its grace period.
+  CREATE OR REPLACE FUNCTION tessera_unchanged(c jsonb) RETURNS boolean LANGUAGE plpgsql AS $$
+  BEGIN
+    IF c IS NULL THEN RETURN true; END IF;
+    IF c ? 'client' THEN
+      PERFORM tessera_share('client', c->'client'->>'id');
+      PERFORM 1 FROM clients WHERE id = c->'client'->>'id' AND (secret_hash IS NOT DISTINCT FROM c->'client'->>'secretHash'
+        OR (previous_secret_hash = c->'client'->>'secretHash' AND previous_secret_expires_at > (extract(epoch FROM clock_timestamp()) * 1000)::bigint));
+      IF NOT FOUND THEN RETURN false; END IF;
+    END IF;
+    IF c ? 'user' THEN
+      PERFORM tessera_share('user', c->'user'->>'id');
+      PERFORM 1 FROM users WHERE id = c->'user'->>'id' AND password_hash = c->'user'->>'passwordHash';
+      IF NOT FOUND THEN RETURN false; END IF;
+    END IF;
+    IF c ? 'session' THEN
+      PERFORM tessera_share('user', c->'session'->>'userId');
+      PERFORM 1 FROM sessions WHERE hash = c->'session'->>'hash' AND user_id = c->'session'->>'userId' FOR SHARE;
+      IF NOT FOUND THEN RETURN false; END IF;
+    END IF;
+    RETURN true;
+  END $$;
+  `,
 ];

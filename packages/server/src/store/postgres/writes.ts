@@ -18,9 +18,11 @@
  */
 import { recordBody } from '../../audit/chain.js';
 import type {
-  AuditInput, CheckedCredentials, ClaimResult, ClientRecord, CodeRecord, DeviceCodeRecord, DeviceDecision, GrantRecord, KeyRecord, PushedRequestRecord, RevocationResult, RevocationTarget,
+  AuditInput, CheckedCredentials, ClaimResult, ClientChanges, ClientRecord, CodeRecord, DeviceCodeRecord, DeviceDecision, GrantRecord, KeyRecord, PushedRequestRecord,
+  RevocationResult, RevocationTarget,
   SessionRecord, TokenRecord, UserRecord,
 } from '../types.js';
+import { definedOnly, toClient } from '../rows.js';
 import type { Sql, Tx } from './connection.js';
 
 export type { Tx };
@@ -185,17 +187,39 @@ async function hold(tx: Tx, kind: 'client' | 'user', id: string): Promise<void> 
 }
 
 export async function createClient(tx: Tx, c: ClientRecord, audit: AuditInput): Promise<void> {
-  await tx`INSERT INTO clients (id, name, secret_hash, auth_method, grant_types, redirect_uris, scope, token_format, access_ttl, refresh_ttl, created_at)
-    VALUES (${c.id}, ${c.name}, ${c.secretHash}, ${c.authMethod}, ${tx.json(c.grantTypes)}, ${tx.json(c.redirectUris)}, ${c.scope}, ${c.tokenFormat}, ${c.accessTtl}, ${c.refreshTtl}, ${c.createdAt})`;
+  await tx`INSERT INTO clients (id, name, secret_hash, previous_secret_hash, previous_secret_expires_at, auth_method, grant_types, redirect_uris,
+      scope, token_format, access_ttl, refresh_ttl, jwks, jwks_uri, sealed_secret, created_at)
+    VALUES (${c.id}, ${c.name}, ${c.secretHash}, ${c.previousSecretHash}, ${c.previousSecretExpiresAt}, ${c.authMethod}, ${tx.json(c.grantTypes)},
+      ${tx.json(c.redirectUris)}, ${c.scope}, ${c.tokenFormat}, ${c.accessTtl}, ${c.refreshTtl}, ${c.jwks}, ${c.jwksUri}, ${c.sealedSecret}, ${c.createdAt})`;
   await appendAudit(tx, [audit], c.createdAt);
 }
 
-export async function setClientSecret(tx: Tx, id: string, secretHash: string, audit: AuditInput[]): Promise<boolean> {
+export async function setClientSecret(
+  tx: Tx, id: string, secretHash: string, audit: AuditInput[], previousUntil?: number, sealedSecret?: string,
+): Promise<boolean> {
+  // Exclusive: writes checked with the old secret (tessera_unchanged, shared) finish first.
   await hold(tx, 'client', id);
-  const rows = await tx`UPDATE clients SET secret_hash = ${secretHash} WHERE id = ${id} AND secret_hash IS NOT NULL RETURNING 1`;
+  const now = Date.now();
+  const until = previousUntil !== undefined && previousUntil > now ? previousUntil : null;
+  // The right-hand sides read the row as it was: the replaced hash becomes the previous one.
+  const rows = await tx`UPDATE clients SET secret_hash = ${secretHash}, sealed_secret = ${sealedSecret ?? null},
+      previous_secret_hash = CASE WHEN ${until}::bigint IS NULL THEN NULL ELSE secret_hash END, previous_secret_expires_at = ${until}::bigint
+    WHERE id = ${id} AND secret_hash IS NOT NULL RETURNING 1`;
   if (rows.length === 0) return false;
-  await appendAudit(tx, audit, Date.now());
+  await appendAudit(tx, audit, now);
   return true;
+}
+
+export async function updateClient(tx: Tx, id: string, changes: ClientChanges, audit: AuditInput[]): Promise<ClientRecord | undefined> {
+  await hold(tx, 'client', id);
+  const [row] = await tx`SELECT * FROM clients WHERE id = ${id}`;
+  if (!row) return undefined;
+  const c: ClientRecord = { ...toClient(row), ...definedOnly(changes) };
+  await tx`UPDATE clients SET name = ${c.name}, grant_types = ${tx.json(c.grantTypes)}, redirect_uris = ${tx.json(c.redirectUris)}, scope = ${c.scope},
+      token_format = ${c.tokenFormat}, access_ttl = ${c.accessTtl}, refresh_ttl = ${c.refreshTtl}, jwks = ${c.jwks}, jwks_uri = ${c.jwksUri}
+    WHERE id = ${id}`;
+  await appendAudit(tx, audit, Date.now());
+  return c;
 }
 
 export async function deleteClient(tx: Tx, id: string, at: number, audit: AuditInput[]): Promise<RevocationResult | undefined> {
@@ -346,6 +370,10 @@ export async function sweepExpired(tx: Tx, before: number, limit: number): Promi
   if (n < limit) n += await del('pushed_requests', 'hash');
   if (n < limit) n += await del('device_codes', 'id');
   if (n < limit) n += await del('sessions', 'hash');
+  if (n < limit) {
+    n += (await tx`DELETE FROM client_assertions WHERE (client_id, jti) IN
+      (SELECT client_id, jti FROM client_assertions WHERE expires_at < ${before} LIMIT ${limit - n})`).count;
+  }
   if (n < limit) n += (await tx`DELETE FROM revocation_feed WHERE seq IN (SELECT seq FROM revocation_feed WHERE until < ${before} LIMIT ${limit - n})`).count;
   if (n < limit) {
     // Grants revoked before `before`, their tokens first (all revoked with the grant), the grant once none is left.

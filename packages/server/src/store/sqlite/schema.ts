@@ -269,4 +269,22 @@ export const migrations: readonly string[] = [
   ) STRICT;
   CREATE INDEX device_codes_expires ON device_codes (expires_at);
   `,
+  // Issue 11, client management and JWT client authentication: a rotated secret's predecessor
+  // and its grace period (rotate-secret --grace); a private_key_jwt client's JWK Set (inline or by
+  // URI); a client_secret_jwt client's secret, sealed under a key kept outside the database; the jti of every client assertion (RFC 7523 §3) until it expires, so a replay is refused
+  // by whichever process sees it. Adding columns moves no row: clients_updated still fires.
+  `
+  ALTER TABLE clients ADD COLUMN previous_secret_hash TEXT;
+  ALTER TABLE clients ADD COLUMN previous_secret_expires_at INTEGER;
+  ALTER TABLE clients ADD COLUMN jwks TEXT;
+  ALTER TABLE clients ADD COLUMN jwks_uri TEXT;
+  ALTER TABLE clients ADD COLUMN sealed_secret TEXT;
+  CREATE TABLE client_assertions (
+    client_id TEXT NOT NULL,
+    jti TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (client_id, jti)
+  ) STRICT;
+  CREATE INDEX client_assertions_expires ON client_assertions (expires_at);
+  `,
 ];

@@ -37,7 +37,8 @@ describe('SqliteStore', () => {
 
 describe('SqliteStore client cache', () => {
   const client = (id: string): ClientRecord => ({
-    id, name: id, secretHash: 'h', authMethod: 'client_secret_basic', grantTypes: ['client_credentials'], redirectUris: [],
+    id, name: id, secretHash: 'h', previousSecretHash: null, previousSecretExpiresAt: null, authMethod: 'client_secret_basic', jwks: null, jwksUri: null, sealedSecret: null,
+    grantTypes: ['client_credentials'], redirectUris: [],
     scope: 'read', tokenFormat: 'opaque', accessTtl: null, refreshTtl: null, createdAt: Date.now(),
   });
 

@@ -13,7 +13,7 @@
  */
 import type Database from 'better-sqlite3';
 import type {
-  AuditInput, CheckedCredentials, ClientRecord, CodeRecord, DeviceCodeRecord, DeviceDecision, GrantRecord, KeyRecord, PushedRequestRecord,
+  AuditInput, CheckedCredentials, ClientChanges, ClientRecord, CodeRecord, DeviceCodeRecord, DeviceDecision, GrantRecord, KeyRecord, PushedRequestRecord,
   RevocationTarget, SessionRecord, Store, TokenFilter, TokenRecord, UserRecord,
 } from '../types.js';
 import { type Row, toAudit, toClient, toCode, toDeviceCode, toFeedEvent, toGrant, toKey, toPushedRequest, toSession, toToken, toUser } from '../rows.js';
@@ -157,12 +157,26 @@ export class SqliteStore implements Store {
     return (this.s.listClients.all() as Row[]).map(toClient);
   }
 
-  async setClientSecret(id: string, secretHash: string, audit: AuditInput[]) {
+  async setClientSecret(id: string, secretHash: string, audit: AuditInput[], previousUntil?: number, sealedSecret?: string) {
     try {
-      return await this.writer.write('setClientSecret', id, secretHash, audit);
+      return await this.writer.write('setClientSecret', id, secretHash, audit, previousUntil, sealedSecret);
     } finally {
       this.clients.delete(id);
     }
+  }
+
+  async updateClient(id: string, changes: ClientChanges, audit: AuditInput[]) {
+    try {
+      return await this.writer.write('updateClient', id, changes, audit);
+    } finally {
+      // After the commit: a read between the call and the commit may have cached the old row.
+      this.clients.delete(id);
+      this.clientsChanged.fire();
+    }
+  }
+
+  recordAssertion(clientId: string, jti: string, expiresAt: number) {
+    return this.writer.write('recordAssertion', clientId, jti, expiresAt);
   }
 
   async deleteClient(id: string, at: number, audit: AuditInput[]) {

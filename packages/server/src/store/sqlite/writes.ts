@@ -5,9 +5,10 @@
  */
 import type Database from 'better-sqlite3';
 import { chainRecord } from '../../audit/chain.js';
+import { definedOnly, type Row, toClient } from '../rows.js';
 import type {
-  AuditInput, CheckedCredentials, ClaimResult, ClientRecord, CodeRecord, DeviceCodeRecord, DeviceDecision, GrantRecord, KeyRecord, PushedRequestRecord, RevocationResult, RevocationKind, RevocationTarget,
-  SessionRecord, TokenRecord, UserRecord,
+  AuditInput, CheckedCredentials, ClaimResult, ClientChanges, ClientRecord, CodeRecord, DeviceCodeRecord, DeviceDecision, GrantRecord, KeyRecord, PushedRequestRecord,
+  RevocationResult, RevocationKind, RevocationTarget, SessionRecord, TokenRecord, UserRecord,
 } from '../types.js';
 
 /**
@@ -47,11 +48,22 @@ export class SqliteWrites {
   constructor(private readonly db: Database.Database) {
     const p = (sql: string) => db.prepare(sql);
     this.s = {
-      insertClient: p(`INSERT INTO clients (id, name, secret_hash, auth_method, grant_types, redirect_uris, scope, token_format, access_ttl, refresh_ttl, created_at)
-        VALUES (@id, @name, @secretHash, @authMethod, @grantTypes, @redirectUris, @scope, @tokenFormat, @accessTtl, @refreshTtl, @createdAt)`),
+      insertClient: p(`INSERT INTO clients (id, name, secret_hash, previous_secret_hash, previous_secret_expires_at, auth_method, grant_types, redirect_uris,
+          scope, token_format, access_ttl, refresh_ttl, jwks, jwks_uri, sealed_secret, created_at)
+        VALUES (@id, @name, @secretHash, @previousSecretHash, @previousSecretExpiresAt, @authMethod, @grantTypes, @redirectUris,
+          @scope, @tokenFormat, @accessTtl, @refreshTtl, @jwks, @jwksUri, @sealedSecret, @createdAt)`),
       deleteClient: p('DELETE FROM clients WHERE id = ?'),
-      setClientSecret: p('UPDATE clients SET secret_hash = ? WHERE id = ? AND secret_hash IS NOT NULL'),
-      clientSecretIs: p('SELECT 1 FROM clients WHERE id = ? AND secret_hash IS ?'),
+      // The right-hand sides read the row as it was: the replaced hash becomes the previous one.
+      setClientSecret: p(`UPDATE clients SET secret_hash = @secretHash, sealed_secret = @sealed,
+          previous_secret_hash = CASE WHEN @until > @now THEN secret_hash END, previous_secret_expires_at = CASE WHEN @until > @now THEN @until END
+        WHERE id = @id AND secret_hash IS NOT NULL`),
+      getClientRow: p('SELECT * FROM clients WHERE id = ?'),
+      updateClient: p(`UPDATE clients SET name = @name, grant_types = @grantTypes, redirect_uris = @redirectUris, scope = @scope, token_format = @tokenFormat,
+          access_ttl = @accessTtl, refresh_ttl = @refreshTtl, jwks = @jwks, jwks_uri = @jwksUri WHERE id = @id`),
+      // The current secret, or the previous one within its grace period (rotate-secret --grace).
+      clientSecretIs: p('SELECT 1 FROM clients WHERE id = @id AND (secret_hash IS @hash OR (previous_secret_hash = @hash AND previous_secret_expires_at > @now))'),
+      recordAssertion: p('INSERT INTO client_assertions (client_id, jti, expires_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
+      sweepAssertions: p('DELETE FROM client_assertions WHERE rowid IN (SELECT rowid FROM client_assertions WHERE expires_at < ? LIMIT ?)'),
       passwordIs: p('SELECT 1 FROM users WHERE id = ? AND password_hash = ?'),
       sessionIs: p('SELECT 1 FROM sessions WHERE hash = ? AND user_id = ?'),
       insertUser: p('INSERT INTO users (id, username, password_hash, created_at) VALUES (@id, @username, @passwordHash, @createdAt)'),
@@ -121,11 +133,25 @@ export class SqliteWrites {
     this.secretsChecked.clear();
   }
 
-  setClientSecret(id: string, secretHash: string, audit: AuditInput[]): boolean {
+  setClientSecret(id: string, secretHash: string, audit: AuditInput[], previousUntil?: number, sealedSecret?: string): boolean {
     this.secretsChecked.clear();
-    if (this.s.setClientSecret.run(secretHash, id).changes === 0) return false;
-    this.append(audit, Date.now());
+    const now = Date.now();
+    if (this.s.setClientSecret.run({ id, secretHash, until: previousUntil ?? null, now, sealed: sealedSecret ?? null }).changes === 0) return false;
+    this.append(audit, now);
     return true;
+  }
+
+  updateClient(id: string, changes: ClientChanges, audit: AuditInput[]): ClientRecord | undefined {
+    const row = this.s.getClientRow.get(id) as Row | undefined;
+    if (!row) return undefined;
+    const client: ClientRecord = { ...toClient(row), ...definedOnly(changes) };
+    this.s.updateClient.run({ ...client, grantTypes: JSON.stringify(client.grantTypes), redirectUris: JSON.stringify(client.redirectUris) });
+    this.append(audit, Date.now());
+    return client;
+  }
+
+  recordAssertion(clientId: string, jti: string, expiresAt: number): 'recorded' | 'replayed' {
+    return this.s.recordAssertion.run(clientId, jti, expiresAt).changes === 1 ? 'recorded' : 'replayed';
   }
 
   deleteClient(id: string, at: number, audit: AuditInput[]): RevocationResult | undefined {
@@ -269,6 +295,7 @@ export class SqliteWrites {
     if (n < limit) n += this.s.sweepPushed.run(before, limit - n).changes;
     if (n < limit) n += this.s.sweepDeviceCodes.run(before, limit - n).changes;
     if (n < limit) n += this.s.sweepSessions.run(before, limit - n).changes;
+    if (n < limit) n += this.s.sweepAssertions.run(before, limit - n).changes;
     if (n < limit) n += this.s.sweepFeed.run(before, limit - n).changes;
     if (n < limit) n += this.sweepRevokedGrants(before, limit - n);
     return n;
@@ -332,7 +359,7 @@ export class SqliteWrites {
   /** Whether the credentials a write was authorized by are still the stored ones (inside the write). */
   private unchanged(checked: CheckedCredentials | undefined): boolean {
     if (checked?.client && this.secretsChecked.get(checked.client.id) !== checked.client.secretHash) {
-      if (this.s.clientSecretIs.get(checked.client.id, checked.client.secretHash) === undefined) return false;
+      if (this.s.clientSecretIs.get({ id: checked.client.id, hash: checked.client.secretHash, now: Date.now() }) === undefined) return false;
       this.secretsChecked.set(checked.client.id, checked.client.secretHash);
     }
     if (checked?.user && this.s.passwordIs.get(checked.user.id, checked.user.passwordHash) === undefined) return false;

@@ -1,0 +1,149 @@
+/** The registration fields `client create` and `client update` share: their flags, checks and display. */
+import { readFileSync } from 'node:fs';
+import { formatScope, OAuthError, parseScope } from '@tessera/core';
+import { checkedJwks, checkedJwksUri } from '../../rfc7523/client-jwks.js';
+import { readSealingKey } from '../../secrets.js';
+import type { ServerConfig } from '../../config.js';
+import { type ClientAuthMethod, type ClientRecord, DEVICE_CODE_GRANT, type GrantType, type TokenFormat } from '../../store/types.js';
+import { CommandError, oneOf, UsageError } from '../args.js';
+import { fields, iso } from '../io.js';
+
+/** DEVICE_CODE_GRANT: RFC 8628's urn:ietf:params:oauth:grant-type:device_code, named as on the wire. */
+export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', 'password', 'implicit', DEVICE_CODE_GRANT] as const satisfies readonly GrantType[];
+export const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'client_secret_jwt', 'none'] as const satisfies readonly ClientAuthMethod[];
+export const TOKEN_FORMATS = ['opaque', 'jwt'] as const satisfies readonly TokenFormat[];
+/** Grants that send the browser back to the client (RFC 6749 §3.1.2). */
+export const REDIRECTING: readonly GrantType[] = ['authorization_code', 'implicit'];
+
+/** The client as shown by every command; the secret is added by `create` only. */
+export function clientJson(c: ClientRecord) {
+  return {
+    client_id: c.id,
+    name: c.name,
+    token_endpoint_auth_method: c.authMethod,
+    grant_types: c.grantTypes,
+    redirect_uris: c.redirectUris,
+    ...(c.authMethod === 'private_key_jwt' ? { jwks: c.jwks === null ? null : JSON.parse(c.jwks), jwks_uri: c.jwksUri } : {}),
+    scope: c.scope,
+    token_format: c.tokenFormat,
+    access_ttl: c.accessTtl,
+    refresh_ttl: c.refreshTtl,
+    created_at: iso(c.createdAt),
+  };
+}
+
+/** client_id first, then client_secret, then the settings: the order a reader wants. */
+export function withSecretSecond({ client_id, client_secret, ...rest }: ReturnType<typeof clientJson> & { client_secret?: string }) {
+  return client_secret === undefined ? { client_id, ...rest } : { client_id, client_secret, ...rest };
+}
+
+export function clientText(c: ClientRecord, config: ServerConfig, secret: string | undefined): string {
+  const ttl = (own: number | null, server: number) => (own === null ? `server default (${server} s)` : `${own} s`);
+  return fields([
+    ['client_id', c.id],
+    ...(secret === undefined ? [] : [['client_secret', secret] as const]),
+    ['name', c.name],
+    ['token_endpoint_auth_method', c.authMethod],
+    ['grant_types', c.grantTypes.join(' ')],
+    ['redirect_uris', c.redirectUris.join(' ') || '-'],
+    ...(c.authMethod === 'private_key_jwt' ? [['client keys', keysText(c)] as const] : []),
+    ['scope', c.scope],
+    ['token_format', c.tokenFormat],
+    ['access_ttl', ttl(c.accessTtl, config.accessTokenTtl)],
+    ['refresh_ttl', ttl(c.refreshTtl, config.refreshTokenTtl)],
+    ['created_at', iso(c.createdAt)],
+  ]);
+}
+
+export function authMethodOf(flag: string | undefined, isPublic: boolean): ClientAuthMethod {
+  const method = flag === undefined ? undefined : oneOf('--auth-method', flag, AUTH_METHODS);
+  if (isPublic && method !== undefined && method !== 'none') {
+    throw new UsageError(`--public means --auth-method none; it conflicts with --auth-method ${method}`);
+  }
+  return isPublic ? 'none' : (method ?? 'client_secret_basic');
+}
+
+/** Schemes a browser would run or read locally instead of handing the code to a client. */
+const UNSAFE_SCHEMES = new Set(['javascript:', 'data:', 'vbscript:', 'file:', 'blob:']);
+
+/** RFC 6749 §3.1.2: the redirection endpoint MUST be an absolute URI and MUST NOT have a fragment. */
+export function redirectUri(value: string): string {
+  if (value.includes('#')) throw new UsageError(`--redirect-uri must not have a fragment (RFC 6749 §3.1.2); got '${value}'`);
+  // RFC 3986 §4.3: an absolute URI has a scheme; spaces and control characters are not URI characters.
+  if (!URL.canParse(value) || !/^[a-z][a-z0-9+.-]*:/i.test(value) || /[\s\p{Cc}]/u.test(value)) {
+    throw new UsageError(`--redirect-uri must be an absolute URI such as https://app.example/callback; got '${value}'`);
+  }
+  const url = new URL(value);
+  if (UNSAFE_SCHEMES.has(url.protocol)) throw new UsageError(`--redirect-uri must not use the ${url.protocol} scheme; got '${value}'`);
+  if ((url.protocol === 'http:' || url.protocol === 'https:') && url.hostname === '') {
+    throw new UsageError(`--redirect-uri must name a host; got '${value}'`);
+  }
+  return value;
+}
+
+/** RFC 6749 §3.3 scope tokens; stored sorted, the way the engine formats scopes. */
+export function scopeOf(value: string): string {
+  let scopes: Set<string>;
+  try {
+    scopes = parseScope(value);
+  } catch (err) {
+    if (err instanceof OAuthError) throw new UsageError(`--scope: ${err.error_description ?? 'malformed scope'}`);
+    throw err;
+  }
+  if (scopes.size === 0) throw new UsageError('--scope must name at least one scope');
+  return formatScope(scopes);
+}
+
+function keysText(c: ClientRecord): string {
+  if (c.jwksUri !== null) return `jwks_uri ${c.jwksUri}`;
+  const n = c.jwks === null ? 0 : (JSON.parse(c.jwks) as { keys: unknown[] }).keys.length;
+  return `inline JWK Set (${n} key${n === 1 ? '' : 's'})`;
+}
+
+export const KEYS_HELP = `  --jwks FILE         private_key_jwt: a file holding the client's public keys, a JWK Set
+                      (RSA, EC or OKP keys; never private ones)
+  --jwks-uri URL      private_key_jwt: where the server fetches the client's JWK Set (https, or
+                      http on a loopback address); fetched again for a kid it does not know`;
+
+/**
+ * `--jwks FILE` or `--jwks-uri URL`, exactly one, for a private_key_jwt client (RFC 7523 §2.2);
+ * undefined when neither is given.
+ */
+export async function clientKeysOf(file: string | undefined, uri: string | undefined): Promise<Pick<ClientRecord, 'jwks' | 'jwksUri'> | undefined> {
+  if (file !== undefined && uri !== undefined) throw new UsageError('give --jwks FILE or --jwks-uri URL, not both');
+  if (uri !== undefined) {
+    try {
+      return { jwks: null, jwksUri: checkedJwksUri(uri) };
+    } catch (err) {
+      throw new UsageError(`--jwks-uri ${(err as Error).message}; got '${uri}'`);
+    }
+  }
+  if (file === undefined) return undefined;
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw new UsageError(`--jwks: cannot read '${file}' (${(err as NodeJS.ErrnoException).code ?? 'error'})`);
+  }
+  try {
+    return { jwks: await checkedJwks(text), jwksUri: null };
+  } catch (err) {
+    throw new UsageError(`--jwks '${file}': ${(err as Error).message}`);
+  }
+}
+
+/**
+ * client_secret_jwt needs the key that seals its secret (setting clientSecretKeyFile): checked
+ * before anything is written, so a missing or unreadable key file is a clear message, not a crash.
+ */
+export function needSealingKey(config: Partial<ServerConfig>): void {
+  const path = config.clientSecretKeyFile;
+  if (path === undefined || path === '') {
+    throw new UsageError('client_secret_jwt needs the key that seals client secrets: set TESSERA_CLIENT_SECRET_KEY_FILE (or clientSecretKeyFile in the config file) to a file made by `openssl rand -base64 32`, mode 600');
+  }
+  try {
+    readSealingKey(path);
+  } catch (err) {
+    throw new CommandError((err as Error).message);
+  }
+}

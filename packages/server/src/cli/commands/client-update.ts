@@ -1,0 +1,143 @@
+/**
+ * `tessera client update|rotate-secret`: change a registered client in place. Its client_id never
+ * changes, and its tokens and grants stay valid unless `--revoke` asks otherwise.
+ */
+import type { ClientChanges, ClientRecord } from '../../store/types.js';
+import { CommandError, EXIT, list, oneOf, parse, positiveInt, repeated, UsageError, type Command } from '../args.js';
+import { fields, plural, print, printJson, withTessera } from '../io.js';
+import {
+  clientJson, clientKeysOf, clientText, GRANT_TYPES, KEYS_HELP, needSealingKey, REDIRECTING, redirectUri, scopeOf, TOKEN_FORMATS,
+} from './client-fields.js';
+
+const REVOKE_HELP = `  --revoke            also revoke every grant and token the client holds (as \`tessera token
+                      revoke --client ID\`), in a second step after the change`;
+
+export const update: Command = {
+  name: 'client update',
+  synopsis: `ID [--name N] [--grant-type G …] [--redirect-uri U …] [--scope "a b"] [--token-format opaque|jwt]
+       [--access-ttl S|default] [--refresh-ttl S|default] [--jwks FILE | --jwks-uri URL] [--revoke] [--json]`,
+  summary: "change a client's registration; its client_id, secret, tokens and grants stay",
+  help: `  Each flag given replaces that field whole (the flags of \`client create\`); the others stay.
+  --grant-type G      the new list of grant types: repeatable or comma-separated
+  --redirect-uri U    the new list of redirect URIs: repeat the flag for several
+  --access-ttl S      seconds, or 'default' for the server's
+  --refresh-ttl S     seconds, or 'default' for the server's
+${KEYS_HELP}
+                      (either replaces the keys registered before, inline or by URI)
+${REVOKE_HELP}
+  Tokens already issued keep the scope and lifetime they were issued with until they expire or
+  are revoked, even when the change narrows the client's scopes or grant types: new requests
+  (refreshes included) follow the new registration. Use --revoke to end them now.`,
+  async run(argv) {
+    const { values, args, db } = parse(argv, {
+      name: { type: 'string' },
+      'grant-type': { type: 'string', multiple: true },
+      'redirect-uri': { type: 'string', multiple: true },
+      scope: { type: 'string' },
+      'token-format': { type: 'string' },
+      'access-ttl': { type: 'string' },
+      'refresh-ttl': { type: 'string' },
+      jwks: { type: 'string' },
+      'jwks-uri': { type: 'string' },
+      revoke: { type: 'boolean' },
+    }, ['ID']);
+    const changes: ClientChanges = {};
+    if (values.name !== undefined) {
+      changes.name = values.name.trim();
+      if (changes.name === '') throw new UsageError('--name must not be empty');
+    }
+    if (values['grant-type'] !== undefined) {
+      changes.grantTypes = list(values['grant-type']).map((g) => oneOf('--grant-type', g, GRANT_TYPES));
+      if (changes.grantTypes.length === 0) throw new UsageError('--grant-type must name at least one grant type');
+    }
+    if (values['redirect-uri'] !== undefined) changes.redirectUris = [...new Set(repeated(values['redirect-uri']).map(redirectUri))];
+    if (values.scope !== undefined) changes.scope = scopeOf(values.scope);
+    if (values['token-format'] !== undefined) changes.tokenFormat = oneOf('--token-format', values['token-format'], TOKEN_FORMATS);
+    if (values['access-ttl'] !== undefined) changes.accessTtl = ttlOf('--access-ttl', values['access-ttl']);
+    if (values['refresh-ttl'] !== undefined) changes.refreshTtl = ttlOf('--refresh-ttl', values['refresh-ttl']);
+    Object.assign(changes, await clientKeysOf(values.jwks, values['jwks-uri']));
+    if (Object.keys(changes).length === 0 && values.revoke !== true) throw new UsageError('nothing to change: give at least one field to change, or --revoke');
+
+    return withTessera(db, 'existing', async ({ engine, store, config }) => {
+      const current = await store.getClient(args.ID);
+      if (!current) throw new CommandError(`no client with id '${args.ID}'`);
+      if ((changes.jwks !== undefined || changes.jwksUri !== undefined) && current.authMethod !== 'private_key_jwt') {
+        throw new UsageError(`--jwks and --jwks-uri are for private_key_jwt clients; client ${current.id} uses ${current.authMethod}`);
+      }
+      consistent({ ...current, ...changes });
+      let client: ClientRecord | undefined = current;
+      if (Object.keys(changes).length > 0) client = await engine.updateClient(current.id, changes, { actor: 'cli' });
+      // Deleted between the read and the write.
+      if (!client) throw new CommandError(`no client with id '${args.ID}'`);
+      // After the change: a token issued under the old registration meanwhile is revoked too.
+      const revoked = values.revoke === true ? await engine.revoke({ client: client.id }, { actor: 'cli', reason: 'client updated' }) : undefined;
+      if (values.json) {
+        printJson({ ...clientJson(client), ...(revoked ? { revoked_tokens: revoked.tokens, revoked_grants: revoked.grants } : {}) });
+      } else {
+        print(`Updated client '${client.name}'.`);
+        print(clientText(client, config, undefined));
+        if (revoked) print(`\nRevoked ${plural(revoked.tokens, 'token')} and ${plural(revoked.grants, 'grant')}.`);
+      }
+      return EXIT.ok;
+    });
+  },
+};
+
+export const rotateSecret: Command = {
+  name: 'client rotate-secret',
+  synopsis: 'ID [--grace SECONDS] [--revoke] [--json]',
+  summary: 'give a confidential client a new client_secret (shown once); the old one stops at once or after --grace',
+  help: `  --grace SECONDS     the old secret keeps working this long, so the client can be redeployed
+                      with the new one first (default 0: it fails from now on, also for requests
+                      already checked with it and still in flight). Rotating again ends the
+                      grace of the secret before. Not for client_secret_jwt clients.
+${REVOKE_HELP}
+  Tokens issued before stay valid unless --revoke.`,
+  async run(argv) {
+    const { values, args, db } = parse(argv, { grace: { type: 'string' }, revoke: { type: 'boolean' } }, ['ID']);
+    const grace = values.grace === undefined || values.grace === '0' ? 0 : positiveInt('--grace', values.grace);
+    return withTessera(db, 'existing', async ({ engine, store }) => {
+      const client = await store.getClient(args.ID);
+      if (!client) throw new CommandError(`no client with id '${args.ID}'`);
+      if (client.authMethod === 'none') throw new CommandError(`client ${args.ID} is public (auth method none): it has no secret to rotate`);
+      if (client.secretHash === null) throw new CommandError(`client ${args.ID} authenticates with ${client.authMethod}: it has no secret to rotate`);
+      if (client.authMethod === 'client_secret_jwt') {
+        // Its secret is an HMAC key kept sealed, one at a time: no previous one to fall back on.
+        if (grace > 0) throw new UsageError('--grace is not available for client_secret_jwt clients: the new secret replaces the old one at once');
+        needSealingKey(db.config);
+      }
+      const secret = await engine.rotateClientSecret(client.id, { actor: 'cli' }, grace);
+      // Deleted between the read and the write.
+      if (secret === undefined) throw new CommandError(`no client with id '${args.ID}'`);
+      const revoked = values.revoke === true ? await engine.revoke({ client: client.id }, { actor: 'cli', reason: 'client secret rotated' }) : undefined;
+      const until = grace > 0 ? new Date(Date.now() + grace * 1000).toISOString() : null;
+      if (values.json) {
+        printJson({
+          client_id: client.id, client_secret: secret, previous_secret_expires_at: until,
+          ...(revoked ? { revoked_tokens: revoked.tokens, revoked_grants: revoked.grants } : {}),
+        });
+      } else {
+        print(fields([['client_id', client.id], ['client_secret', secret]]));
+        print(`\nThe client_secret is shown only this once: store it now. ${until ? `The old secret keeps working until ${until}.` : 'The old secret no longer works.'}`);
+        if (revoked) print(`Revoked ${plural(revoked.tokens, 'token')} and ${plural(revoked.grants, 'grant')}.`);
+      }
+      return EXIT.ok;
+    });
+  },
+};
+
+function ttlOf(label: string, value: string): number | null {
+  return value === 'default' ? null : positiveInt(label, value);
+}
+
+/** The checks `client create` makes, on the client as it would be after the change. */
+function consistent(c: ClientRecord): void {
+  const redirecting = c.grantTypes.filter((g) => REDIRECTING.includes(g));
+  if (redirecting.length > 0 && c.redirectUris.length === 0) {
+    throw new UsageError(`${redirecting.join(' and ')} ${redirecting.length === 1 ? 'needs' : 'need'} at least one --redirect-uri`);
+  }
+  // RFC 6749 §4.4: only confidential clients may use client_credentials.
+  if (c.authMethod === 'none' && c.grantTypes.includes('client_credentials')) {
+    throw new UsageError('a public client cannot use client_credentials (it has no secret to authenticate with)');
+  }
+}

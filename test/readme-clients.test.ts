@@ -1,0 +1,40 @@
+/**
+ * The README's "Changing clients, and JWT client authentication" commands, run by bash as written
+ * against a running `tessera serve` (its URL in place of http://127.0.0.1:9000): client update,
+ * rotate-secret --grace, and a private_key_jwt client through @tessera/client.
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { type Served, serve } from './cli-kit.js';
+import { readmeSection, root } from './readme-kit.js';
+
+const run = promisify(execFile);
+
+const commands = () => readmeSection('clients');
+
+let dir: string;
+let served: Served;
+let db: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'tessera-readme-clients-'));
+  db = join(dir, 'tessera.db');
+  served = await serve([], { env: { TESSERA_DB: db } });
+});
+
+afterAll(async () => {
+  await served?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+it('README: client update, rotate-secret --grace and private_key_jwt run as written', async () => {
+  const script = `set -euo pipefail\n${commands().replaceAll('http://127.0.0.1:9000', served.url)}`;
+  const env: NodeJS.ProcessEnv = { ...process.env, TESSERA_DB: db, TESSERA_LOG_LEVEL: 'warn' };
+  for (const key of Object.keys(env)) if (key.startsWith('TESSERA_') && !['TESSERA_DB', 'TESSERA_LOG_LEVEL'].includes(key)) delete env[key];
+  const { stdout } = await run('bash', ['-c', script], { cwd: root, env, timeout: 90_000 });
+  expect(stdout.split('\n').filter(Boolean)).toEqual(['read', 'Bearer', '600', 'private_key_jwt: Bearer read']);
+}, 120_000);
