@@ -7,7 +7,7 @@
 import fc from 'fast-check';
 
 export const ENDPOINTS = [
-  '/token', '/revoke', '/introspect', '/authorize', '/login', '/consent', '/revocations', '/revocations/stream', '/device_authorization', '/device',
+  '/token', '/revoke', '/introspect', '/authorize', '/login', '/consent', '/revocations', '/revocations/stream', '/device_authorization', '/device', '/par',
   '/.well-known/oauth-authorization-server', '/jwks.json', '/healthz', '/',
 ] as const;
 const ODD_PATHS = ['/nope', '/token/', '//token', '/TOKEN', '/%2e%2e/token', '/revocations/stream/x', '/.well-known/', '/login%00', '/%ZZ', 'http://evil.example/token', '*'];
@@ -184,6 +184,7 @@ const templates: fc.Arbitrary<FuzzRequest> = fc.oneof(
   template('POST', '/login', 'body', ['csrf', 'username', 'password', 'return_to!'], null, 'tessera_csrf=$csrf'),
   template('POST', '/consent', 'body', ['csrf', 'request', 'decision'], null, 'tessera_session=$session; tessera_csrf=$csrf'),
   template('POST', '/device_authorization', 'body', ['scope'], '$device_basic', null),
+  template('POST', '/par', 'body', ['response_type', 'redirect_uri', 'scope', 'state', 'code_challenge', 'code_challenge_method', 'request_uri'], '$basic', null),
   template('POST', '/token', 'body', ['grant_type', 'device_code'], '$device_basic', null).map(withGrant('urn:ietf:params:oauth:grant-type:device_code')),
   template('GET', '/device', 'query', ['user_code'], null, 'tessera_session=$session'),
   template('POST', '/device', 'body', ['csrf', 'user_code', 'decision'], null, 'tessera_session=$session; tessera_csrf=$csrf'),
@@ -250,8 +251,9 @@ export function build(request: FuzzRequest, material: Material): BuiltRequest {
   let pathname = '';
   let state: string | undefined;
   try {
-    // node:http hands the target over as Latin-1; the router parses it with URL, as here.
-    const url = new URL(target.toString('latin1'), 'http://127.0.0.1');
+    // node:http hands the target over as Latin-1; the router parses it with URL, as here. A raw
+    // CR or LF ends the request line: the server sees the target up to it.
+    const url = new URL(target.toString('latin1').split(/[\r\n]/)[0] as string, 'http://127.0.0.1');
     pathname = url.pathname;
     const states = url.searchParams.getAll('state');
     state = states.length === 1 ? states[0] : undefined;

@@ -5,7 +5,7 @@
 import type { BuiltRequest } from './requests.js';
 import type { RawResponse } from './raw-http.js';
 
-const JSON_API = new Set(['/token', '/revoke', '/introspect', '/revocations', '/device_authorization']);
+const JSON_API = new Set(['/token', '/revoke', '/introspect', '/revocations', '/device_authorization', '/par']);
 const PAGES = new Set(['/authorize', '/login', '/consent', '/device']);
 const PUBLIC = new Set(['/.well-known/oauth-authorization-server', '/jwks.json']);
 const STREAM = '/revocations/stream';
@@ -55,10 +55,14 @@ export function brokenRules(req: BuiltRequest, res: RawResponse, redirectUri: st
     if (res.status === 302 || res.status === 303) {
       const location = res.headers.location ?? '';
       // No open redirect: only to the login page, back to /authorize, or to the registered URI.
-      if (!(location.startsWith('/login?') || location.startsWith('/authorize?') || location.startsWith(`${redirectUri}?`))) fail(`a page redirects only within the flow (got ${JSON.stringify(location).slice(0, 120)})`);
-      if (location.startsWith(`${redirectUri}?`)) {
+      // The registered URI gets a query, or a fragment for response_type=token (RFC 6749 §4.2.2.1,
+      // also when the server refuses that response type: the client reads the fragment).
+      const toClient = location.startsWith(`${redirectUri}?`) || location.startsWith(`${redirectUri}#`);
+      if (!(location.startsWith('/login?') || location.startsWith('/authorize?') || toClient)) fail(`a page redirects only within the flow (got ${JSON.stringify(location).slice(0, 120)})`);
+      if (toClient) {
         // RFC 6749 §4.1.2.1: the same charset for errors sent back to the client's redirect URI.
-        const params = new URL(location).searchParams;
+        const url = new URL(location);
+        const params = url.hash === '' ? url.searchParams : new URLSearchParams(url.hash.slice(1));
         // RFC 6749 §4.1.2, §4.1.2.1: `state` comes back exactly as the client sent it.
         if (req.request.method === 'GET' && path === '/authorize' && req.state !== undefined && params.get('state') !== req.state) {
           fail(`RFC 6749 §4.1.2: the redirect carries the request's state unchanged (sent ${JSON.stringify(req.state).slice(0, 60)}, got ${JSON.stringify(params.get('state')).slice(0, 60)})`);
@@ -87,6 +91,9 @@ export function brokenRules(req: BuiltRequest, res: RawResponse, redirectUri: st
     if (path === '/device_authorization' && (typeof body.device_code !== 'string' || typeof body.user_code !== 'string' || typeof body.verification_uri !== 'string' || typeof body.expires_in !== 'number')) {
       fail('RFC 8628 §3.2: a device authorization response has device_code, user_code, verification_uri and expires_in');
     }
+  }
+  if (path === '/par' && res.status === 201 && (typeof body?.request_uri !== 'string' || typeof body?.expires_in !== 'number' || res.headers['cache-control'] !== 'no-store')) {
+    fail('RFC 9126 §2.2: a push is answered 201 with request_uri and expires_in, not cached');
   }
   if (res.status === 200 && JSON_API.has(path) && res.headers['cache-control'] !== 'no-store') fail('RFC 6749 §5.1: token, revocation, introspection and feed answers are not cached (no-store)');
   if (res.status === 200 && !JSON_API.has(path) && !PUBLIC.has(path) && path !== '/healthz' && path !== '/') fail(`an unknown path is a 404 (got 200 for ${JSON.stringify(path)})`);
