@@ -199,3 +199,35 @@ describe('private_key_jwt client authentication (RFC 7523)', () => {
     for (const r of runs) expect(r.stdout).toBe('');
   });
 });
+
+describe('private_key_jwt at the PAR and device authorization endpoints', () => {
+  let server: TestServer;
+
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(() => server?.close());
+
+  it('RFC 9126 §2.1, RFC 8628 §3.1: a client authenticates at /par and /device_authorization as at /token, and the assertion is spent there', async () => {
+    const key = await keyPair('ES256', 'par-1');
+    const jwks = join(server.dir, 'par.json');
+    writeFileSync(jwks, JSON.stringify({ keys: [key.publicJwk] }));
+    const run = await runTessera(server.db, ['client', 'create', '--name', 'par-jwt', '--grant-type', 'authorization_code', '--grant-type',
+      'urn:ietf:params:oauth:grant-type:device_code', '--redirect-uri', 'https://app.example/cb', '--scope', 'read', '--auth-method', 'private_key_jwt',
+      '--jwks', jwks, '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    const id = JSON.parse(run.stdout).client_id as string;
+    const now = Math.floor(Date.now() / 1000);
+    const assertion = await new SignJWT({ iss: id, sub: id, aud: server.url, jti: crypto.randomUUID(), iat: now, exp: now + 60 })
+      .setProtectedHeader({ alg: 'ES256', kid: 'par-1' }).sign(key.privateKey);
+    const auth = { client_assertion_type: ASSERTION_TYPE, client_assertion: assertion };
+    const pushed = await server.post('/par', { ...auth, response_type: 'code', redirect_uri: 'https://app.example/cb', scope: 'read', code_challenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', code_challenge_method: 'S256' });
+    expect(pushed.status, JSON.stringify(pushed.body)).toBe(201);
+    expect((await server.post('/par', { ...auth, response_type: 'code', redirect_uri: 'https://app.example/cb' })).body.error).toBe('invalid_client');
+    const fresh = await new SignJWT({ iss: id, sub: id, aud: server.url, jti: crypto.randomUUID(), iat: now, exp: now + 60 })
+      .setProtectedHeader({ alg: 'ES256', kid: 'par-1' }).sign(key.privateKey);
+    const device = await server.post('/device_authorization', { client_assertion_type: ASSERTION_TYPE, client_assertion: fresh, scope: 'read' });
+    expect(device.status, JSON.stringify(device.body)).toBe(200);
+    expect(device.body.user_code).toEqual(expect.any(String));
+  });
+});
