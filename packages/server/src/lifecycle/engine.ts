@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events';
 import type { ServerConfig } from '../config.js';
 import type {
-  AuditInput, ClientRecord, CodeRecord, GrantRecord, RevocationResult, RevocationTarget, SessionRecord, Store, TokenRecord, UserRecord,
+  AuditInput, ClientRecord, CodeRecord, GrantRecord, RevocationResult, RevocationTarget, SessionRecord, Store, TokenRecord, UserProfile, UserRecord,
 } from '../store/types.js';
 import { type CodeParams, issueCode, redeemCode } from './codes.js';
 import type { Actor, AuditSubject, EngineContext, EngineEvents } from './context.js';
@@ -69,8 +69,14 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
     return principals.clientSecretMatches(client, secret);
   }
 
-  createUser(username: string, password: string, by: Actor): Promise<UserRecord> {
-    return principals.createUser(this.ctx, username, password, by);
+  /** A user, with an optional OpenID Connect profile (name, email, email_verified). */
+  createUser(username: string, password: string, by: Actor, profile?: UserProfile): Promise<UserRecord> {
+    return principals.createUser(this.ctx, username, password, by, profile);
+  }
+
+  /** Replaces the user's profile; false if the user no longer exists. */
+  setUserProfile(user: UserRecord, profile: UserProfile, by: Actor): Promise<boolean> {
+    return principals.setUserProfile(this.ctx, user, profile, by);
   }
 
   deleteUser(id: string, by: Actor): Promise<RevocationResult | undefined> {

@@ -39,6 +39,8 @@ interface AuthorizationRequest {
   responseType: 'code' | 'token';
   scope: string;
   pkce: ReturnType<typeof checkChallenge>;
+  /** OpenID Connect Core §3.1.2.1 nonce, carried by the code into the id_token. */
+  nonce: string | null;
   /** The request's parameters, to carry through the login and consent forms. */
   params: URLSearchParams;
 }
@@ -147,7 +149,7 @@ async function parseRequest(engine: LifecycleEngine, config: ServerConfig, param
   const stateRaw = params.getAll('state');
   const reply: Reply = { redirectUri: redirect_uri, fragment, state: stateRaw.length === 1 ? stateRaw[0] : undefined };
   try {
-    const p = readParams(params, ['response_type', 'scope', 'state', 'code_challenge', 'code_challenge_method'] as const);
+    const p = readParams(params, ['response_type', 'scope', 'state', 'code_challenge', 'code_challenge_method', 'nonce'] as const);
     if (p.response_type === undefined) throw new OAuthError('invalid_request', 'response_type is required');
     let responseType: 'code' | 'token';
     if (p.response_type === 'code') {
@@ -168,7 +170,7 @@ async function parseRequest(engine: LifecycleEngine, config: ServerConfig, param
       // RFC 7636 §4.4.1, RFC 9700 §2.1.1: public clients MUST use PKCE.
       if (!pkce && client.authMethod === 'none') throw new OAuthError('invalid_request', 'code_challenge is required for public clients');
     }
-    return { client, reply, responseType, scope, pkce, params };
+    return { client, reply, responseType, scope, pkce, nonce: p.nonce ?? null, params };
   } catch (err) {
     if (err instanceof OAuthError) throw new RedirectError(reply, err);
     throw err;
@@ -188,6 +190,7 @@ function respond(
         redirectUri: request.reply.redirectUri,
         codeChallenge: request.pkce?.challenge ?? null,
         codeChallengeMethod: request.pkce?.method ?? null,
+        nonce: request.nonce,
       }, by, session);
       return redirect(replyUrl(config, request.reply, { code }), {}, status);
     }

@@ -87,6 +87,28 @@ export function principals(ref: StoreRef): void {
       expect(await store.setPassword(newId(), 'scrypt$x', Date.now(), [audit('user.password_changed')])).toBeUndefined();
     });
 
+    it('createUser stores the OpenID Connect profile (name, email, email_verified)', async () => {
+      const { store } = ref;
+      const user = userRecord({ name: 'Ada Lovelace', email: 'ada@example.com', emailVerified: true });
+      await store.createUser(user, audit('user.created'));
+      expect(await store.getUser(user.id)).toEqual(user);
+      expect((await store.listUsers()).find((u) => u.id === user.id)).toEqual(user);
+    });
+
+    it('setUserProfile replaces the profile whole, with its audit record, and keeps the password and grants', async () => {
+      const { store } = ref;
+      const user = userRecord({ name: 'Ada', email: 'ada@example.com', emailVerified: true });
+      await store.createUser(user, audit('user.created'));
+      const profile = { name: null, email: 'ada@new.example', emailVerified: false };
+      expect(await appends(store, 1, () => store.setUserProfile(user.id, profile, [audit('user.updated', { userId: user.id })]))).toBe(true);
+      expect(await store.getUser(user.id)).toEqual({ ...user, ...profile });
+    });
+
+    it('setUserProfile of an unknown id returns false and appends nothing', async () => {
+      const { store } = ref;
+      expect(await appends(store, 0, () => store.setUserProfile(newId(), { name: 'x', email: null, emailVerified: false }, [audit('user.updated')]))).toBe(false);
+    });
+
     it('setPassword replaces the password hash', async () => {
       const { store } = ref;
       const user = userRecord();

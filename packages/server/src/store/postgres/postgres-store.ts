@@ -11,7 +11,7 @@
 import { OAuthError } from '@tessera/core';
 import type {
   AuditInput, CheckedCredentials, ClientRecord, CodeRecord, GrantRecord, KeyRecord, RevocationTarget,
-  SessionRecord, Store, TokenFilter, TokenRecord, UserRecord,
+  SessionRecord, Store, TokenFilter, TokenRecord, UserProfile, UserRecord,
 } from '../types.js';
 import { toAudit, toClient, toCode, toFeedEvent, toGrant, toKey, toSession, toToken, toUser } from '../rows.js';
 import { connect, guarded, type PostgresOptions, type Sql, storable, transactionBody } from './connection.js';
@@ -190,6 +190,10 @@ export class PostgresStore implements Store {
 
   async listUsers() {
     return (await this.read((sql) => sql`SELECT * FROM users ORDER BY created_at, id`)).map(toUser);
+  }
+
+  setUserProfile(id: string, profile: UserProfile, audit: AuditInput[]) {
+    return this.write((tx) => w.setUserProfile(tx, id, profile, audit));
   }
 
   deleteUser(id: string, at: number, audit: AuditInput[]) {

@@ -238,4 +238,15 @@ export const migrations: readonly string[] = [
   DROP INDEX grants_client_user;
   CREATE UNIQUE INDEX grants_live_pair ON grants (client_id, ifnull(user_id, '')) WHERE revoked_at IS NULL;
   `,
+  // OpenID Connect (issue 11): a user's optional profile claims (Core §5.1), and what a code
+  // carries into its id_token: the request's nonce (§3.1.2.1) and the sign-in time (auth_time).
+  // Codes issued before this have no sign-in time recorded: their issue time stands in.
+  `
+  ALTER TABLE users ADD COLUMN name TEXT;
+  ALTER TABLE users ADD COLUMN email TEXT;
+  ALTER TABLE users ADD COLUMN email_verified INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE codes ADD COLUMN nonce TEXT;
+  ALTER TABLE codes ADD COLUMN auth_time INTEGER;
+  UPDATE codes SET auth_time = issued_at;
+  `,
 ];

@@ -106,8 +106,10 @@ describe('SqliteStore migrations', () => {
   it('the one-live-grant migration merges duplicate live grants into the newest of their pair, losing no token or code', async () => {
     const path = join(dir, 'duplicate-grants.db');
     const old = new Database(path);
-    for (const sql of migrations.slice(0, -1)) old.exec(sql);
-    old.pragma(`user_version = ${migrations.length - 1}`);
+    // Up to the merge, found by its content: later migrations are appended after it.
+    const merge = migrations.findIndex((sql) => sql.includes('grants_live_pair'));
+    for (const sql of migrations.slice(0, merge)) old.exec(sql);
+    old.pragma(`user_version = ${merge}`);
     old.exec(`INSERT INTO grants VALUES ('g1', 'c1', 'u1', 'read', 1, NULL), ('g2', 'c1', 'u1', 'read write', 2, NULL), ('g0', 'c1', 'u1', 'read', 0, 5),
         ('k1', 'c1', NULL, 'read', 1, NULL), ('k2', 'c1', NULL, 'read', 3, NULL), ('h1', 'c2', 'u1', 'read', 1, NULL);
       INSERT INTO tokens VALUES ('t1', 'h', 'refresh', 'opaque', 'g1', 'f1', NULL, 'c1', 'u1', 'read', 1, 9e12, NULL, NULL),

@@ -14,7 +14,7 @@
 import type Database from 'better-sqlite3';
 import type {
   AuditInput, CheckedCredentials, ClientRecord, CodeRecord, GrantRecord, KeyRecord,
-  RevocationTarget, SessionRecord, Store, TokenFilter, TokenRecord, UserRecord,
+  RevocationTarget, SessionRecord, Store, TokenFilter, TokenRecord, UserProfile, UserRecord,
 } from '../types.js';
 import { type Row, toAudit, toClient, toCode, toFeedEvent, toGrant, toKey, toSession, toToken, toUser } from '../rows.js';
 import { Signal } from '../signal.js';
@@ -188,6 +188,10 @@ export class SqliteStore implements Store {
 
   async listUsers() {
     return (this.s.listUsers.all() as Row[]).map(toUser);
+  }
+
+  setUserProfile(id: string, profile: UserProfile, audit: AuditInput[]) {
+    return this.writer.write('setUserProfile', id, profile, audit);
   }
 
   deleteUser(id: string, at: number, audit: AuditInput[]) {

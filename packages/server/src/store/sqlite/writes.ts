@@ -6,7 +6,7 @@
 import type Database from 'better-sqlite3';
 import { chainRecord } from '../../audit/chain.js';
 import type {
-  AuditInput, CheckedCredentials, ClaimResult, ClientRecord, CodeRecord, GrantRecord, KeyRecord, RevocationResult, RevocationKind, RevocationTarget, SessionRecord, TokenRecord, UserRecord,
+  AuditInput, CheckedCredentials, ClaimResult, ClientRecord, CodeRecord, GrantRecord, KeyRecord, RevocationResult, RevocationKind, RevocationTarget, SessionRecord, TokenRecord, UserProfile, UserRecord,
 } from '../types.js';
 
 /**
@@ -53,14 +53,16 @@ export class SqliteWrites {
       clientSecretIs: p('SELECT 1 FROM clients WHERE id = ? AND secret_hash IS ?'),
       passwordIs: p('SELECT 1 FROM users WHERE id = ? AND password_hash = ?'),
       sessionIs: p('SELECT 1 FROM sessions WHERE hash = ? AND user_id = ?'),
-      insertUser: p('INSERT INTO users (id, username, password_hash, created_at) VALUES (@id, @username, @passwordHash, @createdAt)'),
+      insertUser: p(`INSERT INTO users (id, username, password_hash, name, email, email_verified, created_at)
+        VALUES (@id, @username, @passwordHash, @name, @email, @emailVerified, @createdAt)`),
+      setUserProfile: p('UPDATE users SET name = @name, email = @email, email_verified = @emailVerified WHERE id = @id'),
       deleteUser: p('DELETE FROM users WHERE id = ?'),
       setPassword: p('UPDATE users SET password_hash = ? WHERE id = ?'),
       upsertGrant: p(`INSERT INTO grants (id, client_id, user_id, scope, created_at, revoked_at)
         VALUES (@id, @clientId, @userId, @scope, @createdAt, @revokedAt)
         ON CONFLICT (id) DO UPDATE SET scope = excluded.scope`),
-      insertCode: p(`INSERT INTO codes (id, hash, grant_id, client_id, user_id, scope, redirect_uri, code_challenge, code_challenge_method, issued_at, expires_at, redeemed_at)
-        VALUES (@id, @hash, @grantId, @clientId, @userId, @scope, @redirectUri, @codeChallenge, @codeChallengeMethod, @issuedAt, @expiresAt, @redeemedAt)`),
+      insertCode: p(`INSERT INTO codes (id, hash, grant_id, client_id, user_id, scope, redirect_uri, code_challenge, code_challenge_method, nonce, auth_time, issued_at, expires_at, redeemed_at)
+        VALUES (@id, @hash, @grantId, @clientId, @userId, @scope, @redirectUri, @codeChallenge, @codeChallengeMethod, @nonce, @authTime, @issuedAt, @expiresAt, @redeemedAt)`),
       redeemCode: p('UPDATE codes SET redeemed_at = ? WHERE id = ? AND redeemed_at IS NULL'),
       grantLive: p('SELECT 1 FROM grants WHERE id = ? AND revoked_at IS NULL'),
       grantRevoked: p('SELECT 1 FROM grants WHERE id = ? AND revoked_at IS NOT NULL'),
@@ -123,8 +125,15 @@ export class SqliteWrites {
   }
 
   createUser(user: UserRecord, audit: AuditInput): void {
-    this.s.insertUser.run(user);
+    this.s.insertUser.run({ ...user, emailVerified: user.emailVerified ? 1 : 0 });
     this.append([audit], user.createdAt);
+  }
+
+  setUserProfile(id: string, profile: UserProfile, audit: AuditInput[]): boolean {
+    const { name, email, emailVerified } = profile;
+    if (this.s.setUserProfile.run({ id, name, email, emailVerified: emailVerified ? 1 : 0 }).changes === 0) return false;
+    this.append(audit, Date.now());
+    return true;
   }
 
   deleteUser(id: string, at: number, audit: AuditInput[]): RevocationResult | undefined {
