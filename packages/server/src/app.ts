@@ -18,17 +18,22 @@ import { tokenEndpoint } from './rfc6749/token-endpoint.js';
 import { revocationEndpoint } from './rfc7009/revocation.js';
 import { introspectionEndpoint } from './rfc7662/introspection.js';
 import { metadata } from './rfc8414/metadata.js';
+import { openidConfiguration } from './oidc/discovery.js';
+import { userinfoEndpoint } from './oidc/userinfo.js';
 
 /** A Tessera's parts the endpoints are wired from (openTessera or tesseraOnStore gives them all). */
 export type HandlerParts = Pick<Tessera, 'engine' | 'store' | 'keys' | 'config'>;
 
 export function createHandler({ engine, store, keys, config }: HandlerParts): Handler {
   const meta = metadata(config);
+  const oidcMeta = openidConfiguration(config);
   const fanOut = new FeedFanOut(store, { heartbeat: config.feedHeartbeat, maxStreamsPerClient: config.maxStreamsPerClient });
   const routes = new Map<string, Handler>([
     [PATHS.metadata, async () => publicJson(meta)],
+    [PATHS.openidConfiguration, async () => publicJson(oidcMeta)],
     [PATHS.jwks, async () => publicJson(await keys.jwks())],
-    [PATHS.token, tokenEndpoint(engine, config)],
+    [PATHS.userinfo, userinfoEndpoint(engine, config)],
+    [PATHS.token, tokenEndpoint(engine, config, keys)],
     [PATHS.revocation, revocationEndpoint(engine)],
     [PATHS.introspection, introspectionEndpoint(engine, config)],
     [PATHS.revocationFeed, feedListEndpoint(engine, store)],

@@ -9,6 +9,9 @@ export const PATHS = {
   revocation: '/revoke',
   introspection: '/introspect',
   jwks: '/jwks.json',
+  /** OpenID Connect Discovery 1.0 §4 and the UserInfo endpoint (Core §5.3). */
+  openidConfiguration: '/.well-known/openid-configuration',
+  userinfo: '/userinfo',
   /** The revocation feed (Tessera's own, not in RFC 8414): JSON pages and the SSE stream. */
   revocationFeed: '/revocations',
   revocationStream: '/revocations/stream',
