@@ -9,6 +9,7 @@ import fc from 'fast-check';
 export const ENDPOINTS = [
   '/token', '/revoke', '/introspect', '/authorize', '/login', '/consent', '/revocations', '/revocations/stream',
   '/.well-known/oauth-authorization-server', '/jwks.json', '/healthz', '/',
+  '/.well-known/openid-configuration', '/userinfo',
 ] as const;
 const ODD_PATHS = ['/nope', '/token/', '//token', '/TOKEN', '/%2e%2e/token', '/revocations/stream/x', '/.well-known/', '/login%00', '/%ZZ', 'http://evil.example/token', '*'];
 
@@ -67,6 +68,8 @@ const VALID: Record<string, string[]> = {
   decision: ['allow', 'deny'],
   response_type: ['code', 'token', 'code token'],
   state: ['xyz'],
+  nonce: ['n-0S6_WzA2Mj'],
+  access_token: ['$access', '$jwt', '$refresh'],
   code_challenge: ['$challenge'],
   code_challenge_method: ['S256', 'plain'],
   after: ['0', '1', '999999999'],
@@ -172,7 +175,9 @@ const templates: fc.Arbitrary<FuzzRequest> = fc.oneof(
   template('POST', '/introspect', 'body', ['token', 'token_type_hint'], '$basic', null),
   template('GET', '/revocations', 'query', ['after', 'limit'], '$feed_basic', null),
   template('GET', '/revocations/stream', 'query', ['after'], '$feed_basic', null),
-  template('GET', '/authorize', 'query', ['response_type', 'client_id', 'redirect_uri', 'scope', 'state!', 'code_challenge', 'code_challenge_method'], null, 'tessera_session=$session'),
+  template('GET', '/authorize', 'query', ['response_type', 'client_id', 'redirect_uri', 'scope', 'state!', 'code_challenge', 'code_challenge_method', 'nonce'], null, 'tessera_session=$session'),
+  template('GET', '/userinfo', 'query', ['x'], 'Bearer $access', null),
+  template('POST', '/userinfo', 'body', ['access_token'], null, null),
   template('GET', '/login', 'query', ['return_to!'], null, null),
   template('POST', '/login', 'body', ['csrf', 'username', 'password', 'return_to!'], null, 'tessera_csrf=$csrf'),
   template('POST', '/consent', 'body', ['csrf', 'request', 'decision'], null, 'tessera_session=$session; tessera_csrf=$csrf'),
@@ -239,8 +244,10 @@ export function build(request: FuzzRequest, material: Material): BuiltRequest {
   let pathname = '';
   let state: string | undefined;
   try {
-    // node:http hands the target over as Latin-1; the router parses it with URL, as here.
-    const url = new URL(target.toString('latin1'), 'http://127.0.0.1');
+    // node:http hands the target over as Latin-1; the router parses it with URL, as here. A raw
+    // CR or LF ends the request line there (node reads the rest as a header of an HTTP/0.9-style
+    // request), while URL would drop it and read on.
+    const url = new URL(target.toString('latin1').split(/[\r\n]/)[0] as string, 'http://127.0.0.1');
     pathname = url.pathname;
     const states = url.searchParams.getAll('state');
     state = states.length === 1 ? states[0] : undefined;

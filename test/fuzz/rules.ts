@@ -5,9 +5,9 @@
 import type { BuiltRequest } from './requests.js';
 import type { RawResponse } from './raw-http.js';
 
-const JSON_API = new Set(['/token', '/revoke', '/introspect', '/revocations']);
+const JSON_API = new Set(['/token', '/revoke', '/introspect', '/revocations', '/userinfo']);
 const PAGES = new Set(['/authorize', '/login', '/consent']);
-const PUBLIC = new Set(['/.well-known/oauth-authorization-server', '/jwks.json']);
+const PUBLIC = new Set(['/.well-known/oauth-authorization-server', '/jwks.json', '/.well-known/openid-configuration']);
 const STREAM = '/revocations/stream';
 /** RFC 6749 §5.2: `error` and `error_description` use %x20-21 / %x23-5B / %x5D-7E only. */
 const ERROR_CHARS = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
@@ -45,6 +45,9 @@ export function brokenRules(req: BuiltRequest, res: RawResponse, redirectUri: st
         fail(`RFC 6749 §5.2: error_description uses printable ASCII without " or \\ (got ${JSON.stringify(body.error_description).slice(0, 120)})`);
       }
     }
+    if (res.status === 401 && req.pathname === '/userinfo' && !/^Bearer\b/.test(res.headers['www-authenticate'] ?? '')) {
+      fail('RFC 6750 §3: a 401 from /userinfo carries a Bearer WWW-Authenticate challenge');
+    }
     if (res.status === 401 && req.hasAuthorization && body?.error === 'invalid_client' && res.headers['www-authenticate'] === undefined) {
       fail('RFC 6749 §5.2: a 401 to a request with Authorization carries WWW-Authenticate');
     }
@@ -54,11 +57,15 @@ export function brokenRules(req: BuiltRequest, res: RawResponse, redirectUri: st
     if (res.status === 200 && !type.startsWith('text/html')) fail('a page answers 200 with HTML');
     if (res.status === 302 || res.status === 303) {
       const location = res.headers.location ?? '';
-      // No open redirect: only to the login page, back to /authorize, or to the registered URI.
-      if (!(location.startsWith('/login?') || location.startsWith('/authorize?') || location.startsWith(`${redirectUri}?`))) fail(`a page redirects only within the flow (got ${JSON.stringify(location).slice(0, 120)})`);
-      if (location.startsWith(`${redirectUri}?`)) {
+      // No open redirect: only to the login page, back to /authorize, or to the registered URI
+      // (its query, or its fragment for response_type=token: RFC 6749 §4.2.2.1, even when the
+      // implicit grant is off and the answer is unsupported_response_type).
+      const toClient = location.startsWith(`${redirectUri}?`) || location.startsWith(`${redirectUri}#`);
+      if (!(location.startsWith('/login?') || location.startsWith('/authorize?') || toClient)) fail(`a page redirects only within the flow (got ${JSON.stringify(location).slice(0, 120)})`);
+      if (toClient) {
         // RFC 6749 §4.1.2.1: the same charset for errors sent back to the client's redirect URI.
-        const params = new URL(location).searchParams;
+        const url = new URL(location);
+        const params = url.hash === '' ? url.searchParams : new URLSearchParams(url.hash.slice(1));
         // RFC 6749 §4.1.2, §4.1.2.1: `state` comes back exactly as the client sent it.
         if (req.request.method === 'GET' && path === '/authorize' && req.state !== undefined && params.get('state') !== req.state) {
           fail(`RFC 6749 §4.1.2: the redirect carries the request's state unchanged (sent ${JSON.stringify(req.state).slice(0, 60)}, got ${JSON.stringify(params.get('state')).slice(0, 60)})`);
@@ -84,6 +91,8 @@ export function brokenRules(req: BuiltRequest, res: RawResponse, redirectUri: st
     if (path === '/token' && (typeof body.access_token !== 'string' || !/^bearer$/i.test(body.token_type) || typeof body.expires_in !== 'number')) fail('RFC 6749 §5.1: a token response has access_token, token_type and expires_in');
     if (path === '/introspect' && typeof body.active !== 'boolean') fail('RFC 7662 §2.2: an introspection response has a boolean `active`');
     if (path === '/revocations' && !Array.isArray(body.events)) fail('a feed page has `events`');
+    if (path === '/userinfo' && typeof body.sub !== 'string') fail('OIDC Core §5.3.2: a UserInfo response has `sub`');
+    if (path === '/token' && body.id_token !== undefined && body.id_token.split('.').length !== 3) fail('OIDC Core §3.1.3.3: an id_token is a JWS');
   }
   if (res.status === 200 && JSON_API.has(path) && res.headers['cache-control'] !== 'no-store') fail('RFC 6749 §5.1: token, revocation, introspection and feed answers are not cached (no-store)');
   if (res.status === 200 && !JSON_API.has(path) && !PUBLIC.has(path) && path !== '/healthz' && path !== '/') fail(`an unknown path is a 404 (got 200 for ${JSON.stringify(path)})`);
