@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { hashSecret, type UserProfile } from '@tessera/server';
 import { createLocalJWKSet, decodeProtectedHeader, type JSONWebKeySet, jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
+import { Agent, field } from './agent.js';
 import { expectError, forged, type Harness, PASSWORD, pkce, sleep, useServer } from './flows.js';
 import type { TestClient } from './helpers.js';
 
@@ -247,5 +248,115 @@ describe('OpenID Connect Discovery 1.0', () => {
     for (const key of (await h.request('/jwks.json')).body.keys) expect(key.alg).toBe('ES256');
     // Nothing advertised that is not served.
     for (const key of ['userinfo_endpoint', 'jwks_uri']) expect((await h.request(new URL(m[key]).pathname)).status, key).not.toBe(404);
+  });
+});
+
+describe('OpenID Connect Core §3.1.2.1: prompt, max_age, id_token_hint, login_hint', () => {
+  const h = useServer();
+
+  /** An /authorize URL for the client with PKCE, state and the given parameters. */
+  function authorize(c: TestClient, params: Record<string, string>): string {
+    const p = pkce();
+    return `/authorize?${new URLSearchParams({
+      response_type: 'code', client_id: c.id, redirect_uri: c.client.redirectUris[0]!, scope: 'openid', state: 'st', code_challenge: p.challenge, code_challenge_method: 'S256', ...params,
+    })}`;
+  }
+  const query = (location: string | undefined) => new URL(location ?? 'about:blank').searchParams;
+
+  async function consented(c: TestClient, user: Awaited<ReturnType<Harness['user']>>) {
+    // h.code records the user's consent to the client's scope through their browser session.
+    await h.code(c, { user, scope: c.client.scope });
+    return h.signedIn(user);
+  }
+
+  it('§3.1.2.6 prompt=none: not signed in → login_required; no consent yet → consent_required; both there → a code, no page', async () => {
+    const c = await h.codeClient({ scope: 'openid profile' });
+    const stranger = new Agent(h.server.url);
+    const out = await stranger.get(authorize(c, { prompt: 'none' }));
+    expect(out.status).toBe(302);
+    expect(Object.fromEntries(query(out.location))).toMatchObject({ error: 'login_required', state: 'st', iss: h.server.url });
+    const user = await h.user();
+    const agent = await h.signedIn(user);
+    expect(Object.fromEntries(query((await agent.get(authorize(c, { prompt: 'none' }))).location))).toMatchObject({ error: 'consent_required', state: 'st' });
+    await consented(c, user);
+    const ok = await agent.get(authorize(c, { prompt: 'none', scope: 'openid profile' }));
+    expect(query(ok.location).get('code')).toBeTruthy();
+  });
+
+  it('§3.1.2.1: prompt=none with another value, an unknown prompt value, or a bad max_age is invalid_request at the redirect URI', async () => {
+    const c = await h.codeClient({ scope: 'openid' });
+    const agent = await h.signedIn(await h.alice());
+    for (const params of [{ prompt: 'none login' }, { prompt: 'sometimes' }, { max_age: '-1' }, { max_age: 'soon' }] as Record<string, string>[]) {
+      const res = await agent.get(authorize(c, params));
+      expect(res.status, JSON.stringify(params)).toBe(302);
+      expect(query(res.location).get('error'), JSON.stringify(params)).toBe('invalid_request');
+    }
+  });
+
+  it('§3.1.2.1 prompt=login: a signed-in user signs in again; the code that follows carries the new auth_time', async () => {
+    const c = await h.codeClient({ scope: 'openid' });
+    const user = await h.user();
+    const agent = await consented(c, user);
+    const oldSession = await h.store.findSessionByHash(hashSecret(agent.cookies.get('tessera_session') ?? ''));
+    await sleep(1100);
+    const p = pkce();
+    const res = await agent.get(`/authorize?${new URLSearchParams({ response_type: 'code', client_id: c.id, redirect_uri: c.client.redirectUris[0]!, scope: 'openid', prompt: 'login', code_challenge: p.challenge, code_challenge_method: 'S256' })}`);
+    expect(res.location).toMatch(/\/login\?return_to=/);
+    // What asked for the sign-in is not asked again once it is done.
+    const returnTo = query(res.location).get('return_to') as string;
+    expect(returnTo).not.toMatch(/prompt=login/);
+    const page = await agent.get(res.location as string);
+    const signedIn = await agent.post('/login', { username: user.username, password: user.password, csrf: field(page.body, 'csrf'), return_to: field(page.body, 'return_to') });
+    expect(signedIn.status).toBe(303);
+    const back = await agent.get(signedIn.location as string);
+    const code = query(back.location).get('code') as string;
+    const tokens = await h.exchange(c, code, { verifier: p.verifier });
+    const claims = await verified(h, tokens.body.id_token, c.id);
+    expect(claims.auth_time).toBeGreaterThan(Math.floor((oldSession?.createdAt ?? 0) / 1000));
+  });
+
+  it('§3.1.2.1 max_age: a sign-in older than max_age signs in again (login_required with prompt=none); a recent one goes on', async () => {
+    const c = await h.codeClient({ scope: 'openid' });
+    const user = await h.user();
+    const agent = await consented(c, user);
+    expect(query((await agent.get(authorize(c, { max_age: '3600' }))).location).get('code')).toBeTruthy();
+    await sleep(20);
+    const old = await agent.get(authorize(c, { max_age: '0' }));
+    expect(old.location).toMatch(/\/login\?return_to=/);
+    expect(query(old.location).get('return_to')).not.toMatch(/max_age/);
+    expect(query((await agent.get(authorize(c, { max_age: '0', prompt: 'none' }))).location).get('error')).toBe('login_required');
+  });
+
+  it('§3.1.2.1 id_token_hint: the same user goes on; another user must sign in (login_required with prompt=none); a forged or foreign hint is invalid_request', async () => {
+    const c = await h.codeClient({ scope: 'openid' });
+    const other = await h.codeClient({ scope: 'openid' });
+    const [ada, bob] = [await h.user(), await h.user()];
+    await consented(c, ada);
+    await consented(other, ada);
+    const adaToken = (await oidcTokens(h, c, 'openid', {}, ada)).id_token as string;
+    const bobAgent = await consented(c, bob);
+    const adaAgent = await h.signedIn(ada);
+    expect(query((await adaAgent.get(authorize(c, { id_token_hint: adaToken, prompt: 'none' }))).location).get('code')).toBeTruthy();
+    expect(query((await bobAgent.get(authorize(c, { id_token_hint: adaToken, prompt: 'none' }))).location).get('error')).toBe('login_required');
+    expect((await bobAgent.get(authorize(c, { id_token_hint: adaToken }))).location).toMatch(/\/login\?return_to=/);
+    const foreign = (await oidcTokens(h, other, 'openid', {}, ada)).id_token as string;
+    for (const hint of [forged(adaToken), 'not.a.jwt', foreign]) {
+      expect(query((await adaAgent.get(authorize(c, { id_token_hint: hint }))).location).get('error')).toBe('invalid_request');
+    }
+  });
+
+  it('§3.1.2.1 prompt=consent asks again although the grant covers the request; login_hint fills in the username', async () => {
+    const c = await h.codeClient({ scope: 'openid' });
+    const user = await h.user();
+    const agent = await consented(c, user);
+    const page = await agent.get(authorize(c, { prompt: 'consent' }));
+    expect(page.status).toBe(200);
+    expect(page.body).toContain('Allow access?');
+    const back = await agent.post('/consent', { csrf: field(page.body, 'csrf'), request: field(page.body, 'request'), decision: 'allow' });
+    expect(query(back.location).get('code')).toBeTruthy();
+    const stranger = new Agent(h.server.url);
+    const toLogin = await stranger.get(authorize(c, { login_hint: 'ada@example.com' }));
+    const login = await stranger.get(toLogin.location as string);
+    expect(field(login.body, 'username')).toBe('ada@example.com');
   });
 });

@@ -17,7 +17,11 @@ export type OAuthErrorCode =
   | 'server_error'
   | 'temporarily_unavailable'
   /** RFC 8628 §3.5, registered for the token endpoint: the client must wait before trying again. */
-  | 'slow_down';
+  | 'slow_down'
+  /** OpenID Connect Core §3.1.2.6: prompt=none could not be honoured. */
+  | 'login_required'
+  | 'consent_required'
+  | 'interaction_required';
 
 const defaultStatus: Record<OAuthErrorCode, number> = {
   invalid_request: 400,
@@ -34,6 +38,9 @@ const defaultStatus: Record<OAuthErrorCode, number> = {
   server_error: 500,
   temporarily_unavailable: 503,
   slow_down: 400,
+  login_required: 400,
+  consent_required: 400,
+  interaction_required: 400,
 };
 
 export interface OAuthErrorOptions {

@@ -38,9 +38,9 @@ export function createHandler({ engine, store, keys, config }: HandlerParts): Ha
     [PATHS.introspection, introspectionEndpoint(engine, config)],
     [PATHS.revocationFeed, feedListEndpoint(engine, store)],
     [PATHS.revocationStream, feedStreamEndpoint(engine, fanOut, store)],
-    [PATHS.authorization, authorizationEndpoint(engine, config)],
+    [PATHS.authorization, authorizationEndpoint(engine, config, keys)],
     [PATHS.login, loginEndpoint(engine, config)],
-    [PATHS.consent, consentEndpoint(engine, config)],
+    [PATHS.consent, consentEndpoint(engine, config, keys)],
     // The audit head: one indexed row, read on the same connection every endpoint reads on.
     [PATHS.health, healthEndpoint(() => store.auditHeads())],
     [PATHS.root, async () => json(200, { name: 'Tessera', metadata: config.issuer + PATHS.metadata })],

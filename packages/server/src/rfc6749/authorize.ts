@@ -14,6 +14,8 @@ import { readCookie, setCookie } from '../http/cookies.js';
 import { html, redirect } from '../http/respond.js';
 import type { Handler, PlainRequest, PlainResponse } from '../http/types.js';
 import { type Actor, type LifecycleEngine, SessionEnded, type SignedIn } from '../lifecycle/engine.js';
+import type { KeyRing } from '../lifecycle/keys.js';
+import { afterSignIn, type AuthenticationParams, authenticationParams, mustSignIn } from '../oidc/prompt.js';
 import { consentPage, errorPage, loginPage } from '../pages/pages.js';
 import { checkChallenge } from '../rfc7636/pkce.js';
 import { PATHS } from '../http/routes.js';
@@ -41,6 +43,8 @@ interface AuthorizationRequest {
   pkce: ReturnType<typeof checkChallenge>;
   /** OpenID Connect Core §3.1.2.1 nonce, carried by the code into the id_token. */
   nonce: string | null;
+  /** OpenID Connect Core §3.1.2.1 prompt, max_age, id_token_hint, login_hint (oidc/prompt.ts). */
+  authentication: AuthenticationParams;
   /** The request's parameters, to carry through the login and consent forms. */
   params: URLSearchParams;
 }
@@ -52,18 +56,21 @@ class RedirectError extends Error {
   }
 }
 
-export function authorizationEndpoint(engine: LifecycleEngine, config: ServerConfig): Handler {
+export function authorizationEndpoint(engine: LifecycleEngine, config: ServerConfig, keys: KeyRing): Handler {
   return pageErrors(config, async (req) => {
     // RFC 6749 §3.1: GET MUST be supported, POST MAY be.
     if (req.method !== 'GET' && req.method !== 'POST') return methodNotAllowed('GET, POST');
     const params = req.method === 'GET' ? req.url.searchParams : (req.body ?? new URLSearchParams());
-    const request = await parseRequest(engine, config, params);
+    const request = await parseRequest(engine, config, keys, params);
     const signedIn = await sessionUser(engine, req);
     const seeOther = req.method === 'POST' ? 303 : 302;
-    if (!signedIn) return toLogin(params, seeOther);
+    // OIDC Core §3.1.2.1: prompt=login, max_age, id_token_hint may ask for a fresh sign-in; prompt=none for no page.
+    if (toClient(request.reply, () => mustSignIn(request.authentication, signedIn, Date.now())) || !signedIn) return toLogin(params, seeOther);
     const { user } = signedIn;
-    const grant = await engine.consentCovers(request.client, user, parseScope(request.scope));
+    // OIDC Core §3.1.2.1: prompt=consent asks again even when the grant covers the request.
+    const grant = request.authentication.prompt.has('consent') ? undefined : await engine.consentCovers(request.client, user, parseScope(request.scope));
     if (grant) return respond(engine, config, request, signedIn, grant, seeOther);
+    if (request.authentication.prompt.has('none')) throw new RedirectError(request.reply, new OAuthError('consent_required', 'the user has not consented to this request'));
     return withCsrf(config, req, (csrf) =>
       html(200, consentPage({
         action: PATHS.consent,
@@ -82,7 +89,9 @@ export function loginEndpoint(engine: LifecycleEngine, config: ServerConfig): Ha
     if (req.method === 'GET') {
       const returnTo = checkReturnTo(req.url.searchParams.get('return_to'));
       const clientName = await clientNameOf(engine, returnTo);
-      return withCsrf(config, req, (csrf) => html(200, loginPage({ action: PATHS.login, returnTo, csrf, clientName })));
+      // OIDC Core §3.1.2.1 login_hint: the username field starts with it.
+      const username = requestOf(returnTo).get('login_hint') ?? undefined;
+      return withCsrf(config, req, (csrf) => html(200, loginPage({ action: PATHS.login, returnTo, csrf, clientName, ...(username === undefined ? {} : { username }) })));
     }
     if (req.method !== 'POST') return methodNotAllowed('GET, POST');
     const form = readParams(req.body ?? new URLSearchParams(), ['username', 'password', 'csrf', 'return_to'] as const);
@@ -110,13 +119,13 @@ export function loginEndpoint(engine: LifecycleEngine, config: ServerConfig): Ha
   });
 }
 
-export function consentEndpoint(engine: LifecycleEngine, config: ServerConfig): Handler {
+export function consentEndpoint(engine: LifecycleEngine, config: ServerConfig, keys: KeyRing): Handler {
   return pageErrors(config, async (req) => {
     if (req.method !== 'POST') return methodNotAllowed('POST');
     const form = readParams(req.body ?? new URLSearchParams(), ['csrf', 'request', 'decision'] as const);
     checkCsrf(config, req, form.csrf);
     const params = new URLSearchParams(form.request ?? '');
-    const request = await parseRequest(engine, config, params);
+    const request = await parseRequest(engine, config, keys, params);
     const signedIn = await sessionUser(engine, req);
     // The session ended while the page was open: sign in again, then see the request anew.
     if (!signedIn) return toLogin(params, 303);
@@ -134,7 +143,7 @@ export function consentEndpoint(engine: LifecycleEngine, config: ServerConfig): 
  * Validates an authorization request. Problems with client_id or redirect_uri throw an
  * OAuthError (shown on the error page); later ones a RedirectError (sent to the client).
  */
-async function parseRequest(engine: LifecycleEngine, config: ServerConfig, params: URLSearchParams): Promise<AuthorizationRequest> {
+async function parseRequest(engine: LifecycleEngine, config: ServerConfig, keys: KeyRing, params: URLSearchParams): Promise<AuthorizationRequest> {
   const { client_id, redirect_uri } = readParams(params, ['client_id', 'redirect_uri'] as const);
   if (client_id === undefined) throw new OAuthError('invalid_request', 'The request names no client (client_id is missing).');
   const client = await engine.getClient(client_id);
@@ -149,7 +158,9 @@ async function parseRequest(engine: LifecycleEngine, config: ServerConfig, param
   const stateRaw = params.getAll('state');
   const reply: Reply = { redirectUri: redirect_uri, fragment, state: stateRaw.length === 1 ? stateRaw[0] : undefined };
   try {
-    const p = readParams(params, ['response_type', 'scope', 'state', 'code_challenge', 'code_challenge_method', 'nonce'] as const);
+    const p = readParams(params, [
+      'response_type', 'scope', 'state', 'code_challenge', 'code_challenge_method', 'nonce', 'prompt', 'max_age', 'id_token_hint', 'login_hint',
+    ] as const);
     if (p.response_type === undefined) throw new OAuthError('invalid_request', 'response_type is required');
     let responseType: 'code' | 'token';
     if (p.response_type === 'code') {
@@ -170,7 +181,8 @@ async function parseRequest(engine: LifecycleEngine, config: ServerConfig, param
       // RFC 7636 §4.4.1, RFC 9700 §2.1.1: public clients MUST use PKCE.
       if (!pkce && client.authMethod === 'none') throw new OAuthError('invalid_request', 'code_challenge is required for public clients');
     }
-    return { client, reply, responseType, scope, pkce, nonce: p.nonce ?? null, params };
+    const authentication = await authenticationParams(p, client.id, config.issuer, keys);
+    return { client, reply, responseType, scope, pkce, nonce: p.nonce ?? null, authentication, params };
   } catch (err) {
     if (err instanceof OAuthError) throw new RedirectError(reply, err);
     throw err;
@@ -226,6 +238,15 @@ function replyUrl(config: ServerConfig, reply: Reply, values: Record<string, str
   }
   if (reply.fragment) url.hash = add.toString();
   return url.toString();
+}
+
+/** Runs `check`; an OAuthError it throws goes back to the client's redirect URI. */
+function toClient<T>(reply: Reply, check: () => T): T {
+  try {
+    return check();
+  } catch (err) {
+    throw err instanceof OAuthError ? new RedirectError(reply, err) : err;
+  }
 }
 
 /** Turns the errors of a page endpoint into a redirect to the client or an error page. */
@@ -289,14 +310,20 @@ function checkReturnTo(returnTo: string | null): string {
   return `${PATHS.authorization}?${new URLSearchParams(returnTo.slice(PATHS.authorization.length + 1))}`;
 }
 
-/** To the login page, which returns to this authorization request once the user has signed in. */
+/**
+ * To the login page, which returns to this authorization request once the user has signed in
+ * (less what asked for the sign-in, which it satisfies: oidc/prompt.ts afterSignIn).
+ */
 function toLogin(params: URLSearchParams, status: 302 | 303): PlainResponse {
-  return redirect(`${PATHS.login}?${new URLSearchParams({ return_to: `${PATHS.authorization}?${params}` })}`, {}, status);
+  return redirect(`${PATHS.login}?${new URLSearchParams({ return_to: `${PATHS.authorization}?${afterSignIn(params)}` })}`, {}, status);
 }
+
+/** The authorization request's parameters in a checked return_to. */
+const requestOf = (returnTo: string) => new URLSearchParams(returnTo.slice(PATHS.authorization.length + 1));
 
 /** The client's name for the login page, when return_to names a registered client. */
 async function clientNameOf(engine: LifecycleEngine, returnTo: string): Promise<string | undefined> {
-  const ids = new URLSearchParams(returnTo.slice(PATHS.authorization.length + 1)).getAll('client_id');
+  const ids = requestOf(returnTo).getAll('client_id');
   return ids.length === 1 ? (await engine.getClient(ids[0] as string))?.name : undefined;
 }
 
