@@ -9,6 +9,8 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { hashSecret } from '@tessera/server';
+import { decodeJwt } from 'jose';
 import { type BrowserContext, chromium, type Page, type Response } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type Pkce, pkce, useServer } from './flows.js';
@@ -270,6 +272,35 @@ describe('login and consent in a real browser (RFC 6749 §4.1, RFC 7636)', () =>
     expect(await page.getByRole('alert').textContent()).toBe('The redirect_uri is not registered for this application.');
     expect(await page.getByText('invalid_request', { exact: true }).count()).toBe(1);
     expect(callback.requests).toEqual([]);
+  });
+
+  it('OIDC Core §3.1.2.1 prompt=login: a signed-in user with consent is shown the login page again, and the id_token carries the new sign-in time', async () => {
+    const c = await h.codeClient({ redirectUris: [redirectUri], scope: 'openid' });
+    const user = await h.user();
+    await page.goto(authorizeUrl(c, { scope: 'openid', state: 'first', challenge: pkce() }));
+    await signIn(user);
+    await consentScopes();
+    await allow();
+    const [first] = await sessionCookies();
+    // Signed in, consent given: without prompt the browser would go straight back to the client.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const p = pkce();
+    await page.goto(`${authorizeUrl(c, { scope: 'openid', state: 'again', challenge: p })}&prompt=login&login_hint=${encodeURIComponent(user.username)}`);
+    await expect.poll(() => new URL(page.url()).pathname).toBe('/login');
+    // login_hint: the username is filled in.
+    expect(await page.getByLabel('Username').inputValue()).toBe(user.username);
+    await signIn(user);
+    // The consent stands, so the fresh sign-in goes straight on to the client.
+    await page.waitForURL(atCallback);
+    const back = new URL(page.url()).searchParams;
+    expect(back.get('state')).toBe('again');
+    const [second] = await sessionCookies();
+    expect(second?.value).not.toBe(first?.value);
+    const res = await h.exchange(c, back.get('code')!, { verifier: p.verifier, redirectUri });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    const claims = decodeJwt(res.body.id_token);
+    const session = await h.store.findSessionByHash(hashSecret(second?.value ?? ''));
+    expect(claims.auth_time).toBe(Math.floor((session?.createdAt ?? 0) / 1000));
   });
 });
 
