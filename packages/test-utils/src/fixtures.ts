@@ -19,6 +19,7 @@ export function clientRecord(over: Partial<ClientRecord> = {}): ClientRecord {
     authMethod: 'client_secret_basic',
     grantTypes: ['authorization_code', 'refresh_token'],
     redirectUris: ['https://app.example/cb'],
+    postLogoutRedirectUris: [],
     scope: 'read write',
     tokenFormat: 'opaque',
     accessTtl: null,

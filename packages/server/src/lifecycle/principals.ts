@@ -9,13 +9,14 @@ import type { Actor, EngineContext } from './context.js';
 import { PREFIX } from './mint.js';
 
 /** What a new client is registered with; the engine adds its id, secret and creation time. */
-export type NewClient = Omit<ClientRecord, 'id' | 'secretHash' | 'createdAt'>;
+export type NewClient = Omit<ClientRecord, 'id' | 'secretHash' | 'createdAt' | 'postLogoutRedirectUris'> & { postLogoutRedirectUris?: string[] };
 
 /** Creates a client; the secret (≥ 256 bits, generated here) is returned once and stored hashed. */
 export async function createClient(ctx: EngineContext, input: NewClient, by: Actor): Promise<{ client: ClientRecord; secret?: string }> {
   const secret = input.authMethod === 'none' ? undefined : randomSecret(PREFIX.clientSecret);
   const client: ClientRecord = {
     ...input,
+    postLogoutRedirectUris: input.postLogoutRedirectUris ?? [],
     id: randomId(),
     secretHash: secret === undefined ? null : hashSecret(secret),
     createdAt: ctx.now(),

@@ -17,6 +17,7 @@ export const toClient = (r: Row): ClientRecord => ({
   authMethod: r.auth_method as ClientRecord['authMethod'],
   grantTypes: parsed(r.grant_types),
   redirectUris: parsed(r.redirect_uris),
+  postLogoutRedirectUris: parsed(r.post_logout_redirect_uris),
   scope: r.scope as string,
   tokenFormat: r.token_format as ClientRecord['tokenFormat'],
   accessTtl: r.access_ttl as number | null,

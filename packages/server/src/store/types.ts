@@ -41,6 +41,8 @@ export interface ClientRecord {
   authMethod: ClientAuthMethod;
   grantTypes: GrantType[];
   redirectUris: string[];
+  /** OpenID Connect RP-Initiated Logout 1.0 §3.1: where the browser may go after signing out (exact match). */
+  postLogoutRedirectUris: string[];
   /** Space-delimited scopes the client may ask for. */
   scope: string;
   tokenFormat: TokenFormat;
@@ -376,6 +378,8 @@ export interface Store {
   createSession(session: SessionRecord, checked?: CheckedCredentials): Promise<'created' | 'credential-changed'>;
   findSessionByHash(hash: string): Promise<SessionRecord | undefined>;
   deleteSession(hash: string): Promise<void>;
+  /** Ends a browser session (sign-out) with its audit records; false, appending nothing, if there was none. */
+  endSession(hash: string, audit: AuditInput[]): Promise<boolean>;
 
   // keys
   listKeys(): Promise<KeyRecord[]>;

@@ -8,7 +8,9 @@ export function principals(ref: StoreRef): void {
   describe('clients', () => {
     it('createClient stores every field and appends its audit record', async () => {
       const { store } = ref;
-      const client = clientRecord({ redirectUris: ['https://a.example/cb', 'https://b.example/cb'], accessTtl: 60, refreshTtl: 600, tokenFormat: 'jwt' });
+      const client = clientRecord({
+        redirectUris: ['https://a.example/cb', 'https://b.example/cb'], postLogoutRedirectUris: ['https://a.example/bye'], accessTtl: 60, refreshTtl: 600, tokenFormat: 'jwt',
+      });
       await appends(store, 1, () => store.createClient(client, audit('client.created', { clientId: client.id })));
       expect(await store.getClient(client.id)).toEqual(client);
     });
@@ -119,6 +121,17 @@ export function principals(ref: StoreRef): void {
   });
 
   describe('browser sessions', () => {
+    it('endSession deletes the session with its audit record; an unknown session is false and appends nothing', async () => {
+      const { store } = ref;
+      const user = userRecord();
+      await store.createUser(user, audit('user.created'));
+      const session = sessionRecord(user.id);
+      await store.createSession(session);
+      expect(await appends(store, 1, () => store.endSession(session.hash, [audit('session.ended', { userId: user.id })]))).toBe(true);
+      expect(await store.findSessionByHash(session.hash)).toBeUndefined();
+      expect(await appends(store, 0, () => store.endSession(session.hash, [audit('session.ended')]))).toBe(false);
+    });
+
     it('createSession, findSessionByHash and deleteSession', async () => {
       const { store } = ref;
       const user = userRecord();

@@ -297,6 +297,10 @@ export class PostgresStore implements Store {
     return r && toSession(r);
   }
 
+  endSession(hash: string, audit: AuditInput[]) {
+    return this.write((tx) => w.endSession(tx, hash, audit));
+  }
+
   async deleteSession(hash: string) {
     await this.read((sql) => sql`DELETE FROM sessions WHERE hash = ${hash}`);
   }

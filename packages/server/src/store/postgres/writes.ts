@@ -144,9 +144,17 @@ async function hold(tx: Tx, kind: 'client' | 'user', id: string): Promise<void> 
 }
 
 export async function createClient(tx: Tx, c: ClientRecord, audit: AuditInput): Promise<void> {
-  await tx`INSERT INTO clients (id, name, secret_hash, auth_method, grant_types, redirect_uris, scope, token_format, access_ttl, refresh_ttl, created_at)
-    VALUES (${c.id}, ${c.name}, ${c.secretHash}, ${c.authMethod}, ${tx.json(c.grantTypes)}, ${tx.json(c.redirectUris)}, ${c.scope}, ${c.tokenFormat}, ${c.accessTtl}, ${c.refreshTtl}, ${c.createdAt})`;
+  await tx`INSERT INTO clients (id, name, secret_hash, auth_method, grant_types, redirect_uris, post_logout_redirect_uris, scope, token_format, access_ttl, refresh_ttl, created_at)
+    VALUES (${c.id}, ${c.name}, ${c.secretHash}, ${c.authMethod}, ${tx.json(c.grantTypes)}, ${tx.json(c.redirectUris)}, ${tx.json(c.postLogoutRedirectUris)}, ${c.scope}, ${c.tokenFormat},
+      ${c.accessTtl}, ${c.refreshTtl}, ${c.createdAt})`;
   await appendAudit(tx, [audit], c.createdAt);
+}
+
+export async function endSession(tx: Tx, hash: string, audit: AuditInput[]): Promise<boolean> {
+  const rows = await tx`DELETE FROM sessions WHERE hash = ${hash} RETURNING 1`;
+  if (rows.length === 0) return false;
+  await appendAudit(tx, audit, Date.now());
+  return true;
 }
 
 export async function setClientSecret(tx: Tx, id: string, secretHash: string, audit: AuditInput[]): Promise<boolean> {

@@ -249,4 +249,8 @@ export const migrations: readonly string[] = [
   ALTER TABLE codes ADD COLUMN auth_time INTEGER;
   UPDATE codes SET auth_time = issued_at;
   `,
+  // OpenID Connect RP-Initiated Logout 1.0 (issue 11): where a client may send the browser after sign-out.
+  `
+  ALTER TABLE clients ADD COLUMN post_logout_redirect_uris TEXT NOT NULL DEFAULT '[]';
+  `,
 ];

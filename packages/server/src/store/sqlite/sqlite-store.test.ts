@@ -37,7 +37,7 @@ describe('SqliteStore', () => {
 
 describe('SqliteStore client cache', () => {
   const client = (id: string): ClientRecord => ({
-    id, name: id, secretHash: 'h', authMethod: 'client_secret_basic', grantTypes: ['client_credentials'], redirectUris: [],
+    id, name: id, secretHash: 'h', authMethod: 'client_secret_basic', grantTypes: ['client_credentials'], redirectUris: [], postLogoutRedirectUris: [],
     scope: 'read', tokenFormat: 'opaque', accessTtl: null, refreshTtl: null, createdAt: Date.now(),
   });
 

@@ -285,6 +285,10 @@ export class SqliteStore implements Store {
     return r && toSession(r);
   }
 
+  endSession(hash: string, audit: AuditInput[]) {
+    return this.writer.write('endSession', hash, audit);
+  }
+
   deleteSession(hash: string) {
     return this.writer.write('deleteSession', hash);
   }

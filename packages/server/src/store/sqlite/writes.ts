@@ -46,8 +46,8 @@ export class SqliteWrites {
   constructor(private readonly db: Database.Database) {
     const p = (sql: string) => db.prepare(sql);
     this.s = {
-      insertClient: p(`INSERT INTO clients (id, name, secret_hash, auth_method, grant_types, redirect_uris, scope, token_format, access_ttl, refresh_ttl, created_at)
-        VALUES (@id, @name, @secretHash, @authMethod, @grantTypes, @redirectUris, @scope, @tokenFormat, @accessTtl, @refreshTtl, @createdAt)`),
+      insertClient: p(`INSERT INTO clients (id, name, secret_hash, auth_method, grant_types, redirect_uris, post_logout_redirect_uris, scope, token_format, access_ttl, refresh_ttl, created_at)
+        VALUES (@id, @name, @secretHash, @authMethod, @grantTypes, @redirectUris, @postLogoutRedirectUris, @scope, @tokenFormat, @accessTtl, @refreshTtl, @createdAt)`),
       deleteClient: p('DELETE FROM clients WHERE id = ?'),
       setClientSecret: p('UPDATE clients SET secret_hash = ? WHERE id = ? AND secret_hash IS NOT NULL'),
       clientSecretIs: p('SELECT 1 FROM clients WHERE id = ? AND secret_hash IS ?'),
@@ -97,7 +97,9 @@ export class SqliteWrites {
   }
 
   createClient(client: ClientRecord, audit: AuditInput): void {
-    this.s.insertClient.run({ ...client, grantTypes: JSON.stringify(client.grantTypes), redirectUris: JSON.stringify(client.redirectUris) });
+    this.s.insertClient.run({
+      ...client, grantTypes: JSON.stringify(client.grantTypes), redirectUris: JSON.stringify(client.redirectUris), postLogoutRedirectUris: JSON.stringify(client.postLogoutRedirectUris),
+    });
     this.append([audit], client.createdAt);
   }
 
@@ -252,6 +254,12 @@ export class SqliteWrites {
     if (!this.unchanged(checked)) return 'credential-changed';
     this.s.insertSession.run(session);
     return 'created';
+  }
+
+  endSession(hash: string, audit: AuditInput[]): boolean {
+    if (this.s.deleteSession.run(hash).changes === 0) return false;
+    this.append(audit, Date.now());
+    return true;
   }
 
   deleteSession(hash: string): void {
