@@ -1,6 +1,7 @@
 /**
  * Users' OpenID Connect profile through the CLI (issue 11): `user create --username U --email E
- * --name N --password-stdin` and `user update`, audited without the values, refused clearly.
+ * --name N --password-stdin` and `user update`, audited without the values, refused clearly; and
+ * `client create --post-logout-redirect-uri` for RP-initiated logout.
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -73,5 +74,17 @@ describe('tessera user create / update: name, email, email_verified', () => {
     const unknown = await run(['user', 'update', 'nobody', '--name', 'X']);
     expect(unknown.code).toBe(1);
     expect(unknown.stderr).toMatch(/no user named 'nobody'/);
+  }, 30_000);
+
+  it('issue 11 fixed name: client create --post-logout-redirect-uri URI (repeatable, each taken whole, absolute, no fragment)', async () => {
+    const c = await json(['client', 'create', '--name', 'rp', '--grant-type', 'authorization_code', '--redirect-uri', 'https://rp.example/cb', '--scope', 'openid',
+      '--post-logout-redirect-uri', 'https://rp.example/bye', '--post-logout-redirect-uri', 'https://rp.example/bye?x=1,y']);
+    expect(c.post_logout_redirect_uris).toEqual(['https://rp.example/bye', 'https://rp.example/bye?x=1,y']);
+    expect((await json(['client', 'show', c.client_id])).post_logout_redirect_uris).toEqual(c.post_logout_redirect_uris);
+    for (const bad of ['/relative', 'https://rp.example/bye#frag', 'javascript:alert(1)']) {
+      const r = await run(['client', 'create', '--name', 'rp', '--grant-type', 'authorization_code', '--redirect-uri', 'https://rp.example/cb', '--scope', 'openid', '--post-logout-redirect-uri', bad]);
+      expect(r.code, bad).toBe(2);
+      expect(r.stderr).toMatch(/--post-logout-redirect-uri must/);
+    }
   }, 30_000);
 });

@@ -23,7 +23,7 @@ describe('openid-client against Tessera', () => {
   const h = useServer();
 
   async function setup(tokenFormat: 'opaque' | 'jwt', username = `oc-${tokenFormat}`) {
-    const c = await h.codeClient({ scope: 'openid profile email offline_access', tokenFormat });
+    const c = await h.codeClient({ scope: 'openid profile email offline_access', tokenFormat, postLogoutRedirectUris: [`${REDIRECT_URI}/bye`] });
     const user = { ...(await h.engine.createUser(username, PASSWORD, { actor: 'test' }, { name: 'Ada Lovelace', email: 'ada@example.com', emailVerified: true })), password: PASSWORD };
     // Discovery 1.0 §4: from the issuer URL alone. Plain HTTP on loopback is a test's allowance.
     const config = await oidc.discovery(new URL(h.server.url), c.id, undefined, oidc.ClientSecretBasic(c.secret), { execute: [oidc.allowInsecureRequests] });
@@ -60,6 +60,13 @@ describe('openid-client against Tessera', () => {
       expect(await oidc.fetchUserInfo(config, refreshed.access_token, user.id)).toMatchObject({ sub: user.id });
       // userinfo refuses another user's expected subject: openid-client compares sub.
       await expect(oidc.fetchUserInfo(config, refreshed.access_token, 'someone-else')).rejects.toThrow();
+
+      // RP-initiated logout: openid-client builds the URL from end_session_endpoint; the user confirms.
+      const logout = oidc.buildEndSessionUrl(config, { id_token_hint: refreshed.id_token as string, post_logout_redirect_uri: `${REDIRECT_URI}/bye`, state: 'bye' });
+      const agent = await h.signedIn(user);
+      const page = await agent.get(logout.href);
+      const done = await agent.post('/end_session/confirm', { csrf: field(page.body, 'csrf'), request: field(page.body, 'request'), decision: 'logout' });
+      expect(done.location).toBe(`${REDIRECT_URI}/bye?state=bye`);
     });
   }
 

@@ -19,6 +19,7 @@ import { revocationEndpoint } from './rfc7009/revocation.js';
 import { introspectionEndpoint } from './rfc7662/introspection.js';
 import { metadata } from './rfc8414/metadata.js';
 import { openidConfiguration } from './oidc/discovery.js';
+import { endSessionConfirmEndpoint, endSessionEndpoint } from './oidc/end-session.js';
 import { userinfoEndpoint } from './oidc/userinfo.js';
 
 /** A Tessera's parts the endpoints are wired from (openTessera or tesseraOnStore gives them all). */
@@ -33,6 +34,8 @@ export function createHandler({ engine, store, keys, config }: HandlerParts): Ha
     [PATHS.openidConfiguration, async () => publicJson(oidcMeta)],
     [PATHS.jwks, async () => publicJson(await keys.jwks())],
     [PATHS.userinfo, userinfoEndpoint(engine, config)],
+    [PATHS.endSession, endSessionEndpoint(engine, config, keys)],
+    [PATHS.endSessionConfirm, endSessionConfirmEndpoint(engine, config, keys)],
     [PATHS.token, tokenEndpoint(engine, config, keys)],
     [PATHS.revocation, revocationEndpoint(engine)],
     [PATHS.introspection, introspectionEndpoint(engine, config)],

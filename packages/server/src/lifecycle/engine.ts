@@ -20,7 +20,7 @@ import type { Issued } from './mint.js';
 import * as principals from './principals.js';
 import { revoke, revokeByValue } from './revoke.js';
 import { rotateRefresh } from './rotate-refresh.js';
-import { type SignedIn, signedIn, startSession } from './sessions.js';
+import { endSession, type SignedIn, signedIn, startSession } from './sessions.js';
 import { SignIn, type SignInSource } from './sign-in.js';
 
 export type { Actor, AuditSubject, EngineEvents, RevocationEvent } from './context.js';
@@ -103,6 +103,11 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
   /** Starts a browser session; the cookie value, or undefined if the password changed since it was checked. */
   startSession(user: UserRecord): Promise<string | undefined> {
     return startSession(this.ctx, user);
+  }
+
+  /** Signs out: ends the browser session (audited), and revokes the user's tokens if config.logoutRevokesTokens. */
+  endSession(signedIn: SignedIn, by: Actor): Promise<boolean> {
+    return endSession(this.ctx, signedIn, by);
   }
 
   /** The user signed in through the session with this cookie value, if it is live. */

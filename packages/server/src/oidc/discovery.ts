@@ -16,6 +16,8 @@ export function openidConfiguration(config: ServerConfig) {
   return {
     ...metadata(config),
     userinfo_endpoint: config.issuer + PATHS.userinfo,
+    // OpenID Connect RP-Initiated Logout 1.0 §2.1.
+    end_session_endpoint: config.issuer + PATHS.endSession,
     // RECOMMENDED; clients register any other scope they use, which this list does not name.
     scopes_supported: [...OIDC_SCOPES],
     // REQUIRED: a user's id, the same for every client.

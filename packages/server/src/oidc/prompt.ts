@@ -37,15 +37,25 @@ export async function authenticationParams(
   }
   let hintSubject: string | null = null;
   if (p.id_token_hint !== undefined) {
-    try {
-      const { payload } = await jwtVerify(p.id_token_hint, createLocalJWKSet(await keys.jwks()), { issuer, audience: clientId, clockTolerance: ANY_AGE });
-      if (typeof payload.sub !== 'string') throw new Error('no sub');
-      hintSubject = payload.sub;
-    } catch {
-      throw new OAuthError('invalid_request', 'id_token_hint is not an ID Token this server issued to this client');
-    }
+    const hint = await idTokenHint(p.id_token_hint, issuer, keys);
+    if (!hint.aud.includes(clientId)) throw new OAuthError('invalid_request', 'id_token_hint is not an ID Token this server issued to this client');
+    hintSubject = hint.sub;
   }
   return { prompt: prompt as AuthenticationParams['prompt'], maxAge, hintSubject, loginHint: p.login_hint ?? null };
+}
+
+/**
+ * An id_token_hint (Core §3.1.2.1, RP-Initiated Logout §2): an ID Token this server signed, whose
+ * `sub` and `aud` it answers. Its age is not held against it: it is a hint about a past session.
+ */
+export async function idTokenHint(value: string, issuer: string, keys: KeyRing): Promise<{ sub: string; aud: string[] }> {
+  try {
+    const { payload } = await jwtVerify(value, createLocalJWKSet(await keys.jwks()), { issuer, clockTolerance: ANY_AGE });
+    if (typeof payload.sub !== 'string' || payload.aud === undefined) throw new Error('no sub or aud');
+    return { sub: payload.sub, aud: typeof payload.aud === 'string' ? [payload.aud] : payload.aud };
+  } catch {
+    throw new OAuthError('invalid_request', 'id_token_hint is not an ID Token this server issued');
+  }
 }
 
 /**

@@ -24,7 +24,7 @@ import type { ClientRecord, GrantRecord, UserRecord } from '../store/types.js';
 import { allowedScope } from './scope.js';
 import { tokenResponse } from './token-response.js';
 
-const SESSION_COOKIE = 'tessera_session';
+export const SESSION_COOKIE = 'tessera_session';
 const CSRF_COOKIE = 'tessera_csrf';
 
 /** Where an authorization response goes (§3.1.2), and how. */
@@ -250,7 +250,7 @@ function toClient<T>(reply: Reply, check: () => T): T {
 }
 
 /** Turns the errors of a page endpoint into a redirect to the client or an error page. */
-function pageErrors(config: ServerConfig, handler: Handler): Handler {
+export function pageErrors(config: ServerConfig, handler: Handler): Handler {
   return async (req) => {
     try {
       return await handler(req);
@@ -268,7 +268,7 @@ function pageErrors(config: ServerConfig, handler: Handler): Handler {
 }
 
 /** The signed-in user and their session, from the session cookie, if the session is live and the user exists. */
-async function sessionUser(engine: LifecycleEngine, req: PlainRequest): Promise<SignedIn | undefined> {
+export async function sessionUser(engine: LifecycleEngine, req: PlainRequest): Promise<SignedIn | undefined> {
   const value = readCookie(req.headers.cookie, SESSION_COOKIE);
   return value === undefined ? undefined : engine.signedIn(value);
 }
@@ -278,7 +278,7 @@ async function sessionUser(engine: LifecycleEngine, req: PlainRequest): Promise<
  * compared in constant time) plus, when the browser says where the POST came from, a same-origin
  * check on Origin and Sec-Fetch-Site.
  */
-function checkCsrf(config: ServerConfig, req: PlainRequest, submitted: string | undefined): void {
+export function checkCsrf(config: ServerConfig, req: PlainRequest, submitted: string | undefined): void {
   const fail = () => new OAuthError('access_denied', 'This form has expired or did not come from this server. Go back and try again.', { status: 403 });
   const origin = req.headers.origin;
   if (origin !== undefined && origin !== new URL(config.issuer).origin) throw fail();
@@ -288,7 +288,7 @@ function checkCsrf(config: ServerConfig, req: PlainRequest, submitted: string | 
 }
 
 /** Renders a form with the CSRF token, setting the cookie when the browser has none yet. */
-function withCsrf(config: ServerConfig, req: PlainRequest, render: (csrf: string) => PlainResponse): PlainResponse {
+export function withCsrf(config: ServerConfig, req: PlainRequest, render: (csrf: string) => PlainResponse): PlainResponse {
   const existing = readCookie(req.headers.cookie, CSRF_COOKIE);
   const csrf = existing ?? randomSecret();
   const response = render(csrf);
@@ -296,7 +296,7 @@ function withCsrf(config: ServerConfig, req: PlainRequest, render: (csrf: string
   return response;
 }
 
-const cookieOptions = (config: ServerConfig, maxAge: number) => ({ maxAge, secure: config.issuer.startsWith('https:') });
+export const cookieOptions = (config: ServerConfig, maxAge: number) => ({ maxAge, secure: config.issuer.startsWith('https:') });
 
 /**
  * Login may only send the browser back to this server's authorization endpoint (no open
@@ -329,4 +329,4 @@ async function clientNameOf(engine: LifecycleEngine, returnTo: string): Promise<
 
 const actor = (user: UserRecord, endpoint: string): Actor => ({ actor: `user:${user.id}`, endpoint });
 
-const methodNotAllowed = (allow: string): PlainResponse => html(405, errorPage({ error: 'invalid_request', description: 'This method is not allowed here.' }), { allow });
+export const methodNotAllowed = (allow: string): PlainResponse => html(405, errorPage({ error: 'invalid_request', description: 'This method is not allowed here.' }), { allow });

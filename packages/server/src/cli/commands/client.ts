@@ -14,7 +14,7 @@ const REDIRECTING: readonly GrantType[] = ['authorization_code', 'implicit'];
 const create: Command = {
   name: 'client create',
   synopsis: `--name N --grant-type G … [--redirect-uri U …] --scope "a b" [--auth-method M] [--public]
-       [--token-format opaque|jwt] [--access-ttl S] [--refresh-ttl S]`,
+       [--token-format opaque|jwt] [--access-ttl S] [--refresh-ttl S] [--post-logout-redirect-uri U …]`,
   summary: 'register a client; prints its client_id and client_secret (shown once)',
   help: `  --name N            a name for people
   --grant-type G      repeatable or comma-separated: ${GRANT_TYPES.join(', ')}
@@ -26,7 +26,10 @@ const create: Command = {
   --public            a public client (auth method none, no secret; RFC 6749 §2.1)
   --token-format F    opaque or jwt (RFC 9068) access tokens (default opaque)
   --access-ttl S      access token lifetime in seconds (default: the server's)
-  --refresh-ttl S     refresh token lifetime in seconds (default: the server's)`,
+  --refresh-ttl S     refresh token lifetime in seconds (default: the server's)
+  --post-logout-redirect-uri U
+                      where /end_session may send the browser after sign-out (OpenID Connect
+                      RP-Initiated Logout 1.0); an absolute URI, repeatable like --redirect-uri`,
   async run(argv) {
     const { values, db } = parse(argv, {
       name: { type: 'string' },
@@ -38,6 +41,7 @@ const create: Command = {
       'token-format': { type: 'string' },
       'access-ttl': { type: 'string' },
       'refresh-ttl': { type: 'string' },
+      'post-logout-redirect-uri': { type: 'string', multiple: true },
     });
     const name = need(values.name, '--name').trim();
     if (name === '') throw new UsageError('--name must not be empty');
@@ -45,7 +49,8 @@ const create: Command = {
     if (grantTypes.length === 0) throw new UsageError('missing required option --grant-type');
     // Never split at commas: a comma is legal inside a URI (RFC 3986 §2.2), so splitting would
     // register `https://evil.example/` from `https://app.example/cb?next=x,https://evil.example/`.
-    const redirectUris = [...new Set(repeated(values['redirect-uri']).map(redirectUri))];
+    const redirectUris = [...new Set(repeated(values['redirect-uri']).map((u) => redirectUri(u)))];
+    const postLogoutRedirectUris = [...new Set(repeated(values['post-logout-redirect-uri']).map((u) => redirectUri(u, '--post-logout-redirect-uri')))];
     const scope = scopeOf(need(values.scope, '--scope'));
     const authMethod = authMethodOf(values['auth-method'], values.public === true);
     const tokenFormat = oneOf('--token-format', values['token-format'] ?? 'opaque', TOKEN_FORMATS);
@@ -63,7 +68,7 @@ const create: Command = {
 
     return withTessera(db, 'create', async ({ engine, config }) => {
       const { client, secret } = await engine.createClient(
-        { name, authMethod, grantTypes, redirectUris, scope, tokenFormat, accessTtl, refreshTtl },
+        { name, authMethod, grantTypes, redirectUris, postLogoutRedirectUris, scope, tokenFormat, accessTtl, refreshTtl },
         { actor: 'cli' },
       );
       const shown = { ...clientJson(client), ...(secret === undefined ? {} : { client_secret: secret }) };
@@ -171,6 +176,7 @@ export function clientJson(c: ClientRecord) {
     token_endpoint_auth_method: c.authMethod,
     grant_types: c.grantTypes,
     redirect_uris: c.redirectUris,
+    post_logout_redirect_uris: c.postLogoutRedirectUris,
     scope: c.scope,
     token_format: c.tokenFormat,
     access_ttl: c.accessTtl,
@@ -193,6 +199,7 @@ function clientText(c: ClientRecord, config: ServerConfig, secret: string | unde
     ['token_endpoint_auth_method', c.authMethod],
     ['grant_types', c.grantTypes.join(' ')],
     ['redirect_uris', c.redirectUris.join(' ') || '-'],
+    ['post_logout_redirect_uris', c.postLogoutRedirectUris.join(' ') || '-'],
     ['scope', c.scope],
     ['token_format', c.tokenFormat],
     ['access_ttl', ttl(c.accessTtl, config.accessTokenTtl)],
@@ -213,16 +220,16 @@ function authMethodOf(flag: string | undefined, isPublic: boolean): ClientAuthMe
 const UNSAFE_SCHEMES = new Set(['javascript:', 'data:', 'vbscript:', 'file:', 'blob:']);
 
 /** RFC 6749 §3.1.2: the redirection endpoint MUST be an absolute URI and MUST NOT have a fragment. */
-function redirectUri(value: string): string {
-  if (value.includes('#')) throw new UsageError(`--redirect-uri must not have a fragment (RFC 6749 §3.1.2); got '${value}'`);
+function redirectUri(value: string, flag = '--redirect-uri'): string {
+  if (value.includes('#')) throw new UsageError(`${flag} must not have a fragment (RFC 6749 §3.1.2); got '${value}'`);
   // RFC 3986 §4.3: an absolute URI has a scheme; spaces and control characters are not URI characters.
   if (!URL.canParse(value) || !/^[a-z][a-z0-9+.-]*:/i.test(value) || /[\s\p{Cc}]/u.test(value)) {
-    throw new UsageError(`--redirect-uri must be an absolute URI such as https://app.example/callback; got '${value}'`);
+    throw new UsageError(`${flag} must be an absolute URI such as https://app.example/callback; got '${value}'`);
   }
   const url = new URL(value);
-  if (UNSAFE_SCHEMES.has(url.protocol)) throw new UsageError(`--redirect-uri must not use the ${url.protocol} scheme; got '${value}'`);
+  if (UNSAFE_SCHEMES.has(url.protocol)) throw new UsageError(`${flag} must not use the ${url.protocol} scheme; got '${value}'`);
   if ((url.protocol === 'http:' || url.protocol === 'https:') && url.hostname === '') {
-    throw new UsageError(`--redirect-uri must name a host; got '${value}'`);
+    throw new UsageError(`${flag} must name a host; got '${value}'`);
   }
   return value;
 }
