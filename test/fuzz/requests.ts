@@ -9,7 +9,7 @@ import fc from 'fast-check';
 export const ENDPOINTS = [
   '/token', '/revoke', '/introspect', '/authorize', '/login', '/consent', '/revocations', '/revocations/stream',
   '/.well-known/oauth-authorization-server', '/jwks.json', '/healthz', '/',
-  '/.well-known/openid-configuration', '/userinfo',
+  '/.well-known/openid-configuration', '/userinfo', '/end_session', '/end_session/confirm',
 ] as const;
 const ODD_PATHS = ['/nope', '/token/', '//token', '/TOKEN', '/%2e%2e/token', '/revocations/stream/x', '/.well-known/', '/login%00', '/%ZZ', 'http://evil.example/token', '*'];
 
@@ -73,6 +73,7 @@ const VALID: Record<string, string[]> = {
   max_age: ['0', '3600', '-1'],
   login_hint: ['$username'],
   id_token_hint: ['a.b.c'],
+  post_logout_redirect_uri: ['$redirect_uri', 'https://evil.example/'],
   access_token: ['$access', '$jwt', '$refresh'],
   code_challenge: ['$challenge'],
   code_challenge_method: ['S256', 'plain'],
@@ -182,6 +183,7 @@ const templates: fc.Arbitrary<FuzzRequest> = fc.oneof(
   template('GET', '/authorize', 'query', ['response_type', 'client_id', 'redirect_uri', 'scope', 'state!', 'code_challenge', 'code_challenge_method', 'nonce'], null, 'tessera_session=$session'),
   template('GET', '/authorize', 'query', ['response_type', 'client_id', 'redirect_uri', 'scope', 'state', 'prompt', 'max_age', 'login_hint!', 'id_token_hint'], null, 'tessera_session=$session'),
   template('GET', '/userinfo', 'query', ['x'], 'Bearer $access', null),
+  template('GET', '/end_session', 'query', ['client_id', 'post_logout_redirect_uri', 'state', 'id_token_hint'], null, 'tessera_session=$session'),
   template('POST', '/userinfo', 'body', ['access_token'], null, null),
   template('GET', '/login', 'query', ['return_to!'], null, null),
   template('POST', '/login', 'body', ['csrf', 'username', 'password', 'return_to!'], null, 'tessera_csrf=$csrf'),

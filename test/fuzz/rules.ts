@@ -6,7 +6,7 @@ import type { BuiltRequest } from './requests.js';
 import type { RawResponse } from './raw-http.js';
 
 const JSON_API = new Set(['/token', '/revoke', '/introspect', '/revocations', '/userinfo']);
-const PAGES = new Set(['/authorize', '/login', '/consent']);
+const PAGES = new Set(['/authorize', '/login', '/consent', '/end_session', '/end_session/confirm']);
 const PUBLIC = new Set(['/.well-known/oauth-authorization-server', '/jwks.json', '/.well-known/openid-configuration']);
 const STREAM = '/revocations/stream';
 /** RFC 6749 §5.2: `error` and `error_description` use %x20-21 / %x23-5B / %x5D-7E only. */
