@@ -4,8 +4,11 @@
  * the sub check, and the RP-initiated logout URL.
  */
 import {
-  buildEndSessionUrl, discover, IdTokenError, InvalidResponseError, OAuthResponseError, processUserInfoResponse, userinfoRequest, validateIdToken,
+  buildEndSessionUrl, clientSecretBasic, discover, IdTokenError, InvalidResponseError, OAuth2Session, OAuthResponseError, processUserInfoResponse, userinfoRequest,
+  validateIdToken,
 } from '@tessera/client';
+import { decodeJwt } from 'jose';
+import { consent } from './client/tessera.js';
 import { describe, expect, it } from 'vitest';
 import { forged, pkce, useServer } from './flows.js';
 
@@ -67,5 +70,38 @@ describe('@tessera/client: OpenID Connect relying party against Tessera', () => 
     const page = await agent.get(url.href);
     expect(page.status).toBe(200);
     expect(page.body).toContain(c.client.name);
+  });
+
+  it('OAuth2Session with scope openid: a nonce is sent and the ID Token validated at fetchToken and at refresh; userinfo(); endSessionUrl()', async () => {
+    const c = await h.codeClient({ redirectUris: ['http://127.0.0.1:8080/callback'], scope: 'openid profile offline_access', postLogoutRedirectUris: ['http://127.0.0.1:8080/bye'] });
+    const alice = await h.alice();
+    await h.engine.setUserProfile(alice, { name: 'Alice', email: null, emailVerified: false }, { actor: 'test' });
+    const session = new OAuth2Session({
+      issuer: h.server.url, discovery: 'oidc', clientId: c.id, clientAuth: clientSecretBasic(c.secret!), redirectUri: 'http://127.0.0.1:8080/callback', scope: 'openid profile offline_access',
+    });
+    const pending = await session.authorizationUrl();
+    expect(new URL(pending.url).searchParams.get('nonce')).toBe(pending.nonce);
+    const token = await session.fetchToken(await consent(h, pending.url));
+    expect(decodeJwt(token.id_token!)).toMatchObject({ sub: alice.id, nonce: pending.nonce });
+    expect(await session.userinfo()).toEqual({ sub: alice.id, name: 'Alice' });
+    const refreshed = await session.refresh();
+    expect(refreshed.id_token).not.toBe(token.id_token);
+    expect(await session.userinfo()).toEqual({ sub: alice.id, name: 'Alice' });
+    const logout = new URL(await session.endSessionUrl({ post_logout_redirect_uri: 'http://127.0.0.1:8080/bye', state: 'x' }));
+    expect(Object.fromEntries(logout.searchParams)).toEqual({ post_logout_redirect_uri: 'http://127.0.0.1:8080/bye', state: 'x', client_id: c.id, id_token_hint: refreshed.id_token });
+    const page = await (await h.signedIn(alice)).get(logout.href);
+    expect(page.status).toBe(200);
+  });
+
+  it('OAuth2Session: a callback whose ID Token does not carry the nonce sent is refused (IdTokenError), and nothing is stored', async () => {
+    const c = await h.codeClient({ redirectUris: ['http://127.0.0.1:8080/callback'], scope: 'openid' });
+    const session = new OAuth2Session({ issuer: h.server.url, discovery: 'oidc', clientId: c.id, clientAuth: clientSecretBasic(c.secret!), redirectUri: 'http://127.0.0.1:8080/callback', scope: 'openid' });
+    const pending = await session.authorizationUrl();
+    // The request the user approves carries another nonce: a code injected from another request.
+    const other = new URL(pending.url);
+    other.searchParams.set('nonce', 'someone-elses');
+    const callback = await consent(h, other.href);
+    await expect(session.fetchToken(callback, pending)).rejects.toMatchObject({ code: 'ERR_ID_TOKEN', claim: 'nonce' });
+    await expect(session.accessToken()).rejects.toBeInstanceOf(Error);
   });
 });
