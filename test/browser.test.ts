@@ -6,6 +6,8 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { hashSecret } from '@tessera/server';
+import { decodeJwt } from 'jose';
 import type { BrowserContext, Page, Response } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { type Chromium, launchChromium } from './chromium.js';
@@ -253,6 +255,59 @@ describe('login and consent in a real browser (RFC 6749 §4.1, RFC 7636)', () =>
     expect(await page.getByRole('alert').textContent()).toBe('The redirect_uri is not registered for this application.');
     expect(await page.getByText('invalid_request', { exact: true }).count()).toBe(1);
     expect(callback.requests).toEqual([]);
+  });
+
+  it('RP-Initiated Logout 1.0: the confirmation page signs the user out and the browser lands on the registered post_logout_redirect_uri with state', async () => {
+    const bye = `${callback.origin}/bye`;
+    const c = await h.codeClient({ redirectUris: [redirectUri], postLogoutRedirectUris: [bye], scope: 'openid' });
+    const user = await h.user();
+    const p = pkce();
+    await page.goto(authorizeUrl(c, { scope: 'openid', state: 'in', challenge: p }));
+    await signIn(user);
+    await consentScopes();
+    const back = await allow();
+    const tokens = await h.exchange(c, back.get('code')!, { verifier: p.verifier, redirectUri });
+    expect(await sessionCookies()).toHaveLength(1);
+
+    await page.goto(`${h.server.url}/end_session?${new URLSearchParams({ id_token_hint: tokens.body.id_token, post_logout_redirect_uri: bye, state: 'out' })}`);
+    await page.getByRole('heading', { name: 'Sign out?' }).waitFor();
+    await expect.poll(() => page.getByText(user.username, { exact: true }).count()).toBe(1);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.waitForURL((url) => url.origin === callback.origin && url.pathname === '/bye');
+    expect(new URL(page.url()).searchParams.get('state')).toBe('out');
+    expect(await sessionCookies()).toEqual([]);
+    // Signed out for real: the next authorization request asks to sign in.
+    await page.goto(authorizeUrl(c, { scope: 'openid', state: 'again', challenge: pkce() }));
+    await expect.poll(() => new URL(page.url()).pathname).toBe('/login');
+  });
+
+  it('OIDC Core §3.1.2.1 prompt=login: a signed-in user with consent is shown the login page again, and the id_token carries the new sign-in time', async () => {
+    const c = await h.codeClient({ redirectUris: [redirectUri], scope: 'openid' });
+    const user = await h.user();
+    await page.goto(authorizeUrl(c, { scope: 'openid', state: 'first', challenge: pkce() }));
+    await signIn(user);
+    await consentScopes();
+    await allow();
+    const [first] = await sessionCookies();
+    // Signed in, consent given: without prompt the browser would go straight back to the client.
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    const p = pkce();
+    await page.goto(`${authorizeUrl(c, { scope: 'openid', state: 'again', challenge: p })}&prompt=login&login_hint=${encodeURIComponent(user.username)}`);
+    await expect.poll(() => new URL(page.url()).pathname).toBe('/login');
+    // login_hint: the username is filled in.
+    expect(await page.getByLabel('Username').inputValue()).toBe(user.username);
+    await signIn(user);
+    // The consent stands, so the fresh sign-in goes straight on to the client.
+    await page.waitForURL(atCallback);
+    const back = new URL(page.url()).searchParams;
+    expect(back.get('state')).toBe('again');
+    const [second] = await sessionCookies();
+    expect(second?.value).not.toBe(first?.value);
+    const res = await h.exchange(c, back.get('code')!, { verifier: p.verifier, redirectUri });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    const claims = decodeJwt(res.body.id_token);
+    const session = await h.store.findSessionByHash(hashSecret(second?.value ?? ''));
+    expect(claims.auth_time).toBe(Math.floor((session?.createdAt ?? 0) / 1000));
   });
 });
 

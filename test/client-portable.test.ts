@@ -93,6 +93,8 @@ it('the public surface is exactly the names index.ts lists (nothing internal lea
     'privateKeyJwt', 'processDeviceAuthorizationResponse', 'processDeviceCodeResponse', 'processDiscoveryResponse',
     'processIntrospectionResponse', 'processRevocationResponse', 'processTokenResponse', 'refreshTokenGrantRequest', 'revocationRequest',
     'tokenRequest', 'validateAuthorizationResponse',
-  ]);
+    // OpenID Connect relying party (issue 11).
+    'IdTokenError', 'buildEndSessionUrl', 'fetchJwks', 'processUserInfoResponse', 'userinfoRequest', 'validateIdToken',
+  ].sort());
   expect(Object.keys(await import('@tessera/client/file-store'))).toEqual(['FileTokenStore']);
 });

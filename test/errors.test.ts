@@ -138,7 +138,7 @@ describe('HTTP hygiene', () => {
   });
 
   it('an unknown path is 404 JSON', async () => {
-    for (const [path, method] of [['/nope', 'GET'], ['/token/', 'POST'], ['/.well-known/openid-configuration', 'GET']] as const) {
+    for (const [path, method] of [['/nope', 'GET'], ['/token/', 'POST'], ['/.well-known/openid-configuration/', 'GET']] as const) {
       const res = await h.request(path, { method });
       expect(res.status, path).toBe(404);
       expect(res.headers.get('content-type')).toMatch(/^application\/json/);

@@ -149,7 +149,10 @@ export class Harness {
    * An authorization code from the real authorization endpoint. The user's consent is recorded
    * beforehand, so /authorize answers at once with a redirect carrying the code.
    */
-  async code(c: TestClient, options: { user?: UserRecord & { password: string }; scope?: string; pkce?: Pkce | null; redirectUri?: string } = {}): Promise<string> {
+  async code(
+    c: TestClient,
+    options: { user?: UserRecord & { password: string }; scope?: string; pkce?: Pkce | null; redirectUri?: string; params?: Record<string, string> } = {},
+  ): Promise<string> {
     const user = options.user ?? (await this.alice());
     const scope = options.scope ?? c.client.scope;
     const agent = await this.signedIn(user);
@@ -162,6 +165,7 @@ export class Harness {
     const query = new URLSearchParams({
       response_type: 'code', client_id: c.id, redirect_uri: redirectUri, scope,
       ...(challenge ? { code_challenge: challenge.challenge, code_challenge_method: 'S256' } : {}),
+      ...options.params,
     });
     const res = await agent.get(`/authorize?${query}`);
     const code = res.location === undefined ? null : new URL(res.location).searchParams.get('code');

@@ -53,6 +53,7 @@ export async function startTestServer(config: Partial<ServerConfig> = {}, option
           authMethod: options.authMethod ?? 'client_secret_basic',
           grantTypes: options.grantTypes ?? ['client_credentials'],
           redirectUris: options.redirectUris ?? [],
+          postLogoutRedirectUris: options.postLogoutRedirectUris ?? [],
           scope: options.scope ?? 'read write',
           tokenFormat: options.tokenFormat ?? 'opaque',
           accessTtl: options.accessTtl ?? null,

@@ -91,6 +91,22 @@ describe('pushed authorization requests (RFC 9126)', () => {
     expectErrorPage(await agent.get(`/authorize?${new URLSearchParams({ client_id: c.id, request_uri: pushed.body.request_uri })}`), 'invalid_request_uri');
   });
 
+  it('OIDC prompt=login in a pushed request: the signed-in user signs in again, once, then goes on (the pushed request cannot be rewritten on the way back)', async () => {
+    const c = await h.codeClient({ scope: 'openid read' });
+    const user = await h.user();
+    const agent = await h.signedIn(user);
+    const pushed = await h.as(c, '/par', request({ scope: 'openid read', prompt: 'login' }).params);
+    const path = `/authorize?${new URLSearchParams({ client_id: c.id, request_uri: pushed.body.request_uri })}`;
+    const first = await agent.get(path);
+    expect(new URL(first.location!).pathname).toBe('/login');
+    const login = await agent.get(first.location!);
+    const posted = await agent.post('/login', { username: user.username, password: user.password, csrf: field(login.body, 'csrf'), return_to: field(login.body, 'return_to') });
+    expect(posted.status).toBe(303);
+    const consent = await agent.get(posted.location!);
+    expect(consent.status, consent.location).toBe(200);
+    expect(replyOf(await decide(agent, consent, 'allow')).code).toMatch(/^tsc_/);
+  });
+
   it('a denied pushed request is used up too', async () => {
     const c = await h.codeClient();
     const pushed = await h.as(c, '/par', request().params);

@@ -12,7 +12,7 @@ import { promisify } from 'node:util';
 import { exportJWK, generateKeyPair } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { runTessera } from './cli-kit.js';
-import { useServer } from './flows.js';
+import { PASSWORD, useServer } from './flows.js';
 
 const PYTHON = '/usr/bin/python3';
 const DIR = fileURLToPath(new URL('./interop/', import.meta.url));
@@ -110,5 +110,20 @@ describe('Python clients against Tessera', () => {
       PRIVATE_JWK: JSON.stringify({ ...(await exportJWK(privateKey)), kid: 'authlib-1', alg: 'RS256' }),
     });
     expect(r).toEqual({ default_audience: 'invalid_client', token_type: 'Bearer', scope: 'read' });
+  });
+
+  it('Authlib OpenID Connect: code flow with nonce (PKCE), parse_id_token validates the id_token, userinfo by scope', async () => {
+    const c = await h.codeClient({ redirectUris: [CALLBACK], scope: 'openid profile email' });
+    const user = await h.engine.createUser(`authlib-${Date.now()}`, PASSWORD, { actor: 'test' }, { name: 'Ada Lovelace', email: 'ada@example.com', emailVerified: false });
+    const r = await runPython('authlib_oidc.py', {
+      TESSERA_URL: h.server.url, CLIENT_ID: c.id, CLIENT_SECRET: c.secret!, REDIRECT_URI: CALLBACK, USERNAME: user.username, PASSWORD,
+    });
+    expect(r.nonce_sent).toBe(true);
+    // OIDC Core §11: no offline_access, no refresh token for an openid request.
+    expect(r.token_keys).toEqual(['access_token', 'expires_in', 'id_token', 'scope', 'token_type']);
+    expect(r.claims).toMatchObject({ iss: h.server.url, sub: user.id, aud: c.id, nonce: expect.any(String) });
+    expect(r.claims_have).toEqual(['at_hash', 'auth_time', 'exp', 'iat']);
+    expect(r.userinfo).toEqual({ sub: user.id, name: 'Ada Lovelace', email: 'ada@example.com', email_verified: false });
+    expect(r.wrong_nonce).toMatch(/nonce/);
   });
 });

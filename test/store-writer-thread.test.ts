@@ -23,7 +23,7 @@ storageSuite('SqliteStore (file, writer thread)', async () => threaded(), {
 describe('SqliteStore writer thread', () => {
   it('a write that fails in the thread rejects with its SQLite error and code, alone', async () => {
     const store = threaded();
-    const user = { id: 'u1', username: 'ada', passwordHash: 'x', createdAt: 1 };
+    const user = { id: 'u1', username: 'ada', passwordHash: 'x', name: null, email: null, emailVerified: false, createdAt: 1 };
     const [first, again, other] = await Promise.allSettled([
       store.createUser(user, { event: 'user.created', actor: 'test' }),
       store.createUser(user, { event: 'user.created', actor: 'test' }),

@@ -52,6 +52,13 @@ beforeAll(async () => {
     pools.userCodes.push(started.user_code);
   }
   pools.jwt.push((await h.token(jwtClient, { grant_type: 'client_credentials' })).body.access_token);
+  // Tokens of an OpenID Connect authorization, for /userinfo (which wants `openid`) and refreshes with id_tokens.
+  const oidc = await h.codeClient({ scope: 'openid profile email offline_access read' });
+  for (let i = 0; i < 2; i++) {
+    const t = await h.userTokens(oidc);
+    pools.access.push(t.access_token);
+    pools.refresh.push(t.refresh_token as string);
+  }
   const agent = await h.signedIn(user);
   const session = agent.cookies.get('tessera_session') as string;
   const csrf = randomBytes(16).toString('base64url');

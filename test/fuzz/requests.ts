@@ -9,6 +9,7 @@ import fc from 'fast-check';
 export const ENDPOINTS = [
   '/token', '/revoke', '/introspect', '/authorize', '/login', '/consent', '/revocations', '/revocations/stream', '/device_authorization', '/device', '/par',
   '/.well-known/oauth-authorization-server', '/jwks.json', '/healthz', '/',
+  '/.well-known/openid-configuration', '/userinfo', '/end_session', '/end_session/confirm',
 ] as const;
 const ODD_PATHS = ['/nope', '/token/', '//token', '/TOKEN', '/%2e%2e/token', '/revocations/stream/x', '/.well-known/', '/login%00', '/%ZZ', 'http://evil.example/token', '*'];
 
@@ -72,6 +73,13 @@ const VALID: Record<string, string[]> = {
   decision: ['allow', 'deny'],
   response_type: ['code', 'token', 'code token'],
   state: ['xyz'],
+  nonce: ['n-0S6_WzA2Mj'],
+  prompt: ['none', 'login', 'consent', 'select_account', 'none login'],
+  max_age: ['0', '3600', '-1'],
+  login_hint: ['$username'],
+  id_token_hint: ['a.b.c'],
+  post_logout_redirect_uri: ['$redirect_uri', 'https://evil.example/'],
+  access_token: ['$access', '$jwt', '$refresh'],
   code_challenge: ['$challenge'],
   code_challenge_method: ['S256', 'plain'],
   after: ['0', '1', '999999999'],
@@ -179,7 +187,11 @@ const templates: fc.Arbitrary<FuzzRequest> = fc.oneof(
   template('POST', '/introspect', 'body', ['token', 'token_type_hint'], '$basic', null),
   template('GET', '/revocations', 'query', ['after', 'limit'], '$feed_basic', null),
   template('GET', '/revocations/stream', 'query', ['after'], '$feed_basic', null),
-  template('GET', '/authorize', 'query', ['response_type', 'client_id', 'redirect_uri', 'scope', 'state!', 'code_challenge', 'code_challenge_method'], null, 'tessera_session=$session'),
+  template('GET', '/authorize', 'query', ['response_type', 'client_id', 'redirect_uri', 'scope', 'state!', 'code_challenge', 'code_challenge_method', 'nonce'], null, 'tessera_session=$session'),
+  template('GET', '/authorize', 'query', ['response_type', 'client_id', 'redirect_uri', 'scope', 'state', 'prompt', 'max_age', 'login_hint!', 'id_token_hint'], null, 'tessera_session=$session'),
+  template('GET', '/userinfo', 'query', ['x'], 'Bearer $access', null),
+  template('GET', '/end_session', 'query', ['client_id', 'post_logout_redirect_uri', 'state', 'id_token_hint'], null, 'tessera_session=$session'),
+  template('POST', '/userinfo', 'body', ['access_token'], null, null),
   template('GET', '/login', 'query', ['return_to!'], null, null),
   template('POST', '/login', 'body', ['csrf', 'username', 'password', 'return_to!'], null, 'tessera_csrf=$csrf'),
   template('POST', '/consent', 'body', ['csrf', 'request', 'decision'], null, 'tessera_session=$session; tessera_csrf=$csrf'),
@@ -252,7 +264,8 @@ export function build(request: FuzzRequest, material: Material): BuiltRequest {
   let state: string | undefined;
   try {
     // node:http hands the target over as Latin-1; the router parses it with URL, as here. A raw
-    // CR or LF ends the request line: the server sees the target up to it.
+    // CR or LF ends the request line there (node reads the rest as a header of an HTTP/0.9-style
+    // request), while URL would drop it and read on.
     const url = new URL(target.toString('latin1').split(/[\r\n]/)[0] as string, 'http://127.0.0.1');
     pathname = url.pathname;
     const states = url.searchParams.getAll('state');

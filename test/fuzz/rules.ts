@@ -5,9 +5,9 @@
 import type { BuiltRequest } from './requests.js';
 import type { RawResponse } from './raw-http.js';
 
-const JSON_API = new Set(['/token', '/revoke', '/introspect', '/revocations', '/device_authorization', '/par']);
-const PAGES = new Set(['/authorize', '/login', '/consent', '/device']);
-const PUBLIC = new Set(['/.well-known/oauth-authorization-server', '/jwks.json']);
+const JSON_API = new Set(['/token', '/revoke', '/introspect', '/revocations', '/device_authorization', '/par', '/userinfo']);
+const PAGES = new Set(['/authorize', '/login', '/consent', '/device', '/end_session', '/end_session/confirm']);
+const PUBLIC = new Set(['/.well-known/oauth-authorization-server', '/jwks.json', '/.well-known/openid-configuration']);
 const STREAM = '/revocations/stream';
 /** RFC 6749 §5.2: `error` and `error_description` use %x20-21 / %x23-5B / %x5D-7E only. */
 const ERROR_CHARS = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
@@ -45,6 +45,9 @@ export function brokenRules(req: BuiltRequest, res: RawResponse, redirectUri: st
         fail(`RFC 6749 §5.2: error_description uses printable ASCII without " or \\ (got ${JSON.stringify(body.error_description).slice(0, 120)})`);
       }
     }
+    if (res.status === 401 && req.pathname === '/userinfo' && !/^Bearer\b/.test(res.headers['www-authenticate'] ?? '')) {
+      fail('RFC 6750 §3: a 401 from /userinfo carries a Bearer WWW-Authenticate challenge');
+    }
     if (res.status === 401 && req.hasAuthorization && body?.error === 'invalid_client' && res.headers['www-authenticate'] === undefined) {
       fail('RFC 6749 §5.2: a 401 to a request with Authorization carries WWW-Authenticate');
     }
@@ -54,9 +57,9 @@ export function brokenRules(req: BuiltRequest, res: RawResponse, redirectUri: st
     if (res.status === 200 && !type.startsWith('text/html')) fail('a page answers 200 with HTML');
     if (res.status === 302 || res.status === 303) {
       const location = res.headers.location ?? '';
-      // No open redirect: only to the login page, back to /authorize, or to the registered URI.
-      // The registered URI gets a query, or a fragment for response_type=token (RFC 6749 §4.2.2.1,
-      // also when the server refuses that response type: the client reads the fragment).
+      // No open redirect: only to the login page, back to /authorize, or to the registered URI
+      // (its query, or its fragment for response_type=token: RFC 6749 §4.2.2.1, even when the
+      // implicit grant is off and the answer is unsupported_response_type).
       const toClient = location.startsWith(`${redirectUri}?`) || location.startsWith(`${redirectUri}#`);
       if (!(location.startsWith('/login?') || location.startsWith('/authorize?') || toClient)) fail(`a page redirects only within the flow (got ${JSON.stringify(location).slice(0, 120)})`);
       if (toClient) {
@@ -91,6 +94,8 @@ export function brokenRules(req: BuiltRequest, res: RawResponse, redirectUri: st
     if (path === '/device_authorization' && (typeof body.device_code !== 'string' || typeof body.user_code !== 'string' || typeof body.verification_uri !== 'string' || typeof body.expires_in !== 'number')) {
       fail('RFC 8628 §3.2: a device authorization response has device_code, user_code, verification_uri and expires_in');
     }
+    if (path === '/userinfo' && typeof body.sub !== 'string') fail('OIDC Core §5.3.2: a UserInfo response has `sub`');
+    if (path === '/token' && body.id_token !== undefined && body.id_token.split('.').length !== 3) fail('OIDC Core §3.1.3.3: an id_token is a JWS');
   }
   if (path === '/par' && res.status === 201 && (typeof body?.request_uri !== 'string' || typeof body?.expires_in !== 'number' || res.headers['cache-control'] !== 'no-store')) {
     fail('RFC 9126 §2.2: a push is answered 201 with request_uri and expires_in, not cached');

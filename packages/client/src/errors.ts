@@ -11,6 +11,7 @@
  * - StateMismatchError, IssuerMismatchError: the callback or metadata failed a security check.
  * - MissingTokenError: the session has no token (or no refresh token) for what was asked.
  * - ConfigurationError: the options or metadata cannot work (missing endpoint, insecure URL, bad key).
+ * - IdTokenError: an ID Token failed validation (OpenID Connect Core §3.1.3.7).
  */
 
 /**
@@ -121,6 +122,14 @@ export class MissingTokenError extends ClientError {
 
 export class ConfigurationError extends ClientError {
   readonly code = 'ERR_CONFIGURATION';
+}
+
+/** An ID Token failed a check of OpenID Connect Core §3.1.3.7 (`claim` names the claim, when one did). */
+export class IdTokenError extends ClientError {
+  readonly code = 'ERR_ID_TOKEN';
+  constructor(message: string, readonly claim?: string) {
+    super(message);
+  }
 }
 
 /** True for both kinds of OAuth error (from an endpoint or from the callback). */

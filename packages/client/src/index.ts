@@ -22,6 +22,7 @@ export {
   IssuerMismatchError,
   MissingTokenError,
   ConfigurationError,
+  IdTokenError,
   isOAuthError,
 } from './errors.js';
 export type { OAuthErrorFields, OAuthErrorName } from './errors.js';
@@ -58,3 +59,11 @@ export {
 } from './rfc8628/device.js';
 export type { DeviceAuthorization, DevicePollResult } from './rfc8628/device.js';
 export { bearerChallenge } from './rfc6750/challenge.js';
+
+// OpenID Connect relying party: ID Token validation, UserInfo, RP-initiated logout.
+export { validateIdToken, fetchJwks } from './oidc/id-token.js';
+export type { IdTokenChecks, IdTokenClaims } from './oidc/id-token.js';
+export { userinfoRequest, processUserInfoResponse } from './oidc/userinfo.js';
+export type { UserInfo } from './oidc/userinfo.js';
+export { buildEndSessionUrl } from './oidc/end-session.js';
+export type { EndSessionParameters } from './oidc/end-session.js';

@@ -25,7 +25,11 @@ export type OAuthErrorCode =
   /** RFC 8628 §3.5: the user has not yet approved or denied the device authorization. */
   | 'authorization_pending'
   /** RFC 8628 §3.5: the device code expired; the client may start a new device authorization. */
-  | 'expired_token';
+  | 'expired_token'
+  /** OpenID Connect Core §3.1.2.6: prompt=none could not be honoured. */
+  | 'login_required'
+  | 'consent_required'
+  | 'interaction_required';
 
 const defaultStatus: Record<OAuthErrorCode, number> = {
   invalid_request: 400,
@@ -46,6 +50,9 @@ const defaultStatus: Record<OAuthErrorCode, number> = {
   request_not_supported: 400,
   authorization_pending: 400,
   expired_token: 400,
+  login_required: 400,
+  consent_required: 400,
+  interaction_required: 400,
 };
 
 export interface OAuthErrorOptions {

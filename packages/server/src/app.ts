@@ -21,25 +21,33 @@ import { metadata } from './rfc8414/metadata.js';
 import { pushedAuthorizationEndpoint } from './rfc9126/par.js';
 import { deviceAuthorizationEndpoint } from './rfc8628/device-authorization.js';
 import { verificationEndpoint } from './rfc8628/verification.js';
+import { openidConfiguration } from './oidc/discovery.js';
+import { endSessionConfirmEndpoint, endSessionEndpoint } from './oidc/end-session.js';
+import { userinfoEndpoint } from './oidc/userinfo.js';
 
 /** A Tessera's parts the endpoints are wired from (openTessera or tesseraOnStore gives them all). */
 export type HandlerParts = Pick<Tessera, 'engine' | 'store' | 'keys' | 'config'>;
 
 export function createHandler({ engine, store, keys, config }: HandlerParts): Handler {
   const meta = metadata(config);
+  const oidcMeta = openidConfiguration(config);
   const fanOut = new FeedFanOut(store, { heartbeat: config.feedHeartbeat, maxStreamsPerClient: config.maxStreamsPerClient });
   const routes = new Map<string, Handler>([
     [PATHS.metadata, async () => publicJson(meta)],
+    [PATHS.openidConfiguration, async () => publicJson(oidcMeta)],
     [PATHS.jwks, async () => publicJson(await keys.jwks())],
-    [PATHS.token, tokenEndpoint(engine, config)],
+    [PATHS.userinfo, userinfoEndpoint(engine, config)],
+    [PATHS.endSession, endSessionEndpoint(engine, config, keys)],
+    [PATHS.endSessionConfirm, endSessionConfirmEndpoint(engine, config, keys)],
+    [PATHS.token, tokenEndpoint(engine, config, keys)],
     [PATHS.revocation, revocationEndpoint(engine)],
     [PATHS.introspection, introspectionEndpoint(engine, config)],
     [PATHS.revocationFeed, feedListEndpoint(engine, store)],
     [PATHS.revocationStream, feedStreamEndpoint(engine, fanOut, store)],
-    [PATHS.authorization, authorizationEndpoint(engine, config)],
-    [PATHS.par, pushedAuthorizationEndpoint(engine, config)],
+    [PATHS.authorization, authorizationEndpoint(engine, config, keys)],
+    [PATHS.par, pushedAuthorizationEndpoint(engine, config, keys)],
     [PATHS.login, loginEndpoint(engine, config)],
-    [PATHS.consent, consentEndpoint(engine, config)],
+    [PATHS.consent, consentEndpoint(engine, config, keys)],
     [PATHS.deviceAuthorization, deviceAuthorizationEndpoint(engine, config)],
     [PATHS.device, verificationEndpoint(engine, config)],
     // The audit head: one indexed row, read on the same connection every endpoint reads on.

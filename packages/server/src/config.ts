@@ -28,6 +28,11 @@ export interface ServerConfig {
   legacyGrants: ReadonlyArray<'implicit' | 'password'>;
   /** Allow PKCE `plain` (RFC 7636 §4.2); RFC 9700 §2.1.1 says use S256. */
   allowPlainPkce: boolean;
+  /**
+   * Signing out at /end_session (OpenID Connect RP-Initiated Logout) also revokes every grant and
+   * token of the user, for every client; off: it ends the browser session only.
+   */
+  logoutRevokesTokens: boolean;
   /** Audience (`aud`) of JWT access tokens (RFC 9068 §2.2). */
   audience: string;
   /** Browser login session lifetime in seconds. */
@@ -113,6 +118,7 @@ export const defaults = {
   refreshReuseGrace: 0,
   legacyGrants: [],
   allowPlainPkce: false,
+  logoutRevokesTokens: false,
   sessionTtl: 8 * 3600,
   maxBodyBytes: 64 * 1024,
   sweepBatch: 500,
@@ -197,6 +203,7 @@ export const settings: { readonly [K in keyof ServerConfig]: SettingRow<ServerCo
   refreshReuseGrace: { type: 'seconds-or-off', doc: 'seconds in which presenting a rotated refresh token again is a retry, not reuse (0 = off, RFC 9700 §4.14.2)' },
   legacyGrants: { type: 'legacy-grants', flag: 'enable-legacy', doc: 'legacy grants to allow (RFC 9700 says not to): implicit, password; a client must also be registered with them', shownDefault: 'none' },
   allowPlainPkce: { type: 'boolean', doc: 'allow PKCE plain (RFC 7636 §4.2); RFC 9700 §2.1.1 says use S256' },
+  logoutRevokesTokens: { type: 'boolean', doc: 'signing out at /end_session also revokes all of the user\'s grants and tokens (every client); off: it ends the browser session only' },
   audience: { type: 'text', doc: 'aud of JWT access tokens, RFC 9068 §2.2', shownDefault: 'the issuer' },
   sessionTtl: { type: 'seconds', doc: 'browser login session lifetime' },
   maxBodyBytes: { type: 'bytes', doc: 'largest request body accepted; larger ones get 413' },

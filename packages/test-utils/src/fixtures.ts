@@ -24,6 +24,7 @@ export function clientRecord(over: Partial<ClientRecord> = {}): ClientRecord {
     sealedSecret: null,
     grantTypes: ['authorization_code', 'refresh_token'],
     redirectUris: ['https://app.example/cb'],
+    postLogoutRedirectUris: [],
     scope: 'read write',
     tokenFormat: 'opaque',
     accessTtl: null,
@@ -35,7 +36,7 @@ export function clientRecord(over: Partial<ClientRecord> = {}): ClientRecord {
 
 export function userRecord(over: Partial<UserRecord> = {}): UserRecord {
   const id = newId();
-  return { id, username: `user-${id}`, passwordHash: 'scrypt$32768$8$1$c2FsdA$aGFzaA', createdAt: Date.now(), ...over };
+  return { id, username: `user-${id}`, passwordHash: 'scrypt$32768$8$1$c2FsdA$aGFzaA', name: null, email: null, emailVerified: false, createdAt: Date.now(), ...over };
 }
 
 export function grantRecord(clientId: string, userId: string | null, over: Partial<GrantRecord> = {}): GrantRecord {
@@ -75,6 +76,8 @@ export function codeRecord(grant: GrantRecord, over: Partial<CodeRecord> = {}): 
     redirectUri: 'https://app.example/cb',
     codeChallenge: null,
     codeChallengeMethod: null,
+    nonce: null,
+    authTime: Date.now(),
     issuedAt,
     expiresAt: issuedAt + 60_000,
     redeemedAt: null,

@@ -11,6 +11,12 @@ export interface AuthorizationServer {
   /** RFC 8628 §4. */
   device_authorization_endpoint?: string;
   jwks_uri?: string;
+  /** OpenID Connect Core §5.3, Discovery §3. */
+  userinfo_endpoint?: string;
+  /** OpenID Connect RP-Initiated Logout 1.0 §2.1. */
+  end_session_endpoint?: string;
+  /** OpenID Connect Discovery §3. */
+  id_token_signing_alg_values_supported?: string[];
   scopes_supported?: string[];
   response_types_supported?: string[];
   grant_types_supported?: string[];

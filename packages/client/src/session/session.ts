@@ -3,7 +3,8 @@
  * This half obtains the token, by each grant; TokenSession keeps, presents, refreshes and
  * revokes it. Every protocol step is a request/process pair from the rfc folders.
  */
-import { ConfigurationError } from '../errors.js';
+import { ConfigurationError, IdTokenError } from '../errors.js';
+import { validateIdToken } from '../oidc/id-token.js';
 import { buildAuthorizationUrl, validateAuthorizationResponse } from '../rfc6749/authorization.js';
 import { authorizationCodeGrantRequest, clientCredentialsGrantRequest, passwordGrantRequest } from '../rfc6749/grants.js';
 import { processTokenResponse, type TokenSet } from '../rfc6749/token.js';
@@ -17,6 +18,8 @@ export interface PendingAuthorization {
   state: string;
   codeVerifier: string;
   redirectUri: string;
+  /** OpenID Connect Core §3.1.2.1: sent when the scope has `openid`; the ID Token must echo it. */
+  nonce?: string;
 }
 
 export class OAuth2Session extends TokenSession {
@@ -28,15 +31,19 @@ export class OAuth2Session extends TokenSession {
     if (redirectUri === undefined) throw new ConfigurationError('the authorization code flow needs a redirectUri');
     const state = params.state ?? generateState();
     const codeVerifier = generateCodeVerifier();
+    // An OpenID Connect request gets a nonce (Core §3.1.2.1), checked in the ID Token by fetchToken().
+    const openid = (params.scope ?? this.options.scope ?? '').split(' ').includes('openid');
+    const nonce = openid ? (params.nonce ?? generateState()) : params.nonce;
     const url = buildAuthorizationUrl(await this.metadata(), this.client, {
       scope: this.options.scope,
       ...params,
       redirect_uri: redirectUri,
       state,
+      nonce,
       code_challenge: await calculateCodeChallenge(codeVerifier),
       code_challenge_method: 'S256',
     });
-    this.pending = { state, codeVerifier, redirectUri };
+    this.pending = nonce === undefined ? { state, codeVerifier, redirectUri } : { state, codeVerifier, redirectUri, nonce };
     return { url: url.href, ...this.pending };
   }
 
@@ -50,7 +57,13 @@ export class OAuth2Session extends TokenSession {
     const as = await this.metadata();
     const callback = validateAuthorizationResponse(as, callbackUrl, pending.state);
     const res = await authorizationCodeGrantRequest(as, this.client, this.auth, callback, pending.redirectUri, pending.codeVerifier, this.http());
-    const token = await this.keeper.save(await processTokenResponse(res));
+    const received = await processTokenResponse(res);
+    if (pending.nonce !== undefined) {
+      // Core §3.1.3.3: an OpenID Connect token response has an id_token; §3.1.3.7: it is validated before use.
+      if (received.id_token === undefined) throw new IdTokenError('the token response of an openid request has no id_token', 'id_token');
+      await validateIdToken(as, this.client, received.id_token, { nonce: pending.nonce, accessToken: received.access_token }, this.http());
+    }
+    const token = await this.keeper.save(received);
     if (this.pending === pending) this.pending = undefined;
     return token;
   }

@@ -3,8 +3,12 @@
  * fresh (refresh ahead of expiry, single flight), inspected and revoked. OAuth2Session adds the
  * grants that obtain a token in the first place.
  */
-import { ConfigurationError, MissingTokenError } from '../errors.js';
+import { decodeJwt } from 'jose';
+import { ConfigurationError, IdTokenError, MissingTokenError } from '../errors.js';
 import { checkUrl, type HttpOptions } from '../http.js';
+import { buildEndSessionUrl, type EndSessionParameters } from '../oidc/end-session.js';
+import { validateIdToken } from '../oidc/id-token.js';
+import { processUserInfoResponse, type UserInfo, userinfoRequest } from '../oidc/userinfo.js';
 import { type Client, type ClientAuth, none } from '../rfc6749/client-auth.js';
 import { refreshTokenGrantRequest } from '../rfc6749/grants.js';
 import { processTokenResponse, type TokenSet } from '../rfc6749/token.js';
@@ -63,6 +67,20 @@ export class TokenSession {
   /** An access token valid beyond the leeway, refreshed first if needed (for non-fetch transports). */
   async accessToken(): Promise<string> {
     return (await this.freshToken()).access_token;
+  }
+
+  /** OpenID Connect Core §5.3: the signed-in user's claims, from /userinfo with the access token; sub checked against the ID Token. */
+  async userinfo(): Promise<UserInfo> {
+    const token = await this.freshToken();
+    if (token.id_token === undefined) throw new ConfigurationError('userinfo() needs an ID Token: sign in with the openid scope');
+    const sub = decodeJwt(token.id_token).sub as string;
+    return processUserInfoResponse(await userinfoRequest(await this.metadata(), token.access_token, this.http()), sub);
+  }
+
+  /** RP-Initiated Logout 1.0 §2: the URL that signs the user out at the server, with the session's ID Token as hint. */
+  async endSessionUrl(params: Omit<EndSessionParameters, 'id_token_hint' | 'client_id'> = {}): Promise<string> {
+    const token = await this.keeper.get();
+    return buildEndSessionUrl(await this.metadata(), { ...params, client_id: this.client.client_id, id_token_hint: token?.id_token }, this.http()).href;
   }
 
   /** RFC 7009: revokes a token; the hint is `access_token` or `refresh_token`. */
@@ -126,6 +144,12 @@ export class TokenSession {
     }
     const res = await refreshTokenGrantRequest(await this.metadata(), this.client, this.auth, current.refresh_token, params, this.http());
     const token = await processTokenResponse(res);
+    if (token.id_token !== undefined) {
+      // OIDC Core §12.2: a refreshed ID Token is validated and names the same user.
+      const claims = await validateIdToken(await this.metadata(), this.client, token.id_token, { accessToken: token.access_token }, this.http());
+      if (current.id_token !== undefined && decodeJwt(current.id_token).sub !== claims.sub) throw new IdTokenError('the refreshed ID Token names another user', 'sub');
+    }
+    token.id_token ??= current.id_token;
     // RFC 6749 §6: no new refresh token means the old one stays; §5.1: no scope means unchanged.
     token.refresh_token ??= current.refresh_token;
     if (token.scope === undefined && current.scope !== undefined) token.scope = current.scope;

@@ -15,6 +15,12 @@ export const PATHS = {
   deviceAuthorization: '/device_authorization',
   /** RFC 8628 §3.3: the verification_uri, where the user enters the user code (not in RFC 8414). */
   device: '/device',
+  /** OpenID Connect Discovery 1.0 §4 and the UserInfo endpoint (Core §5.3). */
+  openidConfiguration: '/.well-known/openid-configuration',
+  userinfo: '/userinfo',
+  /** OpenID Connect RP-Initiated Logout 1.0: the end_session_endpoint, and its confirmation form's target. */
+  endSession: '/end_session',
+  endSessionConfirm: '/end_session/confirm',
   /** The revocation feed (Tessera's own, not in RFC 8414): JSON pages and the SSE stream. */
   revocationFeed: '/revocations',
   revocationStream: '/revocations/stream',

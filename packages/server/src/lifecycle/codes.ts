@@ -2,13 +2,13 @@
  * Authorization codes (RFC 6749 §4.1): issued single-use to a signed-in user, redeemed once for
  * tokens; a code presented again revokes what it produced.
  */
-import { OAuthError } from '@tessera/core';
+import { OAuthError, parseScope } from '@tessera/core';
 import { hashSecret, idInSecret, randomId, secretFor } from '../secrets.js';
 import type { ClientRecord, CodeRecord, GrantRecord, SessionRecord, UserRecord } from '../store/types.js';
 import type { Actor, EngineContext } from './context.js';
 import { asChecked, credentialChanged, grantRevoked, SessionEnded, throughSession } from './credentials.js';
 import { rowFor } from './find-token.js';
-import { type Issued, issued, issuedEvent, mintAccess, mintRefresh, PREFIX } from './mint.js';
+import { type Issued, isOpenId, issued, issuedEvent, mintAccess, mintRefresh, PREFIX } from './mint.js';
 import { revoke } from './revoke.js';
 
 /** What the authorization request asked a code to carry. */
@@ -17,6 +17,8 @@ export interface CodeParams {
   redirectUri: string;
   codeChallenge: string | null;
   codeChallengeMethod: 'S256' | 'plain' | null;
+  /** OpenID Connect Core §3.1.2.1: echoed in the id_token. */
+  nonce: string | null;
 }
 
 /**
@@ -39,6 +41,9 @@ export async function issueCode(
     redirectUri: params.redirectUri,
     codeChallenge: params.codeChallenge,
     codeChallengeMethod: params.codeChallengeMethod,
+    nonce: params.nonce,
+    // OpenID Connect Core §2 auth_time: when the user signed in, which is when the session began.
+    authTime: session.createdAt,
     issuedAt: now,
     expiresAt: now + ctx.config.codeTtl * 1000,
     redeemedAt: null,
@@ -66,7 +71,7 @@ export async function redeemCode(ctx: EngineContext, client: ClientRecord, value
   if (!grant || grant.revokedAt !== null || !user) throw new OAuthError('invalid_grant', 'the grant behind this code was revoked');
   const family = code.id;
   const access = await mintAccess(ctx, client, grant, user, family, null, code.scope, now);
-  const refresh = client.grantTypes.includes('refresh_token') ? mintRefresh(ctx, client, grant, user.id, family, null, code.scope, now) : undefined;
+  const refresh = mayRefresh(client, code.scope) ? mintRefresh(ctx, client, grant, user.id, family, null, code.scope, now) : undefined;
   const records = refresh ? [access.record, refresh.record] : [access.record];
   const audit = [
     { event: 'code.redeemed', ...by, clientId: client.id, userId: user.id, grantId: grant.id, tokenId: code.id },
@@ -77,7 +82,21 @@ export async function redeemCode(ctx: EngineContext, client: ClientRecord, value
   if (claim === 'credential-changed') throw credentialChanged(checked);
   if (claim === 'grant-revoked') throw grantRevoked();
   if (claim === 'already-used') return codeReplayed(ctx, code, by);
-  return issued(access, refresh);
+  const done = issued(access, refresh);
+  if (isOpenId(code.scope)) done.authentication = { userId: user.id, authTime: code.authTime, nonce: code.nonce };
+  return done;
+}
+
+/**
+ * Whether a redeemed code gets a refresh token: the client must be registered for the grant; and
+ * for an OpenID Connect request (scope `openid`), OpenID Connect Core §11 makes refresh tokens
+ * offline access, issued only when `offline_access` was requested and consented to (the consent
+ * page lists it). Requests without `openid` are plain OAuth and keep the client's rule.
+ */
+function mayRefresh(client: ClientRecord, scope: string): boolean {
+  if (!client.grantTypes.includes('refresh_token')) return false;
+  const scopes = parseScope(scope);
+  return !scopes.has('openid') || scopes.has('offline_access');
 }
 
 /** RFC 6749 §4.1.2: a code used twice is refused, and the tokens issued from it are revoked. */

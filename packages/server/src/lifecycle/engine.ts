@@ -8,7 +8,7 @@
 import { EventEmitter } from 'node:events';
 import type { ServerConfig } from '../config.js';
 import type {
-  AuditInput, ClientChanges, ClientRecord, CodeRecord, GrantRecord, RevocationResult, RevocationTarget, SessionRecord, Store, TokenRecord, UserRecord,
+  AuditInput, ClientChanges, ClientRecord, CodeRecord, GrantRecord, PushedRequestRecord, RevocationResult, RevocationTarget, SessionRecord, Store, TokenRecord, UserProfile, UserRecord,
 } from '../store/types.js';
 import { type CodeParams, issueCode, redeemCode } from './codes.js';
 import type { Actor, AuditSubject, EngineContext, EngineEvents } from './context.js';
@@ -20,10 +20,10 @@ import { issueClientCredentials, issueImplicit, issuePassword } from './issue.js
 import type { KeyRing } from './keys.js';
 import type { Issued } from './mint.js';
 import * as principals from './principals.js';
-import { consumePushedRequest, pushedParams, pushRequest } from './pushed-requests.js';
+import { consumePushedRequest, pushedRequest, pushRequest } from './pushed-requests.js';
 import { revoke, revokeByValue } from './revoke.js';
 import { rotateRefresh } from './rotate-refresh.js';
-import { type SignedIn, signedIn, startSession } from './sessions.js';
+import { endSession, type SignedIn, signedIn, startSession } from './sessions.js';
 import { SignIn, type SignInSource } from './sign-in.js';
 import { type AssertionContext, verifyClientAssertion } from '../rfc7523/client-assertion.js';
 import { ClientKeys } from '../rfc7523/client-jwks.js';
@@ -104,8 +104,14 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
     return principals.clientSecretMatches(client, secret, this.ctx.now());
   }
 
-  createUser(username: string, password: string, by: Actor): Promise<UserRecord> {
-    return principals.createUser(this.ctx, username, password, by);
+  /** A user, with an optional OpenID Connect profile (name, email, email_verified). */
+  createUser(username: string, password: string, by: Actor, profile?: UserProfile): Promise<UserRecord> {
+    return principals.createUser(this.ctx, username, password, by, profile);
+  }
+
+  /** Replaces the user's profile; false if the user no longer exists. */
+  setUserProfile(user: UserRecord, profile: UserProfile, by: Actor): Promise<boolean> {
+    return principals.setUserProfile(this.ctx, user, profile, by);
   }
 
   deleteUser(id: string, by: Actor): Promise<RevocationResult | undefined> {
@@ -134,6 +140,11 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
     return startSession(this.ctx, user);
   }
 
+  /** Signs out: ends the browser session (audited), and revokes the user's tokens if config.logoutRevokesTokens. */
+  endSession(signedIn: SignedIn, by: Actor): Promise<boolean> {
+    return endSession(this.ctx, signedIn, by);
+  }
+
   /** The user signed in through the session with this cookie value, if it is live. */
   signedIn(sessionValue: string): Promise<SignedIn | undefined> {
     return signedIn(this.ctx, sessionValue);
@@ -158,9 +169,9 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
     return pushRequest(this.ctx, client, params, by);
   }
 
-  /** The parameters `clientId` pushed under `value`, while they live. */
-  pushedParams(clientId: string, value: string): Promise<URLSearchParams | undefined> {
-    return pushedParams(this.ctx, clientId, value);
+  /** The request `clientId` pushed under `value`, while it lives. */
+  pushedRequest(clientId: string, value: string): Promise<PushedRequestRecord | undefined> {
+    return pushedRequest(this.ctx, clientId, value);
   }
 
   /** Uses up a pushed request; true for the one caller that does (RFC 9126 §4). */

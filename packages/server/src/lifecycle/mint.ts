@@ -23,7 +23,24 @@ export interface Issued {
   refresh?: Minted;
   /** The access token's lifetime in seconds (RFC 6749 §5.1 expires_in). */
   expiresIn: number;
+  /**
+   * An OpenID Connect issuance (the access token's scope has `openid`, from a user's authorization):
+   * what the id_token says of the user's sign-in (oidc/id-token.ts makes it).
+   */
+  authentication?: Authentication;
 }
+
+/** Who signed in and how, for the id_token (OpenID Connect Core §2). */
+export interface Authentication {
+  userId: string;
+  /** When the user signed in; null when not known (a refresh: Core §12.2 lets the id_token omit it). */
+  authTime: number | null;
+  /** The authorization request's nonce; null on a refresh (Core §12.2: SHOULD NOT be present). */
+  nonce: string | null;
+}
+
+/** Whether a scope string holds `openid`: an OpenID Connect request (Core §3.1.2.1). */
+export const isOpenId = (scope: string): boolean => scope.split(' ').includes('openid');
 
 export const issued = (access: Minted & { ttl: number }, refresh: Minted | undefined): Issued => ({
   access: { value: access.value, record: access.record },

@@ -4,13 +4,13 @@
  * subscribers.
  */
 import { hashesEqual, hashPassword, hashSecret, openSealedSecret, randomId, randomSecret, sealSecret } from '../secrets.js';
-import type { ClientChanges, ClientRecord, RevocationResult, UserRecord } from '../store/types.js';
+import type { ClientChanges, ClientRecord, RevocationResult, UserProfile, UserRecord } from '../store/types.js';
 import type { Actor, EngineContext } from './context.js';
 import { PREFIX } from './mint.js';
 
 /** What a new client is registered with; the engine adds its id, secret and creation time. */
-export type NewClient = Omit<ClientRecord, 'id' | 'secretHash' | 'previousSecretHash' | 'previousSecretExpiresAt' | 'createdAt' | 'jwks' | 'jwksUri' | 'sealedSecret'>
-  & Partial<Pick<ClientRecord, 'jwks' | 'jwksUri'>>;
+export type NewClient = Omit<ClientRecord, 'id' | 'secretHash' | 'previousSecretHash' | 'previousSecretExpiresAt' | 'createdAt' | 'jwks' | 'jwksUri' | 'sealedSecret' | 'postLogoutRedirectUris'>
+  & Partial<Pick<ClientRecord, 'jwks' | 'jwksUri' | 'postLogoutRedirectUris'>>;
 
 /** Methods that authenticate with a client_secret Tessera generates (and stores hashed). */
 const SECRET_METHODS: ReadonlySet<ClientRecord['authMethod']> = new Set(['client_secret_basic', 'client_secret_post', 'client_secret_jwt']);
@@ -24,6 +24,7 @@ export async function createClient(ctx: EngineContext, input: NewClient, by: Act
     jwks: input.jwks ?? null,
     jwksUri: input.jwksUri ?? null,
     sealedSecret: input.authMethod === 'client_secret_jwt' && secret !== undefined ? sealSecret(sealingKeyOf(ctx), secret, id) : null,
+    postLogoutRedirectUris: input.postLogoutRedirectUris ?? [],
     id,
     secretHash: secret === undefined ? null : hashSecret(secret),
     previousSecretHash: null,
@@ -84,10 +85,29 @@ export function clientSecretMatches(client: ClientRecord, secret: string, now: n
   return current || (inGrace && previous);
 }
 
-export async function createUser(ctx: EngineContext, username: string, password: string, by: Actor): Promise<UserRecord> {
-  const user: UserRecord = { id: randomId(), username, passwordHash: await hashPassword(password), createdAt: ctx.now() };
-  await ctx.store.createUser(user, { event: 'user.created', ...by, userId: user.id });
+/** No profile: OpenID Connect claims absent, email not verified. */
+export const NO_PROFILE: UserProfile = { name: null, email: null, emailVerified: false };
+
+export async function createUser(ctx: EngineContext, username: string, password: string, by: Actor, profile: UserProfile = NO_PROFILE): Promise<UserRecord> {
+  const user: UserRecord = { id: randomId(), username, passwordHash: await hashPassword(password), ...profile, createdAt: ctx.now() };
+  await ctx.store.createUser(user, { event: 'user.created', ...by, userId: user.id, data: profileAudit(NO_PROFILE, profile) });
   return user;
+}
+
+/**
+ * Replaces a user's OpenID Connect profile; false if there is no such user. Audited with the names
+ * of the fields that changed, not their values (personal data stays out of the log).
+ */
+export async function setUserProfile(ctx: EngineContext, user: UserRecord, profile: UserProfile, by: Actor): Promise<boolean> {
+  return ctx.store.setUserProfile(user.id, profile, [{ event: 'user.updated', ...by, userId: user.id, data: profileAudit(user, profile) }]);
+}
+
+function profileAudit(before: UserProfile, after: UserProfile): { changed: string[] } {
+  const changed: string[] = [];
+  if (before.name !== after.name) changed.push('name');
+  if (before.email !== after.email) changed.push('email');
+  if (before.emailVerified !== after.emailVerified) changed.push('email_verified');
+  return { changed };
 }
 
 export async function deleteUser(ctx: EngineContext, id: string, by: Actor): Promise<RevocationResult | undefined> {

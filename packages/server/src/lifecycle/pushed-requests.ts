@@ -23,10 +23,10 @@ export async function pushRequest(ctx: EngineContext, client: ClientRecord, para
   return value;
 }
 
-/** The parameters pushed by `clientId` under `value`, if they are stored and have not expired. */
-export async function pushedParams(ctx: EngineContext, clientId: string, value: string): Promise<URLSearchParams | undefined> {
+/** The request pushed by `clientId` under `value`, if it is stored and has not expired. */
+export async function pushedRequest(ctx: EngineContext, clientId: string, value: string): Promise<PushedRequestRecord | undefined> {
   const pushed = await ctx.store.getPushedRequest(hashSecret(value), ctx.now());
-  return pushed?.clientId === clientId ? new URLSearchParams(pushed.params) : undefined;
+  return pushed?.clientId === clientId ? pushed : undefined;
 }
 
 /** Uses up the pushed request: true for the one caller that does (RFC 9126 §4, one-time use). */

@@ -7,7 +7,7 @@ import type { AuditInput, ClientRecord, TokenRecord } from '../store/types.js';
 import type { Actor, EngineContext } from './context.js';
 import { asChecked, credentialChanged, grantRevoked } from './credentials.js';
 import { findToken } from './find-token.js';
-import { type Issued, issued, issuedEvent, mintAccess, mintRefresh } from './mint.js';
+import { type Issued, isOpenId, issued, issuedEvent, mintAccess, mintRefresh } from './mint.js';
 import { revoke } from './revoke.js';
 
 export async function rotateRefresh(
@@ -50,7 +50,10 @@ export async function rotateRefresh(
   if (claim === 'credential-changed') throw credentialChanged(checked);
   if (claim === 'grant-revoked') throw grantRevoked();
   if (claim === 'already-used') return refreshReused(ctx, old, by);
-  return issued(access, refresh);
+  const done = issued(access, refresh);
+  // OpenID Connect Core §12.2: a refresh of an openid authorization may return a new id_token.
+  if (old.userId !== null && isOpenId(accessScope)) done.authentication = { userId: old.userId, authTime: null, nonce: null };
+  return done;
 }
 
 /** RFC 9700 §4.14.2: a refresh token used twice revokes its family. */

@@ -1,7 +1,8 @@
 /** Browser sessions: started at a login, found again from their cookie. Only a session's hash is stored. */
 import { hashSecret, randomSecret } from '../secrets.js';
 import type { SessionRecord, UserRecord } from '../store/types.js';
-import type { EngineContext } from './context.js';
+import type { Actor, EngineContext } from './context.js';
+import { revoke } from './revoke.js';
 import { passwordChecked } from './credentials.js';
 
 /** A user signed in through a browser session: what they authorize is written only while it lasts. */
@@ -22,6 +23,21 @@ export async function startSession(ctx: EngineContext, user: UserRecord): Promis
   const session = { hash: hashSecret(value), userId: user.id, createdAt: now, expiresAt: now + ctx.config.sessionTtl * 1000 };
   const created = await ctx.store.createSession(session, passwordChecked(user));
   return created === 'created' ? value : undefined;
+}
+
+/**
+ * Signs the user out (OpenID Connect RP-Initiated Logout): ends the browser session, audited; with
+ * config.logoutRevokesTokens, then revokes every grant and token of the user. False when the
+ * session had already ended.
+ */
+export async function endSession(ctx: EngineContext, signedIn: SignedIn, by: Actor): Promise<boolean> {
+  const userId = signedIn.user.id;
+  const ended = await ctx.store.endSession(signedIn.session.hash, [{ event: 'session.ended', ...by, userId }]);
+  if (ctx.config.logoutRevokesTokens) {
+    const reason = 'signed out';
+    await revoke(ctx, { user: userId }, { ...by, reason }, undefined, { userId });
+  }
+  return ended;
 }
 
 /** The signed-in user and their session, from the session cookie's value, if the session is live and the user exists. */

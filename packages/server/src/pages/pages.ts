@@ -33,6 +33,26 @@ ${p.scopes.length > 0 ? html`<ul>${p.scopes.map((s) => html`<li><code>${s}</code
 </form>`);
 }
 
+/** OpenID Connect RP-Initiated Logout 1.0 §2: the user is asked before being signed out. */
+export function logoutPage(p: { action: string; request: string; csrf: string; username?: string | undefined; clientName?: string | undefined }): string {
+  return layout('Sign out', html`<h1>Sign out?</h1>
+${p.clientName !== undefined && html`<p><strong>${p.clientName}</strong> asks to sign you out.</p>`}
+${p.username !== undefined && html`<p>You are signed in as <strong>${p.username}</strong>.</p>`}
+<form method="post" action="${p.action}">
+<input type="hidden" name="csrf" value="${p.csrf}">
+<input type="hidden" name="request" value="${p.request}">
+<button type="submit" name="decision" value="logout">Sign out</button>
+<button type="submit" name="decision" value="stay" class="secondary">Stay signed in</button>
+</form>`);
+}
+
+/** After sign-out (or staying signed in) when no post_logout_redirect_uri was given. */
+export function signedOutPage(p: { signedOut: boolean }): string {
+  return p.signedOut
+    ? layout('Signed out', html`<h1>You are signed out</h1><p>You can close this window.</p>`)
+    : layout('Still signed in', html`<h1>You are still signed in</h1><p>You can close this window.</p>`);
+}
+
 /** RFC 6749 §4.1.2.1: without a trustworthy redirect URI the error is shown to the user. */
 export function errorPage(p: { error: string; description: string }): string {
   return layout('Cannot continue', html`<h1>This request cannot continue</h1>

@@ -14,6 +14,8 @@ import { setCookie } from '../http/cookies.js';
 import { html, redirect } from '../http/respond.js';
 import type { Handler, PlainResponse } from '../http/types.js';
 import { type Actor, type LifecycleEngine, SessionEnded, type SignedIn } from '../lifecycle/engine.js';
+import type { KeyRing } from '../lifecycle/keys.js';
+import { afterSignIn, type AuthenticationParams, authenticationParams, mustSignIn } from '../oidc/prompt.js';
 import { checkCsrf, checkReturnTo, cookieOptions, methodNotAllowed, SESSION_COOKIE, sessionUser, toLogin, withCsrf } from '../pages/forms.js';
 import { consentPage, errorPage, loginPage } from '../pages/pages.js';
 import { checkChallenge } from '../rfc7636/pkce.js';
@@ -37,10 +39,17 @@ interface AuthorizationRequest {
   responseType: 'code' | 'token';
   scope: string;
   pkce: ReturnType<typeof checkChallenge>;
+  /** OpenID Connect Core §3.1.2.1 nonce, carried by the code into the id_token. */
+  nonce: string | null;
+  /** OpenID Connect Core §3.1.2.1 prompt, max_age, id_token_hint, login_hint (oidc/prompt.ts). */
+  authentication: AuthenticationParams;
   /** The request's parameters as the browser sent them, to carry through the login and consent forms. */
   params: URLSearchParams;
-  /** The reference value of the request_uri the request came by (RFC 9126 §4), used up when it completes. */
-  pushed: string | undefined;
+  /**
+   * The request_uri the request came by (RFC 9126 §4): its reference value, used up when the
+   * request completes, and when it was pushed.
+   */
+  pushed: { value: string; at: number } | undefined;
 }
 
 /** An error the client should hear about at its redirect URI (§4.1.2.1, §4.2.2.1). */
@@ -50,18 +59,21 @@ class RedirectError extends Error {
   }
 }
 
-export function authorizationEndpoint(engine: LifecycleEngine, config: ServerConfig): Handler {
+export function authorizationEndpoint(engine: LifecycleEngine, config: ServerConfig, keys: KeyRing): Handler {
   return pageErrors(config, async (req) => {
     // RFC 6749 §3.1: GET MUST be supported, POST MAY be.
     if (req.method !== 'GET' && req.method !== 'POST') return methodNotAllowed('GET, POST');
     const params = req.method === 'GET' ? req.url.searchParams : (req.body ?? new URLSearchParams());
-    const request = await parseRequest(engine, config, params);
+    const request = await parseRequest(engine, config, keys, params);
     const signedIn = await sessionUser(engine, req);
     const seeOther = req.method === 'POST' ? 303 : 302;
-    if (!signedIn) return toLogin(`${PATHS.authorization}?${params}`, seeOther);
+    // OIDC Core §3.1.2.1: prompt=login, max_age, id_token_hint may ask for a fresh sign-in; prompt=none for no page.
+    if (toClient(request.reply, () => mustSignIn(request.authentication, signedIn, Date.now(), request.pushed?.at)) || !signedIn) return signInFor(params, seeOther);
     const { user } = signedIn;
-    const grant = await engine.consentCovers(request.client, user, parseScope(request.scope));
+    // OIDC Core §3.1.2.1: prompt=consent asks again even when the grant covers the request.
+    const grant = request.authentication.prompt.has('consent') ? undefined : await engine.consentCovers(request.client, user, parseScope(request.scope));
     if (grant) return respond(engine, config, request, signedIn, grant, seeOther);
+    if (request.authentication.prompt.has('none')) throw new RedirectError(request.reply, new OAuthError('consent_required', 'the user has not consented to this request'));
     return withCsrf(config, req, (csrf) =>
       html(200, consentPage({
         action: PATHS.consent,
@@ -80,7 +92,9 @@ export function loginEndpoint(engine: LifecycleEngine, config: ServerConfig): Ha
     if (req.method === 'GET') {
       const returnTo = checkReturnTo(req.url.searchParams.get('return_to'));
       const clientName = await clientNameOf(engine, returnTo);
-      return withCsrf(config, req, (csrf) => html(200, loginPage({ action: PATHS.login, returnTo, csrf, clientName })));
+      // OIDC Core §3.1.2.1 login_hint: the username field starts with it.
+      const username = new URL(returnTo, config.issuer).searchParams.get('login_hint') ?? undefined;
+      return withCsrf(config, req, (csrf) => html(200, loginPage({ action: PATHS.login, returnTo, csrf, clientName, ...(username === undefined ? {} : { username }) })));
     }
     if (req.method !== 'POST') return methodNotAllowed('GET, POST');
     const form = readParams(req.body ?? new URLSearchParams(), ['username', 'password', 'csrf', 'return_to'] as const);
@@ -108,16 +122,16 @@ export function loginEndpoint(engine: LifecycleEngine, config: ServerConfig): Ha
   });
 }
 
-export function consentEndpoint(engine: LifecycleEngine, config: ServerConfig): Handler {
+export function consentEndpoint(engine: LifecycleEngine, config: ServerConfig, keys: KeyRing): Handler {
   return pageErrors(config, async (req) => {
     if (req.method !== 'POST') return methodNotAllowed('POST');
     const form = readParams(req.body ?? new URLSearchParams(), ['csrf', 'request', 'decision'] as const);
     checkCsrf(config, req, form.csrf);
     const params = new URLSearchParams(form.request ?? '');
-    const request = await parseRequest(engine, config, params);
+    const request = await parseRequest(engine, config, keys, params);
     const signedIn = await sessionUser(engine, req);
     // The session ended while the page was open: sign in again, then see the request anew.
-    if (!signedIn) return toLogin(`${PATHS.authorization}?${params}`, 303);
+    if (!signedIn) return signInFor(params, 303);
     const { user, session } = signedIn;
     if (form.decision === 'deny') {
       await usePushed(engine, request);
@@ -137,10 +151,10 @@ export function consentEndpoint(engine: LifecycleEngine, config: ServerConfig): 
  * request_uri) throw an OAuthError (shown on the error page); later ones a RedirectError (sent to
  * the client).
  */
-async function parseRequest(engine: LifecycleEngine, config: ServerConfig, params: URLSearchParams): Promise<AuthorizationRequest> {
+async function parseRequest(engine: LifecycleEngine, config: ServerConfig, keys: KeyRing, params: URLSearchParams): Promise<AuthorizationRequest> {
   const pushed = await pushedRequest(engine, params);
-  const request = await checkRequest(engine, config, pushed?.params ?? params, pushed === undefined ? 'direct' : 'pushed');
-  return { ...request, params, pushed: pushed?.value };
+  const request = await checkRequest(engine, config, keys, pushed?.params ?? params, pushed === undefined ? 'direct' : 'pushed');
+  return { ...request, params, pushed: pushed && { value: pushed.value, at: pushed.at } };
 }
 
 /**
@@ -148,7 +162,7 @@ async function parseRequest(engine: LifecycleEngine, config: ServerConfig, param
  * (`direct`, or `pushed` earlier) or is being pushed to /par now (`push`, rfc9126/par.ts).
  */
 export async function checkRequest(
-  engine: LifecycleEngine, config: ServerConfig, params: URLSearchParams, via: 'direct' | 'pushed' | 'push',
+  engine: LifecycleEngine, config: ServerConfig, keys: KeyRing, params: URLSearchParams, via: 'direct' | 'pushed' | 'push',
 ): Promise<Omit<AuthorizationRequest, 'params' | 'pushed'>> {
   const { client_id, redirect_uri } = readParams(params, ['client_id', 'redirect_uri'] as const);
   if (client_id === undefined) throw new OAuthError('invalid_request', 'The request names no client (client_id is missing).');
@@ -166,7 +180,9 @@ export async function checkRequest(
   try {
     // RFC 9126 §5: a server that requires pushed requests refuses any other.
     if (via === 'direct' && config.requirePar) throw new OAuthError('invalid_request', 'this server takes authorization requests pushed to its PAR endpoint only (RFC 9126)');
-    const p = readParams(params, ['response_type', 'scope', 'state', 'code_challenge', 'code_challenge_method'] as const);
+    const p = readParams(params, [
+      'response_type', 'scope', 'state', 'code_challenge', 'code_challenge_method', 'nonce', 'prompt', 'max_age', 'id_token_hint', 'login_hint',
+    ] as const);
     if (p.response_type === undefined) throw new OAuthError('invalid_request', 'response_type is required');
     let responseType: 'code' | 'token';
     if (p.response_type === 'code') {
@@ -187,7 +203,8 @@ export async function checkRequest(
       // RFC 7636 §4.4.1, RFC 9700 §2.1.1: public clients MUST use PKCE.
       if (!pkce && client.authMethod === 'none') throw new OAuthError('invalid_request', 'code_challenge is required for public clients');
     }
-    return { client, reply, responseType, scope, pkce };
+    const authentication = await authenticationParams(p, client.id, config.issuer, keys);
+    return { client, reply, responseType, scope, pkce, nonce: p.nonce ?? null, authentication };
   } catch (err) {
     // A push hears of every error itself (RFC 9126 §2.3); a browser is sent back to the client.
     if (err instanceof OAuthError && via !== 'push') throw new RedirectError(reply, err);
@@ -209,6 +226,7 @@ function respond(
         redirectUri: request.reply.redirectUri,
         codeChallenge: request.pkce?.challenge ?? null,
         codeChallengeMethod: request.pkce?.method ?? null,
+        nonce: request.nonce,
       }, by, session);
       return redirect(replyUrl(config, request.reply, { code }), {}, status);
     }
@@ -224,7 +242,7 @@ function respond(
  * browser tab on the same request_uri gets the error page instead of a second code.
  */
 async function usePushed(engine: LifecycleEngine, request: AuthorizationRequest): Promise<void> {
-  if (request.pushed !== undefined && !(await engine.consumePushedRequest(request.pushed))) {
+  if (request.pushed !== undefined && !(await engine.consumePushedRequest(request.pushed.value))) {
     throw new OAuthError('invalid_request_uri', 'This authorization request was already answered. Go back to the application and start again.');
   }
 }
@@ -237,7 +255,7 @@ async function orSignIn(request: AuthorizationRequest, status: 302 | 303, write:
   try {
     return await write();
   } catch (err) {
-    if (err instanceof SessionEnded) return toLogin(`${PATHS.authorization}?${request.params}`, status);
+    if (err instanceof SessionEnded) return signInFor(request.params, status);
     throw err;
   }
 }
@@ -256,8 +274,23 @@ function replyUrl(config: ServerConfig, reply: Reply, values: Record<string, str
   return url.toString();
 }
 
+/** Runs `check`; an OAuthError it throws goes back to the client's redirect URI. */
+function toClient<T>(reply: Reply, check: () => T): T {
+  try {
+    return check();
+  } catch (err) {
+    throw err instanceof OAuthError ? new RedirectError(reply, err) : err;
+  }
+}
+
+/**
+ * To the login page, which returns to this authorization request once the user has signed in,
+ * less what asked for the sign-in, which it satisfies (oidc/prompt.ts afterSignIn).
+ */
+const signInFor = (params: URLSearchParams, status: 302 | 303): PlainResponse => toLogin(`${PATHS.authorization}?${afterSignIn(params)}`, status);
+
 /** Turns the errors of a page endpoint into a redirect to the client or an error page. */
-function pageErrors(config: ServerConfig, handler: Handler): Handler {
+export function pageErrors(config: ServerConfig, handler: Handler): Handler {
   return async (req) => {
     try {
       return await handler(req);

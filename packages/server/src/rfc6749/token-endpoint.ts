@@ -5,6 +5,8 @@
 import { OAuthError, readParams } from '@tessera/core';
 import type { ServerConfig } from '../config.js';
 import type { LifecycleEngine } from '../lifecycle/engine.js';
+import type { KeyRing } from '../lifecycle/keys.js';
+import { idTokenFor } from '../oidc/id-token.js';
 import { clientAddress } from '../http/client-address.js';
 import { PATHS } from '../http/routes.js';
 import { json } from '../http/respond.js';
@@ -28,7 +30,7 @@ export function enabledGrants(config: ServerConfig): Map<string, TokenGrant> {
 
 const GRANT_TYPE = ['grant_type'] as const;
 
-export function tokenEndpoint(engine: LifecycleEngine, config: ServerConfig) {
+export function tokenEndpoint(engine: LifecycleEngine, config: ServerConfig, keys: KeyRing) {
   const grants = enabledGrants(config);
   const offered = [...grants.keys()].join(', ');
   return async (req: PlainRequest): Promise<PlainResponse> => {
@@ -47,6 +49,9 @@ export function tokenEndpoint(engine: LifecycleEngine, config: ServerConfig) {
     const params = readParams(body, grant.params);
     const address = clientAddress(req, config.trustForwardedFor);
     const issued = await grant.handle({ engine, client, params, by: { actor: `client:${client.id}`, endpoint: PATHS.token }, address });
-    return json(200, tokenResponse(issued));
+    const response = tokenResponse(issued);
+    const idToken = await idTokenFor(keys, config.issuer, client.id, issued);
+    if (idToken !== undefined) response.id_token = idToken;
+    return json(200, response);
   };
 }

@@ -8,6 +8,8 @@ export interface TokenResponse {
   expires_in: number;
   refresh_token?: string;
   scope: string;
+  /** OpenID Connect Core §3.1.3.3: for an `openid` authorization (oidc/id-token.ts). */
+  id_token?: string;
 }
 
 /** RFC 6749 §5.1 (and §4.2.2 for the implicit grant, which has no refresh token). */

@@ -10,6 +10,7 @@ import { json } from '../http/respond.js';
 import { PATHS } from '../http/routes.js';
 import type { Handler } from '../http/types.js';
 import type { LifecycleEngine } from '../lifecycle/engine.js';
+import type { KeyRing } from '../lifecycle/keys.js';
 import { checkRequest } from '../rfc6749/authorize.js';
 import { authenticateClient } from '../rfc6749/client-auth.js';
 import { requestUriFor } from './request-uri.js';
@@ -17,7 +18,7 @@ import { requestUriFor } from './request-uri.js';
 /** Client authentication parameters: they authenticate the push and are not part of the request. */
 const CLIENT_AUTH = ['client_secret', 'client_assertion', 'client_assertion_type'];
 
-export function pushedAuthorizationEndpoint(engine: LifecycleEngine, config: ServerConfig): Handler {
+export function pushedAuthorizationEndpoint(engine: LifecycleEngine, config: ServerConfig, keys: KeyRing): Handler {
   return async (req) => {
     // RFC 9126 §2.1: the client sends an HTTP POST.
     if (req.method !== 'POST') throw new OAuthError('invalid_request', 'use POST', { status: 405, headers: { allow: 'POST' } });
@@ -31,7 +32,7 @@ export function pushedAuthorizationEndpoint(engine: LifecycleEngine, config: Ser
     for (const name of CLIENT_AUTH) params.delete(name);
     params.set('client_id', client.id);
     // RFC 9126 §2.3: its errors go to the client as at the token endpoint, never by redirect.
-    await checkRequest(engine, config, params, 'push');
+    await checkRequest(engine, config, keys, params, 'push');
     const value = await engine.pushRequest(client, params, { actor: `client:${client.id}`, endpoint: PATHS.par });
     // RFC 9126 §2.2: 201 Created, with the request_uri and its lifetime.
     return json(201, { request_uri: requestUriFor(value), expires_in: config.parTtl });

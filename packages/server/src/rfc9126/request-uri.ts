@@ -18,13 +18,13 @@ const unknown = () => new OAuthError('invalid_request_uri', 'This authorization 
  * client_id comes with it and must be the client that pushed it; any other parameter sent beside
  * it is ignored.
  */
-export async function pushedRequest(engine: LifecycleEngine, params: URLSearchParams): Promise<{ value: string; params: URLSearchParams } | undefined> {
+export async function pushedRequest(engine: LifecycleEngine, params: URLSearchParams): Promise<{ value: string; params: URLSearchParams; at: number } | undefined> {
   const { request_uri, client_id } = readParams(params, ['request_uri', 'client_id'] as const);
   if (request_uri === undefined) return undefined;
   if (client_id === undefined) throw new OAuthError('invalid_request', 'The request names no client (client_id is missing).');
   if (!request_uri.startsWith(PREFIX)) throw unknown();
   const value = request_uri.slice(PREFIX.length);
-  const pushed = await engine.pushedParams(client_id, value);
+  const pushed = await engine.pushedRequest(client_id, value);
   if (pushed === undefined) throw unknown();
-  return { value, params: pushed };
+  return { value, params: new URLSearchParams(pushed.params), at: pushed.createdAt };
 }

@@ -26,6 +26,7 @@ export const toClient = (r: Row): ClientRecord => ({
   sealedSecret: (r.sealed_secret as string | null) ?? null,
   grantTypes: parsed(r.grant_types),
   redirectUris: parsed(r.redirect_uris),
+  postLogoutRedirectUris: parsed(r.post_logout_redirect_uris),
   scope: r.scope as string,
   tokenFormat: r.token_format as ClientRecord['tokenFormat'],
   accessTtl: r.access_ttl as number | null,
@@ -36,6 +37,10 @@ export const toUser = (r: Row): UserRecord => ({
   id: r.id as string,
   username: r.username as string,
   passwordHash: r.password_hash as string,
+  name: r.name as string | null,
+  email: r.email as string | null,
+  // SQLite has no boolean: 0 or 1.
+  emailVerified: Boolean(r.email_verified),
   createdAt: r.created_at as number,
 });
 export const toGrant = (r: Row): GrantRecord => ({
@@ -72,6 +77,8 @@ export const toCode = (r: Row): CodeRecord => ({
   redirectUri: r.redirect_uri as string,
   codeChallenge: r.code_challenge as string | null,
   codeChallengeMethod: r.code_challenge_method as CodeRecord['codeChallengeMethod'],
+  nonce: r.nonce as string | null,
+  authTime: Number(r.auth_time),
   issuedAt: r.issued_at as number,
   expiresAt: r.expires_at as number,
   redeemedAt: r.redeemed_at as number | null,

@@ -59,6 +59,8 @@ export interface ClientRecord {
   sealedSecret: string | null;
   grantTypes: GrantType[];
   redirectUris: string[];
+  /** OpenID Connect RP-Initiated Logout 1.0 §3.1: where the browser may go after signing out (exact match). */
+  postLogoutRedirectUris: string[];
   /** Space-delimited scopes the client may ask for. */
   scope: string;
   tokenFormat: TokenFormat;
@@ -77,8 +79,17 @@ export interface UserRecord {
   username: string;
   /** scrypt string from secrets.hashPassword. */
   passwordHash: string;
+  /** OpenID Connect Core §5.1 `name` (the `profile` scope), or null. */
+  name: string | null;
+  /** OpenID Connect Core §5.1 `email` (the `email` scope), or null. */
+  email: string | null;
+  /** OpenID Connect Core §5.1 `email_verified`: whether the operator vouches for `email`. */
+  emailVerified: boolean;
   createdAt: number;
 }
+
+/** The OpenID Connect profile a user's record carries (setUserProfile replaces it whole). */
+export type UserProfile = Pick<UserRecord, 'name' | 'email' | 'emailVerified'>;
 
 /** A standing authorization: user × client × scopes. Client-credentials grants have no user. */
 export interface GrantRecord {
@@ -127,6 +138,10 @@ export interface CodeRecord {
   redirectUri: string;
   codeChallenge: string | null;
   codeChallengeMethod: 'S256' | 'plain' | null;
+  /** OpenID Connect Core §3.1.2.1 `nonce` of the authorization request, echoed in the id_token; null if none. */
+  nonce: string | null;
+  /** When the user signed in to the browser session the code was issued through (the id_token's auth_time). */
+  authTime: number;
   issuedAt: number;
   expiresAt: number;
   redeemedAt: number | null;
@@ -352,6 +367,11 @@ export interface Store {
   listUsers(): Promise<UserRecord[]>;
   /** Deletes the user, revokes their grants, tokens and unredeemed codes, and ends their browser sessions. */
   deleteUser(id: string, at: number, audit: AuditInput[]): Promise<RevocationResult | undefined>;
+  /**
+   * Replaces the user's profile (name, email, email_verified) with its audit records; false if there
+   * is no such user. Revokes nothing: tokens carry no profile claims, userinfo reads them fresh.
+   */
+  setUserProfile(id: string, profile: UserProfile, audit: AuditInput[]): Promise<boolean>;
   /** Replaces the password hash, revokes the user's grants, tokens and unredeemed codes, and ends their browser sessions. */
   setPassword(id: string, passwordHash: string, at: number, audit: AuditInput[]): Promise<RevocationResult | undefined>;
 
@@ -484,6 +504,8 @@ export interface Store {
   createSession(session: SessionRecord, checked?: CheckedCredentials): Promise<'created' | 'credential-changed'>;
   findSessionByHash(hash: string): Promise<SessionRecord | undefined>;
   deleteSession(hash: string): Promise<void>;
+  /** Ends a browser session (sign-out) with its audit records; false, appending nothing, if there was none. */
+  endSession(hash: string, audit: AuditInput[]): Promise<boolean>;
 
   // keys
   listKeys(): Promise<KeyRecord[]>;

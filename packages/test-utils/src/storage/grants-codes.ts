@@ -98,7 +98,7 @@ export function grantsAndCodes(ref: StoreRef): void {
       const { client, user } = await storedClientAndUser(store);
       const grant = grantRecord(client.id, user.id);
       await store.saveGrant(grant, []);
-      const code = codeRecord(grant, { codeChallenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', codeChallengeMethod: 'S256' });
+      const code = codeRecord(grant, { codeChallenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', codeChallengeMethod: 'S256', nonce: 'n-0S6_WzA2Mj', authTime: Date.now() - 5_000 });
       await store.createCode(code, [audit('code.issued')]);
       const tokens: TokenRecord[] = [
         tokenRecord(grant, { familyId: code.id }),

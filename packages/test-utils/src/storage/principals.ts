@@ -8,7 +8,9 @@ export function principals(ref: StoreRef): void {
   describe('clients', () => {
     it('createClient stores every field and appends its audit record', async () => {
       const { store } = ref;
-      const client = clientRecord({ redirectUris: ['https://a.example/cb', 'https://b.example/cb'], accessTtl: 60, refreshTtl: 600, tokenFormat: 'jwt' });
+      const client = clientRecord({
+        redirectUris: ['https://a.example/cb', 'https://b.example/cb'], postLogoutRedirectUris: ['https://a.example/bye'], accessTtl: 60, refreshTtl: 600, tokenFormat: 'jwt',
+      });
       await appends(store, 1, () => store.createClient(client, audit('client.created', { clientId: client.id })));
       expect(await store.getClient(client.id)).toEqual(client);
     });
@@ -87,6 +89,28 @@ export function principals(ref: StoreRef): void {
       expect(await store.setPassword(newId(), 'scrypt$x', Date.now(), [audit('user.password_changed')])).toBeUndefined();
     });
 
+    it('createUser stores the OpenID Connect profile (name, email, email_verified)', async () => {
+      const { store } = ref;
+      const user = userRecord({ name: 'Ada Lovelace', email: 'ada@example.com', emailVerified: true });
+      await store.createUser(user, audit('user.created'));
+      expect(await store.getUser(user.id)).toEqual(user);
+      expect((await store.listUsers()).find((u) => u.id === user.id)).toEqual(user);
+    });
+
+    it('setUserProfile replaces the profile whole, with its audit record, and keeps the password and grants', async () => {
+      const { store } = ref;
+      const user = userRecord({ name: 'Ada', email: 'ada@example.com', emailVerified: true });
+      await store.createUser(user, audit('user.created'));
+      const profile = { name: null, email: 'ada@new.example', emailVerified: false };
+      expect(await appends(store, 1, () => store.setUserProfile(user.id, profile, [audit('user.updated', { userId: user.id })]))).toBe(true);
+      expect(await store.getUser(user.id)).toEqual({ ...user, ...profile });
+    });
+
+    it('setUserProfile of an unknown id returns false and appends nothing', async () => {
+      const { store } = ref;
+      expect(await appends(store, 0, () => store.setUserProfile(newId(), { name: 'x', email: null, emailVerified: false }, [audit('user.updated')]))).toBe(false);
+    });
+
     it('setPassword replaces the password hash', async () => {
       const { store } = ref;
       const user = userRecord();
@@ -97,6 +121,17 @@ export function principals(ref: StoreRef): void {
   });
 
   describe('browser sessions', () => {
+    it('endSession deletes the session with its audit record; an unknown session is false and appends nothing', async () => {
+      const { store } = ref;
+      const user = userRecord();
+      await store.createUser(user, audit('user.created'));
+      const session = sessionRecord(user.id);
+      await store.createSession(session);
+      expect(await appends(store, 1, () => store.endSession(session.hash, [audit('session.ended', { userId: user.id })]))).toBe(true);
+      expect(await store.findSessionByHash(session.hash)).toBeUndefined();
+      expect(await appends(store, 0, () => store.endSession(session.hash, [audit('session.ended')]))).toBe(false);
+    });
+
     it('createSession, findSessionByHash and deleteSession', async () => {
       const { store } = ref;
       const user = userRecord();

@@ -23,6 +23,7 @@ export function clientJson(c: ClientRecord) {
     token_endpoint_auth_method: c.authMethod,
     grant_types: c.grantTypes,
     redirect_uris: c.redirectUris,
+    post_logout_redirect_uris: c.postLogoutRedirectUris,
     ...(c.authMethod === 'private_key_jwt' ? { jwks: c.jwks === null ? null : JSON.parse(c.jwks), jwks_uri: c.jwksUri } : {}),
     scope: c.scope,
     token_format: c.tokenFormat,
@@ -46,6 +47,7 @@ export function clientText(c: ClientRecord, config: ServerConfig, secret: string
     ['token_endpoint_auth_method', c.authMethod],
     ['grant_types', c.grantTypes.join(' ')],
     ['redirect_uris', c.redirectUris.join(' ') || '-'],
+    ['post_logout_redirect_uris', c.postLogoutRedirectUris.join(' ') || '-'],
     ...(c.authMethod === 'private_key_jwt' ? [['client keys', keysText(c)] as const] : []),
     ['scope', c.scope],
     ['token_format', c.tokenFormat],
@@ -67,16 +69,16 @@ export function authMethodOf(flag: string | undefined, isPublic: boolean): Clien
 const UNSAFE_SCHEMES = new Set(['javascript:', 'data:', 'vbscript:', 'file:', 'blob:']);
 
 /** RFC 6749 §3.1.2: the redirection endpoint MUST be an absolute URI and MUST NOT have a fragment. */
-export function redirectUri(value: string): string {
-  if (value.includes('#')) throw new UsageError(`--redirect-uri must not have a fragment (RFC 6749 §3.1.2); got '${value}'`);
+export function redirectUri(value: string, flag = '--redirect-uri'): string {
+  if (value.includes('#')) throw new UsageError(`${flag} must not have a fragment (RFC 6749 §3.1.2); got '${value}'`);
   // RFC 3986 §4.3: an absolute URI has a scheme; spaces and control characters are not URI characters.
   if (!URL.canParse(value) || !/^[a-z][a-z0-9+.-]*:/i.test(value) || /[\s\p{Cc}]/u.test(value)) {
-    throw new UsageError(`--redirect-uri must be an absolute URI such as https://app.example/callback; got '${value}'`);
+    throw new UsageError(`${flag} must be an absolute URI such as https://app.example/callback; got '${value}'`);
   }
   const url = new URL(value);
-  if (UNSAFE_SCHEMES.has(url.protocol)) throw new UsageError(`--redirect-uri must not use the ${url.protocol} scheme; got '${value}'`);
+  if (UNSAFE_SCHEMES.has(url.protocol)) throw new UsageError(`${flag} must not use the ${url.protocol} scheme; got '${value}'`);
   if ((url.protocol === 'http:' || url.protocol === 'https:') && url.hostname === '') {
-    throw new UsageError(`--redirect-uri must name a host; got '${value}'`);
+    throw new UsageError(`${flag} must name a host; got '${value}'`);
   }
   return value;
 }

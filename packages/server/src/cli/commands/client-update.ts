@@ -50,7 +50,7 @@ ${REVOKE_HELP}
       changes.grantTypes = list(values['grant-type']).map((g) => oneOf('--grant-type', g, GRANT_TYPES));
       if (changes.grantTypes.length === 0) throw new UsageError('--grant-type must name at least one grant type');
     }
-    if (values['redirect-uri'] !== undefined) changes.redirectUris = [...new Set(repeated(values['redirect-uri']).map(redirectUri))];
+    if (values['redirect-uri'] !== undefined) changes.redirectUris = [...new Set(repeated(values['redirect-uri']).map((u) => redirectUri(u)))];
     if (values.scope !== undefined) changes.scope = scopeOf(values.scope);
     if (values['token-format'] !== undefined) changes.tokenFormat = oneOf('--token-format', values['token-format'], TOKEN_FORMATS);
     if (values['access-ttl'] !== undefined) changes.accessTtl = ttlOf('--access-ttl', values['access-ttl']);

@@ -10,7 +10,8 @@ import {
 const create: Command = {
   name: 'client create',
   synopsis: `--name N --grant-type G … [--redirect-uri U …] --scope "a b" [--auth-method M] [--public]
-       [--token-format opaque|jwt] [--access-ttl S] [--refresh-ttl S] [--jwks FILE | --jwks-uri URL]`,
+       [--token-format opaque|jwt] [--access-ttl S] [--refresh-ttl S] [--jwks FILE | --jwks-uri URL]
+       [--post-logout-redirect-uri U …]`,
   summary: 'register a client; prints its client_id and client_secret (shown once)',
   help: `  --name N            a name for people
   --grant-type G      repeatable or comma-separated: ${GRANT_TYPES.join(', ')}
@@ -25,6 +26,9 @@ const create: Command = {
   --token-format F    opaque or jwt (RFC 9068) access tokens (default opaque)
   --access-ttl S      access token lifetime in seconds (default: the server's)
   --refresh-ttl S     refresh token lifetime in seconds (default: the server's)
+  --post-logout-redirect-uri U
+                      where /end_session may send the browser after sign-out (OpenID Connect
+                      RP-Initiated Logout 1.0); an absolute URI, repeatable like --redirect-uri
 ${KEYS_HELP}`,
   async run(argv) {
     const { values, db } = parse(argv, {
@@ -39,6 +43,7 @@ ${KEYS_HELP}`,
       'refresh-ttl': { type: 'string' },
       jwks: { type: 'string' },
       'jwks-uri': { type: 'string' },
+      'post-logout-redirect-uri': { type: 'string', multiple: true },
     });
     const name = need(values.name, '--name').trim();
     if (name === '') throw new UsageError('--name must not be empty');
@@ -46,7 +51,8 @@ ${KEYS_HELP}`,
     if (grantTypes.length === 0) throw new UsageError('missing required option --grant-type');
     // Never split at commas: a comma is legal inside a URI (RFC 3986 §2.2), so splitting would
     // register `https://evil.example/` from `https://app.example/cb?next=x,https://evil.example/`.
-    const redirectUris = [...new Set(repeated(values['redirect-uri']).map(redirectUri))];
+    const redirectUris = [...new Set(repeated(values['redirect-uri']).map((u) => redirectUri(u)))];
+    const postLogoutRedirectUris = [...new Set(repeated(values['post-logout-redirect-uri']).map((u) => redirectUri(u, '--post-logout-redirect-uri')))];
     const scope = scopeOf(need(values.scope, '--scope'));
     const authMethod = authMethodOf(values['auth-method'], values.public === true);
     const tokenFormat = oneOf('--token-format', values['token-format'] ?? 'opaque', TOKEN_FORMATS);
@@ -68,7 +74,7 @@ ${KEYS_HELP}`,
 
     return withTessera(db, 'create', async ({ engine, config }) => {
       const { client, secret } = await engine.createClient(
-        { name, authMethod, grantTypes, redirectUris, scope, tokenFormat, accessTtl, refreshTtl, ...keys },
+        { name, authMethod, grantTypes, redirectUris, postLogoutRedirectUris, scope, tokenFormat, accessTtl, refreshTtl, ...keys },
         { actor: 'cli' },
       );
       const shown = { ...clientJson(client), ...(secret === undefined ? {} : { client_secret: secret }) };

@@ -1,34 +1,40 @@
-/** `tessera user create|list|delete|set-password`: resource owners who log in at /authorize. */
+/** `tessera user create|list|update|delete|set-password`: resource owners who log in at /authorize. */
 import type { ServerConfig } from '../../config.js';
 import { passwordProblem } from '../../lifecycle/password-policy.js';
-import type { Store, UserRecord } from '../../store/types.js';
+import { NO_PROFILE } from '../../lifecycle/principals.js';
+import type { Store, UserProfile, UserRecord } from '../../store/types.js';
 import { CommandError, EXIT, parse, UsageError, type Command } from '../args.js';
-import { iso, note, plural, print, printJson, readStdin, shortIso, table, withTessera } from '../io.js';
+import { iso, plural, print, printJson, readStdin, shortIso, table, withTessera } from '../io.js';
 
 const PASSWORD_HELP = '  --password-stdin    read the password from stdin (one trailing newline is dropped); never from argv';
+const PROFILE_HELP = `  --name NAME         the user's full name: the OpenID Connect 'name' claim (scope profile)
+  --email EMAIL       the 'email' claim (scope email)
+  --email-verified    vouch that the email address belongs to the user ('email_verified': true)`;
+
+const PROFILE_OPTIONS = { name: { type: 'string' }, email: { type: 'string' }, 'email-verified': { type: 'boolean' } } as const;
 
 const create: Command = {
   name: 'user create',
-  synopsis: 'USERNAME --password-stdin [--json]',
+  synopsis: 'USERNAME|--username USERNAME --password-stdin [--name NAME] [--email EMAIL [--email-verified]] [--json]',
   summary: 'create a user; the password is read from stdin',
-  help: `  USERNAME            the login name
-${PASSWORD_HELP}`,
+  help: `  USERNAME            the login name (or --username USERNAME)
+${PASSWORD_HELP}
+${PROFILE_HELP}`,
   async run(argv) {
-    // --username is the older spelling; every command names its object as an argument.
-    const { values, args, db } = parse(argv, { username: { type: 'string' }, 'password-stdin': { type: 'boolean' } }, [], ['USERNAME']);
+    const { values, args, db } = parse(argv, { username: { type: 'string' }, 'password-stdin': { type: 'boolean' }, ...PROFILE_OPTIONS }, [], ['USERNAME']);
     if (args.USERNAME !== undefined && values.username !== undefined) throw new UsageError('give the username once: tessera user create USERNAME');
-    if (values.username !== undefined) note(`--username is deprecated: write 'tessera user create ${values.username} …'`);
     const username = args.USERNAME ?? values.username;
     if (username === undefined) throw new UsageError('missing argument USERNAME');
     // Control characters and surrounding spaces only make logins fail in confusing ways.
     if (username === '' || username !== username.trim() || /\p{Cc}/u.test(username)) {
       throw new UsageError(`USERNAME must be non-empty, without surrounding spaces or control characters; got '${username}'`);
     }
+    const profile = profileOf(NO_PROFILE, values);
     const password = await passwordFromStdin(values['password-stdin']);
     return withTessera(db, 'create', async ({ engine, store, config }) => {
       if (await store.getUserByName(username)) throw new CommandError(`a user named '${username}' already exists`);
       await checkPolicy(password, config);
-      const user = await engine.createUser(username, password, { actor: 'cli' });
+      const user = await engine.createUser(username, password, { actor: 'cli' }, profile);
       if (values.json) printJson(userJson(user));
       else print(`Created user '${user.username}' (id ${user.id}).`);
       return EXIT.ok;
@@ -46,6 +52,33 @@ const listCommand: Command = {
       const users = await store.listUsers();
       if (values.json) printJson(users.map(userJson));
       else print(table(['username', 'id', 'created_at'], users.map((u) => [u.username, u.id, shortIso(u.createdAt)]), 'No users yet.'));
+      return EXIT.ok;
+    });
+  },
+};
+
+const update: Command = {
+  name: 'user update',
+  synopsis: 'USERNAME [--name NAME] [--email EMAIL] [--email-verified | --email-unverified] [--json]',
+  summary: "change a user's name and email (OpenID Connect claims); revokes nothing",
+  help: `  USERNAME            the user to change
+${PROFILE_HELP}
+  --email-unverified  withdraw that ('email_verified': false); a new --email is unverified unless
+                      --email-verified is given too
+  An empty value (--name '') removes the claim.`,
+  async run(argv) {
+    const { values, args, db } = parse(argv, { ...PROFILE_OPTIONS, 'email-unverified': { type: 'boolean' } }, ['USERNAME']);
+    if (values['email-verified'] && values['email-unverified']) throw new UsageError('give --email-verified or --email-unverified, not both');
+    if (values.name === undefined && values.email === undefined && !values['email-verified'] && !values['email-unverified']) {
+      throw new UsageError('nothing to change: give --name, --email, --email-verified or --email-unverified');
+    }
+    return withTessera(db, 'existing', async ({ engine, store }) => {
+      const user = await userNamed(store, args.USERNAME);
+      const profile = profileOf(user, values);
+      if (!(await engine.setUserProfile(user, profile, { actor: 'cli' }))) throw new CommandError(`no user named '${args.USERNAME}'`);
+      const updated = { ...user, ...profile };
+      if (values.json) printJson(userJson(updated));
+      else print(`Updated user '${user.username}': name ${show(updated.name)}, email ${show(updated.email)}${updated.email === null ? '' : updated.emailVerified ? ' (verified)' : ' (unverified)'}.`);
       return EXIT.ok;
     });
   },
@@ -88,10 +121,44 @@ const setPassword: Command = {
   },
 };
 
-export const userCommands: readonly Command[] = [create, listCommand, remove, setPassword];
+export const userCommands: readonly Command[] = [create, listCommand, update, remove, setPassword];
 
 function userJson(u: UserRecord) {
-  return { id: u.id, username: u.username, created_at: iso(u.createdAt) };
+  return { id: u.id, username: u.username, name: u.name, email: u.email, email_verified: u.emailVerified, created_at: iso(u.createdAt) };
+}
+
+const show = (v: string | null) => (v === null ? '(none)' : `'${v}'`);
+
+/**
+ * The profile after applying the options to `before`: an empty value removes a claim; a changed
+ * email is unverified unless --email-verified says otherwise.
+ */
+function profileOf(before: UserProfile, values: { name?: string; email?: string; 'email-verified'?: boolean; 'email-unverified'?: boolean }): UserProfile {
+  const name = values.name === undefined ? before.name : checkedName(values.name);
+  const email = values.email === undefined ? before.email : checkedEmail(values.email);
+  let emailVerified = email === before.email ? before.emailVerified : false;
+  if (values['email-verified']) emailVerified = true;
+  if (values['email-unverified']) emailVerified = false;
+  if (emailVerified && email === null) throw new UsageError('--email-verified needs an email address (--email EMAIL)');
+  return { name, email, emailVerified };
+}
+
+function checkedName(value: string): string | null {
+  if (value === '') return null;
+  // Control characters and surrounding spaces would reach every client that shows the name.
+  if (value !== value.trim() || /\p{Cc}/u.test(value) || value.length > 256) {
+    throw new UsageError('--name must be at most 256 characters, without surrounding spaces or control characters');
+  }
+  return value;
+}
+
+/** A plain addr-spec check (RFC 5322 §3.4.1, without quoting or comments): one @, a dotless-or-dotted domain. */
+function checkedEmail(value: string): string | null {
+  if (value === '') return null;
+  if (value.length > 254 || !/^[^\s@\p{Cc}]+@[^\s@\p{Cc}]+$/u.test(value)) {
+    throw new UsageError(`--email must be an email address like name@example.com; got '${value.replace(/\p{Cc}/gu, '?')}'`);
+  }
+  return value;
 }
 
 export async function userNamed(store: Store, username: string): Promise<UserRecord> {

@@ -11,7 +11,7 @@
 import { OAuthError } from '@tessera/core';
 import type {
   AuditInput, CheckedCredentials, ClientChanges, ClientRecord, CodeRecord, DeviceCodeRecord, DeviceDecision, GrantRecord, KeyRecord, PushedRequestRecord, RevocationTarget,
-  SessionRecord, Store, TokenFilter, TokenRecord, UserRecord,
+  SessionRecord, Store, TokenFilter, TokenRecord, UserProfile, UserRecord,
 } from '../types.js';
 import { toAudit, toClient, toCode, toDeviceCode, toFeedEvent, toGrant, toKey, toPushedRequest, toSession, toToken, toUser } from '../rows.js';
 import { connect, guarded, type PostgresOptions, type Sql, storable, transactionBody } from './connection.js';
@@ -208,6 +208,10 @@ export class PostgresStore implements Store {
     return (await this.read((sql) => sql`SELECT * FROM users ORDER BY created_at, id`)).map(toUser);
   }
 
+  setUserProfile(id: string, profile: UserProfile, audit: AuditInput[]) {
+    return this.write((tx) => w.setUserProfile(tx, id, profile, audit));
+  }
+
   deleteUser(id: string, at: number, audit: AuditInput[]) {
     return this.feedAppended.after(this.write((tx) => w.deleteUser(tx, id, at, audit)));
   }
@@ -351,6 +355,10 @@ export class PostgresStore implements Store {
   async findSessionByHash(hash: string) {
     const [r] = await this.read((sql) => sql`SELECT * FROM sessions WHERE hash = ${hash}`);
     return r && toSession(r);
+  }
+
+  endSession(hash: string, audit: AuditInput[]) {
+    return this.write((tx) => w.endSession(tx, hash, audit));
   }
 
   async deleteSession(hash: string) {

@@ -442,4 +442,16 @@ export const migrations: readonly string[] = [
     RETURN true;
   END $$;
   `,
+  // OpenID Connect (issue 11): a user's optional profile claims (Core §5.1), and what a code
+  // carries into its id_token: the request's nonce (§3.1.2.1) and the sign-in time (auth_time).
+  // Codes issued before this have no sign-in time recorded: their issue time stands in.
+  `
+  ALTER TABLE users ADD COLUMN name text, ADD COLUMN email text, ADD COLUMN email_verified boolean NOT NULL DEFAULT false;
+  ALTER TABLE codes ADD COLUMN nonce text, ADD COLUMN auth_time bigint;
+  UPDATE codes SET auth_time = issued_at;
+  `,
+  // OpenID Connect RP-Initiated Logout 1.0 (issue 11): where a client may send the browser after sign-out.
+  `
+  ALTER TABLE clients ADD COLUMN post_logout_redirect_uris jsonb NOT NULL DEFAULT '[]';
+  `,
 ];

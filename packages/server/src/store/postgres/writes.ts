@@ -20,7 +20,7 @@ import { recordBody } from '../../audit/chain.js';
 import type {
   AuditInput, CheckedCredentials, ClaimResult, ClientChanges, ClientRecord, CodeRecord, DeviceCodeRecord, DeviceDecision, GrantRecord, KeyRecord, PushedRequestRecord,
   RevocationResult, RevocationTarget,
-  SessionRecord, TokenRecord, UserRecord,
+  SessionRecord, TokenRecord, UserProfile, UserRecord,
 } from '../types.js';
 import { definedOnly, toClient } from '../rows.js';
 import type { Sql, Tx } from './connection.js';
@@ -188,10 +188,17 @@ async function hold(tx: Tx, kind: 'client' | 'user', id: string): Promise<void> 
 
 export async function createClient(tx: Tx, c: ClientRecord, audit: AuditInput): Promise<void> {
   await tx`INSERT INTO clients (id, name, secret_hash, previous_secret_hash, previous_secret_expires_at, auth_method, grant_types, redirect_uris,
-      scope, token_format, access_ttl, refresh_ttl, jwks, jwks_uri, sealed_secret, created_at)
+      post_logout_redirect_uris, scope, token_format, access_ttl, refresh_ttl, jwks, jwks_uri, sealed_secret, created_at)
     VALUES (${c.id}, ${c.name}, ${c.secretHash}, ${c.previousSecretHash}, ${c.previousSecretExpiresAt}, ${c.authMethod}, ${tx.json(c.grantTypes)},
-      ${tx.json(c.redirectUris)}, ${c.scope}, ${c.tokenFormat}, ${c.accessTtl}, ${c.refreshTtl}, ${c.jwks}, ${c.jwksUri}, ${c.sealedSecret}, ${c.createdAt})`;
+      ${tx.json(c.redirectUris)}, ${tx.json(c.postLogoutRedirectUris)}, ${c.scope}, ${c.tokenFormat}, ${c.accessTtl}, ${c.refreshTtl}, ${c.jwks}, ${c.jwksUri}, ${c.sealedSecret}, ${c.createdAt})`;
   await appendAudit(tx, [audit], c.createdAt);
+}
+
+export async function endSession(tx: Tx, hash: string, audit: AuditInput[]): Promise<boolean> {
+  const rows = await tx`DELETE FROM sessions WHERE hash = ${hash} RETURNING 1`;
+  if (rows.length === 0) return false;
+  await appendAudit(tx, audit, Date.now());
+  return true;
 }
 
 export async function setClientSecret(
@@ -230,8 +237,16 @@ export async function deleteClient(tx: Tx, id: string, at: number, audit: AuditI
 }
 
 export async function createUser(tx: Tx, u: UserRecord, audit: AuditInput): Promise<void> {
-  await tx`INSERT INTO users (id, username, password_hash, created_at) VALUES (${u.id}, ${u.username}, ${u.passwordHash}, ${u.createdAt})`;
+  await tx`INSERT INTO users (id, username, password_hash, name, email, email_verified, created_at)
+    VALUES (${u.id}, ${u.username}, ${u.passwordHash}, ${u.name}, ${u.email}, ${u.emailVerified}, ${u.createdAt})`;
   await appendAudit(tx, [audit], u.createdAt);
+}
+
+export async function setUserProfile(tx: Tx, id: string, p: UserProfile, audit: AuditInput[]): Promise<boolean> {
+  const rows = await tx`UPDATE users SET name = ${p.name}, email = ${p.email}, email_verified = ${p.emailVerified} WHERE id = ${id} RETURNING 1`;
+  if (rows.length === 0) return false;
+  await appendAudit(tx, audit, Date.now());
+  return true;
 }
 
 export async function deleteUser(tx: Tx, id: string, at: number, audit: AuditInput[]): Promise<RevocationResult | undefined> {
@@ -269,8 +284,9 @@ export async function saveGrant(tx: Tx, grant: GrantRecord, audit: AuditInput[],
 
 export async function createCode(tx: Tx, c: CodeRecord, audit: AuditInput[], checked?: CheckedCredentials): Promise<'created' | 'credential-changed'> {
   if (!(await unchanged(tx, checked))) return 'credential-changed';
-  await tx`INSERT INTO codes (id, hash, grant_id, client_id, user_id, scope, redirect_uri, code_challenge, code_challenge_method, issued_at, expires_at, redeemed_at)
-    VALUES (${c.id}, ${c.hash}, ${c.grantId}, ${c.clientId}, ${c.userId}, ${c.scope}, ${c.redirectUri}, ${c.codeChallenge}, ${c.codeChallengeMethod}, ${c.issuedAt}, ${c.expiresAt}, ${c.redeemedAt})`;
+  await tx`INSERT INTO codes (id, hash, grant_id, client_id, user_id, scope, redirect_uri, code_challenge, code_challenge_method, nonce, auth_time, issued_at, expires_at, redeemed_at)
+    VALUES (${c.id}, ${c.hash}, ${c.grantId}, ${c.clientId}, ${c.userId}, ${c.scope}, ${c.redirectUri}, ${c.codeChallenge}, ${c.codeChallengeMethod}, ${c.nonce}, ${c.authTime},
+      ${c.issuedAt}, ${c.expiresAt}, ${c.redeemedAt})`;
   await appendAudit(tx, audit, c.issuedAt);
   return 'created';
 }

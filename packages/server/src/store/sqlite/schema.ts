@@ -287,4 +287,19 @@ export const migrations: readonly string[] = [
   ) STRICT;
   CREATE INDEX client_assertions_expires ON client_assertions (expires_at);
   `,
+  // OpenID Connect (issue 11): a user's optional profile claims (Core §5.1), and what a code
+  // carries into its id_token: the request's nonce (§3.1.2.1) and the sign-in time (auth_time).
+  // Codes issued before this have no sign-in time recorded: their issue time stands in.
+  `
+  ALTER TABLE users ADD COLUMN name TEXT;
+  ALTER TABLE users ADD COLUMN email TEXT;
+  ALTER TABLE users ADD COLUMN email_verified INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE codes ADD COLUMN nonce TEXT;
+  ALTER TABLE codes ADD COLUMN auth_time INTEGER;
+  UPDATE codes SET auth_time = issued_at;
+  `,
+  // OpenID Connect RP-Initiated Logout 1.0 (issue 11): where a client may send the browser after sign-out.
+  `
+  ALTER TABLE clients ADD COLUMN post_logout_redirect_uris TEXT NOT NULL DEFAULT '[]';
+  `,
 ];

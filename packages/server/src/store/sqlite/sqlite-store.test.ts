@@ -38,7 +38,7 @@ describe('SqliteStore', () => {
 describe('SqliteStore client cache', () => {
   const client = (id: string): ClientRecord => ({
     id, name: id, secretHash: 'h', previousSecretHash: null, previousSecretExpiresAt: null, authMethod: 'client_secret_basic', jwks: null, jwksUri: null, sealedSecret: null,
-    grantTypes: ['client_credentials'], redirectUris: [],
+    grantTypes: ['client_credentials'], redirectUris: [], postLogoutRedirectUris: [],
     scope: 'read', tokenFormat: 'opaque', accessTtl: null, refreshTtl: null, createdAt: Date.now(),
   });
 

@@ -14,7 +14,7 @@
 import type Database from 'better-sqlite3';
 import type {
   AuditInput, CheckedCredentials, ClientChanges, ClientRecord, CodeRecord, DeviceCodeRecord, DeviceDecision, GrantRecord, KeyRecord, PushedRequestRecord,
-  RevocationTarget, SessionRecord, Store, TokenFilter, TokenRecord, UserRecord,
+  RevocationTarget, SessionRecord, Store, TokenFilter, TokenRecord, UserProfile, UserRecord,
 } from '../types.js';
 import { type Row, toAudit, toClient, toCode, toDeviceCode, toFeedEvent, toGrant, toKey, toPushedRequest, toSession, toToken, toUser } from '../rows.js';
 import { Signal } from '../signal.js';
@@ -207,6 +207,10 @@ export class SqliteStore implements Store {
     return (this.s.listUsers.all() as Row[]).map(toUser);
   }
 
+  setUserProfile(id: string, profile: UserProfile, audit: AuditInput[]) {
+    return this.writer.write('setUserProfile', id, profile, audit);
+  }
+
   deleteUser(id: string, at: number, audit: AuditInput[]) {
     return this.feedAppended.after(this.writer.write('deleteUser', id, at, audit));
   }
@@ -335,6 +339,10 @@ export class SqliteStore implements Store {
   async findSessionByHash(hash: string) {
     const r = this.s.findSession.get(hash) as Row | undefined;
     return r && toSession(r);
+  }
+
+  endSession(hash: string, audit: AuditInput[]) {
+    return this.writer.write('endSession', hash, audit);
   }
 
   deleteSession(hash: string) {

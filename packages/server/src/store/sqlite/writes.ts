@@ -8,7 +8,7 @@ import { chainRecord } from '../../audit/chain.js';
 import { definedOnly, type Row, toClient } from '../rows.js';
 import type {
   AuditInput, CheckedCredentials, ClaimResult, ClientChanges, ClientRecord, CodeRecord, DeviceCodeRecord, DeviceDecision, GrantRecord, KeyRecord, PushedRequestRecord,
-  RevocationResult, RevocationKind, RevocationTarget, SessionRecord, TokenRecord, UserRecord,
+  RevocationResult, RevocationKind, RevocationTarget, SessionRecord, TokenRecord, UserProfile, UserRecord,
 } from '../types.js';
 
 /**
@@ -49,9 +49,9 @@ export class SqliteWrites {
     const p = (sql: string) => db.prepare(sql);
     this.s = {
       insertClient: p(`INSERT INTO clients (id, name, secret_hash, previous_secret_hash, previous_secret_expires_at, auth_method, grant_types, redirect_uris,
-          scope, token_format, access_ttl, refresh_ttl, jwks, jwks_uri, sealed_secret, created_at)
+          post_logout_redirect_uris, scope, token_format, access_ttl, refresh_ttl, jwks, jwks_uri, sealed_secret, created_at)
         VALUES (@id, @name, @secretHash, @previousSecretHash, @previousSecretExpiresAt, @authMethod, @grantTypes, @redirectUris,
-          @scope, @tokenFormat, @accessTtl, @refreshTtl, @jwks, @jwksUri, @sealedSecret, @createdAt)`),
+          @postLogoutRedirectUris, @scope, @tokenFormat, @accessTtl, @refreshTtl, @jwks, @jwksUri, @sealedSecret, @createdAt)`),
       deleteClient: p('DELETE FROM clients WHERE id = ?'),
       // The right-hand sides read the row as it was: the replaced hash becomes the previous one.
       setClientSecret: p(`UPDATE clients SET secret_hash = @secretHash, sealed_secret = @sealed,
@@ -66,14 +66,16 @@ export class SqliteWrites {
       sweepAssertions: p('DELETE FROM client_assertions WHERE rowid IN (SELECT rowid FROM client_assertions WHERE expires_at < ? LIMIT ?)'),
       passwordIs: p('SELECT 1 FROM users WHERE id = ? AND password_hash = ?'),
       sessionIs: p('SELECT 1 FROM sessions WHERE hash = ? AND user_id = ?'),
-      insertUser: p('INSERT INTO users (id, username, password_hash, created_at) VALUES (@id, @username, @passwordHash, @createdAt)'),
+      insertUser: p(`INSERT INTO users (id, username, password_hash, name, email, email_verified, created_at)
+        VALUES (@id, @username, @passwordHash, @name, @email, @emailVerified, @createdAt)`),
+      setUserProfile: p('UPDATE users SET name = @name, email = @email, email_verified = @emailVerified WHERE id = @id'),
       deleteUser: p('DELETE FROM users WHERE id = ?'),
       setPassword: p('UPDATE users SET password_hash = ? WHERE id = ?'),
       upsertGrant: p(`INSERT INTO grants (id, client_id, user_id, scope, created_at, revoked_at)
         VALUES (@id, @clientId, @userId, @scope, @createdAt, @revokedAt)
         ON CONFLICT (id) DO UPDATE SET scope = excluded.scope`),
-      insertCode: p(`INSERT INTO codes (id, hash, grant_id, client_id, user_id, scope, redirect_uri, code_challenge, code_challenge_method, issued_at, expires_at, redeemed_at)
-        VALUES (@id, @hash, @grantId, @clientId, @userId, @scope, @redirectUri, @codeChallenge, @codeChallengeMethod, @issuedAt, @expiresAt, @redeemedAt)`),
+      insertCode: p(`INSERT INTO codes (id, hash, grant_id, client_id, user_id, scope, redirect_uri, code_challenge, code_challenge_method, nonce, auth_time, issued_at, expires_at, redeemed_at)
+        VALUES (@id, @hash, @grantId, @clientId, @userId, @scope, @redirectUri, @codeChallenge, @codeChallengeMethod, @nonce, @authTime, @issuedAt, @expiresAt, @redeemedAt)`),
       redeemCode: p('UPDATE codes SET redeemed_at = ? WHERE id = ? AND redeemed_at IS NULL'),
       insertPushed: p('INSERT INTO pushed_requests (hash, client_id, params, created_at, expires_at) VALUES (@hash, @clientId, @params, @createdAt, @expiresAt)'),
       consumePushed: p('DELETE FROM pushed_requests WHERE hash = ? AND expires_at > ?'),
@@ -119,7 +121,9 @@ export class SqliteWrites {
   }
 
   createClient(client: ClientRecord, audit: AuditInput): void {
-    this.s.insertClient.run({ ...client, grantTypes: JSON.stringify(client.grantTypes), redirectUris: JSON.stringify(client.redirectUris) });
+    this.s.insertClient.run({
+      ...client, grantTypes: JSON.stringify(client.grantTypes), redirectUris: JSON.stringify(client.redirectUris), postLogoutRedirectUris: JSON.stringify(client.postLogoutRedirectUris),
+    });
     this.append([audit], client.createdAt);
   }
 
@@ -161,8 +165,15 @@ export class SqliteWrites {
   }
 
   createUser(user: UserRecord, audit: AuditInput): void {
-    this.s.insertUser.run(user);
+    this.s.insertUser.run({ ...user, emailVerified: user.emailVerified ? 1 : 0 });
     this.append([audit], user.createdAt);
+  }
+
+  setUserProfile(id: string, profile: UserProfile, audit: AuditInput[]): boolean {
+    const { name, email, emailVerified } = profile;
+    if (this.s.setUserProfile.run({ id, name, email, emailVerified: emailVerified ? 1 : 0 }).changes === 0) return false;
+    this.append(audit, Date.now());
+    return true;
   }
 
   deleteUser(id: string, at: number, audit: AuditInput[]): RevocationResult | undefined {
@@ -324,6 +335,12 @@ export class SqliteWrites {
     if (!this.unchanged(checked)) return 'credential-changed';
     this.s.insertSession.run(session);
     return 'created';
+  }
+
+  endSession(hash: string, audit: AuditInput[]): boolean {
+    if (this.s.deleteSession.run(hash).changes === 0) return false;
+    this.append(audit, Date.now());
+    return true;
   }
 
   deleteSession(hash: string): void {
