@@ -2,13 +2,13 @@
  * Authorization codes (RFC 6749 §4.1): issued single-use to a signed-in user, redeemed once for
  * tokens; a code presented again revokes what it produced.
  */
-import { OAuthError, parseScope } from '@tessera/core';
+import { OAuthError } from '@tessera/core';
 import { hashSecret, idInSecret, randomId, secretFor } from '../secrets.js';
 import type { ClientRecord, CodeRecord, GrantRecord, SessionRecord, UserRecord } from '../store/types.js';
 import type { Actor, EngineContext } from './context.js';
 import { asChecked, credentialChanged, grantRevoked, SessionEnded, throughSession } from './credentials.js';
 import { rowFor } from './find-token.js';
-import { type Issued, isOpenId, issued, issuedEvent, mintAccess, mintRefresh, PREFIX } from './mint.js';
+import { type Issued, isOpenId, issued, mintForUser, PREFIX } from './mint.js';
 import { revoke } from './revoke.js';
 
 /** What the authorization request asked a code to carry. */
@@ -69,14 +69,9 @@ export async function redeemCode(ctx: EngineContext, client: ClientRecord, value
   check(code);
   const [grant, user] = await Promise.all([ctx.store.getGrant(code.grantId), ctx.store.getUser(code.userId)]);
   if (!grant || grant.revokedAt !== null || !user) throw new OAuthError('invalid_grant', 'the grant behind this code was revoked');
-  const family = code.id;
-  const access = await mintAccess(ctx, client, grant, user, family, null, code.scope, now);
-  const refresh = mayRefresh(client, code.scope) ? mintRefresh(ctx, client, grant, user.id, family, null, code.scope, now) : undefined;
-  const records = refresh ? [access.record, refresh.record] : [access.record];
-  const audit = [
-    { event: 'code.redeemed', ...by, clientId: client.id, userId: user.id, grantId: grant.id, tokenId: code.id },
-    ...records.map((r) => issuedEvent(r, by)),
-  ];
+  // One family per code, named by it: a replay of the code revokes what it produced.
+  const { access, refresh, records, audit } = await mintForUser(ctx, client, grant, user, code.id, code.scope, now,
+    { event: 'code.redeemed', ...by, clientId: client.id, userId: user.id, grantId: grant.id, tokenId: code.id }, by);
   const checked = asChecked(client);
   const claim = await ctx.store.redeemCode(code.id, now, records, audit, checked);
   if (claim === 'credential-changed') throw credentialChanged(checked);
@@ -85,18 +80,6 @@ export async function redeemCode(ctx: EngineContext, client: ClientRecord, value
   const done = issued(access, refresh);
   if (isOpenId(code.scope)) done.authentication = { userId: user.id, authTime: code.authTime, nonce: code.nonce };
   return done;
-}
-
-/**
- * Whether a redeemed code gets a refresh token: the client must be registered for the grant; and
- * for an OpenID Connect request (scope `openid`), OpenID Connect Core §11 makes refresh tokens
- * offline access, issued only when `offline_access` was requested and consented to (the consent
- * page lists it). Requests without `openid` are plain OAuth and keep the client's rule.
- */
-function mayRefresh(client: ClientRecord, scope: string): boolean {
-  if (!client.grantTypes.includes('refresh_token')) return false;
-  const scopes = parseScope(scope);
-  return !scopes.has('openid') || scopes.has('offline_access');
 }
 
 /** RFC 6749 §4.1.2: a code used twice is refused, and the tokens issued from it are revoked. */

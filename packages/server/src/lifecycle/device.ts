@@ -10,7 +10,7 @@ import type { ClientRecord, DeviceCodeRecord } from '../store/types.js';
 import type { Actor, EngineContext } from './context.js';
 import { asChecked, credentialChanged, grantRevoked } from './credentials.js';
 import { rowFor } from './find-token.js';
-import { type Issued, issued, issuedEvent, mintAccess, mintRefresh, PREFIX } from './mint.js';
+import { type Issued, issued, mintForUser, PREFIX } from './mint.js';
 
 /** What a device authorization response carries (RFC 8628 §3.2), before it is made into JSON. */
 export interface DeviceAuthorization {
@@ -96,14 +96,8 @@ async function redeem(ctx: EngineContext, client: ClientRecord, code: DeviceCode
   if (!grant || grant.revokedAt !== null || !user) throw grantRevoked();
   const now = ctx.now();
   // One family per device authorization, named by its row, as a code's tokens are named by the code.
-  const family = code.id;
-  const access = await mintAccess(ctx, client, grant, user, family, null, code.scope, now);
-  const refresh = client.grantTypes.includes('refresh_token') ? mintRefresh(ctx, client, grant, user.id, family, null, code.scope, now) : undefined;
-  const records = refresh ? [access.record, refresh.record] : [access.record];
-  const audit = [
-    { event: 'device.redeemed', ...by, clientId: client.id, userId: user.id, grantId: grant.id, tokenId: code.id },
-    ...records.map((r) => issuedEvent(r, by)),
-  ];
+  const { access, refresh, records, audit } = await mintForUser(ctx, client, grant, user, code.id, code.scope, now,
+    { event: 'device.redeemed', ...by, clientId: client.id, userId: user.id, grantId: grant.id, tokenId: code.id }, by);
   const checked = asChecked(client);
   const claim = await ctx.store.redeemDeviceCode(code.id, now, records, audit, checked);
   if (claim === 'credential-changed') throw credentialChanged(checked);

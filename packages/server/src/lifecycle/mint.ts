@@ -3,6 +3,7 @@
  * stored). The engine returns what it issued (Issued); rfc6749/token-response.ts makes the
  * RFC 6749 §5.1 body of it.
  */
+import { parseScope } from '@tessera/core';
 import { hashSecret, randomId, secretFor } from '../secrets.js';
 import type { AuditInput, ClientRecord, GrantRecord, TokenRecord, UserRecord } from '../store/types.js';
 import { signAccessToken } from '../rfc9068/access-token.js';
@@ -79,6 +80,32 @@ export function mintRefresh(
     clientId: client.id, userId, scope, issuedAt: now, expiresAt: now + ttl * 1000, revokedAt: null, consumedAt: null,
   };
   return { value, record };
+}
+
+/**
+ * The tokens a user's one-time authorization (a code, a device code) is redeemed for, one family
+ * named by `family`: an access token, and a refresh token when the client may refresh (mayRefresh);
+ * `event` is the redemption's own audit record, before the tokens'.
+ */
+export async function mintForUser(
+  ctx: EngineContext, client: ClientRecord, grant: GrantRecord, user: UserRecord, family: string, scope: string, now: number, event: AuditInput, by: Actor,
+): Promise<{ access: Minted & { ttl: number }; refresh: Minted | undefined; records: TokenRecord[]; audit: AuditInput[] }> {
+  const access = await mintAccess(ctx, client, grant, user, family, null, scope, now);
+  const refresh = mayRefresh(client, scope) ? mintRefresh(ctx, client, grant, user.id, family, null, scope, now) : undefined;
+  const records = refresh ? [access.record, refresh.record] : [access.record];
+  return { access, refresh, records, audit: [event, ...records.map((r) => issuedEvent(r, by))] };
+}
+
+/**
+ * Whether a user's authorization gets a refresh token: the client must be registered for the
+ * grant; and for an OpenID Connect request (scope `openid`), OpenID Connect Core §11 makes refresh
+ * tokens offline access, issued only when `offline_access` was requested and consented to (the
+ * consent page lists it). Requests without `openid` are plain OAuth and keep the client's rule.
+ */
+function mayRefresh(client: ClientRecord, scope: string): boolean {
+  if (!client.grantTypes.includes('refresh_token')) return false;
+  const scopes = parseScope(scope);
+  return !scopes.has('openid') || scopes.has('offline_access');
 }
 
 export function issuedEvent(t: TokenRecord, by: Actor): AuditInput {
