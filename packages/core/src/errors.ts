@@ -25,7 +25,11 @@ export type OAuthErrorCode =
   /** RFC 8628 §3.5: the user has not yet approved or denied the device authorization. */
   | 'authorization_pending'
   /** RFC 8628 §3.5: the device code expired; the client may start a new device authorization. */
-  | 'expired_token';
+  | 'expired_token'
+  /** RFC 7591 §3.2.2: a redirect_uri of the registration request is invalid. */
+  | 'invalid_redirect_uri'
+  /** RFC 7591 §3.2.2: a client metadata field is invalid, or the fields are inconsistent. */
+  | 'invalid_client_metadata';
 
 const defaultStatus: Record<OAuthErrorCode, number> = {
   invalid_request: 400,
@@ -46,6 +50,8 @@ const defaultStatus: Record<OAuthErrorCode, number> = {
   request_not_supported: 400,
   authorization_pending: 400,
   expired_token: 400,
+  invalid_redirect_uri: 400,
+  invalid_client_metadata: 400,
 };
 
 export interface OAuthErrorOptions {

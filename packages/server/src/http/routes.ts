@@ -15,6 +15,11 @@ export const PATHS = {
   deviceAuthorization: '/device_authorization',
   /** RFC 8628 §3.3: the verification_uri, where the user enters the user code (not in RFC 8414). */
   device: '/device',
+  /**
+   * RFC 7591 §3: dynamic client registration; RFC 7592: each client's configuration endpoint is
+   * this path, a slash and its client_id (the registration_client_uri).
+   */
+  registration: '/register',
   /** The revocation feed (Tessera's own, not in RFC 8414): JSON pages and the SSE stream. */
   revocationFeed: '/revocations',
   revocationStream: '/revocations/stream',
@@ -25,3 +30,6 @@ export const PATHS = {
   health: '/healthz',
   root: '/',
 } as const;
+
+/** RFC 7591 §3, RFC 7592 §2: the routes whose bodies are application/json rather than forms. */
+export const takesJson = (pathname: string): boolean => pathname === PATHS.registration || pathname.startsWith(`${PATHS.registration}/`);

@@ -9,8 +9,8 @@ import type { Actor, EngineContext } from './context.js';
 import { PREFIX } from './mint.js';
 
 /** What a new client is registered with; the engine adds its id, secret and creation time. */
-export type NewClient = Omit<ClientRecord, 'id' | 'secretHash' | 'previousSecretHash' | 'previousSecretExpiresAt' | 'createdAt' | 'jwks' | 'jwksUri' | 'sealedSecret'>
-  & Partial<Pick<ClientRecord, 'jwks' | 'jwksUri'>>;
+export type NewClient = Omit<ClientRecord, 'id' | 'secretHash' | 'previousSecretHash' | 'previousSecretExpiresAt' | 'createdAt' | 'jwks' | 'jwksUri' | 'sealedSecret' | 'registrationTokenHash'>
+  & Partial<Pick<ClientRecord, 'jwks' | 'jwksUri' | 'registrationTokenHash'>>;
 
 /** Methods that authenticate with a client_secret Tessera generates (and stores hashed). */
 const SECRET_METHODS: ReadonlySet<ClientRecord['authMethod']> = new Set(['client_secret_basic', 'client_secret_post', 'client_secret_jwt']);
@@ -23,6 +23,7 @@ export async function createClient(ctx: EngineContext, input: NewClient, by: Act
     ...input,
     jwks: input.jwks ?? null,
     jwksUri: input.jwksUri ?? null,
+    registrationTokenHash: input.registrationTokenHash ?? null,
     sealedSecret: input.authMethod === 'client_secret_jwt' && secret !== undefined ? sealSecret(sealingKeyOf(ctx), secret, id) : null,
     id,
     secretHash: secret === undefined ? null : hashSecret(secret),
@@ -30,7 +31,8 @@ export async function createClient(ctx: EngineContext, input: NewClient, by: Act
     previousSecretExpiresAt: null,
     createdAt: ctx.now(),
   };
-  await ctx.store.createClient(client, { event: 'client.created', ...by, clientId: client.id, data: { name: client.name } });
+  const data = { name: client.name, ...(client.registrationTokenHash === null ? {} : { registered: true }) };
+  await ctx.store.createClient(client, { event: 'client.created', ...by, clientId: client.id, data });
   return secret === undefined ? { client } : { client, secret };
 }
 

@@ -57,6 +57,11 @@ export interface ClientRecord {
    * every other method. secretHash is still its SHA-256 (rotation checks).
    */
   sealedSecret: string | null;
+  /**
+   * Clients registered through /register (RFC 7591): SHA-256 of the registration access token
+   * (RFC 7592 §3) that reads, replaces and deletes this registration; null for clients made by the CLI.
+   */
+  registrationTokenHash: string | null;
   grantTypes: GrantType[];
   redirectUris: string[];
   /** Space-delimited scopes the client may ask for. */
@@ -71,6 +76,17 @@ export interface ClientRecord {
 /** What `updateClient` may change; the id, secrets and creation time never change. */
 export type ClientChanges = Partial<Pick<ClientRecord,
   'name' | 'grantTypes' | 'redirectUris' | 'scope' | 'tokenFormat' | 'accessTtl' | 'refreshTtl' | 'jwks' | 'jwksUri'>>;
+
+/**
+ * An initial access token (RFC 7591 §3), minted by `tessera client initial-token`: it lets one
+ * client register at /register, once, before it expires.
+ */
+export interface InitialAccessTokenRecord {
+  /** SHA-256 of the token (base64url); the token itself is shown once and never stored. */
+  hash: string;
+  createdAt: number;
+  expiresAt: number;
+}
 
 export interface UserRecord {
   id: string;
@@ -334,6 +350,14 @@ export interface Store {
    * process recorded it. Expired records go with sweepExpired.
    */
   recordAssertion(clientId: string, jti: string, expiresAt: number): Promise<'recorded' | 'replayed'>;
+  /** Stores an initial access token (RFC 7591 §3) with its audit records. */
+  createInitialAccessToken(token: InitialAccessTokenRecord, audit: AuditInput[]): Promise<void>;
+  /**
+   * Deletes the initial access token with this hash if it is stored and not expired at `at`, and
+   * appends the audit records in the same transaction; true for the one caller, across all
+   * connections, that deleted it (one-time use). false stores nothing.
+   */
+  consumeInitialAccessToken(hash: string, at: number, audit: AuditInput[]): Promise<boolean>;
   /** Deletes the client and revokes every grant, token and unredeemed code issued to it. */
   deleteClient(id: string, at: number, audit: AuditInput[]): Promise<RevocationResult | undefined>;
   /**
@@ -468,7 +492,8 @@ export interface Store {
   /**
    * Deletes at most `limit` rows that no longer matter; returns how many (a call that returns less
    * than `limit` left nothing more to delete before `before`):
-   * - tokens, codes, pushed requests, device codes, browser sessions and client assertion records that expired before `before`;
+   * - tokens, codes, pushed requests, device codes, browser sessions, client assertion records and
+   *   initial access tokens that expired before `before`;
    * - feed events whose `until` is before `before`;
    * - grants revoked before `before`, with their tokens (all revoked with the grant, so inactive
    *   however far from expiry). A grant goes only once none of its tokens is left, so every token

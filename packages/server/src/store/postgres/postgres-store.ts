@@ -10,7 +10,7 @@
  */
 import { OAuthError } from '@tessera/core';
 import type {
-  AuditInput, CheckedCredentials, ClientChanges, ClientRecord, CodeRecord, DeviceCodeRecord, DeviceDecision, GrantRecord, KeyRecord, PushedRequestRecord, RevocationTarget,
+  AuditInput, CheckedCredentials, ClientChanges, ClientRecord, CodeRecord, DeviceCodeRecord, DeviceDecision, GrantRecord, InitialAccessTokenRecord, KeyRecord, PushedRequestRecord, RevocationTarget,
   SessionRecord, Store, TokenFilter, TokenRecord, UserRecord,
 } from '../types.js';
 import { toAudit, toClient, toCode, toDeviceCode, toFeedEvent, toGrant, toKey, toPushedRequest, toSession, toToken, toUser } from '../rows.js';
@@ -253,6 +253,14 @@ export class PostgresStore implements Store {
     if (!storable(hash)) return undefined;
     const [r] = await this.read((sql) => sql`SELECT * FROM pushed_requests WHERE hash = ${hash} AND expires_at > ${at}`);
     return r && toPushedRequest(r);
+  }
+
+  createInitialAccessToken(token: InitialAccessTokenRecord, audit: AuditInput[]) {
+    return this.write((tx) => w.createInitialAccessToken(tx, token, audit));
+  }
+
+  consumeInitialAccessToken(hash: string, at: number, audit: AuditInput[]) {
+    return this.write((tx) => w.consumeInitialAccessToken(tx, hash, at, audit));
   }
 
   async consumePushedRequest(hash: string, at: number) {

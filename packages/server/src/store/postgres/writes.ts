@@ -18,7 +18,7 @@
  */
 import { recordBody } from '../../audit/chain.js';
 import type {
-  AuditInput, CheckedCredentials, ClaimResult, ClientChanges, ClientRecord, CodeRecord, DeviceCodeRecord, DeviceDecision, GrantRecord, KeyRecord, PushedRequestRecord,
+  AuditInput, CheckedCredentials, ClaimResult, ClientChanges, ClientRecord, CodeRecord, DeviceCodeRecord, DeviceDecision, GrantRecord, InitialAccessTokenRecord, KeyRecord, PushedRequestRecord,
   RevocationResult, RevocationTarget,
   SessionRecord, TokenRecord, UserRecord,
 } from '../types.js';
@@ -188,10 +188,23 @@ async function hold(tx: Tx, kind: 'client' | 'user', id: string): Promise<void> 
 
 export async function createClient(tx: Tx, c: ClientRecord, audit: AuditInput): Promise<void> {
   await tx`INSERT INTO clients (id, name, secret_hash, previous_secret_hash, previous_secret_expires_at, auth_method, grant_types, redirect_uris,
-      scope, token_format, access_ttl, refresh_ttl, jwks, jwks_uri, sealed_secret, created_at)
+      scope, token_format, access_ttl, refresh_ttl, jwks, jwks_uri, sealed_secret, registration_token_hash, created_at)
     VALUES (${c.id}, ${c.name}, ${c.secretHash}, ${c.previousSecretHash}, ${c.previousSecretExpiresAt}, ${c.authMethod}, ${tx.json(c.grantTypes)},
-      ${tx.json(c.redirectUris)}, ${c.scope}, ${c.tokenFormat}, ${c.accessTtl}, ${c.refreshTtl}, ${c.jwks}, ${c.jwksUri}, ${c.sealedSecret}, ${c.createdAt})`;
+      ${tx.json(c.redirectUris)}, ${c.scope}, ${c.tokenFormat}, ${c.accessTtl}, ${c.refreshTtl}, ${c.jwks}, ${c.jwksUri}, ${c.sealedSecret},
+      ${c.registrationTokenHash}, ${c.createdAt})`;
   await appendAudit(tx, [audit], c.createdAt);
+}
+
+export async function createInitialAccessToken(tx: Tx, t: InitialAccessTokenRecord, audit: AuditInput[]): Promise<void> {
+  await tx`INSERT INTO initial_access_tokens (hash, created_at, expires_at) VALUES (${t.hash}, ${t.createdAt}, ${t.expiresAt})`;
+  await appendAudit(tx, audit, t.createdAt);
+}
+
+/** One-time: the DELETE's row lock lets one transaction of several racing ones delete it. */
+export async function consumeInitialAccessToken(tx: Tx, hash: string, at: number, audit: AuditInput[]): Promise<boolean> {
+  if ((await tx`DELETE FROM initial_access_tokens WHERE hash = ${hash} AND expires_at > ${at}`).count === 0) return false;
+  await appendAudit(tx, audit, at);
+  return true;
 }
 
 export async function setClientSecret(
@@ -373,6 +386,10 @@ export async function sweepExpired(tx: Tx, before: number, limit: number): Promi
   if (n < limit) {
     n += (await tx`DELETE FROM client_assertions WHERE (client_id, jti) IN
       (SELECT client_id, jti FROM client_assertions WHERE expires_at < ${before} LIMIT ${limit - n})`).count;
+  }
+  if (n < limit) {
+    n += (await tx`DELETE FROM initial_access_tokens WHERE hash IN
+      (SELECT hash FROM initial_access_tokens WHERE expires_at < ${before} LIMIT ${limit - n})`).count;
   }
   if (n < limit) n += (await tx`DELETE FROM revocation_feed WHERE seq IN (SELECT seq FROM revocation_feed WHERE until < ${before} LIMIT ${limit - n})`).count;
   if (n < limit) {
