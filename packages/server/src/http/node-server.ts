@@ -117,7 +117,9 @@ export async function toPlainRequest(req: IncomingMessage, maxBodyBytes: number,
     const contentType = headers['content-type'];
     const type = contentType === FORM ? FORM : (contentType ?? '').split(';')[0]?.trim().toLowerCase();
     if (takesJson(url.pathname)) {
-      // RFC 7591 §3: a registration request is a JSON object; bad JSON is the client's metadata error.
+      // RFC 7591 §3: a registration request is a JSON object; bad JSON is the client's metadata
+      // error. An empty body (a GET or DELETE) leaves json undefined, for the endpoint to judge.
+      if (raw.length === 0) return { method, url, headers, body, remoteAddress };
       if (type !== JSON_TYPE) throw new OAuthError('invalid_client_metadata', `content type must be ${JSON_TYPE}`);
       try {
         json = JSON.parse(raw);
