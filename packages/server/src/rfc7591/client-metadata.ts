@@ -64,13 +64,14 @@ export async function checkedMetadata(json: unknown, config: ServerConfig, curre
   // RFC 7591 §2: grant_types defaults to authorization_code, response_types to code.
   const grantTypes = (stringList(body, 'grant_types') ?? ['authorization_code']) as GrantType[];
   const offered = supportedGrantTypes(config);
-  for (const g of grantTypes) if (!offered.includes(g)) throw bad(`grant_types: '${g}' is not offered; this server offers ${offered.join(', ')}`);
+  // Descriptions never repeat what the request sent (they name the field and the allowed values).
+  if (grantTypes.some((g) => !offered.includes(g))) throw bad(`grant_types names a grant type this server does not offer; it offers ${offered.join(', ')}`);
   if (grantTypes.length === 0) throw bad('grant_types must name at least one grant type');
   const responseTypes = stringList(body, 'response_types') ?? (grantTypes.includes('authorization_code') ? ['code'] : []);
   // RFC 7591 §2.1: response types and grant types must agree, both ways.
   for (const r of responseTypes) {
     const grant = RESPONSE_GRANT[r];
-    if (grant === undefined || !offered.includes(grant)) throw bad(`response_types: '${r}' is not supported`);
+    if (grant === undefined || !offered.includes(grant)) throw bad(`response_types names a response type this server does not support; it supports ${offered.includes('implicit') ? 'code, token' : 'code'}`);
     if (!grantTypes.includes(grant)) throw bad(`response_types '${r}' needs grant_types ${grant} (RFC 7591 §2.1)`);
   }
   for (const [r, grant] of Object.entries(RESPONSE_GRANT)) {
@@ -83,7 +84,7 @@ export async function checkedMetadata(json: unknown, config: ServerConfig, curre
   const redirectUris = stringList(body, 'redirect_uris') ?? [];
   for (const uri of redirectUris) {
     const problem = registeredRedirectUriProblem(uri);
-    if (problem !== undefined) throw badRedirect(`redirect_uris: '${uri}' ${problem}`);
+    if (problem !== undefined) throw badRedirect(`each of redirect_uris ${problem}`);
   }
   // RFC 7591 §2: redirect-based flows need their redirection endpoints registered.
   const redirecting = grantTypes.filter((g) => g === 'authorization_code' || g === 'implicit');
@@ -100,7 +101,7 @@ export async function checkedMetadata(json: unknown, config: ServerConfig, curre
   } catch {
     throw bad('scope is malformed (RFC 6749 §3.3)');
   }
-  for (const s of scopes) if (!allowed.has(s)) throw bad(`scope: '${s}' is not available to registered clients; ask for some of: ${formatScope(allowed)}`);
+  if ([...scopes].some((s) => !allowed.has(s))) throw bad(`scope names a scope not available to registered clients; ask for some of: ${formatScope(allowed)}`);
   if (scopes.size === 0) throw bad('scope must name at least one scope');
 
   const keys = await clientKeys(body, authMethod);
