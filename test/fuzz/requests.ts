@@ -8,9 +8,9 @@ import fc from 'fast-check';
 
 export const ENDPOINTS = [
   '/token', '/revoke', '/introspect', '/authorize', '/login', '/consent', '/revocations', '/revocations/stream', '/device_authorization', '/device',
-  '/.well-known/oauth-authorization-server', '/jwks.json', '/healthz', '/',
+  '/register', '/register/nosuchclient', '/.well-known/oauth-authorization-server', '/jwks.json', '/healthz', '/',
 ] as const;
-const ODD_PATHS = ['/nope', '/token/', '//token', '/TOKEN', '/%2e%2e/token', '/revocations/stream/x', '/.well-known/', '/login%00', '/%ZZ', 'http://evil.example/token', '*'];
+const ODD_PATHS = ['/nope', '/token/', '//token', '/TOKEN', '/%2e%2e/token', '/revocations/stream/x', '/.well-known/', '/login%00', '/%ZZ', 'http://evil.example/token', '*', '/register/', '/register/%ZZ', '/register//x'];
 
 export interface Piece {
   name: string;
