@@ -108,6 +108,13 @@ describe('dynamic client registration, --registration token (the default)', () =
       const res = await register(h, metadata, token);
       expectError(res, 400, 'invalid_client_metadata');
     }
+    // An error_description never repeats what the request sent.
+    const echoed = await register(h, { grant_types: ['client_credentials', 'x-echo-me'], scope: 'read' }, token);
+    expect(echoed.body.error_description).not.toContain('x-echo-me');
+    const scoped = await register(h, { grant_types: ['client_credentials'], scope: 'x-echo-me' }, token);
+    expect(scoped.body.error_description).not.toContain('x-echo-me');
+    const redirect = await register(h, { redirect_uris: ['http://x-echo-me.example/cb'] }, token);
+    expect(redirect.body.error_description).not.toContain('x-echo-me');
     expect((await register(h, { grant_types: ['client_credentials'] }, token)).status).toBe(201);
   });
 
