@@ -98,14 +98,12 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
     return registration.mintInitialAccessToken(this.ctx, expiresIn, by);
   }
 
-  /** Spends an initial access token; false if it is unknown, expired or already used. */
-  consumeInitialAccessToken(value: string, by: Actor): Promise<boolean> {
-    return registration.consumeInitialAccessToken(this.ctx, value, by);
-  }
-
-  /** RFC 7591 §3.2.1: creates the client with a registration access token, both returned once. */
-  registerClient(input: principals.NewClient, by: Actor): Promise<{ client: ClientRecord; secret?: string; registrationToken: string }> {
-    return registration.registerClient(this.ctx, input, by);
+  /**
+   * RFC 7591 §3.2.1: creates the client with a registration access token, both returned once;
+   * with `initialToken` it is spent in the same write (undefined: unknown, expired or spent).
+   */
+  registerClient(input: principals.NewClient, by: Actor, initialToken?: string): Promise<registration.Registered | undefined> {
+    return registration.registerClient(this.ctx, input, by, initialToken);
   }
 
   /** RFC 7592 §3: constant-time check of a registration access token. */

@@ -17,6 +17,18 @@ const SECRET_METHODS: ReadonlySet<ClientRecord['authMethod']> = new Set(['client
 
 /** Creates a client; the secret (≥ 256 bits, generated here) is returned once and stored hashed. */
 export async function createClient(ctx: EngineContext, input: NewClient, by: Actor): Promise<{ client: ClientRecord; secret?: string }> {
+  const made = newClient(ctx, input);
+  await ctx.store.createClient(made.client, createdAudit(made.client, by));
+  return made;
+}
+
+/** The audit record of a new client: its name, and whether it registered itself (RFC 7591). */
+export function createdAudit(client: ClientRecord, by: Actor, data: Record<string, unknown> = {}) {
+  return { event: 'client.created', ...by, clientId: client.id, data: { name: client.name, ...data } };
+}
+
+/** A new client's record, with its id and secret (returned once, stored as a hash); not stored yet. */
+export function newClient(ctx: EngineContext, input: NewClient): { client: ClientRecord; secret?: string } {
   const secret = SECRET_METHODS.has(input.authMethod) ? randomSecret(PREFIX.clientSecret) : undefined;
   const id = randomId();
   const client: ClientRecord = {
@@ -31,8 +43,6 @@ export async function createClient(ctx: EngineContext, input: NewClient, by: Act
     previousSecretExpiresAt: null,
     createdAt: ctx.now(),
   };
-  const data = { name: client.name, ...(client.registrationTokenHash === null ? {} : { registered: true }) };
-  await ctx.store.createClient(client, { event: 'client.created', ...by, clientId: client.id, data });
   return secret === undefined ? { client } : { client, secret };
 }
 

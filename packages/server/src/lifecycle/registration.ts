@@ -7,7 +7,7 @@ import { hashesEqual, hashSecret, randomSecret } from '../secrets.js';
 import type { ClientRecord } from '../store/types.js';
 import type { Actor, EngineContext } from './context.js';
 import { PREFIX } from './mint.js';
-import { createClient, type NewClient } from './principals.js';
+import { createdAudit, type NewClient, newClient } from './principals.js';
 
 /** `tessera client initial-token`: a one-time token that lets one client register, valid for `expiresIn` seconds. */
 export async function mintInitialAccessToken(ctx: EngineContext, expiresIn: number, by: Actor): Promise<{ value: string; expiresAt: number }> {
@@ -20,15 +20,23 @@ export async function mintInitialAccessToken(ctx: EngineContext, expiresIn: numb
   return { value, expiresAt };
 }
 
-/** Spends an initial access token (one-time, RFC 7591 §3); false if it is unknown, expired or already used. */
-export function consumeInitialAccessToken(ctx: EngineContext, value: string, by: Actor): Promise<boolean> {
-  return ctx.store.consumeInitialAccessToken(hashSecret(value), ctx.now(), [{ event: 'registration.initial_token_used', ...by }]);
+export interface Registered {
+  client: ClientRecord;
+  secret?: string;
+  registrationToken: string;
 }
 
-/** RFC 7591 §3.2.1: a client registered with a registration access token (RFC 7592 §3), both shown once. */
-export async function registerClient(ctx: EngineContext, input: NewClient, by: Actor): Promise<{ client: ClientRecord; secret?: string; registrationToken: string }> {
+/**
+ * RFC 7591 §3.2.1: creates the client with a registration access token (RFC 7592 §3), both
+ * returned once. With `initialToken` (the registration gate) the token is spent in the same
+ * transaction; undefined, and nothing stored, when it is unknown, expired or already spent.
+ */
+export async function registerClient(ctx: EngineContext, input: NewClient, by: Actor, initialToken?: string): Promise<Registered | undefined> {
   const registrationToken = randomSecret(PREFIX.registration);
-  const made = await createClient(ctx, { ...input, registrationTokenHash: hashSecret(registrationToken) }, by);
+  const made = newClient(ctx, { ...input, registrationTokenHash: hashSecret(registrationToken) });
+  const spend = initialToken === undefined ? undefined : { hash: hashSecret(initialToken), at: made.client.createdAt };
+  const audit = createdAudit(made.client, by, { registered: spend === undefined ? 'open' : 'initial access token' });
+  if ((await ctx.store.createClient(made.client, audit, spend)) !== 'created') return undefined;
   return { ...made, registrationToken };
 }
 

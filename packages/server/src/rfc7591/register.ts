@@ -23,10 +23,10 @@ export function registrationEndpoint(engine: LifecycleEngine, config: ServerConf
     const initial = config.registration === 'token' ? bearerToken(req) : undefined;
     // Checked before the initial access token is spent: a mistake in the metadata costs no token.
     const metadata = await checkedMetadata(req.json, config);
-    if (initial !== undefined && !(await engine.consumeInitialAccessToken(initial, by))) {
-      throw invalidToken('the initial access token is unknown, expired or already used');
-    }
-    const { client, secret, registrationToken } = await engine.registerClient({ ...metadata, tokenFormat: 'opaque', accessTtl: null, refreshTtl: null }, by);
+    // The token is spent in the write that creates the client: exactly when a client is created.
+    const registered = await engine.registerClient({ ...metadata, tokenFormat: 'opaque', accessTtl: null, refreshTtl: null }, by, initial);
+    if (registered === undefined) throw invalidToken('the initial access token is unknown, expired or already used');
+    const { client, secret, registrationToken } = registered;
     const info = clientInformation(client, registrationClientUri(config, client.id), registrationToken);
     // RFC 7591 §3.2.1: the secret is shown once; 0 = it does not expire.
     const { client_id, ...rest } = info;

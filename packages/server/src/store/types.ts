@@ -326,7 +326,14 @@ export interface CheckedCredentials {
 
 export interface Store {
   // clients
-  createClient(client: ClientRecord, audit: AuditInput): Promise<void>;
+  /**
+   * Stores the client with its audit record. With `initialToken` (a registration allowed by an
+   * initial access token, RFC 7591 §3), the token with that hash is spent in the same transaction:
+   * when it is not stored, or expired at `at`, or spent by another caller first (on any
+   * connection), nothing is stored and the answer is 'initial-token-refused'. So a token is spent
+   * exactly when a client is created with it.
+   */
+  createClient(client: ClientRecord, audit: AuditInput, initialToken?: { hash: string; at: number }): Promise<'created' | 'initial-token-refused'>;
   /** May answer from a cache: a change by another store shows within the store's bound (see onClientsChanged). */
   getClient(id: string): Promise<ClientRecord | undefined>;
   listClients(): Promise<ClientRecord[]>;
@@ -352,12 +359,6 @@ export interface Store {
   recordAssertion(clientId: string, jti: string, expiresAt: number): Promise<'recorded' | 'replayed'>;
   /** Stores an initial access token (RFC 7591 §3) with its audit records. */
   createInitialAccessToken(token: InitialAccessTokenRecord, audit: AuditInput[]): Promise<void>;
-  /**
-   * Deletes the initial access token with this hash if it is stored and not expired at `at`, and
-   * appends the audit records in the same transaction; true for the one caller, across all
-   * connections, that deleted it (one-time use). false stores nothing.
-   */
-  consumeInitialAccessToken(hash: string, at: number, audit: AuditInput[]): Promise<boolean>;
   /** Deletes the client and revokes every grant, token and unredeemed code issued to it. */
   deleteClient(id: string, at: number, audit: AuditInput[]): Promise<RevocationResult | undefined>;
   /**

@@ -126,8 +126,8 @@ export class PostgresStore implements Store {
     return this.feedAppended.on(listener);
   }
 
-  createClient(client: ClientRecord, audit: AuditInput) {
-    return this.write((tx) => w.createClient(tx, client, audit));
+  createClient(client: ClientRecord, audit: AuditInput, initialToken?: { hash: string; at: number }) {
+    return this.write((tx) => w.createClient(tx, client, audit, initialToken));
   }
 
   async getClient(id: string) {
@@ -257,10 +257,6 @@ export class PostgresStore implements Store {
 
   createInitialAccessToken(token: InitialAccessTokenRecord, audit: AuditInput[]) {
     return this.write((tx) => w.createInitialAccessToken(tx, token, audit));
-  }
-
-  consumeInitialAccessToken(hash: string, at: number, audit: AuditInput[]) {
-    return this.write((tx) => w.consumeInitialAccessToken(tx, hash, at, audit));
   }
 
   async consumePushedRequest(hash: string, at: number) {

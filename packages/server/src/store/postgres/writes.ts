@@ -186,25 +186,23 @@ async function hold(tx: Tx, kind: 'client' | 'user', id: string): Promise<void> 
   await tx`SELECT tessera_hold(${kind}, ${id})`;
 }
 
-export async function createClient(tx: Tx, c: ClientRecord, audit: AuditInput): Promise<void> {
+export async function createClient(tx: Tx, c: ClientRecord, audit: AuditInput, initialToken?: { hash: string; at: number }): Promise<'created' | 'initial-token-refused'> {
+  // One-time: the DELETE's row lock lets one of several racing transactions spend the token.
+  if (initialToken !== undefined && (await tx`DELETE FROM initial_access_tokens WHERE hash = ${initialToken.hash} AND expires_at > ${initialToken.at}`).count === 0) {
+    return 'initial-token-refused';
+  }
   await tx`INSERT INTO clients (id, name, secret_hash, previous_secret_hash, previous_secret_expires_at, auth_method, grant_types, redirect_uris,
       scope, token_format, access_ttl, refresh_ttl, jwks, jwks_uri, sealed_secret, registration_token_hash, created_at)
     VALUES (${c.id}, ${c.name}, ${c.secretHash}, ${c.previousSecretHash}, ${c.previousSecretExpiresAt}, ${c.authMethod}, ${tx.json(c.grantTypes)},
       ${tx.json(c.redirectUris)}, ${c.scope}, ${c.tokenFormat}, ${c.accessTtl}, ${c.refreshTtl}, ${c.jwks}, ${c.jwksUri}, ${c.sealedSecret},
       ${c.registrationTokenHash}, ${c.createdAt})`;
   await appendAudit(tx, [audit], c.createdAt);
+  return 'created';
 }
 
 export async function createInitialAccessToken(tx: Tx, t: InitialAccessTokenRecord, audit: AuditInput[]): Promise<void> {
   await tx`INSERT INTO initial_access_tokens (hash, created_at, expires_at) VALUES (${t.hash}, ${t.createdAt}, ${t.expiresAt})`;
   await appendAudit(tx, audit, t.createdAt);
-}
-
-/** One-time: the DELETE's row lock lets one transaction of several racing ones delete it. */
-export async function consumeInitialAccessToken(tx: Tx, hash: string, at: number, audit: AuditInput[]): Promise<boolean> {
-  if ((await tx`DELETE FROM initial_access_tokens WHERE hash = ${hash} AND expires_at > ${at}`).count === 0) return false;
-  await appendAudit(tx, audit, at);
-  return true;
 }
 
 export async function setClientSecret(

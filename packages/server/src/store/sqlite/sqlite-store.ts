@@ -135,8 +135,8 @@ export class SqliteStore implements Store {
     }
   }
 
-  createClient(client: ClientRecord, audit: AuditInput) {
-    return this.writer.write('createClient', client, audit);
+  createClient(client: ClientRecord, audit: AuditInput, initialToken?: { hash: string; at: number }) {
+    return this.writer.write('createClient', client, audit, initialToken);
   }
 
   async getClient(id: string) {
@@ -249,10 +249,6 @@ export class SqliteStore implements Store {
 
   createInitialAccessToken(token: InitialAccessTokenRecord, audit: AuditInput[]) {
     return this.writer.write('createInitialAccessToken', token, audit);
-  }
-
-  consumeInitialAccessToken(hash: string, at: number, audit: AuditInput[]) {
-    return this.writer.write('consumeInitialAccessToken', hash, at, audit);
   }
 
   consumePushedRequest(hash: string, at: number) {

@@ -121,9 +121,12 @@ export class SqliteWrites {
     };
   }
 
-  createClient(client: ClientRecord, audit: AuditInput): void {
+  createClient(client: ClientRecord, audit: AuditInput, initialToken?: { hash: string; at: number }): 'created' | 'initial-token-refused' {
+    // `?.`: through the writer thread an undefined argument arrives as null (writer.ts).
+    if (initialToken?.hash !== undefined && this.s.consumeInitialToken.run(initialToken.hash, initialToken.at).changes === 0) return 'initial-token-refused';
     this.s.insertClient.run({ ...client, grantTypes: JSON.stringify(client.grantTypes), redirectUris: JSON.stringify(client.redirectUris) });
     this.append([audit], client.createdAt);
+    return 'created';
   }
 
   /**
@@ -207,12 +210,6 @@ export class SqliteWrites {
   createInitialAccessToken(token: InitialAccessTokenRecord, audit: AuditInput[]): void {
     this.s.insertInitialToken.run(token);
     this.append(audit, token.createdAt);
-  }
-
-  consumeInitialAccessToken(hash: string, at: number, audit: AuditInput[]): boolean {
-    if (this.s.consumeInitialToken.run(hash, at).changes === 0) return false;
-    this.append(audit, at);
-    return true;
   }
 
   consumePushedRequest(hash: string, at: number): boolean {
