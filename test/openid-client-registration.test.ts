@@ -1,8 +1,11 @@
 /**
  * openid-client (npm, the certified relying-party library, a client no one here wrote) registers
  * itself at Tessera's /register (RFC 7591) with an initial access token from the CLI, then uses
- * the registration: client_secret_basic and private_key_jwt at /token and /introspect.
+ * the registration: client_secret_basic, private_key_jwt and client_secret_jwt at /token and /introspect.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { exportJWK, generateKeyPair } from 'jose';
 import * as client from 'openid-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -21,10 +24,19 @@ describe('openid-client dynamic client registration', () => {
     algorithm: 'oauth2', execute: [client.allowInsecureRequests], initialAccessToken: await initialToken(),
   });
 
+  let dir: string;
+
   beforeAll(async () => {
-    server = await startTestServer({ registrationScopes: 'read write' });
+    dir = mkdtempSync(join(tmpdir(), 'tessera-openid-client-registration-'));
+    const keyFile = join(dir, 'client-secret.key');
+    writeFileSync(keyFile, Buffer.from(crypto.getRandomValues(new Uint8Array(32))).toString('base64'), { mode: 0o600 });
+    // With the key that seals client_secret_jwt secrets, that method is offered to registrants too.
+    server = await startTestServer({ registrationScopes: 'read write', clientSecretKeyFile: keyFile });
   });
-  afterAll(() => server?.close());
+  afterAll(async () => {
+    await server?.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
 
   it('RFC 7591 §3: openid-client registers a client_secret_basic client and gets, introspects and revokes a token with it', async () => {
     const config = await client.dynamicClientRegistration(new URL(server.url), {
@@ -47,6 +59,16 @@ describe('openid-client dynamic client registration', () => {
     }, client.PrivateKeyJwt({ key: privateKey, kid: 'rp-1' }), await options());
     const token = await client.clientCredentialsGrant(config, { scope: 'write' });
     expect(token.scope).toBe('write');
+  });
+
+  it('OpenID Connect Core §9: openid-client registers a client_secret_jwt client and signs assertions with the secret it was given', async () => {
+    const registered = await client.dynamicClientRegistration(new URL(server.url), {
+      grant_types: ['client_credentials'], scope: 'read', token_endpoint_auth_method: 'client_secret_jwt',
+    }, undefined, await options());
+    const { client_id, client_secret } = registered.clientMetadata();
+    const config = await client.discovery(new URL(server.url), client_id, undefined, client.ClientSecretJwt(client_secret as string), { algorithm: 'oauth2', execute: [client.allowInsecureRequests] });
+    const token = await client.clientCredentialsGrant(config, { scope: 'read' });
+    expect(await client.tokenIntrospection(config, token.access_token)).toMatchObject({ active: true, client_id });
   });
 
   it('RFC 7591 §3.2.2: openid-client surfaces invalid_redirect_uri from the server', async () => {
