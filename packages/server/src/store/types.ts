@@ -12,8 +12,9 @@
  *   at a time; a store with concurrent writers needs row locks or SERIALIZABLE). Compare-and-set
  *   writes (redeemCode, rotateRefresh, redeemDeviceCode, decideDeviceCode, recordDevicePoll,
  *   createClient spending an initial access token) succeed at most once for what they compare,
- *   across all connections; the checks a write answers by ('grant-revoked', 'conflict', CheckedCredentials) are made in its own
- *   transaction and still hold at its commit, never taken from a read before it.
+ *   across all connections; the checks a write answers by ('grant-revoked', 'conflict',
+ *   CheckedCredentials) are made in its own transaction and still hold at its commit, never taken
+ *   from a read before it.
  * - One live grant per pair: at most one unrevoked grant per (client, user), a null user
  *   (client credentials) included, enforced by the schema; a write that would add a second answers
  *   'conflict' (saveGrant, issueTokens).
