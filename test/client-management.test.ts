@@ -33,7 +33,7 @@ describe('client update and rotate-secret (issue 11)', () => {
     expect(run.code, run.stderr).toBe(0);
     expect(JSON.parse(run.stdout)).toMatchObject({ client_id: c.id, name: 'renamed', scope: 'read', access_ttl: 120, token_format: 'jwt' });
     // The server hears of the change made by another process within its cache bound.
-    await vi.waitFor(async () => expect((await cc(c.basic, 'write')).body.error).toBe('invalid_scope'));
+    await vi.waitFor(async () => expect((await cc(c.basic, 'write')).body.error).toBe('invalid_scope'), { timeout: 5000 });
     // The old secret still works; the token issued before keeps its scope until it expires.
     const after = await cc(c.basic, 'read');
     expect(after.status).toBe(200);
@@ -56,7 +56,7 @@ describe('client update and rotate-secret (issue 11)', () => {
     await vi.waitFor(async () => {
       const res = await server.post('/token', { grant_type: 'password', username: user.username, password: user.password, scope: 'write' }, { authorization: c.basic });
       expect(res.body.error).toBe('invalid_scope');
-    });
+    }, { timeout: 5000 });
     const refreshed = await server.post('/token', { grant_type: 'refresh_token', refresh_token: first.body.refresh_token }, { authorization: c.basic });
     expect(refreshed.status).toBe(200);
     expect(refreshed.body.scope).toBe('read');
@@ -67,10 +67,14 @@ describe('client update and rotate-secret (issue 11)', () => {
     const user = await server.createUser();
     const first = await server.post('/token', { grant_type: 'password', username: user.username, password: user.password }, { authorization: c.basic });
     expect((await runTessera(server.db, ['client', 'update', c.id, '--grant-type', 'password'])).code).toBe(0);
+    // Wait for the server to see the change with a refresh token that is no one's: a real one sent
+    // before it did would rotate (and the next try would be reuse, revoking the family).
     await vi.waitFor(async () => {
-      const refreshed = await server.post('/token', { grant_type: 'refresh_token', refresh_token: first.body.refresh_token }, { authorization: c.basic });
-      expect(refreshed.body.error).toBe('unauthorized_client');
-    });
+      const probe = await server.post('/token', { grant_type: 'refresh_token', refresh_token: 'tsr_not-a-token' }, { authorization: c.basic });
+      expect(probe.body.error).toBe('unauthorized_client');
+    }, { timeout: 5000 });
+    const refreshed = await server.post('/token', { grant_type: 'refresh_token', refresh_token: first.body.refresh_token }, { authorization: c.basic });
+    expect(refreshed.body.error).toBe('unauthorized_client');
     expect(await active(first.body.access_token)).toBe(true);
   });
 
@@ -110,7 +114,7 @@ describe('client update and rotate-secret (issue 11)', () => {
     expect(rotated.client_id).toBe(c.id);
     expect(Date.parse(rotated.previous_secret_expires_at)).toBeGreaterThan(Date.now());
     const fresh = basicOf(c.id, rotated.client_secret);
-    await vi.waitFor(async () => expect((await cc(fresh)).status).toBe(200));
+    await vi.waitFor(async () => expect((await cc(fresh)).status).toBe(200), { timeout: 5000 });
     expect((await cc(c.basic)).status).toBe(200);
     // Also at the revocation and introspection endpoints, which authenticate the same way.
     expect((await server.post('/revoke', { token: 'unknown' }, { authorization: c.basic })).status).toBe(200);
@@ -126,7 +130,7 @@ describe('client update and rotate-secret (issue 11)', () => {
     const c = await server.createClient({ grantTypes: ['client_credentials'] });
     const first = JSON.parse((await runTessera(server.db, ['client', 'rotate-secret', c.id, '--grace', '600', '--json'])).stdout);
     const second = JSON.parse((await runTessera(server.db, ['client', 'rotate-secret', c.id, '--grace', '600', '--json'])).stdout);
-    await vi.waitFor(async () => expect((await cc(c.basic)).status).toBe(401));
+    await vi.waitFor(async () => expect((await cc(c.basic)).status).toBe(401), { timeout: 5000 });
     expect((await cc(basicOf(c.id, first.client_secret))).status).toBe(200);
     expect((await cc(basicOf(c.id, second.client_secret))).status).toBe(200);
   });

@@ -100,6 +100,21 @@ describe('the server log, captured at trace level during every flow', () => {
     const viaDevice = (await poll(h, tv, started.device_code)).body;
     expect(viaDevice.access_token).toBeDefined();
     keep(viaDevice.access_token, viaDevice.refresh_token);
+    // Dynamic client registration (RFC 7591, RFC 7592): the initial access token, the secret and
+    // the registration access token it answers, then a read, a replacement and a deletion.
+    const initial = (await h.engine.mintInitialAccessToken(600, { actor: 'test' })).value;
+    keep(initial);
+    const json = (token: string, method: string, body?: unknown): RequestInit => ({
+      method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const reg = (await h.request('/register', json(initial, 'POST', { grant_types: ['client_credentials'], scope: 'openid' }))).body;
+    keep(reg.client_secret, reg.registration_access_token);
+    const configPath = new URL(reg.registration_client_uri).pathname;
+    await h.request(configPath, json(reg.registration_access_token, 'GET'));
+    await h.request(configPath, json(reg.registration_access_token, 'PUT', { client_id: reg.client_id, client_secret: reg.client_secret, grant_types: ['client_credentials'] }));
+    await h.request(configPath, json('tsg_wrong-registration-token', 'GET'));
+    keep('tsg_wrong-registration-token');
+    expect((await h.request(configPath, json(reg.registration_access_token, 'DELETE'))).status).toBe(204);
 
     await h.server.close();
     const text = lines.join('');

@@ -156,6 +156,26 @@ describe('several tessera serve instances on one PostgreSQL database act as one 
     expect((await tokens()).filter((t) => t.client_id === tv.id)).toHaveLength(8);
   });
 
+  it('RFC 7591 §3: one initial access token sent to /register on three instances at once registers one client; RFC 7592: another instance reads, replaces and deletes it', async () => {
+    const minted = await runTessera(db.url, ['client', 'initial-token', '--json']);
+    expect(minted.code, minted.stderr).toBe(0);
+    const initial = (JSON.parse(minted.stdout) as { initial_access_token: string }).initial_access_token;
+    const json = (token: string, method: string, body?: unknown): RequestInit => ({
+      method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+    });
+    const metadata = { grant_types: ['client_credentials'], scope: 'openid' };
+    const answers = await Promise.all([A, B, C].map((at) => fetch(`${at}/register`, json(initial, 'POST', metadata))));
+    expect(answers.map((r) => r.status).sort()).toEqual([201, 401, 401]);
+    const reg = (await answers.find((r) => r.status === 201)!.json()) as Record<string, string>;
+    const path = new URL(reg.registration_client_uri!).pathname;
+    expect((await fetch(`${B}${path}`, json(reg.registration_access_token!, 'GET'))).status).toBe(200);
+    const put = await fetch(`${C}${path}`, json(reg.registration_access_token!, 'PUT', { client_id: reg.client_id, client_name: 'renamed', ...metadata }));
+    expect(await put.json()).toMatchObject({ client_id: reg.client_id, client_name: 'renamed' });
+    expect((await fetch(`${A}${path}`, json(reg.registration_access_token!, 'DELETE'))).status).toBe(204);
+    // B cached the client when it read it: it hears of the deletion through NOTIFY (within 100 ms).
+    await vi.waitFor(async () => expect((await fetch(`${B}${path}`, json(reg.registration_access_token!, 'GET'))).status).toBe(401));
+  });
+
   it('one live grant per (client, user) across processes: first client_credentials requests racing on three instances all land in one grant', async () => {
     for (let round = 0; round < 3; round++) {
       const app = await createClient(db.url, ['--grant-type', 'client_credentials', '--scope', 'read']);

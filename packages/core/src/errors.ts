@@ -29,7 +29,11 @@ export type OAuthErrorCode =
   /** OpenID Connect Core §3.1.2.6: prompt=none could not be honoured. */
   | 'login_required'
   | 'consent_required'
-  | 'interaction_required';
+  | 'interaction_required'
+  /** RFC 7591 §3.2.2: a redirect_uri of the registration request is invalid. */
+  | 'invalid_redirect_uri'
+  /** RFC 7591 §3.2.2: a client metadata field is invalid, or the fields are inconsistent. */
+  | 'invalid_client_metadata';
 
 const defaultStatus: Record<OAuthErrorCode, number> = {
   invalid_request: 400,
@@ -53,6 +57,8 @@ const defaultStatus: Record<OAuthErrorCode, number> = {
   login_required: 400,
   consent_required: 400,
   interaction_required: 400,
+  invalid_redirect_uri: 400,
+  invalid_client_metadata: 400,
 };
 
 export interface OAuthErrorOptions {

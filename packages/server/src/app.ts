@@ -24,6 +24,8 @@ import { verificationEndpoint } from './rfc8628/verification.js';
 import { openidConfiguration } from './oidc/discovery.js';
 import { endSessionConfirmEndpoint, endSessionEndpoint } from './oidc/end-session.js';
 import { userinfoEndpoint } from './oidc/userinfo.js';
+import { registrationEndpoint } from './rfc7591/register.js';
+import { configurationEndpoint } from './rfc7592/configuration.js';
 
 /** A Tessera's parts the endpoints are wired from (openTessera or tesseraOnStore gives them all). */
 export type HandlerParts = Pick<Tessera, 'engine' | 'store' | 'keys' | 'config'>;
@@ -50,12 +52,17 @@ export function createHandler({ engine, store, keys, config }: HandlerParts): Ha
     [PATHS.consent, consentEndpoint(engine, config, keys)],
     [PATHS.deviceAuthorization, deviceAuthorizationEndpoint(engine, config)],
     [PATHS.device, verificationEndpoint(engine, config)],
+    // RFC 7591, RFC 7592: with registration off neither route exists (404), as the metadata says.
+    ...(config.registration === 'off' ? [] : [[PATHS.registration, registrationEndpoint(engine, config)] as const]),
     // The audit head: one indexed row, read on the same connection every endpoint reads on.
     [PATHS.health, healthEndpoint(() => store.auditHeads())],
     [PATHS.root, async () => json(200, { name: 'Tessera', metadata: config.issuer + PATHS.metadata })],
   ]);
+  const configuration = config.registration === 'off' ? undefined : configurationEndpoint(engine, config);
+  const registered = `${PATHS.registration}/`;
   return async (req: PlainRequest): Promise<PlainResponse> => {
-    const route = routes.get(req.url.pathname);
+    const path = req.url.pathname;
+    const route = routes.get(path) ?? (configuration && path.startsWith(registered) && path.length > registered.length ? configuration : undefined);
     if (!route) return json(404, { error: 'not_found' });
     try {
       return await route(req);

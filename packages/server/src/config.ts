@@ -102,6 +102,14 @@ export interface ServerConfig {
    * unreasonably far away); its jti is kept that long against replay. Authlib signs for 3600 s.
    */
   clientAssertionMaxLifetime: number;
+  /**
+   * Dynamic client registration (RFC 7591) at /register: 'off' (404, not in the metadata),
+   * 'token' (an initial access token from `tessera client initial-token` is needed, RFC 7591 §3),
+   * 'open' (anyone may register: for development).
+   */
+  registration: 'off' | 'token' | 'open';
+  /** Scopes a dynamically registered client may hold (space-delimited); a request for others is invalid_client_metadata. */
+  registrationScopes: string;
 }
 
 export const defaults = {
@@ -145,6 +153,8 @@ export const defaults = {
   dbStatementTimeout: 5000,
   clientSecretKeyFile: '',
   clientAssertionMaxLifetime: 3600,
+  registration: 'token',
+  registrationScopes: 'openid profile email offline_access',
 } as const satisfies Omit<ServerConfig, 'audience'>;
 
 export function resolveConfig(input: Partial<ServerConfig> = {}): ServerConfig {
@@ -170,6 +180,7 @@ export interface SettingTypes {
   url: string;
   text: string;
   'legacy-grants': ServerConfig['legacyGrants'];
+  registration: ServerConfig['registration'];
 }
 
 /** One row of the settings table: its type and a line of help; flag and env var derive from the key. */
@@ -229,5 +240,7 @@ export const settings: { readonly [K in keyof ServerConfig]: SettingRow<ServerCo
   dbPoolSize: { type: 'count', doc: 'PostgreSQL only: connections in the pool of each process' },
   clientAssertionMaxLifetime: { type: 'seconds', doc: 'longest a private_key_jwt or client_secret_jwt assertion may live (exp − now); its jti is kept that long against replay' },
   clientSecretKeyFile: { type: 'text', doc: 'file with the 32-byte key (base64) that seals client_secret_jwt secrets, outside the database; unset = client_secret_jwt off', shownDefault: 'unset' },
+  registration: { type: 'registration', doc: 'dynamic client registration at /register (RFC 7591): off, token (needs an initial access token from `tessera client initial-token`), open (anyone; for development)' },
+  registrationScopes: { type: 'text', doc: 'scopes a dynamically registered client may hold (space-delimited); it gets them all when it names none' },
   dbStatementTimeout: { type: 'ms-or-off', doc: 'PostgreSQL only: milliseconds a statement may run before it is cancelled and the request gets 503 (0 = no limit); other commands have none unless set' },
 };

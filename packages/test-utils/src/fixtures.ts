@@ -22,6 +22,7 @@ export function clientRecord(over: Partial<ClientRecord> = {}): ClientRecord {
     jwks: null,
     jwksUri: null,
     sealedSecret: null,
+    registrationTokenHash: null,
     grantTypes: ['authorization_code', 'refresh_token'],
     redirectUris: ['https://app.example/cb'],
     postLogoutRedirectUris: [],

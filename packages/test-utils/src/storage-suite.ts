@@ -15,6 +15,7 @@ import { feed } from './storage/feed.js';
 import { grantsAndCodes } from './storage/grants-codes.js';
 import { principals } from './storage/principals.js';
 import { pushedRequests } from './storage/pushed-requests.js';
+import { registration } from './storage/registration.js';
 import { revocation } from './storage/revocation.js';
 import { tokens } from './storage/tokens.js';
 
@@ -29,6 +30,7 @@ export function storageSuite(name: string, factory: StoreFactory, options: Stora
     revocation(ref);
     credentials(ref);
     clientChanges(ref);
+    registration(ref);
     feed(ref);
     expiry(ref);
     auditLog(ref);

@@ -67,6 +67,7 @@ const PARSE: { [T in keyof AllTypes]: (raw: Raw) => AllTypes[T] } = {
   url: issuerUrl,
   text,
   sync: (raw) => oneOf(raw, SYNC),
+  registration: (raw) => oneOf(raw, ['off', 'token', 'open'] as const),
   'legacy-grants': (raw) => {
     // A flag or env var takes a comma-separated list; the file an array.
     const items = typeof raw === 'string' ? raw.split(',').map((s) => s.trim()).filter((s) => s !== '') : raw;

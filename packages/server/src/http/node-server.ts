@@ -10,6 +10,7 @@ import { OAuthError } from '@tessera/core';
 import { defaults } from '../config.js';
 import { answerClientError, type ConnectionLimits, timeoutOptions } from './connections.js';
 import { requestId } from './request-id.js';
+import { takesJson } from './routes.js';
 import { errorResponse } from './respond.js';
 import type { Handler, PlainRequest, PlainResponse } from './types.js';
 
@@ -41,6 +42,7 @@ export interface AccessEntry {
 }
 
 const FORM = 'application/x-www-form-urlencoded';
+const JSON_TYPE = 'application/json';
 
 class BodyTooLarge extends Error {}
 /** The client left, or a timeout destroyed its socket, before the body arrived: nobody to answer. */
@@ -102,6 +104,7 @@ export async function toPlainRequest(req: IncomingMessage, maxBodyBytes: number,
     throw new OAuthError('invalid_request', 'malformed request target');
   }
   let body: URLSearchParams | undefined;
+  let json: unknown;
   const hasBody = headers['content-length'] !== undefined || headers['transfer-encoding'] !== undefined;
   if (hasBody && method !== 'GET' && method !== 'HEAD') {
     let raw: string;
@@ -111,9 +114,19 @@ export async function toPlainRequest(req: IncomingMessage, maxBodyBytes: number,
       if (err instanceof BodyTooLarge) throw new OAuthError('invalid_request', 'request body too large', { status: 413 });
       throw err;
     }
-    if (raw.length > 0) {
-      const contentType = headers['content-type'];
-      const type = contentType === FORM ? FORM : (contentType ?? '').split(';')[0]?.trim().toLowerCase();
+    const contentType = headers['content-type'];
+    const type = contentType === FORM ? FORM : (contentType ?? '').split(';')[0]?.trim().toLowerCase();
+    if (takesJson(url.pathname)) {
+      // RFC 7591 §3: a registration request is a JSON object; bad JSON is the client's metadata
+      // error. An empty body (a GET or DELETE) leaves json undefined, for the endpoint to judge.
+      if (raw.length === 0) return { method, url, headers, body, remoteAddress };
+      if (type !== JSON_TYPE) throw new OAuthError('invalid_client_metadata', `content type must be ${JSON_TYPE}`);
+      try {
+        json = JSON.parse(raw);
+      } catch {
+        throw new OAuthError('invalid_client_metadata', 'the request body is not JSON');
+      }
+    } else if (raw.length > 0) {
       // RFC 6749 §3.2, §4.1.3: token requests are application/x-www-form-urlencoded.
       if (type !== FORM) throw new OAuthError('invalid_request', `content type must be ${FORM}`);
       body = new URLSearchParams(raw);
@@ -121,7 +134,7 @@ export async function toPlainRequest(req: IncomingMessage, maxBodyBytes: number,
       body = new URLSearchParams();
     }
   }
-  return { method, url, headers, body, remoteAddress };
+  return json === undefined ? { method, url, headers, body, remoteAddress } : { method, url, headers, body, json, remoteAddress };
 }
 
 /** Open streaming responses, per server, so that drain() can end them. */

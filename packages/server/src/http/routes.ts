@@ -21,6 +21,11 @@ export const PATHS = {
   /** OpenID Connect RP-Initiated Logout 1.0: the end_session_endpoint, and its confirmation form's target. */
   endSession: '/end_session',
   endSessionConfirm: '/end_session/confirm',
+  /**
+   * RFC 7591 §3: dynamic client registration; RFC 7592: each client's configuration endpoint is
+   * this path, a slash and its client_id (the registration_client_uri).
+   */
+  registration: '/register',
   /** The revocation feed (Tessera's own, not in RFC 8414): JSON pages and the SSE stream. */
   revocationFeed: '/revocations',
   revocationStream: '/revocations/stream',
@@ -31,3 +36,6 @@ export const PATHS = {
   health: '/healthz',
   root: '/',
 } as const;
+
+/** RFC 7591 §3, RFC 7592 §2: the routes whose bodies are application/json rather than forms. */
+export const takesJson = (pathname: string): boolean => pathname === PATHS.registration || pathname.startsWith(`${PATHS.registration}/`);

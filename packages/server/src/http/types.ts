@@ -9,6 +9,11 @@ export interface PlainRequest {
   headers: Readonly<Record<string, string | undefined>>;
   /** The parsed application/x-www-form-urlencoded body, or undefined when there was none. */
   body: URLSearchParams | undefined;
+  /**
+   * The parsed application/json body, on the routes that take one (JSON_ROUTES: RFC 7591 client
+   * registration); undefined elsewhere, and when there was none.
+   */
+  json?: unknown;
   /** The peer's IP address (the socket's), when the adapter knows it. */
   remoteAddress?: string | undefined;
 }

@@ -20,6 +20,7 @@ import { issueClientCredentials, issueImplicit, issuePassword } from './issue.js
 import type { KeyRing } from './keys.js';
 import type { Issued } from './mint.js';
 import * as principals from './principals.js';
+import * as registration from './registration.js';
 import { consumePushedRequest, pushedRequest, pushRequest } from './pushed-requests.js';
 import { revoke, revokeByValue } from './revoke.js';
 import { rotateRefresh } from './rotate-refresh.js';
@@ -88,6 +89,26 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
 
   deleteClient(id: string, by: Actor): Promise<RevocationResult | undefined> {
     return principals.deleteClient(this.ctx, id, by);
+  }
+
+  // ---- dynamic client registration (registration.ts; RFC 7591, RFC 7592) -------------------
+
+  /** `tessera client initial-token`: a one-time token for /register, returned once and stored hashed. */
+  mintInitialAccessToken(expiresIn: number, by: Actor): Promise<{ value: string; expiresAt: number }> {
+    return registration.mintInitialAccessToken(this.ctx, expiresIn, by);
+  }
+
+  /**
+   * RFC 7591 §3.2.1: creates the client with a registration access token, both returned once;
+   * with `initialToken` it is spent in the same write (undefined: unknown, expired or spent).
+   */
+  registerClient(input: principals.NewClient, by: Actor, initialToken?: string): Promise<registration.Registered | undefined> {
+    return registration.registerClient(this.ctx, input, by, initialToken);
+  }
+
+  /** RFC 7592 §3: constant-time check of a registration access token. */
+  registrationTokenMatches(client: ClientRecord, value: string): boolean {
+    return registration.registrationTokenMatches(client, value);
   }
 
   /** RFC 7523 §3: a private_key_jwt client's assertion, verified and recorded against replay; throws invalid_client. */

@@ -9,20 +9,34 @@ import type { Actor, EngineContext } from './context.js';
 import { PREFIX } from './mint.js';
 
 /** What a new client is registered with; the engine adds its id, secret and creation time. */
-export type NewClient = Omit<ClientRecord, 'id' | 'secretHash' | 'previousSecretHash' | 'previousSecretExpiresAt' | 'createdAt' | 'jwks' | 'jwksUri' | 'sealedSecret' | 'postLogoutRedirectUris'>
-  & Partial<Pick<ClientRecord, 'jwks' | 'jwksUri' | 'postLogoutRedirectUris'>>;
+export type NewClient = Omit<ClientRecord, 'id' | 'secretHash' | 'previousSecretHash' | 'previousSecretExpiresAt' | 'createdAt' | 'jwks' | 'jwksUri' | 'sealedSecret'
+  | 'postLogoutRedirectUris' | 'registrationTokenHash'>
+  & Partial<Pick<ClientRecord, 'jwks' | 'jwksUri' | 'postLogoutRedirectUris' | 'registrationTokenHash'>>;
 
 /** Methods that authenticate with a client_secret Tessera generates (and stores hashed). */
 const SECRET_METHODS: ReadonlySet<ClientRecord['authMethod']> = new Set(['client_secret_basic', 'client_secret_post', 'client_secret_jwt']);
 
 /** Creates a client; the secret (≥ 256 bits, generated here) is returned once and stored hashed. */
 export async function createClient(ctx: EngineContext, input: NewClient, by: Actor): Promise<{ client: ClientRecord; secret?: string }> {
+  const made = newClient(ctx, input);
+  await ctx.store.createClient(made.client, createdAudit(made.client, by));
+  return made;
+}
+
+/** The audit record of a new client: its name, and whether it registered itself (RFC 7591). */
+export function createdAudit(client: ClientRecord, by: Actor, data: Record<string, unknown> = {}) {
+  return { event: 'client.created', ...by, clientId: client.id, data: { name: client.name, ...data } };
+}
+
+/** A new client's record, with its id and secret (returned once, stored as a hash); not stored yet. */
+export function newClient(ctx: EngineContext, input: NewClient): { client: ClientRecord; secret?: string } {
   const secret = SECRET_METHODS.has(input.authMethod) ? randomSecret(PREFIX.clientSecret) : undefined;
   const id = randomId();
   const client: ClientRecord = {
     ...input,
     jwks: input.jwks ?? null,
     jwksUri: input.jwksUri ?? null,
+    registrationTokenHash: input.registrationTokenHash ?? null,
     sealedSecret: input.authMethod === 'client_secret_jwt' && secret !== undefined ? sealSecret(sealingKeyOf(ctx), secret, id) : null,
     postLogoutRedirectUris: input.postLogoutRedirectUris ?? [],
     id,
@@ -31,7 +45,6 @@ export async function createClient(ctx: EngineContext, input: NewClient, by: Act
     previousSecretExpiresAt: null,
     createdAt: ctx.now(),
   };
-  await ctx.store.createClient(client, { event: 'client.created', ...by, clientId: client.id, data: { name: client.name } });
   return secret === undefined ? { client } : { client, secret };
 }
 

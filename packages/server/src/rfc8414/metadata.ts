@@ -1,17 +1,16 @@
 /** Authorization server metadata (RFC 8414 §2), derived from the configuration. */
 import type { ServerConfig } from '../config.js';
 import { PATHS } from '../http/routes.js';
-import { enabledGrants } from '../rfc6749/token-endpoint.js';
+import { supportedAuthMethods, supportedGrantTypes } from '../rfc7591/client-metadata.js';
 import { CLIENT_SECRET_JWT_ALGS, PRIVATE_KEY_JWT_ALGS } from '../rfc7523/client-assertion.js';
 
 export function metadata(config: ServerConfig) {
   const i = config.issuer;
   // client_secret_jwt only with a key to seal its secrets (config.clientSecretKeyFile).
-  const jwtMethods = config.clientSecretKeyFile === '' ? ['private_key_jwt'] : ['private_key_jwt', 'client_secret_jwt'];
-  const authMethods = ['client_secret_basic', 'client_secret_post', ...jwtMethods, 'none'];
+  const authMethods = supportedAuthMethods(config);
+  const jwtMethods = authMethods.filter((m) => m.endsWith('_jwt'));
   const signingAlgs = config.clientSecretKeyFile === '' ? PRIVATE_KEY_JWT_ALGS : [...PRIVATE_KEY_JWT_ALGS, ...CLIENT_SECRET_JWT_ALGS];
-  const grantTypes = [...enabledGrants(config).keys()];
-  if (config.legacyGrants.includes('implicit')) grantTypes.push('implicit');
+  const grantTypes = supportedGrantTypes(config);
   return {
     issuer: i,
     authorization_endpoint: i + PATHS.authorization,
@@ -34,6 +33,8 @@ export function metadata(config: ServerConfig) {
     // RFC 9207: authorization responses carry `iss`.
     authorization_response_iss_parameter_supported: true,
     code_challenge_methods_supported: config.allowPlainPkce ? ['S256', 'plain'] : ['S256'],
+    // RFC 7591 §3: only when clients may register.
+    ...(config.registration === 'off' ? {} : { registration_endpoint: i + PATHS.registration }),
     // RFC 9126 §5.
     pushed_authorization_request_endpoint: i + PATHS.par,
     require_pushed_authorization_requests: config.requirePar,

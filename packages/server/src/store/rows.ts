@@ -24,6 +24,7 @@ export const toClient = (r: Row): ClientRecord => ({
   jwks: (r.jwks as string | null) ?? null,
   jwksUri: (r.jwks_uri as string | null) ?? null,
   sealedSecret: (r.sealed_secret as string | null) ?? null,
+  registrationTokenHash: (r.registration_token_hash as string | null) ?? null,
   grantTypes: parsed(r.grant_types),
   redirectUris: parsed(r.redirect_uris),
   postLogoutRedirectUris: parsed(r.post_logout_redirect_uris),

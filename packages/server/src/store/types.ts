@@ -10,10 +10,11 @@
  *   write that answers an outcome other than success, or rejects, has stored nothing.
  * - Serializable outcomes: each write behaves as if run alone at its commit (SQLite: one writer
  *   at a time; a store with concurrent writers needs row locks or SERIALIZABLE). Compare-and-set
- *   writes (redeemCode, rotateRefresh, redeemDeviceCode, decideDeviceCode, recordDevicePoll)
- *   succeed at most once for what they compare, across all connections; the checks a
- *   write answers by ('grant-revoked', 'conflict', CheckedCredentials) are made in its own
- *   transaction and still hold at its commit, never taken from a read before it.
+ *   writes (redeemCode, rotateRefresh, redeemDeviceCode, decideDeviceCode, recordDevicePoll,
+ *   createClient spending an initial access token) succeed at most once for what they compare,
+ *   across all connections; the checks a write answers by ('grant-revoked', 'conflict',
+ *   CheckedCredentials) are made in its own transaction and still hold at its commit, never taken
+ *   from a read before it.
  * - One live grant per pair: at most one unrevoked grant per (client, user), a null user
  *   (client credentials) included, enforced by the schema; a write that would add a second answers
  *   'conflict' (saveGrant, issueTokens).
@@ -57,6 +58,11 @@ export interface ClientRecord {
    * every other method. secretHash is still its SHA-256 (rotation checks).
    */
   sealedSecret: string | null;
+  /**
+   * Clients registered through /register (RFC 7591): SHA-256 of the registration access token
+   * (RFC 7592 §3) that reads, replaces and deletes this registration; null for clients made by the CLI.
+   */
+  registrationTokenHash: string | null;
   grantTypes: GrantType[];
   redirectUris: string[];
   /** OpenID Connect RP-Initiated Logout 1.0 §3.1: where the browser may go after signing out (exact match). */
@@ -73,6 +79,17 @@ export interface ClientRecord {
 /** What `updateClient` may change; the id, secrets and creation time never change. */
 export type ClientChanges = Partial<Pick<ClientRecord,
   'name' | 'grantTypes' | 'redirectUris' | 'scope' | 'tokenFormat' | 'accessTtl' | 'refreshTtl' | 'jwks' | 'jwksUri'>>;
+
+/**
+ * An initial access token (RFC 7591 §3), minted by `tessera client initial-token`: it lets one
+ * client register at /register, once, before it expires.
+ */
+export interface InitialAccessTokenRecord {
+  /** SHA-256 of the token (base64url); the token itself is shown once and never stored. */
+  hash: string;
+  createdAt: number;
+  expiresAt: number;
+}
 
 export interface UserRecord {
   id: string;
@@ -325,7 +342,14 @@ export interface CheckedCredentials {
 
 export interface Store {
   // clients
-  createClient(client: ClientRecord, audit: AuditInput): Promise<void>;
+  /**
+   * Stores the client with its audit record. With `initialToken` (a registration allowed by an
+   * initial access token, RFC 7591 §3), the token with that hash is spent in the same transaction:
+   * when it is not stored, or expired at `at`, or spent by another caller first (on any
+   * connection), nothing is stored and the answer is 'initial-token-refused'. So a token is spent
+   * exactly when a client is created with it.
+   */
+  createClient(client: ClientRecord, audit: AuditInput, initialToken?: { hash: string; at: number }): Promise<'created' | 'initial-token-refused'>;
   /** May answer from a cache: a change by another store shows within the store's bound (see onClientsChanged). */
   getClient(id: string): Promise<ClientRecord | undefined>;
   listClients(): Promise<ClientRecord[]>;
@@ -349,6 +373,8 @@ export interface Store {
    * process recorded it. Expired records go with sweepExpired.
    */
   recordAssertion(clientId: string, jti: string, expiresAt: number): Promise<'recorded' | 'replayed'>;
+  /** Stores an initial access token (RFC 7591 §3) with its audit records. */
+  createInitialAccessToken(token: InitialAccessTokenRecord, audit: AuditInput[]): Promise<void>;
   /** Deletes the client and revokes every grant, token and unredeemed code issued to it. */
   deleteClient(id: string, at: number, audit: AuditInput[]): Promise<RevocationResult | undefined>;
   /**
@@ -488,7 +514,8 @@ export interface Store {
   /**
    * Deletes at most `limit` rows that no longer matter; returns how many (a call that returns less
    * than `limit` left nothing more to delete before `before`):
-   * - tokens, codes, pushed requests, device codes, browser sessions and client assertion records that expired before `before`;
+   * - tokens, codes, pushed requests, device codes, browser sessions, client assertion records and
+   *   initial access tokens that expired before `before`;
    * - feed events whose `until` is before `before`;
    * - grants revoked before `before`, with their tokens (all revoked with the grant, so inactive
    *   however far from expiry). A grant goes only once none of its tokens is left, so every token

@@ -1,6 +1,7 @@
 /** The registration fields `client create` and `client update` share: their flags, checks and display. */
 import { readFileSync } from 'node:fs';
 import { formatScope, OAuthError, parseScope } from '@tessera/core';
+import { redirectUriProblem } from '../../rfc6749/redirect-uri.js';
 import { checkedJwks, checkedJwksUri } from '../../rfc7523/client-jwks.js';
 import { readSealingKey } from '../../secrets.js';
 import type { ServerConfig } from '../../config.js';
@@ -65,21 +66,10 @@ export function authMethodOf(flag: string | undefined, isPublic: boolean): Clien
   return isPublic ? 'none' : (method ?? 'client_secret_basic');
 }
 
-/** Schemes a browser would run or read locally instead of handing the code to a client. */
-const UNSAFE_SCHEMES = new Set(['javascript:', 'data:', 'vbscript:', 'file:', 'blob:']);
-
-/** RFC 6749 §3.1.2: the redirection endpoint MUST be an absolute URI and MUST NOT have a fragment. */
+/** RFC 6749 §3.1.2 (rfc6749/redirect-uri.ts says what a redirection endpoint must be). */
 export function redirectUri(value: string, flag = '--redirect-uri'): string {
-  if (value.includes('#')) throw new UsageError(`${flag} must not have a fragment (RFC 6749 §3.1.2); got '${value}'`);
-  // RFC 3986 §4.3: an absolute URI has a scheme; spaces and control characters are not URI characters.
-  if (!URL.canParse(value) || !/^[a-z][a-z0-9+.-]*:/i.test(value) || /[\s\p{Cc}]/u.test(value)) {
-    throw new UsageError(`${flag} must be an absolute URI such as https://app.example/callback; got '${value}'`);
-  }
-  const url = new URL(value);
-  if (UNSAFE_SCHEMES.has(url.protocol)) throw new UsageError(`${flag} must not use the ${url.protocol} scheme; got '${value}'`);
-  if ((url.protocol === 'http:' || url.protocol === 'https:') && url.hostname === '') {
-    throw new UsageError(`${flag} must name a host; got '${value}'`);
-  }
+  const problem = redirectUriProblem(value);
+  if (problem !== undefined) throw new UsageError(`${flag} ${problem}; got '${value}'`);
   return value;
 }
 

@@ -1,6 +1,7 @@
-/** `tessera client create|list|show|update|rotate-secret|delete`: registered OAuth clients (RFC 6749 §2). */
+/** `tessera client create|list|show|update|rotate-secret|delete|initial-token`: registered OAuth clients (RFC 6749 §2). */
 import { CommandError, EXIT, list, need, oneOf, parse, positiveInt, repeated, UsageError, type Command } from '../args.js';
 import { plural, print, printJson, shortIso, table, withTessera } from '../io.js';
+import { initialToken } from './client-initial-token.js';
 import { rotateSecret, update } from './client-update.js';
 import {
   AUTH_METHODS, authMethodOf, clientJson, clientKeysOf, clientText, GRANT_TYPES, KEYS_HELP, needSealingKey, REDIRECTING, redirectUri, scopeOf,
@@ -146,5 +147,5 @@ const remove: Command = {
   },
 };
 
-export const clientCommands: readonly Command[] = [create, listCommand, show, update, rotateSecret, remove];
+export const clientCommands: readonly Command[] = [create, listCommand, show, update, rotateSecret, remove, initialToken];
 

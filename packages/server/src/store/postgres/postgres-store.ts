@@ -10,7 +10,7 @@
  */
 import { OAuthError } from '@tessera/core';
 import type {
-  AuditInput, CheckedCredentials, ClientChanges, ClientRecord, CodeRecord, DeviceCodeRecord, DeviceDecision, GrantRecord, KeyRecord, PushedRequestRecord, RevocationTarget,
+  AuditInput, CheckedCredentials, ClientChanges, ClientRecord, CodeRecord, DeviceCodeRecord, DeviceDecision, GrantRecord, InitialAccessTokenRecord, KeyRecord, PushedRequestRecord, RevocationTarget,
   SessionRecord, Store, TokenFilter, TokenRecord, UserProfile, UserRecord,
 } from '../types.js';
 import { toAudit, toClient, toCode, toDeviceCode, toFeedEvent, toGrant, toKey, toPushedRequest, toSession, toToken, toUser } from '../rows.js';
@@ -126,8 +126,8 @@ export class PostgresStore implements Store {
     return this.feedAppended.on(listener);
   }
 
-  createClient(client: ClientRecord, audit: AuditInput) {
-    return this.write((tx) => w.createClient(tx, client, audit));
+  createClient(client: ClientRecord, audit: AuditInput, initialToken?: { hash: string; at: number }) {
+    return this.write((tx) => w.createClient(tx, client, audit, initialToken));
   }
 
   async getClient(id: string) {
@@ -257,6 +257,10 @@ export class PostgresStore implements Store {
     if (!storable(hash)) return undefined;
     const [r] = await this.read((sql) => sql`SELECT * FROM pushed_requests WHERE hash = ${hash} AND expires_at > ${at}`);
     return r && toPushedRequest(r);
+  }
+
+  createInitialAccessToken(token: InitialAccessTokenRecord, audit: AuditInput[]) {
+    return this.write((tx) => w.createInitialAccessToken(tx, token, audit));
   }
 
   async consumePushedRequest(hash: string, at: number) {

@@ -454,4 +454,15 @@ export const migrations: readonly string[] = [
   `
   ALTER TABLE clients ADD COLUMN post_logout_redirect_uris jsonb NOT NULL DEFAULT '[]';
   `,
+  // Issue 11, dynamic client registration (RFC 7591, RFC 7592): the hash of a registered client's
+  // registration access token; initial access tokens (one-time, hashed) that gate /register.
+  `
+  ALTER TABLE clients ADD COLUMN registration_token_hash text;
+  CREATE TABLE initial_access_tokens (
+    hash text PRIMARY KEY,
+    created_at bigint NOT NULL,
+    expires_at bigint NOT NULL
+  );
+  CREATE INDEX initial_access_tokens_expires ON initial_access_tokens (expires_at);
+  `,
 ];

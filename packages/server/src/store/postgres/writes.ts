@@ -18,7 +18,7 @@
  */
 import { recordBody } from '../../audit/chain.js';
 import type {
-  AuditInput, CheckedCredentials, ClaimResult, ClientChanges, ClientRecord, CodeRecord, DeviceCodeRecord, DeviceDecision, GrantRecord, KeyRecord, PushedRequestRecord,
+  AuditInput, CheckedCredentials, ClaimResult, ClientChanges, ClientRecord, CodeRecord, DeviceCodeRecord, DeviceDecision, GrantRecord, InitialAccessTokenRecord, KeyRecord, PushedRequestRecord,
   RevocationResult, RevocationTarget,
   SessionRecord, TokenRecord, UserProfile, UserRecord,
 } from '../types.js';
@@ -186,12 +186,23 @@ async function hold(tx: Tx, kind: 'client' | 'user', id: string): Promise<void> 
   await tx`SELECT tessera_hold(${kind}, ${id})`;
 }
 
-export async function createClient(tx: Tx, c: ClientRecord, audit: AuditInput): Promise<void> {
+export async function createClient(tx: Tx, c: ClientRecord, audit: AuditInput, initialToken?: { hash: string; at: number }): Promise<'created' | 'initial-token-refused'> {
+  // One-time: the DELETE's row lock lets one of several racing transactions spend the token.
+  if (initialToken !== undefined && (await tx`DELETE FROM initial_access_tokens WHERE hash = ${initialToken.hash} AND expires_at > ${initialToken.at}`).count === 0) {
+    return 'initial-token-refused';
+  }
   await tx`INSERT INTO clients (id, name, secret_hash, previous_secret_hash, previous_secret_expires_at, auth_method, grant_types, redirect_uris,
-      post_logout_redirect_uris, scope, token_format, access_ttl, refresh_ttl, jwks, jwks_uri, sealed_secret, created_at)
+      post_logout_redirect_uris, scope, token_format, access_ttl, refresh_ttl, jwks, jwks_uri, sealed_secret, registration_token_hash, created_at)
     VALUES (${c.id}, ${c.name}, ${c.secretHash}, ${c.previousSecretHash}, ${c.previousSecretExpiresAt}, ${c.authMethod}, ${tx.json(c.grantTypes)},
-      ${tx.json(c.redirectUris)}, ${tx.json(c.postLogoutRedirectUris)}, ${c.scope}, ${c.tokenFormat}, ${c.accessTtl}, ${c.refreshTtl}, ${c.jwks}, ${c.jwksUri}, ${c.sealedSecret}, ${c.createdAt})`;
+      ${tx.json(c.redirectUris)}, ${tx.json(c.postLogoutRedirectUris)}, ${c.scope}, ${c.tokenFormat}, ${c.accessTtl}, ${c.refreshTtl}, ${c.jwks}, ${c.jwksUri},
+      ${c.sealedSecret}, ${c.registrationTokenHash}, ${c.createdAt})`;
   await appendAudit(tx, [audit], c.createdAt);
+  return 'created';
+}
+
+export async function createInitialAccessToken(tx: Tx, t: InitialAccessTokenRecord, audit: AuditInput[]): Promise<void> {
+  await tx`INSERT INTO initial_access_tokens (hash, created_at, expires_at) VALUES (${t.hash}, ${t.createdAt}, ${t.expiresAt})`;
+  await appendAudit(tx, audit, t.createdAt);
 }
 
 export async function endSession(tx: Tx, hash: string, audit: AuditInput[]): Promise<boolean> {
@@ -389,6 +400,10 @@ export async function sweepExpired(tx: Tx, before: number, limit: number): Promi
   if (n < limit) {
     n += (await tx`DELETE FROM client_assertions WHERE (client_id, jti) IN
       (SELECT client_id, jti FROM client_assertions WHERE expires_at < ${before} LIMIT ${limit - n})`).count;
+  }
+  if (n < limit) {
+    n += (await tx`DELETE FROM initial_access_tokens WHERE hash IN
+      (SELECT hash FROM initial_access_tokens WHERE expires_at < ${before} LIMIT ${limit - n})`).count;
   }
   if (n < limit) n += (await tx`DELETE FROM revocation_feed WHERE seq IN (SELECT seq FROM revocation_feed WHERE until < ${before} LIMIT ${limit - n})`).count;
   if (n < limit) {

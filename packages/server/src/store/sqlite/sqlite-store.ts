@@ -13,7 +13,7 @@
  */
 import type Database from 'better-sqlite3';
 import type {
-  AuditInput, CheckedCredentials, ClientChanges, ClientRecord, CodeRecord, DeviceCodeRecord, DeviceDecision, GrantRecord, KeyRecord, PushedRequestRecord,
+  AuditInput, CheckedCredentials, ClientChanges, ClientRecord, CodeRecord, DeviceCodeRecord, DeviceDecision, GrantRecord, InitialAccessTokenRecord, KeyRecord, PushedRequestRecord,
   RevocationTarget, SessionRecord, Store, TokenFilter, TokenRecord, UserProfile, UserRecord,
 } from '../types.js';
 import { type Row, toAudit, toClient, toCode, toDeviceCode, toFeedEvent, toGrant, toKey, toPushedRequest, toSession, toToken, toUser } from '../rows.js';
@@ -135,8 +135,8 @@ export class SqliteStore implements Store {
     }
   }
 
-  createClient(client: ClientRecord, audit: AuditInput) {
-    return this.writer.write('createClient', client, audit);
+  createClient(client: ClientRecord, audit: AuditInput, initialToken?: { hash: string; at: number }) {
+    return this.writer.write('createClient', client, audit, initialToken);
   }
 
   async getClient(id: string) {
@@ -249,6 +249,10 @@ export class SqliteStore implements Store {
   async getPushedRequest(hash: string, at: number) {
     const r = this.s.getPushed.get(hash, at) as Row | undefined;
     return r && toPushedRequest(r);
+  }
+
+  createInitialAccessToken(token: InitialAccessTokenRecord, audit: AuditInput[]) {
+    return this.writer.write('createInitialAccessToken', token, audit);
   }
 
   consumePushedRequest(hash: string, at: number) {

@@ -7,7 +7,7 @@ import type Database from 'better-sqlite3';
 import { chainRecord } from '../../audit/chain.js';
 import { definedOnly, type Row, toClient } from '../rows.js';
 import type {
-  AuditInput, CheckedCredentials, ClaimResult, ClientChanges, ClientRecord, CodeRecord, DeviceCodeRecord, DeviceDecision, GrantRecord, KeyRecord, PushedRequestRecord,
+  AuditInput, CheckedCredentials, ClaimResult, ClientChanges, ClientRecord, CodeRecord, DeviceCodeRecord, DeviceDecision, GrantRecord, InitialAccessTokenRecord, KeyRecord, PushedRequestRecord,
   RevocationResult, RevocationKind, RevocationTarget, SessionRecord, TokenRecord, UserProfile, UserRecord,
 } from '../types.js';
 
@@ -49,9 +49,9 @@ export class SqliteWrites {
     const p = (sql: string) => db.prepare(sql);
     this.s = {
       insertClient: p(`INSERT INTO clients (id, name, secret_hash, previous_secret_hash, previous_secret_expires_at, auth_method, grant_types, redirect_uris,
-          post_logout_redirect_uris, scope, token_format, access_ttl, refresh_ttl, jwks, jwks_uri, sealed_secret, created_at)
+          post_logout_redirect_uris, scope, token_format, access_ttl, refresh_ttl, jwks, jwks_uri, sealed_secret, registration_token_hash, created_at)
         VALUES (@id, @name, @secretHash, @previousSecretHash, @previousSecretExpiresAt, @authMethod, @grantTypes, @redirectUris,
-          @postLogoutRedirectUris, @scope, @tokenFormat, @accessTtl, @refreshTtl, @jwks, @jwksUri, @sealedSecret, @createdAt)`),
+          @postLogoutRedirectUris, @scope, @tokenFormat, @accessTtl, @refreshTtl, @jwks, @jwksUri, @sealedSecret, @registrationTokenHash, @createdAt)`),
       deleteClient: p('DELETE FROM clients WHERE id = ?'),
       // The right-hand sides read the row as it was: the replaced hash becomes the previous one.
       setClientSecret: p(`UPDATE clients SET secret_hash = @secretHash, sealed_secret = @sealed,
@@ -63,6 +63,9 @@ export class SqliteWrites {
       // The current secret, or the previous one within its grace period (rotate-secret --grace).
       clientSecretIs: p('SELECT 1 FROM clients WHERE id = @id AND (secret_hash IS @hash OR (previous_secret_hash = @hash AND previous_secret_expires_at > @now))'),
       recordAssertion: p('INSERT INTO client_assertions (client_id, jti, expires_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
+      insertInitialToken: p('INSERT INTO initial_access_tokens (hash, created_at, expires_at) VALUES (@hash, @createdAt, @expiresAt)'),
+      consumeInitialToken: p('DELETE FROM initial_access_tokens WHERE hash = ? AND expires_at > ?'),
+      sweepInitialTokens: p('DELETE FROM initial_access_tokens WHERE rowid IN (SELECT rowid FROM initial_access_tokens WHERE expires_at < ? LIMIT ?)'),
       sweepAssertions: p('DELETE FROM client_assertions WHERE rowid IN (SELECT rowid FROM client_assertions WHERE expires_at < ? LIMIT ?)'),
       passwordIs: p('SELECT 1 FROM users WHERE id = ? AND password_hash = ?'),
       sessionIs: p('SELECT 1 FROM sessions WHERE hash = ? AND user_id = ?'),
@@ -120,11 +123,14 @@ export class SqliteWrites {
     };
   }
 
-  createClient(client: ClientRecord, audit: AuditInput): void {
+  createClient(client: ClientRecord, audit: AuditInput, initialToken?: { hash: string; at: number }): 'created' | 'initial-token-refused' {
+    // `?.`: through the writer thread an undefined argument arrives as null (writer.ts).
+    if (initialToken?.hash !== undefined && this.s.consumeInitialToken.run(initialToken.hash, initialToken.at).changes === 0) return 'initial-token-refused';
     this.s.insertClient.run({
       ...client, grantTypes: JSON.stringify(client.grantTypes), redirectUris: JSON.stringify(client.redirectUris), postLogoutRedirectUris: JSON.stringify(client.postLogoutRedirectUris),
     });
     this.append([audit], client.createdAt);
+    return 'created';
   }
 
   /**
@@ -210,6 +216,11 @@ export class SqliteWrites {
     this.s.insertPushed.run(request);
     this.append(audit, request.createdAt);
     return 'created';
+  }
+
+  createInitialAccessToken(token: InitialAccessTokenRecord, audit: AuditInput[]): void {
+    this.s.insertInitialToken.run(token);
+    this.append(audit, token.createdAt);
   }
 
   consumePushedRequest(hash: string, at: number): boolean {
@@ -307,6 +318,7 @@ export class SqliteWrites {
     if (n < limit) n += this.s.sweepDeviceCodes.run(before, limit - n).changes;
     if (n < limit) n += this.s.sweepSessions.run(before, limit - n).changes;
     if (n < limit) n += this.s.sweepAssertions.run(before, limit - n).changes;
+    if (n < limit) n += this.s.sweepInitialTokens.run(before, limit - n).changes;
     if (n < limit) n += this.s.sweepFeed.run(before, limit - n).changes;
     if (n < limit) n += this.sweepRevokedGrants(before, limit - n);
     return n;
