@@ -78,6 +78,16 @@ describe('client update and rotate-secret (issue 11)', () => {
     expect(await active(first.body.access_token)).toBe(true);
   });
 
+  it('client update --post-logout-redirect-uri replaces the URIs /end_session may send the browser to', async () => {
+    const c = await server.createClient({ grantTypes: ['authorization_code'], redirectUris: [REDIRECT_URI] });
+    const run = await runTessera(server.db, ['client', 'update', c.id, '--post-logout-redirect-uri', 'https://app.example/bye', '--post-logout-redirect-uri', 'https://app.example/later', '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout).post_logout_redirect_uris).toEqual(['https://app.example/bye', 'https://app.example/later']);
+    const bad = await runTessera(server.db, ['client', 'update', c.id, '--post-logout-redirect-uri', 'https://app.example/#x']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--post-logout-redirect-uri must not have a fragment');
+  });
+
   it('client update --revoke revokes every grant and token of the client, audited', async () => {
     const c = await server.createClient({ grantTypes: ['client_credentials'] });
     const token = (await cc(c.basic)).body.access_token;

@@ -223,6 +223,19 @@ describe('client configuration endpoint (RFC 7592)', () => {
     expect((await call(c.registration_client_uri, c.registration_access_token, 'GET')).body.client_name).toBe('Renamed');
   });
 
+  it('OpenID Connect RP-Initiated Logout §3.1: post_logout_redirect_uris are registered, read back, replaced by PUT, and checked like redirect URIs', async () => {
+    const res = await register(h, { redirect_uris: [REDIRECT], post_logout_redirect_uris: ['https://app.example/bye'] }, await initialToken(h));
+    expect(res.status).toBe(201);
+    expect(res.body.post_logout_redirect_uris).toEqual(['https://app.example/bye']);
+    expect((await h.store.getClient(res.body.client_id))?.postLogoutRedirectUris).toEqual(['https://app.example/bye']);
+    const put = await call(res.body.registration_client_uri, res.body.registration_access_token, 'PUT', {
+      client_id: res.body.client_id, redirect_uris: [REDIRECT], post_logout_redirect_uris: ['https://app.example/signed-out'],
+    });
+    expect(put.status, JSON.stringify(put.body)).toBe(200);
+    expect(put.body.post_logout_redirect_uris).toEqual(['https://app.example/signed-out']);
+    expectError(await register(h, { redirect_uris: [REDIRECT], post_logout_redirect_uris: ['https://app.example/bye#frag'] }, await initialToken(h)), 400, 'invalid_client_metadata');
+  });
+
   it('RFC 7592 §2.2: PUT without this client_id, with server-assigned fields, a wrong secret, a new auth method or bad metadata is refused', async () => {
     const c = await registered();
     const put = (body: unknown) => call(c.registration_client_uri, c.registration_access_token, 'PUT', body);

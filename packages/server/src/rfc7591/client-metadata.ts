@@ -90,6 +90,13 @@ export async function checkedMetadata(json: unknown, config: ServerConfig, curre
   const redirecting = grantTypes.filter((g) => g === 'authorization_code' || g === 'implicit');
   if (redirecting.length > 0 && redirectUris.length === 0) throw badRedirect(`${redirecting.join(' and ')} needs at least one redirect_uris entry`);
 
+  // OpenID Connect RP-Initiated Logout 1.0 §3.1: where /end_session may send the browser, under the same rules.
+  const postLogoutRedirectUris = stringList(body, 'post_logout_redirect_uris') ?? [];
+  for (const uri of postLogoutRedirectUris) {
+    const problem = registeredRedirectUriProblem(uri);
+    if (problem !== undefined) throw bad(`each of post_logout_redirect_uris ${problem}`);
+  }
+
   const name = string(body, 'client_name') ?? '';
   if (name.length > NAME_MAX) throw bad(`client_name must be at most ${NAME_MAX} characters`);
 
@@ -105,7 +112,7 @@ export async function checkedMetadata(json: unknown, config: ServerConfig, curre
   if (scopes.size === 0) throw bad('scope must name at least one scope');
 
   const keys = await clientKeys(body, authMethod);
-  return { name, authMethod, grantTypes, redirectUris, scope: formatScope(scopes), ...keys };
+  return { name, authMethod, grantTypes, redirectUris, postLogoutRedirectUris, scope: formatScope(scopes), ...keys };
 }
 
 /** RFC 7591 §2: jwks or jwks_uri (never both), for private_key_jwt only (RFC 7523 §2.2). */
@@ -146,6 +153,7 @@ export function clientInformation(client: ClientRecord, registrationClientUri: s
     grant_types: client.grantTypes,
     response_types: responseTypes,
     redirect_uris: client.redirectUris,
+    ...(client.postLogoutRedirectUris.length === 0 ? {} : { post_logout_redirect_uris: client.postLogoutRedirectUris }),
     scope: client.scope,
     ...(client.jwks === null ? {} : { jwks: JSON.parse(client.jwks) as unknown }),
     ...(client.jwksUri === null ? {} : { jwks_uri: client.jwksUri }),

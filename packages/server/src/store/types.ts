@@ -78,7 +78,7 @@ export interface ClientRecord {
 
 /** What `updateClient` may change; the id, secrets and creation time never change. */
 export type ClientChanges = Partial<Pick<ClientRecord,
-  'name' | 'grantTypes' | 'redirectUris' | 'scope' | 'tokenFormat' | 'accessTtl' | 'refreshTtl' | 'jwks' | 'jwksUri'>>;
+  'name' | 'grantTypes' | 'redirectUris' | 'postLogoutRedirectUris' | 'scope' | 'tokenFormat' | 'accessTtl' | 'refreshTtl' | 'jwks' | 'jwksUri'>>;
 
 /**
  * An initial access token (RFC 7591 §3), minted by `tessera client initial-token`: it lets one

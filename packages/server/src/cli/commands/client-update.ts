@@ -14,12 +14,14 @@ const REVOKE_HELP = `  --revoke            also revoke every grant and token the
 
 export const update: Command = {
   name: 'client update',
-  synopsis: `ID [--name N] [--grant-type G …] [--redirect-uri U …] [--scope "a b"] [--token-format opaque|jwt]
+  synopsis: `ID [--name N] [--grant-type G …] [--redirect-uri U …] [--post-logout-redirect-uri U …] [--scope "a b"] [--token-format opaque|jwt]
        [--access-ttl S|default] [--refresh-ttl S|default] [--jwks FILE | --jwks-uri URL] [--revoke] [--json]`,
   summary: "change a client's registration; its client_id, secret, tokens and grants stay",
   help: `  Each flag given replaces that field whole (the flags of \`client create\`); the others stay.
   --grant-type G      the new list of grant types: repeatable or comma-separated
   --redirect-uri U    the new list of redirect URIs: repeat the flag for several
+  --post-logout-redirect-uri U
+                      the new list of URIs /end_session may send the browser to after sign-out
   --access-ttl S      seconds, or 'default' for the server's
   --refresh-ttl S     seconds, or 'default' for the server's
 ${KEYS_HELP}
@@ -33,6 +35,7 @@ ${REVOKE_HELP}
       name: { type: 'string' },
       'grant-type': { type: 'string', multiple: true },
       'redirect-uri': { type: 'string', multiple: true },
+      'post-logout-redirect-uri': { type: 'string', multiple: true },
       scope: { type: 'string' },
       'token-format': { type: 'string' },
       'access-ttl': { type: 'string' },
@@ -51,6 +54,9 @@ ${REVOKE_HELP}
       if (changes.grantTypes.length === 0) throw new UsageError('--grant-type must name at least one grant type');
     }
     if (values['redirect-uri'] !== undefined) changes.redirectUris = [...new Set(repeated(values['redirect-uri']).map((u) => redirectUri(u)))];
+    if (values['post-logout-redirect-uri'] !== undefined) {
+      changes.postLogoutRedirectUris = [...new Set(repeated(values['post-logout-redirect-uri']).map((u) => redirectUri(u, '--post-logout-redirect-uri')))];
+    }
     if (values.scope !== undefined) changes.scope = scopeOf(values.scope);
     if (values['token-format'] !== undefined) changes.tokenFormat = oneOf('--token-format', values['token-format'], TOKEN_FORMATS);
     if (values['access-ttl'] !== undefined) changes.accessTtl = ttlOf('--access-ttl', values['access-ttl']);

@@ -233,7 +233,8 @@ export async function updateClient(tx: Tx, id: string, changes: ClientChanges, a
   const [row] = await tx`SELECT * FROM clients WHERE id = ${id}`;
   if (!row) return undefined;
   const c: ClientRecord = { ...toClient(row), ...definedOnly(changes) };
-  await tx`UPDATE clients SET name = ${c.name}, grant_types = ${tx.json(c.grantTypes)}, redirect_uris = ${tx.json(c.redirectUris)}, scope = ${c.scope},
+  await tx`UPDATE clients SET name = ${c.name}, grant_types = ${tx.json(c.grantTypes)}, redirect_uris = ${tx.json(c.redirectUris)},
+      post_logout_redirect_uris = ${tx.json(c.postLogoutRedirectUris)}, scope = ${c.scope},
       token_format = ${c.tokenFormat}, access_ttl = ${c.accessTtl}, refresh_ttl = ${c.refreshTtl}, jwks = ${c.jwks}, jwks_uri = ${c.jwksUri}
     WHERE id = ${id}`;
   await appendAudit(tx, audit, Date.now());

@@ -58,7 +58,8 @@ export class SqliteWrites {
           previous_secret_hash = CASE WHEN @until > @now THEN secret_hash END, previous_secret_expires_at = CASE WHEN @until > @now THEN @until END
         WHERE id = @id AND secret_hash IS NOT NULL`),
       getClientRow: p('SELECT * FROM clients WHERE id = ?'),
-      updateClient: p(`UPDATE clients SET name = @name, grant_types = @grantTypes, redirect_uris = @redirectUris, scope = @scope, token_format = @tokenFormat,
+      updateClient: p(`UPDATE clients SET name = @name, grant_types = @grantTypes, redirect_uris = @redirectUris,
+          post_logout_redirect_uris = @postLogoutRedirectUris, scope = @scope, token_format = @tokenFormat,
           access_ttl = @accessTtl, refresh_ttl = @refreshTtl, jwks = @jwks, jwks_uri = @jwksUri WHERE id = @id`),
       // The current secret, or the previous one within its grace period (rotate-secret --grace).
       clientSecretIs: p('SELECT 1 FROM clients WHERE id = @id AND (secret_hash IS @hash OR (previous_secret_hash = @hash AND previous_secret_expires_at > @now))'),
@@ -155,7 +156,9 @@ export class SqliteWrites {
     const row = this.s.getClientRow.get(id) as Row | undefined;
     if (!row) return undefined;
     const client: ClientRecord = { ...toClient(row), ...definedOnly(changes) };
-    this.s.updateClient.run({ ...client, grantTypes: JSON.stringify(client.grantTypes), redirectUris: JSON.stringify(client.redirectUris) });
+    this.s.updateClient.run({
+      ...client, grantTypes: JSON.stringify(client.grantTypes), redirectUris: JSON.stringify(client.redirectUris), postLogoutRedirectUris: JSON.stringify(client.postLogoutRedirectUris),
+    });
     this.append(audit, Date.now());
     return client;
   }
