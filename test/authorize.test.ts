@@ -179,6 +179,12 @@ describe('errors the user sees and errors the client hears (RFC 6749 §4.1.2.1)'
     expect(reply(await agent.get(authorizePath(c, { response_type: 'code id_token' })))).toMatchObject({ error: 'unsupported_response_type', state: 'st-123' });
   });
 
+  it('OpenID Connect Core §3.1.2.6: a request object (request=) is refused with request_not_supported, not ignored', async () => {
+    const c = await h.codeClient();
+    const agent = new Agent(h.server.url);
+    expect(reply(await agent.get(authorizePath(c, { request: 'eyJhbGciOiJub25lIn0.eyJzY29wZSI6IndyaXRlIn0.' })))).toMatchObject({ error: 'request_not_supported', state: 'st-123' });
+  });
+
   it('a client not registered for the code grant gets unauthorized_client', async () => {
     const c = await h.client({ grantTypes: ['client_credentials'], redirectUris: [REDIRECT_URI] });
     const agent = new Agent(h.server.url);

@@ -231,3 +231,43 @@ describe('private_key_jwt at the PAR and device authorization endpoints', () => 
     expect(device.body.user_code).toEqual(expect.any(String));
   });
 });
+
+describe('a jwks_uri that misbehaves', () => {
+  let server: TestServer;
+  let jwks: Server;
+  let base: string;
+
+  beforeAll(async () => {
+    server = await startTestServer();
+    jwks = createServer((req, res) => {
+      if (req.url === '/big') {
+        res.setHeader('content-type', 'application/json');
+        res.end(JSON.stringify({ keys: [], padding: 'x'.repeat(200_000) }));
+      } else {
+        res.statusCode = 500;
+        res.end('no');
+      }
+    });
+    await new Promise<void>((resolve) => jwks.listen(0, '127.0.0.1', resolve));
+    base = `http://127.0.0.1:${(jwks.address() as { port: number }).port}`;
+  });
+  afterAll(async () => {
+    jwks?.close();
+    await server?.close();
+  });
+
+  it('a JWK Set over 64 KiB, an error status or nothing listening: one answer, invalid_client "keys could not be fetched" (no oracle of what listens there)', async () => {
+    const key = await keyPair('ES256', 'm1');
+    for (const uri of [`${base}/big`, `${base}/error`, 'http://127.0.0.1:9/jwks']) {
+      const run = await runTessera(server.db, ['client', 'create', '--name', 'm', '--grant-type', 'client_credentials', '--scope', 'read', '--auth-method', 'private_key_jwt', '--jwks-uri', uri, '--json']);
+      expect(run.code, run.stderr).toBe(0);
+      const id = JSON.parse(run.stdout).client_id as string;
+      const now = Math.floor(Date.now() / 1000);
+      const assertion = await new SignJWT({ iss: id, sub: id, aud: server.url, jti: crypto.randomUUID(), iat: now, exp: now + 60 })
+        .setProtectedHeader({ alg: 'ES256', kid: 'm1' }).sign(key.privateKey);
+      const res = await server.post('/token', { grant_type: 'client_credentials', client_assertion_type: ASSERTION_TYPE, client_assertion: assertion });
+      expect(res.status).toBe(401);
+      expect(res.body).toMatchObject({ error: 'invalid_client', error_description: "the client's keys could not be fetched" });
+    }
+  });
+});

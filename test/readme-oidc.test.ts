@@ -3,30 +3,16 @@
  * (the CLI on the server's data file), and its openid-client example runs verbatim under Node
  * while the test plays the user (consent, then the redirect URL pasted back).
  */
-import { execFile, spawn } from 'node:child_process';
-import { once } from 'node:events';
-import { mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { expect, it } from 'vitest';
-import { consent } from './client/tessera.js';
 import { useServer } from './flows.js';
-
-const root = join(import.meta.dirname, '..');
-const readme = () => readFileSync(join(root, 'README.md'), 'utf8');
-
-function between(marker: string, lang: string): string {
-  const section = new RegExp(`<!-- ${marker}:start -->([\\s\\S]*?)<!-- ${marker}:end -->`).exec(readme())?.[1];
-  const code = section && [...section.matchAll(new RegExp(`\`\`\`${lang}\\n([\\s\\S]*?)\`\`\``, 'g'))].map((m) => m[1]).join('\n');
-  if (!code) throw new Error(`README has no ${marker} section`);
-  return code;
-}
+import { readmeCode, root, runSignInExample } from './readme-kit.js';
 
 const h = useServer();
 
 it('the README OpenID Connect commands run verbatim: a user with name and email, an OIDC client, the discovery document', async () => {
-  const script = `set -euo pipefail\n${between('oidc-walkthrough', 'sh').replaceAll('http://127.0.0.1:9000', h.server.url)}`;
+  const script = `set -euo pipefail\n${readmeCode('oidc-walkthrough', 'sh').replaceAll('http://127.0.0.1:9000', h.server.url)}`;
   const env = { ...process.env, TESSERA_DB: h.server.db, TESSERA_LOG_LEVEL: 'warn', ADA_PASSWORD: 'ada passphrase 1815' };
   const { stdout } = await promisify(execFile)('bash', ['-c', script], { cwd: root, env, timeout: 60_000 });
   const ada = await h.store.getUserByName('ada');
@@ -42,29 +28,8 @@ it('the README openid-client example runs verbatim: discovery, code + PKCE + non
   const c = await h.codeClient({ redirectUris: ['http://127.0.0.1:8080/callback'], scope: 'openid profile email offline_access' });
   const alice = await h.alice();
   await h.engine.setUserProfile(alice, { name: 'Alice Liddell', email: 'alice@example.com', emailVerified: true }, { actor: 'test' });
-  const dir = mkdtempSync(join(tmpdir(), 'tessera-oidc-readme-'));
-  try {
-    symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'), 'dir');
-    writeFileSync(join(dir, 'example.mjs'), between('oidc-example', 'js').replaceAll('http://127.0.0.1:9000', h.server.url));
-    const child = spawn(process.execPath, ['example.mjs'], { cwd: dir, env: { ...process.env, CLIENT_ID: c.id, CLIENT_SECRET: c.secret }, stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stderr.on('data', (d) => { stderr += d; });
-    const exited = once(child, 'exit');
-    const url = await new Promise<string>((resolve, reject) => {
-      child.stdout.on('data', (d) => {
-        stdout += d;
-        const m = /Sign in at: (\S+)/.exec(stdout);
-        if (m) resolve(m[1] as string);
-      });
-      child.on('exit', () => reject(new Error(`example exited early:\n${stdout}\n${stderr}`)));
-    });
-    child.stdin.end(`${await consent(h, url)}\n`);
-    const [code] = await exited;
-    expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
-    expect(stdout).toContain(`userinfo: ${JSON.stringify({ sub: alice.id, name: 'Alice Liddell', email: 'alice@example.com', email_verified: true })}`);
-    expect(stdout).toContain('same user after refresh: true');
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
+  const { code, stdout, stderr } = await runSignInExample(h, readmeCode('oidc-example', 'js'), { CLIENT_ID: c.id, CLIENT_SECRET: c.secret });
+  expect({ code, stderr }).toEqual({ code: 0, stderr: '' });
+  expect(stdout).toContain(`userinfo: ${JSON.stringify({ sub: alice.id, name: 'Alice Liddell', email: 'alice@example.com', email_verified: true })}`);
+  expect(stdout).toContain('same user after refresh: true');
 }, 60_000);

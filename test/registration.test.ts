@@ -137,6 +137,13 @@ describe('dynamic client registration, --registration token (the default)', () =
     }
   });
 
+  it('a registered jwks_uri is https to a host name: never an IP address or localhost (the server would fetch it)', async () => {
+    for (const uri of ['https://127.0.0.1/jwks', 'https://[::1]/jwks', 'https://10.0.0.8/jwks', 'https://localhost/jwks', 'http://127.0.0.1:8080/jwks']) {
+      const res = await register(h, { grant_types: ['client_credentials'], token_endpoint_auth_method: 'private_key_jwt', jwks_uri: uri }, await initialToken(h));
+      expectError(res, 400, 'invalid_client_metadata');
+    }
+  });
+
   it('RFC 7523 §2.2: a private_key_jwt client registers its JWK Set and authenticates with an assertion', async () => {
     const { privateKey, publicKey } = await generateKeyPair('ES256', { extractable: true });
     const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES256' };
@@ -297,5 +304,15 @@ describe('--registration off', () => {
     expect((await register(h, { grant_types: ['client_credentials'] })).status).toBe(404);
     expect((await h.request('/register/abc', { headers: { authorization: 'Bearer x' } })).status).toBe(404);
     expect((await h.request('/.well-known/oauth-authorization-server')).body.registration_endpoint).toBeUndefined();
+  });
+});
+
+describe('dynamic client registration never hands out the legacy grants', () => {
+  const h = useServer({ ...CONFIG, registration: 'open', legacyGrants: ['password', 'implicit'] });
+
+  it('RFC 9700 §2.4, §2.1.2: password and implicit are refused at /register even when the server enables them', async () => {
+    expectError(await register(h, { grant_types: ['password'] }), 400, 'invalid_client_metadata');
+    expectError(await register(h, { grant_types: ['implicit'], response_types: ['token'], redirect_uris: [REDIRECT] }), 400, 'invalid_client_metadata');
+    expect((await register(h, { redirect_uris: [REDIRECT] })).status).toBe(201);
   });
 });

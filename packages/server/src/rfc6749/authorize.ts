@@ -92,8 +92,10 @@ export function loginEndpoint(engine: LifecycleEngine, config: ServerConfig): Ha
     if (req.method === 'GET') {
       const returnTo = checkReturnTo(req.url.searchParams.get('return_to'));
       const clientName = await clientNameOf(engine, returnTo);
-      // OIDC Core §3.1.2.1 login_hint: the username field starts with it.
-      const username = new URL(returnTo, config.issuer).searchParams.get('login_hint') ?? undefined;
+      // OIDC Core §3.1.2.1 login_hint: the username field starts with it. Not for a pushed request:
+      // beside a request_uri only the pushed parameters count (RFC 9126 §4), and those stay with the server.
+      const back = new URL(returnTo, config.issuer).searchParams;
+      const username = (back.has('request_uri') ? null : back.get('login_hint')) ?? undefined;
       return withCsrf(config, req, (csrf) => html(200, loginPage({ action: PATHS.login, returnTo, csrf, clientName, ...(username === undefined ? {} : { username }) })));
     }
     if (req.method !== 'POST') return methodNotAllowed('GET, POST');
@@ -180,6 +182,8 @@ export async function checkRequest(
   try {
     // RFC 9126 §5: a server that requires pushed requests refuses any other.
     if (via === 'direct' && config.requirePar) throw new OAuthError('invalid_request', 'this server takes authorization requests pushed to its PAR endpoint only (RFC 9126)');
+    // OpenID Connect Core §6, §3.1.2.6: request objects are not supported, and saying so beats ignoring one.
+    if (params.has('request')) throw new OAuthError('request_not_supported', 'request objects (the request parameter, RFC 9101) are not supported');
     const p = readParams(params, [
       'response_type', 'scope', 'state', 'code_challenge', 'code_challenge_method', 'nonce', 'prompt', 'max_age', 'id_token_hint', 'login_hint',
     ] as const);

@@ -98,8 +98,8 @@ function describe(err: unknown, algorithms: string[]): string {
   if (err instanceof errors.JOSEAlgNotAllowed) return `client_assertion alg is not allowed; use one of ${algorithms.join(', ')}`;
   if (err instanceof errors.JWKSNoMatchingKey) return 'no registered key of the client matches the client_assertion';
   if (err instanceof errors.JWSSignatureVerificationFailed) return 'client_assertion signature is invalid';
-  if (err instanceof errors.JWKSTimeout || err instanceof errors.JWKSInvalid) return "the client's jwks_uri did not serve a JWK Set in time";
-  if (err instanceof errors.JOSEError) return 'client_assertion is invalid';
-  // A fetch of the jwks_uri that failed (connection refused, DNS): the client's keys are unknown.
-  return "the client's keys could not be fetched";
+  // Every failure to get keys from a jwks_uri (timeout, refused, not a JWK Set, too large) reads
+  // the same: the answer must not tell a registrant what listens at the address it named.
+  if (err instanceof errors.JWKSTimeout || err instanceof errors.JWKSInvalid || !(err instanceof errors.JOSEError)) return "the client's keys could not be fetched";
+  return 'client_assertion is invalid';
 }

@@ -3,7 +3,8 @@
  * inline as a JWK Set, or by a `jwks_uri` the server fetches (and fetches again for a `kid` it
  * does not know yet, so a client can rotate its keys by publishing the new one first).
  */
-import { createLocalJWKSet, createRemoteJWKSet, importJWK, type JSONWebKeySet, type JWK, type JWTVerifyGetKey } from 'jose';
+import { isIP } from 'node:net';
+import { createLocalJWKSet, createRemoteJWKSet, customFetch, type FetchImplementation, importJWK, type JSONWebKeySet, type JWK, type JWTVerifyGetKey } from 'jose';
 
 /** What jwtVerify takes as its key: a function choosing the key by the JWS header. */
 export type KeyResolver = JWTVerifyGetKey;
@@ -68,6 +69,51 @@ export function checkedJwksUri(value: string): string {
   return url.href;
 }
 
+/**
+ * A jwks_uri given by anyone (dynamic registration, RFC 7591): https to a host named by DNS, not an
+ * IP address or localhost, so that a registrant cannot point the server's fetches at loopback or a
+ * private network address by literal. (A DNS name that resolves to one is not caught here; run the
+ * server where its outbound requests are filtered if registration is open to strangers.)
+ */
+export function registeredJwksUri(value: string): string {
+  const href = checkedJwksUri(value);
+  const url = new URL(href);
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  if (url.protocol !== 'https:' || isIP(host) !== 0 || host === 'localhost' || host.endsWith('.localhost')) {
+    throw new Error('must be https to a host name (not an IP address or localhost)');
+  }
+  return href;
+}
+
+/**
+ * fetch for a jwks_uri: reads at most MAX_JWKS_BYTES of the body (jose itself has no bound), and
+ * fails one way (a plain Error) for anything but 200 with JSON.
+ */
+const boundedFetch: FetchImplementation = async (url, options) => {
+  const res = await fetch(url, options);
+  if (res.status !== 200) throw new Error('the JWK Set could not be fetched');
+  const reader = res.body?.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const next = await reader?.read();
+    if (next === undefined || next.done) break;
+    size += next.value.byteLength;
+    if (size > MAX_JWKS_BYTES) {
+      await reader?.cancel();
+      throw new Error('the JWK Set is too large');
+    }
+    chunks.push(next.value);
+  }
+  const body = Buffer.concat(chunks);
+  try {
+    JSON.parse(body.toString('utf8'));
+  } catch {
+    throw new Error('the JWK Set could not be fetched');
+  }
+  return new Response(body, { status: 200, headers: res.headers });
+};
+
 /** Key resolvers by what they were made from, so keys are imported (and a jwks_uri fetched) once, not per request. */
 export class ClientKeys {
   private readonly inline = new Map<string, KeyResolver>();
@@ -79,7 +125,9 @@ export class ClientKeys {
     if (client.jwksUri !== null) {
       const uri = client.jwksUri;
       return cached(this.remote, uri, () =>
-        createRemoteJWKSet(new URL(uri), { timeoutDuration: FETCH_TIMEOUT_MS, cacheMaxAge: CACHE_MAX_AGE_MS, cooldownDuration: COOLDOWN_MS }));
+        createRemoteJWKSet(new URL(uri), {
+          timeoutDuration: FETCH_TIMEOUT_MS, cacheMaxAge: CACHE_MAX_AGE_MS, cooldownDuration: COOLDOWN_MS, [customFetch]: boundedFetch,
+        }));
     }
     return undefined;
   }

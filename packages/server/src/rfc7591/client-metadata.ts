@@ -7,7 +7,7 @@ import type { ServerConfig } from '../config.js';
 import type { NewClient } from '../lifecycle/principals.js';
 import { registeredRedirectUriProblem } from '../rfc6749/redirect-uri.js';
 import { enabledGrants } from '../rfc6749/token-endpoint.js';
-import { checkedJwks, checkedJwksUri } from '../rfc7523/client-jwks.js';
+import { checkedJwks, registeredJwksUri } from '../rfc7523/client-jwks.js';
 import type { ClientAuthMethod, ClientRecord, GrantType } from '../store/types.js';
 
 /** What registration sets of a client: everything but the token format and lifetimes (server defaults). */
@@ -63,7 +63,10 @@ export async function checkedMetadata(json: unknown, config: ServerConfig, curre
 
   // RFC 7591 §2: grant_types defaults to authorization_code, response_types to code.
   const grantTypes = (stringList(body, 'grant_types') ?? ['authorization_code']) as GrantType[];
-  const offered = supportedGrantTypes(config);
+  // Never the legacy grants (RFC 9700 §2.4, §2.1.2), even where the operator enabled them for
+  // clients they registered: a stranger's client would collect users' passwords or take tokens in
+  // the fragment.
+  const offered: GrantType[] = supportedGrantTypes(config).filter((g) => g !== 'password' && g !== 'implicit');
   // Descriptions never repeat what the request sent (they name the field and the allowed values).
   if (grantTypes.some((g) => !offered.includes(g))) throw bad(`grant_types names a grant type this server does not offer; it offers ${offered.join(', ')}`);
   if (grantTypes.length === 0) throw bad('grant_types must name at least one grant type');
@@ -71,7 +74,7 @@ export async function checkedMetadata(json: unknown, config: ServerConfig, curre
   // RFC 7591 §2.1: response types and grant types must agree, both ways.
   for (const r of responseTypes) {
     const grant = RESPONSE_GRANT[r];
-    if (grant === undefined || !offered.includes(grant)) throw bad(`response_types names a response type this server does not support; it supports ${offered.includes('implicit') ? 'code, token' : 'code'}`);
+    if (grant === undefined || !offered.includes(grant)) throw bad('response_types names a response type registered clients cannot have; they may have code');
     if (!grantTypes.includes(grant)) throw bad(`response_types '${r}' needs grant_types ${grant} (RFC 7591 §2.1)`);
   }
   for (const [r, grant] of Object.entries(RESPONSE_GRANT)) {
@@ -126,7 +129,7 @@ async function clientKeys(body: Record<string, unknown>, authMethod: ClientAuthM
   }
   if (jwksUri !== undefined) {
     try {
-      return { jwks: null, jwksUri: checkedJwksUri(jwksUri) };
+      return { jwks: null, jwksUri: registeredJwksUri(jwksUri) };
     } catch (err) {
       throw bad(`jwks_uri ${(err as Error).message}`);
     }
