@@ -52,11 +52,15 @@ async function setup(m, dir, users) {
   const { randomId } = m;
   const path = join(dir, `${randomId()}.db`);
   const store = new m.SqliteStore({ path });
-  const client = { id: randomId(), name: 'bench', secretHash: 'h', authMethod: 'client_secret_basic', grantTypes: ['client_credentials', 'refresh_token'], redirectUris: [], scope: 'read', tokenFormat: 'opaque', accessTtl: null, refreshTtl: null, createdAt: Date.now() };
+  const client = {
+    id: randomId(), name: 'bench', secretHash: 'h', previousSecretHash: null, previousSecretExpiresAt: null, authMethod: 'client_secret_basic',
+    grantTypes: ['client_credentials', 'refresh_token'], redirectUris: [], postLogoutRedirectUris: [], scope: 'read', tokenFormat: 'opaque',
+    accessTtl: null, refreshTtl: null, jwks: null, jwksUri: null, sealedSecret: null, registrationTokenHash: null, createdAt: Date.now(),
+  };
   await store.createClient(client, { event: 'client.created', actor: 'bench' });
   const grants = [];
   for (let i = 0; i < Math.max(users, 1); i++) {
-    const user = users === 0 ? null : { id: randomId(), username: `u${i}`, passwordHash: 'x', createdAt: Date.now() };
+    const user = users === 0 ? null : { id: randomId(), username: `u${i}`, passwordHash: 'x', name: null, email: null, emailVerified: false, createdAt: Date.now() };
     if (user) await store.createUser(user, { event: 'user.created', actor: 'bench' });
     const grant = { id: randomId(), clientId: client.id, userId: user?.id ?? null, scope: 'read', createdAt: Date.now(), revokedAt: null };
     await store.saveGrant(grant, []);
