@@ -7,7 +7,8 @@ import { exportJWK, generateKeyPair, type JWK, type JWTPayload } from 'jose';
 import { randomId } from '../secrets.js';
 import type { AuditInput, KeyRecord, Store } from '../store/types.js';
 
-const ALG = 'ES256';
+/** What every key signs with (JWT access tokens, ID Tokens). */
+export const ALG = 'ES256';
 /** Another process (the CLI) may rotate keys: re-read them at most this often. */
 const RELOAD_MS = 2000;
 

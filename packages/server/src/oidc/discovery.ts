@@ -6,7 +6,7 @@
 import type { ServerConfig } from '../config.js';
 import { PATHS } from '../http/routes.js';
 import { metadata } from '../rfc8414/metadata.js';
-import { ID_TOKEN_ALG } from './id-token.js';
+import { ALG } from '../lifecycle/keys.js';
 import { SCOPE_CLAIMS } from './userinfo.js';
 
 /** The scopes OpenID Connect gives a meaning (Core §3.1.2.1, §5.4, §11). */
@@ -23,7 +23,8 @@ export function openidConfiguration(config: ServerConfig) {
     // REQUIRED: a user's id, the same for every client.
     subject_types_supported: ['public'],
     // REQUIRED: the signing keys' one algorithm (lifecycle/keys.ts).
-    id_token_signing_alg_values_supported: [ID_TOKEN_ALG],
+    // ID Tokens are signed with the server's keys (lifecycle/keys.ts).
+    id_token_signing_alg_values_supported: [ALG],
     claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'at_hash', ...SCOPE_CLAIMS.profile, ...SCOPE_CLAIMS.email],
     // Discovery §3: omitted would mean "supported" (its default is true); the request_uri parameter is not.
     request_uri_parameter_supported: false,

@@ -8,8 +8,6 @@ import type { JWTPayload } from 'jose';
 import type { Issued } from '../lifecycle/engine.js';
 import type { KeyRing } from '../lifecycle/keys.js';
 
-/** The algorithm the keys sign with (lifecycle/keys.ts), for the discovery document. */
-export const ID_TOKEN_ALG = 'ES256';
 
 /**
  * §3.1.3.6 at_hash: the left-most half of the hash of the access token's ASCII octets, with the

@@ -14,7 +14,12 @@ import type { PlainRequest } from '../http/types.js';
 import type { ClientRecord } from '../store/types.js';
 import { assertedClientId, CLIENT_ASSERTION_TYPE } from '../rfc7523/client-assertion.js';
 
-const CREDENTIAL_PARAMS = ['client_id', 'client_secret', 'client_assertion', 'client_assertion_type'] as const;
+/** The parameters that authenticate a client in a form body, client_id aside (it names the client). */
+export const AUTHENTICATION_PARAMS = ['client_secret', 'client_assertion', 'client_assertion_type'] as const;
+const CREDENTIAL_PARAMS = ['client_id', ...AUTHENTICATION_PARAMS] as const;
+
+/** RFC 7523 §2.2: the methods that authenticate with a client_assertion, and with nothing else. */
+const byAssertionOnly = (client: ClientRecord): boolean => client.authMethod === 'private_key_jwt' || client.authMethod === 'client_secret_jwt';
 
 /**
  * RFC 6749 §5.2: invalid_client is a 401, with WWW-Authenticate when the client tried the
@@ -44,7 +49,7 @@ export async function authenticateClient(engine: LifecycleEngine, req: PlainRequ
   if (!client) throw invalidClient('client authentication failed', triedHeader);
 
   // Registered for an assertion: its secret, if any, is the assertion's key, never sent itself.
-  if (client.authMethod === 'private_key_jwt' || client.authMethod === 'client_secret_jwt') {
+  if (byAssertionOnly(client)) {
     throw invalidClient(`client must authenticate with ${client.authMethod}`, triedHeader);
   }
   const method = basic !== undefined ? 'client_secret_basic' : client_secret !== undefined ? 'client_secret_post' : 'none';
@@ -68,7 +73,7 @@ async function byAssertion(
     if (clientId !== undefined && clientId !== id) throw invalidClient('client_id does not match the client_assertion', false);
     const client = await engine.getClient(id);
     if (!client) throw invalidClient('client authentication failed', false);
-    if (client.authMethod !== 'private_key_jwt' && client.authMethod !== 'client_secret_jwt') {
+    if (!byAssertionOnly(client)) {
       throw invalidClient(`client must authenticate with ${client.authMethod}`, false);
     }
     await engine.verifyClientAssertion(client, assertion);

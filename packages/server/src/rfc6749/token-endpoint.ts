@@ -50,8 +50,8 @@ export function tokenEndpoint(engine: LifecycleEngine, config: ServerConfig, key
     const address = clientAddress(req, config.trustForwardedFor);
     const issued = await grant.handle({ engine, client, params, by: { actor: `client:${client.id}`, endpoint: PATHS.token }, address });
     const response = tokenResponse(issued);
-    const idToken = await idTokenFor(keys, config.issuer, client.id, issued);
-    if (idToken !== undefined) response.id_token = idToken;
+    // OpenID Connect Core §3.1.3.3: an id_token beside an openid authorization's tokens (no await on the other grants' path).
+    if (issued.authentication !== undefined) response.id_token = await idTokenFor(keys, config.issuer, client.id, issued);
     return json(200, response);
   };
 }

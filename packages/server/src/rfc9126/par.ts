@@ -12,11 +12,8 @@ import type { Handler } from '../http/types.js';
 import type { LifecycleEngine } from '../lifecycle/engine.js';
 import type { KeyRing } from '../lifecycle/keys.js';
 import { checkRequest } from '../rfc6749/authorize.js';
-import { authenticateClient } from '../rfc6749/client-auth.js';
+import { AUTHENTICATION_PARAMS, authenticateClient } from '../rfc6749/client-auth.js';
 import { requestUriFor } from './request-uri.js';
-
-/** Client authentication parameters: they authenticate the push and are not part of the request. */
-const CLIENT_AUTH = ['client_secret', 'client_assertion', 'client_assertion_type'];
 
 export function pushedAuthorizationEndpoint(engine: LifecycleEngine, config: ServerConfig, keys: KeyRing): Handler {
   return async (req) => {
@@ -29,7 +26,8 @@ export function pushedAuthorizationEndpoint(engine: LifecycleEngine, config: Ser
     if (body.has('request_uri')) throw new OAuthError('invalid_request', 'request_uri must not be pushed (RFC 9126 §2.1)');
     if (body.has('request')) throw new OAuthError('request_not_supported', 'request objects (the request parameter, RFC 9101) are not supported');
     const params = new URLSearchParams(body);
-    for (const name of CLIENT_AUTH) params.delete(name);
+    // They authenticated the push and are not part of the request.
+    for (const name of AUTHENTICATION_PARAMS) params.delete(name);
     params.set('client_id', client.id);
     // RFC 9126 §2.3: its errors go to the client as at the token endpoint, never by redirect.
     await checkRequest(engine, config, keys, params, 'push');
