@@ -14,7 +14,7 @@ import type { LifecycleEngine } from '../lifecycle/engine.js';
 import type { KeyRing } from '../lifecycle/keys.js';
 import { logoutPage, signedOutPage } from '../pages/pages.js';
 import { checkCsrf, cookieOptions, methodNotAllowed, SESSION_COOKIE, sessionUser, withCsrf } from '../pages/forms.js';
-import { pageErrors } from '../rfc6749/authorize.js';
+import { pageErrors } from '../rfc6749/authorization-response.js';
 import type { ClientRecord } from '../store/types.js';
 import { idTokenHint } from './prompt.js';
 

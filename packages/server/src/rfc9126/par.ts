@@ -11,7 +11,7 @@ import { PATHS } from '../http/routes.js';
 import type { Handler } from '../http/types.js';
 import type { LifecycleEngine } from '../lifecycle/engine.js';
 import type { KeyRing } from '../lifecycle/keys.js';
-import { checkRequest } from '../rfc6749/authorize.js';
+import { checkRequest } from '../rfc6749/authorization-request.js';
 import { AUTHENTICATION_PARAMS, authenticateClient } from '../rfc6749/client-auth.js';
 import { requestUriFor } from './request-uri.js';
 

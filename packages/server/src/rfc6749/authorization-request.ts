@@ -1,0 +1,103 @@
+/**
+ * The authorization request (RFC 6749 §4.1.1, §4.2.1), checked: the client and its redirect URI,
+ * the response type, scope, PKCE (RFC 7636) and the OpenID Connect authentication parameters,
+ * whether it came to the authorization endpoint directly or by a pushed request_uri (RFC 9126).
+ */
+import { OAuthError, readParams } from '@tessera/core';
+import type { ServerConfig } from '../config.js';
+import type { LifecycleEngine } from '../lifecycle/engine.js';
+import type { KeyRing } from '../lifecycle/keys.js';
+import { type AuthenticationParams, authenticationParams } from '../oidc/prompt.js';
+import { checkChallenge } from '../rfc7636/pkce.js';
+import { pushedRequest } from '../rfc9126/request-uri.js';
+import type { ClientRecord } from '../store/types.js';
+import { RedirectError, type Reply } from './authorization-response.js';
+import { allowedScope } from './scope.js';
+
+export interface AuthorizationRequest {
+  client: ClientRecord;
+  reply: Reply;
+  responseType: 'code' | 'token';
+  scope: string;
+  pkce: ReturnType<typeof checkChallenge>;
+  /** OpenID Connect Core §3.1.2.1 nonce, carried by the code into the id_token. */
+  nonce: string | null;
+  /** OpenID Connect Core §3.1.2.1 prompt, max_age, id_token_hint, login_hint (oidc/prompt.ts). */
+  authentication: AuthenticationParams;
+  /** The request's parameters as the browser sent them, to carry through the login and consent forms. */
+  params: URLSearchParams;
+  /**
+   * The request_uri the request came by (RFC 9126 §4): its reference value, used up when the
+   * request completes, and when it was pushed.
+   */
+  pushed: { value: string; at: number } | undefined;
+}
+
+/**
+ * Validates an authorization request. A request_uri stands for the parameters its client pushed
+ * (RFC 9126 §4): only those are used. Problems with client_id or redirect_uri (or the
+ * request_uri) throw an OAuthError (shown on the error page); later ones a RedirectError (sent to
+ * the client).
+ */
+export async function parseRequest(engine: LifecycleEngine, config: ServerConfig, keys: KeyRing, params: URLSearchParams): Promise<AuthorizationRequest> {
+  const pushed = await pushedRequest(engine, params);
+  const request = await checkRequest(engine, config, keys, pushed?.params ?? params, pushed === undefined ? 'direct' : 'pushed');
+  return { ...request, params, pushed: pushed && { value: pushed.value, at: pushed.at } };
+}
+
+/**
+ * Validates what an authorization request asks, whether it came to the authorization endpoint
+ * (`direct`, or `pushed` earlier) or is being pushed to /par now (`push`, rfc9126/par.ts).
+ */
+export async function checkRequest(
+  engine: LifecycleEngine, config: ServerConfig, keys: KeyRing, params: URLSearchParams, via: 'direct' | 'pushed' | 'push',
+): Promise<Omit<AuthorizationRequest, 'params' | 'pushed'>> {
+  const { client_id, redirect_uri } = readParams(params, ['client_id', 'redirect_uri'] as const);
+  if (client_id === undefined) throw new OAuthError('invalid_request', 'The request names no client (client_id is missing).');
+  const client = await engine.getClient(client_id);
+  if (!client) throw new OAuthError('invalid_client', 'The application that sent you here is not registered.');
+  // RFC 9700 §2.1: redirect URIs are compared by exact string match. We require the parameter
+  // (RFC 6749 §3.1.2.3 lets a single registered URI stand in; being explicit is safer).
+  if (redirect_uri === undefined) throw new OAuthError('invalid_request', 'The request names no redirect_uri.');
+  if (!client.redirectUris.includes(redirect_uri)) throw new OAuthError('invalid_request', 'The redirect_uri is not registered for this application.');
+
+  const responseTypeRaw = params.getAll('response_type');
+  const fragment = responseTypeRaw.length === 1 && responseTypeRaw[0] === 'token';
+  const stateRaw = params.getAll('state');
+  const reply: Reply = { redirectUri: redirect_uri, fragment, state: stateRaw.length === 1 ? stateRaw[0] : undefined };
+  try {
+    // RFC 9126 §5: a server that requires pushed requests refuses any other.
+    if (via === 'direct' && config.requirePar) throw new OAuthError('invalid_request', 'this server takes authorization requests pushed to its PAR endpoint only (RFC 9126)');
+    // OpenID Connect Core §6, §3.1.2.6: request objects are not supported, and saying so beats ignoring one.
+    if (params.has('request')) throw new OAuthError('request_not_supported', 'request objects (the request parameter, RFC 9101) are not supported');
+    const p = readParams(params, [
+      'response_type', 'scope', 'state', 'code_challenge', 'code_challenge_method', 'nonce', 'prompt', 'max_age', 'id_token_hint', 'login_hint',
+    ] as const);
+    if (p.response_type === undefined) throw new OAuthError('invalid_request', 'response_type is required');
+    let responseType: 'code' | 'token';
+    if (p.response_type === 'code') {
+      if (!client.grantTypes.includes('authorization_code')) throw new OAuthError('unauthorized_client', 'this client may not use the authorization code grant');
+      responseType = 'code';
+    } else if (p.response_type === 'token' && config.legacyGrants.includes('implicit')) {
+      // RFC 9700 §2.1.2: the implicit grant SHOULD NOT be used; it is off unless the server
+      // enables it and the client is registered for it.
+      if (!client.grantTypes.includes('implicit')) throw new OAuthError('unauthorized_client', 'this client may not use the implicit grant');
+      responseType = 'token';
+    } else {
+      throw new OAuthError('unsupported_response_type', 'the response_type is not supported');
+    }
+    const scope = allowedScope(client, p.scope);
+    let pkce: AuthorizationRequest['pkce'];
+    if (responseType === 'code') {
+      pkce = checkChallenge(p.code_challenge, p.code_challenge_method, config.allowPlainPkce);
+      // RFC 7636 §4.4.1, RFC 9700 §2.1.1: public clients MUST use PKCE.
+      if (!pkce && client.authMethod === 'none') throw new OAuthError('invalid_request', 'code_challenge is required for public clients');
+    }
+    const authentication = await authenticationParams(p, client.id, config.issuer, keys);
+    return { client, reply, responseType, scope, pkce, nonce: p.nonce ?? null, authentication };
+  } catch (err) {
+    // A push hears of every error itself (RFC 9126 §2.3); a browser is sent back to the client.
+    if (err instanceof OAuthError && via !== 'push') throw new RedirectError(reply, err);
+    throw err;
+  }
+}
