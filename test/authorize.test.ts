@@ -179,6 +179,21 @@ describe('errors the user sees and errors the client hears (RFC 6749 §4.1.2.1)'
     expect(reply(await agent.get(authorizePath(c, { response_type: 'code id_token' })))).toMatchObject({ error: 'unsupported_response_type', state: 'st-123' });
   });
 
+  it('Multiple Response Type Encoding §2.1: response_mode=fragment puts the code in the fragment; an unknown mode is invalid_request', async () => {
+    const c = await h.codeClient({ scope: 'read' });
+    const user = await h.user();
+    const agent = new Agent(h.server.url);
+    const p = pkce();
+    const consent = await signIn(agent, authorizePath(c, { scope: 'read', response_mode: 'fragment', code_challenge: p.challenge, code_challenge_method: 'S256' }), user);
+    const to = await decide(agent, consent, 'allow');
+    expect(new URL(to.location!).search).toBe('');
+    const back = reply(to, 'fragment');
+    expect(back).toMatchObject({ state: 'st-123', iss: h.server.url });
+    expect((await h.exchange(c, back.code!, { verifier: p.verifier })).body).toMatchObject({ token_type: 'Bearer' });
+    expect(reply(await agent.get(authorizePath(c, { response_mode: 'form_post' })))).toMatchObject({ error: 'invalid_request', state: 'st-123' });
+    expect(reply(await agent.get(authorizePath(c, { response_mode: 'fragment', scope: 'admin' })), 'fragment')).toMatchObject({ error: 'invalid_scope', state: 'st-123' });
+  });
+
   it('OpenID Connect Core §3.1.2.6: a request object (request=) is refused with request_not_supported, not ignored', async () => {
     const c = await h.codeClient();
     const agent = new Agent(h.server.url);
@@ -314,5 +329,13 @@ describe('the implicit grant when the server enables it (RFC 6749 §4.2)', () =>
     expect(token).toMatchObject({ token_type: 'Bearer', scope: 'read', state: 'st-123', expires_in: '3600' });
     expect(token.refresh_token).toBeUndefined();
     expect(await h.active(token.access_token!)).toBe(true);
+  });
+
+  it('Multiple Response Type Encoding §2.1: an access token is never put in the query (response_mode=query is invalid_request, in the fragment)', async () => {
+    const c = await h.client({ authMethod: 'none', grantTypes: ['implicit'], redirectUris: [REDIRECT_URI], scope: 'read' });
+    const agent = new Agent(h.server.url);
+    const to = await agent.get(authorizePath(c, { response_type: 'token', response_mode: 'query' }));
+    expect(new URL(to.location!).search).toBe('');
+    expect(reply(to, 'fragment')).toMatchObject({ error: 'invalid_request', state: 'st-123' });
   });
 });

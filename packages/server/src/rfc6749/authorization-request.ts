@@ -62,7 +62,11 @@ export async function checkRequest(
   if (!client.redirectUris.includes(redirect_uri)) throw new OAuthError('invalid_request', 'The redirect_uri is not registered for this application.');
 
   const responseTypeRaw = params.getAll('response_type');
-  const fragment = responseTypeRaw.length === 1 && responseTypeRaw[0] === 'token';
+  const modeRaw = params.getAll('response_mode');
+  const mode = modeRaw.length === 1 ? modeRaw[0] : undefined;
+  // OAuth 2.0 Multiple Response Type Encoding Practices §2.1: response_mode picks the query or the
+  // fragment for a code; a token always goes in the fragment (response_mode=query is refused below).
+  const fragment = mode === 'fragment' || (responseTypeRaw.length === 1 && responseTypeRaw[0] === 'token');
   const stateRaw = params.getAll('state');
   const reply: Reply = { redirectUri: redirect_uri, fragment, state: stateRaw.length === 1 ? stateRaw[0] : undefined };
   try {
@@ -71,9 +75,11 @@ export async function checkRequest(
     // OpenID Connect Core §6, §3.1.2.6: request objects are not supported, and saying so beats ignoring one.
     if (params.has('request')) throw new OAuthError('request_not_supported', 'request objects (the request parameter, RFC 9101) are not supported');
     const p = readParams(params, [
-      'response_type', 'scope', 'state', 'code_challenge', 'code_challenge_method', 'nonce', 'prompt', 'max_age', 'id_token_hint', 'login_hint',
+      'response_type', 'response_mode', 'scope', 'state', 'code_challenge', 'code_challenge_method', 'nonce', 'prompt', 'max_age', 'id_token_hint',
+      'login_hint',
     ] as const);
     if (p.response_type === undefined) throw new OAuthError('invalid_request', 'response_type is required');
+    if (mode !== undefined && mode !== 'query' && mode !== 'fragment') throw new OAuthError('invalid_request', 'response_mode must be query or fragment');
     let responseType: 'code' | 'token';
     if (p.response_type === 'code') {
       if (!client.grantTypes.includes('authorization_code')) throw new OAuthError('unauthorized_client', 'this client may not use the authorization code grant');
@@ -82,6 +88,8 @@ export async function checkRequest(
       // RFC 9700 §2.1.2: the implicit grant SHOULD NOT be used; it is off unless the server
       // enables it and the client is registered for it.
       if (!client.grantTypes.includes('implicit')) throw new OAuthError('unauthorized_client', 'this client may not use the implicit grant');
+      // Multiple Response Type Encoding Practices §2.1: an access token never goes in the query, where logs and Referer keep it.
+      if (mode === 'query') throw new OAuthError('invalid_request', 'response_mode=query cannot carry an access token');
       responseType = 'token';
     } else {
       throw new OAuthError('unsupported_response_type', 'the response_type is not supported');
