@@ -179,7 +179,7 @@ describe('errors the user sees and errors the client hears (RFC 6749 §4.1.2.1)'
     expect(reply(await agent.get(authorizePath(c, { response_type: 'code id_token' })))).toMatchObject({ error: 'unsupported_response_type', state: 'st-123' });
   });
 
-  it('Multiple Response Type Encoding §2.1: response_mode=fragment puts the code in the fragment; an unknown mode is invalid_request', async () => {
+  it('Multiple Response Type Encoding §2.1: response_mode=fragment puts the code in the fragment; an unknown mode is invalid_request in the query', async () => {
     const c = await h.codeClient({ scope: 'read' });
     const user = await h.user();
     const agent = new Agent(h.server.url);
@@ -190,8 +190,23 @@ describe('errors the user sees and errors the client hears (RFC 6749 §4.1.2.1)'
     const back = reply(to, 'fragment');
     expect(back).toMatchObject({ state: 'st-123', iss: h.server.url });
     expect((await h.exchange(c, back.code!, { verifier: p.verifier })).body).toMatchObject({ token_type: 'Bearer' });
-    expect(reply(await agent.get(authorizePath(c, { response_mode: 'form_post' })))).toMatchObject({ error: 'invalid_request', state: 'st-123' });
+    expect(reply(await agent.get(authorizePath(c, { response_mode: 'web_message' })))).toMatchObject({ error: 'invalid_request', state: 'st-123' });
     expect(reply(await agent.get(authorizePath(c, { response_mode: 'fragment', scope: 'admin' })), 'fragment')).toMatchObject({ error: 'invalid_scope', state: 'st-123' });
+  });
+
+  it('Form Post Response Mode §2: response_mode=form_post answers with a self-posting form to the redirect URI, errors included', async () => {
+    const c = await h.codeClient({ scope: 'read' });
+    const agent = new Agent(h.server.url);
+    const page = await agent.get(authorizePath(c, { response_mode: 'form_post', scope: 'admin', state: 'a"<b' }));
+    expect(page.status).toBe(200);
+    expect(page.location).toBeUndefined();
+    expect(page.headers.get('cache-control')).toBe('no-store');
+    expect(page.headers.get('content-security-policy')).toMatch(/script-src 'sha256-[A-Za-z0-9+/]+=*'/);
+    expect(page.body).toContain(`<form method="post" action="${REDIRECT_URI}">`);
+    expect(page.body).toContain('<input type="hidden" name="error" value="invalid_scope">');
+    // Values are escaped: the state cannot break out of its attribute.
+    expect(page.body).toContain('<input type="hidden" name="state" value="a&quot;&lt;b">');
+    expect(page.body).toContain(`<input type="hidden" name="iss" value="${h.server.url}">`);
   });
 
   it('OpenID Connect Core §3.1.2.6: a request object (request=) is refused with request_not_supported, not ignored', async () => {

@@ -91,8 +91,9 @@ describe('login and consent in a real browser (RFC 6749 §4.1, RFC 7636)', () =>
     await page?.close();
   });
 
-  function authorizeUrl(c: TestClient, p: { scope: string; state: string; challenge: Pkce; redirectUri?: string }): string {
+  function authorizeUrl(c: TestClient, p: { scope: string; state: string; challenge: Pkce; redirectUri?: string; extra?: Record<string, string> }): string {
     const query = new URLSearchParams({
+      ...p.extra,
       response_type: 'code',
       client_id: c.id,
       redirect_uri: p.redirectUri ?? redirectUri,
@@ -166,6 +167,26 @@ describe('login and consent in a real browser (RFC 6749 §4.1, RFC 7636)', () =>
     expect(res.body.access_token).toEqual(expect.any(String));
     expect(res.body.refresh_token).toMatch(/^tsr_/);
     expect((await h.introspect(c, res.body.access_token)).body).toMatchObject({ active: true, username: user.username, client_id: c.id });
+  });
+
+  it('Form Post Response Mode §2: response_mode=form_post makes the browser POST code, state and iss to the redirect URI, under a CSP that runs only that script', async () => {
+    const c = await h.codeClient({ redirectUris: [redirectUri], scope: 'read' });
+    const p = pkce();
+    await page.goto(authorizeUrl(c, { scope: 'read', state: 'st-posted', challenge: p, extra: { response_mode: 'form_post' } }));
+    await signIn(await h.user());
+    await consentScopes();
+    const posted = page.waitForRequest((r) => atCallback(new URL(r.url())) && r.method() === 'POST');
+    const blocked: string[] = [];
+    page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) blocked.push(m.text()); });
+    await page.getByRole('button', { name: 'Allow' }).click();
+    const request = await posted;
+    expect(new URL(request.url()).search).toBe('');
+    const form = new URLSearchParams(request.postData() ?? '');
+    expect(form.get('state')).toBe('st-posted');
+    expect(form.get('iss')).toBe(h.server.url);
+    expect(blocked).toEqual([]);
+    const res = await h.exchange(c, form.get('code')!, { verifier: p.verifier, redirectUri });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
   });
 
   it('consent is remembered: the same scopes go straight to the client, wider scopes ask again', async () => {

@@ -1,5 +1,6 @@
 /** The pages: login, consent, errors that must not redirect, and the device flow's code entry (RFC 8628 §3.3). */
-import { html, layout } from './html.js';
+import { createHash } from 'node:crypto';
+import { html, layout, Markup } from './html.js';
 
 export function loginPage(p: { action: string; returnTo: string; csrf: string; clientName?: string; username?: string; error?: string }): string {
   return layout('Sign in', html`<h1>Sign in</h1>
@@ -81,4 +82,22 @@ export function deviceDonePage(p: { approved: boolean; clientName: string }): st
 <p role="status"><strong>${p.clientName}</strong> can now act for you. Return to your device.</p>`)
     : layout('Access denied', html`<h1>Access denied</h1>
 <p role="status"><strong>${p.clientName}</strong> was not given access. You can close this page.</p>`);
+}
+
+/** The one script a page runs: the form post response posting itself. */
+const FORM_POST_SCRIPT = 'document.forms[0].submit()';
+/** The script's CSP source expression (CSP3 hash-source), so the page's policy allows it and nothing else. */
+export const FORM_POST_SCRIPT_HASH = `sha256-${createHash('sha256').update(FORM_POST_SCRIPT).digest('base64')}`;
+
+/**
+ * OAuth 2.0 Form Post Response Mode §2: the authorization response as a form that the browser
+ * posts to the client's redirect URI at once (a button if scripts are off).
+ */
+export function formPostPage(p: { action: string; fields: readonly (readonly [string, string])[] }): string {
+  return layout('Returning to the application', html`<h1>Returning to the application</h1>
+<form method="post" action="${p.action}">
+${p.fields.map(([name, value]) => html`<input type="hidden" name="${name}" value="${value}">`)}
+<noscript><button type="submit">Continue</button></noscript>
+</form>
+<script>${new Markup(FORM_POST_SCRIPT)}</script>`);
 }

@@ -64,11 +64,13 @@ export async function checkRequest(
   const responseTypeRaw = params.getAll('response_type');
   const modeRaw = params.getAll('response_mode');
   const mode = modeRaw.length === 1 ? modeRaw[0] : undefined;
-  // OAuth 2.0 Multiple Response Type Encoding Practices §2.1: response_mode picks the query or the
-  // fragment for a code; a token always goes in the fragment (response_mode=query is refused below).
-  const fragment = mode === 'fragment' || (responseTypeRaw.length === 1 && responseTypeRaw[0] === 'token');
+  // OAuth 2.0 Multiple Response Type Encoding Practices §2.1 and Form Post Response Mode §2:
+  // response_mode picks how a code comes back; a token comes in the fragment unless posted
+  // (response_mode=query is refused below). An unknown mode's error comes back the default way.
+  const token = responseTypeRaw.length === 1 && responseTypeRaw[0] === 'token';
+  const asked = mode === 'fragment' || mode === 'form_post' ? mode : undefined;
   const stateRaw = params.getAll('state');
-  const reply: Reply = { redirectUri: redirect_uri, fragment, state: stateRaw.length === 1 ? stateRaw[0] : undefined };
+  const reply: Reply = { redirectUri: redirect_uri, mode: asked ?? (token ? 'fragment' : 'query'), state: stateRaw.length === 1 ? stateRaw[0] : undefined };
   try {
     // RFC 9126 §5: a server that requires pushed requests refuses any other.
     if (via === 'direct' && config.requirePar) throw new OAuthError('invalid_request', 'this server takes authorization requests pushed to its PAR endpoint only (RFC 9126)');
@@ -79,7 +81,7 @@ export async function checkRequest(
       'login_hint',
     ] as const);
     if (p.response_type === undefined) throw new OAuthError('invalid_request', 'response_type is required');
-    if (mode !== undefined && mode !== 'query' && mode !== 'fragment') throw new OAuthError('invalid_request', 'response_mode must be query or fragment');
+    if (mode !== undefined && mode !== 'query' && asked === undefined) throw new OAuthError('invalid_request', 'response_mode must be query, fragment or form_post');
     let responseType: 'code' | 'token';
     if (p.response_type === 'code') {
       if (!client.grantTypes.includes('authorization_code')) throw new OAuthError('unauthorized_client', 'this client may not use the authorization code grant');

@@ -1,5 +1,6 @@
 /**
- * Where an authorization response goes and how (RFC 6749 §3.1.2, §4.1.2, §4.2.2), and the page
+ * Where an authorization response goes and how (RFC 6749 §3.1.2, §4.1.2, §4.2.2; the response
+ * modes of OAuth 2.0 Multiple Response Type Encoding Practices and Form Post), and the page
  * endpoints' errors (§4.1.2.1): until client_id and redirect_uri are known to be good the user
  * sees an error page and is never redirected (no open redirector); after that, errors go back to
  * the client's redirect URI.
@@ -7,14 +8,17 @@
 import { OAuthError } from '@tessera/core';
 import type { ServerConfig } from '../config.js';
 import { html, redirect } from '../http/respond.js';
-import type { Handler } from '../http/types.js';
-import { errorPage } from '../pages/pages.js';
+import type { Handler, PlainResponse } from '../http/types.js';
+import { errorPage, FORM_POST_SCRIPT_HASH, formPostPage } from '../pages/pages.js';
 
 /** Where an authorization response goes (§3.1.2), and how. */
 export interface Reply {
   redirectUri: string;
-  /** §4.2.2: the implicit grant answers in the fragment; the code grant in the query. */
-  fragment: boolean;
+  /**
+   * The code grant answers in the query unless the request asked otherwise (response_mode); the
+   * implicit grant always in the fragment (§4.2.2).
+   */
+  mode: 'query' | 'fragment' | 'form_post';
   state: string | undefined;
 }
 
@@ -26,17 +30,26 @@ export class RedirectError extends Error {
 }
 
 /**
- * The redirect URI with the response added, keeping the URI's own query (§3.1.2), plus `state`
- * when the request had one (§4.1.2) and `iss` (RFC 9207, against mix-up attacks, RFC 9700 §4.4).
+ * Sends the response to the client's redirect URI (§3.1.2), with `state` when the request had one
+ * (§4.1.2) and `iss` (RFC 9207, against mix-up attacks, RFC 9700 §4.4): in the query, keeping the
+ * URI's own query, or the fragment, by a redirect; or, for `form_post` (OAuth 2.0 Form Post
+ * Response Mode §2), as a form the browser posts to the redirect URI at once.
  */
-export function replyUrl(config: ServerConfig, reply: Reply, values: Record<string, string | undefined>): string {
-  const url = new URL(reply.redirectUri);
-  const add = reply.fragment ? new URLSearchParams() : url.searchParams;
+export function answer(config: ServerConfig, reply: Reply, values: Record<string, string | undefined>, status: 302 | 303): PlainResponse {
+  const fields = new URLSearchParams();
   for (const [k, v] of Object.entries({ ...values, state: reply.state, iss: config.issuer })) {
-    if (v !== undefined) add.set(k, v);
+    if (v !== undefined) fields.set(k, v);
   }
-  if (reply.fragment) url.hash = add.toString();
-  return url.toString();
+  if (reply.mode === 'form_post') {
+    // Form Post §2: the page posts itself; the only script the page may run is that one.
+    return html(200, formPostPage({ action: reply.redirectUri, fields: [...fields] }), {
+      'content-security-policy': `default-src 'none'; script-src '${FORM_POST_SCRIPT_HASH}'; style-src 'unsafe-inline'; frame-ancestors 'none'; base-uri 'none'`,
+    });
+  }
+  const url = new URL(reply.redirectUri);
+  if (reply.mode === 'fragment') url.hash = fields.toString();
+  else for (const [k, v] of fields) url.searchParams.set(k, v);
+  return redirect(url.toString(), {}, status);
 }
 
 /** Runs `check`; an OAuthError it throws goes back to the client's redirect URI. */
@@ -56,7 +69,7 @@ export function pageErrors(config: ServerConfig, handler: Handler): Handler {
     } catch (err) {
       if (err instanceof RedirectError) {
         // RFC 6749 §4.1.2.1: the same error and description as a JSON error, in the same character set.
-        return redirect(replyUrl(config, err.reply, err.oauth.toJSON()), {}, req.method === 'POST' ? 303 : 302);
+        return answer(config, err.reply, err.oauth.toJSON(), req.method === 'POST' ? 303 : 302);
       }
       if (err instanceof OAuthError) {
         return html(err.status === 401 ? 400 : err.status, errorPage({ error: err.error, description: err.error_description ?? err.error }));

@@ -5,7 +5,7 @@
  */
 import { OAuthError, parseScope, readParams } from '@tessera/core';
 import type { ServerConfig } from '../config.js';
-import { html, redirect } from '../http/respond.js';
+import { html } from '../http/respond.js';
 import { PATHS } from '../http/routes.js';
 import type { Handler, PlainResponse } from '../http/types.js';
 import { type Actor, type LifecycleEngine, SessionEnded, type SignedIn } from '../lifecycle/engine.js';
@@ -15,7 +15,7 @@ import { checkCsrf, methodNotAllowed, sessionUser, toLogin, withCsrf } from '../
 import { consentPage } from '../pages/pages.js';
 import type { GrantRecord, UserRecord } from '../store/types.js';
 import { type AuthorizationRequest, parseRequest } from './authorization-request.js';
-import { pageErrors, RedirectError, replyUrl, toClient } from './authorization-response.js';
+import { answer, pageErrors, RedirectError, toClient } from './authorization-response.js';
 import { tokenResponse } from './token-response.js';
 
 export function authorizationEndpoint(engine: LifecycleEngine, config: ServerConfig, keys: KeyRing): Handler {
@@ -85,12 +85,12 @@ function respond(
         codeChallengeMethod: request.pkce?.method ?? null,
         nonce: request.nonce,
       }, by, session);
-      return redirect(replyUrl(config, request.reply, { code }), {}, status);
+      return answer(config, request.reply, { code }, status);
     }
     const t = tokenResponse(await engine.issueImplicit(request.client, user, grant, request.scope, by, session));
-    return redirect(replyUrl(config, request.reply, {
+    return answer(config, request.reply, {
       access_token: t.access_token, token_type: t.token_type, expires_in: String(t.expires_in), scope: t.scope,
-    }), {}, status);
+    }, status);
   });
 }
 

@@ -21,7 +21,7 @@ export function metadata(config: ServerConfig) {
     // RFC 8628 §4.
     device_authorization_endpoint: i + PATHS.deviceAuthorization,
     response_types_supported: config.legacyGrants.includes('implicit') ? ['code', 'token'] : ['code'],
-    response_modes_supported: ['query', 'fragment'],
+    response_modes_supported: ['query', 'fragment', 'form_post'],
     grant_types_supported: grantTypes,
     token_endpoint_auth_methods_supported: authMethods,
     // RFC 8414 §2: the JWS algorithms of private_key_jwt (and client_secret_jwt) assertions, RFC 7523; never `none`.
