@@ -78,7 +78,8 @@ export function checkedJwksUri(value: string): string {
 export function registeredJwksUri(value: string): string {
   const href = checkedJwksUri(value);
   const url = new URL(href);
-  const host = url.hostname.replace(/^\[|\]$/g, '');
+  // `localhost.` is localhost too (a fully qualified name).
+  const host = url.hostname.replace(/^\[|\]$/g, '').replace(/\.$/, '');
   if (url.protocol !== 'https:' || isIP(host) !== 0 || host === 'localhost' || host.endsWith('.localhost')) {
     throw new Error('must be https to a host name (not an IP address or localhost)');
   }
