@@ -342,4 +342,16 @@ describe('a jwks_uri registered at /register is fetched from public addresses on
     expect(operators.body).toMatchObject({ error: 'invalid_client', error_description: "the client's keys could not be fetched" });
     expect(connections).toBeGreaterThan(0);
   });
+
+  it('client update --jwks-uri on a client registered at /register keeps the registration rule: https to a host name, else exit 2', async () => {
+    const id = await register({ grant_types: ['client_credentials'], token_endpoint_auth_method: 'private_key_jwt', jwks_uri: 'https://app.example/jwks' });
+    for (const uri of ['http://127.0.0.1:8080/jwks', 'https://localhost/jwks', 'https://10.0.0.8/jwks']) {
+      const run = await runTessera(server.db, ['client', 'update', id, '--jwks-uri', uri]);
+      expect(run.code, uri).toBe(2);
+      expect(run.stderr).toMatch(/registered itself at \/register/);
+    }
+    const run = await runTessera(server.db, ['client', 'update', id, '--jwks-uri', 'https://keys.app.example/jwks', '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ client_id: id, jwks_uri: 'https://keys.app.example/jwks' });
+  });
 });
