@@ -2,10 +2,14 @@
  * JWT client authentication, private_key_jwt (RFC 7523 §2.2, §3; OpenID Connect Core §9), on
  * Tessera's server: clients registered by the CLI with an inline JWK Set (--jwks FILE) or a
  * jwks_uri, authenticating at /token, /revoke and /introspect; @tessera/client as the client.
+ * A jwks_uri registered at /register is fetched from public addresses only (SSRF).
  */
 import type { webcrypto } from 'node:crypto';
+import { lookup } from 'node:dns/promises';
 import { writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import { createServer as createTcpServer, type Server as TcpServer } from 'node:net';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import { OAuth2Session, privateKeyJwt } from '@tessera/client';
 import { exportJWK, generateKeyPair, type JWK, type JWTPayload, SignJWT } from 'jose';
@@ -269,5 +273,85 @@ describe('a jwks_uri that misbehaves', () => {
       expect(res.status).toBe(401);
       expect(res.body).toMatchObject({ error: 'invalid_client', error_description: "the client's keys could not be fetched" });
     }
+  });
+});
+
+/**
+ * This machine's own host name when it resolves to loopback addresses only (as /etc/hosts usually
+ * has it): a real DNS name, not an IP address or localhost, that leads into the server's own host.
+ * Undefined elsewhere (the unit tests of jwks-fetch.ts cover the rule with a given resolver).
+ */
+async function loopbackName(): Promise<{ name: string; address: string } | undefined> {
+  const name = hostname();
+  const addresses = await lookup(name, { all: true }).catch(() => []);
+  const loopback = (a: string) => /^127\./.test(a) || a === '::1';
+  const v4 = addresses.find((a) => a.family === 4);
+  return addresses.length > 0 && addresses.every((a) => loopback(a.address)) && v4 ? { name, address: v4.address } : undefined;
+}
+const ownName = await loopbackName();
+
+describe('a jwks_uri registered at /register is fetched from public addresses only (SSRF)', () => {
+  let server: TestServer;
+  let tcp: TcpServer;
+  let connections = 0;
+
+  beforeAll(async () => {
+    server = await startTestServer();
+  });
+  afterAll(async () => {
+    tcp?.close();
+    await server?.close();
+  });
+
+  const tokenWith = async (id: string, k: KeyPair) => {
+    const now = Math.floor(Date.now() / 1000);
+    const assertion = await new SignJWT({ iss: id, sub: id, aud: server.url, jti: crypto.randomUUID(), iat: now, exp: now + 60 })
+      .setProtectedHeader({ alg: 'ES256', kid: k.publicJwk.kid }).sign(k.privateKey);
+    return server.post('/token', { grant_type: 'client_credentials', client_assertion_type: ASSERTION_TYPE, client_assertion: assertion });
+  };
+  const register = async (metadata: Record<string, unknown>) => {
+    const { value } = await server.tessera.engine.mintInitialAccessToken(600, { actor: 'test' });
+    const res = await fetch(`${server.url}/register`, {
+      method: 'POST', headers: { 'content-type': 'application/json', authorization: `Bearer ${value}` }, body: JSON.stringify(metadata),
+    });
+    expect(res.status).toBe(201);
+    return ((await res.json()) as { client_id: string }).client_id;
+  };
+
+  it.skipIf(ownName === undefined)("a host name that resolves to loopback: the registered client is invalid_client when its keys are fetched, and no connection is made (the operator's client with the same jwks_uri is connected)", async () => {
+    const { name, address } = ownName as { name: string; address: string };
+    tcp = createTcpServer((socket) => {
+      connections++;
+      socket.destroy();
+    });
+    await new Promise<void>((resolve) => tcp.listen(0, address, resolve));
+    const jwksUri = `https://${name}:${(tcp.address() as { port: number }).port}/jwks`;
+    const key = await keyPair('ES256', 'ssrf-1');
+
+    const id = await register({ grant_types: ['client_credentials'], token_endpoint_auth_method: 'private_key_jwt', jwks_uri: jwksUri });
+    const refused = await tokenWith(id, key);
+    expect(refused.status).toBe(401);
+    expect(refused.body).toMatchObject({ error: 'invalid_client', error_description: "the client's keys could not be fetched" });
+    expect(refused.headers.get('cache-control')).toBe('no-store');
+    expect(connections).toBe(0);
+
+    // Trusted configuration: the server does connect (and then fails the TLS handshake), so the 0 above is the rule's doing.
+    const run = await runTessera(server.db, ['client', 'create', '--name', 'op', '--grant-type', 'client_credentials', '--scope', 'read', '--auth-method', 'private_key_jwt', '--jwks-uri', jwksUri, '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    const operators = await tokenWith(JSON.parse(run.stdout).client_id as string, key);
+    expect(operators.body).toMatchObject({ error: 'invalid_client', error_description: "the client's keys could not be fetched" });
+    expect(connections).toBeGreaterThan(0);
+  });
+
+  it('client update --jwks-uri on a client registered at /register keeps the registration rule: https to a host name, else exit 2', async () => {
+    const id = await register({ grant_types: ['client_credentials'], token_endpoint_auth_method: 'private_key_jwt', jwks_uri: 'https://app.example/jwks' });
+    for (const uri of ['http://127.0.0.1:8080/jwks', 'https://localhost/jwks', 'https://10.0.0.8/jwks']) {
+      const run = await runTessera(server.db, ['client', 'update', id, '--jwks-uri', uri]);
+      expect(run.code, uri).toBe(2);
+      expect(run.stderr).toMatch(/registered itself at \/register/);
+    }
+    const run = await runTessera(server.db, ['client', 'update', id, '--jwks-uri', 'https://keys.app.example/jwks', '--json']);
+    expect(run.code, run.stderr).toBe(0);
+    expect(JSON.parse(run.stdout)).toMatchObject({ client_id: id, jwks_uri: 'https://keys.app.example/jwks' });
   });
 });

@@ -138,7 +138,8 @@ describe('dynamic client registration, --registration token (the default)', () =
   });
 
   it('a registered jwks_uri is https to a host name: never an IP address or localhost (the server would fetch it)', async () => {
-    for (const uri of ['https://127.0.0.1/jwks', 'https://[::1]/jwks', 'https://10.0.0.8/jwks', 'https://localhost/jwks', 'http://127.0.0.1:8080/jwks']) {
+    for (const uri of ['https://127.0.0.1/jwks', 'https://[::1]/jwks', 'https://10.0.0.8/jwks', 'https://localhost/jwks', 'https://localhost./jwks', 'https://keys.localhost/jwks',
+      'https://2130706433/jwks', 'https://[::ffff:169.254.169.254]/jwks', 'http://127.0.0.1:8080/jwks']) {
       const res = await register(h, { grant_types: ['client_credentials'], token_endpoint_auth_method: 'private_key_jwt', jwks_uri: uri }, await initialToken(h));
       expectError(res, 400, 'invalid_client_metadata');
     }

@@ -5,6 +5,7 @@
  * Protocol endpoints call it; it talks to storage only through the Store contract, which it keeps
  * to itself. Each step lives in its own module; this class holds their shared state and events.
  */
+import { lookup } from 'node:dns';
 import { EventEmitter } from 'node:events';
 import type { ServerConfig } from '../config.js';
 import type {
@@ -59,7 +60,7 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
       emitRevoked: (target, result, at, reason) => this.emit('revoked', { target, result, at, reason }),
     };
     this.assertions = {
-      issuer: config.issuer, maxLifetime: config.clientAssertionMaxLifetime, keys: new ClientKeys(), now,
+      issuer: config.issuer, maxLifetime: config.clientAssertionMaxLifetime, keys: new ClientKeys(lookup), now,
       secretOf: (client) => principals.clientSecretOf(this.ctx, client),
       record: (clientId, jti, expiresAt) => store.recordAssertion(clientId, jti, expiresAt),
     };

@@ -4,7 +4,9 @@
  * does not know yet, so a client can rotate its keys by publishing the new one first).
  */
 import { isIP } from 'node:net';
-import { createLocalJWKSet, createRemoteJWKSet, customFetch, type FetchImplementation, importJWK, type JSONWebKeySet, type JWK, type JWTVerifyGetKey } from 'jose';
+import { createLocalJWKSet, createRemoteJWKSet, customFetch, importJWK, type JSONWebKeySet, type JWK, type JWTVerifyGetKey } from 'jose';
+import type { ClientRecord } from '../store/types.js';
+import { jwksFetch, type LookupFunction, MAX_JWKS_BYTES } from './jwks-fetch.js';
 
 /** What jwtVerify takes as its key: a function choosing the key by the JWS header. */
 export type KeyResolver = JWTVerifyGetKey;
@@ -13,8 +15,6 @@ export type KeyResolver = JWTVerifyGetKey;
 const KEY_TYPES = new Set(['RSA', 'EC', 'OKP']);
 /** Members of a private or symmetric JWK (RFC 7518 §6): never registered. */
 const PRIVATE_MEMBERS = ['d', 'p', 'q', 'dp', 'dq', 'qi', 'oth', 'k'];
-/** A JWK Set larger than this is refused (inline or fetched). */
-export const MAX_JWKS_BYTES = 64 * 1024;
 
 /** Fetching a jwks_uri: how long one fetch may take, how long a fetched set is used, how soon an unknown kid may fetch again. */
 const FETCH_TIMEOUT_MS = 5000;
@@ -72,61 +72,40 @@ export function checkedJwksUri(value: string): string {
 /**
  * A jwks_uri given by anyone (dynamic registration, RFC 7591): https to a host named by DNS, not an
  * IP address or localhost, so that a registrant cannot point the server's fetches at loopback or a
- * private network address by literal. (A DNS name that resolves to one is not caught here; run the
- * server where its outbound requests are filtered if registration is open to strangers.)
+ * private network address by literal. A name that resolves to such an address is refused when the
+ * keys are fetched (jwks-fetch.ts: checked as the connection resolves it).
  */
 export function registeredJwksUri(value: string): string {
   const href = checkedJwksUri(value);
   const url = new URL(href);
-  const host = url.hostname.replace(/^\[|\]$/g, '');
+  // `localhost.` is localhost too (a fully qualified name).
+  const host = url.hostname.replace(/^\[|\]$/g, '').replace(/\.$/, '');
   if (url.protocol !== 'https:' || isIP(host) !== 0 || host === 'localhost' || host.endsWith('.localhost')) {
     throw new Error('must be https to a host name (not an IP address or localhost)');
   }
   return href;
 }
 
-/**
- * fetch for a jwks_uri: reads at most MAX_JWKS_BYTES of the body (jose itself has no bound), and
- * fails one way (a plain Error) for anything but 200 with JSON.
- */
-const boundedFetch: FetchImplementation = async (url, options) => {
-  const res = await fetch(url, options);
-  if (res.status !== 200) throw new Error('the JWK Set could not be fetched');
-  const reader = res.body?.getReader();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  for (;;) {
-    const next = await reader?.read();
-    if (next === undefined || next.done) break;
-    size += next.value.byteLength;
-    if (size > MAX_JWKS_BYTES) {
-      await reader?.cancel();
-      throw new Error('the JWK Set is too large');
-    }
-    chunks.push(next.value);
-  }
-  const body = Buffer.concat(chunks);
-  try {
-    JSON.parse(body.toString('utf8'));
-  } catch {
-    throw new Error('the JWK Set could not be fetched');
-  }
-  return new Response(body, { status: 200, headers: res.headers });
-};
-
 /** Key resolvers by what they were made from, so keys are imported (and a jwks_uri fetched) once, not per request. */
 export class ClientKeys {
   private readonly inline = new Map<string, KeyResolver>();
   private readonly remote = new Map<string, KeyResolver>();
 
+  /** `lookup` resolves a jwks_uri's host name when it is fetched: the server passes dns.lookup. */
+  constructor(private readonly lookup: LookupFunction) {}
+
   /** The client's keys; undefined when it registered none. */
-  resolver(client: { jwks: string | null; jwksUri: string | null }): KeyResolver | undefined {
+  resolver(client: Pick<ClientRecord, 'jwks' | 'jwksUri' | 'registrationTokenHash'>): KeyResolver | undefined {
     if (client.jwks !== null) return cached(this.inline, client.jwks, () => createLocalJWKSet(JSON.parse(client.jwks as string) as JSONWebKeySet));
     if (client.jwksUri !== null) {
       const uri = client.jwksUri;
-      return cached(this.remote, uri, () =>
+      // A client that registered itself (it holds a registration access token, RFC 7592 §3)
+      // named its jwks_uri itself: fetched from public addresses only. An operator's (the CLI's)
+      // is trusted configuration and may name a loopback or private host.
+      const publicOnly = client.registrationTokenHash !== null;
+      return cached(this.remote, `${publicOnly ? 'public' : 'any'} ${uri}`, () =>
         createRemoteJWKSet(new URL(uri), {
-          timeoutDuration: FETCH_TIMEOUT_MS, cacheMaxAge: CACHE_MAX_AGE_MS, cooldownDuration: COOLDOWN_MS, [customFetch]: boundedFetch,
+          timeoutDuration: FETCH_TIMEOUT_MS, cacheMaxAge: CACHE_MAX_AGE_MS, cooldownDuration: COOLDOWN_MS, [customFetch]: jwksFetch(this.lookup, publicOnly),
         }));
     }
     return undefined;

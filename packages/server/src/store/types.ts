@@ -61,6 +61,7 @@ export interface ClientRecord {
   /**
    * Clients registered through /register (RFC 7591): SHA-256 of the registration access token
    * (RFC 7592 §3) that reads, replaces and deletes this registration; null for clients made by the CLI.
+   * It also tells whose jwks_uri it is: a registrant's is fetched from public addresses only (ClientKeys).
    */
   registrationTokenHash: string | null;
   grantTypes: GrantType[];

@@ -2,6 +2,7 @@
  * `tessera client update|rotate-secret`: change a registered client in place. Its client_id never
  * changes, and its tokens and grants stay valid unless `--revoke` asks otherwise.
  */
+import { registeredJwksUri } from '../../rfc7523/client-jwks.js';
 import type { ClientChanges, ClientRecord } from '../../store/types.js';
 import { CommandError, EXIT, list, oneOf, parse, positiveInt, repeated, UsageError, type Command } from '../args.js';
 import { fields, plural, print, printJson, withTessera } from '../io.js';
@@ -25,7 +26,9 @@ export const update: Command = {
   --access-ttl S      seconds, or 'default' for the server's
   --refresh-ttl S     seconds, or 'default' for the server's
 ${KEYS_HELP}
-                      (either replaces the keys registered before, inline or by URI)
+                      (either replaces the keys registered before, inline or by URI; a
+                      client registered at /register keeps its rule: https to a host name,
+                      fetched from public addresses only)
 ${REVOKE_HELP}
   Tokens already issued keep the scope and lifetime they were issued with until they expire or
   are revoked, even when the change narrows the client's scopes or grant types: new requests
@@ -69,6 +72,15 @@ ${REVOKE_HELP}
       if (!current) throw new CommandError(`no client with id '${args.ID}'`);
       if ((changes.jwks !== undefined || changes.jwksUri !== undefined) && current.authMethod !== 'private_key_jwt') {
         throw new UsageError(`--jwks and --jwks-uri are for private_key_jwt clients; client ${current.id} uses ${current.authMethod}`);
+      }
+      // A client that registered itself fetches its keys from public addresses only (ClientKeys):
+      // its jwks_uri keeps the registration's rule, or it could never be fetched.
+      if (changes.jwksUri && current.registrationTokenHash !== null) {
+        try {
+          registeredJwksUri(changes.jwksUri);
+        } catch (err) {
+          throw new UsageError(`--jwks-uri ${(err as Error).message}, as client ${current.id} registered itself at /register; got '${changes.jwksUri}'`);
+        }
       }
       consistent({ ...current, ...changes });
       let client: ClientRecord | undefined = current;
