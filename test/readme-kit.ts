@@ -28,13 +28,23 @@ export function readmeCode(name: string, lang: string): string {
  * after "Sign in at:" and pastes the redirect URL back on stdin. `inspect` runs on the directory
  * before it is removed.
  */
-export async function runSignInExample(
+export function runSignInExample(
   h: Harness, code: string, env: Record<string, string | undefined>, inspect?: (dir: string) => void,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return runPromptedExample(code.replaceAll('http://127.0.0.1:9000', h.server.url), env, (url) => consent(h, url), inspect);
+}
+
+/**
+ * The same for any server: `signIn` plays the user at the URL printed after "Sign in at:" and
+ * returns the redirect URL to paste back.
+ */
+export async function runPromptedExample(
+  code: string, env: Record<string, string | undefined>, signIn: (url: string) => Promise<string>, inspect?: (dir: string) => void,
 ): Promise<{ code: number | null; stdout: string; stderr: string }> {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-readme-example-'));
   try {
     symlinkSync(join(root, 'node_modules'), join(dir, 'node_modules'), 'dir');
-    writeFileSync(join(dir, 'example.mjs'), code.replaceAll('http://127.0.0.1:9000', h.server.url));
+    writeFileSync(join(dir, 'example.mjs'), code);
     const child = spawn(process.execPath, ['example.mjs'], { cwd: dir, env: { ...process.env, ...env }, stdio: ['pipe', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
@@ -50,7 +60,7 @@ export async function runSignInExample(
       });
       child.on('exit', () => reject(new Error(`example exited early:\n${stdout}\n${stderr}`)));
     });
-    child.stdin.end(`${await consent(h, url)}\n`);
+    child.stdin.end(`${await signIn(url)}\n`);
     const [exitCode] = (await exited) as [number | null];
     inspect?.(dir);
     return { code: exitCode, stdout, stderr };

@@ -1,9 +1,14 @@
 /** Encodings and randomness, on Web APIs only (btoa, TextEncoder, crypto.getRandomValues). */
 
-export function base64url(bytes: Uint8Array): string {
+/** Base64 with padding (RFC 4648 §4, as RFC 2045 §6.8 has it). */
+export function base64(bytes: Uint8Array): string {
   let binary = '';
   for (const b of bytes) binary += String.fromCharCode(b);
-  return btoa(binary).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+  return btoa(binary);
+}
+
+export function base64url(bytes: Uint8Array): string {
+  return base64(bytes).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
 }
 
 /** `n` random bytes, base64url-encoded: 32 bytes give 256 bits (RFC 7636 §7.1, RFC 6749 §10.10). */

@@ -1,6 +1,7 @@
 /**
- * @tessera/client: an OAuth 2 client for the whole life of a token. fetch and Web Crypto only
- * (plus jose for private_key_jwt): runs unchanged in Node 20+, browsers, Deno, Bun and workers.
+ * @tessera/client: an OAuth 2 client for the whole life of a token, and an OAuth 1.0a one for the
+ * APIs that still need it. fetch and Web Crypto only (plus jose for private_key_jwt): runs
+ * unchanged in Node 20+, browsers, Deno, Bun and workers.
  * The file store, which needs node:fs, is the separate entry `@tessera/client/file-store`.
  */
 
@@ -59,6 +60,15 @@ export {
 } from './rfc8628/device.js';
 export type { DeviceAuthorization, DevicePollResult } from './rfc8628/device.js';
 export { bearerChallenge } from './rfc6750/challenge.js';
+
+// OAuth 1.0a (RFC 5849), for the APIs that still require it: the session, and the signer below it.
+export { OAuth1Session } from './rfc5849/session.js';
+export type { OAuth1SessionOptions } from './rfc5849/session.js';
+export type { OAuth1Token, OAuth1AuthorizationResponse } from './rfc5849/credentials.js';
+export { signRequest } from './rfc5849/sign-request.js';
+export type { ParameterPlacement, SigningCredentials, SigningOptions } from './rfc5849/sign-request.js';
+export { signatureBaseString } from './rfc5849/base-string.js';
+export type { SignatureMethod } from './rfc5849/signature-methods.js';
 
 // OpenID Connect relying party: ID Token validation, UserInfo, RP-initiated logout.
 export { validateIdToken, fetchJwks } from './oidc/id-token.js';

@@ -1,0 +1,169 @@
+/**
+ * OAuth1Session: OAuth 1.0a (RFC 5849) for the APIs that still require it, shaped like
+ * requests-oauthlib's OAuth1Session. Temporary credentials (§2.1), the resource owner's
+ * authorization (§2.2), token credentials (§2.3), then signed requests (§3).
+ *
+ * The secrets (client secret, RSA key, token and its secret) live in private fields, so that
+ * JSON.stringify, util.inspect and String() show none of them; error messages name none either.
+ */
+import { ConfigurationError, NetworkError } from '../errors.js';
+import { checkUrl, type HttpOptions } from '../http.js';
+import {
+  buildResourceOwnerAuthorizationUrl,
+  type OAuth1AuthorizationResponse,
+  type OAuth1Token,
+  parseAuthorizationCallback,
+  processCredentialsResponse,
+} from './credentials.js';
+import { type ParameterPlacement, signRequest } from './sign-request.js';
+import { importRsaKey, SIGNATURE_METHODS, type SignatureMethod } from './signature-methods.js';
+
+export interface OAuth1SessionOptions extends Omit<HttpOptions, 'signal'> {
+  /** The client credentials' identifier (oauth_consumer_key). */
+  clientKey: string;
+  /** The client credentials' shared secret: needed by HMAC-SHA1, HMAC-SHA256 and PLAINTEXT. */
+  clientSecret?: string;
+  /** 'HMAC-SHA1' (default), 'HMAC-SHA256', 'RSA-SHA1' (with rsaKey) or 'PLAINTEXT' (§3.4). */
+  signatureMethod?: SignatureMethod;
+  /** RSA-SHA1's private key: a CryptoKey (RSASSA-PKCS1-v1_5, SHA-1, 'sign') or a PEM "PRIVATE KEY" (PKCS #8). */
+  rsaKey?: CryptoKey | string;
+  /** Where the user comes back after authorizing (oauth_callback, §2.1); default 'oob' (out of band: the user copies the verifier). */
+  callbackUri?: string;
+  /** Where the protocol parameters go: 'header' (default), 'query' or 'body' (§3.5). */
+  placement?: ParameterPlacement;
+  /** The Authorization header's realm, if the server wants one. */
+  realm?: string;
+  /** Send oauth_version=1.0 (OPTIONAL, §3.1); default true. */
+  includeVersion?: boolean;
+  /** Credentials obtained earlier: token credentials, or the temporary ones when another process started the flow. */
+  token?: string;
+  tokenSecret?: string;
+}
+
+/** The options without the secrets; the secrets are kept apart. */
+type Settings = Omit<OAuth1SessionOptions, 'clientSecret' | 'rsaKey' | 'token' | 'tokenSecret'> & { signatureMethod: SignatureMethod };
+
+export class OAuth1Session {
+  /** The client credentials' identifier: not a secret, it is sent with every request. */
+  readonly clientKey: string;
+  readonly #settings: Settings;
+  readonly #clientSecret: string | undefined;
+  readonly #rsaKey: CryptoKey | string | undefined;
+  #importedRsaKey: Promise<CryptoKey> | undefined;
+  /** The temporary credentials during the flow, the token credentials after it (requests-oauthlib's resource owner key and secret). */
+  #token: OAuth1Token | undefined;
+  #verifier: string | undefined;
+
+  constructor(options: OAuth1SessionOptions) {
+    const { clientSecret, rsaKey, token, tokenSecret, ...settings } = options;
+    const signatureMethod = options.signatureMethod ?? 'HMAC-SHA1';
+    if (typeof options.clientKey !== 'string' || options.clientKey === '') throw new ConfigurationError('OAuth1Session needs a clientKey');
+    if (!SIGNATURE_METHODS.includes(signatureMethod)) throw new ConfigurationError(`unknown signature method (use one of ${SIGNATURE_METHODS.join(', ')})`);
+    if (signatureMethod === 'RSA-SHA1' && rsaKey === undefined) throw new ConfigurationError('RSA-SHA1 needs an rsaKey');
+    if (signatureMethod !== 'RSA-SHA1' && clientSecret === undefined) throw new ConfigurationError(`${signatureMethod} needs a clientSecret`);
+    if (tokenSecret !== undefined && token === undefined) throw new ConfigurationError('a tokenSecret needs its token');
+    if (options.placement !== undefined && !['header', 'query', 'body'].includes(options.placement)) throw new ConfigurationError("placement is 'header', 'query' or 'body'");
+    // §2.1: oauth_callback is an absolute URI, or "oob" (case sensitive).
+    if (options.callbackUri !== undefined && options.callbackUri !== 'oob' && !isAbsoluteUrl(options.callbackUri)) throw new ConfigurationError("the callbackUri is not an absolute URI (or 'oob')");
+    this.clientKey = options.clientKey;
+    this.#settings = { ...settings, signatureMethod };
+    this.#clientSecret = clientSecret;
+    this.#rsaKey = rsaKey;
+    if (token !== undefined) this.#token = { oauth_token: token, oauth_token_secret: tokenSecret ?? '' };
+  }
+
+  /**
+   * §2.1: temporary credentials, from a signed POST with oauth_callback; the server must answer
+   * oauth_callback_confirmed=true. They are kept for authorizationUrl() and fetchAccessToken().
+   */
+  async fetchRequestToken(url: string | URL): Promise<OAuth1Token> {
+    // §2.1: signed with the client credentials only (no oauth_token, an empty token secret).
+    const response = await this.#send(this.#credentialsRequest(url), undefined, { oauth_callback: this.#settings.callbackUri ?? 'oob' });
+    this.#token = await processCredentialsResponse(response, 'temporary');
+    this.#verifier = undefined;
+    return { ...this.#token };
+  }
+
+  /** §2.2: where to send the user to authorize the temporary credentials (extra query parameters as the server documents). */
+  authorizationUrl(url: string | URL, parameters: Record<string, string> = {}): string {
+    if (this.#token === undefined) throw new ConfigurationError('no temporary credentials: call fetchRequestToken() first');
+    return buildResourceOwnerAuthorizationUrl(url, this.#token.oauth_token, parameters).href;
+  }
+
+  /**
+   * §2.2: reads oauth_token and oauth_verifier from the callback URL (checking the token is this
+   * session's temporary one) and keeps the verifier for fetchAccessToken().
+   */
+  parseAuthorizationResponse(callbackUrl: string | URL): OAuth1AuthorizationResponse {
+    const response = parseAuthorizationCallback(callbackUrl, this.#token?.oauth_token);
+    this.#verifier = response.oauth_verifier;
+    return response;
+  }
+
+  /**
+   * §2.3: token credentials, from a POST signed with the temporary credentials and carrying
+   * oauth_verifier (the one parseAuthorizationResponse() read, or the one the user typed in for
+   * 'oob'). They replace the temporary credentials, which the server has now revoked.
+   */
+  async fetchAccessToken(url: string | URL, verifier: string | undefined = this.#verifier): Promise<OAuth1Token> {
+    if (this.#token === undefined) throw new ConfigurationError('no temporary credentials: call fetchRequestToken(), or pass token and tokenSecret');
+    if (verifier === undefined || verifier === '') throw new ConfigurationError('no verifier: call parseAuthorizationResponse(callbackUrl) or pass the verifier');
+    const response = await this.#send(this.#credentialsRequest(url), this.#token, { oauth_verifier: verifier });
+    this.#token = await processCredentialsResponse(response, 'token');
+    this.#verifier = undefined;
+    return { ...this.#token };
+  }
+
+  /**
+   * fetch(), signed (§3): with the token credentials, or with the client credentials alone when
+   * the session has none. The URL must be https (loopback excepted, or allowInsecureRequests):
+   * PLAINTEXT sends the secrets themselves (§3.4.4), and no method protects the response.
+   */
+  async fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
+    const request = new Request(input, init);
+    checkUrl(request.url, this.#settings);
+    return this.#send(request, this.#token);
+  }
+
+  /** The current credentials (temporary during the flow, token credentials after it), to store. */
+  getToken(): OAuth1Token | undefined {
+    return this.#token === undefined ? undefined : { ...this.#token };
+  }
+
+  /** §2.1, §2.3: POST (unless the server says otherwise), not following redirects, the session's extra headers on. */
+  #credentialsRequest(url: string | URL): Request {
+    return new Request(checkUrl(url, this.#settings), { method: 'POST', headers: this.#settings.headers, redirect: 'manual' });
+  }
+
+  /** Signs and sends. A NetworkError names the URL as given: the signed one may carry the token and signature in its query. */
+  async #send(request: Request, token: OAuth1Token | undefined, parameters?: Record<string, string>): Promise<Response> {
+    const shown = request.url;
+    const { signatureMethod, placement, realm, includeVersion } = this.#settings;
+    const signed = await signRequest(
+      request,
+      { clientKey: this.clientKey, clientSecret: this.#clientSecret, token: token?.oauth_token, tokenSecret: token?.oauth_token_secret, signatureMethod, rsaKey: await this.#rsa() },
+      { placement, realm, includeVersion, parameters },
+    );
+    try {
+      return await (this.#settings.fetch ?? ((r: Request) => fetch(r)))(signed);
+    } catch (err) {
+      if (signed.signal.aborted) throw signed.signal.reason;
+      throw new NetworkError(shown, err);
+    }
+  }
+
+  #rsa(): Promise<CryptoKey | undefined> {
+    if (this.#rsaKey === undefined || this.#settings.signatureMethod !== 'RSA-SHA1') return Promise.resolve(undefined);
+    this.#importedRsaKey ??= importRsaKey(this.#rsaKey);
+    return this.#importedRsaKey;
+  }
+}
+
+function isAbsoluteUrl(value: string): boolean {
+  try {
+    new URL(value);
+    return true;
+  } catch {
+    return false;
+  }
+}
