@@ -249,12 +249,23 @@ export class SqliteWrites {
     return this.s.pollDeviceCode.run({ id, previousPoll, at, interval }).changes === 1;
   }
 
-  decideDeviceCode(id: string, decision: DeviceDecision, at: number, audit: AuditInput[], checked?: CheckedCredentials): 'decided' | 'not-pending' | 'credential-changed' {
+  decideDeviceCode(
+    id: string, decision: DeviceDecision, at: number, audit: AuditInput[], checked?: CheckedCredentials,
+  ): 'decided' | 'not-pending' | 'conflict' | 'grant-revoked' | 'credential-changed' {
     if (!this.unchanged(checked)) return 'credential-changed';
+    const grant = 'approve' in decision ? decision.approve.grant : undefined;
+    // Every check before the first write: a savepoint is only rolled back on a throw.
+    if (grant) {
+      if (this.s.principalsExist.get(grant) === undefined) return 'credential-changed';
+      if (this.conflicts(grant)) return 'conflict';
+      if (this.s.grantRevoked.get(grant.id) !== undefined) return 'grant-revoked';
+    }
     const row = 'approve' in decision
-      ? { status: 'approved', userId: decision.approve.userId, grantId: decision.approve.grantId }
+      ? { status: 'approved', userId: decision.approve.userId, grantId: decision.approve.grant.id }
       : { status: 'denied', userId: decision.deny.userId, grantId: null };
     if (this.s.decideDeviceCode.run({ id, at, ...row }).changes === 0) return 'not-pending';
+    // The consent goes with the approval: stored only if the code was still pending.
+    if (grant) this.s.upsertGrant.run(grant);
     this.append(audit, at);
     return 'decided';
   }
