@@ -143,6 +143,12 @@ export interface TokenRecord {
   revokedAt: number | null;
   /** Refresh tokens: when rotation consumed it. */
   consumedAt: number | null;
+  /**
+   * Refresh tokens of a user's sign-in (a code's): when the user authenticated (CodeRecord.authTime),
+   * copied to each successor on rotation, so a refreshed id_token keeps the original auth_time
+   * (OpenID Connect Core §12.2). Null for other tokens, and for rows stored before it was kept.
+   */
+  authTime: number | null;
 }
 
 export interface CodeRecord {

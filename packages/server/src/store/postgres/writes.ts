@@ -38,7 +38,7 @@ export class Outcome<T extends string> {
 const tokenRow = (t: TokenRecord) => ({
   id: t.id, hash: t.hash, kind: t.kind, format: t.format, grant_id: t.grantId, family_id: t.familyId, parent_id: t.parentId,
   client_id: t.clientId, user_id: t.userId, scope: t.scope, issued_at: t.issuedAt, expires_at: t.expiresAt, revoked_at: t.revokedAt,
-  consumed_at: t.consumedAt,
+  consumed_at: t.consumedAt, auth_time: t.authTime,
 });
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is what PostgreSQL text cannot hold.
