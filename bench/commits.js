@@ -43,6 +43,8 @@ const token = (m, grant, kind, familyId, parentId) => {
   return {
     id, hash: 'x'.repeat(43), kind, format: 'opaque', grantId: grant.id, familyId: familyId ?? id, parentId,
     clientId: grant.clientId, userId: grant.userId, scope: 'read', issuedAt: now, expiresAt: now + HOUR, revokedAt: null, consumedAt: null,
+    // A user's refresh token keeps the time of the sign-in its code came from (OIDC auth_time).
+    authTime: kind === 'refresh' && grant.userId !== null ? now - HOUR : null,
   };
 };
 const issued = (t) => ({ event: 'token.issued', actor: `client:${t.clientId}`, clientId: t.clientId, userId: t.userId, grantId: t.grantId, tokenId: t.id, endpoint: '/token', data: { kind: t.kind, scope: t.scope } });

@@ -5,14 +5,26 @@
  * issues them, and each device code is redeemed at most once.
  */
 import { existsSync, readFileSync } from 'node:fs';
+import { hashSecret, type SessionRecord, type UserRecord } from '@tessera/server';
 import { describe, expect, it } from 'vitest';
 import { Agent, field } from './agent.js';
-import { expectError, forged, forms, sleep, useServer } from './flows.js';
+import { expectError, forged, forms, type Harness, sleep, useServer } from './flows.js';
 import { DEVICE_GRANT, decide, deviceClient, enterCode, poll, startDevice } from './device-kit.js';
 
 const USER_CODE = /^[BCDFGHJKLMNPQRSTVWXZ]{4}-[BCDFGHJKLMNPQRSTVWXZ]{4}$/;
 /** The row id a device code carries (secrets.secretFor: prefix, 32 hex digits, secret). */
 const idOf = (deviceCode: string) => deviceCode.slice(4, 36);
+
+/** The browser session the user is signed in through (h.signedIn), as the /device page finds it. */
+async function sessionOf(h: Harness, user: UserRecord & { password: string }): Promise<SessionRecord> {
+  const agent = await h.signedIn(user);
+  const session = await h.store.findSessionByHash(hashSecret(agent.cookies.get('tessera_session') ?? ''));
+  if (!session) throw new Error('the signed-in agent has no live session');
+  return session;
+}
+
+/** The events of the client's audit records, in order. */
+const clientEvents = async (h: Harness, clientId: string) => (await h.store.readAudit(0, 1_000_000)).filter((r) => r.clientId === clientId).map((r) => r.event);
 
 describe('device authorization endpoint (RFC 8628 §3.1–3.2)', () => {
   const h = useServer({ deviceCodeInterval: 1 });
@@ -233,6 +245,23 @@ describe('device codes expire (RFC 8628 §3.5 expired_token)', () => {
     expect(page.status).toBe(400);
   });
 
+  it('approving a device code that expired after it was found does not widen the grant (consent is stored only with the approval)', async () => {
+    const c = await deviceClient(h);
+    const user = await h.user();
+    const session = await sessionOf(h, user);
+    await decide(await h.signedIn(user), (await startDevice(h, c, { scope: 'read' })).user_code, 'allow');
+    const grant = await h.store.findGrant(c.id, user.id);
+    expect(grant?.scope).toBe('read');
+    const started = await startDevice(h, c, { scope: 'read write' });
+    const found = await h.engine.findDeviceRequest(started.user_code, user, '127.0.0.1', '/device');
+    expect(found).toBeDefined();
+    await sleep(1100);
+    const before = (await clientEvents(h, c.id)).length;
+    expect(await h.engine.decideDevice(found!, user, session, true, { actor: `user:${user.id}`, endpoint: '/device' })).toBe(false);
+    expect(await h.store.getGrant(grant!.id)).toEqual(grant);
+    expect((await clientEvents(h, c.id)).length).toBe(before);
+  });
+
   it('the sweeper removes expired device codes', async () => {
     const c = await deviceClient(h);
     const started = await startDevice(h, c);
@@ -330,6 +359,29 @@ describe('the /device page (RFC 8628 §3.3)', () => {
     }
     const out = new Agent(h.server.url);
     expect((await out.get(`/device?user_code=${encodeURIComponent('\r\nx: y')}`)).status).toBe(302);
+  });
+});
+
+describe('approval is one transaction: consent (the grant) and the device code\'s approval commit together or not at all', () => {
+  const h = useServer({ deviceCodeInterval: 1 });
+
+  it('approving a device code that another request decided meanwhile stores no grant and no approval, and says so (false)', async () => {
+    const c = await deviceClient(h);
+    const user = await h.user();
+    const session = await sessionOf(h, user);
+    const started = await startDevice(h, c);
+    const by = { actor: `user:${user.id}`, endpoint: '/device' };
+    // Two requests (two tabs) found the code pending; the other one denies first.
+    const stale = await h.engine.findDeviceRequest(started.user_code, user, '127.0.0.1', '/device');
+    const other = await h.engine.findDeviceRequest(started.user_code, user, '127.0.0.1', '/device');
+    expect(await h.engine.decideDevice(other!, user, session, false, by)).toBe(true);
+    expect(await h.engine.decideDevice(stale!, user, session, true, by)).toBe(false);
+    expect(await h.store.findGrant(c.id, user.id)).toBeUndefined();
+    const events = await clientEvents(h, c.id);
+    expect(events).toContain('device.denied');
+    expect(events).not.toContain('grant.created');
+    expect(events).not.toContain('device.approved');
+    expectError(await poll(h, c, started.device_code), 400, 'access_denied');
   });
 });
 

@@ -116,6 +116,27 @@ describe('OpenID Connect Core: the id_token', () => {
     expect(narrowed.body).not.toHaveProperty('id_token');
   });
 
+  it('OIDC Core §12.2: every refreshed id_token carries the auth_time of the original authentication (not the refresh time), through each rotation; its iat is new', async () => {
+    const c = await h.codeClient({ scope: OIDC });
+    const first = await oidcTokens(h, c, 'openid offline_access', { nonce: 'first-nonce' });
+    const original = await verified(h, first.id_token, c.id);
+    expect(typeof original.auth_time).toBe('number');
+    let { refresh_token: refreshToken } = first;
+    let previousIat = original.iat as number;
+    for (let round = 0; round < 2; round++) {
+      // iat and auth_time are whole seconds: past the next one, a new time would show.
+      await sleep(1100);
+      const res = await h.refresh(c, refreshToken);
+      expect(res.status, JSON.stringify(res.body)).toBe(200);
+      const claims = await verified(h, res.body.id_token, c.id);
+      expect(claims.auth_time).toBe(original.auth_time);
+      expect(claims.iat).toBeGreaterThan(previousIat);
+      expect(claims.nonce).toBeUndefined();
+      previousIat = claims.iat as number;
+      refreshToken = res.body.refresh_token;
+    }
+  });
+
   it('a client with JWT access tokens gets an id_token whose at_hash covers the JWT', async () => {
     const c = await h.codeClient({ scope: OIDC, tokenFormat: 'jwt' });
     const body = await oidcTokens(h, c, 'openid');

@@ -61,6 +61,7 @@ export function tokenRecord(grant: GrantRecord, over: Partial<TokenRecord> = {})
     expiresAt: issuedAt + HOUR,
     revokedAt: null,
     consumedAt: null,
+    authTime: null,
     ...over,
   };
 }

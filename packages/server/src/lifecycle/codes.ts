@@ -70,7 +70,8 @@ export async function redeemCode(ctx: EngineContext, client: ClientRecord, value
   const [grant, user] = await Promise.all([ctx.store.getGrant(code.grantId), ctx.store.getUser(code.userId)]);
   if (!grant || grant.revokedAt !== null || !user) throw new OAuthError('invalid_grant', 'the grant behind this code was revoked');
   // One family per code, named by it: a replay of the code revokes what it produced.
-  const { access, refresh, records, audit } = await mintForUser(ctx, client, grant, user, code.id, code.scope, now,
+  // The refresh token keeps the sign-in time: its refreshes' id_tokens carry it (OIDC Core §12.2).
+  const { access, refresh, records, audit } = await mintForUser(ctx, client, grant, user, code.id, code.scope, now, code.authTime,
     { event: 'code.redeemed', ...by, clientId: client.id, userId: user.id, grantId: grant.id, tokenId: code.id }, by);
   const checked = asChecked(client);
   const claim = await ctx.store.redeemCode(code.id, now, records, audit, checked);

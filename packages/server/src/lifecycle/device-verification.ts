@@ -14,7 +14,7 @@ import type { ClientRecord, DeviceCodeRecord, SessionRecord, UserRecord } from '
 import type { Actor, EngineContext } from './context.js';
 import { SessionEnded, throughSession } from './credentials.js';
 import { normalizeUserCode } from './device.js';
-import { recordConsent } from './grants.js';
+import { consentGrant, GRANT_CONFLICT, withGrant } from './grants.js';
 import { slowDown } from './sign-in.js';
 import { addressKey, SignInThrottle } from './sign-in-throttle.js';
 
@@ -69,27 +69,34 @@ export class DeviceVerification {
 }
 
 /**
- * Records the user's answer to a device authorization, in the audit log with it. Approval first
- * records consent (the grant created or widened, as the authorization endpoint's consent does),
- * then approves the code on that grant. Returns false if the code was decided meanwhile or expired;
- * throws SessionEnded, storing nothing more, if the session ended.
+ * Records the user's answer to a device authorization, in the audit log with it. Approval is
+ * consent too: the grant created or widened (as the authorization endpoint's consent does) is
+ * stored in the approval's own transaction, so there is never consent without the approval, nor
+ * the other way round. Returns false, storing nothing, if the code was decided meanwhile or
+ * expired; throws SessionEnded, storing nothing, if the session ended.
  */
 export async function decideDevice(
   ctx: EngineContext, request: DeviceRequest, user: UserRecord, session: SessionRecord, approve: boolean, by: Actor,
 ): Promise<boolean> {
   const { code, client } = request;
-  const subject = { clientId: client.id, userId: user.id, tokenId: code.id };
-  let decided: 'decided' | 'not-pending' | 'credential-changed';
-  if (approve) {
-    const grant = await recordConsent(ctx, client, user, parseScope(code.scope), by, session);
-    decided = await ctx.store.decideDeviceCode(code.id, { approve: { userId: user.id, grantId: grant.id } }, ctx.now(), [
-      { event: 'device.approved', ...by, ...subject, grantId: grant.id, data: { scope: code.scope } },
+  const decided = approve
+    ? await approveWithConsent(ctx, request, user, session, by)
+    : await ctx.store.decideDeviceCode(code.id, { deny: { userId: user.id } }, ctx.now(), [
+      { event: 'device.denied', ...by, clientId: client.id, userId: user.id, tokenId: code.id },
     ], throughSession(user, session));
-  } else {
-    decided = await ctx.store.decideDeviceCode(code.id, { deny: { userId: user.id } }, ctx.now(), [
-      { event: 'device.denied', ...by, ...subject },
-    ], throughSession(user, session));
-  }
   if (decided === 'credential-changed') throw new SessionEnded();
   return decided === 'decided';
+}
+
+/** The approval and the consent it gives (the grant created or widened), in one write. */
+function approveWithConsent(ctx: EngineContext, { code, client }: DeviceRequest, user: UserRecord, session: SessionRecord, by: Actor) {
+  return withGrant(ctx, client.id, user.id, async (existing) => {
+    const { grant, audit } = consentGrant(ctx, client, user, parseScope(code.scope), existing, by);
+    const outcome = await ctx.store.decideDeviceCode(code.id, { approve: { userId: user.id, grant } }, ctx.now(), [
+      audit,
+      { event: 'device.approved', ...by, clientId: client.id, userId: user.id, grantId: grant.id, tokenId: code.id, data: { scope: code.scope } },
+    ], throughSession(user, session));
+    // Another live grant of the pair won, or the one read was revoked since: look again.
+    return outcome === 'conflict' || outcome === 'grant-revoked' ? GRANT_CONFLICT : outcome;
+  });
 }

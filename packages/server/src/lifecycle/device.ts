@@ -96,7 +96,8 @@ async function redeem(ctx: EngineContext, client: ClientRecord, code: DeviceCode
   if (!grant || grant.revokedAt !== null || !user) throw grantRevoked();
   const now = ctx.now();
   // One family per device authorization, named by its row, as a code's tokens are named by the code.
-  const { access, refresh, records, audit } = await mintForUser(ctx, client, grant, user, code.id, code.scope, now,
+  // No sign-in time is kept for a device authorization (its redemption issues no id_token).
+  const { access, refresh, records, audit } = await mintForUser(ctx, client, grant, user, code.id, code.scope, now, null,
     { event: 'device.redeemed', ...by, clientId: client.id, userId: user.id, grantId: grant.id, tokenId: code.id }, by);
   const checked = asChecked(client);
   const claim = await ctx.store.redeemDeviceCode(code.id, now, records, audit, checked);

@@ -250,7 +250,7 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
     return this.deviceVerification.find(typed, user, address, endpoint);
   }
 
-  /** Approves (recording consent) or denies; false if decided meanwhile or expired; SessionEnded if the session ended. */
+  /** Approves (consent recorded in the same transaction) or denies; false if decided meanwhile or expired; SessionEnded if the session ended. */
   decideDevice(request: DeviceRequest, user: UserRecord, session: SessionRecord, approve: boolean, by: Actor): Promise<boolean> {
     return decideDevice(this.ctx, request, user, session, approve, by);
   }

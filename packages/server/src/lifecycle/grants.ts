@@ -4,7 +4,7 @@
  */
 import { formatScope, isSubset } from '@tessera/core';
 import { randomId } from '../secrets.js';
-import type { ClientRecord, GrantRecord, SessionRecord, UserRecord } from '../store/types.js';
+import type { AuditInput, ClientRecord, GrantRecord, SessionRecord, UserRecord } from '../store/types.js';
 import type { Actor, EngineContext } from './context.js';
 import { grantRevoked, SessionEnded, throughSession } from './credentials.js';
 
@@ -33,14 +33,24 @@ export function recordConsent(
   return withGrant(ctx, client.id, user.id, (existing) => saveConsent(ctx, client, user, scopes, existing, by, session));
 }
 
+/**
+ * Consent to `scopes` given on top of the pair's live grant `existing` (none: a new grant): the
+ * grant as it is to be stored, widened, and the audit record of the change, for the caller to
+ * write in one transaction (saveGrant, or decideDeviceCode with a device approval).
+ */
+export function consentGrant(
+  ctx: EngineContext, client: ClientRecord, user: UserRecord, scopes: ReadonlySet<string>, existing: GrantRecord | undefined, by: Actor,
+): { grant: GrantRecord; audit: AuditInput } {
+  const scope = widenedScope(existing, scopes);
+  const grant: GrantRecord = existing ? { ...existing, scope } : newGrant(client.id, user.id, scope, ctx.now());
+  return { grant, audit: { event: existing ? 'grant.widened' : 'grant.created', ...by, clientId: client.id, userId: user.id, grantId: grant.id, data: { scope } } };
+}
+
 async function saveConsent(
   ctx: EngineContext, client: ClientRecord, user: UserRecord, scopes: ReadonlySet<string>, existing: GrantRecord | undefined, by: Actor, session: SessionRecord,
 ): Promise<GrantRecord | typeof GRANT_CONFLICT> {
-  const scope = widenedScope(existing, scopes);
-  const grant: GrantRecord = existing ? { ...existing, scope } : newGrant(client.id, user.id, scope, ctx.now());
-  const saved = await ctx.store.saveGrant(grant, [
-    { event: existing ? 'grant.widened' : 'grant.created', ...by, clientId: client.id, userId: user.id, grantId: grant.id, data: { scope } },
-  ], throughSession(user, session));
+  const { grant, audit } = consentGrant(ctx, client, user, scopes, existing, by);
+  const saved = await ctx.store.saveGrant(grant, [audit], throughSession(user, session));
   if (saved === 'credential-changed') throw new SessionEnded();
   if (saved === 'conflict') return GRANT_CONFLICT;
   return grant;
@@ -54,8 +64,9 @@ const GRANT_ATTEMPTS = 5;
 /**
  * Runs `use` with the live grant of (client, user), or with none, in which case `use` writes a
  * new one. The store keeps one live grant per pair (a second one would escape revoking "the"
- * grant): when a concurrent request, in any process, wrote the pair's grant first, `use` answers
- * GRANT_CONFLICT, having stored nothing, and runs again with the grant that won.
+ * grant): when a concurrent request, in any process, wrote the pair's grant first (or revoked the
+ * one `use` was given), `use` answers GRANT_CONFLICT, having stored nothing, and runs again with
+ * the grant that is live now.
  */
 export async function withGrant<T>(
   ctx: EngineContext, clientId: string, userId: string | null, use: (existing: GrantRecord | undefined) => Promise<T | typeof GRANT_CONFLICT>,

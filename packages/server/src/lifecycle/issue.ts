@@ -65,7 +65,7 @@ async function passwordWith(
   const grant: GrantRecord = existing ? { ...existing, scope: grantScope } : newGrant(client.id, user.id, grantScope, now);
   const family = randomId();
   const access = await mintAccess(ctx, client, grant, user, family, null, scope, now);
-  const refresh = client.grantTypes.includes('refresh_token') ? mintRefresh(ctx, client, grant, user.id, family, null, scope, now) : undefined;
+  const refresh = client.grantTypes.includes('refresh_token') ? mintRefresh(ctx, client, grant, user.id, family, null, scope, now, null) : undefined;
   const records = refresh ? [access.record, refresh.record] : [access.record];
   const checked = asChecked(client, user);
   const stored = await ctx.store.issueTokens(records, records.map((r) => issuedEvent(r, by)), grant, checked);

@@ -34,9 +34,15 @@ export interface Issued {
 /** Who signed in and how, for the id_token (OpenID Connect Core §2). */
 export interface Authentication {
   userId: string;
-  /** When the user signed in; null when not known (a refresh: Core §12.2 lets the id_token omit it). */
+  /**
+   * When the user signed in; on a refresh, that original sign-in's time (Core §12.2: auth_time MUST
+   * be the original authentication's). Null when not known: the id_token omits auth_time.
+   */
   authTime: number | null;
-  /** The authorization request's nonce; null on a refresh (Core §12.2: SHOULD NOT be present). */
+  /**
+   * The authorization request's nonce; null on a refresh (Core §12.2: a refreshed ID Token SHOULD
+   * NOT have a nonce, even when the original one had).
+   */
   nonce: string | null;
 }
 
@@ -64,34 +70,38 @@ export async function mintAccess(
     : secretFor(PREFIX.access, id);
   const record: TokenRecord = {
     id, hash: hashSecret(value), kind: 'access', format: client.tokenFormat, grantId: grant.id, familyId, parentId,
-    clientId: client.id, userId: user?.id ?? null, scope, issuedAt: now, expiresAt, revokedAt: null, consumedAt: null,
+    clientId: client.id, userId: user?.id ?? null, scope, issuedAt: now, expiresAt, revokedAt: null, consumedAt: null, authTime: null,
   };
   return { value, record, ttl };
 }
 
+/** `authTime`: when the user signed in, if the token descends from a sign-in (TokenRecord.authTime). */
 export function mintRefresh(
   ctx: EngineContext, client: ClientRecord, grant: GrantRecord, userId: string | null, familyId: string, parentId: string | null, scope: string, now: number,
+  authTime: number | null,
 ): Minted {
   const id = randomId();
   const value = secretFor(PREFIX.refresh, id);
   const ttl = client.refreshTtl ?? ctx.config.refreshTokenTtl;
   const record: TokenRecord = {
     id, hash: hashSecret(value), kind: 'refresh', format: 'opaque', grantId: grant.id, familyId, parentId,
-    clientId: client.id, userId, scope, issuedAt: now, expiresAt: now + ttl * 1000, revokedAt: null, consumedAt: null,
+    clientId: client.id, userId, scope, issuedAt: now, expiresAt: now + ttl * 1000, revokedAt: null, consumedAt: null, authTime,
   };
   return { value, record };
 }
 
 /**
  * The tokens a user's one-time authorization (a code, a device code) is redeemed for, one family
- * named by `family`: an access token, and a refresh token when the client may refresh (mayRefresh);
- * `event` is the redemption's own audit record, before the tokens'.
+ * named by `family`: an access token, and a refresh token when the client may refresh (mayRefresh),
+ * which keeps `authTime` (when the user signed in; null: not known); `event` is the redemption's
+ * own audit record, before the tokens'.
  */
 export async function mintForUser(
-  ctx: EngineContext, client: ClientRecord, grant: GrantRecord, user: UserRecord, family: string, scope: string, now: number, event: AuditInput, by: Actor,
+  ctx: EngineContext, client: ClientRecord, grant: GrantRecord, user: UserRecord, family: string, scope: string, now: number, authTime: number | null,
+  event: AuditInput, by: Actor,
 ): Promise<{ access: Minted & { ttl: number }; refresh: Minted | undefined; records: TokenRecord[]; audit: AuditInput[] }> {
   const access = await mintAccess(ctx, client, grant, user, family, null, scope, now);
-  const refresh = mayRefresh(client, scope) ? mintRefresh(ctx, client, grant, user.id, family, null, scope, now) : undefined;
+  const refresh = mayRefresh(client, scope) ? mintRefresh(ctx, client, grant, user.id, family, null, scope, now, authTime) : undefined;
   const records = refresh ? [access.record, refresh.record] : [access.record];
   return { access, refresh, records, audit: [event, ...records.map((r) => issuedEvent(r, by))] };
 }

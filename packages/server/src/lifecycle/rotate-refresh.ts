@@ -38,8 +38,9 @@ export async function rotateRefresh(
   ]);
   if (!grant || grant.revokedAt !== null || (old.userId !== null && !user)) throw new OAuthError('invalid_grant', 'the grant was revoked');
   const access = await mintAccess(ctx, client, grant, user ?? null, old.familyId, old.id, accessScope, now);
-  // RFC 6749 §6: a new refresh token keeps the scope of the one it replaces.
-  const refresh = mintRefresh(ctx, client, grant, old.userId, old.familyId, old.id, old.scope, now);
+  // RFC 6749 §6: a new refresh token keeps the scope of the one it replaces; it keeps the sign-in
+  // time too, for the id_token of every later refresh (OpenID Connect Core §12.2).
+  const refresh = mintRefresh(ctx, client, grant, old.userId, old.familyId, old.id, old.scope, now, old.authTime);
   const audit: AuditInput[] = [
     { event: old.consumedAt === null ? 'token.rotated' : 'token.rotated_in_grace', ...by, clientId: client.id, userId: old.userId, grantId: grant.id, tokenId: old.id },
     issuedEvent(access.record, by),
@@ -51,8 +52,10 @@ export async function rotateRefresh(
   if (claim === 'grant-revoked') throw grantRevoked();
   if (claim === 'already-used') return refreshReused(ctx, old, by);
   const done = issued(access, refresh);
-  // OpenID Connect Core §12.2: a refresh of an openid authorization may return a new id_token.
-  if (old.userId !== null && isOpenId(accessScope)) done.authentication = { userId: old.userId, authTime: null, nonce: null };
+  // OpenID Connect Core §12.2: a refresh of an openid authorization may return a new id_token. Its
+  // auth_time MUST be the original authentication's (omitted when the token predates keeping it);
+  // it SHOULD NOT have a nonce, even when the original id_token had one.
+  if (old.userId !== null && isOpenId(accessScope)) done.authentication = { userId: old.userId, authTime: old.authTime, nonce: null };
   return done;
 }
 

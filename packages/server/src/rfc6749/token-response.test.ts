@@ -4,7 +4,7 @@ import { tokenResponse } from './token-response.js';
 
 const record = (kind: TokenRecord['kind'], scope: string): TokenRecord => ({
   id: kind, hash: 'h', kind, format: 'opaque', grantId: 'g', familyId: 'f', parentId: null,
-  clientId: 'c', userId: null, scope, issuedAt: 0, expiresAt: 3_600_000, revokedAt: null, consumedAt: null,
+  clientId: 'c', userId: null, scope, issuedAt: 0, expiresAt: 3_600_000, revokedAt: null, consumedAt: null, authTime: null,
 });
 
 describe('RFC 6749 §5.1 token response', () => {

@@ -67,6 +67,7 @@ export const toToken = (r: Row): TokenRecord => ({
   expiresAt: r.expires_at as number,
   revokedAt: r.revoked_at as number | null,
   consumedAt: r.consumed_at as number | null,
+  authTime: r.auth_time as number | null,
 });
 export const toCode = (r: Row): CodeRecord => ({
   id: r.id as string,

@@ -144,6 +144,12 @@ export interface TokenRecord {
   revokedAt: number | null;
   /** Refresh tokens: when rotation consumed it. */
   consumedAt: number | null;
+  /**
+   * Refresh tokens of a user's sign-in (a code's): when the user authenticated (CodeRecord.authTime),
+   * copied to each successor on rotation, so a refreshed id_token keeps the original auth_time
+   * (OpenID Connect Core §12.2). Null for other tokens, and for rows stored before it was kept.
+   */
+  authTime: number | null;
 }
 
 export interface CodeRecord {
@@ -208,8 +214,12 @@ export interface DeviceCodeRecord {
   decidedAt: number | null;
 }
 
-/** The user's answer to a device authorization: approval on a grant of theirs, or denial. */
-export type DeviceDecision = { approve: { userId: string; grantId: string } } | { deny: { userId: string } };
+/**
+ * The user's answer to a device authorization: denial, or approval, which is consent too: `grant`
+ * is the user's grant to the client as it is to be stored (new, or its scope widened), written in
+ * the approval's transaction (decideDeviceCode), and the one the tokens will be issued on.
+ */
+export type DeviceDecision = { approve: { userId: string; grant: GrantRecord } } | { deny: { userId: string } };
 
 export interface SessionRecord {
   hash: string;
@@ -453,10 +463,16 @@ export interface Store {
   /**
    * Records the user's decision, compare-and-set: only a pending code that has not expired at `at`
    * is decided, exactly once across all connections ('not-pending' stores nothing otherwise).
-   * 'credential-changed' (see CheckedCredentials: the session the user decided through ended)
-   * stores nothing.
+   * An approval stores its grant (inserted, or its scope widened) in the same transaction, so the
+   * consent is stored exactly when the approval is; every outcome but 'decided' stores neither.
+   * 'credential-changed' (see CheckedCredentials: the session the user decided through ended; also
+   * when the grant's client or user no longer exists), 'conflict' (the grant's pair already has
+   * another live grant, as for saveGrant: the caller uses that one) and 'grant-revoked' (the grant
+   * given is revoked: it is not widened) store nothing.
    */
-  decideDeviceCode(id: string, decision: DeviceDecision, at: number, audit: AuditInput[], checked?: CheckedCredentials): Promise<'decided' | 'not-pending' | 'credential-changed'>;
+  decideDeviceCode(
+    id: string, decision: DeviceDecision, at: number, audit: AuditInput[], checked?: CheckedCredentials,
+  ): Promise<'decided' | 'not-pending' | 'conflict' | 'grant-revoked' | 'credential-changed'>;
   /**
    * Marks an approved device code redeemed and stores the tokens, atomically, as redeemCode does:
    * exactly one caller across all connections claims it ('already-used' when it is not approved:

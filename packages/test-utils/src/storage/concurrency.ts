@@ -52,7 +52,7 @@ export function concurrency(ref: StoreRef): void {
       const { client, user, grant } = await storedGrant(ref.store);
       const code = deviceCodeRecord(client.id);
       await ref.store.createDeviceCode(code, []);
-      await ref.store.decideDeviceCode(code.id, { approve: { userId: user.id, grantId: grant.id } }, Date.now(), []);
+      await ref.store.decideDeviceCode(code.id, { approve: { userId: user.id, grant } }, Date.now(), []);
       const attempts: TokenRecord[][] = [];
       const results = await race(stores, (store, i) => {
         const tokens = [tokenRecord(grant, { familyId: code.id }), tokenRecord(grant, { familyId: code.id, kind: 'refresh' })];
@@ -72,7 +72,7 @@ export function concurrency(ref: StoreRef): void {
       await ref.store.createDeviceCode(code, []);
       const before = await auditCount(ref.store);
       const results = await race(stores, (store, i) =>
-        store.decideDeviceCode(code.id, i % 2 ? { deny: { userId: user.id } } : { approve: { userId: user.id, grantId: grant.id } }, Date.now(), [audit('device.decided')]));
+        store.decideDeviceCode(code.id, i % 2 ? { deny: { userId: user.id } } : { approve: { userId: user.id, grant } }, Date.now(), [audit('device.decided')]));
       expect(count(results, 'decided')).toBe(1);
       expect(count(results, 'not-pending')).toBe(results.length - 1);
       expect((await auditCount(ref.store)) - before).toBe(1);
@@ -139,6 +139,27 @@ export function concurrency(ref: StoreRef): void {
       for (const store of stores) expect(await store.findGrant(client.id, withUser ? user.id : null)).toEqual(winner);
       for (const g of grants) if (g !== winner) expect(await ref.store.getGrant(g.id)).toBeUndefined();
       expect((await auditCount(ref.store)) - before).toBe(1);
+    });
+
+    it('RFC 8628: device codes of one pair approved from every connection at once, each with a new grant: one decided on one grant, the rest conflict and store nothing', async () => {
+      const stores = await connections(ref, CONNECTIONS);
+      const { client, user } = await storedClientAndUser(ref.store);
+      const codes = Array.from({ length: CONNECTIONS * PER_CONNECTION }, () => deviceCodeRecord(client.id));
+      for (const code of codes) await ref.store.createDeviceCode(code, []);
+      const grants: GrantRecord[] = [];
+      const before = await auditCount(ref.store);
+      const results = await race(stores, (store, i) => {
+        grants[i] = grantRecord(client.id, user.id);
+        return store.decideDeviceCode(codes[i]!.id, { approve: { userId: user.id, grant: grants[i]! } }, Date.now(), [audit('grant.created'), audit('device.approved')]);
+      });
+      expect(count(results, 'decided')).toBe(1);
+      expect(count(results, 'conflict')).toBe(results.length - 1);
+      const won = results.indexOf('decided');
+      expect(await ref.store.findGrant(client.id, user.id)).toEqual(grants[won]);
+      for (const [i, code] of codes.entries()) {
+        expect(await stores.at(-1)!.getDeviceCode(code.id)).toMatchObject(i === won ? { status: 'approved', grantId: grants[won]!.id } : { status: 'pending', grantId: null });
+      }
+      expect((await auditCount(ref.store)) - before).toBe(2);
     });
 
     it('issueTokens with a new grant for one pair from every connection at once: one issued, the rest conflict and store nothing', async () => {

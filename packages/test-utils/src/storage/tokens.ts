@@ -176,6 +176,22 @@ export function tokens(ref: StoreRef): void {
       for (const t of next) expect(await store.getToken(t.id)).toEqual(t);
     });
 
+    it("a refresh token's authTime (the sign-in it descends from) is stored as given by redeemCode and rotateRefresh, and null stays null", async () => {
+      const { store } = ref;
+      const grant = await grantFor(store);
+      const code = codeRecord(grant);
+      await store.createCode(code, []);
+      const first = tokenRecord(grant, { kind: 'refresh', familyId: code.id, authTime: code.authTime });
+      expect(await store.redeemCode(code.id, Date.now(), [tokenRecord(grant, { familyId: code.id }), first], [])).toBe('claimed');
+      expect(await store.getToken(first.id)).toEqual(first);
+      const next = tokenRecord(grant, { kind: 'refresh', familyId: code.id, parentId: first.id, authTime: first.authTime });
+      expect(await store.rotateRefresh(first.id, Date.now(), null, [next], [])).toBe('claimed');
+      expect((await store.getToken(next.id))?.authTime).toBe(code.authTime);
+      const none = tokenRecord(grant, { kind: 'refresh' });
+      await store.issueTokens([none], []);
+      expect((await store.getToken(none.id))?.authTime).toBeNull();
+    });
+
     it('a consumed token is already-used and stores nothing (no grace window)', async () => {
       const { store } = ref;
       const { old, successors } = await chain(store);

@@ -1,7 +1,10 @@
 import { clientRecord, createTestDatabase, grantRecord, storageSuite, type TestDatabase, tokenRecord } from '@tessera/test-utils';
+import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { verifyChain } from '../../audit/chain.js';
+import { migrate } from './migrate.js';
 import { PostgresStore } from './postgres-store.js';
+import { migrations } from './schema.js';
 
 let db: TestDatabase;
 beforeAll(async () => {
@@ -47,6 +50,32 @@ describe('PostgresStore issuance batching (one call and one commit per event-loo
       expect(await verifyChain(await store.readAudit(0, 100), await store.auditHeads())).toMatchObject({ ok: true, records: 4 });
     } finally {
       await store.close();
+    }
+  });
+});
+
+describe('PostgresStore migrations', () => {
+  it('a token stored before the auth_time migration reads authTime null after it (its refreshes omit auth_time, as before)', async () => {
+    const old = await createTestDatabase('tessera_auth_time');
+    const sql = postgres(old.url, { max: 1, onnotice: () => {} });
+    try {
+      // The database as it was just before the migration that added the column.
+      const before = migrations.findIndex((m) => m.includes('ALTER TABLE tokens ADD COLUMN auth_time'));
+      await sql.unsafe('DROP SCHEMA public CASCADE; CREATE SCHEMA public');
+      for (const m of migrations.slice(0, before)) await sql.unsafe(m);
+      await sql.unsafe(`CREATE TABLE tessera_schema (version integer NOT NULL); INSERT INTO tessera_schema VALUES (${before})`);
+      await sql`INSERT INTO tokens (id, hash, kind, format, grant_id, family_id, parent_id, client_id, user_id, scope, issued_at, expires_at, revoked_at, consumed_at)
+        VALUES ('t1', 'h1', 'refresh', 'opaque', 'g1', 'f1', NULL, 'c1', 'u1', 'openid offline_access', 1, 9000000000000, NULL, NULL)`;
+      expect(await migrate({ url: old.url })).toEqual({ from: before, to: migrations.length });
+      const store = await PostgresStore.open({ url: old.url, poolSize: 1 });
+      try {
+        expect(await store.getToken('t1')).toMatchObject({ id: 't1', kind: 'refresh', authTime: null });
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await sql.end({ timeout: 1 });
+      await old.drop();
     }
   });
 });

@@ -465,4 +465,11 @@ export const migrations: readonly string[] = [
   );
   CREATE INDEX initial_access_tokens_expires ON initial_access_tokens (expires_at);
   `,
+  // OpenID Connect Core §12.2: a refresh token keeps the time of the sign-in it descends from (its
+  // code's auth_time), so the id_token of a refresh carries the original auth_time. Tokens stored
+  // before this have none: their refreshed id_tokens omit auth_time, as before. The functions that
+  // insert tokens (jsonb_populate_recordset over tokens) take the new key as they are.
+  `
+  ALTER TABLE tokens ADD COLUMN auth_time bigint;
+  `,
 ];

@@ -38,7 +38,7 @@ export class Outcome<T extends string> {
 const tokenRow = (t: TokenRecord) => ({
   id: t.id, hash: t.hash, kind: t.kind, format: t.format, grant_id: t.grantId, family_id: t.familyId, parent_id: t.parentId,
   client_id: t.clientId, user_id: t.userId, scope: t.scope, issued_at: t.issuedAt, expires_at: t.expiresAt, revoked_at: t.revokedAt,
-  consumed_at: t.consumedAt,
+  consumed_at: t.consumedAt, auth_time: t.authTime,
 });
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is what PostgreSQL text cannot hold.
@@ -153,17 +153,33 @@ export async function recordDevicePoll(sql: Sql, id: string, previousPoll: numbe
 /**
  * The user's decision, under the session's lock (tessera_unchanged: a password change waits for
  * it, or it finds the session gone); the UPDATE's row lock decides between concurrent deciders.
+ * An approval writes its grant after the UPDATE, so only the decider that won stores consent;
+ * the grant's shared lock (taken before it is checked live) makes a revocation of it wait, and
+ * its client's and user's (tessera_principals_exist, first: the lock order) their deletion.
  */
 export async function decideDeviceCode(
   tx: Tx, id: string, decision: DeviceDecision, at: number, audit: AuditInput[], checked?: CheckedCredentials,
-): Promise<'decided' | 'not-pending' | 'credential-changed'> {
+): Promise<'decided' | 'not-pending' | 'conflict' | 'grant-revoked' | 'credential-changed'> {
+  const grant = 'approve' in decision ? decision.approve.grant : undefined;
+  if (grant && !(await principalsExist(tx, grant))) return 'credential-changed';
   if (!(await unchanged(tx, checked))) return 'credential-changed';
+  if (grant) {
+    await tx`SELECT tessera_share('grant', ${grant.id})`;
+    const [other] = await tx`SELECT 1 FROM grants WHERE client_id = ${grant.clientId} AND user_id IS NOT DISTINCT FROM ${grant.userId}::text
+      AND revoked_at IS NULL AND id <> ${grant.id}`;
+    if (other) return 'conflict';
+    const [revoked] = await tx`SELECT 1 FROM grants WHERE id = ${grant.id} AND revoked_at IS NOT NULL`;
+    if (revoked) return 'grant-revoked';
+  }
   const [status, userId, grantId] = 'approve' in decision
-    ? ['approved', decision.approve.userId, decision.approve.grantId]
+    ? ['approved', decision.approve.userId, decision.approve.grant.id]
     : ['denied', decision.deny.userId, null];
   const rows = await tx`UPDATE device_codes SET status = ${status}, user_id = ${userId}, grant_id = ${grantId}, decided_at = ${at}
     WHERE id = ${id} AND status = 'pending' AND expires_at > ${at} RETURNING 1`;
   if (rows.length === 0) return 'not-pending';
+  // A second live grant of the pair committed since the check is a unique violation (grants_live):
+  // insertGrant throws it as 'conflict', which rolls the approval back with it.
+  if (grant) await insertGrant(tx, grant);
   await appendAudit(tx, audit, at);
   return 'decided';
 }
@@ -281,6 +297,13 @@ export async function saveGrant(tx: Tx, grant: GrantRecord, audit: AuditInput[],
   // Client and user first: the lock order (schema.ts) puts them before a session's row.
   if (!(await principalsExist(tx, grant))) return 'credential-changed';
   if (!(await unchanged(tx, checked))) return 'credential-changed';
+  await insertGrant(tx, grant);
+  await appendAudit(tx, audit, grant.createdAt);
+  return 'saved';
+}
+
+/** Inserts the grant or widens its scope; a second live grant of its pair throws Outcome('conflict'). */
+async function insertGrant(tx: Tx, grant: GrantRecord): Promise<void> {
   try {
     await tx`INSERT INTO grants (id, client_id, user_id, scope, created_at, revoked_at)
       VALUES (${grant.id}, ${grant.clientId}, ${grant.userId}, ${grant.scope}, ${grant.createdAt}, ${grant.revokedAt})
@@ -290,8 +313,6 @@ export async function saveGrant(tx: Tx, grant: GrantRecord, audit: AuditInput[],
     if ((err as { constraint_name?: string }).constraint_name === 'grants_live') throw new Outcome('conflict');
     throw err;
   }
-  await appendAudit(tx, audit, grant.createdAt);
-  return 'saved';
 }
 
 export async function createCode(tx: Tx, c: CodeRecord, audit: AuditInput[], checked?: CheckedCredentials): Promise<'created' | 'credential-changed'> {

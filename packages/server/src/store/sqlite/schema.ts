@@ -313,4 +313,10 @@ export const migrations: readonly string[] = [
   ) STRICT;
   CREATE INDEX initial_access_tokens_expires ON initial_access_tokens (expires_at);
   `,
+  // OpenID Connect Core §12.2: a refresh token keeps the time of the sign-in it descends from (its
+  // code's auth_time), so the id_token of a refresh carries the original auth_time. Tokens stored
+  // before this have none: their refreshed id_tokens omit auth_time, as before.
+  `
+  ALTER TABLE tokens ADD COLUMN auth_time INTEGER;
+  `,
 ];

@@ -159,6 +159,21 @@ describe('SqliteStore migrations', () => {
     }
     await store.close();
   });
+
+  it('a token stored before the auth_time migration reads authTime null after it (its refreshes omit auth_time, as before)', async () => {
+    const path = join(dir, 'before-auth-time.db');
+    const old = new Database(path);
+    const authTime = migrations.findIndex((sql) => sql.includes('ALTER TABLE tokens ADD COLUMN auth_time'));
+    for (const sql of migrations.slice(0, authTime)) old.exec(sql);
+    old.pragma(`user_version = ${authTime}`);
+    old.exec("INSERT INTO tokens VALUES ('t1', 'h1', 'refresh', 'opaque', 'g1', 'f1', NULL, 'c1', 'u1', 'openid offline_access', 1, 9e12, NULL, NULL)");
+    old.close();
+
+    const store = new SqliteStore({ path });
+    expect(store.db.pragma('user_version', { simple: true })).toBe(migrations.length);
+    expect(await store.getToken('t1')).toMatchObject({ id: 't1', kind: 'refresh', authTime: null });
+    await store.close();
+  });
 });
 
 describe('SqliteStore audit chain: verifyChain catches tampering with the file', () => {

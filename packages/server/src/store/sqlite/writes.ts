@@ -96,9 +96,9 @@ export class SqliteWrites {
       // Through grants_live_pair (schema.ts), the index that also refuses a second live grant.
       otherLiveGrant: p("SELECT 1 FROM grants WHERE client_id = @clientId AND ifnull(user_id, '') = ifnull(@userId, '') AND revoked_at IS NULL AND id <> @id"),
       principalsExist: p('SELECT 1 FROM clients WHERE id = @clientId AND (@userId IS NULL OR EXISTS (SELECT 1 FROM users WHERE id = @userId))'),
-      // Positional parameters: binding 14 named ones from an object cost a third more per row.
-      insertToken: p(`INSERT INTO tokens (id, hash, kind, format, grant_id, family_id, parent_id, client_id, user_id, scope, issued_at, expires_at, revoked_at, consumed_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      // Positional parameters: binding 15 named ones from an object cost a third more per row.
+      insertToken: p(`INSERT INTO tokens (id, hash, kind, format, grant_id, family_id, parent_id, client_id, user_id, scope, issued_at, expires_at, revoked_at, consumed_at, auth_time)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       consume: p(`UPDATE tokens SET consumed_at = coalesce(consumed_at, @at)
         WHERE id = @id AND kind = 'refresh' AND revoked_at IS NULL AND (consumed_at IS NULL OR consumed_at >= @graceSince)`),
       sweepTokens: p('DELETE FROM tokens WHERE rowid IN (SELECT rowid FROM tokens WHERE expires_at < ? LIMIT ?)'),
@@ -249,12 +249,23 @@ export class SqliteWrites {
     return this.s.pollDeviceCode.run({ id, previousPoll, at, interval }).changes === 1;
   }
 
-  decideDeviceCode(id: string, decision: DeviceDecision, at: number, audit: AuditInput[], checked?: CheckedCredentials): 'decided' | 'not-pending' | 'credential-changed' {
+  decideDeviceCode(
+    id: string, decision: DeviceDecision, at: number, audit: AuditInput[], checked?: CheckedCredentials,
+  ): 'decided' | 'not-pending' | 'conflict' | 'grant-revoked' | 'credential-changed' {
     if (!this.unchanged(checked)) return 'credential-changed';
+    const grant = 'approve' in decision ? decision.approve.grant : undefined;
+    // Every check before the first write: a savepoint is only rolled back on a throw.
+    if (grant) {
+      if (this.s.principalsExist.get(grant) === undefined) return 'credential-changed';
+      if (this.conflicts(grant)) return 'conflict';
+      if (this.s.grantRevoked.get(grant.id) !== undefined) return 'grant-revoked';
+    }
     const row = 'approve' in decision
-      ? { status: 'approved', userId: decision.approve.userId, grantId: decision.approve.grantId }
+      ? { status: 'approved', userId: decision.approve.userId, grantId: decision.approve.grant.id }
       : { status: 'denied', userId: decision.deny.userId, grantId: null };
     if (this.s.decideDeviceCode.run({ id, at, ...row }).changes === 0) return 'not-pending';
+    // The consent goes with the approval: stored only if the code was still pending.
+    if (grant) this.s.upsertGrant.run(grant);
     this.append(audit, at);
     return 'decided';
   }
@@ -385,7 +396,9 @@ export class SqliteWrites {
   }
 
   private insertToken(t: TokenRecord): void {
-    this.s.insertToken.run(t.id, t.hash, t.kind, t.format, t.grantId, t.familyId, t.parentId, t.clientId, t.userId, t.scope, t.issuedAt, t.expiresAt, t.revokedAt, t.consumedAt);
+    this.s.insertToken.run(
+      t.id, t.hash, t.kind, t.format, t.grantId, t.familyId, t.parentId, t.clientId, t.userId, t.scope, t.issuedAt, t.expiresAt, t.revokedAt, t.consumedAt, t.authTime,
+    );
   }
 
   /** Whether the credentials a write was authorized by are still the stored ones (inside the write). */
