@@ -70,7 +70,8 @@ describe('server settings (issue 9, defect 18)', () => {
     expect(Date.parse(JSON.parse(rotated.stdout).previous_keys_retire_at)).toBeGreaterThanOrEqual(startedAt + 7200 * 1000);
     // A relative db path is relative to the config file.
     const listed = await tessera(['keys', 'list', '--json', '--db', join(dir, 'from-config.db')]);
-    expect(JSON.parse(listed.stdout)).toHaveLength(2);
+    // An RS256 and an ES256 key at creation, and a new one of each.
+    expect(JSON.parse(listed.stdout)).toHaveLength(4);
   }, 30_000);
 
   it('bad values and unknown keys are usage errors (exit 2) naming the flag, variable or key', async () => {

@@ -193,7 +193,7 @@ describe('clients', () => {
     const created = await ccClient();
     expect(created).toMatchObject({
       name: expect.stringMatching(/^cc-/), token_endpoint_auth_method: 'client_secret_basic', grant_types: ['client_credentials'],
-      redirect_uris: [], scope: 'read write', token_format: 'opaque', access_ttl: null, refresh_ttl: null,
+      redirect_uris: [], scope: 'read write', token_format: 'opaque', id_token_signed_response_alg: 'RS256', access_ttl: null, refresh_ttl: null,
     });
     expect(created.client_secret).toMatch(/^tss_/);
     // Ids are CLI arguments: hex, so one never starts with '-' and reads as an option.
@@ -210,6 +210,20 @@ describe('clients', () => {
     }
     const { client_secret, ...settings } = created;
     expect(JSON.parse(show)).toEqual(settings);
+  });
+
+  it('--id-token-alg sets the algorithm of the client\'s ID Tokens (RS256 when not given); client show prints it, client update changes it; another value exits 2', async () => {
+    const oidc = ['--grant-type', 'authorization_code', '--redirect-uri', 'https://app.example/cb', '--scope', 'openid'];
+    const created = await json(['client', 'create', '--name', name('oidc'), ...oidc, '--id-token-alg', 'ES256']);
+    expect(created.id_token_signed_response_alg).toBe('ES256');
+    expect(await ok(['client', 'show', created.client_id])).toMatch(/^id_token_signed_response_alg +ES256$/m);
+    expect(await json(['client', 'update', created.client_id, '--id-token-alg', 'RS256'])).toMatchObject({ id_token_signed_response_alg: 'RS256' });
+    expect((await json(['client', 'show', created.client_id])).id_token_signed_response_alg).toBe('RS256');
+    for (const args of [['client', 'create', '--name', name('bad'), ...oidc, '--id-token-alg', 'none'], ['client', 'update', created.client_id, '--id-token-alg', 'HS256']]) {
+      const bad = await tessera(args);
+      expect(bad.code, args.join(' ')).toBe(2);
+      expect(bad.stderr).toContain('--id-token-alg must be one of RS256, ES256');
+    }
   });
 
   it('--public creates a client without a secret (auth method none)', async () => {
@@ -371,7 +385,8 @@ describe('audit', () => {
     const file = join(dir, 'audit.db');
     await ok(['client', 'create', '--name', 'a', '--grant-type', 'client_credentials', '--scope', 'read', '--db', file]);
     await ok(['client', 'create', '--name', 'b', '--grant-type', 'client_credentials', '--scope', 'read', '--db', file]);
-    expect(await ok(['audit', 'verify', '--db', file])).toMatch(/^OK: 3 audit records/);
+    // A key.created record for each signing key (RS256, ES256), then the two clients.
+    expect(await ok(['audit', 'verify', '--db', file])).toMatch(/^OK: 4 audit records/);
 
     const sqlite = new Database(file);
     try {
@@ -386,7 +401,7 @@ describe('audit', () => {
       sqlite.prepare('DELETE FROM audit WHERE seq = (SELECT max(seq) FROM audit)').run();
       run = await tessera(['audit', 'verify', '--db', file, '--json']);
       expect(run.code).toBe(1);
-      expect(JSON.parse(run.stdout)).toEqual({ ok: false, records: 2, problem: { seq: 3, chain: 0, reason: 'records missing at the end of the log' } });
+      expect(JSON.parse(run.stdout)).toEqual({ ok: false, records: 3, problem: { seq: 4, chain: 0, reason: 'records missing at the end of the log' } });
     } finally {
       sqlite.close();
     }
@@ -394,23 +409,51 @@ describe('audit', () => {
 });
 
 describe('keys', () => {
-  it('keys rotate: the JWKS lists both keys, the old one until the longest access-token lifetime has passed', async () => {
+  type Jwk = { kid: string; alg: string };
+  const jwks = async () => ((await (await fetch(`${server.url}/jwks.json`)).json()) as { keys: Jwk[] }).keys;
+  /** The server re-reads keys every 2 s: polls /jwks.json until it publishes `n` keys. */
+  async function published(n: number): Promise<Jwk[]> {
+    let keys: Jwk[] = [];
+    for (let i = 0; i < 50 && keys.length !== n; i++) {
+      keys = await jwks();
+      if (keys.length !== n) await new Promise((r) => setTimeout(r, 100));
+    }
+    return keys;
+  }
+  const kidsByAlg = (keys: Jwk[]) => keys.map((k) => `${k.alg} ${k.kid}`).sort();
+
+  it('keys rotate: a new key for each algorithm; the JWKS lists old and new keys, the old ones until the longest access-token lifetime has passed', async () => {
     await json(['client', 'create', '--name', name('long'), '--grant-type', 'client_credentials', '--scope', 'read', '--access-ttl', '7200']);
-    const jwks = async () => ((await (await fetch(`${server.url}/jwks.json`)).json()) as { keys: Array<{ kid: string }> }).keys;
-    const [old] = await jwks();
+    const old = await jwks();
+    expect(old.map((k) => k.alg).sort()).toEqual(['ES256', 'RS256']);
     const startedAt = Date.now();
     const rotated = await json(['keys', 'rotate']);
-    expect(rotated.kid).toMatch(/\S/);
-    // The server re-reads keys every 2 s.
-    let kids: string[] = [];
-    for (let i = 0; i < 50 && kids.length < 2; i++) {
-      kids = (await jwks()).map((k) => k.kid);
-      if (kids.length < 2) await new Promise((r) => setTimeout(r, 100));
+    expect(rotated.keys.map((k: Jwk) => k.alg)).toEqual(['RS256', 'ES256']);
+    expect(Date.parse(rotated.previous_keys_retire_at)).toBeGreaterThanOrEqual(startedAt + 7200 * 1000);
+    expect(kidsByAlg(await published(4))).toEqual(kidsByAlg([...old, ...rotated.keys]));
+    const keys: Array<Jwk & { status: string; retire_at: string | null }> = await json(['keys', 'list']);
+    for (const k of old) {
+      const listed = keys.find((l) => l.kid === k.kid);
+      expect(listed).toMatchObject({ alg: k.alg, status: 'published' });
+      expect(Date.parse(listed?.retire_at ?? '')).toBeGreaterThanOrEqual(startedAt + 7200 * 1000);
     }
-    expect(kids).toEqual([old?.kid, rotated.kid]);
-    const keys = await json(['keys', 'list']);
-    expect(keys).toMatchObject([{ kid: old?.kid, status: 'published' }, { kid: rotated.kid, status: 'current', retire_at: null }]);
-    expect(Date.parse(keys[0].retire_at)).toBeGreaterThanOrEqual(startedAt + 7200 * 1000);
+    for (const k of rotated.keys as Jwk[]) expect(keys.find((l) => l.kid === k.kid)).toMatchObject({ alg: k.alg, status: 'current', retire_at: null });
+  });
+
+  it('keys rotate --alg RS256 rotates that algorithm\'s key only: the ES256 key stays current; a bad --alg exits 2', async () => {
+    const before: Array<Jwk & { status: string }> = await json(['keys', 'list']);
+    const rotated = await json(['keys', 'rotate', '--alg', 'RS256']);
+    expect(rotated.keys).toEqual([expect.objectContaining({ alg: 'RS256' })]);
+    const after: Array<Jwk & { status: string }> = await json(['keys', 'list']);
+    const current = (keys: typeof after) => keys.filter((k) => k.status === 'current').map((k) => `${k.alg} ${k.kid}`).sort();
+    const esBefore = current(before).filter((k) => k.startsWith('ES256'));
+    expect(current(after)).toEqual([...esBefore, `RS256 ${rotated.keys[0].kid}`].sort());
+    const text = await ok(['keys', 'rotate', '--alg', 'ES256']);
+    expect(text).toMatch(/^New signing key \S+ \(ES256\)\.$/m);
+    expect(text).toMatch(/Previous ES256 keys stay published in the JWKS until/);
+    const bad = await tessera(['keys', 'rotate', '--alg', 'HS256']);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--alg must be one of RS256, ES256');
   });
 });
 

@@ -21,18 +21,19 @@ describe('guard: signing key rotation', () => {
     const app = await h.client({ tokenFormat: 'jwt' });
     const old = await accessToken(h, app);
     expect(await accepts(g, old)).toBe(true);
-    expect(g.status().jwks.keys).toBe(1);
+    // One RS256 key (ID Tokens) and one ES256 key (access tokens).
+    expect(g.status().jwks.keys).toBe(2);
 
-    const rotated = await h.server.tessera.keys.rotate(Date.now() + 1500, { event: 'key.rotated', actor: 'test' });
+    const rotated = await h.server.tessera.keys.rotate('ES256', Date.now() + 1500, { event: 'key.rotated', actor: 'test' });
     const fresh = await accessToken(h, app);
     expect(decodeProtectedHeader(fresh).kid).toBe(rotated.kid);
     expect(decodeProtectedHeader(old).kid).not.toBe(rotated.kid);
     expect(await accepts(g, fresh)).toBe(true);
     expect(await accepts(g, old)).toBe(true);
-    expect(g.status().jwks.keys).toBe(2);
+    expect(g.status().jwks.keys).toBe(3);
 
     // Retired, the old key leaves the JWKS: a guard fetching it anew no longer knows that key.
-    await vi.waitFor(async () => expect((await h.request('/jwks.json')).body.keys).toHaveLength(1), { timeout: 5000, interval: 100 });
+    await vi.waitFor(async () => expect((await h.request('/jwks.json')).body.keys).toHaveLength(2), { timeout: 5000, interval: 100 });
     const later = await guards.ready({ jwksCooldown: 50 });
     expect(await later.verifyToken(old)).toMatchObject({ ok: false, status: 401, error: 'invalid_token', description: expect.stringMatching(/unknown key/) });
     expect(await accepts(later, fresh)).toBe(true);
@@ -65,9 +66,9 @@ describe('guard: signing key rotation', () => {
     // Twice: the second verification takes the fast path (a header already accepted).
     expect(await accepts(g, old)).toBe(true);
     expect(await accepts(g, old)).toBe(true);
-    await h.server.tessera.keys.rotate(Date.now() + 300, { event: 'key.rotated', actor: 'test' });
+    await h.server.tessera.keys.rotate('ES256', Date.now() + 300, { event: 'key.rotated', actor: 'test' });
     const fresh = await accessToken(h, app);
-    await vi.waitFor(async () => expect((await h.request('/jwks.json')).body.keys).toHaveLength(1), { timeout: 5000, interval: 50 });
+    await vi.waitFor(async () => expect((await h.request('/jwks.json')).body.keys).toHaveLength(2), { timeout: 5000, interval: 50 });
     await vi.waitFor(async () => expect(await g.verifyToken(old)).toMatchObject({ ok: false, status: 401, description: expect.stringMatching(/unknown key/) }), { timeout: 5000, interval: 50 });
     expect(await accepts(g, fresh)).toBe(true);
     expect(await accepts(g, old)).toBe(false);

@@ -27,7 +27,7 @@ describe('guard: JWT access tokens (RFC 9068 §4)', () => {
     iss: h.server.url, aud: h.server.tessera.config.audience, sub: 'user-1', client_id: 'client-1',
     iat: now(), exp: now() + 600, jti: randomBytes(16).toString('hex'), scope: 'read', ...over,
   });
-  const sign = (over: Record<string, unknown> = {}, typ = 'at+jwt') => h.server.tessera.keys.sign(claimsFor(over), typ);
+  const sign = (over: Record<string, unknown> = {}, typ = 'at+jwt') => h.server.tessera.keys.sign(claimsFor(over), typ, 'ES256');
 
   it('a token from the issuer, for this audience, unexpired, is accepted with its claims', async () => {
     const g = await guards.ready();
@@ -87,9 +87,9 @@ describe('guard: one encoding only (RFC 7515 §2), on both verification paths', 
   const h = useServer();
   const guards = useGuards(h);
 
-  /** Signs `header.payload` as they are (no re-encoding) with the server's current key, as the server signs. */
+  /** Signs `header.payload` as they are (no re-encoding) with the server's current ES256 key, as the server signs access tokens. */
   async function signRaw(header: string, payload: string): Promise<string> {
-    const keys = await h.store.listKeys();
+    const keys = (await h.store.listKeys()).filter((k) => k.alg === 'ES256');
     const current = keys.findLast((k) => k.retireAt === null) ?? keys.at(-1)!;
     const key = createPrivateKey({ key: JSON.parse(current.privateJwk), format: 'jwk' });
     return `${header}.${payload}.${cryptoSign('sha256', Buffer.from(`${header}.${payload}`), { key, dsaEncoding: 'ieee-p1363' }).toString('base64url')}`;

@@ -56,6 +56,7 @@ export async function startTestServer(config: Partial<ServerConfig> = {}, option
           postLogoutRedirectUris: options.postLogoutRedirectUris ?? [],
           scope: options.scope ?? 'read write',
           tokenFormat: options.tokenFormat ?? 'opaque',
+          ...(options.idTokenSignedResponseAlg === undefined ? {} : { idTokenSignedResponseAlg: options.idTokenSignedResponseAlg }),
           accessTtl: options.accessTtl ?? null,
           refreshTtl: options.refreshTtl ?? null,
         },

@@ -63,12 +63,12 @@ describe('metadata (RFC 8414) with default settings', () => {
     }
   });
 
-  it('RFC 7517 §5: /jwks.json publishes public keys only', async () => {
+  it('RFC 7517 §5: /jwks.json publishes public keys only, an RS256 and an ES256 signing key', async () => {
     const res = await h.request('/jwks.json');
     expect(res.status).toBe(200);
-    expect(res.body.keys.length).toBeGreaterThanOrEqual(1);
+    expect(res.body.keys.map((k: { alg: string }) => k.alg).sort()).toEqual(['ES256', 'RS256']);
     for (const key of res.body.keys) {
-      expect(key).toMatchObject({ kty: 'EC', crv: 'P-256', alg: 'ES256', use: 'sig' });
+      expect(key).toMatchObject(key.alg === 'RS256' ? { kty: 'RSA', use: 'sig' } : { kty: 'EC', crv: 'P-256', use: 'sig' });
       expect(key.kid).toBeTypeOf('string');
       for (const priv of ['d', 'p', 'q', 'dp', 'dq', 'qi', 'k']) expect(key, priv).not.toHaveProperty(priv);
     }

@@ -3,6 +3,7 @@
  * the browser session (audited), and sends the browser back only to a registered
  * post_logout_redirect_uri; tokens stay unless logoutRevokesTokens is on.
  */
+import { decodeProtectedHeader } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { Agent, field } from './agent.js';
 import { type Harness, pkce, useServer } from './flows.js';
@@ -10,8 +11,10 @@ import type { TestClient } from './helpers.js';
 
 const BYE = 'https://app.example/signed-out';
 
-async function rp(h: Harness): Promise<{ c: TestClient; user: Awaited<ReturnType<Harness['user']>>; agent: Agent; tokens: { id_token: string; access_token: string } }> {
-  const c = await h.codeClient({ scope: 'openid', postLogoutRedirectUris: [BYE] });
+async function rp(h: Harness, idTokenSignedResponseAlg: 'RS256' | 'ES256' = 'RS256'): Promise<{
+  c: TestClient; user: Awaited<ReturnType<Harness['user']>>; agent: Agent; tokens: { id_token: string; access_token: string };
+}> {
+  const c = await h.codeClient({ scope: 'openid', postLogoutRedirectUris: [BYE], idTokenSignedResponseAlg });
   const user = await h.user();
   const p = pkce();
   const code = await h.code(c, { user, scope: 'openid', pkce: p });
@@ -89,6 +92,17 @@ describe('OpenID Connect RP-Initiated Logout 1.0', () => {
     const posted = await stranger.post('/end_session', { client_id: c.id, post_logout_redirect_uri: BYE });
     expect(posted.status).toBe(200);
     expect(posted.body).toContain('Sign out?');
+  });
+
+  it('§2: an id_token_hint of either algorithm names its client, RS256 (the default) and ES256 (a client registered for it)', async () => {
+    for (const alg of ['RS256', 'ES256'] as const) {
+      const { tokens } = await rp(h, alg);
+      expect(decodeProtectedHeader(tokens.id_token).alg).toBe(alg);
+      // No client_id: only the verified hint names the client whose URI this is.
+      const res = await new Agent(h.server.url).get(`/end_session?${new URLSearchParams({ id_token_hint: tokens.id_token, post_logout_redirect_uri: BYE, state: alg })}`);
+      expect(res.status, alg).toBe(302);
+      expect(res.location).toBe(`${BYE}?state=${alg}`);
+    }
   });
 
   it('the confirmation form is CSRF-protected: without the token or from another origin it is refused with 403', async () => {

@@ -5,7 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import { hashSecret, type UserProfile } from '@tessera/server';
-import { createLocalJWKSet, decodeProtectedHeader, type JSONWebKeySet, jwtVerify } from 'jose';
+import { CompactSign, createLocalJWKSet, decodeProtectedHeader, generateKeyPair, type JSONWebKeySet, type JWK, jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { Agent, field } from './agent.js';
 import { expectError, forged, type Harness, PASSWORD, pkce, sleep, useServer } from './flows.js';
@@ -16,6 +16,11 @@ const OIDC = 'openid profile email offline_access';
 async function verified(h: Harness, idToken: string, clientId: string) {
   const jwks = createLocalJWKSet((await h.request('/jwks.json')).body as JSONWebKeySet);
   return (await jwtVerify(idToken, jwks, { issuer: h.server.url, audience: clientId })).payload;
+}
+
+/** The kid /jwks.json publishes for the newest key of `alg` (one per algorithm on a fresh server). */
+async function publishedKid(h: Harness, alg: 'RS256' | 'ES256'): Promise<string | undefined> {
+  return ((await h.request('/jwks.json')).body as JSONWebKeySet).keys.filter((k) => k.alg === alg).at(-1)?.kid;
 }
 
 /** OIDC Core §3.1.3.6: base64url of the left half of SHA-256 of the access token. */
@@ -47,7 +52,8 @@ describe('OpenID Connect Core: the id_token', () => {
     const before = Math.floor(Date.now() / 1000);
     const body = await oidcTokens(h, c, 'openid profile', { nonce: 'n-0S6_WzA2Mj' }, user);
     expect(typeof body.id_token).toBe('string');
-    expect(decodeProtectedHeader(body.id_token)).toMatchObject({ alg: 'ES256', kid: expect.any(String) });
+    // OIDC Registration §2: a client that registered no id_token_signed_response_alg gets RS256.
+    expect(decodeProtectedHeader(body.id_token)).toEqual({ alg: 'RS256', kid: await publishedKid(h, 'RS256'), typ: 'JWT' });
     const claims = await verified(h, body.id_token, c.id);
     // §2: sub is the user's id, the same for every client; aud is the client alone, so no azp.
     expect(claims).toMatchObject({ iss: h.server.url, sub: user.id, aud: c.id, nonce: 'n-0S6_WzA2Mj', at_hash: atHash(body.access_token) });
@@ -142,6 +148,24 @@ describe('OpenID Connect Core: the id_token', () => {
     const body = await oidcTokens(h, c, 'openid');
     expect(body.access_token.split('.')).toHaveLength(3);
     expect((await verified(h, body.id_token, c.id)).at_hash).toBe(atHash(body.access_token));
+  });
+
+  it('OIDC Registration §2: a client registered with id_token_signed_response_alg ES256 gets ES256 id_tokens, on refresh too; JWT access tokens are ES256 whatever the client registered', async () => {
+    const es = await h.codeClient({ scope: OIDC, tokenFormat: 'jwt', idTokenSignedResponseAlg: 'ES256' });
+    const rs = await h.codeClient({ scope: OIDC, tokenFormat: 'jwt' });
+    const esKid = await publishedKid(h, 'ES256');
+    const first = await oidcTokens(h, es, 'openid offline_access', { nonce: 'es' });
+    expect(decodeProtectedHeader(first.id_token)).toEqual({ alg: 'ES256', kid: esKid, typ: 'JWT' });
+    expect(await verified(h, first.id_token, es.id)).toMatchObject({ aud: es.id, nonce: 'es', at_hash: atHash(first.access_token) });
+    const refreshed = await h.refresh(es, first.refresh_token);
+    expect(decodeProtectedHeader(refreshed.body.id_token)).toMatchObject({ alg: 'ES256', kid: esKid });
+    expect(await verified(h, refreshed.body.id_token, es.id)).toMatchObject({ at_hash: atHash(refreshed.body.access_token) });
+    // RFC 9068 access tokens: ES256 for both clients; only the id_token follows the registration.
+    const other = await oidcTokens(h, rs, 'openid');
+    expect(decodeProtectedHeader(other.id_token)).toMatchObject({ alg: 'RS256' });
+    for (const token of [first.access_token, refreshed.body.access_token, other.access_token]) {
+      expect(decodeProtectedHeader(token)).toEqual({ alg: 'ES256', kid: esKid, typ: 'at+jwt' });
+    }
   });
 });
 
@@ -259,14 +283,20 @@ describe('OpenID Connect Discovery 1.0', () => {
       jwks_uri: `${url}/jwks.json`,
       response_types_supported: ['code'],
       subject_types_supported: ['public'],
-      id_token_signing_alg_values_supported: ['ES256'],
+      // Discovery §3: MUST include RS256; ES256 for clients that register it.
+      id_token_signing_alg_values_supported: ['RS256', 'ES256'],
       scopes_supported: ['openid', 'profile', 'email', 'offline_access'],
       // Its default is true: the request_uri parameter is not supported, so it says so.
       request_uri_parameter_supported: false,
     });
     expect([...m.claims_supported].sort()).toEqual(['at_hash', 'aud', 'auth_time', 'email', 'email_verified', 'exp', 'iat', 'iss', 'name', 'nonce', 'sub']);
-    // The signing keys really use the advertised algorithm.
-    for (const key of (await h.request('/jwks.json')).body.keys) expect(key.alg).toBe('ES256');
+    // The signing keys are of the advertised algorithms, a current key for each (RSA of 2048 bits for RS256).
+    const keys: JWK[] = (await h.request('/jwks.json')).body.keys;
+    expect(keys.map((k) => k.alg).sort()).toEqual(['ES256', 'RS256']);
+    for (const key of keys) expect(key).toMatchObject({ use: 'sig', kid: expect.any(String) });
+    expect(keys.find((k) => k.alg === 'RS256')).toMatchObject({ kty: 'RSA', e: 'AQAB' });
+    expect(Buffer.from(keys.find((k) => k.alg === 'RS256')?.n ?? '', 'base64url').length * 8).toBe(2048);
+    expect(keys.find((k) => k.alg === 'ES256')).toMatchObject({ kty: 'EC', crv: 'P-256' });
     // Nothing advertised that is not served.
     for (const key of ['userinfo_endpoint', 'jwks_uri']) expect((await h.request(new URL(m[key]).pathname)).status, key).not.toBe(404);
   });
@@ -363,6 +393,24 @@ describe('OpenID Connect Core §3.1.2.1: prompt, max_age, id_token_hint, login_h
     const foreign = (await oidcTokens(h, other, 'openid', {}, ada)).id_token as string;
     for (const hint of [forged(adaToken), 'not.a.jwt', foreign]) {
       expect(query((await adaAgent.get(authorize(c, { id_token_hint: hint }))).location).get('error')).toBe('invalid_request');
+    }
+  });
+
+  it('§3.1.2.1 id_token_hint: an RS256 and an ES256 ID Token both verify (each client\'s algorithm); a hint signed with a key /jwks.json does not publish is invalid_request', async () => {
+    const rs = await h.codeClient({ scope: 'openid' });
+    const es = await h.codeClient({ scope: 'openid', idTokenSignedResponseAlg: 'ES256' });
+    const ada = await h.user();
+    await consented(rs, ada);
+    const adaAgent = await consented(es, ada);
+    for (const [c, alg] of [[rs, 'RS256'], [es, 'ES256']] as const) {
+      const hint = (await oidcTokens(h, c, 'openid', {}, ada)).id_token as string;
+      expect(decodeProtectedHeader(hint).alg).toBe(alg);
+      expect(query((await adaAgent.get(authorize(c, { id_token_hint: hint, prompt: 'none' }))).location).get('code'), alg).toBeTruthy();
+      // The same claims and header under a key of the same algorithm that the server never published.
+      const { privateKey } = await generateKeyPair(alg);
+      const [header, payload] = hint.split('.') as [string, string];
+      const stranger = await new CompactSign(Buffer.from(payload, 'base64url')).setProtectedHeader(JSON.parse(Buffer.from(header, 'base64url').toString())).sign(privateKey);
+      expect(query((await adaAgent.get(authorize(c, { id_token_hint: stranger }))).location).get('error'), alg).toBe('invalid_request');
     }
   });
 

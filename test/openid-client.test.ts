@@ -1,8 +1,11 @@
 /**
  * Interop with openid-client (npm), the certified relying-party library, against Tessera as an
  * OpenID Provider (issue 11): discovery, code + PKCE with `openid profile email`, its own strict
- * id_token validation (signature, iss, aud, exp, iat, nonce, at_hash), userinfo, refresh.
+ * id_token validation (signature, iss, aud, exp, iat, nonce, at_hash), userinfo, refresh. With its
+ * default expectations the ID Tokens are RS256 (OpenID Connect Registration §2's default); a
+ * client registered for ES256 tells openid-client so, which then refuses any other algorithm.
  */
+import { decodeProtectedHeader } from 'jose';
 import * as oidc from 'openid-client';
 import { describe, expect, it } from 'vitest';
 import { field } from './agent.js';
@@ -22,17 +25,27 @@ async function userAllows(h: Harness, user: { id: string; username: string; pass
 describe('openid-client against Tessera', () => {
   const h = useServer();
 
-  async function setup(tokenFormat: 'opaque' | 'jwt', username = `oc-${tokenFormat}`) {
-    const c = await h.codeClient({ scope: 'openid profile email offline_access', tokenFormat, postLogoutRedirectUris: [`${REDIRECT_URI}/bye`] });
+  /** `alg`: the client registers that id_token_signed_response_alg and openid-client expects it; none: the defaults of both. */
+  async function setup(tokenFormat: 'opaque' | 'jwt', username = `oc-${tokenFormat}`, alg?: 'ES256') {
+    const c = await h.codeClient({
+      scope: 'openid profile email offline_access', tokenFormat, postLogoutRedirectUris: [`${REDIRECT_URI}/bye`], ...(alg ? { idTokenSignedResponseAlg: alg } : {}),
+    });
     const user = { ...(await h.engine.createUser(username, PASSWORD, { actor: 'test' }, { name: 'Ada Lovelace', email: 'ada@example.com', emailVerified: true })), password: PASSWORD };
     // Discovery 1.0 §4: from the issuer URL alone. Plain HTTP on loopback is a test's allowance.
-    const config = await oidc.discovery(new URL(h.server.url), c.id, undefined, oidc.ClientSecretBasic(c.secret), { execute: [oidc.allowInsecureRequests] });
+    const metadata = alg ? { id_token_signed_response_alg: alg } : undefined;
+    const config = await oidc.discovery(new URL(h.server.url), c.id, metadata, oidc.ClientSecretBasic(c.secret), { execute: [oidc.allowInsecureRequests] });
     return { c, user, config };
   }
 
-  for (const tokenFormat of ['opaque', 'jwt'] as const) {
-    it(`discovery → code + PKCE (openid profile email) → id_token validated by openid-client → userinfo → refresh [${tokenFormat} access tokens]`, async () => {
-      const { c, user, config } = await setup(tokenFormat);
+  const cases = [
+    { tokenFormat: 'opaque', alg: undefined, expected: 'RS256' },
+    { tokenFormat: 'jwt', alg: undefined, expected: 'RS256' },
+    { tokenFormat: 'jwt', alg: 'ES256', expected: 'ES256' },
+  ] as const;
+  for (const { tokenFormat, alg, expected } of cases) {
+    const registered = alg ? `id_token_signed_response_alg ${alg}` : 'openid-client defaults';
+    it(`discovery → code + PKCE (openid profile email) → ${expected} id_token validated by openid-client → userinfo → refresh [${tokenFormat} access tokens, ${registered}]`, async () => {
+      const { c, user, config } = await setup(tokenFormat, `oc-${tokenFormat}-${expected}`, alg);
       expect(config.serverMetadata()).toMatchObject({ issuer: h.server.url, userinfo_endpoint: `${h.server.url}/userinfo` });
 
       const verifier = oidc.randomPKCECodeVerifier();
@@ -48,6 +61,8 @@ describe('openid-client against Tessera', () => {
       const tokens = await oidc.authorizationCodeGrant(config, callback, { pkceCodeVerifier: verifier, expectedNonce: nonce, expectedState: state, idTokenExpected: true });
       const claims = tokens.claims();
       expect(claims).toMatchObject({ iss: h.server.url, sub: user.id, aud: c.id, nonce });
+      // What openid-client accepted: RS256 under its defaults (OpenID Connect Core §15.1 interop).
+      expect(decodeProtectedHeader(tokens.id_token as string).alg).toBe(expected);
       expect(typeof claims?.auth_time).toBe('number');
 
       const info = await oidc.fetchUserInfo(config, tokens.access_token, user.id);
@@ -57,6 +72,7 @@ describe('openid-client against Tessera', () => {
       const refreshed = await oidc.refreshTokenGrant(config, tokens.refresh_token as string);
       expect(refreshed.refresh_token).not.toBe(tokens.refresh_token);
       expect(refreshed.claims()).toMatchObject({ iss: h.server.url, sub: user.id, aud: c.id });
+      expect(decodeProtectedHeader(refreshed.id_token as string).alg).toBe(expected);
       expect(await oidc.fetchUserInfo(config, refreshed.access_token, user.id)).toMatchObject({ sub: user.id });
       // userinfo refuses another user's expected subject: openid-client compares sub.
       await expect(oidc.fetchUserInfo(config, refreshed.access_token, 'someone-else')).rejects.toThrow();

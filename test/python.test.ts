@@ -112,13 +112,14 @@ describe('Python clients against Tessera', () => {
     expect(r).toEqual({ default_audience: 'invalid_client', token_type: 'Bearer', scope: 'read' });
   });
 
-  it('Authlib OpenID Connect: code flow with nonce (PKCE), parse_id_token validates the id_token, userinfo by scope', async () => {
+  it('Authlib OpenID Connect: code flow with nonce (PKCE), parse_id_token validates the RS256 id_token (the default algorithm), userinfo by scope', async () => {
     const c = await h.codeClient({ redirectUris: [CALLBACK], scope: 'openid profile email' });
     const user = await h.engine.createUser(`authlib-${Date.now()}`, PASSWORD, { actor: 'test' }, { name: 'Ada Lovelace', email: 'ada@example.com', emailVerified: false });
     const r = await runPython('authlib_oidc.py', {
       TESSERA_URL: h.server.url, CLIENT_ID: c.id, CLIENT_SECRET: c.secret!, REDIRECT_URI: CALLBACK, USERNAME: user.username, PASSWORD,
     });
     expect(r.nonce_sent).toBe(true);
+    expect(r.id_token_alg).toBe('RS256');
     // OIDC Core §11: no offline_access, no refresh token for an openid request.
     expect(r.token_keys).toEqual(['access_token', 'expires_in', 'id_token', 'scope', 'token_type']);
     expect(r.claims).toMatchObject({ iss: h.server.url, sub: user.id, aud: c.id, nonce: expect.any(String) });

@@ -11,7 +11,7 @@ import { readmeCode, root, runSignInExample } from './readme-kit.js';
 
 const h = useServer();
 
-it('the README OpenID Connect commands run verbatim: a user with name and email, an OIDC client, the discovery document', async () => {
+it('the README OpenID Connect commands run verbatim: a user with name and email, an OIDC client, an ES256 one, the discovery document', async () => {
   const script = `set -euo pipefail\n${readmeCode('oidc-walkthrough', 'sh').replaceAll('http://127.0.0.1:9000', h.server.url)}`;
   const env = { ...process.env, TESSERA_DB: h.server.db, TESSERA_LOG_LEVEL: 'warn', ADA_PASSWORD: 'ada passphrase 1815' };
   const { stdout } = await promisify(execFile)('bash', ['-c', script], { cwd: root, env, timeout: 60_000 });
@@ -19,13 +19,21 @@ it('the README OpenID Connect commands run verbatim: a user with name and email,
   expect(ada).toMatchObject({ name: 'Ada Lovelace', email: 'ada@example.com', emailVerified: true });
   expect(stdout).toContain(`Created user 'ada' (id ${ada?.id}).`);
   expect(stdout).toContain("Updated user 'ada': name 'Ada Lovelace', email 'ada@example.com' (verified).");
-  expect(stdout).toMatch(/"scope": "email offline_access openid profile"/);
+  expect(stdout).toMatch(/"scope": "email offline_access openid profile",\n\s*"token_format": "opaque",\n\s*"id_token_signed_response_alg": "RS256"/);
+  expect(stdout).toMatch(/"name": "rp-es256",[^}]*"id_token_signed_response_alg": "ES256"/);
+  const clients = await h.store.listClients();
+  expect(clients.find((c) => c.name === 'rp')?.idTokenSignedResponseAlg).toBe('RS256');
+  expect(clients.find((c) => c.name === 'rp-es256')?.idTokenSignedResponseAlg).toBe('ES256');
   const discovery = JSON.parse(stdout.trim().split('\n').at(-1) as string);
-  expect(discovery).toMatchObject({ issuer: h.server.url, userinfo_endpoint: `${h.server.url}/userinfo`, subject_types_supported: ['public'] });
+  expect(discovery).toMatchObject({
+    issuer: h.server.url, userinfo_endpoint: `${h.server.url}/userinfo`, subject_types_supported: ['public'], id_token_signing_alg_values_supported: ['RS256', 'ES256'],
+  });
 }, 90_000);
 
-it('the README openid-client example runs verbatim: discovery, code + PKCE + nonce, id_token checked, userinfo, refresh', async () => {
+it('the README openid-client example runs verbatim with its defaults: discovery, code + PKCE + nonce, RS256 id_token checked, userinfo, refresh', async () => {
   const c = await h.codeClient({ redirectUris: ['http://127.0.0.1:8080/callback'], scope: 'openid profile email offline_access' });
+  // Registered with no algorithm: its ID Tokens are RS256, which openid-client's defaults accept.
+  expect(c.client.idTokenSignedResponseAlg).toBe('RS256');
   const alice = await h.alice();
   await h.engine.setUserProfile(alice, { name: 'Alice Liddell', email: 'alice@example.com', emailVerified: true }, { actor: 'test' });
   const { code, stdout, stderr } = await runSignInExample(h, readmeCode('oidc-example', 'js'), { CLIENT_ID: c.id, CLIENT_SECRET: c.secret });

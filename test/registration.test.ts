@@ -52,7 +52,11 @@ describe('dynamic client registration, --registration token (the default)', () =
   it('RFC 7591 §2: defaults are authorization_code, code, client_secret_basic and every allowed scope; a public client gets no secret', async () => {
     const res = await register(h, { redirect_uris: [REDIRECT] }, await initialToken(h));
     expect(res.status).toBe(201);
-    expect(res.body).toMatchObject({ grant_types: ['authorization_code'], response_types: ['code'], token_endpoint_auth_method: 'client_secret_basic', scope: 'read write' });
+    expect(res.body).toMatchObject({
+      grant_types: ['authorization_code'], response_types: ['code'], token_endpoint_auth_method: 'client_secret_basic', scope: 'read write',
+      // OpenID Connect Dynamic Client Registration 1.0 §2: RS256 when not registered.
+      id_token_signed_response_alg: 'RS256',
+    });
     expect(res.body.client_secret).toBeDefined();
     const pub = await register(h, { redirect_uris: ['com.example.app:/callback', 'http://127.0.0.1:8765/cb'], token_endpoint_auth_method: 'none', grant_types: ['authorization_code', 'refresh_token'] }, await initialToken(h));
     expect(pub.status).toBe(201);
@@ -103,6 +107,11 @@ describe('dynamic client registration, --registration token (the default)', () =
       { grant_types: ['authorization_code'], response_types: [], redirect_uris: [REDIRECT] },
       { grant_types: ['authorization_code'], response_types: ['token'], redirect_uris: [REDIRECT] },
       { grant_types: ['authorization_code'], response_types: ['code id_token'], redirect_uris: [REDIRECT] },
+      // OpenID Connect Registration §2: only the algorithms the server signs ID Tokens with (never none, never a MAC).
+      { grant_types: ['client_credentials'], id_token_signed_response_alg: 'HS256' },
+      { grant_types: ['client_credentials'], id_token_signed_response_alg: 'none' },
+      { grant_types: ['client_credentials'], id_token_signed_response_alg: 'PS256' },
+      { grant_types: ['client_credentials'], id_token_signed_response_alg: 256 },
     ];
     for (const metadata of cases) {
       const res = await register(h, metadata, token);
@@ -242,6 +251,21 @@ describe('client configuration endpoint (RFC 7592)', () => {
     expect(put.status, JSON.stringify(put.body)).toBe(200);
     expect(put.body.post_logout_redirect_uris).toEqual(['https://app.example/signed-out']);
     expectError(await register(h, { redirect_uris: [REDIRECT], post_logout_redirect_uris: ['https://app.example/bye#frag'] }, await initialToken(h)), 400, 'invalid_client_metadata');
+  });
+
+  it('OpenID Connect Registration §2: id_token_signed_response_alg ES256 is registered and read back; a PUT without it goes back to RS256, one with an unknown value is refused', async () => {
+    const c = await registered({ redirect_uris: [REDIRECT], id_token_signed_response_alg: 'ES256' });
+    expect(c.id_token_signed_response_alg).toBe('ES256');
+    expect((await h.store.getClient(c.client_id as string))?.idTokenSignedResponseAlg).toBe('ES256');
+    expect((await call(c.registration_client_uri, c.registration_access_token, 'GET')).body.id_token_signed_response_alg).toBe('ES256');
+    // RFC 7592 §2.2: the metadata sent replaces the registration; an omitted field takes its default.
+    const put = await call(c.registration_client_uri, c.registration_access_token, 'PUT', { client_id: c.client_id, redirect_uris: [REDIRECT] });
+    expect(put.status, JSON.stringify(put.body)).toBe(200);
+    expect(put.body.id_token_signed_response_alg).toBe('RS256');
+    expect((await h.store.getClient(c.client_id as string))?.idTokenSignedResponseAlg).toBe('RS256');
+    const bad = await call(c.registration_client_uri, c.registration_access_token, 'PUT', { client_id: c.client_id, redirect_uris: [REDIRECT], id_token_signed_response_alg: 'RS512' });
+    expectError(bad, 400, 'invalid_client_metadata');
+    expect(bad.body.error_description).toBe('id_token_signed_response_alg must be one of RS256, ES256');
   });
 
   it('RFC 7592 §2.2: PUT without this client_id, with server-assigned fields, a wrong secret, a new auth method or bad metadata is refused', async () => {

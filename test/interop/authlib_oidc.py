@@ -1,11 +1,13 @@
 """Authlib's OpenID Connect client against Tessera: discovery from the server metadata URL, the
 code flow with PKCE and a nonce, parse_id_token (signature from jwks_uri, iss, aud, exp, iat,
-nonce, at_hash: Authlib's CodeIDToken rules), userinfo. Prints a JSON summary.
+nonce, at_hash: Authlib's CodeIDToken rules), userinfo. Prints a JSON summary, with the algorithm
+of the ID Token Authlib accepted.
 
 The app class is what Authlib's Flask and Starlette clients are made of (OAuth2Mixin +
 OpenIDMixin over requests), without a web framework: this script plays the browser itself.
 
 Environment: TESSERA_URL, CLIENT_ID, CLIENT_SECRET, REDIRECT_URI, USERNAME, PASSWORD."""
+import base64
 import json
 import os
 from urllib.parse import parse_qs, urlparse
@@ -50,8 +52,12 @@ try:
 except Exception as e:  # authlib.jose.errors.InvalidClaimError
     wrong_nonce = type(e).__name__ + ": " + str(e)
 
+header = token["id_token"].split(".")[0]
+header = json.loads(base64.urlsafe_b64decode(header + "=" * (-len(header) % 4)))
+
 print(json.dumps({
     "nonce_sent": sent.get("nonce", [None])[0] == request["nonce"],
+    "id_token_alg": header["alg"],
     "token_keys": sorted(k for k in token if k != "expires_at"),
     "claims": {k: claims.get(k) for k in ("iss", "sub", "aud", "nonce")},
     "claims_have": sorted(k for k in ("at_hash", "auth_time", "exp", "iat") if k in claims),

@@ -6,7 +6,7 @@
 import type { ServerConfig } from '../config.js';
 import { PATHS } from '../http/routes.js';
 import { metadata } from '../rfc8414/metadata.js';
-import { ALG } from '../lifecycle/keys.js';
+import { SIGNING_ALGS } from '../lifecycle/keys.js';
 import { SCOPE_CLAIMS } from './userinfo.js';
 
 /** The scopes OpenID Connect gives a meaning (Core §3.1.2.1, §5.4, §11). */
@@ -22,9 +22,8 @@ export function openidConfiguration(config: ServerConfig) {
     scopes_supported: [...OIDC_SCOPES],
     // REQUIRED: a user's id, the same for every client.
     subject_types_supported: ['public'],
-    // REQUIRED: the signing keys' one algorithm (lifecycle/keys.ts).
-    // ID Tokens are signed with the server's keys (lifecycle/keys.ts).
-    id_token_signing_alg_values_supported: [ALG],
+    // REQUIRED, and MUST include RS256 (§3); a client registers either (id_token_signed_response_alg).
+    id_token_signing_alg_values_supported: [...SIGNING_ALGS],
     claims_supported: ['sub', 'iss', 'aud', 'exp', 'iat', 'auth_time', 'nonce', 'at_hash', ...SCOPE_CLAIMS.profile, ...SCOPE_CLAIMS.email],
     // Discovery §3: omitted would mean "supported" (its default is true); the request_uri parameter is not.
     request_uri_parameter_supported: false,

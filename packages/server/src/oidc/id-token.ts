@@ -1,17 +1,17 @@
 /**
  * The ID Token (OpenID Connect Core 1.0 §2), issued by the token endpoint beside the access token
  * of an `openid` authorization (§3.1.3.3) and again on refresh (§12.2), signed with the server's
- * keys (lifecycle/keys.ts, the ones JWT access tokens use and /jwks.json publishes).
+ * key (lifecycle/keys.ts, published at /jwks.json) of the algorithm the client registered.
  */
 import { createHash } from 'node:crypto';
 import type { JWTPayload } from 'jose';
 import type { Issued } from '../lifecycle/engine.js';
 import type { KeyRing } from '../lifecycle/keys.js';
-
+import type { ClientRecord } from '../store/types.js';
 
 /**
  * §3.1.3.6 at_hash: the left-most half of the hash of the access token's ASCII octets, with the
- * hash of the ID Token's alg (ES256: SHA-256), base64url-encoded.
+ * hash of the ID Token's alg (RS256 and ES256 alike: SHA-256), base64url-encoded.
  */
 export function atHash(accessToken: string): string {
   return createHash('sha256').update(accessToken, 'ascii').digest().subarray(0, 16).toString('base64url');
@@ -37,9 +37,13 @@ export function idTokenClaims(issuer: string, clientId: string, issued: Issued &
   };
 }
 
-/** The signed id_token for an OpenID Connect issuance, or undefined when `issued` is not one. */
-export async function idTokenFor(keys: KeyRing, issuer: string, clientId: string, issued: Issued): Promise<string | undefined> {
+/**
+ * The signed id_token for an OpenID Connect issuance, or undefined when `issued` is not one.
+ * OpenID Connect Dynamic Client Registration 1.0 §2: signed with the client's
+ * id_token_signed_response_alg (RS256 unless it registered ES256).
+ */
+export async function idTokenFor(keys: KeyRing, issuer: string, client: ClientRecord, issued: Issued): Promise<string | undefined> {
   const { authentication } = issued;
   if (authentication === undefined) return undefined;
-  return keys.sign(idTokenClaims(issuer, clientId, { ...issued, authentication }), 'JWT');
+  return keys.sign(idTokenClaims(issuer, client.id, { ...issued, authentication }), 'JWT', client.idTokenSignedResponseAlg);
 }

@@ -5,7 +5,7 @@
  */
 import { OAuthError } from '@tessera/core';
 import { createLocalJWKSet, jwtVerify } from 'jose';
-import type { KeyRing } from '../lifecycle/keys.js';
+import { type KeyRing, SIGNING_ALGS } from '../lifecycle/keys.js';
 import type { SignedIn } from '../lifecycle/engine.js';
 
 export interface AuthenticationParams {
@@ -47,10 +47,12 @@ export async function authenticationParams(
 /**
  * An id_token_hint (Core §3.1.2.1, RP-Initiated Logout §2): an ID Token this server signed, whose
  * `sub` and `aud` it answers. Its age is not held against it: it is a hint about a past session.
+ * Any key /jwks.json still publishes verifies it, of either algorithm (ID Tokens come in the
+ * client's), a rotated key included until it retires.
  */
 export async function idTokenHint(value: string, issuer: string, keys: KeyRing): Promise<{ sub: string; aud: string[] }> {
   try {
-    const { payload } = await jwtVerify(value, createLocalJWKSet(await keys.jwks()), { issuer, clockTolerance: ANY_AGE });
+    const { payload } = await jwtVerify(value, createLocalJWKSet(await keys.jwks()), { issuer, clockTolerance: ANY_AGE, algorithms: [...SIGNING_ALGS] });
     if (typeof payload.sub !== 'string' || payload.aud === undefined) throw new Error('no sub or aud');
     return { sub: payload.sub, aud: typeof payload.aud === 'string' ? [payload.aud] : payload.aud };
   } catch {

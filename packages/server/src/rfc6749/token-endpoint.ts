@@ -51,7 +51,7 @@ export function tokenEndpoint(engine: LifecycleEngine, config: ServerConfig, key
     const issued = await grant.handle({ engine, client, params, by: { actor: `client:${client.id}`, endpoint: PATHS.token }, address });
     const response = tokenResponse(issued);
     // OpenID Connect Core §3.1.3.3: an id_token beside an openid authorization's tokens (no await on the other grants' path).
-    if (issued.authentication !== undefined) response.id_token = await idTokenFor(keys, config.issuer, client.id, issued);
+    if (issued.authentication !== undefined) response.id_token = await idTokenFor(keys, config.issuer, client, issued);
     return json(200, response);
   };
 }

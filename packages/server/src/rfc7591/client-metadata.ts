@@ -6,12 +6,14 @@ import { formatScope, OAuthError, parseScope } from '@tessera/core';
 import type { ServerConfig } from '../config.js';
 import type { NewClient } from '../lifecycle/principals.js';
 import { registeredRedirectUriProblem } from '../rfc6749/redirect-uri.js';
+import { SIGNING_ALGS } from '../lifecycle/keys.js';
 import { enabledGrants } from '../rfc6749/token-endpoint.js';
 import { checkedJwks, registeredJwksUri } from '../rfc7523/client-jwks.js';
-import type { ClientAuthMethod, ClientRecord, GrantType } from '../store/types.js';
+import type { ClientAuthMethod, ClientRecord, GrantType, SigningAlg } from '../store/types.js';
 
 /** What registration sets of a client: everything but the token format and lifetimes (server defaults). */
-export type RegisteredMetadata = Omit<NewClient, 'tokenFormat' | 'accessTtl' | 'refreshTtl' | 'registrationTokenHash'>;
+export type RegisteredMetadata = Omit<NewClient, 'tokenFormat' | 'accessTtl' | 'refreshTtl' | 'registrationTokenHash' | 'idTokenSignedResponseAlg'>
+  & Pick<ClientRecord, 'idTokenSignedResponseAlg'>;
 
 const bad = (description: string) => new OAuthError('invalid_client_metadata', description);
 const badRedirect = (description: string) => new OAuthError('invalid_redirect_uri', description);
@@ -100,6 +102,11 @@ export async function checkedMetadata(json: unknown, config: ServerConfig, curre
     if (problem !== undefined) throw bad(`each of post_logout_redirect_uris ${problem}`);
   }
 
+  // OpenID Connect Dynamic Client Registration 1.0 §2: RS256 when omitted; an algorithm the
+  // server does not sign with is an error (§3.3), never a silent substitute. Never none.
+  const idTokenAlg = string(body, 'id_token_signed_response_alg') ?? 'RS256';
+  if (!(SIGNING_ALGS as readonly string[]).includes(idTokenAlg)) throw bad(`id_token_signed_response_alg must be one of ${SIGNING_ALGS.join(', ')}`);
+
   const name = string(body, 'client_name') ?? '';
   if (name.length > NAME_MAX) throw bad(`client_name must be at most ${NAME_MAX} characters`);
 
@@ -115,7 +122,9 @@ export async function checkedMetadata(json: unknown, config: ServerConfig, curre
   if (scopes.size === 0) throw bad('scope must name at least one scope');
 
   const keys = await clientKeys(body, authMethod);
-  return { name, authMethod, grantTypes, redirectUris, postLogoutRedirectUris, scope: formatScope(scopes), ...keys };
+  return {
+    name, authMethod, grantTypes, redirectUris, postLogoutRedirectUris, scope: formatScope(scopes), idTokenSignedResponseAlg: idTokenAlg as SigningAlg, ...keys,
+  };
 }
 
 /** RFC 7591 §2: jwks or jwks_uri (never both), for private_key_jwt only (RFC 7523 §2.2). */
@@ -158,6 +167,7 @@ export function clientInformation(client: ClientRecord, registrationClientUri: s
     redirect_uris: client.redirectUris,
     ...(client.postLogoutRedirectUris.length === 0 ? {} : { post_logout_redirect_uris: client.postLogoutRedirectUris }),
     scope: client.scope,
+    id_token_signed_response_alg: client.idTokenSignedResponseAlg,
     ...(client.jwks === null ? {} : { jwks: JSON.parse(client.jwks) as unknown }),
     ...(client.jwksUri === null ? {} : { jwks_uri: client.jwksUri }),
   };

@@ -38,7 +38,10 @@ export function accessTokenClaims(t: AccessTokenFacts): JWTPayload {
   };
 }
 
-/** The signed JWT access token; RFC 9068 §2.1: its header's typ is "at+jwt". */
+/**
+ * The signed JWT access token; RFC 9068 §2.1: its header's typ is "at+jwt". Always ES256, as
+ * before (the algorithm guards accept by default), whatever a client's ID Tokens are signed with.
+ */
 export function signAccessToken(keys: KeyRing, t: AccessTokenFacts): Promise<string> {
-  return keys.sign(accessTokenClaims(t), 'at+jwt');
+  return keys.sign(accessTokenClaims(t), 'at+jwt', 'ES256');
 }

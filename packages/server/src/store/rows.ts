@@ -30,6 +30,7 @@ export const toClient = (r: Row): ClientRecord => ({
   postLogoutRedirectUris: parsed(r.post_logout_redirect_uris),
   scope: r.scope as string,
   tokenFormat: r.token_format as ClientRecord['tokenFormat'],
+  idTokenSignedResponseAlg: r.id_token_signed_response_alg as ClientRecord['idTokenSignedResponseAlg'],
   accessTtl: r.access_ttl as number | null,
   refreshTtl: r.refresh_ttl as number | null,
   createdAt: r.created_at as number,
@@ -102,7 +103,7 @@ export const toDeviceCode = (r: Row): DeviceCodeRecord => ({
 });
 export const toKey = (r: Row): KeyRecord => ({
   kid: r.kid as string,
-  alg: r.alg as string,
+  alg: r.alg as KeyRecord['alg'],
   privateJwk: r.private_jwk as string,
   publicJwk: r.public_jwk as string,
   createdAt: r.created_at as number,

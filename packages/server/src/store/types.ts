@@ -36,6 +36,8 @@ export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 export type GrantType = 'authorization_code' | 'refresh_token' | 'client_credentials' | 'password' | 'implicit' | typeof DEVICE_CODE_GRANT;
 export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'client_secret_jwt' | 'none';
 export type TokenFormat = 'opaque' | 'jwt';
+/** The JWS algorithms the server signs with (RFC 7518 §3.3 RS256, §3.4 ES256): one current key each. */
+export type SigningAlg = 'RS256' | 'ES256';
 
 export interface ClientRecord {
   id: string;
@@ -71,6 +73,8 @@ export interface ClientRecord {
   /** Space-delimited scopes the client may ask for. */
   scope: string;
   tokenFormat: TokenFormat;
+  /** OpenID Connect Dynamic Client Registration 1.0 §2 id_token_signed_response_alg: what its ID Tokens are signed with. */
+  idTokenSignedResponseAlg: SigningAlg;
   /** Per-client lifetimes in seconds; null = server default. */
   accessTtl: number | null;
   refreshTtl: number | null;
@@ -79,7 +83,7 @@ export interface ClientRecord {
 
 /** What `updateClient` may change; the id, secrets and creation time never change. */
 export type ClientChanges = Partial<Pick<ClientRecord,
-  'name' | 'grantTypes' | 'redirectUris' | 'postLogoutRedirectUris' | 'scope' | 'tokenFormat' | 'accessTtl' | 'refreshTtl' | 'jwks' | 'jwksUri'>>;
+  'name' | 'grantTypes' | 'redirectUris' | 'postLogoutRedirectUris' | 'scope' | 'tokenFormat' | 'idTokenSignedResponseAlg' | 'accessTtl' | 'refreshTtl' | 'jwks' | 'jwksUri'>>;
 
 /**
  * An initial access token (RFC 7591 §3), minted by `tessera client initial-token`: it lets one
@@ -230,7 +234,7 @@ export interface SessionRecord {
 
 export interface KeyRecord {
   kid: string;
-  alg: string;
+  alg: SigningAlg;
   privateJwk: string;
   publicJwk: string;
   createdAt: number;
@@ -553,7 +557,7 @@ export interface Store {
 
   // keys
   listKeys(): Promise<KeyRecord[]>;
-  /** Adds a key and marks the previous current keys to retire at `retireAt`. */
+  /** Adds a key and marks the current keys of its alg (only) to retire at `retireAt`. */
   addKey(key: KeyRecord, retireAt: number | null, audit: AuditInput[]): Promise<void>;
 
   // audit

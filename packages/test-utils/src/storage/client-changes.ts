@@ -16,7 +16,10 @@ export function clientChanges(ref: StoreRef): void {
       const { store } = ref;
       const client = clientRecord({ accessTtl: 60 });
       await store.createClient(client, audit('client.created'));
-      const changes = { name: 'renamed', scope: 'read', grantTypes: ['client_credentials' as const], redirectUris: [], accessTtl: null, tokenFormat: 'jwt' as const };
+      const changes = {
+        name: 'renamed', scope: 'read', grantTypes: ['client_credentials' as const], redirectUris: [], accessTtl: null, tokenFormat: 'jwt' as const,
+        idTokenSignedResponseAlg: 'ES256' as const,
+      };
       const updated = await appends(store, 1, () => store.updateClient(client.id, { ...changes, refreshTtl: undefined }, [audit('client.updated')]));
       const expected = { ...client, ...changes };
       expect(updated).toEqual(expected);

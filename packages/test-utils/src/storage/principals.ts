@@ -10,6 +10,7 @@ export function principals(ref: StoreRef): void {
       const { store } = ref;
       const client = clientRecord({
         redirectUris: ['https://a.example/cb', 'https://b.example/cb'], postLogoutRedirectUris: ['https://a.example/bye'], accessTtl: 60, refreshTtl: 600, tokenFormat: 'jwt',
+        idTokenSignedResponseAlg: 'ES256',
       });
       await appends(store, 1, () => store.createClient(client, audit('client.created', { clientId: client.id })));
       expect(await store.getClient(client.id)).toEqual(client);
@@ -145,8 +146,8 @@ export function principals(ref: StoreRef): void {
   });
 
   describe('signing keys', () => {
-    const key = (createdAt: number): KeyRecord => ({
-      kid: newId(), alg: 'ES256', privateJwk: '{"kty":"EC","d":"x"}', publicJwk: '{"kty":"EC"}', createdAt, retireAt: null,
+    const key = (createdAt: number, alg: KeyRecord['alg'] = 'ES256'): KeyRecord => ({
+      kid: newId(), alg, privateJwk: `{"kty":"${alg === 'ES256' ? 'EC' : 'RSA'}","d":"x"}`, publicJwk: `{"kty":"${alg === 'ES256' ? 'EC' : 'RSA'}"}`, createdAt, retireAt: null,
     });
 
     it('addKey without retireAt keeps earlier keys current', async () => {
@@ -165,6 +166,20 @@ export function principals(ref: StoreRef): void {
       await store.addKey(k2, 5000, [audit('key.rotated')]);
       await store.addKey(k3, 9000, [audit('key.rotated')]);
       expect(await store.listKeys()).toEqual([{ ...k1, retireAt: 5000 }, { ...k2, retireAt: 9000 }, k3]);
+    });
+
+    it('addKey with retireAt retires the current keys of its own alg only: adding an RS256 key leaves the ES256 key current', async () => {
+      const { store } = ref;
+      const es = key(1000, 'ES256');
+      const rs1 = key(2000, 'RS256');
+      const rs2 = key(3000, 'RS256');
+      await store.addKey(es, null, [audit('key.created')]);
+      await store.addKey(rs1, null, [audit('key.created')]);
+      await appends(store, 1, () => store.addKey(rs2, 9000, [audit('key.rotated')]));
+      expect(await store.listKeys()).toEqual([es, { ...rs1, retireAt: 9000 }, rs2]);
+      const es2 = key(4000, 'ES256');
+      await store.addKey(es2, 7000, [audit('key.rotated')]);
+      expect(await store.listKeys()).toEqual([{ ...es, retireAt: 7000 }, { ...rs1, retireAt: 9000 }, rs2, es2]);
     });
   });
 }

@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { formatScope, OAuthError, parseScope } from '@tessera/core';
 import { redirectUriProblem } from '../../rfc6749/redirect-uri.js';
 import { checkedJwks, checkedJwksUri } from '../../rfc7523/client-jwks.js';
+import { SIGNING_ALGS } from '../../lifecycle/keys.js';
 import { readSealingKey } from '../../secrets.js';
 import type { ServerConfig } from '../../config.js';
 import { type ClientAuthMethod, type ClientRecord, DEVICE_CODE_GRANT, type GrantType, type TokenFormat } from '../../store/types.js';
@@ -28,6 +29,7 @@ export function clientJson(c: ClientRecord) {
     ...(c.authMethod === 'private_key_jwt' ? { jwks: c.jwks === null ? null : JSON.parse(c.jwks), jwks_uri: c.jwksUri } : {}),
     scope: c.scope,
     token_format: c.tokenFormat,
+    id_token_signed_response_alg: c.idTokenSignedResponseAlg,
     access_ttl: c.accessTtl,
     refresh_ttl: c.refreshTtl,
     created_at: iso(c.createdAt),
@@ -52,6 +54,7 @@ export function clientText(c: ClientRecord, config: ServerConfig, secret: string
     ...(c.authMethod === 'private_key_jwt' ? [['client keys', keysText(c)] as const] : []),
     ['scope', c.scope],
     ['token_format', c.tokenFormat],
+    ['id_token_signed_response_alg', c.idTokenSignedResponseAlg],
     ['access_ttl', ttl(c.accessTtl, config.accessTokenTtl)],
     ['refresh_ttl', ttl(c.refreshTtl, config.refreshTokenTtl)],
     ['created_at', iso(c.createdAt)],
@@ -85,6 +88,12 @@ export function scopeOf(value: string): string {
   if (scopes.size === 0) throw new UsageError('--scope must name at least one scope');
   return formatScope(scopes);
 }
+
+export const ID_TOKEN_ALG_HELP = `  --id-token-alg A    what its ID Tokens are signed with: ${SIGNING_ALGS.join(' or ')}
+                      (OpenID Connect id_token_signed_response_alg; default RS256)`;
+
+/** `--id-token-alg A`: OpenID Connect Dynamic Client Registration 1.0 §2 id_token_signed_response_alg. */
+export const idTokenAlgOf = (value: string) => oneOf('--id-token-alg', value, SIGNING_ALGS);
 
 function keysText(c: ClientRecord): string {
   if (c.jwksUri !== null) return `jwks_uri ${c.jwksUri}`;

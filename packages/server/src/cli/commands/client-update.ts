@@ -7,7 +7,8 @@ import type { ClientChanges, ClientRecord } from '../../store/types.js';
 import { CommandError, EXIT, list, oneOf, parse, positiveInt, repeated, UsageError, type Command } from '../args.js';
 import { fields, plural, print, printJson, withTessera } from '../io.js';
 import {
-  clientJson, clientKeysOf, clientText, GRANT_TYPES, KEYS_HELP, needSealingKey, REDIRECTING, redirectUri, scopeOf, TOKEN_FORMATS,
+  clientJson, clientKeysOf, clientText, GRANT_TYPES, ID_TOKEN_ALG_HELP, idTokenAlgOf, KEYS_HELP, needSealingKey, REDIRECTING, redirectUri, scopeOf,
+  TOKEN_FORMATS,
 } from './client-fields.js';
 
 const REVOKE_HELP = `  --revoke            also revoke every grant and token the client holds (as \`tessera token
@@ -16,7 +17,7 @@ const REVOKE_HELP = `  --revoke            also revoke every grant and token the
 export const update: Command = {
   name: 'client update',
   synopsis: `ID [--name N] [--grant-type G …] [--redirect-uri U …] [--post-logout-redirect-uri U …] [--scope "a b"] [--token-format opaque|jwt]
-       [--access-ttl S|default] [--refresh-ttl S|default] [--jwks FILE | --jwks-uri URL] [--revoke] [--json]`,
+       [--access-ttl S|default] [--refresh-ttl S|default] [--id-token-alg RS256|ES256] [--jwks FILE | --jwks-uri URL] [--revoke] [--json]`,
   summary: "change a client's registration; its client_id, secret, tokens and grants stay",
   help: `  Each flag given replaces that field whole (the flags of \`client create\`); the others stay.
   --grant-type G      the new list of grant types: repeatable or comma-separated
@@ -25,6 +26,7 @@ export const update: Command = {
                       the new list of URIs /end_session may send the browser to after sign-out
   --access-ttl S      seconds, or 'default' for the server's
   --refresh-ttl S     seconds, or 'default' for the server's
+${ID_TOKEN_ALG_HELP}
 ${KEYS_HELP}
                       (either replaces the keys registered before, inline or by URI; a
                       client registered at /register keeps its rule: https to a host name,
@@ -43,6 +45,7 @@ ${REVOKE_HELP}
       'token-format': { type: 'string' },
       'access-ttl': { type: 'string' },
       'refresh-ttl': { type: 'string' },
+      'id-token-alg': { type: 'string' },
       jwks: { type: 'string' },
       'jwks-uri': { type: 'string' },
       revoke: { type: 'boolean' },
@@ -64,6 +67,7 @@ ${REVOKE_HELP}
     if (values['token-format'] !== undefined) changes.tokenFormat = oneOf('--token-format', values['token-format'], TOKEN_FORMATS);
     if (values['access-ttl'] !== undefined) changes.accessTtl = ttlOf('--access-ttl', values['access-ttl']);
     if (values['refresh-ttl'] !== undefined) changes.refreshTtl = ttlOf('--refresh-ttl', values['refresh-ttl']);
+    if (values['id-token-alg'] !== undefined) changes.idTokenSignedResponseAlg = idTokenAlgOf(values['id-token-alg']);
     Object.assign(changes, await clientKeysOf(values.jwks, values['jwks-uri']));
     if (Object.keys(changes).length === 0 && values.revoke !== true) throw new UsageError('nothing to change: give at least one field to change, or --revoke');
 

@@ -4,15 +4,15 @@ import { plural, print, printJson, shortIso, table, withTessera } from '../io.js
 import { initialToken } from './client-initial-token.js';
 import { rotateSecret, update } from './client-update.js';
 import {
-  AUTH_METHODS, authMethodOf, clientJson, clientKeysOf, clientText, GRANT_TYPES, KEYS_HELP, needSealingKey, REDIRECTING, redirectUri, scopeOf,
-  TOKEN_FORMATS, withSecretSecond,
+  AUTH_METHODS, authMethodOf, clientJson, clientKeysOf, clientText, GRANT_TYPES, ID_TOKEN_ALG_HELP, idTokenAlgOf, KEYS_HELP, needSealingKey, REDIRECTING,
+  redirectUri, scopeOf, TOKEN_FORMATS, withSecretSecond,
 } from './client-fields.js';
 
 const create: Command = {
   name: 'client create',
   synopsis: `--name N --grant-type G … [--redirect-uri U …] --scope "a b" [--auth-method M] [--public]
        [--token-format opaque|jwt] [--access-ttl S] [--refresh-ttl S] [--jwks FILE | --jwks-uri URL]
-       [--post-logout-redirect-uri U …]`,
+       [--post-logout-redirect-uri U …] [--id-token-alg RS256|ES256]`,
   summary: 'register a client; prints its client_id and client_secret (shown once)',
   help: `  --name N            a name for people
   --grant-type G      repeatable or comma-separated: ${GRANT_TYPES.join(', ')}
@@ -30,6 +30,7 @@ const create: Command = {
   --post-logout-redirect-uri U
                       where /end_session may send the browser after sign-out (OpenID Connect
                       RP-Initiated Logout 1.0); an absolute URI, repeatable like --redirect-uri
+${ID_TOKEN_ALG_HELP}
 ${KEYS_HELP}`,
   async run(argv) {
     const { values, db } = parse(argv, {
@@ -45,6 +46,7 @@ ${KEYS_HELP}`,
       jwks: { type: 'string' },
       'jwks-uri': { type: 'string' },
       'post-logout-redirect-uri': { type: 'string', multiple: true },
+      'id-token-alg': { type: 'string' },
     });
     const name = need(values.name, '--name').trim();
     if (name === '') throw new UsageError('--name must not be empty');
@@ -59,6 +61,7 @@ ${KEYS_HELP}`,
     const tokenFormat = oneOf('--token-format', values['token-format'] ?? 'opaque', TOKEN_FORMATS);
     const accessTtl = values['access-ttl'] === undefined ? null : positiveInt('--access-ttl', values['access-ttl']);
     const refreshTtl = values['refresh-ttl'] === undefined ? null : positiveInt('--refresh-ttl', values['refresh-ttl']);
+    const idTokenSignedResponseAlg = idTokenAlgOf(values['id-token-alg'] ?? 'RS256');
 
     const redirecting = grantTypes.filter((g) => REDIRECTING.includes(g));
     if (redirecting.length > 0 && redirectUris.length === 0) {
@@ -75,7 +78,7 @@ ${KEYS_HELP}`,
 
     return withTessera(db, 'create', async ({ engine, config }) => {
       const { client, secret } = await engine.createClient(
-        { name, authMethod, grantTypes, redirectUris, postLogoutRedirectUris, scope, tokenFormat, accessTtl, refreshTtl, ...keys },
+        { name, authMethod, grantTypes, redirectUris, postLogoutRedirectUris, scope, tokenFormat, idTokenSignedResponseAlg, accessTtl, refreshTtl, ...keys },
         { actor: 'cli' },
       );
       const shown = { ...clientJson(client), ...(secret === undefined ? {} : { client_secret: secret }) };

@@ -78,4 +78,30 @@ describe('PostgresStore migrations', () => {
       await old.drop();
     }
   });
+
+  it('clients from before the column keep the ES256 ID Tokens they had; new clients default to RS256 (OpenID Connect Registration §2)', async () => {
+    const old = await createTestDatabase('tessera_id_token_alg');
+    const sql = postgres(old.url, { max: 1, onnotice: () => {} });
+    try {
+      // The database as it was just before the migration that added the column.
+      const before = migrations.findIndex((m) => m.includes('ADD COLUMN id_token_signed_response_alg'));
+      await sql.unsafe('DROP SCHEMA public CASCADE; CREATE SCHEMA public');
+      for (const m of migrations.slice(0, before)) await sql.unsafe(m);
+      await sql.unsafe(`CREATE TABLE tessera_schema (version integer NOT NULL); INSERT INTO tessera_schema VALUES (${before})`);
+      await sql`INSERT INTO clients (id, name, secret_hash, auth_method, grant_types, redirect_uris, scope, token_format, created_at)
+        VALUES ('old', 'old', 'h', 'client_secret_basic', '["authorization_code"]', '["https://app/cb"]', 'openid', 'opaque', 1)`;
+      expect(await migrate({ url: old.url })).toEqual({ from: before, to: migrations.length });
+      const [column] = await sql`SELECT column_default FROM information_schema.columns WHERE table_name = 'clients' AND column_name = 'id_token_signed_response_alg'`;
+      expect(column?.column_default).toMatch(/^'RS256'/);
+      const store = await PostgresStore.open({ url: old.url, poolSize: 1 });
+      try {
+        expect(await store.getClient('old')).toMatchObject({ id: 'old', idTokenSignedResponseAlg: 'ES256' });
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await sql.end({ timeout: 1 });
+      await old.drop();
+    }
+  });
 });

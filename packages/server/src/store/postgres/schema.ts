@@ -472,4 +472,12 @@ export const migrations: readonly string[] = [
   `
   ALTER TABLE tokens ADD COLUMN auth_time bigint;
   `,
+  // OpenID Connect Dynamic Client Registration 1.0 §2 id_token_signed_response_alg: RS256 unless
+  // registered otherwise. Clients from before it have had ES256 ID Tokens (the only algorithm then)
+  // and keep them, so no relying party that pinned ES256 breaks on upgrade.
+  `
+  -- The rows there now take the first default (no rewrite, no clients_changed per row); new ones the second.
+  ALTER TABLE clients ADD COLUMN id_token_signed_response_alg text NOT NULL DEFAULT 'ES256';
+  ALTER TABLE clients ALTER COLUMN id_token_signed_response_alg SET DEFAULT 'RS256';
+  `,
 ];

@@ -208,10 +208,11 @@ export async function createClient(tx: Tx, c: ClientRecord, audit: AuditInput, i
     return 'initial-token-refused';
   }
   await tx`INSERT INTO clients (id, name, secret_hash, previous_secret_hash, previous_secret_expires_at, auth_method, grant_types, redirect_uris,
-      post_logout_redirect_uris, scope, token_format, access_ttl, refresh_ttl, jwks, jwks_uri, sealed_secret, registration_token_hash, created_at)
+      post_logout_redirect_uris, scope, token_format, id_token_signed_response_alg, access_ttl, refresh_ttl, jwks, jwks_uri, sealed_secret,
+      registration_token_hash, created_at)
     VALUES (${c.id}, ${c.name}, ${c.secretHash}, ${c.previousSecretHash}, ${c.previousSecretExpiresAt}, ${c.authMethod}, ${tx.json(c.grantTypes)},
-      ${tx.json(c.redirectUris)}, ${tx.json(c.postLogoutRedirectUris)}, ${c.scope}, ${c.tokenFormat}, ${c.accessTtl}, ${c.refreshTtl}, ${c.jwks}, ${c.jwksUri},
-      ${c.sealedSecret}, ${c.registrationTokenHash}, ${c.createdAt})`;
+      ${tx.json(c.redirectUris)}, ${tx.json(c.postLogoutRedirectUris)}, ${c.scope}, ${c.tokenFormat}, ${c.idTokenSignedResponseAlg}, ${c.accessTtl},
+      ${c.refreshTtl}, ${c.jwks}, ${c.jwksUri}, ${c.sealedSecret}, ${c.registrationTokenHash}, ${c.createdAt})`;
   await appendAudit(tx, [audit], c.createdAt);
   return 'created';
 }
@@ -251,7 +252,7 @@ export async function updateClient(tx: Tx, id: string, changes: ClientChanges, a
   const c: ClientRecord = { ...toClient(row), ...definedOnly(changes) };
   await tx`UPDATE clients SET name = ${c.name}, grant_types = ${tx.json(c.grantTypes)}, redirect_uris = ${tx.json(c.redirectUris)},
       post_logout_redirect_uris = ${tx.json(c.postLogoutRedirectUris)}, scope = ${c.scope},
-      token_format = ${c.tokenFormat}, access_ttl = ${c.accessTtl}, refresh_ttl = ${c.refreshTtl}, jwks = ${c.jwks}, jwks_uri = ${c.jwksUri}
+      token_format = ${c.tokenFormat}, id_token_signed_response_alg = ${c.idTokenSignedResponseAlg}, access_ttl = ${c.accessTtl}, refresh_ttl = ${c.refreshTtl}, jwks = ${c.jwks}, jwks_uri = ${c.jwksUri}
     WHERE id = ${id}`;
   await appendAudit(tx, audit, Date.now());
   return c;
@@ -447,7 +448,8 @@ export async function createSession(tx: Tx, s: SessionRecord, checked?: CheckedC
 }
 
 export async function addKey(tx: Tx, k: KeyRecord, retireAt: number | null, audit: AuditInput[]): Promise<void> {
-  if (retireAt !== null) await tx`UPDATE keys SET retire_at = ${retireAt} WHERE retire_at IS NULL`;
+  // One current key per algorithm: a new RS256 key leaves the ES256 key current, and the reverse.
+  if (retireAt !== null) await tx`UPDATE keys SET retire_at = ${retireAt} WHERE retire_at IS NULL AND alg = ${k.alg}`;
   await tx`INSERT INTO keys (kid, alg, private_jwk, public_jwk, created_at, retire_at)
     VALUES (${k.kid}, ${k.alg}, ${k.privateJwk}, ${k.publicJwk}, ${k.createdAt}, ${k.retireAt})`;
   await appendAudit(tx, audit, k.createdAt);

@@ -319,4 +319,11 @@ export const migrations: readonly string[] = [
   `
   ALTER TABLE tokens ADD COLUMN auth_time INTEGER;
   `,
+  // OpenID Connect Dynamic Client Registration 1.0 §2 id_token_signed_response_alg: RS256 unless
+  // registered otherwise. Clients from before it have had ES256 ID Tokens (the only algorithm then)
+  // and keep them, so no relying party that pinned ES256 breaks on upgrade.
+  `
+  ALTER TABLE clients ADD COLUMN id_token_signed_response_alg TEXT NOT NULL DEFAULT 'RS256';
+  UPDATE clients SET id_token_signed_response_alg = 'ES256';
+  `,
 ];

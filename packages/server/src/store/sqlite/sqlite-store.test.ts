@@ -39,7 +39,7 @@ describe('SqliteStore client cache', () => {
   const client = (id: string): ClientRecord => ({
     id, name: id, secretHash: 'h', previousSecretHash: null, previousSecretExpiresAt: null, authMethod: 'client_secret_basic', jwks: null, jwksUri: null, sealedSecret: null, registrationTokenHash: null,
     grantTypes: ['client_credentials'], redirectUris: [], postLogoutRedirectUris: [],
-    scope: 'read', tokenFormat: 'opaque', accessTtl: null, refreshTtl: null, createdAt: Date.now(),
+    scope: 'read', tokenFormat: 'opaque', idTokenSignedResponseAlg: 'RS256', accessTtl: null, refreshTtl: null, createdAt: Date.now(),
   });
 
   it('a client deleted through this store is gone at once', async () => {
@@ -172,6 +172,26 @@ describe('SqliteStore migrations', () => {
     const store = new SqliteStore({ path });
     expect(store.db.pragma('user_version', { simple: true })).toBe(migrations.length);
     expect(await store.getToken('t1')).toMatchObject({ id: 't1', kind: 'refresh', authTime: null });
+    await store.close();
+  });
+});
+
+describe('SqliteStore migrations: id_token_signed_response_alg', () => {
+  it('clients from before the column keep the ES256 ID Tokens they had; clients created after it store their own algorithm', async () => {
+    const path = join(dir, 'before-id-token-alg.db');
+    const old = new Database(path);
+    const added = migrations.findIndex((sql) => sql.includes('ADD COLUMN id_token_signed_response_alg'));
+    for (const sql of migrations.slice(0, added)) old.exec(sql);
+    old.pragma(`user_version = ${added}`);
+    old.exec(`INSERT INTO clients (id, name, secret_hash, auth_method, grant_types, redirect_uris, scope, token_format, created_at)
+      VALUES ('old', 'old', 'h', 'client_secret_basic', '["authorization_code"]', '["https://app/cb"]', 'openid', 'opaque', 1)`);
+    old.close();
+
+    const store = new SqliteStore({ path });
+    expect(await store.getClient('old')).toMatchObject({ id: 'old', idTokenSignedResponseAlg: 'ES256' });
+    const client = (await store.getClient('old')) as ClientRecord;
+    await store.createClient({ ...client, id: 'new', idTokenSignedResponseAlg: 'RS256' }, { event: 'client.created', actor: 'test' });
+    expect(await store.getClient('new')).toMatchObject({ idTokenSignedResponseAlg: 'RS256' });
     await store.close();
   });
 });

@@ -49,9 +49,11 @@ export class SqliteWrites {
     const p = (sql: string) => db.prepare(sql);
     this.s = {
       insertClient: p(`INSERT INTO clients (id, name, secret_hash, previous_secret_hash, previous_secret_expires_at, auth_method, grant_types, redirect_uris,
-          post_logout_redirect_uris, scope, token_format, access_ttl, refresh_ttl, jwks, jwks_uri, sealed_secret, registration_token_hash, created_at)
+          post_logout_redirect_uris, scope, token_format, id_token_signed_response_alg, access_ttl, refresh_ttl, jwks, jwks_uri, sealed_secret,
+          registration_token_hash, created_at)
         VALUES (@id, @name, @secretHash, @previousSecretHash, @previousSecretExpiresAt, @authMethod, @grantTypes, @redirectUris,
-          @postLogoutRedirectUris, @scope, @tokenFormat, @accessTtl, @refreshTtl, @jwks, @jwksUri, @sealedSecret, @registrationTokenHash, @createdAt)`),
+          @postLogoutRedirectUris, @scope, @tokenFormat, @idTokenSignedResponseAlg, @accessTtl, @refreshTtl, @jwks, @jwksUri, @sealedSecret,
+          @registrationTokenHash, @createdAt)`),
       deleteClient: p('DELETE FROM clients WHERE id = ?'),
       // The right-hand sides read the row as it was: the replaced hash becomes the previous one.
       setClientSecret: p(`UPDATE clients SET secret_hash = @secretHash, sealed_secret = @sealed,
@@ -60,7 +62,7 @@ export class SqliteWrites {
       getClientRow: p('SELECT * FROM clients WHERE id = ?'),
       updateClient: p(`UPDATE clients SET name = @name, grant_types = @grantTypes, redirect_uris = @redirectUris,
           post_logout_redirect_uris = @postLogoutRedirectUris, scope = @scope, token_format = @tokenFormat,
-          access_ttl = @accessTtl, refresh_ttl = @refreshTtl, jwks = @jwks, jwks_uri = @jwksUri WHERE id = @id`),
+          id_token_signed_response_alg = @idTokenSignedResponseAlg, access_ttl = @accessTtl, refresh_ttl = @refreshTtl, jwks = @jwks, jwks_uri = @jwksUri WHERE id = @id`),
       // The current secret, or the previous one within its grace period (rotate-secret --grace).
       clientSecretIs: p('SELECT 1 FROM clients WHERE id = @id AND (secret_hash IS @hash OR (previous_secret_hash = @hash AND previous_secret_expires_at > @now))'),
       recordAssertion: p('INSERT INTO client_assertions (client_id, jti, expires_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
@@ -113,7 +115,7 @@ export class SqliteWrites {
       insertSession: p('INSERT INTO sessions (hash, user_id, created_at, expires_at) VALUES (@hash, @userId, @createdAt, @expiresAt)'),
       deleteSession: p('DELETE FROM sessions WHERE hash = ?'),
       deleteUserSessions: p('DELETE FROM sessions WHERE user_id = ?'),
-      retireKeys: p('UPDATE keys SET retire_at = ? WHERE retire_at IS NULL'),
+      retireKeys: p('UPDATE keys SET retire_at = ? WHERE retire_at IS NULL AND alg = ?'),
       insertKey: p(`INSERT INTO keys (kid, alg, private_jwk, public_jwk, created_at, retire_at)
         VALUES (@kid, @alg, @privateJwk, @publicJwk, @createdAt, @retireAt)`),
       head: p('SELECT seq, hash FROM audit_head WHERE id = 1'),
@@ -374,7 +376,8 @@ export class SqliteWrites {
   }
 
   addKey(key: KeyRecord, retireAt: number | null, audit: AuditInput[]): void {
-    if (retireAt !== null) this.s.retireKeys.run(retireAt);
+    // One current key per algorithm: a new RS256 key leaves the ES256 key current, and the reverse.
+    if (retireAt !== null) this.s.retireKeys.run(retireAt, key.alg);
     this.s.insertKey.run(key);
     this.append(audit, key.createdAt);
   }
