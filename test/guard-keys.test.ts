@@ -111,3 +111,22 @@ describe('guard: signing key rotation', () => {
     }
   });
 });
+
+describe('RS256 JWT access tokens (RFC 9068 §2.1, §4: RS256 among the algorithms of servers and resource servers)', () => {
+  const h = useServer({ accessTokenAlg: 'RS256' });
+  const guards = useGuards(h);
+
+  it('a server set to accessTokenAlg RS256 signs access tokens with its RS256 key, and a guard with default options accepts them, on the fast path too', async () => {
+    const g = await guards.ready();
+    const token = await accessToken(h, await h.client({ tokenFormat: 'jwt' }));
+    const header = decodeProtectedHeader(token);
+    expect(header).toMatchObject({ alg: 'RS256', typ: 'at+jwt' });
+    const jwks = (await h.request('/jwks.json')).body as { keys: { kid: string; alg: string }[] };
+    expect(jwks.keys.find((k) => k.kid === header.kid)?.alg).toBe('RS256');
+    expect(await accepts(g, token)).toBe(true);
+    expect(await accepts(g, token)).toBe(true);
+    // A guard that takes ES256 only refuses it by its algorithm.
+    const strict = await guards.ready({ algorithms: ['ES256'] });
+    expect(await strict.verifyToken(token)).toMatchObject({ ok: false, status: 401, description: expect.stringMatching(/algorithm/) });
+  });
+});

@@ -83,7 +83,7 @@ export const defaults = {
   maxStaleness: 10_000,
   onStale: 'fail-closed',
   clockTolerance: 5,
-  algorithms: ['ES256'],
+  algorithms: ['ES256', 'RS256'],
   jwksCooldown: 1_000,
   jwksMaxAge: 600_000,
   jwksMaxStale: 300_000,

@@ -15,6 +15,8 @@ export interface ServerConfig {
   parTtl: number;
   /** Refuse authorization requests not pushed first (RFC 9126 §5, require_pushed_authorization_requests). */
   requirePar: boolean;
+  /** The algorithm JWT access tokens are signed with (RFC 9068 §2.1: RS256 must be among those supported). */
+  accessTokenAlg: 'ES256' | 'RS256';
   /** Device code and user code lifetime in seconds (RFC 8628 §3.2 expires_in). */
   deviceCodeTtl: number;
   /** Seconds a device client must wait between polls (RFC 8628 §3.2 interval); each slow_down adds 5. */
@@ -121,6 +123,7 @@ export const defaults = {
   // on the way, under FAPI 2.0's 600 s.
   parTtl: 300,
   requirePar: false,
+  accessTokenAlg: 'ES256',
   deviceCodeTtl: 600,
   deviceCodeInterval: 5,
   refreshReuseGrace: 0,
@@ -181,6 +184,7 @@ export interface SettingTypes {
   text: string;
   'legacy-grants': ServerConfig['legacyGrants'];
   registration: ServerConfig['registration'];
+  'signing-alg': ServerConfig['accessTokenAlg'];
 }
 
 /** One row of the settings table: its type and a line of help; flag and env var derive from the key. */
@@ -216,6 +220,7 @@ export const settings: { readonly [K in keyof ServerConfig]: SettingRow<ServerCo
   allowPlainPkce: { type: 'boolean', doc: 'allow PKCE plain (RFC 7636 §4.2); RFC 9700 §2.1.1 says use S256' },
   logoutRevokesTokens: { type: 'boolean', doc: 'signing out at /end_session also revokes all of the user\'s grants and tokens (every client); off: it ends the browser session only' },
   audience: { type: 'text', doc: 'aud of JWT access tokens, RFC 9068 §2.2', shownDefault: 'the issuer' },
+  accessTokenAlg: { type: 'signing-alg', doc: 'algorithm of JWT access tokens: ES256 (smaller, faster to sign) or RS256 (RFC 9068 §2.1; for resource servers that take only RSA)' },
   sessionTtl: { type: 'seconds', doc: 'browser login session lifetime' },
   maxBodyBytes: { type: 'bytes', doc: 'largest request body accepted; larger ones get 413' },
   sweepBatch: { type: 'count', doc: 'expired rows deleted per sweep batch' },

@@ -68,6 +68,7 @@ const PARSE: { [T in keyof AllTypes]: (raw: Raw) => AllTypes[T] } = {
   text,
   sync: (raw) => oneOf(raw, SYNC),
   registration: (raw) => oneOf(raw, ['off', 'token', 'open'] as const),
+  'signing-alg': (raw) => oneOf(raw, ['ES256', 'RS256'] as const),
   'legacy-grants': (raw) => {
     // A flag or env var takes a comma-separated list; the file an array.
     const items = typeof raw === 'string' ? raw.split(',').map((s) => s.trim()).filter((s) => s !== '') : raw;

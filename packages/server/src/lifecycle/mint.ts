@@ -64,7 +64,7 @@ export async function mintAccess(
   const familyId = family ?? id;
   const expiresAt = now + ttl * 1000;
   const value = client.tokenFormat === 'jwt'
-    ? await signAccessToken(ctx.keys, {
+    ? await signAccessToken(ctx.keys, ctx.config.accessTokenAlg, {
       issuer: ctx.config.issuer, audience: ctx.config.audience, clientId: client.id, user, id, grantId: grant.id, familyId, scope, issuedAt: now, expiresAt,
     })
     : secretFor(PREFIX.access, id);

@@ -1,6 +1,7 @@
 /** JWT profile for OAuth 2 access tokens (RFC 9068): the claims set (§2.2), signed with typ "at+jwt" (§2.1). */
 import type { JWTPayload } from 'jose';
 import type { KeyRing } from '../lifecycle/keys.js';
+import type { SigningAlg } from '../store/types.js';
 
 /** What a JWT access token says about itself; times in ms since the epoch. */
 export interface AccessTokenFacts {
@@ -39,9 +40,9 @@ export function accessTokenClaims(t: AccessTokenFacts): JWTPayload {
 }
 
 /**
- * The signed JWT access token; RFC 9068 §2.1: its header's typ is "at+jwt". Always ES256, as
- * before (the algorithm guards accept by default), whatever a client's ID Tokens are signed with.
+ * The signed JWT access token; RFC 9068 §2.1: its header's typ is "at+jwt", its algorithm the
+ * server's setting (accessTokenAlg), whatever a client's ID Tokens are signed with.
  */
-export function signAccessToken(keys: KeyRing, t: AccessTokenFacts): Promise<string> {
-  return keys.sign(accessTokenClaims(t), 'at+jwt', 'ES256');
+export function signAccessToken(keys: KeyRing, alg: SigningAlg, t: AccessTokenFacts): Promise<string> {
+  return keys.sign(accessTokenClaims(t), 'at+jwt', alg);
 }
