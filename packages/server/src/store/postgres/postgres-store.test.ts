@@ -55,15 +55,20 @@ describe('PostgresStore issuance batching (one call and one commit per event-loo
 });
 
 describe('PostgresStore migrations', () => {
-  it('a token stored before the auth_time migration reads authTime null after it (its refreshes omit auth_time, as before)', async () => {
-    const old = await createTestDatabase('tessera_auth_time');
+  /** A new database as it was just before the migration that contains `marker`: its version and a connection to it. */
+  async function databaseBefore(name: string, marker: string) {
+    const old = await createTestDatabase(name);
     const sql = postgres(old.url, { max: 1, onnotice: () => {} });
+    const before = migrations.findIndex((m) => m.includes(marker));
+    await sql.unsafe('DROP SCHEMA public CASCADE; CREATE SCHEMA public');
+    for (const m of migrations.slice(0, before)) await sql.unsafe(m);
+    await sql.unsafe(`CREATE TABLE tessera_schema (version integer NOT NULL); INSERT INTO tessera_schema VALUES (${before})`);
+    return { old, sql, before };
+  }
+
+  it('a token stored before the auth_time migration reads authTime null after it (its refreshes omit auth_time, as before)', async () => {
+    const { old, sql, before } = await databaseBefore('tessera_auth_time', 'ALTER TABLE tokens ADD COLUMN auth_time');
     try {
-      // The database as it was just before the migration that added the column.
-      const before = migrations.findIndex((m) => m.includes('ALTER TABLE tokens ADD COLUMN auth_time'));
-      await sql.unsafe('DROP SCHEMA public CASCADE; CREATE SCHEMA public');
-      for (const m of migrations.slice(0, before)) await sql.unsafe(m);
-      await sql.unsafe(`CREATE TABLE tessera_schema (version integer NOT NULL); INSERT INTO tessera_schema VALUES (${before})`);
       await sql`INSERT INTO tokens (id, hash, kind, format, grant_id, family_id, parent_id, client_id, user_id, scope, issued_at, expires_at, revoked_at, consumed_at)
         VALUES ('t1', 'h1', 'refresh', 'opaque', 'g1', 'f1', NULL, 'c1', 'u1', 'openid offline_access', 1, 9000000000000, NULL, NULL)`;
       expect(await migrate({ url: old.url })).toEqual({ from: before, to: migrations.length });
@@ -80,14 +85,8 @@ describe('PostgresStore migrations', () => {
   });
 
   it('clients from before the column keep the ES256 ID Tokens they had; new clients default to RS256 (OpenID Connect Registration §2)', async () => {
-    const old = await createTestDatabase('tessera_id_token_alg');
-    const sql = postgres(old.url, { max: 1, onnotice: () => {} });
+    const { old, sql, before } = await databaseBefore('tessera_id_token_alg', 'ADD COLUMN id_token_signed_response_alg');
     try {
-      // The database as it was just before the migration that added the column.
-      const before = migrations.findIndex((m) => m.includes('ADD COLUMN id_token_signed_response_alg'));
-      await sql.unsafe('DROP SCHEMA public CASCADE; CREATE SCHEMA public');
-      for (const m of migrations.slice(0, before)) await sql.unsafe(m);
-      await sql.unsafe(`CREATE TABLE tessera_schema (version integer NOT NULL); INSERT INTO tessera_schema VALUES (${before})`);
       await sql`INSERT INTO clients (id, name, secret_hash, auth_method, grant_types, redirect_uris, scope, token_format, created_at)
         VALUES ('old', 'old', 'h', 'client_secret_basic', '["authorization_code"]', '["https://app/cb"]', 'openid', 'opaque', 1)`;
       expect(await migrate({ url: old.url })).toEqual({ from: before, to: migrations.length });
