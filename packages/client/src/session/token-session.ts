@@ -4,7 +4,7 @@
  * grants that obtain a token in the first place.
  */
 import { decodeJwt } from 'jose';
-import { ConfigurationError, IdTokenError, MissingTokenError, NetworkError, OAuthResponseError, ReauthenticationRequiredError, redactSecrets } from '../errors.js';
+import { ConfigurationError, IdTokenError, MissingTokenError, NetworkError, OAuthResponseError, ReauthenticationRequiredError, redactSecrets, safeUrl } from '../errors.js';
 import { checkUrl, type HttpOptions } from '../http.js';
 import { LocalLock } from '../lock/token-lock.js';
 import { buildEndSessionUrl, type EndSessionParameters } from '../oidc/end-session.js';
@@ -125,9 +125,15 @@ export class TokenSession {
 
   /** fetch() with the Bearer token (RFC 6750 §2.1), refreshed ahead of expiry; on a 401 invalid_token, one refresh and one retry. */
   async fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
-    const request = new Request(input, init);
     // RFC 6750 §5.3: bearer tokens only over TLS (loopback excepted, or allowInsecureRequests).
-    checkUrl(request.url, this.options);
+    checkUrl(input instanceof Request ? input.url : input, this.options);
+    let request: Request;
+    try {
+      request = new Request(input, init);
+    } catch (err) {
+      // Its message would repeat the URL, credentials included (user:password@).
+      throw new ConfigurationError(`cannot make a request to ${safeUrl(input instanceof Request ? input.url : input)}: ${err instanceof TypeError ? 'invalid URL or init' : String(err)}`);
+    }
     return bearerFetch(
       {
         fetch: this.options.fetch ?? ((r) => fetch(r)),
