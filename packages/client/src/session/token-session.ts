@@ -125,15 +125,15 @@ export class TokenSession {
 
   /** fetch() with the Bearer token (RFC 6750 §2.1), refreshed ahead of expiry; on a 401 invalid_token, one refresh and one retry. */
   async fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
-    // RFC 6750 §5.3: bearer tokens only over TLS (loopback excepted, or allowInsecureRequests).
-    checkUrl(input instanceof Request ? input.url : input, this.options);
     let request: Request;
     try {
       request = new Request(input, init);
-    } catch (err) {
-      // Its message would repeat the URL, credentials included (user:password@).
-      throw new ConfigurationError(`cannot make a request to ${safeUrl(input instanceof Request ? input.url : input)}: ${err instanceof TypeError ? 'invalid URL or init' : String(err)}`);
+    } catch {
+      // Not Request's own error: its message repeats the URL, credentials (user:password@) included.
+      throw new ConfigurationError(`cannot make a request to ${safeUrl(input instanceof Request ? input.url : String(input))}: the URL or init is not valid`);
     }
+    // RFC 6750 §5.3: bearer tokens only over TLS (loopback excepted, or allowInsecureRequests).
+    checkUrl(request.url, this.options);
     return bearerFetch(
       {
         fetch: this.options.fetch ?? ((r) => fetch(r)),
