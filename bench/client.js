@@ -162,7 +162,7 @@ try {
   if (values.json) console.log(JSON.stringify({ ttl, duration, results }));
   else {
     for (const [name, r] of Object.entries(results)) {
-      log(`${name}: ${r.refreshes} refreshes performed (Tessera's audit; the sessions heard ${r.refreshesHeard}), bound ${r.bound} for ${r.elapsed.toFixed(1)} s; invalid_grant: ${r.invalidGrant} (reuse detected by Tessera: ${r.reuses}); requests served: ${r.served} (401: ${r.rejected}); errors: ${JSON.stringify(r.errors)}`);
+      log(`${name}: ${r.refreshes} refreshes performed (Tessera's audit; the sessions heard ${r.refreshesHeard}), bound ${r.bound} for ${r.elapsed.toFixed(1)} s; invalid_grant: ${r.invalidGrant} (reuse detected by Tessera: ${r.reuses}); requests served: ${r.served} (answered other than 200: ${r.rejected}); errors: ${JSON.stringify(r.errors)}`);
     }
   }
   const bad = Object.entries(results).filter(([, r]) => r.invalidGrant > 0 || r.reuses > 0 || r.refreshes > r.bound);
