@@ -84,7 +84,7 @@ describe('refresh, revocation and introspection against oidc-provider', () => {
     expect(await session.getToken()).toEqual(second);
   });
 
-  it('RFC 9700 §4.14.2: presenting a rotated refresh token again is a typed invalid_grant', async () => {
+  it('RFC 9700 §4.14.2: presenting a rotated refresh token again is a typed invalid_grant: ReauthenticationRequiredError, an OAuthResponseError', async () => {
     const session = webSession();
     const first = await signIn(session);
     await session.refresh();
@@ -92,7 +92,7 @@ describe('refresh, revocation and introspection against oidc-provider', () => {
     await stale.setToken(first);
     const err = await stale.refresh().catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OAuthResponseError);
-    expect(err).toMatchObject({ code: 'ERR_OAUTH_RESPONSE', error: 'invalid_grant', status: 400 });
+    expect(err).toMatchObject({ code: 'ERR_REAUTHENTICATION_REQUIRED', name: 'ReauthenticationRequiredError', error: 'invalid_grant', status: 400 });
   });
 
   it('RFC 7009: logout() revokes the refresh and the access token, and forgets them', async () => {

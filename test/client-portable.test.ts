@@ -97,6 +97,8 @@ it('the public surface is exactly the names index.ts lists (nothing internal lea
     'IdTokenError', 'buildEndSessionUrl', 'fetchJwks', 'processUserInfoResponse', 'userinfoRequest', 'validateIdToken',
     // OAuth 1.0a (issue 12).
     'OAuth1Session', 'signRequest', 'signatureBaseString',
+    // One refresh at a time across processes and tabs, and what a failed refresh means (issue 12).
+    'IndexedDbTokenStore', 'LocalLock', 'ReauthenticationRequiredError', 'RefreshOutcomeUnknownError', 'ServerClock', 'TokenLockError', 'WebLocksTokenLock',
   ].sort());
-  expect(Object.keys(await import('@tessera/client/file-store'))).toEqual(['FileTokenStore']);
+  expect(Object.keys(await import('@tessera/client/file-store')).sort()).toEqual(['FileLock', 'FileTokenStore']);
 });

@@ -195,21 +195,24 @@ describe('token storage', () => {
     expect(unsaved).toEqual([]);
   });
 
-  it('onTokenUpdated hears every new token set, after the store has it', async () => {
+  it('onTokenUpdated hears every change of the stored token set, after the store has it, with why: issued, refreshed, revoked', async () => {
     const store = new MemoryTokenStore();
-    const heard: Array<{ token: TokenSet; stored: TokenSet | undefined }> = [];
+    const heard: Array<{ token: TokenSet | undefined; reason: string; resource: string | undefined; stored: TokenSet | undefined }> = [];
     const c = await h.codeClient();
     const session = sessionFor(h, c, {
       store,
       storeKey: 'alice',
-      onTokenUpdated: async (token) => {
-        heard.push({ token, stored: await store.get('alice') });
+      onTokenUpdated: async (token, { reason, resource }) => {
+        heard.push({ token, reason, resource, stored: await store.get('alice') });
       },
     });
     const first = await signIn(h, session);
     const second = await session.refresh();
-    expect(heard.map((x) => x.token)).toEqual([first, second]);
-    expect(heard.map((x) => x.stored)).toEqual([first, second]);
+    await session.logout();
+    expect(heard.map((x) => x.reason)).toEqual(['issued', 'refreshed', 'revoked']);
+    expect(heard.map((x) => x.token)).toEqual([first, second, undefined]);
+    expect(heard.map((x) => x.stored)).toEqual([first, second, undefined]);
+    expect(heard.map((x) => x.resource)).toEqual([undefined, undefined, undefined]);
   });
 
   it('tokens survive a restart: a new session on the same store and key carries on, refresh included', async () => {

@@ -11,6 +11,7 @@ import {
   NetworkError,
   OAuth2Session,
   OAuthResponseError,
+  ReauthenticationRequiredError,
   StateMismatchError,
 } from '@tessera/client';
 import { describe, expect, it } from 'vitest';
@@ -152,7 +153,7 @@ describe('refresh, replay, revocation and introspection against Tessera', () => 
     expect(await h.active(second.access_token)).toBe(true);
   });
 
-  it('RFC 9700 §4.14.2: a replayed refresh token surfaces as a typed invalid_grant (and the server revokes the family)', async () => {
+  it('RFC 9700 §4.14.2: a replayed refresh token surfaces as ReauthenticationRequiredError, still an invalid_grant OAuthResponseError (and the server revokes the family)', async () => {
     const c = await h.codeClient();
     const session = sessionFor(h, c);
     const first = await signIn(h, session);
@@ -160,9 +161,13 @@ describe('refresh, replay, revocation and introspection against Tessera', () => 
     const replayer = sessionFor(h, c);
     await replayer.setToken(first);
     const err = await replayer.refresh().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ReauthenticationRequiredError);
     expect(err).toBeInstanceOf(OAuthResponseError);
-    expect(err).toMatchObject({ code: 'ERR_OAUTH_RESPONSE', error: 'invalid_grant', status: 400 });
+    expect(err).toMatchObject({ code: 'ERR_REAUTHENTICATION_REQUIRED', error: 'invalid_grant', status: 400 });
     expect(await h.active(second.access_token)).toBe(false);
+    // The refused token is forgotten: nothing is sent again, the session says to sign in.
+    expect(await replayer.getToken()).toBeUndefined();
+    await expect(replayer.accessToken()).rejects.toMatchObject({ code: 'ERR_MISSING_TOKEN' });
   });
 
   it('RFC 7009: revoke() with token_type_hint revokes exactly that access token', async () => {

@@ -12,6 +12,14 @@
  * - MissingTokenError: the session has no token (or no refresh token) for what was asked.
  * - ConfigurationError: the options or metadata cannot work (missing endpoint, insecure URL, bad key).
  * - IdTokenError: an ID Token failed validation (OpenID Connect Core §3.1.3.7).
+ * - ReauthenticationRequiredError (an OAuthResponseError): the server refused the refresh token
+ *   (invalid_grant); RefreshOutcomeUnknownError: a refresh request was sent and no answer came
+ *   back, so the refresh token may be spent. Both mean: sign the user in again.
+ * - TokenLockError: the lock around a refresh could not be taken in time.
+ *
+ * No message, field or JSON of an error carries a token, secret or code: messages are written
+ * here from what is safe to show, what a server says has anything shaped like a credential
+ * blanked (`redact`), and URLs lose their query (`safeUrl`).
  */
 
 /**
@@ -46,6 +54,31 @@ export abstract class ClientError extends Error {
   }
 }
 
+/**
+ * Blanks what looks like a credential in text that came from elsewhere (a server's
+ * error_description, a message): runs of 24 or more token characters (base64, base64url, hex,
+ * JWT dots) holding both a letter and a digit, as every random token of that length does, and
+ * each of `secrets` (values the caller sent: a refresh token, a code, a password).
+ */
+export function redact(text: string, secrets: ReadonlyArray<string | undefined> = []): string {
+  let out = text;
+  for (const secret of secrets) if (secret) out = out.split(secret).join('[redacted]');
+  return out.replace(/[A-Za-z0-9_\-.~+/=]{24,}/g, (run) => (/[A-Za-z]/.test(run) && /[0-9]/.test(run) ? '[redacted]' : run));
+}
+
+/** An OAuth error's message: its code, and the server's description with credentials blanked. */
+const describe = (fields: OAuthErrorFields): string => redact(fields.error_description ? `${fields.error}: ${fields.error_description}` : fields.error);
+
+/** A URL fit for a message: scheme, host and path; no credentials, query or fragment. */
+export function safeUrl(url: string | URL): string {
+  try {
+    const u = new URL(url);
+    return `${u.origin}${u.pathname}`;
+  } catch {
+    return '[not a URL]';
+  }
+}
+
 /** Fields of an OAuth error response (RFC 6749 §4.1.2.1, §5.2). */
 export interface OAuthErrorFields {
   error: OAuthErrorName;
@@ -54,7 +87,7 @@ export interface OAuthErrorFields {
 }
 
 export class OAuthResponseError extends ClientError {
-  readonly code = 'ERR_OAUTH_RESPONSE';
+  readonly code: 'ERR_OAUTH_RESPONSE' | 'ERR_REAUTHENTICATION_REQUIRED' = 'ERR_OAUTH_RESPONSE';
   readonly error: OAuthErrorName;
   readonly error_description: string | undefined;
   readonly error_uri: string | undefined;
@@ -63,14 +96,55 @@ export class OAuthResponseError extends ClientError {
   /** The response's WWW-Authenticate header, if any (RFC 6749 §5.2 invalid_client). */
   readonly wwwAuthenticate: string | undefined;
 
-  constructor(fields: OAuthErrorFields, status: number, wwwAuthenticate?: string) {
-    super(fields.error_description ? `${fields.error}: ${fields.error_description}` : fields.error);
+  /** The server's §5.3 `Retry-After` (for 429, 503, `temporarily_unavailable`), in seconds. */
+  readonly retryAfter: number | undefined;
+
+  constructor(fields: OAuthErrorFields, status: number, wwwAuthenticate?: string, retryAfter?: number) {
+    super(describe(fields));
     this.error = fields.error;
-    this.error_description = fields.error_description;
+    this.error_description = fields.error_description === undefined ? undefined : redact(fields.error_description);
     this.error_uri = fields.error_uri;
     this.status = status;
     this.wwwAuthenticate = wwwAuthenticate;
+    this.retryAfter = retryAfter;
   }
+}
+
+/**
+ * The server refused the session's refresh token with `invalid_grant` (RFC 6749 §5.2: expired,
+ * revoked, or already used): the user must sign in again. The session has forgotten the token, in
+ * its store too, so no other process or tab sends it again. Still an OAuthResponseError with
+ * `error: 'invalid_grant'`, for code that checks that.
+ */
+export class ReauthenticationRequiredError extends OAuthResponseError {
+  override readonly code = 'ERR_REAUTHENTICATION_REQUIRED';
+
+  constructor(from: OAuthResponseError) {
+    super({ error: from.error, error_description: from.error_description, error_uri: from.error_uri }, from.status, from.wwwAuthenticate, from.retryAfter);
+    this.message = `re-authentication required: the refresh token was refused (${this.message})`;
+  }
+}
+
+/**
+ * A refresh request was sent but no answer came back (the connection broke, or a 5xx other than
+ * 503): the server may have rotated the refresh token, and sending it again could count as reuse
+ * (RFC 9700 §4.14.2), which revokes the whole grant. The session does not send it again: it keeps
+ * the access token until it expires and drops the refresh token. Re-authentication may be needed.
+ * `cause` is the failure.
+ */
+export class RefreshOutcomeUnknownError extends ClientError {
+  readonly code = 'ERR_REFRESH_OUTCOME_UNKNOWN';
+  constructor(cause: unknown) {
+    super(
+      `the refresh request failed after it was sent (${cause instanceof Error ? cause.message : String(cause)}): the server may have rotated the refresh token, so it is not sent again; re-authentication may be needed`,
+      { cause },
+    );
+  }
+}
+
+/** The lock around a refresh (TokenLock) was not granted in time. */
+export class TokenLockError extends ClientError {
+  readonly code = 'ERR_TOKEN_LOCK';
 }
 
 export class AuthorizationResponseError extends ClientError {
@@ -82,9 +156,9 @@ export class AuthorizationResponseError extends ClientError {
   readonly state: string | undefined;
 
   constructor(fields: OAuthErrorFields, state: string | undefined) {
-    super(fields.error_description ? `${fields.error}: ${fields.error_description}` : fields.error);
+    super(describe(fields));
     this.error = fields.error;
-    this.error_description = fields.error_description;
+    this.error_description = fields.error_description === undefined ? undefined : redact(fields.error_description);
     this.error_uri = fields.error_uri;
     this.state = state;
   }
@@ -92,15 +166,27 @@ export class AuthorizationResponseError extends ClientError {
 
 export class NetworkError extends ClientError {
   readonly code = 'ERR_NETWORK';
-  constructor(readonly url: string, cause: unknown) {
-    super(`request to ${url} failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  /** The URL without its query or fragment. */
+  readonly url: string;
+  /**
+   * True when the request certainly never reached the server (connection refused, name not
+   * resolved, connect timeout): safe to send again, even a refresh token.
+   */
+  readonly notSent: boolean;
+  constructor(url: string, cause: unknown, notSent = neverSent(cause)) {
+    super(`request to ${safeUrl(url)} failed: ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+    this.url = safeUrl(url);
+    this.notSent = notSent;
   }
 }
 
 export class InvalidResponseError extends ClientError {
   readonly code = 'ERR_INVALID_RESPONSE';
-  /** The HTTP status, when the problem is with an HTTP response (not with a callback URL). */
-  constructor(message: string, readonly status?: number) {
+  /**
+   * The HTTP status, when the problem is with an HTTP response (not with a callback URL), and its
+   * `Retry-After` in seconds, if any.
+   */
+  constructor(message: string, readonly status?: number, readonly retryAfter?: number) {
     super(message);
   }
 }
@@ -130,6 +216,35 @@ export class IdTokenError extends ClientError {
   constructor(message: string, readonly claim?: string) {
     super(message);
   }
+}
+
+/**
+ * Blanks `secrets` (values the caller sent, e.g. a password) in an error's message and
+ * description, in place, and returns it: for errors about a request that carried them.
+ */
+export function redactSecrets<E>(err: E, secrets: ReadonlyArray<string | undefined>): E {
+  if (!(err instanceof Error)) return err;
+  err.message = redact(err.message, secrets);
+  const fields = err as unknown as { error_description?: unknown };
+  if (typeof fields.error_description === 'string') fields.error_description = redact(fields.error_description, secrets);
+  return err;
+}
+
+/** Error codes (Node, undici) of a connection that was never made: nothing was sent. */
+const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL', 'UND_ERR_CONNECT_TIMEOUT']);
+
+/** Whether every error code found in a failure's cause chain says the connection was never made. */
+function neverSent(cause: unknown): boolean {
+  const codes: string[] = [];
+  const walk = (e: unknown, depth: number): void => {
+    if (depth > 5 || e === null || typeof e !== 'object') return;
+    const code = (e as { code?: unknown }).code;
+    if (typeof code === 'string') codes.push(code);
+    if (e instanceof AggregateError) for (const inner of e.errors) walk(inner, depth + 1);
+    walk((e as { cause?: unknown }).cause, depth + 1);
+  };
+  walk(cause, 0);
+  return codes.length > 0 && codes.every((c) => NOT_SENT.has(c));
 }
 
 /** True for both kinds of OAuth error (from an endpoint or from the callback). */

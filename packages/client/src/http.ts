@@ -2,7 +2,7 @@
  * The client's only door to the network: every request goes through `send` (injectable fetch,
  * transport checks, NetworkError), every response through `readJson` / `checkResponse`.
  */
-import { ConfigurationError, InvalidResponseError, NetworkError, OAuthResponseError } from './errors.js';
+import { ConfigurationError, InvalidResponseError, NetworkError, OAuthResponseError, safeUrl } from './errors.js';
 
 export interface HttpOptions {
   /** A fetch implementation (defaults to the global fetch): for proxies, tracing, tests. */
@@ -29,11 +29,11 @@ export function checkUrl(url: string | URL, options: HttpOptions = {}): URL {
   try {
     parsed = new URL(url);
   } catch {
-    throw new ConfigurationError(`not an absolute URL: ${String(url)}`);
+    throw new ConfigurationError(`not an absolute URL: ${String(url).split(/[?#]/)[0]}`);
   }
   if (parsed.protocol === 'https:') return parsed;
   if (parsed.protocol === 'http:' && (LOOPBACK.test(parsed.hostname) || options.allowInsecureRequests === true)) return parsed;
-  throw new ConfigurationError(`refusing ${parsed.protocol} URL ${parsed.href}: use https (or set allowInsecureRequests)`);
+  throw new ConfigurationError(`refusing ${parsed.protocol} URL ${safeUrl(parsed)}: use https (or set allowInsecureRequests)`);
 }
 
 /** Sends a request, turning a failure to get any response into a NetworkError (aborts pass through). */
@@ -81,14 +81,24 @@ export async function readJson(response: Response): Promise<Record<string, unkno
 export async function checkResponse(response: Response, expected = 200): Promise<void> {
   if (response.status === expected) return;
   const body = await readJson(response).catch(() => undefined);
+  const retryAfter = retryAfterSeconds(response.headers.get('retry-after'));
   if (body && typeof body.error === 'string') {
     throw new OAuthResponseError(
       { error: body.error, error_description: optionalString(body.error_description), error_uri: optionalString(body.error_uri) },
       response.status,
       response.headers.get('www-authenticate') ?? undefined,
+      retryAfter,
     );
   }
-  throw new InvalidResponseError(`unexpected HTTP ${response.status}`, response.status);
+  throw new InvalidResponseError(`unexpected HTTP ${response.status}`, response.status, retryAfter);
+}
+
+/** RFC 9110 §10.2.3 Retry-After: delay-seconds or an HTTP-date, as seconds from now (undefined if absent or unreadable). */
+export function retryAfterSeconds(value: string | null): number | undefined {
+  if (value === null) return undefined;
+  if (/^\d+$/.test(value.trim())) return Number(value.trim());
+  const at = Date.parse(value);
+  return Number.isNaN(at) ? undefined : Math.max(0, (at - Date.now()) / 1000);
 }
 
 export const optionalString = (value: unknown): string | undefined => (typeof value === 'string' ? value : undefined);

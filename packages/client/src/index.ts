@@ -2,15 +2,26 @@
  * @tessera/client: an OAuth 2 client for the whole life of a token, and an OAuth 1.0a one for the
  * APIs that still need it. fetch and Web Crypto only (plus jose for private_key_jwt): runs
  * unchanged in Node 20+, browsers, Deno, Bun and workers.
- * The file store, which needs node:fs, is the separate entry `@tessera/client/file-store`.
+ * The file store and its lock, which need node:fs, are the separate entry
+ * `@tessera/client/file-store`; the Redis lock and store are `@tessera/client/redis`.
  */
 
 // The session: state, storage, refresh, authenticated fetch.
 export { OAuth2Session } from './session/session.js';
 export type { PendingAuthorization } from './session/session.js';
-export type { SessionOptions } from './session/options.js';
+export type { SessionOptions, TokenUpdate, TokenUpdatedListener } from './session/options.js';
+export type { RetryPolicy } from './session/refresh-retry.js';
+export { ServerClock } from './session/server-clock.js';
 export { MemoryTokenStore } from './store/token-store.js';
 export type { TokenStore } from './store/token-store.js';
+export { IndexedDbTokenStore } from './store/indexeddb-store.js';
+export type { IndexedDbTokenStoreOptions } from './store/indexeddb-store.js';
+
+// One refresh at a time among processes, tabs and machines sharing a store.
+export { LocalLock } from './lock/token-lock.js';
+export type { TokenLock } from './lock/token-lock.js';
+export { WebLocksTokenLock } from './lock/web-locks.js';
+export type { WebLocksTokenLockOptions } from './lock/web-locks.js';
 
 // Errors, each with a stable `code`.
 export {
@@ -24,6 +35,9 @@ export {
   MissingTokenError,
   ConfigurationError,
   IdTokenError,
+  ReauthenticationRequiredError,
+  RefreshOutcomeUnknownError,
+  TokenLockError,
   isOAuthError,
 } from './errors.js';
 export type { OAuthErrorFields, OAuthErrorName } from './errors.js';

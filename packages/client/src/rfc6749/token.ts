@@ -3,6 +3,7 @@ import { epochSeconds } from '../encoding.js';
 import { InvalidResponseError } from '../errors.js';
 import { checkResponse, type HttpOptions, optionalString, postForm, readJson, requireString } from '../http.js';
 import { endpoint } from '../rfc8414/discovery.js';
+import type { ServerClock } from '../session/server-clock.js';
 import type { AuthorizationServer } from '../rfc8414/metadata.js';
 import type { Client, ClientAuth } from './client-auth.js';
 
@@ -12,7 +13,11 @@ export interface TokenSet {
   /** Always "Bearer" (RFC 6750); other types are refused. */
   token_type: string;
   expires_in?: number;
-  /** Epoch seconds at which the access token expires, from expires_in and the local clock. */
+  /**
+   * Epoch seconds at which the access token expires: the receipt time plus expires_in, on the
+   * local clock, or on the server's (its Date header) when a ServerClock was given and the two
+   * differ by 2 s or more.
+   */
   expires_at?: number;
   refresh_token?: string;
   scope?: string;
@@ -36,8 +41,12 @@ export async function tokenRequest(
   return postForm(endpoint(as, 'token_endpoint'), body, headers, options);
 }
 
-/** Validates a token response (RFC 6749 §5.1); errors (§5.2) become OAuthResponseError. */
-export async function processTokenResponse(response: Response): Promise<TokenSet> {
+/**
+ * Validates a token response (RFC 6749 §5.1); errors (§5.2) become OAuthResponseError. With a
+ * `clock`, the response's Date header updates it and `expires_at` is on the server's clock.
+ */
+export async function processTokenResponse(response: Response, clock?: ServerClock): Promise<TokenSet> {
+  clock?.observe(response);
   await checkResponse(response, 200);
   const body = await readJson(response);
   const status = response.status;
@@ -50,7 +59,7 @@ export async function processTokenResponse(response: Response): Promise<TokenSet
     const expiresIn = Number(body.expires_in);
     if (!Number.isFinite(expiresIn) || expiresIn < 0) throw new InvalidResponseError('expires_in is not a number of seconds', status);
     token.expires_in = expiresIn;
-    token.expires_at = epochSeconds() + expiresIn;
+    token.expires_at = clock === undefined ? epochSeconds() + expiresIn : Math.floor(clock.now() + expiresIn);
   }
   for (const name of ['refresh_token', 'scope', 'id_token'] as const) {
     if (body[name] !== undefined && optionalString(body[name]) === undefined) throw new InvalidResponseError(`${name} is not a string`, status);

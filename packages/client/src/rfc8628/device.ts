@@ -9,6 +9,7 @@ import type { Client, ClientAuth } from '../rfc6749/client-auth.js';
 import { processTokenResponse, type TokenSet, tokenRequest } from '../rfc6749/token.js';
 import { endpoint } from '../rfc8414/discovery.js';
 import type { AuthorizationServer } from '../rfc8414/metadata.js';
+import type { ServerClock } from '../session/server-clock.js';
 
 export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
 
@@ -69,9 +70,9 @@ export type DevicePollResult = { done: true; token: TokenSet } | { done: false; 
  * MUST grow by 5 seconds for this and every later poll; anything else (access_denied,
  * expired_token, …) → the client MUST stop: the OAuthResponseError is thrown.
  */
-export async function processDeviceCodeResponse(response: Response, interval: number): Promise<DevicePollResult> {
+export async function processDeviceCodeResponse(response: Response, interval: number, clock?: ServerClock): Promise<DevicePollResult> {
   try {
-    return { done: true, token: await processTokenResponse(response) };
+    return { done: true, token: await processTokenResponse(response, clock) };
   } catch (err) {
     if (err instanceof OAuthResponseError && err.error === 'authorization_pending') return { done: false, interval };
     if (err instanceof OAuthResponseError && err.error === 'slow_down') return { done: false, interval: interval + 5 };

@@ -4,6 +4,7 @@ import type { Client, ClientAuth } from '../rfc6749/client-auth.js';
 import type { TokenSet } from '../rfc6749/token.js';
 import type { AuthorizationServer } from '../rfc8414/metadata.js';
 import { type DeviceAuthorization, deviceCodeGrantRequest, processDeviceCodeResponse } from '../rfc8628/device.js';
+import type { ServerClock } from './server-clock.js';
 
 /**
  * Polls until the user has approved (tokens) or the server says stop (access_denied,
@@ -16,11 +17,12 @@ export async function pollDeviceToken(
   auth: ClientAuth,
   device: DeviceAuthorization,
   http: HttpOptions,
+  clock?: ServerClock,
 ): Promise<TokenSet> {
   let interval = device.interval;
   for (;;) {
     await sleep(interval * 1000, http.signal);
-    const step = await processDeviceCodeResponse(await deviceCodeGrantRequest(as, client, auth, device.device_code, http), interval);
+    const step = await processDeviceCodeResponse(await deviceCodeGrantRequest(as, client, auth, device.device_code, http), interval, clock);
     if (step.done) return step.token;
     interval = step.interval;
   }

@@ -4,7 +4,25 @@ import type { ClientAuth } from '../rfc6749/client-auth.js';
 import type { TokenSet } from '../rfc6749/token.js';
 import type { DiscoveryAlgorithm } from '../rfc8414/discovery.js';
 import type { AuthorizationServer } from '../rfc8414/metadata.js';
+import type { TokenLock } from '../lock/token-lock.js';
 import type { TokenStore } from '../store/token-store.js';
+import type { RetryPolicy } from './refresh-retry.js';
+
+/** Why onTokenUpdated is called. */
+export interface TokenUpdate {
+  /**
+   * `issued`: a grant (code, device, client credentials, password) or setToken(); `refreshed`: a
+   * refresh by this session; `revoked`: logout(), or the server refused the refresh token (the
+   * token is undefined then), or a refresh whose outcome is unknown (the token keeps its access
+   * token, without the refresh token).
+   */
+  reason: 'issued' | 'refreshed' | 'revoked';
+  /** The resource (RFC 8707) the token is for; undefined until per-resource tokens exist. */
+  resource: string | undefined;
+}
+
+/** onTokenUpdated: the token set the session now holds (undefined: none), and why. */
+export type TokenUpdatedListener = (token: TokenSet | undefined, update: TokenUpdate) => void | Promise<void>;
 
 export interface SessionOptions extends Omit<HttpOptions, 'signal'> {
   /** The client's identifier at the authorization server. */
@@ -25,10 +43,21 @@ export interface SessionOptions extends Omit<HttpOptions, 'signal'> {
   store?: TokenStore;
   /** The key under which this session's token is stored (default: the client id). */
   storeKey?: string;
-  /** Refresh this many seconds before the access token expires, for clock skew and latency (default 30). */
+  /**
+   * The lock held around read → refresh → write, for one refresh at a time among everyone sharing
+   * the store (default: the store's own `lock`, e.g. FileTokenStore's file lock; else one within
+   * this session).
+   */
+  lock?: TokenLock;
+  /**
+   * Refresh this many seconds before the access token expires, at most (default 30); never more
+   * than a quarter of the token's lifetime. Compared on the server's clock (its Date header).
+   */
   refreshLeeway?: number;
-  /** Called (and awaited) after every new token set has been stored: after a grant or a refresh. */
-  onTokenUpdated?: (token: TokenSet) => void | Promise<void>;
+  /** Retries of a token request that did not get through (a refresh only when it certainly was not processed). */
+  retry?: RetryPolicy;
+  /** Called (and awaited) after every change of the stored token set: a grant, a refresh, a logout. */
+  onTokenUpdated?: TokenUpdatedListener;
 }
 
 export const DEFAULT_REFRESH_LEEWAY = 30;

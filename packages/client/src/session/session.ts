@@ -3,7 +3,7 @@
  * This half obtains the token, by each grant; TokenSession keeps, presents, refreshes and
  * revokes it. Every protocol step is a request/process pair from the rfc folders.
  */
-import { ConfigurationError, IdTokenError } from '../errors.js';
+import { ConfigurationError, IdTokenError, redactSecrets } from '../errors.js';
 import { validateIdToken } from '../oidc/id-token.js';
 import { buildAuthorizationUrl, validateAuthorizationResponse } from '../rfc6749/authorization.js';
 import { authorizationCodeGrantRequest, clientCredentialsGrantRequest, passwordGrantRequest } from '../rfc6749/grants.js';
@@ -23,7 +23,7 @@ export interface PendingAuthorization {
 }
 
 export class OAuth2Session extends TokenSession {
-  private pending: PendingAuthorization | undefined;
+  #pending: PendingAuthorization | undefined;
 
   /** RFC 6749 §4.1.1 with RFC 7636: the URL to send the user to, with fresh state and PKCE (S256). */
   async authorizationUrl(params: Params & Record<string, string | undefined> = {}): Promise<PendingAuthorization & { url: string }> {
@@ -43,8 +43,8 @@ export class OAuth2Session extends TokenSession {
       code_challenge: await calculateCodeChallenge(codeVerifier),
       code_challenge_method: 'S256',
     });
-    this.pending = nonce === undefined ? { state, codeVerifier, redirectUri } : { state, codeVerifier, redirectUri, nonce };
-    return { url: url.href, ...this.pending };
+    this.#pending = nonce === undefined ? { state, codeVerifier, redirectUri } : { state, codeVerifier, redirectUri, nonce };
+    return { url: url.href, ...this.#pending };
   }
 
   /**
@@ -52,27 +52,29 @@ export class OAuth2Session extends TokenSession {
    * §4.1.2.1) and exchanges its code (§4.1.3). `pending` defaults to this session's last
    * authorizationUrl(); pass it when another process or request started the flow.
    */
-  async fetchToken(callbackUrl: string | URL, pending: PendingAuthorization | undefined = this.pending): Promise<TokenSet> {
+  async fetchToken(callbackUrl: string | URL, pending: PendingAuthorization | undefined = this.#pending): Promise<TokenSet> {
     if (pending === undefined) throw new ConfigurationError('no authorization request pending: pass what authorizationUrl() returned');
     const as = await this.metadata();
     const callback = validateAuthorizationResponse(as, callbackUrl, pending.state);
     const res = await authorizationCodeGrantRequest(as, this.client, this.auth, callback, pending.redirectUri, pending.codeVerifier, this.http());
-    const received = await processTokenResponse(res);
+    const received = await processTokenResponse(res, this.clock).catch((err) => {
+      throw redactSecrets(err, [callback.code, pending.codeVerifier]);
+    });
     if (pending.nonce !== undefined) {
       // Core §3.1.3.3: an OpenID Connect token response has an id_token; §3.1.3.7: it is validated before use.
       if (received.id_token === undefined) throw new IdTokenError('the token response of an openid request has no id_token', 'id_token');
       await validateIdToken(as, this.client, received.id_token, { nonce: pending.nonce, accessToken: received.access_token }, this.http());
     }
-    const token = await this.keeper.save(received);
-    if (this.pending === pending) this.pending = undefined;
+    const token = await this.keeper.save(received, 'issued');
+    if (this.#pending === pending) this.#pending = undefined;
     return token;
   }
 
   /** RFC 6749 §4.4: a token for the client itself; when it expires, the session gets another the same way. */
   async clientCredentials(params: Params = {}): Promise<TokenSet> {
     const scope = params.scope ?? this.options.scope;
-    const obtain = async () => processTokenResponse(await clientCredentialsGrantRequest(await this.metadata(), this.client, this.auth, { scope }, this.http()));
-    const token = await this.keeper.save(await obtain());
+    const obtain = async () => processTokenResponse(await clientCredentialsGrantRequest(await this.metadata(), this.client, this.auth, { scope }, this.http()), this.clock);
+    const token = await this.keeper.save(await obtain(), 'issued');
     this.reissue = obtain;
     return token;
   }
@@ -83,7 +85,10 @@ export class OAuth2Session extends TokenSession {
    */
   async password(username: string, password: string, params: Params = {}): Promise<TokenSet> {
     const res = await passwordGrantRequest(await this.metadata(), this.client, this.auth, username, password, { scope: params.scope ?? this.options.scope }, this.http());
-    return this.keeper.save(await processTokenResponse(res));
+    const token = await processTokenResponse(res, this.clock).catch((err) => {
+      throw redactSecrets(err, [password]);
+    });
+    return this.keeper.save(token, 'issued');
   }
 
   /** RFC 8628 §3.1: device and user codes; show `user_code` and `verification_uri` to the user. */
@@ -94,6 +99,9 @@ export class OAuth2Session extends TokenSession {
 
   /** RFC 8628 §3.4–3.5: polls (honouring interval and slow_down) until approved, denied or expired. */
   async pollDeviceToken(device: DeviceAuthorization, options: { signal?: AbortSignal } = {}): Promise<TokenSet> {
-    return this.keeper.save(await pollDeviceToken(await this.metadata(), this.client, this.auth, device, this.http(options.signal)));
+    const token = await pollDeviceToken(await this.metadata(), this.client, this.auth, device, this.http(options.signal), this.clock).catch((err) => {
+      throw redactSecrets(err, [device.device_code]);
+    });
+    return this.keeper.save(token, 'issued');
   }
 }

@@ -1,83 +1,162 @@
 /**
- * The session's token: loaded from the store once, saved before it is used, refreshed by one
- * request however many callers need it at the same time (single flight).
+ * The session's token: loaded from the store once, saved before it is used, and replaced by one
+ * refresh at a time, within the process (single flight) and, through the TokenLock, among every
+ * process, tab or machine sharing the store.
  */
-import { epochSeconds } from '../encoding.js';
+import { ReauthenticationRequiredError, RefreshOutcomeUnknownError } from '../errors.js';
+import type { TokenLock } from '../lock/token-lock.js';
 import type { TokenSet } from '../rfc6749/token.js';
 import type { TokenStore } from '../store/token-store.js';
+import type { TokenUpdate, TokenUpdatedListener } from './options.js';
+import type { ServerClock } from './server-clock.js';
+
+/**
+ * The refresh margin is at most this share of the token's lifetime: a token living 2 s is
+ * refreshed 0.5 s before it expires, not 30 s (which would be on every call).
+ */
+export const LIFETIME_FRACTION = 0.25;
+
+export interface KeeperOptions {
+  store: TokenStore;
+  key: string;
+  lock: TokenLock;
+  /** The longest refresh margin, in seconds (the session's refreshLeeway). */
+  leeway: number;
+  clock: ServerClock;
+  onUpdated: TokenUpdatedListener | undefined;
+}
 
 export class TokenKeeper {
-  private current: TokenSet | undefined;
-  private loading: Promise<TokenSet | undefined> | undefined;
-  private refreshing: Promise<TokenSet> | undefined;
-  /** Bumped by clear(), so a load that was in flight then cannot bring the old token back. */
-  private generation = 0;
+  #current: TokenSet | undefined;
+  #loading: Promise<TokenSet | undefined> | undefined;
+  #refreshing: Promise<TokenSet> | undefined;
+  /** Bumped by every forgetting, so a load that was in flight then cannot bring the old token back. */
+  #generation = 0;
+  readonly #o: KeeperOptions;
 
-  constructor(
-    private readonly store: TokenStore,
-    private readonly key: string,
-    private readonly leeway: number,
-    private readonly onUpdated: ((token: TokenSet) => void | Promise<void>) | undefined,
-  ) {}
+  constructor(options: KeeperOptions) {
+    this.#o = options;
+  }
 
   /** The current token set, read from the store while the session holds none. */
   get(): Promise<TokenSet | undefined> {
-    if (this.current !== undefined) return Promise.resolve(this.current);
-    const generation = this.generation;
-    this.loading ??= this.store.get(this.key).then(
+    if (this.#current !== undefined) return Promise.resolve(this.#current);
+    const generation = this.#generation;
+    this.#loading ??= this.#o.store.get(this.#o.key).then(
       (token) => {
-        this.loading = undefined;
-        if (generation === this.generation) this.current ??= token;
-        return this.current;
+        this.#loading = undefined;
+        if (generation === this.#generation) this.#current ??= token;
+        return this.#current;
       },
       (err) => {
-        this.loading = undefined;
+        this.#loading = undefined;
         throw err;
       },
     );
-    return this.loading;
+    return this.#loading;
   }
 
-  /** Stores a new token set, then makes it current, then tells onTokenUpdated. */
-  async save(token: TokenSet): Promise<TokenSet> {
+  /** Stores a new token set, then makes it current, then tells onTokenUpdated (awaited). */
+  async save(token: TokenSet, reason: 'issued' | 'refreshed'): Promise<TokenSet> {
     // Saved before use: if the store fails, the new token is never used (the error propagates).
-    await this.store.set(this.key, token);
-    this.current = token;
-    await this.onUpdated?.(token);
+    await this.#o.store.set(this.#o.key, token);
+    this.#current = token;
+    await this.#tell(token, reason);
     return token;
   }
 
+  /** Forgets the token, in the store too (under the lock, so never in the middle of a refresh). */
   async clear(): Promise<void> {
-    this.generation++;
-    this.current = undefined;
-    this.loading = undefined;
-    await this.store.delete(this.key);
-  }
-
-  /** Whether the access token expires within the leeway (tokens without expires_at never do). */
-  expiresSoon(token: TokenSet): boolean {
-    return token.expires_at !== undefined && token.expires_at - this.leeway <= epochSeconds();
+    this.#forget();
+    await this.#o.lock.withLock(this.#o.key, async () => {
+      this.#forget();
+      await this.#o.store.delete(this.#o.key);
+    });
+    await this.#tell(undefined, 'revoked');
   }
 
   /**
-   * Replaces `seen` by a new token set from `renew`, once: callers arriving while a renewal is in
-   * flight share it, and a caller holding a token that was already replaced gets the replacement
-   * without a request (a second refresh would present a rotated refresh token: reuse, RFC 9700
-   * §4.14.2, which revokes the whole family).
+   * Whether the access token expires within the refresh margin: the leeway, or a quarter of the
+   * token's lifetime (expires_in) if that is less; on the server's clock (tokens without
+   * expires_at never do).
    */
-  renew(seen: TokenSet | undefined, renew: (current: TokenSet | undefined) => Promise<TokenSet>): Promise<TokenSet> {
-    if (this.refreshing) return this.refreshing;
-    if (seen !== undefined && this.current !== undefined && this.current !== seen) return Promise.resolve(this.current);
-    const flight = (async () => this.save(await renew(this.current)))();
-    this.refreshing = flight;
-    flight.then(
-      () => this.done(flight),
-      () => this.done(flight),
-    );
+  expiresSoon(token: TokenSet): boolean {
+    if (token.expires_at === undefined) return false;
+    const lifetime = typeof token.expires_in === 'number' && token.expires_in > 0 ? token.expires_in : undefined;
+    const margin = lifetime === undefined ? this.#o.leeway : Math.min(this.#o.leeway, lifetime * LIFETIME_FRACTION);
+    return token.expires_at - margin <= this.#o.clock.now();
+  }
+
+  /**
+   * Replaces `seen` (undefined: whatever is current) by a new token set from `refresh`, once:
+   * callers arriving while a renewal is in flight share it, and a caller holding a token that was
+   * already replaced gets the replacement without a request. The renewal runs under the lock and
+   * starts by reading the store again: when another holder replaced `seen` meanwhile, its token
+   * is used and nothing is sent (a second refresh would present a rotated refresh token: reuse,
+   * RFC 9700 §4.14.2, which revokes the whole grant).
+   */
+  renew(seen: TokenSet | undefined, refresh: (stored: TokenSet | undefined) => Promise<TokenSet>): Promise<TokenSet> {
+    if (this.#refreshing) return this.#refreshing;
+    if (seen !== undefined && this.#current !== undefined && this.#current !== seen) return Promise.resolve(this.#current);
+    const flight = this.#o.lock.withLock(this.#o.key, () => this.#renewLocked(seen, refresh));
+    this.#refreshing = flight;
+    const done = () => {
+      if (this.#refreshing === flight) this.#refreshing = undefined;
+    };
+    flight.then(done, done);
     return flight;
   }
 
-  private done(flight: Promise<TokenSet>): void {
-    if (this.refreshing === flight) this.refreshing = undefined;
+  async #renewLocked(seen: TokenSet | undefined, refresh: (stored: TokenSet | undefined) => Promise<TokenSet>): Promise<TokenSet> {
+    const stored = await this.#o.store.get(this.#o.key);
+    // Signed out elsewhere (another process's logout): this process's copy goes too.
+    if (stored === undefined) this.#forget();
+    else if (seen !== undefined && stored.access_token !== seen.access_token && !this.expiresSoon(stored)) {
+      // Another holder refreshed while this one waited for the lock: use its token, send nothing.
+      this.#current = stored;
+      return stored;
+    }
+    try {
+      return await this.save(await refresh(stored), stored?.refresh_token === undefined ? 'issued' : 'refreshed');
+    } catch (err) {
+      if (err instanceof ReauthenticationRequiredError) {
+        // The grant is gone: nobody sharing the store should send this refresh token again.
+        this.#forget();
+        await this.#o.store.delete(this.#o.key);
+        await this.#tell(undefined, 'revoked');
+      } else if (err instanceof RefreshOutcomeUnknownError && stored !== undefined) {
+        const now = await this.#o.store.get(this.#o.key);
+        if (now !== undefined && now.refresh_token !== stored.refresh_token) {
+          // Someone stored a newer token after all (a lock that is not exclusive, a store written by hand).
+          this.#current = now;
+          return now;
+        }
+        // Keep the access token while it lasts; the refresh token may be spent and is never sent again.
+        const { refresh_token: _spent, ...kept } = stored;
+        await this.#o.store.set(this.#o.key, kept);
+        this.#current = kept;
+        await this.#tell(kept, 'revoked');
+      }
+      throw err;
+    }
+  }
+
+  #forget(): void {
+    this.#generation++;
+    this.#current = undefined;
+    this.#loading = undefined;
+  }
+
+  async #tell(token: TokenSet | undefined, reason: TokenUpdate['reason']): Promise<void> {
+    await this.#o.onUpdated?.(token, { reason, resource: undefined });
+  }
+
+  /** Never the token: it is a credential (util.inspect, console.log). */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return `TokenKeeper { key: ${JSON.stringify(this.#o.key)}, holds: ${this.#current !== undefined} }`;
+  }
+
+  toJSON(): { key: string; holds: boolean } {
+    return { key: this.#o.key, holds: this.#current !== undefined };
   }
 }

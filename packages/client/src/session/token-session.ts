@@ -4,8 +4,9 @@
  * grants that obtain a token in the first place.
  */
 import { decodeJwt } from 'jose';
-import { ConfigurationError, IdTokenError, MissingTokenError } from '../errors.js';
+import { ConfigurationError, IdTokenError, MissingTokenError, NetworkError, OAuthResponseError, ReauthenticationRequiredError, redactSecrets, safeUrl } from '../errors.js';
 import { checkUrl, type HttpOptions } from '../http.js';
+import { LocalLock } from '../lock/token-lock.js';
 import { buildEndSessionUrl, type EndSessionParameters } from '../oidc/end-session.js';
 import { validateIdToken } from '../oidc/id-token.js';
 import { processUserInfoResponse, type UserInfo, userinfoRequest } from '../oidc/userinfo.js';
@@ -19,6 +20,8 @@ import type { AuthorizationServer } from '../rfc8414/metadata.js';
 import { MemoryTokenStore } from '../store/token-store.js';
 import { bearerFetch } from './bearer-fetch.js';
 import { DEFAULT_REFRESH_LEEWAY, type SessionOptions } from './options.js';
+import { withRetries } from './refresh-retry.js';
+import { ServerClock } from './server-clock.js';
 import { TokenKeeper } from './token-keeper.js';
 
 export type Params = { scope?: string | undefined };
@@ -27,6 +30,8 @@ export class TokenSession {
   readonly client: Client;
   protected readonly auth: ClientAuth;
   protected readonly keeper: TokenKeeper;
+  /** The server's clock, from the Date header of its token responses. */
+  protected readonly clock = new ServerClock();
   /** How to get a new token without a refresh token: set by clientCredentials(). */
   protected reissue: (() => Promise<TokenSet>) | undefined;
   private server: Promise<AuthorizationServer> | undefined;
@@ -36,7 +41,15 @@ export class TokenSession {
     this.client = { client_id: options.clientId };
     this.auth = options.clientAuth ?? none();
     const store = options.store ?? new MemoryTokenStore();
-    this.keeper = new TokenKeeper(store, options.storeKey ?? options.clientId, options.refreshLeeway ?? DEFAULT_REFRESH_LEEWAY, options.onTokenUpdated);
+    this.keeper = new TokenKeeper({
+      store,
+      key: options.storeKey ?? options.clientId,
+      // The store's lock is shared by everyone using the store (a file's by every process): one refresh at a time among them.
+      lock: options.lock ?? store.lock ?? new LocalLock(),
+      leeway: options.refreshLeeway ?? DEFAULT_REFRESH_LEEWAY,
+      clock: this.clock,
+      onUpdated: options.onTokenUpdated,
+    });
     if (options.server) this.server = Promise.resolve(options.server);
   }
 
@@ -56,7 +69,7 @@ export class TokenSession {
 
   /** Stores a token set obtained elsewhere (e.g. requests-oauthlib's token dict). */
   async setToken(token: TokenSet): Promise<void> {
-    await this.keeper.save(token);
+    await this.keeper.save(token, 'issued');
   }
 
   /** RFC 6749 §6: refreshes now; concurrent calls (and session.fetch's refreshes) share one request. */
@@ -112,7 +125,13 @@ export class TokenSession {
 
   /** fetch() with the Bearer token (RFC 6750 §2.1), refreshed ahead of expiry; on a 401 invalid_token, one refresh and one retry. */
   async fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
-    const request = new Request(input, init);
+    let request: Request;
+    try {
+      request = new Request(input, init);
+    } catch {
+      // Not Request's own error: its message repeats the URL, credentials (user:password@) included.
+      throw new ConfigurationError(`cannot make a request to ${safeUrl(input instanceof Request ? input.url : String(input))}: the URL or init is not valid`);
+    }
     // RFC 6750 §5.3: bearer tokens only over TLS (loopback excepted, or allowInsecureRequests).
     checkUrl(request.url, this.options);
     return bearerFetch(
@@ -128,22 +147,48 @@ export class TokenSession {
   private async freshToken(): Promise<TokenSet> {
     const token = await this.keeper.get();
     if (token === undefined) throw new MissingTokenError('access_token');
-    if (!this.keeper.expiresSoon(token) || !this.renewable(token)) return token;
-    return this.keeper.renew(token, (current) => this.renew(current));
+    if (!this.keeper.expiresSoon(token)) return token;
+    if (this.renewable(token)) return this.keeper.renew(token, (current) => this.renew(current));
+    // Expired for good and nothing to renew it with (e.g. the refresh token was dropped): sign in again.
+    if (token.expires_at !== undefined && token.expires_at <= this.clock.now()) throw new MissingTokenError('refresh_token');
+    return token;
   }
 
   private renewable(token: TokenSet): boolean {
     return token.refresh_token !== undefined || this.reissue !== undefined;
   }
 
-  /** One refresh request (RFC 6749 §6), or a new client_credentials token. */
+  /**
+   * One refresh (RFC 6749 §6), or a new client_credentials token, retried as refresh-retry.ts
+   * says: a refresh token is sent again only when the first request certainly was not processed.
+   * invalid_grant becomes ReauthenticationRequiredError.
+   */
   private async renew(current: TokenSet | undefined, params: Params = {}): Promise<TokenSet> {
+    const retry = this.options.retry ?? {};
     if (current?.refresh_token === undefined) {
-      if (this.reissue) return this.reissue();
+      const reissue = this.reissue;
+      if (reissue) return withRetries(reissue, retry, false);
       throw new MissingTokenError('refresh_token');
     }
-    const res = await refreshTokenGrantRequest(await this.metadata(), this.client, this.auth, current.refresh_token, params, this.http());
-    const token = await processTokenResponse(res);
+    const as = await this.metadata();
+    const refreshToken = current.refresh_token;
+    let token: TokenSet;
+    try {
+      token = await withRetries(
+        async () => {
+          // A browser that knows it is offline: nothing would be sent, so say so without trying.
+          if ((globalThis.navigator as { onLine?: boolean } | undefined)?.onLine === false) throw new NetworkError(as.token_endpoint ?? as.issuer, 'offline', true);
+          return processTokenResponse(await refreshTokenGrantRequest(as, this.client, this.auth, refreshToken, params, this.http()), this.clock);
+        },
+        retry,
+        true,
+      );
+    } catch (err) {
+      redactSecrets(err, [refreshToken]);
+      // RFC 6749 §5.2: the refresh token is invalid, expired, revoked or was already used.
+      if (err instanceof OAuthResponseError && err.error === 'invalid_grant') throw new ReauthenticationRequiredError(err);
+      throw err;
+    }
     if (token.id_token !== undefined) {
       // OIDC Core §12.2: a refreshed ID Token is validated and names the same user.
       const claims = await validateIdToken(await this.metadata(), this.client, token.id_token, { accessToken: token.access_token }, this.http());
@@ -159,5 +204,18 @@ export class TokenSession {
   protected http(signal?: AbortSignal): HttpOptions {
     const { fetch, headers, allowInsecureRequests } = this.options;
     return { fetch, headers, allowInsecureRequests, signal };
+  }
+
+  /** What can be shown of the session: never a token, a secret, a code or a header value. */
+  toJSON(): { client_id: string; issuer: string | undefined; token: ReturnType<TokenKeeper['toJSON']> } {
+    return { client_id: this.client.client_id, issuer: this.options.issuer ?? this.options.server?.issuer, token: this.keeper.toJSON() };
+  }
+
+  toString(): string {
+    return `[${this.constructor.name} ${this.client.client_id}]`;
+  }
+
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return `${this.constructor.name} ${JSON.stringify(this.toJSON())}`;
   }
 }

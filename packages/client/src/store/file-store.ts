@@ -1,24 +1,51 @@
 /**
- * A TokenStore in a JSON file, for CLIs and servers on Node (or Bun, Deno). Its own entry point,
- * `@tessera/client/file-store`, so the main entry stays free of node: imports.
+ * A TokenStore in a JSON file, for CLIs and servers on Node (or Bun, Deno), shared safely by any
+ * number of processes. Its own entry point, `@tessera/client/file-store`, so the main entry stays
+ * free of node: imports.
  *
  * Writes are atomic: the new content goes to a temporary file in the same directory, is flushed,
  * then renamed over the old one, so a crash leaves either the old file or the new, never half of
  * one. The file holds credentials and is created with mode 0600.
+ *
+ * Two file locks (file-lock.ts), both next to the file and there only while held:
+ *   - `lock`, per key (PATH.KEYHASH.lock): sessions on this store take it around read → refresh
+ *     → write, so processes sharing the file refresh one at a time (no option needed);
+ *   - the write lock (PATH.lock) around each read-modify-write of the file, so that processes
+ *     writing different keys never lose each other's writes.
  */
+import { createHash, randomBytes } from 'node:crypto';
 import { open, readFile, rename, unlink } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
 import { dirname } from 'node:path';
+import type { TokenLock } from '../lock/token-lock.js';
 import type { TokenSet } from '../rfc6749/token.js';
+import { FileLock, type FileLockOptions } from './file-lock.js';
 import type { TokenStore } from './token-store.js';
 
 type Contents = Record<string, TokenSet>;
 
+export { FileLock } from './file-lock.js';
+export type { FileLockOptions } from './file-lock.js';
+
+export interface FileTokenStoreOptions {
+  /** The file locks' staleness and wait (see FileLock). */
+  lock?: FileLockOptions;
+}
+
 export class FileTokenStore implements TokenStore {
+  /** One refresh at a time per key, among all processes using this file. */
+  readonly lock: TokenLock;
   /** Writes from this process, in order: each read-modify-write sees the previous one's result. */
   private queue: Promise<unknown> = Promise.resolve();
+  readonly #files: FileLock;
 
-  constructor(readonly path: string) {}
+  constructor(
+    readonly path: string,
+    options: FileTokenStoreOptions = {},
+  ) {
+    const files = new FileLock(options.lock);
+    this.#files = files;
+    this.lock = { withLock: (key, fn) => files.withLock(`${path}.${createHash('sha256').update(key).digest('hex').slice(0, 16)}.lock`, fn) };
+  }
 
   async get(key: string): Promise<TokenSet | undefined> {
     await this.queue.catch(() => {});
@@ -38,11 +65,13 @@ export class FileTokenStore implements TokenStore {
   }
 
   private update(change: (contents: Contents) => void): Promise<void> {
-    const next = this.queue.catch(() => {}).then(async () => {
-      const contents = await this.read();
-      change(contents);
-      await this.write(contents);
-    });
+    const next = this.queue.catch(() => {}).then(() =>
+      this.#files.withLock(`${this.path}.lock`, async () => {
+        const contents = await this.read();
+        change(contents);
+        await this.write(contents);
+      }),
+    );
     this.queue = next;
     return next;
   }

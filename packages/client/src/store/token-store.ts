@@ -1,31 +1,48 @@
 /** Where a session keeps its tokens, so they survive restarts. */
+import { LocalLock, type TokenLock } from '../lock/token-lock.js';
 import type { TokenSet } from '../rfc6749/token.js';
 
 /**
  * A place for token sets, by key (one key per session: a user, or the client itself). `set`
  * must resolve only once the token is durably stored: the session waits for it before using a
  * rotated refresh token's successor, so a crash never leaves a store holding a spent token.
+ *
+ * A store that several processes, tabs or machines share should offer a `lock` exclusive among
+ * them all: sessions take it around read → refresh → write when no `lock` option is given.
  */
 export interface TokenStore {
   get(key: string): Promise<TokenSet | undefined>;
   set(key: string, token: TokenSet): Promise<void>;
   delete(key: string): Promise<void>;
+  /** The lock that makes one refresh at a time among everyone sharing this store. */
+  readonly lock?: TokenLock | undefined;
 }
 
 /** Tokens in memory: gone when the process ends. The default store. */
 export class MemoryTokenStore implements TokenStore {
-  private readonly tokens = new Map<string, TokenSet>();
+  /** Sessions of this process sharing this store refresh one at a time. */
+  readonly lock: TokenLock = new LocalLock();
+  readonly #tokens = new Map<string, TokenSet>();
 
   async get(key: string): Promise<TokenSet | undefined> {
-    const token = this.tokens.get(key);
+    const token = this.#tokens.get(key);
     return token === undefined ? undefined : structuredClone(token);
   }
 
   async set(key: string, token: TokenSet): Promise<void> {
-    this.tokens.set(key, structuredClone(token));
+    this.#tokens.set(key, structuredClone(token));
   }
 
   async delete(key: string): Promise<void> {
-    this.tokens.delete(key);
+    this.#tokens.delete(key);
+  }
+
+  /** Never the tokens: they are credentials (util.inspect, console.log). */
+  [Symbol.for('nodejs.util.inspect.custom')](): string {
+    return `MemoryTokenStore { keys: ${this.#tokens.size} }`;
+  }
+
+  toJSON(): { keys: number } {
+    return { keys: this.#tokens.size };
   }
 }

@@ -1,0 +1,65 @@
+/**
+ * Retrying a token request that failed on the way, and the one rule that makes it safe with
+ * rotating refresh tokens: a refresh token is sent again only when the server certainly did not
+ * process the first request. Resending one the server did process is reuse (RFC 9700 §4.14.2),
+ * and servers answer reuse by revoking the whole grant, for every process and tab sharing it.
+ *
+ *   not processed  connection refused, name not resolved, connect timeout (NetworkError.notSent);
+ *                  HTTP 503 or 429, or the error `temporarily_unavailable` (the server says it did
+ *                  not handle the request; RFC 9110 §15.6.4, RFC 6585 §4): retried with backoff,
+ *                  honouring Retry-After.
+ *   maybe          the connection broke after the request went out, any other 5xx, or a 2xx
+ *                  that could not be read: for a refresh, RefreshOutcomeUnknownError and no
+ *                  resend; for a request that spends nothing (client_credentials), retried.
+ *   final          every other error (invalid_grant, invalid_client, …): thrown as it is.
+ */
+import { InvalidResponseError, NetworkError, OAuthResponseError, RefreshOutcomeUnknownError } from '../errors.js';
+
+export interface RetryPolicy {
+  /** Retries after the first attempt (default 3). */
+  retries?: number;
+  /** Milliseconds before the first retry, doubled for each next one, with jitter (default 250). */
+  minDelay?: number;
+  /** Longest wait between attempts; a Retry-After beyond it is not waited for (default 8,000). */
+  maxDelay?: number;
+}
+
+type Outcome = { kind: 'not-processed'; retryAfter: number | undefined } | { kind: 'maybe-processed' } | { kind: 'final' };
+
+/** What a failed token request tells about whether the server acted on it. */
+export function outcomeOf(err: unknown): Outcome {
+  if (err instanceof NetworkError) return err.notSent ? { kind: 'not-processed', retryAfter: undefined } : { kind: 'maybe-processed' };
+  if (err instanceof OAuthResponseError || (err instanceof InvalidResponseError && err.status !== undefined)) {
+    const status = err.status as number;
+    if (status === 503 || status === 429 || (err instanceof OAuthResponseError && err.error === 'temporarily_unavailable')) {
+      return { kind: 'not-processed', retryAfter: err.retryAfter };
+    }
+    // A 5xx may come after the server committed; a 2xx it sent means it did (the body was unreadable).
+    if (status >= 500 || (err instanceof InvalidResponseError && status >= 200 && status < 300)) return { kind: 'maybe-processed' };
+  }
+  return { kind: 'final' };
+}
+
+/**
+ * Runs `attempt` until it succeeds or fails in a way not worth retrying. `spends` says the request
+ * spends a credential (a refresh token): then a failure that may have been processed becomes
+ * RefreshOutcomeUnknownError at once instead of a retry.
+ */
+export async function withRetries<T>(attempt: () => Promise<T>, policy: RetryPolicy, spends: boolean): Promise<T> {
+  const retries = policy.retries ?? 3;
+  const minDelay = policy.minDelay ?? 250;
+  const maxDelay = policy.maxDelay ?? 8_000;
+  for (let n = 0; ; n++) {
+    try {
+      return await attempt();
+    } catch (err) {
+      const outcome = outcomeOf(err);
+      if (outcome.kind === 'maybe-processed' && spends) throw new RefreshOutcomeUnknownError(err);
+      if (outcome.kind === 'final' || n >= retries) throw err;
+      const backoff = Math.min(maxDelay, minDelay * 2 ** n) * (0.5 + Math.random() / 2);
+      const wait = outcome.kind === 'not-processed' && outcome.retryAfter !== undefined ? outcome.retryAfter * 1000 : backoff;
+      if (wait > maxDelay) throw err;
+      await new Promise((resolve) => setTimeout(resolve, wait));
+    }
+  }
+}
