@@ -95,6 +95,8 @@ it('the public surface is exactly the names index.ts lists (nothing internal lea
     'tokenRequest', 'validateAuthorizationResponse',
     // OpenID Connect relying party (issue 11).
     'IdTokenError', 'buildEndSessionUrl', 'fetchJwks', 'processUserInfoResponse', 'userinfoRequest', 'validateIdToken',
+    // DPoP (RFC 9449, issue 12).
+    'DPoPKey',
     // OAuth 1.0a (issue 12).
     'OAuth1Session', 'signRequest', 'signatureBaseString',
     // One refresh at a time across processes and tabs, and what a failed refresh means (issue 12).

@@ -1,7 +1,8 @@
 /**
  * oidc-provider (from npm, written by no one here) on 127.0.0.1, configured for the client
  * tests: one client per scenario, devInteractions for login and consent (driven over HTTP by
- * `approve`), device flow, introspection, revocation, client credentials, private_key_jwt.
+ * `approve`), device flow, introspection, revocation, client credentials, private_key_jwt, DPoP
+ * with server nonces required.
  */
 import { once } from 'node:events';
 import { createServer, type Server } from 'node:http';
@@ -53,6 +54,8 @@ export async function startOidcProvider(): Promise<OidcServer> {
       introspection: { enabled: true },
       revocation: { enabled: true },
       deviceFlow: { enabled: true },
+      // RFC 9449 §8: every DPoP proof must carry a server nonce (requests without DPoP are untouched).
+      dPoP: { enabled: true, nonceSecret: Buffer.alloc(32, 7), requireNonce: () => true },
     },
     findAccount: async (_ctx: unknown, sub: string) => ({ accountId: sub, claims: async () => ({ sub }) }),
     // Refresh tokens for every client allowed the grant (not only with offline_access), rotated on each use.

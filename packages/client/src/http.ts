@@ -3,6 +3,7 @@
  * transport checks, NetworkError), every response through `readJson` / `checkResponse`.
  */
 import { ConfigurationError, InvalidResponseError, NetworkError, OAuthResponseError, safeUrl } from './errors.js';
+import type { DPoPKey } from './rfc9449/dpop.js';
 
 export interface HttpOptions {
   /** A fetch implementation (defaults to the global fetch): for proxies, tracing, tests. */
@@ -16,6 +17,8 @@ export interface HttpOptions {
    * then cross the network in clear text (RFC 6749 §10.9, RFC 6750 §5.3). Off by default.
    */
   allowInsecureRequests?: boolean;
+  /** DPoP (RFC 9449): every request carries a proof made with this key, and a nonce retry is handled. */
+  dpop?: DPoPKey;
 }
 
 const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/i;
@@ -36,16 +39,20 @@ export function checkUrl(url: string | URL, options: HttpOptions = {}): URL {
   throw new ConfigurationError(`refusing ${parsed.protocol} URL ${safeUrl(parsed)}: use https (or set allowInsecureRequests)`);
 }
 
-/** Sends a request, turning a failure to get any response into a NetworkError (aborts pass through). */
-export async function send(url: string | URL, init: RequestInit, options: HttpOptions = {}): Promise<Response> {
+/**
+ * Sends a request, turning a failure to get any response into a NetworkError (aborts pass
+ * through). `accessToken`: the DPoP-bound token the request presents, for its proof's `ath`.
+ */
+export async function send(url: string | URL, init: RequestInit, options: HttpOptions = {}, accessToken?: string): Promise<Response> {
   const target = checkUrl(url, options);
   const headers = new Headers(options.headers);
   new Headers(init.headers).forEach((v, k) => {
     headers.set(k, v);
   });
   const signal = options.signal ?? init.signal ?? null;
+  const go = (h: Headers) => (options.fetch ?? fetch)(target.href, { ...init, headers: h, signal });
   try {
-    return await (options.fetch ?? fetch)(target.href, { ...init, headers, signal });
+    return await (options.dpop ? options.dpop.send(init.method ?? 'GET', target, headers, accessToken, go) : go(headers));
   } catch (err) {
     if (signal?.aborted) throw signal.reason;
     throw new NetworkError(target.href, err);

@@ -75,6 +75,9 @@ export {
 export type { DeviceAuthorization, DevicePollResult } from './rfc8628/device.js';
 export { bearerChallenge } from './rfc6750/challenge.js';
 
+// DPoP (RFC 9449): the key proofs are made with, for the request functions' `dpop` option (sessions take `dpop: true`).
+export { DPoPKey } from './rfc9449/dpop.js';
+
 // OAuth 1.0a (RFC 5849), for the APIs that still require it: the session, and the signer below it.
 export { OAuth1Session } from './rfc5849/session.js';
 export type { OAuth1SessionOptions } from './rfc5849/session.js';

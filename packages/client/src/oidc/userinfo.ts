@@ -12,10 +12,15 @@ export interface UserInfo {
   [claim: string]: unknown;
 }
 
-/** §5.3.1: GET with the access token as a Bearer token (RFC 6750 §2.1). */
-export function userinfoRequest(as: AuthorizationServer, accessToken: string, options: HttpOptions = {}): Promise<Response> {
+/**
+ * §5.3.1: GET with the access token as a Bearer token (RFC 6750 §2.1), or, for a DPoP-bound token
+ * (`tokenType` DPoP, with `options.dpop`), as a DPoP one with its proof (RFC 9449 §7.1).
+ */
+export function userinfoRequest(as: AuthorizationServer, accessToken: string, options: HttpOptions = {}, tokenType = 'Bearer'): Promise<Response> {
   if (as.userinfo_endpoint === undefined) throw new ConfigurationError('the server metadata has no userinfo_endpoint');
-  return send(as.userinfo_endpoint, { method: 'GET', headers: { authorization: `Bearer ${accessToken}`, accept: 'application/json' }, redirect: 'manual' }, options);
+  const dpop = options.dpop !== undefined && tokenType.toLowerCase() === 'dpop';
+  const authorization = `${dpop ? 'DPoP' : 'Bearer'} ${accessToken}`;
+  return send(as.userinfo_endpoint, { method: 'GET', headers: { authorization, accept: 'application/json' }, redirect: 'manual' }, options, dpop ? accessToken : undefined);
 }
 
 /**

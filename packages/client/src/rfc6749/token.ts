@@ -10,7 +10,7 @@ import type { Client, ClientAuth } from './client-auth.js';
 /** A token response (RFC 6749 §5.1), plus `expires_at` computed on receipt. JSON-serialisable. */
 export interface TokenSet {
   access_token: string;
-  /** Always "Bearer" (RFC 6750); other types are refused. */
+  /** "Bearer" (RFC 6750) or "DPoP" (RFC 9449, bound to the session's DPoP key); other types are refused. */
   token_type: string;
   expires_in?: number;
   /**
@@ -52,8 +52,9 @@ export async function processTokenResponse(response: Response, clock?: ServerClo
   const status = response.status;
   const access_token = requireString(body, 'access_token', status);
   const token_type = requireString(body, 'token_type', status);
-  // RFC 6749 §7.1: the client MUST NOT use a token whose type it does not understand.
-  if (token_type.toLowerCase() !== 'bearer') throw new InvalidResponseError(`unsupported token_type '${token_type}'`, status);
+  // RFC 6749 §7.1: the client MUST NOT use a token whose type it does not understand: Bearer
+  // (RFC 6750) or DPoP (RFC 9449 §5, for a client that sent a proof).
+  if (token_type.toLowerCase() !== 'bearer' && token_type.toLowerCase() !== 'dpop') throw new InvalidResponseError(`unsupported token_type '${token_type}'`, status);
   const token: TokenSet = { ...body, access_token, token_type };
   if (body.expires_in !== undefined) {
     const expiresIn = Number(body.expires_in);

@@ -24,7 +24,7 @@ export interface TokenUpdate {
 /** onTokenUpdated: the token set the session now holds (undefined: none), and why. */
 export type TokenUpdatedListener = (token: TokenSet | undefined, update: TokenUpdate) => void | Promise<void>;
 
-export interface SessionOptions extends Omit<HttpOptions, 'signal'> {
+export interface SessionOptions extends Omit<HttpOptions, 'signal' | 'dpop'> {
   /** The client's identifier at the authorization server. */
   clientId: string;
   /** How the client authenticates: clientSecretBasic(secret), clientSecretPost(secret), privateKeyJwt(key) or none() (default). */
@@ -58,6 +58,12 @@ export interface SessionOptions extends Omit<HttpOptions, 'signal'> {
   retry?: RetryPolicy;
   /** Called (and awaited) after every change of the stored token set: a grant, a refresh, a logout. */
   onTokenUpdated?: TokenUpdatedListener;
+  /**
+   * DPoP (RFC 9449): `true` makes an ES256 key pair whose private key Web Crypto will not export
+   * (it lives as long as the session), or give your own pair (e.g. kept in IndexedDB, so tokens
+   * stay usable across page loads). Every request to the server and every `fetch` carries a proof.
+   */
+  dpop?: boolean | CryptoKeyPair;
 }
 
 export const DEFAULT_REFRESH_LEEWAY = 30;

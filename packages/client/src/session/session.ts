@@ -36,6 +36,8 @@ export class OAuth2Session extends TokenSession {
     const nonce = openid ? (params.nonce ?? generateState()) : params.nonce;
     const url = buildAuthorizationUrl(await this.metadata(), this.client, {
       scope: this.options.scope,
+      // RFC 9449 §10: the code is bound to the session's DPoP key, so only its holder redeems it.
+      dpop_jkt: this.dpop ? await this.dpop.thumbprint() : undefined,
       ...params,
       redirect_uri: redirectUri,
       state,

@@ -23,6 +23,7 @@ import { DEFAULT_REFRESH_LEEWAY, type SessionOptions } from './options.js';
 import { withRetries } from './refresh-retry.js';
 import { ServerClock } from './server-clock.js';
 import { TokenKeeper } from './token-keeper.js';
+import { DPoPKey } from '../rfc9449/dpop.js';
 
 export type Params = { scope?: string | undefined };
 
@@ -35,6 +36,8 @@ export class TokenSession {
   /** How to get a new token without a refresh token: set by clientCredentials(). */
   protected reissue: (() => Promise<TokenSet>) | undefined;
   private server: Promise<AuthorizationServer> | undefined;
+  /** The DPoP key (RFC 9449) proofs are made with, when the session uses DPoP. */
+  protected readonly dpop: DPoPKey | undefined;
 
   constructor(protected readonly options: SessionOptions) {
     if (options.issuer === undefined && options.server === undefined) throw new ConfigurationError('give an issuer (for discovery) or server metadata');
@@ -51,6 +54,7 @@ export class TokenSession {
       onUpdated: options.onTokenUpdated,
     });
     if (options.server) this.server = Promise.resolve(options.server);
+    this.dpop = options.dpop === undefined || options.dpop === false ? undefined : new DPoPKey(options.dpop === true ? undefined : options.dpop);
   }
 
   /** The server's metadata: fetched on first use and cached (a failed fetch is retried next time). */
@@ -87,7 +91,7 @@ export class TokenSession {
     const token = await this.freshToken();
     if (token.id_token === undefined) throw new ConfigurationError('userinfo() needs an ID Token: sign in with the openid scope');
     const sub = decodeJwt(token.id_token).sub as string;
-    return processUserInfoResponse(await userinfoRequest(await this.metadata(), token.access_token, this.http()), sub);
+    return processUserInfoResponse(await userinfoRequest(await this.metadata(), token.access_token, this.http(), token.token_type), sub);
   }
 
   /** RP-Initiated Logout 1.0 §2: the URL that signs the user out at the server, with the session's ID Token as hint. */
@@ -133,10 +137,11 @@ export class TokenSession {
       throw new ConfigurationError(`cannot make a request to ${safeUrl(input instanceof Request ? input.url : String(input))}: the URL or init is not valid`);
     }
     // RFC 6750 §5.3: bearer tokens only over TLS (loopback excepted, or allowInsecureRequests).
-    checkUrl(request.url, this.options);
+    checkUrl(request.url, this.http());
     return bearerFetch(
       {
         fetch: this.options.fetch ?? ((r) => fetch(r)),
+        dpop: this.dpop,
         token: () => this.freshToken(),
         renew: (stale) => (this.renewable(stale) ? this.keeper.renew(stale, (current) => this.renew(current)) : undefined),
       },
@@ -203,7 +208,7 @@ export class TokenSession {
 
   protected http(signal?: AbortSignal): HttpOptions {
     const { fetch, headers, allowInsecureRequests } = this.options;
-    return { fetch, headers, allowInsecureRequests, signal };
+    return { fetch, headers, allowInsecureRequests, signal, ...(this.dpop ? { dpop: this.dpop } : {}) };
   }
 
   /** What can be shown of the session: never a token, a secret, a code or a header value. */
