@@ -180,6 +180,8 @@ describe('login and consent in a real browser (RFC 6749 §4.1, RFC 7636)', () =>
     page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) blocked.push(m.text()); });
     await page.getByRole('button', { name: 'Allow' }).click();
     const request = await posted;
+    // The browser lands on the client's page before the test goes on (a tab closed mid-navigation can hang).
+    await page.waitForURL(atCallback);
     expect(new URL(request.url()).search).toBe('');
     const form = new URLSearchParams(request.postData() ?? '');
     expect(form.get('state')).toBe('st-posted');

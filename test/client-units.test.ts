@@ -70,8 +70,10 @@ describe('authorization responses (RFC 6749 §4.1.2)', () => {
 });
 
 describe('token responses (RFC 6749 §5)', () => {
-  it('RFC 6749 §7.1: a token of a type the client does not understand is refused', async () => {
-    await expect(processTokenResponse(json(200, { access_token: 'x', token_type: 'DPoP' }))).rejects.toBeInstanceOf(InvalidResponseError);
+  it('RFC 6749 §7.1: a token of a type the client does not understand is refused; Bearer and DPoP (RFC 9449 §5) are understood', async () => {
+    await expect(processTokenResponse(json(200, { access_token: 'x', token_type: 'MAC' }))).rejects.toBeInstanceOf(InvalidResponseError);
+    await expect(processTokenResponse(json(200, { access_token: 'x', token_type: 'DPoP' }))).resolves.toMatchObject({ token_type: 'DPoP' });
+    await expect(processTokenResponse(json(200, { access_token: 'x', token_type: 'bearer' }))).resolves.toMatchObject({ token_type: 'bearer' });
   });
 
   it('RFC 6749 §5.2: the error body becomes an OAuthResponseError with error, error_description, error_uri and status', async () => {
