@@ -42,7 +42,7 @@ const token = (m, grant, kind, familyId, parentId) => {
   const now = Date.now();
   return {
     id, hash: 'x'.repeat(43), kind, format: 'opaque', grantId: grant.id, familyId: familyId ?? id, parentId,
-    clientId: grant.clientId, userId: grant.userId, scope: 'read', issuedAt: now, expiresAt: now + HOUR, revokedAt: null, consumedAt: null,
+    clientId: grant.clientId, userId: grant.userId, scope: 'read', issuedAt: now, expiresAt: now + HOUR, revokedAt: null, consumedAt: null, dpopJkt: null,
   };
 };
 const issued = (t) => ({ event: 'token.issued', actor: `client:${t.clientId}`, clientId: t.clientId, userId: t.userId, grantId: t.grantId, tokenId: t.id, endpoint: '/token', data: { kind: t.kind, scope: t.scope } });
@@ -55,7 +55,7 @@ async function setup(m, dir, users) {
   const client = {
     id: randomId(), name: 'bench', secretHash: 'h', previousSecretHash: null, previousSecretExpiresAt: null, authMethod: 'client_secret_basic',
     grantTypes: ['client_credentials', 'refresh_token'], redirectUris: [], postLogoutRedirectUris: [], scope: 'read', tokenFormat: 'opaque',
-    accessTtl: null, refreshTtl: null, jwks: null, jwksUri: null, sealedSecret: null, registrationTokenHash: null, createdAt: Date.now(),
+    accessTtl: null, refreshTtl: null, jwks: null, jwksUri: null, sealedSecret: null, registrationTokenHash: null, dpopBoundAccessTokens: false, createdAt: Date.now(),
   };
   await store.createClient(client, { event: 'client.created', actor: 'bench' });
   const grants = [];

@@ -58,6 +58,7 @@ export async function startTestServer(config: Partial<ServerConfig> = {}, option
           tokenFormat: options.tokenFormat ?? 'opaque',
           accessTtl: options.accessTtl ?? null,
           refreshTtl: options.refreshTtl ?? null,
+          dpopBoundAccessTokens: options.dpopBoundAccessTokens ?? false,
         },
         { actor: 'test' },
       );

@@ -30,6 +30,7 @@ export function clientRecord(over: Partial<ClientRecord> = {}): ClientRecord {
     tokenFormat: 'opaque',
     accessTtl: null,
     refreshTtl: null,
+    dpopBoundAccessTokens: false,
     createdAt: Date.now(),
     ...over,
   };
@@ -61,6 +62,7 @@ export function tokenRecord(grant: GrantRecord, over: Partial<TokenRecord> = {})
     expiresAt: issuedAt + HOUR,
     revokedAt: null,
     consumedAt: null,
+    dpopJkt: null,
     ...over,
   };
 }
@@ -82,6 +84,7 @@ export function codeRecord(grant: GrantRecord, over: Partial<CodeRecord> = {}): 
     issuedAt,
     expiresAt: issuedAt + 60_000,
     redeemedAt: null,
+    dpopJkt: null,
     ...over,
   };
 }

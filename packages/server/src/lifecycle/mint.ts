@@ -49,9 +49,13 @@ export const issued = (access: Minted & { ttl: number }, refresh: Minted | undef
   expiresIn: access.ttl,
 });
 
-/** `family` null: a token of no family (client_credentials, implicit), which is its own. */
+/**
+ * `family` null: a token of no family (client_credentials, implicit), which is its own. `jkt`: the
+ * DPoP key (RFC 9449) the token is bound to, from the token request's proof; null for a bearer token.
+ */
 export async function mintAccess(
   ctx: EngineContext, client: ClientRecord, grant: GrantRecord, user: UserRecord | null, family: string | null, parentId: string | null, scope: string, now: number,
+  jkt: string | null = null,
 ): Promise<Minted & { ttl: number }> {
   const ttl = client.accessTtl ?? ctx.config.accessTokenTtl;
   const id = randomId();
@@ -59,25 +63,33 @@ export async function mintAccess(
   const expiresAt = now + ttl * 1000;
   const value = client.tokenFormat === 'jwt'
     ? await signAccessToken(ctx.keys, {
-      issuer: ctx.config.issuer, audience: ctx.config.audience, clientId: client.id, user, id, grantId: grant.id, familyId, scope, issuedAt: now, expiresAt,
+      issuer: ctx.config.issuer, audience: ctx.config.audience, clientId: client.id, user, id, grantId: grant.id, familyId, scope, issuedAt: now, expiresAt, jkt,
     })
     : secretFor(PREFIX.access, id);
   const record: TokenRecord = {
     id, hash: hashSecret(value), kind: 'access', format: client.tokenFormat, grantId: grant.id, familyId, parentId,
-    clientId: client.id, userId: user?.id ?? null, scope, issuedAt: now, expiresAt, revokedAt: null, consumedAt: null,
+    clientId: client.id, userId: user?.id ?? null, scope, issuedAt: now, expiresAt, revokedAt: null, consumedAt: null, dpopJkt: jkt,
   };
   return { value, record, ttl };
 }
 
+/**
+ * RFC 9449 §5: a refresh token issued to a public client with a DPoP proof is bound to the proof's
+ * key; a confidential client's is not (it authenticates), whatever key its access tokens use.
+ */
+export const refreshBinding = (client: ClientRecord, jkt: string | null): string | null => (client.authMethod === 'none' ? jkt : null);
+
+/** `jkt`: the DPoP key the refresh token is bound to (refreshBinding), null for none. */
 export function mintRefresh(
   ctx: EngineContext, client: ClientRecord, grant: GrantRecord, userId: string | null, familyId: string, parentId: string | null, scope: string, now: number,
+  jkt: string | null = null,
 ): Minted {
   const id = randomId();
   const value = secretFor(PREFIX.refresh, id);
   const ttl = client.refreshTtl ?? ctx.config.refreshTokenTtl;
   const record: TokenRecord = {
     id, hash: hashSecret(value), kind: 'refresh', format: 'opaque', grantId: grant.id, familyId, parentId,
-    clientId: client.id, userId, scope, issuedAt: now, expiresAt: now + ttl * 1000, revokedAt: null, consumedAt: null,
+    clientId: client.id, userId, scope, issuedAt: now, expiresAt: now + ttl * 1000, revokedAt: null, consumedAt: null, dpopJkt: jkt,
   };
   return { value, record };
 }
@@ -85,13 +97,15 @@ export function mintRefresh(
 /**
  * The tokens a user's one-time authorization (a code, a device code) is redeemed for, one family
  * named by `family`: an access token, and a refresh token when the client may refresh (mayRefresh);
- * `event` is the redemption's own audit record, before the tokens'.
+ * `event` is the redemption's own audit record, before the tokens'. `jkt`: the token request's
+ * DPoP key (RFC 9449), or null.
  */
 export async function mintForUser(
   ctx: EngineContext, client: ClientRecord, grant: GrantRecord, user: UserRecord, family: string, scope: string, now: number, event: AuditInput, by: Actor,
+  jkt: string | null = null,
 ): Promise<{ access: Minted & { ttl: number }; refresh: Minted | undefined; records: TokenRecord[]; audit: AuditInput[] }> {
-  const access = await mintAccess(ctx, client, grant, user, family, null, scope, now);
-  const refresh = mayRefresh(client, scope) ? mintRefresh(ctx, client, grant, user.id, family, null, scope, now) : undefined;
+  const access = await mintAccess(ctx, client, grant, user, family, null, scope, now, jkt);
+  const refresh = mayRefresh(client, scope) ? mintRefresh(ctx, client, grant, user.id, family, null, scope, now, refreshBinding(client, jkt)) : undefined;
   const records = refresh ? [access.record, refresh.record] : [access.record];
   return { access, refresh, records, audit: [event, ...records.map((r) => issuedEvent(r, by))] };
 }
@@ -111,6 +125,7 @@ function mayRefresh(client: ClientRecord, scope: string): boolean {
 export function issuedEvent(t: TokenRecord, by: Actor): AuditInput {
   return {
     event: 'token.issued', ...by, clientId: t.clientId, userId: t.userId, grantId: t.grantId, tokenId: t.id,
-    data: { kind: t.kind, format: t.format, family: t.familyId, parent: t.parentId, scope: t.scope, exp: t.expiresAt },
+    // The DPoP key's thumbprint names a public key: no secret in it.
+    data: { kind: t.kind, format: t.format, family: t.familyId, parent: t.parentId, scope: t.scope, exp: t.expiresAt, ...(t.dpopJkt === null ? {} : { jkt: t.dpopJkt }) },
   };
 }
