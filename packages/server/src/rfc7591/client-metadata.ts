@@ -114,8 +114,12 @@ export async function checkedMetadata(json: unknown, config: ServerConfig, curre
   if ([...scopes].some((s) => !allowed.has(s))) throw bad(`scope names a scope not available to registered clients; ask for some of: ${formatScope(allowed)}`);
   if (scopes.size === 0) throw bad('scope must name at least one scope');
 
+  // RFC 9449 §5.2: dpop_bound_access_tokens, a boolean, false when absent.
+  const dpop = body.dpop_bound_access_tokens ?? false;
+  if (typeof dpop !== 'boolean') throw bad('dpop_bound_access_tokens must be a boolean');
+
   const keys = await clientKeys(body, authMethod);
-  return { name, authMethod, grantTypes, redirectUris, postLogoutRedirectUris, scope: formatScope(scopes), ...keys };
+  return { name, authMethod, grantTypes, redirectUris, postLogoutRedirectUris, scope: formatScope(scopes), dpopBoundAccessTokens: dpop, ...keys };
 }
 
 /** RFC 7591 §2: jwks or jwks_uri (never both), for private_key_jwt only (RFC 7523 §2.2). */
@@ -160,5 +164,7 @@ export function clientInformation(client: ClientRecord, registrationClientUri: s
     scope: client.scope,
     ...(client.jwks === null ? {} : { jwks: JSON.parse(client.jwks) as unknown }),
     ...(client.jwksUri === null ? {} : { jwks_uri: client.jwksUri }),
+    // RFC 9449 §5.2 (false, its default, goes unsaid).
+    ...(client.dpopBoundAccessTokens ? { dpop_bound_access_tokens: true } : {}),
   };
 }

@@ -4,7 +4,7 @@ import { plural, print, printJson, shortIso, table, withTessera } from '../io.js
 import { initialToken } from './client-initial-token.js';
 import { rotateSecret, update } from './client-update.js';
 import {
-  AUTH_METHODS, authMethodOf, clientJson, clientKeysOf, clientText, GRANT_TYPES, KEYS_HELP, needSealingKey, REDIRECTING, redirectUri, scopeOf,
+  AUTH_METHODS, authMethodOf, clientJson, clientKeysOf, clientText, GRANT_TYPES, KEYS_HELP, needSealingKey, REDIRECTING, redirectUri, REQUIRE_DPOP_HELP, scopeOf,
   TOKEN_FORMATS, withSecretSecond,
 } from './client-fields.js';
 
@@ -12,7 +12,7 @@ const create: Command = {
   name: 'client create',
   synopsis: `--name N --grant-type G … [--redirect-uri U …] --scope "a b" [--auth-method M] [--public]
        [--token-format opaque|jwt] [--access-ttl S] [--refresh-ttl S] [--jwks FILE | --jwks-uri URL]
-       [--post-logout-redirect-uri U …]`,
+       [--post-logout-redirect-uri U …] [--require-dpop]`,
   summary: 'register a client; prints its client_id and client_secret (shown once)',
   help: `  --name N            a name for people
   --grant-type G      repeatable or comma-separated: ${GRANT_TYPES.join(', ')}
@@ -30,7 +30,8 @@ const create: Command = {
   --post-logout-redirect-uri U
                       where /end_session may send the browser after sign-out (OpenID Connect
                       RP-Initiated Logout 1.0); an absolute URI, repeatable like --redirect-uri
-${KEYS_HELP}`,
+${KEYS_HELP}
+${REQUIRE_DPOP_HELP}`,
   async run(argv) {
     const { values, db } = parse(argv, {
       name: { type: 'string' },
@@ -45,6 +46,7 @@ ${KEYS_HELP}`,
       jwks: { type: 'string' },
       'jwks-uri': { type: 'string' },
       'post-logout-redirect-uri': { type: 'string', multiple: true },
+      'require-dpop': { type: 'boolean' },
     });
     const name = need(values.name, '--name').trim();
     if (name === '') throw new UsageError('--name must not be empty');
@@ -75,7 +77,7 @@ ${KEYS_HELP}`,
 
     return withTessera(db, 'create', async ({ engine, config }) => {
       const { client, secret } = await engine.createClient(
-        { name, authMethod, grantTypes, redirectUris, postLogoutRedirectUris, scope, tokenFormat, accessTtl, refreshTtl, ...keys },
+        { name, authMethod, grantTypes, redirectUris, postLogoutRedirectUris, scope, tokenFormat, accessTtl, refreshTtl, dpopBoundAccessTokens: values['require-dpop'] === true, ...keys },
         { actor: 'cli' },
       );
       const shown = { ...clientJson(client), ...(secret === undefined ? {} : { client_secret: secret }) };
