@@ -6,7 +6,7 @@
 import { constants, createHash, createHmac, generateKeyPairSync, type KeyObject, randomBytes, sign } from 'node:crypto';
 import { calculateJwkThumbprint, type JWK } from 'jose';
 
-export type DpopAlg = 'ES256' | 'RS256' | 'PS256' | 'EdDSA';
+export type DpopAlg = 'ES256' | 'RS256' | 'PS256' | 'EdDSA' | 'Ed25519';
 
 export interface DpopKey {
   alg: DpopAlg;
@@ -22,7 +22,7 @@ export interface DpopKey {
 export async function dpopKey(alg: DpopAlg = 'ES256'): Promise<DpopKey> {
   const { privateKey, publicKey } =
     alg === 'ES256' ? generateKeyPairSync('ec', { namedCurve: 'P-256' })
-    : alg === 'EdDSA' ? generateKeyPairSync('ed25519')
+    : alg === 'EdDSA' || alg === 'Ed25519' ? generateKeyPairSync('ed25519')
     : generateKeyPairSync('rsa', { modulusLength: 2048 });
   const jwk = publicKey.export({ format: 'jwk' }) as JWK;
   return { alg, privateKey, jwk, privateJwk: privateKey.export({ format: 'jwk' }) as JWK, jkt: await calculateJwkThumbprint(jwk, 'sha256') };

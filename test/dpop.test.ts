@@ -29,7 +29,7 @@ describe('DPoP at the token endpoint (RFC 9449 §4, §5, §6)', () => {
 
   it('RFC 9449 §5.1: the metadata (and OpenID discovery) lists dpop_signing_alg_values_supported, asymmetric algorithms only', async () => {
     const [meta, oidc] = await Promise.all([h.request('/.well-known/oauth-authorization-server'), h.request('/.well-known/openid-configuration')]);
-    expect(meta.body.dpop_signing_alg_values_supported).toEqual(['ES256', 'PS256', 'RS256', 'EdDSA']);
+    expect(meta.body.dpop_signing_alg_values_supported).toEqual(['ES256', 'PS256', 'RS256', 'EdDSA', 'Ed25519']);
     expect(oidc.body.dpop_signing_alg_values_supported).toEqual(meta.body.dpop_signing_alg_values_supported);
   });
 
@@ -69,7 +69,7 @@ describe('DPoP at the token endpoint (RFC 9449 §4, §5, §6)', () => {
     expect((await h.introspect(c, res.body.access_token)).body.cnf).toBeUndefined();
   });
 
-  it.each(['ES256', 'RS256', 'PS256', 'EdDSA'] as const)('RFC 9449 §4.3 item 5: a %s proof is accepted and binds to its key', async (alg) => {
+  it.each(['ES256', 'RS256', 'PS256', 'EdDSA', 'Ed25519'] as const)('RFC 9449 §4.3 item 5: a %s proof is accepted and binds to its key', async (alg) => {
     const c = await h.client({ tokenFormat: 'jwt' });
     const key = await dpopKey(alg);
     const res = await tokenRequest(h, c, cc, tokenProof(h, key));
@@ -113,7 +113,7 @@ describe('DPoP at the token endpoint (RFC 9449 §4, §5, §6)', () => {
     it('item 5: alg none and a symmetric alg (HS256) are refused, as is an alg the key does not fit', async () => {
       const key = await dpopKey();
       const claims = { htm: 'POST', htu: `${h.server.url}/token` };
-      await refused(unsignedProof('none', key.jwk, claims), /alg is not one of ES256, PS256, RS256, EdDSA/);
+      await refused(unsignedProof('none', key.jwk, claims), /alg is not one of ES256, PS256, RS256, EdDSA, Ed25519/);
       await refused(unsignedProof('HS256', key.jwk, claims), /alg is not one of/);
       await refused(proof(key, claims, { alg: 'ES384' }), /alg is not one of/);
       await refused(proof(key, claims, { alg: 'RS256' }), /jwk is not a key for RS256/);
@@ -359,7 +359,7 @@ describe('/userinfo with DPoP-bound access tokens (RFC 9449 §7)', () => {
     const res = await get({ authorization: `Bearer ${token}` });
     expect(res.status).toBe(401);
     expect(res.body.error).toBe('invalid_token');
-    expect(res.headers.get('www-authenticate')).toMatch(/^DPoP realm="[^"]+", error="invalid_token", error_description="[^"]+", algs="ES256 PS256 RS256 EdDSA"$/);
+    expect(res.headers.get('www-authenticate')).toMatch(/^DPoP realm="[^"]+", error="invalid_token", error_description="[^"]+", algs="ES256 PS256 RS256 EdDSA Ed25519"$/);
   });
 
   it('RFC 9449 §7.1: a missing, wrong or replayed proof is 401 invalid_dpop_proof with a DPoP challenge', async () => {

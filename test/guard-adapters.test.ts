@@ -136,7 +136,7 @@ describe('guard adapters', () => {
         expect(await ok.json()).toEqual({ sub: tokens.client, scopes: ['read'] });
         const again = await fetch(url, { headers: { authorization: `DPoP ${tokens.bound}`, dpop } });
         expect(again.status).toBe(401);
-        expect(again.headers.get('www-authenticate')).toMatch(/^DPoP realm="notes", error="invalid_dpop_proof", .*algs="ES256 PS256 RS256 EdDSA"$/);
+        expect(again.headers.get('www-authenticate')).toMatch(/^DPoP realm="notes", error="invalid_dpop_proof", .*algs="ES256 PS256 RS256 EdDSA Ed25519"$/);
         const asBearer = await get('/notes', `Bearer ${tokens.bound}`);
         expect(asBearer.status).toBe(401);
         expect(asBearer.headers.get('www-authenticate')).toMatch(/^DPoP realm="notes", error="invalid_token"/);

@@ -13,7 +13,7 @@ import { GUARD_SCOPE, useGuards } from './guard-kit.js';
 import type { TestClient } from './helpers.js';
 
 const RESOURCE = 'https://api.example/notes';
-const ALGS = 'ES256 PS256 RS256 EdDSA';
+const ALGS = 'ES256 PS256 RS256 EdDSA Ed25519';
 
 /** A client_credentials token bound to `key` by a proof at /token. */
 async function boundToken(h: Harness, c: TestClient, key: DpopKey, scope = 'read'): Promise<string> {

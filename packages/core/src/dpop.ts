@@ -10,8 +10,12 @@
  */
 import { constants, createHmac, createPublicKey, hash, type KeyObject, timingSafeEqual, verify } from 'node:crypto';
 
-/** RFC 9449 §5.1 dpop_signing_alg_values_supported: asymmetric algorithms only (§4.2: never `none` or a MAC). */
-export const DPOP_ALGORITHMS = ['ES256', 'PS256', 'RS256', 'EdDSA'] as const;
+/**
+ * RFC 9449 §5.1 dpop_signing_alg_values_supported: asymmetric algorithms only (§4.2: never `none`
+ * or a MAC). Ed25519 is RFC 9864's fully-specified name for EdDSA over Ed25519, which clients such
+ * as oauth4webapi sign with.
+ */
+export const DPOP_ALGORITHMS = ['ES256', 'PS256', 'RS256', 'EdDSA', 'Ed25519'] as const;
 
 /** RFC 9449 §5, §7.1 error codes: a bad proof, or one without the nonce the server requires (§8, §9). */
 export type DpopErrorCode = 'invalid_dpop_proof' | 'use_dpop_nonce';
@@ -117,11 +121,12 @@ export function jwkThumbprint(jwk: Record<string, unknown>): string | undefined 
 /** RFC 9449 §4.2, §7.1: `ath`, the access token's SHA-256, base64url. */
 export const accessTokenHash = (token: string): string => hash('sha256', token, 'base64url');
 
-/** Whether the key type and curve are the ones `alg` signs with (RFC 7518 §3.1, RFC 8037 §3.1). */
+/** Whether the key type and curve are the ones `alg` signs with (RFC 7518 §3.1, RFC 8037 §3.1, RFC 9864 §2.2). */
 function keyFits(alg: string, jwk: Record<string, unknown>): boolean {
   if (alg === 'ES256') return jwk.kty === 'EC' && jwk.crv === 'P-256';
   if (alg === 'RS256' || alg === 'PS256') return jwk.kty === 'RSA';
   if (alg === 'EdDSA') return jwk.kty === 'OKP' && (jwk.crv === 'Ed25519' || jwk.crv === 'Ed448');
+  if (alg === 'Ed25519') return jwk.kty === 'OKP' && jwk.crv === 'Ed25519';
   return false;
 }
 
@@ -156,7 +161,7 @@ function withoutQuery(url: string): string {
   return q < 0 ? url : url.slice(0, q);
 }
 
-/** Verifies `signature` over `input` on the thread pool (RFC 7518 §3.3, §3.4, §3.5; RFC 8037 §3.1). */
+/** Verifies `signature` over `input` on the thread pool (RFC 7518 §3.3, §3.4, §3.5; RFC 8037 §3.1 for EdDSA and Ed25519). */
 function signatureValid(alg: string, key: KeyObject, input: Buffer, signature: Buffer): Promise<boolean> {
   // RFC 7518 §3.4: an ES256 signature is R || S, 32 octets each.
   if (alg === 'ES256' && signature.length !== 64) return Promise.resolve(false);

@@ -76,7 +76,7 @@ export interface GuardOptions {
   onVerify?: (result: GuardResult, elapsedMs: number) => void;
   /** Metric hook: called for every feed event applied. */
   onFeedEvent?: (event: FeedEvent) => void;
-  /** DPoP (RFC 9449): the proof algorithms accepted, a subset of ES256, PS256, RS256 and EdDSA (all by default). */
+  /** DPoP (RFC 9449): the proof algorithms accepted, a subset of ES256, PS256, RS256, EdDSA and Ed25519 (all by default). */
   dpopAlgorithms?: string[];
   /** DPoP: seconds a proof is accepted after its `iat` (RFC 9449 §11.1); `clockTolerance` allows it that far ahead. */
   dpopProofLifetime?: number;
@@ -110,7 +110,7 @@ export const defaults = {
   reconnectMax: 5_000,
   timeout: 5_000,
   readyTimeout: 30_000,
-  dpopAlgorithms: ['ES256', 'PS256', 'RS256', 'EdDSA'],
+  dpopAlgorithms: ['ES256', 'PS256', 'RS256', 'EdDSA', 'Ed25519'],
   dpopProofLifetime: 60,
   dpopNonce: false,
   dpopReplayCacheSize: 100_000,
