@@ -116,6 +116,20 @@ describe('guard: DPoP-bound access tokens (RFC 9449 §7)', () => {
     expect(g.status().dpopProofs).toBeGreaterThanOrEqual(1);
   });
 
+  it('RFC 9449 §11.1: the replay cache is bounded (dpopReplayCacheSize): it never holds more, and the latest proofs stay refused as replays', async () => {
+    const g = await guard({ dpopReplayCacheSize: 2 });
+    const c = await h.client({ tokenFormat: 'jwt' });
+    const key = await dpopKey();
+    const token = await boundToken(h, c, key);
+    let last = '';
+    for (let i = 0; i < 5; i++) {
+      last = proof(key, { htm: 'GET', htu: RESOURCE, ath: ath(token) });
+      expect((await verifyRequest(g, dpopRequest(key, token, {}, { dpop: last }))).ok).toBe(true);
+    }
+    expect(g.status().dpopProofs).toBeLessThanOrEqual(2);
+    refused(await verifyRequest(g, dpopRequest(key, token, {}, { dpop: last })), 401, 'invalid_dpop_proof', /used before/);
+  });
+
   it('a bearer token sent with the DPoP scheme is refused (invalid_token, DPoP challenge); an inactive or revoked bound token is invalid_token', async () => {
     const g = await guard();
     const c = await h.client({ tokenFormat: 'jwt' });

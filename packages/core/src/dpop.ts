@@ -231,6 +231,9 @@ export class DpopNonces {
 export class DpopVerifier {
   private readonly keys = new Map<string, ProofKey>();
   private readonly algorithms: ReadonlySet<string>;
+  /** The last access token's hash: a client presents one token many times. */
+  private lastToken = '';
+  private lastAth = '';
 
   constructor(private readonly rules: DpopRules) {
     for (const alg of rules.algorithms) {
@@ -279,7 +282,7 @@ export class DpopVerifier {
     if (iat > seconds + this.rules.skew) throw invalid('the DPoP proof iat is in the future');
     if (iat < seconds - this.rules.lifetime) throw invalid('the DPoP proof is too old (iat)');
     // §4.3 item 12, §7: presented with an access token, ath is its hash.
-    if (target.accessToken !== undefined && claims.ath !== accessTokenHash(target.accessToken)) {
+    if (target.accessToken !== undefined && claims.ath !== this.ath(target.accessToken)) {
       throw invalid('the DPoP proof ath does not match the access token');
     }
     if (claims.nonce !== undefined && typeof claims.nonce !== 'string') throw invalid('the DPoP proof nonce is not a string');
@@ -295,6 +298,14 @@ export class DpopVerifier {
       staleNonce = fresh === 'previous';
     }
     return { jkt: key.jkt, jti, replayableUntil: Math.ceil((iat + this.rules.lifetime) * 1000), staleNonce };
+  }
+
+  private ath(token: string): string {
+    if (token !== this.lastToken) {
+      this.lastAth = accessTokenHash(token);
+      this.lastToken = token;
+    }
+    return this.lastAth;
   }
 
   /** §4.3 items 4, 5 and 7: the JOSE header, checked once per distinct header and remembered. */

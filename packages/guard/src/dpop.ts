@@ -11,6 +11,8 @@ import { dpopFailure, type GuardFailure } from './result.js';
 
 /** Seconds per nonce window; a nonce is accepted in its window and the next. */
 const NONCE_STEP = 60;
+/** Insertions between two prunes of the replay cache's expired front. */
+const PRUNE_EVERY = 64;
 
 export type ProofOutcome = { ok: true; jkt: string } | { ok: false; failure: GuardFailure };
 
@@ -20,20 +22,28 @@ export type ProofOutcome = { ok: true; jkt: string } | { ok: false; failure: Gua
  */
 class ReplayCache {
   private readonly until = new Map<string, number>();
+  private added = 0;
 
   constructor(private readonly max: number) {}
 
   /** true the first time `jti` is seen while its proof lives; false for a replay. */
   add(jti: string, until: number, now: number): boolean {
     const known = this.until.get(jti);
-    if (known !== undefined && known > now) return false;
-    if (known !== undefined) this.until.delete(jti);
+    if (known !== undefined) {
+      if (known > now) return false;
+      this.until.delete(jti);
+    }
+    // Expired entries leave from the front now and then, and whenever the cache is full.
+    if (++this.added % PRUNE_EVERY === 0 || this.until.size >= this.max) this.prune(now);
+    this.until.set(jti, until);
+    return true;
+  }
+
+  private prune(now: number): void {
     for (const [oldest, expiry] of this.until) {
       if (expiry > now && this.until.size < this.max) break;
       this.until.delete(oldest);
     }
-    this.until.set(jti, until);
-    return true;
   }
 
   get size(): number {
