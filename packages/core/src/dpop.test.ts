@@ -42,12 +42,12 @@ describe('DPoP proofs (RFC 9449)', () => {
     expect(new DpopNonces(randomBytes(32), 60, () => now).check(a.current())).toBeUndefined();
   });
 
-  it('RFC 7518 §3.3: an RSA key shorter than 2048 bits is refused', async () => {
+  it('RFC 7518 §3.3: an RSA key shorter than 2048 bits is refused (and, for the cost of verifying, one longer than 8192)', async () => {
     const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 1024 });
     const input = `${b64({ typ: 'dpop+jwt', alg: 'RS256', jwk: publicKey.export({ format: 'jwk' }) })}.${b64({ jti: 'j', htm: 'POST', htu: 'https://a.example/token', iat: Date.now() / 1000 })}`;
     const proof = `${input}.${sign('sha256', Buffer.from(input), privateKey).toString('base64url')}`;
     const verifier = new DpopVerifier({ algorithms: ['RS256'], lifetime: 60, skew: 5 });
     await expect(verifier.verify(proof, { method: 'POST', url: 'https://a.example/token' })).rejects.toThrow(DpopError);
-    await expect(verifier.verify(proof, { method: 'POST', url: 'https://a.example/token' })).rejects.toThrow(/shorter than 2048 bits/);
+    await expect(verifier.verify(proof, { method: 'POST', url: 'https://a.example/token' })).rejects.toThrow(/shorter than 2048 bits or longer than 8192/);
   });
 });

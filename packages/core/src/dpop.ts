@@ -338,8 +338,9 @@ export class DpopVerifier {
     } catch {
       throw invalid('the DPoP proof jwk is not a valid public key');
     }
-    // RFC 7518 §3.3, §3.5: RSA keys of at least 2048 bits.
-    if (members.kty === 'RSA' && (key.asymmetricKeyDetails?.modulusLength ?? 0) < 2048) throw invalid('the DPoP proof RSA key is shorter than 2048 bits');
+    // RFC 7518 §3.3, §3.5: RSA keys of at least 2048 bits; past 8192, each verification would cost the server too much.
+    const bits = members.kty === 'RSA' ? (key.asymmetricKeyDetails?.modulusLength ?? 0) : 0;
+    if (members.kty === 'RSA' && (bits < 2048 || bits > 8192)) throw invalid('the DPoP proof RSA key is shorter than 2048 bits or longer than 8192');
     const known: ProofKey = { alg, key, jkt };
     if (this.keys.size >= KEY_CACHE) this.keys.delete(this.keys.keys().next().value as string);
     this.keys.set(segment, known);

@@ -123,9 +123,8 @@ function mayRefresh(client: ClientRecord, scope: string): boolean {
 }
 
 export function issuedEvent(t: TokenRecord, by: Actor): AuditInput {
-  return {
-    event: 'token.issued', ...by, clientId: t.clientId, userId: t.userId, grantId: t.grantId, tokenId: t.id,
-    // The DPoP key's thumbprint names a public key: no secret in it.
-    data: { kind: t.kind, format: t.format, family: t.familyId, parent: t.parentId, scope: t.scope, exp: t.expiresAt, ...(t.dpopJkt === null ? {} : { jkt: t.dpopJkt }) },
-  };
+  const data: Record<string, unknown> = { kind: t.kind, format: t.format, family: t.familyId, parent: t.parentId, scope: t.scope, exp: t.expiresAt };
+  // A DPoP-bound token names its key by thumbprint (a public key's: no secret in it).
+  if (t.dpopJkt !== null) data.jkt = t.dpopJkt;
+  return { event: 'token.issued', ...by, clientId: t.clientId, userId: t.userId, grantId: t.grantId, tokenId: t.id, data };
 }
