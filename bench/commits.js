@@ -42,7 +42,7 @@ const token = (m, grant, kind, familyId, parentId) => {
   const now = Date.now();
   return {
     id, hash: 'x'.repeat(43), kind, format: 'opaque', grantId: grant.id, familyId: familyId ?? id, parentId,
-    clientId: grant.clientId, userId: grant.userId, scope: 'read', issuedAt: now, expiresAt: now + HOUR, revokedAt: null, consumedAt: null,
+    clientId: grant.clientId, userId: grant.userId, scope: 'read', issuedAt: now, expiresAt: now + HOUR, revokedAt: null, consumedAt: null, dpopJkt: null,
     // A user's refresh token keeps the time of the sign-in its code came from (OIDC auth_time).
     authTime: kind === 'refresh' && grant.userId !== null ? now - HOUR : null,
   };
@@ -57,7 +57,7 @@ async function setup(m, dir, users) {
   const client = {
     id: randomId(), name: 'bench', secretHash: 'h', previousSecretHash: null, previousSecretExpiresAt: null, authMethod: 'client_secret_basic',
     grantTypes: ['client_credentials', 'refresh_token'], redirectUris: [], postLogoutRedirectUris: [], scope: 'read', tokenFormat: 'opaque', idTokenSignedResponseAlg: 'RS256',
-    accessTtl: null, refreshTtl: null, jwks: null, jwksUri: null, sealedSecret: null, registrationTokenHash: null, createdAt: Date.now(),
+    accessTtl: null, refreshTtl: null, jwks: null, jwksUri: null, sealedSecret: null, registrationTokenHash: null, dpopBoundAccessTokens: false, createdAt: Date.now(),
   };
   await store.createClient(client, { event: 'client.created', actor: 'bench' });
   const grants = [];

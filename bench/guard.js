@@ -4,22 +4,25 @@
  *   1. revocation propagation: from POST /revoke answering 200 to all 4 guard processes refusing
  *      the token, p50/p99 over --revocations (≥ 1,000) sequential revocations;
  *   2. verification ops/s of a JWT with 64 in flight: the guard (signature, claims, revoked-set
- *      check, scopes) against jose.jwtVerify alone and raw node:crypto ES256 verification;
+ *      check, scopes) against jose.jwtVerify alone and raw node:crypto ES256 verification; and the
+ *      guard with a DPoP-bound JWT and a fresh ES256 DPoP proof per request (RFC 9449 §7: proof
+ *      signature, htm, htu, iat, ath, jti replay cache, cnf.jkt), reported as a ratio to the
+ *      bearer JWT row (goal ≥ 0.5);
  *   3. memory of the revoked set with --entries (1,000,000) live revocations.
  *
  * The verification rows run interleaved, --rounds times each, and report the median: on a shared
  * 2-core machine a fixed order would credit whichever ran while the machine was quieter.
  *
- *   npm run bench:guard [-- --duration 3 --rounds 3 --revocations 1000 --entries 1000000]
+ *   npm run bench:guard [-- --duration 3 --rounds 3 --revocations 1000 --entries 1000000 --out FILE]
  */
 import { execFileSync, fork, spawn } from 'node:child_process';
-import { createPublicKey, verify as cryptoVerify } from 'node:crypto';
+import { createHash, createPublicKey, generateKeyPairSync, randomBytes, sign as cryptoSign, verify as cryptoVerify } from 'node:crypto';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
-import { createGuard } from '@tessera/guard';
+import { createGuard, verifyRequest } from '@tessera/guard';
 import { importJWK, jwtVerify } from 'jose';
 import { opsPerSecond as measure, syncOpsPerSecond } from './lib/ops.js';
 
@@ -32,6 +35,7 @@ const { values } = parseArgs({
     revocations: { type: 'string', default: '1000' },
     entries: { type: 'string', default: '1000000' },
     port: { type: 'string', default: '9402' },
+    out: { type: 'string' },
   },
 });
 const duration = Number(values.duration);
@@ -50,6 +54,24 @@ function createClient(name, scope, format) {
 const form = { 'content-type': 'application/x-www-form-urlencoded' };
 const post = (path, c, body) => fetch(url + path, { method: 'POST', headers: { ...form, authorization: c.basic }, body });
 const token = async (c) => (await (await post('/token', c, 'grant_type=client_credentials&scope=read')).json()).access_token;
+
+/** DPoP (RFC 9449): an ES256 key and proofs by it, each with a fresh jti (made before a run, never timed). */
+const dpopKey = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+const dpopHeader = Buffer.from(JSON.stringify({ typ: 'dpop+jwt', alg: 'ES256', jwk: dpopKey.publicKey.export({ format: 'jwk' }) })).toString('base64url');
+function dpopProof(claims) {
+  const payload = Buffer.from(JSON.stringify({ jti: randomBytes(16).toString('base64url'), iat: Math.floor(Date.now() / 1000), ...claims })).toString('base64url');
+  const input = `${dpopHeader}.${payload}`;
+  return `${input}.${cryptoSign('sha256', Buffer.from(input), { key: dpopKey.privateKey, dsaEncoding: 'ieee-p1363' }).toString('base64url')}`;
+}
+/** A client_credentials token bound to the DPoP key (token_type DPoP, cnf.jkt). */
+async function dpopToken(c) {
+  const res = await fetch(`${url}/token`, {
+    method: 'POST', headers: { ...form, authorization: c.basic, dpop: dpopProof({ htm: 'POST', htu: `${url}/token` }) }, body: 'grant_type=client_credentials&scope=read',
+  });
+  const body = await res.json();
+  if (body.token_type !== 'DPoP') throw new Error(`no DPoP token: ${JSON.stringify(body)}`);
+  return body.access_token;
+}
 const jtiOf = (jwt) => JSON.parse(Buffer.from(jwt.split('.')[1], 'base64url')).jti;
 const percentile = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
 const ms = (ns) => Math.round(ns / 1e4) / 100;
@@ -118,8 +140,33 @@ async function verification(app, guardClient) {
   if (!(await guard.verifyToken(jwt, ['read'])).ok) throw new Error('the guard refused the benchmark token');
   if (!cryptoVerify('sha256', data, publicKey, signature)) throw new Error('raw verification failed');
   const joseOptions = { issuer: url, audience: url, typ: 'at+jwt', algorithms: ['ES256'] };
+
+  // DPoP: each request needs a proof never seen (jti); enough are made before each run for the
+  // bearer rate of the same round (DPoP is slower), and a run that would need more fails loudly.
+  const bound = await dpopToken(app);
+  const resource = 'https://api.example/notes';
+  const ath = createHash('sha256').update(bound).digest('base64url');
+  const dpopRequest = (dpop) => ({ method: 'GET', url: resource, headers: { get: (name) => (name === 'authorization' ? `DPoP ${bound}` : name === 'dpop' ? dpop : null) } });
+  if (!(await verifyRequest(guard, dpopRequest(dpopProof({ htm: 'GET', htu: resource, ath })), ['read'])).ok) throw new Error('the guard refused the DPoP benchmark request');
+  let lastBearer = 20_000;
+  const dpopRefused = [];
   const rows = {
-    guard_ops_s: () => opsPerSecond(() => guard.verifyToken(jwt, ['read']), duration),
+    guard_ops_s: async () => {
+      lastBearer = await opsPerSecond(() => guard.verifyToken(jwt, ['read']), duration);
+      return lastBearer;
+    },
+    guard_dpop_ops_s: async () => {
+      const proofs = Array.from({ length: Math.ceil(lastBearer * (duration + Math.min(1, duration / 4)) * 1.2) }, () => dpopProof({ htm: 'GET', htu: resource, ath }));
+      let next = 0;
+      let refused = 0;
+      const rate = await opsPerSecond(async () => {
+        const proof = proofs[next++];
+        if (proof === undefined) throw new Error('out of DPoP proofs: the DPoP row ran faster than the bearer row');
+        if (!(await verifyRequest(guard, dpopRequest(proof), ['read'])).ok) refused++;
+      }, duration);
+      dpopRefused.push(refused);
+      return rate;
+    },
     jose_jwtVerify_ops_s: () => opsPerSecond(() => jwtVerify(jwt, key, joseOptions), duration),
     raw_crypto_sync_ops_s: async () => syncOpsPerSecond(() => cryptoVerify('sha256', data, publicKey, signature), duration),
     raw_crypto_async_ops_s: () => opsPerSecond(() => asyncVerify('sha256', data, publicKey, signature), duration),
@@ -130,9 +177,19 @@ async function verification(app, guardClient) {
   const result = Object.fromEntries(Object.entries(runs).map(([k, xs]) => [k, median(xs)]));
   result.runs = runs;
   result.revoked_set_entries_during_run = guard.status().revoked.tokens;
+  result.dpop_refused_during_runs = dpopRefused;
+  result.dpop_proofs_remembered = guard.status().dpopProofs;
   await guard.close();
   const faster = Math.max(result.jose_jwtVerify_ops_s, result.raw_crypto_sync_ops_s);
-  return { in_flight: IN_FLIGHT, seconds_per_run: duration, rounds, ...result, guard_vs_faster_of_jose_and_raw_sync: Math.round((result.guard_ops_s / faster) * 1000) / 1000 };
+  const ratio = (a, b) => Math.round((a / b) * 1000) / 1000;
+  return {
+    in_flight: IN_FLIGHT, seconds_per_run: duration, rounds, ...result, guard_vs_faster_of_jose_and_raw_sync: ratio(result.guard_ops_s, faster),
+    // The DPoP row against the bearer JWT row of the same round (run back to back, so under the
+    // same load), and the median of those ratios (goal ≥ 0.5). A ratio of the two rows' medians
+    // would set rounds run under different loads against each other.
+    dpop_vs_bearer_jwt: median(runs.guard_dpop_ops_s.map((d, i) => ratio(d, runs.guard_ops_s[i]))),
+    dpop_vs_bearer_jwt_by_round: runs.guard_dpop_ops_s.map((d, i) => ratio(d, runs.guard_ops_s[i])),
+  };
 }
 
 function memory() {
@@ -164,7 +221,7 @@ async function main() {
       sqlite: 'synchronous=full, WAL', propagation: prop, verification: verify, revoked_set_memory: mem,
     };
     mkdirSync(join(root, 'bench/results'), { recursive: true });
-    const file = join(root, 'bench/results', `${out.date.slice(0, 10)}-guard.json`);
+    const file = values.out ?? join(root, 'bench/results', `${out.date.slice(0, 10)}-guard.json`);
     writeFileSync(file, `${JSON.stringify(out, null, 2)}\n`);
     console.log(`saved ${file}`);
   } finally {

@@ -153,6 +153,17 @@ export class Harness {
     c: TestClient,
     options: { user?: UserRecord & { password: string }; scope?: string; pkce?: Pkce | null; redirectUri?: string; params?: Record<string, string> } = {},
   ): Promise<string> {
+    const location = await this.authorizeRedirect(c, options);
+    const code = new URL(location).searchParams.get('code');
+    if (!code) throw new Error(`/authorize gave no code: ${location}`);
+    return code;
+  }
+
+  /** As code(), the whole redirect back to the client (code, state, iss), for a client library to read. */
+  async authorizeRedirect(
+    c: TestClient,
+    options: { user?: UserRecord & { password: string }; scope?: string; pkce?: Pkce | null; redirectUri?: string; params?: Record<string, string> } = {},
+  ): Promise<string> {
     const user = options.user ?? (await this.alice());
     const scope = options.scope ?? c.client.scope;
     const agent = await this.signedIn(user);
@@ -168,9 +179,8 @@ export class Harness {
       ...options.params,
     });
     const res = await agent.get(`/authorize?${query}`);
-    const code = res.location === undefined ? null : new URL(res.location).searchParams.get('code');
-    if (res.status !== 302 || !code) throw new Error(`/authorize gave no code: ${res.status} ${res.location ?? res.body}`);
-    return code;
+    if (res.status !== 302 || res.location === undefined) throw new Error(`/authorize gave no redirect: ${res.status} ${res.body}`);
+    return res.location;
   }
 
   /** Exchanges a code at the token endpoint (RFC 6749 §4.1.3). */

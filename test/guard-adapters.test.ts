@@ -1,7 +1,8 @@
 /**
  * One suite, every adapter, each with its real framework on a real port: Express middleware,
  * Fastify hook, Hono middleware, and the plain Web Request function (served by
- * @hono/node-server as a bare fetch handler). Same routes, same answers (RFC 6750 §3).
+ * @hono/node-server as a bare fetch handler). Same routes, same answers (RFC 6750 §3), DPoP
+ * (RFC 9449 §7) included: every adapter goes through verifyRequest.
  */
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
@@ -13,6 +14,7 @@ import express from 'express';
 import Fastify from 'fastify';
 import { Hono } from 'hono';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ath, type DpopKey, dpopKey, proof } from './dpop-kit.js';
 import { useServer } from './flows.js';
 import { accessToken, GUARD_SCOPE } from './guard-kit.js';
 
@@ -64,8 +66,9 @@ function listen(fetch: (request: Request) => Response | Promise<Response>): Prom
 
 describe('guard adapters', () => {
   const h = useServer();
-  const tokens = { read: '', revoked: '', client: '' };
+  const tokens = { read: '', revoked: '', client: '', bound: '' };
   let guard: Guard;
+  let key: DpopKey;
 
   // One guard for every adapter, created after the revocation: its first catch-up holds it.
   beforeAll(async () => {
@@ -74,6 +77,9 @@ describe('guard adapters', () => {
     tokens.read = await accessToken(h, app, 'read');
     tokens.revoked = await accessToken(h, app, 'read');
     await h.revoke(app, tokens.revoked);
+    key = await dpopKey();
+    const a = h.auth(app);
+    tokens.bound = (await h.post('/token', { grant_type: 'client_credentials', scope: 'read' }, { ...a.headers, dpop: proof(key, { htm: 'POST', htu: `${h.server.url}/token` }) })).body.access_token;
     const rs = await h.client({ scope: GUARD_SCOPE });
     guard = createGuard({ issuer: h.server.url, audience: h.server.tessera.config.audience, client: { id: rs.id, secret: rs.secret! }, realm: 'notes' });
     await guard.ready();
@@ -121,6 +127,44 @@ describe('guard adapters', () => {
         expect(res.headers.get('www-authenticate')).toMatch(/error="insufficient_scope".*scope="admin"/);
         expect(await res.json()).toMatchObject({ error: 'insufficient_scope', scope: 'admin' });
       });
+
+      it('RFC 9449 §7: a DPoP-bound token with a proof over the adapter\'s method and URL reaches the handler; the proof again is a replay; as Bearer the token is refused with a DPoP challenge', async () => {
+        const url = `${mounted.url}/notes?q=1`;
+        const dpop = proof(key, { htm: 'GET', htu: url, ath: ath(tokens.bound) });
+        const ok = await fetch(url, { headers: { authorization: `DPoP ${tokens.bound}`, dpop } });
+        expect(ok.status).toBe(200);
+        expect(await ok.json()).toEqual({ sub: tokens.client, scopes: ['read'] });
+        const again = await fetch(url, { headers: { authorization: `DPoP ${tokens.bound}`, dpop } });
+        expect(again.status).toBe(401);
+        expect(again.headers.get('www-authenticate')).toMatch(/^DPoP realm="notes", error="invalid_dpop_proof", .*algs="ES256 PS256 RS256 EdDSA Ed25519"$/);
+        const asBearer = await get('/notes', `Bearer ${tokens.bound}`);
+        expect(asBearer.status).toBe(401);
+        expect(asBearer.headers.get('www-authenticate')).toMatch(/^DPoP realm="notes", error="invalid_token"/);
+      });
+
+      it('RFC 9449 §4.3 item 9: a proof for another URL of the adapter (htu) is refused', async () => {
+        const res = await fetch(`${mounted.url}/notes`, { headers: { authorization: `DPoP ${tokens.bound}`, dpop: proof(key, { htm: 'GET', htu: `${mounted.url}/admin`, ath: ath(tokens.bound) }) } });
+        expect(res.status).toBe(401);
+        expect(await res.json()).toMatchObject({ error: 'invalid_dpop_proof' });
+      });
     });
   }
+
+  it('Express behind a proxy: with `trust proxy`, htu is the URL the client used (X-Forwarded-Proto and -Host), not the one the app listens on', async () => {
+    const app = express();
+    app.set('trust proxy', 'loopback');
+    app.get('/notes', expressGuard(guard, ['read']), (_req, res) => res.json({ sub: res.locals.auth.subject }));
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise((resolve) => server.once('listening', resolve));
+    const local = `http://127.0.0.1:${(server.address() as AddressInfo).port}/notes`;
+    try {
+      const send = (htu: string) => fetch(local, {
+        headers: { authorization: `DPoP ${tokens.bound}`, 'x-forwarded-proto': 'https', 'x-forwarded-host': 'api.example', dpop: proof(key, { htm: 'GET', htu, ath: ath(tokens.bound) }) },
+      });
+      expect((await send('https://api.example/notes')).status).toBe(200);
+      expect((await send(local)).status).toBe(401);
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
 });

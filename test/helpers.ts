@@ -59,6 +59,7 @@ export async function startTestServer(config: Partial<ServerConfig> = {}, option
           ...(options.idTokenSignedResponseAlg === undefined ? {} : { idTokenSignedResponseAlg: options.idTokenSignedResponseAlg }),
           accessTtl: options.accessTtl ?? null,
           refreshTtl: options.refreshTtl ?? null,
+          dpopBoundAccessTokens: options.dpopBoundAccessTokens ?? false,
         },
         { actor: 'test' },
       );

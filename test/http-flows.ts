@@ -19,11 +19,11 @@ export interface Answer {
   ms: number;
 }
 
-/** POSTs a form with the client's Basic credentials. */
-export function postForm(base: string, path: string, form: Record<string, string>, client: Client): Promise<Answer> {
+/** POSTs a form with the client's Basic credentials (and any other `headers`). */
+export function postForm(base: string, path: string, form: Record<string, string>, client: Client, headers: Record<string, string> = {}): Promise<Answer> {
   return send(base + path, {
     method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: client.basic },
+    headers: { 'content-type': 'application/x-www-form-urlencoded', authorization: client.basic, ...headers },
     body: new URLSearchParams(form).toString(),
   });
 }

@@ -104,7 +104,7 @@ const piece: fc.Arbitrary<Piece> = fc.constantFrom(...NAMES).chain((name) => pie
 const AUTHORIZATION = [
   '$basic', '$basic', '$feed_basic', '$public_basic', 'Basic', 'Basic ', 'Basic !!!', 'Basic =', 'basic $basic_b64', 'BASIC $basic_b64',
   'Basic $basic_b64 extra', 'Basic $wrong_b64', 'Basic $nocolon_b64', 'Basic $badpct_b64', 'Basic $latin1_b64', 'Basic\t$basic_b64',
-  'Bearer $access', 'Bearer', 'Digest x', 'Basic ÿÿÿ', '$basic, $feed_basic',
+  'Bearer $access', 'Bearer', 'Digest x', 'Basic ÿÿÿ', '$basic, $feed_basic', 'DPoP $access', 'DPoP',
 ];
 const CONTENT_TYPES = [
   'application/x-www-form-urlencoded', 'application/x-www-form-urlencoded; charset=utf-8', 'application/x-www-form-urlencoded;charset=latin1',
@@ -119,7 +119,11 @@ const headerValue = fc.oneof(
   { weight: 1, arbitrary: fc.string({ unit: 'binary', maxLength: 30 }) },
 ).map((s) => s.replace(/[\r\n\0]/g, ''));
 const extra: fc.Arbitrary<[string, string][]> = fc.array(
-  fc.tuple(fc.constantFrom('origin', 'last-event-id', 'sec-fetch-site', 'accept', 'x-forwarded-for', 'accept-charset', 'expect'), headerValue),
+  // dpop: RFC 9449 proofs at /token, /par and /userinfo; the real JWT material is a well-formed JWS that is no proof.
+  fc.oneof(
+    fc.tuple(fc.constantFrom('origin', 'last-event-id', 'sec-fetch-site', 'accept', 'x-forwarded-for', 'accept-charset', 'expect', 'dpop'), headerValue),
+    fc.constant<[string, string]>(['dpop', '$jwt']),
+  ),
   { maxLength: 2 },
 );
 
@@ -248,7 +252,8 @@ export function build(request: FuzzRequest, material: Material): BuiltRequest {
   if (request.authorization !== null) header('authorization', resolve(request.authorization, material));
   if (request.cookie !== null) header('cookie', resolve(request.cookie, material));
   if (request.contentType !== null) header('content-type', request.contentType);
-  for (const [name, value] of request.extra) header(name, value);
+  // Placeholders resolve in extra headers too (a DPoP header holding a real JWT); an unknown one stays as it is.
+  for (const [name, value] of request.extra) header(name, resolve(value, material));
   let payload: Buffer = Buffer.alloc(0);
   if (body !== null) {
     if (request.chunked) {

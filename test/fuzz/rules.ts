@@ -45,8 +45,8 @@ export function brokenRules(req: BuiltRequest, res: RawResponse, redirectUri: st
         fail(`RFC 6749 §5.2: error_description uses printable ASCII without " or \\ (got ${JSON.stringify(body.error_description).slice(0, 120)})`);
       }
     }
-    if (res.status === 401 && req.pathname === '/userinfo' && !/^Bearer\b/.test(res.headers['www-authenticate'] ?? '')) {
-      fail('RFC 6750 §3: a 401 from /userinfo carries a Bearer WWW-Authenticate challenge');
+    if (res.status === 401 && req.pathname === '/userinfo' && !/^(Bearer|DPoP)\b/.test(res.headers['www-authenticate'] ?? '')) {
+      fail('RFC 6750 §3, RFC 9449 §7.1: a 401 from /userinfo carries a Bearer or DPoP WWW-Authenticate challenge');
     }
     if (res.status === 401 && req.hasAuthorization && body?.error === 'invalid_client' && res.headers['www-authenticate'] === undefined) {
       fail('RFC 6749 §5.2: a 401 to a request with Authorization carries WWW-Authenticate');

@@ -33,7 +33,11 @@ export type OAuthErrorCode =
   /** RFC 7591 §3.2.2: a redirect_uri of the registration request is invalid. */
   | 'invalid_redirect_uri'
   /** RFC 7591 §3.2.2: a client metadata field is invalid, or the fields are inconsistent. */
-  | 'invalid_client_metadata';
+  | 'invalid_client_metadata'
+  /** RFC 9449 §5, §7.1: the DPoP proof is invalid (or missing where one is required). */
+  | 'invalid_dpop_proof'
+  /** RFC 9449 §8, §9: the DPoP proof must carry the nonce the server provides (DPoP-Nonce header). */
+  | 'use_dpop_nonce';
 
 const defaultStatus: Record<OAuthErrorCode, number> = {
   invalid_request: 400,
@@ -59,6 +63,8 @@ const defaultStatus: Record<OAuthErrorCode, number> = {
   interaction_required: 400,
   invalid_redirect_uri: 400,
   invalid_client_metadata: 400,
+  invalid_dpop_proof: 400,
+  use_dpop_nonce: 400,
 };
 
 export interface OAuthErrorOptions {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { looksLikeJwt, parseAuthorization } from './bearer.js';
+import { looksLikeJwt, parseAuthorization, parseCredentials } from './bearer.js';
 
 describe('parseAuthorization (RFC 6750 §2.1)', () => {
   it('reads the b64token after a case-insensitive Bearer scheme', () => {
@@ -16,6 +16,16 @@ describe('parseAuthorization (RFC 6750 §2.1)', () => {
     for (const header of ['Bearer', 'Bearer ', 'Bearer a b', 'Bearer a,b', 'Bearer "abc"', 'Bearer a=b', 'Bearer tök']) {
       expect(parseAuthorization(header).kind).toBe('malformed');
     }
+  });
+
+  it('RFC 9449 §7.1: the DPoP scheme (any case) carries a token of the same syntax; parseAuthorization, Bearer only, sees no token in it', () => {
+    for (const header of ['DPoP abc.DEF-_~+/==', 'dpop abc.DEF-_~+/==']) {
+      expect(parseCredentials(header)).toEqual({ kind: 'dpop', token: 'abc.DEF-_~+/==' });
+      expect(parseAuthorization(header)).toEqual({ kind: 'missing' });
+    }
+    expect(parseCredentials('Bearer abc')).toEqual({ kind: 'token', token: 'abc' });
+    for (const header of ['DPoP', 'DPoP a b', 'DPoP "abc"']) expect(parseCredentials(header).kind).toBe('malformed');
+    expect(parseCredentials('Basic Zm9vOmJhcg==')).toEqual({ kind: 'missing' });
   });
 
   it('only compact three-part tokens are treated as JWTs', () => {

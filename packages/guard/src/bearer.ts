@@ -1,21 +1,31 @@
-/** Reads the bearer token from an Authorization header value (RFC 6750 §2.1). */
+/** Reads the token from an Authorization header value: Bearer (RFC 6750 §2.1) or DPoP (RFC 9449 §7.1). */
 
 // RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 
 export type BearerHeader = { kind: 'token'; token: string } | { kind: 'missing' } | { kind: 'malformed'; description: string };
 
+/** An Authorization header with the Bearer scheme (RFC 6750) or the DPoP scheme (RFC 9449 §7.1). */
+export type Credentials = BearerHeader | { kind: 'dpop'; token: string };
+
+/** The Bearer token of the header; any other scheme (DPoP included) is no token here (RFC 6750 §3.1). */
 export function parseAuthorization(header: string | null | undefined): BearerHeader {
+  const parsed = parseCredentials(header);
+  return parsed.kind === 'dpop' ? { kind: 'missing' } : parsed;
+}
+
+/** The token of a Bearer or DPoP header: RFC 9449 §7.1 gives the DPoP scheme the same token68 syntax. */
+export function parseCredentials(header: string | null | undefined): Credentials {
   if (header === null || header === undefined || header.trim() === '') return { kind: 'missing' };
   const space = header.indexOf(' ');
-  const scheme = space === -1 ? header : header.slice(0, space);
   // The auth-scheme is case-insensitive (RFC 7235 §2.1). Another scheme is "no bearer token":
   // RFC 6750 §3.1 answers it with a bare challenge.
-  if (scheme.toLowerCase() !== 'bearer') return { kind: 'missing' };
+  const scheme = (space === -1 ? header : header.slice(0, space)).toLowerCase();
+  if (scheme !== 'bearer' && scheme !== 'dpop') return { kind: 'missing' };
   const token = space === -1 ? '' : header.slice(space + 1).trim();
-  if (token === '') return { kind: 'malformed', description: 'the Bearer scheme needs a token' };
-  if (!B64TOKEN.test(token)) return { kind: 'malformed', description: 'the bearer token is not a b64token (RFC 6750 §2.1)' };
-  return { kind: 'token', token };
+  if (token === '') return { kind: 'malformed', description: `the ${scheme === 'dpop' ? 'DPoP' : 'Bearer'} scheme needs a token` };
+  if (!B64TOKEN.test(token)) return { kind: 'malformed', description: `the ${scheme === 'dpop' ? 'DPoP' : 'bearer'} token is not a b64token (RFC 6750 §2.1)` };
+  return scheme === 'dpop' ? { kind: 'dpop', token } : { kind: 'token', token };
 }
 
 /**

@@ -29,8 +29,16 @@ export function verifiedToken(format: VerifiedToken['format'], c: Claims): Verif
     scopes: str(c.scope).split(' ').filter(Boolean),
     issuedAt: num(c.iat),
     expiresAt: num(c.exp),
+    // RFC 9449 §6.1 (a JWT's cnf claim), §6.2 (the introspection answer's cnf member).
+    jkt: boundKey(c),
     claims: c,
   };
+}
+
+/** The DPoP key thumbprint a token is confirmed by (RFC 7800 cnf, RFC 9449 §6), if any. */
+function boundKey(c: Claims): string | undefined {
+  const cnf = c.cnf;
+  return typeof cnf === 'object' && cnf !== null ? optional((cnf as Record<string, unknown>).jkt) : undefined;
 }
 
 export interface AudienceRules {
@@ -42,8 +50,10 @@ export interface AudienceRules {
 /** What is wrong with an introspection answer, for a resource server (RFC 7662 §2.2, §4), if anything. */
 export function introspectionProblem(r: Claims, rules: AudienceRules, now: number): string | undefined {
   if (r.active !== true) return 'the token is not active';
-  // Tessera answers token_type "refresh_token" for refresh tokens: never an access credential.
-  if (r.token_type !== undefined && str(r.token_type).toLowerCase() !== 'bearer') return 'the token is not an access token';
+  // Tessera answers token_type "refresh_token" for refresh tokens: never an access credential;
+  // a DPoP-bound access token is of type DPoP (RFC 9449 §6.2).
+  const type = r.token_type === undefined ? 'bearer' : str(r.token_type).toLowerCase();
+  if (type !== 'bearer' && type !== 'dpop') return 'the token is not an access token';
   if (typeof r.exp === 'number' && r.exp + rules.clockTolerance < now) return 'the token has expired';
   if (r.iss !== undefined && r.iss !== rules.issuer) return 'the token was issued by another server';
   const aud = Array.isArray(r.aud) ? r.aud : r.aud === undefined ? [rules.audience] : [r.aud];

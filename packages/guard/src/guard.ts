@@ -1,10 +1,12 @@
 /**
- * createGuard: what a resource server calls to accept or refuse bearer tokens. Wires the JWKS
- * cache, the introspection client, the revoked set and the feed subscriber; verify() runs the
- * pipeline; status() shows how current the guard is.
+ * createGuard: what a resource server calls to accept or refuse access tokens, bearer (RFC 6750)
+ * or DPoP-bound (RFC 9449). Wires the JWKS cache, the introspection client, the revoked set, the
+ * feed subscriber and the DPoP proof checker; verifyHttp() and verify() run the pipeline;
+ * status() shows how current the guard is.
  */
 import { factsOf } from './claims.js';
-import { parseAuthorization } from './bearer.js';
+import { parseAuthorization, parseCredentials } from './bearer.js';
+import { DpopChecker } from './dpop.js';
 import { Discovery } from './discovery.js';
 import type { FeedState } from './feed/subscriber.js';
 import { FeedSubscriber } from './feed/subscriber.js';
@@ -37,13 +39,36 @@ export interface GuardStatus {
   revoked: RevocationSet['size'];
   introspectionCache: number;
   jwks: ReturnType<JwksCache['status']>;
+  /** DPoP proof jti values remembered against replay (RFC 9449 §11.1). */
+  dpopProofs: number;
   counters: { accepted: number; refused: number; unavailable: number };
 }
 
+/**
+ * What the guard reads of an HTTP request (a fetch-API Request has it): the method and the URL the
+ * client sent it to (a DPoP proof's htm and htu, RFC 9449 §4.3; read only for the DPoP scheme)
+ * and the Authorization and DPoP headers (repeated fields joined with commas).
+ */
+export interface GuardRequest {
+  readonly method: string;
+  readonly url: string;
+  readonly headers: { get(name: string): string | null | undefined };
+}
+
 export interface Guard {
-  /** Checks an Authorization header value (RFC 6750 §2.1), e.g. `req.headers.authorization`. */
+  /**
+   * Checks an HTTP request: `Authorization: Bearer` (RFC 6750), or `Authorization: DPoP` with its
+   * `DPoP` proof over the request's method and URL (RFC 9449 §7). What every adapter calls (through
+   * verifyRequest).
+   */
+  verifyHttp(request: GuardRequest, requiredScopes?: readonly string[]): Promise<GuardResult>;
+  /**
+   * Checks an Authorization header value with the Bearer scheme (RFC 6750 §2.1), e.g.
+   * `req.headers.authorization`. Without the request, the DPoP scheme is "no token" here: use
+   * verifyHttp (or verifyRequest) to take DPoP.
+   */
   verify(authorization: string | null | undefined, requiredScopes?: readonly string[]): Promise<GuardResult>;
-  /** Checks a bare access token. */
+  /** Checks a bare access token, as a bearer token (a DPoP-bound one is refused, RFC 9449 §7.2). */
   verifyToken(token: string, requiredScopes?: readonly string[]): Promise<GuardResult>;
   /**
    * Resolves once the revocation feed has caught up for the first time (without the feed: once
@@ -101,7 +126,8 @@ export function createGuard(input: GuardOptions): Guard {
 
   const staleness = () => (feed?.lastHeardAt === undefined ? Number.POSITIVE_INFINITY : Date.now() - feed.lastHeardAt);
   const isStale = () => feed !== undefined && (!feed.synced || staleness() > options.maxStaleness);
-  const parts: Parts = { options, jwtOptions: joseOptions(options), jwks, revocations, introspector, feed, isStale };
+  const dpop = new DpopChecker(options);
+  const parts: Parts = { options, jwtOptions: joseOptions(options), jwks, revocations, introspector, feed, dpop, isStale };
   const counters = { accepted: 0, refused: 0, unavailable: 0 };
 
   /** Every answer passes here: counted, and shown to the metric hook. */
@@ -118,8 +144,24 @@ export function createGuard(input: GuardOptions): Guard {
     return done(await checkToken(parts, token, requiredScopes), started);
   }
 
+  /** RFC 9449 §7: the token and its proof, checked side by side (each may wait on the thread pool or the network). */
+  async function verifyDpop(token: string, request: GuardRequest, requiredScopes: readonly string[]): Promise<GuardResult> {
+    const started = options.onVerify ? performance.now() : 0;
+    const proof = dpop.check(request.headers.get('dpop'), request.method, request.url, token);
+    // checkToken may answer (a stale feed) without waiting for the proof.
+    proof.catch(() => {});
+    return done(await checkToken(parts, token, requiredScopes, proof), started);
+  }
+
   return {
     verifyToken,
+    async verifyHttp(request, requiredScopes = []) {
+      const parsed = parseCredentials(request.headers.get('authorization'));
+      if (parsed.kind === 'token') return verifyToken(parsed.token, requiredScopes);
+      if (parsed.kind === 'dpop') return verifyDpop(parsed.token, request, requiredScopes);
+      const started = options.onVerify ? performance.now() : 0;
+      return done(parsed.kind === 'missing' ? missingToken(options.realm) : invalidRequest(options.realm, parsed.description), started);
+    },
     async verify(header, requiredScopes = []) {
       const parsed = parseAuthorization(header);
       if (parsed.kind === 'token') return verifyToken(parsed.token, requiredScopes);
@@ -138,6 +180,7 @@ export function createGuard(input: GuardOptions): Guard {
       revoked: revocations.size,
       introspectionCache: introspector?.size ?? 0,
       jwks: jwks.status(),
+      dpopProofs: dpop.remembered,
       counters: { ...counters },
     }),
     async close() {

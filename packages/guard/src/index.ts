@@ -1,6 +1,6 @@
-/** @tessera/guard: bearer-token verification for resource servers, with the revocation feed. */
+/** @tessera/guard: access-token verification for resource servers (bearer and DPoP), with the revocation feed. */
 export { createGuard } from './guard.js';
-export type { Guard, GuardStatus } from './guard.js';
+export type { Guard, GuardRequest, GuardStatus } from './guard.js';
 export { defaults } from './options.js';
 export type { GuardEndpoints, GuardLogger, GuardOptions } from './options.js';
 export {

@@ -76,6 +76,23 @@ export interface GuardOptions {
   onVerify?: (result: GuardResult, elapsedMs: number) => void;
   /** Metric hook: called for every feed event applied. */
   onFeedEvent?: (event: FeedEvent) => void;
+  /** DPoP (RFC 9449): the proof algorithms accepted, a subset of ES256, PS256, RS256, EdDSA and Ed25519 (all by default). */
+  dpopAlgorithms?: string[];
+  /** DPoP: seconds a proof is accepted after its `iat` (RFC 9449 §11.1); `clockTolerance` allows it that far ahead. */
+  dpopProofLifetime?: number;
+  /** DPoP: every proof must carry a nonce this guard provides (RFC 9449 §9): 401 use_dpop_nonce with a DPoP-Nonce header otherwise. */
+  dpopNonce?: boolean;
+  /**
+   * DPoP: the key nonces are made with (at least 32 bytes), for replicas of a resource server
+   * that must accept each other's nonces; a random key per guard by default.
+   */
+  dpopNonceSecret?: string | Uint8Array;
+  /**
+   * DPoP: proof `jti` values remembered against replay (RFC 9449 §11.1), each until its proof
+   * would be too old anyway; when full, the oldest is forgotten first. Size it to the DPoP
+   * requests one guard takes in `dpopProofLifetime` seconds.
+   */
+  dpopReplayCacheSize?: number;
 }
 
 export const defaults = {
@@ -93,6 +110,10 @@ export const defaults = {
   reconnectMax: 5_000,
   timeout: 5_000,
   readyTimeout: 30_000,
+  dpopAlgorithms: ['ES256', 'PS256', 'RS256', 'EdDSA', 'Ed25519'],
+  dpopProofLifetime: 60,
+  dpopNonce: false,
+  dpopReplayCacheSize: 100_000,
 } satisfies Partial<GuardOptions>;
 
 export type ResolvedOptions = GuardOptions & Required<Pick<GuardOptions, keyof typeof defaults | 'fetch'>>;
@@ -100,7 +121,9 @@ export type ResolvedOptions = GuardOptions & Required<Pick<GuardOptions, keyof t
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '[::1]']);
 
 export function resolveOptions(input: GuardOptions): ResolvedOptions {
-  const o: ResolvedOptions = { ...defaults, algorithms: [...defaults.algorithms], fetch: globalThis.fetch, ...stripUndefined(input), issuer: input.issuer, audience: input.audience };
+  const o: ResolvedOptions = {
+    ...defaults, algorithms: [...defaults.algorithms], dpopAlgorithms: [...defaults.dpopAlgorithms], fetch: globalThis.fetch, ...stripUndefined(input), issuer: input.issuer, audience: input.audience,
+  };
   const issuer = new URL(input.issuer);
   if (issuer.protocol !== 'https:' && !(issuer.protocol === 'http:' && (LOOPBACK.has(issuer.hostname) || input.allowInsecureHttp))) {
     throw new TypeError(`createGuard: issuer ${input.issuer} is not https (pass allowInsecureHttp to accept it)`);

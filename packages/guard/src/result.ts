@@ -15,11 +15,17 @@ export interface VerifiedToken {
   scopes: readonly string[];
   issuedAt: number;
   expiresAt: number;
+  /**
+   * RFC 9449 §6: the thumbprint of the DPoP key the token is bound to (`cnf.jkt`), accepted only
+   * with a proof of that key; undefined for a bearer token.
+   */
+  jkt: string | undefined;
   /** Every claim of the JWT, or every member of the introspection response. */
   claims: Readonly<Record<string, unknown>>;
 }
 
-export type GuardErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope' | 'temporarily_unavailable';
+/** RFC 6750 §3.1's codes, RFC 9449 §7.1's invalid_dpop_proof and §9's use_dpop_nonce, and the 503's. */
+export type GuardErrorCode = 'invalid_request' | 'invalid_token' | 'insufficient_scope' | 'invalid_dpop_proof' | 'use_dpop_nonce' | 'temporarily_unavailable';
 
 export interface GuardFailure {
   ok: false;
@@ -27,6 +33,7 @@ export interface GuardFailure {
   /** Absent when the request carried no bearer token at all (RFC 6750 §3.1). */
   error?: GuardErrorCode;
   description?: string;
+  /** WWW-Authenticate (a Bearer challenge, or a DPoP one for a DPoP request, RFC 9449 §7.1), Cache-Control, and DPoP-Nonce (§9) or Retry-After. */
   headers: Record<string, string>;
   body: { error?: GuardErrorCode; error_description?: string; scope?: string };
 }
@@ -36,15 +43,22 @@ export type GuardResult = { ok: true; token: VerifiedToken } | GuardFailure;
 // RFC 6750 §3: error_description uses %x20-21 / %x23-5B / %x5D-7E only.
 const clean = (text: string) => text.replace(/[^\x20-\x21\x23-\x5B\x5D-\x7E]/g, '');
 
-function challenge(realm: string | undefined, attributes: Record<string, string | undefined>): string {
-  const parts = Object.entries({ realm, ...attributes }).filter((e): e is [string, string] => e[1] !== undefined);
-  return parts.length === 0 ? 'Bearer' : `Bearer ${parts.map(([k, v]) => `${k}="${clean(v)}"`).join(', ')}`;
+/** The scheme a refusal's challenge names: Bearer, or DPoP with the proof algorithms accepted (RFC 9449 §7.1 `algs`). */
+type Scheme = 'Bearer' | { dpop: string };
+
+function challenge(scheme: Scheme, realm: string | undefined, attributes: Record<string, string | undefined>): string {
+  const name = scheme === 'Bearer' ? 'Bearer' : 'DPoP';
+  const algs = scheme === 'Bearer' ? undefined : scheme.dpop;
+  const parts = Object.entries({ realm, ...attributes, algs }).filter((e): e is [string, string] => e[1] !== undefined);
+  return parts.length === 0 ? name : `${name} ${parts.map(([k, v]) => `${k}="${clean(v)}"`).join(', ')}`;
 }
 
-function failure(status: GuardFailure['status'], realm: string | undefined, error: GuardErrorCode | undefined, description?: string, scope?: string): GuardFailure {
+function failure(
+  status: GuardFailure['status'], realm: string | undefined, error: GuardErrorCode | undefined, description?: string, scope?: string, scheme: Scheme = 'Bearer',
+): GuardFailure {
   const headers: Record<string, string> = { 'cache-control': 'no-store' };
   if (status === 503) headers['retry-after'] = '1';
-  else headers['www-authenticate'] = challenge(realm, { error, error_description: description, scope });
+  else headers['www-authenticate'] = challenge(scheme, realm, { error, error_description: description, scope });
   const body: GuardFailure['body'] = {};
   if (error) body.error = error;
   if (description) body.error_description = clean(description);
@@ -63,3 +77,21 @@ export const insufficientScope = (realm: string | undefined, required: readonly 
   failure(403, realm, 'insufficient_scope', 'the token lacks a required scope', required.join(' '));
 /** The guard cannot decide now (stale feed, server unreachable): 503, never a false accept. */
 export const unavailable = (description: string) => failure(503, undefined, 'temporarily_unavailable', description);
+
+/**
+ * RFC 9449 §7.1: a refusal of a DPoP request, or of a DPoP-bound token sent as a bearer token
+ * (§7.2), challenges with the DPoP scheme; invalid_dpop_proof and use_dpop_nonce are 401s, and
+ * use_dpop_nonce comes with the nonce to use (§9).
+ */
+export function dpopFailure(realm: string | undefined, algs: string, error: GuardErrorCode, description: string, nonce?: string): GuardFailure {
+  const status = error === 'insufficient_scope' ? 403 : error === 'invalid_request' ? 400 : 401;
+  const f = failure(status, realm, error, description, undefined, { dpop: algs });
+  if (nonce !== undefined) f.headers['dpop-nonce'] = nonce;
+  return f;
+}
+
+/** The same refusal with a DPoP challenge, for a DPoP request (a 503 has none and stays as it is). */
+export function asDpop(f: GuardFailure, realm: string | undefined, algs: string): GuardFailure {
+  if (f.status === 503) return f;
+  return failure(f.status, realm, f.error, f.description, f.body.scope, { dpop: algs });
+}

@@ -27,6 +27,7 @@ import { endSessionConfirmEndpoint, endSessionEndpoint } from './oidc/end-sessio
 import { userinfoEndpoint } from './oidc/userinfo.js';
 import { registrationEndpoint } from './rfc7591/register.js';
 import { configurationEndpoint } from './rfc7592/configuration.js';
+import { DpopProofs } from './rfc9449/dpop.js';
 
 /** A Tessera's parts the endpoints are wired from (openTessera or tesseraOnStore gives them all). */
 export type HandlerParts = Pick<Tessera, 'engine' | 'store' | 'keys' | 'config'>;
@@ -35,20 +36,22 @@ export function createHandler({ engine, store, keys, config }: HandlerParts): Ha
   const meta = metadata(config);
   const oidcMeta = openidConfiguration(config);
   const fanOut = new FeedFanOut(store, { heartbeat: config.feedHeartbeat, maxStreamsPerClient: config.maxStreamsPerClient });
+  // RFC 9449: the proofs at /token, /par and /userinfo, one replay record and one nonce key for all.
+  const dpop = new DpopProofs(engine, config);
   const routes = new Map<string, Handler>([
     [PATHS.metadata, async () => publicJson(meta)],
     [PATHS.openidConfiguration, async () => publicJson(oidcMeta)],
     [PATHS.jwks, async () => publicJson(await keys.jwks())],
-    [PATHS.userinfo, userinfoEndpoint(engine, config)],
+    [PATHS.userinfo, userinfoEndpoint(engine, config, dpop)],
     [PATHS.endSession, endSessionEndpoint(engine, config, keys)],
     [PATHS.endSessionConfirm, endSessionConfirmEndpoint(engine, config, keys)],
-    [PATHS.token, tokenEndpoint(engine, config, keys)],
+    [PATHS.token, tokenEndpoint(engine, config, keys, dpop)],
     [PATHS.revocation, revocationEndpoint(engine)],
     [PATHS.introspection, introspectionEndpoint(engine, config)],
     [PATHS.revocationFeed, feedListEndpoint(engine, store)],
     [PATHS.revocationStream, feedStreamEndpoint(engine, fanOut, store)],
     [PATHS.authorization, authorizationEndpoint(engine, config, keys)],
-    [PATHS.par, pushedAuthorizationEndpoint(engine, config, keys)],
+    [PATHS.par, pushedAuthorizationEndpoint(engine, config, keys, dpop)],
     [PATHS.login, loginEndpoint(engine, config)],
     [PATHS.consent, consentEndpoint(engine, config, keys)],
     [PATHS.deviceAuthorization, deviceAuthorizationEndpoint(engine, config)],

@@ -112,6 +112,17 @@ export interface ServerConfig {
   registration: 'off' | 'token' | 'open';
   /** Scopes a dynamically registered client may hold (space-delimited); a request for others is invalid_client_metadata. */
   registrationScopes: string;
+  /**
+   * DPoP (RFC 9449): seconds a proof is accepted after its `iat` (§11.1); its `jti` is kept that
+   * long against replay, in the database, so every instance refuses a replay.
+   */
+  dpopProofLifetime: number;
+  /**
+   * DPoP proofs must carry a nonce the server provides (RFC 9449 §8) at /token, /par and
+   * /userinfo: an HMAC of the minute under a key kept in the database, so every instance accepts
+   * what another handed out, without storing them.
+   */
+  dpopNonce: boolean;
 }
 
 export const defaults = {
@@ -158,6 +169,8 @@ export const defaults = {
   clientAssertionMaxLifetime: 3600,
   registration: 'token',
   registrationScopes: 'openid profile email offline_access',
+  dpopProofLifetime: 60,
+  dpopNonce: false,
 } as const satisfies Omit<ServerConfig, 'audience'>;
 
 export function resolveConfig(input: Partial<ServerConfig> = {}): ServerConfig {
@@ -247,5 +260,7 @@ export const settings: { readonly [K in keyof ServerConfig]: SettingRow<ServerCo
   clientSecretKeyFile: { type: 'text', doc: 'file with the 32-byte key (base64) that seals client_secret_jwt secrets, outside the database; unset = client_secret_jwt off', shownDefault: 'unset' },
   registration: { type: 'registration', doc: 'dynamic client registration at /register (RFC 7591): off, token (needs an initial access token from `tessera client initial-token`), open (anyone; for development)' },
   registrationScopes: { type: 'text', doc: 'scopes a dynamically registered client may hold (space-delimited); it gets them all when it names none' },
+  dpopProofLifetime: { type: 'seconds', doc: 'seconds a DPoP proof is accepted after its iat (RFC 9449 §11.1); its jti is kept that long against replay' },
+  dpopNonce: { type: 'boolean', doc: 'DPoP proofs must carry a server-provided nonce (RFC 9449 §8): use_dpop_nonce with a DPoP-Nonce header otherwise' },
   dbStatementTimeout: { type: 'ms-or-off', doc: 'PostgreSQL only: milliseconds a statement may run before it is cancelled and the request gets 503 (0 = no limit); other commands have none unless set' },
 };

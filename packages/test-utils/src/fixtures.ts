@@ -31,6 +31,7 @@ export function clientRecord(over: Partial<ClientRecord> = {}): ClientRecord {
     idTokenSignedResponseAlg: 'RS256',
     accessTtl: null,
     refreshTtl: null,
+    dpopBoundAccessTokens: false,
     createdAt: Date.now(),
     ...over,
   };
@@ -63,6 +64,7 @@ export function tokenRecord(grant: GrantRecord, over: Partial<TokenRecord> = {})
     revokedAt: null,
     consumedAt: null,
     authTime: null,
+    dpopJkt: null,
     ...over,
   };
 }
@@ -84,6 +86,7 @@ export function codeRecord(grant: GrantRecord, over: Partial<CodeRecord> = {}): 
     issuedAt,
     expiresAt: issuedAt + 60_000,
     redeemedAt: null,
+    dpopJkt: null,
     ...over,
   };
 }

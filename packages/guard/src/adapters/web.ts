@@ -1,13 +1,19 @@
 /** The plain Web adapter: a fetch-API Request in, a GuardResult out; a refusal as a Response. */
-import type { Guard } from '../guard.js';
+import type { Guard, GuardRequest } from '../guard.js';
 import type { GuardFailure, GuardResult } from '../result.js';
 
-/** Verifies the request's Authorization header (RFC 6750 §2.1). */
-export function verifyRequest(guard: Guard, request: Request, requiredScopes: readonly string[] = []): Promise<GuardResult> {
-  return guard.verify(request.headers.get('authorization'), requiredScopes);
+/**
+ * Verifies the request: its Authorization header with the Bearer scheme (RFC 6750 §2.1), or with
+ * the DPoP scheme and its DPoP proof, checked against the request's method and URL (RFC 9449 §7).
+ * `request` is a fetch-API Request, or anything with its `method`, `url` and `headers.get` (the
+ * framework adapters pass such a view of their own requests). The URL must be the one the client
+ * sent the request to: behind a proxy that rewrites it, pass a request whose `url` is the public one.
+ */
+export function verifyRequest(guard: Guard, request: GuardRequest, requiredScopes: readonly string[] = []): Promise<GuardResult> {
+  return guard.verifyHttp(request, requiredScopes);
 }
 
-/** The refusal as a Response: status, WWW-Authenticate (RFC 6750 §3) and a JSON body. */
+/** The refusal as a Response: status, WWW-Authenticate (RFC 6750 §3, RFC 9449 §7.1), DPoP-Nonce when one is due, and a JSON body. */
 export function failureResponse(failure: GuardFailure): Response {
   return new Response(JSON.stringify(failure.body), { status: failure.status, headers: { ...failure.headers, 'content-type': 'application/json' } });
 }

@@ -19,6 +19,8 @@ export interface CodeParams {
   codeChallengeMethod: 'S256' | 'plain' | null;
   /** OpenID Connect Core §3.1.2.1: echoed in the id_token. */
   nonce: string | null;
+  /** RFC 9449 §10: the request's dpop_jkt (or the key of the proof at PAR), or null. */
+  dpopJkt: string | null;
 }
 
 /**
@@ -47,6 +49,7 @@ export async function issueCode(
     issuedAt: now,
     expiresAt: now + ctx.config.codeTtl * 1000,
     redeemedAt: null,
+    dpopJkt: params.dpopJkt,
   };
   const created = await ctx.store.createCode(code, [
     { event: 'code.issued', ...by, clientId: client.id, userId: user.id, grantId: grant.id, tokenId: code.id },
@@ -56,10 +59,12 @@ export async function issueCode(
 }
 
 /**
- * Redeems a code for tokens. `check` applies the protocol's checks (redirect_uri, PKCE) to the
- * code before it is spent.
+ * Redeems a code for tokens. `check` applies the protocol's checks (redirect_uri, PKCE, the DPoP
+ * key) to the code before it is spent; `jkt` is the token request's DPoP key (RFC 9449), or null.
  */
-export async function redeemCode(ctx: EngineContext, client: ClientRecord, value: string, check: (code: CodeRecord) => void, by: Actor): Promise<Issued> {
+export async function redeemCode(
+  ctx: EngineContext, client: ClientRecord, value: string, check: (code: CodeRecord) => void, by: Actor, jkt: string | null = null,
+): Promise<Issued> {
   const code = await rowFor(value, idInSecret(value), (id) => ctx.store.getCode(id));
   const now = ctx.now();
   // RFC 6749 §4.1.3: the code must have been issued to this client.
@@ -72,7 +77,7 @@ export async function redeemCode(ctx: EngineContext, client: ClientRecord, value
   // One family per code, named by it: a replay of the code revokes what it produced.
   // The refresh token keeps the sign-in time: its refreshes' id_tokens carry it (OIDC Core §12.2).
   const { access, refresh, records, audit } = await mintForUser(ctx, client, grant, user, code.id, code.scope, now, code.authTime,
-    { event: 'code.redeemed', ...by, clientId: client.id, userId: user.id, grantId: grant.id, tokenId: code.id }, by);
+    { event: 'code.redeemed', ...by, clientId: client.id, userId: user.id, grantId: grant.id, tokenId: code.id }, by, jkt);
   const checked = asChecked(client);
   const claim = await ctx.store.redeemCode(code.id, now, records, audit, checked);
   if (claim === 'credential-changed') throw credentialChanged(checked);

@@ -5,6 +5,7 @@
  * Protocol endpoints call it; it talks to storage only through the Store contract, which it keeps
  * to itself. Each step lives in its own module; this class holds their shared state and events.
  */
+import { randomBytes } from 'node:crypto';
 import { lookup } from 'node:dns';
 import { EventEmitter } from 'node:events';
 import type { ServerConfig } from '../config.js';
@@ -44,6 +45,7 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
   private readonly signIn: SignIn;
   private readonly deviceVerification: DeviceVerification;
   private readonly assertions: AssertionContext;
+  private nonceKey: Promise<Buffer> | undefined;
 
   /** The settings, keys and clock are the engine's own; endpoints get theirs from app.ts. */
   constructor(store: Store, config: ServerConfig, keys: KeyRing, now: () => number = Date.now) {
@@ -202,15 +204,16 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
   }
 
   // ---- issuance (issue.ts, codes.ts, rotate-refresh.ts) ------------------------------------
+  // `jkt`: the key of the token request's DPoP proof (RFC 9449), which access tokens are bound to; null for bearer tokens.
 
   /** RFC 6749 §4.4: an access token only (§4.4.3). */
-  issueClientCredentials(client: ClientRecord, scope: string, by: Actor): Promise<Issued> {
-    return issueClientCredentials(this.ctx, client, scope, by);
+  issueClientCredentials(client: ClientRecord, scope: string, by: Actor, jkt: string | null = null): Promise<Issued> {
+    return issueClientCredentials(this.ctx, client, scope, by, jkt);
   }
 
   /** RFC 6749 §4.3 (legacy), for a user whose password the caller checked. */
-  issuePassword(client: ClientRecord, user: UserRecord, scope: string, by: Actor): Promise<Issued> {
-    return issuePassword(this.ctx, client, user, scope, by);
+  issuePassword(client: ClientRecord, user: UserRecord, scope: string, by: Actor, jkt: string | null = null): Promise<Issued> {
+    return issuePassword(this.ctx, client, user, scope, by, jkt);
   }
 
   /** RFC 6749 §4.1.2: a single-use code; throws SessionEnded, storing nothing, if the session ended. */
@@ -223,14 +226,14 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
     return issueImplicit(this.ctx, client, user, grant, scope, by, session);
   }
 
-  /** RFC 6749 §4.1.3: redeems a code once; `check` applies redirect_uri and PKCE before it is spent. */
-  redeemCode(client: ClientRecord, value: string, check: (code: CodeRecord) => void, by: Actor): Promise<Issued> {
-    return redeemCode(this.ctx, client, value, check, by);
+  /** RFC 6749 §4.1.3: redeems a code once; `check` applies redirect_uri, PKCE and the DPoP key before it is spent. */
+  redeemCode(client: ClientRecord, value: string, check: (code: CodeRecord) => void, by: Actor, jkt: string | null = null): Promise<Issued> {
+    return redeemCode(this.ctx, client, value, check, by, jkt);
   }
 
   /** RFC 6749 §6 with rotation: a new pair; a consumed token presented again revokes its family. */
-  rotateRefresh(client: ClientRecord, value: string, requested: ReadonlySet<string> | undefined, by: Actor): Promise<Issued> {
-    return rotateRefresh(this.ctx, client, value, requested, by);
+  rotateRefresh(client: ClientRecord, value: string, requested: ReadonlySet<string> | undefined, by: Actor, jkt: string | null = null): Promise<Issued> {
+    return rotateRefresh(this.ctx, client, value, requested, by, jkt);
   }
 
   // ---- device authorization, RFC 8628 (device.ts, device-verification.ts) -------------------
@@ -241,8 +244,8 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
   }
 
   /** RFC 8628 §3.4–3.5: tokens once approved, else authorization_pending, slow_down, access_denied or expired_token. */
-  pollDeviceCode(client: ClientRecord, value: string, by: Actor): Promise<Issued> {
-    return pollDeviceCode(this.ctx, client, value, by);
+  pollDeviceCode(client: ClientRecord, value: string, by: Actor, jkt: string | null = null): Promise<Issued> {
+    return pollDeviceCode(this.ctx, client, value, by, jkt);
   }
 
   /** The pending device authorization a user code names; throttled against guessing (429 `slow_down`). */
@@ -253,6 +256,25 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
   /** Approves (consent recorded in the same transaction) or denies; false if decided meanwhile or expired; SessionEnded if the session ended. */
   decideDevice(request: DeviceRequest, user: UserRecord, session: SessionRecord, approve: boolean, by: Actor): Promise<boolean> {
     return decideDevice(this.ctx, request, user, session, approve, by);
+  }
+
+  // ---- DPoP, RFC 9449 (rfc9449/dpop.ts) -----------------------------------------------------
+
+  /** §11.1: records a proof's jti for its key until it could no longer be accepted; 'replayed' when any process did before. */
+  recordDpopProof(jkt: string, jti: string, until: number): Promise<'recorded' | 'replayed'> {
+    return this.ctx.store.recordDpopProof(jkt, jti, until);
+  }
+
+  /** The key DPoP nonces (§8) are made with: one per database, made by the first process that needs it, read once. */
+  dpopNonceKey(): Promise<Buffer> {
+    this.nonceKey ??= this.ctx.store.serverSecret('dpop-nonce', randomBytes(32).toString('base64url')).then(
+      (value) => Buffer.from(value, 'base64url'),
+      (err: unknown) => {
+        this.nonceKey = undefined;
+        throw err;
+      },
+    );
+    return this.nonceKey;
   }
 
   // ---- lookup and revocation (find-token.ts, revoke.ts) ------------------------------------

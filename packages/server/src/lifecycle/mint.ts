@@ -55,9 +55,13 @@ export const issued = (access: Minted & { ttl: number }, refresh: Minted | undef
   expiresIn: access.ttl,
 });
 
-/** `family` null: a token of no family (client_credentials, implicit), which is its own. */
+/**
+ * `family` null: a token of no family (client_credentials, implicit), which is its own. `jkt`: the
+ * DPoP key (RFC 9449) the token is bound to, from the token request's proof; null for a bearer token.
+ */
 export async function mintAccess(
   ctx: EngineContext, client: ClientRecord, grant: GrantRecord, user: UserRecord | null, family: string | null, parentId: string | null, scope: string, now: number,
+  jkt: string | null = null,
 ): Promise<Minted & { ttl: number }> {
   const ttl = client.accessTtl ?? ctx.config.accessTokenTtl;
   const id = randomId();
@@ -65,27 +69,36 @@ export async function mintAccess(
   const expiresAt = now + ttl * 1000;
   const value = client.tokenFormat === 'jwt'
     ? await signAccessToken(ctx.keys, ctx.config.accessTokenAlg, {
-      issuer: ctx.config.issuer, audience: ctx.config.audience, clientId: client.id, user, id, grantId: grant.id, familyId, scope, issuedAt: now, expiresAt,
+      issuer: ctx.config.issuer, audience: ctx.config.audience, clientId: client.id, user, id, grantId: grant.id, familyId, scope, issuedAt: now, expiresAt, jkt,
     })
     : secretFor(PREFIX.access, id);
   const record: TokenRecord = {
     id, hash: hashSecret(value), kind: 'access', format: client.tokenFormat, grantId: grant.id, familyId, parentId,
-    clientId: client.id, userId: user?.id ?? null, scope, issuedAt: now, expiresAt, revokedAt: null, consumedAt: null, authTime: null,
+    clientId: client.id, userId: user?.id ?? null, scope, issuedAt: now, expiresAt, revokedAt: null, consumedAt: null, authTime: null, dpopJkt: jkt,
   };
   return { value, record, ttl };
 }
 
-/** `authTime`: when the user signed in, if the token descends from a sign-in (TokenRecord.authTime). */
+/**
+ * RFC 9449 §5: a refresh token issued to a public client with a DPoP proof is bound to the proof's
+ * key; a confidential client's is not (it authenticates), whatever key its access tokens use.
+ */
+export const refreshBinding = (client: ClientRecord, jkt: string | null): string | null => (client.authMethod === 'none' ? jkt : null);
+
+/**
+ * `authTime`: when the user signed in, if the token descends from a sign-in (TokenRecord.authTime);
+ * `jkt`: the DPoP key the refresh token is bound to (refreshBinding), null for none.
+ */
 export function mintRefresh(
   ctx: EngineContext, client: ClientRecord, grant: GrantRecord, userId: string | null, familyId: string, parentId: string | null, scope: string, now: number,
-  authTime: number | null,
+  authTime: number | null, jkt: string | null = null,
 ): Minted {
   const id = randomId();
   const value = secretFor(PREFIX.refresh, id);
   const ttl = client.refreshTtl ?? ctx.config.refreshTokenTtl;
   const record: TokenRecord = {
     id, hash: hashSecret(value), kind: 'refresh', format: 'opaque', grantId: grant.id, familyId, parentId,
-    clientId: client.id, userId, scope, issuedAt: now, expiresAt: now + ttl * 1000, revokedAt: null, consumedAt: null, authTime,
+    clientId: client.id, userId, scope, issuedAt: now, expiresAt: now + ttl * 1000, revokedAt: null, consumedAt: null, authTime, dpopJkt: jkt,
   };
   return { value, record };
 }
@@ -94,14 +107,14 @@ export function mintRefresh(
  * The tokens a user's one-time authorization (a code, a device code) is redeemed for, one family
  * named by `family`: an access token, and a refresh token when the client may refresh (mayRefresh),
  * which keeps `authTime` (when the user signed in; null: not known); `event` is the redemption's
- * own audit record, before the tokens'.
+ * own audit record, before the tokens'. `jkt`: the token request's DPoP key (RFC 9449), or null.
  */
 export async function mintForUser(
   ctx: EngineContext, client: ClientRecord, grant: GrantRecord, user: UserRecord, family: string, scope: string, now: number, authTime: number | null,
-  event: AuditInput, by: Actor,
+  event: AuditInput, by: Actor, jkt: string | null = null,
 ): Promise<{ access: Minted & { ttl: number }; refresh: Minted | undefined; records: TokenRecord[]; audit: AuditInput[] }> {
-  const access = await mintAccess(ctx, client, grant, user, family, null, scope, now);
-  const refresh = mayRefresh(client, scope) ? mintRefresh(ctx, client, grant, user.id, family, null, scope, now, authTime) : undefined;
+  const access = await mintAccess(ctx, client, grant, user, family, null, scope, now, jkt);
+  const refresh = mayRefresh(client, scope) ? mintRefresh(ctx, client, grant, user.id, family, null, scope, now, authTime, refreshBinding(client, jkt)) : undefined;
   const records = refresh ? [access.record, refresh.record] : [access.record];
   return { access, refresh, records, audit: [event, ...records.map((r) => issuedEvent(r, by))] };
 }
@@ -119,8 +132,8 @@ function mayRefresh(client: ClientRecord, scope: string): boolean {
 }
 
 export function issuedEvent(t: TokenRecord, by: Actor): AuditInput {
-  return {
-    event: 'token.issued', ...by, clientId: t.clientId, userId: t.userId, grantId: t.grantId, tokenId: t.id,
-    data: { kind: t.kind, format: t.format, family: t.familyId, parent: t.parentId, scope: t.scope, exp: t.expiresAt },
-  };
+  const data: Record<string, unknown> = { kind: t.kind, format: t.format, family: t.familyId, parent: t.parentId, scope: t.scope, exp: t.expiresAt };
+  // A DPoP-bound token names its key by thumbprint (a public key's: no secret in it).
+  if (t.dpopJkt !== null) data.jkt = t.dpopJkt;
+  return { event: 'token.issued', ...by, clientId: t.clientId, userId: t.userId, grantId: t.grantId, tokenId: t.id, data };
 }

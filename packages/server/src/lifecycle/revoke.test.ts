@@ -4,7 +4,7 @@ import { describe as describeTarget, revocationTarget } from './revoke.js';
 
 const token = (kind: TokenRecord['kind']): TokenRecord => ({
   id: 't1', hash: 'h', kind, format: 'opaque', grantId: 'g1', familyId: 'f1', parentId: null,
-  clientId: 'c1', userId: 'u1', scope: 'read', issuedAt: 0, expiresAt: 1, revokedAt: null, consumedAt: null, authTime: null,
+  clientId: 'c1', userId: 'u1', scope: 'read', issuedAt: 0, expiresAt: 1, revokedAt: null, consumedAt: null, authTime: null, dpopJkt: null,
 });
 
 describe('revocationTarget (RFC 7009 §2.1), shared by /revoke and `tessera token revoke`', () => {

@@ -7,11 +7,12 @@ import type { AuditInput, ClientRecord, TokenRecord } from '../store/types.js';
 import type { Actor, EngineContext } from './context.js';
 import { asChecked, credentialChanged, grantRevoked } from './credentials.js';
 import { findToken } from './find-token.js';
-import { type Issued, isOpenId, issued, issuedEvent, mintAccess, mintRefresh } from './mint.js';
+import { type Issued, isOpenId, issued, issuedEvent, mintAccess, mintRefresh, refreshBinding } from './mint.js';
 import { revoke } from './revoke.js';
 
+/** `jkt`: the token request's DPoP key (RFC 9449), or null; a bound refresh token needs its own key. */
 export async function rotateRefresh(
-  ctx: EngineContext, client: ClientRecord, value: string, requested: ReadonlySet<string> | undefined, by: Actor,
+  ctx: EngineContext, client: ClientRecord, value: string, requested: ReadonlySet<string> | undefined, by: Actor, jkt: string | null = null,
 ): Promise<Issued> {
   const old = await findToken(ctx, value);
   const now = ctx.now();
@@ -20,6 +21,10 @@ export async function rotateRefresh(
   const graceSince = ctx.config.refreshReuseGrace > 0 ? now - ctx.config.refreshReuseGrace * 1000 : null;
   if (old.consumedAt !== null && (graceSince === null || old.consumedAt < graceSince)) return refreshReused(ctx, old, by);
   if (old.expiresAt <= now) throw new OAuthError('invalid_grant', 'refresh token has expired');
+  // RFC 9449 §5: a refresh token bound to a DPoP key (a public client's) is used with a proof of that key.
+  if (old.dpopJkt !== null && old.dpopJkt !== jkt) {
+    throw new OAuthError('invalid_dpop_proof', jkt === null ? 'the refresh token is DPoP-bound: send a DPoP proof of its key' : 'the DPoP proof is not of the key the refresh token is bound to');
+  }
 
   // RFC 6749 §6: the requested scope MUST NOT include any scope not originally granted.
   if (requested && !isSubset(requested, new Set(old.scope.split(' ').filter(Boolean)))) {
@@ -37,10 +42,10 @@ export async function rotateRefresh(
     old.userId === null ? undefined : ctx.store.getUser(old.userId),
   ]);
   if (!grant || grant.revokedAt !== null || (old.userId !== null && !user)) throw new OAuthError('invalid_grant', 'the grant was revoked');
-  const access = await mintAccess(ctx, client, grant, user ?? null, old.familyId, old.id, accessScope, now);
+  const access = await mintAccess(ctx, client, grant, user ?? null, old.familyId, old.id, accessScope, now, jkt);
   // RFC 6749 §6: a new refresh token keeps the scope of the one it replaces; it keeps the sign-in
-  // time too, for the id_token of every later refresh (OpenID Connect Core §12.2).
-  const refresh = mintRefresh(ctx, client, grant, old.userId, old.familyId, old.id, old.scope, now, old.authTime);
+  // time too, for the id_token of every later refresh (OpenID Connect Core §12.2); a bound one keeps its key.
+  const refresh = mintRefresh(ctx, client, grant, old.userId, old.familyId, old.id, old.scope, now, old.authTime, refreshBinding(client, jkt));
   const audit: AuditInput[] = [
     { event: old.consumedAt === null ? 'token.rotated' : 'token.rotated_in_grace', ...by, clientId: client.id, userId: old.userId, grantId: grant.id, tokenId: old.id },
     issuedEvent(access.record, by),

@@ -10,6 +10,7 @@ import type { KeyRing } from '../lifecycle/keys.js';
 import { type AuthenticationParams, authenticationParams } from '../oidc/prompt.js';
 import { checkChallenge } from '../rfc7636/pkce.js';
 import { pushedRequest } from '../rfc9126/request-uri.js';
+import { JKT } from '../rfc9449/dpop.js';
 import type { ClientRecord } from '../store/types.js';
 import { RedirectError, type Reply } from './authorization-response.js';
 import { allowedScope } from './scope.js';
@@ -22,6 +23,8 @@ export interface AuthorizationRequest {
   pkce: ReturnType<typeof checkChallenge>;
   /** OpenID Connect Core §3.1.2.1 nonce, carried by the code into the id_token. */
   nonce: string | null;
+  /** RFC 9449 §10: the DPoP key the code is bound to (dpop_jkt, or the proof's key at PAR), or null. */
+  dpopJkt: string | null;
   /** OpenID Connect Core §3.1.2.1 prompt, max_age, id_token_hint, login_hint (oidc/prompt.ts). */
   authentication: AuthenticationParams;
   /** The request's parameters as the browser sent them, to carry through the login and consent forms. */
@@ -78,8 +81,10 @@ export async function checkRequest(
     if (params.has('request')) throw new OAuthError('request_not_supported', 'request objects (the request parameter, RFC 9101) are not supported');
     const p = readParams(params, [
       'response_type', 'response_mode', 'scope', 'state', 'code_challenge', 'code_challenge_method', 'nonce', 'prompt', 'max_age', 'id_token_hint',
-      'login_hint',
+      'login_hint', 'dpop_jkt',
     ] as const);
+    // RFC 9449 §10: dpop_jkt is a JWK SHA-256 thumbprint (RFC 7638), base64url.
+    if (p.dpop_jkt !== undefined && !JKT.test(p.dpop_jkt)) throw new OAuthError('invalid_request', 'dpop_jkt must be a JWK SHA-256 thumbprint (RFC 7638), base64url');
     if (p.response_type === undefined) throw new OAuthError('invalid_request', 'response_type is required');
     if (mode !== undefined && mode !== 'query' && asked === undefined) throw new OAuthError('invalid_request', 'response_mode must be query, fragment or form_post');
     let responseType: 'code' | 'token';
@@ -90,6 +95,8 @@ export async function checkRequest(
       // RFC 9700 §2.1.2: the implicit grant SHOULD NOT be used; it is off unless the server
       // enables it and the client is registered for it.
       if (!client.grantTypes.includes('implicit')) throw new OAuthError('unauthorized_client', 'this client may not use the implicit grant');
+      // RFC 9449 §5.2: its tokens must be DPoP-bound, and no proof comes to the authorization endpoint.
+      if (client.dpopBoundAccessTokens) throw new OAuthError('unauthorized_client', 'this client requires DPoP-bound tokens, which the implicit grant cannot issue');
       // Multiple Response Type Encoding Practices §2.1: an access token never goes in the query, where logs and Referer keep it.
       if (mode === 'query') throw new OAuthError('invalid_request', 'response_mode=query cannot carry an access token');
       responseType = 'token';
@@ -104,7 +111,7 @@ export async function checkRequest(
       if (!pkce && client.authMethod === 'none') throw new OAuthError('invalid_request', 'code_challenge is required for public clients');
     }
     const authentication = await authenticationParams(p, client.id, config.issuer, keys);
-    return { client, reply, responseType, scope, pkce, nonce: p.nonce ?? null, authentication };
+    return { client, reply, responseType, scope, pkce, nonce: p.nonce ?? null, dpopJkt: p.dpop_jkt ?? null, authentication };
   } catch (err) {
     // A push hears of every error itself (RFC 9126 §2.3); a browser is sent back to the client.
     if (err instanceof OAuthError && via !== 'push') throw new RedirectError(reply, err);

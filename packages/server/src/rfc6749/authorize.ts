@@ -84,6 +84,7 @@ function respond(
         codeChallenge: request.pkce?.challenge ?? null,
         codeChallengeMethod: request.pkce?.method ?? null,
         nonce: request.nonce,
+        dpopJkt: request.dpopJkt,
       }, by, session);
       return answer(config, request.reply, { code }, status);
     }

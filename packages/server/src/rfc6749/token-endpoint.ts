@@ -19,6 +19,7 @@ import { password } from './grants/password.js';
 import { refreshToken } from './grants/refresh-token.js';
 import type { TokenGrant } from './grants/types.js';
 import { deviceCode } from '../rfc8628/device-code-grant.js';
+import type { DpopProofs } from '../rfc9449/dpop.js';
 import { tokenResponse } from './token-response.js';
 
 const ALL_GRANTS: readonly TokenGrant[] = [authorizationCode, refreshToken, clientCredentials, password, deviceCode];
@@ -30,7 +31,7 @@ export function enabledGrants(config: ServerConfig): Map<string, TokenGrant> {
 
 const GRANT_TYPE = ['grant_type'] as const;
 
-export function tokenEndpoint(engine: LifecycleEngine, config: ServerConfig, keys: KeyRing) {
+export function tokenEndpoint(engine: LifecycleEngine, config: ServerConfig, keys: KeyRing, dpop: DpopProofs) {
   const grants = enabledGrants(config);
   const offered = [...grants.keys()].join(', ');
   return async (req: PlainRequest): Promise<PlainResponse> => {
@@ -39,7 +40,13 @@ export function tokenEndpoint(engine: LifecycleEngine, config: ServerConfig, key
     const body = req.body ?? new URLSearchParams();
     const { grant_type } = readParams(body, GRANT_TYPE);
     if (grant_type === undefined) throw new OAuthError('invalid_request', "missing parameter 'grant_type'");
+    // RFC 9449 §5: a DPoP proof binds what any grant issues. Checked (and its jti spent) before the
+    // client authenticates: a proof that fails costs no password hash or assertion.
+    const checking = dpop.check(req, PATHS.token);
+    const proof = checking === undefined ? undefined : await checking;
     const client = await authenticateClient(engine, req, body);
+    // RFC 9449 §5.2: a client registered with dpop_bound_access_tokens MUST send a proof.
+    if (client.dpopBoundAccessTokens && proof === undefined) throw new OAuthError('invalid_dpop_proof', 'this client must send a DPoP proof with every token request (dpop_bound_access_tokens)');
     const grant = grants.get(grant_type);
     // The value is never echoed (no unvalidated input in error_description); the offered ones are.
     if (!grant) throw new OAuthError('unsupported_grant_type', `the grant_type is not supported; this server offers ${offered}`);
@@ -48,10 +55,10 @@ export function tokenEndpoint(engine: LifecycleEngine, config: ServerConfig, key
     }
     const params = readParams(body, grant.params);
     const address = clientAddress(req, config.trustForwardedFor);
-    const issued = await grant.handle({ engine, client, params, by: { actor: `client:${client.id}`, endpoint: PATHS.token }, address });
+    const issued = await grant.handle({ engine, client, params, by: { actor: `client:${client.id}`, endpoint: PATHS.token }, address, jkt: proof?.jkt ?? null });
     const response = tokenResponse(issued);
     // OpenID Connect Core §3.1.3.3: an id_token beside an openid authorization's tokens (no await on the other grants' path).
     if (issued.authentication !== undefined) response.id_token = await idTokenFor(keys, config.issuer, client, issued);
-    return json(200, response);
+    return json(200, response, proof?.headers);
   };
 }

@@ -4,7 +4,7 @@ import { tokenResponse } from './token-response.js';
 
 const record = (kind: TokenRecord['kind'], scope: string): TokenRecord => ({
   id: kind, hash: 'h', kind, format: 'opaque', grantId: 'g', familyId: 'f', parentId: null,
-  clientId: 'c', userId: null, scope, issuedAt: 0, expiresAt: 3_600_000, revokedAt: null, consumedAt: null, authTime: null,
+  clientId: 'c', userId: null, scope, issuedAt: 0, expiresAt: 3_600_000, revokedAt: null, consumedAt: null, authTime: null, dpopJkt: null,
 });
 
 describe('RFC 6749 §5.1 token response', () => {
@@ -16,5 +16,9 @@ describe('RFC 6749 §5.1 token response', () => {
     const body = tokenResponse({ access: { value: 'a', record: record('access', 'read') }, refresh: { value: 'r', record: record('refresh', 'read write') }, expiresIn: 60 });
     expect(body.refresh_token).toBe('r');
     expect(body.scope).toBe('read');
+  });
+  it('RFC 9449 §5: token_type DPoP when the access token is bound to a DPoP key', () => {
+    const bound = { ...record('access', 'read'), dpopJkt: 'NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs' };
+    expect(tokenResponse({ access: { value: 'a', record: bound }, expiresIn: 60 }).token_type).toBe('DPoP');
   });
 });

@@ -4,7 +4,8 @@ import type { Issued } from '../lifecycle/engine.js';
 /** RFC 6749 §5.1 successful token response. */
 export interface TokenResponse {
   access_token: string;
-  token_type: 'Bearer';
+  /** RFC 9449 §5: DPoP for a token bound to a DPoP key. */
+  token_type: 'Bearer' | 'DPoP';
   expires_in: number;
   refresh_token?: string;
   scope: string;
@@ -14,7 +15,9 @@ export interface TokenResponse {
 
 /** RFC 6749 §5.1 (and §4.2.2 for the implicit grant, which has no refresh token). */
 export function tokenResponse(issued: Issued): TokenResponse {
-  const body: TokenResponse = { access_token: issued.access.value, token_type: 'Bearer', expires_in: issued.expiresIn, scope: issued.access.record.scope };
+  const body: TokenResponse = {
+    access_token: issued.access.value, token_type: issued.access.record.dpopJkt === null ? 'Bearer' : 'DPoP', expires_in: issued.expiresIn, scope: issued.access.record.scope,
+  };
   if (issued.refresh) body.refresh_token = issued.refresh.value;
   return body;
 }

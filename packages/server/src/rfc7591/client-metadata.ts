@@ -121,9 +121,14 @@ export async function checkedMetadata(json: unknown, config: ServerConfig, curre
   if ([...scopes].some((s) => !allowed.has(s))) throw bad(`scope names a scope not available to registered clients; ask for some of: ${formatScope(allowed)}`);
   if (scopes.size === 0) throw bad('scope must name at least one scope');
 
+  // RFC 9449 §5.2: dpop_bound_access_tokens, a boolean, false when absent.
+  const dpop = body.dpop_bound_access_tokens ?? false;
+  if (typeof dpop !== 'boolean') throw bad('dpop_bound_access_tokens must be a boolean');
+
   const keys = await clientKeys(body, authMethod);
   return {
-    name, authMethod, grantTypes, redirectUris, postLogoutRedirectUris, scope: formatScope(scopes), idTokenSignedResponseAlg: idTokenAlg as SigningAlg, ...keys,
+    name, authMethod, grantTypes, redirectUris, postLogoutRedirectUris, scope: formatScope(scopes), idTokenSignedResponseAlg: idTokenAlg as SigningAlg,
+    dpopBoundAccessTokens: dpop, ...keys,
   };
 }
 
@@ -170,5 +175,7 @@ export function clientInformation(client: ClientRecord, registrationClientUri: s
     id_token_signed_response_alg: client.idTokenSignedResponseAlg,
     ...(client.jwks === null ? {} : { jwks: JSON.parse(client.jwks) as unknown }),
     ...(client.jwksUri === null ? {} : { jwks_uri: client.jwksUri }),
+    // RFC 9449 §5.2 (false, its default, goes unsaid).
+    ...(client.dpopBoundAccessTokens ? { dpop_bound_access_tokens: true } : {}),
   };
 }

@@ -57,10 +57,10 @@ async function replace(engine: LifecycleEngine, config: ServerConfig, client: Cl
       throw new OAuthError('invalid_request', 'client_secret does not match this client\'s');
     }
   }
-  const { name, grantTypes, redirectUris, postLogoutRedirectUris, scope, idTokenSignedResponseAlg, jwks, jwksUri } = await checkedMetadata(body, config, client);
+  const { name, grantTypes, redirectUris, postLogoutRedirectUris, scope, idTokenSignedResponseAlg, jwks, jwksUri, dpopBoundAccessTokens } = await checkedMetadata(body, config, client);
   // The same engine path as `client update`: the client_id, secret, grants and tokens stay.
   const updated = await engine.updateClient(client.id, {
-    name, grantTypes, redirectUris, postLogoutRedirectUris, scope, idTokenSignedResponseAlg, jwks: jwks ?? null, jwksUri: jwksUri ?? null,
+    name, grantTypes, redirectUris, postLogoutRedirectUris, scope, idTokenSignedResponseAlg, jwks: jwks ?? null, jwksUri: jwksUri ?? null, dpopBoundAccessTokens,
   }, by);
   if (updated === undefined) throw invalidToken('the registration access token does not match this client');
   return updated;

@@ -35,7 +35,9 @@ export function introspectionEndpoint(engine: LifecycleEngine, config: Pick<Serv
       client_id: record.clientId,
       ...(user ? { username: user.username } : {}),
       sub: record.userId ?? record.clientId,
-      token_type: record.kind === 'access' ? 'Bearer' : 'refresh_token',
+      // RFC 9449 §6.2: a DPoP-bound access token is of type DPoP, its key confirmed by cnf.jkt.
+      token_type: record.kind === 'access' ? (record.dpopJkt === null ? 'Bearer' : 'DPoP') : 'refresh_token',
+      ...(record.kind === 'access' && record.dpopJkt !== null ? { cnf: { jkt: record.dpopJkt } } : {}),
       exp: Math.floor(record.expiresAt / 1000),
       iat: Math.floor(record.issuedAt / 1000),
       aud: config.audience,

@@ -3,6 +3,7 @@ import type { ServerConfig } from '../config.js';
 import { PATHS } from '../http/routes.js';
 import { supportedAuthMethods, supportedGrantTypes } from '../rfc7591/client-metadata.js';
 import { CLIENT_SECRET_JWT_ALGS, PRIVATE_KEY_JWT_ALGS } from '../rfc7523/client-assertion.js';
+import { DPOP_ALGORITHMS } from '@tessera/core/dpop';
 
 export function metadata(config: ServerConfig) {
   const i = config.issuer;
@@ -38,6 +39,8 @@ export function metadata(config: ServerConfig) {
     // RFC 9126 §5.
     pushed_authorization_request_endpoint: i + PATHS.par,
     require_pushed_authorization_requests: config.requirePar,
+    // RFC 9449 §5.1: the JWS algorithms of DPoP proofs (asymmetric only).
+    dpop_signing_alg_values_supported: [...DPOP_ALGORITHMS],
     // RFC 8414 §2 allows additional metadata; the prefix keeps these names clear of future standard ones.
     tessera_revocation_feed_endpoint: i + PATHS.revocationFeed,
     tessera_revocation_stream_endpoint: i + PATHS.revocationStream,

@@ -17,6 +17,8 @@ export interface AccessTokenFacts {
   scope: string;
   issuedAt: number;
   expiresAt: number;
+  /** RFC 9449 §6.1: the thumbprint of the DPoP key the token is bound to, or null for a bearer token. */
+  jkt: string | null;
 }
 
 /**
@@ -36,6 +38,8 @@ export function accessTokenClaims(t: AccessTokenFacts): JWTPayload {
     ...(t.user ? { username: t.user.username } : {}),
     tessera_grant: t.grantId,
     tessera_family: t.familyId,
+    // RFC 9449 §6.1: a DPoP-bound token confirms its key (RFC 7800 cnf) by its JWK thumbprint.
+    ...(t.jkt === null ? {} : { cnf: { jkt: t.jkt } }),
   };
 }
 

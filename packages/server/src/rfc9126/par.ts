@@ -13,13 +13,17 @@ import type { LifecycleEngine } from '../lifecycle/engine.js';
 import type { KeyRing } from '../lifecycle/keys.js';
 import { checkRequest } from '../rfc6749/authorization-request.js';
 import { AUTHENTICATION_PARAMS, authenticateClient } from '../rfc6749/client-auth.js';
+import type { DpopProofs } from '../rfc9449/dpop.js';
 import { requestUriFor } from './request-uri.js';
 
-export function pushedAuthorizationEndpoint(engine: LifecycleEngine, config: ServerConfig, keys: KeyRing): Handler {
+export function pushedAuthorizationEndpoint(engine: LifecycleEngine, config: ServerConfig, keys: KeyRing, dpop: DpopProofs): Handler {
   return async (req) => {
     // RFC 9126 §2.1: the client sends an HTTP POST.
     if (req.method !== 'POST') throw new OAuthError('invalid_request', 'use POST', { status: 405, headers: { allow: 'POST' } });
     const body = req.body ?? new URLSearchParams();
+    // RFC 9449 §10.1: a DPoP proof at PAR binds the code to its key, as dpop_jkt would.
+    const checking = dpop.check(req, PATHS.par);
+    const proof = checking === undefined ? undefined : await checking;
     // RFC 9126 §2.1: the client authenticates as at the token endpoint.
     const client = await authenticateClient(engine, req, body);
     // RFC 9126 §2.1: request_uri MUST NOT be pushed.
@@ -29,10 +33,16 @@ export function pushedAuthorizationEndpoint(engine: LifecycleEngine, config: Ser
     // They authenticated the push and are not part of the request.
     for (const name of AUTHENTICATION_PARAMS) params.delete(name);
     params.set('client_id', client.id);
+    if (proof !== undefined) {
+      // RFC 9449 §10.1: with both, dpop_jkt must name the proof's key.
+      const named = params.getAll('dpop_jkt');
+      if (named.length > 0 && (named.length > 1 || named[0] !== proof.jkt)) throw new OAuthError('invalid_dpop_proof', 'dpop_jkt is not the thumbprint of the DPoP proof key');
+      params.set('dpop_jkt', proof.jkt);
+    }
     // RFC 9126 §2.3: its errors go to the client as at the token endpoint, never by redirect.
     await checkRequest(engine, config, keys, params, 'push');
     const value = await engine.pushRequest(client, params, { actor: `client:${client.id}`, endpoint: PATHS.par });
     // RFC 9126 §2.2: 201 Created, with the request_uri and its lifetime.
-    return json(201, { request_uri: requestUriFor(value), expires_in: config.parTtl });
+    return json(201, { request_uri: requestUriFor(value), expires_in: config.parTtl }, proof?.headers);
   };
 }

@@ -33,6 +33,8 @@ export const toClient = (r: Row): ClientRecord => ({
   idTokenSignedResponseAlg: r.id_token_signed_response_alg as ClientRecord['idTokenSignedResponseAlg'],
   accessTtl: r.access_ttl as number | null,
   refreshTtl: r.refresh_ttl as number | null,
+  // SQLite has no boolean: 0 or 1.
+  dpopBoundAccessTokens: Boolean(r.dpop_bound_access_tokens),
   createdAt: r.created_at as number,
 });
 export const toUser = (r: Row): UserRecord => ({
@@ -69,6 +71,7 @@ export const toToken = (r: Row): TokenRecord => ({
   revokedAt: r.revoked_at as number | null,
   consumedAt: r.consumed_at as number | null,
   authTime: r.auth_time as number | null,
+  dpopJkt: (r.dpop_jkt as string | null) ?? null,
 });
 export const toCode = (r: Row): CodeRecord => ({
   id: r.id as string,
@@ -85,6 +88,7 @@ export const toCode = (r: Row): CodeRecord => ({
   issuedAt: r.issued_at as number,
   expiresAt: r.expires_at as number,
   redeemedAt: r.redeemed_at as number | null,
+  dpopJkt: (r.dpop_jkt as string | null) ?? null,
 });
 export const toDeviceCode = (r: Row): DeviceCodeRecord => ({
   id: r.id as string,

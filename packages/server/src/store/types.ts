@@ -78,12 +78,15 @@ export interface ClientRecord {
   /** Per-client lifetimes in seconds; null = server default. */
   accessTtl: number | null;
   refreshTtl: number | null;
+  /** RFC 9449 §5.2 dpop_bound_access_tokens: every token request of the client must carry a DPoP proof. */
+  dpopBoundAccessTokens: boolean;
   createdAt: number;
 }
 
 /** What `updateClient` may change; the id, secrets and creation time never change. */
 export type ClientChanges = Partial<Pick<ClientRecord,
-  'name' | 'grantTypes' | 'redirectUris' | 'postLogoutRedirectUris' | 'scope' | 'tokenFormat' | 'idTokenSignedResponseAlg' | 'accessTtl' | 'refreshTtl' | 'jwks' | 'jwksUri'>>;
+  'name' | 'grantTypes' | 'redirectUris' | 'postLogoutRedirectUris' | 'scope' | 'tokenFormat' | 'idTokenSignedResponseAlg' | 'accessTtl' | 'refreshTtl' | 'jwks'
+  | 'jwksUri' | 'dpopBoundAccessTokens'>>;
 
 /**
  * An initial access token (RFC 7591 §3), minted by `tessera client initial-token`: it lets one
@@ -154,6 +157,11 @@ export interface TokenRecord {
    * (OpenID Connect Core §12.2). Null for other tokens, and for rows stored before it was kept.
    */
   authTime: number | null;
+  /**
+   * RFC 9449: the JWK thumbprint (RFC 7638) of the DPoP key the token is bound to (an access
+   * token's cnf.jkt, §6; a public client's refresh token, §5), or null for a bearer token.
+   */
+  dpopJkt: string | null;
 }
 
 export interface CodeRecord {
@@ -173,6 +181,8 @@ export interface CodeRecord {
   issuedAt: number;
   expiresAt: number;
   redeemedAt: number | null;
+  /** RFC 9449 §10: the authorization request's dpop_jkt; the token request's DPoP proof must use that key. */
+  dpopJkt: string | null;
 }
 
 /**
@@ -388,6 +398,19 @@ export interface Store {
    * process recorded it. Expired records go with sweepExpired.
    */
   recordAssertion(clientId: string, jti: string, expiresAt: number): Promise<'recorded' | 'replayed'>;
+  /**
+   * Records a DPoP proof's `jti` (RFC 9449 §11.1) for its key (`jkt`) until `expiresAt`, as
+   * recordAssertion does: 'recorded' the first time, 'replayed' if already recorded, by whichever
+   * process recorded it. Expired records go with sweepExpired.
+   */
+  recordDpopProof(jkt: string, jti: string, expiresAt: number): Promise<'recorded' | 'replayed'>;
+  /**
+   * The server secret named `name` (a key every instance must share, such as the DPoP nonce key):
+   * stores `candidate` with an audit record when there is none yet, in one transaction, and
+   * answers the stored value; every store on the database answers the same one, however many
+   * race to create it.
+   */
+  serverSecret(name: string, candidate: string): Promise<string>;
   /** Stores an initial access token (RFC 7591 §3) with its audit records. */
   createInitialAccessToken(token: InitialAccessTokenRecord, audit: AuditInput[]): Promise<void>;
   /** Deletes the client and revokes every grant, token and unredeemed code issued to it. */
@@ -535,7 +558,7 @@ export interface Store {
   /**
    * Deletes at most `limit` rows that no longer matter; returns how many (a call that returns less
    * than `limit` left nothing more to delete before `before`):
-   * - tokens, codes, pushed requests, device codes, browser sessions, client assertion records and
+   * - tokens, codes, pushed requests, device codes, browser sessions, client assertion and DPoP proof records and
    *   initial access tokens that expired before `before`;
    * - feed events whose `until` is before `before`;
    * - grants revoked before `before`, with their tokens (all revoked with the grant, so inactive

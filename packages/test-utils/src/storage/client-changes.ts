@@ -1,6 +1,7 @@
 /**
  * Issue 11: a client changed in place (updateClient), a secret rotated with a grace period
- * (setClientSecret's previousUntil), and the replay record of client assertions (recordAssertion).
+ * (setClientSecret's previousUntil), and the replay records of client assertions (recordAssertion) and DPoP proofs
+ * (recordDpopProof), and the secrets every instance shares (serverSecret).
  */
 import type { CheckedCredentials, ClientRecord } from '@tessera/server';
 import { describe, expect, it, vi } from 'vitest';
@@ -18,7 +19,7 @@ export function clientChanges(ref: StoreRef): void {
       await store.createClient(client, audit('client.created'));
       const changes = {
         name: 'renamed', scope: 'read', grantTypes: ['client_credentials' as const], redirectUris: [], accessTtl: null, tokenFormat: 'jwt' as const,
-        idTokenSignedResponseAlg: 'ES256' as const,
+        idTokenSignedResponseAlg: 'ES256' as const, dpopBoundAccessTokens: true,
       };
       const updated = await appends(store, 1, () => store.updateClient(client.id, { ...changes, refreshTtl: undefined }, [audit('client.updated')]));
       const expected = { ...client, ...changes };
@@ -137,6 +138,60 @@ export function clientChanges(ref: StoreRef): void {
       expect(await store.sweepExpired(Date.now(), 1000)).toBeGreaterThanOrEqual(1);
       expect(await store.recordAssertion('c', old, Date.now() + 60_000)).toBe('recorded');
       expect(await store.recordAssertion('c', live, Date.now() + 60_000)).toBe('replayed');
+    });
+  });
+
+  describe('DPoP proof replay records (RFC 9449 section 11.1)', () => {
+    it("recordDpopProof: 'recorded' once, then 'replayed' through any store; jti values are per key", async () => {
+      const { store } = ref;
+      const other = await ref.connect();
+      const [a, b, jti] = [newHash(), newHash(), newId()];
+      const exp = Date.now() + 60_000;
+      expect(await store.recordDpopProof(a, jti, exp)).toBe('recorded');
+      expect(await store.recordDpopProof(a, jti, exp)).toBe('replayed');
+      expect(await other.recordDpopProof(a, jti, exp)).toBe('replayed');
+      expect(await other.recordDpopProof(b, jti, exp)).toBe('recorded');
+    });
+
+    it('racing records of one proof: exactly one is recorded', async () => {
+      const { store } = ref;
+      const stores = [store, await ref.connect(), await ref.connect()];
+      const [jkt, jti] = [newHash(), newId()];
+      const outcomes = await Promise.all(stores.flatMap((s) => [s, s].map((x) => x.recordDpopProof(jkt, jti, Date.now() + 60_000))));
+      expect(outcomes.filter((o) => o === 'recorded')).toHaveLength(1);
+    });
+
+    it('sweepExpired deletes expired proof records and keeps live ones', async () => {
+      const { store } = ref;
+      const [jkt, old, live] = [newHash(), newId(), newId()];
+      await store.recordDpopProof(jkt, old, Date.now() - 10);
+      await store.recordDpopProof(jkt, live, Date.now() + 60_000);
+      expect(await store.sweepExpired(Date.now(), 1000)).toBeGreaterThanOrEqual(1);
+      expect(await store.recordDpopProof(jkt, old, Date.now() + 60_000)).toBe('recorded');
+      expect(await store.recordDpopProof(jkt, live, Date.now() + 60_000)).toBe('replayed');
+    });
+  });
+
+  describe('server secrets', () => {
+    it('serverSecret keeps the first value stored under a name, whichever store asks, and audits its creation without the value', async () => {
+      const { store } = ref;
+      const other = await ref.connect();
+      const [name, first, second] = [`k-${newId()}`, newHash(), newHash()];
+      expect(await appends(store, 1, () => store.serverSecret(name, first))).toBe(first);
+      expect(await appends(store, 0, () => store.serverSecret(name, second))).toBe(first);
+      expect(await other.serverSecret(name, second)).toBe(first);
+      const records = await store.readAudit(0, 10_000);
+      const created = records.filter((r) => r.event === 'secret.created' && (r.data as { name?: string } | null)?.name === name);
+      expect(created).toHaveLength(1);
+      expect(JSON.stringify(records)).not.toContain(first);
+    });
+
+    it('racing first reads of a server secret: every store answers the same value', async () => {
+      const { store } = ref;
+      const stores = [store, await ref.connect(), await ref.connect()];
+      const name = `k-${newId()}`;
+      const values = await Promise.all(stores.flatMap((s) => [s, s].map((x) => x.serverSecret(name, newHash()))));
+      expect(new Set(values).size).toBe(1);
     });
   });
 }

@@ -1,7 +1,7 @@
 /** Grants (findGrant, saveGrant) and authorization codes (the redeemCode compare-and-set). */
 import type { Store, TokenRecord } from '@tessera/server';
 import { describe, expect, it } from 'vitest';
-import { codeRecord, grantRecord, newId, tokenRecord, userRecord } from '../fixtures.js';
+import { codeRecord, grantRecord, newHash, newId, tokenRecord, userRecord } from '../fixtures.js';
 import { appends, audit, rejectsAndAppendsNothing, type StoreRef, storedClientAndUser, storedGrant } from './context.js';
 
 export function grantsAndCodes(ref: StoreRef): void {
@@ -98,7 +98,7 @@ export function grantsAndCodes(ref: StoreRef): void {
       const { client, user } = await storedClientAndUser(store);
       const grant = grantRecord(client.id, user.id);
       await store.saveGrant(grant, []);
-      const code = codeRecord(grant, { codeChallenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', codeChallengeMethod: 'S256', nonce: 'n-0S6_WzA2Mj', authTime: Date.now() - 5_000 });
+      const code = codeRecord(grant, { codeChallenge: 'E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM', codeChallengeMethod: 'S256', nonce: 'n-0S6_WzA2Mj', authTime: Date.now() - 5_000, dpopJkt: newHash() });
       await store.createCode(code, [audit('code.issued')]);
       const tokens: TokenRecord[] = [
         tokenRecord(grant, { familyId: code.id }),

@@ -11,6 +11,7 @@ export function principals(ref: StoreRef): void {
       const client = clientRecord({
         redirectUris: ['https://a.example/cb', 'https://b.example/cb'], postLogoutRedirectUris: ['https://a.example/bye'], accessTtl: 60, refreshTtl: 600, tokenFormat: 'jwt',
         idTokenSignedResponseAlg: 'ES256',
+        dpopBoundAccessTokens: true,
       });
       await appends(store, 1, () => store.createClient(client, audit('client.created', { clientId: client.id })));
       expect(await store.getClient(client.id)).toEqual(client);

@@ -1,7 +1,7 @@
 /** Tokens: issueTokens, lookups, listTokens filters, and the rotateRefresh compare-and-set. */
 import type { GrantRecord, Store, TokenRecord } from '@tessera/server';
 import { describe, expect, it } from 'vitest';
-import { clientRecord, codeRecord, grantRecord, HOUR, newId, tokenRecord, } from '../fixtures.js';
+import { clientRecord, codeRecord, grantRecord, HOUR, newHash, newId, tokenRecord, } from '../fixtures.js';
 import { appends, audit, rejectsAndAppendsNothing, type StoreRef, storedGrant } from './context.js';
 
 async function grantFor(store: Store): Promise<GrantRecord> {
@@ -17,7 +17,7 @@ export function tokens(ref: StoreRef): void {
       const client = clientRecord();
       await store.createClient(client, audit('client.created'));
       const grant = grantRecord(client.id, null);
-      const access = tokenRecord(grant, { format: 'jwt', scope: 'read' });
+      const access = tokenRecord(grant, { format: 'jwt', scope: 'read', dpopJkt: newHash() });
       const refresh = tokenRecord(grant, { kind: 'refresh', familyId: access.familyId, parentId: newId() });
       await appends(store, 2, () => store.issueTokens([access, refresh], [audit('token.issued'), audit('token.issued')], grant));
       expect(await store.getGrant(grant.id)).toEqual(grant);

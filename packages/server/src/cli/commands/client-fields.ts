@@ -32,6 +32,7 @@ export function clientJson(c: ClientRecord) {
     id_token_signed_response_alg: c.idTokenSignedResponseAlg,
     access_ttl: c.accessTtl,
     refresh_ttl: c.refreshTtl,
+    dpop_bound_access_tokens: c.dpopBoundAccessTokens,
     created_at: iso(c.createdAt),
   };
 }
@@ -57,6 +58,7 @@ export function clientText(c: ClientRecord, config: ServerConfig, secret: string
     ['id_token_signed_response_alg', c.idTokenSignedResponseAlg],
     ['access_ttl', ttl(c.accessTtl, config.accessTokenTtl)],
     ['refresh_ttl', ttl(c.refreshTtl, config.refreshTokenTtl)],
+    ['dpop_bound_access_tokens', c.dpopBoundAccessTokens ? 'yes: every token request needs a DPoP proof' : 'no'],
     ['created_at', iso(c.createdAt)],
   ]);
 }
@@ -100,6 +102,9 @@ function keysText(c: ClientRecord): string {
   const n = c.jwks === null ? 0 : (JSON.parse(c.jwks) as { keys: unknown[] }).keys.length;
   return `inline JWK Set (${n} key${n === 1 ? '' : 's'})`;
 }
+
+export const REQUIRE_DPOP_HELP = `  --require-dpop      every token request of the client must carry a DPoP proof (RFC 9449 §5.2
+                      dpop_bound_access_tokens), so its access tokens are always DPoP-bound`;
 
 export const KEYS_HELP = `  --jwks FILE         private_key_jwt: a file holding the client's public keys, a JWK Set
                       (RSA, EC or OKP keys; never private ones)

@@ -7,8 +7,8 @@ import type { ClientChanges, ClientRecord } from '../../store/types.js';
 import { CommandError, EXIT, list, oneOf, parse, positiveInt, repeated, UsageError, type Command } from '../args.js';
 import { fields, plural, print, printJson, withTessera } from '../io.js';
 import {
-  clientJson, clientKeysOf, clientText, GRANT_TYPES, ID_TOKEN_ALG_HELP, idTokenAlgOf, KEYS_HELP, needSealingKey, REDIRECTING, redirectUri, scopeOf,
-  TOKEN_FORMATS,
+  clientJson, clientKeysOf, clientText, GRANT_TYPES, ID_TOKEN_ALG_HELP, idTokenAlgOf, KEYS_HELP, needSealingKey, REDIRECTING, redirectUri, REQUIRE_DPOP_HELP,
+  scopeOf, TOKEN_FORMATS,
 } from './client-fields.js';
 
 const REVOKE_HELP = `  --revoke            also revoke every grant and token the client holds (as \`tessera token
@@ -17,7 +17,8 @@ const REVOKE_HELP = `  --revoke            also revoke every grant and token the
 export const update: Command = {
   name: 'client update',
   synopsis: `ID [--name N] [--grant-type G …] [--redirect-uri U …] [--post-logout-redirect-uri U …] [--scope "a b"] [--token-format opaque|jwt]
-       [--access-ttl S|default] [--refresh-ttl S|default] [--id-token-alg RS256|ES256] [--jwks FILE | --jwks-uri URL] [--revoke] [--json]`,
+       [--access-ttl S|default] [--refresh-ttl S|default] [--id-token-alg RS256|ES256] [--jwks FILE | --jwks-uri URL] [--require-dpop | --no-require-dpop]
+       [--revoke] [--json]`,
   summary: "change a client's registration; its client_id, secret, tokens and grants stay",
   help: `  Each flag given replaces that field whole (the flags of \`client create\`); the others stay.
   --grant-type G      the new list of grant types: repeatable or comma-separated
@@ -31,6 +32,9 @@ ${KEYS_HELP}
                       (either replaces the keys registered before, inline or by URI; a
                       client registered at /register keeps its rule: https to a host name,
                       fetched from public addresses only)
+${REQUIRE_DPOP_HELP}
+  --no-require-dpop   DPoP proofs become optional again (a token request with one still gets
+                      DPoP-bound tokens)
 ${REVOKE_HELP}
   Tokens already issued keep the scope and lifetime they were issued with until they expire or
   are revoked, even when the change narrows the client's scopes or grant types: new requests
@@ -48,6 +52,8 @@ ${REVOKE_HELP}
       'id-token-alg': { type: 'string' },
       jwks: { type: 'string' },
       'jwks-uri': { type: 'string' },
+      'require-dpop': { type: 'boolean' },
+      'no-require-dpop': { type: 'boolean' },
       revoke: { type: 'boolean' },
     }, ['ID']);
     const changes: ClientChanges = {};
@@ -69,6 +75,8 @@ ${REVOKE_HELP}
     if (values['refresh-ttl'] !== undefined) changes.refreshTtl = ttlOf('--refresh-ttl', values['refresh-ttl']);
     if (values['id-token-alg'] !== undefined) changes.idTokenSignedResponseAlg = idTokenAlgOf(values['id-token-alg']);
     Object.assign(changes, await clientKeysOf(values.jwks, values['jwks-uri']));
+    if (values['require-dpop'] && values['no-require-dpop']) throw new UsageError('give --require-dpop or --no-require-dpop, not both');
+    if (values['require-dpop'] || values['no-require-dpop']) changes.dpopBoundAccessTokens = values['require-dpop'] === true;
     if (Object.keys(changes).length === 0 && values.revoke !== true) throw new UsageError('nothing to change: give at least one field to change, or --revoke');
 
     return withTessera(db, 'existing', async ({ engine, store, config }) => {

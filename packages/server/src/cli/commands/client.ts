@@ -5,14 +5,14 @@ import { initialToken } from './client-initial-token.js';
 import { rotateSecret, update } from './client-update.js';
 import {
   AUTH_METHODS, authMethodOf, clientJson, clientKeysOf, clientText, GRANT_TYPES, ID_TOKEN_ALG_HELP, idTokenAlgOf, KEYS_HELP, needSealingKey, REDIRECTING,
-  redirectUri, scopeOf, TOKEN_FORMATS, withSecretSecond,
+  redirectUri, REQUIRE_DPOP_HELP, scopeOf, TOKEN_FORMATS, withSecretSecond,
 } from './client-fields.js';
 
 const create: Command = {
   name: 'client create',
   synopsis: `--name N --grant-type G … [--redirect-uri U …] --scope "a b" [--auth-method M] [--public]
        [--token-format opaque|jwt] [--access-ttl S] [--refresh-ttl S] [--jwks FILE | --jwks-uri URL]
-       [--post-logout-redirect-uri U …] [--id-token-alg RS256|ES256]`,
+       [--post-logout-redirect-uri U …] [--id-token-alg RS256|ES256] [--require-dpop]`,
   summary: 'register a client; prints its client_id and client_secret (shown once)',
   help: `  --name N            a name for people
   --grant-type G      repeatable or comma-separated: ${GRANT_TYPES.join(', ')}
@@ -31,7 +31,8 @@ const create: Command = {
                       where /end_session may send the browser after sign-out (OpenID Connect
                       RP-Initiated Logout 1.0); an absolute URI, repeatable like --redirect-uri
 ${ID_TOKEN_ALG_HELP}
-${KEYS_HELP}`,
+${KEYS_HELP}
+${REQUIRE_DPOP_HELP}`,
   async run(argv) {
     const { values, db } = parse(argv, {
       name: { type: 'string' },
@@ -47,6 +48,7 @@ ${KEYS_HELP}`,
       'jwks-uri': { type: 'string' },
       'post-logout-redirect-uri': { type: 'string', multiple: true },
       'id-token-alg': { type: 'string' },
+      'require-dpop': { type: 'boolean' },
     });
     const name = need(values.name, '--name').trim();
     if (name === '') throw new UsageError('--name must not be empty');
@@ -78,7 +80,10 @@ ${KEYS_HELP}`,
 
     return withTessera(db, 'create', async ({ engine, config }) => {
       const { client, secret } = await engine.createClient(
-        { name, authMethod, grantTypes, redirectUris, postLogoutRedirectUris, scope, tokenFormat, idTokenSignedResponseAlg, accessTtl, refreshTtl, ...keys },
+        {
+          name, authMethod, grantTypes, redirectUris, postLogoutRedirectUris, scope, tokenFormat, idTokenSignedResponseAlg, accessTtl, refreshTtl,
+          dpopBoundAccessTokens: values['require-dpop'] === true, ...keys,
+        },
         { actor: 'cli' },
       );
       const shown = { ...clientJson(client), ...(secret === undefined ? {} : { client_secret: secret }) };

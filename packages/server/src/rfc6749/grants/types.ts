@@ -13,5 +13,7 @@ export interface TokenGrant {
     by: Actor;
     /** The client's IP address (http/client-address.ts), for sign-in throttling. */
     address: string | undefined;
+    /** The key of the request's DPoP proof (RFC 9449 §5), which the tokens are bound to; null without one. */
+    jkt: string | null;
   }): Promise<Issued>;
 }

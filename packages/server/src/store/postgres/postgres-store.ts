@@ -179,6 +179,18 @@ export class PostgresStore implements Store {
     return rows.length === 1 ? 'recorded' : 'replayed';
   }
 
+  async recordDpopProof(jkt: string, jti: string, expiresAt: number): Promise<'recorded' | 'replayed'> {
+    // A jti PostgreSQL cannot hold (a NUL) is refused as a replay would be.
+    if (!storable(jkt) || !storable(jti)) return 'replayed';
+    const rows = await this.read((sql) => sql`INSERT INTO dpop_proofs (jkt, jti, expires_at) VALUES (${jkt}, ${jti}, ${expiresAt})
+      ON CONFLICT DO NOTHING RETURNING 1`);
+    return rows.length === 1 ? 'recorded' : 'replayed';
+  }
+
+  serverSecret(name: string, candidate: string) {
+    return this.write((tx) => w.serverSecret(tx, name, candidate));
+  }
+
   async deleteClient(id: string, at: number, audit: AuditInput[]) {
     try {
       return await this.feedAppended.after(this.write((tx) => w.deleteClient(tx, id, at, audit)));

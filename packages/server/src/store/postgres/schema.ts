@@ -480,4 +480,26 @@ export const migrations: readonly string[] = [
   ALTER TABLE clients ADD COLUMN id_token_signed_response_alg text NOT NULL DEFAULT 'ES256';
   ALTER TABLE clients ALTER COLUMN id_token_signed_response_alg SET DEFAULT 'RS256';
   `,
+  // DPoP (RFC 9449, issue 12): a client that must send proofs (§5.2 dpop_bound_access_tokens);
+  // the key a token (§6) or a code (§10, dpop_jkt) is bound to, null for bearer ones (tokens are
+  // written through jsonb_populate_recordset(NULL::tokens, …), which picks the new column up);
+  // every proof's jti until it could no longer be accepted (§11.1), so a replay is refused on
+  // every instance; and secrets every instance shares (the DPoP nonce key, §8).
+  `
+  ALTER TABLE clients ADD COLUMN dpop_bound_access_tokens boolean NOT NULL DEFAULT false;
+  ALTER TABLE tokens ADD COLUMN dpop_jkt text;
+  ALTER TABLE codes ADD COLUMN dpop_jkt text;
+  CREATE TABLE dpop_proofs (
+    jkt text NOT NULL,
+    jti text NOT NULL,
+    expires_at bigint NOT NULL,
+    PRIMARY KEY (jkt, jti)
+  );
+  CREATE INDEX dpop_proofs_expires ON dpop_proofs (expires_at);
+  CREATE TABLE server_secrets (
+    name text PRIMARY KEY,
+    value text NOT NULL,
+    created_at bigint NOT NULL
+  );
+  `,
 ];

@@ -38,7 +38,7 @@ export class Outcome<T extends string> {
 const tokenRow = (t: TokenRecord) => ({
   id: t.id, hash: t.hash, kind: t.kind, format: t.format, grant_id: t.grantId, family_id: t.familyId, parent_id: t.parentId,
   client_id: t.clientId, user_id: t.userId, scope: t.scope, issued_at: t.issuedAt, expires_at: t.expiresAt, revoked_at: t.revokedAt,
-  consumed_at: t.consumedAt, auth_time: t.authTime,
+  consumed_at: t.consumedAt, auth_time: t.authTime, dpop_jkt: t.dpopJkt,
 });
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is what PostgreSQL text cannot hold.
@@ -209,10 +209,10 @@ export async function createClient(tx: Tx, c: ClientRecord, audit: AuditInput, i
   }
   await tx`INSERT INTO clients (id, name, secret_hash, previous_secret_hash, previous_secret_expires_at, auth_method, grant_types, redirect_uris,
       post_logout_redirect_uris, scope, token_format, id_token_signed_response_alg, access_ttl, refresh_ttl, jwks, jwks_uri, sealed_secret,
-      registration_token_hash, created_at)
+      registration_token_hash, dpop_bound_access_tokens, created_at)
     VALUES (${c.id}, ${c.name}, ${c.secretHash}, ${c.previousSecretHash}, ${c.previousSecretExpiresAt}, ${c.authMethod}, ${tx.json(c.grantTypes)},
       ${tx.json(c.redirectUris)}, ${tx.json(c.postLogoutRedirectUris)}, ${c.scope}, ${c.tokenFormat}, ${c.idTokenSignedResponseAlg}, ${c.accessTtl},
-      ${c.refreshTtl}, ${c.jwks}, ${c.jwksUri}, ${c.sealedSecret}, ${c.registrationTokenHash}, ${c.createdAt})`;
+      ${c.refreshTtl}, ${c.jwks}, ${c.jwksUri}, ${c.sealedSecret}, ${c.registrationTokenHash}, ${c.dpopBoundAccessTokens}, ${c.createdAt})`;
   await appendAudit(tx, [audit], c.createdAt);
   return 'created';
 }
@@ -252,7 +252,8 @@ export async function updateClient(tx: Tx, id: string, changes: ClientChanges, a
   const c: ClientRecord = { ...toClient(row), ...definedOnly(changes) };
   await tx`UPDATE clients SET name = ${c.name}, grant_types = ${tx.json(c.grantTypes)}, redirect_uris = ${tx.json(c.redirectUris)},
       post_logout_redirect_uris = ${tx.json(c.postLogoutRedirectUris)}, scope = ${c.scope},
-      token_format = ${c.tokenFormat}, id_token_signed_response_alg = ${c.idTokenSignedResponseAlg}, access_ttl = ${c.accessTtl}, refresh_ttl = ${c.refreshTtl}, jwks = ${c.jwks}, jwks_uri = ${c.jwksUri}
+      token_format = ${c.tokenFormat}, id_token_signed_response_alg = ${c.idTokenSignedResponseAlg}, access_ttl = ${c.accessTtl}, refresh_ttl = ${c.refreshTtl}, jwks = ${c.jwks}, jwks_uri = ${c.jwksUri},
+      dpop_bound_access_tokens = ${c.dpopBoundAccessTokens}
     WHERE id = ${id}`;
   await appendAudit(tx, audit, Date.now());
   return c;
@@ -318,9 +319,10 @@ async function insertGrant(tx: Tx, grant: GrantRecord): Promise<void> {
 
 export async function createCode(tx: Tx, c: CodeRecord, audit: AuditInput[], checked?: CheckedCredentials): Promise<'created' | 'credential-changed'> {
   if (!(await unchanged(tx, checked))) return 'credential-changed';
-  await tx`INSERT INTO codes (id, hash, grant_id, client_id, user_id, scope, redirect_uri, code_challenge, code_challenge_method, nonce, auth_time, issued_at, expires_at, redeemed_at)
+  await tx`INSERT INTO codes (id, hash, grant_id, client_id, user_id, scope, redirect_uri, code_challenge, code_challenge_method, nonce, auth_time, issued_at, expires_at, redeemed_at,
+      dpop_jkt)
     VALUES (${c.id}, ${c.hash}, ${c.grantId}, ${c.clientId}, ${c.userId}, ${c.scope}, ${c.redirectUri}, ${c.codeChallenge}, ${c.codeChallengeMethod}, ${c.nonce}, ${c.authTime},
-      ${c.issuedAt}, ${c.expiresAt}, ${c.redeemedAt})`;
+      ${c.issuedAt}, ${c.expiresAt}, ${c.redeemedAt}, ${c.dpopJkt})`;
   await appendAudit(tx, audit, c.issuedAt);
   return 'created';
 }
@@ -425,6 +427,10 @@ export async function sweepExpired(tx: Tx, before: number, limit: number): Promi
       (SELECT client_id, jti FROM client_assertions WHERE expires_at < ${before} LIMIT ${limit - n})`).count;
   }
   if (n < limit) {
+    n += (await tx`DELETE FROM dpop_proofs WHERE (jkt, jti) IN
+      (SELECT jkt, jti FROM dpop_proofs WHERE expires_at < ${before} LIMIT ${limit - n})`).count;
+  }
+  if (n < limit) {
     n += (await tx`DELETE FROM initial_access_tokens WHERE hash IN
       (SELECT hash FROM initial_access_tokens WHERE expires_at < ${before} LIMIT ${limit - n})`).count;
   }
@@ -445,6 +451,15 @@ export async function createSession(tx: Tx, s: SessionRecord, checked?: CheckedC
   if (!(await unchanged(tx, checked))) return 'credential-changed';
   await tx`INSERT INTO sessions (hash, user_id, created_at, expires_at) VALUES (${s.hash}, ${s.userId}, ${s.createdAt}, ${s.expiresAt})`;
   return 'created';
+}
+
+/** See Store.serverSecret: the first value stored under `name` stays; its creation is audited, never its value. */
+export async function serverSecret(tx: Tx, name: string, candidate: string): Promise<string> {
+  const at = Date.now();
+  const inserted = await tx`INSERT INTO server_secrets (name, value, created_at) VALUES (${name}, ${candidate}, ${at}) ON CONFLICT DO NOTHING RETURNING 1`;
+  if (inserted.length === 1) await appendAudit(tx, [{ event: 'secret.created', actor: 'system', data: { name } }], at);
+  const [row] = await tx`SELECT value FROM server_secrets WHERE name = ${name}`;
+  return row?.value as string;
 }
 
 export async function addKey(tx: Tx, k: KeyRecord, retireAt: number | null, audit: AuditInput[]): Promise<void> {

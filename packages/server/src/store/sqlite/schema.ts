@@ -326,4 +326,25 @@ export const migrations: readonly string[] = [
   ALTER TABLE clients ADD COLUMN id_token_signed_response_alg TEXT NOT NULL DEFAULT 'RS256';
   UPDATE clients SET id_token_signed_response_alg = 'ES256';
   `,
+  // DPoP (RFC 9449, issue 12): a client that must send proofs (§5.2 dpop_bound_access_tokens);
+  // the key a token (§6) or a code (§10, dpop_jkt) is bound to, null for bearer ones; every
+  // proof's jti until it could no longer be accepted (§11.1), so a replay is refused by whichever
+  // process sees it; and secrets every process shares (the DPoP nonce key, §8).
+  `
+  ALTER TABLE clients ADD COLUMN dpop_bound_access_tokens INTEGER NOT NULL DEFAULT 0;
+  ALTER TABLE tokens ADD COLUMN dpop_jkt TEXT;
+  ALTER TABLE codes ADD COLUMN dpop_jkt TEXT;
+  CREATE TABLE dpop_proofs (
+    jkt TEXT NOT NULL,
+    jti TEXT NOT NULL,
+    expires_at INTEGER NOT NULL,
+    PRIMARY KEY (jkt, jti)
+  ) STRICT;
+  CREATE INDEX dpop_proofs_expires ON dpop_proofs (expires_at);
+  CREATE TABLE server_secrets (
+    name TEXT PRIMARY KEY,
+    value TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  ) STRICT;
+  `,
 ];

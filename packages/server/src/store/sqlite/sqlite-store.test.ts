@@ -39,7 +39,7 @@ describe('SqliteStore client cache', () => {
   const client = (id: string): ClientRecord => ({
     id, name: id, secretHash: 'h', previousSecretHash: null, previousSecretExpiresAt: null, authMethod: 'client_secret_basic', jwks: null, jwksUri: null, sealedSecret: null, registrationTokenHash: null,
     grantTypes: ['client_credentials'], redirectUris: [], postLogoutRedirectUris: [],
-    scope: 'read', tokenFormat: 'opaque', idTokenSignedResponseAlg: 'RS256', accessTtl: null, refreshTtl: null, createdAt: Date.now(),
+    scope: 'read', tokenFormat: 'opaque', idTokenSignedResponseAlg: 'RS256', accessTtl: null, refreshTtl: null, dpopBoundAccessTokens: false, createdAt: Date.now(),
   });
 
   it('a client deleted through this store is gone at once', async () => {

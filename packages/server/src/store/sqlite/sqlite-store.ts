@@ -179,6 +179,14 @@ export class SqliteStore implements Store {
     return this.writer.write('recordAssertion', clientId, jti, expiresAt);
   }
 
+  recordDpopProof(jkt: string, jti: string, expiresAt: number) {
+    return this.writer.write('recordDpopProof', jkt, jti, expiresAt);
+  }
+
+  serverSecret(name: string, candidate: string) {
+    return this.writer.write('serverSecret', name, candidate);
+  }
+
   async deleteClient(id: string, at: number, audit: AuditInput[]) {
     try {
       return await this.feedAppended.after(this.writer.write('deleteClient', id, at, audit));

@@ -50,10 +50,10 @@ export class SqliteWrites {
     this.s = {
       insertClient: p(`INSERT INTO clients (id, name, secret_hash, previous_secret_hash, previous_secret_expires_at, auth_method, grant_types, redirect_uris,
           post_logout_redirect_uris, scope, token_format, id_token_signed_response_alg, access_ttl, refresh_ttl, jwks, jwks_uri, sealed_secret,
-          registration_token_hash, created_at)
+          registration_token_hash, dpop_bound_access_tokens, created_at)
         VALUES (@id, @name, @secretHash, @previousSecretHash, @previousSecretExpiresAt, @authMethod, @grantTypes, @redirectUris,
           @postLogoutRedirectUris, @scope, @tokenFormat, @idTokenSignedResponseAlg, @accessTtl, @refreshTtl, @jwks, @jwksUri, @sealedSecret,
-          @registrationTokenHash, @createdAt)`),
+          @registrationTokenHash, @dpopBoundAccessTokens, @createdAt)`),
       deleteClient: p('DELETE FROM clients WHERE id = ?'),
       // The right-hand sides read the row as it was: the replaced hash becomes the previous one.
       setClientSecret: p(`UPDATE clients SET secret_hash = @secretHash, sealed_secret = @sealed,
@@ -62,14 +62,19 @@ export class SqliteWrites {
       getClientRow: p('SELECT * FROM clients WHERE id = ?'),
       updateClient: p(`UPDATE clients SET name = @name, grant_types = @grantTypes, redirect_uris = @redirectUris,
           post_logout_redirect_uris = @postLogoutRedirectUris, scope = @scope, token_format = @tokenFormat,
-          id_token_signed_response_alg = @idTokenSignedResponseAlg, access_ttl = @accessTtl, refresh_ttl = @refreshTtl, jwks = @jwks, jwks_uri = @jwksUri WHERE id = @id`),
+          id_token_signed_response_alg = @idTokenSignedResponseAlg, access_ttl = @accessTtl, refresh_ttl = @refreshTtl, jwks = @jwks, jwks_uri = @jwksUri,
+          dpop_bound_access_tokens = @dpopBoundAccessTokens WHERE id = @id`),
       // The current secret, or the previous one within its grace period (rotate-secret --grace).
       clientSecretIs: p('SELECT 1 FROM clients WHERE id = @id AND (secret_hash IS @hash OR (previous_secret_hash = @hash AND previous_secret_expires_at > @now))'),
       recordAssertion: p('INSERT INTO client_assertions (client_id, jti, expires_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
+      recordDpopProof: p('INSERT INTO dpop_proofs (jkt, jti, expires_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
+      insertServerSecret: p('INSERT INTO server_secrets (name, value, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING'),
+      serverSecret: p('SELECT value FROM server_secrets WHERE name = ?').pluck(),
       insertInitialToken: p('INSERT INTO initial_access_tokens (hash, created_at, expires_at) VALUES (@hash, @createdAt, @expiresAt)'),
       consumeInitialToken: p('DELETE FROM initial_access_tokens WHERE hash = ? AND expires_at > ?'),
       sweepInitialTokens: p('DELETE FROM initial_access_tokens WHERE rowid IN (SELECT rowid FROM initial_access_tokens WHERE expires_at < ? LIMIT ?)'),
       sweepAssertions: p('DELETE FROM client_assertions WHERE rowid IN (SELECT rowid FROM client_assertions WHERE expires_at < ? LIMIT ?)'),
+      sweepDpopProofs: p('DELETE FROM dpop_proofs WHERE rowid IN (SELECT rowid FROM dpop_proofs WHERE expires_at < ? LIMIT ?)'),
       passwordIs: p('SELECT 1 FROM users WHERE id = ? AND password_hash = ?'),
       sessionIs: p('SELECT 1 FROM sessions WHERE hash = ? AND user_id = ?'),
       insertUser: p(`INSERT INTO users (id, username, password_hash, name, email, email_verified, created_at)
@@ -80,8 +85,8 @@ export class SqliteWrites {
       upsertGrant: p(`INSERT INTO grants (id, client_id, user_id, scope, created_at, revoked_at)
         VALUES (@id, @clientId, @userId, @scope, @createdAt, @revokedAt)
         ON CONFLICT (id) DO UPDATE SET scope = excluded.scope`),
-      insertCode: p(`INSERT INTO codes (id, hash, grant_id, client_id, user_id, scope, redirect_uri, code_challenge, code_challenge_method, nonce, auth_time, issued_at, expires_at, redeemed_at)
-        VALUES (@id, @hash, @grantId, @clientId, @userId, @scope, @redirectUri, @codeChallenge, @codeChallengeMethod, @nonce, @authTime, @issuedAt, @expiresAt, @redeemedAt)`),
+      insertCode: p(`INSERT INTO codes (id, hash, grant_id, client_id, user_id, scope, redirect_uri, code_challenge, code_challenge_method, nonce, auth_time, issued_at, expires_at, redeemed_at, dpop_jkt)
+        VALUES (@id, @hash, @grantId, @clientId, @userId, @scope, @redirectUri, @codeChallenge, @codeChallengeMethod, @nonce, @authTime, @issuedAt, @expiresAt, @redeemedAt, @dpopJkt)`),
       redeemCode: p('UPDATE codes SET redeemed_at = ? WHERE id = ? AND redeemed_at IS NULL'),
       insertPushed: p('INSERT INTO pushed_requests (hash, client_id, params, created_at, expires_at) VALUES (@hash, @clientId, @params, @createdAt, @expiresAt)'),
       consumePushed: p('DELETE FROM pushed_requests WHERE hash = ? AND expires_at > ?'),
@@ -98,8 +103,8 @@ export class SqliteWrites {
       // Through grants_live_pair (schema.ts), the index that also refuses a second live grant.
       otherLiveGrant: p("SELECT 1 FROM grants WHERE client_id = @clientId AND ifnull(user_id, '') = ifnull(@userId, '') AND revoked_at IS NULL AND id <> @id"),
       principalsExist: p('SELECT 1 FROM clients WHERE id = @clientId AND (@userId IS NULL OR EXISTS (SELECT 1 FROM users WHERE id = @userId))'),
-      // Positional parameters: binding 15 named ones from an object cost a third more per row.
-      insertToken: p(`INSERT INTO tokens (id, hash, kind, format, grant_id, family_id, parent_id, client_id, user_id, scope, issued_at, expires_at, revoked_at, consumed_at, auth_time)
+      // Positional parameters: binding 16 named ones from an object cost a third more per row.
+      insertToken: p(`INSERT INTO tokens (id, hash, kind, format, grant_id, family_id, parent_id, client_id, user_id, scope, issued_at, expires_at, revoked_at, consumed_at, auth_time, dpop_jkt)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       consume: p(`UPDATE tokens SET consumed_at = coalesce(consumed_at, @at)
         WHERE id = @id AND kind = 'refresh' AND revoked_at IS NULL AND (consumed_at IS NULL OR consumed_at >= @graceSince)`),
@@ -131,6 +136,7 @@ export class SqliteWrites {
     if (initialToken?.hash !== undefined && this.s.consumeInitialToken.run(initialToken.hash, initialToken.at).changes === 0) return 'initial-token-refused';
     this.s.insertClient.run({
       ...client, grantTypes: JSON.stringify(client.grantTypes), redirectUris: JSON.stringify(client.redirectUris), postLogoutRedirectUris: JSON.stringify(client.postLogoutRedirectUris),
+      dpopBoundAccessTokens: client.dpopBoundAccessTokens ? 1 : 0,
     });
     this.append([audit], client.createdAt);
     return 'created';
@@ -160,6 +166,7 @@ export class SqliteWrites {
     const client: ClientRecord = { ...toClient(row), ...definedOnly(changes) };
     this.s.updateClient.run({
       ...client, grantTypes: JSON.stringify(client.grantTypes), redirectUris: JSON.stringify(client.redirectUris), postLogoutRedirectUris: JSON.stringify(client.postLogoutRedirectUris),
+      dpopBoundAccessTokens: client.dpopBoundAccessTokens ? 1 : 0,
     });
     this.append(audit, Date.now());
     return client;
@@ -167,6 +174,17 @@ export class SqliteWrites {
 
   recordAssertion(clientId: string, jti: string, expiresAt: number): 'recorded' | 'replayed' {
     return this.s.recordAssertion.run(clientId, jti, expiresAt).changes === 1 ? 'recorded' : 'replayed';
+  }
+
+  recordDpopProof(jkt: string, jti: string, expiresAt: number): 'recorded' | 'replayed' {
+    return this.s.recordDpopProof.run(jkt, jti, expiresAt).changes === 1 ? 'recorded' : 'replayed';
+  }
+
+  serverSecret(name: string, candidate: string): string {
+    const at = Date.now();
+    // The value is never audited: only that it was made.
+    if (this.s.insertServerSecret.run(name, candidate, at).changes === 1) this.append([{ event: 'secret.created', actor: 'system', data: { name } }], at);
+    return this.s.serverSecret.get(name) as string;
   }
 
   deleteClient(id: string, at: number, audit: AuditInput[]): RevocationResult | undefined {
@@ -334,6 +352,7 @@ export class SqliteWrites {
     if (n < limit) n += this.s.sweepDeviceCodes.run(before, limit - n).changes;
     if (n < limit) n += this.s.sweepSessions.run(before, limit - n).changes;
     if (n < limit) n += this.s.sweepAssertions.run(before, limit - n).changes;
+    if (n < limit) n += this.s.sweepDpopProofs.run(before, limit - n).changes;
     if (n < limit) n += this.s.sweepInitialTokens.run(before, limit - n).changes;
     if (n < limit) n += this.s.sweepFeed.run(before, limit - n).changes;
     if (n < limit) n += this.sweepRevokedGrants(before, limit - n);
@@ -401,6 +420,7 @@ export class SqliteWrites {
   private insertToken(t: TokenRecord): void {
     this.s.insertToken.run(
       t.id, t.hash, t.kind, t.format, t.grantId, t.familyId, t.parentId, t.clientId, t.userId, t.scope, t.issuedAt, t.expiresAt, t.revokedAt, t.consumedAt, t.authTime,
+      t.dpopJkt,
     );
   }
 

@@ -1,0 +1,93 @@
+/**
+ * DPoP proofs at the resource server (RFC 9449 §7): checked as §4.3 says (@tessera/core/dpop)
+ * against the request's method and URL and the access token (`ath`), each `jti` remembered in
+ * this guard until its proof would be too old anyway (§11.1), and, when the guard asks for them,
+ * nonces it provides (§9). Never throws: a refused proof is a GuardFailure with a DPoP challenge.
+ */
+import { randomBytes } from 'node:crypto';
+import { DpopError, DpopNonces, DpopVerifier } from '@tessera/core/dpop';
+import type { ResolvedOptions } from './options.js';
+import { dpopFailure, type GuardFailure } from './result.js';
+
+/** Seconds per nonce window; a nonce is accepted in its window and the next. */
+const NONCE_STEP = 60;
+/** Insertions between two prunes of the replay cache's expired front. */
+const PRUNE_EVERY = 64;
+
+export type ProofOutcome = { ok: true; jkt: string } | { ok: false; failure: GuardFailure };
+
+/**
+ * `jti` values until their proofs expire, bounded: entries go in roughly expiry order (every proof
+ * lives as long), so expired ones are dropped from the front; when still full, the oldest goes.
+ */
+class ReplayCache {
+  private readonly until = new Map<string, number>();
+  private added = 0;
+
+  constructor(private readonly max: number) {}
+
+  /** true the first time `jti` is seen while its proof lives; false for a replay. */
+  add(jti: string, until: number, now: number): boolean {
+    const known = this.until.get(jti);
+    if (known !== undefined) {
+      if (known > now) return false;
+      this.until.delete(jti);
+    }
+    // Expired entries leave from the front now and then, and whenever the cache is full.
+    if (++this.added % PRUNE_EVERY === 0 || this.until.size >= this.max) this.prune(now);
+    this.until.set(jti, until);
+    return true;
+  }
+
+  private prune(now: number): void {
+    for (const [oldest, expiry] of this.until) {
+      if (expiry > now && this.until.size < this.max) break;
+      this.until.delete(oldest);
+    }
+  }
+
+  get size(): number {
+    return this.until.size;
+  }
+}
+
+export class DpopChecker {
+  /** RFC 9449 §7.1: the `algs` of every DPoP challenge. */
+  readonly algs: string;
+  private readonly verifier: DpopVerifier;
+  private readonly nonces: DpopNonces | undefined;
+  private readonly seen: ReplayCache;
+
+  constructor(private readonly options: ResolvedOptions) {
+    const secret = options.dpopNonceSecret;
+    const key = secret === undefined ? randomBytes(32) : typeof secret === 'string' ? Buffer.from(secret) : secret;
+    this.nonces = options.dpopNonce ? new DpopNonces(key, NONCE_STEP) : undefined;
+    this.verifier = new DpopVerifier({
+      algorithms: options.dpopAlgorithms, lifetime: options.dpopProofLifetime, skew: options.clockTolerance, ...(this.nonces ? { nonces: this.nonces } : {}),
+    });
+    this.algs = options.dpopAlgorithms.join(' ');
+    this.seen = new ReplayCache(options.dpopReplayCacheSize);
+  }
+
+  /** The proof in the `DPoP` header (null: none sent) for this request and access token. */
+  async check(header: string | null | undefined, method: string, url: string, token: string): Promise<ProofOutcome> {
+    const refuse = (error: 'invalid_dpop_proof' | 'use_dpop_nonce', description: string): ProofOutcome =>
+      ({ ok: false, failure: dpopFailure(this.options.realm, this.algs, error, description, error === 'use_dpop_nonce' ? this.nonces?.current() : undefined) });
+    // RFC 9449 §7: the DPoP scheme comes with a proof.
+    if (header === null || header === undefined) return refuse('invalid_dpop_proof', 'the DPoP scheme needs a DPoP proof header (RFC 9449 section 7)');
+    try {
+      const proof = await this.verifier.verify(header, { method, url, accessToken: token });
+      // RFC 9449 §11.1: a proof is used once.
+      if (!this.seen.add(proof.jti, proof.replayableUntil, Date.now())) return refuse('invalid_dpop_proof', 'the DPoP proof was used before (its jti is replayed)');
+      return { ok: true, jkt: proof.jkt };
+    } catch (err) {
+      if (err instanceof DpopError) return refuse(err.error, err.description);
+      throw err;
+    }
+  }
+
+  /** jti values remembered now. */
+  get remembered(): number {
+    return this.seen.size;
+  }
+}

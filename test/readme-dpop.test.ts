@@ -1,0 +1,39 @@
+/**
+ * The README's "DPoP (RFC 9449)" example, run by bash as written against a running `tessera
+ * serve` (its URL in place of http://127.0.0.1:9000): a client created with --require-dpop,
+ * refused without a proof, a DPoP token with one, and @tessera/guard accepting it with a proof
+ * (and refusing it as a bearer token).
+ */
+import { execFile } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { type Served, serve } from './cli-kit.js';
+import { readmeSection, root } from './readme-kit.js';
+
+const run = promisify(execFile);
+
+let dir: string;
+let served: Served;
+let db: string;
+
+beforeAll(async () => {
+  dir = mkdtempSync(join(tmpdir(), 'tessera-readme-dpop-'));
+  db = join(dir, 'tessera.db');
+  served = await serve([], { env: { TESSERA_DB: db } });
+});
+
+afterAll(async () => {
+  await served?.stop();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+it('README: DPoP with --require-dpop, a proof at /token and the guard runs as written', async () => {
+  const script = `set -euo pipefail\n${readmeSection('dpop').replaceAll('http://127.0.0.1:9000', served.url)}`;
+  const env: NodeJS.ProcessEnv = { ...process.env, TESSERA_DB: db, TESSERA_LOG_LEVEL: 'warn' };
+  for (const key of Object.keys(env)) if (key.startsWith('TESSERA_') && !['TESSERA_DB', 'TESSERA_LOG_LEVEL'].includes(key)) delete env[key];
+  const { stdout } = await run('bash', ['-c', script], { cwd: root, env, timeout: 90_000 });
+  expect(stdout.split('\n').filter(Boolean)).toEqual(['invalid_dpop_proof', 'DPoP', 'true', '401 invalid_token']);
+}, 120_000);
