@@ -105,7 +105,7 @@ export class SqliteWrites {
       principalsExist: p('SELECT 1 FROM clients WHERE id = @clientId AND (@userId IS NULL OR EXISTS (SELECT 1 FROM users WHERE id = @userId))'),
       // Positional parameters: binding 16 named ones from an object cost a third more per row.
       insertToken: p(`INSERT INTO tokens (id, hash, kind, format, grant_id, family_id, parent_id, client_id, user_id, scope, issued_at, expires_at, revoked_at, consumed_at, auth_time, dpop_jkt)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       consume: p(`UPDATE tokens SET consumed_at = coalesce(consumed_at, @at)
         WHERE id = @id AND kind = 'refresh' AND revoked_at IS NULL AND (consumed_at IS NULL OR consumed_at >= @graceSince)`),
       sweepTokens: p('DELETE FROM tokens WHERE rowid IN (SELECT rowid FROM tokens WHERE expires_at < ? LIMIT ?)'),
