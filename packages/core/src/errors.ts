@@ -33,7 +33,9 @@ export type OAuthErrorCode =
   /** RFC 7591 §3.2.2: a redirect_uri of the registration request is invalid. */
   | 'invalid_redirect_uri'
   /** RFC 7591 §3.2.2: a client metadata field is invalid, or the fields are inconsistent. */
-  | 'invalid_client_metadata';
+  | 'invalid_client_metadata'
+  /** RFC 8707 §2: the resource named is invalid, unknown, or not one this client may have a token for. */
+  | 'invalid_target';
 
 const defaultStatus: Record<OAuthErrorCode, number> = {
   invalid_request: 400,
@@ -59,6 +61,7 @@ const defaultStatus: Record<OAuthErrorCode, number> = {
   interaction_required: 400,
   invalid_redirect_uri: 400,
   invalid_client_metadata: 400,
+  invalid_target: 400,
 };
 
 export interface OAuthErrorOptions {

@@ -14,30 +14,30 @@ import { type Issued, issued, issuedEvent, mintAccess, mintRefresh } from './min
 const CLIENT_GRANTS_MAX = 10_000;
 
 /** RFC 6749 §4.4: client credentials get an access token only (§4.4.3: no refresh token). */
-export async function issueClientCredentials(ctx: EngineContext, client: ClientRecord, scope: string, by: Actor): Promise<Issued> {
+export async function issueClientCredentials(ctx: EngineContext, client: ClientRecord, scope: string, by: Actor, resource?: string): Promise<Issued> {
   // The client's own grant, remembered from its last token. The store checks in the write that
   // the grant is still live, so a grant revoked since (by any process) costs one retry, never a
   // token: the retry finds or creates the live grant as on a first request.
   const known = ctx.clientGrants.get(client.id);
   if (known) {
-    const done = await clientCredentialsWith(ctx, client, scope, known, by);
+    const done = await clientCredentialsWith(ctx, client, scope, known, by, resource);
     // No conflict is possible here: an existing grant is not written.
     if (done && done !== GRANT_CONFLICT) return done;
     ctx.clientGrants.delete(client.id);
   }
-  const done = await withGrant(ctx, client.id, null, (existing) => clientCredentialsWith(ctx, client, scope, existing, by));
+  const done = await withGrant(ctx, client.id, null, (existing) => clientCredentialsWith(ctx, client, scope, existing, by, resource));
   if (!done) throw grantRevoked();
   return done;
 }
 
 /** Issues on `existing` (or on a new grant); undefined if the store found the grant revoked. */
 async function clientCredentialsWith(
-  ctx: EngineContext, client: ClientRecord, scope: string, existing: GrantRecord | undefined, by: Actor,
+  ctx: EngineContext, client: ClientRecord, scope: string, existing: GrantRecord | undefined, by: Actor, resource: string | undefined,
 ): Promise<Issued | undefined | typeof GRANT_CONFLICT> {
   const now = ctx.now();
   // The client's own grant covers what it registered; each token carries what was asked for.
   const grant = existing ?? newGrant(client.id, null, client.scope, now);
-  const access = await mintAccess(ctx, client, grant, null, null, null, scope, now);
+  const access = await mintAccess(ctx, client, grant, null, null, null, scope, now, { audience: resource ?? null });
   const checked = asChecked(client);
   const stored = await ctx.store.issueTokens([access.record], [issuedEvent(access.record, by)], existing ? undefined : grant, checked);
   if (stored === 'credential-changed') throw credentialChanged(checked);
@@ -53,18 +53,18 @@ async function clientCredentialsWith(
  * as read then: the tokens are written only if the password (and the client's secret) did not
  * change meanwhile.
  */
-export function issuePassword(ctx: EngineContext, client: ClientRecord, user: UserRecord, scope: string, by: Actor): Promise<Issued> {
-  return withGrant(ctx, client.id, user.id, (existing) => passwordWith(ctx, client, user, scope, existing, by));
+export function issuePassword(ctx: EngineContext, client: ClientRecord, user: UserRecord, scope: string, by: Actor, resource?: string): Promise<Issued> {
+  return withGrant(ctx, client.id, user.id, (existing) => passwordWith(ctx, client, user, scope, existing, by, resource));
 }
 
 async function passwordWith(
-  ctx: EngineContext, client: ClientRecord, user: UserRecord, scope: string, existing: GrantRecord | undefined, by: Actor,
+  ctx: EngineContext, client: ClientRecord, user: UserRecord, scope: string, existing: GrantRecord | undefined, by: Actor, resource: string | undefined,
 ): Promise<Issued | typeof GRANT_CONFLICT> {
   const now = ctx.now();
   const grantScope = widenedScope(existing, scope.split(' ').filter(Boolean));
   const grant: GrantRecord = existing ? { ...existing, scope: grantScope } : newGrant(client.id, user.id, grantScope, now);
   const family = randomId();
-  const access = await mintAccess(ctx, client, grant, user, family, null, scope, now);
+  const access = await mintAccess(ctx, client, grant, user, family, null, scope, now, { audience: resource ?? null });
   const refresh = client.grantTypes.includes('refresh_token') ? mintRefresh(ctx, client, grant, user.id, family, null, scope, now, null) : undefined;
   const records = refresh ? [access.record, refresh.record] : [access.record];
   const checked = asChecked(client, user);
@@ -80,10 +80,10 @@ async function passwordWith(
  * the user signed in through `session`; throws SessionEnded, storing nothing, if it ended.
  */
 export async function issueImplicit(
-  ctx: EngineContext, client: ClientRecord, user: UserRecord, grant: GrantRecord, scope: string, by: Actor, session: SessionRecord,
+  ctx: EngineContext, client: ClientRecord, user: UserRecord, grant: GrantRecord, scope: string, by: Actor, session: SessionRecord, resource?: string,
 ): Promise<Issued> {
   const now = ctx.now();
-  const access = await mintAccess(ctx, client, grant, user, null, null, scope, now);
+  const access = await mintAccess(ctx, client, grant, user, null, null, scope, now, { audience: resource ?? null });
   const stored = await ctx.store.issueTokens([access.record], [issuedEvent(access.record, by)], undefined, throughSession(user, session));
   if (stored === 'credential-changed') throw new SessionEnded();
   if (stored === 'grant-revoked') throw grantRevoked();

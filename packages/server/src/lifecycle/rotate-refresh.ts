@@ -11,7 +11,7 @@ import { type Issued, isOpenId, issued, issuedEvent, mintAccess, mintRefresh } f
 import { revoke } from './revoke.js';
 
 export async function rotateRefresh(
-  ctx: EngineContext, client: ClientRecord, value: string, requested: ReadonlySet<string> | undefined, by: Actor,
+  ctx: EngineContext, client: ClientRecord, value: string, requested: ReadonlySet<string> | undefined, by: Actor, resource?: string,
 ): Promise<Issued> {
   const old = await findToken(ctx, value);
   const now = ctx.now();
@@ -37,7 +37,10 @@ export async function rotateRefresh(
     old.userId === null ? undefined : ctx.store.getUser(old.userId),
   ]);
   if (!grant || grant.revokedAt !== null || (old.userId !== null && !user)) throw new OAuthError('invalid_grant', 'the grant was revoked');
-  const access = await mintAccess(ctx, client, grant, user ?? null, old.familyId, old.id, accessScope, now);
+  // RFC 8707 §2.2: a refresh may ask an access token for any resource the grant was authorized
+  // for (downscoping to it), never one outside them.
+  if (resource !== undefined && !grant.resources.includes(resource)) throw new OAuthError('invalid_target', 'the resource was not authorized for this grant');
+  const access = await mintAccess(ctx, client, grant, user ?? null, old.familyId, old.id, accessScope, now, { audience: resource ?? null });
   // RFC 6749 §6: a new refresh token keeps the scope of the one it replaces; it keeps the sign-in
   // time too, for the id_token of every later refresh (OpenID Connect Core §12.2).
   const refresh = mintRefresh(ctx, client, grant, old.userId, old.familyId, old.id, old.scope, now, old.authTime);

@@ -38,9 +38,12 @@ export function introspectionEndpoint(engine: LifecycleEngine, config: Pick<Serv
       token_type: record.kind === 'access' ? 'Bearer' : 'refresh_token',
       exp: Math.floor(record.expiresAt / 1000),
       iat: Math.floor(record.issuedAt / 1000),
-      aud: config.audience,
+      // RFC 8707 §2.2: the resource the token was issued for, else the server's default audience.
+      aud: record.audience ?? config.audience,
       iss: config.issuer,
       jti: record.id,
+      // RFC 8693 §4.1: who acts for the subject, for a token exchanged with an actor token.
+      ...(record.act === null ? {} : { act: JSON.parse(record.act) as unknown }),
       // Extensions (RFC 7662 §2.2 allows them): the same private claims as a JWT access token's,
       // so a guard can tell which grant and family revocation events cover an opaque token.
       tessera_grant: record.grantId,

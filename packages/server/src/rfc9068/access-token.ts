@@ -3,6 +3,16 @@ import type { JWTPayload } from 'jose';
 import type { KeyRing } from '../lifecycle/keys.js';
 import type { SigningAlg } from '../store/types.js';
 
+/**
+ * RFC 8693 §4.1: the actor of a delegated token, the party acting for the subject (sub) through
+ * its client (client_id, §4.3); a chain of delegation nests the earlier actor in `act`.
+ */
+export interface Act {
+  sub: string;
+  client_id: string;
+  act?: Act;
+}
+
 /** What a JWT access token says about itself; times in ms since the epoch. */
 export interface AccessTokenFacts {
   issuer: string;
@@ -17,6 +27,8 @@ export interface AccessTokenFacts {
   scope: string;
   issuedAt: number;
   expiresAt: number;
+  /** RFC 8693 §4.1: who acts for the subject (a delegated token from a token exchange); null: nobody. */
+  act?: Act | null;
 }
 
 /**
@@ -34,6 +46,7 @@ export function accessTokenClaims(t: AccessTokenFacts): JWTPayload {
     jti: t.id,
     scope: t.scope,
     ...(t.user ? { username: t.user.username } : {}),
+    ...(t.act ? { act: t.act } : {}),
     tessera_grant: t.grantId,
     tessera_family: t.familyId,
   };

@@ -6,7 +6,7 @@ import type { TokenGrant } from './types.js';
 export const authorizationCode: TokenGrant = {
   grantType: 'authorization_code',
   params: ['code', 'redirect_uri', 'code_verifier'],
-  handle: ({ engine, client, params, by }) =>
+  handle: ({ engine, client, params, by, resource }) =>
     engine.redeemCode(client, required(params.code, 'code'), (code) => {
       // RFC 6749 §4.1.3: redirect_uri must be identical to the one in the authorization request.
       if (params.redirect_uri !== code.redirectUri) throw new OAuthError('invalid_grant', 'redirect_uri does not match the authorization request');
@@ -17,5 +17,5 @@ export const authorizationCode: TokenGrant = {
         // RFC 9700 §2.1.1: a verifier without a challenge signals a downgrade attempt.
         throw new OAuthError('invalid_grant', 'code_verifier sent but no code_challenge was');
       }
-    }, by),
+    }, by, resource),
 };

@@ -5,6 +5,6 @@ import type { TokenGrant } from './types.js';
 export const refreshToken: TokenGrant = {
   grantType: 'refresh_token',
   params: ['refresh_token', 'scope'],
-  handle: ({ engine, client, params, by }) =>
-    engine.rotateRefresh(client, required(params.refresh_token, 'refresh_token'), params.scope === undefined ? undefined : parseScope(params.scope), by),
+  handle: ({ engine, client, params, by, resource }) =>
+    engine.rotateRefresh(client, required(params.refresh_token, 'refresh_token'), params.scope === undefined ? undefined : parseScope(params.scope), by, resource),
 };

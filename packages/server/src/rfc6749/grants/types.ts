@@ -13,5 +13,7 @@ export interface TokenGrant {
     by: Actor;
     /** The client's IP address (http/client-address.ts), for sign-in throttling. */
     address: string | undefined;
+    /** RFC 8707: the one resource the request names (rfc8707/resource.ts), allowed for the client; the access token's audience. */
+    resource: string | undefined;
   }): Promise<Issued>;
 }
