@@ -71,6 +71,15 @@ describe.each(['sqlite', 'postgres'] as const)('token exchange (RFC 8693) on %s'
     expect((await h.introspect(w.billing, second.body.access_token)).body.act).toEqual(claims.act);
   });
 
+  it('RFC 8693 §2.1: a client\'s own token (client_credentials) keeps that client as sub when another client exchanges it', async () => {
+    const w = await world();
+    const shop = await h.client({ tokenFormat: 'jwt', resources: [ORDERS] });
+    const subject = (await h.token(shop, { grant_type: 'client_credentials', resource: ORDERS })).body.access_token;
+    const res = await exchange(w.orders, { subject_token: subject, resource: BILLING });
+    expect(decodeJwt(res.body.access_token)).toMatchObject({ sub: shop.id, client_id: w.orders.id, aud: BILLING });
+    expect((await h.introspect(w.orders, res.body.access_token)).body).toMatchObject({ sub: shop.id, client_id: w.orders.id });
+  });
+
   it('RFC 8693 §2.1: the scope may narrow the subject token\'s, never widen it (invalid_scope)', async () => {
     const w = await world();
     const narrowed = await exchange(w.orders, { subject_token: w.subject, resource: BILLING, scope: 'read' });

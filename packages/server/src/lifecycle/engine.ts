@@ -16,7 +16,7 @@ import type { Actor, AuditSubject, EngineContext, EngineEvents } from './context
 import { type DeviceAuthorization, pollDeviceCode, startDeviceAuthorization } from './device.js';
 import { type DeviceRequest, DeviceVerification, decideDevice } from './device-verification.js';
 import { type ExchangeRequest, exchangeToken } from './exchange.js';
-import { activeToken, findToken } from './find-token.js';
+import { activeToken, findToken, subjectOf } from './find-token.js';
 import { consentCovers, recordConsent } from './grants.js';
 import { issueClientCredentials, issueImplicit, issuePassword } from './issue.js';
 import type { KeyRing } from './keys.js';
@@ -274,6 +274,11 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
   /** The token's record if it is active now (not expired, revoked, or consumed). */
   activeToken(value: string): Promise<TokenRecord | undefined> {
     return activeToken(this.ctx, value);
+  }
+
+  /** Whom the token is about (`sub`): its user, else its grant's client (find-token.ts subjectOf). */
+  subjectOf(token: TokenRecord): Promise<string> {
+    return subjectOf(this.ctx, token);
   }
 
   /** The token a presented value is, found by the id it carries: an opaque token's own, a JWT's jti. */

@@ -15,7 +15,7 @@ import type { Act } from '../rfc9068/access-token.js';
 import type { ClientRecord, TokenRecord } from '../store/types.js';
 import type { Actor, EngineContext } from './context.js';
 import { asChecked, credentialChanged } from './credentials.js';
-import { findToken } from './find-token.js';
+import { findToken, subjectOf } from './find-token.js';
 import { type Issued, issued, issuedEvent, mintAccess } from './mint.js';
 
 /** RFC 8693 §3: the token type identifiers Tessera takes and issues. */
@@ -92,7 +92,7 @@ export async function exchangeToken(ctx: EngineContext, client: ClientRecord, re
   // impersonation keeps the subject token's own act, so no chain of delegation is lost.
   const earlier = subject.act === null ? undefined : (JSON.parse(subject.act) as Act);
   const act: Act | null = actor
-    ? { sub: actor.userId ?? actor.clientId, client_id: actor.clientId, ...(earlier ? { act: earlier } : {}) }
+    ? { sub: await subjectOf(ctx, actor), client_id: actor.clientId, ...(earlier ? { act: earlier } : {}) }
     : (earlier ?? null);
   const now = ctx.now();
   const access = await mintAccess(ctx, client, grant, user ?? null, subject.familyId, null, scope, now, {

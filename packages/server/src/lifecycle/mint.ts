@@ -84,8 +84,8 @@ export async function mintAccess(
   const act = target.act ?? null;
   const value = client.tokenFormat === 'jwt'
     ? await signAccessToken(ctx.keys, ctx.config.accessTokenAlg, {
-      issuer: ctx.config.issuer, audience: audience ?? ctx.config.audience, clientId: client.id, user, id, grantId: grant.id, familyId, scope, issuedAt: now, expiresAt,
-      act,
+      issuer: ctx.config.issuer, audience: audience ?? ctx.config.audience, clientId: client.id, subjectClientId: grant.clientId, user, id, grantId: grant.id, familyId,
+      scope, issuedAt: now, expiresAt, act,
     })
     : secretFor(PREFIX.access, id);
   const record: TokenRecord = {

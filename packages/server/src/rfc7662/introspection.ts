@@ -34,7 +34,7 @@ export function introspectionEndpoint(engine: LifecycleEngine, config: Pick<Serv
       scope: record.scope,
       client_id: record.clientId,
       ...(user ? { username: user.username } : {}),
-      sub: record.userId ?? record.clientId,
+      sub: await engine.subjectOf(record),
       token_type: record.kind === 'access' ? 'Bearer' : 'refresh_token',
       exp: Math.floor(record.expiresAt / 1000),
       iat: Math.floor(record.issuedAt / 1000),

@@ -20,6 +20,11 @@ export interface AccessTokenFacts {
   clientId: string;
   /** The resource owner, or null when the client acts on its own behalf (client_credentials). */
   user: { id: string; username: string } | null;
+  /**
+   * Without a user, whom the token is about: the client whose grant it is on, which is `clientId`
+   * but for a token exchanged from another client's own token (RFC 8693); default `clientId`.
+   */
+  subjectClientId?: string;
   /** The token's id (jti), also its record's id. */
   id: string;
   grantId: string;
@@ -40,7 +45,7 @@ export function accessTokenClaims(t: AccessTokenFacts): JWTPayload {
     iss: t.issuer,
     exp: Math.floor(t.expiresAt / 1000),
     aud: t.audience,
-    sub: t.user?.id ?? t.clientId,
+    sub: t.user?.id ?? t.subjectClientId ?? t.clientId,
     client_id: t.clientId,
     iat: Math.floor(t.issuedAt / 1000),
     jti: t.id,
