@@ -3,6 +3,7 @@
  * access token's audience, among the resources allowed for the client; a code narrows to one its
  * request named, a refresh switches among the grant's; guards check `aud` as they always did.
  */
+import { buildAuthorizationUrl, clientCredentialsGrantRequest, clientSecretBasic, discover, processTokenResponse } from '@tessera/client';
 import { decodeJwt } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { field } from './agent.js';
@@ -130,6 +131,15 @@ describe('resource indicators (RFC 8707)', () => {
     expect(decodeJwt(second.body.access_token).aud).toBe(CONTACTS);
     // Allowed server-wide, but the user never authorized it for this grant.
     expectError(await h.token(c, { grant_type: 'refresh_token', refresh_token: second.body.refresh_token, resource: SHARED }), 400, 'invalid_target');
+  });
+
+  it('@tessera/client passes resource through: repeated on the authorization URL, once on a token request', async () => {
+    const c = await h.client({ tokenFormat: 'jwt', resources: [CALENDAR] });
+    const as = await discover(h.server.url);
+    const url = buildAuthorizationUrl(as, { client_id: c.id }, { redirect_uri: REDIRECT_URI, resource: [CALENDAR, CONTACTS] });
+    expect(url.searchParams.getAll('resource')).toEqual([CALENDAR, CONTACTS]);
+    const tokens = await processTokenResponse(await clientCredentialsGrantRequest(as, { client_id: c.id }, clientSecretBasic(c.secret as string), { resource: CALENDAR }));
+    expect(decodeJwt(tokens.access_token).aud).toBe(CALENDAR);
   });
 
   it('a guard configured with a resource as its audience accepts tokens for that resource and refuses the others', async () => {

@@ -342,6 +342,7 @@ export interface AuditHead {
 
 export interface TokenFilter {
   userId?: string;
+  /** The client's tokens: those on its grants, and those exchanged for it on others' (RFC 8693). */
   clientId?: string;
   /** Only tokens neither revoked, consumed nor expired at this instant. */
   activeAt?: number;
@@ -538,7 +539,8 @@ export interface Store {
   // revocation
   /**
    * Revokes every unrevoked token the target covers (and the grants, for grant/user/client
-   * targets) and deletes the unredeemed codes it covers (for a family: the code whose id names
+   * targets; a client target also covers the tokens exchanged for that client on other clients'
+   * grants, TokenRecord.exchangedFrom) and deletes the unredeemed codes it covers (for a family: the code whose id names
    * it). Already-revoked rows keep their revocation time and are not counted.
    * When it newly revokes at least one access token, it appends a FeedEvent in the same
    * transaction (so do deleteClient, deleteUser and setPassword, with a client or user target).
