@@ -75,11 +75,11 @@ export async function mintAccess(
   ctx: EngineContext, client: ClientRecord, grant: GrantRecord, user: UserRecord | null, family: string | null, parentId: string | null, scope: string, now: number,
   target: AccessTarget = {},
 ): Promise<Minted & { ttl: number }> {
-  const own = client.accessTtl ?? ctx.config.accessTokenTtl;
-  const ttl = target.notAfter === undefined ? own : Math.max(1, Math.min(own, Math.floor((target.notAfter - now) / 1000)));
+  const own = now + (client.accessTtl ?? ctx.config.accessTokenTtl) * 1000;
+  const expiresAt = target.notAfter === undefined ? own : Math.min(own, target.notAfter);
+  const ttl = Math.floor((expiresAt - now) / 1000);
   const id = randomId();
   const familyId = family ?? id;
-  const expiresAt = now + ttl * 1000;
   const audience = target.audience ?? null;
   const act = target.act ?? null;
   const value = client.tokenFormat === 'jwt'
