@@ -8,6 +8,7 @@ import { decodeJwt } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { field } from './agent.js';
 import { expectError, pkce, REDIRECT_URI, useServer } from './flows.js';
+import { DEVICE_GRANT, decide, deviceClient, enterCode, startDevice } from './device-kit.js';
 import { useGuards } from './guard-kit.js';
 
 const CALENDAR = 'https://calendar.example/';
@@ -131,6 +132,23 @@ describe('resource indicators (RFC 8707)', () => {
     expect(decodeJwt(second.body.access_token).aud).toBe(CONTACTS);
     // Allowed server-wide, but the user never authorized it for this grant.
     expectError(await h.token(c, { grant_type: 'refresh_token', refresh_token: second.body.refresh_token, resource: SHARED }), 400, 'invalid_target');
+  });
+
+  it('RFC 8707 with RFC 8628: the device authorization request names the resources, the page shows them, approving consents to them; the token request narrows to one', async () => {
+    const c = await deviceClient(h, { tokenFormat: 'jwt', resources: [CALENDAR, CONTACTS] });
+    const refused = await h.as(c, '/device_authorization', { scope: 'read', resource: UNKNOWN });
+    expectError(refused, 400, 'invalid_target');
+    const started = await startDevice(h, c, { scope: 'read', resource: CALENDAR });
+    const user = await h.user();
+    const agent = await h.signedIn(user);
+    expect((await enterCode(agent, started.user_code)).body).toContain(CALENDAR);
+    await decide(agent, started.user_code, 'allow');
+    expect((await h.store.findGrant(c.id, user.id))?.resources).toEqual([CALENDAR]);
+    // Allowed for the client, but not named by the device authorization request: the code stays unredeemed.
+    expectError(await h.token(c, { grant_type: DEVICE_GRANT, device_code: started.device_code, resource: CONTACTS }), 400, 'invalid_target');
+    const res = await h.token(c, { grant_type: DEVICE_GRANT, device_code: started.device_code, resource: CALENDAR });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(decodeJwt(res.body.access_token).aud).toBe(CALENDAR);
   });
 
   it('@tessera/client passes resource through: repeated on the authorization URL, once on a token request', async () => {

@@ -102,6 +102,7 @@ export function deviceCodeRecord(clientId: string, over: Partial<DeviceCodeRecor
     userCodeHash: newHash(),
     clientId,
     scope: 'read',
+    resources: [],
     issuedAt,
     expiresAt: issuedAt + 600_000,
     interval: 5,

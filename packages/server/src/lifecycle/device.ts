@@ -44,7 +44,9 @@ export function normalizeUserCode(typed: string): string | undefined {
 }
 
 /** RFC 8628 §3.1–3.2: a new device authorization for `client`, living config.deviceCodeTtl seconds. */
-export async function startDeviceAuthorization(ctx: EngineContext, client: ClientRecord, scope: string, by: Actor): Promise<DeviceAuthorization> {
+export async function startDeviceAuthorization(
+  ctx: EngineContext, client: ClientRecord, scope: string, by: Actor, resources: string[] = [],
+): Promise<DeviceAuthorization> {
   const { deviceCodeTtl, deviceCodeInterval } = ctx.config;
   for (let attempt = 0; attempt < USER_CODE_ATTEMPTS; attempt++) {
     const id = randomId();
@@ -52,12 +54,13 @@ export async function startDeviceAuthorization(ctx: EngineContext, client: Clien
     const userCode = randomUserCode();
     const now = ctx.now();
     const record: DeviceCodeRecord = {
-      id, hash: hashSecret(deviceCode), userCodeHash: hashSecret(userCode), clientId: client.id, scope,
+      id, hash: hashSecret(deviceCode), userCodeHash: hashSecret(userCode), clientId: client.id, scope, resources,
       issuedAt: now, expiresAt: now + deviceCodeTtl * 1000, interval: deviceCodeInterval, lastPolledAt: null,
       status: 'pending', userId: null, grantId: null, decidedAt: null,
     };
     // No code value in the audit record: the row's id names it.
-    const created = await ctx.store.createDeviceCode(record, [{ event: 'device.authorization_started', ...by, clientId: client.id, tokenId: id, data: { scope } }]);
+    const data = { scope, ...(resources.length === 0 ? {} : { resources }) };
+    const created = await ctx.store.createDeviceCode(record, [{ event: 'device.authorization_started', ...by, clientId: client.id, tokenId: id, data }]);
     if (created === 'created') return { deviceCode, userCode: displayUserCode(userCode), expiresIn: deviceCodeTtl, interval: deviceCodeInterval };
   }
   throw new OAuthError('temporarily_unavailable', 'no free user code; try again');
@@ -92,6 +95,10 @@ export async function pollDeviceCode(ctx: EngineContext, client: ClientRecord, v
 
 /** The approved device code for tokens on the user's grant (as codes.ts redeems a code): once, across processes. */
 async function redeem(ctx: EngineContext, client: ClientRecord, code: DeviceCodeRecord, by: Actor, resource: string | undefined): Promise<Issued> {
+  // RFC 8707 §2.2: the token request may narrow to a resource the device authorization request named, never another.
+  if (resource !== undefined && !code.resources.includes(resource)) {
+    throw new OAuthError('invalid_target', 'the resource was not named in the device authorization request');
+  }
   const [grant, user] = await Promise.all([ctx.store.getGrant(code.grantId ?? ''), ctx.store.getUser(code.userId ?? '')]);
   if (!grant || grant.revokedAt !== null || !user) throw grantRevoked();
   const now = ctx.now();

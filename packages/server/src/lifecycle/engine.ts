@@ -250,8 +250,8 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
   // ---- device authorization, RFC 8628 (device.ts, device-verification.ts) -------------------
 
   /** RFC 8628 §3.2: a device code and a user code for the client, stored hashed. */
-  startDeviceAuthorization(client: ClientRecord, scope: string, by: Actor): Promise<DeviceAuthorization> {
-    return startDeviceAuthorization(this.ctx, client, scope, by);
+  startDeviceAuthorization(client: ClientRecord, scope: string, by: Actor, resources: string[] = []): Promise<DeviceAuthorization> {
+    return startDeviceAuthorization(this.ctx, client, scope, by, resources);
   }
 
   /** RFC 8628 §3.4–3.5: tokens once approved, else authorization_pending, slow_down, access_denied or expired_token. */

@@ -98,6 +98,7 @@ export const toDeviceCode = (r: Row): DeviceCodeRecord => ({
   userCodeHash: r.user_code_hash as string,
   clientId: r.client_id as string,
   scope: r.scope as string,
+  resources: parsed(r.resources),
   issuedAt: r.issued_at as number,
   expiresAt: r.expires_at as number,
   interval: r.interval as number,

@@ -233,6 +233,8 @@ export interface DeviceCodeRecord {
   userCodeHash: string;
   clientId: string;
   scope: string;
+  /** RFC 8707: the resources the device authorization request named (empty: none); approving consents to them. */
+  resources: string[];
   issuedAt: number;
   expiresAt: number;
   /** Seconds the client must wait between polls (RFC 8628 §3.2 interval); slow_down adds 5 (§3.5). */

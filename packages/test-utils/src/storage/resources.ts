@@ -5,7 +5,7 @@
  */
 import type { Store } from '@tessera/server';
 import { describe, expect, it } from 'vitest';
-import { clientRecord, codeRecord, grantRecord, newId, tokenRecord, userRecord } from '../fixtures.js';
+import { clientRecord, codeRecord, deviceCodeRecord, grantRecord, newId, tokenRecord, userRecord } from '../fixtures.js';
 import { audit, type StoreRef } from './context.js';
 
 const API = 'https://api.example/';
@@ -42,7 +42,7 @@ export function resources(ref: StoreRef): void {
       expect((await store.listClients()).find((c) => c.id === client.id)?.resources).toEqual([OTHER]);
     });
 
-    it('a grant keeps the resources consented to, widened by saveGrant; a code keeps those its request named', async () => {
+    it('a grant keeps the resources consented to, widened by saveGrant; a code and a device code keep those their request named', async () => {
       const { store } = ref;
       const client = clientRecord();
       const user = userRecord();
@@ -56,6 +56,9 @@ export function resources(ref: StoreRef): void {
       const code = codeRecord(grant, { resources: [OTHER] });
       await store.createCode(code, []);
       expect(await store.getCode(code.id)).toEqual(code);
+      const device = deviceCodeRecord(client.id, { resources: [API, OTHER] });
+      await store.createDeviceCode(device, []);
+      expect(await store.getDeviceCode(device.id)).toEqual(device);
     });
 
     it('a token keeps its audience, act and the token it was exchanged from', async () => {

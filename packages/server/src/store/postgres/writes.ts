@@ -135,8 +135,9 @@ export function redeemDeviceCode(sql: Sql, id: string, at: number, tokens: Token
 
 /** A device code, unless another holds its user code (device_codes_user_code): then nothing is written. */
 export async function createDeviceCode(tx: Tx, d: DeviceCodeRecord, audit: AuditInput[]): Promise<'created' | 'conflict'> {
-  const rows = await tx`INSERT INTO device_codes (id, hash, user_code_hash, client_id, scope, issued_at, expires_at, interval, last_polled_at, status, user_id, grant_id, decided_at)
-    VALUES (${d.id}, ${d.hash}, ${d.userCodeHash}, ${d.clientId}, ${d.scope}, ${d.issuedAt}, ${d.expiresAt}, ${d.interval}, ${d.lastPolledAt}, ${d.status}, ${d.userId}, ${d.grantId}, ${d.decidedAt})
+  const rows = await tx`INSERT INTO device_codes (id, hash, user_code_hash, client_id, scope, resources, issued_at, expires_at, interval, last_polled_at, status, user_id,
+      grant_id, decided_at)
+    VALUES (${d.id}, ${d.hash}, ${d.userCodeHash}, ${d.clientId}, ${d.scope}, ${tx.json(d.resources)}, ${d.issuedAt}, ${d.expiresAt}, ${d.interval}, ${d.lastPolledAt}, ${d.status}, ${d.userId}, ${d.grantId}, ${d.decidedAt})
     ON CONFLICT (user_code_hash) DO NOTHING RETURNING 1`;
   if (rows.length === 0) return 'conflict';
   await appendAudit(tx, audit, d.issuedAt);

@@ -91,8 +91,9 @@ export class SqliteWrites {
       redeemCode: p('UPDATE codes SET redeemed_at = ? WHERE id = ? AND redeemed_at IS NULL'),
       insertPushed: p('INSERT INTO pushed_requests (hash, client_id, params, created_at, expires_at) VALUES (@hash, @clientId, @params, @createdAt, @expiresAt)'),
       consumePushed: p('DELETE FROM pushed_requests WHERE hash = ? AND expires_at > ?'),
-      insertDeviceCode: p(`INSERT INTO device_codes (id, hash, user_code_hash, client_id, scope, issued_at, expires_at, interval, last_polled_at, status, user_id, grant_id, decided_at)
-        VALUES (@id, @hash, @userCodeHash, @clientId, @scope, @issuedAt, @expiresAt, @interval, @lastPolledAt, @status, @userId, @grantId, @decidedAt)
+      insertDeviceCode: p(`INSERT INTO device_codes (id, hash, user_code_hash, client_id, scope, resources, issued_at, expires_at, interval, last_polled_at, status, user_id,
+          grant_id, decided_at)
+        VALUES (@id, @hash, @userCodeHash, @clientId, @scope, @resources, @issuedAt, @expiresAt, @interval, @lastPolledAt, @status, @userId, @grantId, @decidedAt)
         ON CONFLICT (user_code_hash) DO NOTHING`),
       pollDeviceCode: p('UPDATE device_codes SET last_polled_at = @at, interval = @interval WHERE id = @id AND last_polled_at IS @previousPoll'),
       decideDeviceCode: p(`UPDATE device_codes SET status = @status, user_id = @userId, grant_id = @grantId, decided_at = @at
@@ -251,7 +252,7 @@ export class SqliteWrites {
   }
 
   createDeviceCode(code: DeviceCodeRecord, audit: AuditInput[]): 'created' | 'conflict' {
-    if (this.s.insertDeviceCode.run(code).changes === 0) return 'conflict';
+    if (this.s.insertDeviceCode.run({ ...code, resources: JSON.stringify(code.resources) }).changes === 0) return 'conflict';
     this.append(audit, code.issuedAt);
     return 'created';
   }
