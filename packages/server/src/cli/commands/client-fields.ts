@@ -19,7 +19,7 @@ export const GRANT_TYPES = [
   'authorization_code', 'refresh_token', 'client_credentials', 'password', 'implicit', DEVICE_CODE_GRANT, TOKEN_EXCHANGE_GRANT,
 ] as const satisfies readonly GrantType[];
 /** Grants only a confidential client may use: it acts on its own credentials (RFC 6749 §4.4; RFC 8693 §2.1 authenticates the exchanging client). */
-export const CONFIDENTIAL_ONLY: readonly GrantType[] = ['client_credentials', TOKEN_EXCHANGE_GRANT];
+const CONFIDENTIAL_ONLY: readonly GrantType[] = ['client_credentials', TOKEN_EXCHANGE_GRANT];
 export const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'client_secret_jwt', 'none'] as const satisfies readonly ClientAuthMethod[];
 export const TOKEN_FORMATS = ['opaque', 'jwt'] as const satisfies readonly TokenFormat[];
 /** Grants that send the browser back to the client (RFC 6749 §3.1.2). */
