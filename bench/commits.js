@@ -45,6 +45,7 @@ const token = (m, grant, kind, familyId, parentId) => {
     clientId: grant.clientId, userId: grant.userId, scope: 'read', issuedAt: now, expiresAt: now + HOUR, revokedAt: null, consumedAt: null, dpopJkt: null,
     // A user's refresh token keeps the time of the sign-in its code came from (OIDC auth_time).
     authTime: kind === 'refresh' && grant.userId !== null ? now - HOUR : null,
+    audience: null, act: null, exchangedFrom: null,
   };
 };
 const issued = (t) => ({ event: 'token.issued', actor: `client:${t.clientId}`, clientId: t.clientId, userId: t.userId, grantId: t.grantId, tokenId: t.id, endpoint: '/token', data: { kind: t.kind, scope: t.scope } });
@@ -56,7 +57,7 @@ async function setup(m, dir, users) {
   const store = new m.SqliteStore({ path });
   const client = {
     id: randomId(), name: 'bench', secretHash: 'h', previousSecretHash: null, previousSecretExpiresAt: null, authMethod: 'client_secret_basic',
-    grantTypes: ['client_credentials', 'refresh_token'], redirectUris: [], postLogoutRedirectUris: [], scope: 'read', tokenFormat: 'opaque', idTokenSignedResponseAlg: 'RS256',
+    grantTypes: ['client_credentials', 'refresh_token'], redirectUris: [], postLogoutRedirectUris: [], scope: 'read', resources: [], tokenFormat: 'opaque', idTokenSignedResponseAlg: 'RS256',
     accessTtl: null, refreshTtl: null, jwks: null, jwksUri: null, sealedSecret: null, registrationTokenHash: null, dpopBoundAccessTokens: false, createdAt: Date.now(),
   };
   await store.createClient(client, { event: 'client.created', actor: 'bench' });
@@ -64,7 +65,7 @@ async function setup(m, dir, users) {
   for (let i = 0; i < Math.max(users, 1); i++) {
     const user = users === 0 ? null : { id: randomId(), username: `u${i}`, passwordHash: 'x', name: null, email: null, emailVerified: false, createdAt: Date.now() };
     if (user) await store.createUser(user, { event: 'user.created', actor: 'bench' });
-    const grant = { id: randomId(), clientId: client.id, userId: user?.id ?? null, scope: 'read', createdAt: Date.now(), revokedAt: null };
+    const grant = { id: randomId(), clientId: client.id, userId: user?.id ?? null, scope: 'read', resources: [], createdAt: Date.now(), revokedAt: null };
     await store.saveGrant(grant, []);
     grants.push(grant);
   }

@@ -5,6 +5,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { type ClientRecord, hashSecret, type ServerConfig, type UserRecord } from '@tessera/server';
+import { createTestDatabase, type TestDatabase } from '@tessera/test-utils';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { Agent, field } from './agent.js';
 import { startTestServer, type TestClient, type TestResponse, type TestServer } from './helpers.js';
@@ -151,7 +152,11 @@ export class Harness {
    */
   async code(
     c: TestClient,
-    options: { user?: UserRecord & { password: string }; scope?: string; pkce?: Pkce | null; redirectUri?: string; params?: Record<string, string> } = {},
+    options: {
+      user?: UserRecord & { password: string }; scope?: string; pkce?: Pkce | null; redirectUri?: string; params?: Record<string, string>;
+      /** RFC 8707 resource parameters of the request, consented to beforehand like the scope. */
+      resources?: string[];
+    } = {},
   ): Promise<string> {
     const location = await this.authorizeRedirect(c, options);
     const code = new URL(location).searchParams.get('code');
@@ -162,7 +167,7 @@ export class Harness {
   /** As code(), the whole redirect back to the client (code, state, iss), for a client library to read. */
   async authorizeRedirect(
     c: TestClient,
-    options: { user?: UserRecord & { password: string }; scope?: string; pkce?: Pkce | null; redirectUri?: string; params?: Record<string, string> } = {},
+    options: { user?: UserRecord & { password: string }; scope?: string; pkce?: Pkce | null; redirectUri?: string; params?: Record<string, string>; resources?: string[] } = {},
   ): Promise<string> {
     const user = options.user ?? (await this.alice());
     const scope = options.scope ?? c.client.scope;
@@ -170,7 +175,8 @@ export class Harness {
     // Consent goes through the browser session, as the consent page's would.
     const session = await this.store.findSessionByHash(hashSecret(agent.cookies.get('tessera_session') ?? ''));
     if (!session) throw new Error('the signed-in agent has no live session');
-    await this.engine.recordConsent(c.client, user, new Set(scope.split(' ')), { actor: `user:${user.id}`, endpoint: '/consent' }, session);
+    const resources = options.resources ?? [];
+    await this.engine.recordConsent(c.client, user, new Set(scope.split(' ')), { actor: `user:${user.id}`, endpoint: '/consent' }, session, resources);
     const challenge = options.pkce === undefined ? pkce() : options.pkce;
     const redirectUri = options.redirectUri ?? REDIRECT_URI;
     const query = new URLSearchParams({
@@ -178,6 +184,7 @@ export class Harness {
       ...(challenge ? { code_challenge: challenge.challenge, code_challenge_method: 'S256' } : {}),
       ...options.params,
     });
+    for (const r of resources) query.append('resource', r);
     const res = await agent.get(`/authorize?${query}`);
     if (res.status !== 302 || res.location === undefined) throw new Error(`/authorize gave no redirect: ${res.status} ${res.body}`);
     return res.location;
@@ -205,18 +212,24 @@ export class Harness {
 
 /**
  * Starts a server for the enclosing describe block (or file) and stops it afterwards; after each
- * test, asserts that no response was a 5xx.
+ * test, asserts that no response was a 5xx. `store: 'postgres'` serves from a new database on the
+ * test PostgreSQL server (dropped afterwards) instead of a SQLite file.
  */
-export function useServer(config: Partial<ServerConfig> = {}): Harness {
+export function useServer(config: Partial<ServerConfig> = {}, options: { store?: 'sqlite' | 'postgres' } = {}): Harness {
   const h = new Harness();
+  let database: TestDatabase | undefined;
   beforeAll(async () => {
-    h.server = await startTestServer(config);
+    if (options.store === 'postgres') database = await createTestDatabase('tessera_http');
+    h.server = await startTestServer(config, database ? { db: database.url } : {});
   });
   afterEach(() => {
     const seen = h.serverErrors.splice(0);
     expect(seen, 'the server answered 5xx').toEqual([]);
   });
-  afterAll(() => h.server?.close());
+  afterAll(async () => {
+    await h.server?.close();
+    await database?.drop();
+  });
   return h;
 }
 

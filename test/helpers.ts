@@ -34,9 +34,10 @@ export interface TestResponse {
 
 let counter = 0;
 
-export async function startTestServer(config: Partial<ServerConfig> = {}, options: { logger?: Logger } = {}): Promise<TestServer> {
+/** `db`: a postgres:// URL of a migrated database to serve from instead of a new SQLite file. */
+export async function startTestServer(config: Partial<ServerConfig> = {}, options: { logger?: Logger; db?: string } = {}): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-test-'));
-  const db = join(dir, 'tessera.db');
+  const db = options.db ?? join(dir, 'tessera.db');
   const running = await startServer({ db, port: 0, host: '127.0.0.1', config, synchronous: 'normal', logger: options.logger ?? silentLogger() });
   const server: TestServer = {
     ...running,
@@ -55,6 +56,7 @@ export async function startTestServer(config: Partial<ServerConfig> = {}, option
           redirectUris: options.redirectUris ?? [],
           postLogoutRedirectUris: options.postLogoutRedirectUris ?? [],
           scope: options.scope ?? 'read write',
+          ...(options.resources === undefined ? {} : { resources: options.resources }),
           tokenFormat: options.tokenFormat ?? 'opaque',
           ...(options.idTokenSignedResponseAlg === undefined ? {} : { idTokenSignedResponseAlg: options.idTokenSignedResponseAlg }),
           accessTtl: options.accessTtl ?? null,

@@ -28,7 +28,9 @@ describe('metadata (RFC 8414) with default settings', () => {
 
   it('RFC 8414 §2: grant_types_supported lists exactly the enabled grants (no legacy ones by default)', async () => {
     const { body: m } = await h.request(PATH);
-    expect([...m.grant_types_supported].sort()).toEqual(['authorization_code', 'client_credentials', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code']);
+    expect([...m.grant_types_supported].sort()).toEqual([
+      'authorization_code', 'client_credentials', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code', 'urn:ietf:params:oauth:grant-type:token-exchange',
+    ]);
   });
 
   it('RFC 8414 §2: auth methods match what the endpoints accept', async () => {
@@ -80,7 +82,10 @@ describe('metadata (RFC 8414) with legacy grants and plain PKCE enabled', () => 
 
   it('RFC 8414 §2: enabled legacy grants appear in grant_types_supported and response_types_supported', async () => {
     const { body: m } = await h.request(PATH);
-    expect([...m.grant_types_supported].sort()).toEqual(['authorization_code', 'client_credentials', 'implicit', 'password', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code']);
+    expect([...m.grant_types_supported].sort()).toEqual([
+      'authorization_code', 'client_credentials', 'implicit', 'password', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code',
+      'urn:ietf:params:oauth:grant-type:token-exchange',
+    ]);
     expect([...m.response_types_supported].sort()).toEqual(['code', 'token']);
     expect([...m.code_challenge_methods_supported].sort()).toEqual(['S256', 'plain']);
   });

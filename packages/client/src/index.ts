@@ -61,6 +61,7 @@ export { generateCodeVerifier, calculateCodeChallenge, generateState } from './r
 export { tokenRequest, processTokenResponse } from './rfc6749/token.js';
 export type { TokenSet } from './rfc6749/token.js';
 export { authorizationCodeGrantRequest, refreshTokenGrantRequest, clientCredentialsGrantRequest, passwordGrantRequest } from './rfc6749/grants.js';
+export type { TokenRequestParameters } from './rfc6749/grants.js';
 export { revocationRequest, processRevocationResponse } from './rfc7009/revocation.js';
 export type { TokenTypeHint } from './rfc7009/revocation.js';
 export { introspectionRequest, processIntrospectionResponse } from './rfc7662/introspection.js';

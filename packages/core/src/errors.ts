@@ -37,7 +37,9 @@ export type OAuthErrorCode =
   /** RFC 9449 §5, §7.1: the DPoP proof is invalid (or missing where one is required). */
   | 'invalid_dpop_proof'
   /** RFC 9449 §8, §9: the DPoP proof must carry the nonce the server provides (DPoP-Nonce header). */
-  | 'use_dpop_nonce';
+  | 'use_dpop_nonce'
+  /** RFC 8707 §2: the resource named is invalid, unknown, or not one this client may have a token for. */
+  | 'invalid_target';
 
 const defaultStatus: Record<OAuthErrorCode, number> = {
   invalid_request: 400,
@@ -65,6 +67,7 @@ const defaultStatus: Record<OAuthErrorCode, number> = {
   invalid_client_metadata: 400,
   invalid_dpop_proof: 400,
   use_dpop_nonce: 400,
+  invalid_target: 400,
 };
 
 export interface OAuthErrorOptions {

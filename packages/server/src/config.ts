@@ -35,8 +35,13 @@ export interface ServerConfig {
    * token of the user, for every client; off: it ends the browser session only.
    */
   logoutRevokesTokens: boolean;
-  /** Audience (`aud`) of JWT access tokens (RFC 9068 §2.2). */
+  /** Audience (`aud`) of JWT access tokens (RFC 9068 §2.2), and of any token asked for without a `resource` (RFC 8707). */
   audience: string;
+  /**
+   * Resource indicators (RFC 8707) every client may ask tokens for, on top of those registered
+   * with the client (`client create --resource`); absolute URIs without a fragment.
+   */
+  resources: readonly string[];
   /** Browser login session lifetime in seconds. */
   sessionTtl: number;
   /** Largest request body accepted, in bytes; larger ones get 413. */
@@ -141,6 +146,7 @@ export const defaults = {
   legacyGrants: [],
   allowPlainPkce: false,
   logoutRevokesTokens: false,
+  resources: [],
   sessionTtl: 8 * 3600,
   maxBodyBytes: 64 * 1024,
   sweepBatch: 500,
@@ -198,6 +204,8 @@ export interface SettingTypes {
   'legacy-grants': ServerConfig['legacyGrants'];
   registration: ServerConfig['registration'];
   'signing-alg': ServerConfig['accessTokenAlg'];
+  /** Absolute URIs (RFC 8707 §2 resource indicators): comma-separated in a flag or env var, an array in the file. */
+  uris: readonly string[];
 }
 
 /** One row of the settings table: its type and a line of help; flag and env var derive from the key. */
@@ -232,7 +240,8 @@ export const settings: { readonly [K in keyof ServerConfig]: SettingRow<ServerCo
   legacyGrants: { type: 'legacy-grants', flag: 'enable-legacy', doc: 'legacy grants to allow (RFC 9700 says not to): implicit, password; a client must also be registered with them', shownDefault: 'none' },
   allowPlainPkce: { type: 'boolean', doc: 'allow PKCE plain (RFC 7636 §4.2); RFC 9700 §2.1.1 says use S256' },
   logoutRevokesTokens: { type: 'boolean', doc: 'signing out at /end_session also revokes all of the user\'s grants and tokens (every client); off: it ends the browser session only' },
-  audience: { type: 'text', doc: 'aud of JWT access tokens, RFC 9068 §2.2', shownDefault: 'the issuer' },
+  audience: { type: 'text', doc: 'aud of JWT access tokens, RFC 9068 §2.2, and of tokens asked for without a resource (RFC 8707)', shownDefault: 'the issuer' },
+  resources: { type: 'uris', doc: 'resource indicators (RFC 8707) every client may ask tokens for, besides those registered with the client (client create --resource)', shownDefault: 'none' },
   accessTokenAlg: { type: 'signing-alg', doc: 'algorithm of JWT access tokens: ES256 (smaller, faster to sign) or RS256 (RFC 9068 §2.1; for resource servers that take only RSA)' },
   sessionTtl: { type: 'seconds', doc: 'browser login session lifetime' },
   maxBodyBytes: { type: 'bytes', doc: 'largest request body accepted; larger ones get 413' },

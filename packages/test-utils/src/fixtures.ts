@@ -27,6 +27,7 @@ export function clientRecord(over: Partial<ClientRecord> = {}): ClientRecord {
     redirectUris: ['https://app.example/cb'],
     postLogoutRedirectUris: [],
     scope: 'read write',
+    resources: [],
     tokenFormat: 'opaque',
     idTokenSignedResponseAlg: 'RS256',
     accessTtl: null,
@@ -43,7 +44,7 @@ export function userRecord(over: Partial<UserRecord> = {}): UserRecord {
 }
 
 export function grantRecord(clientId: string, userId: string | null, over: Partial<GrantRecord> = {}): GrantRecord {
-  return { id: newId(), clientId, userId, scope: 'read write', createdAt: Date.now(), revokedAt: null, ...over };
+  return { id: newId(), clientId, userId, scope: 'read write', resources: [], createdAt: Date.now(), revokedAt: null, ...over };
 }
 
 export function tokenRecord(grant: GrantRecord, over: Partial<TokenRecord> = {}): TokenRecord {
@@ -65,6 +66,9 @@ export function tokenRecord(grant: GrantRecord, over: Partial<TokenRecord> = {})
     consumedAt: null,
     authTime: null,
     dpopJkt: null,
+    audience: null,
+    act: null,
+    exchangedFrom: null,
     ...over,
   };
 }
@@ -78,6 +82,7 @@ export function codeRecord(grant: GrantRecord, over: Partial<CodeRecord> = {}): 
     clientId: grant.clientId,
     userId: grant.userId ?? 'no-user',
     scope: grant.scope,
+    resources: [],
     redirectUri: 'https://app.example/cb',
     codeChallenge: null,
     codeChallengeMethod: null,
@@ -100,6 +105,7 @@ export function deviceCodeRecord(clientId: string, over: Partial<DeviceCodeRecor
     userCodeHash: newHash(),
     clientId,
     scope: 'read',
+    resources: [],
     issuedAt,
     expiresAt: issuedAt + 600_000,
     interval: 5,

@@ -16,6 +16,7 @@ import { grantsAndCodes } from './storage/grants-codes.js';
 import { principals } from './storage/principals.js';
 import { pushedRequests } from './storage/pushed-requests.js';
 import { registration } from './storage/registration.js';
+import { resources } from './storage/resources.js';
 import { revocation } from './storage/revocation.js';
 import { tokens } from './storage/tokens.js';
 
@@ -28,6 +29,7 @@ export function storageSuite(name: string, factory: StoreFactory, options: Stora
     deviceCodes(ref);
     tokens(ref);
     revocation(ref);
+    resources(ref);
     credentials(ref);
     clientChanges(ref);
     registration(ref);

@@ -14,8 +14,10 @@ export interface AuthorizationParameters {
   state?: string | undefined;
   code_challenge?: string | undefined;
   code_challenge_method?: 'S256' | undefined;
-  /** Any other parameter (prompt, login_hint, resource, …). */
-  [extra: string]: string | undefined;
+  /** RFC 8707 §2.1: the resource(s) the tokens are for; several are sent as repeated parameters. */
+  resource?: string | readonly string[] | undefined;
+  /** Any other parameter (prompt, login_hint, …). */
+  [extra: string]: string | readonly string[] | undefined;
 }
 
 /** The URL to send the user agent to (RFC 6749 §4.1.1). */
@@ -23,7 +25,10 @@ export function buildAuthorizationUrl(as: AuthorizationServer, client: Client, p
   const url = new URL(endpoint(as, 'authorization_endpoint'));
   url.searchParams.set('response_type', 'code');
   url.searchParams.set('client_id', client.client_id);
-  for (const [name, value] of Object.entries(parameters)) if (value !== undefined) url.searchParams.set(name, value);
+  for (const [name, value] of Object.entries(parameters)) {
+    if (typeof value === 'string') url.searchParams.set(name, value);
+    else if (value !== undefined) for (const v of value) url.searchParams.append(name, v);
+  }
   return url;
 }
 

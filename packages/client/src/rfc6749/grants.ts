@@ -25,27 +25,36 @@ export function authorizationCodeGrantRequest(
   return tokenRequest(as, client, auth, { grant_type: 'authorization_code', code: callback.code, redirect_uri: redirectUri, code_verifier: codeVerifier }, options);
 }
 
-/** RFC 6749 §6: a new access token (and, with rotation, a new refresh token). */
+/**
+ * What a token request may narrow: its scope, and (RFC 8707 §2.2) the resource the access token
+ * is for, its audience.
+ */
+export interface TokenRequestParameters {
+  scope?: string | undefined;
+  resource?: string | undefined;
+}
+
+/** RFC 6749 §6: a new access token (and, with rotation, a new refresh token); `resource`: RFC 8707 §2.2. */
 export function refreshTokenGrantRequest(
   as: AuthorizationServer,
   client: Client,
   auth: ClientAuth,
   refreshToken: string,
-  parameters: { scope?: string | undefined } = {},
+  parameters: TokenRequestParameters = {},
   options?: HttpOptions,
 ): Promise<Response> {
-  return tokenRequest(as, client, auth, { grant_type: 'refresh_token', refresh_token: refreshToken, scope: parameters.scope }, options);
+  return tokenRequest(as, client, auth, { grant_type: 'refresh_token', refresh_token: refreshToken, scope: parameters.scope, resource: parameters.resource }, options);
 }
 
-/** RFC 6749 §4.4.2: a token for the client itself (confidential clients only, §4.4). */
+/** RFC 6749 §4.4.2: a token for the client itself (confidential clients only, §4.4); `resource`: RFC 8707 §2.2. */
 export function clientCredentialsGrantRequest(
   as: AuthorizationServer,
   client: Client,
   auth: ClientAuth,
-  parameters: { scope?: string | undefined } = {},
+  parameters: TokenRequestParameters = {},
   options?: HttpOptions,
 ): Promise<Response> {
-  return tokenRequest(as, client, auth, { grant_type: 'client_credentials', scope: parameters.scope }, options);
+  return tokenRequest(as, client, auth, { grant_type: 'client_credentials', scope: parameters.scope, resource: parameters.resource }, options);
 }
 
 /**

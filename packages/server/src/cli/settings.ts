@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { defaults, settings, type ServerConfig, type SettingTypes } from '../config.js';
+import { resourceProblem } from '../rfc8707/resource.js';
 import { env, UsageError } from './args.js';
 
 /** The types of serve's own settings, next to the server's. */
@@ -69,6 +70,16 @@ const PARSE: { [T in keyof AllTypes]: (raw: Raw) => AllTypes[T] } = {
   sync: (raw) => oneOf(raw, SYNC),
   registration: (raw) => oneOf(raw, ['off', 'token', 'open'] as const),
   'signing-alg': (raw) => oneOf(raw, ['ES256', 'RS256'] as const),
+  uris: (raw) => {
+    // A flag or env var takes a comma-separated list; the file an array.
+    const items = typeof raw === 'string' ? raw.split(',').map((s) => s.trim()).filter((s) => s !== '') : raw;
+    if (!Array.isArray(items) || items.some((u) => typeof u !== 'string')) throw new Error('must be a list of absolute URIs');
+    for (const uri of items as string[]) {
+      const problem = resourceProblem(uri);
+      if (problem !== undefined) throw new Error(`each ${problem}; got '${uri}'`);
+    }
+    return [...new Set(items as string[])];
+  },
   'legacy-grants': (raw) => {
     // A flag or env var takes a comma-separated list; the file an array.
     const items = typeof raw === 'string' ? raw.split(',').map((s) => s.trim()).filter((s) => s !== '') : raw;

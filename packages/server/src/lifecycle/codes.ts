@@ -14,6 +14,8 @@ import { revoke } from './revoke.js';
 /** What the authorization request asked a code to carry. */
 export interface CodeParams {
   scope: string;
+  /** RFC 8707 §2.1: the resources the request named, which the token request may narrow to one of. */
+  resources: string[];
   redirectUri: string;
   codeChallenge: string | null;
   codeChallengeMethod: 'S256' | 'plain' | null;
@@ -40,6 +42,7 @@ export async function issueCode(
     clientId: client.id,
     userId: user.id,
     scope: params.scope,
+    resources: params.resources,
     redirectUri: params.redirectUri,
     codeChallenge: params.codeChallenge,
     codeChallengeMethod: params.codeChallengeMethod,
@@ -63,7 +66,7 @@ export async function issueCode(
  * key) to the code before it is spent; `jkt` is the token request's DPoP key (RFC 9449), or null.
  */
 export async function redeemCode(
-  ctx: EngineContext, client: ClientRecord, value: string, check: (code: CodeRecord) => void, by: Actor, jkt: string | null = null,
+  ctx: EngineContext, client: ClientRecord, value: string, check: (code: CodeRecord) => void, by: Actor, jkt: string | null = null, resource?: string,
 ): Promise<Issued> {
   const code = await rowFor(value, idInSecret(value), (id) => ctx.store.getCode(id));
   const now = ctx.now();
@@ -72,12 +75,16 @@ export async function redeemCode(
   if (code.redeemedAt !== null) return codeReplayed(ctx, code, by);
   if (code.expiresAt <= now) throw new OAuthError('invalid_grant', 'authorization code has expired');
   check(code);
+  // RFC 8707 §2.2: the token request may narrow to a resource the authorization request named, never another.
+  if (resource !== undefined && !code.resources.includes(resource)) {
+    throw new OAuthError('invalid_target', 'the resource was not named in the authorization request');
+  }
   const [grant, user] = await Promise.all([ctx.store.getGrant(code.grantId), ctx.store.getUser(code.userId)]);
   if (!grant || grant.revokedAt !== null || !user) throw new OAuthError('invalid_grant', 'the grant behind this code was revoked');
   // One family per code, named by it: a replay of the code revokes what it produced.
   // The refresh token keeps the sign-in time: its refreshes' id_tokens carry it (OIDC Core §12.2).
   const { access, refresh, records, audit } = await mintForUser(ctx, client, grant, user, code.id, code.scope, now, code.authTime,
-    { event: 'code.redeemed', ...by, clientId: client.id, userId: user.id, grantId: grant.id, tokenId: code.id }, by, jkt);
+    { event: 'code.redeemed', ...by, clientId: client.id, userId: user.id, grantId: grant.id, tokenId: code.id }, by, jkt, resource ?? null);
   const checked = asChecked(client);
   const claim = await ctx.store.redeemCode(code.id, now, records, audit, checked);
   if (claim === 'credential-changed') throw credentialChanged(checked);

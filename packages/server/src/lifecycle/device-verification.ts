@@ -91,7 +91,7 @@ export async function decideDevice(
 /** The approval and the consent it gives (the grant created or widened), in one write. */
 function approveWithConsent(ctx: EngineContext, { code, client }: DeviceRequest, user: UserRecord, session: SessionRecord, by: Actor) {
   return withGrant(ctx, client.id, user.id, async (existing) => {
-    const { grant, audit } = consentGrant(ctx, client, user, parseScope(code.scope), existing, by);
+    const { grant, audit } = consentGrant(ctx, client, user, parseScope(code.scope), existing, by, code.resources);
     const outcome = await ctx.store.decideDeviceCode(code.id, { approve: { userId: user.id, grant } }, ctx.now(), [
       audit,
       { event: 'device.approved', ...by, clientId: client.id, userId: user.id, grantId: grant.id, tokenId: code.id, data: { scope: code.scope } },

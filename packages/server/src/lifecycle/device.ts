@@ -44,7 +44,9 @@ export function normalizeUserCode(typed: string): string | undefined {
 }
 
 /** RFC 8628 §3.1–3.2: a new device authorization for `client`, living config.deviceCodeTtl seconds. */
-export async function startDeviceAuthorization(ctx: EngineContext, client: ClientRecord, scope: string, by: Actor): Promise<DeviceAuthorization> {
+export async function startDeviceAuthorization(
+  ctx: EngineContext, client: ClientRecord, scope: string, by: Actor, resources: string[] = [],
+): Promise<DeviceAuthorization> {
   const { deviceCodeTtl, deviceCodeInterval } = ctx.config;
   for (let attempt = 0; attempt < USER_CODE_ATTEMPTS; attempt++) {
     const id = randomId();
@@ -52,12 +54,13 @@ export async function startDeviceAuthorization(ctx: EngineContext, client: Clien
     const userCode = randomUserCode();
     const now = ctx.now();
     const record: DeviceCodeRecord = {
-      id, hash: hashSecret(deviceCode), userCodeHash: hashSecret(userCode), clientId: client.id, scope,
+      id, hash: hashSecret(deviceCode), userCodeHash: hashSecret(userCode), clientId: client.id, scope, resources,
       issuedAt: now, expiresAt: now + deviceCodeTtl * 1000, interval: deviceCodeInterval, lastPolledAt: null,
       status: 'pending', userId: null, grantId: null, decidedAt: null,
     };
     // No code value in the audit record: the row's id names it.
-    const created = await ctx.store.createDeviceCode(record, [{ event: 'device.authorization_started', ...by, clientId: client.id, tokenId: id, data: { scope } }]);
+    const data = { scope, ...(resources.length === 0 ? {} : { resources }) };
+    const created = await ctx.store.createDeviceCode(record, [{ event: 'device.authorization_started', ...by, clientId: client.id, tokenId: id, data }]);
     if (created === 'created') return { deviceCode, userCode: displayUserCode(userCode), expiresIn: deviceCodeTtl, interval: deviceCodeInterval };
   }
   throw new OAuthError('temporarily_unavailable', 'no free user code; try again');
@@ -67,7 +70,7 @@ export async function startDeviceAuthorization(ctx: EngineContext, client: Clien
  * RFC 8628 §3.4–3.5: a poll of the token endpoint with a device code. Tokens once the user
  * approved (on their grant, as the code flow issues them); otherwise the error that says why not.
  */
-export async function pollDeviceCode(ctx: EngineContext, client: ClientRecord, value: string, by: Actor, jkt: string | null = null): Promise<Issued> {
+export async function pollDeviceCode(ctx: EngineContext, client: ClientRecord, value: string, by: Actor, jkt: string | null = null, resource?: string): Promise<Issued> {
   for (let attempt = 0; attempt < POLL_ATTEMPTS; attempt++) {
     const code = await rowFor(value, idInSecret(value), (id) => ctx.store.getDeviceCode(id));
     // RFC 8628 §3.4: the device code must have been issued to this client.
@@ -78,7 +81,7 @@ export async function pollDeviceCode(ctx: EngineContext, client: ClientRecord, v
     if (code.expiresAt <= now) throw new OAuthError('expired_token', 'the device_code has expired; start a new device authorization');
     // RFC 8628 §3.5: access_denied at the token endpoint is a §5.2 error response (400).
     if (code.status === 'denied') throw new OAuthError('access_denied', 'the user denied the authorization request', { status: 400 });
-    if (code.status === 'approved') return redeem(ctx, client, code, by, jkt);
+    if (code.status === 'approved') return redeem(ctx, client, code, by, jkt, resource);
     // RFC 8628 §3.5: polling faster than the interval gets slow_down, and the interval MUST grow by 5 s.
     const tooFast = code.lastPolledAt !== null && now < code.lastPolledAt + code.interval * 1000;
     const interval = tooFast ? code.interval + SLOW_DOWN_SECONDS : code.interval;
@@ -91,14 +94,18 @@ export async function pollDeviceCode(ctx: EngineContext, client: ClientRecord, v
 }
 
 /** The approved device code for tokens on the user's grant (as codes.ts redeems a code): once, across processes. */
-async function redeem(ctx: EngineContext, client: ClientRecord, code: DeviceCodeRecord, by: Actor, jkt: string | null): Promise<Issued> {
+async function redeem(ctx: EngineContext, client: ClientRecord, code: DeviceCodeRecord, by: Actor, jkt: string | null, resource: string | undefined): Promise<Issued> {
+  // RFC 8707 §2.2: the token request may narrow to a resource the device authorization request named, never another.
+  if (resource !== undefined && !code.resources.includes(resource)) {
+    throw new OAuthError('invalid_target', 'the resource was not named in the device authorization request');
+  }
   const [grant, user] = await Promise.all([ctx.store.getGrant(code.grantId ?? ''), ctx.store.getUser(code.userId ?? '')]);
   if (!grant || grant.revokedAt !== null || !user) throw grantRevoked();
   const now = ctx.now();
   // One family per device authorization, named by its row, as a code's tokens are named by the code.
   // No sign-in time is kept for a device authorization (its redemption issues no id_token).
   const { access, refresh, records, audit } = await mintForUser(ctx, client, grant, user, code.id, code.scope, now, null,
-    { event: 'device.redeemed', ...by, clientId: client.id, userId: user.id, grantId: grant.id, tokenId: code.id }, by, jkt);
+    { event: 'device.redeemed', ...by, clientId: client.id, userId: user.id, grantId: grant.id, tokenId: code.id }, by, jkt, resource ?? null);
   const checked = asChecked(client);
   const claim = await ctx.store.redeemDeviceCode(code.id, now, records, audit, checked);
   if (claim === 'credential-changed') throw credentialChanged(checked);

@@ -16,7 +16,8 @@ import { type CodeParams, issueCode, redeemCode } from './codes.js';
 import type { Actor, AuditSubject, EngineContext, EngineEvents } from './context.js';
 import { type DeviceAuthorization, pollDeviceCode, startDeviceAuthorization } from './device.js';
 import { type DeviceRequest, DeviceVerification, decideDevice } from './device-verification.js';
-import { activeToken, findToken } from './find-token.js';
+import { type ExchangeRequest, exchangeToken } from './exchange.js';
+import { activeToken, findToken, subjectOf } from './find-token.js';
 import { consentCovers, recordConsent } from './grants.js';
 import { issueClientCredentials, issueImplicit, issuePassword } from './issue.js';
 import type { KeyRing } from './keys.js';
@@ -30,6 +31,7 @@ import { endSession, type SignedIn, signedIn, startSession } from './sessions.js
 import { SignIn, type SignInSource } from './sign-in.js';
 import { type AssertionContext, verifyClientAssertion } from '../rfc7523/client-assertion.js';
 import { ClientKeys } from '../rfc7523/client-jwks.js';
+import { allowedResources } from '../rfc8707/resource.js';
 import { readSealingKey } from '../secrets.js';
 
 export type { Actor, AuditSubject, EngineEvents, RevocationEvent } from './context.js';
@@ -176,14 +178,16 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
 
   // ---- grants (grants.ts) ------------------------------------------------------------------
 
-  /** The user's standing grant to the client, if it covers every requested scope. */
-  consentCovers(client: ClientRecord, user: UserRecord, scopes: ReadonlySet<string>): Promise<GrantRecord | undefined> {
-    return consentCovers(this.ctx, client, user, scopes);
+  /** The user's standing grant to the client, if it covers every requested scope and resource (RFC 8707). */
+  consentCovers(client: ClientRecord, user: UserRecord, scopes: ReadonlySet<string>, resources: readonly string[] = []): Promise<GrantRecord | undefined> {
+    return consentCovers(this.ctx, client, user, scopes, resources);
   }
 
-  /** Creates or widens the grant; throws SessionEnded, storing nothing, if the session ended meanwhile. */
-  recordConsent(client: ClientRecord, user: UserRecord, scopes: ReadonlySet<string>, by: Actor, session: SessionRecord): Promise<GrantRecord> {
-    return recordConsent(this.ctx, client, user, scopes, by, session);
+  /** Creates or widens the grant (scopes, resources); throws SessionEnded, storing nothing, if the session ended meanwhile. */
+  recordConsent(
+    client: ClientRecord, user: UserRecord, scopes: ReadonlySet<string>, by: Actor, session: SessionRecord, resources: readonly string[] = [],
+  ): Promise<GrantRecord> {
+    return recordConsent(this.ctx, client, user, scopes, by, session, resources);
   }
 
   // ---- pushed authorization requests (pushed-requests.ts) ----------------------------------
@@ -207,13 +211,13 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
   // `jkt`: the key of the token request's DPoP proof (RFC 9449), which access tokens are bound to; null for bearer tokens.
 
   /** RFC 6749 §4.4: an access token only (§4.4.3). */
-  issueClientCredentials(client: ClientRecord, scope: string, by: Actor, jkt: string | null = null): Promise<Issued> {
-    return issueClientCredentials(this.ctx, client, scope, by, jkt);
+  issueClientCredentials(client: ClientRecord, scope: string, by: Actor, jkt: string | null = null, resource?: string): Promise<Issued> {
+    return issueClientCredentials(this.ctx, client, scope, by, jkt, resource);
   }
 
   /** RFC 6749 §4.3 (legacy), for a user whose password the caller checked. */
-  issuePassword(client: ClientRecord, user: UserRecord, scope: string, by: Actor, jkt: string | null = null): Promise<Issued> {
-    return issuePassword(this.ctx, client, user, scope, by, jkt);
+  issuePassword(client: ClientRecord, user: UserRecord, scope: string, by: Actor, jkt: string | null = null, resource?: string): Promise<Issued> {
+    return issuePassword(this.ctx, client, user, scope, by, jkt, resource);
   }
 
   /** RFC 6749 §4.1.2: a single-use code; throws SessionEnded, storing nothing, if the session ended. */
@@ -222,30 +226,43 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
   }
 
   /** RFC 6749 §4.2 (legacy implicit); throws SessionEnded, storing nothing, if the session ended. */
-  issueImplicit(client: ClientRecord, user: UserRecord, grant: GrantRecord, scope: string, by: Actor, session: SessionRecord): Promise<Issued> {
-    return issueImplicit(this.ctx, client, user, grant, scope, by, session);
+  issueImplicit(client: ClientRecord, user: UserRecord, grant: GrantRecord, scope: string, by: Actor, session: SessionRecord, resource?: string): Promise<Issued> {
+    return issueImplicit(this.ctx, client, user, grant, scope, by, session, resource);
   }
 
-  /** RFC 6749 §4.1.3: redeems a code once; `check` applies redirect_uri, PKCE and the DPoP key before it is spent. */
-  redeemCode(client: ClientRecord, value: string, check: (code: CodeRecord) => void, by: Actor, jkt: string | null = null): Promise<Issued> {
-    return redeemCode(this.ctx, client, value, check, by, jkt);
+  /**
+   * RFC 6749 §4.1.3: redeems a code once; `check` applies redirect_uri, PKCE and the DPoP key before it is spent; `jkt` the token
+   * request's DPoP key (RFC 9449); `resource` (RFC 8707) one the request named.
+   */
+  redeemCode(client: ClientRecord, value: string, check: (code: CodeRecord) => void, by: Actor, jkt: string | null = null, resource?: string): Promise<Issued> {
+    return redeemCode(this.ctx, client, value, check, by, jkt, resource);
   }
 
-  /** RFC 6749 §6 with rotation: a new pair; a consumed token presented again revokes its family. */
-  rotateRefresh(client: ClientRecord, value: string, requested: ReadonlySet<string> | undefined, by: Actor, jkt: string | null = null): Promise<Issued> {
-    return rotateRefresh(this.ctx, client, value, requested, by, jkt);
+  /** RFC 6749 §6 with rotation: a new pair; a consumed token presented again revokes its family; `resource` (RFC 8707) one of the grant's. */
+  rotateRefresh(client: ClientRecord, value: string, requested: ReadonlySet<string> | undefined, by: Actor, jkt: string | null = null, resource?: string): Promise<Issued> {
+    return rotateRefresh(this.ctx, client, value, requested, by, jkt, resource);
+  }
+
+  /** RFC 8693: a token exchange, on the subject token's grant and family (exchange.ts says who may exchange what). */
+  exchangeToken(client: ClientRecord, request: ExchangeRequest, by: Actor): Promise<Issued> {
+    return exchangeToken(this.ctx, client, request, by);
+  }
+
+  /** RFC 8707: the resources the client may ask tokens for, its own and the server-wide ones. */
+  allowedResources(client: ClientRecord): ReadonlySet<string> {
+    return allowedResources(client, this.ctx.config);
   }
 
   // ---- device authorization, RFC 8628 (device.ts, device-verification.ts) -------------------
 
   /** RFC 8628 §3.2: a device code and a user code for the client, stored hashed. */
-  startDeviceAuthorization(client: ClientRecord, scope: string, by: Actor): Promise<DeviceAuthorization> {
-    return startDeviceAuthorization(this.ctx, client, scope, by);
+  startDeviceAuthorization(client: ClientRecord, scope: string, by: Actor, resources: string[] = []): Promise<DeviceAuthorization> {
+    return startDeviceAuthorization(this.ctx, client, scope, by, resources);
   }
 
   /** RFC 8628 §3.4–3.5: tokens once approved, else authorization_pending, slow_down, access_denied or expired_token. */
-  pollDeviceCode(client: ClientRecord, value: string, by: Actor, jkt: string | null = null): Promise<Issued> {
-    return pollDeviceCode(this.ctx, client, value, by, jkt);
+  pollDeviceCode(client: ClientRecord, value: string, by: Actor, jkt: string | null = null, resource?: string): Promise<Issued> {
+    return pollDeviceCode(this.ctx, client, value, by, jkt, resource);
   }
 
   /** The pending device authorization a user code names; throttled against guessing (429 `slow_down`). */
@@ -282,6 +299,11 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
   /** The token's record if it is active now (not expired, revoked, or consumed). */
   activeToken(value: string): Promise<TokenRecord | undefined> {
     return activeToken(this.ctx, value);
+  }
+
+  /** Whom the token is about (`sub`): its user, else its grant's client (find-token.ts subjectOf). */
+  subjectOf(token: TokenRecord): Promise<string> {
+    return subjectOf(this.ctx, token);
   }
 
   /** The token a presented value is, found by the id it carries: an opaque token's own, a JWT's jti. */

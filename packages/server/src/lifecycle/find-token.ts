@@ -17,6 +17,17 @@ export async function activeToken(ctx: EngineContext, value: string): Promise<To
 }
 
 /**
+ * Whom the token is about (its `sub`): its user, else the client whose grant it is on. That is
+ * the client it was issued to, but for a token exchanged from a client's own token (RFC 8693),
+ * which is about the subject token's client, not the one that exchanged it.
+ */
+export async function subjectOf(ctx: EngineContext, token: TokenRecord): Promise<string> {
+  if (token.userId !== null) return token.userId;
+  if (token.exchangedFrom === null) return token.clientId;
+  return (await ctx.store.getGrant(token.grantId))?.clientId ?? token.clientId;
+}
+
+/**
  * The row a presented credential names (secrets.secretFor), if it holds the SHA-256 of the whole
  * value (constant-time comparison). Rows are never found by hash: see secretFor.
  */

@@ -9,28 +9,34 @@ import type { Actor, EngineContext } from './context.js';
 import { grantRevoked, SessionEnded, throughSession } from './credentials.js';
 
 /** A new live grant of the client to the user (`userId` null: the client's own, for client_credentials). */
-export const newGrant = (clientId: string, userId: string | null, scope: string, createdAt: number): GrantRecord =>
-  ({ id: randomId(), clientId, userId, scope, createdAt, revokedAt: null });
+export const newGrant = (clientId: string, userId: string | null, scope: string, createdAt: number, resources: string[] = []): GrantRecord =>
+  ({ id: randomId(), clientId, userId, scope, resources, createdAt, revokedAt: null });
+
+/** The grant's resources (RFC 8707) with `resources` added, in the order first authorized. */
+const widenedResources = (existing: GrantRecord | undefined, resources: Iterable<string>): string[] =>
+  [...new Set([...(existing?.resources ?? []), ...resources])];
 
 /** The grant's scope with `scopes` added: consent widens a grant, never narrows it. */
 export const widenedScope = (existing: GrantRecord | undefined, scopes: Iterable<string>): string =>
   formatScope(new Set([...(existing?.scope.split(' ').filter(Boolean) ?? []), ...scopes]));
 
-/** The user's standing grant to the client, if it covers every requested scope. */
-export async function consentCovers(ctx: EngineContext, client: ClientRecord, user: UserRecord, scopes: ReadonlySet<string>): Promise<GrantRecord | undefined> {
+/** The user's standing grant to the client, if it covers every requested scope and resource (RFC 8707). */
+export async function consentCovers(
+  ctx: EngineContext, client: ClientRecord, user: UserRecord, scopes: ReadonlySet<string>, resources: readonly string[] = [],
+): Promise<GrantRecord | undefined> {
   const grant = await ctx.store.findGrant(client.id, user.id);
   if (!grant) return undefined;
-  return isSubset(scopes, new Set(grant.scope.split(' '))) ? grant : undefined;
+  return isSubset(scopes, new Set(grant.scope.split(' '))) && isSubset(resources, new Set(grant.resources)) ? grant : undefined;
 }
 
 /**
  * Records consent given through `session`: creates the grant or widens it to include the
- * scopes. Throws SessionEnded, storing nothing, if the session ended meanwhile.
+ * scopes and resources. Throws SessionEnded, storing nothing, if the session ended meanwhile.
  */
 export function recordConsent(
-  ctx: EngineContext, client: ClientRecord, user: UserRecord, scopes: ReadonlySet<string>, by: Actor, session: SessionRecord,
+  ctx: EngineContext, client: ClientRecord, user: UserRecord, scopes: ReadonlySet<string>, by: Actor, session: SessionRecord, resources: readonly string[] = [],
 ): Promise<GrantRecord> {
-  return withGrant(ctx, client.id, user.id, (existing) => saveConsent(ctx, client, user, scopes, existing, by, session));
+  return withGrant(ctx, client.id, user.id, (existing) => saveConsent(ctx, client, user, scopes, resources, existing, by, session));
 }
 
 /**
@@ -40,16 +46,20 @@ export function recordConsent(
  */
 export function consentGrant(
   ctx: EngineContext, client: ClientRecord, user: UserRecord, scopes: ReadonlySet<string>, existing: GrantRecord | undefined, by: Actor,
+  resources: readonly string[] = [],
 ): { grant: GrantRecord; audit: AuditInput } {
   const scope = widenedScope(existing, scopes);
-  const grant: GrantRecord = existing ? { ...existing, scope } : newGrant(client.id, user.id, scope, ctx.now());
-  return { grant, audit: { event: existing ? 'grant.widened' : 'grant.created', ...by, clientId: client.id, userId: user.id, grantId: grant.id, data: { scope } } };
+  const all = widenedResources(existing, resources);
+  const grant: GrantRecord = existing ? { ...existing, scope, resources: all } : newGrant(client.id, user.id, scope, ctx.now(), all);
+  const data = { scope, ...(all.length === 0 ? {} : { resources: all }) };
+  return { grant, audit: { event: existing ? 'grant.widened' : 'grant.created', ...by, clientId: client.id, userId: user.id, grantId: grant.id, data } };
 }
 
 async function saveConsent(
-  ctx: EngineContext, client: ClientRecord, user: UserRecord, scopes: ReadonlySet<string>, existing: GrantRecord | undefined, by: Actor, session: SessionRecord,
+  ctx: EngineContext, client: ClientRecord, user: UserRecord, scopes: ReadonlySet<string>, resources: readonly string[], existing: GrantRecord | undefined, by: Actor,
+  session: SessionRecord,
 ): Promise<GrantRecord | typeof GRANT_CONFLICT> {
-  const { grant, audit } = consentGrant(ctx, client, user, scopes, existing, by);
+  const { grant, audit } = consentGrant(ctx, client, user, scopes, existing, by, resources);
   const saved = await ctx.store.saveGrant(grant, [audit], throughSession(user, session));
   if (saved === 'credential-changed') throw new SessionEnded();
   if (saved === 'conflict') return GRANT_CONFLICT;

@@ -6,7 +6,7 @@
 import { parseScope } from '@tessera/core';
 import { hashSecret, randomId, secretFor } from '../secrets.js';
 import type { AuditInput, ClientRecord, GrantRecord, TokenRecord, UserRecord } from '../store/types.js';
-import { signAccessToken } from '../rfc9068/access-token.js';
+import { type Act, signAccessToken } from '../rfc9068/access-token.js';
 import type { Actor, EngineContext } from './context.js';
 
 /** The prefixes of Tessera's opaque credentials (secrets.secretFor). */
@@ -29,6 +29,8 @@ export interface Issued {
    * what the id_token says of the user's sign-in (oidc/id-token.ts makes it).
    */
   authentication?: Authentication;
+  /** A token exchange's answer (RFC 8693 §2.2.1 issued_token_type): the type of `access`. */
+  issuedTokenType?: string;
 }
 
 /** Who signed in and how, for the id_token (OpenID Connect Core §2). */
@@ -56,25 +58,43 @@ export const issued = (access: Minted & { ttl: number }, refresh: Minted | undef
 });
 
 /**
- * `family` null: a token of no family (client_credentials, implicit), which is its own. `jkt`: the
- * DPoP key (RFC 9449) the token is bound to, from the token request's proof; null for a bearer token.
+ * Where an access token goes and on whose behalf, beyond its grant: the resource it is for
+ * (RFC 8707; none: config.audience), for a token exchange (RFC 8693) the actor (§4.1 act) and
+ * the subject token it was exchanged from, and the DPoP key (RFC 9449) it is bound to, from the
+ * token request's proof (none: a bearer token).
  */
+export interface AccessTarget {
+  audience?: string | null;
+  act?: Act | null;
+  exchangedFrom?: string | null;
+  /** The latest the token may expire (ms): an exchanged token never outlives its subject token. */
+  notAfter?: number;
+  jkt?: string | null;
+}
+
+/** `family` null: a token of no family (client_credentials, implicit), which is its own. */
 export async function mintAccess(
   ctx: EngineContext, client: ClientRecord, grant: GrantRecord, user: UserRecord | null, family: string | null, parentId: string | null, scope: string, now: number,
-  jkt: string | null = null,
+  target: AccessTarget = {},
 ): Promise<Minted & { ttl: number }> {
-  const ttl = client.accessTtl ?? ctx.config.accessTokenTtl;
+  const own = now + (client.accessTtl ?? ctx.config.accessTokenTtl) * 1000;
+  const expiresAt = target.notAfter === undefined ? own : Math.min(own, target.notAfter);
+  const ttl = Math.floor((expiresAt - now) / 1000);
   const id = randomId();
   const familyId = family ?? id;
-  const expiresAt = now + ttl * 1000;
+  const audience = target.audience ?? null;
+  const act = target.act ?? null;
+  const jkt = target.jkt ?? null;
   const value = client.tokenFormat === 'jwt'
     ? await signAccessToken(ctx.keys, ctx.config.accessTokenAlg, {
-      issuer: ctx.config.issuer, audience: ctx.config.audience, clientId: client.id, user, id, grantId: grant.id, familyId, scope, issuedAt: now, expiresAt, jkt,
+      issuer: ctx.config.issuer, audience: audience ?? ctx.config.audience, clientId: client.id, subjectClientId: grant.clientId, user, id, grantId: grant.id, familyId,
+      scope, issuedAt: now, expiresAt, act, jkt,
     })
     : secretFor(PREFIX.access, id);
   const record: TokenRecord = {
     id, hash: hashSecret(value), kind: 'access', format: client.tokenFormat, grantId: grant.id, familyId, parentId,
-    clientId: client.id, userId: user?.id ?? null, scope, issuedAt: now, expiresAt, revokedAt: null, consumedAt: null, authTime: null, dpopJkt: jkt,
+    clientId: client.id, userId: user?.id ?? null, scope, issuedAt: now, expiresAt, revokedAt: null, consumedAt: null, authTime: null,
+    audience, act: act === null ? null : JSON.stringify(act), exchangedFrom: target.exchangedFrom ?? null, dpopJkt: jkt,
   };
   return { value, record, ttl };
 }
@@ -98,7 +118,8 @@ export function mintRefresh(
   const ttl = client.refreshTtl ?? ctx.config.refreshTokenTtl;
   const record: TokenRecord = {
     id, hash: hashSecret(value), kind: 'refresh', format: 'opaque', grantId: grant.id, familyId, parentId,
-    clientId: client.id, userId, scope, issuedAt: now, expiresAt: now + ttl * 1000, revokedAt: null, consumedAt: null, authTime, dpopJkt: jkt,
+    clientId: client.id, userId, scope, issuedAt: now, expiresAt: now + ttl * 1000, revokedAt: null, consumedAt: null, authTime,
+    audience: null, act: null, exchangedFrom: null, dpopJkt: jkt,
   };
   return { value, record };
 }
@@ -107,13 +128,14 @@ export function mintRefresh(
  * The tokens a user's one-time authorization (a code, a device code) is redeemed for, one family
  * named by `family`: an access token, and a refresh token when the client may refresh (mayRefresh),
  * which keeps `authTime` (when the user signed in; null: not known); `event` is the redemption's
- * own audit record, before the tokens'. `jkt`: the token request's DPoP key (RFC 9449), or null.
+ * own audit record, before the tokens'. `jkt`: the token request's DPoP key (RFC 9449), or null;
+ * `audience`: the resource the access token is for (RFC 8707).
  */
 export async function mintForUser(
   ctx: EngineContext, client: ClientRecord, grant: GrantRecord, user: UserRecord, family: string, scope: string, now: number, authTime: number | null,
-  event: AuditInput, by: Actor, jkt: string | null = null,
+  event: AuditInput, by: Actor, jkt: string | null = null, audience: string | null = null,
 ): Promise<{ access: Minted & { ttl: number }; refresh: Minted | undefined; records: TokenRecord[]; audit: AuditInput[] }> {
-  const access = await mintAccess(ctx, client, grant, user, family, null, scope, now, jkt);
+  const access = await mintAccess(ctx, client, grant, user, family, null, scope, now, { audience, jkt });
   const refresh = mayRefresh(client, scope) ? mintRefresh(ctx, client, grant, user.id, family, null, scope, now, authTime, refreshBinding(client, jkt)) : undefined;
   const records = refresh ? [access.record, refresh.record] : [access.record];
   return { access, refresh, records, audit: [event, ...records.map((r) => issuedEvent(r, by))] };
@@ -133,6 +155,7 @@ function mayRefresh(client: ClientRecord, scope: string): boolean {
 
 export function issuedEvent(t: TokenRecord, by: Actor): AuditInput {
   const data: Record<string, unknown> = { kind: t.kind, format: t.format, family: t.familyId, parent: t.parentId, scope: t.scope, exp: t.expiresAt };
+  if (t.audience !== null) data.aud = t.audience;
   // A DPoP-bound token names its key by thumbprint (a public key's: no secret in it).
   if (t.dpopJkt !== null) data.jkt = t.dpopJkt;
   return { event: 'token.issued', ...by, clientId: t.clientId, userId: t.userId, grantId: t.grantId, tokenId: t.id, data };

@@ -12,7 +12,7 @@ import { revoke } from './revoke.js';
 
 /** `jkt`: the token request's DPoP key (RFC 9449), or null; a bound refresh token needs its own key. */
 export async function rotateRefresh(
-  ctx: EngineContext, client: ClientRecord, value: string, requested: ReadonlySet<string> | undefined, by: Actor, jkt: string | null = null,
+  ctx: EngineContext, client: ClientRecord, value: string, requested: ReadonlySet<string> | undefined, by: Actor, jkt: string | null = null, resource?: string,
 ): Promise<Issued> {
   const old = await findToken(ctx, value);
   const now = ctx.now();
@@ -42,7 +42,10 @@ export async function rotateRefresh(
     old.userId === null ? undefined : ctx.store.getUser(old.userId),
   ]);
   if (!grant || grant.revokedAt !== null || (old.userId !== null && !user)) throw new OAuthError('invalid_grant', 'the grant was revoked');
-  const access = await mintAccess(ctx, client, grant, user ?? null, old.familyId, old.id, accessScope, now, jkt);
+  // RFC 8707 §2.2: a refresh may ask an access token for any resource the grant was authorized
+  // for (downscoping to it), never one outside them.
+  if (resource !== undefined && !grant.resources.includes(resource)) throw new OAuthError('invalid_target', 'the resource was not authorized for this grant');
+  const access = await mintAccess(ctx, client, grant, user ?? null, old.familyId, old.id, accessScope, now, { audience: resource ?? null, jkt });
   // RFC 6749 §6: a new refresh token keeps the scope of the one it replaces; it keeps the sign-in
   // time too, for the id_token of every later refresh (OpenID Connect Core §12.2); a bound one keeps its key.
   const refresh = mintRefresh(ctx, client, grant, old.userId, old.familyId, old.id, old.scope, now, old.authTime, refreshBinding(client, jkt));

@@ -19,6 +19,8 @@ ${p.error !== undefined && html`<p class="error" role="alert">${p.error}</p>`}
 
 export function consentPage(p: {
   action: string; request: string; csrf: string; clientName: string; username: string; scopes: readonly string[];
+  /** RFC 8707: the resources (APIs) the request names, shown so the user sees where the tokens go. */
+  resources?: readonly string[];
   /** The device flow's consent carries the user code (and shows it) instead of an authorization request. */
   userCode?: string;
 }): string {
@@ -26,6 +28,7 @@ export function consentPage(p: {
 ${p.userCode !== undefined && html`<p>Code <strong class="code">${p.userCode}</strong>: allow only if your device shows this code and you started the sign-in on it.</p>`}
 <p><strong>${p.clientName}</strong> asks to act for you, <strong>${p.username}</strong>, with:</p>
 ${p.scopes.length > 0 ? html`<ul>${p.scopes.map((s) => html`<li><code>${s}</code></li>`)}</ul>` : html`<p>no particular scope.</p>`}
+${p.resources !== undefined && p.resources.length > 0 && html`<p>at:</p><ul>${p.resources.map((r) => html`<li><code>${r}</code></li>`)}</ul>`}
 <form method="post" action="${p.action}">
 <input type="hidden" name="csrf" value="${p.csrf}">
 <input type="hidden" name="${p.userCode !== undefined ? 'user_code' : 'request'}" value="${p.request}">

@@ -13,6 +13,7 @@ import { pushedRequest } from '../rfc9126/request-uri.js';
 import { JKT } from '../rfc9449/dpop.js';
 import type { ClientRecord } from '../store/types.js';
 import { RedirectError, type Reply } from './authorization-response.js';
+import { oneResource, requestedResources } from '../rfc8707/resource.js';
 import { allowedScope } from './scope.js';
 
 export interface AuthorizationRequest {
@@ -20,6 +21,8 @@ export interface AuthorizationRequest {
   reply: Reply;
   responseType: 'code' | 'token';
   scope: string;
+  /** RFC 8707 §2.1: the resources the request names (none: empty), each allowed for the client. */
+  resources: string[];
   pkce: ReturnType<typeof checkChallenge>;
   /** OpenID Connect Core §3.1.2.1 nonce, carried by the code into the id_token. */
   nonce: string | null;
@@ -104,6 +107,9 @@ export async function checkRequest(
       throw new OAuthError('unsupported_response_type', 'the response_type is not supported');
     }
     const scope = allowedScope(client, p.scope);
+    const resources = requestedResources(params, client, config);
+    // A token straight from here (legacy implicit) has one audience, as at the token endpoint.
+    if (responseType === 'token') oneResource(resources);
     let pkce: AuthorizationRequest['pkce'];
     if (responseType === 'code') {
       pkce = checkChallenge(p.code_challenge, p.code_challenge_method, config.allowPlainPkce);
@@ -111,7 +117,7 @@ export async function checkRequest(
       if (!pkce && client.authMethod === 'none') throw new OAuthError('invalid_request', 'code_challenge is required for public clients');
     }
     const authentication = await authenticationParams(p, client.id, config.issuer, keys);
-    return { client, reply, responseType, scope, pkce, nonce: p.nonce ?? null, dpopJkt: p.dpop_jkt ?? null, authentication };
+    return { client, reply, responseType, scope, resources, pkce, nonce: p.nonce ?? null, dpopJkt: p.dpop_jkt ?? null, authentication };
   } catch (err) {
     // A push hears of every error itself (RFC 9126 §2.3); a browser is sent back to the client.
     if (err instanceof OAuthError && via !== 'push') throw new RedirectError(reply, err);

@@ -30,7 +30,7 @@ export function authorizationEndpoint(engine: LifecycleEngine, config: ServerCon
     if (toClient(request.reply, () => mustSignIn(request.authentication, signedIn, Date.now(), request.pushed?.at)) || !signedIn) return signInFor(params, seeOther);
     const { user } = signedIn;
     // OIDC Core §3.1.2.1: prompt=consent asks again even when the grant covers the request.
-    const grant = request.authentication.prompt.has('consent') ? undefined : await engine.consentCovers(request.client, user, parseScope(request.scope));
+    const grant = request.authentication.prompt.has('consent') ? undefined : await engine.consentCovers(request.client, user, parseScope(request.scope), request.resources);
     if (grant) return respond(engine, config, request, signedIn, grant, seeOther);
     if (request.authentication.prompt.has('none')) throw new RedirectError(request.reply, new OAuthError('consent_required', 'the user has not consented to this request'));
     return withCsrf(config, req, (csrf) =>
@@ -41,6 +41,7 @@ export function authorizationEndpoint(engine: LifecycleEngine, config: ServerCon
         clientName: request.client.name,
         username: user.username,
         scopes: [...parseScope(request.scope)],
+        resources: request.resources,
       })),
     );
   });
@@ -63,7 +64,7 @@ export function consentEndpoint(engine: LifecycleEngine, config: ServerConfig, k
     }
     if (form.decision !== 'allow') throw new OAuthError('invalid_request', 'decision must be allow or deny');
     return orSignIn(request, 303, async () => {
-      const grant = await engine.recordConsent(request.client, user, parseScope(request.scope), actor(user, PATHS.consent), session);
+      const grant = await engine.recordConsent(request.client, user, parseScope(request.scope), actor(user, PATHS.consent), session, request.resources);
       return respond(engine, config, request, signedIn, grant, 303);
     });
   });
@@ -80,6 +81,7 @@ function respond(
     if (request.responseType === 'code') {
       const code = await engine.issueCode(request.client, user, grant, {
         scope: request.scope,
+        resources: request.resources,
         redirectUri: request.reply.redirectUri,
         codeChallenge: request.pkce?.challenge ?? null,
         codeChallengeMethod: request.pkce?.method ?? null,
@@ -88,7 +90,7 @@ function respond(
       }, by, session);
       return answer(config, request.reply, { code }, status);
     }
-    const t = tokenResponse(await engine.issueImplicit(request.client, user, grant, request.scope, by, session));
+    const t = tokenResponse(await engine.issueImplicit(request.client, user, grant, request.scope, by, session, request.resources[0]));
     return answer(config, request.reply, {
       access_token: t.access_token, token_type: t.token_type, expires_in: String(t.expires_in), scope: t.scope,
     }, status);

@@ -20,9 +20,11 @@ import { refreshToken } from './grants/refresh-token.js';
 import type { TokenGrant } from './grants/types.js';
 import { deviceCode } from '../rfc8628/device-code-grant.js';
 import type { DpopProofs } from '../rfc9449/dpop.js';
+import { tokenExchange } from '../rfc8693/token-exchange.js';
+import { oneResource, requestedResources } from '../rfc8707/resource.js';
 import { tokenResponse } from './token-response.js';
 
-const ALL_GRANTS: readonly TokenGrant[] = [authorizationCode, refreshToken, clientCredentials, password, deviceCode];
+const ALL_GRANTS: readonly TokenGrant[] = [authorizationCode, refreshToken, clientCredentials, password, deviceCode, tokenExchange];
 
 /** The grants this server offers: password only when enabled as a legacy grant. */
 export function enabledGrants(config: ServerConfig): Map<string, TokenGrant> {
@@ -55,7 +57,9 @@ export function tokenEndpoint(engine: LifecycleEngine, config: ServerConfig, key
     }
     const params = readParams(body, grant.params);
     const address = clientAddress(req, config.trustForwardedFor);
-    const issued = await grant.handle({ engine, client, params, by: { actor: `client:${client.id}`, endpoint: PATHS.token }, address, jkt: proof?.jkt ?? null });
+    // RFC 8707 §2.2: the resource the access token is for, one per token request (oneResource says why).
+    const resource = oneResource(requestedResources(body, client, config));
+    const issued = await grant.handle({ engine, client, params, by: { actor: `client:${client.id}`, endpoint: PATHS.token }, address, jkt: proof?.jkt ?? null, resource });
     const response = tokenResponse(issued);
     // OpenID Connect Core §3.1.3.3: an id_token beside an openid authorization's tokens (no await on the other grants' path).
     if (issued.authentication !== undefined) response.id_token = await idTokenFor(keys, config.issuer, client, issued);

@@ -11,6 +11,8 @@ export interface TokenResponse {
   scope: string;
   /** OpenID Connect Core §3.1.3.3: for an `openid` authorization (oidc/id-token.ts). */
   id_token?: string;
+  /** RFC 8693 §2.2.1: what a token exchange issued (REQUIRED there). */
+  issued_token_type?: string;
 }
 
 /** RFC 6749 §5.1 (and §4.2.2 for the implicit grant, which has no refresh token). */
@@ -19,5 +21,6 @@ export function tokenResponse(issued: Issued): TokenResponse {
     access_token: issued.access.value, token_type: issued.access.record.dpopJkt === null ? 'Bearer' : 'DPoP', expires_in: issued.expiresIn, scope: issued.access.record.scope,
   };
   if (issued.refresh) body.refresh_token = issued.refresh.value;
+  if (issued.issuedTokenType !== undefined) body.issued_token_type = issued.issuedTokenType;
   return body;
 }

@@ -9,7 +9,7 @@ import { registeredRedirectUriProblem } from '../rfc6749/redirect-uri.js';
 import { SIGNING_ALGS } from '../lifecycle/keys.js';
 import { enabledGrants } from '../rfc6749/token-endpoint.js';
 import { checkedJwks, registeredJwksUri } from '../rfc7523/client-jwks.js';
-import type { ClientAuthMethod, ClientRecord, GrantType, SigningAlg } from '../store/types.js';
+import { type ClientAuthMethod, type ClientRecord, type GrantType, type SigningAlg, TOKEN_EXCHANGE_GRANT } from '../store/types.js';
 
 /** What registration sets of a client: everything but the token format and lifetimes (server defaults). */
 export type RegisteredMetadata = Omit<NewClient, 'tokenFormat' | 'accessTtl' | 'refreshTtl' | 'registrationTokenHash' | 'idTokenSignedResponseAlg'>
@@ -67,8 +67,9 @@ export async function checkedMetadata(json: unknown, config: ServerConfig, curre
   const grantTypes = (stringList(body, 'grant_types') ?? ['authorization_code']) as GrantType[];
   // Never the legacy grants (RFC 9700 §2.4, §2.1.2), even where the operator enabled them for
   // clients they registered: a stranger's client would collect users' passwords or take tokens in
-  // the fragment.
-  const offered: GrantType[] = supportedGrantTypes(config).filter((g) => g !== 'password' && g !== 'implicit');
+  // the fragment. Nor token exchange (RFC 8693): who may exchange whose tokens is the operator's
+  // call (client create --resource), and a registered client has no resources of its own.
+  const offered: GrantType[] = supportedGrantTypes(config).filter((g) => g !== 'password' && g !== 'implicit' && g !== TOKEN_EXCHANGE_GRANT);
   // Descriptions never repeat what the request sent (they name the field and the allowed values).
   if (grantTypes.some((g) => !offered.includes(g))) throw bad(`grant_types names a grant type this server does not offer; it offers ${offered.join(', ')}`);
   if (grantTypes.length === 0) throw bad('grant_types must name at least one grant type');

@@ -34,15 +34,18 @@ export function introspectionEndpoint(engine: LifecycleEngine, config: Pick<Serv
       scope: record.scope,
       client_id: record.clientId,
       ...(user ? { username: user.username } : {}),
-      sub: record.userId ?? record.clientId,
+      sub: await engine.subjectOf(record),
       // RFC 9449 §6.2: a DPoP-bound access token is of type DPoP, its key confirmed by cnf.jkt.
       token_type: record.kind === 'access' ? (record.dpopJkt === null ? 'Bearer' : 'DPoP') : 'refresh_token',
       ...(record.kind === 'access' && record.dpopJkt !== null ? { cnf: { jkt: record.dpopJkt } } : {}),
       exp: Math.floor(record.expiresAt / 1000),
       iat: Math.floor(record.issuedAt / 1000),
-      aud: config.audience,
+      // RFC 8707 §2.2: the resource the token was issued for, else the server's default audience.
+      aud: record.audience ?? config.audience,
       iss: config.issuer,
       jti: record.id,
+      // RFC 8693 §4.1: who acts for the subject, for a token exchanged with an actor token.
+      ...(record.act === null ? {} : { act: JSON.parse(record.act) as unknown }),
       // Extensions (RFC 7662 §2.2 allows them): the same private claims as a JWT access token's,
       // so a guard can tell which grant and family revocation events cover an opaque token.
       tessera_grant: record.grantId,

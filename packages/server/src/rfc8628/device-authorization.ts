@@ -11,6 +11,7 @@ import type { Handler } from '../http/types.js';
 import type { LifecycleEngine } from '../lifecycle/engine.js';
 import { authenticateClient } from '../rfc6749/client-auth.js';
 import { allowedScope } from '../rfc6749/scope.js';
+import { requestedResources } from '../rfc8707/resource.js';
 import { DEVICE_CODE_GRANT } from '../store/types.js';
 
 const PARAMS = ['scope'] as const;
@@ -26,7 +27,9 @@ export function deviceAuthorizationEndpoint(engine: LifecycleEngine, config: Ser
       throw new OAuthError('unauthorized_client', 'this client may not use the device authorization grant');
     }
     const scope = allowedScope(client, readParams(body, PARAMS).scope);
-    const started = await engine.startDeviceAuthorization(client, scope, { actor: `client:${client.id}`, endpoint: PATHS.deviceAuthorization });
+    // RFC 8707 §2: the resources the tokens are for, as in any authorization request; the user's approval consents to them.
+    const resources = requestedResources(body, client, config);
+    const started = await engine.startDeviceAuthorization(client, scope, { actor: `client:${client.id}`, endpoint: PATHS.deviceAuthorization }, resources);
     // RFC 8628 §3.2; the response carries credentials, so json() adds Cache-Control: no-store.
     return json(200, {
       device_code: started.deviceCode,

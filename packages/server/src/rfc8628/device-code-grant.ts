@@ -6,5 +6,5 @@ import { DEVICE_CODE_GRANT } from '../store/types.js';
 export const deviceCode: TokenGrant = {
   grantType: DEVICE_CODE_GRANT,
   params: ['device_code'],
-  handle: ({ engine, client, params, by, jkt }) => engine.pollDeviceCode(client, required(params.device_code, 'device_code'), by, jkt),
+  handle: ({ engine, client, params, by, jkt, resource }) => engine.pollDeviceCode(client, required(params.device_code, 'device_code'), by, jkt, resource),
 };

@@ -74,6 +74,7 @@ async function submit(engine: LifecycleEngine, config: ServerConfig, req: PlainR
       clientName: request.client.name,
       username: user.username,
       scopes: [...parseScope(request.code.scope)],
+      resources: request.code.resources,
       userCode: shown,
     })));
   }

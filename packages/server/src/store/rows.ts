@@ -29,6 +29,7 @@ export const toClient = (r: Row): ClientRecord => ({
   redirectUris: parsed(r.redirect_uris),
   postLogoutRedirectUris: parsed(r.post_logout_redirect_uris),
   scope: r.scope as string,
+  resources: parsed(r.resources),
   tokenFormat: r.token_format as ClientRecord['tokenFormat'],
   idTokenSignedResponseAlg: r.id_token_signed_response_alg as ClientRecord['idTokenSignedResponseAlg'],
   accessTtl: r.access_ttl as number | null,
@@ -52,6 +53,7 @@ export const toGrant = (r: Row): GrantRecord => ({
   clientId: r.client_id as string,
   userId: r.user_id as string | null,
   scope: r.scope as string,
+  resources: parsed(r.resources),
   createdAt: r.created_at as number,
   revokedAt: r.revoked_at as number | null,
 });
@@ -72,6 +74,9 @@ export const toToken = (r: Row): TokenRecord => ({
   consumedAt: r.consumed_at as number | null,
   authTime: r.auth_time as number | null,
   dpopJkt: (r.dpop_jkt as string | null) ?? null,
+  audience: (r.audience as string | null) ?? null,
+  act: (r.act as string | null) ?? null,
+  exchangedFrom: (r.exchanged_from as string | null) ?? null,
 });
 export const toCode = (r: Row): CodeRecord => ({
   id: r.id as string,
@@ -80,6 +85,7 @@ export const toCode = (r: Row): CodeRecord => ({
   clientId: r.client_id as string,
   userId: r.user_id as string,
   scope: r.scope as string,
+  resources: parsed(r.resources),
   redirectUri: r.redirect_uri as string,
   codeChallenge: r.code_challenge as string | null,
   codeChallengeMethod: r.code_challenge_method as CodeRecord['codeChallengeMethod'],
@@ -96,6 +102,7 @@ export const toDeviceCode = (r: Row): DeviceCodeRecord => ({
   userCodeHash: r.user_code_hash as string,
   clientId: r.client_id as string,
   scope: r.scope as string,
+  resources: parsed(r.resources),
   issuedAt: r.issued_at as number,
   expiresAt: r.expires_at as number,
   interval: r.interval as number,

@@ -33,7 +33,9 @@
 
 /** RFC 8628 §3.4: the device authorization grant's grant_type. */
 export const DEVICE_CODE_GRANT = 'urn:ietf:params:oauth:grant-type:device_code';
-export type GrantType = 'authorization_code' | 'refresh_token' | 'client_credentials' | 'password' | 'implicit' | typeof DEVICE_CODE_GRANT;
+/** RFC 8693 §2.1: the token exchange grant's grant_type. */
+export const TOKEN_EXCHANGE_GRANT = 'urn:ietf:params:oauth:grant-type:token-exchange';
+export type GrantType = 'authorization_code' | 'refresh_token' | 'client_credentials' | 'password' | 'implicit' | typeof DEVICE_CODE_GRANT | typeof TOKEN_EXCHANGE_GRANT;
 export type ClientAuthMethod = 'client_secret_basic' | 'client_secret_post' | 'private_key_jwt' | 'client_secret_jwt' | 'none';
 export type TokenFormat = 'opaque' | 'jwt';
 /** The JWS algorithms the server signs with (RFC 7518 §3.3 RS256, §3.4 ES256): one current key each. */
@@ -72,6 +74,12 @@ export interface ClientRecord {
   postLogoutRedirectUris: string[];
   /** Space-delimited scopes the client may ask for. */
   scope: string;
+  /**
+   * RFC 8707 resource indicators this client may ask tokens for (`client create --resource`), on
+   * top of the server-wide list (config.resources); empty: the server-wide list only. For a client
+   * that may exchange tokens (RFC 8693), also the audiences of the tokens sent to it that it may exchange.
+   */
+  resources: string[];
   tokenFormat: TokenFormat;
   /** OpenID Connect Dynamic Client Registration 1.0 §2 id_token_signed_response_alg: what its ID Tokens are signed with. */
   idTokenSignedResponseAlg: SigningAlg;
@@ -85,8 +93,8 @@ export interface ClientRecord {
 
 /** What `updateClient` may change; the id, secrets and creation time never change. */
 export type ClientChanges = Partial<Pick<ClientRecord,
-  'name' | 'grantTypes' | 'redirectUris' | 'postLogoutRedirectUris' | 'scope' | 'tokenFormat' | 'idTokenSignedResponseAlg' | 'accessTtl' | 'refreshTtl' | 'jwks'
-  | 'jwksUri' | 'dpopBoundAccessTokens'>>;
+  'name' | 'grantTypes' | 'redirectUris' | 'postLogoutRedirectUris' | 'scope' | 'resources' | 'tokenFormat' | 'idTokenSignedResponseAlg' | 'accessTtl' | 'refreshTtl'
+  | 'jwks' | 'jwksUri' | 'dpopBoundAccessTokens'>>;
 
 /**
  * An initial access token (RFC 7591 §3), minted by `tessera client initial-token`: it lets one
@@ -122,6 +130,8 @@ export interface GrantRecord {
   clientId: string;
   userId: string | null;
   scope: string;
+  /** RFC 8707: the resources the user authorized at /authorize, widened by consent like scope; tokens of the grant may name them. */
+  resources: string[];
   createdAt: number;
   revokedAt: number | null;
 }
@@ -162,6 +172,22 @@ export interface TokenRecord {
    * token's cnf.jkt, §6; a public client's refresh token, §5), or null for a bearer token.
    */
   dpopJkt: string | null;
+  /**
+   * Access tokens: the resource (RFC 8707) the token is for, its `aud`; null: the server's default
+   * audience (config.audience), as for every token issued without a `resource`.
+   */
+  audience: string | null;
+  /**
+   * Access tokens from a token exchange with an actor (RFC 8693 §4.1): the `act` claim, JSON text
+   * (the actor's sub and client_id, and the subject token's own act nested in it); null otherwise.
+   */
+  act: string | null;
+  /**
+   * Access tokens issued by a token exchange (RFC 8693): the subject token's id. Such a token
+   * belongs to the subject token's grant and family (revoking them revokes it) but is issued to the
+   * exchanging client, which may be another client than the grant's: revoking that client reaches it too.
+   */
+  exchangedFrom: string | null;
 }
 
 export interface CodeRecord {
@@ -171,6 +197,8 @@ export interface CodeRecord {
   clientId: string;
   userId: string;
   scope: string;
+  /** RFC 8707 §2.1: the resources the authorization request named (empty: none); the token request may narrow to one of them. */
+  resources: string[];
   redirectUri: string;
   codeChallenge: string | null;
   codeChallengeMethod: 'S256' | 'plain' | null;
@@ -215,6 +243,8 @@ export interface DeviceCodeRecord {
   userCodeHash: string;
   clientId: string;
   scope: string;
+  /** RFC 8707: the resources the device authorization request named (empty: none); approving consents to them. */
+  resources: string[];
   issuedAt: number;
   expiresAt: number;
   /** Seconds the client must wait between polls (RFC 8628 §3.2 interval); slow_down adds 5 (§3.5). */
@@ -324,6 +354,7 @@ export interface AuditHead {
 
 export interface TokenFilter {
   userId?: string;
+  /** The client's tokens: those on its grants, and those exchanged for it on others' (RFC 8693). */
   clientId?: string;
   /** Only tokens neither revoked, consumed nor expired at this instant. */
   activeAt?: number;
@@ -533,7 +564,8 @@ export interface Store {
   // revocation
   /**
    * Revokes every unrevoked token the target covers (and the grants, for grant/user/client
-   * targets) and deletes the unredeemed codes it covers (for a family: the code whose id names
+   * targets; a client target also covers the tokens exchanged for that client on other clients'
+   * grants, TokenRecord.exchangedFrom) and deletes the unredeemed codes it covers (for a family: the code whose id names
    * it). Already-revoked rows keep their revocation time and are not counted.
    * When it newly revokes at least one access token, it appends a FeedEvent in the same
    * transaction (so do deleteClient, deleteUser and setPassword, with a client or user target).

@@ -6,12 +6,20 @@ import { checkedJwks, checkedJwksUri } from '../../rfc7523/client-jwks.js';
 import { SIGNING_ALGS } from '../../lifecycle/keys.js';
 import { readSealingKey } from '../../secrets.js';
 import type { ServerConfig } from '../../config.js';
-import { type ClientAuthMethod, type ClientRecord, DEVICE_CODE_GRANT, type GrantType, type TokenFormat } from '../../store/types.js';
+import { resourceProblem } from '../../rfc8707/resource.js';
+import { type ClientAuthMethod, type ClientRecord, DEVICE_CODE_GRANT, type GrantType, TOKEN_EXCHANGE_GRANT, type TokenFormat } from '../../store/types.js';
 import { CommandError, oneOf, UsageError } from '../args.js';
 import { fields, iso } from '../io.js';
 
-/** DEVICE_CODE_GRANT: RFC 8628's urn:ietf:params:oauth:grant-type:device_code, named as on the wire. */
-export const GRANT_TYPES = ['authorization_code', 'refresh_token', 'client_credentials', 'password', 'implicit', DEVICE_CODE_GRANT] as const satisfies readonly GrantType[];
+/**
+ * DEVICE_CODE_GRANT: RFC 8628's urn:ietf:params:oauth:grant-type:device_code, TOKEN_EXCHANGE_GRANT
+ * RFC 8693's urn:ietf:params:oauth:grant-type:token-exchange, named as on the wire.
+ */
+export const GRANT_TYPES = [
+  'authorization_code', 'refresh_token', 'client_credentials', 'password', 'implicit', DEVICE_CODE_GRANT, TOKEN_EXCHANGE_GRANT,
+] as const satisfies readonly GrantType[];
+/** Grants only a confidential client may use: it acts on its own credentials (RFC 6749 §4.4; RFC 8693 §2.1 authenticates the exchanging client). */
+const CONFIDENTIAL_ONLY: readonly GrantType[] = ['client_credentials', TOKEN_EXCHANGE_GRANT];
 export const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'client_secret_jwt', 'none'] as const satisfies readonly ClientAuthMethod[];
 export const TOKEN_FORMATS = ['opaque', 'jwt'] as const satisfies readonly TokenFormat[];
 /** Grants that send the browser back to the client (RFC 6749 §3.1.2). */
@@ -28,6 +36,7 @@ export function clientJson(c: ClientRecord) {
     post_logout_redirect_uris: c.postLogoutRedirectUris,
     ...(c.authMethod === 'private_key_jwt' ? { jwks: c.jwks === null ? null : JSON.parse(c.jwks), jwks_uri: c.jwksUri } : {}),
     scope: c.scope,
+    resources: c.resources,
     token_format: c.tokenFormat,
     id_token_signed_response_alg: c.idTokenSignedResponseAlg,
     access_ttl: c.accessTtl,
@@ -54,6 +63,7 @@ export function clientText(c: ClientRecord, config: ServerConfig, secret: string
     ['post_logout_redirect_uris', c.postLogoutRedirectUris.join(' ') || '-'],
     ...(c.authMethod === 'private_key_jwt' ? [['client keys', keysText(c)] as const] : []),
     ['scope', c.scope],
+    ['resources', c.resources.join(' ') || '-'],
     ['token_format', c.tokenFormat],
     ['id_token_signed_response_alg', c.idTokenSignedResponseAlg],
     ['access_ttl', ttl(c.accessTtl, config.accessTokenTtl)],
@@ -89,6 +99,26 @@ export function scopeOf(value: string): string {
   }
   if (scopes.size === 0) throw new UsageError('--scope must name at least one scope');
   return formatScope(scopes);
+}
+
+export const RESOURCE_HELP = `  --resource URI      a resource indicator (RFC 8707) the client may ask tokens for, besides the
+                      server's resources setting: an absolute URI without fragment, repeatable.
+                      A client that may exchange tokens (grant type ${TOKEN_EXCHANGE_GRANT})
+                      may also exchange the tokens whose audience is one of these`;
+
+/** `--resource URI`, repeatable, never split at commas (a URI may hold one). */
+export function resourcesOf(values: string[], flag = '--resource'): string[] {
+  for (const value of values) {
+    const problem = resourceProblem(value);
+    if (problem !== undefined) throw new UsageError(`${flag} ${problem}; got '${value}'`);
+  }
+  return [...new Set(values)];
+}
+
+/** The grants a public client cannot have (CONFIDENTIAL_ONLY), refused by create and update alike. */
+export function publicProblem(authMethod: ClientAuthMethod, grantTypes: readonly GrantType[]): string | undefined {
+  const refused = grantTypes.filter((g) => CONFIDENTIAL_ONLY.includes(g));
+  return authMethod === 'none' && refused.length > 0 ? `a public client cannot use ${refused.join(' or ')} (it has no secret to authenticate with)` : undefined;
 }
 
 export const ID_TOKEN_ALG_HELP = `  --id-token-alg A    what its ID Tokens are signed with: ${SIGNING_ALGS.join(' or ')}

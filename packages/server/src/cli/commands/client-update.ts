@@ -7,8 +7,8 @@ import type { ClientChanges, ClientRecord } from '../../store/types.js';
 import { CommandError, EXIT, list, oneOf, parse, positiveInt, repeated, UsageError, type Command } from '../args.js';
 import { fields, plural, print, printJson, withTessera } from '../io.js';
 import {
-  clientJson, clientKeysOf, clientText, GRANT_TYPES, ID_TOKEN_ALG_HELP, idTokenAlgOf, KEYS_HELP, needSealingKey, REDIRECTING, redirectUri, REQUIRE_DPOP_HELP,
-  scopeOf, TOKEN_FORMATS,
+  clientJson, clientKeysOf, clientText, GRANT_TYPES, ID_TOKEN_ALG_HELP, idTokenAlgOf, KEYS_HELP, needSealingKey, publicProblem, REDIRECTING, redirectUri,
+  REQUIRE_DPOP_HELP, resourcesOf, scopeOf, TOKEN_FORMATS,
 } from './client-fields.js';
 
 const REVOKE_HELP = `  --revoke            also revoke every grant and token the client holds (as \`tessera token
@@ -16,7 +16,7 @@ const REVOKE_HELP = `  --revoke            also revoke every grant and token the
 
 export const update: Command = {
   name: 'client update',
-  synopsis: `ID [--name N] [--grant-type G …] [--redirect-uri U …] [--post-logout-redirect-uri U …] [--scope "a b"] [--token-format opaque|jwt]
+  synopsis: `ID [--name N] [--grant-type G …] [--redirect-uri U …] [--post-logout-redirect-uri U …] [--scope "a b"] [--resource URI … | --resource none] [--token-format opaque|jwt]
        [--access-ttl S|default] [--refresh-ttl S|default] [--id-token-alg RS256|ES256] [--jwks FILE | --jwks-uri URL] [--require-dpop | --no-require-dpop]
        [--revoke] [--json]`,
   summary: "change a client's registration; its client_id, secret, tokens and grants stay",
@@ -25,6 +25,9 @@ export const update: Command = {
   --redirect-uri U    the new list of redirect URIs: repeat the flag for several
   --post-logout-redirect-uri U
                       the new list of URIs /end_session may send the browser to after sign-out
+  --resource URI      the new list of resource indicators (RFC 8707) the client may ask tokens
+                      for (and, with token exchange, exchange tokens for): repeat the flag for
+                      several; --resource none for none (the server's resources setting only)
   --access-ttl S      seconds, or 'default' for the server's
   --refresh-ttl S     seconds, or 'default' for the server's
 ${ID_TOKEN_ALG_HELP}
@@ -50,6 +53,7 @@ ${REVOKE_HELP}
       'access-ttl': { type: 'string' },
       'refresh-ttl': { type: 'string' },
       'id-token-alg': { type: 'string' },
+      resource: { type: 'string', multiple: true },
       jwks: { type: 'string' },
       'jwks-uri': { type: 'string' },
       'require-dpop': { type: 'boolean' },
@@ -70,6 +74,10 @@ ${REVOKE_HELP}
       changes.postLogoutRedirectUris = [...new Set(repeated(values['post-logout-redirect-uri']).map((u) => redirectUri(u, '--post-logout-redirect-uri')))];
     }
     if (values.scope !== undefined) changes.scope = scopeOf(values.scope);
+    if (values.resource !== undefined) {
+      const named = repeated(values.resource);
+      changes.resources = named.length === 1 && named[0] === 'none' ? [] : resourcesOf(named);
+    }
     if (values['token-format'] !== undefined) changes.tokenFormat = oneOf('--token-format', values['token-format'], TOKEN_FORMATS);
     if (values['access-ttl'] !== undefined) changes.accessTtl = ttlOf('--access-ttl', values['access-ttl']);
     if (values['refresh-ttl'] !== undefined) changes.refreshTtl = ttlOf('--refresh-ttl', values['refresh-ttl']);
@@ -166,8 +174,7 @@ function consistent(c: ClientRecord): void {
   if (redirecting.length > 0 && c.redirectUris.length === 0) {
     throw new UsageError(`${redirecting.join(' and ')} ${redirecting.length === 1 ? 'needs' : 'need'} at least one --redirect-uri`);
   }
-  // RFC 6749 §4.4: only confidential clients may use client_credentials.
-  if (c.authMethod === 'none' && c.grantTypes.includes('client_credentials')) {
-    throw new UsageError('a public client cannot use client_credentials (it has no secret to authenticate with)');
-  }
+  // RFC 6749 §4.4: only confidential clients may use client_credentials (and token exchange).
+  const problem = publicProblem(c.authMethod, c.grantTypes);
+  if (problem !== undefined) throw new UsageError(problem);
 }

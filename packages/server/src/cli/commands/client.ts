@@ -4,15 +4,15 @@ import { plural, print, printJson, shortIso, table, withTessera } from '../io.js
 import { initialToken } from './client-initial-token.js';
 import { rotateSecret, update } from './client-update.js';
 import {
-  AUTH_METHODS, authMethodOf, clientJson, clientKeysOf, clientText, GRANT_TYPES, ID_TOKEN_ALG_HELP, idTokenAlgOf, KEYS_HELP, needSealingKey, REDIRECTING,
-  redirectUri, REQUIRE_DPOP_HELP, scopeOf, TOKEN_FORMATS, withSecretSecond,
+  AUTH_METHODS, authMethodOf, clientJson, clientKeysOf, clientText, GRANT_TYPES, ID_TOKEN_ALG_HELP, idTokenAlgOf, KEYS_HELP, needSealingKey, publicProblem, REDIRECTING,
+  redirectUri, REQUIRE_DPOP_HELP, RESOURCE_HELP, resourcesOf, scopeOf, TOKEN_FORMATS, withSecretSecond,
 } from './client-fields.js';
 
 const create: Command = {
   name: 'client create',
   synopsis: `--name N --grant-type G … [--redirect-uri U …] --scope "a b" [--auth-method M] [--public]
        [--token-format opaque|jwt] [--access-ttl S] [--refresh-ttl S] [--jwks FILE | --jwks-uri URL]
-       [--post-logout-redirect-uri U …] [--id-token-alg RS256|ES256] [--require-dpop]`,
+       [--post-logout-redirect-uri U …] [--id-token-alg RS256|ES256] [--resource URI …] [--require-dpop]`,
   summary: 'register a client; prints its client_id and client_secret (shown once)',
   help: `  --name N            a name for people
   --grant-type G      repeatable or comma-separated: ${GRANT_TYPES.join(', ')}
@@ -20,6 +20,7 @@ const create: Command = {
                       part of it); repeat the flag for several. Needed for authorization_code and
                       implicit
   --scope "a b"       the scopes the client may ask for, space-separated
+${RESOURCE_HELP}
   --auth-method M     ${AUTH_METHODS.join(', ')} (default client_secret_basic);
                       private_key_jwt (RFC 7523) has no secret and needs --jwks or --jwks-uri;
                       client_secret_jwt needs the server's clientSecretKeyFile setting
@@ -49,6 +50,7 @@ ${REQUIRE_DPOP_HELP}`,
       'post-logout-redirect-uri': { type: 'string', multiple: true },
       'id-token-alg': { type: 'string' },
       'require-dpop': { type: 'boolean' },
+      resource: { type: 'string', multiple: true },
     });
     const name = need(values.name, '--name').trim();
     if (name === '') throw new UsageError('--name must not be empty');
@@ -59,6 +61,7 @@ ${REQUIRE_DPOP_HELP}`,
     const redirectUris = [...new Set(repeated(values['redirect-uri']).map((u) => redirectUri(u)))];
     const postLogoutRedirectUris = [...new Set(repeated(values['post-logout-redirect-uri']).map((u) => redirectUri(u, '--post-logout-redirect-uri')))];
     const scope = scopeOf(need(values.scope, '--scope'));
+    const resources = resourcesOf(repeated(values.resource));
     const authMethod = authMethodOf(values['auth-method'], values.public === true);
     const tokenFormat = oneOf('--token-format', values['token-format'] ?? 'opaque', TOKEN_FORMATS);
     const accessTtl = values['access-ttl'] === undefined ? null : positiveInt('--access-ttl', values['access-ttl']);
@@ -69,10 +72,9 @@ ${REQUIRE_DPOP_HELP}`,
     if (redirecting.length > 0 && redirectUris.length === 0) {
       throw new UsageError(`${redirecting.join(' and ')} ${redirecting.length === 1 ? 'needs' : 'need'} at least one --redirect-uri`);
     }
-    // RFC 6749 §4.4: only confidential clients may use client_credentials.
-    if (authMethod === 'none' && grantTypes.includes('client_credentials')) {
-      throw new UsageError('a public client cannot use client_credentials (it has no secret to authenticate with)');
-    }
+    // RFC 6749 §4.4: only confidential clients may use client_credentials (and token exchange).
+    const problem = publicProblem(authMethod, grantTypes);
+    if (problem !== undefined) throw new UsageError(problem);
     const keys = await clientKeysOf(values.jwks, values['jwks-uri']);
     if (authMethod === 'private_key_jwt' && !keys) throw new UsageError('--auth-method private_key_jwt needs --jwks FILE or --jwks-uri URL');
     if (authMethod !== 'private_key_jwt' && keys) throw new UsageError('--jwks and --jwks-uri are for --auth-method private_key_jwt');
@@ -81,7 +83,7 @@ ${REQUIRE_DPOP_HELP}`,
     return withTessera(db, 'create', async ({ engine, config }) => {
       const { client, secret } = await engine.createClient(
         {
-          name, authMethod, grantTypes, redirectUris, postLogoutRedirectUris, scope, tokenFormat, idTokenSignedResponseAlg, accessTtl, refreshTtl,
+          name, authMethod, grantTypes, redirectUris, postLogoutRedirectUris, scope, resources, tokenFormat, idTokenSignedResponseAlg, accessTtl, refreshTtl,
           dpopBoundAccessTokens: values['require-dpop'] === true, ...keys,
         },
         { actor: 'cli' },

@@ -6,7 +6,7 @@ import type { TokenGrant } from './types.js';
 export const authorizationCode: TokenGrant = {
   grantType: 'authorization_code',
   params: ['code', 'redirect_uri', 'code_verifier'],
-  handle: ({ engine, client, params, by, jkt }) =>
+  handle: ({ engine, client, params, by, jkt, resource }) =>
     engine.redeemCode(client, required(params.code, 'code'), (code) => {
       // RFC 6749 §4.1.3: redirect_uri must be identical to the one in the authorization request.
       if (params.redirect_uri !== code.redirectUri) throw new OAuthError('invalid_grant', 'redirect_uri does not match the authorization request');
@@ -21,5 +21,5 @@ export const authorizationCode: TokenGrant = {
       if (code.dpopJkt !== null && code.dpopJkt !== jkt) {
         throw new OAuthError('invalid_dpop_proof', jkt === null ? 'the code is bound to a DPoP key (dpop_jkt): send a DPoP proof of it' : 'the DPoP proof is not of the key the code is bound to (dpop_jkt)');
       }
-    }, by, jkt),
+    }, by, jkt, resource),
 };

@@ -6,9 +6,9 @@ import type { TokenGrant } from './types.js';
 export const clientCredentials: TokenGrant = {
   grantType: 'client_credentials',
   params: ['scope'],
-  async handle({ engine, client, params, by, jkt }) {
+  async handle({ engine, client, params, by, jkt, resource }) {
     // RFC 6749 §4.4: the client credentials grant MUST only be used by confidential clients.
     if (client.authMethod === 'none') throw new OAuthError('unauthorized_client', 'public clients cannot use client_credentials');
-    return engine.issueClientCredentials(client, allowedScope(client, params.scope), by, jkt);
+    return engine.issueClientCredentials(client, allowedScope(client, params.scope), by, jkt, resource);
   },
 };

@@ -5,6 +5,6 @@ import type { TokenGrant } from './types.js';
 export const refreshToken: TokenGrant = {
   grantType: 'refresh_token',
   params: ['refresh_token', 'scope'],
-  handle: ({ engine, client, params, by, jkt }) =>
-    engine.rotateRefresh(client, required(params.refresh_token, 'refresh_token'), params.scope === undefined ? undefined : parseScope(params.scope), by, jkt),
+  handle: ({ engine, client, params, by, jkt, resource }) =>
+    engine.rotateRefresh(client, required(params.refresh_token, 'refresh_token'), params.scope === undefined ? undefined : parseScope(params.scope), by, jkt, resource),
 };

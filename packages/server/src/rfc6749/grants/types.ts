@@ -15,5 +15,7 @@ export interface TokenGrant {
     address: string | undefined;
     /** The key of the request's DPoP proof (RFC 9449 §5), which the tokens are bound to; null without one. */
     jkt: string | null;
+    /** RFC 8707: the one resource the request names (rfc8707/resource.ts), allowed for the client; the access token's audience. */
+    resource: string | undefined;
   }): Promise<Issued>;
 }

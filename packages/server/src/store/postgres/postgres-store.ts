@@ -331,7 +331,10 @@ export class PostgresStore implements Store {
       const conditions = [sql`true`];
       // Through the grants, which are indexed by user and client (tokens are not).
       if (filter.userId !== undefined) conditions.push(sql`grant_id IN (SELECT id FROM grants WHERE user_id = ${filter.userId})`);
-      if (filter.clientId !== undefined) conditions.push(sql`grant_id IN (SELECT id FROM grants WHERE client_id = ${filter.clientId})`);
+      // A client's exchanged tokens (RFC 8693) may lie on other clients' grants: by their own partial index.
+      if (filter.clientId !== undefined) {
+        conditions.push(sql`(grant_id IN (SELECT id FROM grants WHERE client_id = ${filter.clientId}) OR (exchanged_from IS NOT NULL AND client_id = ${filter.clientId}))`);
+      }
       if (filter.activeAt !== undefined) conditions.push(sql`revoked_at IS NULL AND consumed_at IS NULL AND expires_at > ${filter.activeAt}`);
       if (filter.after !== undefined) {
         const { issuedAt, id } = filter.after;

@@ -502,4 +502,19 @@ export const migrations: readonly string[] = [
     created_at bigint NOT NULL
   );
   `,
+  // Resource indicators (RFC 8707) and token exchange (RFC 8693), issue 12: the resources a client
+  // may ask tokens for, those a user authorized on a grant and an authorization request named on
+  // its code or device code (empty for rows from before); an access token's audience (null: the server's default,
+  // as every token had before), an exchanged token's act claim (JSON text) and the subject token it
+  // was exchanged from. An exchanged token may be issued to another client than its grant's:
+  // revoking that client finds it by the partial index, which no other token enters. The functions
+  // that insert tokens and grants (jsonb_populate_record[set]) take the new keys as they are.
+  `
+  ALTER TABLE clients ADD COLUMN resources jsonb NOT NULL DEFAULT '[]';
+  ALTER TABLE grants ADD COLUMN resources jsonb NOT NULL DEFAULT '[]';
+  ALTER TABLE codes ADD COLUMN resources jsonb NOT NULL DEFAULT '[]';
+  ALTER TABLE device_codes ADD COLUMN resources jsonb NOT NULL DEFAULT '[]';
+  ALTER TABLE tokens ADD COLUMN audience text, ADD COLUMN act text, ADD COLUMN exchanged_from text;
+  CREATE INDEX tokens_exchanged_client ON tokens (client_id) WHERE exchanged_from IS NOT NULL;
+  `,
 ];

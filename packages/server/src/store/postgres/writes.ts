@@ -38,7 +38,7 @@ export class Outcome<T extends string> {
 const tokenRow = (t: TokenRecord) => ({
   id: t.id, hash: t.hash, kind: t.kind, format: t.format, grant_id: t.grantId, family_id: t.familyId, parent_id: t.parentId,
   client_id: t.clientId, user_id: t.userId, scope: t.scope, issued_at: t.issuedAt, expires_at: t.expiresAt, revoked_at: t.revokedAt,
-  consumed_at: t.consumedAt, auth_time: t.authTime, dpop_jkt: t.dpopJkt,
+  consumed_at: t.consumedAt, auth_time: t.authTime, dpop_jkt: t.dpopJkt, audience: t.audience, act: t.act, exchanged_from: t.exchangedFrom,
 });
 
 // biome-ignore lint/suspicious/noControlCharactersInRegex: NUL is what PostgreSQL text cannot hold.
@@ -83,7 +83,7 @@ async function outcome<T extends string>(query: Promise<readonly Record<string, 
 }
 
 const grantRow = (g: GrantRecord) => ({
-  id: g.id, client_id: g.clientId, user_id: g.userId, scope: g.scope, created_at: g.createdAt, revoked_at: g.revokedAt,
+  id: g.id, client_id: g.clientId, user_id: g.userId, scope: g.scope, resources: g.resources, created_at: g.createdAt, revoked_at: g.revokedAt,
 });
 
 /** issueTokens in one round trip (tessera_issue_tokens). */
@@ -135,8 +135,9 @@ export function redeemDeviceCode(sql: Sql, id: string, at: number, tokens: Token
 
 /** A device code, unless another holds its user code (device_codes_user_code): then nothing is written. */
 export async function createDeviceCode(tx: Tx, d: DeviceCodeRecord, audit: AuditInput[]): Promise<'created' | 'conflict'> {
-  const rows = await tx`INSERT INTO device_codes (id, hash, user_code_hash, client_id, scope, issued_at, expires_at, interval, last_polled_at, status, user_id, grant_id, decided_at)
-    VALUES (${d.id}, ${d.hash}, ${d.userCodeHash}, ${d.clientId}, ${d.scope}, ${d.issuedAt}, ${d.expiresAt}, ${d.interval}, ${d.lastPolledAt}, ${d.status}, ${d.userId}, ${d.grantId}, ${d.decidedAt})
+  const rows = await tx`INSERT INTO device_codes (id, hash, user_code_hash, client_id, scope, resources, issued_at, expires_at, interval, last_polled_at, status, user_id,
+      grant_id, decided_at)
+    VALUES (${d.id}, ${d.hash}, ${d.userCodeHash}, ${d.clientId}, ${d.scope}, ${tx.json(d.resources)}, ${d.issuedAt}, ${d.expiresAt}, ${d.interval}, ${d.lastPolledAt}, ${d.status}, ${d.userId}, ${d.grantId}, ${d.decidedAt})
     ON CONFLICT (user_code_hash) DO NOTHING RETURNING 1`;
   if (rows.length === 0) return 'conflict';
   await appendAudit(tx, audit, d.issuedAt);
@@ -208,10 +209,10 @@ export async function createClient(tx: Tx, c: ClientRecord, audit: AuditInput, i
     return 'initial-token-refused';
   }
   await tx`INSERT INTO clients (id, name, secret_hash, previous_secret_hash, previous_secret_expires_at, auth_method, grant_types, redirect_uris,
-      post_logout_redirect_uris, scope, token_format, id_token_signed_response_alg, access_ttl, refresh_ttl, jwks, jwks_uri, sealed_secret,
+      post_logout_redirect_uris, scope, resources, token_format, id_token_signed_response_alg, access_ttl, refresh_ttl, jwks, jwks_uri, sealed_secret,
       registration_token_hash, dpop_bound_access_tokens, created_at)
     VALUES (${c.id}, ${c.name}, ${c.secretHash}, ${c.previousSecretHash}, ${c.previousSecretExpiresAt}, ${c.authMethod}, ${tx.json(c.grantTypes)},
-      ${tx.json(c.redirectUris)}, ${tx.json(c.postLogoutRedirectUris)}, ${c.scope}, ${c.tokenFormat}, ${c.idTokenSignedResponseAlg}, ${c.accessTtl},
+      ${tx.json(c.redirectUris)}, ${tx.json(c.postLogoutRedirectUris)}, ${c.scope}, ${tx.json(c.resources)}, ${c.tokenFormat}, ${c.idTokenSignedResponseAlg}, ${c.accessTtl},
       ${c.refreshTtl}, ${c.jwks}, ${c.jwksUri}, ${c.sealedSecret}, ${c.registrationTokenHash}, ${c.dpopBoundAccessTokens}, ${c.createdAt})`;
   await appendAudit(tx, [audit], c.createdAt);
   return 'created';
@@ -251,7 +252,7 @@ export async function updateClient(tx: Tx, id: string, changes: ClientChanges, a
   if (!row) return undefined;
   const c: ClientRecord = { ...toClient(row), ...definedOnly(changes) };
   await tx`UPDATE clients SET name = ${c.name}, grant_types = ${tx.json(c.grantTypes)}, redirect_uris = ${tx.json(c.redirectUris)},
-      post_logout_redirect_uris = ${tx.json(c.postLogoutRedirectUris)}, scope = ${c.scope},
+      post_logout_redirect_uris = ${tx.json(c.postLogoutRedirectUris)}, scope = ${c.scope}, resources = ${tx.json(c.resources)},
       token_format = ${c.tokenFormat}, id_token_signed_response_alg = ${c.idTokenSignedResponseAlg}, access_ttl = ${c.accessTtl}, refresh_ttl = ${c.refreshTtl}, jwks = ${c.jwks}, jwks_uri = ${c.jwksUri},
       dpop_bound_access_tokens = ${c.dpopBoundAccessTokens}
     WHERE id = ${id}`;
@@ -307,9 +308,9 @@ export async function saveGrant(tx: Tx, grant: GrantRecord, audit: AuditInput[],
 /** Inserts the grant or widens its scope; a second live grant of its pair throws Outcome('conflict'). */
 async function insertGrant(tx: Tx, grant: GrantRecord): Promise<void> {
   try {
-    await tx`INSERT INTO grants (id, client_id, user_id, scope, created_at, revoked_at)
-      VALUES (${grant.id}, ${grant.clientId}, ${grant.userId}, ${grant.scope}, ${grant.createdAt}, ${grant.revokedAt})
-      ON CONFLICT (id) DO UPDATE SET scope = EXCLUDED.scope`;
+    await tx`INSERT INTO grants (id, client_id, user_id, scope, resources, created_at, revoked_at)
+      VALUES (${grant.id}, ${grant.clientId}, ${grant.userId}, ${grant.scope}, ${tx.json(grant.resources)}, ${grant.createdAt}, ${grant.revokedAt})
+      ON CONFLICT (id) DO UPDATE SET scope = EXCLUDED.scope, resources = EXCLUDED.resources`;
   } catch (err) {
     // A second live grant of the pair (grants_live); the transaction is aborted and rolled back.
     if ((err as { constraint_name?: string }).constraint_name === 'grants_live') throw new Outcome('conflict');
@@ -319,9 +320,9 @@ async function insertGrant(tx: Tx, grant: GrantRecord): Promise<void> {
 
 export async function createCode(tx: Tx, c: CodeRecord, audit: AuditInput[], checked?: CheckedCredentials): Promise<'created' | 'credential-changed'> {
   if (!(await unchanged(tx, checked))) return 'credential-changed';
-  await tx`INSERT INTO codes (id, hash, grant_id, client_id, user_id, scope, redirect_uri, code_challenge, code_challenge_method, nonce, auth_time, issued_at, expires_at, redeemed_at,
-      dpop_jkt)
-    VALUES (${c.id}, ${c.hash}, ${c.grantId}, ${c.clientId}, ${c.userId}, ${c.scope}, ${c.redirectUri}, ${c.codeChallenge}, ${c.codeChallengeMethod}, ${c.nonce}, ${c.authTime},
+  await tx`INSERT INTO codes (id, hash, grant_id, client_id, user_id, scope, resources, redirect_uri, code_challenge, code_challenge_method, nonce, auth_time, issued_at,
+      expires_at, redeemed_at, dpop_jkt)
+    VALUES (${c.id}, ${c.hash}, ${c.grantId}, ${c.clientId}, ${c.userId}, ${c.scope}, ${tx.json(c.resources)}, ${c.redirectUri}, ${c.codeChallenge}, ${c.codeChallengeMethod}, ${c.nonce}, ${c.authTime},
       ${c.issuedAt}, ${c.expiresAt}, ${c.redeemedAt}, ${c.dpopJkt})`;
   await appendAudit(tx, audit, c.issuedAt);
   return 'created';
@@ -386,9 +387,13 @@ export async function revoke(tx: Tx, target: RevocationTarget, at: number, audit
       SELECT count(*)::int AS n, max(expires_at) AS until, max(expires_at) FILTER (WHERE kind = 'access') AS access_until FROM t`);
     await tx`DELETE FROM codes WHERE issued_at < ${target.issuedBefore} AND redeemed_at IS NULL`;
   } else {
-    // A grant's tokens whatever became of the grant row; a user's or client's through their live grants.
+    // A grant's tokens whatever became of the grant row; a user's or client's through their live
+    // grants, and a client's exchanged for it on other grants (RFC 8693; tokens_exchanged_client).
+    // The client's lock, held, keeps exchanges for it (conditional on its secret) out until commit.
     const ids = 'grant' in target ? [target.grant] : (grantIds ?? []);
-    revoked = summary(await tx`WITH t AS (UPDATE tokens SET revoked_at = ${at} WHERE grant_id = ANY(${ids}) AND revoked_at IS NULL RETURNING kind, expires_at)
+    const exchangedFor = 'client' in target ? target.client : null;
+    revoked = summary(await tx`WITH t AS (UPDATE tokens SET revoked_at = ${at}
+        WHERE (grant_id = ANY(${ids}) OR (exchanged_from IS NOT NULL AND client_id = ${exchangedFor}::text)) AND revoked_at IS NULL RETURNING kind, expires_at)
       SELECT count(*)::int AS n, max(expires_at) AS until, max(expires_at) FILTER (WHERE kind = 'access') AS access_until FROM t`);
     grants = (await tx`UPDATE grants SET revoked_at = ${at} WHERE id = ANY(${ids}) AND revoked_at IS NULL RETURNING 1`).length;
     if ('grant' in target) await tx`DELETE FROM codes WHERE grant_id = ${target.grant} AND redeemed_at IS NULL`;

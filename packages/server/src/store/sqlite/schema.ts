@@ -347,4 +347,20 @@ export const migrations: readonly string[] = [
     created_at INTEGER NOT NULL
   ) STRICT;
   `,
+  // Resource indicators (RFC 8707) and token exchange (RFC 8693), issue 12: the resources a client
+  // may ask tokens for, those a user authorized on a grant and an authorization request named on
+  // its code or device code (JSON arrays, empty for rows from before); an access token's audience (null: the
+  // server's default, as every token had before), an exchanged token's act claim (JSON) and the
+  // subject token it was exchanged from. An exchanged token may be issued to another client than
+  // its grant's: revoking that client finds it by the partial index, which no other token enters.
+  `
+  ALTER TABLE clients ADD COLUMN resources TEXT NOT NULL DEFAULT '[]';
+  ALTER TABLE grants ADD COLUMN resources TEXT NOT NULL DEFAULT '[]';
+  ALTER TABLE codes ADD COLUMN resources TEXT NOT NULL DEFAULT '[]';
+  ALTER TABLE device_codes ADD COLUMN resources TEXT NOT NULL DEFAULT '[]';
+  ALTER TABLE tokens ADD COLUMN audience TEXT;
+  ALTER TABLE tokens ADD COLUMN act TEXT;
+  ALTER TABLE tokens ADD COLUMN exchanged_from TEXT;
+  CREATE INDEX tokens_exchanged_client ON tokens (client_id) WHERE exchanged_from IS NOT NULL;
+  `,
 ];

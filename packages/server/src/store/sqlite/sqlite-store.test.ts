@@ -38,7 +38,7 @@ describe('SqliteStore', () => {
 describe('SqliteStore client cache', () => {
   const client = (id: string): ClientRecord => ({
     id, name: id, secretHash: 'h', previousSecretHash: null, previousSecretExpiresAt: null, authMethod: 'client_secret_basic', jwks: null, jwksUri: null, sealedSecret: null, registrationTokenHash: null,
-    grantTypes: ['client_credentials'], redirectUris: [], postLogoutRedirectUris: [],
+    grantTypes: ['client_credentials'], redirectUris: [], postLogoutRedirectUris: [], resources: [],
     scope: 'read', tokenFormat: 'opaque', idTokenSignedResponseAlg: 'RS256', accessTtl: null, refreshTtl: null, dpopBoundAccessTokens: false, createdAt: Date.now(),
   });
 

@@ -311,7 +311,11 @@ export class SqliteStore implements Store {
     const args: unknown[] = [];
     // Through the grants, which are indexed by user and client (tokens are not).
     if (filter.userId !== undefined) { where.push('grant_id IN (SELECT id FROM grants WHERE user_id = ?)'); args.push(filter.userId); }
-    if (filter.clientId !== undefined) { where.push('grant_id IN (SELECT id FROM grants WHERE client_id = ?)'); args.push(filter.clientId); }
+    // A client's exchanged tokens (RFC 8693) may lie on other clients' grants: by their own partial index.
+    if (filter.clientId !== undefined) {
+      where.push('(grant_id IN (SELECT id FROM grants WHERE client_id = ?) OR (exchanged_from IS NOT NULL AND client_id = ?))');
+      args.push(filter.clientId, filter.clientId);
+    }
     if (filter.activeAt !== undefined) {
       where.push('revoked_at IS NULL AND consumed_at IS NULL AND expires_at > ?');
       args.push(filter.activeAt);

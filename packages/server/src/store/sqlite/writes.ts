@@ -16,7 +16,8 @@ import type {
  * the unredeemed codes (conditions on `value`, which the feed event also carries).
  */
 const USER_GRANTS = 'grant_id IN (SELECT id FROM grants WHERE user_id = ? AND revoked_at IS NULL)';
-const CLIENT_GRANTS = 'grant_id IN (SELECT id FROM grants WHERE client_id = ? AND revoked_at IS NULL)';
+/** A client's tokens: those of its grants, and those exchanged for it on other grants (RFC 8693; tokens_exchanged_client). */
+const CLIENT_TOKENS = '(grant_id IN (SELECT id FROM grants WHERE client_id = ? AND revoked_at IS NULL) OR (exchanged_from IS NOT NULL AND client_id = ?))';
 
 export function targetSql(target: RevocationTarget): {
   kind: RevocationKind; tokens: string; tokenArgs: (string | number)[]; grants: string | null; codes: string; value: string | number;
@@ -26,9 +27,12 @@ export function targetSql(target: RevocationTarget): {
   if ('family' in target) return { kind: 'family', tokens: 'grant_id = ? AND family_id = ?', tokenArgs: [target.grant, target.family], grants: null, codes: 'id = ?', value: target.family };
   if ('grant' in target) return { kind: 'grant', tokens: 'grant_id = ?', tokenArgs: [target.grant], grants: 'id = ?', codes: 'grant_id = ?', value: target.grant };
   // A user's or client's tokens are reached through their grants (indexed); every token has the
-  // user and client of its grant, and a revoked grant has no unrevoked token.
+  // user and client of its grant, but for exchanged ones, issued to the client that exchanged
+  // (CLIENT_TOKENS), and a revoked grant has no unrevoked token.
   if ('user' in target) return { kind: 'user', tokens: USER_GRANTS, tokenArgs: [target.user], grants: 'user_id = ?', codes: 'user_id = ?', value: target.user };
-  if ('client' in target) return { kind: 'client', tokens: CLIENT_GRANTS, tokenArgs: [target.client], grants: 'client_id = ?', codes: 'client_id = ?', value: target.client };
+  if ('client' in target) {
+    return { kind: 'client', tokens: CLIENT_TOKENS, tokenArgs: [target.client, target.client], grants: 'client_id = ?', codes: 'client_id = ?', value: target.client };
+  }
   return { kind: 'issuedBefore', tokens: 'issued_at < ?', tokenArgs: [target.issuedBefore], grants: null, codes: 'issued_at < ?', value: target.issuedBefore };
 }
 
@@ -49,10 +53,10 @@ export class SqliteWrites {
     const p = (sql: string) => db.prepare(sql);
     this.s = {
       insertClient: p(`INSERT INTO clients (id, name, secret_hash, previous_secret_hash, previous_secret_expires_at, auth_method, grant_types, redirect_uris,
-          post_logout_redirect_uris, scope, token_format, id_token_signed_response_alg, access_ttl, refresh_ttl, jwks, jwks_uri, sealed_secret,
+          post_logout_redirect_uris, scope, resources, token_format, id_token_signed_response_alg, access_ttl, refresh_ttl, jwks, jwks_uri, sealed_secret,
           registration_token_hash, dpop_bound_access_tokens, created_at)
         VALUES (@id, @name, @secretHash, @previousSecretHash, @previousSecretExpiresAt, @authMethod, @grantTypes, @redirectUris,
-          @postLogoutRedirectUris, @scope, @tokenFormat, @idTokenSignedResponseAlg, @accessTtl, @refreshTtl, @jwks, @jwksUri, @sealedSecret,
+          @postLogoutRedirectUris, @scope, @resources, @tokenFormat, @idTokenSignedResponseAlg, @accessTtl, @refreshTtl, @jwks, @jwksUri, @sealedSecret,
           @registrationTokenHash, @dpopBoundAccessTokens, @createdAt)`),
       deleteClient: p('DELETE FROM clients WHERE id = ?'),
       // The right-hand sides read the row as it was: the replaced hash becomes the previous one.
@@ -61,7 +65,7 @@ export class SqliteWrites {
         WHERE id = @id AND secret_hash IS NOT NULL`),
       getClientRow: p('SELECT * FROM clients WHERE id = ?'),
       updateClient: p(`UPDATE clients SET name = @name, grant_types = @grantTypes, redirect_uris = @redirectUris,
-          post_logout_redirect_uris = @postLogoutRedirectUris, scope = @scope, token_format = @tokenFormat,
+          post_logout_redirect_uris = @postLogoutRedirectUris, scope = @scope, resources = @resources, token_format = @tokenFormat,
           id_token_signed_response_alg = @idTokenSignedResponseAlg, access_ttl = @accessTtl, refresh_ttl = @refreshTtl, jwks = @jwks, jwks_uri = @jwksUri,
           dpop_bound_access_tokens = @dpopBoundAccessTokens WHERE id = @id`),
       // The current secret, or the previous one within its grace period (rotate-secret --grace).
@@ -82,16 +86,19 @@ export class SqliteWrites {
       setUserProfile: p('UPDATE users SET name = @name, email = @email, email_verified = @emailVerified WHERE id = @id'),
       deleteUser: p('DELETE FROM users WHERE id = ?'),
       setPassword: p('UPDATE users SET password_hash = ? WHERE id = ?'),
-      upsertGrant: p(`INSERT INTO grants (id, client_id, user_id, scope, created_at, revoked_at)
-        VALUES (@id, @clientId, @userId, @scope, @createdAt, @revokedAt)
-        ON CONFLICT (id) DO UPDATE SET scope = excluded.scope`),
-      insertCode: p(`INSERT INTO codes (id, hash, grant_id, client_id, user_id, scope, redirect_uri, code_challenge, code_challenge_method, nonce, auth_time, issued_at, expires_at, redeemed_at, dpop_jkt)
-        VALUES (@id, @hash, @grantId, @clientId, @userId, @scope, @redirectUri, @codeChallenge, @codeChallengeMethod, @nonce, @authTime, @issuedAt, @expiresAt, @redeemedAt, @dpopJkt)`),
+      upsertGrant: p(`INSERT INTO grants (id, client_id, user_id, scope, resources, created_at, revoked_at)
+        VALUES (@id, @clientId, @userId, @scope, @resources, @createdAt, @revokedAt)
+        ON CONFLICT (id) DO UPDATE SET scope = excluded.scope, resources = excluded.resources`),
+      insertCode: p(`INSERT INTO codes (id, hash, grant_id, client_id, user_id, scope, resources, redirect_uri, code_challenge, code_challenge_method, nonce, auth_time, issued_at,
+          expires_at, redeemed_at, dpop_jkt)
+        VALUES (@id, @hash, @grantId, @clientId, @userId, @scope, @resources, @redirectUri, @codeChallenge, @codeChallengeMethod, @nonce, @authTime, @issuedAt,
+          @expiresAt, @redeemedAt, @dpopJkt)`),
       redeemCode: p('UPDATE codes SET redeemed_at = ? WHERE id = ? AND redeemed_at IS NULL'),
       insertPushed: p('INSERT INTO pushed_requests (hash, client_id, params, created_at, expires_at) VALUES (@hash, @clientId, @params, @createdAt, @expiresAt)'),
       consumePushed: p('DELETE FROM pushed_requests WHERE hash = ? AND expires_at > ?'),
-      insertDeviceCode: p(`INSERT INTO device_codes (id, hash, user_code_hash, client_id, scope, issued_at, expires_at, interval, last_polled_at, status, user_id, grant_id, decided_at)
-        VALUES (@id, @hash, @userCodeHash, @clientId, @scope, @issuedAt, @expiresAt, @interval, @lastPolledAt, @status, @userId, @grantId, @decidedAt)
+      insertDeviceCode: p(`INSERT INTO device_codes (id, hash, user_code_hash, client_id, scope, resources, issued_at, expires_at, interval, last_polled_at, status, user_id,
+          grant_id, decided_at)
+        VALUES (@id, @hash, @userCodeHash, @clientId, @scope, @resources, @issuedAt, @expiresAt, @interval, @lastPolledAt, @status, @userId, @grantId, @decidedAt)
         ON CONFLICT (user_code_hash) DO NOTHING`),
       pollDeviceCode: p('UPDATE device_codes SET last_polled_at = @at, interval = @interval WHERE id = @id AND last_polled_at IS @previousPoll'),
       decideDeviceCode: p(`UPDATE device_codes SET status = @status, user_id = @userId, grant_id = @grantId, decided_at = @at
@@ -103,9 +110,10 @@ export class SqliteWrites {
       // Through grants_live_pair (schema.ts), the index that also refuses a second live grant.
       otherLiveGrant: p("SELECT 1 FROM grants WHERE client_id = @clientId AND ifnull(user_id, '') = ifnull(@userId, '') AND revoked_at IS NULL AND id <> @id"),
       principalsExist: p('SELECT 1 FROM clients WHERE id = @clientId AND (@userId IS NULL OR EXISTS (SELECT 1 FROM users WHERE id = @userId))'),
-      // Positional parameters: binding 16 named ones from an object cost a third more per row.
-      insertToken: p(`INSERT INTO tokens (id, hash, kind, format, grant_id, family_id, parent_id, client_id, user_id, scope, issued_at, expires_at, revoked_at, consumed_at, auth_time, dpop_jkt)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      // Positional parameters: binding 19 named ones from an object cost a third more per row.
+      insertToken: p(`INSERT INTO tokens (id, hash, kind, format, grant_id, family_id, parent_id, client_id, user_id, scope, issued_at, expires_at, revoked_at, consumed_at, auth_time,
+          dpop_jkt, audience, act, exchanged_from)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       consume: p(`UPDATE tokens SET consumed_at = coalesce(consumed_at, @at)
         WHERE id = @id AND kind = 'refresh' AND revoked_at IS NULL AND (consumed_at IS NULL OR consumed_at >= @graceSince)`),
       sweepTokens: p('DELETE FROM tokens WHERE rowid IN (SELECT rowid FROM tokens WHERE expires_at < ? LIMIT ?)'),
@@ -137,6 +145,7 @@ export class SqliteWrites {
     this.s.insertClient.run({
       ...client, grantTypes: JSON.stringify(client.grantTypes), redirectUris: JSON.stringify(client.redirectUris), postLogoutRedirectUris: JSON.stringify(client.postLogoutRedirectUris),
       dpopBoundAccessTokens: client.dpopBoundAccessTokens ? 1 : 0,
+      resources: JSON.stringify(client.resources),
     });
     this.append([audit], client.createdAt);
     return 'created';
@@ -167,6 +176,7 @@ export class SqliteWrites {
     this.s.updateClient.run({
       ...client, grantTypes: JSON.stringify(client.grantTypes), redirectUris: JSON.stringify(client.redirectUris), postLogoutRedirectUris: JSON.stringify(client.postLogoutRedirectUris),
       dpopBoundAccessTokens: client.dpopBoundAccessTokens ? 1 : 0,
+      resources: JSON.stringify(client.resources),
     });
     this.append(audit, Date.now());
     return client;
@@ -222,14 +232,14 @@ export class SqliteWrites {
     // A client or user deleted after the caller read it gets no grant.
     if (this.s.principalsExist.get(grant) === undefined) return 'credential-changed';
     if (this.conflicts(grant)) return 'conflict';
-    this.s.upsertGrant.run(grant);
+    this.upsertGrant(grant);
     this.append(audit, grant.createdAt);
     return 'saved';
   }
 
   createCode(code: CodeRecord, audit: AuditInput[], checked?: CheckedCredentials): 'created' | 'credential-changed' {
     if (!this.unchanged(checked)) return 'credential-changed';
-    this.s.insertCode.run(code);
+    this.s.insertCode.run({ ...code, resources: JSON.stringify(code.resources) });
     this.append(audit, code.issuedAt);
     return 'created';
   }
@@ -260,7 +270,7 @@ export class SqliteWrites {
   }
 
   createDeviceCode(code: DeviceCodeRecord, audit: AuditInput[]): 'created' | 'conflict' {
-    if (this.s.insertDeviceCode.run(code).changes === 0) return 'conflict';
+    if (this.s.insertDeviceCode.run({ ...code, resources: JSON.stringify(code.resources) }).changes === 0) return 'conflict';
     this.append(audit, code.issuedAt);
     return 'created';
   }
@@ -285,7 +295,7 @@ export class SqliteWrites {
       : { status: 'denied', userId: decision.deny.userId, grantId: null };
     if (this.s.decideDeviceCode.run({ id, at, ...row }).changes === 0) return 'not-pending';
     // The consent goes with the approval: stored only if the code was still pending.
-    if (grant) this.s.upsertGrant.run(grant);
+    if (grant) this.upsertGrant(grant);
     this.append(audit, at);
     return 'decided';
   }
@@ -311,7 +321,7 @@ export class SqliteWrites {
       // Checked before the upsert, which would widen a revoked grant's scope (a savepoint is only
       // rolled back on a throw).
       if (this.s.grantRevoked.get(grant.id) !== undefined) return 'grant-revoked';
-      this.s.upsertGrant.run(grant);
+      this.upsertGrant(grant);
     }
     if (!this.grantsLive(tokens)) return 'grant-revoked';
     for (const t of tokens) this.insertToken(t);
@@ -417,10 +427,15 @@ export class SqliteWrites {
     this.s.setHead.run(seq, hash);
   }
 
+  /** Inserts the grant or widens it (scope and resources, RFC 8707): consent never narrows. */
+  private upsertGrant(grant: GrantRecord): void {
+    this.s.upsertGrant.run({ ...grant, resources: JSON.stringify(grant.resources) });
+  }
+
   private insertToken(t: TokenRecord): void {
     this.s.insertToken.run(
       t.id, t.hash, t.kind, t.format, t.grantId, t.familyId, t.parentId, t.clientId, t.userId, t.scope, t.issuedAt, t.expiresAt, t.revokedAt, t.consumedAt, t.authTime,
-      t.dpopJkt,
+      t.dpopJkt, t.audience, t.act, t.exchangedFrom,
     );
   }
 

@@ -1,0 +1,45 @@
+import { OAuthError, parseScope, required } from '@tessera/core';
+import { TOKEN_TYPES } from '../lifecycle/exchange.js';
+import type { TokenGrant } from '../rfc6749/grants/types.js';
+import { TOKEN_EXCHANGE_GRANT } from '../store/types.js';
+
+/**
+ * RFC 8693 §2.1: a token exchange at the token endpoint. The rules of who may exchange what are
+ * the engine's (lifecycle/exchange.ts); here the request is read.
+ */
+export const tokenExchange: TokenGrant = {
+  grantType: TOKEN_EXCHANGE_GRANT,
+  params: ['subject_token', 'subject_token_type', 'actor_token', 'actor_token_type', 'requested_token_type', 'scope', 'audience'],
+  handle({ engine, client, params, by, resource, jkt }) {
+    // The exchanging client is authenticated (RFC 8693 §2.1 uses §3.2 client authentication): it has credentials.
+    if (client.authMethod === 'none') throw new OAuthError('unauthorized_client', 'public clients cannot exchange tokens');
+    // RFC 8693 §2.2.2: a requested token type the server cannot issue is invalid_request; it issues access tokens only.
+    if (params.requested_token_type !== undefined && params.requested_token_type !== TOKEN_TYPES.accessToken) {
+      throw new OAuthError('invalid_request', `requested_token_type must be ${TOKEN_TYPES.accessToken}`);
+    }
+    return engine.exchangeToken(client, {
+      subjectToken: required(params.subject_token, 'subject_token'),
+      subjectTokenType: required(params.subject_token_type, 'subject_token_type'),
+      actorToken: params.actor_token,
+      actorTokenType: params.actor_token_type,
+      scope: params.scope === undefined ? undefined : parseScope(params.scope),
+      audience: audienceOf(engine.allowedResources(client), params.audience, resource),
+      // RFC 9449 §5: DPoP applies to every grant: a proof binds the exchanged token too.
+      jkt,
+    }, by);
+  },
+};
+
+/**
+ * RFC 8693 §2.1: `audience` names the target by a logical name, `resource` by its URI; Tessera's
+ * audiences are the resources a client may ask for, so either names one of those, and both
+ * together name the same one (an access token here has one audience).
+ */
+function audienceOf(allowed: ReadonlySet<string>, audience: string | undefined, resource: string | undefined): string | undefined {
+  // RFC 8693 §2.2.2: a target the server will not issue a token for is invalid_target.
+  if (audience !== undefined && !allowed.has(audience)) throw new OAuthError('invalid_target', 'the audience is not one this client may ask tokens for');
+  if (audience !== undefined && resource !== undefined && audience !== resource) {
+    throw new OAuthError('invalid_target', 'name one target: resource and audience differ, and each access token has one audience');
+  }
+  return resource ?? audience;
+}

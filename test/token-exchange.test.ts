@@ -1,0 +1,177 @@
+/**
+ * Token exchange (RFC 8693) over HTTP, on SQLite and on PostgreSQL: a resource server trades the
+ * user's token it was sent for a token to the API it calls next, as the user (impersonation) or
+ * naming itself as actor (delegation, §4.1 act); the exchanged token belongs to the subject token's
+ * grant, so revoking it reaches guards through the feed.
+ */
+import { decodeJwt } from 'jose';
+import { describe, expect, it } from 'vitest';
+import { caughtUp, useGuards } from './guard-kit.js';
+import { expectError, forms, pkce, REDIRECT_URI, useServer } from './flows.js';
+import type { TestClient } from './helpers.js';
+
+const EXCHANGE = 'urn:ietf:params:oauth:grant-type:token-exchange';
+const ACCESS_TOKEN = 'urn:ietf:params:oauth:token-type:access_token';
+const JWT = 'urn:ietf:params:oauth:token-type:jwt';
+const REFRESH_TOKEN = 'urn:ietf:params:oauth:token-type:refresh_token';
+/** The API the front end calls (served by client `orders`), and those `orders` calls in turn. */
+const ORDERS = 'https://orders.example/';
+const BILLING = 'https://billing.example/';
+const LEDGER = 'https://ledger.example/';
+
+describe.each(['sqlite', 'postgres'] as const)('token exchange (RFC 8693) on %s', (store) => {
+  const h = useServer({ registration: 'open' }, { store });
+  const guards = useGuards(h);
+
+  /** The front end (a code client allowed tokens for ORDERS), and the resource servers ORDERS and BILLING. */
+  async function world() {
+    const front = await h.codeClient({ tokenFormat: 'jwt', resources: [ORDERS] });
+    const orders = await h.client({ tokenFormat: 'jwt', grantTypes: [EXCHANGE, 'client_credentials'], resources: [ORDERS, BILLING], scope: 'read write' });
+    const billing = await h.client({ tokenFormat: 'jwt', grantTypes: [EXCHANGE, 'client_credentials'], resources: [BILLING, LEDGER], scope: 'read write' });
+    const user = await h.user();
+    const p = pkce();
+    const code = await h.code(front, { user, pkce: p, resources: [ORDERS] });
+    const res = await h.token(front, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: p.verifier, resource: ORDERS });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    return { front, orders, billing, user, subject: res.body.access_token as string, refresh: res.body.refresh_token as string };
+  }
+
+  const exchange = (c: TestClient, form: Record<string, string>) =>
+    h.token(c, { grant_type: EXCHANGE, subject_token_type: ACCESS_TOKEN, ...form });
+
+  it('RFC 8693 §2.2.1: impersonation: the token sent to ORDERS becomes a token for BILLING, same subject, issued to ORDERS\' client, no refresh token', async () => {
+    const w = await world();
+    const res = await exchange(w.orders, { subject_token: w.subject, resource: BILLING });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    expect(res.body).toMatchObject({ issued_token_type: ACCESS_TOKEN, token_type: 'Bearer', scope: 'read write' });
+    expect(res.body.expires_in).toBeGreaterThan(0);
+    expect(res.body.refresh_token).toBeUndefined();
+    const subject = decodeJwt(w.subject);
+    const issued = decodeJwt(res.body.access_token);
+    expect(issued).toMatchObject({ sub: w.user.id, aud: BILLING, client_id: w.orders.id, tessera_grant: subject.tessera_grant, tessera_family: subject.tessera_family });
+    expect(issued.act).toBeUndefined();
+    // RFC 8707 §2.2, RFC 7662: introspection says the same.
+    expect((await h.introspect(w.orders, res.body.access_token)).body).toMatchObject({ active: true, aud: BILLING, sub: w.user.id, client_id: w.orders.id });
+  });
+
+  it('RFC 8693 §4.1: delegation: with its own actor token, the exchanging client is named in act; a second exchange nests the first actor', async () => {
+    const w = await world();
+    const actor = (await h.token(w.orders, { grant_type: 'client_credentials' })).body.access_token;
+    const first = await exchange(w.orders, { subject_token: w.subject, resource: BILLING, actor_token: actor, actor_token_type: JWT });
+    expect(first.status, JSON.stringify(first.body)).toBe(200);
+    expect(decodeJwt(first.body.access_token)).toMatchObject({ sub: w.user.id, aud: BILLING, act: { sub: w.orders.id, client_id: w.orders.id } });
+    // BILLING, sent that token, passes it on to LEDGER naming itself: the earlier actor is nested.
+    const billingActor = (await h.token(w.billing, { grant_type: 'client_credentials' })).body.access_token;
+    const second = await exchange(w.billing, { subject_token: first.body.access_token, subject_token_type: JWT, audience: LEDGER, actor_token: billingActor, actor_token_type: ACCESS_TOKEN });
+    expect(second.status, JSON.stringify(second.body)).toBe(200);
+    const claims = decodeJwt(second.body.access_token);
+    expect(claims).toMatchObject({ sub: w.user.id, aud: LEDGER, client_id: w.billing.id });
+    expect(claims.act).toEqual({ sub: w.billing.id, client_id: w.billing.id, act: { sub: w.orders.id, client_id: w.orders.id } });
+    expect((await h.introspect(w.billing, second.body.access_token)).body.act).toEqual(claims.act);
+  });
+
+  it('RFC 8693 §2.1: a client\'s own token (client_credentials) keeps that client as sub when another client exchanges it', async () => {
+    const w = await world();
+    const shop = await h.client({ tokenFormat: 'jwt', resources: [ORDERS] });
+    const subject = (await h.token(shop, { grant_type: 'client_credentials', resource: ORDERS })).body.access_token;
+    const res = await exchange(w.orders, { subject_token: subject, resource: BILLING });
+    expect(decodeJwt(res.body.access_token)).toMatchObject({ sub: shop.id, client_id: w.orders.id, aud: BILLING });
+    expect((await h.introspect(w.orders, res.body.access_token)).body).toMatchObject({ sub: shop.id, client_id: w.orders.id });
+  });
+
+  it('RFC 8693 §2.1: the scope may narrow the subject token\'s, never widen it (invalid_scope)', async () => {
+    const w = await world();
+    const narrowed = await exchange(w.orders, { subject_token: w.subject, resource: BILLING, scope: 'read' });
+    expect(narrowed.status).toBe(200);
+    expect(narrowed.body.scope).toBe('read');
+    expect(decodeJwt(narrowed.body.access_token).scope).toBe('read');
+    const sub = await exchange(w.orders, { subject_token: narrowed.body.access_token, resource: BILLING, scope: 'read write' });
+    expectError(sub, 400, 'invalid_scope');
+  });
+
+  it('an exchanged token never outlives its subject token', async () => {
+    const front = await h.codeClient({ tokenFormat: 'jwt', resources: [ORDERS], accessTtl: 60 });
+    const orders = await h.client({ tokenFormat: 'jwt', grantTypes: [EXCHANGE], resources: [ORDERS, BILLING] });
+    const p = pkce();
+    const code = await h.code(front, { pkce: p, resources: [ORDERS] });
+    const subject = (await h.token(front, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: p.verifier, resource: ORDERS })).body.access_token;
+    const res = await exchange(orders, { subject_token: subject, resource: BILLING });
+    expect(res.body.expires_in).toBeLessThanOrEqual(60);
+    expect(decodeJwt(res.body.access_token).exp).toBeLessThanOrEqual(decodeJwt(subject).exp as number);
+  });
+
+  it('RFC 8693 §2.2.2: refused: a client not registered for the grant (unauthorized_client); a token sent elsewhere, a refresh token, a wrong type, a dead token, another client\'s actor (invalid_request); a target not allowed (invalid_target)', async () => {
+    const w = await world();
+    const plain = await h.client({ grantTypes: ['client_credentials'], resources: [ORDERS] });
+    expectError(await exchange(plain, { subject_token: w.subject }), 400, 'unauthorized_client');
+    // BILLING's client may exchange tokens sent to BILLING or LEDGER, not those sent to ORDERS.
+    expectError(await exchange(w.billing, { subject_token: w.subject, resource: LEDGER }), 400, 'invalid_request');
+    expectError(await exchange(w.orders, { subject_token: w.refresh }), 400, 'invalid_request');
+    expectError(await exchange(w.orders, { subject_token: w.refresh, subject_token_type: REFRESH_TOKEN }), 400, 'invalid_request');
+    expectError(await exchange(w.orders, { subject_token: w.subject, requested_token_type: REFRESH_TOKEN }), 400, 'invalid_request');
+    expectError(await exchange(w.orders, { subject_token: w.subject, actor_token_type: ACCESS_TOKEN }), 400, 'invalid_request');
+    const othersActor = (await h.token(w.billing, { grant_type: 'client_credentials' })).body.access_token;
+    expectError(await exchange(w.orders, { subject_token: w.subject, actor_token: othersActor, actor_token_type: ACCESS_TOKEN }), 400, 'invalid_request');
+    expectError(await exchange(w.orders, { subject_token: w.subject, resource: LEDGER }), 400, 'invalid_target');
+    expectError(await exchange(w.orders, { subject_token: w.subject, audience: LEDGER }), 400, 'invalid_target');
+    // An opaque token is no JWT.
+    const opaqueFront = await h.client({ grantTypes: [EXCHANGE, 'client_credentials'] });
+    const opaque = (await h.token(opaqueFront, { grant_type: 'client_credentials' })).body.access_token;
+    expectError(await exchange(opaqueFront, { subject_token: opaque, subject_token_type: JWT }), 400, 'invalid_request');
+    expect((await exchange(opaqueFront, { subject_token: opaque })).status).toBe(200);
+    // Dead: revoked (RFC 7009), then expired or unknown alike.
+    expect((await h.revoke(w.front, w.subject)).status).toBe(200);
+    expectError(await exchange(w.orders, { subject_token: w.subject, resource: BILLING }), 400, 'invalid_request');
+    expectError(await exchange(w.orders, { subject_token: `${w.subject.slice(0, -4)}AAAA`, resource: BILLING }), 400, 'invalid_request');
+  });
+
+  it('the exchanged token belongs to the subject token\'s grant: revoking the grant (as `token revoke --grant`) makes a guard streaming the feed refuse it', async () => {
+    const w = await world();
+    const exchanged = (await exchange(w.orders, { subject_token: w.subject, resource: BILLING })).body.access_token;
+    const billingGuard = await guards.ready({ audience: BILLING });
+    expect((await billingGuard.verifyToken(exchanged)).ok).toBe(true);
+    await h.engine.revoke({ grant: decodeJwt(w.subject).tessera_grant as string }, { actor: 'cli' });
+    await caughtUp(h, [billingGuard]);
+    expect(await billingGuard.verifyToken(exchanged)).toMatchObject({ ok: false, error: 'invalid_token' });
+    expect(await h.active(exchanged)).toBe(false);
+  });
+
+  it('revoking the user, or the exchanging client, revokes the exchanged token too; revoking the exchanging client leaves the subject token', async () => {
+    const w = await world();
+    const exchanged = (await exchange(w.orders, { subject_token: w.subject, resource: BILLING })).body.access_token;
+    const guard = await guards.ready({ audience: BILLING });
+    await h.engine.revoke({ client: w.orders.id }, { actor: 'cli' });
+    await caughtUp(h, [guard]);
+    expect((await guard.verifyToken(exchanged)).ok).toBe(false);
+    expect(await h.active(w.subject)).toBe(true);
+    const again = (await exchange(w.orders, { subject_token: w.subject, resource: BILLING })).body.access_token;
+    expect(await h.active(again)).toBe(true);
+    await h.engine.revoke({ user: w.user.id }, { actor: 'cli' });
+    expect(await h.active(again)).toBe(false);
+  });
+
+  it('each exchange is audited with the tokens by id, never their values', async () => {
+    const w = await world();
+    const actor = (await h.token(w.orders, { grant_type: 'client_credentials' })).body.access_token;
+    const res = await exchange(w.orders, { subject_token: w.subject, resource: BILLING, actor_token: actor, actor_token_type: ACCESS_TOKEN });
+    const records = await h.store.readAudit(0, 100_000);
+    const event = records.find((r) => r.event === 'token.exchanged' && r.tokenId === decodeJwt(res.body.access_token).jti);
+    expect(event).toMatchObject({
+      clientId: w.orders.id, userId: w.user.id, grantId: decodeJwt(w.subject).tessera_grant,
+      data: { subject: decodeJwt(w.subject).jti, subject_client: w.front.id, actor: decodeJwt(actor).jti, aud: BILLING },
+    });
+    const log = JSON.stringify(records);
+    for (const secret of [w.subject, actor, res.body.access_token].flatMap(forms)) expect(log).not.toContain(secret);
+  });
+
+  it('RFC 8414 §2 lists the grant type; RFC 7591: /register refuses it (invalid_client_metadata), who may exchange is the operator\'s call', async () => {
+    const meta = await h.request('/.well-known/oauth-authorization-server');
+    expect(meta.body.grant_types_supported).toContain(EXCHANGE);
+    const res = await h.request('/register', {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ grant_types: [EXCHANGE], token_endpoint_auth_method: 'client_secret_basic', scope: 'openid' }),
+    });
+    expect({ status: res.status, error: res.body.error }).toEqual({ status: 400, error: 'invalid_client_metadata' });
+  });
+});
