@@ -37,3 +37,12 @@ it('README: DPoP with --require-dpop, a proof at /token and the guard runs as wr
   const { stdout } = await run('bash', ['-c', script], { cwd: root, env, timeout: 90_000 });
   expect(stdout.split('\n').filter(Boolean)).toEqual(['invalid_dpop_proof', 'DPoP', 'true', '401 invalid_token']);
 }, 120_000);
+
+it('README: @tessera/client with dpop: true gets a DPoP-bound token from a --require-dpop client, as written', async () => {
+  const json = `json() { node -pe "JSON.parse(require('fs').readFileSync(0))$1"; }\n`;
+  const script = `set -euo pipefail\n${json}${readmeSection('dpop-client').replaceAll('http://127.0.0.1:9000', served.url)}`;
+  const env: NodeJS.ProcessEnv = { ...process.env, TESSERA_DB: db, TESSERA_LOG_LEVEL: 'warn' };
+  for (const key of Object.keys(env)) if (key.startsWith('TESSERA_') && !['TESSERA_DB', 'TESSERA_LOG_LEVEL'].includes(key)) delete env[key];
+  const { stdout } = await run('bash', ['-c', script], { cwd: root, env, timeout: 90_000 });
+  expect(stdout.split('\n').filter(Boolean)).toEqual(['DPoP', '43']);
+}, 120_000);
