@@ -30,19 +30,21 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-it('README: DPoP with --require-dpop, a proof at /token and the guard runs as written', async () => {
-  const script = `set -euo pipefail\n${readmeSection('dpop').replaceAll('http://127.0.0.1:9000', served.url)}`;
+/** A README section run by bash against the served instance; its output lines. */
+async function runSection(name: string, prelude = ''): Promise<string[]> {
+  const script = `set -euo pipefail\n${prelude}${readmeSection(name).replaceAll('http://127.0.0.1:9000', served.url)}`;
   const env: NodeJS.ProcessEnv = { ...process.env, TESSERA_DB: db, TESSERA_LOG_LEVEL: 'warn' };
   for (const key of Object.keys(env)) if (key.startsWith('TESSERA_') && !['TESSERA_DB', 'TESSERA_LOG_LEVEL'].includes(key)) delete env[key];
   const { stdout } = await run('bash', ['-c', script], { cwd: root, env, timeout: 90_000 });
-  expect(stdout.split('\n').filter(Boolean)).toEqual(['invalid_dpop_proof', 'DPoP', 'true', '401 invalid_token']);
+  return stdout.split('\n').filter(Boolean);
+}
+
+it('README: DPoP with --require-dpop, a proof at /token and the guard runs as written', async () => {
+  expect(await runSection('dpop')).toEqual(['invalid_dpop_proof', 'DPoP', 'true', '401 invalid_token']);
 }, 120_000);
 
 it('README: @tessera/client with dpop: true gets a DPoP-bound token from a --require-dpop client, as written', async () => {
+  // The section uses the json() helper the section before it defines.
   const json = `json() { node -pe "JSON.parse(require('fs').readFileSync(0))$1"; }\n`;
-  const script = `set -euo pipefail\n${json}${readmeSection('dpop-client').replaceAll('http://127.0.0.1:9000', served.url)}`;
-  const env: NodeJS.ProcessEnv = { ...process.env, TESSERA_DB: db, TESSERA_LOG_LEVEL: 'warn' };
-  for (const key of Object.keys(env)) if (key.startsWith('TESSERA_') && !['TESSERA_DB', 'TESSERA_LOG_LEVEL'].includes(key)) delete env[key];
-  const { stdout } = await run('bash', ['-c', script], { cwd: root, env, timeout: 90_000 });
-  expect(stdout.split('\n').filter(Boolean)).toEqual(['DPoP', '43']);
+  expect(await runSection('dpop-client', json)).toEqual(['DPoP', '43']);
 }, 120_000);
