@@ -130,7 +130,9 @@ async function verification(app, guardClient) {
   const guard = createGuard({ issuer: url, audience: url, client: guardClient });
   await guard.ready();
   const jwt = await token(app);
-  const jwk = (await (await fetch(`${url}/jwks.json`)).json()).keys[0];
+  // The key that signed the token (the JWKS also holds the RS256 key of ID Tokens).
+  const { kid } = JSON.parse(Buffer.from(jwt.split('.')[0], 'base64url').toString());
+  const jwk = (await (await fetch(`${url}/jwks.json`)).json()).keys.find((k) => k.kid === kid);
   const key = await importJWK(jwk, 'ES256');
   const [h, p, s] = jwt.split('.');
   const data = Buffer.from(`${h}.${p}`);
