@@ -5,6 +5,7 @@
  * grant, so revoking it reaches guards through the feed.
  */
 import { decodeJwt } from 'jose';
+import { dpopKey, proof } from './dpop-kit.js';
 import { describe, expect, it } from 'vitest';
 import { caughtUp, useGuards } from './guard-kit.js';
 import { expectError, forms, pkce, REDIRECT_URI, useServer } from './flows.js';
@@ -149,6 +150,27 @@ describe.each(['sqlite', 'postgres'] as const)('token exchange (RFC 8693) on %s'
     expect(await h.active(again)).toBe(true);
     await h.engine.revoke({ user: w.user.id }, { actor: 'cli' });
     expect(await h.active(again)).toBe(false);
+  });
+
+  it('RFC 9449 §7.2 with RFC 8693: a DPoP-bound subject token is exchanged only with a proof of its key, and the new token is bound to it', async () => {
+    const w = await world();
+    const key = await dpopKey();
+    const p = pkce();
+    const code = await h.code(w.front, { user: w.user, pkce: p, resources: [ORDERS] });
+    const proofAt = (k = key) => proof(k, { htm: 'POST', htu: `${h.server.url}/token` });
+    const a = h.auth(w.front);
+    const bound = await h.post('/token', { ...a.form, grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: p.verifier, resource: ORDERS }, { ...a.headers, dpop: proofAt() });
+    expect(bound.body.token_type).toBe('DPoP');
+    const form = { grant_type: EXCHANGE, subject_token_type: ACCESS_TOKEN, subject_token: bound.body.access_token, resource: BILLING };
+    const o = h.auth(w.orders);
+    // Without a proof (it would come back a bearer token), or with another key: refused.
+    expectError(await h.post('/token', { ...o.form, ...form }, o.headers), 400, 'invalid_request');
+    expectError(await h.post('/token', { ...o.form, ...form }, { ...o.headers, dpop: proofAt(await dpopKey()) }), 400, 'invalid_request');
+    // With a proof of the subject token's key: a token bound to that key.
+    const res = await h.post('/token', { ...o.form, ...form }, { ...o.headers, dpop: proofAt() });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.body.token_type).toBe('DPoP');
+    expect(decodeJwt(res.body.access_token).cnf).toEqual({ jkt: key.jkt });
   });
 
   it('each exchange is audited with the tokens by id, never their values', async () => {

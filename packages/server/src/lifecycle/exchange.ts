@@ -64,6 +64,9 @@ export async function exchangeToken(ctx: EngineContext, client: ClientRecord, re
   // A token issued to this client, or one sent to a resource this client is registered as.
   const mayExchange = subject.clientId === client.id || (subject.audience !== null && client.resources.includes(subject.audience));
   if (!mayExchange) throw refused('this client may not exchange the subject_token: it was issued to another client, for an audience this client is not registered with');
+  // RFC 9449 §1, §7.2: a DPoP-bound token is of use only with its key. Exchanged without a proof of
+  // that key, it would come back as a bearer token (or bound to another key) and the binding would be lost.
+  if (subject.dpopJkt !== null && request.jkt !== subject.dpopJkt) throw refused('the subject_token is DPoP-bound: send a DPoP proof of its key');
 
   // RFC 8693 §2.1: actor_token_type is REQUIRED with actor_token and MUST NOT be sent without it.
   if ((request.actorToken === undefined) !== (request.actorTokenType === undefined)) throw refused('actor_token and actor_token_type go together');
@@ -72,6 +75,7 @@ export async function exchangeToken(ctx: EngineContext, client: ClientRecord, re
     actor = await liveAccessToken(ctx, request.actorToken, request.actorTokenType, 'actor_token');
     // The client names itself (or a user of its own) as the actor, never another client.
     if (actor.clientId !== client.id) throw refused('the actor_token must have been issued to this client');
+    if (actor.dpopJkt !== null && request.jkt !== actor.dpopJkt) throw refused('the actor_token is DPoP-bound: send a DPoP proof of its key');
   }
 
   // RFC 8693 §2.1 scope: within the subject token's (§1.1: a token exchange never widens access),
