@@ -50,4 +50,16 @@ describe('DPoP proofs (RFC 9449)', () => {
     await expect(verifier.verify(proof, { method: 'POST', url: 'https://a.example/token' })).rejects.toThrow(DpopError);
     await expect(verifier.verify(proof, { method: 'POST', url: 'https://a.example/token' })).rejects.toThrow(/shorter than 2048 bits or longer than 8192/);
   });
+
+  it('an RSA key whose public exponent is longer than 4 bytes is refused before any verification (a huge e costs ~30x per signature check)', async () => {
+    const { publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+    const jwk = publicKey.export({ format: 'jwk' }) as JWK;
+    const n = Buffer.from(jwk.n as string, 'base64url');
+    // e = n - 2 (odd, below n): a valid public key for node, costly to verify with.
+    const e = Buffer.from(n);
+    e[e.length - 1] = (e[e.length - 1] as number) - 2;
+    const input = `${b64({ typ: 'dpop+jwt', alg: 'RS256', jwk: { kty: 'RSA', n: jwk.n, e: e.toString('base64url') } })}.${b64({ jti: 'j', htm: 'POST', htu: 'https://a.example/token', iat: Date.now() / 1000 })}`;
+    const verifier = new DpopVerifier({ algorithms: ['RS256'], lifetime: 60, skew: 5 });
+    await expect(verifier.verify(`${input}.${randomBytes(256).toString('base64url')}`, { method: 'POST', url: 'https://a.example/token' })).rejects.toThrow(/oversized public exponent/);
+  });
 });

@@ -329,6 +329,8 @@ export class DpopVerifier {
     if (!keyFits(alg, members)) throw invalid(`the DPoP proof jwk is not a key for ${alg}`);
     const jkt = jwkThumbprint(members);
     if (jkt === undefined) throw invalid('the DPoP proof jwk lacks members of its key type');
+    // A public exponent as long as the modulus makes each verification ~30 times dearer; real keys use 65537 (RFC 7518 §6.3.1.2: e is short).
+    if (members.kty === 'RSA' && Buffer.from(members.e as string, 'base64url').length > 4) throw invalid('the DPoP proof RSA key has an oversized public exponent');
     let key: KeyObject;
     try {
       // Only the public members of its type: anything else in the JWK has no say in the key.
