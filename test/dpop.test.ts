@@ -236,6 +236,20 @@ describe('DPoP with the authorization code and refresh tokens (RFC 9449 §5, §1
     expect((await tokenRequest(h, c, refreshForm(second.body.refresh_token), tokenProof(h, key))).status).toBe(200);
   });
 
+  it('RFC 9449 §5 before RFC 9700 §4.14.2: a used bound refresh token replayed without its key is refused and does not revoke the family (reuse detection needs the key)', async () => {
+    const c = await h.codeClient({ authMethod: 'none', tokenFormat: 'jwt' });
+    const key = await dpopKey();
+    const first = await (await codeFlow(c))(key);
+    const refreshForm = (rt: string) => ({ grant_type: 'refresh_token', refresh_token: rt });
+    const second = await tokenRequest(h, c, refreshForm(first.body.refresh_token), tokenProof(h, key));
+    expect(second.status).toBe(200);
+    // The thief of the used token has no key: refused, and the family lives on.
+    expectError(await tokenRequest(h, c, refreshForm(first.body.refresh_token), tokenProof(h, await dpopKey())), 400, 'invalid_dpop_proof');
+    expectError(await tokenRequest(h, c, refreshForm(first.body.refresh_token)), 400, 'invalid_dpop_proof');
+    expect(await h.active(second.body.access_token)).toBe(true);
+    expect((await tokenRequest(h, c, refreshForm(second.body.refresh_token), tokenProof(h, key))).status).toBe(200);
+  });
+
   it('RFC 9449 §5: a confidential client\'s refresh token is not bound: refreshed without a proof it gets Bearer tokens, with another key tokens bound to that key', async () => {
     const c = await h.codeClient({ tokenFormat: 'jwt' });
     const key = await dpopKey();

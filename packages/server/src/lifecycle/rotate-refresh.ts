@@ -18,13 +18,14 @@ export async function rotateRefresh(
   const now = ctx.now();
   if (old?.kind !== 'refresh' || old.clientId !== client.id) throw new OAuthError('invalid_grant', 'refresh token is invalid');
   if (old.revokedAt !== null) throw new OAuthError('invalid_grant', 'refresh token was revoked');
-  const graceSince = ctx.config.refreshReuseGrace > 0 ? now - ctx.config.refreshReuseGrace * 1000 : null;
-  if (old.consumedAt !== null && (graceSince === null || old.consumedAt < graceSince)) return refreshReused(ctx, old, by);
-  if (old.expiresAt <= now) throw new OAuthError('invalid_grant', 'refresh token has expired');
-  // RFC 9449 §5: a refresh token bound to a DPoP key (a public client's) is used with a proof of that key.
+  // RFC 9449 §5: a refresh token bound to a DPoP key (a public client's) is used with a proof of that key;
+  // checked before reuse detection, so a stolen bound token without its key cannot revoke the family.
   if (old.dpopJkt !== null && old.dpopJkt !== jkt) {
     throw new OAuthError('invalid_dpop_proof', jkt === null ? 'the refresh token is DPoP-bound: send a DPoP proof of its key' : 'the DPoP proof is not of the key the refresh token is bound to');
   }
+  const graceSince = ctx.config.refreshReuseGrace > 0 ? now - ctx.config.refreshReuseGrace * 1000 : null;
+  if (old.consumedAt !== null && (graceSince === null || old.consumedAt < graceSince)) return refreshReused(ctx, old, by);
+  if (old.expiresAt <= now) throw new OAuthError('invalid_grant', 'refresh token has expired');
 
   // RFC 6749 §6: the requested scope MUST NOT include any scope not originally granted.
   if (requested && !isSubset(requested, new Set(old.scope.split(' ').filter(Boolean)))) {
