@@ -130,6 +130,23 @@ describe('guard: DPoP-bound access tokens (RFC 9449 §7)', () => {
     refused(await verifyRequest(g, dpopRequest(key, token, {}, { dpop: last })), 401, 'invalid_dpop_proof', /used before/);
   });
 
+  it('RFC 9449 §11.1: proofs that come with junk tokens are not remembered, so they cannot push a live proof out of the replay cache and make its replay pass', async () => {
+    const g = await guard({ dpopReplayCacheSize: 4 });
+    const c = await h.client({ tokenFormat: 'jwt' });
+    const key = await dpopKey();
+    const token = await boundToken(h, c, key);
+    const captured = proof(key, { htm: 'GET', htu: RESOURCE, ath: ath(token) });
+    expect((await verifyRequest(g, dpopRequest(key, token, {}, { dpop: captured }))).ok).toBe(true);
+    // An attacker's own key, valid proofs, tokens that are not tokens: each refused, none remembered.
+    const attacker = await dpopKey();
+    for (let i = 0; i < 10; i++) {
+      const junk = `junk-${i}`;
+      expect((await verifyRequest(g, dpopRequest(attacker, junk, {}, { dpop: proof(attacker, { htm: 'GET', htu: RESOURCE, ath: ath(junk) }) }))).ok).toBe(false);
+    }
+    expect(g.status().dpopProofs).toBe(1);
+    refused(await verifyRequest(g, dpopRequest(key, token, {}, { dpop: captured })), 401, 'invalid_dpop_proof', /used before/);
+  });
+
   it('a bearer token sent with the DPoP scheme is refused (invalid_token, DPoP challenge); an inactive or revoked bound token is invalid_token', async () => {
     const g = await guard();
     const c = await h.client({ tokenFormat: 'jwt' });

@@ -14,7 +14,12 @@ const NONCE_STEP = 60;
 /** Insertions between two prunes of the replay cache's expired front. */
 const PRUNE_EVERY = 64;
 
-export type ProofOutcome = { ok: true; jkt: string } | { ok: false; failure: GuardFailure };
+/**
+ * A checked proof: its key's thumbprint, and `use`, which records its jti (false: a replay). The
+ * caller uses the proof only once the token is accepted and bound to that key, so proofs sent
+ * with junk tokens cannot fill the replay cache and push live entries out.
+ */
+export type ProofOutcome = { ok: true; jkt: string; use: () => boolean } | { ok: false; failure: GuardFailure };
 
 /**
  * `jti` values until their proofs expire, bounded: entries go in roughly expiry order (every proof
@@ -25,6 +30,12 @@ class ReplayCache {
   private added = 0;
 
   constructor(private readonly max: number) {}
+
+  /** Whether `jti` is remembered and its proof still lives. */
+  has(jti: string, now: number): boolean {
+    const known = this.until.get(jti);
+    return known !== undefined && known > now;
+  }
 
   /** true the first time `jti` is seen while its proof lives; false for a replay. */
   add(jti: string, until: number, now: number): boolean {
@@ -77,9 +88,9 @@ export class DpopChecker {
     if (header === null || header === undefined) return refuse('invalid_dpop_proof', 'the DPoP scheme needs a DPoP proof header (RFC 9449 section 7)');
     try {
       const proof = await this.verifier.verify(header, { method, url, accessToken: token });
-      // RFC 9449 §11.1: a proof is used once.
-      if (!this.seen.add(proof.jti, proof.replayableUntil, Date.now())) return refuse('invalid_dpop_proof', 'the DPoP proof was used before (its jti is replayed)');
-      return { ok: true, jkt: proof.jkt };
+      // RFC 9449 §11.1: a proof is used once (recorded by `use`, once the token is accepted).
+      if (this.seen.has(proof.jti, Date.now())) return refuse('invalid_dpop_proof', 'the DPoP proof was used before (its jti is replayed)');
+      return { ok: true, jkt: proof.jkt, use: () => this.seen.add(proof.jti, proof.replayableUntil, Date.now()) };
     } catch (err) {
       if (err instanceof DpopError) return refuse(err.error, err.description);
       throw err;

@@ -54,6 +54,8 @@ export async function checkToken(p: Parts, token: string, required: readonly str
       if (result.token.jkt === undefined) return dpopFailure(realm, p.dpop.algs, 'invalid_token', 'the token is not DPoP-bound: send it with the Bearer scheme');
       // RFC 9449 §4.3 item 12: the proof is of the key the token is bound to.
       if (result.token.jkt !== outcome.jkt) return dpopFailure(realm, p.dpop.algs, 'invalid_dpop_proof', 'the DPoP proof is not of the key the token is bound to');
+      // RFC 9449 §11.1: used once; recorded only now, for a proof that came with its own token.
+      if (!outcome.use()) return dpopFailure(realm, p.dpop.algs, 'invalid_dpop_proof', 'the DPoP proof was used before (its jti is replayed)');
     }
     if (missingScopes(result.token, required).length === 0) return result;
     const narrow = insufficientScope(realm, required);
