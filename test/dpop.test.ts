@@ -160,6 +160,16 @@ describe('DPoP at the token endpoint (RFC 9449 §4, §5, §6)', () => {
     });
   });
 
+  it('RFC 9449 §11.1: a proof sent with bad client credentials costs no write (its jti is not spent): the same proof then works for the real client', async () => {
+    const c = await h.client();
+    const key = await dpopKey();
+    const once = tokenProof(h, key);
+    const stranger = await h.post('/token', { grant_type: 'client_credentials', client_id: c.id, client_secret: 'wrong' }, { dpop: once });
+    expectError(stranger, 401, 'invalid_client');
+    // Had the stranger's request spent the jti, this would be "used before".
+    expect((await tokenRequest(h, c, cc, once)).status).toBe(200);
+  });
+
   it('RFC 9449 §4.3 item 9: htu is compared normalised (case of scheme and host, default port, percent-encoding); its query and fragment are ignored', async () => {
     const c = await h.client();
     const key = await dpopKey();

@@ -10,7 +10,7 @@ import { json } from '../http/respond.js';
 import { PATHS } from '../http/routes.js';
 import type { Handler, PlainRequest } from '../http/types.js';
 import type { LifecycleEngine } from '../lifecycle/engine.js';
-import type { DpopProofs, Refusal } from '../rfc9449/dpop.js';
+import type { DpopProofs, Proof, Refusal } from '../rfc9449/dpop.js';
 import type { UserRecord } from '../store/types.js';
 
 // RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
@@ -44,12 +44,13 @@ export function userinfoEndpoint(engine: LifecycleEngine, config: ServerConfig, 
     if (presented === undefined) throw new OAuthError('invalid_token', 'no access token was sent', { headers: { 'www-authenticate': realm } });
     const { token, scheme } = presented;
     // RFC 9449 §7: the DPoP scheme comes with a proof over this request, carrying the token's hash (ath).
-    let proofKey: string | undefined;
+    let proof: Proof | undefined;
     if (scheme === 'DPoP') {
       const checking = dpop.check(req, PATHS.userinfo, token, proofRefusal);
       if (checking === undefined) throw proofRefusal('invalid_dpop_proof', 'the DPoP scheme needs a DPoP proof header (RFC 9449 section 7)', {});
-      proofKey = (await checking).jkt;
+      proof = await checking;
     }
+    const proofKey = proof?.jkt;
     const record = await engine.activeToken(token);
     if (record?.kind !== 'access' || record.userId === null) throw refusal(scheme, 'invalid_token', 'the access token is not active');
     if ((record.dpopJkt ?? undefined) !== proofKey) {
@@ -59,6 +60,8 @@ export function userinfoEndpoint(engine: LifecycleEngine, config: ServerConfig, 
       // RFC 9449 §4.3 item 12: the proof is of the key the token is bound to.
       throw proofRefusal('invalid_dpop_proof', 'the DPoP proof is not of the key the access token is bound to', {});
     }
+    // RFC 9449 §11.1: spent once the token is known to be bound to the proof's key.
+    await proof?.spend();
     const scopes = parseScope(record.scope);
     // Core §5.3.1: the access token must have been issued for an OpenID Connect request.
     if (!scopes.has('openid')) throw refusal(scheme, 'insufficient_scope', 'the access token lacks the openid scope');

@@ -42,11 +42,13 @@ export function tokenEndpoint(engine: LifecycleEngine, config: ServerConfig, key
     const body = req.body ?? new URLSearchParams();
     const { grant_type } = readParams(body, GRANT_TYPE);
     if (grant_type === undefined) throw new OAuthError('invalid_request', "missing parameter 'grant_type'");
-    // RFC 9449 §5: a DPoP proof binds what any grant issues. Checked (and its jti spent) before the
-    // client authenticates: a proof that fails costs no password hash or assertion.
+    // RFC 9449 §5: a DPoP proof binds what any grant issues. Checked before the client authenticates
+    // (a proof that fails costs no password hash or assertion); its jti spent after (a stranger's
+    // proofs cost no write).
     const checking = dpop.check(req, PATHS.token);
     const proof = checking === undefined ? undefined : await checking;
     const client = await authenticateClient(engine, req, body);
+    await proof?.spend();
     // RFC 9449 §5.2: a client registered with dpop_bound_access_tokens MUST send a proof.
     if (client.dpopBoundAccessTokens && proof === undefined) throw new OAuthError('invalid_dpop_proof', 'this client must send a DPoP proof with every token request (dpop_bound_access_tokens)');
     const grant = grants.get(grant_type);

@@ -26,6 +26,7 @@ export function pushedAuthorizationEndpoint(engine: LifecycleEngine, config: Ser
     const proof = checking === undefined ? undefined : await checking;
     // RFC 9126 §2.1: the client authenticates as at the token endpoint.
     const client = await authenticateClient(engine, req, body);
+    await proof?.spend();
     // RFC 9126 §2.1: request_uri MUST NOT be pushed.
     if (body.has('request_uri')) throw new OAuthError('invalid_request', 'request_uri must not be pushed (RFC 9126 §2.1)');
     if (body.has('request')) throw new OAuthError('request_not_supported', 'request objects (the request parameter, RFC 9101) are not supported');

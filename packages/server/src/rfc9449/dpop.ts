@@ -20,6 +20,12 @@ const NONCE_STEP = 60;
 export interface Proof {
   jkt: string;
   headers: Record<string, string>;
+  /**
+   * Records the proof's jti, refusing a replay (RFC 9449 §11.1, on whichever instance). Called once
+   * the client (or the token, at /userinfo) is known to be good, so an unauthenticated caller's
+   * proofs cost the server no write.
+   */
+  spend(): Promise<void>;
 }
 
 /** How an endpoint answers a refused proof: 400 JSON at /token and /par, 401 with a challenge at /userinfo. */
@@ -85,10 +91,12 @@ export class DpopProofs {
       throw refuse(err.error, err.description, err.error === 'use_dpop_nonce' && this.nonces ? { 'dpop-nonce': this.nonces.current() } : {});
     }
     // RFC 9449 §11.1: a proof is used once, on whichever instance.
-    if ((await this.engine.recordDpopProof(checked.jkt, checked.jti, checked.replayableUntil)) === 'replayed') {
-      throw refuse('invalid_dpop_proof', 'the DPoP proof was used before (its jti is replayed, RFC 9449 section 11.1)', {});
-    }
+    const spend = async () => {
+      if ((await this.engine.recordDpopProof(checked.jkt, checked.jti, checked.replayableUntil)) === 'replayed') {
+        throw refuse('invalid_dpop_proof', 'the DPoP proof was used before (its jti is replayed, RFC 9449 section 11.1)', {});
+      }
+    };
     // RFC 9449 §8.2: a proof with the previous window's nonce is answered with the current one.
-    return { jkt: checked.jkt, headers: checked.staleNonce && this.nonces ? { 'dpop-nonce': this.nonces.current() } : {} };
+    return { jkt: checked.jkt, headers: checked.staleNonce && this.nonces ? { 'dpop-nonce': this.nonces.current() } : {}, spend };
   }
 }
