@@ -75,6 +75,8 @@ export class DPoPKey {
   private async keepNonce(url: URL, response: Response): Promise<boolean> {
     const nonce = response.headers.get('dpop-nonce');
     if (nonce === null) return false;
+    // A redirect's answer comes from elsewhere: its nonce is not this origin's.
+    if (response.url !== '' && new URL(response.url).origin !== url.origin) return false;
     const fresh = this.nonces.get(url.origin) !== nonce;
     this.nonces.set(url.origin, nonce);
     if (!fresh) return false;
