@@ -24,6 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { createGuard, verifyRequest } from '@tessera/guard';
 import { importJWK, jwtVerify } from 'jose';
+import { signingJwk } from './lib/jwks.js';
 import { opsPerSecond as measure, syncOpsPerSecond } from './lib/ops.js';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -130,9 +131,7 @@ async function verification(app, guardClient) {
   const guard = createGuard({ issuer: url, audience: url, client: guardClient });
   await guard.ready();
   const jwt = await token(app);
-  // The key that signed the token (the JWKS also holds the RS256 key of ID Tokens).
-  const { kid } = JSON.parse(Buffer.from(jwt.split('.')[0], 'base64url').toString());
-  const jwk = (await (await fetch(`${url}/jwks.json`)).json()).keys.find((k) => k.kid === kid);
+  const jwk = await signingJwk(url, jwt);
   const key = await importJWK(jwk, 'ES256');
   const [h, p, s] = jwt.split('.');
   const data = Buffer.from(`${h}.${p}`);

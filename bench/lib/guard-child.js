@@ -16,6 +16,7 @@ import { createPublicKey, verify as cryptoVerify } from 'node:crypto';
 import { promisify } from 'node:util';
 import { createGuard } from '@tessera/guard';
 import { importJWK, jwtVerify } from 'jose';
+import { signingJwk } from './jwks.js';
 import { opsPerSecond as measure, syncOpsPerSecond } from './ops.js';
 
 const { url, client, token, revokedToken, seconds, warmup, rounds, inFlight } = JSON.parse(process.argv[2]);
@@ -24,7 +25,7 @@ const opsPerSecond = (fn, s) => measure(fn, s, inFlight);
 const guard = createGuard({ issuer: url, audience: url, client });
 try {
   await guard.ready();
-  const jwk = (await (await fetch(`${url}/jwks.json`)).json()).keys[0];
+  const jwk = await signingJwk(url, token);
   const key = await importJWK(jwk, 'ES256');
   const [h, p, sig] = token.split('.');
   const data = Buffer.from(`${h}.${p}`);
