@@ -3,7 +3,7 @@
  * at the first start that finds none of its algorithm. `rotate` adds a new current key for one
  * algorithm and keeps the old public key in the JWKS until the last token it signed has expired.
  * ID Tokens are signed with their client's algorithm (oidc/id-token.ts), JWT access tokens with
- * ES256 (rfc9068/access-token.ts).
+ * the server's accessTokenAlg, ES256 by default (rfc9068/access-token.ts).
  */
 import { createPrivateKey, type KeyObject, type SignKeyObjectInput, sign } from 'node:crypto';
 import { exportJWK, generateKeyPair, type JWK, type JWTPayload } from 'jose';
@@ -12,7 +12,7 @@ import type { AuditInput, KeyRecord, SigningAlg, Store } from '../store/types.js
 
 /**
  * What the key ring signs with. OpenID Connect Core §15.1: an OP MUST support RS256 for ID
- * Tokens; ES256 signs JWT access tokens (shorter, and faster to sign) and ID Tokens on request.
+ * Tokens; ES256 signs JWT access tokens by default (shorter, and faster to sign) and ID Tokens on request.
  */
 export const SIGNING_ALGS = ['RS256', 'ES256'] as const satisfies readonly SigningAlg[];
 /** Another process (the CLI) may rotate keys: re-read them at most this often. */

@@ -1,7 +1,7 @@
 /**
  * DPoP (RFC 9449) at the authorization server: the proofs sent to /token and /par (§5, §10.1)
  * and to /userinfo (§7), checked as §4.3 says (@tessera/core/dpop), their `jti` recorded in the
- * database so a replay is refused on every instance (§11.1), and the nonces the server provides
+ * database once the caller is known (Proof.spend) so a replay is refused on every instance (§11.1), and the nonces the server provides
  * (§8) when the `dpopNonce` setting asks for them. A request without a DPoP header costs nothing
  * here: check() answers undefined at once.
  */
@@ -16,7 +16,7 @@ const CLOCK_SKEW = 5;
 /** Seconds each nonce window lasts; a nonce is accepted in its window and the next (DpopNonces). */
 const NONCE_STEP = 60;
 
-/** A proof that passed: the key tokens are bound to, and the headers the answer carries (a new DPoP-Nonce, §8.2). */
+/** A proof that passed: the key tokens are bound to, the headers the answer carries (a new DPoP-Nonce, §8.2), and how to spend it. */
 export interface Proof {
   jkt: string;
   headers: Record<string, string>;
