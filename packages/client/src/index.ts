@@ -8,8 +8,9 @@
 
 // The session: state, storage, refresh, authenticated fetch.
 export { OAuth2Session } from './session/session.js';
-export type { PendingAuthorization } from './session/session.js';
+export type { AuthorizationUrlParams, PendingAuthorization } from './session/session.js';
 export type { SessionOptions, TokenUpdate, TokenUpdatedListener } from './session/options.js';
+export type { ResourceOptions } from './session/token-session.js';
 export type { RetryPolicy } from './session/refresh-retry.js';
 export { ServerClock } from './session/server-clock.js';
 export { MemoryTokenStore } from './store/token-store.js';
@@ -59,7 +60,7 @@ export { buildAuthorizationUrl, validateAuthorizationResponse } from './rfc6749/
 export type { AuthorizationParameters, AuthorizationResponse } from './rfc6749/authorization.js';
 export { generateCodeVerifier, calculateCodeChallenge, generateState } from './rfc7636/pkce.js';
 export { tokenRequest, processTokenResponse } from './rfc6749/token.js';
-export type { TokenSet } from './rfc6749/token.js';
+export type { AccessToken, TokenSet } from './rfc6749/token.js';
 export { authorizationCodeGrantRequest, refreshTokenGrantRequest, clientCredentialsGrantRequest, passwordGrantRequest } from './rfc6749/grants.js';
 export type { TokenRequestParameters } from './rfc6749/grants.js';
 export { revocationRequest, processRevocationResponse } from './rfc7009/revocation.js';

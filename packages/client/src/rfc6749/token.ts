@@ -7,6 +7,17 @@ import type { ServerClock } from '../session/server-clock.js';
 import type { AuthorizationServer } from '../rfc8414/metadata.js';
 import type { Client, ClientAuth } from './client-auth.js';
 
+/** An access token as a session presents it: the session's main one, or one for a resource. */
+export interface AccessToken {
+  access_token: string;
+  /** "Bearer" (RFC 6750) or "DPoP" (RFC 9449, bound to the session's DPoP key). */
+  token_type: string;
+  expires_in?: number;
+  /** Epoch seconds at which it expires (see TokenSet.expires_at). */
+  expires_at?: number;
+  scope?: string;
+}
+
 /** A token response (RFC 6749 §5.1), plus `expires_at` computed on receipt. JSON-serialisable. */
 export interface TokenSet {
   access_token: string;
@@ -22,6 +33,12 @@ export interface TokenSet {
   refresh_token?: string;
   scope?: string;
   id_token?: string;
+  /**
+   * Access tokens for resources (RFC 8707) other than the one the grant's own token is for, by
+   * resource URI: obtained by the session with its refresh token (§2.2) or client credentials,
+   * and kept with the set (never sent by a server: a token response's field of this name is dropped).
+   */
+  resource_tokens?: Record<string, AccessToken>;
   [extension: string]: unknown;
 }
 
@@ -55,7 +72,8 @@ export async function processTokenResponse(response: Response, clock?: ServerClo
   // RFC 6749 §7.1: the client MUST NOT use a token whose type it does not understand: Bearer
   // (RFC 6750) or DPoP (RFC 9449 §5, for a client that sent a proof).
   if (token_type.toLowerCase() !== 'bearer' && token_type.toLowerCase() !== 'dpop') throw new InvalidResponseError(`unsupported token_type '${token_type}'`, status);
-  const token: TokenSet = { ...body, access_token, token_type };
+  const { resource_tokens: _notTheServers, ...fields } = body;
+  const token: TokenSet = { ...fields, access_token, token_type };
   if (body.expires_in !== undefined) {
     const expiresIn = Number(body.expires_in);
     if (!Number.isFinite(expiresIn) || expiresIn < 0) throw new InvalidResponseError('expires_in is not a number of seconds', status);

@@ -24,7 +24,7 @@ export interface BearerFetchSteps<T extends Token> {
   /** The token to present first (refreshed ahead of expiry). */
   token: () => Promise<T>;
   /** A new token replacing `stale`, or undefined when none can be had (no refresh token). */
-  renew: (stale: T) => Promise<T> | undefined;
+  renew: (stale: T) => Promise<T | undefined>;
 }
 
 /**
@@ -35,9 +35,8 @@ export async function bearerFetch<T extends Token>(steps: BearerFetchSteps<T>, r
   const token = await steps.token();
   const first = await present(steps, request, token);
   if (!isInvalidToken(first, token.token_type.toLowerCase() === 'dpop' && steps.dpop ? 'dpop' : 'bearer')) return first;
-  const renewed = steps.renew(token);
-  if (renewed === undefined) return first;
-  const next = await renewed;
+  const next = await steps.renew(token);
+  if (next === undefined) return first;
   await first.body?.cancel();
   return present(steps, request, next);
 }

@@ -17,7 +17,10 @@ export interface TokenUpdate {
    * token, without the refresh token).
    */
   reason: 'issued' | 'refreshed' | 'revoked';
-  /** The resource (RFC 8707) the token is for; undefined until per-resource tokens exist. */
+  /**
+   * The resource (RFC 8707) whose access token was issued or refreshed (it is in the set's
+   * `resource_tokens`); undefined: the set's own token, or the whole set (revoked).
+   */
   resource: string | undefined;
 }
 

@@ -22,11 +22,21 @@ export interface PendingAuthorization {
   nonce?: string;
 }
 
+/**
+ * What authorizationUrl() may add or override: `scope`, `state`, `nonce`, `resource` (RFC 8707
+ * §2.1, one or several), and any other parameter (prompt, login_hint, …).
+ */
+export type AuthorizationUrlParams = Params & {
+  state?: string | undefined;
+  nonce?: string | undefined;
+  resource?: string | readonly string[] | undefined;
+} & Record<string, string | readonly string[] | undefined>;
+
 export class OAuth2Session extends TokenSession {
   #pending: PendingAuthorization | undefined;
 
   /** RFC 6749 §4.1.1 with RFC 7636: the URL to send the user to, with fresh state and PKCE (S256). */
-  async authorizationUrl(params: Params & Record<string, string | undefined> = {}): Promise<PendingAuthorization & { url: string }> {
+  async authorizationUrl(params: AuthorizationUrlParams = {}): Promise<PendingAuthorization & { url: string }> {
     const redirectUri = this.options.redirectUri;
     if (redirectUri === undefined) throw new ConfigurationError('the authorization code flow needs a redirectUri');
     const state = params.state ?? generateState();
@@ -75,7 +85,9 @@ export class OAuth2Session extends TokenSession {
   /** RFC 6749 §4.4: a token for the client itself; when it expires, the session gets another the same way. */
   async clientCredentials(params: Params = {}): Promise<TokenSet> {
     const scope = params.scope ?? this.options.scope;
-    const obtain = async () => processTokenResponse(await clientCredentialsGrantRequest(await this.metadata(), this.client, this.auth, { scope }, this.http()), this.clock);
+    // RFC 8707 §2: the same grant, with `resource`, gives session.fetch(…, { resource }) its tokens.
+    const obtain = async (resource?: string) =>
+      processTokenResponse(await clientCredentialsGrantRequest(await this.metadata(), this.client, this.auth, { scope, resource }, this.http()), this.clock);
     const token = await this.keeper.save(await obtain(), 'issued');
     this.reissue = obtain;
     return token;

@@ -5,7 +5,7 @@
  */
 import { ReauthenticationRequiredError, RefreshOutcomeUnknownError } from '../errors.js';
 import type { TokenLock } from '../lock/token-lock.js';
-import type { TokenSet } from '../rfc6749/token.js';
+import type { AccessToken, TokenSet } from '../rfc6749/token.js';
 import type { TokenStore } from '../store/token-store.js';
 import type { TokenUpdate, TokenUpdatedListener } from './options.js';
 import type { ServerClock } from './server-clock.js';
@@ -15,6 +15,21 @@ import type { ServerClock } from './server-clock.js';
  * refreshed 0.5 s before it expires, not 30 s (which would be on every call).
  */
 export const LIFETIME_FRACTION = 0.25;
+
+/** What a renewal replaces. */
+export interface Renewal {
+  /** The resource (RFC 8707) whose access token is renewed; undefined: the set's own. */
+  resource?: string | undefined;
+  /** The token the caller held (undefined: none), which a token in the store must differ from to be used instead. */
+  seen?: AccessToken | undefined;
+  /** Renew even when the stored token is fresh (an explicit refresh()). */
+  force?: boolean;
+}
+
+/** The access token a set holds for `resource` (undefined: the set's own). */
+export function tokenFor(set: TokenSet, resource: string | undefined): AccessToken | undefined {
+  return resource === undefined ? set : set.resource_tokens?.[resource];
+}
 
 export interface KeeperOptions {
   store: TokenStore;
@@ -29,7 +44,8 @@ export interface KeeperOptions {
 export class TokenKeeper {
   #current: TokenSet | undefined;
   #loading: Promise<TokenSet | undefined> | undefined;
-  #refreshing: Promise<TokenSet> | undefined;
+  /** Renewals in flight, by resource ('' for the set's own access token). */
+  readonly #refreshing = new Map<string, Promise<TokenSet>>();
   /** Bumped by every forgetting, so a load that was in flight then cannot bring the old token back. */
   #generation = 0;
   readonly #o: KeeperOptions;
@@ -57,11 +73,11 @@ export class TokenKeeper {
   }
 
   /** Stores a new token set, then makes it current, then tells onTokenUpdated (awaited). */
-  async save(token: TokenSet, reason: 'issued' | 'refreshed'): Promise<TokenSet> {
+  async save(token: TokenSet, reason: 'issued' | 'refreshed', resource?: string): Promise<TokenSet> {
     // Saved before use: if the store fails, the new token is never used (the error propagates).
     await this.#o.store.set(this.#o.key, token);
     this.#current = token;
-    await this.#tell(token, reason);
+    await this.#tell(token, reason, resource);
     return token;
   }
 
@@ -80,7 +96,7 @@ export class TokenKeeper {
    * token's lifetime (expires_in) if that is less; on the server's clock (tokens without
    * expires_at never do).
    */
-  expiresSoon(token: TokenSet): boolean {
+  expiresSoon(token: AccessToken): boolean {
     if (token.expires_at === undefined) return false;
     const lifetime = typeof token.expires_in === 'number' && token.expires_in > 0 ? token.expires_in : undefined;
     const margin = lifetime === undefined ? this.#o.leeway : Math.min(this.#o.leeway, lifetime * LIFETIME_FRACTION);
@@ -88,36 +104,46 @@ export class TokenKeeper {
   }
 
   /**
-   * Replaces `seen` (undefined: whatever is current) by a new token set from `refresh`, once:
-   * callers arriving while a renewal is in flight share it, and a caller holding a token that was
-   * already replaced gets the replacement without a request. The renewal runs under the lock and
-   * starts by reading the store again: when another holder replaced `seen` meanwhile, its token
-   * is used and nothing is sent (a second refresh would present a rotated refresh token: reuse,
-   * RFC 9700 §4.14.2, which revokes the whole grant).
+   * Replaces the access token for `renewal.resource` (none: the set's own) by a new token set
+   * from `refresh`, once: callers arriving while that renewal is in flight share it, and a caller
+   * holding a token that was already replaced gets the replacement without a request. Renewals
+   * run under the lock, one at a time (each resource's too: they all rotate the one refresh
+   * token), and start by reading the store again: when another holder replaced the token
+   * meanwhile, its token is used and nothing is sent (a second refresh would present a rotated
+   * refresh token: reuse, RFC 9700 §4.14.2, which revokes the whole grant). `force` (refresh())
+   * renews even a token that looks fresh.
    */
-  renew(seen: TokenSet | undefined, refresh: (stored: TokenSet | undefined) => Promise<TokenSet>): Promise<TokenSet> {
-    if (this.#refreshing) return this.#refreshing;
-    if (seen !== undefined && this.#current !== undefined && this.#current !== seen) return Promise.resolve(this.#current);
-    const flight = this.#o.lock.withLock(this.#o.key, () => this.#renewLocked(seen, refresh));
-    this.#refreshing = flight;
+  renew(renewal: Renewal, refresh: (stored: TokenSet | undefined) => Promise<TokenSet>): Promise<TokenSet> {
+    const slot = renewal.resource ?? '';
+    const inFlight = this.#refreshing.get(slot);
+    if (inFlight) return inFlight;
+    const held = this.#current === undefined ? undefined : tokenFor(this.#current, renewal.resource);
+    if (!renewal.force && renewal.seen !== undefined && held !== undefined && held.access_token !== renewal.seen.access_token) {
+      return Promise.resolve(this.#current as TokenSet);
+    }
+    const flight = this.#o.lock.withLock(this.#o.key, () => this.#renewLocked(renewal, refresh));
+    this.#refreshing.set(slot, flight);
     const done = () => {
-      if (this.#refreshing === flight) this.#refreshing = undefined;
+      if (this.#refreshing.get(slot) === flight) this.#refreshing.delete(slot);
     };
     flight.then(done, done);
     return flight;
   }
 
-  async #renewLocked(seen: TokenSet | undefined, refresh: (stored: TokenSet | undefined) => Promise<TokenSet>): Promise<TokenSet> {
+  async #renewLocked(renewal: Renewal, refresh: (stored: TokenSet | undefined) => Promise<TokenSet>): Promise<TokenSet> {
     const stored = await this.#o.store.get(this.#o.key);
     // Signed out elsewhere (another process's logout): this process's copy goes too.
     if (stored === undefined) this.#forget();
-    else if (seen !== undefined && stored.access_token !== seen.access_token && !this.expiresSoon(stored)) {
-      // Another holder refreshed while this one waited for the lock: use its token, send nothing.
-      this.#current = stored;
-      return stored;
+    else if (!renewal.force) {
+      const theirs = tokenFor(stored, renewal.resource);
+      if (theirs !== undefined && theirs.access_token !== renewal.seen?.access_token && !this.expiresSoon(theirs)) {
+        // Another holder renewed while this one waited for the lock: use its token, send nothing.
+        this.#current = stored;
+        return stored;
+      }
     }
     try {
-      return await this.save(await refresh(stored), stored?.refresh_token === undefined ? 'issued' : 'refreshed');
+      return await this.save(await refresh(stored), stored?.refresh_token === undefined ? 'issued' : 'refreshed', renewal.resource);
     } catch (err) {
       if (err instanceof ReauthenticationRequiredError) {
         // The grant is gone: nobody sharing the store should send this refresh token again.
@@ -131,7 +157,7 @@ export class TokenKeeper {
           this.#current = now;
           return now;
         }
-        // Keep the access token while it lasts; the refresh token may be spent and is never sent again.
+        // Keep the access tokens while they last; the refresh token may be spent and is never sent again.
         const { refresh_token: _spent, ...kept } = stored;
         await this.#o.store.set(this.#o.key, kept);
         this.#current = kept;
@@ -147,8 +173,8 @@ export class TokenKeeper {
     this.#loading = undefined;
   }
 
-  async #tell(token: TokenSet | undefined, reason: TokenUpdate['reason']): Promise<void> {
-    await this.#o.onUpdated?.(token, { reason, resource: undefined });
+  async #tell(token: TokenSet | undefined, reason: TokenUpdate['reason'], resource?: string): Promise<void> {
+    await this.#o.onUpdated?.(token, { reason, resource });
   }
 
   /** Never the token: it is a credential (util.inspect, console.log). */

@@ -12,7 +12,7 @@ import { validateIdToken } from '../oidc/id-token.js';
 import { processUserInfoResponse, type UserInfo, userinfoRequest } from '../oidc/userinfo.js';
 import { type Client, type ClientAuth, none } from '../rfc6749/client-auth.js';
 import { refreshTokenGrantRequest } from '../rfc6749/grants.js';
-import { processTokenResponse, type TokenSet } from '../rfc6749/token.js';
+import { type AccessToken, processTokenResponse, type TokenSet } from '../rfc6749/token.js';
 import { processRevocationResponse, revocationRequest, type TokenTypeHint } from '../rfc7009/revocation.js';
 import { type IntrospectionResponse, introspectionRequest, processIntrospectionResponse } from '../rfc7662/introspection.js';
 import { discover } from '../rfc8414/discovery.js';
@@ -22,10 +22,20 @@ import { bearerFetch } from './bearer-fetch.js';
 import { DEFAULT_REFRESH_LEEWAY, type SessionOptions } from './options.js';
 import { withRetries } from './refresh-retry.js';
 import { ServerClock } from './server-clock.js';
-import { TokenKeeper } from './token-keeper.js';
+import { TokenKeeper, tokenFor } from './token-keeper.js';
 import { DPoPKey } from '../rfc9449/dpop.js';
 
 export type Params = { scope?: string | undefined };
+
+/** Which access token to use: the session's own, or (RFC 8707) one for `resource`. */
+export interface ResourceOptions {
+  /**
+   * The resource (RFC 8707 §2) to present a token for: the session gets one with its refresh
+   * token (§2.2; the resource must have been named in the authorization request) or by client
+   * credentials, keeps it in the token set's `resource_tokens` and renews it like its own.
+   */
+  resource?: string | undefined;
+}
 
 export class TokenSession {
   readonly client: Client;
@@ -33,8 +43,8 @@ export class TokenSession {
   protected readonly keeper: TokenKeeper;
   /** The server's clock, from the Date header of its token responses. */
   protected readonly clock = new ServerClock();
-  /** How to get a new token without a refresh token: set by clientCredentials(). */
-  protected reissue: (() => Promise<TokenSet>) | undefined;
+  /** How to get a new token (for a resource, RFC 8707) without a refresh token: set by clientCredentials(). */
+  protected reissue: ((resource?: string) => Promise<TokenSet>) | undefined;
   private server: Promise<AuthorizationServer> | undefined;
   /** The DPoP key (RFC 9449) proofs are made with, when the session uses DPoP. */
   protected readonly dpop: DPoPKey | undefined;
@@ -76,21 +86,25 @@ export class TokenSession {
     await this.keeper.save(token, 'issued');
   }
 
-  /** RFC 6749 §6: refreshes now; concurrent calls (and session.fetch's refreshes) share one request. */
-  refresh(params: Params = {}): Promise<TokenSet> {
-    return this.keeper.renew(undefined, (current) => this.renew(current, params));
+  /**
+   * RFC 6749 §6: refreshes now (with `resource`, RFC 8707 §2.2: that resource's token); concurrent
+   * calls (and session.fetch's refreshes) share one request. Returns the whole token set.
+   */
+  refresh(params: Params & ResourceOptions = {}): Promise<TokenSet> {
+    return this.keeper.renew({ resource: params.resource, force: true }, (current) => this.renew(current, params));
   }
 
   /** An access token valid beyond the leeway, refreshed first if needed (for non-fetch transports). */
-  async accessToken(): Promise<string> {
-    return (await this.freshToken()).access_token;
+  async accessToken(options: ResourceOptions = {}): Promise<string> {
+    return (await this.freshToken(options.resource)).access_token;
   }
 
   /** OpenID Connect Core §5.3: the signed-in user's claims, from /userinfo with the access token; sub checked against the ID Token. */
   async userinfo(): Promise<UserInfo> {
-    const token = await this.freshToken();
-    if (token.id_token === undefined) throw new ConfigurationError('userinfo() needs an ID Token: sign in with the openid scope');
-    const sub = decodeJwt(token.id_token).sub as string;
+    const token = await this.freshToken(undefined);
+    const idToken = (await this.keeper.get())?.id_token;
+    if (idToken === undefined) throw new ConfigurationError('userinfo() needs an ID Token: sign in with the openid scope');
+    const sub = decodeJwt(idToken).sub as string;
     return processUserInfoResponse(await userinfoRequest(await this.metadata(), token.access_token, this.http(), token.token_type), sub);
   }
 
@@ -113,7 +127,10 @@ export class TokenSession {
     const token = await this.keeper.get();
     try {
       if (token?.refresh_token !== undefined) await this.revoke(token.refresh_token, 'refresh_token');
-      if (token !== undefined) await this.revoke(token.access_token, 'access_token');
+      if (token !== undefined) {
+        await this.revoke(token.access_token, 'access_token');
+        for (const other of Object.values(token.resource_tokens ?? {})) await this.revoke(other.access_token, 'access_token');
+      }
     } finally {
       this.reissue = undefined;
       await this.keeper.clear();
@@ -127,8 +144,12 @@ export class TokenSession {
     return processIntrospectionResponse(await introspectionRequest(await this.metadata(), this.client, this.auth, value, tokenTypeHint, this.http()));
   }
 
-  /** fetch() with the Bearer token (RFC 6750 §2.1), refreshed ahead of expiry; on a 401 invalid_token, one refresh and one retry. */
-  async fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
+  /**
+   * fetch() with the access token (RFC 6750 §2.1; DPoP-bound: RFC 9449 §7.1), refreshed ahead of
+   * expiry; on a 401 invalid_token, one refresh and one retry. With `resource`, that resource's
+   * token (RFC 8707), obtained and kept by the session.
+   */
+  async fetch(input: RequestInfo | URL, init?: RequestInit, options: ResourceOptions = {}): Promise<Response> {
     let request: Request;
     try {
       request = new Request(input, init);
@@ -142,20 +163,33 @@ export class TokenSession {
       {
         fetch: this.options.fetch ?? ((r) => fetch(r)),
         dpop: this.dpop,
-        token: () => this.freshToken(),
-        renew: (stale) => (this.renewable(stale) ? this.keeper.renew(stale, (current) => this.renew(current)) : undefined),
+        token: () => this.freshToken(options.resource),
+        renew: async (stale) => {
+          const set = await this.keeper.get();
+          return set !== undefined && this.renewable(set) ? this.renewFor(options.resource, stale) : undefined;
+        },
       },
       request,
     );
   }
 
-  private async freshToken(): Promise<TokenSet> {
-    const token = await this.keeper.get();
+  /** The access token for `resource` (undefined: the set's own), renewed first when it expires within the margin. */
+  private async freshToken(resource: string | undefined): Promise<AccessToken> {
+    const set = await this.keeper.get();
+    if (set === undefined) throw new MissingTokenError('access_token');
+    const token = tokenFor(set, resource);
+    if (token !== undefined && !this.keeper.expiresSoon(token)) return token;
+    if (this.renewable(set)) return this.renewFor(resource, token);
+    // Expired for good (or never had) and nothing to renew it with (e.g. the refresh token was dropped): sign in again.
+    if (token === undefined || (token.expires_at !== undefined && token.expires_at <= this.clock.now())) throw new MissingTokenError('refresh_token');
+    return token;
+  }
+
+  /** A new access token for `resource` in place of `seen` (the one the caller held, if any). */
+  private async renewFor(resource: string | undefined, seen: AccessToken | undefined): Promise<AccessToken> {
+    const set = await this.keeper.renew({ resource, seen }, (current) => this.renew(current, { resource }));
+    const token = tokenFor(set, resource);
     if (token === undefined) throw new MissingTokenError('access_token');
-    if (!this.keeper.expiresSoon(token)) return token;
-    if (this.renewable(token)) return this.keeper.renew(token, (current) => this.renew(current));
-    // Expired for good and nothing to renew it with (e.g. the refresh token was dropped): sign in again.
-    if (token.expires_at !== undefined && token.expires_at <= this.clock.now()) throw new MissingTokenError('refresh_token');
     return token;
   }
 
@@ -164,15 +198,41 @@ export class TokenSession {
   }
 
   /**
+   * The token set after renewing its own access token or, with `resource`, that resource's (RFC
+   * 8707 §2.2): the rest of the set carries on, with the rotated refresh token. Every resource's
+   * token is renewed with the set's one refresh token, so all of them go through the keeper's lock.
+   */
+  private async renew(current: TokenSet | undefined, params: Params & ResourceOptions = {}): Promise<TokenSet> {
+    const { resource, ...rest } = params;
+    if (resource === undefined) {
+      const token = await this.obtain(current, rest);
+      // A new token for the grant's own resource: the other resources' tokens are still good.
+      if (current?.resource_tokens !== undefined) token.resource_tokens = current.resource_tokens;
+      return token;
+    }
+    if (current === undefined) throw new MissingTokenError('access_token');
+    const got = await this.obtain(current, { ...rest, resource });
+    const { access_token, token_type, expires_in, expires_at, scope, refresh_token, id_token } = got;
+    const other: AccessToken = { access_token, token_type };
+    if (expires_in !== undefined) other.expires_in = expires_in;
+    if (expires_at !== undefined) other.expires_at = expires_at;
+    if (scope !== undefined) other.scope = scope;
+    const next: TokenSet = { ...current, resource_tokens: { ...current.resource_tokens, [resource]: other } };
+    if (refresh_token !== undefined) next.refresh_token = refresh_token;
+    if (id_token !== undefined) next.id_token = id_token;
+    return next;
+  }
+
+  /**
    * One refresh (RFC 6749 §6), or a new client_credentials token, retried as refresh-retry.ts
    * says: a refresh token is sent again only when the first request certainly was not processed.
    * invalid_grant becomes ReauthenticationRequiredError.
    */
-  private async renew(current: TokenSet | undefined, params: Params = {}): Promise<TokenSet> {
+  private async obtain(current: TokenSet | undefined, params: Params & ResourceOptions): Promise<TokenSet> {
     const retry = this.options.retry ?? {};
     if (current?.refresh_token === undefined) {
       const reissue = this.reissue;
-      if (reissue) return withRetries(reissue, retry, false);
+      if (reissue) return withRetries(() => reissue(params.resource), retry, false);
       throw new MissingTokenError('refresh_token');
     }
     const as = await this.metadata();
