@@ -57,7 +57,7 @@ async function setup(m, dir, users) {
   const store = new m.SqliteStore({ path });
   const client = {
     id: randomId(), name: 'bench', secretHash: 'h', previousSecretHash: null, previousSecretExpiresAt: null, authMethod: 'client_secret_basic',
-    grantTypes: ['client_credentials', 'refresh_token'], redirectUris: [], postLogoutRedirectUris: [], scope: 'read', resources: [], tokenFormat: 'opaque', idTokenSignedResponseAlg: 'RS256',
+    grantTypes: ['client_credentials', 'refresh_token'], redirectUris: [], postLogoutRedirectUris: [], scope: 'read', resources: [], exchangeAudiences: [], tokenFormat: 'opaque', idTokenSignedResponseAlg: 'RS256',
     accessTtl: null, refreshTtl: null, jwks: null, jwksUri: null, sealedSecret: null, registrationTokenHash: null, dpopBoundAccessTokens: false, createdAt: Date.now(),
   };
   await store.createClient(client, { event: 'client.created', actor: 'bench' });

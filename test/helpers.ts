@@ -57,6 +57,7 @@ export async function startTestServer(config: Partial<ServerConfig> = {}, option
           postLogoutRedirectUris: options.postLogoutRedirectUris ?? [],
           scope: options.scope ?? 'read write',
           ...(options.resources === undefined ? {} : { resources: options.resources }),
+          ...(options.exchangeAudiences === undefined ? {} : { exchangeAudiences: options.exchangeAudiences }),
           tokenFormat: options.tokenFormat ?? 'opaque',
           ...(options.idTokenSignedResponseAlg === undefined ? {} : { idTokenSignedResponseAlg: options.idTokenSignedResponseAlg }),
           accessTtl: options.accessTtl ?? null,

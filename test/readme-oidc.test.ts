@@ -19,7 +19,7 @@ it('the README OpenID Connect commands run verbatim: a user with name and email,
   expect(ada).toMatchObject({ name: 'Ada Lovelace', email: 'ada@example.com', emailVerified: true });
   expect(stdout).toContain(`Created user 'ada' (id ${ada?.id}).`);
   expect(stdout).toContain("Updated user 'ada': name 'Ada Lovelace', email 'ada@example.com' (verified).");
-  expect(stdout).toMatch(/"scope": "email offline_access openid profile",\n\s*"resources": \[\],\n\s*"token_format": "opaque",\n\s*"id_token_signed_response_alg": "RS256"/);
+  expect(stdout).toMatch(/"scope": "email offline_access openid profile",\n\s*"resources": \[\],\n\s*"exchange_audiences": \[\],\n\s*"token_format": "opaque",\n\s*"id_token_signed_response_alg": "RS256"/);
   expect(stdout).toMatch(/"name": "rp-es256",[^}]*"id_token_signed_response_alg": "ES256"/);
   const clients = await h.store.listClients();
   expect(clients.find((c) => c.name === 'rp')?.idTokenSignedResponseAlg).toBe('RS256');

@@ -8,18 +8,20 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, expect, it } from 'vitest';
+import { runTessera } from './cli-kit.js';
 import { readmeSection, root } from './readme-kit.js';
 import { type ServeProcess, serve } from './server-process.js';
 
 const run = promisify(execFile);
 
 let dir: string;
+let db: string;
 let server: ServeProcess;
 let env: NodeJS.ProcessEnv;
 
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'tessera-readme-resources-'));
-  const db = join(dir, 'tessera.db');
+  db = join(dir, 'tessera.db');
   env = { ...process.env, TESSERA_DB: db };
   server = await serve(db);
 }, 60_000);
@@ -40,7 +42,7 @@ it('the README resource indicators example runs verbatim: aud is the resource; a
   expect(refused).toMatchObject({ error: 'invalid_target' });
 }, 90_000);
 
-it('the README token exchange example runs verbatim: orders gets a read-only token for billing, whose subject is the caller', async () => {
+it('the README token exchange example runs verbatim: orders, which may exchange the tokens sent to it (--exchange-audience) and call billing (--resource), gets a read-only token for billing, whose subject is the caller', async () => {
   const { stdout } = await run('bash', ['-c', `${script('token-exchange')}\necho "VARS $SHOP_ID $ORDERS_ID $ORDERS_SECRET"`], { cwd: root, env, timeout: 60_000 });
   const [exchanged] = printed(stdout);
   expect(exchanged).toMatchObject({ token_type: 'Bearer', scope: 'read', issued_token_type: 'urn:ietf:params:oauth:token-type:access_token' });
@@ -55,4 +57,6 @@ it('the README token exchange example runs verbatim: orders gets a read-only tok
     body: new URLSearchParams({ token: exchanged.access_token }),
   });
   expect(await res.json()).toMatchObject({ active: true, sub: shop, client_id: orders, aud: 'https://billing.example/', scope: 'read' });
+  const shown = await runTessera(db, ['client', 'show', orders as string, '--json']);
+  expect(JSON.parse(shown.stdout)).toMatchObject({ resources: ['https://billing.example/'], exchange_audiences: ['https://orders.example/'] });
 }, 90_000);

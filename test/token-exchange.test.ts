@@ -24,11 +24,15 @@ describe.each(['sqlite', 'postgres'] as const)('token exchange (RFC 8693) on %s'
   const h = useServer({ registration: 'open' }, { store });
   const guards = useGuards(h);
 
-  /** The front end (a code client allowed tokens for ORDERS), and the resource servers ORDERS and BILLING. */
+  /**
+   * The front end (a code client allowed tokens for ORDERS), and the resource servers ORDERS and
+   * BILLING: each exchanges the tokens sent to it (its exchange audience) for tokens to the API it
+   * calls next (its resource).
+   */
   async function world() {
     const front = await h.codeClient({ tokenFormat: 'jwt', resources: [ORDERS] });
-    const orders = await h.client({ tokenFormat: 'jwt', grantTypes: [EXCHANGE, 'client_credentials'], resources: [ORDERS, BILLING], scope: 'read write' });
-    const billing = await h.client({ tokenFormat: 'jwt', grantTypes: [EXCHANGE, 'client_credentials'], resources: [BILLING, LEDGER], scope: 'read write' });
+    const orders = await h.client({ tokenFormat: 'jwt', grantTypes: [EXCHANGE, 'client_credentials'], resources: [BILLING], exchangeAudiences: [ORDERS], scope: 'read write' });
+    const billing = await h.client({ tokenFormat: 'jwt', grantTypes: [EXCHANGE, 'client_credentials'], resources: [LEDGER], exchangeAudiences: [BILLING], scope: 'read write' });
     const user = await h.user();
     const p = pkce();
     const code = await h.code(front, { user, pkce: p, resources: [ORDERS] });
@@ -91,9 +95,25 @@ describe.each(['sqlite', 'postgres'] as const)('token exchange (RFC 8693) on %s'
     expectError(sub, 400, 'invalid_scope');
   });
 
+  it('RFC 8693 policy: a client registered for a resource (--resource) may ask tokens for it, but not exchange the user\'s tokens sent to it (invalid_request); an exchange audience (--exchange-audience) allows that', async () => {
+    const w = await world();
+    // Registered for ORDERS, so it may call ORDERS: that alone never lets it exchange what users send to ORDERS.
+    const caller = await h.client({ tokenFormat: 'jwt', grantTypes: [EXCHANGE, 'client_credentials'], resources: [ORDERS, BILLING], scope: 'read write' });
+    expect((await h.token(caller, { grant_type: 'client_credentials', resource: ORDERS })).status).toBe(200);
+    expectError(await exchange(caller, { subject_token: w.subject, resource: BILLING }), 400, 'invalid_request');
+    expectError(await exchange(caller, { subject_token: w.subject }), 400, 'invalid_request');
+    // ORDERS as its exchange audience, and no resource ORDERS: it may exchange the tokens sent to ORDERS.
+    const server = await h.client({ tokenFormat: 'jwt', grantTypes: [EXCHANGE], resources: [BILLING], exchangeAudiences: [ORDERS], scope: 'read write' });
+    const res = await exchange(server, { subject_token: w.subject, resource: BILLING });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(decodeJwt(res.body.access_token)).toMatchObject({ sub: w.user.id, aud: BILLING, client_id: server.id });
+    // The new token's target is still limited by its resources: an exchange audience is no target.
+    expectError(await exchange(server, { subject_token: w.subject, resource: ORDERS }), 400, 'invalid_target');
+  });
+
   it('an exchanged token never outlives its subject token', async () => {
     const front = await h.codeClient({ tokenFormat: 'jwt', resources: [ORDERS], accessTtl: 60 });
-    const orders = await h.client({ tokenFormat: 'jwt', grantTypes: [EXCHANGE], resources: [ORDERS, BILLING] });
+    const orders = await h.client({ tokenFormat: 'jwt', grantTypes: [EXCHANGE], resources: [BILLING], exchangeAudiences: [ORDERS] });
     const p = pkce();
     const code = await h.code(front, { pkce: p, resources: [ORDERS] });
     const subject = (await h.token(front, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: p.verifier, resource: ORDERS })).body.access_token;
@@ -106,7 +126,7 @@ describe.each(['sqlite', 'postgres'] as const)('token exchange (RFC 8693) on %s'
     const w = await world();
     const plain = await h.client({ grantTypes: ['client_credentials'], resources: [ORDERS] });
     expectError(await exchange(plain, { subject_token: w.subject }), 400, 'unauthorized_client');
-    // BILLING's client may exchange tokens sent to BILLING or LEDGER, not those sent to ORDERS.
+    // BILLING's client may exchange tokens sent to BILLING, not those sent to ORDERS.
     expectError(await exchange(w.billing, { subject_token: w.subject, resource: LEDGER }), 400, 'invalid_request');
     expectError(await exchange(w.orders, { subject_token: w.refresh }), 400, 'invalid_request');
     expectError(await exchange(w.orders, { subject_token: w.refresh, subject_token_type: REFRESH_TOKEN }), 400, 'invalid_request');
@@ -195,5 +215,30 @@ describe.each(['sqlite', 'postgres'] as const)('token exchange (RFC 8693) on %s'
       body: JSON.stringify({ grant_types: [EXCHANGE], token_endpoint_auth_method: 'client_secret_basic', scope: 'openid' }),
     });
     expect({ status: res.status, error: res.body.error }).toEqual({ status: 400, error: 'invalid_client_metadata' });
+  });
+
+  it('RFC 7591 §2: /register ignores an exchange_audiences field: the client it registers has no exchange audience', async () => {
+    const res = await h.request('/register', {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ grant_types: ['client_credentials'], token_endpoint_auth_method: 'client_secret_basic', scope: 'openid', exchange_audiences: [ORDERS], exchangeAudiences: [ORDERS] }),
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(201);
+    expect(res.body.exchange_audiences).toBeUndefined();
+    expect(await h.store.getClient(res.body.client_id)).toMatchObject({ grantTypes: ['client_credentials'], exchangeAudiences: [] });
+  });
+
+  it('RFC 7592 §2.2: a registered client that replaces its metadata (which cannot name token exchange) loses the exchange audiences an operator gave it with the grant', async () => {
+    const registered = await h.request('/register', {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ grant_types: ['client_credentials'], token_endpoint_auth_method: 'client_secret_basic', scope: 'openid' }),
+    });
+    const id = registered.body.client_id as string;
+    await h.engine.updateClient(id, { grantTypes: ['client_credentials', EXCHANGE], exchangeAudiences: [ORDERS] }, { actor: 'cli' });
+    const put = await h.request(new URL(registered.body.registration_client_uri).pathname, {
+      method: 'PUT', headers: { authorization: `Bearer ${registered.body.registration_access_token}`, 'content-type': 'application/json' },
+      body: JSON.stringify({ client_id: id, grant_types: ['client_credentials'], scope: 'openid' }),
+    });
+    expect(put.status, JSON.stringify(put.body)).toBe(200);
+    expect(await h.store.getClient(id)).toMatchObject({ grantTypes: ['client_credentials'], exchangeAudiences: [] });
   });
 });

@@ -28,6 +28,7 @@ export function clientRecord(over: Partial<ClientRecord> = {}): ClientRecord {
     postLogoutRedirectUris: [],
     scope: 'read write',
     resources: [],
+    exchangeAudiences: [],
     tokenFormat: 'opaque',
     idTokenSignedResponseAlg: 'RS256',
     accessTtl: null,

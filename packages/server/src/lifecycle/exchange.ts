@@ -5,9 +5,11 @@
  *
  * Policy (README "Token exchange (RFC 8693)"): the client must be registered for the grant type
  * (operators only: /register refuses it) and confidential. It may exchange a token issued to
- * itself, or one whose audience is a resource it is registered with (`client create --resource`):
- * a resource server exchanging a token sent to it. An actor token must be one issued to the
- * exchanging client itself. The new token belongs to the subject token's grant and family, so
+ * itself, or one whose audience is among its exchange audiences (`client create
+ * --exchange-audience`): a resource server exchanging a token sent to it. Its resources (`client
+ * create --resource`) only say which audiences it may ask the new token for, as in any token
+ * request: being allowed to call an API never lets a client exchange every token sent to that API.
+ * An actor token must be one issued to the exchanging client itself. The new token belongs to the subject token's grant and family, so
  * revoking either (or the user) revokes it, and it never outlives the subject token.
  */
 import { formatScope, isSubset, OAuthError, parseScope } from '@tessera/core';
@@ -61,9 +63,10 @@ async function liveAccessToken(ctx: EngineContext, value: string, type: string, 
 /** RFC 8693 §2.1–2.2: the exchange, issued on the subject token's grant and family and audited in the same write. */
 export async function exchangeToken(ctx: EngineContext, client: ClientRecord, request: ExchangeRequest, by: Actor): Promise<Issued> {
   const subject = await liveAccessToken(ctx, request.subjectToken, request.subjectTokenType, 'subject_token');
-  // A token issued to this client, or one sent to a resource this client is registered as.
-  const mayExchange = subject.clientId === client.id || (subject.audience !== null && client.resources.includes(subject.audience));
-  if (!mayExchange) throw refused('this client may not exchange the subject_token: it was issued to another client, for an audience this client is not registered with');
+  // A token issued to this client, or one sent to an audience this client may exchange tokens of
+  // (never merely one of its resources, which it may only ask tokens for).
+  const mayExchange = subject.clientId === client.id || (subject.audience !== null && client.exchangeAudiences.includes(subject.audience));
+  if (!mayExchange) throw refused('this client may not exchange the subject_token: it was issued to another client, for an audience that is not among this client\'s exchange audiences');
   // RFC 9449 §1, §7.2: a DPoP-bound token is of use only with its key. Exchanged without a proof of
   // that key, it would come back as a bearer token (or bound to another key) and the binding would be lost.
   if (subject.dpopJkt !== null && request.jkt !== subject.dpopJkt) throw refused('the subject_token is DPoP-bound: send a DPoP proof of its key');

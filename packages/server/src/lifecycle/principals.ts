@@ -10,8 +10,8 @@ import { PREFIX } from './mint.js';
 
 /** What a new client is registered with; the engine adds its id, secret and creation time. */
 export type NewClient = Omit<ClientRecord, 'id' | 'secretHash' | 'previousSecretHash' | 'previousSecretExpiresAt' | 'createdAt' | 'jwks' | 'jwksUri' | 'sealedSecret'
-  | 'postLogoutRedirectUris' | 'registrationTokenHash' | 'idTokenSignedResponseAlg' | 'dpopBoundAccessTokens' | 'resources'>
-  & Partial<Pick<ClientRecord, 'jwks' | 'jwksUri' | 'postLogoutRedirectUris' | 'registrationTokenHash' | 'idTokenSignedResponseAlg' | 'dpopBoundAccessTokens' | 'resources'>>;
+  | 'postLogoutRedirectUris' | 'registrationTokenHash' | 'idTokenSignedResponseAlg' | 'dpopBoundAccessTokens' | 'resources' | 'exchangeAudiences'>
+  & Partial<Pick<ClientRecord, 'jwks' | 'jwksUri' | 'postLogoutRedirectUris' | 'registrationTokenHash' | 'idTokenSignedResponseAlg' | 'dpopBoundAccessTokens' | 'resources' | 'exchangeAudiences'>>;
 
 /** Methods that authenticate with a client_secret Tessera generates (and stores hashed). */
 const SECRET_METHODS: ReadonlySet<ClientRecord['authMethod']> = new Set(['client_secret_basic', 'client_secret_post', 'client_secret_jwt']);
@@ -40,6 +40,7 @@ export function newClient(ctx: EngineContext, input: NewClient): { client: Clien
     sealedSecret: input.authMethod === 'client_secret_jwt' && secret !== undefined ? sealSecret(sealingKeyOf(ctx), secret, id) : null,
     postLogoutRedirectUris: input.postLogoutRedirectUris ?? [],
     resources: input.resources ?? [],
+    exchangeAudiences: input.exchangeAudiences ?? [],
     // OpenID Connect Dynamic Client Registration 1.0 §2: RS256 when not registered.
     idTokenSignedResponseAlg: input.idTokenSignedResponseAlg ?? 'RS256',
     dpopBoundAccessTokens: input.dpopBoundAccessTokens ?? false,

@@ -68,7 +68,8 @@ export async function checkedMetadata(json: unknown, config: ServerConfig, curre
   // Never the legacy grants (RFC 9700 §2.4, §2.1.2), even where the operator enabled them for
   // clients they registered: a stranger's client would collect users' passwords or take tokens in
   // the fragment. Nor token exchange (RFC 8693): who may exchange whose tokens is the operator's
-  // call (client create --resource), and a registered client has no resources of its own.
+  // call (client create --exchange-audience); no registration field sets exchange audiences
+  // (an unknown one such as exchange_audiences is ignored, §2).
   const offered: GrantType[] = supportedGrantTypes(config).filter((g) => g !== 'password' && g !== 'implicit' && g !== TOKEN_EXCHANGE_GRANT);
   // Descriptions never repeat what the request sent (they name the field and the allowed values).
   if (grantTypes.some((g) => !offered.includes(g))) throw bad(`grant_types names a grant type this server does not offer; it offers ${offered.join(', ')}`);

@@ -59,8 +59,11 @@ async function replace(engine: LifecycleEngine, config: ServerConfig, client: Cl
   }
   const { name, grantTypes, redirectUris, postLogoutRedirectUris, scope, idTokenSignedResponseAlg, jwks, jwksUri, dpopBoundAccessTokens } = await checkedMetadata(body, config, client);
   // The same engine path as `client update`: the client_id, secret, grants and tokens stay.
+  // The metadata never has the token exchange grant (checkedMetadata): exchange audiences an
+  // operator gave the client with it go too, as `client update` would insist (RFC 8693).
   const updated = await engine.updateClient(client.id, {
     name, grantTypes, redirectUris, postLogoutRedirectUris, scope, idTokenSignedResponseAlg, jwks: jwks ?? null, jwksUri: jwksUri ?? null, dpopBoundAccessTokens,
+    ...(client.exchangeAudiences.length === 0 ? {} : { exchangeAudiences: [] }),
   }, by);
   if (updated === undefined) throw invalidToken('the registration access token does not match this client');
   return updated;

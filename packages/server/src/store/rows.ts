@@ -30,6 +30,7 @@ export const toClient = (r: Row): ClientRecord => ({
   postLogoutRedirectUris: parsed(r.post_logout_redirect_uris),
   scope: r.scope as string,
   resources: parsed(r.resources),
+  exchangeAudiences: parsed(r.exchange_audiences),
   tokenFormat: r.token_format as ClientRecord['tokenFormat'],
   idTokenSignedResponseAlg: r.id_token_signed_response_alg as ClientRecord['idTokenSignedResponseAlg'],
   accessTtl: r.access_ttl as number | null,

@@ -77,9 +77,16 @@ export interface ClientRecord {
   /**
    * RFC 8707 resource indicators this client may ask tokens for (`client create --resource`), on
    * top of the server-wide list (config.resources); empty: the server-wide list only. For a client
-   * that may exchange tokens (RFC 8693), also the audiences of the tokens sent to it that it may exchange.
+   * that may exchange tokens (RFC 8693), the audiences of the tokens it may ask for in an exchange.
    */
   resources: string[];
+  /**
+   * RFC 8693: the audiences of the subject tokens this client may exchange besides its own (`client
+   * create --exchange-audience`): a resource server exchanging the tokens sent to it. Kept apart
+   * from `resources`, so being allowed to call a resource never lets a client exchange every token
+   * sent to it. Non-empty only for clients registered for token exchange (the CLI refuses it otherwise).
+   */
+  exchangeAudiences: string[];
   tokenFormat: TokenFormat;
   /** OpenID Connect Dynamic Client Registration 1.0 §2 id_token_signed_response_alg: what its ID Tokens are signed with. */
   idTokenSignedResponseAlg: SigningAlg;
@@ -93,7 +100,7 @@ export interface ClientRecord {
 
 /** What `updateClient` may change; the id, secrets and creation time never change. */
 export type ClientChanges = Partial<Pick<ClientRecord,
-  'name' | 'grantTypes' | 'redirectUris' | 'postLogoutRedirectUris' | 'scope' | 'resources' | 'tokenFormat' | 'idTokenSignedResponseAlg' | 'accessTtl' | 'refreshTtl'
+  'name' | 'grantTypes' | 'redirectUris' | 'postLogoutRedirectUris' | 'scope' | 'resources' | 'exchangeAudiences' | 'tokenFormat' | 'idTokenSignedResponseAlg' | 'accessTtl' | 'refreshTtl'
   | 'jwks' | 'jwksUri' | 'dpopBoundAccessTokens'>>;
 
 /**

@@ -19,7 +19,7 @@ export function clientChanges(ref: StoreRef): void {
       await store.createClient(client, audit('client.created'));
       const changes = {
         name: 'renamed', scope: 'read', grantTypes: ['client_credentials' as const], redirectUris: [], accessTtl: null, tokenFormat: 'jwt' as const,
-        idTokenSignedResponseAlg: 'ES256' as const, dpopBoundAccessTokens: true,
+        idTokenSignedResponseAlg: 'ES256' as const, dpopBoundAccessTokens: true, resources: ['https://api.example/'], exchangeAudiences: ['https://front.example/'],
       };
       const updated = await appends(store, 1, () => store.updateClient(client.id, { ...changes, refreshTtl: undefined }, [audit('client.updated')]));
       const expected = { ...client, ...changes };

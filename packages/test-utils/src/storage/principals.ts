@@ -12,6 +12,8 @@ export function principals(ref: StoreRef): void {
         redirectUris: ['https://a.example/cb', 'https://b.example/cb'], postLogoutRedirectUris: ['https://a.example/bye'], accessTtl: 60, refreshTtl: 600, tokenFormat: 'jwt',
         idTokenSignedResponseAlg: 'ES256',
         dpopBoundAccessTokens: true,
+        resources: ['https://api.example/'],
+        exchangeAudiences: ['https://front.example/'],
       });
       await appends(store, 1, () => store.createClient(client, audit('client.created', { clientId: client.id })));
       expect(await store.getClient(client.id)).toEqual(client);

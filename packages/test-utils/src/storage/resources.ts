@@ -14,7 +14,7 @@ const OTHER = 'urn:example:other';
 /** A front-end client's grant with a token sent to API, and a token exchanged from it for the API's own client. */
 async function exchanged(store: Store) {
   const front = clientRecord();
-  const api = clientRecord({ resources: [API], grantTypes: ['urn:ietf:params:oauth:grant-type:token-exchange'] });
+  const api = clientRecord({ resources: [OTHER], exchangeAudiences: [API], grantTypes: ['urn:ietf:params:oauth:grant-type:token-exchange'] });
   const user = userRecord();
   await store.createClient(front, audit('client.created'));
   await store.createClient(api, audit('client.created'));
@@ -40,6 +40,17 @@ export function resources(ref: StoreRef): void {
       expect((await store.updateClient(client.id, { resources: [OTHER] }, [audit('client.updated')]))?.resources).toEqual([OTHER]);
       expect((await store.getClient(client.id))?.resources).toEqual([OTHER]);
       expect((await store.listClients()).find((c) => c.id === client.id)?.resources).toEqual([OTHER]);
+    });
+
+    it('a client keeps its exchange audiences apart from its resources; updateClient replaces either alone', async () => {
+      const { store } = ref;
+      const client = clientRecord({ resources: [OTHER], exchangeAudiences: [API, OTHER], grantTypes: ['urn:ietf:params:oauth:grant-type:token-exchange'] });
+      await store.createClient(client, audit('client.created'));
+      expect(await store.getClient(client.id)).toMatchObject({ resources: [OTHER], exchangeAudiences: [API, OTHER] });
+      expect(await store.updateClient(client.id, { exchangeAudiences: [API] }, [audit('client.updated')])).toMatchObject({ resources: [OTHER], exchangeAudiences: [API] });
+      expect(await store.updateClient(client.id, { resources: [] }, [audit('client.updated')])).toMatchObject({ resources: [], exchangeAudiences: [API] });
+      expect(await store.getClient(client.id)).toMatchObject({ resources: [], exchangeAudiences: [API] });
+      expect((await store.listClients()).find((c) => c.id === client.id)).toMatchObject({ resources: [], exchangeAudiences: [API] });
     });
 
     it('a grant keeps the resources consented to, widened by saveGrant; a code and a device code keep those their request named', async () => {

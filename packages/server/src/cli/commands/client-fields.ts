@@ -37,6 +37,7 @@ export function clientJson(c: ClientRecord) {
     ...(c.authMethod === 'private_key_jwt' ? { jwks: c.jwks === null ? null : JSON.parse(c.jwks), jwks_uri: c.jwksUri } : {}),
     scope: c.scope,
     resources: c.resources,
+    exchange_audiences: c.exchangeAudiences,
     token_format: c.tokenFormat,
     id_token_signed_response_alg: c.idTokenSignedResponseAlg,
     access_ttl: c.accessTtl,
@@ -64,6 +65,7 @@ export function clientText(c: ClientRecord, config: ServerConfig, secret: string
     ...(c.authMethod === 'private_key_jwt' ? [['client keys', keysText(c)] as const] : []),
     ['scope', c.scope],
     ['resources', c.resources.join(' ') || '-'],
+    ['exchange_audiences', c.exchangeAudiences.join(' ') || '-'],
     ['token_format', c.tokenFormat],
     ['id_token_signed_response_alg', c.idTokenSignedResponseAlg],
     ['access_ttl', ttl(c.accessTtl, config.accessTokenTtl)],
@@ -102,17 +104,31 @@ export function scopeOf(value: string): string {
 }
 
 export const RESOURCE_HELP = `  --resource URI      a resource indicator (RFC 8707) the client may ask tokens for, besides the
-                      server's resources setting: an absolute URI without fragment, repeatable.
-                      A client that may exchange tokens (grant type ${TOKEN_EXCHANGE_GRANT})
-                      may also exchange the tokens whose audience is one of these`;
+                      server's resources setting: an absolute URI without fragment, repeatable`;
 
-/** `--resource URI`, repeatable, never split at commas (a URI may hold one). */
+export const EXCHANGE_AUDIENCE_HELP = `  --exchange-audience URI
+                      token exchange (RFC 8693), for clients with its grant type only: the client
+                      may exchange the tokens whose audience is this URI (a resource server
+                      exchanging the tokens sent to it), besides its own; an absolute URI
+                      without fragment, repeatable. --resource does not allow this`;
+
+/** `--resource URI` (or `--exchange-audience URI`), repeatable, never split at commas (a URI may hold one). */
 export function resourcesOf(values: string[], flag = '--resource'): string[] {
   for (const value of values) {
     const problem = resourceProblem(value);
     if (problem !== undefined) throw new UsageError(`${flag} ${problem}; got '${value}'`);
   }
   return [...new Set(values)];
+}
+
+/**
+ * RFC 8693: exchange audiences are for a client registered for token exchange only, refused by
+ * create and update alike (a client without the grant type could never use them).
+ */
+export function exchangeAudienceProblem(c: Pick<ClientRecord, 'grantTypes' | 'exchangeAudiences'>): string | undefined {
+  return c.exchangeAudiences.length > 0 && !c.grantTypes.includes(TOKEN_EXCHANGE_GRANT)
+    ? `--exchange-audience is only for clients registered for token exchange (--grant-type ${TOKEN_EXCHANGE_GRANT})`
+    : undefined;
 }
 
 /** The grants a public client cannot have (CONFIDENTIAL_ONLY), refused by create and update alike. */

@@ -7,8 +7,8 @@ import type { ClientChanges, ClientRecord } from '../../store/types.js';
 import { CommandError, EXIT, list, oneOf, parse, positiveInt, repeated, UsageError, type Command } from '../args.js';
 import { fields, plural, print, printJson, withTessera } from '../io.js';
 import {
-  clientJson, clientKeysOf, clientText, GRANT_TYPES, ID_TOKEN_ALG_HELP, idTokenAlgOf, KEYS_HELP, needSealingKey, publicProblem, REDIRECTING, redirectUri,
-  REQUIRE_DPOP_HELP, resourcesOf, scopeOf, TOKEN_FORMATS,
+  clientJson, clientKeysOf, clientText, exchangeAudienceProblem, GRANT_TYPES, ID_TOKEN_ALG_HELP, idTokenAlgOf, KEYS_HELP, needSealingKey, publicProblem, REDIRECTING,
+  redirectUri, REQUIRE_DPOP_HELP, resourcesOf, scopeOf, TOKEN_FORMATS,
 } from './client-fields.js';
 
 const REVOKE_HELP = `  --revoke            also revoke every grant and token the client holds (as \`tessera token
@@ -16,7 +16,8 @@ const REVOKE_HELP = `  --revoke            also revoke every grant and token the
 
 export const update: Command = {
   name: 'client update',
-  synopsis: `ID [--name N] [--grant-type G …] [--redirect-uri U …] [--post-logout-redirect-uri U …] [--scope "a b"] [--resource URI … | --resource none] [--token-format opaque|jwt]
+  synopsis: `ID [--name N] [--grant-type G …] [--redirect-uri U …] [--post-logout-redirect-uri U …] [--scope "a b"] [--resource URI … | --resource none]
+       [--exchange-audience URI … | --exchange-audience none] [--token-format opaque|jwt]
        [--access-ttl S|default] [--refresh-ttl S|default] [--id-token-alg RS256|ES256] [--jwks FILE | --jwks-uri URL] [--require-dpop | --no-require-dpop]
        [--revoke] [--json]`,
   summary: "change a client's registration; its client_id, secret, tokens and grants stay",
@@ -26,8 +27,12 @@ export const update: Command = {
   --post-logout-redirect-uri U
                       the new list of URIs /end_session may send the browser to after sign-out
   --resource URI      the new list of resource indicators (RFC 8707) the client may ask tokens
-                      for (and, with token exchange, exchange tokens for): repeat the flag for
-                      several; --resource none for none (the server's resources setting only)
+                      for: repeat the flag for several; --resource none for none (the server's
+                      resources setting only)
+  --exchange-audience URI
+                      the new list of audiences whose tokens the client may exchange (RFC 8693;
+                      clients registered for token exchange only): repeat the flag for several;
+                      --exchange-audience none for none (its own tokens only)
   --access-ttl S      seconds, or 'default' for the server's
   --refresh-ttl S     seconds, or 'default' for the server's
 ${ID_TOKEN_ALG_HELP}
@@ -54,6 +59,7 @@ ${REVOKE_HELP}
       'refresh-ttl': { type: 'string' },
       'id-token-alg': { type: 'string' },
       resource: { type: 'string', multiple: true },
+      'exchange-audience': { type: 'string', multiple: true },
       jwks: { type: 'string' },
       'jwks-uri': { type: 'string' },
       'require-dpop': { type: 'boolean' },
@@ -77,6 +83,10 @@ ${REVOKE_HELP}
     if (values.resource !== undefined) {
       const named = repeated(values.resource);
       changes.resources = named.length === 1 && named[0] === 'none' ? [] : resourcesOf(named);
+    }
+    if (values['exchange-audience'] !== undefined) {
+      const named = repeated(values['exchange-audience']);
+      changes.exchangeAudiences = named.length === 1 && named[0] === 'none' ? [] : resourcesOf(named, '--exchange-audience');
     }
     if (values['token-format'] !== undefined) changes.tokenFormat = oneOf('--token-format', values['token-format'], TOKEN_FORMATS);
     if (values['access-ttl'] !== undefined) changes.accessTtl = ttlOf('--access-ttl', values['access-ttl']);
@@ -177,4 +187,7 @@ function consistent(c: ClientRecord): void {
   // RFC 6749 §4.4: only confidential clients may use client_credentials (and token exchange).
   const problem = publicProblem(c.authMethod, c.grantTypes);
   if (problem !== undefined) throw new UsageError(problem);
+  // RFC 8693: so dropping the grant type never leaves exchange audiences behind either.
+  const exchange = exchangeAudienceProblem(c);
+  if (exchange !== undefined) throw new UsageError(`${exchange}; client ${c.id} would have exchange audiences without it (--exchange-audience none empties them)`);
 }

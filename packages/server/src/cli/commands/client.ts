@@ -4,15 +4,16 @@ import { plural, print, printJson, shortIso, table, withTessera } from '../io.js
 import { initialToken } from './client-initial-token.js';
 import { rotateSecret, update } from './client-update.js';
 import {
-  AUTH_METHODS, authMethodOf, clientJson, clientKeysOf, clientText, GRANT_TYPES, ID_TOKEN_ALG_HELP, idTokenAlgOf, KEYS_HELP, needSealingKey, publicProblem, REDIRECTING,
-  redirectUri, REQUIRE_DPOP_HELP, RESOURCE_HELP, resourcesOf, scopeOf, TOKEN_FORMATS, withSecretSecond,
+  AUTH_METHODS, authMethodOf, clientJson, clientKeysOf, clientText, EXCHANGE_AUDIENCE_HELP, exchangeAudienceProblem, GRANT_TYPES, ID_TOKEN_ALG_HELP, idTokenAlgOf, KEYS_HELP,
+  needSealingKey, publicProblem, REDIRECTING, redirectUri, REQUIRE_DPOP_HELP, RESOURCE_HELP, resourcesOf, scopeOf, TOKEN_FORMATS, withSecretSecond,
 } from './client-fields.js';
 
 const create: Command = {
   name: 'client create',
   synopsis: `--name N --grant-type G … [--redirect-uri U …] --scope "a b" [--auth-method M] [--public]
        [--token-format opaque|jwt] [--access-ttl S] [--refresh-ttl S] [--jwks FILE | --jwks-uri URL]
-       [--post-logout-redirect-uri U …] [--id-token-alg RS256|ES256] [--resource URI …] [--require-dpop]`,
+       [--post-logout-redirect-uri U …] [--id-token-alg RS256|ES256] [--resource URI …] [--exchange-audience URI …]
+       [--require-dpop]`,
   summary: 'register a client; prints its client_id and client_secret (shown once)',
   help: `  --name N            a name for people
   --grant-type G      repeatable or comma-separated: ${GRANT_TYPES.join(', ')}
@@ -21,6 +22,7 @@ const create: Command = {
                       implicit
   --scope "a b"       the scopes the client may ask for, space-separated
 ${RESOURCE_HELP}
+${EXCHANGE_AUDIENCE_HELP}
   --auth-method M     ${AUTH_METHODS.join(', ')} (default client_secret_basic);
                       private_key_jwt (RFC 7523) has no secret and needs --jwks or --jwks-uri;
                       client_secret_jwt needs the server's clientSecretKeyFile setting
@@ -51,6 +53,7 @@ ${REQUIRE_DPOP_HELP}`,
       'id-token-alg': { type: 'string' },
       'require-dpop': { type: 'boolean' },
       resource: { type: 'string', multiple: true },
+      'exchange-audience': { type: 'string', multiple: true },
     });
     const name = need(values.name, '--name').trim();
     if (name === '') throw new UsageError('--name must not be empty');
@@ -62,6 +65,7 @@ ${REQUIRE_DPOP_HELP}`,
     const postLogoutRedirectUris = [...new Set(repeated(values['post-logout-redirect-uri']).map((u) => redirectUri(u, '--post-logout-redirect-uri')))];
     const scope = scopeOf(need(values.scope, '--scope'));
     const resources = resourcesOf(repeated(values.resource));
+    const exchangeAudiences = resourcesOf(repeated(values['exchange-audience']), '--exchange-audience');
     const authMethod = authMethodOf(values['auth-method'], values.public === true);
     const tokenFormat = oneOf('--token-format', values['token-format'] ?? 'opaque', TOKEN_FORMATS);
     const accessTtl = values['access-ttl'] === undefined ? null : positiveInt('--access-ttl', values['access-ttl']);
@@ -73,7 +77,7 @@ ${REQUIRE_DPOP_HELP}`,
       throw new UsageError(`${redirecting.join(' and ')} ${redirecting.length === 1 ? 'needs' : 'need'} at least one --redirect-uri`);
     }
     // RFC 6749 §4.4: only confidential clients may use client_credentials (and token exchange).
-    const problem = publicProblem(authMethod, grantTypes);
+    const problem = publicProblem(authMethod, grantTypes) ?? exchangeAudienceProblem({ grantTypes, exchangeAudiences });
     if (problem !== undefined) throw new UsageError(problem);
     const keys = await clientKeysOf(values.jwks, values['jwks-uri']);
     if (authMethod === 'private_key_jwt' && !keys) throw new UsageError('--auth-method private_key_jwt needs --jwks FILE or --jwks-uri URL');
@@ -83,7 +87,7 @@ ${REQUIRE_DPOP_HELP}`,
     return withTessera(db, 'create', async ({ engine, config }) => {
       const { client, secret } = await engine.createClient(
         {
-          name, authMethod, grantTypes, redirectUris, postLogoutRedirectUris, scope, resources, tokenFormat, idTokenSignedResponseAlg, accessTtl, refreshTtl,
+          name, authMethod, grantTypes, redirectUris, postLogoutRedirectUris, scope, resources, exchangeAudiences, tokenFormat, idTokenSignedResponseAlg, accessTtl, refreshTtl,
           dpopBoundAccessTokens: values['require-dpop'] === true, ...keys,
         },
         { actor: 'cli' },

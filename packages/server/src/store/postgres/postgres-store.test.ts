@@ -103,4 +103,27 @@ describe('PostgresStore migrations', () => {
       await old.drop();
     }
   });
+
+  it('RFC 8693: clients registered for token exchange keep exchanging the tokens sent to their resources (copied as exchange audiences); other clients get none', async () => {
+    const { old, sql, before } = await databaseBefore('tessera_exchange_audiences', 'ADD COLUMN exchange_audiences');
+    try {
+      const insert = (id: string, grantTypes: string[], resources: string[]) => sql`INSERT INTO clients (id, name, secret_hash, auth_method, grant_types, redirect_uris, scope, token_format, created_at, resources)
+        VALUES (${id}, ${id}, 'h', 'client_secret_basic', ${sql.json(grantTypes)}, '[]', 'read', 'opaque', 1, ${sql.json(resources)})`;
+      await insert('exchanger', ['client_credentials', 'urn:ietf:params:oauth:grant-type:token-exchange'], ['https://orders.example/', 'urn:example:billing']);
+      await insert('caller', ['client_credentials'], ['https://orders.example/']);
+      expect(await migrate({ url: old.url })).toEqual({ from: before, to: migrations.length });
+      const store = await PostgresStore.open({ url: old.url, poolSize: 1 });
+      try {
+        expect(await store.getClient('exchanger')).toMatchObject({
+          resources: ['https://orders.example/', 'urn:example:billing'], exchangeAudiences: ['https://orders.example/', 'urn:example:billing'],
+        });
+        expect(await store.getClient('caller')).toMatchObject({ resources: ['https://orders.example/'], exchangeAudiences: [] });
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await sql.end({ timeout: 1 });
+      await old.drop();
+    }
+  });
 });

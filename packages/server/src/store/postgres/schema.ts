@@ -517,4 +517,13 @@ export const migrations: readonly string[] = [
   ALTER TABLE tokens ADD COLUMN audience text, ADD COLUMN act text, ADD COLUMN exchanged_from text;
   CREATE INDEX tokens_exchanged_client ON tokens (client_id) WHERE exchanged_from IS NOT NULL;
   `,
+  // Token exchange (RFC 8693): the audiences of the subject tokens a client may exchange, apart
+  // from the resources it may ask tokens for. Until now a client registered for token exchange
+  // could exchange the tokens sent to any of its resources: those clients keep that, every other
+  // client starts with none.
+  `
+  ALTER TABLE clients ADD COLUMN exchange_audiences jsonb NOT NULL DEFAULT '[]';
+  UPDATE clients SET exchange_audiences = resources
+    WHERE grant_types @> '["urn:ietf:params:oauth:grant-type:token-exchange"]'::jsonb;
+  `,
 ];

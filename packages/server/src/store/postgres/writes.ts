@@ -209,10 +209,10 @@ export async function createClient(tx: Tx, c: ClientRecord, audit: AuditInput, i
     return 'initial-token-refused';
   }
   await tx`INSERT INTO clients (id, name, secret_hash, previous_secret_hash, previous_secret_expires_at, auth_method, grant_types, redirect_uris,
-      post_logout_redirect_uris, scope, resources, token_format, id_token_signed_response_alg, access_ttl, refresh_ttl, jwks, jwks_uri, sealed_secret,
+      post_logout_redirect_uris, scope, resources, exchange_audiences, token_format, id_token_signed_response_alg, access_ttl, refresh_ttl, jwks, jwks_uri, sealed_secret,
       registration_token_hash, dpop_bound_access_tokens, created_at)
     VALUES (${c.id}, ${c.name}, ${c.secretHash}, ${c.previousSecretHash}, ${c.previousSecretExpiresAt}, ${c.authMethod}, ${tx.json(c.grantTypes)},
-      ${tx.json(c.redirectUris)}, ${tx.json(c.postLogoutRedirectUris)}, ${c.scope}, ${tx.json(c.resources)}, ${c.tokenFormat}, ${c.idTokenSignedResponseAlg}, ${c.accessTtl},
+      ${tx.json(c.redirectUris)}, ${tx.json(c.postLogoutRedirectUris)}, ${c.scope}, ${tx.json(c.resources)}, ${tx.json(c.exchangeAudiences)}, ${c.tokenFormat}, ${c.idTokenSignedResponseAlg}, ${c.accessTtl},
       ${c.refreshTtl}, ${c.jwks}, ${c.jwksUri}, ${c.sealedSecret}, ${c.registrationTokenHash}, ${c.dpopBoundAccessTokens}, ${c.createdAt})`;
   await appendAudit(tx, [audit], c.createdAt);
   return 'created';
@@ -252,7 +252,7 @@ export async function updateClient(tx: Tx, id: string, changes: ClientChanges, a
   if (!row) return undefined;
   const c: ClientRecord = { ...toClient(row), ...definedOnly(changes) };
   await tx`UPDATE clients SET name = ${c.name}, grant_types = ${tx.json(c.grantTypes)}, redirect_uris = ${tx.json(c.redirectUris)},
-      post_logout_redirect_uris = ${tx.json(c.postLogoutRedirectUris)}, scope = ${c.scope}, resources = ${tx.json(c.resources)},
+      post_logout_redirect_uris = ${tx.json(c.postLogoutRedirectUris)}, scope = ${c.scope}, resources = ${tx.json(c.resources)}, exchange_audiences = ${tx.json(c.exchangeAudiences)},
       token_format = ${c.tokenFormat}, id_token_signed_response_alg = ${c.idTokenSignedResponseAlg}, access_ttl = ${c.accessTtl}, refresh_ttl = ${c.refreshTtl}, jwks = ${c.jwks}, jwks_uri = ${c.jwksUri},
       dpop_bound_access_tokens = ${c.dpopBoundAccessTokens}
     WHERE id = ${id}`;

@@ -363,4 +363,13 @@ export const migrations: readonly string[] = [
   ALTER TABLE tokens ADD COLUMN exchanged_from TEXT;
   CREATE INDEX tokens_exchanged_client ON tokens (client_id) WHERE exchanged_from IS NOT NULL;
   `,
+  // Token exchange (RFC 8693): the audiences of the subject tokens a client may exchange, apart
+  // from the resources it may ask tokens for (a JSON array). Until now a client registered for
+  // token exchange could exchange the tokens sent to any of its resources: those clients keep
+  // that, every other client starts with none.
+  `
+  ALTER TABLE clients ADD COLUMN exchange_audiences TEXT NOT NULL DEFAULT '[]';
+  UPDATE clients SET exchange_audiences = resources
+    WHERE EXISTS (SELECT 1 FROM json_each(clients.grant_types) WHERE value = 'urn:ietf:params:oauth:grant-type:token-exchange');
+  `,
 ];

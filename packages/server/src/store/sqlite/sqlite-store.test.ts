@@ -38,7 +38,7 @@ describe('SqliteStore', () => {
 describe('SqliteStore client cache', () => {
   const client = (id: string): ClientRecord => ({
     id, name: id, secretHash: 'h', previousSecretHash: null, previousSecretExpiresAt: null, authMethod: 'client_secret_basic', jwks: null, jwksUri: null, sealedSecret: null, registrationTokenHash: null,
-    grantTypes: ['client_credentials'], redirectUris: [], postLogoutRedirectUris: [], resources: [],
+    grantTypes: ['client_credentials'], redirectUris: [], postLogoutRedirectUris: [], resources: [], exchangeAudiences: [],
     scope: 'read', tokenFormat: 'opaque', idTokenSignedResponseAlg: 'RS256', accessTtl: null, refreshTtl: null, dpopBoundAccessTokens: false, createdAt: Date.now(),
   });
 
@@ -192,6 +192,29 @@ describe('SqliteStore migrations: id_token_signed_response_alg', () => {
     const client = (await store.getClient('old')) as ClientRecord;
     await store.createClient({ ...client, id: 'new', idTokenSignedResponseAlg: 'RS256' }, { event: 'client.created', actor: 'test' });
     expect(await store.getClient('new')).toMatchObject({ idTokenSignedResponseAlg: 'RS256' });
+    await store.close();
+  });
+});
+
+describe('SqliteStore migrations: exchange_audiences', () => {
+  it('RFC 8693: clients registered for token exchange keep exchanging the tokens sent to their resources (copied as exchange audiences); other clients get none', async () => {
+    const path = join(dir, 'before-exchange-audiences.db');
+    const old = new Database(path);
+    const added = migrations.findIndex((sql) => sql.includes('ADD COLUMN exchange_audiences'));
+    for (const sql of migrations.slice(0, added)) old.exec(sql);
+    old.pragma(`user_version = ${added}`);
+    const insert = old.prepare(`INSERT INTO clients (id, name, secret_hash, auth_method, grant_types, redirect_uris, scope, token_format, created_at, resources)
+      VALUES (?, ?, 'h', 'client_secret_basic', ?, '[]', 'read', 'opaque', 1, ?)`);
+    insert.run('exchanger', 'exchanger', '["client_credentials","urn:ietf:params:oauth:grant-type:token-exchange"]', '["https://orders.example/","urn:example:billing"]');
+    insert.run('caller', 'caller', '["client_credentials"]', '["https://orders.example/"]');
+    old.close();
+
+    const store = new SqliteStore({ path });
+    expect(store.db.pragma('user_version', { simple: true })).toBe(migrations.length);
+    expect(await store.getClient('exchanger')).toMatchObject({
+      resources: ['https://orders.example/', 'urn:example:billing'], exchangeAudiences: ['https://orders.example/', 'urn:example:billing'],
+    });
+    expect(await store.getClient('caller')).toMatchObject({ resources: ['https://orders.example/'], exchangeAudiences: [] });
     await store.close();
   });
 });

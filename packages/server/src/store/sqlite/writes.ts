@@ -53,10 +53,10 @@ export class SqliteWrites {
     const p = (sql: string) => db.prepare(sql);
     this.s = {
       insertClient: p(`INSERT INTO clients (id, name, secret_hash, previous_secret_hash, previous_secret_expires_at, auth_method, grant_types, redirect_uris,
-          post_logout_redirect_uris, scope, resources, token_format, id_token_signed_response_alg, access_ttl, refresh_ttl, jwks, jwks_uri, sealed_secret,
+          post_logout_redirect_uris, scope, resources, exchange_audiences, token_format, id_token_signed_response_alg, access_ttl, refresh_ttl, jwks, jwks_uri, sealed_secret,
           registration_token_hash, dpop_bound_access_tokens, created_at)
         VALUES (@id, @name, @secretHash, @previousSecretHash, @previousSecretExpiresAt, @authMethod, @grantTypes, @redirectUris,
-          @postLogoutRedirectUris, @scope, @resources, @tokenFormat, @idTokenSignedResponseAlg, @accessTtl, @refreshTtl, @jwks, @jwksUri, @sealedSecret,
+          @postLogoutRedirectUris, @scope, @resources, @exchangeAudiences, @tokenFormat, @idTokenSignedResponseAlg, @accessTtl, @refreshTtl, @jwks, @jwksUri, @sealedSecret,
           @registrationTokenHash, @dpopBoundAccessTokens, @createdAt)`),
       deleteClient: p('DELETE FROM clients WHERE id = ?'),
       // The right-hand sides read the row as it was: the replaced hash becomes the previous one.
@@ -65,7 +65,7 @@ export class SqliteWrites {
         WHERE id = @id AND secret_hash IS NOT NULL`),
       getClientRow: p('SELECT * FROM clients WHERE id = ?'),
       updateClient: p(`UPDATE clients SET name = @name, grant_types = @grantTypes, redirect_uris = @redirectUris,
-          post_logout_redirect_uris = @postLogoutRedirectUris, scope = @scope, resources = @resources, token_format = @tokenFormat,
+          post_logout_redirect_uris = @postLogoutRedirectUris, scope = @scope, resources = @resources, exchange_audiences = @exchangeAudiences, token_format = @tokenFormat,
           id_token_signed_response_alg = @idTokenSignedResponseAlg, access_ttl = @accessTtl, refresh_ttl = @refreshTtl, jwks = @jwks, jwks_uri = @jwksUri,
           dpop_bound_access_tokens = @dpopBoundAccessTokens WHERE id = @id`),
       // The current secret, or the previous one within its grace period (rotate-secret --grace).
@@ -145,7 +145,7 @@ export class SqliteWrites {
     this.s.insertClient.run({
       ...client, grantTypes: JSON.stringify(client.grantTypes), redirectUris: JSON.stringify(client.redirectUris), postLogoutRedirectUris: JSON.stringify(client.postLogoutRedirectUris),
       dpopBoundAccessTokens: client.dpopBoundAccessTokens ? 1 : 0,
-      resources: JSON.stringify(client.resources),
+      resources: JSON.stringify(client.resources), exchangeAudiences: JSON.stringify(client.exchangeAudiences),
     });
     this.append([audit], client.createdAt);
     return 'created';
@@ -176,7 +176,7 @@ export class SqliteWrites {
     this.s.updateClient.run({
       ...client, grantTypes: JSON.stringify(client.grantTypes), redirectUris: JSON.stringify(client.redirectUris), postLogoutRedirectUris: JSON.stringify(client.postLogoutRedirectUris),
       dpopBoundAccessTokens: client.dpopBoundAccessTokens ? 1 : 0,
-      resources: JSON.stringify(client.resources),
+      resources: JSON.stringify(client.resources), exchangeAudiences: JSON.stringify(client.exchangeAudiences),
     });
     this.append(audit, Date.now());
     return client;
