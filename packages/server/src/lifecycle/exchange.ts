@@ -9,8 +9,9 @@
  * --exchange-audience`): a resource server exchanging a token sent to it. Its resources (`client
  * create --resource`) only say which audiences it may ask the new token for, as in any token
  * request: being allowed to call an API never lets a client exchange every token sent to that API.
- * An actor token must be one issued to the exchanging client itself. The new token belongs to the subject token's grant and family, so
- * revoking either (or the user) revokes it, and it never outlives the subject token.
+ * An actor token must be one issued to the exchanging client itself. The new token belongs to the
+ * subject token's grant and family, so revoking either (or the user) revokes it, and it never
+ * outlives the subject token.
  */
 import { formatScope, isSubset, OAuthError, parseScope } from '@tessera/core';
 import type { Act } from '../rfc9068/access-token.js';
