@@ -7,6 +7,7 @@ import { createServer, type Server } from 'node:http';
 
 export interface Received {
   id: string;
+  headers: Record<string, string>;
   timestamp: number;
   body: string;
   payload: { type: string; timestamp: string; data: Record<string, string> };
@@ -54,7 +55,7 @@ export function startReceiver(secret: () => string, port = 0, status = 204): Pro
         res.writeHead(400).end();
         return;
       }
-      receiver.received.push({ id, timestamp: Number(timestamp), body, payload: JSON.parse(body), answered: receiver.status });
+      receiver.received.push({ id, headers: req.headers as Record<string, string>, timestamp: Number(timestamp), body, payload: JSON.parse(body), answered: receiver.status });
       res.writeHead(receiver.status).end();
     });
   });
