@@ -128,6 +128,19 @@ export interface ServerConfig {
    * what another handed out, without storing them.
    */
   dpopNonce: boolean;
+  /**
+   * Lifecycle webhooks (`tessera webhook add`): seconds a delivery is retried after its event;
+   * one not delivered by then is marked failed.
+   */
+  webhookRetention: number;
+  /** Milliseconds before the first retry of a failed delivery; each further failure doubles it (with jitter)... */
+  webhookBackoff: number;
+  /** ...up to this many milliseconds between attempts. */
+  webhookBackoffMax: number;
+  /** Milliseconds a receiver may take to answer a delivery before the attempt counts as failed. */
+  webhookTimeout: number;
+  /** Milliseconds between looks for due deliveries in the outbox (each instance of `tessera serve`). */
+  webhookPollInterval: number;
 }
 
 export const defaults = {
@@ -177,6 +190,11 @@ export const defaults = {
   registrationScopes: 'openid profile email offline_access',
   dpopProofLifetime: 60,
   dpopNonce: false,
+  webhookRetention: 3 * 24 * 3600,
+  webhookBackoff: 5000,
+  webhookBackoffMax: 3_600_000,
+  webhookTimeout: 10_000,
+  webhookPollInterval: 1000,
 } as const satisfies Omit<ServerConfig, 'audience'>;
 
 export function resolveConfig(input: Partial<ServerConfig> = {}): ServerConfig {
@@ -271,5 +289,10 @@ export const settings: { readonly [K in keyof ServerConfig]: SettingRow<ServerCo
   registrationScopes: { type: 'text', doc: 'scopes a dynamically registered client may hold (space-delimited); it gets them all when it names none' },
   dpopProofLifetime: { type: 'seconds', doc: 'seconds a DPoP proof is accepted after its iat (RFC 9449 §11.1); its jti is kept that long against replay' },
   dpopNonce: { type: 'boolean', doc: 'DPoP proofs must carry a server-provided nonce (RFC 9449 §8): use_dpop_nonce with a DPoP-Nonce header otherwise' },
+  webhookRetention: { type: 'seconds', doc: 'seconds a webhook delivery is retried after its event; one not delivered by then is marked failed' },
+  webhookBackoff: { type: 'ms', doc: 'milliseconds before the first retry of a webhook delivery; each further failure doubles it, with jitter' },
+  webhookBackoffMax: { type: 'ms', doc: 'longest wait between two attempts of a webhook delivery, in milliseconds' },
+  webhookTimeout: { type: 'ms', doc: 'milliseconds a webhook receiver may take to answer; slower attempts count as failed' },
+  webhookPollInterval: { type: 'ms', doc: 'milliseconds between looks for due webhook deliveries (each server instance)' },
   dbStatementTimeout: { type: 'ms-or-off', doc: 'PostgreSQL only: milliseconds a statement may run before it is cancelled and the request gets 503 (0 = no limit); other commands have none unless set' },
 };

@@ -11,6 +11,8 @@ import { createLogger } from './log.js';
 import { openTessera, type Tessera } from './open.js';
 import { isPostgresUrl } from './store/postgres/connection.js';
 import { exposedToOthers } from './store/sqlite/connection.js';
+import { readSealingKey } from './secrets.js';
+import { startWebhookWorker } from './webhooks/worker.js';
 
 export interface StartOptions {
   db: string;
@@ -101,6 +103,18 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     retention: tessera.config.sweepRetention,
     onError: (err) => log.error({ err }, 'expiry sweep failed'),
   });
+  let sealingKey: Buffer | undefined;
+  const webhooks = startWebhookWorker(tessera.store, {
+    config: tessera.config,
+    sealingKey: () => {
+      if (tessera.config.clientSecretKeyFile === '') return undefined;
+      sealingKey ??= readSealingKey(tessera.config.clientSecretKeyFile);
+      return sealingKey;
+    },
+    onError: (err) => log.error({ err }, 'webhook delivery failed'),
+    // The URL is not logged (an operator's, which may carry a token in its query): the subscription id names it.
+    onFailedAttempt: (info) => (info.failed ? log.warn(info, 'webhook delivery given up') : log.debug(info, 'webhook delivery attempt failed; will retry')),
+  });
   log.info({ url, issuer: tessera.config.issuer }, 'listening');
   // Settings hold no secrets; at debug they show what the server actually runs with.
   log.debug({ config: tessera.config }, 'settings');
@@ -112,6 +126,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       closing ??= (async () => {
         sweeper.stop();
         await drain(server);
+        await webhooks.stop();
         await tessera.close();
         log.info('stopped');
         log.flush();

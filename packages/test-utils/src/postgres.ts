@@ -43,7 +43,7 @@ export async function createTestDatabase(prefix = 'tessera_test'): Promise<TestD
     url: url.href,
     async reset() {
       await own.unsafe(`
-        TRUNCATE clients, users, grants, tokens, codes, pushed_requests, device_codes, client_assertions, dpop_proofs, server_secrets, initial_access_tokens, sessions, keys, audit, revocation_feed;
+        TRUNCATE clients, users, grants, tokens, codes, pushed_requests, device_codes, client_assertions, dpop_proofs, server_secrets, initial_access_tokens, sessions, keys, audit, revocation_feed, webhooks, webhook_deliveries;
         UPDATE audit_chains SET records = 0, seq = 0, hash = 'genesis';
         ALTER SEQUENCE audit_seq RESTART; ALTER SEQUENCE revocation_feed_seq RESTART;`);
     },

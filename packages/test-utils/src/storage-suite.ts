@@ -19,6 +19,7 @@ import { registration } from './storage/registration.js';
 import { resources } from './storage/resources.js';
 import { revocation } from './storage/revocation.js';
 import { tokens } from './storage/tokens.js';
+import { webhooks } from './storage/webhooks.js';
 
 export function storageSuite(name: string, factory: StoreFactory, options: StorageSuiteOptions = {}): void {
   describe(`storage contract: ${name}`, () => {
@@ -36,6 +37,7 @@ export function storageSuite(name: string, factory: StoreFactory, options: Stora
     feed(ref);
     expiry(ref);
     auditLog(ref);
+    webhooks(ref);
     concurrency(ref);
   });
 }

@@ -10,10 +10,11 @@ import { migrateCommands } from './commands/migrate.js';
 import { serveCommands } from './commands/serve.js';
 import { tokenCommands } from './commands/token.js';
 import { userCommands } from './commands/user.js';
+import { webhookCommands } from './commands/webhook.js';
 import { COMMON_HELP, CommandError, EXIT, UsageError, type Command } from './args.js';
 
 const COMMANDS: readonly Command[] = [
-  ...serveCommands, ...clientCommands, ...userCommands, ...tokenCommands, ...auditCommands, ...keysCommands, ...migrateCommands,
+  ...serveCommands, ...clientCommands, ...userCommands, ...tokenCommands, ...auditCommands, ...keysCommands, ...webhookCommands, ...migrateCommands,
 ];
 
 export async function main(argv: string[]): Promise<number> {

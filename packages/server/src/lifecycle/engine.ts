@@ -33,6 +33,8 @@ import { type AssertionContext, verifyClientAssertion } from '../rfc7523/client-
 import { ClientKeys } from '../rfc7523/client-jwks.js';
 import { allowedResources } from '../rfc8707/resource.js';
 import { readSealingKey } from '../secrets.js';
+import type { WebhookRecord } from '../store/types.js';
+import * as webhooks from './webhooks.js';
 
 export type { Actor, AuditSubject, EngineEvents, RevocationEvent } from './context.js';
 export { SessionEnded } from './credentials.js';
@@ -94,6 +96,18 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
 
   deleteClient(id: string, by: Actor): Promise<RevocationResult | undefined> {
     return principals.deleteClient(this.ctx, id, by);
+  }
+
+  // ---- lifecycle webhooks (webhooks.ts) ---------------------------------------------------
+
+  /** Subscribes `url` to events; the signing secret is returned once and stored sealed. RangeError: a bad URL or event. */
+  addWebhook(url: string, events: readonly string[], by: Actor): Promise<{ webhook: WebhookRecord; secret: string }> {
+    return webhooks.addWebhook(this.ctx, url, events, by);
+  }
+
+  /** Removes a subscription and its deliveries; false if there is none. */
+  removeWebhook(id: string, by: Actor): Promise<boolean> {
+    return webhooks.removeWebhook(this.ctx, id, by);
   }
 
   // ---- dynamic client registration (registration.ts; RFC 7591, RFC 7592) -------------------

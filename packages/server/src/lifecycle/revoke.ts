@@ -34,7 +34,10 @@ export async function revoke(
   const { clientId, userId, grantId } = subject;
   const audit: AuditInput[] = [
     ...(first ? [first] : []),
-    { event: 'token.revoked', ...by, reason, clientId, userId, grantId, ...auditFields(target), data: { target: describe(target) } },
+    {
+      event: 'token.revoked', ...by, reason, clientId, userId, grantId, ...auditFields(target),
+      data: { target: describe(target), ...('family' in target ? { family: target.family } : {}) },
+    },
   ];
   const result = await ctx.store.revoke(target, at, audit);
   ctx.emitRevoked(target, result, at, reason);

@@ -51,7 +51,10 @@ export async function rotateRefresh(
   // time too, for the id_token of every later refresh (OpenID Connect Core §12.2); a bound one keeps its key.
   const refresh = mintRefresh(ctx, client, grant, old.userId, old.familyId, old.id, old.scope, now, old.authTime, refreshBinding(client, jkt));
   const audit: AuditInput[] = [
-    { event: old.consumedAt === null ? 'token.rotated' : 'token.rotated_in_grace', ...by, clientId: client.id, userId: old.userId, grantId: grant.id, tokenId: old.id },
+    {
+      event: old.consumedAt === null ? 'token.rotated' : 'token.rotated_in_grace', ...by, clientId: client.id, userId: old.userId, grantId: grant.id, tokenId: old.id,
+      data: { family: old.familyId },
+    },
     issuedEvent(access.record, by),
     issuedEvent(refresh.record, by),
   ];
@@ -72,7 +75,7 @@ export async function rotateRefresh(
 async function refreshReused(ctx: EngineContext, old: TokenRecord, by: Actor): Promise<never> {
   const reason = 'refresh token reused';
   await revoke(ctx, { family: old.familyId, grant: old.grantId }, { ...by, reason }, {
-    event: 'token.reuse_detected', ...by, reason, clientId: old.clientId, userId: old.userId, grantId: old.grantId, tokenId: old.id,
+    event: 'token.reuse_detected', ...by, reason, clientId: old.clientId, userId: old.userId, grantId: old.grantId, tokenId: old.id, data: { family: old.familyId },
   });
   throw new OAuthError('invalid_grant', 'refresh token was already used');
 }

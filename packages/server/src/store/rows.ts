@@ -3,7 +3,7 @@
  * JSON columns arrive as text from SQLite and already parsed from PostgreSQL (jsonb).
  */
 import type {
-  AuditRecord, ClientRecord, CodeRecord, DeviceCodeRecord, FeedEvent, FeedTarget, GrantRecord, KeyRecord, PushedRequestRecord, SessionRecord, TokenRecord, UserRecord,
+  AuditRecord, ClientRecord, WebhookDelivery, WebhookRecord, CodeRecord, DeviceCodeRecord, FeedEvent, FeedTarget, GrantRecord, KeyRecord, PushedRequestRecord, SessionRecord, TokenRecord, UserRecord,
 } from './types.js';
 
 export type Row = Record<string, unknown>;
@@ -154,4 +154,35 @@ export const toSession = (r: Row): SessionRecord => ({
 });
 export const toPushedRequest = (r: Row): PushedRequestRecord => ({
   hash: r.hash as string, clientId: r.client_id as string, params: r.params as string, createdAt: r.created_at as number, expiresAt: r.expires_at as number,
+});
+
+export const toWebhook = (r: Row): WebhookRecord => ({
+  id: r.id as string,
+  url: r.url as string,
+  events: parsed(r.events),
+  sealedSecret: r.sealed_secret as string,
+  createdAt: Number(r.created_at),
+});
+
+/** PostgreSQL's bigint columns arrive as numbers (connection.ts); SQLite's INTEGER too. */
+const num = (v: unknown): number | null => (v === null || v === undefined ? null : Number(v));
+
+export const toDelivery = (r: Row): WebhookDelivery => ({
+  id: r.id as string,
+  webhookId: r.webhook_id as string,
+  event: r.event as string,
+  at: Number(r.at),
+  actor: r.actor as string,
+  clientId: (r.client_id as string | null) ?? null,
+  userId: (r.user_id as string | null) ?? null,
+  grantId: (r.grant_id as string | null) ?? null,
+  tokenId: (r.token_id as string | null) ?? null,
+  familyId: (r.family_id as string | null) ?? null,
+  reason: (r.reason as string | null) ?? null,
+  status: r.status as WebhookDelivery['status'],
+  attempts: Number(r.attempts),
+  nextAttemptAt: Number(r.next_attempt_at),
+  lastStatus: num(r.last_status),
+  lastError: (r.last_error as string | null) ?? null,
+  finishedAt: num(r.finished_at),
 });

@@ -359,6 +359,72 @@ export interface AuditHead {
   hash: string;
 }
 
+/**
+ * A lifecycle webhook subscription (`tessera webhook add`): the events whose audit records become
+ * deliveries to `url`, in the transaction that appends them (webhooks/events.ts).
+ */
+export interface WebhookRecord {
+  id: string;
+  url: string;
+  /** Event types (audit event names), patterns already expanded (webhooks/events.ts expandEvents). */
+  events: string[];
+  /** The signing secret, sealed (secrets.sealSecret, bound to the id) under clientSecretKeyFile's key: never stored in the clear. */
+  sealedSecret: string;
+  createdAt: number;
+}
+
+export type DeliveryStatus = 'pending' | 'delivered' | 'failed';
+
+/**
+ * One event for one subscription, in the outbox until delivered or failed. It holds ids and the
+ * reason only, never a token, code, hash or secret (what the audit record names of the change).
+ */
+export interface WebhookDelivery {
+  /** The idempotency id (the `webhook-id` header): the same on every attempt. */
+  id: string;
+  webhookId: string;
+  event: string;
+  /** When the change happened (its audit record's `at`). */
+  at: number;
+  actor: string;
+  clientId: string | null;
+  userId: string | null;
+  grantId: string | null;
+  tokenId: string | null;
+  familyId: string | null;
+  reason: string | null;
+  status: DeliveryStatus;
+  attempts: number;
+  /** When it is next due (pending); while claimed, when the claim lapses. */
+  nextAttemptAt: number;
+  /** The HTTP status of the last attempt; null before the first, or when no response came. */
+  lastStatus: number | null;
+  /** Why the last attempt failed (a status line, a timeout, a refused connection); never a response body. */
+  lastError: string | null;
+  /** When it was delivered or given up; null while pending. */
+  finishedAt: number | null;
+}
+
+/** A delivery claimed for one attempt, with where it goes and the sealed secret that signs it. */
+export interface ClaimedDelivery {
+  delivery: WebhookDelivery;
+  url: string;
+  sealedSecret: string;
+}
+
+/** What one attempt came to: delivered (a 2xx), retried at `nextAttemptAt`, or given up. */
+export type DeliveryAttempt = { at: number; httpStatus: number | null; error: string | null } & (
+  | { outcome: 'delivered' }
+  | { outcome: 'retry'; nextAttemptAt: number }
+  | { outcome: 'failed' }
+);
+
+export interface DeliveryFilter {
+  webhookId?: string;
+  status?: DeliveryStatus;
+  limit?: number;
+}
+
 export interface TokenFilter {
   userId?: string;
   /** The client's tokens: those on its grants, and those exchanged for it on others' (RFC 8693). */
@@ -593,6 +659,32 @@ export interface Store {
   /** The seq of the newest feed event, 0 if there is none: a stream that starts there misses nothing later. */
   feedHead(): Promise<number>;
 
+  // lifecycle webhooks
+  /**
+   * Stores a subscription with its audit records. From its commit on, every write (through any
+   * store on the database) whose audit records name one of its events adds a pending delivery in
+   * its own transaction; a store may cache subscriptions, but never so that a write committed
+   * after the subscription's commit misses it.
+   */
+  createWebhook(webhook: WebhookRecord, audit: AuditInput[]): Promise<void>;
+  listWebhooks(): Promise<WebhookRecord[]>;
+  /** Deletes the subscription and its deliveries, with its audit records; false (nothing appended) if there is none. */
+  deleteWebhook(id: string, audit: AuditInput[]): Promise<boolean>;
+  /** Deliveries, newest first (at, then id), at most `limit` (default 100). */
+  listDeliveries(filter: DeliveryFilter): Promise<WebhookDelivery[]>;
+  /**
+   * Claims at most `limit` pending deliveries due at `at` (oldest due first) for one attempt: each
+   * is next due at `leaseUntil` instead, so no other caller on any connection claims it until then
+   * (a worker that dies mid-attempt loses nothing). Two concurrent claims never return the same delivery.
+   */
+  claimDeliveries(at: number, limit: number, leaseUntil: number): Promise<ClaimedDelivery[]>;
+  /**
+   * Records an attempt (attempts + 1, its status and error): delivered, pending again at
+   * `nextAttemptAt`, or failed (with `audit`, in the same transaction). Nothing if the delivery is
+   * gone (its subscription was deleted) or already finished.
+   */
+  recordDelivery(id: string, attempt: DeliveryAttempt, audit: AuditInput[]): Promise<void>;
+
   // expiry
   /**
    * Deletes at most `limit` rows that no longer matter; returns how many (a call that returns less
@@ -600,6 +692,7 @@ export interface Store {
    * - tokens, codes, pushed requests, device codes, browser sessions, client assertion and DPoP proof records and
    *   initial access tokens that expired before `before`;
    * - feed events whose `until` is before `before`;
+ * - webhook deliveries delivered or failed before `before`;
    * - grants revoked before `before`, with their tokens (all revoked with the grant, so inactive
    *   however far from expiry). A grant goes only once none of its tokens is left, so every token
    *   keeps its grant; its codes expire on their own (redeeming one finds no grant).

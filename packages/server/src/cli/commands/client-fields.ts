@@ -185,13 +185,13 @@ export async function clientKeysOf(file: string | undefined, uri: string | undef
 }
 
 /**
- * client_secret_jwt needs the key that seals its secret (setting clientSecretKeyFile): checked
+ * client_secret_jwt (and webhooks: `what`) needs the key that seals its secret (setting clientSecretKeyFile): checked
  * before anything is written, so a missing or unreadable key file is a clear message, not a crash.
  */
-export function needSealingKey(config: Partial<ServerConfig>): void {
+export function needSealingKey(config: Partial<ServerConfig>, what = 'client_secret_jwt needs the key that seals client secrets'): void {
   const path = config.clientSecretKeyFile;
   if (path === undefined || path === '') {
-    throw new UsageError('client_secret_jwt needs the key that seals client secrets: set TESSERA_CLIENT_SECRET_KEY_FILE (or clientSecretKeyFile in the config file) to a file made by `openssl rand -base64 32`, mode 600');
+    throw new UsageError(`${what}: set TESSERA_CLIENT_SECRET_KEY_FILE (or clientSecretKeyFile in the config file) to a file made by \`openssl rand -base64 32\`, mode 600`);
   }
   try {
     readSealingKey(path);

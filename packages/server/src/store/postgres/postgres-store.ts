@@ -10,10 +10,10 @@
  */
 import { OAuthError } from '@tessera/core';
 import type {
-  AuditInput, CheckedCredentials, ClientChanges, ClientRecord, CodeRecord, DeviceCodeRecord, DeviceDecision, GrantRecord, InitialAccessTokenRecord, KeyRecord, PushedRequestRecord, RevocationTarget,
+  AuditInput, CheckedCredentials, ClientChanges, DeliveryAttempt, DeliveryFilter, WebhookRecord, ClientRecord, CodeRecord, DeviceCodeRecord, DeviceDecision, GrantRecord, InitialAccessTokenRecord, KeyRecord, PushedRequestRecord, RevocationTarget,
   SessionRecord, Store, TokenFilter, TokenRecord, UserProfile, UserRecord,
 } from '../types.js';
-import { toAudit, toClient, toCode, toDeviceCode, toFeedEvent, toGrant, toKey, toPushedRequest, toSession, toToken, toUser } from '../rows.js';
+import { toAudit, toClient, toCode, toDelivery, toDeviceCode, toWebhook, toFeedEvent, toGrant, toKey, toPushedRequest, toSession, toToken, toUser } from '../rows.js';
 import { connect, guarded, type PostgresOptions, type Sql, storable, transactionBody } from './connection.js';
 import { Signal } from '../signal.js';
 import { IssueBatcher } from './issue-batch.js';
@@ -365,6 +365,37 @@ export class PostgresStore implements Store {
 
   sweepExpired(before: number, limit: number) {
     return this.write((tx) => w.sweepExpired(tx, before, limit));
+  }
+
+  createWebhook(webhook: WebhookRecord, audit: AuditInput[]) {
+    return this.write((tx) => w.createWebhook(tx, webhook, audit));
+  }
+
+  async listWebhooks() {
+    return (await this.read((sql) => sql`SELECT * FROM webhooks ORDER BY created_at, id`)).map(toWebhook);
+  }
+
+  deleteWebhook(id: string, audit: AuditInput[]) {
+    return this.write((tx) => w.deleteWebhook(tx, id, audit));
+  }
+
+  async listDeliveries(filter: DeliveryFilter) {
+    const rows = await this.read((sql) => {
+      const conditions = [sql`true`];
+      if (filter.webhookId !== undefined) conditions.push(sql`webhook_id = ${filter.webhookId}`);
+      if (filter.status !== undefined) conditions.push(sql`status = ${filter.status}`);
+      const where = conditions.reduce((a, b) => sql`${a} AND ${b}`);
+      return sql`SELECT * FROM webhook_deliveries WHERE ${where} ORDER BY at DESC, id DESC LIMIT ${filter.limit ?? 100}`;
+    });
+    return rows.map(toDelivery);
+  }
+
+  claimDeliveries(at: number, limit: number, leaseUntil: number) {
+    return this.read((sql) => w.claimDeliveries(sql, at, limit, leaseUntil));
+  }
+
+  recordDelivery(id: string, attempt: DeliveryAttempt, audit: AuditInput[]) {
+    return this.write((tx) => w.recordDelivery(tx, id, attempt, audit));
   }
 
   createSession(session: SessionRecord, checked?: CheckedCredentials) {

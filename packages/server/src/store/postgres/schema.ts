@@ -526,4 +526,77 @@ export const migrations: readonly string[] = [
   UPDATE clients SET exchange_audiences = resources
     WHERE grant_types @> '["urn:ietf:params:oauth:grant-type:token-exchange"]'::jsonb;
   `,
+  // Lifecycle webhooks (issue 13): subscriptions (their secret sealed, their events expanded) and
+  // the outbox. tessera_append_audit, through which every write appends its audit records, now
+  // also adds a delivery for each record a subscription names, in the same transaction; with no
+  // subscription that costs one look at an empty table. Pending deliveries are claimed by
+  // next_attempt_at with FOR UPDATE SKIP LOCKED (writes.ts): one instance at a time.
+  `
+  CREATE TABLE webhooks (
+    id text PRIMARY KEY,
+    url text NOT NULL,
+    events jsonb NOT NULL,
+    sealed_secret text NOT NULL,
+    created_at bigint NOT NULL
+  );
+  CREATE TABLE webhook_deliveries (
+    id text PRIMARY KEY,
+    webhook_id text NOT NULL REFERENCES webhooks (id) ON DELETE CASCADE,
+    event text NOT NULL,
+    at bigint NOT NULL,
+    actor text NOT NULL,
+    client_id text,
+    user_id text,
+    grant_id text,
+    token_id text,
+    family_id text,
+    reason text,
+    status text NOT NULL DEFAULT 'pending',
+    attempts integer NOT NULL DEFAULT 0,
+    next_attempt_at bigint NOT NULL,
+    last_status integer,
+    last_error text,
+    finished_at bigint
+  );
+  CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
+  CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries (webhook_id, at);
+  CREATE INDEX webhook_deliveries_at ON webhook_deliveries (at);
+  CREATE INDEX webhook_deliveries_finished ON webhook_deliveries (finished_at) WHERE finished_at IS NOT NULL;
+
+  CREATE OR REPLACE FUNCTION tessera_append_audit(p_audit jsonb) RETURNS void LANGUAGE plpgsql AS $$
+  DECLARE
+    h record;
+    c integer;
+    r jsonb;
+    s bigint;
+    prev text;
+    n integer := jsonb_array_length(p_audit);
+  BEGIN
+    IF n = 0 THEN RETURN; END IF;
+    SELECT chain, hash INTO h FROM audit_chains WHERE chain = pg_backend_pid() % 32 FOR UPDATE SKIP LOCKED;
+    IF NOT FOUND THEN
+      SELECT chain, hash INTO h FROM audit_chains ORDER BY random() LIMIT 1 FOR UPDATE SKIP LOCKED;
+    END IF;
+    IF NOT FOUND THEN
+      c := floor(random() * 32)::integer;
+      SELECT chain, hash INTO h FROM audit_chains WHERE chain = c FOR UPDATE;
+    END IF;
+    prev := h.hash;
+    FOR r IN SELECT value FROM jsonb_array_elements(p_audit) LOOP
+      s := nextval('audit_seq');
+      INSERT INTO audit (seq, chain, at, event, actor, client_id, user_id, grant_id, token_id, reason, endpoint, data, prev_hash, hash)
+      VALUES (s, h.chain, (r->>'at')::bigint, r->>'event', r->>'actor', r->>'client_id', r->>'user_id', r->>'grant_id', r->>'token_id', r->>'reason',
+        r->>'endpoint', r->>'data', prev, tessera_b64url(sha256(convert_to('[' || s || ',' || (r->>'body') || ',"' || prev || '"]', 'UTF8'))))
+      RETURNING hash INTO prev;
+    END LOOP;
+    UPDATE audit_chains SET records = records + n, seq = s, hash = prev WHERE chain = h.chain;
+    -- The outbox: ids and the reason only (webhooks/events.ts), the family from the record's data.
+    IF EXISTS (SELECT 1 FROM webhooks) THEN
+      INSERT INTO webhook_deliveries (id, webhook_id, event, at, actor, client_id, user_id, grant_id, token_id, family_id, reason, next_attempt_at)
+      SELECT replace(gen_random_uuid()::text, '-', ''), w.id, a->>'event', (a->>'at')::bigint, a->>'actor', a->>'client_id', a->>'user_id', a->>'grant_id',
+        a->>'token_id', (a->>'data')::jsonb->>'family', a->>'reason', (a->>'at')::bigint
+      FROM jsonb_array_elements(p_audit) AS a JOIN webhooks AS w ON w.events ? (a->>'event');
+    END IF;
+  END $$;
+  `,
 ];

@@ -18,11 +18,11 @@
  */
 import { recordBody } from '../../audit/chain.js';
 import type {
-  AuditInput, CheckedCredentials, ClaimResult, ClientChanges, ClientRecord, CodeRecord, DeviceCodeRecord, DeviceDecision, GrantRecord, InitialAccessTokenRecord, KeyRecord, PushedRequestRecord,
+  AuditInput, CheckedCredentials, ClaimedDelivery, ClaimResult, DeliveryAttempt, WebhookRecord, ClientChanges, ClientRecord, CodeRecord, DeviceCodeRecord, DeviceDecision, GrantRecord, InitialAccessTokenRecord, KeyRecord, PushedRequestRecord,
   RevocationResult, RevocationTarget,
   SessionRecord, TokenRecord, UserProfile, UserRecord,
 } from '../types.js';
-import { definedOnly, toClient } from '../rows.js';
+import { definedOnly, toClient, toDelivery } from '../rows.js';
 import type { Sql, Tx } from './connection.js';
 
 export type { Tx };
@@ -441,6 +441,9 @@ export async function sweepExpired(tx: Tx, before: number, limit: number): Promi
   }
   if (n < limit) n += (await tx`DELETE FROM revocation_feed WHERE seq IN (SELECT seq FROM revocation_feed WHERE until < ${before} LIMIT ${limit - n})`).count;
   if (n < limit) {
+    n += (await tx`DELETE FROM webhook_deliveries WHERE id IN (SELECT id FROM webhook_deliveries WHERE finished_at < ${before} LIMIT ${limit - n})`).count;
+  }
+  if (n < limit) {
     // Grants revoked before `before`, their tokens first (all revoked with the grant), the grant once none is left.
     for (const { id } of await tx`SELECT id FROM grants WHERE revoked_at < ${before} ORDER BY revoked_at LIMIT ${limit - n}`) {
       n += (await tx`DELETE FROM tokens WHERE id IN (SELECT id FROM tokens WHERE grant_id = ${id} LIMIT ${limit - n})`).count;
@@ -473,4 +476,40 @@ export async function addKey(tx: Tx, k: KeyRecord, retireAt: number | null, audi
   await tx`INSERT INTO keys (kid, alg, private_jwk, public_jwk, created_at, retire_at)
     VALUES (${k.kid}, ${k.alg}, ${k.privateJwk}, ${k.publicJwk}, ${k.createdAt}, ${k.retireAt})`;
   await appendAudit(tx, audit, k.createdAt);
+}
+
+export async function createWebhook(tx: Tx, h: WebhookRecord, audit: AuditInput[]): Promise<void> {
+  await tx`INSERT INTO webhooks (id, url, events, sealed_secret, created_at) VALUES (${h.id}, ${h.url}, ${tx.json(h.events)}, ${h.sealedSecret}, ${h.createdAt})`;
+  await appendAudit(tx, audit, h.createdAt);
+}
+
+/** Its deliveries go with it (ON DELETE CASCADE). */
+export async function deleteWebhook(tx: Tx, id: string, audit: AuditInput[]): Promise<boolean> {
+  if ((await tx`DELETE FROM webhooks WHERE id = ${id}`).count === 0) return false;
+  await appendAudit(tx, audit, Date.now());
+  return true;
+}
+
+/**
+ * Claims due deliveries for one attempt: the rows are locked (SKIP LOCKED: a concurrent claim
+ * takes others, never waits for these) and moved to `leaseUntil` in one statement, so once it
+ * commits they are not due for anyone else until the lease lapses.
+ */
+export async function claimDeliveries(sql: Sql, at: number, limit: number, leaseUntil: number): Promise<ClaimedDelivery[]> {
+  const rows = await sql`WITH due AS (
+      SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= ${at} ORDER BY next_attempt_at LIMIT ${limit} FOR UPDATE SKIP LOCKED
+    ), claimed AS (
+      UPDATE webhook_deliveries d SET next_attempt_at = ${leaseUntil} FROM due WHERE d.id = due.id RETURNING d.*
+    )
+    SELECT claimed.*, w.url, w.sealed_secret AS webhook_secret FROM claimed JOIN webhooks w ON w.id = claimed.webhook_id`;
+  return rows.map((r) => ({ delivery: toDelivery(r), url: r.url as string, sealedSecret: r.webhook_secret as string }));
+}
+
+export async function recordDelivery(tx: Tx, id: string, a: DeliveryAttempt, audit: AuditInput[]): Promise<void> {
+  const status = a.outcome === 'retry' ? 'pending' : a.outcome;
+  const next = a.outcome === 'retry' ? a.nextAttemptAt : a.at;
+  const finished = a.outcome === 'retry' ? null : a.at;
+  const changed = await tx`UPDATE webhook_deliveries SET status = ${status}, attempts = attempts + 1, next_attempt_at = ${next}, last_status = ${a.httpStatus},
+      last_error = ${a.error}, finished_at = ${finished} WHERE id = ${id} AND status = 'pending'`;
+  if (changed.count > 0) await appendAudit(tx, audit, a.at);
 }

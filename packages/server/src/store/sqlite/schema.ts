@@ -372,4 +372,48 @@ export const migrations: readonly string[] = [
   UPDATE clients SET exchange_audiences = resources
     WHERE EXISTS (SELECT 1 FROM json_each(clients.grant_types) WHERE value = 'urn:ietf:params:oauth:grant-type:token-exchange');
   `,
+  // Lifecycle webhooks (issue 13): subscriptions (their secret sealed, their events expanded, a
+  // JSON array) and the outbox, whose rows the writes add in the transaction of the audit records
+  // they report (writes.ts). The writer caches the subscriptions and reads webhooks_version once
+  // per transaction, which the triggers move on every change, whichever process made it. Pending
+  // deliveries are claimed by next_attempt_at (a claim moves it past the attempt: a lease).
+  `
+  CREATE TABLE webhooks (
+    id TEXT PRIMARY KEY,
+    url TEXT NOT NULL,
+    events TEXT NOT NULL,
+    sealed_secret TEXT NOT NULL,
+    created_at INTEGER NOT NULL
+  ) STRICT;
+  CREATE TABLE webhooks_version (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    version INTEGER NOT NULL
+  ) STRICT;
+  INSERT INTO webhooks_version (id, version) VALUES (1, 0);
+  CREATE TRIGGER webhooks_inserted AFTER INSERT ON webhooks BEGIN UPDATE webhooks_version SET version = version + 1 WHERE id = 1; END;
+  CREATE TRIGGER webhooks_deleted AFTER DELETE ON webhooks BEGIN UPDATE webhooks_version SET version = version + 1 WHERE id = 1; END;
+  CREATE TABLE webhook_deliveries (
+    id TEXT PRIMARY KEY,
+    webhook_id TEXT NOT NULL,
+    event TEXT NOT NULL,
+    at INTEGER NOT NULL,
+    actor TEXT NOT NULL,
+    client_id TEXT,
+    user_id TEXT,
+    grant_id TEXT,
+    token_id TEXT,
+    family_id TEXT,
+    reason TEXT,
+    status TEXT NOT NULL DEFAULT 'pending',
+    attempts INTEGER NOT NULL DEFAULT 0,
+    next_attempt_at INTEGER NOT NULL,
+    last_status INTEGER,
+    last_error TEXT,
+    finished_at INTEGER
+  ) STRICT;
+  CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending';
+  CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries (webhook_id, at);
+  CREATE INDEX webhook_deliveries_at ON webhook_deliveries (at);
+  CREATE INDEX webhook_deliveries_finished ON webhook_deliveries (finished_at) WHERE finished_at IS NOT NULL;
+  `,
 ];

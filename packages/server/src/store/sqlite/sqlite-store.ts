@@ -13,10 +13,12 @@
  */
 import type Database from 'better-sqlite3';
 import type {
-  AuditInput, CheckedCredentials, ClientChanges, ClientRecord, CodeRecord, DeviceCodeRecord, DeviceDecision, GrantRecord, InitialAccessTokenRecord, KeyRecord, PushedRequestRecord,
-  RevocationTarget, SessionRecord, Store, TokenFilter, TokenRecord, UserProfile, UserRecord,
+  AuditInput, CheckedCredentials, ClientChanges, ClientRecord, CodeRecord, DeliveryAttempt, DeliveryFilter, DeviceCodeRecord, DeviceDecision, GrantRecord, InitialAccessTokenRecord,
+  KeyRecord, PushedRequestRecord, RevocationTarget, SessionRecord, Store, TokenFilter, TokenRecord, UserProfile, UserRecord, WebhookRecord,
 } from '../types.js';
-import { type Row, toAudit, toClient, toCode, toDeviceCode, toFeedEvent, toGrant, toKey, toPushedRequest, toSession, toToken, toUser } from '../rows.js';
+import {
+  type Row, toAudit, toClient, toCode, toDelivery, toDeviceCode, toFeedEvent, toGrant, toKey, toPushedRequest, toSession, toToken, toUser, toWebhook,
+} from '../rows.js';
 import { Signal } from '../signal.js';
 import { openConnection } from './connection.js';
 import { migrations } from './schema.js';
@@ -89,6 +91,7 @@ export class SqliteStore implements Store {
       readFeed: p('SELECT * FROM revocation_feed WHERE seq > ? ORDER BY seq LIMIT ?'),
       feedHead: p('SELECT coalesce(max(seq), 0) FROM revocation_feed').pluck(),
       // AUTOINCREMENT's counter: moves with every append, whatever the sweeper deletes.
+      listWebhooks: p('SELECT * FROM webhooks ORDER BY created_at, id'),
       feedSeq: p("SELECT coalesce((SELECT seq FROM sqlite_sequence WHERE name = 'revocation_feed'), 0)").pluck(),
     };
     this.clientsVersion = this.s.clientsVersion.get() as number;
@@ -346,6 +349,35 @@ export class SqliteStore implements Store {
 
   sweepExpired(before: number, limit: number) {
     return this.writer.write('sweepExpired', before, limit);
+  }
+
+  createWebhook(webhook: WebhookRecord, audit: AuditInput[]) {
+    return this.writer.write('createWebhook', webhook, audit);
+  }
+
+  async listWebhooks() {
+    return (this.s.listWebhooks.all() as Row[]).map(toWebhook);
+  }
+
+  deleteWebhook(id: string, audit: AuditInput[]) {
+    return this.writer.write('deleteWebhook', id, audit);
+  }
+
+  async listDeliveries(filter: DeliveryFilter) {
+    const where: string[] = [];
+    const args: unknown[] = [];
+    if (filter.webhookId !== undefined) { where.push('webhook_id = ?'); args.push(filter.webhookId); }
+    if (filter.status !== undefined) { where.push('status = ?'); args.push(filter.status); }
+    const sql = `SELECT * FROM webhook_deliveries ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY at DESC, id DESC LIMIT ?`;
+    return (this.db.prepare(sql).all(...args, filter.limit ?? 100) as Row[]).map(toDelivery);
+  }
+
+  claimDeliveries(at: number, limit: number, leaseUntil: number) {
+    return this.writer.write('claimDeliveries', at, limit, leaseUntil);
+  }
+
+  recordDelivery(id: string, attempt: DeliveryAttempt, audit: AuditInput[]) {
+    return this.writer.write('recordDelivery', id, attempt, audit);
   }
 
   createSession(session: SessionRecord, checked?: CheckedCredentials) {

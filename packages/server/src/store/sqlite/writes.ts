@@ -5,10 +5,12 @@
  */
 import type Database from 'better-sqlite3';
 import { chainRecord } from '../../audit/chain.js';
-import { definedOnly, type Row, toClient } from '../rows.js';
+import { randomId } from '../../secrets.js';
+import { familyOf } from '../../webhooks/events.js';
+import { definedOnly, type Row, toClient, toDelivery } from '../rows.js';
 import type {
-  AuditInput, CheckedCredentials, ClaimResult, ClientChanges, ClientRecord, CodeRecord, DeviceCodeRecord, DeviceDecision, GrantRecord, InitialAccessTokenRecord, KeyRecord, PushedRequestRecord,
-  RevocationResult, RevocationKind, RevocationTarget, SessionRecord, TokenRecord, UserProfile, UserRecord,
+  AuditInput, CheckedCredentials, ClaimedDelivery, ClaimResult, ClientChanges, ClientRecord, CodeRecord, DeliveryAttempt, DeviceCodeRecord, DeviceDecision, GrantRecord,
+  InitialAccessTokenRecord, KeyRecord, PushedRequestRecord, RevocationResult, RevocationKind, RevocationTarget, SessionRecord, TokenRecord, UserProfile, UserRecord, WebhookRecord,
 } from '../types.js';
 
 /**
@@ -48,6 +50,9 @@ export class SqliteWrites {
   private readonly revokeStatements = new Map<string, RevokeStatements>();
   /** Client id → the secret hash found current in this transaction (see newTransaction). */
   private readonly secretsChecked = new Map<string, string | null>();
+  /** Event → the ids of the webhooks subscribed to it, as of webhooksVersion (see newTransaction). */
+  private webhooks = new Map<string, string[]>();
+  private webhooksVersion = -1;
 
   constructor(private readonly db: Database.Database) {
     const p = (sql: string) => db.prepare(sql);
@@ -136,6 +141,19 @@ export class SqliteWrites {
       insertAudit: p(`INSERT INTO audit (seq, at, event, actor, client_id, user_id, grant_id, token_id, reason, endpoint, data, prev_hash, hash)
         VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       insertFeed: p('INSERT INTO revocation_feed (at, kind, value, until) VALUES (?, ?, ?, ?)'),
+      webhooksVersion: p('SELECT version FROM webhooks_version WHERE id = 1').pluck(),
+      webhooks: p('SELECT id, events FROM webhooks'),
+      insertWebhook: p('INSERT INTO webhooks (id, url, events, sealed_secret, created_at) VALUES (@id, @url, @events, @sealedSecret, @createdAt)'),
+      deleteWebhook: p('DELETE FROM webhooks WHERE id = ?'),
+      deleteWebhookDeliveries: p('DELETE FROM webhook_deliveries WHERE webhook_id = ?'),
+      insertDelivery: p(`INSERT INTO webhook_deliveries (id, webhook_id, event, at, actor, client_id, user_id, grant_id, token_id, family_id, reason, next_attempt_at)
+        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      claimDeliveries: p(`UPDATE webhook_deliveries SET next_attempt_at = @leaseUntil
+        WHERE id IN (SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= @at ORDER BY next_attempt_at LIMIT @limit)
+        RETURNING *, (SELECT url FROM webhooks WHERE id = webhook_id) AS url, (SELECT sealed_secret FROM webhooks WHERE id = webhook_id) AS sealed_secret`),
+      recordDelivery: p(`UPDATE webhook_deliveries SET status = @status, attempts = attempts + 1, next_attempt_at = @next, last_status = @httpStatus, last_error = @error,
+          finished_at = @finishedAt WHERE id = @id AND status = 'pending'`),
+      sweepDeliveries: p('DELETE FROM webhook_deliveries WHERE rowid IN (SELECT rowid FROM webhook_deliveries WHERE finished_at < ? LIMIT ?)'),
     };
   }
 
@@ -159,6 +177,47 @@ export class SqliteWrites {
    */
   newTransaction(): void {
     this.secretsChecked.clear();
+    // One read per transaction, under its write lock: a subscription committed by any process
+    // before this transaction began is seen by each of its writes.
+    if ((this.s.webhooksVersion.get() as number) !== this.webhooksVersion) this.loadWebhooks();
+  }
+
+  private loadWebhooks(): void {
+    this.webhooksVersion = this.s.webhooksVersion.get() as number;
+    this.webhooks = new Map();
+    for (const { id, events } of this.s.webhooks.all() as { id: string; events: string }[]) {
+      for (const event of JSON.parse(events) as string[]) this.webhooks.set(event, [...(this.webhooks.get(event) ?? []), id]);
+    }
+  }
+
+  createWebhook(webhook: WebhookRecord, audit: AuditInput[]): void {
+    this.s.insertWebhook.run({ ...webhook, events: JSON.stringify(webhook.events) });
+    this.append(audit, webhook.createdAt);
+    // The writes after it in this transaction deliver to it too.
+    this.loadWebhooks();
+  }
+
+  deleteWebhook(id: string, audit: AuditInput[]): boolean {
+    if (this.s.deleteWebhook.run(id).changes === 0) return false;
+    this.s.deleteWebhookDeliveries.run(id);
+    this.append(audit, Date.now());
+    this.loadWebhooks();
+    return true;
+  }
+
+  claimDeliveries(at: number, limit: number, leaseUntil: number): ClaimedDelivery[] {
+    return (this.s.claimDeliveries.all({ at, limit, leaseUntil }) as Row[]).map((r) => ({
+      delivery: toDelivery({ ...r, next_attempt_at: leaseUntil }), url: r.url as string, sealedSecret: r.sealed_secret as string,
+    }));
+  }
+
+  recordDelivery(id: string, attempt: DeliveryAttempt, audit: AuditInput[]): void {
+    const status = attempt.outcome === 'retry' ? 'pending' : attempt.outcome;
+    const changed = this.s.recordDelivery.run({
+      id, status, next: attempt.outcome === 'retry' ? attempt.nextAttemptAt : attempt.at, httpStatus: attempt.httpStatus, error: attempt.error,
+      finishedAt: attempt.outcome === 'retry' ? null : attempt.at,
+    }).changes;
+    if (changed > 0) this.append(audit, attempt.at);
   }
 
   setClientSecret(id: string, secretHash: string, audit: AuditInput[], previousUntil?: number, sealedSecret?: string): boolean {
@@ -365,6 +424,7 @@ export class SqliteWrites {
     if (n < limit) n += this.s.sweepDpopProofs.run(before, limit - n).changes;
     if (n < limit) n += this.s.sweepInitialTokens.run(before, limit - n).changes;
     if (n < limit) n += this.s.sweepFeed.run(before, limit - n).changes;
+    if (n < limit) n += this.s.sweepDeliveries.run(before, limit - n).changes;
     if (n < limit) n += this.sweepRevokedGrants(before, limit - n);
     return n;
   }
@@ -425,6 +485,19 @@ export class SqliteWrites {
       hash = r.hash;
     }
     this.s.setHead.run(seq, hash);
+    // No subscription (the usual case): nothing more per write.
+    if (this.webhooks.size > 0) this.enqueueDeliveries(audit, at);
+  }
+
+  /** The outbox rows of the records' subscribed events, in the records' transaction (no token, code or secret: ids and the reason). */
+  private enqueueDeliveries(audit: AuditInput[], at: number): void {
+    for (const a of audit) {
+      for (const webhookId of this.webhooks.get(a.event) ?? []) {
+        this.s.insertDelivery.run(
+          randomId(), webhookId, a.event, at, a.actor, a.clientId ?? null, a.userId ?? null, a.grantId ?? null, a.tokenId ?? null, familyOf(a), a.reason ?? null, at,
+        );
+      }
+    }
   }
 
   /** Inserts the grant or widens it (scope and resources, RFC 8707): consent never narrows. */
