@@ -13,6 +13,7 @@ import { deviceCodes } from './storage/device-codes.js';
 import { expiry } from './storage/expiry.js';
 import { feed } from './storage/feed.js';
 import { grantsAndCodes } from './storage/grants-codes.js';
+import { operations } from './storage/operations.js';
 import { principals } from './storage/principals.js';
 import { pushedRequests } from './storage/pushed-requests.js';
 import { registration } from './storage/registration.js';
@@ -36,6 +37,7 @@ export function storageSuite(name: string, factory: StoreFactory, options: Stora
     feed(ref);
     expiry(ref);
     auditLog(ref);
+    operations(ref);
     concurrency(ref);
   });
 }
