@@ -4,7 +4,7 @@
  * every test that the server never answered 5xx.
  */
 import { createHash, randomBytes } from 'node:crypto';
-import { type ClientRecord, hashSecret, type ServerConfig, type UserRecord } from '@tessera/server';
+import { type ClientRecord, hashSecret, type ServerConfig, type StartOptions, type UserRecord } from '@tessera/server';
 import { createTestDatabase, type TestDatabase } from '@tessera/test-utils';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { Agent, field } from './agent.js';
@@ -215,12 +215,12 @@ export class Harness {
  * test, asserts that no response was a 5xx. `store: 'postgres'` serves from a new database on the
  * test PostgreSQL server (dropped afterwards) instead of a SQLite file.
  */
-export function useServer(config: Partial<ServerConfig> = {}, options: { store?: 'sqlite' | 'postgres' } = {}): Harness {
+export function useServer(config: Partial<ServerConfig> = {}, options: { store?: 'sqlite' | 'postgres'; metrics?: StartOptions['metrics'] } = {}): Harness {
   const h = new Harness();
   let database: TestDatabase | undefined;
   beforeAll(async () => {
     if (options.store === 'postgres') database = await createTestDatabase('tessera_http');
-    h.server = await startTestServer(config, database ? { db: database.url } : {});
+    h.server = await startTestServer(config, { ...(database ? { db: database.url } : {}), metrics: options.metrics });
   });
   afterEach(() => {
     const seen = h.serverErrors.splice(0);

@@ -6,7 +6,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer, type ClientRecord, type RunningServer, type ServerConfig } from '@tessera/server';
+import { startServer, type ClientRecord, type RunningServer, type ServerConfig, type StartOptions } from '@tessera/server';
 import { type Logger, pino } from 'pino';
 
 export interface TestServer extends RunningServer {
@@ -34,11 +34,16 @@ export interface TestResponse {
 
 let counter = 0;
 
-/** `db`: a postgres:// URL of a migrated database to serve from instead of a new SQLite file. */
-export async function startTestServer(config: Partial<ServerConfig> = {}, options: { logger?: Logger; db?: string } = {}): Promise<TestServer> {
+/**
+ * `db`: a postgres:// URL of a migrated database to serve from instead of a new SQLite file;
+ * `metrics`: the metrics listener (off by default, as in `tessera serve`).
+ */
+export async function startTestServer(
+  config: Partial<ServerConfig> = {}, options: { logger?: Logger; db?: string; metrics?: StartOptions['metrics'] } = {},
+): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-test-'));
   const db = options.db ?? join(dir, 'tessera.db');
-  const running = await startServer({ db, port: 0, host: '127.0.0.1', config, synchronous: 'normal', logger: options.logger ?? silentLogger() });
+  const running = await startServer({ db, port: 0, host: '127.0.0.1', config, synchronous: 'normal', logger: options.logger ?? silentLogger(), metrics: options.metrics });
   const server: TestServer = {
     ...running,
     dir,

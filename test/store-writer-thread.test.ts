@@ -21,6 +21,16 @@ storageSuite('SqliteStore (file, writer thread)', async () => threaded(), {
 });
 
 describe('SqliteStore writer thread', () => {
+  it('readiness fails the writer check once the writer thread is gone, the database still answering reads', async () => {
+    const store = threaded();
+    expect(await store.readiness()).toEqual({ ready: true });
+    // The thread dies (as a crash would end it): reads still answer, writes cannot commit.
+    await (store as unknown as { writer: { worker: { terminate(): Promise<number> } } }).writer.worker.terminate();
+    expect(await store.readiness()).toEqual({ ready: false, check: 'writer', reason: 'the writer does not commit' });
+    expect(await store.auditHeads()).toHaveLength(1);
+    await store.close();
+  });
+
   it('a write that fails in the thread rejects with its SQLite error and code, alone', async () => {
     const store = threaded();
     const user = { id: 'u1', username: 'ada', passwordHash: 'x', name: null, email: null, emailVerified: false, createdAt: 1 };

@@ -8,7 +8,7 @@ import fc from 'fast-check';
 
 export const ENDPOINTS = [
   '/token', '/revoke', '/introspect', '/authorize', '/login', '/consent', '/revocations', '/revocations/stream', '/device_authorization', '/device', '/par',
-  '/.well-known/oauth-authorization-server', '/jwks.json', '/healthz', '/',
+  '/.well-known/oauth-authorization-server', '/jwks.json', '/healthz', '/readyz', '/',
   '/.well-known/openid-configuration', '/userinfo', '/end_session', '/end_session/confirm', '/register', '/register/nosuchclient',
 ] as const;
 const ODD_PATHS = ['/nope', '/token/', '//token', '/TOKEN', '/%2e%2e/token', '/revocations/stream/x', '/.well-known/', '/login%00', '/%ZZ', 'http://evil.example/token', '*', '/register/', '/register/%ZZ', '/register//x'];

@@ -101,6 +101,6 @@ export function brokenRules(req: BuiltRequest, res: RawResponse, redirectUri: st
     fail('RFC 9126 §2.2: a push is answered 201 with request_uri and expires_in, not cached');
   }
   if (res.status === 200 && JSON_API.has(path) && res.headers['cache-control'] !== 'no-store') fail('RFC 6749 §5.1: token, revocation, introspection and feed answers are not cached (no-store)');
-  if (res.status === 200 && !JSON_API.has(path) && !PUBLIC.has(path) && path !== '/healthz' && path !== '/') fail(`an unknown path is a 404 (got 200 for ${JSON.stringify(path)})`);
+  if (res.status === 200 && !JSON_API.has(path) && !PUBLIC.has(path) && path !== '/healthz' && path !== '/readyz' && path !== '/') fail(`an unknown path is a 404 (got 200 for ${JSON.stringify(path)})`);
   return broken;
 }

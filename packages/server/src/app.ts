@@ -1,17 +1,18 @@
 /**
  * The authorization server as one Handler: routes a PlainRequest to its endpoint. Mount it on
  * node:http (http/node-server.ts) or any framework through an adapter. The wiring happens here:
- * each endpoint gets the engine and the settings it needs; only the feed and the health check
+ * each endpoint gets the engine and the settings it needs; only the feed and the health checks
  * read the store, and only the JWKS endpoint the keys.
  */
 import { OAuthError } from '@tessera/core';
 import { FeedFanOut } from './feed/fan-out.js';
 import { feedListEndpoint } from './feed/list-endpoint.js';
 import { feedStreamEndpoint } from './feed/stream-endpoint.js';
-import { healthEndpoint } from './http/healthz.js';
+import { healthEndpoint, readyEndpoint } from './http/healthz.js';
 import { errorResponse, json, publicJson } from './http/respond.js';
 import { PATHS } from './http/routes.js';
 import type { Handler, PlainRequest, PlainResponse } from './http/types.js';
+import type { ServerMetrics } from './metrics/metrics.js';
 import type { Tessera } from './open.js';
 import { authorizationEndpoint, consentEndpoint } from './rfc6749/authorize.js';
 import { loginEndpoint } from './pages/login.js';
@@ -32,10 +33,12 @@ import { DpopProofs } from './rfc9449/dpop.js';
 /** A Tessera's parts the endpoints are wired from (openTessera or tesseraOnStore gives them all). */
 export type HandlerParts = Pick<Tessera, 'engine' | 'store' | 'keys' | 'config'>;
 
-export function createHandler({ engine, store, keys, config }: HandlerParts): Handler {
+/** `metrics`: the server's metrics (server.ts, with a metrics listener), told of the revocation streams. */
+export function createHandler({ engine, store, keys, config }: HandlerParts, options: { metrics?: ServerMetrics } = {}): Handler {
   const meta = metadata(config);
   const oidcMeta = openidConfiguration(config);
   const fanOut = new FeedFanOut(store, { heartbeat: config.feedHeartbeat, maxStreamsPerClient: config.maxStreamsPerClient });
+  options.metrics?.watchFeed(fanOut, store);
   // RFC 9449: the proofs at /token, /par and /userinfo, one replay record and one nonce key for all.
   const dpop = new DpopProofs(engine, config);
   const routes = new Map<string, Handler>([
@@ -60,6 +63,7 @@ export function createHandler({ engine, store, keys, config }: HandlerParts): Ha
     ...(config.registration === 'off' ? [] : [[PATHS.registration, registrationEndpoint(engine, config)] as const]),
     // The audit head: one indexed row, read on the same connection every endpoint reads on.
     [PATHS.health, healthEndpoint(() => store.auditHeads())],
+    [PATHS.ready, readyEndpoint(store)],
     [PATHS.root, async () => json(200, { name: 'Tessera', metadata: config.issuer + PATHS.metadata })],
   ]);
   const configuration = config.registration === 'off' ? undefined : configurationEndpoint(engine, config);

@@ -197,6 +197,16 @@ export const defaults = {
   webhookPollInterval: 1000,
 } as const satisfies Omit<ServerConfig, 'audience'>;
 
+/**
+ * The metrics listener (`tessera serve --metrics-port`), off unless a port is given: GET /metrics
+ * on an address of its own, loopback by default (the metrics name clients and routes).
+ */
+export const metricsDefaults = {
+  host: '127.0.0.1',
+  /** Seconds a count of the tokens by state is reused: counting reads the whole tokens table. */
+  tokenCountInterval: 30,
+} as const;
+
 export function resolveConfig(input: Partial<ServerConfig> = {}): ServerConfig {
   const issuer = (input.issuer ?? defaults.issuer).replace(/\/+$/, '');
   return { ...defaults, audience: issuer, ...input, issuer };

@@ -2,6 +2,7 @@
 import { resolveConfig, type ServerConfig } from './config.js';
 import { LifecycleEngine } from './lifecycle/engine.js';
 import { KeyRing } from './lifecycle/keys.js';
+import { countingAuditEvents } from './metrics/audit-events.js';
 import { isPostgresUrl } from './store/postgres/connection.js';
 import { PostgresStore } from './store/postgres/postgres-store.js';
 import { SqliteStore, type SqliteStoreOptions } from './store/sqlite/sqlite-store.js';
@@ -22,13 +23,15 @@ export async function openTessera(options: {
   synchronous?: SqliteStoreOptions['synchronous'];
   writer?: SqliteStoreOptions['writer'];
   now?: () => number;
+  /** Called with the event of each audit record the engine's writes commit (the metrics' counter). */
+  audited?: (event: string) => void;
 }): Promise<Tessera> {
   const config = resolveConfig(options.config);
   const store: Store = isPostgresUrl(options.db)
     ? await PostgresStore.open({ url: options.db, poolSize: config.dbPoolSize, statementTimeout: config.dbStatementTimeout })
     : new SqliteStore({ path: options.db, synchronous: options.synchronous ?? 'full', writer: options.writer });
   try {
-    return await tesseraOnStore(store, config, options.now);
+    return await tesseraOnStore(store, config, options.now, options.audited);
   } catch (err) {
     await store.close();
     throw err;
@@ -38,12 +41,14 @@ export async function openTessera(options: {
 /**
  * The one wiring of a Tessera around a Store (SQLite, PostgreSQL, or a test's wrapper of one):
  * resolves the settings, loads or creates the signing keys in the store, and builds the engine on
- * both. openTessera uses it; `close()` closes the store.
+ * both. openTessera uses it; `close()` closes the store. With `audited`, the engine's writes go
+ * through countingAuditEvents (metrics/audit-events.ts); without, straight to the store.
  */
-export async function tesseraOnStore(store: Store, config?: Partial<ServerConfig>, now: () => number = Date.now): Promise<Tessera> {
+export async function tesseraOnStore(store: Store, config?: Partial<ServerConfig>, now: () => number = Date.now, audited?: (event: string) => void): Promise<Tessera> {
   const resolved = resolveConfig(config);
-  const keys = new KeyRing(store, now);
+  const written = audited ? countingAuditEvents(store, audited) : store;
+  const keys = new KeyRing(written, now);
   await keys.init();
-  const engine = new LifecycleEngine(store, resolved, keys, now);
+  const engine = new LifecycleEngine(written, resolved, keys, now);
   return { store, keys, engine, config: resolved, close: () => store.close() };
 }

@@ -2,11 +2,14 @@
 import type { AddressInfo } from 'node:net';
 import { OAuthError } from '@tessera/core';
 import type { Logger } from 'pino';
+import type { Server } from 'node:http';
 import { createHandler } from './app.js';
-import { defaults, type ServerConfig } from './config.js';
+import { defaults, metricsDefaults, type ServerConfig } from './config.js';
+import { listen, routeTable } from './http/listener.js';
 import { createNodeServer, drain } from './http/node-server.js';
 import type { Handler } from './http/types.js';
 import { startSweeper } from './lifecycle/sweeper.js';
+import { METRICS_PATH, metricsEndpoint } from './metrics/endpoint.js';
 import { createLogger } from './log.js';
 import { openTessera, type Tessera } from './open.js';
 import { isPostgresUrl } from './store/postgres/connection.js';
@@ -22,10 +25,17 @@ export interface StartOptions {
   synchronous?: 'full' | 'normal';
   /** Where logs go; by default JSON lines on stderr at TESSERA_LOG_LEVEL (default info). */
   logger?: Logger;
+  /**
+   * GET /metrics (Prometheus) on a listener of its own at host:port (port 0: any free one); off
+   * when absent, and then nothing is measured. Defaults: config.ts metricsDefaults.
+   */
+  metrics?: { port: number; host?: string; tokenCountInterval?: number };
 }
 
 export interface RunningServer {
   url: string;
+  /** The metrics listener's URL (GET /metrics there), when one was asked for. */
+  metricsUrl?: string;
   tessera: Tessera;
   close(): Promise<void>;
 }
@@ -45,6 +55,11 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     failed = reject;
   });
   starting.catch(() => {});
+  // Loaded only with a metrics listener: without one, prom-client is never imported and nothing is measured.
+  const metrics = options.metrics && new (await import('./metrics/metrics.js')).ServerMetrics({
+    tokenCountInterval: options.metrics.tokenCountInterval ?? metricsDefaults.tokenCountInterval,
+  });
+  const logRequests = log.isLevelEnabled('info');
   let drops = 0;
   let dropLogged = 0;
   // Never log request bodies, query strings or headers: they carry secrets and tokens.
@@ -56,8 +71,14 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     keepAliveTimeout: options.config?.keepAliveTimeout,
     maxConnections: options.config?.maxConnections,
     onError: (err, req, reqId) => log.error({ err, reqId, method: req?.method, path: req?.url.pathname }, 'request failed'),
-    // One plain call per response: no child logger per request, nothing built when info is off.
-    onResponse: log.isLevelEnabled('info') ? (entry) => log.info(entry, 'request') : undefined,
+    // One plain call per response: no child logger per request, nothing built when info is off
+    // and there are no metrics.
+    onResponse: metrics
+      ? (entry) => {
+          if (entry.path !== undefined && entry.ms !== undefined) metrics.observeRequest(entry.path, entry.ms);
+          if (logRequests) log.info(entry, 'request');
+        }
+      : logRequests ? (entry) => log.info(entry, 'request') : undefined,
     onDrop: () => {
       drops++;
       const now = Date.now();
@@ -76,7 +97,9 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   let tessera: Tessera;
   try {
     // Commits run on a writer thread: the event loop that serves HTTP does not wait for them.
-    tessera = await openTessera({ db: options.db, config: { issuer: url, ...options.config }, synchronous: options.synchronous ?? 'full', writer: 'thread' });
+    tessera = await openTessera({
+      db: options.db, config: { issuer: url, ...options.config }, synchronous: options.synchronous ?? 'full', writer: 'thread', audited: metrics?.audited,
+    });
   } catch (err) {
     // Requests that waited for the start hear that it failed, then the server closes.
     failed(new OAuthError('temporarily_unavailable', 'the server could not start', { headers: { 'retry-after': '5' } }));
@@ -90,8 +113,19 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       'sign-in failures from one client address: it is throttled for every account that has not signed in from it (behind a reverse proxy, set trustForwardedFor)',
     ),
   );
-  handler = createHandler(tessera);
+  handler = createHandler(tessera, { metrics });
   ready(handler);
+  let metricsListener: { server: Server; url: string } | undefined;
+  if (options.metrics && metrics) {
+    metrics.watchTokens(tessera.store);
+    try {
+      metricsListener = await listen(routeTable(new Map([[METRICS_PATH, metricsEndpoint(metrics)]])), options.metrics.port, options.metrics.host ?? metricsDefaults.host, 1024);
+    } catch (err) {
+      await drain(server, 1000);
+      await tessera.close();
+      throw err;
+    }
+  }
   // The CLI refuses such a file; a program embedding the server is told, loudly.
   const exposed = isPostgresUrl(options.db) ? { files: [], dir: undefined } : exposedToOthers(options.db);
   if (exposed.files.length > 0 || exposed.dir !== undefined) {
@@ -102,6 +136,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     interval: tessera.config.sweepInterval,
     retention: tessera.config.sweepRetention,
     onError: (err) => log.error({ err }, 'expiry sweep failed'),
+    onBatch: metrics?.sweptBatch,
   });
   let sealingKey: Buffer | undefined;
   const webhooks = startWebhookWorker(tessera.store, {
@@ -115,17 +150,18 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     // The URL is not logged (an operator's, which may carry a token in its query): the subscription id names it.
     onFailedAttempt: (info) => (info.failed ? log.warn(info, 'webhook delivery given up') : log.debug(info, 'webhook delivery attempt failed; will retry')),
   });
-  log.info({ url, issuer: tessera.config.issuer }, 'listening');
+  log.info({ url, issuer: tessera.config.issuer, ...(metricsListener ? { metrics: metricsListener.url + METRICS_PATH } : {}) }, 'listening');
   // Settings hold no secrets; at debug they show what the server actually runs with.
   log.debug({ config: tessera.config }, 'settings');
   let closing: Promise<void> | undefined;
   return {
     url,
+    ...(metricsListener ? { metricsUrl: metricsListener.url } : {}),
     tessera,
     close() {
       closing ??= (async () => {
         sweeper.stop();
-        await drain(server);
+        await Promise.all([drain(server), metricsListener && drain(metricsListener.server)]);
         await webhooks.stop();
         await tessera.close();
         log.info('stopped');

@@ -13,6 +13,7 @@ import { deviceCodes } from './storage/device-codes.js';
 import { expiry } from './storage/expiry.js';
 import { feed } from './storage/feed.js';
 import { grantsAndCodes } from './storage/grants-codes.js';
+import { operations } from './storage/operations.js';
 import { principals } from './storage/principals.js';
 import { pushedRequests } from './storage/pushed-requests.js';
 import { registration } from './storage/registration.js';
@@ -38,6 +39,7 @@ export function storageSuite(name: string, factory: StoreFactory, options: Stora
     expiry(ref);
     auditLog(ref);
     webhooks(ref);
+    operations(ref);
     concurrency(ref);
   });
 }

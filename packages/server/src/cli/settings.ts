@@ -4,7 +4,7 @@
  * validation and `serve --help`.
  */
 import { readFileSync } from 'node:fs';
-import { defaults, settings, type ServerConfig, type SettingTypes } from '../config.js';
+import { defaults, metricsDefaults, settings, type ServerConfig, type SettingTypes } from '../config.js';
 import { resourceProblem } from '../rfc8707/resource.js';
 import { env, UsageError } from './args.js';
 
@@ -160,6 +160,12 @@ export const serveSettings = {
   port: { type: 'port', doc: 'port to listen on, 0 for any free one', shownDefault: served.port },
   host: { type: 'text', doc: 'address to listen on', shownDefault: served.hostname },
   sync: { type: 'sync', doc: 'SQLite synchronous: full fsyncs every commit; normal survives a crash of the process, not a power loss', shownDefault: 'full' },
+  metricsPort: { type: 'port', doc: 'serve GET /metrics (Prometheus) on a listener of its own on this port, 0 for any free one; unset, nothing is measured', shownDefault: 'off' },
+  metricsHost: { type: 'text', doc: 'address the metrics listener binds (the metrics name clients: keep it private)', shownDefault: metricsDefaults.host },
+  metricsTokenCountInterval: {
+    type: 'seconds-or-off', doc: 'seconds a count of the tokens by state (tessera_tokens, a read of the whole table) is reused; 0 = count at every scrape',
+    shownDefault: String(metricsDefaults.tokenCountInterval),
+  },
 } as const satisfies Table;
 
 /** The data file: `--db`, TESSERA_DB or `db` in the config file, for every command. */

@@ -84,6 +84,15 @@ export class FeedFanOut implements SubscriptionOwner {
     return this.newest ?? 0;
   }
 
+  /** The open streams and the cursor of the one furthest behind (undefined when none is open), for the metrics. */
+  streams(): { open: number; lowestCursor: number | undefined } {
+    let lowestCursor: number | undefined;
+    this.each((sub) => {
+      if (lowestCursor === undefined || sub.cursor < lowestCursor) lowestCursor = sub.cursor;
+    });
+    return { open: this.open, lowestCursor };
+  }
+
   /** Registers a stream of `client` after `cursor`; 429 past the per-client cap. */
   async subscribe(client: ClientRecord, cursor: number): Promise<Subscription> {
     const mine = this.byClient.get(client.id) ?? new Set<Subscription>();

@@ -32,10 +32,23 @@ export const PATHS = {
   /** The authorization endpoint's pages (not in RFC 8414). */
   login: '/login',
   consent: '/consent',
-  /** Liveness and the server's name (not in RFC 8414). */
+  /** Liveness, readiness and the server's name (not in RFC 8414). */
   health: '/healthz',
+  ready: '/readyz',
   root: '/',
 } as const;
 
 /** RFC 7591 §3, RFC 7592 §2: the routes whose bodies are application/json rather than forms. */
 export const takesJson = (pathname: string): boolean => pathname === PATHS.registration || pathname.startsWith(`${PATHS.registration}/`);
+
+/** A route's name (a key of PATHS), for labels that must stay few: never the raw path. */
+export type RouteName = keyof typeof PATHS | 'registrationConfiguration' | 'other';
+
+const NAMES = new Map<string, RouteName>(Object.entries(PATHS).map(([name, path]) => [path, name as keyof typeof PATHS]));
+
+/** The route a path is answered by: its PATHS key, `registrationConfiguration` (RFC 7592) or `other` (404s). */
+export function routeName(pathname: string): RouteName {
+  const name = NAMES.get(pathname);
+  if (name !== undefined) return name;
+  return pathname.startsWith(`${PATHS.registration}/`) && pathname.length > PATHS.registration.length + 1 ? 'registrationConfiguration' : 'other';
+}

@@ -13,7 +13,11 @@ export interface Sweeper {
 
 export function startSweeper(
   store: Store,
-  options: { batch: number; interval: number; retention: number; onError?: (err: unknown) => void },
+  options: {
+    batch: number; interval: number; retention: number; onError?: (err: unknown) => void;
+    /** After each batch: the rows it deleted, and whether it finished the sweep (the metrics). */
+    onBatch?: (rows: number, finished: boolean) => void;
+  },
   now: () => number = Date.now,
 ): Sweeper {
   let timer: NodeJS.Timeout | undefined;
@@ -28,7 +32,9 @@ export function startSweeper(
       for (;;) {
         const n = await store.sweepExpired(now() - options.retention * 1000, options.batch);
         total += n;
-        if (n < options.batch || stopped) return total;
+        const finished = n < options.batch || stopped;
+        options.onBatch?.(n, finished);
+        if (finished) return total;
         await yieldToRequests();
       }
     })().finally(() => { running = undefined; });

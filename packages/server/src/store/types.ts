@@ -308,6 +308,26 @@ export interface RevocationResult {
   until: number | null;
 }
 
+/**
+ * A token's state at some time, for the metrics gauge (countTokens): expired (past expiresAt,
+ * kept until swept) before revoked, revoked before consumed (a rotated refresh token), else active.
+ */
+export type TokenState = 'active' | 'consumed' | 'revoked' | 'expired';
+
+/** How many stored tokens are in each state, by kind. */
+export type TokenCounts = Record<TokenKind, Record<TokenState, number>>;
+
+export const emptyTokenCounts = (): TokenCounts => ({
+  access: { active: 0, consumed: 0, revoked: 0, expired: 0 },
+  refresh: { active: 0, consumed: 0, revoked: 0, expired: 0 },
+});
+
+/**
+ * Whether the store can serve (GET /readyz): ready, or the first check that failed and why, in
+ * words fit for a load balancer's log (no error text from the database, no secret).
+ */
+export type Readiness = { ready: true } | { ready: false; check: 'database' | 'schema' | 'writer'; reason: string };
+
 /** The kinds of revocation target, by the key that names each. */
 export type RevocationKind = 'token' | 'family' | 'grant' | 'user' | 'client' | 'issuedBefore';
 
@@ -701,6 +721,20 @@ export interface Store {
    * whatever happens to the grants they name, and the audit log is never touched.
    */
   sweepExpired(before: number, limit: number): Promise<number>;
+  /**
+   * The stored tokens by kind and state at `at` (TokenState), for the metrics gauge. It reads the
+   * whole table, so callers read it seldom (the metrics cache it); a store must not hold up its
+   * other callers for the length of the count (SQLite counts in slices, yielding between them).
+   */
+  countTokens(at: number): Promise<TokenCounts>;
+
+  // operations
+  /**
+   * GET /readyz: the database answers a read, its schema is the version this Tessera knows, and
+   * the writer (SQLite's writer, PostgreSQL's pool in a read-write transaction) commits. Never
+   * rejects: a failure is the answer.
+   */
+  readiness(): Promise<Readiness>;
 
   // browser sessions
   /** Stores a browser session; 'credential-changed' (the password checked at login changed) stores nothing. */

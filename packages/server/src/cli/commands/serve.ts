@@ -2,6 +2,7 @@
 import { defaults, settings, type ServerConfig } from '../../config.js';
 import { createLogger, LOG_LEVELS } from '../../log.js';
 import { PATHS } from '../../http/routes.js';
+import { METRICS_PATH } from '../../metrics/endpoint.js';
 import { startServer, type RunningServer } from '../../server.js';
 import { CommandError, type DataFile, EXIT, env, oneOf, parse, type Command } from '../args.js';
 import { redactUrl } from '../../store/postgres/connection.js';
@@ -14,7 +15,7 @@ const DEFAULT = new URL(defaults.issuer);
 
 const serve: Command = {
   name: 'serve',
-  synopsis: '[--port 9000] [--host 127.0.0.1] [--issuer URL] [--config FILE] [--SETTING VALUE …]',
+  synopsis: '[--port 9000] [--host 127.0.0.1] [--issuer URL] [--metrics-port P] [--config FILE] [--SETTING VALUE …]',
   summary: 'serve the authorization server; SIGTERM or SIGINT drains requests and closes the database',
   get help() {
     return `${settingsHelp()}
@@ -24,7 +25,9 @@ default info).`;
   },
   async run(argv) {
     const { values, db } = parse(argv, { ...flags(serveSettings), ...flags(settings) });
-    const own = resolve(serveSettings, values, db.file) as { port?: number; host?: string; sync?: 'full' | 'normal' };
+    const own = resolve(serveSettings, values, db.file) as {
+      port?: number; host?: string; sync?: 'full' | 'normal'; metricsPort?: number; metricsHost?: string; metricsTokenCountInterval?: number;
+    };
     const portNumber = own.port ?? Number(DEFAULT.port);
     const host = own.host ?? DEFAULT.hostname;
     const synchronous = own.sync ?? 'full';
@@ -35,9 +38,10 @@ default info).`;
     const logger = createLogger(oneOf('TESSERA_LOG_LEVEL', env('TESSERA_LOG_LEVEL') ?? 'info', LOG_LEVELS));
     let running: RunningServer;
     try {
-      running = await startServer({ db: db.path, port: portNumber, host, config, synchronous, logger });
+      const metrics = own.metricsPort === undefined ? undefined : { port: own.metricsPort, host: own.metricsHost, tokenCountInterval: own.metricsTokenCountInterval };
+      running = await startServer({ db: db.path, port: portNumber, host, config, synchronous, logger, metrics });
     } catch (err) {
-      throw listenError(err, host, portNumber, db);
+      throw listenError(err, host, portNumber, db, own.metricsPort);
     }
 
     const url = running.url;
@@ -49,10 +53,11 @@ default info).`;
     }
     // A PostgreSQL URL may carry a password: never printed.
     const shownDb = db.postgres ? redactUrl(db.path) : db.path;
+    const metrics = running.metricsUrl === undefined ? undefined : running.metricsUrl + METRICS_PATH;
     if (values.json) {
-      printJson({ url, issuer: issued, metadata: issued + PATHS.metadata, jwks: issued + PATHS.jwks, db: shownDb, pid: process.pid });
+      printJson({ url, issuer: issued, metadata: issued + PATHS.metadata, jwks: issued + PATHS.jwks, db: shownDb, ...(metrics ? { metrics } : {}), pid: process.pid });
     } else {
-      print(startupMessage(url, issued, shownDb, values.db !== undefined));
+      print(startupMessage(url, issued, shownDb, values.db !== undefined, metrics));
     }
 
     const signal = await nextSignal();
@@ -72,12 +77,12 @@ default info).`;
 
 export const serveCommands: readonly Command[] = [serve];
 
-function startupMessage(url: string, issuer: string, db: string, dbFlag: boolean): string {
+function startupMessage(url: string, issuer: string, db: string, dbFlag: boolean, metrics: string | undefined): string {
   const dbArg = dbFlag ? ` --db ${shellQuote(db)}` : '';
   return `Tessera is serving ${url}
   issuer    ${issuer}
   metadata  ${issuer}${PATHS.metadata}
-  database  ${db}
+  database  ${db}${metrics ? `\n  metrics   ${metrics}` : ''}
 
 Next, register a client:
   npx tessera client create --name demo --grant-type client_credentials --scope "read write" --json${dbArg}
@@ -96,12 +101,16 @@ function nextSignal(): Promise<NodeJS.Signals> {
   });
 }
 
-function listenError(err: unknown, host: string, portNumber: number, db: DataFile): Error {
-  const code = (err as { code?: string }).code;
-  const where = `${host}:${portNumber}`;
-  if (code === 'EADDRINUSE') return new CommandError(`cannot listen on ${where}: the port is already in use (is another server running? try --port)`);
-  if (code === 'EACCES') return new CommandError(`cannot listen on ${where}: permission denied (ports below 1024 need privileges; try --port)`);
-  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') return new CommandError(`cannot listen on ${where}: no such local address (check --host)`);
+/** A listen error names the listener that failed (the public one, or the metrics one) and its flags. */
+function listenError(err: unknown, host: string, portNumber: number, db: DataFile, metricsPort: number | undefined): Error {
+  const { code, address, port } = err as { code?: string; address?: string; port?: number };
+  // Node's listen errors carry the address and port tried; the public listener starts first.
+  const metrics = metricsPort !== undefined && port === metricsPort && (port !== portNumber || address !== host);
+  const where = address !== undefined && port !== undefined ? `${address}:${port}` : `${host}:${portNumber}`;
+  const [portFlag, hostFlag] = metrics ? ['--metrics-port', '--metrics-host'] : ['--port', '--host'];
+  if (code === 'EADDRINUSE') return new CommandError(`cannot listen on ${where}: the port is already in use (is another server running? try ${portFlag})`);
+  if (code === 'EACCES') return new CommandError(`cannot listen on ${where}: permission denied (ports below 1024 need privileges; try ${portFlag})`);
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') return new CommandError(`cannot listen on ${where}: no such local address (check ${hostFlag})`);
   return databaseError(err, db);
 }
 

@@ -10,14 +10,16 @@
  */
 import { OAuthError } from '@tessera/core';
 import type {
-  AuditInput, CheckedCredentials, ClientChanges, DeliveryAttempt, DeliveryFilter, WebhookRecord, ClientRecord, CodeRecord, DeviceCodeRecord, DeviceDecision, GrantRecord, InitialAccessTokenRecord, KeyRecord, PushedRequestRecord, RevocationTarget,
-  SessionRecord, Store, TokenFilter, TokenRecord, UserProfile, UserRecord,
+  AuditInput, CheckedCredentials, ClientChanges, ClientRecord, CodeRecord, DeliveryAttempt, DeliveryFilter, DeviceCodeRecord, DeviceDecision, GrantRecord, InitialAccessTokenRecord,
+  KeyRecord, PushedRequestRecord, Readiness, RevocationTarget, SessionRecord, Store, TokenCounts, TokenFilter, TokenKind, TokenRecord, TokenState, UserProfile, UserRecord,
+  WebhookRecord,
 } from '../types.js';
-import { toAudit, toClient, toCode, toDelivery, toDeviceCode, toWebhook, toFeedEvent, toGrant, toKey, toPushedRequest, toSession, toToken, toUser } from '../rows.js';
+import { emptyTokenCounts } from '../types.js';
+import { toAudit, toClient, toCode, toDelivery, toDeviceCode, toFeedEvent, toGrant, toKey, toPushedRequest, toSession, toToken, toUser, toWebhook } from '../rows.js';
 import { connect, guarded, type PostgresOptions, type Sql, storable, transactionBody } from './connection.js';
 import { Signal } from '../signal.js';
 import { IssueBatcher } from './issue-batch.js';
-import { SchemaMismatch, schemaVersion } from './migrate.js';
+import { SchemaMismatch, type SchemaVersion, schemaVersion } from './migrate.js';
 import * as w from './writes.js';
 
 
@@ -396,6 +398,35 @@ export class PostgresStore implements Store {
 
   recordDelivery(id: string, attempt: DeliveryAttempt, audit: AuditInput[]) {
     return this.write((tx) => w.recordDelivery(tx, id, attempt, audit));
+  }
+
+  /** One statement, running on the database server: nothing waits on this process meanwhile. */
+  async countTokens(at: number): Promise<TokenCounts> {
+    const rows = await this.read((sql) => sql`
+      SELECT kind, CASE WHEN expires_at <= ${at} THEN 'expired' WHEN revoked_at IS NOT NULL THEN 'revoked'
+        WHEN consumed_at IS NOT NULL THEN 'consumed' ELSE 'active' END AS state, count(*)::int AS n
+      FROM tokens GROUP BY 1, 2`);
+    const counts = emptyTokenCounts();
+    for (const r of rows) counts[r.kind as TokenKind][r.state as TokenState] += r.n as number;
+    return counts;
+  }
+
+  async readiness(): Promise<Readiness> {
+    let version: SchemaVersion;
+    try {
+      version = await this.read((sql) => schemaVersion(sql));
+    } catch {
+      return { ready: false, check: 'database', reason: 'the database does not answer a read' };
+    }
+    if (version.current !== version.latest) return { ready: false, check: 'schema', reason: new SchemaMismatch(version).message };
+    try {
+      // A standby answers reads but refuses every write.
+      const [row] = await this.write((tx) => tx`SELECT pg_is_in_recovery() AS standby`);
+      if (row?.standby) return { ready: false, check: 'writer', reason: 'the database is a read-only standby' };
+    } catch {
+      return { ready: false, check: 'writer', reason: 'the pool does not run a transaction' };
+    }
+    return { ready: true };
   }
 
   createSession(session: SessionRecord, checked?: CheckedCredentials) {

@@ -33,6 +33,35 @@ describe('SqliteStore', () => {
     expect(await verifyChain(await second.readAudit(0, 100), heads)).toEqual({ ok: true, records: 1 });
     await second.close();
   });
+
+  it('countTokens counts a table larger than one slice (it yields between slices) without losing or repeating a row', async () => {
+    const store = new SqliteStore({ path: ':memory:' });
+    const now = Date.now();
+    const insert = store.db.prepare(`INSERT INTO tokens (id, hash, kind, format, grant_id, family_id, client_id, scope, issued_at, expires_at, revoked_at)
+      VALUES (?, 'h', ?, 'opaque', 'g', 'f', 'c', 'read', ?, ?, ?)`);
+    store.db.transaction(() => {
+      for (let i = 0; i < 45_001; i++) insert.run(`t${i}`, i % 3 === 0 ? 'refresh' : 'access', now, i % 5 === 0 ? now - 1 : now + 60_000, i % 7 === 0 ? now : null);
+    })();
+    const counts = await store.countTokens(now);
+    const total = Object.values(counts).flatMap((byState) => Object.values(byState)).reduce((a, b) => a + b, 0);
+    expect(total).toBe(45_001);
+    expect(counts.access.expired + counts.refresh.expired).toBe(9001);
+    await store.close();
+  });
+
+  it('readiness fails the schema check when another program changes the schema version under it', async () => {
+    const store = onFile();
+    expect(await store.readiness()).toEqual({ ready: true });
+    const other = new Database(store.db.name);
+    other.pragma(`user_version = ${migrations.length - 1}`);
+    expect(await store.readiness()).toEqual({
+      ready: false, check: 'schema', reason: `the database schema is at version ${migrations.length - 1}; this Tessera needs version ${migrations.length}`,
+    });
+    other.pragma(`user_version = ${migrations.length}`);
+    other.close();
+    expect(await store.readiness()).toEqual({ ready: true });
+    await store.close();
+  });
 });
 
 describe('SqliteStore client cache', () => {

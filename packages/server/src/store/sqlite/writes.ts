@@ -471,6 +471,11 @@ export class SqliteWrites {
     this.append(audit, key.createdAt);
   }
 
+  /** Writes nothing: a round trip through the writer and an (empty) commit, for readiness. */
+  ping(): true {
+    return true;
+  }
+
   appendAudit(audit: AuditInput[]): void {
     this.append(audit, Date.now());
   }
