@@ -6,7 +6,8 @@
  * PostgreSQL.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
@@ -253,5 +254,28 @@ describe('`tessera serve --metrics-port`', () => {
     expect(text).toMatch(/--metrics-port PORT +serve GET \/metrics/);
     expect(text).toContain('--metrics-host TEXT');
     expect(text).toContain('env TESSERA_METRICS_PORT');
+  });
+});
+
+describe('metrics: the webhook backlog', () => {
+  let server: TestServer;
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-metrics-webhooks-'));
+  beforeAll(async () => {
+    const keyFile = join(dir, 'seal.key');
+    writeFileSync(keyFile, randomBytes(32).toString('base64'), { mode: 0o600 });
+    // A receiver that never answers (nothing listens on port 9) and retries far apart: deliveries stay pending.
+    server = await startTestServer({ clientSecretKeyFile: keyFile, webhookBackoff: 600_000, webhookBackoffMax: 600_000, webhookPollInterval: 20 }, { metrics: { port: 0 } });
+  });
+  afterAll(async () => {
+    await server.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('tessera_webhook_backlog counts the deliveries not yet delivered nor given up', async () => {
+    expect(value(await scrape(server.metricsUrl), 'tessera_webhook_backlog')).toBe(0);
+    await server.tessera.engine.addWebhook('http://127.0.0.1:9/hook', ['token.issued'], { actor: 'test' });
+    const service = await server.createClient();
+    for (let i = 0; i < 2; i++) expect((await server.post('/token', { grant_type: 'client_credentials' }, { authorization: service.basic })).status).toBe(200);
+    expect(value(await scrape(server.metricsUrl), 'tessera_webhook_backlog')).toBe(2);
   });
 });

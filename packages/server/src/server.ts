@@ -118,6 +118,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   let metricsListener: { server: Server; url: string } | undefined;
   if (options.metrics && metrics) {
     metrics.watchTokens(tessera.store);
+    metrics.watchWebhooks(tessera.store);
     try {
       metricsListener = await listen(routeTable(new Map([[METRICS_PATH, metricsEndpoint(metrics)]])), options.metrics.port, options.metrics.host ?? metricsDefaults.host, 1024);
     } catch (err) {

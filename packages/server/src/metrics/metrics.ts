@@ -108,6 +108,19 @@ export class ServerMetrics {
     });
   }
 
+  /** Webhook deliveries not yet delivered nor given up, read from the store at each scrape. */
+  watchWebhooks(store: Pick<Store, 'countPendingDeliveries'>): void {
+    new Gauge({
+      name: 'tessera_webhook_backlog',
+      help: 'Webhook deliveries pending (not yet delivered, not given up), on every instance sharing the database.',
+      registers: [this.registry],
+      async collect() {
+        const pending = await store.countPendingDeliveries().catch(() => undefined);
+        if (pending !== undefined) this.set(pending);
+      },
+    });
+  }
+
   /** The open revocation streams, and how far behind the feed's head the furthest one is. */
   watchFeed(fanOut: FeedFanOut, store: Pick<Store, 'feedHead'>): void {
     const registers = [this.registry];

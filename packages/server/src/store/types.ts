@@ -692,6 +692,8 @@ export interface Store {
   deleteWebhook(id: string, audit: AuditInput[]): Promise<boolean>;
   /** Deliveries, newest first (at, then id), at most `limit` (default 100). */
   listDeliveries(filter: DeliveryFilter): Promise<WebhookDelivery[]>;
+  /** How many deliveries are pending (not yet delivered, not given up): the webhook backlog (an index-backed count). */
+  countPendingDeliveries(): Promise<number>;
   /**
    * Claims at most `limit` pending deliveries due at `at` (oldest due first) for one attempt: each
    * is next due at `leaseUntil` instead, so no other caller on any connection claims it until then

@@ -100,6 +100,7 @@ export function webhooks(ref: StoreRef): void {
     it('an attempt is recorded: a retry waits for its time, delivered and failed finish it (failed audited), and the sweeper deletes finished ones', async () => {
       const { store } = ref;
       await pending(store, 3);
+      expect(await store.countPendingDeliveries()).toBe(3);
       const at = Date.now() + 1;
       const [one, two, three] = (await store.claimDeliveries(at, 3, at + 60_000)).map((c) => c.delivery.id) as [string, string, string];
       await appends(store, 0, () => store.recordDelivery(one, { at, httpStatus: 503, error: 'HTTP 503', outcome: 'retry', nextAttemptAt: at + 1000 }, []));
@@ -110,6 +111,8 @@ export function webhooks(ref: StoreRef): void {
       expect(byId.get(two)).toMatchObject({ status: 'delivered', attempts: 1, lastStatus: 200, lastError: null, finishedAt: at });
       expect(byId.get(three)).toMatchObject({ status: 'failed', attempts: 1, lastStatus: null, lastError: 'ECONNREFUSED', finishedAt: at });
       expect((await store.listDeliveries({ status: 'pending' })).map((d) => d.id)).toEqual([one]);
+      // The backlog (/metrics): pending only.
+      expect(await store.countPendingDeliveries()).toBe(1);
       // Finished: recording again changes nothing, audits nothing.
       await appends(store, 0, () => store.recordDelivery(three, { at, httpStatus: 200, error: null, outcome: 'delivered' }, [audit('webhook.delivery_failed')]));
       expect(await store.claimDeliveries(at + 999, 10, at + 60_000)).toEqual([]);

@@ -392,6 +392,11 @@ export class PostgresStore implements Store {
     return rows.map(toDelivery);
   }
 
+  async countPendingDeliveries() {
+    const [row] = await this.read((sql) => sql`SELECT count(*)::int AS n FROM webhook_deliveries WHERE status = 'pending'`);
+    return row?.n as number;
+  }
+
   claimDeliveries(at: number, limit: number, leaseUntil: number) {
     return this.read((sql) => w.claimDeliveries(sql, at, limit, leaseUntil));
   }

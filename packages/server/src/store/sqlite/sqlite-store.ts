@@ -382,6 +382,10 @@ export class SqliteStore implements Store {
     return (this.db.prepare(sql).all(...args, filter.limit ?? 100) as Row[]).map(toDelivery);
   }
 
+  async countPendingDeliveries() {
+    return this.db.prepare("SELECT count(*) FROM webhook_deliveries WHERE status = 'pending'").pluck().get() as number;
+  }
+
   claimDeliveries(at: number, limit: number, leaseUntil: number) {
     return this.writer.write('claimDeliveries', at, limit, leaseUntil);
   }
