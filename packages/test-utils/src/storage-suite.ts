@@ -4,6 +4,7 @@
  * `options.connect` opens more stores on its database, for the concurrency section.
  */
 import { describe } from 'vitest';
+import { admin } from './storage/admin.js';
 import { auditLog } from './storage/audit.js';
 import { clientChanges } from './storage/client-changes.js';
 import { concurrency } from './storage/concurrency.js';
@@ -36,6 +37,7 @@ export function storageSuite(name: string, factory: StoreFactory, options: Stora
     feed(ref);
     expiry(ref);
     auditLog(ref);
+    admin(ref);
     concurrency(ref);
   });
 }

@@ -160,6 +160,8 @@ export const serveSettings = {
   port: { type: 'port', doc: 'port to listen on, 0 for any free one', shownDefault: served.port },
   host: { type: 'text', doc: 'address to listen on', shownDefault: served.hostname },
   sync: { type: 'sync', doc: 'SQLite synchronous: full fsyncs every commit; normal survives a crash of the process, not a power loss', shownDefault: 'full' },
+  adminPort: { type: 'port', doc: 'serve the admin API (/admin/api/v1, admin tokens from `tessera admin token create`) on a listener of its own at this port; never on the public one', shownDefault: 'off' },
+  adminHost: { type: 'text', doc: 'address of the admin listener', shownDefault: '127.0.0.1' },
 } as const satisfies Table;
 
 /** The data file: `--db`, TESSERA_DB or `db` in the config file, for every command. */

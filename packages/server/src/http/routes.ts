@@ -35,7 +35,13 @@ export const PATHS = {
   /** Liveness and the server's name (not in RFC 8414). */
   health: '/healthz',
   root: '/',
+  /** The admin API (README "Admin API"): only on the admin listener (`serve --admin-port`), never on this one. */
+  admin: '/admin/api/v1',
 } as const;
 
 /** RFC 7591 §3, RFC 7592 §2: the routes whose bodies are application/json rather than forms. */
-export const takesJson = (pathname: string): boolean => pathname === PATHS.registration || pathname.startsWith(`${PATHS.registration}/`);
+export const takesJson = (pathname: string): boolean =>
+  pathname === PATHS.registration || pathname.startsWith(`${PATHS.registration}/`) || isAdminPath(pathname);
+
+/** The admin API's paths (its own listener; JSON bodies, problem details). */
+export const isAdminPath = (pathname: string): boolean => pathname === PATHS.admin || pathname.startsWith(`${PATHS.admin}/`);

@@ -3,7 +3,7 @@
  * JSON columns arrive as text from SQLite and already parsed from PostgreSQL (jsonb).
  */
 import type {
-  AuditRecord, ClientRecord, CodeRecord, DeviceCodeRecord, FeedEvent, FeedTarget, GrantRecord, KeyRecord, PushedRequestRecord, SessionRecord, TokenRecord, UserRecord,
+  AdminTokenRecord, AuditRecord, ClientRecord, CodeRecord, DeviceCodeRecord, FeedEvent, FeedTarget, GrantRecord, KeyRecord, PushedRequestRecord, SessionRecord, TokenRecord, UserRecord,
 } from './types.js';
 
 export type Row = Record<string, unknown>;
@@ -154,4 +154,15 @@ export const toSession = (r: Row): SessionRecord => ({
 });
 export const toPushedRequest = (r: Row): PushedRequestRecord => ({
   hash: r.hash as string, clientId: r.client_id as string, params: r.params as string, createdAt: r.created_at as number, expiresAt: r.expires_at as number,
+});
+
+export const toAdminToken = (r: Row): AdminTokenRecord => ({
+  id: r.id as string,
+  name: r.name as string,
+  hash: r.hash as string,
+  // SQLite has no boolean: 0 or 1.
+  readOnly: Boolean(r.read_only),
+  createdAt: r.created_at as number,
+  expiresAt: r.expires_at as number | null,
+  revokedAt: r.revoked_at as number | null,
 });

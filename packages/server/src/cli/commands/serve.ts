@@ -3,7 +3,7 @@ import { defaults, settings, type ServerConfig } from '../../config.js';
 import { createLogger, LOG_LEVELS } from '../../log.js';
 import { PATHS } from '../../http/routes.js';
 import { startServer, type RunningServer } from '../../server.js';
-import { CommandError, type DataFile, EXIT, env, oneOf, parse, type Command } from '../args.js';
+import { CommandError, type DataFile, EXIT, env, oneOf, parse, UsageError, type Command } from '../args.js';
 import { redactUrl } from '../../store/postgres/connection.js';
 import { databaseError, prepareDataFile } from '../database.js';
 import { print, printJson } from '../io.js';
@@ -14,7 +14,7 @@ const DEFAULT = new URL(defaults.issuer);
 
 const serve: Command = {
   name: 'serve',
-  synopsis: '[--port 9000] [--host 127.0.0.1] [--issuer URL] [--config FILE] [--SETTING VALUE …]',
+  synopsis: '[--port 9000] [--host 127.0.0.1] [--admin-port P [--admin-host 127.0.0.1]] [--issuer URL] [--config FILE] [--SETTING VALUE …]',
   summary: 'serve the authorization server; SIGTERM or SIGINT drains requests and closes the database',
   get help() {
     return `${settingsHelp()}
@@ -24,7 +24,8 @@ default info).`;
   },
   async run(argv) {
     const { values, db } = parse(argv, { ...flags(serveSettings), ...flags(settings) });
-    const own = resolve(serveSettings, values, db.file) as { port?: number; host?: string; sync?: 'full' | 'normal' };
+    const own = resolve(serveSettings, values, db.file) as { port?: number; host?: string; sync?: 'full' | 'normal'; adminPort?: number; adminHost?: string };
+    if (own.adminHost !== undefined && own.adminPort === undefined) throw new UsageError('--admin-host needs --admin-port (the admin API is off without it)');
     const portNumber = own.port ?? Number(DEFAULT.port);
     const host = own.host ?? DEFAULT.hostname;
     const synchronous = own.sync ?? 'full';
@@ -35,9 +36,10 @@ default info).`;
     const logger = createLogger(oneOf('TESSERA_LOG_LEVEL', env('TESSERA_LOG_LEVEL') ?? 'info', LOG_LEVELS));
     let running: RunningServer;
     try {
-      running = await startServer({ db: db.path, port: portNumber, host, config, synchronous, logger });
+      running = await startServer({ db: db.path, port: portNumber, host, config, synchronous, logger, adminPort: own.adminPort, adminHost: own.adminHost });
     } catch (err) {
-      throw listenError(err, host, portNumber, db);
+      const admin = (err as { port?: number }).port === own.adminPort && own.adminPort !== undefined && own.adminPort !== portNumber;
+      throw admin ? listenError(err, own.adminHost ?? '127.0.0.1', own.adminPort as number, db, '--admin-port') : listenError(err, host, portNumber, db);
     }
 
     const url = running.url;
@@ -50,9 +52,9 @@ default info).`;
     // A PostgreSQL URL may carry a password: never printed.
     const shownDb = db.postgres ? redactUrl(db.path) : db.path;
     if (values.json) {
-      printJson({ url, issuer: issued, metadata: issued + PATHS.metadata, jwks: issued + PATHS.jwks, db: shownDb, pid: process.pid });
+      printJson({ url, issuer: issued, metadata: issued + PATHS.metadata, jwks: issued + PATHS.jwks, db: shownDb, pid: process.pid, admin: running.adminUrl ? running.adminUrl + PATHS.admin : null });
     } else {
-      print(startupMessage(url, issued, shownDb, values.db !== undefined));
+      print(startupMessage(url, issued, shownDb, values.db !== undefined, running.adminUrl));
     }
 
     const signal = await nextSignal();
@@ -72,12 +74,12 @@ default info).`;
 
 export const serveCommands: readonly Command[] = [serve];
 
-function startupMessage(url: string, issuer: string, db: string, dbFlag: boolean): string {
+function startupMessage(url: string, issuer: string, db: string, dbFlag: boolean, adminUrl: string | undefined): string {
   const dbArg = dbFlag ? ` --db ${shellQuote(db)}` : '';
   return `Tessera is serving ${url}
   issuer    ${issuer}
   metadata  ${issuer}${PATHS.metadata}
-  database  ${db}
+  database  ${db}${adminUrl ? `\n  admin API ${adminUrl}${PATHS.admin}` : ''}
 
 Next, register a client:
   npx tessera client create --name demo --grant-type client_credentials --scope "read write" --json${dbArg}
@@ -96,12 +98,13 @@ function nextSignal(): Promise<NodeJS.Signals> {
   });
 }
 
-function listenError(err: unknown, host: string, portNumber: number, db: DataFile): Error {
+function listenError(err: unknown, host: string, portNumber: number, db: DataFile, flag = '--port'): Error {
   const code = (err as { code?: string }).code;
   const where = `${host}:${portNumber}`;
-  if (code === 'EADDRINUSE') return new CommandError(`cannot listen on ${where}: the port is already in use (is another server running? try --port)`);
-  if (code === 'EACCES') return new CommandError(`cannot listen on ${where}: permission denied (ports below 1024 need privileges; try --port)`);
-  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') return new CommandError(`cannot listen on ${where}: no such local address (check --host)`);
+  const hostFlag = flag === '--port' ? '--host' : '--admin-host';
+  if (code === 'EADDRINUSE') return new CommandError(`cannot listen on ${where}: the port is already in use (is another server running? try ${flag})`);
+  if (code === 'EACCES') return new CommandError(`cannot listen on ${where}: permission denied (ports below 1024 need privileges; try ${flag})`);
+  if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') return new CommandError(`cannot listen on ${where}: no such local address (check ${hostFlag})`);
   return databaseError(err, db);
 }
 

@@ -372,4 +372,19 @@ export const migrations: readonly string[] = [
   UPDATE clients SET exchange_audiences = resources
     WHERE EXISTS (SELECT 1 FROM json_each(clients.grant_types) WHERE value = 'urn:ietf:params:oauth:grant-type:token-exchange');
   `,
+  // The admin API (issue 13): operators' admin tokens, stored hashed, found by the id their value
+  // carries; a name is never reused, so the audit log's actor `admin:NAME` names one token. Paging
+  // follows the primary keys (tokens and grants by id, audit records by seq), so issuance and the
+  // audit log, written on every event, pay for no new index.
+  `
+  CREATE TABLE admin_tokens (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    hash TEXT NOT NULL,
+    read_only INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER,
+    revoked_at INTEGER
+  ) STRICT;
+  `,
 ];
