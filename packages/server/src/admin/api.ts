@@ -16,10 +16,12 @@ import { openApiDocument } from './openapi.js';
 import { ADMIN_HEADERS, type InvalidField, Problem, toProblemResponse } from './problem.js';
 import type { Route } from './route.js';
 import { clientRoutes } from './routes/clients.js';
+import { listingRoutes } from './routes/listings.js';
+import { revocationRoutes } from './routes/revocations.js';
 import { userRoutes } from './routes/users.js';
 
 /** Every admin API operation, in the order the OpenAPI document lists them. */
-export const adminRoutes: readonly Route[] = [...clientRoutes, ...userRoutes];
+export const adminRoutes: readonly Route[] = [...clientRoutes, ...userRoutes, ...listingRoutes, ...revocationRoutes];
 
 export const OPENAPI_PATH = '/openapi.json';
 
