@@ -54,6 +54,8 @@ export const runTessera = (db: string, args: string[], input = ''): Promise<Run>
 
 export interface Served {
   url: string;
+  /** The admin API's base URL (…/admin/api/v1) when serve was given an admin port. */
+  adminApi?: string;
   /** SIGTERM, then the exit code. */
   stop(): Promise<number | null>;
   /** What the process wrote to stderr so far (JSON log lines, a crash's stack), for failure messages. */
@@ -78,7 +80,8 @@ export function serve(args: string[], options: RunOptions = {}): Promise<Served>
           child.kill('SIGTERM');
           return exited;
         };
-        resolve({ url, stop, stderr: () => stderr });
+        const adminApi = /admin API (http:\/\/\S+)/.exec(stdout)?.[1];
+        resolve({ url, ...(adminApi ? { adminApi } : {}), stop, stderr: () => stderr });
       }
     });
     void exited.then((code) => {

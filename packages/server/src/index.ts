@@ -1,4 +1,5 @@
 export { createHandler } from './app.js';
+export { adminRoutes, createAdminHandler } from './admin/api.js';
 export type { HandlerParts } from './app.js';
 export { REVOCATIONS_SCOPE } from './feed/feed-client.js';
 export type { WireEvent, WireEventType } from '@tessera/core';

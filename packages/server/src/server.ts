@@ -1,8 +1,10 @@
 /** Starts the authorization server on node:http with the expiry sweeper; `close()` drains and closes. */
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { OAuthError } from '@tessera/core';
 import type { Logger } from 'pino';
-import type { Server } from 'node:http';
+import { createAdminHandler } from './admin/api.js';
+import { toProblemResponse } from './admin/problem.js';
 import { createHandler } from './app.js';
 import { defaults, metricsDefaults, type ServerConfig } from './config.js';
 import { listen, routeTable } from './http/listener.js';
@@ -30,12 +32,18 @@ export interface StartOptions {
    * when absent, and then nothing is measured. Defaults: config.ts metricsDefaults.
    */
   metrics?: { port: number; host?: string; tokenCountInterval?: number };
+  /** Serve the admin API (admin/api.ts) on a listener of its own at this port (0: any free one); off when absent. */
+  adminPort?: number;
+  /** The admin listener's address (default 127.0.0.1: the admin API is for the operator's own network). */
+  adminHost?: string;
 }
 
 export interface RunningServer {
   url: string;
   /** The metrics listener's URL (GET /metrics there), when one was asked for. */
   metricsUrl?: string;
+  /** The admin listener's URL (its API under /admin/api/v1), when adminPort was given. */
+  adminUrl?: string;
   tessera: Tessera;
   close(): Promise<void>;
 }
@@ -88,12 +96,29 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       drops = 0;
     },
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(options.port, options.host, () => resolve());
+  await listenOn(server, options.port, options.host);
+  const url = urlOf(server);
+  // The admin API on its own listener, never the public one; it too waits for the store.
+  const admin = options.adminPort === undefined ? undefined : createNodeServer((req) => starting.then(() => adminHandler(req)), {
+    maxBodyBytes: options.config?.maxBodyBytes ?? defaults.maxBodyBytes,
+    headersTimeout: options.config?.headersTimeout,
+    requestTimeout: options.config?.requestTimeout,
+    keepAliveTimeout: options.config?.keepAliveTimeout,
+    onError: (err, req, reqId) => log.error({ err, reqId, method: req?.method, path: req?.url.pathname }, 'admin request failed'),
+    onResponse: log.isLevelEnabled('info') ? (entry) => log.info({ ...entry, listener: 'admin' }, 'request') : undefined,
+    errorResponse: toProblemResponse,
   });
-  const address = server.address() as AddressInfo;
-  const url = `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
+  let adminHandler: Handler = async () => {
+    throw new OAuthError('temporarily_unavailable', 'the server is starting');
+  };
+  if (admin) {
+    try {
+      await listenOn(admin, options.adminPort as number, options.adminHost ?? '127.0.0.1');
+    } catch (err) {
+      await drain(server, 1000);
+      throw err;
+    }
+  }
   let tessera: Tessera;
   try {
     // Commits run on a writer thread: the event loop that serves HTTP does not wait for them.
@@ -103,7 +128,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   } catch (err) {
     // Requests that waited for the start hear that it failed, then the server closes.
     failed(new OAuthError('temporarily_unavailable', 'the server could not start', { headers: { 'retry-after': '5' } }));
-    await drain(server, 1000);
+    await Promise.all([drain(server, 1000), admin && drain(admin, 1000)]);
     throw err;
   }
   // One failing client behind a NAT or proxy slows everyone there who never signed in from it.
@@ -114,6 +139,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     ),
   );
   handler = createHandler(tessera, { metrics });
+  if (admin) adminHandler = createAdminHandler(tessera);
   ready(handler);
   let metricsListener: { server: Server; url: string } | undefined;
   if (options.metrics && metrics) {
@@ -122,7 +148,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     try {
       metricsListener = await listen(routeTable(new Map([[METRICS_PATH, metricsEndpoint(metrics)]])), options.metrics.port, options.metrics.host ?? metricsDefaults.host, 1024);
     } catch (err) {
-      await drain(server, 1000);
+      await Promise.all([drain(server, 1000), admin && drain(admin, 1000)]);
       await tessera.close();
       throw err;
     }
@@ -151,18 +177,20 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     // The URL is not logged (an operator's, which may carry a token in its query): the subscription id names it.
     onFailedAttempt: (info) => (info.failed ? log.warn(info, 'webhook delivery given up') : log.debug(info, 'webhook delivery attempt failed; will retry')),
   });
-  log.info({ url, issuer: tessera.config.issuer, ...(metricsListener ? { metrics: metricsListener.url + METRICS_PATH } : {}) }, 'listening');
+  const adminUrl = admin && urlOf(admin);
+  log.info({ url, issuer: tessera.config.issuer, ...(metricsListener ? { metrics: metricsListener.url + METRICS_PATH } : {}), ...(adminUrl ? { adminUrl } : {}) }, 'listening');
   // Settings hold no secrets; at debug they show what the server actually runs with.
   log.debug({ config: tessera.config }, 'settings');
   let closing: Promise<void> | undefined;
   return {
     url,
     ...(metricsListener ? { metricsUrl: metricsListener.url } : {}),
+    ...(adminUrl ? { adminUrl } : {}),
     tessera,
     close() {
       closing ??= (async () => {
         sweeper.stop();
-        await Promise.all([drain(server), metricsListener && drain(metricsListener.server)]);
+        await Promise.all([drain(server), metricsListener && drain(metricsListener.server), admin && drain(admin)]);
         await webhooks.stop();
         await tessera.close();
         log.info('stopped');
@@ -171,4 +199,16 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       return closing;
     },
   };
+}
+
+function listenOn(server: Server, port: number, host: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, host, () => resolve());
+  });
+}
+
+function urlOf(server: Server): string {
+  const address = server.address() as AddressInfo;
+  return `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
 }

@@ -4,6 +4,7 @@
  * `options.connect` opens more stores on its database, for the concurrency section.
  */
 import { describe } from 'vitest';
+import { admin } from './storage/admin.js';
 import { auditLog } from './storage/audit.js';
 import { clientChanges } from './storage/client-changes.js';
 import { concurrency } from './storage/concurrency.js';
@@ -40,6 +41,7 @@ export function storageSuite(name: string, factory: StoreFactory, options: Stora
     auditLog(ref);
     webhooks(ref);
     operations(ref);
+    admin(ref);
     concurrency(ref);
   });
 }

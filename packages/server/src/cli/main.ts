@@ -3,6 +3,7 @@
  * turns errors into exit codes (0 ok, 1 operational failure, 2 usage error).
  */
 import { readFileSync } from 'node:fs';
+import { adminCommands } from './commands/admin.js';
 import { auditCommands } from './commands/audit.js';
 import { clientCommands } from './commands/client.js';
 import { keysCommands } from './commands/keys.js';
@@ -14,7 +15,7 @@ import { webhookCommands } from './commands/webhook.js';
 import { COMMON_HELP, CommandError, EXIT, UsageError, type Command } from './args.js';
 
 const COMMANDS: readonly Command[] = [
-  ...serveCommands, ...clientCommands, ...userCommands, ...tokenCommands, ...auditCommands, ...keysCommands, ...webhookCommands, ...migrateCommands,
+  ...serveCommands, ...clientCommands, ...userCommands, ...tokenCommands, ...auditCommands, ...adminCommands, ...keysCommands, ...webhookCommands, ...migrateCommands,
 ];
 
 export async function main(argv: string[]): Promise<number> {

@@ -166,6 +166,8 @@ export const serveSettings = {
     type: 'seconds-or-off', doc: 'seconds a count of the tokens by state (tessera_tokens, a read of the whole table) is reused; 0 = count at every scrape',
     shownDefault: String(metricsDefaults.tokenCountInterval),
   },
+  adminPort: { type: 'port', doc: 'serve the admin API (/admin/api/v1, admin tokens from `tessera admin token create`) on a listener of its own at this port; never on the public one', shownDefault: 'off' },
+  adminHost: { type: 'text', doc: 'address of the admin listener', shownDefault: '127.0.0.1' },
 } as const satisfies Table;
 
 /** The data file: `--db`, TESSERA_DB or `db` in the config file, for every command. */

@@ -10,7 +10,7 @@ import { OAuthError } from '@tessera/core';
 import { defaults } from '../config.js';
 import { answerClientError, type ConnectionLimits, timeoutOptions } from './connections.js';
 import { requestId } from './request-id.js';
-import { takesJson } from './routes.js';
+import { isAdminPath, takesJson } from './routes.js';
 import { errorResponse } from './respond.js';
 import type { Handler, PlainRequest, PlainResponse } from './types.js';
 
@@ -25,6 +25,8 @@ export interface NodeServerOptions extends Partial<ConnectionLimits> {
   onResponse?: (entry: AccessEntry) => void;
   /** Called when a connection is closed on arrival because maxConnections are open. */
   onDrop?: () => void;
+  /** How a thrown error is answered (default: the RFC 6749 §5.2 JSON error; the admin API's listener answers problem details). */
+  errorResponse?: (err: unknown) => PlainResponse;
 }
 
 export interface AccessEntry {
@@ -120,11 +122,13 @@ export async function toPlainRequest(req: IncomingMessage, maxBodyBytes: number,
       // RFC 7591 §3: a registration request is a JSON object; bad JSON is the client's metadata
       // error. An empty body (a GET or DELETE) leaves json undefined, for the endpoint to judge.
       if (raw.length === 0) return { method, url, headers, body, remoteAddress };
-      if (type !== JSON_TYPE) throw new OAuthError('invalid_client_metadata', `content type must be ${JSON_TYPE}`);
+      // The admin API answers these as problem details (admin/problem.ts), with the status set here.
+      const error = isAdminPath(url.pathname) ? 'invalid_request' : 'invalid_client_metadata';
+      if (type !== JSON_TYPE) throw new OAuthError(error, `content type must be ${JSON_TYPE}`, isAdminPath(url.pathname) ? { status: 415 } : undefined);
       try {
         json = JSON.parse(raw);
       } catch {
-        throw new OAuthError('invalid_client_metadata', 'the request body is not JSON');
+        throw new OAuthError(error, 'the request body is not JSON');
       }
     } else if (raw.length > 0) {
       // RFC 6749 §3.2, §4.1.3: token requests are application/x-www-form-urlencoded.
@@ -191,6 +195,7 @@ async function pump(server: Server, res: ServerResponse, stream: NonNullable<Pla
 
 export function createNodeServer(handler: Handler, options: NodeServerOptions): Server {
   const { onError, onResponse } = options;
+  const toError = options.errorResponse ?? errorResponse;
   const limits: ConnectionLimits = {
     headersTimeout: options.headersTimeout ?? defaults.headersTimeout,
     requestTimeout: options.requestTimeout ?? defaults.requestTimeout,
@@ -218,7 +223,7 @@ export function createNodeServer(handler: Handler, options: NodeServerOptions): 
         (response) => send(response),
         (err: unknown) => {
           if (err instanceof ClientGone) return;
-          const response = errorResponse(err);
+          const response = toError(err);
           if (response.status >= 500) onError?.(err, plain, reqId);
           if (response.status === 413) res.setHeader('connection', 'close');
           send(response);
@@ -226,7 +231,7 @@ export function createNodeServer(handler: Handler, options: NodeServerOptions): 
       )
       .catch((err: unknown) => {
         onError?.(err, plain, reqId);
-        if (!res.headersSent) send(errorResponse(err));
+        if (!res.headersSent) send(toError(err));
         else res.destroy();
       });
   });

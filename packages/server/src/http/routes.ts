@@ -36,10 +36,16 @@ export const PATHS = {
   health: '/healthz',
   ready: '/readyz',
   root: '/',
+  /** The admin API (README "Admin API"): only on the admin listener (`serve --admin-port`), never on this one. */
+  admin: '/admin/api/v1',
 } as const;
 
 /** RFC 7591 §3, RFC 7592 §2: the routes whose bodies are application/json rather than forms. */
-export const takesJson = (pathname: string): boolean => pathname === PATHS.registration || pathname.startsWith(`${PATHS.registration}/`);
+export const takesJson = (pathname: string): boolean =>
+  pathname === PATHS.registration || pathname.startsWith(`${PATHS.registration}/`) || isAdminPath(pathname);
+
+/** The admin API's paths (its own listener; JSON bodies, problem details). */
+export const isAdminPath = (pathname: string): boolean => pathname === PATHS.admin || pathname.startsWith(`${PATHS.admin}/`);
 
 /** A route's name (a key of PATHS), for labels that must stay few: never the raw path. */
 export type RouteName = keyof typeof PATHS | 'registrationConfiguration' | 'other';

@@ -10,8 +10,9 @@ import { lookup } from 'node:dns';
 import { EventEmitter } from 'node:events';
 import type { ServerConfig } from '../config.js';
 import type {
-  AuditInput, ClientChanges, ClientRecord, CodeRecord, GrantRecord, PushedRequestRecord, RevocationResult, RevocationTarget, SessionRecord, Store, TokenRecord, UserProfile, UserRecord,
+  AdminTokenRecord, AuditInput, ClientChanges, ClientRecord, CodeRecord, GrantRecord, PushedRequestRecord, RevocationResult, RevocationTarget, SessionRecord, Store, TokenRecord, UserProfile, UserRecord,
 } from '../store/types.js';
+import * as adminTokens from './admin-tokens.js';
 import { type CodeParams, issueCode, redeemCode } from './codes.js';
 import type { Actor, AuditSubject, EngineContext, EngineEvents } from './context.js';
 import { type DeviceAuthorization, pollDeviceCode, startDeviceAuthorization } from './device.js';
@@ -42,6 +43,7 @@ export type { Issued, Minted } from './mint.js';
 export type { DeviceAuthorization } from './device.js';
 export type { DeviceRequest } from './device-verification.js';
 export { describe, revocationTarget } from './revoke.js';
+export { adminActor } from './admin-tokens.js';
 export type { SignedIn } from './sessions.js';
 
 export class LifecycleEngine extends EventEmitter<EngineEvents> {
@@ -306,6 +308,23 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
       },
     );
     return this.nonceKey;
+  }
+
+  // ---- admin tokens (admin-tokens.ts) -------------------------------------------------------
+
+  /** `tessera admin token create`: the value, returned once, and its record; undefined if the name is taken. */
+  createAdminToken(input: adminTokens.NewAdminToken, by: Actor): Promise<{ value: string; token: AdminTokenRecord } | undefined> {
+    return adminTokens.createAdminToken(this.ctx, input, by);
+  }
+
+  /** The live (unrevoked, unexpired) admin token a presented value is, compared in constant time. */
+  adminTokenFor(value: string): Promise<AdminTokenRecord | undefined> {
+    return adminTokens.adminTokenFor(this.ctx, value);
+  }
+
+  /** Revokes the live admin token with this name or id; undefined if there is none. */
+  revokeAdminToken(nameOrId: string, by: Actor): Promise<AdminTokenRecord | undefined> {
+    return adminTokens.revokeAdminToken(this.ctx, nameOrId, by);
   }
 
   // ---- lookup and revocation (find-token.ts, revoke.ts) ------------------------------------

@@ -10,7 +10,7 @@ import { type Act, signAccessToken } from '../rfc9068/access-token.js';
 import type { Actor, EngineContext } from './context.js';
 
 /** The prefixes of Tessera's opaque credentials (secrets.secretFor). */
-export const PREFIX = { access: 'tsa_', refresh: 'tsr_', code: 'tsc_', clientSecret: 'tss_', deviceCode: 'tsd_', initialAccess: 'tsi_', registration: 'tsg_' } as const;
+export const PREFIX = { access: 'tsa_', refresh: 'tsr_', code: 'tsc_', clientSecret: 'tss_', deviceCode: 'tsd_', initialAccess: 'tsi_', registration: 'tsg_', admin: 'tsadm_' } as const;
 
 /** A token as issued: its value, given to the client once, and its stored record. */
 export interface Minted {

@@ -42,6 +42,8 @@ const COMMITTED = {
   addKey: ([, , audit]) => audit,
   createWebhook: ([, audit]) => audit,
   deleteWebhook: ([, audit], r) => (r ? audit : NONE),
+  createAdminToken: ([, audit], r) => (r === 'created' ? audit : NONE),
+  revokeAdminToken: ([, , audit], r) => (r ? audit : NONE),
   appendAudit: ([audit]) => audit,
 } satisfies Audited;
 

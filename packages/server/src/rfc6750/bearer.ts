@@ -3,7 +3,7 @@ import { OAuthError } from '@tessera/core';
 import type { PlainRequest } from '../http/types.js';
 
 /** RFC 6750 §2.1: b64token syntax. */
-const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
+export const BEARER = /^Bearer +([A-Za-z0-9\-._~+/]+=*)$/i;
 
 /**
  * RFC 6750 §3.1: invalid_token is a 401 with a WWW-Authenticate Bearer challenge naming it (also

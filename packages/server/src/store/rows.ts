@@ -3,7 +3,8 @@
  * JSON columns arrive as text from SQLite and already parsed from PostgreSQL (jsonb).
  */
 import type {
-  AuditRecord, ClientRecord, WebhookDelivery, WebhookRecord, CodeRecord, DeviceCodeRecord, FeedEvent, FeedTarget, GrantRecord, KeyRecord, PushedRequestRecord, SessionRecord, TokenRecord, UserRecord,
+  AdminTokenRecord, AuditRecord, ClientRecord, CodeRecord, DeviceCodeRecord, FeedEvent, FeedTarget, GrantRecord, KeyRecord, PushedRequestRecord, SessionRecord, TokenRecord,
+  UserRecord, WebhookDelivery, WebhookRecord,
 } from './types.js';
 
 export type Row = Record<string, unknown>;
@@ -185,4 +186,15 @@ export const toDelivery = (r: Row): WebhookDelivery => ({
   lastStatus: num(r.last_status),
   lastError: (r.last_error as string | null) ?? null,
   finishedAt: num(r.finished_at),
+});
+
+export const toAdminToken = (r: Row): AdminTokenRecord => ({
+  id: r.id as string,
+  name: r.name as string,
+  hash: r.hash as string,
+  // SQLite has no boolean: 0 or 1.
+  readOnly: Boolean(r.read_only),
+  createdAt: r.created_at as number,
+  expiresAt: r.expires_at as number | null,
+  revokedAt: r.revoked_at as number | null,
 });

@@ -445,6 +445,95 @@ export interface DeliveryFilter {
   limit?: number;
 }
 
+/**
+ * An operator's credential for the admin API (`tessera admin token create`): the value is shown
+ * once and only its SHA-256 is kept, compared in constant time after the row is found by the id
+ * the value carries (secrets.secretFor), as for opaque tokens.
+ */
+export interface AdminTokenRecord {
+  id: string;
+  /** Unique over every admin token ever made (revoked ones too), so the audit log's `admin:NAME` names one. */
+  name: string;
+  /** SHA-256 of the value (base64url). */
+  hash: string;
+  /** A read-only token may only read (GET); writes get 403. */
+  readOnly: boolean;
+  createdAt: number;
+  /** Null: it never expires. */
+  expiresAt: number | null;
+  revokedAt: number | null;
+}
+
+/** Token states the admin API filters by: 'rotated' is a refresh token consumed by rotation, 'expired' neither revoked nor rotated, past its expiry. */
+export type TokenListState = 'active' | 'revoked' | 'expired' | 'rotated';
+
+/**
+ * A page of tokens (admin API). Ordered by id: ids begin with their creation millisecond
+ * (secrets.randomId), so this is issue order, and the primary key serves it (no index is kept for
+ * listing, so issuance pays nothing for it). Stable under concurrent inserts and revocations:
+ * a row's position never moves, and `afterId` resumes strictly after the last row seen.
+ */
+export interface TokenQuery {
+  userId?: string;
+  /** The client's tokens, exchanged ones on others' grants included (as TokenFilter.clientId). */
+  clientId?: string;
+  state?: TokenListState;
+  /** States are judged at this instant. */
+  at: number;
+  /** issuedAt in [issuedFrom, issuedTo). */
+  issuedFrom?: number;
+  issuedTo?: number;
+  afterId?: string;
+  limit: number;
+}
+
+/** A page of clients or users, ordered by id (creation order, as TokenQuery), resuming after `afterId`. */
+export interface PrincipalQuery {
+  afterId?: string;
+  limit: number;
+}
+
+/** A page of grants, ordered by id (creation order, as TokenQuery), resuming after `afterId`. */
+export interface GrantQuery {
+  userId?: string;
+  clientId?: string;
+  /** Live (unrevoked) or revoked grants. */
+  state?: 'active' | 'revoked';
+  /** createdAt in [createdFrom, createdTo). */
+  createdFrom?: number;
+  createdTo?: number;
+  afterId?: string;
+  limit: number;
+}
+
+/**
+ * A page of audit records, ordered by seq (unique across the log), resuming after `afterSeq`.
+ * Records already stored never move, so paging with afterSeq neither repeats nor skips them; on a
+ * store with several chains a record committed later may take a lower seq than one already read
+ * (see Guarantees: seq is not a tail cursor).
+ */
+export interface AuditQuery {
+  event?: string;
+  actor?: string;
+  clientId?: string;
+  userId?: string;
+  /** at in [from, to). */
+  from?: number;
+  to?: number;
+  afterSeq?: number;
+  limit: number;
+}
+
+/** Token counts at an instant for the admin API's stats: by state, and by client (the client's own grants' tokens). */
+export interface TokenStats {
+  active: number;
+  revoked: number;
+  expired: number;
+  /** Refresh tokens consumed by rotation (neither revoked nor expired). */
+  rotated: number;
+  byClient: Array<{ clientId: string; active: number; total: number }>;
+}
+
 export interface TokenFilter {
   userId?: string;
   /** The client's tokens: those on its grants, and those exchanged for it on others' (RFC 8693). */
@@ -750,6 +839,28 @@ export interface Store {
   listKeys(): Promise<KeyRecord[]>;
   /** Adds a key and marks the current keys of its alg (only) to retire at `retireAt`. */
   addKey(key: KeyRecord, retireAt: number | null, audit: AuditInput[]): Promise<void>;
+
+  // admin API (issue 13)
+  /** Stores an admin token with its audit records; 'conflict' (nothing stored) when its name is taken. */
+  createAdminToken(token: AdminTokenRecord, audit: AuditInput[]): Promise<'created' | 'conflict'>;
+  getAdminToken(id: string): Promise<AdminTokenRecord | undefined>;
+  /** Every admin token, revoked ones too, oldest first. */
+  listAdminTokens(): Promise<AdminTokenRecord[]>;
+  /** Revokes the admin token at `at` with its audit records; false (nothing stored) if there is none or it was revoked. */
+  revokeAdminToken(id: string, at: number, audit: AuditInput[]): Promise<boolean>;
+  /** A page of clients (never cached: read from the database), or of users: see PrincipalQuery. */
+  pageClients(query: PrincipalQuery): Promise<ClientRecord[]>;
+  pageUsers(query: PrincipalQuery): Promise<UserRecord[]>;
+  /** A page of tokens: see TokenQuery for the order and its stability. */
+  pageTokens(query: TokenQuery): Promise<TokenRecord[]>;
+  /** A page of grants: see GrantQuery. */
+  pageGrants(query: GrantQuery): Promise<GrantRecord[]>;
+  /** A page of audit records: see AuditQuery. */
+  queryAudit(query: AuditQuery): Promise<AuditRecord[]>;
+  /** Token counts at `at`, computed in the database (no rows are loaded). */
+  tokenCounts(at: number): Promise<TokenStats>;
+  /** Audit records per minute from `since` (ms, rounded down to the minute) on; minutes without any are left out. */
+  auditPerMinute(since: number): Promise<Array<{ minute: number; events: number }>>;
 
   // audit
   appendAudit(audit: AuditInput[]): Promise<void>;

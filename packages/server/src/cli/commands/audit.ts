@@ -1,26 +1,8 @@
 /** `tessera audit [verify]`: read the hash-chained audit log, or check the chain. */
-import { verifyChain } from '../../audit/chain.js';
-import type { AuditRecord, Store } from '../../store/types.js';
+import { auditRecordsOf as records, verifyStore } from '../../audit/verify-store.js';
+import type { AuditRecord } from '../../store/types.js';
 import { count, EXIT, isoTime, parse, UsageError, type Command } from '../args.js';
 import { iso, note, plural, print, printJson, withTessera } from '../io.js';
-
-/** Records read per query: the log is streamed, never loaded whole. */
-const PAGE = 500;
-
-/** The log, oldest first, from `since` (ms) and after seq `from`, up to seq `last` when given. */
-async function* records(store: Store, since = 0, last = Number.POSITIVE_INFINITY, from = 0): AsyncGenerator<AuditRecord> {
-  let after = from;
-  for (;;) {
-    const page = await store.readAudit(after, PAGE, since);
-    for (const record of page) {
-      if (record.seq > last) return;
-      yield record;
-    }
-    const end = page.at(-1);
-    if (!end || page.length < PAGE) return;
-    after = end.seq;
-  }
-}
 
 const read: Command = {
   name: 'audit',
@@ -64,10 +46,7 @@ const verify: Command = {
   async run(argv) {
     const { values, db } = parse(argv, {});
     return withTessera(db, 'existing', async ({ store }) => {
-      // Take the head first and check up to it: records a running server appends meanwhile come
-      // with a newer head, in the same transaction, and are checked next time.
-      const heads = await store.auditHeads();
-      const report = await verifyChain(records(store, 0, Math.max(0, ...heads.map((h) => h.seq))), heads);
+      const report = await verifyStore(store);
       if (values.json) {
         printJson(report);
       } else if (report.ok) {
@@ -88,7 +67,7 @@ function cursor(value: string): number {
 
 export const auditCommands: readonly Command[] = [read, verify];
 
-function auditJson(r: AuditRecord) {
+export function auditJson(r: AuditRecord) {
   return {
     seq: r.seq,
     at: iso(r.at),

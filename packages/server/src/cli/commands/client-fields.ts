@@ -7,23 +7,12 @@ import { SIGNING_ALGS } from '../../lifecycle/keys.js';
 import { readSealingKey } from '../../secrets.js';
 import type { ServerConfig } from '../../config.js';
 import { resourceProblem } from '../../rfc8707/resource.js';
-import { type ClientAuthMethod, type ClientRecord, DEVICE_CODE_GRANT, type GrantType, TOKEN_EXCHANGE_GRANT, type TokenFormat } from '../../store/types.js';
+import { AUTH_METHODS, type FieldNames, GRANT_TYPES, registrationProblem, TOKEN_FORMATS } from '../../lifecycle/client-rules.js';
+import type { ClientAuthMethod, ClientRecord } from '../../store/types.js';
 import { CommandError, oneOf, UsageError } from '../args.js';
 import { fields, iso } from '../io.js';
 
-/**
- * DEVICE_CODE_GRANT: RFC 8628's urn:ietf:params:oauth:grant-type:device_code, TOKEN_EXCHANGE_GRANT
- * RFC 8693's urn:ietf:params:oauth:grant-type:token-exchange, named as on the wire.
- */
-export const GRANT_TYPES = [
-  'authorization_code', 'refresh_token', 'client_credentials', 'password', 'implicit', DEVICE_CODE_GRANT, TOKEN_EXCHANGE_GRANT,
-] as const satisfies readonly GrantType[];
-/** Grants only a confidential client may use: it acts on its own credentials (RFC 6749 §4.4; RFC 8693 §2.1 authenticates the exchanging client). */
-const CONFIDENTIAL_ONLY: readonly GrantType[] = ['client_credentials', TOKEN_EXCHANGE_GRANT];
-export const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'client_secret_jwt', 'none'] as const satisfies readonly ClientAuthMethod[];
-export const TOKEN_FORMATS = ['opaque', 'jwt'] as const satisfies readonly TokenFormat[];
-/** Grants that send the browser back to the client (RFC 6749 §3.1.2). */
-export const REDIRECTING: readonly GrantType[] = ['authorization_code', 'implicit'];
+export { AUTH_METHODS, GRANT_TYPES, TOKEN_FORMATS };
 
 /** The client as shown by every command; the secret is added by `create` only. */
 export function clientJson(c: ClientRecord) {
@@ -121,20 +110,13 @@ export function resourcesOf(values: string[], flag = '--resource'): string[] {
   return [...new Set(values)];
 }
 
-/**
- * RFC 8693: exchange audiences are for a client registered for token exchange only, refused by
- * create and update alike (a client without the grant type could never use them).
- */
-export function exchangeAudienceProblem(c: Pick<ClientRecord, 'grantTypes' | 'exchangeAudiences'>): string | undefined {
-  return c.exchangeAudiences.length > 0 && !c.grantTypes.includes(TOKEN_EXCHANGE_GRANT)
-    ? `--exchange-audience is only for clients registered for token exchange (--grant-type ${TOKEN_EXCHANGE_GRANT})`
-    : undefined;
-}
+/** The field names the command line uses in the shared registration rules (lifecycle/client-rules.ts). */
+const CLI_NAMES: FieldNames = { redirectUris: '--redirect-uri', grantTypes: '--grant-type', exchangeAudiences: '--exchange-audience', noExchangeAudiences: '--exchange-audience none', keys: '--jwks and --jwks-uri' };
 
-/** The grants a public client cannot have (CONFIDENTIAL_ONLY), refused by create and update alike. */
-export function publicProblem(authMethod: ClientAuthMethod, grantTypes: readonly GrantType[]): string | undefined {
-  const refused = grantTypes.filter((g) => CONFIDENTIAL_ONLY.includes(g));
-  return authMethod === 'none' && refused.length > 0 ? `a public client cannot use ${refused.join(' or ')} (it has no secret to authenticate with)` : undefined;
+/** The rules `client create` and `client update` share with the admin API, on the registration as it would be stored. */
+export function checkRegistration(c: Parameters<typeof registrationProblem>[0]): void {
+  const problem = registrationProblem(c, CLI_NAMES);
+  if (problem !== undefined) throw new UsageError(problem);
 }
 
 export const ID_TOKEN_ALG_HELP = `  --id-token-alg A    what its ID Tokens are signed with: ${SIGNING_ALGS.join(' or ')}

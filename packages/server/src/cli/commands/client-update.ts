@@ -2,12 +2,11 @@
  * `tessera client update|rotate-secret`: change a registered client in place. Its client_id never
  * changes, and its tokens and grants stay valid unless `--revoke` asks otherwise.
  */
-import { registeredJwksUri } from '../../rfc7523/client-jwks.js';
 import type { ClientChanges, ClientRecord } from '../../store/types.js';
 import { CommandError, EXIT, list, oneOf, parse, positiveInt, repeated, UsageError, type Command } from '../args.js';
 import { fields, plural, print, printJson, withTessera } from '../io.js';
 import {
-  clientJson, clientKeysOf, clientText, exchangeAudienceProblem, GRANT_TYPES, ID_TOKEN_ALG_HELP, idTokenAlgOf, KEYS_HELP, needSealingKey, publicProblem, REDIRECTING,
+  checkRegistration, clientJson, clientKeysOf, clientText, GRANT_TYPES, ID_TOKEN_ALG_HELP, idTokenAlgOf, KEYS_HELP, needSealingKey,
   redirectUri, REQUIRE_DPOP_HELP, resourcesOf, scopeOf, TOKEN_FORMATS,
 } from './client-fields.js';
 
@@ -100,19 +99,7 @@ ${REVOKE_HELP}
     return withTessera(db, 'existing', async ({ engine, store, config }) => {
       const current = await store.getClient(args.ID);
       if (!current) throw new CommandError(`no client with id '${args.ID}'`);
-      if ((changes.jwks !== undefined || changes.jwksUri !== undefined) && current.authMethod !== 'private_key_jwt') {
-        throw new UsageError(`--jwks and --jwks-uri are for private_key_jwt clients; client ${current.id} uses ${current.authMethod}`);
-      }
-      // A client that registered itself fetches its keys from public addresses only (ClientKeys):
-      // its jwks_uri keeps the registration's rule, or it could never be fetched.
-      if (changes.jwksUri && current.registrationTokenHash !== null) {
-        try {
-          registeredJwksUri(changes.jwksUri);
-        } catch (err) {
-          throw new UsageError(`--jwks-uri ${(err as Error).message}, as client ${current.id} registered itself at /register; got '${changes.jwksUri}'`);
-        }
-      }
-      consistent({ ...current, ...changes });
+      checkRegistration({ ...current, ...changes });
       let client: ClientRecord | undefined = current;
       if (Object.keys(changes).length > 0) client = await engine.updateClient(current.id, changes, { actor: 'cli' });
       // Deleted between the read and the write.
@@ -176,18 +163,4 @@ ${REVOKE_HELP}
 
 function ttlOf(label: string, value: string): number | null {
   return value === 'default' ? null : positiveInt(label, value);
-}
-
-/** The checks `client create` makes, on the client as it would be after the change. */
-function consistent(c: ClientRecord): void {
-  const redirecting = c.grantTypes.filter((g) => REDIRECTING.includes(g));
-  if (redirecting.length > 0 && c.redirectUris.length === 0) {
-    throw new UsageError(`${redirecting.join(' and ')} ${redirecting.length === 1 ? 'needs' : 'need'} at least one --redirect-uri`);
-  }
-  // RFC 6749 §4.4: only confidential clients may use client_credentials (and token exchange).
-  const problem = publicProblem(c.authMethod, c.grantTypes);
-  if (problem !== undefined) throw new UsageError(problem);
-  // RFC 8693: so dropping the grant type never leaves exchange audiences behind either.
-  const exchange = exchangeAudienceProblem(c);
-  if (exchange !== undefined) throw new UsageError(`${exchange}; client ${c.id} would have exchange audiences without it (--exchange-audience none empties them)`);
 }

@@ -4,8 +4,8 @@ import { plural, print, printJson, shortIso, table, withTessera } from '../io.js
 import { initialToken } from './client-initial-token.js';
 import { rotateSecret, update } from './client-update.js';
 import {
-  AUTH_METHODS, authMethodOf, clientJson, clientKeysOf, clientText, EXCHANGE_AUDIENCE_HELP, exchangeAudienceProblem, GRANT_TYPES, ID_TOKEN_ALG_HELP, idTokenAlgOf, KEYS_HELP,
-  needSealingKey, publicProblem, REDIRECTING, redirectUri, REQUIRE_DPOP_HELP, RESOURCE_HELP, resourcesOf, scopeOf, TOKEN_FORMATS, withSecretSecond,
+  AUTH_METHODS, authMethodOf, checkRegistration, clientJson, clientKeysOf, clientText, EXCHANGE_AUDIENCE_HELP, GRANT_TYPES, ID_TOKEN_ALG_HELP, idTokenAlgOf, KEYS_HELP,
+  needSealingKey, redirectUri, REQUIRE_DPOP_HELP, RESOURCE_HELP, resourcesOf, scopeOf, TOKEN_FORMATS, withSecretSecond,
 } from './client-fields.js';
 
 const create: Command = {
@@ -72,16 +72,8 @@ ${REQUIRE_DPOP_HELP}`,
     const refreshTtl = values['refresh-ttl'] === undefined ? null : positiveInt('--refresh-ttl', values['refresh-ttl']);
     const idTokenSignedResponseAlg = idTokenAlgOf(values['id-token-alg'] ?? 'RS256');
 
-    const redirecting = grantTypes.filter((g) => REDIRECTING.includes(g));
-    if (redirecting.length > 0 && redirectUris.length === 0) {
-      throw new UsageError(`${redirecting.join(' and ')} ${redirecting.length === 1 ? 'needs' : 'need'} at least one --redirect-uri`);
-    }
-    // RFC 6749 §4.4: only confidential clients may use client_credentials (and token exchange).
-    const problem = publicProblem(authMethod, grantTypes) ?? exchangeAudienceProblem({ grantTypes, exchangeAudiences });
-    if (problem !== undefined) throw new UsageError(problem);
     const keys = await clientKeysOf(values.jwks, values['jwks-uri']);
-    if (authMethod === 'private_key_jwt' && !keys) throw new UsageError('--auth-method private_key_jwt needs --jwks FILE or --jwks-uri URL');
-    if (authMethod !== 'private_key_jwt' && keys) throw new UsageError('--jwks and --jwks-uri are for --auth-method private_key_jwt');
+    checkRegistration({ authMethod, grantTypes, redirectUris, exchangeAudiences, jwks: keys?.jwks ?? null, jwksUri: keys?.jwksUri ?? null, registrationTokenHash: null });
     if (authMethod === 'client_secret_jwt') needSealingKey(db.config);
 
     return withTessera(db, 'create', async ({ engine, config }) => {

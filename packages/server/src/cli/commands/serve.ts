@@ -4,7 +4,7 @@ import { createLogger, LOG_LEVELS } from '../../log.js';
 import { PATHS } from '../../http/routes.js';
 import { METRICS_PATH } from '../../metrics/endpoint.js';
 import { startServer, type RunningServer } from '../../server.js';
-import { CommandError, type DataFile, EXIT, env, oneOf, parse, type Command } from '../args.js';
+import { CommandError, type DataFile, EXIT, env, oneOf, parse, UsageError, type Command } from '../args.js';
 import { redactUrl } from '../../store/postgres/connection.js';
 import { databaseError, prepareDataFile } from '../database.js';
 import { print, printJson } from '../io.js';
@@ -15,7 +15,7 @@ const DEFAULT = new URL(defaults.issuer);
 
 const serve: Command = {
   name: 'serve',
-  synopsis: '[--port 9000] [--host 127.0.0.1] [--issuer URL] [--metrics-port P] [--config FILE] [--SETTING VALUE …]',
+  synopsis: '[--port 9000] [--host 127.0.0.1] [--admin-port P [--admin-host 127.0.0.1]] [--metrics-port P] [--issuer URL] [--config FILE] [--SETTING VALUE …]',
   summary: 'serve the authorization server; SIGTERM or SIGINT drains requests and closes the database',
   get help() {
     return `${settingsHelp()}
@@ -26,8 +26,9 @@ default info).`;
   async run(argv) {
     const { values, db } = parse(argv, { ...flags(serveSettings), ...flags(settings) });
     const own = resolve(serveSettings, values, db.file) as {
-      port?: number; host?: string; sync?: 'full' | 'normal'; metricsPort?: number; metricsHost?: string; metricsTokenCountInterval?: number;
+      port?: number; host?: string; sync?: 'full' | 'normal'; metricsPort?: number; metricsHost?: string; metricsTokenCountInterval?: number; adminPort?: number; adminHost?: string;
     };
+    if (own.adminHost !== undefined && own.adminPort === undefined) throw new UsageError('--admin-host needs --admin-port (the admin API is off without it)');
     const portNumber = own.port ?? Number(DEFAULT.port);
     const host = own.host ?? DEFAULT.hostname;
     const synchronous = own.sync ?? 'full';
@@ -39,9 +40,9 @@ default info).`;
     let running: RunningServer;
     try {
       const metrics = own.metricsPort === undefined ? undefined : { port: own.metricsPort, host: own.metricsHost, tokenCountInterval: own.metricsTokenCountInterval };
-      running = await startServer({ db: db.path, port: portNumber, host, config, synchronous, logger, metrics });
+      running = await startServer({ db: db.path, port: portNumber, host, config, synchronous, logger, metrics, adminPort: own.adminPort, adminHost: own.adminHost });
     } catch (err) {
-      throw listenError(err, host, portNumber, db, own.metricsPort);
+      throw listenError(err, host, portNumber, db, own.metricsPort, own.adminPort);
     }
 
     const url = running.url;
@@ -55,9 +56,12 @@ default info).`;
     const shownDb = db.postgres ? redactUrl(db.path) : db.path;
     const metrics = running.metricsUrl === undefined ? undefined : running.metricsUrl + METRICS_PATH;
     if (values.json) {
-      printJson({ url, issuer: issued, metadata: issued + PATHS.metadata, jwks: issued + PATHS.jwks, db: shownDb, ...(metrics ? { metrics } : {}), pid: process.pid });
+      printJson({
+        url, issuer: issued, metadata: issued + PATHS.metadata, jwks: issued + PATHS.jwks, db: shownDb, ...(metrics ? { metrics } : {}), pid: process.pid,
+        admin: running.adminUrl ? running.adminUrl + PATHS.admin : null,
+      });
     } else {
-      print(startupMessage(url, issued, shownDb, values.db !== undefined, metrics));
+      print(startupMessage(url, issued, shownDb, values.db !== undefined, metrics, running.adminUrl));
     }
 
     const signal = await nextSignal();
@@ -77,12 +81,12 @@ default info).`;
 
 export const serveCommands: readonly Command[] = [serve];
 
-function startupMessage(url: string, issuer: string, db: string, dbFlag: boolean, metrics: string | undefined): string {
+function startupMessage(url: string, issuer: string, db: string, dbFlag: boolean, metrics: string | undefined, adminUrl: string | undefined): string {
   const dbArg = dbFlag ? ` --db ${shellQuote(db)}` : '';
   return `Tessera is serving ${url}
   issuer    ${issuer}
   metadata  ${issuer}${PATHS.metadata}
-  database  ${db}${metrics ? `\n  metrics   ${metrics}` : ''}
+  database  ${db}${metrics ? `\n  metrics   ${metrics}` : ''}${adminUrl ? `\n  admin API ${adminUrl}${PATHS.admin}` : ''}
 
 Next, register a client:
   npx tessera client create --name demo --grant-type client_credentials --scope "read write" --json${dbArg}
@@ -101,13 +105,15 @@ function nextSignal(): Promise<NodeJS.Signals> {
   });
 }
 
-/** A listen error names the listener that failed (the public one, or the metrics one) and its flags. */
-function listenError(err: unknown, host: string, portNumber: number, db: DataFile, metricsPort: number | undefined): Error {
+/** A listen error names the listener that failed (the public one, the metrics one or the admin one) and its flags. */
+function listenError(err: unknown, host: string, portNumber: number, db: DataFile, metricsPort: number | undefined, adminPort: number | undefined): Error {
   const { code, address, port } = err as { code?: string; address?: string; port?: number };
   // Node's listen errors carry the address and port tried; the public listener starts first.
-  const metrics = metricsPort !== undefined && port === metricsPort && (port !== portNumber || address !== host);
+  const other = port !== portNumber || address !== host;
+  const metrics = metricsPort !== undefined && port === metricsPort && other;
+  const admin = !metrics && adminPort !== undefined && port === adminPort && other;
   const where = address !== undefined && port !== undefined ? `${address}:${port}` : `${host}:${portNumber}`;
-  const [portFlag, hostFlag] = metrics ? ['--metrics-port', '--metrics-host'] : ['--port', '--host'];
+  const [portFlag, hostFlag] = metrics ? ['--metrics-port', '--metrics-host'] : admin ? ['--admin-port', '--admin-host'] : ['--port', '--host'];
   if (code === 'EADDRINUSE') return new CommandError(`cannot listen on ${where}: the port is already in use (is another server running? try ${portFlag})`);
   if (code === 'EACCES') return new CommandError(`cannot listen on ${where}: permission denied (ports below 1024 need privileges; try ${portFlag})`);
   if (code === 'EADDRNOTAVAIL' || code === 'ENOTFOUND') return new CommandError(`cannot listen on ${where}: no such local address (check ${hostFlag})`);

@@ -2,6 +2,7 @@
 import type { ServerConfig } from '../../config.js';
 import { passwordProblem } from '../../lifecycle/password-policy.js';
 import { NO_PROFILE } from '../../lifecycle/principals.js';
+import { emailProblem, nameProblem, profileAfter, usernameProblem } from '../../lifecycle/user-rules.js';
 import type { Store, UserProfile, UserRecord } from '../../store/types.js';
 import { CommandError, EXIT, parse, UsageError, type Command } from '../args.js';
 import { iso, plural, print, printJson, readStdin, shortIso, table, withTessera } from '../io.js';
@@ -25,10 +26,8 @@ ${PROFILE_HELP}`,
     if (args.USERNAME !== undefined && values.username !== undefined) throw new UsageError('give the username once: tessera user create USERNAME');
     const username = args.USERNAME ?? values.username;
     if (username === undefined) throw new UsageError('missing argument USERNAME');
-    // Control characters and surrounding spaces only make logins fail in confusing ways.
-    if (username === '' || username !== username.trim() || /\p{Cc}/u.test(username)) {
-      throw new UsageError(`USERNAME must be non-empty, without surrounding spaces or control characters; got '${username}'`);
-    }
+    const bad = usernameProblem(username, 'USERNAME');
+    if (bad !== undefined) throw new UsageError(`${bad}; got '${username.replace(/\p{Cc}/gu, '?')}'`);
     const profile = profileOf(NO_PROFILE, values);
     const password = await passwordFromStdin(values['password-stdin']);
     return withTessera(db, 'create', async ({ engine, store, config }) => {
@@ -123,41 +122,27 @@ const setPassword: Command = {
 
 export const userCommands: readonly Command[] = [create, listCommand, update, remove, setPassword];
 
-function userJson(u: UserRecord) {
+export function userJson(u: UserRecord) {
   return { id: u.id, username: u.username, name: u.name, email: u.email, email_verified: u.emailVerified, created_at: iso(u.createdAt) };
 }
 
 const show = (v: string | null) => (v === null ? '(none)' : `'${v}'`);
 
-/**
- * The profile after applying the options to `before`: an empty value removes a claim; a changed
- * email is unverified unless --email-verified says otherwise.
- */
+/** The profile after applying the options to `before` (lifecycle/user-rules.ts profileAfter). */
 function profileOf(before: UserProfile, values: { name?: string; email?: string; 'email-verified'?: boolean; 'email-unverified'?: boolean }): UserProfile {
-  const name = values.name === undefined ? before.name : checkedName(values.name);
-  const email = values.email === undefined ? before.email : checkedEmail(values.email);
-  let emailVerified = email === before.email ? before.emailVerified : false;
-  if (values['email-verified']) emailVerified = true;
-  if (values['email-unverified']) emailVerified = false;
-  if (emailVerified && email === null) throw new UsageError('--email-verified needs an email address (--email EMAIL)');
-  return { name, email, emailVerified };
+  const name = values.name === undefined ? undefined : checked(values.name, nameProblem(values.name, '--name'));
+  if (values.email !== undefined && values.email !== '') {
+    const problem = emailProblem(values.email, '--email');
+    if (problem) throw new UsageError(`${problem}; got '${values.email.replace(/\p{Cc}/gu, '?')}'`);
+  }
+  const emailVerified = values['email-verified'] ? true : values['email-unverified'] ? false : undefined;
+  const profile = profileAfter(before, { name, email: values.email, emailVerified });
+  if (profile.emailVerified && profile.email === null) throw new UsageError('--email-verified needs an email address (--email EMAIL)');
+  return profile;
 }
 
-function checkedName(value: string): string | null {
-  if (value === '') return null;
-  // Control characters and surrounding spaces would reach every client that shows the name.
-  if (value !== value.trim() || /\p{Cc}/u.test(value) || value.length > 256) {
-    throw new UsageError('--name must be at most 256 characters, without surrounding spaces or control characters');
-  }
-  return value;
-}
-
-/** A plain addr-spec check (RFC 5322 §3.4.1, without quoting or comments): one @, a dotless-or-dotted domain. */
-function checkedEmail(value: string): string | null {
-  if (value === '') return null;
-  if (value.length > 254 || !/^[^\s@\p{Cc}]+@[^\s@\p{Cc}]+$/u.test(value)) {
-    throw new UsageError(`--email must be an email address like name@example.com; got '${value.replace(/\p{Cc}/gu, '?')}'`);
-  }
+function checked(value: string, problem: string | undefined): string {
+  if (problem !== undefined) throw new UsageError(problem);
   return value;
 }
 

@@ -10,12 +10,15 @@
  */
 import { OAuthError } from '@tessera/core';
 import type {
-  AuditInput, CheckedCredentials, ClientChanges, ClientRecord, CodeRecord, DeliveryAttempt, DeliveryFilter, DeviceCodeRecord, DeviceDecision, GrantRecord, InitialAccessTokenRecord,
-  KeyRecord, PushedRequestRecord, Readiness, RevocationTarget, SessionRecord, Store, TokenCounts, TokenFilter, TokenKind, TokenRecord, TokenState, UserProfile, UserRecord,
-  WebhookRecord,
+  AdminTokenRecord, AuditInput, AuditQuery, CheckedCredentials, ClientChanges, ClientRecord, CodeRecord, DeliveryAttempt, DeliveryFilter, DeviceCodeRecord, DeviceDecision,
+  GrantQuery, GrantRecord, InitialAccessTokenRecord, KeyRecord, PrincipalQuery, PushedRequestRecord, Readiness, RevocationTarget, SessionRecord, Store, TokenCounts, TokenFilter, TokenStats,
+  TokenKind, TokenQuery, TokenRecord, TokenState, UserProfile, UserRecord, WebhookRecord,
 } from '../types.js';
 import { emptyTokenCounts } from '../types.js';
-import { toAudit, toClient, toCode, toDelivery, toDeviceCode, toFeedEvent, toGrant, toKey, toPushedRequest, toSession, toToken, toUser, toWebhook } from '../rows.js';
+import {
+  type Row, toAdminToken, toAudit, toClient, toCode, toDelivery, toDeviceCode, toFeedEvent, toGrant, toKey, toPushedRequest, toSession, toToken, toUser, toWebhook,
+} from '../rows.js';
+import { auditConditions, BY_CLIENT_SQL, type Condition, COUNTS_SQL, grantConditions, pageSql, PER_MINUTE_SQL, principalConditions, tokenConditions } from '../admin-sql.js';
 import { connect, guarded, type PostgresOptions, type Sql, storable, transactionBody } from './connection.js';
 import { Signal } from '../signal.js';
 import { IssueBatcher } from './issue-batch.js';
@@ -346,6 +349,63 @@ export class PostgresStore implements Store {
       return sql`SELECT * FROM tokens WHERE ${where} ORDER BY issued_at, id LIMIT ${filter.limit ?? 1000}`;
     });
     return rows.map(toToken);
+  }
+
+  createAdminToken(token: AdminTokenRecord, audit: AuditInput[]) {
+    return this.write((tx) => w.createAdminToken(tx, token, audit));
+  }
+
+  async getAdminToken(id: string) {
+    if (!storable(id)) return undefined;
+    const [r] = await this.read((sql) => sql`SELECT * FROM admin_tokens WHERE id = ${id}`);
+    return r && toAdminToken(r);
+  }
+
+  async listAdminTokens() {
+    return (await this.read((sql) => sql`SELECT * FROM admin_tokens ORDER BY created_at, id`)).map(toAdminToken);
+  }
+
+  revokeAdminToken(id: string, at: number, audit: AuditInput[]) {
+    return this.write((tx) => w.revokeAdminToken(tx, id, at, audit));
+  }
+
+  /** A query of admin-sql.ts, its `?` placeholders numbered for PostgreSQL; a NUL in an argument matches nothing. */
+  private async page(query: Condition): Promise<Row[]> {
+    if (query.args.some((a) => typeof a === 'string' && !storable(a))) return [];
+    let n = 0;
+    const text = query.sql.replace(/\?/g, () => `$${++n}`);
+    return (await this.read((sql) => sql.unsafe(text, query.args))) as Row[];
+  }
+
+  async pageClients(query: PrincipalQuery) {
+    return (await this.page(pageSql('clients', 'id', principalConditions(query), query.limit))).map(toClient);
+  }
+
+  async pageUsers(query: PrincipalQuery) {
+    return (await this.page(pageSql('users', 'id', principalConditions(query), query.limit))).map(toUser);
+  }
+
+  async pageTokens(query: TokenQuery) {
+    return (await this.page(pageSql('tokens', 'id', tokenConditions(query), query.limit))).map(toToken);
+  }
+
+  async pageGrants(query: GrantQuery) {
+    return (await this.page(pageSql('grants', 'id', grantConditions(query), query.limit))).map(toGrant);
+  }
+
+  async queryAudit(query: AuditQuery) {
+    return (await this.page(pageSql('audit', 'seq', auditConditions(query), query.limit))).map(toAudit);
+  }
+
+  async tokenCounts(at: number): Promise<TokenStats> {
+    const [counts] = await this.page({ sql: COUNTS_SQL, args: [at, at] });
+    const byClient = (await this.page({ sql: BY_CLIENT_SQL, args: [at] })).map((r) => ({ clientId: r.client_id as string, active: Number(r.active), total: Number(r.total) }));
+    const n = (key: string) => Number(counts?.[key] ?? 0);
+    return { active: n('active'), revoked: n('revoked'), expired: n('expired'), rotated: n('rotated'), byClient };
+  }
+
+  async auditPerMinute(since: number) {
+    return (await this.page({ sql: PER_MINUTE_SQL, args: [since] })).map((r) => ({ minute: Number(r.minute), events: Number(r.events) }));
   }
 
   rotateRefresh(oldId: string, at: number, graceSince: number | null, tokens: TokenRecord[], audit: AuditInput[], checked?: CheckedCredentials) {

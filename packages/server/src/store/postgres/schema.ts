@@ -599,4 +599,19 @@ export const migrations: readonly string[] = [
     END IF;
   END $$;
   `,
+  // The admin API (issue 13): operators' admin tokens, stored hashed, found by the id their value
+  // carries; a name is never reused, so the audit log's actor `admin:NAME` names one token. Paging
+  // follows the primary keys (tokens and grants by id, audit records by seq), so issuance and the
+  // audit log, written on every event, pay for no new index.
+  `
+  CREATE TABLE admin_tokens (
+    id text PRIMARY KEY,
+    name text NOT NULL UNIQUE,
+    hash text NOT NULL,
+    read_only boolean NOT NULL,
+    created_at bigint NOT NULL,
+    expires_at bigint,
+    revoked_at bigint
+  );
+  `,
 ];

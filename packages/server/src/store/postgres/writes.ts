@@ -18,7 +18,8 @@
  */
 import { recordBody } from '../../audit/chain.js';
 import type {
-  AuditInput, CheckedCredentials, ClaimedDelivery, ClaimResult, DeliveryAttempt, WebhookRecord, ClientChanges, ClientRecord, CodeRecord, DeviceCodeRecord, DeviceDecision, GrantRecord, InitialAccessTokenRecord, KeyRecord, PushedRequestRecord,
+  AdminTokenRecord, AuditInput, CheckedCredentials, ClaimedDelivery, ClaimResult, ClientChanges, ClientRecord, CodeRecord, DeliveryAttempt, DeviceCodeRecord, DeviceDecision,
+  GrantRecord, InitialAccessTokenRecord, KeyRecord, PushedRequestRecord, WebhookRecord,
   RevocationResult, RevocationTarget,
   SessionRecord, TokenRecord, UserProfile, UserRecord,
 } from '../types.js';
@@ -216,6 +217,21 @@ export async function createClient(tx: Tx, c: ClientRecord, audit: AuditInput, i
       ${c.refreshTtl}, ${c.jwks}, ${c.jwksUri}, ${c.sealedSecret}, ${c.registrationTokenHash}, ${c.dpopBoundAccessTokens}, ${c.createdAt})`;
   await appendAudit(tx, [audit], c.createdAt);
   return 'created';
+}
+
+export async function createAdminToken(tx: Tx, t: AdminTokenRecord, audit: AuditInput[]): Promise<'created' | 'conflict'> {
+  const rows = await tx`INSERT INTO admin_tokens (id, name, hash, read_only, created_at, expires_at, revoked_at)
+    VALUES (${t.id}, ${t.name}, ${t.hash}, ${t.readOnly}, ${t.createdAt}, ${t.expiresAt}, ${t.revokedAt}) ON CONFLICT DO NOTHING RETURNING 1`;
+  if (rows.length === 0) return 'conflict';
+  await appendAudit(tx, audit, t.createdAt);
+  return 'created';
+}
+
+export async function revokeAdminToken(tx: Tx, id: string, at: number, audit: AuditInput[]): Promise<boolean> {
+  const rows = await tx`UPDATE admin_tokens SET revoked_at = ${at} WHERE id = ${id} AND revoked_at IS NULL RETURNING 1`;
+  if (rows.length === 0) return false;
+  await appendAudit(tx, audit, at);
+  return true;
 }
 
 export async function createInitialAccessToken(tx: Tx, t: InitialAccessTokenRecord, audit: AuditInput[]): Promise<void> {

@@ -416,4 +416,19 @@ export const migrations: readonly string[] = [
   CREATE INDEX webhook_deliveries_at ON webhook_deliveries (at);
   CREATE INDEX webhook_deliveries_finished ON webhook_deliveries (finished_at) WHERE finished_at IS NOT NULL;
   `,
+  // The admin API (issue 13): operators' admin tokens, stored hashed, found by the id their value
+  // carries; a name is never reused, so the audit log's actor `admin:NAME` names one token. Paging
+  // follows the primary keys (tokens and grants by id, audit records by seq), so issuance and the
+  // audit log, written on every event, pay for no new index.
+  `
+  CREATE TABLE admin_tokens (
+    id TEXT PRIMARY KEY,
+    name TEXT NOT NULL UNIQUE,
+    hash TEXT NOT NULL,
+    read_only INTEGER NOT NULL,
+    created_at INTEGER NOT NULL,
+    expires_at INTEGER,
+    revoked_at INTEGER
+  ) STRICT;
+  `,
 ];

@@ -13,14 +13,15 @@
  */
 import type Database from 'better-sqlite3';
 import type {
-  AuditInput, CheckedCredentials, ClientChanges, ClientRecord, CodeRecord, DeliveryAttempt, DeliveryFilter, DeviceCodeRecord, DeviceDecision, GrantRecord, InitialAccessTokenRecord,
-  KeyRecord, PushedRequestRecord, Readiness, RevocationTarget, SessionRecord, Store, TokenCounts, TokenFilter, TokenKind, TokenRecord, TokenState, UserProfile, UserRecord,
-  WebhookRecord,
+  AdminTokenRecord, AuditInput, AuditQuery, CheckedCredentials, ClientChanges, ClientRecord, CodeRecord, DeliveryAttempt, DeliveryFilter, DeviceCodeRecord, DeviceDecision,
+  GrantQuery, GrantRecord, InitialAccessTokenRecord, KeyRecord, PrincipalQuery, PushedRequestRecord, Readiness, RevocationTarget, SessionRecord, Store, TokenCounts, TokenFilter, TokenStats,
+  TokenKind, TokenQuery, TokenRecord, TokenState, UserProfile, UserRecord, WebhookRecord,
 } from '../types.js';
 import { emptyTokenCounts } from '../types.js';
 import {
-  type Row, toAudit, toClient, toCode, toDelivery, toDeviceCode, toFeedEvent, toGrant, toKey, toPushedRequest, toSession, toToken, toUser, toWebhook,
+  type Row, toAdminToken, toAudit, toClient, toCode, toDelivery, toDeviceCode, toFeedEvent, toGrant, toKey, toPushedRequest, toSession, toToken, toUser, toWebhook,
 } from '../rows.js';
+import { auditConditions, BY_CLIENT_SQL, type Condition, COUNTS_SQL, grantConditions, pageSql, PER_MINUTE_SQL, principalConditions, tokenConditions } from '../admin-sql.js';
 import { Signal } from '../signal.js';
 import { openConnection } from './connection.js';
 import { migrations } from './schema.js';
@@ -339,6 +340,57 @@ export class SqliteStore implements Store {
     }
     const sql = `SELECT * FROM tokens ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY issued_at, id LIMIT ?`;
     return (this.db.prepare(sql).all(...args, filter.limit ?? 1000) as Row[]).map(toToken);
+  }
+
+  createAdminToken(token: AdminTokenRecord, audit: AuditInput[]) {
+    return this.writer.write('createAdminToken', token, audit);
+  }
+
+  async getAdminToken(id: string) {
+    const r = this.db.prepare('SELECT * FROM admin_tokens WHERE id = ?').get(id) as Row | undefined;
+    return r && toAdminToken(r);
+  }
+
+  async listAdminTokens() {
+    return (this.db.prepare('SELECT * FROM admin_tokens ORDER BY created_at, id').all() as Row[]).map(toAdminToken);
+  }
+
+  revokeAdminToken(id: string, at: number, audit: AuditInput[]) {
+    return this.writer.write('revokeAdminToken', id, at, audit);
+  }
+
+  private page(query: Condition): Row[] {
+    return this.db.prepare(query.sql).all(...query.args) as Row[];
+  }
+
+  async pageClients(query: PrincipalQuery) {
+    return this.page(pageSql('clients', 'id', principalConditions(query), query.limit)).map(toClient);
+  }
+
+  async pageUsers(query: PrincipalQuery) {
+    return this.page(pageSql('users', 'id', principalConditions(query), query.limit)).map(toUser);
+  }
+
+  async pageTokens(query: TokenQuery) {
+    return this.page(pageSql('tokens', 'id', tokenConditions(query), query.limit)).map(toToken);
+  }
+
+  async pageGrants(query: GrantQuery) {
+    return this.page(pageSql('grants', 'id', grantConditions(query), query.limit)).map(toGrant);
+  }
+
+  async queryAudit(query: AuditQuery) {
+    return this.page(pageSql('audit', 'seq', auditConditions(query), query.limit)).map(toAudit);
+  }
+
+  async tokenCounts(at: number): Promise<TokenStats> {
+    const counts = this.db.prepare(COUNTS_SQL).get(at, at) as { active: number; revoked: number; expired: number; rotated: number };
+    const byClient = (this.db.prepare(BY_CLIENT_SQL).all(at) as Row[]).map((r) => ({ clientId: r.client_id as string, active: r.active as number, total: r.total as number }));
+    return { active: counts.active, revoked: counts.revoked, expired: counts.expired, rotated: counts.rotated, byClient };
+  }
+
+  async auditPerMinute(since: number) {
+    return this.db.prepare(PER_MINUTE_SQL).all(since) as Array<{ minute: number; events: number }>;
   }
 
   rotateRefresh(oldId: string, at: number, graceSince: number | null, tokens: TokenRecord[], audit: AuditInput[], checked?: CheckedCredentials) {

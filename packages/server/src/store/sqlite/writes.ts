@@ -9,8 +9,9 @@ import { randomId } from '../../secrets.js';
 import { familyOf } from '../../webhooks/events.js';
 import { definedOnly, type Row, toClient, toDelivery } from '../rows.js';
 import type {
-  AuditInput, CheckedCredentials, ClaimedDelivery, ClaimResult, ClientChanges, ClientRecord, CodeRecord, DeliveryAttempt, DeviceCodeRecord, DeviceDecision, GrantRecord,
-  InitialAccessTokenRecord, KeyRecord, PushedRequestRecord, RevocationResult, RevocationKind, RevocationTarget, SessionRecord, TokenRecord, UserProfile, UserRecord, WebhookRecord,
+  AdminTokenRecord, AuditInput, CheckedCredentials, ClaimedDelivery, ClaimResult, ClientChanges, ClientRecord, CodeRecord, DeliveryAttempt, DeviceCodeRecord, DeviceDecision,
+  GrantRecord, InitialAccessTokenRecord, KeyRecord, PushedRequestRecord, RevocationKind, RevocationResult, RevocationTarget, SessionRecord, TokenRecord, UserProfile, UserRecord,
+  WebhookRecord,
 } from '../types.js';
 
 /**
@@ -308,6 +309,20 @@ export class SqliteWrites {
     this.s.insertPushed.run(request);
     this.append(audit, request.createdAt);
     return 'created';
+  }
+
+  createAdminToken(token: AdminTokenRecord, audit: AuditInput[]): 'created' | 'conflict' {
+    const inserted = this.db.prepare(`INSERT INTO admin_tokens (id, name, hash, read_only, created_at, expires_at, revoked_at)
+      VALUES (@id, @name, @hash, @readOnly, @createdAt, @expiresAt, @revokedAt) ON CONFLICT DO NOTHING`).run({ ...token, readOnly: token.readOnly ? 1 : 0 });
+    if (inserted.changes === 0) return 'conflict';
+    this.append(audit, token.createdAt);
+    return 'created';
+  }
+
+  revokeAdminToken(id: string, at: number, audit: AuditInput[]): boolean {
+    if (this.db.prepare('UPDATE admin_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL').run(at, id).changes === 0) return false;
+    this.append(audit, at);
+    return true;
   }
 
   createInitialAccessToken(token: InitialAccessTokenRecord, audit: AuditInput[]): void {

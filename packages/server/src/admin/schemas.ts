@@ -1,0 +1,30 @@
+/**
+ * The zod schemas the admin API validates with and documents itself by (openapi.ts): shared
+ * pieces here, each collection's own in its routes file. Query values arrive as strings.
+ */
+import { z } from 'zod';
+
+/** Rows per page unless `limit` says otherwise, and the most it may ask for. */
+export const PAGE = 50;
+export const MAX_PAGE = 500;
+
+/** An ISO 8601 date-time (RFC 3339) in a query or body, as ms since the epoch. */
+export const isoTime = z.iso.datetime({ offset: true }).transform((v) => Date.parse(v));
+
+/** `limit` and `cursor` of every listing. */
+export const paging = {
+  limit: z.coerce.number().int().min(1).max(MAX_PAGE).default(PAGE).describe(`rows per page (at most ${MAX_PAGE})`),
+  cursor: z.string().max(512).optional().describe('next_cursor of the previous page'),
+};
+
+/** A page of `item`: the rows, and the cursor to the next page (null on the last). */
+export const pageOf = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item), next_cursor: z.string().nullable() });
+
+/** An id in a query filter (every id is short and printable). */
+export const id = z.string().min(1).max(128);
+
+/** Times in answers: ISO 8601, UTC. */
+export const time = z.string().describe('ISO 8601 time (UTC)');
+
+/** What a revocation (or a deletion) revoked. */
+export const revoked = z.object({ revoked_tokens: z.number().int(), revoked_grants: z.number().int() });

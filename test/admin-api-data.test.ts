@@ -1,0 +1,129 @@
+/**
+ * The admin API's data views and revocations (issue 13), through HTTP: tokens and grants paged
+ * by cursor while tokens are issued, never showing token values; revocations that introspection
+ * sees at once, with the reason audited under the admin token's name; the audit log's filters and
+ * chain check; stats. On SQLite and on PostgreSQL (the store's page queries are each store's own).
+ */
+import { createTestDatabase, type TestDatabase } from '@tessera/test-utils';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type AdminServer, startAdminServer } from './admin-kit.js';
+
+describe.each(['sqlite', 'postgres'] as const)('admin API data on %s', (store) => {
+  let s: AdminServer & { closeAll(): Promise<void> };
+  let token: string;
+  let adminName: string;
+  let client: { client_id: string; client_secret: string };
+
+  const basic = () => `Basic ${btoa(`${client.client_id}:${client.client_secret}`)}`;
+  async function issue(): Promise<string> {
+    const res = await fetch(`${s.url}/token`, {
+      method: 'POST', headers: { authorization: basic(), 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=client_credentials&scope=read',
+    });
+    return ((await res.json()) as { access_token: string }).access_token;
+  }
+  async function active(value: string): Promise<boolean> {
+    const res = await fetch(`${s.url}/introspect`, { method: 'POST', headers: { authorization: basic(), 'content-type': 'application/x-www-form-urlencoded' }, body: `token=${value}` });
+    return ((await res.json()) as { active: boolean }).active;
+  }
+
+  let pg: TestDatabase | undefined;
+  beforeAll(async () => {
+    pg = store === 'postgres' ? await createTestDatabase('tessera_admin') : undefined;
+    s = await startAdminServer(pg?.url);
+    token = await s.adminToken('ops');
+    adminName = (await s.tessera.store.listAdminTokens()).find((t) => token.includes(t.id))?.name as string;
+    client = (await s.call(token, 'POST', '/clients', { name: 'svc', grant_types: ['client_credentials'], scope: 'read write' })).body;
+  });
+  afterAll(async () => {
+    await s?.closeAll();
+    await pg?.drop();
+  });
+
+  describe('tokens and grants', () => {
+    it('GET /tokens pages with an opaque cursor: no token twice, none skipped while tokens are issued between pages; never a value or hash', async () => {
+      const values = await Promise.all(Array.from({ length: 12 }, () => issue()));
+      const before = (await s.call(token, 'GET', `/tokens?client_id=${client.client_id}&limit=500`)).body.items.map((t: { id: string }) => t.id);
+      const seen: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const res: { status: number; body: { items: Array<Record<string, unknown>>; next_cursor: string | null } } = await s.call(token, 'GET', `/tokens?client_id=${client.client_id}&limit=5${cursor ? `&cursor=${cursor}` : ''}`);
+        expect(res.status).toBe(200);
+        seen.push(...res.body.items.map((t) => t.id as string));
+        for (const t of res.body.items) expect(Object.keys(t)).not.toContain('hash');
+        cursor = res.body.next_cursor;
+        await issue();
+      } while (cursor !== null);
+      expect(new Set(seen).size).toBe(seen.length);
+      for (const id of before) expect(seen).toContain(id);
+      const all = JSON.stringify((await s.call(token, 'GET', '/tokens?limit=500')).body);
+      for (const v of values) expect(all).not.toContain(v.slice(-43));
+    });
+
+    it('GET /tokens and /grants filter by state and client; bad filters are 400 problems', async () => {
+      const listed = await s.call(token, 'GET', `/tokens?client_id=${client.client_id}&state=active&limit=1`);
+      expect(listed.body.items[0]).toMatchObject({ state: 'active', client_id: client.client_id, kind: 'access' });
+      const grants = await s.call(token, 'GET', `/grants?client_id=${client.client_id}`);
+      expect(grants.body.items).toEqual([expect.objectContaining({ client_id: client.client_id, state: 'active', user_id: null })]);
+      expect((await s.call(token, 'GET', '/tokens?state=dead')).status).toBe(400);
+      expect((await s.call(token, 'GET', '/tokens?from=yesterday')).status).toBe(400);
+      expect((await s.call(token, 'GET', '/tokens?limit=501')).status).toBe(400);
+    });
+  });
+
+  describe('POST /revocations', () => {
+    it('by token id: introspection says inactive at once; the reason is audited with the admin token name', async () => {
+      const value = await issue();
+      expect(await active(value)).toBe(true);
+      const [listed] = (await s.call(token, 'GET', `/tokens?client_id=${client.client_id}&state=active&limit=500`)).body.items.slice(-1);
+      const res = await s.call(token, 'POST', '/revocations', { type: 'token', value: listed.id, reason: 'leaked in a log' });
+      expect(res.status).toBe(200);
+      expect(res.body).toMatchObject({ revoked_tokens: 1 });
+      expect(await active(value)).toBe(false);
+      const audit = await s.call(token, 'GET', `/audit?event=token.revoked&actor=admin:${adminName}`);
+      expect(audit.body.items.at(-1)).toMatchObject({ reason: 'leaked in a log', actor: `admin:${adminName}`, token_id: listed.id });
+      expect(JSON.stringify(audit.body)).not.toContain(token.slice(-43));
+    });
+
+    it('by client, grant and issued_before: every token of it is inactive at once', async () => {
+      const a = await issue();
+      expect((await s.call(token, 'POST', '/revocations', { type: 'client', value: client.client_id, reason: 'rotating' })).body.revoked_tokens).toBeGreaterThan(0);
+      expect(await active(a)).toBe(false);
+      const b = await issue();
+      const [grant] = (await s.call(token, 'GET', `/grants?client_id=${client.client_id}&state=active`)).body.items;
+      expect((await s.call(token, 'POST', '/revocations', { type: 'grant', value: grant.id })).status).toBe(200);
+      expect(await active(b)).toBe(false);
+      const c = await issue();
+      await new Promise((r) => setTimeout(r, 5));
+      expect((await s.call(token, 'POST', '/revocations', { type: 'issued_before', value: new Date().toISOString() })).status).toBe(200);
+      expect(await active(c)).toBe(false);
+    });
+
+    it('bad revocations are problems: unknown ids 404, a future cutoff 422, a bad type or time 400, read-only 403', async () => {
+      expect((await s.call(token, 'POST', '/revocations', { type: 'user', value: 'nobody' })).status).toBe(404);
+      expect((await s.call(token, 'POST', '/revocations', { type: 'issued_before', value: new Date(Date.now() + 3_600_000).toISOString() })).status).toBe(422);
+      expect((await s.call(token, 'POST', '/revocations', { type: 'issued_before', value: 'soon' })).status).toBe(400);
+      expect((await s.call(token, 'POST', '/revocations', { type: 'family', value: 'x' })).status).toBe(400);
+      const ro = await s.adminToken('viewer', { readOnly: true });
+      expect((await s.call(ro, 'POST', '/revocations', { type: 'client', value: client.client_id })).status).toBe(403);
+    });
+  });
+
+  describe('audit and stats', () => {
+    it('GET /audit filters by client and pages by cursor; GET /audit/verify checks the chain', async () => {
+      const first = await s.call(token, 'GET', `/audit?client_id=${client.client_id}&limit=2`);
+      expect(first.body.items).toHaveLength(2);
+      const second = await s.call(token, 'GET', `/audit?client_id=${client.client_id}&limit=2&cursor=${first.body.next_cursor}`);
+      expect(second.body.items[0].seq).toBeGreaterThan(first.body.items[1].seq);
+      expect((await s.call(token, 'GET', '/audit/verify')).body).toMatchObject({ ok: true, records: expect.any(Number) });
+    });
+
+    it('GET /stats counts tokens by state and client, and events per minute over the last hour', async () => {
+      const stats = await s.call(token, 'GET', '/stats');
+      expect(stats.status).toBe(200);
+      expect(stats.body.tokens.revoked).toBeGreaterThan(0);
+      expect(stats.body.tokens_by_client).toEqual(expect.arrayContaining([expect.objectContaining({ client_id: client.client_id })]));
+      expect(stats.body.events_per_minute).toHaveLength(60);
+      expect(stats.body.events_per_minute.at(-1).events).toBeGreaterThan(0);
+    });
+  });
+});

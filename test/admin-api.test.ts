@@ -1,0 +1,162 @@
+/**
+ * The admin API (issue 13), through HTTP: its own listener, admin-token authentication, problem
+ * details (RFC 9457), clients and users with the CLI's rules, audit by the token's name, and the
+ * OpenAPI document against the route table.
+ */
+import { adminRoutes } from '@tessera/server';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type AdminServer, startAdminServer } from './admin-kit.js';
+
+let s: AdminServer & { closeAll(): Promise<void> };
+let token: string;
+
+beforeAll(async () => {
+  s = await startAdminServer();
+  token = await s.adminToken('ops');
+});
+afterAll(() => s?.closeAll());
+
+const problem = (res: { status: number; headers: Headers; body: any }, status: number) => {
+  expect(res.status).toBe(status);
+  expect(res.headers.get('content-type')).toBe('application/problem+json');
+  expect(res.headers.get('cache-control')).toBe('no-store');
+  expect(res.body).toMatchObject({ type: 'about:blank', status, title: expect.any(String) });
+};
+
+describe('admin API listener', () => {
+  it('the admin API is served only on its own listener: the public one answers 404', async () => {
+    expect(s.adminUrl).not.toBe(s.url);
+    const pub = await fetch(`${s.url}/admin/api/v1/clients`, { headers: { authorization: `Bearer ${token}` } });
+    expect(pub.status).toBe(404);
+    expect((await s.call(token, 'GET', '/clients')).status).toBe(200);
+  });
+
+  it('the OAuth endpoints are not on the admin listener', async () => {
+    expect((await fetch(`${s.adminUrl}/token`, { method: 'POST' })).status).toBe(404);
+  });
+});
+
+describe('admin API authentication (RFC 6750 §3)', () => {
+  it('no token: 401 with WWW-Authenticate: Bearer, as a problem', async () => {
+    const res = await s.call(undefined, 'GET', '/clients');
+    problem(res, 401);
+    expect(res.headers.get('www-authenticate')).toMatch(/^Bearer /);
+  });
+
+  it('a wrong, a revoked and an expired token: 401 invalid_token', async () => {
+    const revoked = await s.adminToken('gone');
+    const name = (await s.tessera.store.listAdminTokens()).find((t) => revoked.includes(t.id))?.name as string;
+    await s.tessera.engine.revokeAdminToken(name, { actor: 'test' });
+    const expired = await s.adminToken('old', { expiresAt: Date.now() - 1 });
+    for (const bad of ['tsadm_nope', `${token.slice(0, -2)}xx`, revoked, expired]) {
+      const res = await s.call(bad, 'GET', '/clients');
+      problem(res, 401);
+      expect(res.headers.get('www-authenticate')).toMatch(/error="invalid_token"/);
+    }
+  });
+
+  it('a read-only token reads, and gets 403 on every write', async () => {
+    const ro = await s.adminToken('viewer', { readOnly: true });
+    expect((await s.call(ro, 'GET', '/users')).status).toBe(200);
+    problem(await s.call(ro, 'POST', '/users', { username: 'x', password: 'correct horse battery staple' }), 403);
+    expect(await s.tessera.store.getUserByName('x')).toBeUndefined();
+  });
+
+  it('every admin response is Cache-Control: no-store', async () => {
+    for (const path of ['/clients', '/users', '/openapi.json', '/nope']) {
+      expect((await s.call(token, 'GET', path)).headers.get('cache-control')).toBe('no-store');
+    }
+  });
+});
+
+describe('problem details on bad input (never 500)', () => {
+  it('400 with errors for invalid fields, unknown fields, bad JSON and bad query values', async () => {
+    const invalid = await s.call(token, 'POST', '/clients', { name: '', grant_types: ['nope'], scope: 'read' });
+    problem(invalid, 400);
+    expect(invalid.body.errors.map((e: { pointer: string }) => e.pointer)).toEqual(expect.arrayContaining(['/body/name', '/body/grant_types/0']));
+    problem(await s.call(token, 'POST', '/clients', { name: 'a', grant_types: ['client_credentials'], scope: 'read', secret: 'x' }), 400);
+    problem(await s.call(token, 'POST', '/clients', '{not json'), 400);
+    problem(await s.call(token, 'GET', '/clients?limit=0'), 400);
+    problem(await s.call(token, 'GET', '/clients?limit=1&limit=2'), 400);
+    problem(await s.call(token, 'GET', '/clients?cursor=%%%'), 400);
+  });
+
+  it('415 for a body that is not JSON, 404 for unknown ids and paths, 405 with Allow for a wrong method', async () => {
+    const form = await fetch(`${s.adminUrl}/admin/api/v1/clients`, { method: 'POST', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/x-www-form-urlencoded' }, body: 'a=b' });
+    expect(form.status).toBe(415);
+    expect(form.headers.get('content-type')).toBe('application/problem+json');
+    problem(await s.call(token, 'GET', '/clients/nope'), 404);
+    problem(await s.call(token, 'GET', '/nothing'), 404);
+    const wrong = await s.call(token, 'PUT', '/clients');
+    problem(wrong, 405);
+    expect(wrong.headers.get('allow')).toBe('GET, POST');
+  });
+
+  it('422 for a registration the CLI refuses too (shared rules), 409 for a taken username', async () => {
+    const res = await s.call(token, 'POST', '/clients', { name: 'web', grant_types: ['authorization_code'], scope: 'read' });
+    problem(res, 422);
+    expect(res.body.detail).toMatch(/authorization_code needs at least one redirect_uris/);
+    problem(await s.call(token, 'POST', '/clients', { name: 'pub', grant_types: ['client_credentials'], scope: 'read', token_endpoint_auth_method: 'none' }), 422);
+    expect((await s.call(token, 'POST', '/users', { username: 'dup', password: 'correct horse battery staple' })).status).toBe(201);
+    problem(await s.call(token, 'POST', '/users', { username: 'dup', password: 'correct horse battery staple' }), 409);
+    problem(await s.call(token, 'POST', '/users', { username: 'weak', password: 'password' }), 422);
+  });
+});
+
+describe('clients and users', () => {
+  it('a client: create (secret once), list, show, update, delete; audited as admin:NAME, never with the token', async () => {
+    const made = await s.call(token, 'POST', '/clients', { name: 'svc', grant_types: ['client_credentials'], scope: 'write read' });
+    expect(made.status).toBe(201);
+    expect(made.body).toMatchObject({ name: 'svc', scope: 'read write', client_secret: expect.stringMatching(/^tss_/) });
+    const id = made.body.client_id as string;
+    const shown = await s.call(token, 'GET', `/clients/${id}`);
+    expect(shown.body.client_secret).toBeUndefined();
+    expect(JSON.stringify(shown.body)).not.toContain(made.body.client_secret);
+    const listed = await s.call(token, 'GET', '/clients?limit=500');
+    expect(listed.body.items.map((c: { client_id: string }) => c.client_id)).toContain(id);
+    const updated = await s.call(token, 'PATCH', `/clients/${id}`, { name: 'svc2', access_ttl: 60 });
+    expect(updated.body).toMatchObject({ name: 'svc2', access_ttl: 60 });
+    const deleted = await s.call(token, 'DELETE', `/clients/${id}`);
+    expect(deleted.body).toMatchObject({ client_id: id, deleted: true });
+    problem(await s.call(token, 'GET', `/clients/${id}`), 404);
+    const audit = await s.tessera.store.readAudit(0, 10_000);
+    const mine = audit.filter((r) => r.clientId === id);
+    expect(mine.map((r) => r.event)).toEqual(expect.arrayContaining(['client.created', 'client.updated', 'client.deleted']));
+    const name = (await s.tessera.store.listAdminTokens()).find((t) => token.includes(t.id))?.name;
+    for (const r of mine) expect(r.actor).toBe(`admin:${name}`);
+    expect(JSON.stringify(audit)).not.toContain(token);
+    expect(JSON.stringify(audit)).not.toContain(token.slice(-43));
+  });
+
+  it('a user: create, show, update the profile, change the password (revokes), delete', async () => {
+    const made = await s.call(token, 'POST', '/users', { username: 'alice', password: 'correct horse battery staple', email: 'alice@example.com' });
+    expect(made.status).toBe(201);
+    expect(made.body).toMatchObject({ username: 'alice', email: 'alice@example.com', email_verified: false });
+    expect(JSON.stringify(made.body)).not.toContain('scrypt');
+    const id = made.body.id as string;
+    expect((await s.call(token, 'GET', `/users/${id}`)).body.username).toBe('alice');
+    expect((await s.call(token, 'PATCH', `/users/${id}`, { name: 'Alice', email_verified: true })).body).toMatchObject({ name: 'Alice', email_verified: true });
+    expect((await s.call(token, 'PATCH', `/users/${id}`, { password: 'another long passphrase here' })).body).toMatchObject({ revoked_tokens: 0 });
+    problem(await s.call(token, 'PATCH', `/users/${id}`, { email: 'not an address' }), 400);
+    expect((await s.call(token, 'DELETE', `/users/${id}`)).body).toMatchObject({ id, deleted: true });
+    problem(await s.call(token, 'DELETE', `/users/${id}`), 404);
+  });
+});
+
+describe('OpenAPI document', () => {
+  it('every registered route is in /admin/api/v1/openapi.json with its method, and every documented operation is a route', async () => {
+    const res = await fetch(`${s.adminUrl}/admin/api/v1/openapi.json`);
+    expect(res.status).toBe(200);
+    const doc = (await res.json()) as { openapi: string; paths: Record<string, Record<string, unknown>> };
+    expect(doc.openapi).toBe('3.1.0');
+    const documented = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`)).sort();
+    const registered = adminRoutes.map((r) => `${r.method} /admin/api/v1${r.path}`).sort();
+    expect(documented).toEqual(registered);
+    // And each one answers on the admin listener (never 404/405 for its path and method).
+    for (const r of adminRoutes) {
+      const answer = await s.call(token, r.method, r.path.replace(/\{\w+\}/g, 'none'), r.body ? {} : undefined);
+      expect([404, 405].includes(answer.status) && answer.body.detail?.startsWith('no such admin API resource'), `${r.method} ${r.path}`).toBe(false);
+      expect(answer.status, `${r.method} ${r.path}`).not.toBe(405);
+    }
+  });
+});
