@@ -6,6 +6,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { DpopError, DpopNonces, DpopVerifier } from '@tessera/core/dpop';
+import type { GuardRequest } from './guard.js';
 import type { ResolvedOptions } from './options.js';
 import { dpopFailure, type GuardFailure } from './result.js';
 
@@ -99,19 +100,38 @@ export class DpopChecker {
   }
 
   /** The proof in the `DPoP` header (null: none sent) for this request and access token. */
-  async check(header: string | null | undefined, method: string, url: string, token: string): Promise<ProofOutcome> {
+  async check(header: string | null | undefined, request: GuardRequest, token: string): Promise<ProofOutcome> {
     const refuse = (error: 'invalid_dpop_proof' | 'use_dpop_nonce', description: string): ProofOutcome =>
       ({ ok: false, failure: dpopFailure(this.options.realm, this.algs, error, description, error === 'use_dpop_nonce' ? this.nonces?.current() : undefined) });
     // RFC 9449 §7: the DPoP scheme comes with a proof.
     if (header === null || header === undefined) return refuse('invalid_dpop_proof', 'the DPoP scheme needs a DPoP proof header (RFC 9449 section 7)');
     try {
-      const proof = await this.verifier.verify(header, { method, url, accessToken: token });
+      const proof = await this.verifier.verify(header, { method: request.method, url: this.requestUri(request), accessToken: token });
       // RFC 9449 §11.1: a proof is used once (recorded by `use`, once the token is accepted).
       if (this.seen.has(proof.jti, Date.now())) return refuse('invalid_dpop_proof', 'the DPoP proof was used before (its jti is replayed)');
       return { ok: true, jkt: proof.jkt, use: () => this.seen.add(proof.jti, proof.replayableUntil, Date.now()) };
     } catch (err) {
       if (err instanceof DpopError) return refuse(err.error, err.description);
       throw err;
+    }
+  }
+
+  /**
+   * The URI a proof's htu must match (RFC 9449 §4.3 item 9): the request's URL, or with
+   * expectedOrigin that origin and the request's path; '' (which matches no htu) for a request
+   * target that has no path (RFC 9112 §3.2.4 asterisk-form).
+   */
+  private requestUri(request: GuardRequest): string {
+    const origin = this.options.expectedOrigin;
+    if (origin === undefined) return request.url;
+    const target = request.path ?? request.url;
+    if (target.startsWith('/')) return origin + target;
+    // RFC 9112 §3.2.2 absolute-form, or the absolute URL of a fetch-API Request: its path and query.
+    try {
+      const url = new URL(target);
+      return origin + url.pathname + url.search;
+    } catch {
+      return '';
     }
   }
 

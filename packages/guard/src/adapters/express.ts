@@ -3,7 +3,8 @@
  * accepted token is `res.locals.auth`; a refusal is answered here (RFC 6750 §3, RFC 9449 §7.1).
  * Bearer and DPoP go through verifyRequest; a DPoP proof's htu is compared with the URL Express
  * reconstructs (`req.protocol`, `req.host`, `req.originalUrl`): behind a proxy, set the app's
- * `trust proxy` so that it is the URL the client used (X-Forwarded-Proto, X-Forwarded-Host).
+ * `trust proxy` so that it is the URL the client used (X-Forwarded-Proto, X-Forwarded-Host), or
+ * give the guard `expectedOrigin`, which takes only the path from `req.originalUrl`.
  */
 import type { Request, RequestHandler } from 'express';
 import type { Guard, GuardRequest } from '../guard.js';
@@ -16,6 +17,7 @@ function view(req: Request): GuardRequest {
     get url() {
       return `${req.protocol}://${req.host}${req.originalUrl}`;
     },
+    path: req.originalUrl,
     headers: {
       get(name: string) {
         const value = req.headers[name];

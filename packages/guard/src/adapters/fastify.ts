@@ -3,7 +3,8 @@
  * or `app.addHook('onRequest', fastifyGuard(guard))` for a whole plugin scope. The accepted token
  * is `request.auth`; a refusal is sent from the hook, which stops the chain. Bearer and DPoP go
  * through verifyRequest; a DPoP proof's htu is compared with `request.protocol`, `request.host`
- * and `request.url`: behind a proxy, set Fastify's `trustProxy` so that they are what the client used.
+ * and `request.url`: behind a proxy, set Fastify's `trustProxy` so that they are what the client used,
+ * or give the guard `expectedOrigin`, which takes only the path from `request.url`.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Guard, GuardRequest } from '../guard.js';
@@ -24,6 +25,7 @@ function view(request: FastifyRequest): GuardRequest {
     get url() {
       return `${request.protocol}://${request.host}${request.url}`;
     },
+    path: request.url,
     headers: {
       get(name: string) {
         const value = request.headers[name];

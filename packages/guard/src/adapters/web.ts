@@ -7,7 +7,8 @@ import type { GuardFailure, GuardResult } from '../result.js';
  * the DPoP scheme and its DPoP proof, checked against the request's method and URL (RFC 9449 §7).
  * `request` is a fetch-API Request, or anything with its `method`, `url` and `headers.get` (the
  * framework adapters pass such a view of their own requests). The URL must be the one the client
- * sent the request to: behind a proxy that rewrites it, pass a request whose `url` is the public one.
+ * sent the request to: behind a proxy that rewrites it, give the guard `expectedOrigin` (then only
+ * the URL's path is used), or pass a request whose `url` is the public one.
  */
 export function verifyRequest(guard: Guard, request: GuardRequest, requiredScopes: readonly string[] = []): Promise<GuardResult> {
   return guard.verifyHttp(request, requiredScopes);
