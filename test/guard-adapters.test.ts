@@ -4,6 +4,7 @@
  * @hono/node-server as a bare fetch handler). Same routes, same answers (RFC 6750 §3), DPoP
  * (RFC 9449 §7) included: every adapter goes through verifyRequest.
  */
+import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
 import { createGuard, type Guard, type GuardOptions, failureResponse, verifyRequest } from '@tessera/guard';
@@ -149,6 +150,26 @@ describe('guard adapters', () => {
         expect(res.status).toBe(401);
         expect(await res.json()).toMatchObject({ error: 'invalid_dpop_proof' });
       });
+    });
+  }
+
+  for (const name of ['express', 'fastify'] as const) {
+    it(`${name}: RFC 9449 §4.3 item 9: a Host header with a path in it cannot move the path htu is checked against (a proof for /admin/notes is refused at /notes)`, async () => {
+      const mounted = await adapters[name]!(guard);
+      try {
+        const { host, port } = new URL(mounted.url);
+        const send = (hostHeader: string, htu: string) => new Promise<number>((resolve, reject) => {
+          const headers = { host: hostHeader, authorization: `DPoP ${tokens.bound}`, dpop: proof(key, { htm: 'GET', htu, ath: ath(tokens.bound) }) };
+          request({ host: '127.0.0.1', port, path: '/notes', headers }, (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          }).on('error', reject).end();
+        });
+        expect(await send(`${host}/admin`, `http://${host}/admin/notes`)).toBe(401);
+        expect(await send(host, `http://${host}/notes`)).toBe(200);
+      } finally {
+        await mounted.close();
+      }
     });
   }
 

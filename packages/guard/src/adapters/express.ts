@@ -8,14 +8,14 @@
  */
 import type { Request, RequestHandler } from 'express';
 import type { Guard, GuardRequest } from '../guard.js';
-import { verifyRequest } from './web.js';
+import { frameworkUrl, verifyRequest } from './web.js';
 
 /** The request as the guard reads it; the URL only when a DPoP proof needs it. */
 function view(req: Request): GuardRequest {
   return {
     method: req.method,
     get url() {
-      return `${req.protocol}://${req.host}${req.originalUrl}`;
+      return frameworkUrl(req.protocol, req.host, req.originalUrl);
     },
     path: req.originalUrl,
     headers: {

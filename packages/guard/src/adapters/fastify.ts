@@ -9,7 +9,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Guard, GuardRequest } from '../guard.js';
 import type { VerifiedToken } from '../result.js';
-import { verifyRequest } from './web.js';
+import { frameworkUrl, verifyRequest } from './web.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -23,7 +23,7 @@ function view(request: FastifyRequest): GuardRequest {
   return {
     method: request.method,
     get url() {
-      return `${request.protocol}://${request.host}${request.url}`;
+      return frameworkUrl(request.protocol, request.host, request.url);
     },
     path: request.url,
     headers: {
