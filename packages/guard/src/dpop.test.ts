@@ -1,4 +1,4 @@
-/** The DPoP replay cache (RFC 9449 §11.1) on its own: what it forgets first, and what that costs when full. */
+/** The DPoP replay cache (RFC 9449 §11.1) on its own: what it forgets first. */
 import { describe, expect, it } from 'vitest';
 import { ReplayCache } from './dpop.js';
 
@@ -30,22 +30,5 @@ describe('DPoP replay cache (RFC 9449 §11.1)', () => {
     expect(cache.has('a', 20)).toBe(false);
     expect(cache.has('x', 20)).toBe(true);
     expect(cache.add('x', 200, 30)).toBe(false);
-  });
-
-  it('a full cache forgets its oldest entry in constant time: a 200,000-entry cache costs about what a 1,000-entry one does per insertion (a Map iterated from its front would walk every entry deleted since its last rehash)', () => {
-    const nsPerAdd = (max: number): number => {
-      const cache = new ReplayCache(max);
-      let n = 0;
-      for (; n < max; n++) cache.add(`j${n}`, 1e12, 0);
-      const count = 50_000;
-      const started = performance.now();
-      for (let i = 0; i < count; i++, n++) cache.add(`j${n}`, 1e12, 0);
-      return ((performance.now() - started) * 1e6) / count;
-    };
-    // Best of three each: the machine may be busy. Measured: ~5 times (a larger Map misses the CPU
-    // caches more); scanning deleted slots made it 25 to 40 times.
-    const small = Math.min(nsPerAdd(1_000), nsPerAdd(1_000), nsPerAdd(1_000));
-    const large = Math.min(nsPerAdd(200_000), nsPerAdd(200_000), nsPerAdd(200_000));
-    expect(large / small).toBeLessThan(12);
   });
 });
