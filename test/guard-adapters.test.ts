@@ -4,9 +4,10 @@
  * @hono/node-server as a bare fetch handler). Same routes, same answers (RFC 6750 §3), DPoP
  * (RFC 9449 §7) included: every adapter goes through verifyRequest.
  */
+import { request } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { serve } from '@hono/node-server';
-import { createGuard, type Guard, failureResponse, verifyRequest } from '@tessera/guard';
+import { createGuard, type Guard, type GuardOptions, failureResponse, verifyRequest } from '@tessera/guard';
 import { expressGuard } from '@tessera/guard/express';
 import { fastifyGuard } from '@tessera/guard/fastify';
 import { type GuardVariables, honoGuard } from '@tessera/guard/hono';
@@ -68,6 +69,7 @@ describe('guard adapters', () => {
   const h = useServer();
   const tokens = { read: '', revoked: '', client: '', bound: '' };
   let guard: Guard;
+  let guardOptions: GuardOptions;
   let key: DpopKey;
 
   // One guard for every adapter, created after the revocation: its first catch-up holds it.
@@ -81,7 +83,8 @@ describe('guard adapters', () => {
     const a = h.auth(app);
     tokens.bound = (await h.post('/token', { grant_type: 'client_credentials', scope: 'read' }, { ...a.headers, dpop: proof(key, { htm: 'POST', htu: `${h.server.url}/token` }) })).body.access_token;
     const rs = await h.client({ scope: GUARD_SCOPE });
-    guard = createGuard({ issuer: h.server.url, audience: h.server.tessera.config.audience, client: { id: rs.id, secret: rs.secret! }, realm: 'notes' });
+    guardOptions = { issuer: h.server.url, audience: h.server.tessera.config.audience, client: { id: rs.id, secret: rs.secret! }, realm: 'notes' };
+    guard = createGuard(guardOptions);
     await guard.ready();
   });
   afterAll(() => guard?.close());
@@ -149,6 +152,54 @@ describe('guard adapters', () => {
       });
     });
   }
+
+  for (const name of ['express', 'fastify'] as const) {
+    it(`${name}: RFC 9449 §4.3 item 9: a Host header with a path in it cannot move the path htu is checked against (a proof for /admin/notes is refused at /notes)`, async () => {
+      const mounted = await adapters[name]!(guard);
+      try {
+        const { host, port } = new URL(mounted.url);
+        const send = (hostHeader: string, htu: string) => new Promise<number>((resolve, reject) => {
+          const headers = { host: hostHeader, authorization: `DPoP ${tokens.bound}`, dpop: proof(key, { htm: 'GET', htu, ath: ath(tokens.bound) }) };
+          request({ host: '127.0.0.1', port, path: '/notes', headers }, (res) => {
+            res.resume();
+            resolve(res.statusCode ?? 0);
+          }).on('error', reject).end();
+        });
+        expect(await send(`${host}/admin`, `http://${host}/admin/notes`)).toBe(401);
+        expect(await send(host, `http://${host}/notes`)).toBe(200);
+      } finally {
+        await mounted.close();
+      }
+    });
+  }
+
+  describe('expectedOrigin: the app behind a TLS-terminating proxy, reached at http://127.0.0.1', () => {
+    let proxied: Guard;
+    beforeAll(async () => {
+      proxied = createGuard({ ...guardOptions, expectedOrigin: 'https://api.example.com' });
+      await proxied.ready();
+    });
+    afterAll(() => proxied?.close());
+
+    for (const [name, mount] of Object.entries(adapters)) {
+      it(`${name}: RFC 9449 §4.3 item 9: htu is expectedOrigin with the request's path (query ignored); a proof for the app's own URL, or another path, is refused`, async () => {
+        const mounted = await mount(proxied);
+        try {
+          const send = (htu: string) => fetch(`${mounted.url}/notes?page=2`, { headers: { authorization: `DPoP ${tokens.bound}`, dpop: proof(key, { htm: 'GET', htu, ath: ath(tokens.bound) }) } });
+          const ok = await send('https://api.example.com/notes');
+          expect(ok.status).toBe(200);
+          expect(await ok.json()).toEqual({ sub: tokens.client, scopes: ['read'] });
+          for (const htu of [`${mounted.url}/notes`, `${mounted.url}/notes?page=2`, 'http://api.example.com/notes', 'https://api.example.com/admin']) {
+            const refused = await send(htu);
+            expect(refused.status, htu).toBe(401);
+            expect(await refused.json()).toEqual({ error: 'invalid_dpop_proof', error_description: 'the DPoP proof htu does not match the request URI' });
+          }
+        } finally {
+          await mounted.close();
+        }
+      });
+    }
+  });
 
   it('Express behind a proxy: with `trust proxy`, htu is the URL the client used (X-Forwarded-Proto and -Host), not the one the app listens on', async () => {
     const app = express();

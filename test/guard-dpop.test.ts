@@ -105,6 +105,21 @@ describe('guard: DPoP-bound access tokens (RFC 9449 §7)', () => {
     }
   });
 
+  it('RFC 9449 §4.3 item 9 with expectedOrigin: htu is that origin (normalised) with the request\'s path, whatever origin the request arrived at; the internal URL is refused', async () => {
+    const g = await guard({ expectedOrigin: 'HTTPS://API.Example:443/' });
+    const c = await h.client({ tokenFormat: 'jwt' });
+    const key = await dpopKey();
+    const token = await boundToken(h, c, key);
+    const internal = 'http://10.0.0.7:8080/notes?page=2';
+    expect((await verifyRequest(g, dpopRequest(key, token, { htu: RESOURCE }, { url: internal }))).ok).toBe(true);
+    // A framework view: the path as received, and a URL rebuilt from a Host header the guard does not read.
+    const viewOf = (request: Request) => ({ method: request.method, url: 'http://internal.example/elsewhere', path: '/notes?page=2', headers: request.headers });
+    expect((await verifyRequest(g, viewOf(dpopRequest(key, token, { htu: RESOURCE }, { url: internal })))).ok).toBe(true);
+    refused(await verifyRequest(g, dpopRequest(key, token, { htu: internal }, { url: internal })), 401, 'invalid_dpop_proof', /htu/);
+    refused(await verifyRequest(g, dpopRequest(key, token, { htu: 'https://api.example/other' }, { url: internal })), 401, 'invalid_dpop_proof', /htu/);
+    refused(await verifyRequest(g, { ...viewOf(dpopRequest(key, token, { htu: RESOURCE }, { url: internal })), path: '*' }), 401, 'invalid_dpop_proof', /htu/);
+  });
+
   it('RFC 9449 §11.1: a proof is accepted once; the same proof again is refused as a replay', async () => {
     const g = await guard();
     const c = await h.client({ tokenFormat: 'jwt' });

@@ -256,6 +256,16 @@ describe('createGuard refuses insecure setups unless asked loudly', () => {
     expect(() => createGuard({ ...base, issuer: 'https://as.example', algorithms: ['none'] })).toThrow(/none/);
   });
 
+  it('expectedOrigin must be an origin, scheme://host[:port]: a path, a query, a fragment, credentials or another scheme are refused at creation', async () => {
+    const base = { issuer: 'https://as.example', audience: 'https://api.example', revocations: 'ignore' as const };
+    for (const bad of ['', 'api.example.com', 'https://api.example.com/api', 'https://api.example.com?', 'https://api.example.com/#top', 'https://user:pw@api.example.com', 'ftp://api.example.com']) {
+      expect(() => createGuard({ ...base, expectedOrigin: bad }), bad).toThrow(/expectedOrigin must be an origin/);
+    }
+    for (const good of ['https://api.example.com', 'https://api.example.com/', 'HTTPS://API.Example.com:443', 'http://127.0.0.1:8080']) {
+      await createGuard({ ...base, expectedOrigin: good }).close();
+    }
+  });
+
   it("revocations: 'ignore' verifies JWTs with no client at all (and cannot hear revocations)", async () => {
     const s = await startTestServer();
     try {

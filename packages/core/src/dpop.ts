@@ -78,12 +78,20 @@ interface ProofKey {
 }
 
 const b64url = /^[A-Za-z0-9_-]*$/;
+const B64URL_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
-/** The bytes of a base64url segment if it is their one canonical encoding (RFC 7515 §2), else undefined. */
+/**
+ * The bytes of a base64url segment if it is their one canonical encoding (RFC 7515 §2: no
+ * padding, RFC 4648 §5 alphabet, spare bits zero), else undefined. Checked on the text, so the
+ * bytes are decoded once and never encoded back.
+ */
 function canonical(segment: string): Buffer | undefined {
-  if (segment === '' || !b64url.test(segment)) return undefined;
-  const bytes = Buffer.from(segment, 'base64url');
-  return bytes.toString('base64url') === segment ? bytes : undefined;
+  const rest = segment.length % 4;
+  if (segment === '' || rest === 1 || !b64url.test(segment)) return undefined;
+  // RFC 4648 §3.5: the low bits of the last character that encode no byte are zero.
+  const spare = rest === 2 ? 0x0f : rest === 3 ? 0x03 : 0;
+  if ((B64URL_ALPHABET.indexOf(segment.charAt(segment.length - 1)) & spare) !== 0) return undefined;
+  return Buffer.from(segment, 'base64url');
 }
 
 function jsonObject(bytes: Buffer): Record<string, unknown> | undefined {

@@ -52,6 +52,12 @@ export interface GuardStatus {
 export interface GuardRequest {
   readonly method: string;
   readonly url: string;
+  /**
+   * The request target's path and query as received (`/notes?page=2`), which the framework
+   * adapters pass: with the guard's `expectedOrigin`, a proof's htu is that origin and this path.
+   * Absent, the path of `url`.
+   */
+  readonly path?: string;
   readonly headers: { get(name: string): string | null | undefined };
 }
 
@@ -147,7 +153,7 @@ export function createGuard(input: GuardOptions): Guard {
   /** RFC 9449 §7: the token and its proof, checked side by side (each may wait on the thread pool or the network). */
   async function verifyDpop(token: string, request: GuardRequest, requiredScopes: readonly string[]): Promise<GuardResult> {
     const started = options.onVerify ? performance.now() : 0;
-    const proof = dpop.check(request.headers.get('dpop'), request.method, request.url, token);
+    const proof = dpop.check(request.headers.get('dpop'), request, token);
     // checkToken may answer (a stale feed) without waiting for the proof.
     proof.catch(() => {});
     return done(await checkToken(parts, token, requiredScopes, proof), started);

@@ -93,6 +93,14 @@ export interface GuardOptions {
    * requests one guard takes in `dpopProofLifetime` seconds.
    */
   dpopReplayCacheSize?: number;
+  /**
+   * DPoP: the origin clients send requests to (`https://api.example.com`), for an app that sees
+   * another one behind a TLS-terminating proxy or a gateway. A proof's `htu` must then be this
+   * origin with the request's path (RFC 9449 §4.3 item 9, query and fragment ignored), whatever
+   * the scheme, Host or X-Forwarded-* headers the app receives. Absent: the request's URL as the
+   * adapter rebuilds it.
+   */
+  expectedOrigin?: string;
 }
 
 export const defaults = {
@@ -132,7 +140,17 @@ export function resolveOptions(input: GuardOptions): ResolvedOptions {
     throw new TypeError("createGuard: the revocation feed needs `client` credentials (or revocations: 'ignore', which accepts revoked JWTs until they expire)");
   }
   if (o.algorithms.some((a) => a.toLowerCase() === 'none')) throw new TypeError('createGuard: alg none is never accepted (RFC 9068 §4)');
+  if (o.expectedOrigin !== undefined) o.expectedOrigin = originOf(o.expectedOrigin);
   return o;
+}
+
+/** An http(s) origin (RFC 6454 §4: scheme, host, port) in its serialised form: scheme and host in lower case, no default port, no slash. */
+function originOf(value: string): string {
+  const url = URL.canParse(value) ? new URL(value) : undefined;
+  if (url === undefined || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.username !== '' || url.password !== '' || url.pathname !== '/' || /[?#]/.test(value)) {
+    throw new TypeError(`createGuard: expectedOrigin must be an origin, scheme://host[:port] with no path, query or credentials (e.g. https://api.example.com), not ${JSON.stringify(value)}`);
+  }
+  return url.origin;
 }
 
 function stripUndefined<T extends object>(value: T): Partial<T> {

@@ -3,12 +3,13 @@
  * or `app.addHook('onRequest', fastifyGuard(guard))` for a whole plugin scope. The accepted token
  * is `request.auth`; a refusal is sent from the hook, which stops the chain. Bearer and DPoP go
  * through verifyRequest; a DPoP proof's htu is compared with `request.protocol`, `request.host`
- * and `request.url`: behind a proxy, set Fastify's `trustProxy` so that they are what the client used.
+ * and `request.url`: behind a proxy, set Fastify's `trustProxy` so that they are what the client used,
+ * or give the guard `expectedOrigin`, which takes only the path from `request.url`.
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Guard, GuardRequest } from '../guard.js';
 import type { VerifiedToken } from '../result.js';
-import { verifyRequest } from './web.js';
+import { frameworkUrl, verifyRequest } from './web.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -22,8 +23,9 @@ function view(request: FastifyRequest): GuardRequest {
   return {
     method: request.method,
     get url() {
-      return `${request.protocol}://${request.host}${request.url}`;
+      return frameworkUrl(request.protocol, request.host, request.url);
     },
+    path: request.url,
     headers: {
       get(name: string) {
         const value = request.headers[name];

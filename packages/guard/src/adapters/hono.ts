@@ -3,7 +3,7 @@
  * token is `c.get('auth')`; a refusal is returned as the response. The request goes to
  * verifyRequest as it is (`c.req.raw`): a DPoP proof's htu is compared with its URL, which the
  * runtime builds (on Node, @hono/node-server takes the Host header); behind a proxy that changes
- * the URL, mount the guard where the request carries the public one.
+ * the URL, give the guard `expectedOrigin` (then only the URL's path is used).
  */
 import type { MiddlewareHandler } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';

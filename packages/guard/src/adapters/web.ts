@@ -7,10 +7,24 @@ import type { GuardFailure, GuardResult } from '../result.js';
  * the DPoP scheme and its DPoP proof, checked against the request's method and URL (RFC 9449 §7).
  * `request` is a fetch-API Request, or anything with its `method`, `url` and `headers.get` (the
  * framework adapters pass such a view of their own requests). The URL must be the one the client
- * sent the request to: behind a proxy that rewrites it, pass a request whose `url` is the public one.
+ * sent the request to: behind a proxy that rewrites it, give the guard `expectedOrigin` (then only
+ * the URL's path is used), or pass a request whose `url` is the public one.
  */
 export function verifyRequest(guard: Guard, request: GuardRequest, requiredScopes: readonly string[] = []): Promise<GuardResult> {
   return guard.verifyHttp(request, requiredScopes);
+}
+
+/** RFC 3986 §3.2.2-3.2.3: a host (IP literal or registered name) and an optional port, nothing else. */
+const HOST_PORT = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~%!$&'()*+,;=]+)(?::[0-9]*)?$/;
+
+/**
+ * The URL of a request a framework describes by scheme, host and request target, for a DPoP
+ * proof's htu (RFC 9449 §4.3 item 9); '' (which matches no htu) unless the host is a host[:port]:
+ * a Host header carrying a path ("api.example/admin") would move the path the proof is checked
+ * against ("http://api.example/admin/notes" for a request to /notes).
+ */
+export function frameworkUrl(scheme: string, host: string | undefined, target: string): string {
+  return host !== undefined && HOST_PORT.test(host) ? `${scheme}://${host}${target}` : '';
 }
 
 /** The refusal as a Response: status, WWW-Authenticate (RFC 6750 §3, RFC 9449 §7.1), DPoP-Nonce when one is due, and a JSON body. */
