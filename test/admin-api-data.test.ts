@@ -108,6 +108,40 @@ describe.each(['sqlite', 'postgres'] as const)('admin API data on %s', (store) =
     });
   });
 
+  describe('bad input never reaches the database as a 500 (security review)', () => {
+    const forged = (key: unknown) => Buffer.from(JSON.stringify([key])).toString('base64url');
+
+    it('a forged cursor (a fraction, a huge or negative number, a long or odd string) is a 400 problem', async () => {
+      for (const key of [1.5, 1e30, 2 ** 63, -1]) expect((await s.call(token, 'GET', `/audit?cursor=${forged(key)}`)).status).toBe(400);
+      for (const key of ['x'.repeat(201), 'a b', 'é']) expect((await s.call(token, 'GET', `/tokens?cursor=${forged(key)}`)).status).toBe(400);
+    });
+
+    it('access_ttl and refresh_ttl are at most ten years: more is a 400 problem, and the token listing stays readable', async () => {
+      const huge = await s.call(token, 'POST', '/clients', { name: 'forever', grant_types: ['client_credentials'], scope: 'read', access_ttl: 9007199254740991 });
+      expect(huge.status).toBe(400);
+      expect(huge.body.errors).toEqual(expect.arrayContaining([expect.objectContaining({ pointer: '/body/access_ttl' })]));
+      const longest = await s.call(token, 'POST', '/clients', { name: 'decade', grant_types: ['client_credentials'], scope: 'read', refresh_ttl: 10 * 366 * 86_400 });
+      expect(longest.status).toBe(201);
+      expect((await s.call(token, 'PATCH', `/clients/${longest.body.client_id}`, { access_ttl: 10 * 366 * 86_400 + 1 })).status).toBe(400);
+      expect((await s.call(token, 'GET', '/tokens')).status).toBe(200);
+    });
+
+    it('the same new username sent at once: one 201, every other a 409, never a 500', async () => {
+      const body = { username: `racer-${store}`, password: 'correct horse battery staple 42' };
+      const statuses = await Promise.all(Array.from({ length: 4 }, () => s.call(token, 'POST', '/users', body).then((r) => r.status)));
+      expect(statuses.sort()).toEqual([201, 409, 409, 409]);
+    });
+
+    it('RFC 9110 §9.1: HEAD is answered wherever GET is, and Allow lists it', async () => {
+      const head = await fetch(`${s.adminUrl}/admin/api/v1/clients`, { method: 'HEAD', headers: { authorization: `Bearer ${token}` } });
+      expect(head.status).toBe(200);
+      expect(await head.text()).toBe('');
+      const put = await s.call(token, 'PUT', '/clients');
+      expect(put.status).toBe(405);
+      expect(put.headers.get('allow')).toBe('GET, HEAD, POST');
+    });
+  });
+
   describe('audit and stats', () => {
     it('GET /audit filters by client and pages by cursor; GET /audit/verify checks the chain', async () => {
       const first = await s.call(token, 'GET', `/audit?client_id=${client.client_id}&limit=2`);

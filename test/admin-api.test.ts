@@ -89,7 +89,7 @@ describe('problem details on bad input (never 500)', () => {
     problem(await s.call(token, 'GET', '/nothing'), 404);
     const wrong = await s.call(token, 'PUT', '/clients');
     problem(wrong, 405);
-    expect(wrong.headers.get('allow')).toBe('GET, POST');
+    expect(wrong.headers.get('allow')).toBe('GET, HEAD, POST');
   });
 
   it('422 for a registration the CLI refuses too (shared rules), 409 for a taken username', async () => {

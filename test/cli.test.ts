@@ -140,7 +140,8 @@ describe('usage', () => {
     ['a relative redirect URI', ['--grant-type', 'implicit', '--redirect-uri', '/cb'], /absolute URI/],
     ['a public client with client_credentials', ['--grant-type', 'client_credentials', '--public'], /public client cannot use client_credentials/],
     ['--public with another --auth-method', ['--grant-type', 'authorization_code', '--redirect-uri', 'https://app.example/cb', '--public', '--auth-method', 'client_secret_post'], /conflicts/],
-    ['a zero --access-ttl', ['--grant-type', 'client_credentials', '--access-ttl', '0'], /positive whole number/],
+    ['a zero --access-ttl', ['--grant-type', 'client_credentials', '--access-ttl', '0'], /--access-ttl must be a whole number from 1 to/],
+    ['a --refresh-ttl past ten years (a token expiry a Date could not show)', ['--grant-type', 'client_credentials', '--refresh-ttl', '9000000000'], /--refresh-ttl must be a whole number from 1 to 316224000/],
     ['a repeated single-valued option', ['--grant-type', 'client_credentials', '--token-format', 'jwt', '--token-format', 'opaque'], /given more than once/],
   ])('client create refuses %s with exit 2', async (_, args, message) => {
     const run = await tessera(['client', 'create', '--name', 'bad', '--scope', 'read', ...args]);

@@ -134,6 +134,17 @@ describe.each(['sqlite', 'postgres'] as const)('metrics and readiness on %s', (s
     await vi.waitFor(async () => expect(value(await metrics(), 'tessera_feed_subscribers')).toBe(0), { timeout: 5000, interval: 50 });
   });
 
+  /** /readyz once it answers `status`: an answer is reused for a second, so a change shows within one. */
+  const readyz = async (status: number): Promise<Response> => {
+    let res: Response | undefined;
+    await vi.waitFor(async () => {
+      res = await fetch(`${h.server.url}/readyz`);
+      if (res.status !== status) await res.body?.cancel();
+      expect(res.status).toBe(status);
+    }, { timeout: 5000, interval: 100 });
+    return res as Response;
+  };
+
   it('/readyz: 200 when ready; 503 naming the schema check while the schema is not the current version; /healthz stays live', async () => {
     const ok = await fetch(`${h.server.url}/readyz`);
     expect(ok.status).toBe(200);
@@ -142,8 +153,7 @@ describe.each(['sqlite', 'postgres'] as const)('metrics and readiness on %s', (s
     const setVersion = await schemaVersionSetter(h.server);
     try {
       await setVersion(-1);
-      const down = await fetch(`${h.server.url}/readyz`);
-      expect(down.status).toBe(503);
+      const down = await readyz(503);
       expect(down.headers.get('retry-after')).toBe('5');
       expect(await down.json()).toMatchObject({ status: 'unavailable', check: 'schema', reason: expect.stringMatching(/schema is at version \d+/) });
       // Liveness is only that the store answers a read.
@@ -151,13 +161,12 @@ describe.each(['sqlite', 'postgres'] as const)('metrics and readiness on %s', (s
     } finally {
       await setVersion(0);
     }
-    expect((await fetch(`${h.server.url}/readyz`)).status).toBe(200);
+    await readyz(200);
   });
 
   it('/readyz: 503 naming the database check once the database is closed (last: the server is done after it)', async () => {
     await h.server.tessera.store.close();
-    const down = await fetch(`${h.server.url}/readyz`);
-    expect(down.status).toBe(503);
+    const down = await readyz(503);
     expect(await down.json()).toEqual({ status: 'unavailable', check: 'database', reason: 'the database does not answer a read' });
     expect((await fetch(`${h.server.url}/healthz`)).status).toBe(503);
   });

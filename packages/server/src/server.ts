@@ -178,6 +178,10 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     onFailedAttempt: (info) => (info.failed ? log.warn(info, 'webhook delivery given up') : log.debug(info, 'webhook delivery attempt failed; will retry')),
   });
   const adminUrl = admin && urlOf(admin);
+  const adminHost = options.adminHost ?? '127.0.0.1';
+  if (admin && !['127.0.0.1', '::1', 'localhost'].includes(adminHost)) {
+    log.warn({ adminUrl }, 'the admin API listens beyond loopback over plain HTTP: admin tokens cross the network in the clear unless a TLS proxy fronts it');
+  }
   log.info({ url, issuer: tessera.config.issuer, ...(metricsListener ? { metrics: metricsListener.url + METRICS_PATH } : {}), ...(adminUrl ? { adminUrl } : {}) }, 'listening');
   // Settings hold no secrets; at debug they show what the server actually runs with.
   log.debug({ config: tessera.config }, 'settings');

@@ -78,8 +78,11 @@ export function createAdminHandler(parts: HandlerParts): Handler {
     const segments = rest.split('/').slice(1);
     const found = routes.map((r) => ({ route: r.route, params: r.match(segments) })).filter((r) => r.params !== undefined);
     if (found.length === 0) throw new Problem(404, 'no such admin API resource (see /admin/api/v1/openapi.json)');
-    const hit = found.find((r) => r.route.method === req.method);
-    if (!hit) throw new Problem(405, `${req.method.slice(0, 16)} is not allowed here`, undefined, { allow: found.map((r) => r.route.method).join(', ') });
+    // RFC 9110 §9.1: HEAD wherever GET is (node:http sends no body for it).
+    const method = req.method === 'HEAD' ? 'GET' : req.method;
+    const hit = found.find((r) => r.route.method === method);
+    const allowed = found.flatMap((r) => (r.route.method === 'GET' ? ['GET', 'HEAD'] : [r.route.method]));
+    if (!hit) throw new Problem(405, `${req.method.slice(0, 16)} is not allowed here`, undefined, { allow: allowed.join(', ') });
     const { route, params } = hit;
     if (admin.readOnly && route.method !== 'GET') throw new Problem(403, `admin token '${admin.name}' is read-only`);
     let query: unknown;

@@ -9,7 +9,9 @@ export const encodeCursor = (key: string | number): string => Buffer.from(JSON.s
 export function decodeCursor<T extends 'string' | 'number'>(cursor: string, type: T): T extends 'string' ? string : number {
   try {
     const [key] = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8')) as unknown[];
-    if (typeof key === type) return key as T extends 'string' ? string : number;
+    // A forged key never reaches the database: a seq is a safe whole number, an id a short printable string.
+    if (type === 'number' && Number.isSafeInteger(key) && (key as number) >= 0) return key as T extends 'string' ? string : number;
+    if (type === 'string' && typeof key === 'string' && /^[\x21-\x7e]{1,200}$/.test(key)) return key as T extends 'string' ? string : number;
   } catch {}
   throw new Problem(400, 'cursor is not one this API returned', [{ pointer: '/query/cursor', detail: 'not a cursor from next_cursor' }]);
 }

@@ -30,6 +30,12 @@ export interface FieldNames {
 }
 
 /** Grants that send the browser back to the client (RFC 6749 §3.1.2). */
+/**
+ * The longest access or refresh token lifetime a client may be given, in seconds: ten years. Any
+ * longer and an expiry no longer fits a JavaScript Date or a PostgreSQL integer column.
+ */
+export const MAX_TOKEN_TTL = 10 * 366 * 86_400;
+
 export const REDIRECTING: readonly GrantType[] = ['authorization_code', 'implicit'];
 /** Grants only a confidential client may use: it acts on its own credentials (RFC 6749 §4.4; RFC 8693 §2.1 authenticates the exchanging client). */
 const CONFIDENTIAL_ONLY: readonly GrantType[] = ['client_credentials', TOKEN_EXCHANGE_GRANT];

@@ -5,7 +5,7 @@
 import { formatScope, parseScope } from '@tessera/core';
 import { z } from 'zod';
 import { clientJson, withSecretSecond } from '../../cli/commands/client-fields.js';
-import { AUTH_METHODS, type FieldNames, GRANT_TYPES, registrationProblem, TOKEN_FORMATS } from '../../lifecycle/client-rules.js';
+import { AUTH_METHODS, type FieldNames, GRANT_TYPES, MAX_TOKEN_TTL, registrationProblem, TOKEN_FORMATS } from '../../lifecycle/client-rules.js';
 import { SIGNING_ALGS } from '../../lifecycle/keys.js';
 import type { NewClient } from '../../lifecycle/principals.js';
 import { redirectUriProblem } from '../../rfc6749/redirect-uri.js';
@@ -55,8 +55,8 @@ const fields = {
   resources: z.array(checked(resourceProblem)),
   exchange_audiences: z.array(checked(resourceProblem)),
   token_format: z.enum(TOKEN_FORMATS),
-  access_ttl: z.number().int().min(1).nullable(),
-  refresh_ttl: z.number().int().min(1).nullable(),
+  access_ttl: z.number().int().min(1).max(MAX_TOKEN_TTL).nullable(),
+  refresh_ttl: z.number().int().min(1).max(MAX_TOKEN_TTL).nullable(),
   id_token_signed_response_alg: z.enum(SIGNING_ALGS),
   jwks: z.object({ keys: z.array(z.record(z.string(), z.unknown())) }).loose().describe('private_key_jwt: the public keys, a JWK Set'),
   jwks_uri: jwksUri.describe('private_key_jwt: where the JWK Set is fetched'),

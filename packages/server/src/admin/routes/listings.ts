@@ -11,7 +11,9 @@ import { decodeCursor, page } from '../cursor.js';
 import { route } from '../route.js';
 import { id, isoTime, pageOf, paging, time } from '../schemas.js';
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
+/** An instant as ISO 8601; one past what a Date holds (a lifetime set before lifetimes were capped) as the largest one that is. */
+const iso = (ms: number | null) => (ms === null ? null : new Date(Math.min(ms, MAX_DATE_MS)).toISOString());
+const MAX_DATE_MS = 8.64e15;
 
 function stateOf(t: TokenRecord, now: number): TokenListState {
   if (t.revokedAt !== null) return 'revoked';

@@ -57,9 +57,16 @@ export const userRoutes = [
     body: z.strictObject({ username: checked(usernameProblem, 'username'), password, ...profile }),
     async handle({ body, by, tessera }) {
       const made = checkedProfile(profileAfter(NO_PROFILE, { name: body.name, email: body.email, emailVerified: body.email_verified }));
-      if (await tessera.store.getUserByName(body.username)) throw new Problem(409, 'a user with that username exists already');
+      const taken = () => new Problem(409, 'a user with that username exists already');
+      if (await tessera.store.getUserByName(body.username)) throw taken();
       await policy(body.password, tessera.config);
-      return userJson(await tessera.engine.createUser(body.username, body.password, by, made));
+      try {
+        return userJson(await tessera.engine.createUser(body.username, body.password, by, made));
+      } catch (err) {
+        // Two requests for one new username at once: the store's unique index lets one in.
+        if (await tessera.store.getUserByName(body.username)) throw taken();
+        throw err;
+      }
     },
   }),
   route({

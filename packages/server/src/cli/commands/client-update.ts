@@ -3,7 +3,8 @@
  * changes, and its tokens and grants stay valid unless `--revoke` asks otherwise.
  */
 import type { ClientChanges, ClientRecord } from '../../store/types.js';
-import { CommandError, EXIT, list, oneOf, parse, positiveInt, repeated, UsageError, type Command } from '../args.js';
+import { MAX_TOKEN_TTL } from '../../lifecycle/client-rules.js';
+import { CommandError, count, EXIT, list, oneOf, parse, positiveInt, repeated, UsageError, type Command } from '../args.js';
 import { fields, plural, print, printJson, withTessera } from '../io.js';
 import {
   checkRegistration, clientJson, clientKeysOf, clientText, GRANT_TYPES, ID_TOKEN_ALG_HELP, idTokenAlgOf, KEYS_HELP, needSealingKey,
@@ -162,5 +163,5 @@ ${REVOKE_HELP}
 };
 
 function ttlOf(label: string, value: string): number | null {
-  return value === 'default' ? null : positiveInt(label, value);
+  return value === 'default' ? null : count(label, value, MAX_TOKEN_TTL);
 }

@@ -1,8 +1,9 @@
 /** `tessera client create|list|show|update|rotate-secret|delete|initial-token`: registered OAuth clients (RFC 6749 §2). */
-import { CommandError, EXIT, list, need, oneOf, parse, positiveInt, repeated, UsageError, type Command } from '../args.js';
+import { CommandError, count, EXIT, list, need, oneOf, parse, repeated, UsageError, type Command } from '../args.js';
 import { plural, print, printJson, shortIso, table, withTessera } from '../io.js';
 import { initialToken } from './client-initial-token.js';
 import { rotateSecret, update } from './client-update.js';
+import { MAX_TOKEN_TTL } from '../../lifecycle/client-rules.js';
 import {
   AUTH_METHODS, authMethodOf, checkRegistration, clientJson, clientKeysOf, clientText, EXCHANGE_AUDIENCE_HELP, GRANT_TYPES, ID_TOKEN_ALG_HELP, idTokenAlgOf, KEYS_HELP,
   needSealingKey, redirectUri, REQUIRE_DPOP_HELP, RESOURCE_HELP, resourcesOf, scopeOf, TOKEN_FORMATS, withSecretSecond,
@@ -68,8 +69,8 @@ ${REQUIRE_DPOP_HELP}`,
     const exchangeAudiences = resourcesOf(repeated(values['exchange-audience']), '--exchange-audience');
     const authMethod = authMethodOf(values['auth-method'], values.public === true);
     const tokenFormat = oneOf('--token-format', values['token-format'] ?? 'opaque', TOKEN_FORMATS);
-    const accessTtl = values['access-ttl'] === undefined ? null : positiveInt('--access-ttl', values['access-ttl']);
-    const refreshTtl = values['refresh-ttl'] === undefined ? null : positiveInt('--refresh-ttl', values['refresh-ttl']);
+    const accessTtl = values['access-ttl'] === undefined ? null : count('--access-ttl', values['access-ttl'], MAX_TOKEN_TTL);
+    const refreshTtl = values['refresh-ttl'] === undefined ? null : count('--refresh-ttl', values['refresh-ttl'], MAX_TOKEN_TTL);
     const idTokenSignedResponseAlg = idTokenAlgOf(values['id-token-alg'] ?? 'RS256');
 
     const keys = await clientKeysOf(values.jwks, values['jwks-uri']);
