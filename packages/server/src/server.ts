@@ -3,7 +3,6 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { OAuthError } from '@tessera/core';
 import type { Logger } from 'pino';
-import { createAdminHandler } from './admin/api.js';
 import { toProblemResponse } from './admin/problem.js';
 import { createHandler } from './app.js';
 import { defaults, metricsDefaults, type ServerConfig } from './config.js';
@@ -139,7 +138,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     ),
   );
   handler = createHandler(tessera, { metrics });
-  if (admin) adminHandler = createAdminHandler(tessera);
+  // Loaded only with an admin listener: without one, the admin API (and zod) is never imported.
+  if (admin) adminHandler = (await import('./admin/api.js')).createAdminHandler(tessera);
   ready(handler);
   let metricsListener: { server: Server; url: string } | undefined;
   if (options.metrics && metrics) {
