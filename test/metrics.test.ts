@@ -107,13 +107,13 @@ describe.each(['sqlite', 'postgres'] as const)('metrics and readiness on %s', (s
     const now = await metrics();
     expect({
       access: { active: moved(now, 'access', 'active'), revoked: moved(now, 'access', 'revoked'), expired: moved(now, 'access', 'expired') },
-      refresh: { active: moved(now, 'refresh', 'active'), consumed: moved(now, 'refresh', 'consumed') },
-    }).toEqual({ access: { active: 3, revoked: 1, expired: 0 }, refresh: { active: 1, consumed: 1 } });
+      refresh: { active: moved(now, 'refresh', 'active'), rotated: moved(now, 'refresh', 'rotated') },
+    }).toEqual({ access: { active: 3, revoked: 1, expired: 0 }, refresh: { active: 1, rotated: 1 } });
     // The service's tokens expire (1 s) and are kept, expired, until swept (sweepRetention): the
-    // revoked one counts as expired from then on.
+    // live one counts as expired from then on, the revoked one stays revoked.
     await sleep(1100);
     const later = await metrics();
-    expect([moved(later, 'access', 'active'), moved(later, 'access', 'revoked'), moved(later, 'access', 'expired')]).toEqual([2, 0, 2]);
+    expect([moved(later, 'access', 'active'), moved(later, 'access', 'revoked'), moved(later, 'access', 'expired')]).toEqual([2, 1, 1]);
   });
 
   it('feed subscribers and their lag: a connected SSE client counts while open, caught up with the head', async () => {

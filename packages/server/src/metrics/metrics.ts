@@ -94,7 +94,7 @@ export class ServerMetrics {
     };
     new Gauge({
       name: 'tessera_tokens',
-      help: 'Stored tokens by kind and state (active; consumed: a rotated refresh token; revoked; expired, until swept), counted at most once per tokenCountInterval.',
+      help: 'Stored tokens by kind and state (revoked; rotated: a refresh token consumed by rotation; expired, until swept; active), counted at most once per tokenCountInterval.',
       labelNames: ['kind', 'state'],
       registers: [this.registry],
       async collect() {

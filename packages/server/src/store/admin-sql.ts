@@ -3,7 +3,7 @@
  * with their own placeholders): each query a list of conditions with their arguments, ordered by
  * the table's primary key so no index beyond it is needed to page (types.ts TokenQuery).
  */
-import type { AuditQuery, GrantQuery, PrincipalQuery, TokenQuery, TokenListState } from './types.js';
+import type { AuditQuery, GrantQuery, PrincipalQuery, TokenQuery, TokenState } from './types.js';
 
 export interface Condition {
   sql: string;
@@ -14,7 +14,7 @@ export interface Condition {
  * A token's state at `at` (the placeholder's argument). `+expires_at` keeps SQLite from ranging
  * over the expiry index and sorting the result: paging walks the primary key.
  */
-const STATE: Readonly<Record<TokenListState, string>> = {
+const STATE: Readonly<Record<TokenState, string>> = {
   active: 'revoked_at IS NULL AND consumed_at IS NULL AND +expires_at > ?',
   expired: 'revoked_at IS NULL AND consumed_at IS NULL AND +expires_at <= ?',
   revoked: 'revoked_at IS NOT NULL',

@@ -309,17 +309,18 @@ export interface RevocationResult {
 }
 
 /**
- * A token's state at some time, for the metrics gauge (countTokens): expired (past expiresAt,
- * kept until swept) before revoked, revoked before consumed (a rotated refresh token), else active.
+ * A token's state at some time, the one definition the metrics gauge (countTokens), the admin
+ * API's filters and its stats share: revoked, before rotated (a refresh token consumed by
+ * rotation), before expired (past expiresAt, kept until swept), else active.
  */
-export type TokenState = 'active' | 'consumed' | 'revoked' | 'expired';
+export type TokenState = 'active' | 'rotated' | 'revoked' | 'expired';
 
 /** How many stored tokens are in each state, by kind. */
 export type TokenCounts = Record<TokenKind, Record<TokenState, number>>;
 
 export const emptyTokenCounts = (): TokenCounts => ({
-  access: { active: 0, consumed: 0, revoked: 0, expired: 0 },
-  refresh: { active: 0, consumed: 0, revoked: 0, expired: 0 },
+  access: { active: 0, rotated: 0, revoked: 0, expired: 0 },
+  refresh: { active: 0, rotated: 0, revoked: 0, expired: 0 },
 });
 
 /**
@@ -464,9 +465,6 @@ export interface AdminTokenRecord {
   revokedAt: number | null;
 }
 
-/** Token states the admin API filters by: 'rotated' is a refresh token consumed by rotation, 'expired' neither revoked nor rotated, past its expiry. */
-export type TokenListState = 'active' | 'revoked' | 'expired' | 'rotated';
-
 /**
  * A page of tokens (admin API). Ordered by id: ids begin with their creation millisecond
  * (secrets.randomId), so this is issue order, and the primary key serves it (no index is kept for
@@ -477,7 +475,7 @@ export interface TokenQuery {
   userId?: string;
   /** The client's tokens, exchanged ones on others' grants included (as TokenFilter.clientId). */
   clientId?: string;
-  state?: TokenListState;
+  state?: TokenState;
   /** States are judged at this instant. */
   at: number;
   /** issuedAt in [issuedFrom, issuedTo). */

@@ -5,7 +5,7 @@ import { type StoreRef, storedGrant } from './context.js';
 
 export function operations(ref: StoreRef): void {
   describe('countTokens', () => {
-    it('counts each token once by kind and state at `at`: expired over revoked over consumed over active', async () => {
+    it('counts each token once by kind and state at `at`: revoked over rotated over expired over active (TokenState)', async () => {
       const { store } = ref;
       const { grant } = await storedGrant(store);
       const now = Date.now();
@@ -22,16 +22,16 @@ export function operations(ref: StoreRef): void {
         tokenRecord(grant, { kind: 'refresh', ...expired, consumedAt: now - HOUR }),
       ], []);
       expect(await store.countTokens(now)).toEqual({
-        access: { active: 2, consumed: 0, revoked: 1, expired: 2 },
-        refresh: { active: 1, consumed: 1, revoked: 1, expired: 1 },
+        access: { active: 2, rotated: 0, revoked: 2, expired: 1 },
+        refresh: { active: 1, rotated: 2, revoked: 1, expired: 0 },
       });
       // Later, the live ones have expired too.
       const later = await store.countTokens(now + 2 * HOUR);
-      expect(later.access).toEqual({ active: 0, consumed: 0, revoked: 0, expired: 5 });
+      expect(later.access).toEqual({ active: 0, rotated: 0, revoked: 2, expired: 3 });
     });
 
     it('an empty store counts zeros', async () => {
-      const zero = { active: 0, consumed: 0, revoked: 0, expired: 0 };
+      const zero = { active: 0, rotated: 0, revoked: 0, expired: 0 };
       expect(await ref.store.countTokens(Date.now())).toEqual({ access: zero, refresh: zero });
     });
   });

@@ -6,7 +6,7 @@
 import { z } from 'zod';
 import { verifyStore } from '../../audit/verify-store.js';
 import { auditJson } from '../../cli/commands/audit.js';
-import type { GrantRecord, TokenRecord, TokenListState } from '../../store/types.js';
+import type { GrantRecord, TokenRecord, TokenState } from '../../store/types.js';
 import { decodeCursor, page } from '../cursor.js';
 import { route } from '../route.js';
 import { id, isoTime, pageOf, paging, time } from '../schemas.js';
@@ -15,7 +15,7 @@ import { id, isoTime, pageOf, paging, time } from '../schemas.js';
 const iso = (ms: number | null) => (ms === null ? null : new Date(Math.min(ms, MAX_DATE_MS)).toISOString());
 const MAX_DATE_MS = 8.64e15;
 
-function stateOf(t: TokenRecord, now: number): TokenListState {
+function stateOf(t: TokenRecord, now: number): TokenState {
   if (t.revokedAt !== null) return 'revoked';
   if (t.consumedAt !== null) return 'rotated';
   return t.expiresAt <= now ? 'expired' : 'active';

@@ -468,8 +468,8 @@ export class PostgresStore implements Store {
   /** One statement, running on the database server: nothing waits on this process meanwhile. */
   async countTokens(at: number): Promise<TokenCounts> {
     const rows = await this.read((sql) => sql`
-      SELECT kind, CASE WHEN expires_at <= ${at} THEN 'expired' WHEN revoked_at IS NOT NULL THEN 'revoked'
-        WHEN consumed_at IS NOT NULL THEN 'consumed' ELSE 'active' END AS state, count(*)::int AS n
+      SELECT kind, CASE WHEN revoked_at IS NOT NULL THEN 'revoked' WHEN consumed_at IS NOT NULL THEN 'rotated'
+        WHEN expires_at <= ${at} THEN 'expired' ELSE 'active' END AS state, count(*)::int AS n
       FROM tokens GROUP BY 1, 2`);
     const counts = emptyTokenCounts();
     for (const r of rows) counts[r.kind as TokenKind][r.state as TokenState] += r.n as number;

@@ -96,8 +96,9 @@ export class SqliteStore implements Store {
       readFeed: p('SELECT * FROM revocation_feed WHERE seq > ? ORDER BY seq LIMIT ?'),
       feedHead: p('SELECT coalesce(max(seq), 0) FROM revocation_feed').pluck(),
       // One slice of the table by rowid (countTokens): the states of up to `limit` rows after `after`.
-      countTokens: p(`SELECT kind, CASE WHEN expires_at <= @at THEN 'expired' WHEN revoked_at IS NOT NULL THEN 'revoked'
-          WHEN consumed_at IS NOT NULL THEN 'consumed' ELSE 'active' END AS state, count(*) AS n, max(rowid) AS last
+      // The states in TokenState's order (types.ts): revoked, rotated, expired, active.
+      countTokens: p(`SELECT kind, CASE WHEN revoked_at IS NOT NULL THEN 'revoked' WHEN consumed_at IS NOT NULL THEN 'rotated'
+          WHEN expires_at <= @at THEN 'expired' ELSE 'active' END AS state, count(*) AS n, max(rowid) AS last
         FROM (SELECT rowid, kind, expires_at, revoked_at, consumed_at FROM tokens WHERE rowid > @after ORDER BY rowid LIMIT @limit)
         GROUP BY kind, state`),
       schemaVersion: p('PRAGMA user_version').pluck(),
