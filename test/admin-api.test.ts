@@ -3,7 +3,12 @@
  * details (RFC 9457), clients and users with the CLI's rules, audit by the token's name, and the
  * OpenAPI document against the route table.
  */
-import { adminRoutes } from '@tessera/server';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { adminRoutes, startServer } from '@tessera/server';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AdminServer, startAdminServer } from './admin-kit.js';
 
@@ -157,6 +162,34 @@ describe('OpenAPI document', () => {
       const answer = await s.call(token, r.method, r.path.replace(/\{\w+\}/g, 'none'), r.body ? {} : undefined);
       expect([404, 405].includes(answer.status) && answer.body.detail?.startsWith('no such admin API resource'), `${r.method} ${r.path}`).toBe(false);
       expect(answer.status, `${r.method} ${r.path}`).not.toBe(405);
+    }
+  });
+});
+
+describe('the access log of the admin listener', () => {
+  it('names the admin token that made each call (admin:NAME), never its value', async () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk, _encoding, done) {
+        lines.push(String(chunk));
+        done();
+      },
+    });
+    const dir = mkdtempSync(join(tmpdir(), 'tessera-admin-log-'));
+    const running = await startServer({ db: join(dir, 'tessera.db'), port: 0, host: '127.0.0.1', adminPort: 0, synchronous: 'normal', logger: pino({ level: 'info' }, sink) });
+    try {
+      const made = await running.tessera.engine.createAdminToken({ name: 'auditor', readOnly: true, expiresAt: null }, { actor: 'test' });
+      const value = made?.value as string;
+      const call = (method: string, path: string) => fetch(`${running.adminUrl}/admin/api/v1${path}`, { method, headers: { authorization: `Bearer ${value}` } });
+      expect((await call('GET', '/clients')).status).toBe(200);
+      // A refused write is logged with its actor too.
+      expect((await call('DELETE', '/clients/nope')).status).toBe(403);
+      const entries = lines.map((l) => JSON.parse(l)).filter((e) => e.msg === 'request' && e.listener === 'admin');
+      expect(entries.map((e) => [e.method, e.status, e.actor])).toEqual([['GET', 200, 'admin:auditor'], ['DELETE', 403, 'admin:auditor']]);
+      expect(lines.join('')).not.toContain(value.slice(6));
+    } finally {
+      await running.close();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -66,7 +66,7 @@ export function createAdminHandler(parts: HandlerParts): Handler {
   const routes = adminRoutes.map((r) => ({ route: r, match: matcher(r.path) }));
   const openapi = JSON.stringify(openApiDocument(adminRoutes, version()));
 
-  async function dispatch(req: PlainRequest): Promise<PlainResponse> {
+  async function dispatch(req: PlainRequest, seen: { actor?: string }): Promise<PlainResponse> {
     const path = req.url.pathname;
     if (path !== PATHS.admin && !path.startsWith(`${PATHS.admin}/`)) throw new Problem(404, 'the admin API is under /admin/api/v1');
     const rest = path.slice(PATHS.admin.length);
@@ -75,6 +75,7 @@ export function createAdminHandler(parts: HandlerParts): Handler {
       return { status: 200, headers: { 'content-type': 'application/json', ...ADMIN_HEADERS }, body: openapi };
     }
     const admin = await authenticate(parts.engine, req);
+    seen.actor = adminActor(admin);
     const segments = rest.split('/').slice(1);
     const found = routes.map((r) => ({ route: r.route, params: r.match(segments) })).filter((r) => r.params !== undefined);
     if (found.length === 0) throw new Problem(404, 'no such admin API resource (see /admin/api/v1/openapi.json)');
@@ -106,12 +107,17 @@ export function createAdminHandler(parts: HandlerParts): Handler {
   }
 
   return async (req) => {
+    const seen: { actor?: string } = {};
+    let response: PlainResponse;
     try {
-      return await dispatch(req);
+      response = await dispatch(req, seen);
     } catch (err) {
       // Problems and the adapter's refusals are answers; anything else is logged by the adapter as a 500.
-      if (err instanceof Problem) return toProblemResponse(err);
-      throw err;
+      if (!(err instanceof Problem)) throw err;
+      response = toProblemResponse(err);
     }
+    // The access log names the admin token that made the call (never its value).
+    if (seen.actor !== undefined) response.actor = seen.actor;
+    return response;
   };
 }

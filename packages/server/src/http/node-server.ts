@@ -41,6 +41,8 @@ export interface AccessEntry {
   code?: string;
   /** Milliseconds from the request's headers to the response handed to the socket (for a stream, to its end). */
   ms?: number;
+  /** PlainResponse.actor: the admin token's name, as `admin:NAME`, on the admin listener. */
+  actor?: string;
 }
 
 const FORM = 'application/x-www-form-urlencoded';
@@ -211,7 +213,7 @@ export function createNodeServer(handler: Handler, options: NodeServerOptions): 
       // Draining (close() was called): end a keep-alive connection after this response instead
       // of letting it idle until keepAliveTimeout, so close() resolves once requests finish.
       if (!server.listening) res.setHeader('connection', 'close');
-      const done = onResponse && (() => onResponse({ reqId, method: req.method, path: logPath(req.url), status: response.status, error: response.error, ms: Math.round((performance.now() - started) * 100) / 100 }));
+      const done = onResponse && (() => onResponse({ reqId, method: req.method, path: logPath(req.url), status: response.status, error: response.error, actor: response.actor, ms: Math.round((performance.now() - started) * 100) / 100 }));
       write(server, res, response, reqId, (err) => onError?.(err, plain, reqId), done);
     };
     toPlainRequest(req, options.maxBodyBytes, base)

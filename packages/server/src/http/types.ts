@@ -24,6 +24,8 @@ export interface PlainResponse {
   body: string;
   /** The RFC 6749 §5.2 error code when this is an error answer: the access log records it. */
   error?: string;
+  /** Who made the request when an operator's credential authenticated it (the admin API's `admin:NAME`): the access log records it, never the credential. */
+  actor?: string;
   /**
    * A long-lived body (Server-Sent Events). When set, the adapter sends the headers, then writes
    * each chunk as it comes, and ends the response when the iterable ends. `signal` aborts when the
