@@ -86,7 +86,7 @@ function startupMessage(url: string, issuer: string, db: string, dbFlag: boolean
   return `Tessera is serving ${url}
   issuer    ${issuer}
   metadata  ${issuer}${PATHS.metadata}
-  database  ${db}${metrics ? `\n  metrics   ${metrics}` : ''}${adminUrl ? `\n  admin API ${adminUrl}${PATHS.admin}` : ''}
+  database  ${db}${metrics ? `\n  metrics   ${metrics}` : ''}${adminUrl ? `\n  admin API ${adminUrl}${PATHS.admin}\n  console   ${adminUrl}/console` : ''}
 
 Next, register a client:
   npx tessera client create --name demo --grant-type client_credentials --scope "read write" --json${dbArg}
