@@ -61,3 +61,85 @@ export async function api<T>(session: Session, method: string, path: string, bod
   const res = await fetch(`/admin/api/v1${path}`, { method, credentials: 'same-origin', headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
   return answer<T>(res);
 }
+
+export interface Page<T> {
+  items: T[];
+  next_cursor: string | null;
+}
+
+export interface Client {
+  client_id: string;
+  name: string;
+  grant_types: string[];
+  redirect_uris: string[];
+  scope: string;
+  token_endpoint_auth_method: string;
+  created_at: string;
+}
+
+export interface User {
+  id: string;
+  username: string;
+  name: string | null;
+  email: string | null;
+  created_at: string;
+}
+
+export interface Grant {
+  id: string;
+  client_id: string;
+  user_id: string | null;
+  scope: string;
+  state: 'active' | 'revoked';
+  created_at: string;
+  revoked_at: string | null;
+}
+
+export interface Token {
+  id: string;
+  kind: 'access' | 'refresh';
+  state: 'active' | 'revoked' | 'expired' | 'rotated';
+  client_id: string;
+  user_id: string | null;
+  grant_id: string;
+  family_id: string;
+  parent_id: string | null;
+  scope: string;
+  issued_at: string;
+  expires_at: string;
+  revoked_at: string | null;
+  consumed_at: string | null;
+}
+
+export interface AuditRecord {
+  seq: number;
+  at: string;
+  event: string;
+  actor: string;
+  client_id: string | null;
+  user_id: string | null;
+  grant_id: string | null;
+  token_id: string | null;
+  reason: string | null;
+}
+
+export interface Revoked {
+  revoked_tokens: number;
+  revoked_grants: number;
+}
+
+/** The most rows a list loads (pages of 500): enough for a console, and it says when there are more. */
+export const MAX_ROWS = 5_000;
+
+/** Every page of a listing, up to MAX_ROWS; `more` when rows were left. */
+export async function all<T>(session: Session, path: string): Promise<{ items: T[]; more: boolean }> {
+  const items: T[] = [];
+  let cursor: string | null = null;
+  do {
+    const sep = path.includes('?') ? '&' : '?';
+    const page: Page<T> = await api<Page<T>>(session, 'GET', `${path}${sep}limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    items.push(...page.items);
+    cursor = page.next_cursor;
+  } while (cursor !== null && items.length < MAX_ROWS);
+  return { items, more: cursor !== null };
+}

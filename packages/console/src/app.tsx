@@ -1,9 +1,16 @@
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, api, currentSession, type Session, type Stats, signIn, signOut } from './api.js';
-import { BarList, Timeline } from './charts.js';
+import { ApiError, currentSession, type Session, signIn, signOut } from './api.js';
+import { Clients } from './pages/clients.js';
+import { Overview } from './pages/overview.js';
+import { UserPage } from './pages/user.js';
+import { Users } from './pages/users.js';
+import { BASE, Link, usePath } from './router.js';
 
-/** How often the overview asks for fresh numbers. */
-const REFRESH_MS = 5_000;
+const PAGES = [
+  { href: BASE, label: 'Overview' },
+  { href: `${BASE}/clients`, label: 'Clients' },
+  { href: `${BASE}/users`, label: 'Users' },
+];
 
 export function App() {
   const [session, setSession] = useState<Session | null | undefined>(undefined);
@@ -56,6 +63,7 @@ function SignIn({ onSignedIn }: { onSignedIn: (s: Session) => void }) {
 }
 
 function Console({ session, onSignedOut }: { session: Session; onSignedOut: () => void }) {
+  const path = usePath().replace(/\/+$/, '') || BASE;
   async function logout() {
     try {
       await signOut(session);
@@ -63,16 +71,26 @@ function Console({ session, onSignedOut }: { session: Session; onSignedOut: () =
       onSignedOut();
     }
   }
+  const userId = /^\/console\/users\/([^/]+)$/.exec(path)?.[1];
+  const current = PAGES.filter((p) => path === p.href || path.startsWith(`${p.href}/`)).at(-1);
+  useEffect(() => {
+    document.title = `${current?.label ?? 'Not found'} · Tessera console`;
+  }, [current]);
   return (
     <>
+      <a href="#main" class="skip">
+        Skip to content
+      </a>
       <header class="top">
-        <a href="/console" class="brand">
+        <Link href={BASE} class="brand">
           Tessera console
-        </a>
+        </Link>
         <nav aria-label="Pages">
-          <a href="/console" aria-current="page">
-            Overview
-          </a>
+          {PAGES.map((p) => (
+            <Link key={p.href} href={p.href} {...(p === current ? { 'aria-current': 'page' as const } : {})}>
+              {p.label}
+            </Link>
+          ))}
         </nav>
         <span class="who">
           Signed in as <strong data-testid="admin-name">{session.name}</strong>
@@ -82,84 +100,24 @@ function Console({ session, onSignedOut }: { session: Session; onSignedOut: () =
           Sign out
         </button>
       </header>
-      <main>
-        <Overview session={session} onSignedOut={onSignedOut} />
+      <main id="main" tabIndex={-1}>
+        {path === BASE || path === `${BASE}/overview` ? (
+          <Overview session={session} onSignedOut={onSignedOut} />
+        ) : path === `${BASE}/clients` ? (
+          <Clients session={session} onSignedOut={onSignedOut} />
+        ) : path === `${BASE}/users` ? (
+          <Users session={session} onSignedOut={onSignedOut} />
+        ) : userId !== undefined ? (
+          <UserPage session={session} onSignedOut={onSignedOut} id={decodeURIComponent(userId)} />
+        ) : (
+          <section>
+            <h1>Not found</h1>
+            <p>
+              <Link href={BASE}>Back to the overview</Link>
+            </p>
+          </section>
+        )}
       </main>
     </>
-  );
-}
-
-function Overview({ session, onSignedOut }: { session: Session; onSignedOut: () => void }) {
-  const [stats, setStats] = useState<Stats | undefined>(undefined);
-  const [error, setError] = useState<string | undefined>(undefined);
-  useEffect(() => {
-    let stopped = false;
-    async function load() {
-      try {
-        const s = await api<Stats>(session, 'GET', '/stats');
-        if (!stopped) {
-          setStats(s);
-          setError(undefined);
-        }
-      } catch (err) {
-        if (err instanceof ApiError && err.status === 401) onSignedOut();
-        else if (!stopped) setError((err as Error).message);
-      }
-    }
-    load();
-    const timer = setInterval(load, REFRESH_MS);
-    return () => {
-      stopped = true;
-      clearInterval(timer);
-    };
-  }, [session, onSignedOut]);
-  return (
-    <section aria-labelledby="overview-title">
-      <h1 id="overview-title">Overview</h1>
-      {error && (
-        <p role="alert" class="error">
-          {error}
-        </p>
-      )}
-      {!stats ? (
-        <p>Loading…</p>
-      ) : (
-        <>
-          <dl class="cards">
-            {(['active', 'rotated', 'expired', 'revoked'] as const).map((state) => (
-              <div class="card" key={state}>
-                <dt>{state[0]?.toUpperCase() + state.slice(1)} tokens</dt>
-                <dd data-testid={`tokens-${state}`}>{stats.tokens[state]}</dd>
-              </div>
-            ))}
-          </dl>
-          <div class="charts">
-            <BarList title="Tokens by state" bars={(['active', 'rotated', 'expired', 'revoked'] as const).map((s) => ({ label: s, value: stats.tokens[s] }))} />
-            <BarList title="Active tokens by client" bars={stats.tokens_by_client.map((c) => ({ label: c.client_id, value: c.active }))} />
-            <Timeline title="Audit events per minute, last hour" bars={stats.events_per_minute.map((m) => ({ label: new Date(m.minute).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' }), value: m.events }))} />
-          </div>
-          <table class="clients">
-            <caption>Tokens by client</caption>
-            <thead>
-              <tr>
-                <th scope="col">Client</th>
-                <th scope="col">Active</th>
-                <th scope="col">All</th>
-              </tr>
-            </thead>
-            <tbody>
-              {stats.tokens_by_client.map((c) => (
-                <tr key={c.client_id} data-testid={`client-${c.client_id}`}>
-                  <th scope="row">{c.client_id}</th>
-                  <td>{c.active}</td>
-                  <td>{c.total}</td>
-                </tr>
-              ))}
-            </tbody>
-          </table>
-          <p class="help">Refreshed every {REFRESH_MS / 1000} seconds.</p>
-        </>
-      )}
-    </section>
   );
 }
