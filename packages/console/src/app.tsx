@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, currentSession, type Session, signIn, signOut } from './api.js';
+import { Audit } from './pages/audit.js';
 import { Clients } from './pages/clients.js';
 import { Overview } from './pages/overview.js';
 import { UserPage } from './pages/user.js';
@@ -10,6 +11,7 @@ const PAGES = [
   { href: BASE, label: 'Overview' },
   { href: `${BASE}/clients`, label: 'Clients' },
   { href: `${BASE}/users`, label: 'Users' },
+  { href: `${BASE}/audit`, label: 'Audit log' },
 ];
 
 export function App() {
@@ -107,6 +109,8 @@ function Console({ session, onSignedOut }: { session: Session; onSignedOut: () =
           <Clients session={session} onSignedOut={onSignedOut} />
         ) : path === `${BASE}/users` ? (
           <Users session={session} onSignedOut={onSignedOut} />
+        ) : path === `${BASE}/audit` ? (
+          <Audit session={session} onSignedOut={onSignedOut} />
         ) : userId !== undefined ? (
           <UserPage session={session} onSignedOut={onSignedOut} id={decodeURIComponent(userId)} />
         ) : (
