@@ -6,6 +6,7 @@
  * the public listener. Each page's screenshot lands in test-artifacts/console/.
  */
 import { mkdirSync } from 'node:fs';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -107,6 +108,23 @@ describe('over HTTP', () => {
   it('a sign-in posted from another site is refused', async () => {
     const res = await fetch(`${s.adminUrl}/console/session`, { method: 'POST', headers: { origin: 'https://evil.example', 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token }) });
     expect(res.status).toBe(403);
+  });
+
+  it('a sign-in from the console however the operator reached it (another host name, a tunnel) is accepted', async () => {
+    const port = new URL(s.adminUrl).port;
+    const body = new URLSearchParams({ token }).toString();
+    const status = await new Promise<number>((resolve, reject) => {
+      const req = request(`${s.adminUrl}/console/session`, {
+        method: 'POST',
+        headers: { host: `localhost:${port}`, origin: `http://localhost:${port}`, 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) },
+      }, (res) => {
+        res.resume();
+        resolve(res.statusCode as number);
+      });
+      req.on('error', reject);
+      req.end(body);
+    });
+    expect(status).toBe(200);
   });
 
   it('a read-only admin token signs in and reads, and the API still refuses it any change (403)', async () => {

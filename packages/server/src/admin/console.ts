@@ -13,19 +13,20 @@ import { hashesEqual, hashSecret, randomSecret } from '../secrets.js';
 import type { LifecycleEngine } from '../lifecycle/engine.js';
 import type { AdminTokenRecord } from '../store/types.js';
 import type { PlainRequest, PlainResponse } from '../http/types.js';
+import { PATHS } from '../http/routes.js';
 import { Problem } from './problem.js';
 
-export const CONSOLE_PATH = '/console';
-export const SESSION_PATH = `${CONSOLE_PATH}/session`;
-export const COOKIE = 'tessera_console';
-export const CSRF_HEADER = 'x-csrf-token';
+const CONSOLE_PATH = PATHS.console;
+const SESSION_PATH = `${CONSOLE_PATH}/session`;
+const COOKIE = 'tessera_console';
+const CSRF_HEADER = 'x-csrf-token';
 /** A console session lasts this long at most (and never past its admin token's expiry). */
-export const SESSION_MS = 8 * 60 * 60_000;
+const SESSION_MS = 8 * 60 * 60_000;
 /** Sessions held at once; past this the oldest is dropped (each needs a valid admin token to make). */
 const MAX_SESSIONS = 10_000;
 
 /** Every console answer: nothing but the console's own files may run, load or frame it. */
-export const CONSOLE_HEADERS = {
+const CONSOLE_HEADERS = {
   'content-security-policy': "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'",
   'x-content-type-options': 'nosniff',
   'referrer-policy': 'no-referrer',
@@ -131,12 +132,19 @@ export function createConsole(engine: LifecycleEngine, dir = BUILT): ConsoleSess
     return `${COOKIE}=${value}; Path=/; HttpOnly; SameSite=Strict; Max-Age=${maxAge}${https ? '; Secure' : ''}`;
   }
 
-  /** A browser sends Origin on every POST: one from another site is refused (sign-in and logout included). */
+  /**
+   * A browser sends Origin on every POST: one whose host is not the one the browser asked for
+   * (Host: the console as the operator reached it, by any name, port or proxy) is another site's,
+   * and refused (sign-in and logout included).
+   */
   function sameOrigin(req: PlainRequest): void {
     const origin = req.headers.origin;
-    if (origin !== undefined && origin !== req.url.origin && origin !== `${req.headers['x-forwarded-proto'] ?? ''}://${req.url.host}`) {
-      throw new Problem(403, 'a console request must come from the console itself');
-    }
+    if (origin === undefined) return;
+    let host: string | undefined;
+    try {
+      host = new URL(origin).host;
+    } catch {}
+    if (host === undefined || host !== req.headers.host) throw new Problem(403, 'a console request must come from the console itself');
   }
 
   async function signIn(req: PlainRequest): Promise<PlainResponse> {
