@@ -7,7 +7,6 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type BrowserContext, chromium } from 'playwright-core';
-import type { Harness } from './flows.js';
 
 const CHROMIUM = '/usr/bin/chromium';
 
@@ -17,7 +16,13 @@ export interface Chromium {
   close(): Promise<void>;
 }
 
-export async function launchChromium(h: Harness): Promise<Chromium> {
+/** Whose 5xx answers count against the test: a useServer() harness, or any server and a list. */
+export interface Watched {
+  server: { url: string };
+  serverErrors: string[];
+}
+
+export async function launchChromium(h: Watched): Promise<Chromium> {
   if (!existsSync(CHROMIUM)) {
     throw new Error(`${CHROMIUM} is missing: the browser test needs Chromium (Debian: apt-get install chromium; .ci/run installs it)`);
   }

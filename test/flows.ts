@@ -215,12 +215,12 @@ export class Harness {
  * test, asserts that no response was a 5xx. `store: 'postgres'` serves from a new database on the
  * test PostgreSQL server (dropped afterwards) instead of a SQLite file.
  */
-export function useServer(config: Partial<ServerConfig> = {}, options: { store?: 'sqlite' | 'postgres'; metrics?: StartOptions['metrics'] } = {}): Harness {
+export function useServer(config: Partial<ServerConfig> = {}, options: { store?: 'sqlite' | 'postgres'; metrics?: StartOptions['metrics']; adminPort?: number } = {}): Harness {
   const h = new Harness();
   let database: TestDatabase | undefined;
   beforeAll(async () => {
     if (options.store === 'postgres') database = await createTestDatabase('tessera_http');
-    h.server = await startTestServer(config, { ...(database ? { db: database.url } : {}), metrics: options.metrics });
+    h.server = await startTestServer(config, { ...(database ? { db: database.url } : {}), metrics: options.metrics, adminPort: options.adminPort });
   });
   afterEach(() => {
     const seen = h.serverErrors.splice(0);

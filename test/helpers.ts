@@ -39,11 +39,11 @@ let counter = 0;
  * `metrics`: the metrics listener (off by default, as in `tessera serve`).
  */
 export async function startTestServer(
-  config: Partial<ServerConfig> = {}, options: { logger?: Logger; db?: string; metrics?: StartOptions['metrics'] } = {},
+  config: Partial<ServerConfig> = {}, options: { logger?: Logger; db?: string; metrics?: StartOptions['metrics']; adminPort?: number } = {},
 ): Promise<TestServer> {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-test-'));
   const db = options.db ?? join(dir, 'tessera.db');
-  const running = await startServer({ db, port: 0, host: '127.0.0.1', config, synchronous: 'normal', logger: options.logger ?? silentLogger(), metrics: options.metrics });
+  const running = await startServer({ db, port: 0, host: '127.0.0.1', config, synchronous: 'normal', logger: options.logger ?? silentLogger(), metrics: options.metrics, adminPort: options.adminPort });
   const server: TestServer = {
     ...running,
     dir,

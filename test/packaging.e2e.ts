@@ -189,6 +189,35 @@ it('each published package installs from its own tarball, with only the publishe
   }
 });
 
+it('the installed @tessera/server carries the built web console and serves it at /console on its admin listener', async () => {
+  const dir = projects.get('@tessera/server') as string;
+  const assets = readdirSync(join(dir, 'node_modules', '@tessera', 'server', 'console', 'assets'));
+  expect(assets.some((f) => f.endsWith('.js'))).toBe(true);
+  const admin = spawn(process.execPath, [join(dir, 'node_modules', '.bin', 'tessera'), 'serve', '--port', '0', '--admin-port', '0', '--db', join(work, 'console.db')], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, TESSERA_LOG_LEVEL: 'warn' },
+  });
+  children.push(admin);
+  let output = '';
+  const consoleUrl = await new Promise<string>((resolve, reject) => {
+    const read = (d: Buffer) => {
+      output += d;
+      const m = /console +(http:\/\/127\.0\.0\.1:\d+\/console)/.exec(output);
+      if (m) resolve(m[1] as string);
+    };
+    admin.stdout?.on('data', read);
+    admin.stderr?.on('data', read);
+    admin.on('exit', () => reject(new Error(`tessera serve --admin-port exited:\n${output}`)));
+  });
+  const page = await fetch(consoleUrl);
+  expect(page.status).toBe(200);
+  const html = await page.text();
+  const script = /src="(\/console\/assets\/[^"]+\.js)"/.exec(html)?.[1] as string;
+  const js = await fetch(new URL(script, consoleUrl));
+  expect({ status: js.status, type: js.headers.get('content-type') }).toEqual({ status: 200, type: 'text/javascript; charset=utf-8' });
+  await stop(admin);
+});
+
 it('`npx tessera --help` works in a project that installed @tessera/server', async () => {
   const { stdout } = await run('npx', ['tessera', '--help'], { cwd: projects.get('@tessera/server') });
   expect(stdout).toContain('Usage: tessera <command>');

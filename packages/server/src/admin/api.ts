@@ -12,6 +12,7 @@ import { adminActor } from '../lifecycle/admin-tokens.js';
 import { PATHS } from '../http/routes.js';
 import type { Handler, PlainRequest, PlainResponse } from '../http/types.js';
 import { authenticate } from './auth.js';
+import { createConsole, isConsolePath } from './console.js';
 import { openApiDocument } from './openapi.js';
 import { ADMIN_HEADERS, type InvalidField, Problem, toProblemResponse } from './problem.js';
 import type { Route } from './route.js';
@@ -65,16 +66,18 @@ function queryObject(url: URL): Record<string, string> {
 export function createAdminHandler(parts: HandlerParts): Handler {
   const routes = adminRoutes.map((r) => ({ route: r, match: matcher(r.path) }));
   const openapi = JSON.stringify(openApiDocument(adminRoutes, version()));
+  const sessions = createConsole(parts.engine);
 
   async function dispatch(req: PlainRequest, seen: { actor?: string }): Promise<PlainResponse> {
     const path = req.url.pathname;
-    if (path !== PATHS.admin && !path.startsWith(`${PATHS.admin}/`)) throw new Problem(404, 'the admin API is under /admin/api/v1');
+    if (isConsolePath(path)) return sessions.handle(req);
+    if (path !== PATHS.admin && !path.startsWith(`${PATHS.admin}/`)) throw new Problem(404, 'the admin API is under /admin/api/v1, the web console at /console');
     const rest = path.slice(PATHS.admin.length);
     // The document describes the API, not its data: readable without a token.
     if (rest === OPENAPI_PATH && (req.method === 'GET' || req.method === 'HEAD')) {
       return { status: 200, headers: { 'content-type': 'application/json', ...ADMIN_HEADERS }, body: openapi };
     }
-    const admin = await authenticate(parts.engine, req);
+    const admin = await authenticate(parts.engine, req, sessions);
     seen.actor = adminActor(admin);
     const segments = rest.split('/').slice(1);
     const found = routes.map((r) => ({ route: r.route, params: r.match(segments) })).filter((r) => r.params !== undefined);

@@ -38,6 +38,8 @@ export const PATHS = {
   root: '/',
   /** The admin API (README "Admin API"): only on the admin listener (`serve --admin-port`), never on this one. */
   admin: '/admin/api/v1',
+  /** The web console (README "Web console"): on the admin listener, beside the admin API. */
+  console: '/console',
 } as const;
 
 /** RFC 7591 §3, RFC 7592 §2: the routes whose bodies are application/json rather than forms. */

@@ -30,9 +30,14 @@ export async function createAdminToken(ctx: EngineContext, input: NewAdminToken,
 /** The live admin token a presented value is: found by the id it carries, its hash compared in constant time. */
 export async function adminTokenFor(ctx: EngineContext, value: string): Promise<AdminTokenRecord | undefined> {
   const id = value.startsWith(PREFIX.admin) ? idInSecret(value) : undefined;
-  const token = id === undefined ? undefined : await ctx.store.getAdminToken(id);
-  if (!token || !hashesEqual(hashSecret(value), token.hash)) return undefined;
-  if (token.revokedAt !== null || (token.expiresAt !== null && token.expiresAt <= ctx.now())) return undefined;
+  const token = id === undefined ? undefined : await liveAdminToken(ctx, id);
+  return token && hashesEqual(hashSecret(value), token.hash) ? token : undefined;
+}
+
+/** The admin token with this id if it is live (unrevoked, unexpired): a console session checks its token so on every request. */
+export async function liveAdminToken(ctx: EngineContext, id: string): Promise<AdminTokenRecord | undefined> {
+  const token = await ctx.store.getAdminToken(id);
+  if (!token || token.revokedAt !== null || (token.expiresAt !== null && token.expiresAt <= ctx.now())) return undefined;
   return token;
 }
 

@@ -322,6 +322,11 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
     return adminTokens.adminTokenFor(this.ctx, value);
   }
 
+  /** The live admin token with this id (a web console session's), undefined once it is revoked or expired. */
+  liveAdminToken(id: string): Promise<AdminTokenRecord | undefined> {
+    return adminTokens.liveAdminToken(this.ctx, id);
+  }
+
   /** Revokes the live admin token with this name or id; undefined if there is none. */
   revokeAdminToken(nameOrId: string, by: Actor): Promise<AdminTokenRecord | undefined> {
     return adminTokens.revokeAdminToken(this.ctx, nameOrId, by);

@@ -58,7 +58,7 @@ default info).`;
     if (values.json) {
       printJson({
         url, issuer: issued, metadata: issued + PATHS.metadata, jwks: issued + PATHS.jwks, db: shownDb, ...(metrics ? { metrics } : {}), pid: process.pid,
-        admin: running.adminUrl ? running.adminUrl + PATHS.admin : null,
+        admin: running.adminUrl ? running.adminUrl + PATHS.admin : null, console: running.adminUrl ? running.adminUrl + PATHS.console : null,
       });
     } else {
       print(startupMessage(url, issued, shownDb, values.db !== undefined, metrics, running.adminUrl));
@@ -86,7 +86,7 @@ function startupMessage(url: string, issuer: string, db: string, dbFlag: boolean
   return `Tessera is serving ${url}
   issuer    ${issuer}
   metadata  ${issuer}${PATHS.metadata}
-  database  ${db}${metrics ? `\n  metrics   ${metrics}` : ''}${adminUrl ? `\n  admin API ${adminUrl}${PATHS.admin}` : ''}
+  database  ${db}${metrics ? `\n  metrics   ${metrics}` : ''}${adminUrl ? `\n  admin API ${adminUrl}${PATHS.admin}\n  console   ${adminUrl}${PATHS.console}` : ''}
 
 Next, register a client:
   npx tessera client create --name demo --grant-type client_credentials --scope "read write" --json${dbArg}

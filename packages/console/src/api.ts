@@ -1,0 +1,145 @@
+/**
+ * The console's calls: its session (/console/session) and the admin API (/admin/api/v1), both on
+ * this origin. The session cookie is HttpOnly; the CSRF token from the session goes in
+ * X-CSRF-Token on every call that changes anything.
+ */
+export interface Session {
+  name: string;
+  read_only: boolean;
+  csrf: string;
+  expires_at: string;
+}
+
+export interface Stats {
+  tokens: { active: number; revoked: number; expired: number; rotated: number };
+  tokens_by_client: { client_id: string; active: number; total: number }[];
+  events_per_minute: { minute: string; events: number }[];
+}
+
+/** An answer that was not a success: its status and the problem's detail (RFC 9457). */
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+async function answer<T>(res: Response): Promise<T> {
+  if (res.status === 204) return undefined as T;
+  const body = (await res.json().catch(() => undefined)) as (T & { detail?: string }) | undefined;
+  if (!res.ok) throw new ApiError(res.status, body?.detail ?? `HTTP ${res.status}`);
+  return body as T;
+}
+
+export async function currentSession(): Promise<Session | undefined> {
+  const res = await fetch('/console/session', { credentials: 'same-origin' });
+  if (res.status === 401) return undefined;
+  return answer<Session>(res);
+}
+
+export async function signIn(token: string): Promise<Session> {
+  const res = await fetch('/console/session', {
+    method: 'POST',
+    credentials: 'same-origin',
+    headers: { 'content-type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams({ token }),
+  });
+  return answer<Session>(res);
+}
+
+export async function signOut(session: Session): Promise<void> {
+  await answer<void>(await fetch('/console/session/logout', { method: 'POST', credentials: 'same-origin', headers: { 'x-csrf-token': session.csrf } }));
+}
+
+/** A call to the admin API as the signed-in operator. */
+export async function api<T>(session: Session, method: string, path: string, body?: unknown): Promise<T> {
+  const headers: Record<string, string> = {};
+  if (method !== 'GET') headers['x-csrf-token'] = session.csrf;
+  if (body !== undefined) headers['content-type'] = 'application/json';
+  const res = await fetch(`/admin/api/v1${path}`, { method, credentials: 'same-origin', headers, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+  return answer<T>(res);
+}
+
+export interface Page<T> {
+  items: T[];
+  next_cursor: string | null;
+}
+
+export interface Client {
+  client_id: string;
+  name: string;
+  grant_types: string[];
+  redirect_uris: string[];
+  scope: string;
+  token_endpoint_auth_method: string;
+  created_at: string;
+}
+
+export interface User {
+  id: string;
+  username: string;
+  name: string | null;
+  email: string | null;
+  created_at: string;
+}
+
+export interface Grant {
+  id: string;
+  client_id: string;
+  user_id: string | null;
+  scope: string;
+  state: 'active' | 'revoked';
+  created_at: string;
+  revoked_at: string | null;
+}
+
+export interface Token {
+  id: string;
+  kind: 'access' | 'refresh';
+  state: 'active' | 'revoked' | 'expired' | 'rotated';
+  client_id: string;
+  user_id: string | null;
+  grant_id: string;
+  family_id: string;
+  parent_id: string | null;
+  scope: string;
+  issued_at: string;
+  expires_at: string;
+  revoked_at: string | null;
+  consumed_at: string | null;
+}
+
+export interface AuditRecord {
+  seq: number;
+  at: string;
+  event: string;
+  actor: string;
+  client_id: string | null;
+  user_id: string | null;
+  grant_id: string | null;
+  token_id: string | null;
+  reason: string | null;
+}
+
+export interface Revoked {
+  revoked_tokens: number;
+  revoked_grants: number;
+}
+
+/** The most rows a list loads (pages of 500): enough for a console, and it says when there are more. */
+export const MAX_ROWS = 5_000;
+
+/** Every page of a listing, up to MAX_ROWS; `more` when rows were left. */
+export async function all<T>(session: Session, path: string): Promise<{ items: T[]; more: boolean }> {
+  const items: T[] = [];
+  let cursor: string | null = null;
+  do {
+    const sep = path.includes('?') ? '&' : '?';
+    const page: Page<T> = await api<Page<T>>(session, 'GET', `${path}${sep}limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+    items.push(...page.items);
+    cursor = page.next_cursor;
+  } while (cursor !== null && items.length < MAX_ROWS);
+  return { items, more: cursor !== null };
+}

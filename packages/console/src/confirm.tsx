@@ -1,0 +1,77 @@
+/**
+ * A confirmation before anything is revoked or deleted: a modal <dialog> (focus moves into it,
+ * Escape cancels) saying what will happen, with an optional reason kept in the audit record.
+ */
+import { useEffect, useRef, useState } from 'preact/hooks';
+
+export interface Confirmation {
+  title: string;
+  /** What will be revoked or deleted, in words. */
+  message: string;
+  action: string;
+  /** Ask for a reason (kept in the audit record). */
+  reason?: boolean;
+  run: (reason: string | undefined) => Promise<string>;
+}
+
+export function ConfirmDialog({ confirmation, onClose }: { confirmation: Confirmation | undefined; onClose: (result?: string) => void }) {
+  const ref = useRef<HTMLDialogElement>(null);
+  const [reason, setReason] = useState('');
+  const [busy, setBusy] = useState(false);
+  const [error, setError] = useState<string | undefined>(undefined);
+  useEffect(() => {
+    const dialog = ref.current;
+    if (!dialog) return;
+    if (confirmation && !dialog.open) {
+      setReason('');
+      setError(undefined);
+      dialog.showModal();
+    } else if (!confirmation && dialog.open) {
+      dialog.close();
+    }
+  }, [confirmation]);
+  async function confirm(e: Event) {
+    e.preventDefault();
+    if (!confirmation) return;
+    setBusy(true);
+    try {
+      onClose(await confirmation.run(reason.trim() === '' ? undefined : reason.trim()));
+    } catch (err) {
+      setError((err as Error).message);
+    } finally {
+      setBusy(false);
+    }
+  }
+  return (
+    <dialog ref={ref} aria-labelledby="confirm-title" onCancel={() => onClose()} class="confirm">
+      {confirmation && (
+        <form onSubmit={confirm} method="dialog">
+          <h2 id="confirm-title">{confirmation.title}</h2>
+          <p data-testid="confirm-message">{confirmation.message}</p>
+          {confirmation.reason && (
+            <>
+              <label for="confirm-reason">Reason (kept in the audit log)</label>
+              <input id="confirm-reason" value={reason} maxLength={500} onInput={(e) => setReason(e.currentTarget.value)} />
+            </>
+          )}
+          {error && (
+            <p role="alert" class="error">
+              {error}
+            </p>
+          )}
+          <div class="actions">
+            <button type="button" class="secondary" onClick={() => onClose()}>
+              Cancel
+            </button>
+            <button type="submit" class="danger" disabled={busy}>
+              {confirmation.action}
+            </button>
+          </div>
+        </form>
+      )}
+    </dialog>
+  );
+}
+
+/** Counts as words: "3 active tokens". */
+export const count = (n: number, what: string, more = false): string => `${n}${more ? '+' : ''} ${what}${n === 1 && !more ? '' : 's'}`;

@@ -1,0 +1,159 @@
+/**
+ * The audit log: filtered by event, actor, client, user and time (the API's own filters), paged
+ * by its cursor, with the hash chains' verification (GET /audit/verify) at the top.
+ */
+import { useEffect, useState } from 'preact/hooks';
+import { ApiError, type AuditRecord, api, type Page } from '../api.js';
+import { count } from '../confirm.js';
+import { type PageProps, when } from './common.js';
+
+interface Verification {
+  ok: boolean;
+  records: number;
+  problem?: { seq: number; chain: number; reason: string };
+}
+
+const FILTERS = [
+  { key: 'event', label: 'Event', placeholder: 'token.revoked' },
+  { key: 'actor', label: 'Actor', placeholder: 'admin:ops' },
+  { key: 'client_id', label: 'Client id', placeholder: '' },
+  { key: 'user_id', label: 'User id', placeholder: '' },
+] as const;
+
+type Filters = Record<(typeof FILTERS)[number]['key'] | 'from' | 'to', string>;
+const EMPTY: Filters = { event: '', actor: '', client_id: '', user_id: '', from: '', to: '' };
+
+/** The filters as the API's query: a datetime-local input's value is local time, sent as UTC. */
+function query(f: Filters): string {
+  const q = new URLSearchParams();
+  for (const [key, value] of Object.entries(f)) {
+    if (value.trim() === '') continue;
+    q.set(key, key === 'from' || key === 'to' ? new Date(value).toISOString() : value.trim());
+  }
+  q.set('limit', '100');
+  return q.toString();
+}
+
+export function Audit({ session, onSignedOut }: PageProps) {
+  const [verification, setVerification] = useState<Verification | undefined>(undefined);
+  const [filters, setFilters] = useState<Filters>(EMPTY);
+  const [applied, setApplied] = useState<Filters>(EMPTY);
+  const [rows, setRows] = useState<AuditRecord[] | undefined>(undefined);
+  const [cursor, setCursor] = useState<string | null>(null);
+  const [error, setError] = useState<string | undefined>(undefined);
+
+  const failed = (err: unknown) => {
+    if (err instanceof ApiError && err.status === 401) onSignedOut();
+    else setError((err as Error).message);
+  };
+  async function load(f: Filters, after: string | null) {
+    try {
+      const page = await api<Page<AuditRecord>>(session, 'GET', `/audit?${query(f)}${after ? `&cursor=${encodeURIComponent(after)}` : ''}`);
+      setRows((old) => (after ? [...(old ?? []), ...page.items] : page.items));
+      setCursor(page.next_cursor);
+      setError(undefined);
+    } catch (err) {
+      failed(err);
+    }
+  }
+  useEffect(() => {
+    api<Verification>(session, 'GET', '/audit/verify').then(setVerification, failed);
+    load(EMPTY, null);
+  }, [session]);
+
+  return (
+    <section aria-labelledby="audit-title">
+      <h1 id="audit-title">Audit log</h1>
+      <p role="status" data-testid="chain" class={verification && !verification.ok ? 'error' : 'notice'}>
+        {!verification
+          ? 'Verifying the hash chains…'
+          : verification.ok
+            ? `Hash chains verified: ${count(verification.records, 'record')}, none altered or missing.`
+            : `Hash chain broken at record ${verification.problem?.seq} (chain ${verification.problem?.chain}): ${verification.problem?.reason}.`}
+      </p>
+      <form
+        class="filters"
+        onSubmit={(e) => {
+          e.preventDefault();
+          setApplied(filters);
+          load(filters, null);
+        }}
+      >
+        {FILTERS.map((f) => (
+          <div key={f.key}>
+            <label for={`audit-${f.key}`}>{f.label}</label>
+            <input id={`audit-${f.key}`} value={filters[f.key]} placeholder={f.placeholder} onInput={(e) => setFilters({ ...filters, [f.key]: e.currentTarget.value })} />
+          </div>
+        ))}
+        <div>
+          <label for="audit-from">From</label>
+          <input id="audit-from" type="datetime-local" value={filters.from} onInput={(e) => setFilters({ ...filters, from: e.currentTarget.value })} />
+        </div>
+        <div>
+          <label for="audit-to">To</label>
+          <input id="audit-to" type="datetime-local" value={filters.to} onInput={(e) => setFilters({ ...filters, to: e.currentTarget.value })} />
+        </div>
+        <div class="actions">
+          <button type="submit">Filter</button>
+          <button
+            type="button"
+            class="secondary"
+            onClick={() => {
+              setFilters(EMPTY);
+              setApplied(EMPTY);
+              load(EMPTY, null);
+            }}
+          >
+            Clear
+          </button>
+        </div>
+      </form>
+      {error && (
+        <p role="alert" class="error">
+          {error}
+        </p>
+      )}
+      {!rows ? (
+        <p>Loading…</p>
+      ) : (
+        <>
+          <table>
+            <caption>
+              {count(rows.length, 'record')}
+              {cursor ? ' so far' : ''}
+            </caption>
+            <thead>
+              <tr>
+                <th scope="col">#</th>
+                <th scope="col">When</th>
+                <th scope="col">Event</th>
+                <th scope="col">Actor</th>
+                <th scope="col">Client</th>
+                <th scope="col">User</th>
+                <th scope="col">Reason</th>
+              </tr>
+            </thead>
+            <tbody>
+              {rows.map((r) => (
+                <tr key={r.seq} data-testid="audit-row">
+                  <td>{r.seq}</td>
+                  <td>{when(r.at)}</td>
+                  <th scope="row">{r.event}</th>
+                  <td>{r.actor}</td>
+                  <td>{r.client_id ?? '—'}</td>
+                  <td>{r.user_id ?? '—'}</td>
+                  <td>{r.reason ?? '—'}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+          {cursor && (
+            <button type="button" class="secondary" onClick={() => load(applied, cursor)}>
+              Load more
+            </button>
+          )}
+        </>
+      )}
+    </section>
+  );
+}

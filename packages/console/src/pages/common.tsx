@@ -1,0 +1,18 @@
+import { api, type Session } from '../api.js';
+
+export interface PageProps {
+  session: Session;
+  /** The session ended (a 401): back to sign-in. */
+  onSignedOut: () => void;
+}
+
+/** Active tokens and grants matching a filter (one page of 500 each; `more` past that), for a confirmation's words. */
+export async function activeCounts(session: Session, filter: string): Promise<{ tokens: number; grants: number; more: boolean }> {
+  const [tokens, grants] = await Promise.all([
+    api<{ items: unknown[]; next_cursor: string | null }>(session, 'GET', `/tokens?${filter}&state=active&limit=500`),
+    api<{ items: unknown[]; next_cursor: string | null }>(session, 'GET', `/grants?${filter}&state=active&limit=500`),
+  ]);
+  return { tokens: tokens.items.length, grants: grants.items.length, more: tokens.next_cursor !== null || grants.next_cursor !== null };
+}
+
+export const when = (iso: string | null): string => (iso === null ? '—' : new Date(iso).toLocaleString());

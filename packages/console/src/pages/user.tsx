@@ -1,0 +1,186 @@
+/**
+ * One user: each grant with its token families as timelines (issued → rotated → … → revoked,
+ * with the reason from the audit log), and revoke buttons for a token, a grant, or all of them.
+ */
+import { useEffect, useState } from 'preact/hooks';
+import { ApiError, type AuditRecord, all, api, type Grant, type Revoked, type Session, type Token, type User } from '../api.js';
+import { type Confirmation, ConfirmDialog, count } from '../confirm.js';
+import { BASE, Link } from '../router.js';
+import { type PageProps, when } from './common.js';
+
+interface Data {
+  user: User;
+  grants: Grant[];
+  tokens: Token[];
+  audit: AuditRecord[];
+}
+
+const REVOKING = new Set(['token.revoked', 'token.reuse_detected']);
+
+/** Why a token was revoked: the audit record of the revocation that covered it, at its revoked_at. */
+function reasonFor(t: Token, audit: AuditRecord[]): string | undefined {
+  if (t.revoked_at === null) return undefined;
+  const at = Date.parse(t.revoked_at);
+  const covers = (r: AuditRecord) =>
+    r.token_id === t.id || (r.token_id === null && r.grant_id === t.grant_id) || (r.token_id === null && r.grant_id === null && (r.user_id === t.user_id || r.client_id === t.client_id));
+  const hit = audit.find((r) => REVOKING.has(r.event) && covers(r) && Math.abs(Date.parse(r.at) - at) < 2_000);
+  return hit ? `${hit.reason ?? 'no reason given'} (${hit.actor})` : undefined;
+}
+
+async function load(session: Session, id: string): Promise<Data> {
+  const q = `user_id=${encodeURIComponent(id)}`;
+  const [user, grants, tokens, audit] = await Promise.all([
+    api<User>(session, 'GET', `/users/${encodeURIComponent(id)}`),
+    all<Grant>(session, `/grants?${q}`),
+    all<Token>(session, `/tokens?${q}`),
+    all<AuditRecord>(session, `/audit?${q}`),
+  ]);
+  return { user, grants: grants.items, tokens: tokens.items, audit: audit.items };
+}
+
+export function UserPage({ session, onSignedOut, id }: PageProps & { id: string }) {
+  const [data, setData] = useState<Data | undefined>(undefined);
+  const [error, setError] = useState<string | undefined>(undefined);
+  const [notice, setNotice] = useState<string | undefined>(undefined);
+  const [confirmation, setConfirmation] = useState<Confirmation | undefined>(undefined);
+  async function refresh() {
+    try {
+      setData(await load(session, id));
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401) onSignedOut();
+      else setError((err as Error).message);
+    }
+  }
+  useEffect(() => {
+    refresh();
+  }, [session, id]);
+
+  const revoke = (type: 'token' | 'grant' | 'user', value: string, title: string, message: string, action: string) =>
+    setConfirmation({
+      title, message, action, reason: true,
+      run: async (reason) => {
+        const r = await api<Revoked>(session, 'POST', '/revocations', { type, value, ...(reason ? { reason } : {}) });
+        return `Revoked ${count(r.revoked_tokens, 'token')} and ${count(r.revoked_grants, 'grant')}.`;
+      },
+    });
+
+  if (!data) {
+    return (
+      <section>
+        <h1>User</h1>
+        {error ? (
+          <p role="alert" class="error">
+            {error}
+          </p>
+        ) : (
+          <p>Loading…</p>
+        )}
+      </section>
+    );
+  }
+  const { user, grants, tokens, audit } = data;
+  const active = tokens.filter((t) => t.state === 'active').length;
+  const activeGrants = grants.filter((g) => g.state === 'active').length;
+  return (
+    <section aria-labelledby="user-title">
+      <p>
+        <Link href={`${BASE}/users`}>← Users</Link>
+      </p>
+      <h1 id="user-title">User {user.username}</h1>
+      <p class="help">
+        {user.id}
+        {user.email ? ` · ${user.email}` : ''} · {count(activeGrants, 'active grant')}, {count(active, 'active token')}
+      </p>
+      {error && (
+        <p role="alert" class="error">
+          {error}
+        </p>
+      )}
+      {notice && (
+        <p role="status" class="notice">
+          {notice}
+        </p>
+      )}
+      {!session.read_only && (
+        <button
+          type="button"
+          class="danger"
+          disabled={active === 0 && activeGrants === 0}
+          onClick={() =>
+            revoke('user', user.id, `Revoke everything of ${user.username}?`, `This revokes all ${count(activeGrants, 'active grant')} and ${count(active, 'active token')} of ${user.username}. They will have to sign in and consent again.`, 'Revoke all')
+          }
+        >
+          Revoke all of {user.username}'s tokens
+        </button>
+      )}
+      <h2>Grants</h2>
+      {grants.length === 0 && <p>No grants.</p>}
+      {grants.map((g) => {
+        const mine = tokens.filter((t) => t.grant_id === g.id);
+        const families = [...new Set(mine.map((t) => t.family_id))];
+        const live = mine.filter((t) => t.state === 'active').length;
+        return (
+          <article key={g.id} class="grant" data-testid={`grant-${g.id}`} aria-labelledby={`grant-${g.id}-title`}>
+            <h3 id={`grant-${g.id}-title`}>
+              Grant to <code>{g.client_id}</code> <span class={`state state-${g.state}`}>{g.state}</span>
+            </h3>
+            <p class="help">
+              {g.id} · scope “{g.scope}” · created {when(g.created_at)}
+              {g.revoked_at ? ` · revoked ${when(g.revoked_at)}` : ''}
+            </p>
+            {!session.read_only && g.state === 'active' && (
+              <button type="button" class="danger" onClick={() => revoke('grant', g.id, 'Revoke this grant?', `This revokes the grant to ${g.client_id} and its ${count(live, 'active token')}.`, 'Revoke grant')}>
+                Revoke grant
+              </button>
+            )}
+            {families.map((f) => (
+              <ol key={f} class="timeline-list" aria-label={`Token family ${f}`}>
+                {mine
+                  .filter((t) => t.family_id === f)
+                  .map((t) => {
+                    const reason = reasonFor(t, audit);
+                    return (
+                      <li key={t.id} data-testid={`token-${t.id}`}>
+                        <span class="kind">{t.kind} token</span> issued {when(t.issued_at)} <span class={`state state-${t.state}`}>{t.state}</span>
+                        {t.consumed_at && <> → rotated {when(t.consumed_at)}</>}
+                        {t.revoked_at && (
+                          <>
+                            {' '}
+                            → revoked {when(t.revoked_at)}
+                            {reason && <span class="reason">: {reason}</span>}
+                          </>
+                        )}
+                        {t.state === 'expired' && <> → expired {when(t.expires_at)}</>}
+                        {!session.read_only && t.state === 'active' && (
+                          <button
+                            type="button"
+                            class="danger small"
+                            aria-label={`Revoke ${t.kind} token ${t.id}`}
+                            onClick={() =>
+                              revoke('token', t.id, `Revoke this ${t.kind} token?`, t.kind === 'refresh' ? 'This revokes the refresh token and, with it, its whole grant (RFC 7009 §2.1).' : 'This revokes the access token.', 'Revoke token')
+                            }
+                          >
+                            Revoke
+                          </button>
+                        )}
+                      </li>
+                    );
+                  })}
+              </ol>
+            ))}
+          </article>
+        );
+      })}
+      <ConfirmDialog
+        confirmation={confirmation}
+        onClose={(result) => {
+          setConfirmation(undefined);
+          if (result) {
+            setNotice(result);
+            refresh();
+          }
+        }}
+      />
+    </section>
+  );
+}

@@ -1,0 +1,110 @@
+/**
+ * The web console's audit log page (issue 13, "Web console"): the hash chains' verification
+ * status and the API's filters, in Chromium; and axe-core (WCAG rules) run on every page of the
+ * console, with no serious or critical violation. Screenshots in test-artifacts/console/.
+ */
+import { mkdirSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { type Chromium, launchChromium } from './chromium.js';
+import { useServer } from './flows.js';
+
+const ARTIFACTS = join(import.meta.dirname, '..', 'test-artifacts', 'console');
+const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
+const h = useServer({}, { adminPort: 0 });
+let browser: Chromium;
+let page: Page;
+let adminUrl: string;
+let userId: string;
+
+async function adminToken(name: string): Promise<string> {
+  const made = await h.engine.createAdminToken({ name: `${name}-${crypto.randomUUID().slice(0, 8)}`, readOnly: false, expiresAt: null }, { actor: 'test' });
+  return (made as { value: string }).value;
+}
+
+interface AxeViolation {
+  id: string;
+  impact: string | null;
+  help: string;
+  nodes: { target: unknown }[];
+}
+
+/** axe-core's serious and critical violations on the page as it is now (run through DevTools, not a page script: the CSP allows none). */
+async function axe(p: Page): Promise<string[]> {
+  await p.evaluate(AXE);
+  const violations = (await p.evaluate('axe.run(document, { resultTypes: ["violations"] }).then((r) => r.violations)')) as AxeViolation[];
+  return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id} (${v.impact}): ${v.help} at ${JSON.stringify(v.nodes.map((n) => n.target))}`);
+}
+
+beforeAll(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  adminUrl = h.server.adminUrl as string;
+  browser = await launchChromium({ server: { url: adminUrl }, serverErrors: h.serverErrors });
+  page = await browser.context.newPage();
+  const c = await h.codeClient({ name: 'audit-app' });
+  const user = await h.user();
+  userId = user.id;
+  const t = await h.userTokens(c, { user });
+  expect((await h.revoke(c, t.refresh_token as string)).status).toBe(200);
+  const cc = await h.client({ name: 'audit-svc' });
+  expect((await h.token(cc, { grant_type: 'client_credentials', scope: 'read' })).status).toBe(200);
+});
+afterAll(async () => {
+  await browser?.close();
+});
+
+it('the audit page shows the hash chains verified, and its event filter shows only those records', async () => {
+  await page.goto(`${adminUrl}/console/audit`);
+  await page.getByLabel('Admin token').fill(await adminToken('auditor'));
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  const verify = (await (await fetch(`${adminUrl}/admin/api/v1/audit/verify`, { headers: { authorization: `Bearer ${await adminToken('check')}` } })).json()) as { ok: boolean };
+  expect(verify.ok).toBe(true);
+  await expect.poll(() => page.getByTestId('chain').textContent()).toMatch(/^Hash chains verified: \d+ records, none altered or missing\.$/);
+  await expect.poll(() => page.getByTestId('audit-row').count()).toBeGreaterThan(3);
+  await page.getByLabel('Event').fill('token.revoked');
+  await page.getByRole('button', { name: 'Filter' }).click();
+  await expect.poll(async () => [...new Set(await page.locator('[data-testid="audit-row"] th').allTextContents())]).toEqual(['token.revoked']);
+  await page.screenshot({ path: join(ARTIFACTS, 'audit.png'), fullPage: true });
+  await page.getByRole('button', { name: 'Clear' }).click();
+  await page.getByLabel('User id').fill(userId);
+  await page.getByRole('button', { name: 'Filter' }).click();
+  await expect.poll(async () => (await page.locator('[data-testid="audit-row"] td:nth-child(6)').allTextContents()).every((u) => u === userId)).toBe(true);
+});
+
+it('every console page passes axe-core with no serious or critical violation', async () => {
+  const found: Record<string, string[]> = {};
+  // The sign-in page, in a fresh page without the session.
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByLabel('Admin token').waitFor();
+  found['sign-in'] = await axe(page);
+  await page.getByLabel('Admin token').fill(await adminToken('a11y'));
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByTestId('admin-name').waitFor();
+  const pages: [string, string, string][] = [
+    ['overview', '/console', '[data-testid="tokens-active"]'],
+    ['clients', '/console/clients', 'tbody tr'],
+    ['users', '/console/users', 'tbody tr'],
+    ['user', `/console/users/${userId}`, 'article.grant'],
+    ['audit', '/console/audit', '[data-testid="audit-row"]'],
+  ];
+  for (const [name, path, ready] of pages) {
+    await page.goto(`${adminUrl}${path}`);
+    await page.locator(ready).first().waitFor();
+    found[name] = await axe(page);
+  }
+  // A confirmation dialog, open, on a phone-sized screen.
+  await page.setViewportSize({ width: 390, height: 844 });
+  await page.goto(`${adminUrl}/console/clients`);
+  await page.getByRole('button', { name: 'Delete client audit-svc' }).click();
+  await page.getByRole('dialog').waitFor();
+  found['confirmation (phone)'] = await axe(page);
+  await page.screenshot({ path: join(ARTIFACTS, 'confirm-phone.png'), fullPage: true });
+  await page.keyboard.press('Escape');
+  await page.getByRole('dialog').waitFor({ state: 'hidden' });
+  await page.setViewportSize({ width: 1280, height: 800 });
+  expect(found).toEqual({ 'sign-in': [], overview: [], clients: [], users: [], user: [], audit: [], 'confirmation (phone)': [] });
+  // axe ran: it found the pages' landmarks and checked them (a sanity check on the harness).
+  expect(await page.evaluate('axe.run(document).then((r) => r.passes.length)')).toBeGreaterThan(10);
+});

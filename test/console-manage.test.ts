@@ -1,0 +1,162 @@
+/**
+ * The web console's clients and users pages and a user's grants (issue 13, "Web console"), in
+ * Chromium: search, create and delete behind a confirmation that says what will be revoked; each
+ * grant's token family as a timeline (issued → rotated → revoked with its reason); revoking a
+ * token, a grant or everything of a user, after which introspection says inactive; a read-only
+ * token sees no write buttons. Screenshots in test-artifacts/console/.
+ */
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Page } from 'playwright-core';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { type Chromium, launchChromium } from './chromium.js';
+import { useServer } from './flows.js';
+
+const ARTIFACTS = join(import.meta.dirname, '..', 'test-artifacts', 'console');
+const h = useServer({}, { adminPort: 0 });
+let browser: Chromium;
+let page: Page;
+let adminUrl: string;
+
+async function adminToken(name: string, readOnly = false): Promise<string> {
+  const made = await h.engine.createAdminToken({ name: `${name}-${crypto.randomUUID().slice(0, 8)}`, readOnly, expiresAt: null }, { actor: 'test' });
+  return (made as { value: string }).value;
+}
+
+async function signIn(token: string): Promise<void> {
+  await page.goto(`${adminUrl}/console`);
+  await page.getByLabel('Admin token').fill(token);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByTestId('admin-name').waitFor();
+}
+
+async function signOut(): Promise<void> {
+  await page.getByRole('button', { name: 'Sign out' }).click();
+  await page.getByLabel('Admin token').waitFor();
+}
+
+/** Confirms the open dialog (with a reason when asked) and returns what it said would happen. */
+async function confirm(action: string, reason?: string): Promise<string> {
+  const dialog = page.getByRole('dialog');
+  await dialog.waitFor();
+  const message = (await dialog.getByTestId('confirm-message').textContent()) as string;
+  if (reason !== undefined) await dialog.getByLabel('Reason (kept in the audit log)').fill(reason);
+  await dialog.getByRole('button', { name: action }).click();
+  await dialog.waitFor({ state: 'hidden' });
+  return message;
+}
+
+beforeAll(async () => {
+  mkdirSync(ARTIFACTS, { recursive: true });
+  adminUrl = h.server.adminUrl as string;
+  browser = await launchChromium({ server: { url: adminUrl }, serverErrors: h.serverErrors });
+  page = await browser.context.newPage();
+});
+afterAll(async () => {
+  await browser?.close();
+});
+
+it("a user's grant shows its token family as a timeline, and revoking a token, then the grant, makes introspection say inactive, with the reason shown", async () => {
+  const c = await h.codeClient({ name: 'timeline-app' });
+  const user = await h.user();
+  const first = await h.userTokens(c, { user });
+  const rotated = await h.refresh(c, first.refresh_token as string);
+  expect(rotated.status).toBe(200);
+  const { access_token: access, refresh_token: refresh } = rotated.body as { access_token: string; refresh_token: string };
+
+  await signIn(await adminToken('ops'));
+  await page.getByRole('link', { name: 'Users' }).click();
+  await page.getByLabel('Search users').fill(user.username);
+  await expect.poll(() => page.locator('tbody tr').count()).toBe(1);
+  await page.getByRole('link', { name: user.username }).click();
+  await page.getByRole('heading', { name: `User ${user.username}` }).waitFor();
+  const grant = page.locator('article.grant');
+  await expect.poll(() => grant.count()).toBe(1);
+  // The family: the first refresh token rotated, its successor active.
+  const family = await grant.locator('ol li').allTextContents();
+  expect(family.filter((t) => t.startsWith('refresh token')).map((t) => (t.includes('→ rotated') ? 'rotated' : t.includes('active') ? 'active' : t))).toEqual(['rotated', 'active']);
+  await page.screenshot({ path: join(ARTIFACTS, 'user.png'), fullPage: true });
+
+  // The newest access token: the last active access token's Revoke button.
+  const accessButtons = page.getByRole('button', { name: /^Revoke access token / });
+  await accessButtons.last().click();
+  expect(await confirm('Revoke token', 'laptop stolen')).toContain('revokes the access token');
+  await page.getByRole('status').waitFor();
+  expect(await h.active(access)).toBe(false);
+  expect(await h.active(refresh)).toBe(true);
+
+  await grant.getByRole('button', { name: 'Revoke grant' }).click();
+  expect(await confirm('Revoke grant', 'account review')).toMatch(/revokes the grant to \S+ and its \d+ active tokens?/);
+  await expect.poll(() => grant.locator('.state').first().textContent()).toBe('revoked');
+  expect(await h.active(refresh)).toBe(false);
+  const text = (await grant.textContent()) as string;
+  expect(text).toContain('laptop stolen');
+  expect(text).toContain('account review');
+  await page.screenshot({ path: join(ARTIFACTS, 'user-revoked.png'), fullPage: true });
+  await signOut();
+});
+
+it("revoking all of a user's tokens, behind a confirmation naming how many, leaves none active", async () => {
+  const c = await h.codeClient({ name: 'all-app' });
+  const user = await h.user();
+  const a = await h.userTokens(c, { user });
+  const b = await h.userTokens(await h.codeClient({ name: 'all-app-2' }), { user });
+  await signIn(await adminToken('ops'));
+  await page.goto(`${adminUrl}/console/users/${user.id}`);
+  await page.getByRole('button', { name: `Revoke all of ${user.username}'s tokens` }).click();
+  expect(await confirm('Revoke all')).toContain('revokes all 2 active grants and 4 active tokens');
+  for (const t of [a.access_token, a.refresh_token, b.access_token, b.refresh_token]) expect(await h.active(t as string)).toBe(false);
+  await signOut();
+});
+
+it('clients: search, create (the secret shown once), and delete behind a confirmation that says what it revokes', async () => {
+  const target = await h.client({ name: `doomed-${crypto.randomUUID().slice(0, 6)}`, scope: 'read' });
+  const issued = await h.token(target, { grant_type: 'client_credentials', scope: 'read' });
+  expect(issued.status).toBe(200);
+  await signIn(await adminToken('ops'));
+  await page.getByRole('link', { name: 'Clients' }).click();
+  await page.getByText('New client').click();
+  await page.getByLabel('Name').fill('made-in-console');
+  await page.getByRole('button', { name: 'Create client' }).click();
+  await page.getByTestId('client-secret').waitFor();
+  await page.getByLabel('Search clients').fill('made-in-console');
+  await expect.poll(() => page.locator('tbody tr').count()).toBe(1);
+  await page.screenshot({ path: join(ARTIFACTS, 'clients.png'), fullPage: true });
+  await page.getByLabel('Search clients').fill(target.client.name);
+  await page.getByRole('button', { name: `Delete client ${target.client.name}` }).click();
+  expect(await confirm('Delete client')).toContain('revokes 1 active token and 1 active grant');
+  await expect.poll(() => page.locator('tbody tr').count()).toBe(0);
+  expect(await h.active(issued.body.access_token)).toBe(false);
+  await signOut();
+});
+
+it('users: create, and delete behind a confirmation', async () => {
+  await signIn(await adminToken('ops'));
+  await page.getByRole('link', { name: 'Users' }).click();
+  await page.getByText('New user').click();
+  const username = `console-${crypto.randomUUID().slice(0, 6)}`;
+  await page.getByLabel('Username').fill(username);
+  await page.getByLabel('Password').fill('a long and unusual passphrase 42');
+  await page.getByRole('button', { name: 'Create user' }).click();
+  await page.getByTestId(`user-row-${username}`).waitFor();
+  await page.screenshot({ path: join(ARTIFACTS, 'users.png'), fullPage: true });
+  await page.getByRole('button', { name: `Delete user ${username}` }).click();
+  expect(await confirm('Delete user')).toContain('revokes 0 active tokens and 0 active grants');
+  await page.getByTestId(`user-row-${username}`).waitFor({ state: 'detached' });
+  expect(await h.store.getUserByName(username)).toBeUndefined();
+  await signOut();
+});
+
+it('a read-only admin token sees no create, delete or revoke buttons', async () => {
+  const user = await h.user();
+  await h.userTokens(await h.codeClient(), { user });
+  await signIn(await adminToken('viewer', true));
+  for (const path of ['/console/clients', '/console/users', `/console/users/${user.id}`]) {
+    await page.goto(`${adminUrl}${path}`);
+    await page.locator('h1').first().waitFor();
+    await page.locator('table, article.grant').first().waitFor();
+    expect(await page.getByRole('button', { name: /Delete|Revoke|Create/ }).count(), path).toBe(0);
+    expect(await page.getByText(/New (client|user)/).count(), path).toBe(0);
+  }
+  await signOut();
+});
