@@ -119,7 +119,8 @@ try {
         child.stdout.on('data', (d) => {
           out += d;
         });
-        const [code] = await once(child, 'exit');
+        // 'close', not 'exit': stdout may still hold the counts line when the process has exited.
+        const [code] = await once(child, 'close');
         if (code !== 0) throw new Error(`a worker exited with ${code}`);
         return JSON.parse(out.trim().split('\n').pop());
       }),

@@ -52,7 +52,8 @@ async function run(name: string, env: Record<string, string>, copies: number) {
       child.stderr.on('data', (d) => {
         out += d;
       });
-      const [code] = await once(child, 'exit');
+      // 'close': the output is complete (at 'exit' the pipes may still hold some).
+      const [code] = await once(child, 'close');
       return { code, out: out.trim() };
     }),
   );

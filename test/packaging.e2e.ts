@@ -112,7 +112,8 @@ async function tessera(args: string[], input?: string): Promise<string> {
     err += d;
   });
   child.stdin.end(input ?? '');
-  const [code] = await once(child, 'exit');
+  // 'close': the output is complete (at 'exit' the pipes may still hold some).
+  const [code] = await once(child, 'close');
   if (code !== 0) throw new Error(`tessera ${args.join(' ')} exited ${code}:\n${err}`);
   return out;
 }
@@ -239,7 +240,7 @@ it("the README's client example runs verbatim with the installed @tessera/client
   child.stderr.on('data', (d) => {
     stderr += d;
   });
-  const exited = once(child, 'exit');
+  const exited = once(child, 'close');
   const signIn = await new Promise<string>((resolve, reject) => {
     child.stdout.on('data', (d) => {
       stdout += d;

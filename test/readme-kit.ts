@@ -51,7 +51,8 @@ export async function runPromptedExample(
     child.stderr.on('data', (d) => {
       stderr += d;
     });
-    const exited = once(child, 'exit');
+    // 'close': the output is complete (at 'exit' the pipes may still hold some).
+    const exited = once(child, 'close');
     const url = await new Promise<string>((resolve, reject) => {
       child.stdout.on('data', (d) => {
         stdout += d;

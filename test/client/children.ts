@@ -34,7 +34,8 @@ export function nodeChild(code: string, env: Record<string, string> = {}): Child
   child.stderr.setEncoding('utf8').on('data', (d: string) => {
     stderr += d;
   });
-  const exited = once(child, 'exit').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null, stdout, stderr }));
+  // 'close': the output is complete (at 'exit' the pipes may still hold some).
+  const exited = once(child, 'close').then(([code, signal]) => ({ code: code as number | null, signal: signal as NodeJS.Signals | null, stdout, stderr }));
   return {
     process: child,
     line: (pattern) =>
