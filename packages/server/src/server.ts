@@ -1,12 +1,11 @@
 /** Starts the authorization server on node:http with the expiry sweeper; `close()` drains and closes. */
 import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { OAuthError } from '@tessera/core';
 import type { Logger } from 'pino';
 import { toProblemResponse } from './admin/problem.js';
 import { createHandler } from './app.js';
 import { defaults, metricsDefaults, type ServerConfig } from './config.js';
-import { listen, routeTable } from './http/listener.js';
+import { listen, listenOn, routeTable } from './http/listener.js';
 import { createNodeServer, drain } from './http/node-server.js';
 import type { Handler } from './http/types.js';
 import { startSweeper } from './lifecycle/sweeper.js';
@@ -95,8 +94,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       drops = 0;
     },
   });
-  await listenOn(server, options.port, options.host);
-  const url = urlOf(server);
+  const url = await listenOn(server, options.port, options.host);
   // The admin API on its own listener, never the public one; it too waits for the store.
   const admin = options.adminPort === undefined ? undefined : createNodeServer((req) => starting.then(() => adminHandler(req)), {
     maxBodyBytes: options.config?.maxBodyBytes ?? defaults.maxBodyBytes,
@@ -110,9 +108,10 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   let adminHandler: Handler = async () => {
     throw new OAuthError('temporarily_unavailable', 'the server is starting');
   };
+  let adminUrl: string | undefined;
   if (admin) {
     try {
-      await listenOn(admin, options.adminPort as number, options.adminHost ?? '127.0.0.1');
+      adminUrl = await listenOn(admin, options.adminPort as number, options.adminHost ?? '127.0.0.1');
     } catch (err) {
       await drain(server, 1000);
       throw err;
@@ -177,7 +176,6 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     // The URL is not logged (an operator's, which may carry a token in its query): the subscription id names it.
     onFailedAttempt: (info) => (info.failed ? log.warn(info, 'webhook delivery given up') : log.debug(info, 'webhook delivery attempt failed; will retry')),
   });
-  const adminUrl = admin && urlOf(admin);
   const adminHost = options.adminHost ?? '127.0.0.1';
   if (admin && !['127.0.0.1', '::1', 'localhost'].includes(adminHost)) {
     log.warn({ adminUrl }, 'the admin API listens beyond loopback over plain HTTP: admin tokens cross the network in the clear unless a TLS proxy fronts it');
@@ -203,16 +201,4 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
       return closing;
     },
   };
-}
-
-function listenOn(server: Server, port: number, host: string): Promise<void> {
-  return new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, host, () => resolve());
-  });
-}
-
-function urlOf(server: Server): string {
-  const address = server.address() as AddressInfo;
-  return `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
 }

@@ -18,6 +18,11 @@ const notFound: Handler = async () => json(404, { error: 'not_found' });
 /** Serves `handler` on host:port (0: any free port); resolves once listening, with its URL. */
 export async function listen(handler: Handler, port: number, host: string, maxBodyBytes: number): Promise<{ server: Server; url: string }> {
   const server = createNodeServer(handler, { maxBodyBytes });
+  return { server, url: await listenOn(server, port, host) };
+}
+
+/** Starts `server` listening on host:port (0: any free port); resolves once listening, with its URL. */
+export async function listenOn(server: Server, port: number, host: string): Promise<string> {
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -26,5 +31,5 @@ export async function listen(handler: Handler, port: number, host: string, maxBo
     });
   });
   const address = server.address() as AddressInfo;
-  return { server, url: `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}` };
+  return `http://${address.family === 'IPv6' ? `[${address.address}]` : address.address}:${address.port}`;
 }
