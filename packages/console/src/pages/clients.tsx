@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, all, api, type Client, type Revoked } from '../api.js';
 import { type Confirmation, ConfirmDialog, count } from '../confirm.js';
-import { activeCounts, type PageProps, when } from './common.js';
+import { activeCounts, Messages, type PageProps, when } from './common.js';
 
 const GRANT_TYPES = ['client_credentials', 'authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'];
 
@@ -45,16 +45,7 @@ export function Clients({ session, onSignedOut }: PageProps) {
   return (
     <section aria-labelledby="clients-title">
       <h1 id="clients-title">Clients</h1>
-      {error && (
-        <p role="alert" class="error">
-          {error}
-        </p>
-      )}
-      {notice && (
-        <p role="status" class="notice">
-          {notice}
-        </p>
-      )}
+      <Messages error={error} notice={notice} />
       {!session.read_only && <CreateClient session={session} onCreated={(msg) => {
             setNotice(msg);
             load();

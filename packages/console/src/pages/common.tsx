@@ -16,3 +16,21 @@ export async function activeCounts(session: Session, filter: string): Promise<{ 
 }
 
 export const when = (iso: string | null): string => (iso === null ? '—' : new Date(iso).toLocaleString());
+
+/** A page's last error (announced at once) and last notice (announced politely). */
+export function Messages({ error, notice }: { error: string | undefined; notice: string | undefined }) {
+  return (
+    <>
+      {error && (
+        <p role="alert" class="error">
+          {error}
+        </p>
+      )}
+      {notice && (
+        <p role="status" class="notice">
+          {notice}
+        </p>
+      )}
+    </>
+  );
+}

@@ -6,7 +6,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { ApiError, type AuditRecord, all, api, type Grant, type Revoked, type Session, type Token, type User } from '../api.js';
 import { type Confirmation, ConfirmDialog, count } from '../confirm.js';
 import { BASE, Link } from '../router.js';
-import { type PageProps, when } from './common.js';
+import { Messages, type PageProps, when } from './common.js';
 
 interface Data {
   user: User;
@@ -91,16 +91,7 @@ export function UserPage({ session, onSignedOut, id }: PageProps & { id: string 
         {user.id}
         {user.email ? ` · ${user.email}` : ''} · {count(activeGrants, 'active grant')}, {count(active, 'active token')}
       </p>
-      {error && (
-        <p role="alert" class="error">
-          {error}
-        </p>
-      )}
-      {notice && (
-        <p role="status" class="notice">
-          {notice}
-        </p>
-      )}
+      <Messages error={error} notice={notice} />
       {!session.read_only && (
         <button
           type="button"

@@ -2,7 +2,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { ApiError, all, api, type Revoked, type User } from '../api.js';
 import { type Confirmation, ConfirmDialog, count } from '../confirm.js';
 import { BASE, Link } from '../router.js';
-import { activeCounts, type PageProps, when } from './common.js';
+import { activeCounts, Messages, type PageProps, when } from './common.js';
 
 export function Users({ session, onSignedOut }: PageProps) {
   const [users, setUsers] = useState<{ items: User[]; more: boolean } | undefined>(undefined);
@@ -44,16 +44,7 @@ export function Users({ session, onSignedOut }: PageProps) {
   return (
     <section aria-labelledby="users-title">
       <h1 id="users-title">Users</h1>
-      {error && (
-        <p role="alert" class="error">
-          {error}
-        </p>
-      )}
-      {notice && (
-        <p role="status" class="notice">
-          {notice}
-        </p>
-      )}
+      <Messages error={error} notice={notice} />
       {!session.read_only && <CreateUser session={session} onCreated={(msg) => {
             setNotice(msg);
             load();
