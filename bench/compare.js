@@ -40,7 +40,7 @@ import { parseArgs } from 'node:util';
 import { chart } from './lib/chart.js';
 import { runGuardScenario } from './lib/guard-scenario.js';
 import { cleanup, installCleanupHandlers, tempDir } from './lib/processes.js';
-import { detailTable, guardRatios, guardTable, machine, notes, ratios, summaryTable } from './lib/report.js';
+import { cpuTable, detailTable, guardRatios, guardTable, machine, notes, ratios, summaryTable } from './lib/report.js';
 import { runScenario } from './lib/runner.js';
 import { SCENARIOS } from './lib/scenarios.js';
 import { DESCRIPTIONS, LABELS } from './lib/servers.js';
@@ -133,6 +133,8 @@ try {
   log(`\n${out.date.slice(0, 10)}, Node ${out.node}, ${out.cpus} cores (${out.cpu}), autocannon ${options.connections} connections × ${options.duration} s, ${options.rounds} round${options.rounds === 1 ? '' : 's'} (mean), load average ${out.loadavg.before.map((x) => x.toFixed(2)).join(' ')} → ${out.loadavg.after.map((x) => x.toFixed(2)).join(' ')}\n`);
   log(summaryTable(out));
   log(`\n${detailTable(out)}`);
+  const cpu = cpuTable(out);
+  if (cpu) log(`\nCPU per request by thread, and the machine's idle share:\n\n${cpu}`);
   if (out.guard) log(`\n${guardTable(out.guard)}`);
   const n = notes(out);
   if (n) log(`\n${n}`);

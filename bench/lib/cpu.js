@@ -16,7 +16,7 @@
  * pool keeps its connections 60 s idle, longer than a run after a warm-up).
  */
 import { execFileSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 
 let ticksPerSecond = 100;
 try {
@@ -33,6 +33,64 @@ export function cpuTicks(pid) {
   } catch {
     return null;
   }
+}
+
+/**
+ * CPU ticks of one process by thread: `event_loop` (the main thread, whose id is the PID), `writer`
+ * (the SQLite store's writer thread, which names itself tessera-writer) and `other` (libuv's pool,
+ * V8's GC and compiler threads); null once it has exited.
+ */
+export function threadTicks(pid) {
+  const out = { event_loop: 0, writer: 0, other: 0 };
+  let tids;
+  try {
+    tids = readdirSync(`/proc/${pid}/task`);
+  } catch {
+    return null;
+  }
+  for (const tid of tids) {
+    let stat;
+    try {
+      stat = readFileSync(`/proc/${pid}/task/${tid}/stat`, 'utf8');
+    } catch {
+      continue; // a thread that ended meanwhile
+    }
+    const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const ticks = Number(fields[11]) + Number(fields[12]);
+    out[tid === String(pid) ? 'event_loop' : name === 'tessera-writer' ? 'writer' : 'other'] += ticks;
+  }
+  return out;
+}
+
+/** The machine's idle and total ticks from /proc/stat (idle + iowait count as idle). */
+function machineTicks() {
+  const fields = readFileSync('/proc/stat', 'utf8').split('\n')[0].trim().split(/\s+/).slice(1).map(Number);
+  return { idle: fields[3] + (fields[4] ?? 0), total: fields.reduce((a, b) => a + b, 0) };
+}
+
+/**
+ * CPU of one measured run, thread by thread: `start(pid)` before it, then `end(requests)` gives
+ * microseconds of CPU per request of the server's event loop, its writer thread, its other threads
+ * and this process (the load generator), and the machine's idle share over the run.
+ */
+export function threadProbe(pid) {
+  const before = { threads: threadTicks(pid), machine: machineTicks(), self: process.cpuUsage() };
+  return (requests) => {
+    const threads = threadTicks(pid);
+    const machine = machineTicks();
+    const self = process.cpuUsage(before.self);
+    if (threads === null || before.threads === null || !requests) return null;
+    const us = (ticks) => Math.round(((ticks / ticksPerSecond) * 1e6) / requests);
+    const total = machine.total - before.machine.total;
+    return {
+      event_loop_us: us(threads.event_loop - before.threads.event_loop),
+      writer_us: us(threads.writer - before.threads.writer),
+      other_threads_us: us(threads.other - before.threads.other),
+      loadgen_us: Math.round((self.user + self.system) / requests),
+      idle: total > 0 ? Math.round(((machine.idle - before.machine.idle) / total) * 1000) / 1000 : null,
+    };
+  };
 }
 
 function ticksOf(pids) {

@@ -49,6 +49,23 @@ export function detailTable(out) {
   return lines.join('\n');
 }
 
+/**
+ * CPU per request, thread by thread (bench/lib/cpu.js threadProbe), and the machine's idle share:
+ * steadier than req/s on a shared machine, and it says which thread bounds a scenario.
+ */
+export function cpuTable(out) {
+  const lines = ['| scenario | server | event loop µs | writer thread µs | other threads µs | load generator µs | machine idle |', '| --- | --- | ---: | ---: | ---: | ---: | ---: |'];
+  const us = (x) => (x == null ? 'n/a' : String(Math.round(x)));
+  for (const s of out.scenarios) {
+    for (const r of Object.values(s.results ?? {})) {
+      const c = r.cpu;
+      if (!c) continue;
+      lines.push(`| ${s.title} | ${r.label} | ${us(c.event_loop_us)} | ${c.writer_us ? us(c.writer_us) : '—'} | ${us(c.other_threads_us)} | ${us(c.loadgen_us)} | ${percent(c.idle)} |`);
+    }
+  }
+  return lines.length > 2 ? lines.join('\n') : '';
+}
+
 /** One line per scenario: Tessera's req/s and its ratios (the README table). */
 export function summaryTable(out) {
   const head = `| request | Tessera req/s | p50 / p99 | ÷ ${PEERS.map((p) => LABELS[p]).join(' | ÷ ')} | of bare node:http | peak RSS ÷ oidc-provider |`;

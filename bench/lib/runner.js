@@ -8,11 +8,19 @@
  * The reported figure per server is the mean over rounds (req/s, p50, p99); error counts are
  * summed; every round's numbers are kept.
  */
+import { threadProbe } from './cpu.js';
 import { runLoad } from './load.js';
 import { LABELS, start } from './servers.js';
 
 const mean = (xs) => Math.round((xs.reduce((a, b) => a + b, 0) / xs.length) * 100) / 100;
 const sum = (xs) => xs.reduce((a, b) => a + (b ?? 0), 0);
+
+/** The mean of each CPU figure over the rounds that have one (null: no /proc). */
+function meanCpu(cpus) {
+  const known = cpus.filter(Boolean);
+  if (known.length === 0) return null;
+  return Object.fromEntries(Object.keys(known[0]).map((k) => [k, mean(known.map((c) => c[k] ?? 0))]));
+}
 
 export async function runScenario(scenario, { connections, duration, warmup, rounds, dir, log }) {
   const servers = [];
@@ -31,7 +39,9 @@ export async function runScenario(scenario, { connections, duration, warmup, rou
         const state = states.get(s);
         const once = async (phase, seconds) => {
           const request = await scenario.request(s, state, { phase, seconds, connections, round });
+          const cpu = threadProbe(s.pid);
           const r = await runLoad({ url: s.url, request, connections, duration: seconds });
+          r.cpu = cpu(r.requests);
           state.maxRps = Math.max(state.maxRps ?? 0, r.rps);
           return r;
         };
@@ -63,6 +73,7 @@ export async function runScenario(scenario, { connections, duration, warmup, rou
         non2xx: sum(rs.map((r) => r.non2xx)),
         failed_check: sum(rs.map((r) => r.wrong)),
         pool_ran_out: rs.some((r) => r.pool_ran_out) || undefined,
+        cpu: meanCpu(rs.map((r) => r.cpu)),
         peak_rss_bytes: s.peakRss(),
         peak_rss_since: hwmReset[servers.indexOf(s)] ? 'setup done' : 'process start',
         rounds: rs,
