@@ -40,7 +40,7 @@ import { parseArgs } from 'node:util';
 import { chart } from './lib/chart.js';
 import { runGuardScenario } from './lib/guard-scenario.js';
 import { cleanup, installCleanupHandlers, tempDir } from './lib/processes.js';
-import { cpuTable, detailTable, guardRatios, guardTable, machine, notes, ratios, summaryTable } from './lib/report.js';
+import { cpuTable, detailTable, guardRatios, guardTable, machine, notes, postgresTable, ratios, summaryTable } from './lib/report.js';
 import { runScenario } from './lib/runner.js';
 import { SCENARIOS } from './lib/scenarios.js';
 import { DESCRIPTIONS, LABELS } from './lib/servers.js';
@@ -58,6 +58,7 @@ const { values } = parseArgs({
     baseline: { type: 'string' },
     save: { type: 'boolean' },
     'no-save': { type: 'boolean' },
+    postgres: { type: 'boolean' },
     note: { type: 'string' },
     help: { type: 'boolean', short: 'h' },
   },
@@ -73,6 +74,8 @@ if (values.help) {
   --servers KINDS   comma-separated servers to run: ${Object.keys(LABELS).join(' ')} (all)
   --baseline DIR    also run Tessera from another checkout (built), e.g. a git worktree of main,
                     alternating with this one: an A/B test of a change
+  --postgres        also run Tessera on PostgreSQL (a fresh database on TESSERA_TEST_PG, default
+                    postgres://postgres@127.0.0.1:5432/test), beside the SQLite one
   --save, --no-save with --only, --servers or --baseline nothing is saved unless --save
   --note TEXT       stored in the JSON and shown under the chart's title`);
   process.exit(0);
@@ -94,10 +97,14 @@ const baseline = values.baseline ? resolve(values.baseline) : null;
 if (baseline && !existsSync(join(baseline, 'packages/server/dist/cli/main.js'))) throw new Error(`--baseline ${baseline}: no built Tessera there (run tsc -b in it)`);
 /** The scenario's servers, with the baseline beside Tessera and only those --servers names. */
 function serversOf(scenario) {
-  const list = scenario.servers.flatMap(([kind, o]) => (kind === 'tessera' && baseline ? [[kind, o], ['tessera-baseline', { ...o, root: baseline }]] : [[kind, o]]));
+  const list = scenario.servers.flatMap(([kind, o]) =>
+    kind === 'tessera'
+      ? [[kind, o], ...(baseline ? [['tessera-baseline', { ...o, root: baseline }]] : []), ...(values.postgres ? [['tessera-postgres', o]] : [])]
+      : [[kind, o]],
+  );
   return list.filter(([kind]) => !kinds || kinds.includes(kind));
 }
-const partial = only || kinds || baseline;
+const partial = only || kinds || baseline || values.postgres;
 const save = !values['no-save'] && (values.save || !partial);
 const log = (line) => console.log(line);
 
@@ -133,6 +140,8 @@ try {
   log(`\n${out.date.slice(0, 10)}, Node ${out.node}, ${out.cpus} cores (${out.cpu}), autocannon ${options.connections} connections × ${options.duration} s, ${options.rounds} round${options.rounds === 1 ? '' : 's'} (mean), load average ${out.loadavg.before.map((x) => x.toFixed(2)).join(' ')} → ${out.loadavg.after.map((x) => x.toFixed(2)).join(' ')}\n`);
   log(summaryTable(out));
   log(`\n${detailTable(out)}`);
+  const pg = postgresTable(out);
+  if (pg) log(`\n${pg}`);
   const cpu = cpuTable(out);
   if (cpu) log(`\nCPU per request by thread, and the machine's idle share:\n\n${cpu}`);
   if (out.guard) log(`\n${guardTable(out.guard)}`);

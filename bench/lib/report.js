@@ -80,6 +80,18 @@ export function summaryTable(out) {
   return lines.join('\n');
 }
 
+/** With --postgres: Tessera on PostgreSQL against oidc-provider (in memory) and Tessera on SQLite, same run. */
+export function postgresTable(out) {
+  const lines = ['| request | Tessera on PostgreSQL req/s | p50 / p99 | ÷ oidc-provider | ÷ Tessera on SQLite |', '| --- | ---: | ---: | ---: | ---: |'];
+  for (const s of out.scenarios) {
+    const pg = s.results?.['tessera-postgres'];
+    if (!pg) continue;
+    const over = (kind) => (s.results[kind]?.rps ? times(pg.rps / s.results[kind].rps) : 'n/a');
+    lines.push(`| ${s.title} | ${int(pg.rps)} | ${ms(pg.p50_ms)} / ${ms(pg.p99_ms)} | ${over('oidc-provider')} | ${over('tessera')} |`);
+  }
+  return lines.length > 2 ? lines.join('\n') : '';
+}
+
 /** The guard's ops/s ÷ each other verifier's, and ÷ the fastest of them. */
 export function guardRatios(guard) {
   const g = guard.rows.guard.ops_s;

@@ -5,6 +5,8 @@
  *
  *   tessera             `tessera serve` on a fresh SQLite file (synchronous=full, the default:
  *                       every token durably stored and audited before the response)
+ *   tessera-postgres    the same on a fresh PostgreSQL database (bench/lib/databases.js), dropped
+ *                       when the server stops (`npm run bench -- --postgres`)
  *   oidc-provider       bench/peers/oidc-provider.js (its default in-memory adapter)
  *   node-oauth2-server  bench/peers/node-oauth2-server.js (Express 5, in-memory model)
  *   bare                bench/peers/bare.js, a fixed JSON body: the ceiling
@@ -18,6 +20,7 @@ import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { newDatabase } from './databases.js';
 import { postForm } from './http.js';
 import { freePort, startNode } from './processes.js';
 
@@ -30,6 +33,7 @@ const newSecret = () => randomBytes(32).toString('base64url');
 export const LABELS = {
   tessera: 'Tessera',
   'tessera-baseline': 'Tessera baseline',
+  'tessera-postgres': 'Tessera on PostgreSQL',
   'oidc-provider': 'oidc-provider',
   'node-oauth2-server': '@node-oauth/oauth2-server',
   bare: 'bare node:http',
@@ -38,6 +42,7 @@ export const LABELS = {
 export const DESCRIPTIONS = {
   tessera: 'tessera serve, SQLite synchronous=full (WAL), TESSERA_LOG_LEVEL=warn',
   'tessera-baseline': 'the same, from the checkout given with --baseline (built)',
+  'tessera-postgres': 'tessera serve on a fresh PostgreSQL 15 database (synchronous_commit on, pool of 10), TESSERA_LOG_LEVEL=warn',
   'oidc-provider': 'oidc-provider 9 on node:http, default in-memory adapter (LRU), rotateRefreshToken: true; NODE_ENV=production',
   'node-oauth2-server': '@node-oauth/oauth2-server 5 behind Express 5, in-memory Map model; NODE_ENV=production',
   bare: 'node:http answering a fixed 120-byte JSON body after reading the request body',
@@ -58,6 +63,8 @@ export async function start(kind, options, dir) {
     case 'tessera':
     case 'tessera-baseline':
       return startTessera(kind, options, dir, port);
+    case 'tessera-postgres':
+      return startTesseraPostgres(options, dir, port);
     case 'oidc-provider':
       return startPeer(kind, 'oidc-provider.js', { port, jwt: !!options.jwt, store: options.store ?? 'default' }, url, { token: '/token', introspect: '/token/introspection', revoke: '/token/revocation' }, async (n) => {
         const res = await fetch(`${url}/_bench/refresh-seeds?n=${n}`, { method: 'POST' });
@@ -152,6 +159,18 @@ export async function serveTessera(kind, setup, { port, args = [], nodeArgs = []
           return seeds;
         }
       : null,
+  };
+}
+
+async function startTesseraPostgres({ nodeArgs = [], ...options } = {}, dir, port) {
+  const database = await newDatabase('postgres', dir);
+  const handle = await serveTessera('tessera-postgres', setupTessera(database.db, options), { port, nodeArgs });
+  return {
+    ...handle,
+    async stop() {
+      await handle.stop();
+      await database.drop();
+    },
   };
 }
 
