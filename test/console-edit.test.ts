@@ -4,7 +4,7 @@
  * behind a confirmation (the new secret shown once; the old one refused at /token, RFC 6749
  * §2.3.1); a user's page changes the profile and sets a password behind a confirmation; a
  * read-only token sees none of it; axe-core finds no serious or critical violation on these
- * pages. Screenshots in test-artifacts/console/.
+ * pages, and the CSP refuses nothing on them. Screenshots in test-artifacts/console/.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
@@ -20,6 +20,7 @@ const h: Harness = useServer({}, { adminPort: 0 });
 let browser: Chromium;
 let page: Page;
 let adminUrl: string;
+const pageErrors: string[] = [];
 const signIn = async (readOnly = false) => kit.signIn(page, adminUrl, await kit.adminToken(h, readOnly ? 'viewer' : 'ops', readOnly));
 
 /** A client_credentials request authenticated with HTTP Basic (RFC 6749 §2.3.1, §4.4): its status. */
@@ -33,11 +34,17 @@ beforeAll(async () => {
   adminUrl = h.server.adminUrl as string;
   browser = await launchChromium({ server: { url: adminUrl }, serverErrors: h.serverErrors });
   page = await browser.context.newPage();
+  // Nothing the CSP refused (an inline script or style would show here), no script error.
+  page.on('console', (m) => {
+    if (m.type() === 'error' && m.text().includes('Content Security Policy')) pageErrors.push(m.text());
+  });
+  page.on('pageerror', (err) => pageErrors.push(err.message));
 });
 // Each test signs in afresh, whatever the one before left.
 beforeEach(() => browser.context.clearCookies());
 afterAll(async () => {
   await browser?.close();
+  expect(pageErrors).toEqual([]);
 });
 
 it("a client's name and scope edited on its page (reached from the clients list): the CLI shows the change, the audit log names the fields and the admin token; a refused change shows the API's problem", async () => {
