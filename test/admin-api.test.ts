@@ -3,7 +3,7 @@
  * details (RFC 9457), clients and users with the CLI's rules, audit by the token's name, and the
  * OpenAPI document against the route table.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -148,6 +148,100 @@ describe('clients and users', () => {
   });
 });
 
+describe('client secret rotation: POST /clients/{id}/secret (as `tessera client rotate-secret`)', () => {
+  /** A client_credentials token request authenticated with HTTP Basic (RFC 6749 §2.3.1): its status. */
+  const tokenStatus = async (clientId: string, secret: string) =>
+    (await fetch(`${s.url}/token`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${btoa(`${clientId}:${secret}`)}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'grant_type=client_credentials&scope=read',
+    })).status;
+  const confidential = async (name: string) => (await s.call(token, 'POST', '/clients', { name, grant_types: ['client_credentials'], scope: 'read' })).body as { client_id: string; client_secret: string };
+
+  it('answers the new client_secret once (no-store); the old secret is refused at /token at once, the new one works; audited as admin:NAME without either secret', async () => {
+    const c = await confidential('rotated');
+    expect(await tokenStatus(c.client_id, c.client_secret)).toBe(200);
+    const res = await s.call(token, 'POST', `/clients/${c.client_id}/secret`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get('cache-control')).toBe('no-store');
+    expect(res.body).toEqual({ client_id: c.client_id, client_secret: expect.stringMatching(/^tss_/), previous_secret_expires_at: null });
+    const fresh = res.body.client_secret as string;
+    expect(fresh).not.toBe(c.client_secret);
+    expect(await tokenStatus(c.client_id, c.client_secret)).toBe(401);
+    expect(await tokenStatus(c.client_id, fresh)).toBe(200);
+    expect(JSON.stringify((await s.call(token, 'GET', `/clients/${c.client_id}`)).body)).not.toContain(fresh);
+    const audit = await s.tessera.store.readAudit(0, 10_000);
+    const rotation = audit.filter((r) => r.clientId === c.client_id && r.event === 'client.secret_rotated');
+    const name = (await s.tessera.store.listAdminTokens()).find((t) => token.includes(t.id))?.name;
+    expect(rotation).toEqual([expect.objectContaining({ actor: `admin:${name}`, data: { grace_seconds: 0 } })]);
+    for (const secret of [fresh, c.client_secret]) expect(JSON.stringify(audit)).not.toContain(secret.slice(4));
+  });
+
+  it('grace: the old secret keeps working until previous_secret_expires_at; revoke: the tokens issued before are revoked', async () => {
+    const c = await confidential('graced');
+    const issued = await fetch(`${s.url}/token`, {
+      method: 'POST',
+      headers: { authorization: `Basic ${btoa(`${c.client_id}:${c.client_secret}`)}`, 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'grant_type=client_credentials&scope=read',
+    });
+    expect(issued.status).toBe(200);
+    const before = Date.now();
+    const res = await s.call(token, 'POST', `/clients/${c.client_id}/secret`, { grace: 600, revoke: true });
+    expect(res.status).toBe(200);
+    expect(Date.parse(res.body.previous_secret_expires_at)).toBeGreaterThanOrEqual(before + 600_000);
+    expect(res.body).toMatchObject({ revoked_tokens: 1, revoked_grants: 1 });
+    expect(await tokenStatus(c.client_id, c.client_secret)).toBe(200);
+    expect(await tokenStatus(c.client_id, res.body.client_secret)).toBe(200);
+  });
+
+  it('404 for an unknown client; 409 for a public or private_key_jwt client (no secret to rotate); 400 for a bad grace or an unknown field', async () => {
+    problem(await s.call(token, 'POST', '/clients/nobody/secret'), 404);
+    const pub = await s.call(token, 'POST', '/clients', { name: 'spa', grant_types: ['authorization_code'], redirect_uris: ['https://app.example/cb'], scope: 'read', token_endpoint_auth_method: 'none' });
+    const keyed = await s.call(token, 'POST', '/clients', { name: 'keyed', grant_types: ['client_credentials'], scope: 'read', token_endpoint_auth_method: 'private_key_jwt', jwks_uri: 'https://keys.example/jwks.json' });
+    expect([pub.status, keyed.status]).toEqual([201, 201]);
+    const publicRefused = await s.call(token, 'POST', `/clients/${pub.body.client_id}/secret`, {});
+    problem(publicRefused, 409);
+    expect(publicRefused.body.detail).toMatch(/public .*no secret to rotate/);
+    const keyedRefused = await s.call(token, 'POST', `/clients/${keyed.body.client_id}/secret`, { grace: 60 });
+    problem(keyedRefused, 409);
+    expect(keyedRefused.body.detail).toMatch(/private_key_jwt: it has no secret to rotate/);
+    expect(JSON.stringify([publicRefused.body, keyedRefused.body])).not.toMatch(/tss_/);
+    const c = await confidential('bad-input');
+    for (const body of [{ grace: -1 }, { grace: 1.5 }, { grace: '60' }, { grace: 1e12 }, { revoke: 'yes' }, { secret: 'mine' }]) {
+      problem(await s.call(token, 'POST', `/clients/${c.client_id}/secret`, body), 400);
+    }
+    expect(await tokenStatus(c.client_id, c.client_secret)).toBe(200);
+  });
+
+  it('a read-only admin token gets 403 and the secret stays', async () => {
+    const c = await confidential('kept');
+    problem(await s.call(await s.adminToken('viewer', { readOnly: true }), 'POST', `/clients/${c.client_id}/secret`), 403);
+    expect(await tokenStatus(c.client_id, c.client_secret)).toBe(200);
+    expect((await s.tessera.store.readAudit(0, 10_000)).filter((r) => r.clientId === c.client_id && r.event === 'client.secret_rotated')).toEqual([]);
+  });
+
+  it('client_secret_jwt: a grace period is refused (422: its sealed secret is one at a time); without one the secret rotates', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'tessera-admin-sealing-'));
+    const keyFile = join(dir, 'client-secret.key');
+    writeFileSync(keyFile, `${crypto.getRandomValues(Buffer.alloc(32)).toString('base64')}\n`, { mode: 0o600 });
+    const sealed = await startAdminServer(undefined, { clientSecretKeyFile: keyFile });
+    try {
+      const admin = await sealed.adminToken('ops');
+      const c = await sealed.call(admin, 'POST', '/clients', { name: 'hmac', grant_types: ['client_credentials'], scope: 'read', token_endpoint_auth_method: 'client_secret_jwt' });
+      expect(c.status).toBe(201);
+      const graced = await sealed.call(admin, 'POST', `/clients/${c.body.client_id}/secret`, { grace: 60 });
+      problem(graced, 422);
+      expect(graced.body.errors).toEqual([{ pointer: '/body/grace', detail: expect.stringMatching(/not available for client_secret_jwt/) }]);
+      const rotated = await sealed.call(admin, 'POST', `/clients/${c.body.client_id}/secret`, { grace: 0 });
+      expect(rotated.status).toBe(200);
+      expect(rotated.body.client_secret).not.toBe(c.body.client_secret);
+    } finally {
+      await sealed.closeAll();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
 describe('OpenAPI document', () => {
   it('every registered route is in /admin/api/v1/openapi.json with its method, and every documented operation is a route', async () => {
     const res = await fetch(`${s.adminUrl}/admin/api/v1/openapi.json`);
@@ -157,6 +251,10 @@ describe('OpenAPI document', () => {
     const documented = Object.entries(doc.paths).flatMap(([path, ops]) => Object.keys(ops).map((m) => `${m.toUpperCase()} ${path}`)).sort();
     const registered = adminRoutes.map((r) => `${r.method} /admin/api/v1${r.path}`).sort();
     expect(documented).toEqual(registered);
+    // A body the operation can do without (secret rotation's options) is documented as optional.
+    const bodyRequired = (path: string, method: string) => (doc.paths[`/admin/api/v1${path}`]?.[method] as { requestBody?: { required: boolean } } | undefined)?.requestBody?.required;
+    expect(bodyRequired('/clients/{id}/secret', 'post')).toBe(false);
+    expect(bodyRequired('/clients/{id}', 'patch')).toBe(true);
     // And each one answers on the admin listener (never 404/405 for its path and method).
     for (const r of adminRoutes) {
       const answer = await s.call(token, r.method, r.path.replace(/\{\w+\}/g, 'none'), r.body ? {} : undefined);

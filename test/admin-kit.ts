@@ -2,7 +2,7 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type RunningServer, startServer } from '@tessera/server';
+import { type RunningServer, type ServerConfig, startServer } from '@tessera/server';
 import { pino } from 'pino';
 
 export interface AdminServer extends RunningServer {
@@ -15,10 +15,12 @@ export interface AdminServer extends RunningServer {
 
 let counter = 0;
 
-/** `db`: a postgres:// URL of a migrated database instead of a new SQLite file. */
-export async function startAdminServer(db?: string): Promise<AdminServer & { closeAll(): Promise<void> }> {
+/** `db`: a postgres:// URL of a migrated database instead of a new SQLite file; `config`: settings beyond the defaults. */
+export async function startAdminServer(db?: string, config?: Partial<ServerConfig>): Promise<AdminServer & { closeAll(): Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-admin-'));
-  const running = await startServer({ db: db ?? join(dir, 'tessera.db'), port: 0, host: '127.0.0.1', adminPort: 0, synchronous: 'normal', logger: pino({ level: 'silent' }) });
+  const running = await startServer({
+    db: db ?? join(dir, 'tessera.db'), port: 0, host: '127.0.0.1', adminPort: 0, synchronous: 'normal', logger: pino({ level: 'silent' }), ...(config ? { config } : {}),
+  });
   const adminUrl = running.adminUrl as string;
   return {
     ...running,

@@ -3,40 +3,21 @@
  * status and the API's filters, in Chromium; and axe-core (WCAG rules) run on every page of the
  * console, with no serious or critical violation. Screenshots in test-artifacts/console/.
  */
-import { mkdirSync, readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type Chromium, launchChromium } from './chromium.js';
+import { axe, type Chromium, launchChromium } from './chromium.js';
+import * as kit from './console-kit.js';
 import { useServer } from './flows.js';
 
 const ARTIFACTS = join(import.meta.dirname, '..', 'test-artifacts', 'console');
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 const h = useServer({}, { adminPort: 0 });
 let browser: Chromium;
 let page: Page;
 let adminUrl: string;
 let userId: string;
-
-async function adminToken(name: string): Promise<string> {
-  const made = await h.engine.createAdminToken({ name: `${name}-${crypto.randomUUID().slice(0, 8)}`, readOnly: false, expiresAt: null }, { actor: 'test' });
-  return (made as { value: string }).value;
-}
-
-interface AxeViolation {
-  id: string;
-  impact: string | null;
-  help: string;
-  nodes: { target: unknown }[];
-}
-
-/** axe-core's serious and critical violations on the page as it is now (run through DevTools, not a page script: the CSP allows none). */
-async function axe(p: Page): Promise<string[]> {
-  await p.evaluate(AXE);
-  const violations = (await p.evaluate('axe.run(document, { resultTypes: ["violations"] }).then((r) => r.violations)')) as AxeViolation[];
-  return violations.filter((v) => v.impact === 'serious' || v.impact === 'critical').map((v) => `${v.id} (${v.impact}): ${v.help} at ${JSON.stringify(v.nodes.map((n) => n.target))}`);
-}
+const adminToken = (name: string) => kit.adminToken(h, name);
 
 beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });

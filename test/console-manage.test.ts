@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type Chromium, launchChromium } from './chromium.js';
+import * as kit from './console-kit.js';
 import { useServer } from './flows.js';
 
 const ARTIFACTS = join(import.meta.dirname, '..', 'test-artifacts', 'console');
@@ -17,34 +18,10 @@ const h = useServer({}, { adminPort: 0 });
 let browser: Chromium;
 let page: Page;
 let adminUrl: string;
-
-async function adminToken(name: string, readOnly = false): Promise<string> {
-  const made = await h.engine.createAdminToken({ name: `${name}-${crypto.randomUUID().slice(0, 8)}`, readOnly, expiresAt: null }, { actor: 'test' });
-  return (made as { value: string }).value;
-}
-
-async function signIn(token: string): Promise<void> {
-  await page.goto(`${adminUrl}/console`);
-  await page.getByLabel('Admin token').fill(token);
-  await page.getByRole('button', { name: 'Sign in' }).click();
-  await page.getByTestId('admin-name').waitFor();
-}
-
-async function signOut(): Promise<void> {
-  await page.getByRole('button', { name: 'Sign out' }).click();
-  await page.getByLabel('Admin token').waitFor();
-}
-
-/** Confirms the open dialog (with a reason when asked) and returns what it said would happen. */
-async function confirm(action: string, reason?: string): Promise<string> {
-  const dialog = page.getByRole('dialog');
-  await dialog.waitFor();
-  const message = (await dialog.getByTestId('confirm-message').textContent()) as string;
-  if (reason !== undefined) await dialog.getByLabel('Reason (kept in the audit log)').fill(reason);
-  await dialog.getByRole('button', { name: action }).click();
-  await dialog.waitFor({ state: 'hidden' });
-  return message;
-}
+const adminToken = (name: string, readOnly = false) => kit.adminToken(h, name, readOnly);
+const signIn = (token: string) => kit.signIn(page, adminUrl, token);
+const signOut = () => kit.signOut(page);
+const confirm = (action: string, reason?: string) => kit.confirm(page, action, reason);
 
 beforeAll(async () => {
   mkdirSync(ARTIFACTS, { recursive: true });

@@ -77,11 +77,24 @@ export interface Client {
   created_at: string;
 }
 
+/** A client's whole registration, as GET /clients/{id} answers it. */
+export interface ClientRegistration extends Client {
+  post_logout_redirect_uris: string[];
+  resources: string[];
+  exchange_audiences: string[];
+  token_format: 'opaque' | 'jwt';
+  id_token_signed_response_alg: string;
+  access_ttl: number | null;
+  refresh_ttl: number | null;
+  dpop_bound_access_tokens: boolean;
+}
+
 export interface User {
   id: string;
   username: string;
   name: string | null;
   email: string | null;
+  email_verified: boolean;
   created_at: string;
 }
 

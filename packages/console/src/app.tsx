@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, currentSession, type Session, signIn, signOut } from './api.js';
 import { Audit } from './pages/audit.js';
+import { ClientPage } from './pages/client.js';
 import { Clients } from './pages/clients.js';
 import { Overview } from './pages/overview.js';
 import { UserPage } from './pages/user.js';
@@ -74,6 +75,7 @@ function Console({ session, onSignedOut }: { session: Session; onSignedOut: () =
     }
   }
   const userId = /^\/console\/users\/([^/]+)$/.exec(path)?.[1];
+  const clientId = /^\/console\/clients\/([^/]+)$/.exec(path)?.[1];
   const current = PAGES.filter((p) => path === p.href || path.startsWith(`${p.href}/`)).at(-1);
   useEffect(() => {
     document.title = `${current?.label ?? 'Not found'} · Tessera console`;
@@ -111,6 +113,8 @@ function Console({ session, onSignedOut }: { session: Session; onSignedOut: () =
           <Users session={session} onSignedOut={onSignedOut} />
         ) : path === `${BASE}/audit` ? (
           <Audit session={session} onSignedOut={onSignedOut} />
+        ) : clientId !== undefined ? (
+          <ClientPage session={session} onSignedOut={onSignedOut} id={decodeURIComponent(clientId)} />
         ) : userId !== undefined ? (
           <UserPage session={session} onSignedOut={onSignedOut} id={decodeURIComponent(userId)} />
         ) : (

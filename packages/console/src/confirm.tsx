@@ -2,6 +2,7 @@
  * A confirmation before anything is revoked or deleted: a modal <dialog> (focus moves into it,
  * Escape cancels) saying what will happen, with an optional reason kept in the audit record.
  */
+import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 
 export interface Confirmation {
@@ -14,7 +15,8 @@ export interface Confirmation {
   run: (reason: string | undefined) => Promise<string>;
 }
 
-export function ConfirmDialog({ confirmation, onClose }: { confirmation: Confirmation | undefined; onClose: (result?: string) => void }) {
+/** `children`: more fields for this confirmation, kept by the caller (shown after the reason). */
+export function ConfirmDialog({ confirmation, onClose, children }: { confirmation: Confirmation | undefined; onClose: (result?: string) => void; children?: ComponentChildren }) {
   const ref = useRef<HTMLDialogElement>(null);
   const [reason, setReason] = useState('');
   const [busy, setBusy] = useState(false);
@@ -54,6 +56,7 @@ export function ConfirmDialog({ confirmation, onClose }: { confirmation: Confirm
               <input id="confirm-reason" value={reason} maxLength={500} onInput={(e) => setReason(e.currentTarget.value)} />
             </>
           )}
+          {children}
           {error && (
             <p role="alert" class="error">
               {error}

@@ -1,9 +1,9 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, all, api, type Client, type Revoked } from '../api.js';
 import { type Confirmation, ConfirmDialog, count } from '../confirm.js';
+import { BASE, Link } from '../router.js';
+import { CreateClient } from './client-form.js';
 import { activeCounts, Messages, type PageProps, when } from './common.js';
-
-const GRANT_TYPES = ['client_credentials', 'authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'];
 
 export function Clients({ session, onSignedOut }: PageProps) {
   const [clients, setClients] = useState<{ items: Client[]; more: boolean } | undefined>(undefined);
@@ -72,7 +72,9 @@ export function Clients({ session, onSignedOut }: PageProps) {
           <tbody>
             {shown.map((c) => (
               <tr key={c.client_id} data-testid={`client-row-${c.client_id}`}>
-                <th scope="row">{c.name}</th>
+                <th scope="row">
+                  <Link href={`${BASE}/clients/${encodeURIComponent(c.client_id)}`}>{c.name}</Link>
+                </th>
                 <td>
                   <code>{c.client_id}</code>
                 </td>
@@ -101,61 +103,5 @@ export function Clients({ session, onSignedOut }: PageProps) {
         }}
       />
     </section>
-  );
-}
-
-function CreateClient({ session, onCreated }: { session: PageProps['session']; onCreated: (message: string) => void }) {
-  const [name, setName] = useState('');
-  const [grants, setGrants] = useState<string[]>(['client_credentials']);
-  const [redirect, setRedirect] = useState('');
-  const [scope, setScope] = useState('read');
-  const [error, setError] = useState<string | undefined>(undefined);
-  const [secret, setSecret] = useState<{ id: string; secret: string } | undefined>(undefined);
-  async function submit(e: Event) {
-    e.preventDefault();
-    setError(undefined);
-    try {
-      const made = await api<Client & { client_secret?: string }>(session, 'POST', '/clients', {
-        name: name.trim(), grant_types: grants, scope: scope.trim(), ...(redirect.trim() === '' ? {} : { redirect_uris: [redirect.trim()] }),
-      });
-      setSecret(made.client_secret ? { id: made.client_id, secret: made.client_secret } : undefined);
-      setName('');
-      onCreated(`Created client ${made.name} (${made.client_id}).`);
-    } catch (err) {
-      setError((err as Error).message);
-    }
-  }
-  return (
-    <details class="create">
-      <summary>New client</summary>
-      <form onSubmit={submit}>
-        <label for="client-name">Name</label>
-        <input id="client-name" required maxLength={200} value={name} onInput={(e) => setName(e.currentTarget.value)} />
-        <fieldset>
-          <legend>Grant types</legend>
-          {GRANT_TYPES.map((g) => (
-            <label key={g} class="check">
-              <input type="checkbox" checked={grants.includes(g)} onChange={(e) => setGrants(e.currentTarget.checked ? [...grants, g] : grants.filter((x) => x !== g))} />
-              {g}
-            </label>
-          ))}
-        </fieldset>
-        <label for="client-redirect">Redirect URI (for authorization_code)</label>
-        <input id="client-redirect" type="url" value={redirect} onInput={(e) => setRedirect(e.currentTarget.value)} />
-        <label for="client-scope">Scope</label>
-        <input id="client-scope" value={scope} onInput={(e) => setScope(e.currentTarget.value)} />
-        {error && (
-          <p role="alert" class="error">
-            {error}
-          </p>
-        )}
-        <button type="submit">Create client</button>
-      </form>
-      {secret && (
-        <p role="status" class="notice">
-          client_secret for <code>{secret.id}</code>, shown this once: <code data-testid="client-secret">{secret.secret}</code>
-        </p>
-      )}
-    </details>
   );
 }

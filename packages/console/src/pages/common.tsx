@@ -1,4 +1,5 @@
-import { api, type Session } from '../api.js';
+import { useEffect, useState } from 'preact/hooks';
+import { ApiError, api, type Session } from '../api.js';
 
 export interface PageProps {
   session: Session;
@@ -16,6 +17,24 @@ export async function activeCounts(session: Session, filter: string): Promise<{ 
 }
 
 export const when = (iso: string | null): string => (iso === null ? '—' : new Date(iso).toLocaleString());
+
+/** A page's data: loaded by `load` now, again whenever `deps` change and on `refresh()`; a 401 signs out, another failure is the page's error. */
+export function useLoaded<T>(onSignedOut: () => void, load: () => Promise<T>, deps: unknown[]) {
+  const [data, setData] = useState<T | undefined>(undefined);
+  const [error, setError] = useState<string | undefined>(undefined);
+  async function refresh() {
+    try {
+      setData(await load());
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401) onSignedOut();
+      else setError((err as Error).message);
+    }
+  }
+  useEffect(() => {
+    refresh();
+  }, deps);
+  return { data, setData, error, setError, refresh };
+}
 
 /** A page's last error (announced at once) and last notice (announced politely). */
 export function Messages({ error, notice }: { error: string | undefined; notice: string | undefined }) {

@@ -2,11 +2,12 @@
  * One user: each grant with its token families as timelines (issued → rotated → … → revoked,
  * with the reason from the audit log), and revoke buttons for a token, a grant, or all of them.
  */
-import { useEffect, useState } from 'preact/hooks';
-import { ApiError, type AuditRecord, all, api, type Grant, type Revoked, type Session, type Token, type User } from '../api.js';
+import { useState } from 'preact/hooks';
+import { type AuditRecord, all, api, type Grant, type Revoked, type Session, type Token, type User } from '../api.js';
 import { type Confirmation, ConfirmDialog, count } from '../confirm.js';
 import { BASE, Link } from '../router.js';
-import { Messages, type PageProps, when } from './common.js';
+import { Messages, type PageProps, useLoaded, when } from './common.js';
+import { EditUser } from './user-edit.js';
 
 interface Data {
   user: User;
@@ -39,21 +40,9 @@ async function load(session: Session, id: string): Promise<Data> {
 }
 
 export function UserPage({ session, onSignedOut, id }: PageProps & { id: string }) {
-  const [data, setData] = useState<Data | undefined>(undefined);
-  const [error, setError] = useState<string | undefined>(undefined);
+  const { data, error, refresh } = useLoaded(onSignedOut, () => load(session, id), [session, id]);
   const [notice, setNotice] = useState<string | undefined>(undefined);
   const [confirmation, setConfirmation] = useState<Confirmation | undefined>(undefined);
-  async function refresh() {
-    try {
-      setData(await load(session, id));
-    } catch (err) {
-      if (err instanceof ApiError && err.status === 401) onSignedOut();
-      else setError((err as Error).message);
-    }
-  }
-  useEffect(() => {
-    refresh();
-  }, [session, id]);
 
   const revoke = (type: 'token' | 'grant' | 'user', value: string, title: string, message: string, action: string) =>
     setConfirmation({
@@ -92,6 +81,17 @@ export function UserPage({ session, onSignedOut, id }: PageProps & { id: string 
         {user.email ? ` · ${user.email}` : ''} · {count(activeGrants, 'active grant')}, {count(active, 'active token')}
       </p>
       <Messages error={error} notice={notice} />
+      {!session.read_only && (
+        <EditUser
+          session={session}
+          user={user}
+          confirm={setConfirmation}
+          onSaved={(message) => {
+            setNotice(message);
+            refresh();
+          }}
+        />
+      )}
       {!session.read_only && (
         <button
           type="button"

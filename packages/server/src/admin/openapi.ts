@@ -37,7 +37,8 @@ function operation(r: Route) {
     tags: [r.tag],
     operationId: `${r.method.toLowerCase()}${r.path.replace(/\{(\w+)\}/g, 'By_$1').replace(/[^A-Za-z0-9]+(.)?/g, (_, c: string | undefined) => (c ?? '').toUpperCase())}`,
     ...(pathParams.length + queryParams.length > 0 ? { parameters: [...pathParams, ...queryParams] } : {}),
-    ...(r.body === undefined ? {} : { requestBody: { required: true, content: { 'application/json': { schema: json(r.body, 'input') } } } }),
+    // A body schema that accepts none (`.optional()`) is an optional request body.
+    ...(r.body === undefined ? {} : { requestBody: { required: !r.body.safeParse(undefined).success, content: { 'application/json': { schema: json(r.body, 'input') } } } }),
     responses: {
       [r.status]: r.response === undefined ? { description: 'done' } : { description: 'success', content: { 'application/json': { schema: json(r.response, 'output') } } },
       default: PROBLEM,

@@ -82,3 +82,24 @@ export function registrationProblem(
   }
   return undefined;
 }
+
+/** The longest grace period an old client secret may be given on rotation, in seconds (as long as a token may live). */
+export const MAX_SECRET_GRACE = MAX_TOKEN_TTL;
+
+/**
+ * Why a client's secret cannot be rotated (with `graceSeconds` of grace), for `tessera client
+ * rotate-secret` and the admin API alike: `no-secret` for a client that authenticates without one
+ * (public, private_key_jwt), `no-grace` for a grace period a client_secret_jwt client cannot have.
+ * `graceName`: how the caller names the grace (`--grace`, `grace`).
+ */
+export function secretRotationProblem(
+  c: Pick<ClientRecord, 'id' | 'authMethod' | 'secretHash'>, graceSeconds: number, graceName: string,
+): { kind: 'no-secret' | 'no-grace'; detail: string } | undefined {
+  if (c.authMethod === 'none') return { kind: 'no-secret', detail: `client ${c.id} is public (auth method none): it has no secret to rotate` };
+  if (c.secretHash === null) return { kind: 'no-secret', detail: `client ${c.id} authenticates with ${c.authMethod}: it has no secret to rotate` };
+  // Its secret is an HMAC key kept sealed, one at a time: no previous one to fall back on.
+  if (c.authMethod === 'client_secret_jwt' && graceSeconds > 0) {
+    return { kind: 'no-grace', detail: `${graceName} is not available for client_secret_jwt clients: the new secret replaces the old one at once` };
+  }
+  return undefined;
+}

@@ -4,8 +4,11 @@
  */
 import { formatScope, parseScope } from '@tessera/core';
 import { z } from 'zod';
-import { clientJson, withSecretSecond } from '../../cli/commands/client-fields.js';
-import { AUTH_METHODS, type FieldNames, GRANT_TYPES, MAX_TOKEN_TTL, registrationProblem, TOKEN_FORMATS } from '../../lifecycle/client-rules.js';
+import type { HandlerParts } from '../../app.js';
+import { clientJson, rotateClientSecret, withSecretSecond } from '../../cli/commands/client-fields.js';
+import {
+  AUTH_METHODS, type FieldNames, GRANT_TYPES, MAX_SECRET_GRACE, MAX_TOKEN_TTL, registrationProblem, secretRotationProblem, TOKEN_FORMATS,
+} from '../../lifecycle/client-rules.js';
 import { SIGNING_ALGS } from '../../lifecycle/keys.js';
 import type { NewClient } from '../../lifecycle/principals.js';
 import { redirectUriProblem } from '../../rfc6749/redirect-uri.js';
@@ -15,7 +18,7 @@ import type { ClientChanges } from '../../store/types.js';
 import { decodeCursor, page } from '../cursor.js';
 import { Problem } from '../problem.js';
 import { route } from '../route.js';
-import { pageOf, paging, revoked } from '../schemas.js';
+import { pageOf, paging, revoked, time } from '../schemas.js';
 
 /** The JSON names of the fields the shared rules mention. */
 const API_NAMES: FieldNames = { redirectUris: 'redirect_uris', grantTypes: 'grant_types', exchangeAudiences: 'exchange_audiences', noExchangeAudiences: '"exchange_audiences": []', keys: 'jwks and jwks_uri' };
@@ -99,6 +102,13 @@ const updateBody = z.strictObject({
   dpop_bound_access_tokens: fields.dpop_bound_access_tokens.optional(),
 });
 
+/** Both optional: an empty body (or none) rotates with no grace and revokes nothing, as `client rotate-secret ID`. */
+const rotateBody = z.strictObject({
+  grace: z.number().int().min(0).max(MAX_SECRET_GRACE).default(0)
+    .describe('seconds the old secret keeps working, so the client can be redeployed with the new one first (0: it stops now; not for client_secret_jwt)'),
+  revoke: z.boolean().default(false).describe('also revoke every grant and token the client holds, after the rotation'),
+}).optional();
+
 const client = z.object({
   client_id: z.string(), name: z.string(), token_endpoint_auth_method: z.enum(AUTH_METHODS), grant_types: z.array(z.string()), redirect_uris: z.array(z.string()),
   post_logout_redirect_uris: z.array(z.string()), jwks: z.unknown().optional(), jwks_uri: z.string().nullable().optional(), scope: z.string(), resources: z.array(z.string()),
@@ -125,6 +135,11 @@ function rules(c: Parameters<typeof registrationProblem>[0]): void {
 
 const notFound = (id: string) => new Problem(404, `no client with id '${id}'`);
 
+/** A client_secret_jwt secret is sealed with the server's key: without one, a 422 saying so (never a 500). */
+function needSealingKey(tessera: HandlerParts): void {
+  if (tessera.config.clientSecretKeyFile === '') throw new Problem(422, 'client_secret_jwt needs the server setting clientSecretKeyFile (the key that seals client secrets)');
+}
+
 export const clientRoutes = [
   route({
     method: 'GET', path: '/clients', tag: 'clients', summary: 'list clients, oldest first (never their secrets)', status: 200,
@@ -148,9 +163,7 @@ export const clientRoutes = [
         accessTtl: body.access_ttl, refreshTtl: body.refresh_ttl, dpopBoundAccessTokens: body.dpop_bound_access_tokens, ...keys,
       };
       rules({ ...input, exchangeAudiences: input.exchangeAudiences ?? [], jwks: input.jwks ?? null, jwksUri: input.jwksUri ?? null, registrationTokenHash: null });
-      if (input.authMethod === 'client_secret_jwt' && tessera.config.clientSecretKeyFile === '') {
-        throw new Problem(422, 'client_secret_jwt needs the server setting clientSecretKeyFile (the key that seals client secrets)');
-      }
+      if (input.authMethod === 'client_secret_jwt') needSealingKey(tessera);
       const { client: made, secret } = await tessera.engine.createClient(input, by);
       return withSecretSecond({ ...clientJson(made), ...(secret === undefined ? {} : { client_secret: secret }) });
     },
@@ -183,6 +196,23 @@ export const clientRoutes = [
       const updated = await tessera.engine.updateClient(id, changes, by);
       if (!updated) throw notFound(id);
       return clientJson(updated);
+    },
+  }),
+  route({
+    method: 'POST', path: '/clients/{id}/secret', tag: 'clients', status: 200, body: rotateBody,
+    summary: 'give a confidential client a new client_secret, in this answer only (as `tessera client rotate-secret`); 409 for a client without a secret',
+    response: z.object({ client_id: z.string(), client_secret: z.string(), previous_secret_expires_at: time.nullable(), ...revoked.partial().shape }),
+    async handle({ params, body = { grace: 0, revoke: false }, by, tessera }) {
+      const id = params.id as string;
+      const current = await tessera.store.getClient(id);
+      if (!current) throw notFound(id);
+      const problem = secretRotationProblem(current, body.grace, 'grace');
+      if (problem) throw new Problem(problem.kind === 'no-secret' ? 409 : 422, problem.detail, problem.kind === 'no-grace' ? [{ pointer: '/body/grace', detail: problem.detail }] : undefined);
+      if (current.authMethod === 'client_secret_jwt') needSealingKey(tessera);
+      const rotated = await rotateClientSecret(tessera.engine, id, body.grace, body.revoke, by);
+      // Deleted between the read and the write.
+      if (!rotated) throw notFound(id);
+      return rotated;
     },
   }),
   route({

@@ -8,6 +8,8 @@ import { readSealingKey } from '../../secrets.js';
 import type { ServerConfig } from '../../config.js';
 import { resourceProblem } from '../../rfc8707/resource.js';
 import { AUTH_METHODS, type FieldNames, GRANT_TYPES, registrationProblem, TOKEN_FORMATS } from '../../lifecycle/client-rules.js';
+import type { Actor } from '../../lifecycle/context.js';
+import type { LifecycleEngine } from '../../lifecycle/engine.js';
 import type { ClientAuthMethod, ClientRecord } from '../../store/types.js';
 import { CommandError, oneOf, UsageError } from '../args.js';
 import { fields, iso } from '../io.js';
@@ -39,6 +41,32 @@ export function clientJson(c: ClientRecord) {
 /** client_id first, then client_secret, then the settings: the order a reader wants. */
 export function withSecretSecond({ client_id, client_secret, ...rest }: ReturnType<typeof clientJson> & { client_secret?: string }) {
   return client_secret === undefined ? { client_id, ...rest } : { client_id, client_secret, ...rest };
+}
+
+interface NewSecret {
+  client_id: string;
+  client_secret: string;
+  /** When the old secret stops working: null when it already has. */
+  previous_secret_expires_at: string | null;
+}
+type RotatedSecret = NewSecret | (NewSecret & { revoked_tokens: number; revoked_grants: number });
+
+/**
+ * Gives a client a new secret, then, with `revoke`, revokes what it holds (after the rotation, so
+ * a token issued with the old secret meanwhile goes too): the answer of `client rotate-secret
+ * --json` and of the admin API's POST /clients/{id}/secret. Undefined if the client is gone.
+ * The caller has checked secretRotationProblem first.
+ */
+export async function rotateClientSecret(engine: LifecycleEngine, id: string, graceSeconds: number, revoke: boolean, by: Actor): Promise<RotatedSecret | undefined> {
+  const secret = await engine.rotateClientSecret(id, by, graceSeconds);
+  if (secret === undefined) return undefined;
+  const revoked = revoke ? await engine.revoke({ client: id }, { ...by, reason: 'client secret rotated' }) : undefined;
+  return {
+    client_id: id,
+    client_secret: secret,
+    previous_secret_expires_at: graceSeconds > 0 ? new Date(Date.now() + graceSeconds * 1000).toISOString() : null,
+    ...(revoked ? { revoked_tokens: revoked.tokens, revoked_grants: revoked.grants } : {}),
+  };
 }
 
 export function clientText(c: ClientRecord, config: ServerConfig, secret: string | undefined): string {

@@ -3,12 +3,12 @@
  * changes, and its tokens and grants stay valid unless `--revoke` asks otherwise.
  */
 import type { ClientChanges, ClientRecord } from '../../store/types.js';
-import { MAX_TOKEN_TTL } from '../../lifecycle/client-rules.js';
-import { CommandError, count, EXIT, list, oneOf, parse, positiveInt, repeated, UsageError, type Command } from '../args.js';
+import { MAX_SECRET_GRACE, MAX_TOKEN_TTL, secretRotationProblem } from '../../lifecycle/client-rules.js';
+import { CommandError, count, EXIT, list, oneOf, parse, repeated, UsageError, type Command } from '../args.js';
 import { fields, plural, print, printJson, withTessera } from '../io.js';
 import {
   checkRegistration, clientJson, clientKeysOf, clientText, GRANT_TYPES, ID_TOKEN_ALG_HELP, idTokenAlgOf, KEYS_HELP, needSealingKey,
-  redirectUri, REQUIRE_DPOP_HELP, resourcesOf, scopeOf, TOKEN_FORMATS,
+  redirectUri, REQUIRE_DPOP_HELP, resourcesOf, rotateClientSecret, scopeOf, TOKEN_FORMATS,
 } from './client-fields.js';
 
 const REVOKE_HELP = `  --revoke            also revoke every grant and token the client holds (as \`tessera token
@@ -131,31 +131,23 @@ ${REVOKE_HELP}
   Tokens issued before stay valid unless --revoke.`,
   async run(argv) {
     const { values, args, db } = parse(argv, { grace: { type: 'string' }, revoke: { type: 'boolean' } }, ['ID']);
-    const grace = values.grace === undefined || values.grace === '0' ? 0 : positiveInt('--grace', values.grace);
+    const grace = values.grace === undefined || values.grace === '0' ? 0 : count('--grace', values.grace, MAX_SECRET_GRACE);
     return withTessera(db, 'existing', async ({ engine, store }) => {
       const client = await store.getClient(args.ID);
       if (!client) throw new CommandError(`no client with id '${args.ID}'`);
-      if (client.authMethod === 'none') throw new CommandError(`client ${args.ID} is public (auth method none): it has no secret to rotate`);
-      if (client.secretHash === null) throw new CommandError(`client ${args.ID} authenticates with ${client.authMethod}: it has no secret to rotate`);
-      if (client.authMethod === 'client_secret_jwt') {
-        // Its secret is an HMAC key kept sealed, one at a time: no previous one to fall back on.
-        if (grace > 0) throw new UsageError('--grace is not available for client_secret_jwt clients: the new secret replaces the old one at once');
-        needSealingKey(db.config);
-      }
-      const secret = await engine.rotateClientSecret(client.id, { actor: 'cli' }, grace);
+      const problem = secretRotationProblem(client, grace, '--grace');
+      if (problem) throw problem.kind === 'no-grace' ? new UsageError(problem.detail) : new CommandError(problem.detail);
+      if (client.authMethod === 'client_secret_jwt') needSealingKey(db.config);
+      const rotated = await rotateClientSecret(engine, client.id, grace, values.revoke === true, { actor: 'cli' });
       // Deleted between the read and the write.
-      if (secret === undefined) throw new CommandError(`no client with id '${args.ID}'`);
-      const revoked = values.revoke === true ? await engine.revoke({ client: client.id }, { actor: 'cli', reason: 'client secret rotated' }) : undefined;
-      const until = grace > 0 ? new Date(Date.now() + grace * 1000).toISOString() : null;
+      if (rotated === undefined) throw new CommandError(`no client with id '${args.ID}'`);
       if (values.json) {
-        printJson({
-          client_id: client.id, client_secret: secret, previous_secret_expires_at: until,
-          ...(revoked ? { revoked_tokens: revoked.tokens, revoked_grants: revoked.grants } : {}),
-        });
+        printJson(rotated);
       } else {
-        print(fields([['client_id', client.id], ['client_secret', secret]]));
+        const until = rotated.previous_secret_expires_at;
+        print(fields([['client_id', rotated.client_id], ['client_secret', rotated.client_secret]]));
         print(`\nThe client_secret is shown only this once: store it now. ${until ? `The old secret keeps working until ${until}.` : 'The old secret no longer works.'}`);
-        if (revoked) print(`Revoked ${plural(revoked.tokens, 'token')} and ${plural(revoked.grants, 'grant')}.`);
+        if ('revoked_tokens' in rotated) print(`Revoked ${plural(rotated.revoked_tokens, 'token')} and ${plural(rotated.revoked_grants, 'grant')}.`);
       }
       return EXIT.ok;
     });
