@@ -443,6 +443,8 @@ export type DeliveryAttempt = { at: number; httpStatus: number | null; error: st
 export interface DeliveryFilter {
   webhookId?: string;
   status?: DeliveryStatus;
+  /** Only those before this one in the listing's order (at, then id, newest first): the next page. */
+  before?: { at: number; id: string };
   limit?: number;
 }
 
