@@ -4,8 +4,8 @@
  * up (by id, never its value); Last-Event-ID resumes with every event committed meanwhile, once
  * each, even when concurrent writes commit on PostgreSQL's several audit chains out of seq order;
  * a change another process commits on the same database shows up; no credential, a wrong one or a
- * Last-Event-ID the stream never sent is a problem, never a stream; heartbeats come, and revoking
- * the admin token ends the stream.
+ * Last-Event-ID the stream never sent is a problem, never a stream; the open streams are bounded;
+ * heartbeats come, and revoking the admin token ends the stream.
  */
 import { randomBytes } from 'node:crypto';
 import { openTessera } from '@tessera/server';
@@ -203,6 +203,26 @@ describe.each(['sqlite', 'postgres'] as const)('GET /admin/api/v1/events on %s',
     const head = await fetch(`${s.adminUrl}/admin/api/v1/events`, { method: 'HEAD', headers: { authorization: `Bearer ${viewer}` } });
     expect(head.status).toBe(200);
     expect(head.headers.get('content-type')).toBe('text/event-stream');
+  });
+
+  it.runIf(store === 'sqlite')('at most 32 streams are open at once: one more is a 429 problem with Retry-After (RFC 6585 §4), and a closed one frees its slot', async () => {
+    const mine: EventStream[] = [];
+    let refused: EventStream | undefined;
+    while (refused === undefined && mine.length <= 40) {
+      const stream = await follow();
+      if (stream.status === 429) refused = stream;
+      else mine.push(stream);
+    }
+    expect(mine.length).toBeLessThanOrEqual(32);
+    expect(refused?.headers.get('content-type')).toBe('application/problem+json');
+    expect(refused?.headers.get('retry-after')).toMatch(/^\d+$/);
+    mine.pop()?.close();
+    await expect.poll(async () => {
+      const again = await follow();
+      again.close();
+      return again.status;
+    }, { timeout: 10_000 }).toBe(200);
+    for (const stream of mine) stream.close();
   });
 
   it('sends heartbeat comments, and ends the stream once its admin token is revoked', async () => {

@@ -29,6 +29,10 @@
  * - Audit order: records form one or more hash chains (audit/chain.ts). seq is unique across the
  *   log and increases along each chain in append order; across chains it says nothing of commit
  *   order, so readAudit is verified against auditHeads read first (verifyChain), not tailed.
+ *   Within a chain append order is commit order (a transaction holds its chain from its first seq
+ *   to its commit), and a chain's head moves at that commit: every record of a chain up to the
+ *   head auditHeads answered is committed, and any later one has a higher seq. A reader keeping
+ *   one cursor per chain may therefore tail the log (admin/events.ts).
  */
 
 /** RFC 8628 §3.4: the device authorization grant's grant_type. */
