@@ -14,6 +14,8 @@ import { Messages } from './common.js';
 const REFRESH_MS = 60_000;
 /** How long after a revocation /stats is read again (one read for a burst of them). */
 const SETTLE_MS = 1_000;
+/** How long after the server refused the stream (not a dropped connection: the browser retries those) a new one is opened. */
+const RECONNECT_MS = 10_000;
 /** Minutes the live chart keeps. */
 const LIVE_MINUTES = 15;
 /** Events listed under "Latest events". */
@@ -92,21 +94,11 @@ export function Overview({ session, onSignedOut }: { session: Session; onSignedO
     const timer = setInterval(load, REFRESH_MS);
     // Same origin: the session cookie goes with it. The browser reconnects by itself, sending the
     // last event's id (Last-Event-ID), so nothing committed meanwhile is missed.
-    const events = new EventSource('/admin/api/v1/events');
+    let events: EventSource | undefined;
+    let retry: number | undefined;
     let dropped = false;
-    events.onopen = () => {
-      setLive('live');
-      // Back after a drop: the counts the stream cannot tell may have moved meanwhile.
-      if (dropped) load();
-    };
-    events.onerror = () => {
-      dropped = true;
-      setLive('reconnecting');
-      // Closed for good (the answer was not a stream: the session ended, say): /stats tells why.
-      if (events.readyState === EventSource.CLOSED) load();
-    };
-    events.addEventListener('lifecycle', (message) => {
-      const e = JSON.parse((message as MessageEvent<string>).data) as LifecycleEvent;
+    function onEvent(message: MessageEvent<string>) {
+      const e = JSON.parse(message.data) as LifecycleEvent;
       setStats((s) => s && apply(s, e));
       setMinutes((m) => count(m, e));
       setRecent((r) => [e, ...r].slice(0, RECENT));
@@ -115,10 +107,33 @@ export function Overview({ session, onSignedOut }: { session: Session; onSignedO
         clearTimeout(settle.current);
         settle.current = window.setTimeout(load, SETTLE_MS);
       }
-    });
+    }
+    function connect() {
+      const source = new EventSource('/admin/api/v1/events');
+      events = source;
+      source.onopen = () => {
+        setLive('live');
+        // Back after a drop: the counts the stream cannot tell may have moved meanwhile.
+        if (dropped) load();
+      };
+      source.onerror = () => {
+        dropped = true;
+        setLive('reconnecting');
+        if (source.readyState !== EventSource.CLOSED) return;
+        // Closed for good (the answer was not a stream): /stats says whether the session ended
+        // (back to sign-in); otherwise (too many streams open, say) a new stream a little later.
+        load();
+        retry = window.setTimeout(() => {
+          if (!stopped) connect();
+        }, RECONNECT_MS);
+      };
+      source.addEventListener('lifecycle', onEvent);
+    }
+    connect();
     return () => {
       stopped = true;
-      events.close();
+      events?.close();
+      clearTimeout(retry);
       clearInterval(timer);
       clearTimeout(settle.current);
     };

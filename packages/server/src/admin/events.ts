@@ -90,9 +90,14 @@ export class AuditTail {
       let beat = Date.now() + this.heartbeat;
       while (!signal.aborted) {
         const seen = this.version;
-        for await (const frames of this.read(position, this.heads ?? [])) yield frames;
+        try {
+          for await (const frames of this.read(position, this.heads ?? [])) yield frames;
+        } catch {
+          // The database is away: `position` holds what was sent; read again at the next wake-up.
+        }
         if (Date.now() >= beat) {
-          if (!(await alive())) {
+          // A check that fails (the database is away) ends nothing: it is made again at the next beat.
+          if (!(await alive().catch(() => true))) {
             yield ': the admin token is no longer valid\n\n';
             return;
           }
