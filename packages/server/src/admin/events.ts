@@ -21,6 +21,7 @@
  * token is checked again (a revoked or expired one ends the stream). At most MAX_STREAMS streams
  * per server: a console tab holds one.
  */
+import { auditJson } from '../cli/commands/audit.js';
 import type { AuditHead, AuditRecord, Store } from '../store/types.js';
 import { Problem } from './problem.js';
 
@@ -47,10 +48,10 @@ export function parsePosition(value: string, chains: number): Position {
 }
 
 /** An audit record as an event's data: what the admin API's /audit shows, without the chain's hashes. */
-export const eventJson = (r: AuditRecord) => ({
-  seq: r.seq, at: new Date(r.at).toISOString(), event: r.event, actor: r.actor, client_id: r.clientId, user_id: r.userId, grant_id: r.grantId,
-  token_id: r.tokenId, reason: r.reason, endpoint: r.endpoint, data: r.data,
-});
+export function eventJson(r: AuditRecord) {
+  const { prev_hash: _, hash: __, ...shown } = auditJson(r);
+  return shown;
+}
 
 /** The heads polled for the open streams: each poll that finds them moved bumps `version` and wakes the waiting streams. */
 export class AuditTail {

@@ -2,28 +2,21 @@
  * GET /events: the lifecycle as Server-Sent Events, as it commits on any instance (admin/events.ts):
  * what the console's overview follows. Each event's `id` resumes the stream (Last-Event-ID).
  */
-import { z } from 'zod';
 import type { Store } from '../../store/types.js';
-import { AuditTail } from '../events.js';
+import { AuditTail, MAX_STREAMS } from '../events.js';
 import { route } from '../route.js';
-import { time } from '../schemas.js';
+import { auditRecord } from './listings.js';
 
 /** One tail per store: the streams of a server share its poll of the audit heads. */
 const tails = new WeakMap<Store, AuditTail>();
-
-const event = z.object({
-  seq: z.number(), at: time, event: z.string().describe('the audit event: token.issued, token.rotated, token.revoked, token.reuse_detected, client.created, …'),
-  actor: z.string(), client_id: z.string().nullable(), user_id: z.string().nullable(), grant_id: z.string().nullable(), token_id: z.string().nullable(),
-  reason: z.string().nullable(), endpoint: z.string().nullable(), data: z.record(z.string(), z.unknown()).nullable(),
-});
 
 export const eventRoutes = [
   route({
     method: 'GET', path: '/events', tag: 'events', status: 200, eventStream: true,
     summary:
       'Server-Sent Events (text/event-stream): every audited change as it commits, on any instance (`event: lifecycle`, data: one audit record without its hashes); ' +
-      'the `id` resumes the stream through Last-Event-ID without loss; a heartbeat comment every feedHeartbeat ms; 429 past 32 open streams',
-    response: event,
+      `the \`id\` resumes the stream through Last-Event-ID without loss; a heartbeat comment every feedHeartbeat ms; 429 past ${MAX_STREAMS} open streams`,
+    response: auditRecord.omit({ prev_hash: true, hash: true }),
     async handle({ headers, admin, tessera }) {
       let tail = tails.get(tessera.store);
       if (tail === undefined) {
