@@ -74,15 +74,22 @@ export class AuditTail {
   async subscribe(lastEventId: string | undefined, alive: () => Promise<boolean>): Promise<(signal: AbortSignal) => AsyncIterable<string>> {
     // RFC 6585 §4: 429 with Retry-After; a slot frees when a stream closes.
     if (this.open >= MAX_STREAMS) throw new Problem(429, `at most ${MAX_STREAMS} event streams may be open at once`, undefined, { 'retry-after': String(RETRY_MS / 1000) });
-    const heads = await this.store.auditHeads();
-    const position = lastEventId === undefined ? heads.map((h) => h.seq) : parsePosition(lastEventId, heads.length);
+    // Counted from here, so streams opening at once cannot pass the bound together.
     this.open++;
-    if (this.open === 1) {
-      this.heads = heads;
-      this.timer = setInterval(() => this.poll(), POLL_MS);
-      this.timer.unref();
+    try {
+      const heads = await this.store.auditHeads();
+      // auditHeads lists the chains 0…n-1 in order: position[chain] is that chain's seq.
+      const position = lastEventId === undefined ? heads.map((h) => h.seq) : parsePosition(lastEventId, heads.length);
+      if (this.timer === undefined) {
+        this.heads = heads;
+        this.timer = setInterval(() => this.poll(), POLL_MS);
+        this.timer.unref();
+      }
+      return (signal) => this.stream(position, alive, signal);
+    } catch (err) {
+      this.close();
+      throw err;
     }
-    return (signal) => this.stream(position, alive, signal);
   }
 
   private async *stream(position: Position, alive: () => Promise<boolean>, signal: AbortSignal): AsyncGenerator<string> {
@@ -176,7 +183,9 @@ export class AuditTail {
 
   private close(): void {
     if (--this.open > 0) return;
+    // Nobody listens: nothing is read until a stream opens again.
     clearInterval(this.timer);
+    this.timer = undefined;
     this.heads = undefined;
   }
 }

@@ -870,7 +870,7 @@ export interface Store {
   appendAudit(audit: AuditInput[]): Promise<void>;
   /** Records with seq > after, oldest first (seq orders each chain; see Guarantees: not a tail cursor). */
   readAudit(after: number, limit: number, since?: number): Promise<AuditRecord[]>;
-  /** The head of every chain, to detect deletions at the tail (verifyChain). */
+  /** The head of every chain, chains 0…n-1 in order, to detect deletions at the tail (verifyChain). */
   auditHeads(): Promise<AuditHead[]>;
 
   close(): Promise<void>;
