@@ -7,6 +7,8 @@ import { pino } from 'pino';
 
 export interface AdminServer extends RunningServer {
   adminUrl: string;
+  /** Its database: a SQLite file path or a postgres:// URL (another process may open it). */
+  db: string;
   /** A new admin token's value. */
   adminToken(name: string, options?: { readOnly?: boolean; expiresAt?: number | null }): Promise<string>;
   /** A request to /admin/api/v1 + path with the token; the answer with its JSON body. */
@@ -15,16 +17,18 @@ export interface AdminServer extends RunningServer {
 
 let counter = 0;
 
-/** `db`: a postgres:// URL of a migrated database instead of a new SQLite file; `config`: settings beyond the defaults. */
+/** `db`: a postgres:// URL of a migrated database instead of a new SQLite file; `config`: settings. */
 export async function startAdminServer(db?: string, config?: Partial<ServerConfig>): Promise<AdminServer & { closeAll(): Promise<void> }> {
   const dir = mkdtempSync(join(tmpdir(), 'tessera-admin-'));
+  const file = db ?? join(dir, 'tessera.db');
   const running = await startServer({
-    db: db ?? join(dir, 'tessera.db'), port: 0, host: '127.0.0.1', adminPort: 0, synchronous: 'normal', logger: pino({ level: 'silent' }), ...(config ? { config } : {}),
+    db: file, port: 0, host: '127.0.0.1', adminPort: 0, synchronous: 'normal', logger: pino({ level: 'silent' }), ...(config ? { config } : {}),
   });
   const adminUrl = running.adminUrl as string;
   return {
     ...running,
     adminUrl,
+    db: file,
     async adminToken(name, options = {}) {
       const made = await running.tessera.engine.createAdminToken({ name: `${name}-${++counter}`, readOnly: options.readOnly ?? false, expiresAt: options.expiresAt ?? null }, { actor: 'test' });
       if (!made) throw new Error('name taken');

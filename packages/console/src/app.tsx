@@ -6,6 +6,7 @@ import { Clients } from './pages/clients.js';
 import { Overview } from './pages/overview.js';
 import { UserPage } from './pages/user.js';
 import { Users } from './pages/users.js';
+import { Webhooks } from './pages/webhooks.js';
 import { BASE, Link, usePath } from './router.js';
 
 const PAGES = [
@@ -13,6 +14,7 @@ const PAGES = [
   { href: `${BASE}/clients`, label: 'Clients' },
   { href: `${BASE}/users`, label: 'Users' },
   { href: `${BASE}/audit`, label: 'Audit log' },
+  { href: `${BASE}/webhooks`, label: 'Webhooks' },
 ];
 
 export function App() {
@@ -76,6 +78,7 @@ function Console({ session, onSignedOut }: { session: Session; onSignedOut: () =
   }
   const userId = /^\/console\/users\/([^/]+)$/.exec(path)?.[1];
   const clientId = /^\/console\/clients\/([^/]+)$/.exec(path)?.[1];
+  const webhookId = /^\/console\/webhooks\/([^/]+)$/.exec(path)?.[1];
   const current = PAGES.filter((p) => path === p.href || path.startsWith(`${p.href}/`)).at(-1);
   useEffect(() => {
     document.title = `${current?.label ?? 'Not found'} · Tessera console`;
@@ -115,6 +118,8 @@ function Console({ session, onSignedOut }: { session: Session; onSignedOut: () =
           <Audit session={session} onSignedOut={onSignedOut} />
         ) : clientId !== undefined ? (
           <ClientPage session={session} onSignedOut={onSignedOut} id={decodeURIComponent(clientId)} />
+        ) : path === `${BASE}/webhooks` || webhookId !== undefined ? (
+          <Webhooks session={session} onSignedOut={onSignedOut} {...(webhookId === undefined ? {} : { id: decodeURIComponent(webhookId) })} />
         ) : userId !== undefined ? (
           <UserPage session={session} onSignedOut={onSignedOut} id={decodeURIComponent(userId)} />
         ) : (

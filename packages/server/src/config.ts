@@ -276,7 +276,7 @@ export const settings: { readonly [K in keyof ServerConfig]: SettingRow<ServerCo
   sweepBatch: { type: 'count', doc: 'expired rows deleted per sweep batch' },
   sweepInterval: { type: 'ms', doc: 'milliseconds between expiry sweeps' },
   sweepRetention: { type: 'seconds-or-off', doc: 'seconds expired tokens (and grants revoked that long ago) are kept, so introspection can still explain them' },
-  feedHeartbeat: { type: 'ms', doc: 'milliseconds between heartbeats (and feed re-reads) on the revocation streams' },
+  feedHeartbeat: { type: 'ms', doc: 'milliseconds between heartbeats (and feed re-reads) on the revocation streams, and between heartbeats on the admin event stream' },
   maxStreamsPerClient: { type: 'count', doc: 'revocation streams one client may hold open at once (per server process); more get 429' },
   headersTimeout: { type: 'ms', doc: 'milliseconds a client may take to send a request\'s headers; slower ones get 408 and are closed' },
   requestTimeout: { type: 'ms-or-off', doc: 'milliseconds a client may take to send a whole request (0 = no limit); responses and revocation streams are not limited' },

@@ -17,14 +17,21 @@ import { openApiDocument } from './openapi.js';
 import { ADMIN_HEADERS, type InvalidField, Problem, toProblemResponse } from './problem.js';
 import type { Route } from './route.js';
 import { clientRoutes } from './routes/clients.js';
+import { eventRoutes } from './routes/events.js';
 import { listingRoutes } from './routes/listings.js';
 import { revocationRoutes } from './routes/revocations.js';
 import { userRoutes } from './routes/users.js';
+import { webhookRoutes } from './routes/webhooks.js';
 
 /** Every admin API operation, in the order the OpenAPI document lists them. */
-export const adminRoutes: readonly Route[] = [...clientRoutes, ...userRoutes, ...listingRoutes, ...revocationRoutes];
+export const adminRoutes: readonly Route[] = [
+  ...clientRoutes, ...userRoutes, ...listingRoutes, ...revocationRoutes, ...webhookRoutes, ...eventRoutes,
+];
 
 export const OPENAPI_PATH = '/openapi.json';
+
+/** A Server-Sent Events answer: not cached, and not buffered by a proxy in front (nginx's X-Accel-Buffering). */
+const EVENT_STREAM_HEADERS = { 'content-type': 'text/event-stream', ...ADMIN_HEADERS, 'x-accel-buffering': 'no' };
 
 const version = (): string => (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -104,7 +111,9 @@ export function createAdminHandler(parts: HandlerParts): Handler {
       body = parsed.data;
     }
     const by = { actor: adminActor(admin), endpoint: `${route.method} ${PATHS.admin}${route.path}` };
-    const result = await route.handle({ params: params as Record<string, string>, query, body, admin, by, tessera: parts });
+    if (route.eventStream && req.method === 'HEAD') return { status: 200, headers: { ...EVENT_STREAM_HEADERS }, body: '' };
+    const result = await route.handle({ params: params as Record<string, string>, headers: req.headers, query, body, admin, by, tessera: parts });
+    if (route.eventStream) return { status: 200, headers: { ...EVENT_STREAM_HEADERS }, body: '', stream: result as NonNullable<PlainResponse['stream']> };
     if (route.status === 204) return { status: 204, headers: { ...ADMIN_HEADERS }, body: '' };
     return { status: route.status, headers: { 'content-type': 'application/json', ...ADMIN_HEADERS }, body: JSON.stringify(result) };
   }

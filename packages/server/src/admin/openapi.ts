@@ -28,19 +28,27 @@ const PROBLEM = {
   },
 };
 
+/** A Server-Sent Events answer; `x-event-data` is the JSON schema of each event's data. */
+const eventStream = (data: z.ZodType) => ({
+  description: 'Server-Sent Events (WHATWG HTML §9.2), open until the client leaves',
+  content: { 'text/event-stream': { schema: { type: 'string' }, 'x-event-data': json(data, 'output') } },
+});
+
 function operation(r: Route) {
   const query = r.query === undefined ? undefined : (json(r.query, 'input') as { properties?: Record<string, unknown>; required?: string[] });
   const pathParams = [...r.path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
   const queryParams = Object.entries(query?.properties ?? {}).map(([name, schema]) => ({ name, in: 'query', required: query?.required?.includes(name) ?? false, schema }));
+  // WHATWG HTML §9.2.4: a reconnecting EventSource resumes with the last id it received.
+  const headerParams = r.eventStream ? [{ name: 'Last-Event-ID', in: 'header', required: false, schema: { type: 'string' }, description: 'the `id` of the last event received: the stream resumes after it' }] : [];
   return {
     summary: r.summary,
     tags: [r.tag],
     operationId: `${r.method.toLowerCase()}${r.path.replace(/\{(\w+)\}/g, 'By_$1').replace(/[^A-Za-z0-9]+(.)?/g, (_, c: string | undefined) => (c ?? '').toUpperCase())}`,
-    ...(pathParams.length + queryParams.length > 0 ? { parameters: [...pathParams, ...queryParams] } : {}),
+    ...(pathParams.length + queryParams.length + headerParams.length > 0 ? { parameters: [...pathParams, ...queryParams, ...headerParams] } : {}),
     // A body schema that accepts none (`.optional()`) is an optional request body.
     ...(r.body === undefined ? {} : { requestBody: { required: !r.body.safeParse(undefined).success, content: { 'application/json': { schema: json(r.body, 'input') } } } }),
     responses: {
-      [r.status]: r.response === undefined ? { description: 'done' } : { description: 'success', content: { 'application/json': { schema: json(r.response, 'output') } } },
+      [r.status]: r.response === undefined ? { description: 'done' } : r.eventStream ? eventStream(r.response) : { description: 'success', content: { 'application/json': { schema: json(r.response, 'output') } } },
       default: PROBLEM,
     },
   };

@@ -6,6 +6,7 @@
 import type { z } from 'zod';
 import type { HandlerParts } from '../app.js';
 import type { Actor } from '../lifecycle/context.js';
+import type { PlainRequest } from '../http/types.js';
 import type { AdminTokenRecord } from '../store/types.js';
 
 export type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
@@ -13,6 +14,7 @@ export type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
 export interface RouteContext<Q, B> {
   /** Path parameters by name (`{id}` in the path). */
   params: Record<string, string>;
+  headers: PlainRequest['headers'];
   query: Q;
   body: B;
   /** The admin token the request carried, and the actor its changes are audited as (`admin:NAME`). */
@@ -32,6 +34,12 @@ export interface Route {
   /** The success answer's status and schema (none for 204). */
   status: 200 | 201 | 204;
   response?: z.ZodType;
+  /**
+   * The answer is Server-Sent Events (text/event-stream) instead of JSON: the handler returns the
+   * stream (PlainResponse's `stream`), and `response` describes one event's data. HEAD answers the
+   * headers without opening it.
+   */
+  eventStream?: true;
   handle(ctx: RouteContext<unknown, unknown>): Promise<unknown>;
 }
 

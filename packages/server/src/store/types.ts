@@ -29,6 +29,10 @@
  * - Audit order: records form one or more hash chains (audit/chain.ts). seq is unique across the
  *   log and increases along each chain in append order; across chains it says nothing of commit
  *   order, so readAudit is verified against auditHeads read first (verifyChain), not tailed.
+ *   Within a chain append order is commit order (a transaction holds its chain from its first seq
+ *   to its commit), and a chain's head moves at that commit: every record of a chain up to the
+ *   head auditHeads answered is committed, and any later one has a higher seq. A reader keeping
+ *   one cursor per chain may therefore tail the log (admin/events.ts).
  */
 
 /** RFC 8628 §3.4: the device authorization grant's grant_type. */
@@ -443,6 +447,8 @@ export type DeliveryAttempt = { at: number; httpStatus: number | null; error: st
 export interface DeliveryFilter {
   webhookId?: string;
   status?: DeliveryStatus;
+  /** Only those before this one in the listing's order (at, then id, newest first): the next page. */
+  before?: { at: number; id: string };
   limit?: number;
 }
 
@@ -864,7 +870,7 @@ export interface Store {
   appendAudit(audit: AuditInput[]): Promise<void>;
   /** Records with seq > after, oldest first (seq orders each chain; see Guarantees: not a tail cursor). */
   readAudit(after: number, limit: number, since?: number): Promise<AuditRecord[]>;
-  /** The head of every chain, to detect deletions at the tail (verifyChain). */
+  /** The head of every chain, chains 0…n-1 in order, to detect deletions at the tail (verifyChain). */
   auditHeads(): Promise<AuditHead[]>;
 
   close(): Promise<void>;

@@ -10,10 +10,11 @@ async function all(store: Store): Promise<AuditRecord[]> {
 
 export function auditLog(ref: StoreRef): void {
   describe('audit log', () => {
-    it('a fresh store has empty chains whose heads are the genesis', async () => {
+    it('a fresh store has empty chains, listed 0…n-1 in order, whose heads are the genesis', async () => {
       const { store } = ref;
       const heads = await store.auditHeads();
       expect(heads.length).toBeGreaterThan(0);
+      expect(heads.map((h) => h.chain)).toEqual(heads.map((_, i) => i));
       for (const head of heads) expect(head).toMatchObject({ records: 0, seq: 0, hash: GENESIS });
       expect(await all(store)).toEqual([]);
       expect(await verifyChain(await all(store), heads)).toEqual({ ok: true, records: 0 });

@@ -82,6 +82,23 @@ export function webhooks(ref: StoreRef): void {
       expect(await store.listDeliveries({})).toEqual([]);
     });
 
+    it('deliveries page newest first (at, then id): before the last of a page gives the next, none twice or missed, ties on at included', async () => {
+      const { store } = ref;
+      const hook = await pending(store, 7);
+      const all = await store.listDeliveries({ webhookId: hook.id });
+      expect(all).toHaveLength(7);
+      const seen: string[] = [];
+      let before: { at: number; id: string } | undefined;
+      for (;;) {
+        const page = await store.listDeliveries({ webhookId: hook.id, limit: 3, ...(before ? { before } : {}) });
+        seen.push(...page.map((d) => d.id));
+        const last = page.at(-1);
+        if (page.length < 3 || last === undefined) break;
+        before = { at: last.at, id: last.id };
+      }
+      expect(seen).toEqual(all.map((d) => d.id));
+    });
+
     it('claims take due deliveries only, lease them until leaseUntil, and two connections claiming at once never take the same one', async () => {
       const { store } = ref;
       const hook = await pending(store, 20);

@@ -43,7 +43,8 @@ const grant = z.object({
   created_at: time, revoked_at: time.nullable(),
 });
 
-const auditRecord = z.object({
+/** An audit record as /audit shows it (the event stream's events are these without the hashes). */
+export const auditRecord = z.object({
   seq: z.number(), at: time, event: z.string(), actor: z.string(), client_id: z.string().nullable(), user_id: z.string().nullable(), grant_id: z.string().nullable(),
   token_id: z.string().nullable(), reason: z.string().nullable(), endpoint: z.string().nullable(), data: z.record(z.string(), z.unknown()).nullable(),
   prev_hash: z.string(), hash: z.string(),

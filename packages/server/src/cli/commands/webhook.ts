@@ -6,11 +6,13 @@ import { CommandError, count, EXIT, oneOf, parse, repeated, UsageError, type Com
 import { print, printJson, shortIso, table, withTessera } from '../io.js';
 import { needSealingKey } from './client-fields.js';
 
-const STATUSES = ['pending', 'delivered', 'failed'] as const satisfies readonly DeliveryStatus[];
+export const STATUSES = ['pending', 'delivered', 'failed'] as const satisfies readonly DeliveryStatus[];
 
-const webhookJson = (w: WebhookRecord) => ({ id: w.id, url: w.url, events: w.events, created_at: new Date(w.createdAt).toISOString() });
+/** A subscription as `webhook list --json` and the admin API show it (never its secret). */
+export const webhookJson = (w: WebhookRecord) => ({ id: w.id, url: w.url, events: w.events, created_at: new Date(w.createdAt).toISOString() });
 
-const deliveryJson = (d: WebhookDelivery) => ({
+/** A delivery as `webhook deliveries --json` and the admin API show it. */
+export const deliveryJson = (d: WebhookDelivery) => ({
   id: d.id, webhook_id: d.webhookId, event: d.event, at: new Date(d.at).toISOString(), status: d.status, attempts: d.attempts,
   last_status: d.lastStatus, last_error: d.lastError,
   next_attempt_at: d.status === 'pending' ? new Date(d.nextAttemptAt).toISOString() : null,

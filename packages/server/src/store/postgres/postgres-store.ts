@@ -446,6 +446,7 @@ export class PostgresStore implements Store {
       const conditions = [sql`true`];
       if (filter.webhookId !== undefined) conditions.push(sql`webhook_id = ${filter.webhookId}`);
       if (filter.status !== undefined) conditions.push(sql`status = ${filter.status}`);
+      if (filter.before !== undefined) conditions.push(sql`(at, id) < (${filter.before.at}, ${filter.before.id})`);
       const where = conditions.reduce((a, b) => sql`${a} AND ${b}`);
       return sql`SELECT * FROM webhook_deliveries WHERE ${where} ORDER BY at DESC, id DESC LIMIT ${filter.limit ?? 100}`;
     });

@@ -431,6 +431,7 @@ export class SqliteStore implements Store {
     const args: unknown[] = [];
     if (filter.webhookId !== undefined) { where.push('webhook_id = ?'); args.push(filter.webhookId); }
     if (filter.status !== undefined) { where.push('status = ?'); args.push(filter.status); }
+    if (filter.before !== undefined) { where.push('(at, id) < (?, ?)'); args.push(filter.before.at, filter.before.id); }
     const sql = `SELECT * FROM webhook_deliveries ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY at DESC, id DESC LIMIT ?`;
     return (this.db.prepare(sql).all(...args, filter.limit ?? 100) as Row[]).map(toDelivery);
   }

@@ -1,0 +1,191 @@
+/**
+ * GET /admin/api/v1/events: the lifecycle as Server-Sent Events (WHATWG HTML §9.2), for the
+ * console's live overview. Each event is one audit record (issued, rotated, revoked, reuse
+ * detected, client and user changes, every audited write): ids, the actor, the reason and the
+ * record's data, never a token, hash or secret (audit records hold none).
+ *
+ * Source: the audit log. Every write appends its records in its own transaction, whichever process
+ * or instance made it, on SQLite and PostgreSQL alike, so tailing it misses nothing any instance
+ * commits. Commit order: seq increases along each audit hash chain in commit order (a chain's head
+ * is held from the first seq to the commit, audit/chain.ts) but not across chains (PostgreSQL
+ * keeps 32), so one seq cannot say "everything before this was sent": a transaction on another
+ * chain may still commit a lower one. A stream's position is therefore one seq per chain, and it
+ * sends, chain by chain, the records up to that chain's head as read before them, so every record
+ * it sends is committed and every record later committed on a chain comes after that chain's
+ * position. The `id:` of each event is that position, the seqs joined by dots in chain order (a
+ * single seq on SQLite, which keeps one chain), so Last-Event-ID resumes without loss or repeat.
+ *
+ * Wake-ups: one poll of the chain heads (one row on SQLite, one per chain on PostgreSQL) every
+ * POLL_MS while a stream is open, shared by the streams, whatever process made the change;
+ * nothing is read while none is. Heartbeat comments every `heartbeat` ms, at which the admin
+ * token is checked again (a revoked or expired one ends the stream). At most MAX_STREAMS streams
+ * per server: a console tab holds one.
+ */
+import { auditJson } from '../cli/commands/audit.js';
+import type { AuditHead, AuditRecord, Store } from '../store/types.js';
+import { Problem } from './problem.js';
+
+/** How often the chain heads are read while a stream is open. */
+const POLL_MS = 250;
+/** Records read at once while a stream catches up. */
+const PAGE = 500;
+/** Open event streams per server. */
+export const MAX_STREAMS = 32;
+/** Reconnection delay suggested to EventSource (§9.2.6 `retry`). */
+const RETRY_MS = 2000;
+
+/** One seq per audit chain, in chain order: everything up to it on that chain has been sent. */
+type Position = number[];
+
+const encode = (p: Position): string => p.join('.');
+
+/** A Last-Event-ID this stream sent: as many seqs as the store has chains. */
+export function parsePosition(value: string, chains: number): Position {
+  if (!/^\d{1,15}(\.\d{1,15}){0,255}$/.test(value) || value.split('.').length !== chains) {
+    throw new Problem(400, 'Last-Event-ID is not an id this stream sent (one seq per audit chain, joined by dots)');
+  }
+  return value.split('.').map(Number);
+}
+
+/** An audit record as an event's data: what the admin API's /audit shows, without the chain's hashes. */
+export function eventJson(r: AuditRecord) {
+  const { prev_hash: _, hash: __, ...shown } = auditJson(r);
+  return shown;
+}
+
+/** The heads polled for the open streams: each poll that finds them moved bumps `version` and wakes the waiting streams. */
+export class AuditTail {
+  private heads: AuditHead[] | undefined;
+  private version = 0;
+  private open = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private polling = false;
+  private readonly waiters = new Set<() => void>();
+
+  constructor(
+    private readonly store: Pick<Store, 'auditHeads' | 'queryAudit'>,
+    private readonly heartbeat: number,
+  ) {}
+
+  /**
+   * Opens a stream at `lastEventId` (none: from now). 429 past MAX_STREAMS; 400 for an id this
+   * server did not send. `alive` is asked at each heartbeat whether the stream may go on.
+   */
+  async subscribe(lastEventId: string | undefined, alive: () => Promise<boolean>): Promise<(signal: AbortSignal) => AsyncIterable<string>> {
+    // RFC 6585 §4: 429 with Retry-After; a slot frees when a stream closes.
+    if (this.open >= MAX_STREAMS) throw new Problem(429, `at most ${MAX_STREAMS} event streams may be open at once`, undefined, { 'retry-after': String(RETRY_MS / 1000) });
+    // Counted from here, so streams opening at once cannot pass the bound together.
+    this.open++;
+    try {
+      const heads = await this.store.auditHeads();
+      // auditHeads lists the chains 0…n-1 in order: position[chain] is that chain's seq.
+      const position = lastEventId === undefined ? heads.map((h) => h.seq) : parsePosition(lastEventId, heads.length);
+      if (this.timer === undefined) {
+        this.heads = heads;
+        this.timer = setInterval(() => this.poll(), POLL_MS);
+        this.timer.unref();
+      }
+      return (signal) => this.stream(position, alive, signal);
+    } catch (err) {
+      this.close();
+      throw err;
+    }
+  }
+
+  private async *stream(position: Position, alive: () => Promise<boolean>, signal: AbortSignal): AsyncGenerator<string> {
+    try {
+      yield `retry: ${RETRY_MS}\n: connected\n\n`;
+      let beat = Date.now() + this.heartbeat;
+      while (!signal.aborted) {
+        const seen = this.version;
+        try {
+          for await (const frames of this.read(position, this.heads ?? [])) yield frames;
+        } catch {
+          // The database is away: `position` holds what was sent; read again at the next wake-up.
+        }
+        if (Date.now() >= beat) {
+          // A check that fails (the database is away) ends nothing: it is made again at the next beat.
+          if (!(await alive().catch(() => true))) {
+            yield ': the admin token is no longer valid\n\n';
+            return;
+          }
+          yield ': heartbeat\n\n';
+          beat = Date.now() + this.heartbeat;
+        }
+        await this.wait(seen, beat - Date.now(), signal);
+      }
+    } finally {
+      this.close();
+    }
+  }
+
+  /**
+   * The records past `position` up to `heads` (read before them: all committed), as SSE frames, a
+   * page at a time, in seq order; `position` moves with each frame.
+   */
+  private async *read(position: Position, heads: readonly AuditHead[]): AsyncGenerator<string> {
+    const behind = heads.filter((h) => h.seq > (position[h.chain] ?? 0));
+    if (behind.length === 0) return;
+    let after = Math.min(...behind.map((h) => position[h.chain] ?? 0));
+    const top = Math.max(...behind.map((h) => h.seq));
+    const head = new Map(heads.map((h) => [h.chain, h.seq]));
+    for (;;) {
+      const page = await this.store.queryAudit({ afterSeq: after, limit: PAGE });
+      let frames = '';
+      for (const r of page) {
+        // Past its chain's head: committed after the heads were read, sent after the next poll.
+        if (r.seq <= (position[r.chain] ?? 0) || r.seq > (head.get(r.chain) ?? 0)) continue;
+        position[r.chain] = r.seq;
+        frames += `id: ${encode(position)}\nevent: lifecycle\ndata: ${JSON.stringify(eventJson(r))}\n\n`;
+      }
+      if (frames !== '') yield frames;
+      const last = page.at(-1);
+      if (page.length < PAGE || last === undefined || last.seq >= top) return;
+      after = last.seq;
+    }
+  }
+
+  /** Resolves when the heads move past `seen`, after `ms`, or at abort. */
+  private wait(seen: number, ms: number, signal: AbortSignal): Promise<void> {
+    if (this.version !== seen || signal.aborted) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = () => {
+        clearTimeout(timer);
+        signal.removeEventListener('abort', done);
+        this.waiters.delete(done);
+        resolve();
+      };
+      const timer = setTimeout(done, Math.max(0, ms));
+      signal.addEventListener('abort', done, { once: true });
+      this.waiters.add(done);
+    });
+  }
+
+  private async poll(): Promise<void> {
+    if (this.polling) return;
+    this.polling = true;
+    let heads: AuditHead[];
+    try {
+      heads = await this.store.auditHeads();
+    } catch {
+      // The database is away: tried again at the next poll.
+      return;
+    } finally {
+      this.polling = false;
+    }
+    if (this.open === 0) return;
+    const moved = heads.some((h, i) => h.seq !== this.heads?.[i]?.seq);
+    if (!moved) return;
+    this.heads = heads;
+    this.version++;
+    for (const wake of [...this.waiters]) wake();
+  }
+
+  private close(): void {
+    if (--this.open > 0) return;
+    // Nobody listens: nothing is read until a stream opens again.
+    clearInterval(this.timer);
+    this.timer = undefined;
+    this.heads = undefined;
+  }
+}
