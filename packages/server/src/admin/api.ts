@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import type { z } from 'zod';
 import type { HandlerParts } from '../app.js';
 import { adminActor } from '../lifecycle/admin-tokens.js';
+import { tokenCensus } from '../metrics/token-census.js';
 import { PATHS } from '../http/routes.js';
 import type { Handler, PlainRequest, PlainResponse } from '../http/types.js';
 import { authenticate } from './auth.js';
@@ -25,6 +26,9 @@ import { userRoutes } from './routes/users.js';
 export const adminRoutes: readonly Route[] = [...clientRoutes, ...userRoutes, ...listingRoutes, ...revocationRoutes];
 
 export const OPENAPI_PATH = '/openapi.json';
+
+/** How long /stats reuses a count of the tokens: any number of open consoles cost one count a second. */
+const CENSUS_REUSE_MS = 1_000;
 
 const version = (): string => (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -67,6 +71,7 @@ export function createAdminHandler(parts: HandlerParts): Handler {
   const routes = adminRoutes.map((r) => ({ route: r, match: matcher(r.path) }));
   const openapi = JSON.stringify(openApiDocument(adminRoutes, version()));
   const sessions = createConsole(parts.engine);
+  const census = tokenCensus(parts.store, CENSUS_REUSE_MS);
 
   async function dispatch(req: PlainRequest, seen: { actor?: string }): Promise<PlainResponse> {
     const path = req.url.pathname;
@@ -104,7 +109,7 @@ export function createAdminHandler(parts: HandlerParts): Handler {
       body = parsed.data;
     }
     const by = { actor: adminActor(admin), endpoint: `${route.method} ${PATHS.admin}${route.path}` };
-    const result = await route.handle({ params: params as Record<string, string>, query, body, admin, by, tessera: parts });
+    const result = await route.handle({ params: params as Record<string, string>, query, body, admin, by, tessera: parts, census });
     if (route.status === 204) return { status: 204, headers: { ...ADMIN_HEADERS }, body: '' };
     return { status: route.status, headers: { 'content-type': 'application/json', ...ADMIN_HEADERS }, body: JSON.stringify(result) };
   }
