@@ -127,19 +127,3 @@ export interface Revoked {
   revoked_tokens: number;
   revoked_grants: number;
 }
-
-/** The most rows a list loads (pages of 500): enough for a console, and it says when there are more. */
-export const MAX_ROWS = 5_000;
-
-/** Every page of a listing, up to MAX_ROWS; `more` when rows were left. */
-export async function all<T>(session: Session, path: string): Promise<{ items: T[]; more: boolean }> {
-  const items: T[] = [];
-  let cursor: string | null = null;
-  do {
-    const sep = path.includes('?') ? '&' : '?';
-    const page: Page<T> = await api<Page<T>>(session, 'GET', `${path}${sep}limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
-    items.push(...page.items);
-    cursor = page.next_cursor;
-  } while (cursor !== null && items.length < MAX_ROWS);
-  return { items, more: cursor !== null };
-}

@@ -506,6 +506,7 @@ export interface TokenQuery {
   userId?: string;
   /** The client's tokens, exchanged ones on others' grants included (as TokenFilter.clientId). */
   clientId?: string;
+  grantId?: string;
   state?: TokenState;
   /** States are judged at this instant. */
   at: number;

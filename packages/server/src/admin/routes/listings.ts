@@ -65,16 +65,16 @@ export const listingRoutes = [
   }),
   route({
     method: 'GET', path: '/tokens', tag: 'tokens', status: 200,
-    summary: 'list tokens by id (issue order), filtered by user, client, state and issue time: ids and metadata only, never values or hashes',
+    summary: 'list tokens by id (issue order), filtered by user, client, grant, state and issue time: ids and metadata only, never values or hashes',
     query: z.strictObject({
-      user_id: id.optional(), client_id: id.optional(), state: z.enum(['active', 'revoked', 'expired', 'rotated']).optional(), from: isoTime.optional(), to: isoTime.optional(), ...paging,
+      user_id: id.optional(), client_id: id.optional(), grant_id: id.optional(), state: z.enum(['active', 'revoked', 'expired', 'rotated']).optional(), from: isoTime.optional(), to: isoTime.optional(), ...paging,
     }),
     response: pageOf(token),
     async handle({ query, tessera }) {
       const now = Date.now();
       const afterId = query.cursor === undefined ? undefined : decodeCursor(query.cursor, 'string');
       const rows = await tessera.store.pageTokens({
-        userId: query.user_id, clientId: query.client_id, state: query.state, at: now, issuedFrom: query.from, issuedTo: query.to, afterId, limit: query.limit + 1,
+        userId: query.user_id, clientId: query.client_id, grantId: query.grant_id, state: query.state, at: now, issuedFrom: query.from, issuedTo: query.to, afterId, limit: query.limit + 1,
       });
       const shown = page(rows, query.limit, (t) => t.id);
       return { items: shown.items.map((t) => tokenView(t, now)), next_cursor: shown.next_cursor };
