@@ -160,7 +160,7 @@ describe.each(['sqlite', 'postgres'] as const)('admin API data on %s', (store) =
     const tag = () => crypto.randomUUID().slice(0, 8);
     const newUser = async (username: string, email: string | null = null) => {
       const u = userRecord({ username, email });
-      await s.tessera.store.createUser(u, { event: 'user.created', actor: 'test', at: Date.now() });
+      await s.tessera.store.createUser(u, { event: 'user.created', actor: 'test' });
       return u;
     };
 

@@ -133,7 +133,7 @@ it('clients: search, create (the secret shown once), and delete behind a confirm
 
 it('users: the search goes to the server (q, after a pause in typing) and finds rows past the first page; "Load more" follows the cursor', async () => {
   const tag = `pg${crypto.randomUUID().slice(0, 6)}`;
-  for (let i = 0; i < 60; i++) await h.store.createUser(userRecord({ username: `${tag}-${String(i).padStart(2, '0')}` }), { event: 'user.created', actor: 'test', at: Date.now() });
+  for (let i = 0; i < 60; i++) await h.store.createUser(userRecord({ username: `${tag}-${String(i).padStart(2, '0')}` }), { event: 'user.created', actor: 'test' });
   const last = `${tag}-59`;
   await signIn(await adminToken('ops'));
   const searches: string[] = [];
