@@ -59,11 +59,15 @@ describe.each(['sqlite', 'postgres'] as const)('admin API data on %s', (store) =
       for (const v of values) expect(all).not.toContain(v.slice(-43));
     });
 
-    it('GET /tokens and /grants filter by state and client; bad filters are 400 problems', async () => {
+    it('GET /tokens and /grants filter by state, client and grant; bad filters are 400 problems', async () => {
       const listed = await s.call(token, 'GET', `/tokens?client_id=${client.client_id}&state=active&limit=1`);
       expect(listed.body.items[0]).toMatchObject({ state: 'active', client_id: client.client_id, kind: 'access' });
       const grants = await s.call(token, 'GET', `/grants?client_id=${client.client_id}`);
       expect(grants.body.items).toEqual([expect.objectContaining({ client_id: client.client_id, state: 'active', user_id: null })]);
+      const ofGrant = (await s.call(token, 'GET', `/tokens?grant_id=${grants.body.items[0].id}&limit=500`)).body.items;
+      expect(ofGrant.length).toBeGreaterThan(0);
+      for (const t of ofGrant) expect(t.grant_id).toBe(grants.body.items[0].id);
+      expect((await s.call(token, 'GET', '/tokens?grant_id=nope')).body.items).toEqual([]);
       expect((await s.call(token, 'GET', '/tokens?state=dead')).status).toBe(400);
       expect((await s.call(token, 'GET', '/tokens?from=yesterday')).status).toBe(400);
       expect((await s.call(token, 'GET', '/tokens?limit=501')).status).toBe(400);
@@ -231,6 +235,7 @@ describe.each(['sqlite', 'postgres'] as const)('admin API data on %s', (store) =
       expect(stats.body.tokens_by_client).toEqual(expect.arrayContaining([expect.objectContaining({ client_id: client.client_id })]));
       expect(stats.body.events_per_minute).toHaveLength(60);
       expect(stats.body.events_per_minute.at(-1).events).toBeGreaterThan(0);
+      expect(Date.parse(stats.body.counted_at)).toBeLessThanOrEqual(Date.now());
     });
   });
 });

@@ -11,6 +11,8 @@ export interface Session {
 }
 
 export interface Stats {
+  /** When the tokens were counted (a count may be up to 30 s old). */
+  counted_at: string;
   tokens: { active: number; revoked: number; expired: number; rotated: number };
   tokens_by_client: { client_id: string; active: number; total: number }[];
   events_per_minute: { minute: string; events: number }[];

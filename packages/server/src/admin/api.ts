@@ -27,8 +27,13 @@ export const adminRoutes: readonly Route[] = [...clientRoutes, ...userRoutes, ..
 
 export const OPENAPI_PATH = '/openapi.json';
 
-/** How long /stats reuses a count of the tokens: any number of open consoles cost one count a second. */
+/**
+ * How long /stats reuses a count of the tokens (any number of open consoles cost one count a
+ * second), and how old a count it answers with at once while counting anew (a count of 100,000
+ * tokens takes a few hundred milliseconds: metrics/token-census.ts).
+ */
 const CENSUS_REUSE_MS = 1_000;
+const CENSUS_STALE_MS = 30_000;
 
 const version = (): string => (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -71,7 +76,7 @@ export function createAdminHandler(parts: HandlerParts): Handler {
   const routes = adminRoutes.map((r) => ({ route: r, match: matcher(r.path) }));
   const openapi = JSON.stringify(openApiDocument(adminRoutes, version()));
   const sessions = createConsole(parts.engine);
-  const census = tokenCensus(parts.store, CENSUS_REUSE_MS);
+  const census = tokenCensus(parts.store, CENSUS_REUSE_MS, CENSUS_STALE_MS);
 
   async function dispatch(req: PlainRequest, seen: { actor?: string }): Promise<PlainResponse> {
     const path = req.url.pathname;

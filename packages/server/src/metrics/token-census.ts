@@ -11,8 +11,12 @@ export interface Counted {
   census: TokenCensus;
 }
 
-/** A reader of the token census, reusing a count for `intervalMs` (0: count on every call). */
-export function tokenCensus(store: Pick<Store, 'countTokens'>, intervalMs: number): () => Promise<Counted> {
+/**
+ * A reader of the token census, reusing a count for `intervalMs` (0: count on every call). Past
+ * that, a count younger than `staleMs` is answered at once while the next one runs (the caller
+ * sees its time), so only the first caller, or one after a long quiet, waits for a count.
+ */
+export function tokenCensus(store: Pick<Store, 'countTokens'>, intervalMs: number, staleMs = 0): () => Promise<Counted> {
   let counted: Counted | undefined;
   let counting: Promise<Counted> | undefined;
   return async () => {
@@ -27,6 +31,12 @@ export function tokenCensus(store: Pick<Store, 'countTokens'>, intervalMs: numbe
       .finally(() => {
         counting = undefined;
       });
-    return counting;
+    const next = counting;
+    if (counted !== undefined && now - counted.at < staleMs) {
+      // A failed count is not this caller's answer; the next caller counts again.
+      next.catch(() => {});
+      return counted;
+    }
+    return next;
   };
 }

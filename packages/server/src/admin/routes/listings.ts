@@ -101,8 +101,9 @@ export const listingRoutes = [
     handle: async ({ tessera }) => verifyStore(tessera.store),
   }),
   route({
-    method: 'GET', path: '/stats', tag: 'stats', status: 200, summary: 'token counts by state and by client (one count reused for a second); audit events per minute over the last hour',
+    method: 'GET', path: '/stats', tag: 'stats', status: 200, summary: 'token counts by state and by client, as of counted_at (one count serves a second; past that a count up to 30 s old is answered while a new one runs); audit events per minute over the last hour',
     response: z.object({
+      counted_at: time.describe('when the tokens were counted'),
       tokens: z.object({ active: z.number(), revoked: z.number(), expired: z.number(), rotated: z.number() }),
       tokens_by_client: z.array(z.object({ client_id: z.string(), active: z.number(), total: z.number() })),
       events_per_minute: z.array(z.object({ minute: time, events: z.number() })).describe('the last 60 minutes, oldest first, the current one last'),
@@ -110,11 +111,12 @@ export const listingRoutes = [
     async handle({ tessera, census }) {
       const current = Math.floor(Date.now() / 60_000) * 60_000;
       const since = current - 59 * 60_000;
-      const [{ census: counted }, perMinute] = await Promise.all([census(), tessera.store.auditPerMinute(since)]);
+      const [{ at, census: counted }, perMinute] = await Promise.all([census(), tessera.store.auditPerMinute(since)]);
       const byMinute = new Map(perMinute.map((m) => [m.minute, m.events]));
       const { access, refresh } = counted.byKind;
       const states = ['active', 'revoked', 'expired', 'rotated'] as const;
       return {
+        counted_at: new Date(at).toISOString(),
         tokens: Object.fromEntries(states.map((state) => [state, access[state] + refresh[state]])),
         tokens_by_client: counted.byClient.map((c) => ({ client_id: c.clientId, active: c.active, total: c.total })),
         events_per_minute: Array.from({ length: 60 }, (_, i) => since + i * 60_000).map((m) => ({ minute: new Date(m).toISOString(), events: byMinute.get(m) ?? 0 })),
