@@ -5,9 +5,9 @@
  */
 import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { ApiError, api, type Page, type Session } from './api.js';
+import { ApiError, api, type Page, type Revoked, type Session } from './api.js';
 import { type Confirmation, ConfirmDialog, count } from './confirm.js';
-import { Messages } from './pages/common.js';
+import { activeCounts, Messages } from './pages/common.js';
 
 /** Rows a page of the list asks for. */
 export const LIST_PAGE = 50;
@@ -35,6 +35,23 @@ export interface ListProps<T> {
   confirmDelete: (item: T) => Promise<Confirmation>;
   /** Above the search box (a create form), given what to call when it made a row: a notice and what to search for. */
   header?: (created: (notice: string, search: string) => void) => ComponentChildren;
+}
+
+/**
+ * The confirmation before deleting the `noun` called `name` at `path`: `says` tells what it revokes,
+ * given its active tokens and grants (activeCounts of `filter`), in words; confirmed, the DELETE.
+ */
+export async function deletion(session: Session, d: { noun: string; name: string; path: string; filter: string; says: (tokens: string, grants: string) => string }): Promise<Confirmation> {
+  const n = await activeCounts(session, d.filter);
+  return {
+    title: `Delete ${d.noun} ${d.name}?`,
+    message: d.says(count(n.tokens, 'active token', n.more), count(n.grants, 'active grant', n.more)),
+    action: `Delete ${d.noun}`,
+    run: async () => {
+      const r = await api<Revoked>(session, 'DELETE', d.path);
+      return `Deleted ${d.noun} ${d.name}: revoked ${count(r.revoked_tokens, 'token')} and ${count(r.revoked_grants, 'grant')}.`;
+    },
+  };
 }
 
 interface Loaded<T> {

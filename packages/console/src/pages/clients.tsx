@@ -1,8 +1,7 @@
 import { useState } from 'preact/hooks';
-import { api, type Client, type Revoked } from '../api.js';
-import { count } from '../confirm.js';
-import { List } from '../list.js';
-import { activeCounts, type PageProps, when } from './common.js';
+import { api, type Client } from '../api.js';
+import { deletion, List } from '../list.js';
+import { type PageProps, when } from './common.js';
 
 const GRANT_TYPES = ['client_credentials', 'authorization_code', 'refresh_token', 'urn:ietf:params:oauth:grant-type:device_code'];
 
@@ -21,18 +20,12 @@ export function Clients({ session, onSignedOut }: PageProps) {
         testId={(c) => `client-row-${c.client_id}`}
         label={(c) => c.name}
         cells={(c) => [c.name, <code key="id">{c.client_id}</code>, c.grant_types.join(', '), when(c.created_at)]}
-        confirmDelete={async (c) => {
-          const n = await activeCounts(session, `client_id=${encodeURIComponent(c.client_id)}`);
-          return {
-            title: `Delete client ${c.name}?`,
-            message: `This deletes client ${c.name} (${c.client_id}) and revokes ${count(n.tokens, 'active token', n.more)} and ${count(n.grants, 'active grant', n.more)} issued to it. It cannot be undone.`,
-            action: 'Delete client',
-            run: async () => {
-              const r = await api<Revoked>(session, 'DELETE', `/clients/${encodeURIComponent(c.client_id)}`);
-              return `Deleted client ${c.name}: revoked ${count(r.revoked_tokens, 'token')} and ${count(r.revoked_grants, 'grant')}.`;
-            },
-          };
-        }}
+        confirmDelete={(c) =>
+          deletion(session, {
+            noun: 'client', name: c.name, path: `/clients/${encodeURIComponent(c.client_id)}`, filter: `client_id=${encodeURIComponent(c.client_id)}`,
+            says: (tokens, grants) => `This deletes client ${c.name} (${c.client_id}) and revokes ${tokens} and ${grants} issued to it. It cannot be undone.`,
+          })
+        }
         header={(created) => <CreateClient session={session} onCreated={created} />}
       />
     </section>

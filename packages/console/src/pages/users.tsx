@@ -1,9 +1,8 @@
 import { useState } from 'preact/hooks';
-import { api, type Revoked, type User } from '../api.js';
-import { count } from '../confirm.js';
-import { List } from '../list.js';
+import { api, type User } from '../api.js';
+import { deletion, List } from '../list.js';
 import { BASE, Link } from '../router.js';
-import { activeCounts, type PageProps, when } from './common.js';
+import { type PageProps, when } from './common.js';
 
 export function Users({ session, onSignedOut }: PageProps) {
   return (
@@ -20,18 +19,12 @@ export function Users({ session, onSignedOut }: PageProps) {
         testId={(u) => `user-row-${u.username}`}
         label={(u) => u.username}
         cells={(u) => [<Link key="user" href={`${BASE}/users/${encodeURIComponent(u.id)}`}>{u.username}</Link>, u.name ?? '—', u.email ?? '—', when(u.created_at)]}
-        confirmDelete={async (u) => {
-          const n = await activeCounts(session, `user_id=${encodeURIComponent(u.id)}`);
-          return {
-            title: `Delete user ${u.username}?`,
-            message: `This deletes user ${u.username}, revokes ${count(n.tokens, 'active token', n.more)} and ${count(n.grants, 'active grant', n.more)}, and ends their sessions. It cannot be undone.`,
-            action: 'Delete user',
-            run: async () => {
-              const r = await api<Revoked>(session, 'DELETE', `/users/${encodeURIComponent(u.id)}`);
-              return `Deleted user ${u.username}: revoked ${count(r.revoked_tokens, 'token')} and ${count(r.revoked_grants, 'grant')}.`;
-            },
-          };
-        }}
+        confirmDelete={(u) =>
+          deletion(session, {
+            noun: 'user', name: u.username, path: `/users/${encodeURIComponent(u.id)}`, filter: `user_id=${encodeURIComponent(u.id)}`,
+            says: (tokens, grants) => `This deletes user ${u.username}, revokes ${tokens} and ${grants}, and ends their sessions. It cannot be undone.`,
+          })
+        }
         header={(created) => <CreateUser session={session} onCreated={created} />}
       />
     </section>
