@@ -115,10 +115,10 @@ export function List<T>(props: ListProps<T>) {
       <Messages error={error} notice={notice} />
       {!session.read_only &&
         props.header?.((message, made) => {
-          setNotice(message);
           // The new row is found by searching for it: it may be past the first page.
-          if (made === search) load(made.trim(), undefined);
-          else setSearch(made);
+          if (made === search) return done(message);
+          setNotice(message);
+          setSearch(made);
         })}
       <label for={searchId}>Search {noun}s</label>
       <input id={searchId} type="search" value={search} onInput={(e) => setSearch(e.currentTarget.value)} placeholder={props.searchHint} />
