@@ -4,7 +4,7 @@
  * sees at once, with the reason audited under the admin token's name; the audit log's filters and
  * chain check; stats. On SQLite and on PostgreSQL (the store's page queries are each store's own).
  */
-import { createTestDatabase, type TestDatabase } from '@tessera/test-utils';
+import { createTestDatabase, type TestDatabase, userRecord } from '@tessera/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AdminServer, startAdminServer } from './admin-kit.js';
 
@@ -59,11 +59,15 @@ describe.each(['sqlite', 'postgres'] as const)('admin API data on %s', (store) =
       for (const v of values) expect(all).not.toContain(v.slice(-43));
     });
 
-    it('GET /tokens and /grants filter by state and client; bad filters are 400 problems', async () => {
+    it('GET /tokens and /grants filter by state, client and grant; bad filters are 400 problems', async () => {
       const listed = await s.call(token, 'GET', `/tokens?client_id=${client.client_id}&state=active&limit=1`);
       expect(listed.body.items[0]).toMatchObject({ state: 'active', client_id: client.client_id, kind: 'access' });
       const grants = await s.call(token, 'GET', `/grants?client_id=${client.client_id}`);
       expect(grants.body.items).toEqual([expect.objectContaining({ client_id: client.client_id, state: 'active', user_id: null })]);
+      const ofGrant = (await s.call(token, 'GET', `/tokens?grant_id=${grants.body.items[0].id}&limit=500`)).body.items;
+      expect(ofGrant.length).toBeGreaterThan(0);
+      for (const t of ofGrant) expect(t.grant_id).toBe(grants.body.items[0].id);
+      expect((await s.call(token, 'GET', '/tokens?grant_id=nope')).body.items).toEqual([]);
       expect((await s.call(token, 'GET', '/tokens?state=dead')).status).toBe(400);
       expect((await s.call(token, 'GET', '/tokens?from=yesterday')).status).toBe(400);
       expect((await s.call(token, 'GET', '/tokens?limit=501')).status).toBe(400);
@@ -142,6 +146,79 @@ describe.each(['sqlite', 'postgres'] as const)('admin API data on %s', (store) =
     });
   });
 
+  describe('searching clients and users', () => {
+    type Listing = { status: number; body: { items: Array<Record<string, string>>; next_cursor: string | null } };
+    /** Every page of a listing with `limit`, calling `between` after each page. */
+    async function allPages(path: string, limit: number, between = async () => {}): Promise<Array<Record<string, string>>> {
+      const seen: Array<Record<string, string>> = [];
+      let cursor: string | null = null;
+      do {
+        const res: Listing = await s.call(token, 'GET', `${path}${path.includes('?') ? '&' : '?'}limit=${limit}${cursor ? `&cursor=${cursor}` : ''}`);
+        expect(res.status).toBe(200);
+        seen.push(...res.body.items);
+        cursor = res.body.next_cursor;
+        await between();
+      } while (cursor !== null);
+      return seen;
+    }
+    const tag = () => crypto.randomUUID().slice(0, 8);
+    const newUser = async (username: string, email: string | null = null) => {
+      const u = userRecord({ username, email });
+      await s.tessera.store.createUser(u, { event: 'user.created', actor: 'test' });
+      return u;
+    };
+
+    it('GET /users?q= finds a substring of the username, email or id, ignoring case, with % and _ as plain characters', async () => {
+      const t = tag();
+      const alice = await newUser(`${t}-Alice_Smith`, `alice@${t}.example`);
+      const other = await newUser(`${t}-aliceXsmith`);
+      const percent = await newUser(`${t}-100%-off`);
+      const names = async (q: string) => ((await s.call(token, 'GET', `/users?q=${encodeURIComponent(q)}`)).body.items as Array<{ username: string }>).map((u) => u.username).sort();
+      expect(await names(`${t}-ALICE`)).toEqual([alice.username, other.username].sort());
+      expect(await names(`${t}-alice_`)).toEqual([alice.username]);
+      expect(await names(`${t}-%`)).toEqual([]);
+      expect(await names('0%-off')).toEqual([percent.username]);
+      expect(await names(`@${t.toUpperCase()}.example`)).toEqual([alice.username]);
+      expect(await names(alice.id)).toEqual([alice.username]);
+      // An empty search lists everyone.
+      expect((await s.call(token, 'GET', '/users?q=%20')).body.items.length).toBeGreaterThanOrEqual(3);
+    });
+
+    it('GET /clients?q= finds a substring of the name or client_id, ignoring case; _ is a plain character', async () => {
+      const t = tag();
+      const made = (await s.call(token, 'POST', '/clients', { name: `Billing ${t} (prod)`, grant_types: ['client_credentials'], scope: 'read' })).body;
+      const ids = async (q: string) => ((await s.call(token, 'GET', `/clients?q=${encodeURIComponent(q)}`)).body.items as Array<{ client_id: string }>).map((c) => c.client_id);
+      expect(await ids(`billing ${t.toUpperCase()}`)).toEqual([made.client_id]);
+      expect(await ids(made.client_id)).toEqual([made.client_id]);
+      expect(await ids(`${t}_(`)).toEqual([]);
+    });
+
+    it('a search pages by cursor: no row twice, none of those there before skipped while rows are added between pages', async () => {
+      const t = tag();
+      const before = await Promise.all(Array.from({ length: 9 }, (_, i) => newUser(`${t}-paged-${i}`)));
+      let added = 0;
+      const seen = await allPages(`/users?q=${t}-PAGED`, 2, async () => {
+        await newUser(`${t}-paged-late-${added++}`);
+      });
+      const ids = seen.map((u) => u.id);
+      expect(new Set(ids).size).toBe(ids.length);
+      for (const u of before) expect(ids).toContain(u.id);
+      for (const u of seen) expect(u.username).toContain(`${t}-paged-`);
+      // Order is by id, as without a search.
+      expect([...ids].sort()).toEqual(ids);
+    });
+
+    it('a cursor this API did not return is a 400 problem naming /query/cursor, on /users and /clients, with or without q', async () => {
+      for (const path of ['/users?cursor=not-a-cursor', '/clients?q=x&cursor=WyJ4Il0x', `/users?q=a&cursor=${btoa('[{"sql":1}]')}`]) {
+        const res = await s.call(token, 'GET', path);
+        expect(res.status, path).toBe(400);
+        expect(res.headers.get('content-type')).toContain('application/problem+json');
+        expect(res.body.errors[0].pointer).toBe('/query/cursor');
+      }
+      expect((await s.call(token, 'GET', `/users?q=${'x'.repeat(201)}`)).status).toBe(400);
+    });
+  });
+
   describe('audit and stats', () => {
     it('GET /audit filters by client and pages by cursor; GET /audit/verify checks the chain', async () => {
       const first = await s.call(token, 'GET', `/audit?client_id=${client.client_id}&limit=2`);
@@ -158,6 +235,7 @@ describe.each(['sqlite', 'postgres'] as const)('admin API data on %s', (store) =
       expect(stats.body.tokens_by_client).toEqual(expect.arrayContaining([expect.objectContaining({ client_id: client.client_id })]));
       expect(stats.body.events_per_minute).toHaveLength(60);
       expect(stats.body.events_per_minute.at(-1).events).toBeGreaterThan(0);
+      expect(Date.parse(stats.body.counted_at)).toBeLessThanOrEqual(Date.now());
     });
   });
 });

@@ -8,6 +8,7 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
+import { userRecord } from '@tessera/test-utils';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type Chromium, launchChromium } from './chromium.js';
 import * as kit from './console-kit.js';
@@ -104,6 +105,34 @@ it('clients: search, create (the secret shown once), and delete behind a confirm
   expect(await confirm('Delete client')).toContain('revokes 1 active token and 1 active grant');
   await expect.poll(() => page.locator('tbody tr').count()).toBe(0);
   expect(await h.active(issued.body.access_token)).toBe(false);
+  await signOut();
+});
+
+it('users: the search goes to the server (q, after a pause in typing) and finds rows past the first page; "Load more" follows the cursor', async () => {
+  const tag = `pg${crypto.randomUUID().slice(0, 6)}`;
+  for (let i = 0; i < 60; i++) await h.store.createUser(userRecord({ username: `${tag}-${String(i).padStart(2, '0')}` }), { event: 'user.created', actor: 'test' });
+  const last = `${tag}-59`;
+  await signIn(await adminToken('ops'));
+  const searches: string[] = [];
+  const seen = (r: { url(): string }) => {
+    const url = new URL(r.url());
+    if (url.pathname === '/admin/api/v1/users') searches.push(url.searchParams.get('q') ?? '');
+  };
+  page.on('request', seen);
+  await page.getByRole('link', { name: 'Users' }).click();
+  // Typed a key at a time: one request for the whole word, not one per key.
+  await page.getByLabel('Search users').pressSequentially(last.toUpperCase(), { delay: 20 });
+  await expect.poll(() => page.locator('tbody tr').count()).toBe(1);
+  await page.getByTestId(`user-row-${last}`).waitFor();
+  expect(searches.filter((q) => q !== '')).toEqual([last.toUpperCase()]);
+  await page.getByLabel('Search users').fill(tag);
+  await expect.poll(() => page.locator('tbody tr').count()).toBe(50);
+  expect(await page.locator('caption').textContent()).toBe(`50 users matching “${tag}” so far`);
+  await page.getByRole('button', { name: 'Load more' }).click();
+  await expect.poll(() => page.locator('tbody tr').count()).toBe(60);
+  expect(await page.getByRole('button', { name: 'Load more' }).count()).toBe(0);
+  expect((await page.locator('tbody tr th').allTextContents()).sort()).toEqual(Array.from({ length: 60 }, (_, i) => `${tag}-${String(i).padStart(2, '0')}`));
+  page.off('request', seen);
   await signOut();
 });
 

@@ -200,6 +200,8 @@ describe('in Chromium', () => {
     const before = await check();
     await issue();
     await issue();
+    // /stats answers with the last count (counted_at) while it counts anew: the new tokens show up in the next count.
+    await expect.poll(async () => (await s.call(token, 'GET', '/stats')).body.tokens.active, { timeout: 8_000 }).toBe(before.tokens.active + 2);
     const after = await check();
     expect(after.tokens.active).toBe(before.tokens.active + 2);
     await page.screenshot({ path: join(ARTIFACTS, 'overview.png'), fullPage: true });

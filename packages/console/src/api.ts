@@ -11,6 +11,8 @@ export interface Session {
 }
 
 export interface Stats {
+  /** When the tokens were counted (a count may be up to 30 s old). */
+  counted_at: string;
   tokens: { active: number; revoked: number; expired: number; rotated: number };
   tokens_by_client: { client_id: string; active: number; total: number }[];
   events_per_minute: { minute: string; events: number }[];
@@ -139,20 +141,4 @@ export interface AuditRecord {
 export interface Revoked {
   revoked_tokens: number;
   revoked_grants: number;
-}
-
-/** The most rows a list loads (pages of 500): enough for a console, and it says when there are more. */
-export const MAX_ROWS = 5_000;
-
-/** Every page of a listing, up to MAX_ROWS; `more` when rows were left. */
-export async function all<T>(session: Session, path: string): Promise<{ items: T[]; more: boolean }> {
-  const items: T[] = [];
-  let cursor: string | null = null;
-  do {
-    const sep = path.includes('?') ? '&' : '?';
-    const page: Page<T> = await api<Page<T>>(session, 'GET', `${path}${sep}limit=500${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
-    items.push(...page.items);
-    cursor = page.next_cursor;
-  } while (cursor !== null && items.length < MAX_ROWS);
-  return { items, more: cursor !== null };
 }

@@ -192,7 +192,8 @@ export function OneTimeSecret({ clientId, secret, onDone }: { clientId: string; 
 }
 
 /** The clients page's "New client": the form, then the new client's secret once. */
-export function CreateClient({ session, onCreated }: { session: PageProps['session']; onCreated: (message: string) => void }) {
+/** `onCreated` gets the notice and what to search for to show the new client (it may not be on the list's first page). */
+export function CreateClient({ session, onCreated }: { session: PageProps['session']; onCreated: (message: string, search: string) => void }) {
   const [secret, setSecret] = useState<{ id: string; secret: string } | undefined>(undefined);
   // A new, empty form after each client made.
   const [made, setMade] = useState(0);
@@ -200,7 +201,7 @@ export function CreateClient({ session, onCreated }: { session: PageProps['sessi
     const c = await api<Client & { client_secret?: string }>(session, 'POST', '/clients', settings);
     setSecret(c.client_secret ? { id: c.client_id, secret: c.client_secret } : undefined);
     setMade(made + 1);
-    onCreated(`Created client ${c.name} (${c.client_id}).`);
+    onCreated(`Created client ${c.name} (${c.client_id}).`, c.client_id);
   }
   return (
     <details class="create">

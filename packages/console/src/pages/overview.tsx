@@ -55,7 +55,7 @@ function apply(stats: Stats, e: LifecycleEvent): Stats {
         ? [...byClient, { client_id: e.client_id, active: 1, total: 1 }]
         : byClient;
   }
-  return { tokens, tokens_by_client: byClient, events_per_minute: perMinute };
+  return { ...stats, tokens, tokens_by_client: byClient, events_per_minute: perMinute };
 }
 
 /** The live chart's minutes with one event counted (the last LIVE_MINUTES). */

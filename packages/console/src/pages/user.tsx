@@ -3,17 +3,25 @@
  * with the reason from the audit log), and revoke buttons for a token, a grant, or all of them.
  */
 import { useState } from 'preact/hooks';
-import { type AuditRecord, all, api, type Grant, type Revoked, type Session, type Token, type User } from '../api.js';
+import { ApiError, type AuditRecord, api, type Grant, type Page, type Revoked, type Session, type Token, type User } from '../api.js';
 import { type Confirmation, ConfirmDialog, count } from '../confirm.js';
 import { BASE, Link } from '../router.js';
-import { Messages, type PageProps, useLoaded, when } from './common.js';
+import { activeCounts, Messages, type PageProps, useLoaded, when } from './common.js';
 import { EditUser } from './user-edit.js';
 
-interface Data {
-  user: User;
+/** Grants a page of the user's shows (each with its tokens): "Load more" asks for the next. */
+const GRANT_PAGE = 20;
+
+interface Grants {
   grants: Grant[];
+  cursor: string | null;
   tokens: Token[];
   audit: AuditRecord[];
+}
+
+interface Data extends Grants {
+  user: User;
+  active: { tokens: number; grants: number; more: boolean };
 }
 
 const REVOKING = new Set(['token.revoked', 'token.reuse_detected']);
@@ -28,21 +36,52 @@ function reasonFor(t: Token, audit: AuditRecord[]): string | undefined {
   return hit ? `${hit.reason ?? 'no reason given'} (${hit.actor})` : undefined;
 }
 
+/** Seconds around a revocation in which its audit record is looked for (reasonFor). */
+const NEAR_S = 2;
+
+/**
+ * A page of the user's grants, with each one's tokens (by grant, through the tokens' grant index)
+ * and the audit records written around the instants they were revoked (through the audit's time
+ * index), for the reasons: nothing is read for the user's other grants.
+ */
+async function grantsPage(session: Session, id: string, cursor: string | null): Promise<Grants> {
+  const page = await api<Page<Grant>>(session, 'GET', `/grants?user_id=${encodeURIComponent(id)}&limit=${GRANT_PAGE}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
+  const tokens = (await Promise.all(page.items.map((g) => api<Page<Token>>(session, 'GET', `/tokens?grant_id=${encodeURIComponent(g.id)}&limit=500`)))).flatMap((p) => p.items);
+  // Revocation instants (seconds), merged where their windows overlap.
+  const seconds = [...new Set(tokens.flatMap((t) => (t.revoked_at ? [Math.floor(Date.parse(t.revoked_at) / 1000)] : [])))].sort((a, b) => a - b);
+  const windows: Array<[number, number]> = [];
+  for (const s of seconds) {
+    const last = windows.at(-1);
+    if (last && s - NEAR_S <= last[1]) last[1] = s + NEAR_S + 1;
+    else windows.push([s - NEAR_S, s + NEAR_S + 1]);
+  }
+  const iso = (s: number) => new Date(s * 1000).toISOString();
+  const audit = (await Promise.all(windows.map(([from, to]) => api<Page<AuditRecord>>(session, 'GET', `/audit?from=${iso(from)}&to=${iso(to)}&limit=500`)))).flatMap((p) => p.items);
+  return { grants: page.items, cursor: page.next_cursor, tokens, audit };
+}
+
 async function load(session: Session, id: string): Promise<Data> {
-  const q = `user_id=${encodeURIComponent(id)}`;
-  const [user, grants, tokens, audit] = await Promise.all([
+  const [user, grants, active] = await Promise.all([
     api<User>(session, 'GET', `/users/${encodeURIComponent(id)}`),
-    all<Grant>(session, `/grants?${q}`),
-    all<Token>(session, `/tokens?${q}`),
-    all<AuditRecord>(session, `/audit?${q}`),
+    grantsPage(session, id, null),
+    activeCounts(session, `user_id=${encodeURIComponent(id)}`),
   ]);
-  return { user, grants: grants.items, tokens: tokens.items, audit: audit.items };
+  return { user, ...grants, active };
 }
 
 export function UserPage({ session, onSignedOut, id }: PageProps & { id: string }) {
-  const { data, error, refresh } = useLoaded(onSignedOut, () => load(session, id), [session, id]);
+  const { data, setData, error, setError, refresh } = useLoaded(onSignedOut, () => load(session, id), [session, id]);
   const [notice, setNotice] = useState<string | undefined>(undefined);
   const [confirmation, setConfirmation] = useState<Confirmation | undefined>(undefined);
+  async function more(shown: Data) {
+    try {
+      const next = await grantsPage(session, id, shown.cursor);
+      setData({ ...shown, grants: [...shown.grants, ...next.grants], cursor: next.cursor, tokens: [...shown.tokens, ...next.tokens], audit: [...shown.audit, ...next.audit] });
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 401) onSignedOut();
+      else setError((err as Error).message);
+    }
+  }
 
   const revoke = (type: 'token' | 'grant' | 'user', value: string, title: string, message: string, action: string) =>
     setConfirmation({
@@ -68,8 +107,8 @@ export function UserPage({ session, onSignedOut, id }: PageProps & { id: string 
     );
   }
   const { user, grants, tokens, audit } = data;
-  const active = tokens.filter((t) => t.state === 'active').length;
-  const activeGrants = grants.filter((g) => g.state === 'active').length;
+  const active = count(data.active.tokens, 'active token', data.active.more);
+  const activeGrants = count(data.active.grants, 'active grant', data.active.more);
   return (
     <section aria-labelledby="user-title">
       <p>
@@ -78,7 +117,7 @@ export function UserPage({ session, onSignedOut, id }: PageProps & { id: string 
       <h1 id="user-title">User {user.username}</h1>
       <p class="help">
         {user.id}
-        {user.email ? ` · ${user.email}` : ''} · {count(activeGrants, 'active grant')}, {count(active, 'active token')}
+        {user.email ? ` · ${user.email}` : ''} · {activeGrants}, {active}
       </p>
       <Messages error={error} notice={notice} />
       {!session.read_only && (
@@ -96,10 +135,8 @@ export function UserPage({ session, onSignedOut, id }: PageProps & { id: string 
         <button
           type="button"
           class="danger"
-          disabled={active === 0 && activeGrants === 0}
-          onClick={() =>
-            revoke('user', user.id, `Revoke everything of ${user.username}?`, `This revokes all ${count(activeGrants, 'active grant')} and ${count(active, 'active token')} of ${user.username}. They will have to sign in and consent again.`, 'Revoke all')
-          }
+          disabled={data.active.tokens === 0 && data.active.grants === 0}
+          onClick={() => revoke('user', user.id, `Revoke everything of ${user.username}?`, `This revokes all ${activeGrants} and ${active} of ${user.username}. They will have to sign in and consent again.`, 'Revoke all')}
         >
           Revoke all of {user.username}'s tokens
         </button>
@@ -162,6 +199,11 @@ export function UserPage({ session, onSignedOut, id }: PageProps & { id: string 
           </article>
         );
       })}
+      {data.cursor && (
+        <button type="button" class="secondary" onClick={() => more(data)}>
+          Load more grants
+        </button>
+      )}
       <ConfirmDialog
         confirmation={confirmation}
         onClose={(result) => {

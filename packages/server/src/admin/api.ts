@@ -9,6 +9,7 @@ import { readFileSync } from 'node:fs';
 import type { z } from 'zod';
 import type { HandlerParts } from '../app.js';
 import { adminActor } from '../lifecycle/admin-tokens.js';
+import { tokenCensus } from '../metrics/token-census.js';
 import { PATHS } from '../http/routes.js';
 import type { Handler, PlainRequest, PlainResponse } from '../http/types.js';
 import { authenticate } from './auth.js';
@@ -32,6 +33,13 @@ export const OPENAPI_PATH = '/openapi.json';
 
 /** A Server-Sent Events answer: not cached, and not buffered by a proxy in front (nginx's X-Accel-Buffering). */
 const EVENT_STREAM_HEADERS = { 'content-type': 'text/event-stream', ...ADMIN_HEADERS, 'x-accel-buffering': 'no' };
+/**
+ * How long /stats reuses a count of the tokens (any number of open consoles cost one count a
+ * second), and how old a count it answers with at once while counting anew (a count of 100,000
+ * tokens takes a few hundred milliseconds: metrics/token-census.ts).
+ */
+const CENSUS_REUSE_MS = 1_000;
+const CENSUS_STALE_MS = 30_000;
 
 const version = (): string => (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
@@ -74,6 +82,7 @@ export function createAdminHandler(parts: HandlerParts): Handler {
   const routes = adminRoutes.map((r) => ({ route: r, match: matcher(r.path) }));
   const openapi = JSON.stringify(openApiDocument(adminRoutes, version()));
   const sessions = createConsole(parts.engine);
+  const census = tokenCensus(parts.store, CENSUS_REUSE_MS, CENSUS_STALE_MS);
 
   async function dispatch(req: PlainRequest, seen: { actor?: string }): Promise<PlainResponse> {
     const path = req.url.pathname;
@@ -112,7 +121,7 @@ export function createAdminHandler(parts: HandlerParts): Handler {
     }
     const by = { actor: adminActor(admin), endpoint: `${route.method} ${PATHS.admin}${route.path}` };
     if (route.eventStream && req.method === 'HEAD') return { status: 200, headers: { ...EVENT_STREAM_HEADERS }, body: '' };
-    const result = await route.handle({ params: params as Record<string, string>, headers: req.headers, query, body, admin, by, tessera: parts });
+    const result = await route.handle({ params: params as Record<string, string>, headers: req.headers, query, body, admin, by, tessera: parts, census });
     if (route.eventStream) return { status: 200, headers: { ...EVENT_STREAM_HEADERS }, body: '', stream: result as NonNullable<PlainResponse['stream']> };
     if (route.status === 204) return { status: 204, headers: { ...ADMIN_HEADERS }, body: '' };
     return { status: route.status, headers: { 'content-type': 'application/json', ...ADMIN_HEADERS }, body: JSON.stringify(result) };

@@ -2,6 +2,7 @@
  * Opaque page cursors: base64url of the last row's key, so a client never builds one and the
  * key's shape can change. A cursor that does not decode is a 400.
  */
+import type { PrincipalPage } from '../store/types.js';
 import { Problem } from './problem.js';
 
 export const encodeCursor = (key: string | number): string => Buffer.from(JSON.stringify([key])).toString('base64url');
@@ -21,4 +22,10 @@ export function page<R, K extends string | number>(rows: R[], limit: number, key
   const items = rows.slice(0, limit);
   const last = items.at(-1);
   return { items, next_cursor: rows.length > limit && last !== undefined ? encodeCursor(key(last)) : null };
+}
+
+/** A page of clients or users: a search that stopped at its bound resumes after the last row it read. */
+export function principalPage<R extends { id: string }>(found: PrincipalPage<R>, limit: number): { items: R[]; next_cursor: string | null } {
+  const shown = page(found.rows, limit, (r) => r.id);
+  return shown.next_cursor === null && found.scannedTo !== null ? { items: shown.items, next_cursor: encodeCursor(found.scannedTo) } : shown;
 }

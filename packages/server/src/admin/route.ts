@@ -7,6 +7,7 @@ import type { z } from 'zod';
 import type { HandlerParts } from '../app.js';
 import type { Actor } from '../lifecycle/context.js';
 import type { PlainRequest } from '../http/types.js';
+import type { Counted } from '../metrics/token-census.js';
 import type { AdminTokenRecord } from '../store/types.js';
 
 export type Method = 'GET' | 'POST' | 'PATCH' | 'DELETE';
@@ -21,6 +22,8 @@ export interface RouteContext<Q, B> {
   admin: AdminTokenRecord;
   by: Actor;
   tessera: HandlerParts;
+  /** The token census (metrics/token-census.ts), shared by every request of this listener. */
+  census: () => Promise<Counted>;
 }
 
 export interface Route {

@@ -3,6 +3,7 @@
  * pieces here, each collection's own in its routes file. Query values arrive as strings.
  */
 import { z } from 'zod';
+import { SEARCH_SCAN } from '../store/admin-sql.js';
 
 /** Rows per page unless `limit` says otherwise, and the most it may ask for. */
 export const PAGE = 50;
@@ -16,6 +17,14 @@ export const paging = {
   limit: z.coerce.number().int().min(1).max(MAX_PAGE).default(PAGE).describe(`rows per page (at most ${MAX_PAGE})`),
   cursor: z.string().max(512).optional().describe('next_cursor of the previous page'),
 };
+
+/** `q` of the client and user listings: a substring to search for, ignoring case; empty: no search. */
+export const search = z
+  .string()
+  .max(200)
+  .transform((v) => v.trim() || undefined)
+  .optional()
+  .describe(`only rows containing this, ignoring case (% and _ are plain characters); a search reads at most ${SEARCH_SCAN.toLocaleString('en-US')} rows a request, so a page may be short (even empty) and still have a next_cursor`);
 
 /** A page of `item`: the rows, and the cursor to the next page (null on the last). */
 export const pageOf = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item), next_cursor: z.string().nullable() });

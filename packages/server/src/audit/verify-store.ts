@@ -2,7 +2,7 @@
 import type { AuditRecord, Store } from '../store/types.js';
 import { type ChainReport, verifyChain } from './chain.js';
 
-/** Records read per query: the log is streamed, never loaded whole. */
+/** Records read per query: the log is streamed, never loaded whole (a few milliseconds of hashing a page). */
 const PAGE = 500;
 
 /** The log, oldest first, from `since` (ms) and after seq `from`, up to seq `last` when given. */
@@ -17,6 +17,8 @@ export async function* auditRecordsOf(store: Store, since = 0, last = Number.POS
     const end = page.at(-1);
     if (!end || page.length < PAGE) return;
     after = end.seq;
+    // A turn of the event loop between pages: a server's other requests go on while a long log is checked.
+    await new Promise((resolve) => setImmediate(resolve));
   }
 }
 

@@ -7,7 +7,8 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { FeedFanOut } from '../feed/fan-out.js';
 import { routeName } from '../http/routes.js';
-import type { Store, TokenCounts, TokenKind, TokenState } from '../store/types.js';
+import type { Store, TokenKind, TokenState } from '../store/types.js';
+import { tokenCensus } from './token-census.js';
 
 /** Seconds: token requests take about a millisecond, pages and sign-ins (scrypt) tens of them. */
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -75,23 +76,7 @@ export class ServerMetrics {
 
   /** Tokens by kind and state, counted from the store at most once per tokenCountInterval. */
   watchTokens(store: Pick<Store, 'countTokens'>): void {
-    let counted: { at: number; counts: TokenCounts } | undefined;
-    let counting: Promise<TokenCounts> | undefined;
-    const interval = this.options.tokenCountInterval * 1000;
-    const count = async (): Promise<TokenCounts> => {
-      const now = Date.now();
-      if (counted !== undefined && now - counted.at < interval) return counted.counts;
-      // Scrapes that arrive during a count share it.
-      counting ??= store.countTokens(now).then(
-        (counts) => {
-          counted = { at: now, counts };
-          return counts;
-        },
-      ).finally(() => {
-        counting = undefined;
-      });
-      return counting;
-    };
+    const count = tokenCensus(store, this.options.tokenCountInterval * 1000);
     new Gauge({
       name: 'tessera_tokens',
       help: 'Stored tokens by kind and state (revoked; rotated: a refresh token consumed by rotation; expired, until swept; active), counted at most once per tokenCountInterval.',
@@ -99,7 +84,7 @@ export class ServerMetrics {
       registers: [this.registry],
       async collect() {
         // A store that does not answer leaves the gauge out of this scrape rather than fail it.
-        const counts = await count().catch(() => undefined);
+        const counts = (await count().catch(() => undefined))?.census.byKind;
         if (counts === undefined) return;
         for (const kind of Object.keys(counts) as TokenKind[]) {
           for (const state of Object.keys(counts[kind]) as TokenState[]) this.set({ kind, state }, counts[kind][state]);

@@ -3,7 +3,8 @@
  * with their own placeholders): each query a list of conditions with their arguments, ordered by
  * the table's primary key so no index beyond it is needed to page (types.ts TokenQuery).
  */
-import type { AuditQuery, GrantQuery, PrincipalQuery, TokenQuery, TokenState } from './types.js';
+import type { Row } from './rows.js';
+import type { AuditQuery, GrantQuery, PrincipalPage, PrincipalQuery, TokenQuery, TokenState } from './types.js';
 
 export interface Condition {
   sql: string;
@@ -28,6 +29,8 @@ export function tokenConditions(q: TokenQuery): Condition[] {
   if (q.clientId !== undefined) {
     out.push({ sql: '(grant_id IN (SELECT id FROM grants WHERE client_id = ?) OR (exchanged_from IS NOT NULL AND client_id = ?))', args: [q.clientId, q.clientId] });
   }
+  // The index on (grant_id, family_id) finds a grant's tokens.
+  if (q.grantId !== undefined) out.push({ sql: 'grant_id = ?', args: [q.grantId] });
   if (q.state !== undefined) out.push({ sql: STATE[q.state], args: STATE[q.state].includes('?') ? [q.at] : [] });
   if (q.issuedFrom !== undefined) out.push({ sql: 'issued_at >= ?', args: [q.issuedFrom] });
   if (q.issuedTo !== undefined) out.push({ sql: 'issued_at < ?', args: [q.issuedTo] });
@@ -35,7 +38,37 @@ export function tokenConditions(q: TokenQuery): Condition[] {
   return out;
 }
 
-export const principalConditions = (q: PrincipalQuery): Condition[] => (q.afterId === undefined ? [] : [{ sql: 'id > ?', args: [q.afterId] }]);
+/** The columns a search looks in: a client's name and id; a user's username, name, email and id. */
+export const SEARCHED = { clients: ['id', 'name'], users: ['id', 'username', 'name', 'email'] } as const;
+
+/** Rows a search reads past its cursor at most (PrincipalQuery.scan): no index serves a substring. */
+export const SEARCH_SCAN = 20_000;
+
+/** `q` as a LIKE pattern matching it anywhere, lower-cased, its `%`, `_` and `\` escaped (ESCAPE '\'). */
+export const containing = (q: string): string => `%${q.toLowerCase().replace(/[\\%_]/g, '\\$&')}%`;
+
+/** The next `scan` ids of a table after the cursor: the part of it one search reads. */
+function scanWindow(table: keyof typeof SEARCHED, q: PrincipalQuery, columns: string): Condition {
+  const page = pageSql(table, 'id', q.afterId === undefined ? [] : [{ sql: 'id > ?', args: [q.afterId] }], q.scan ?? SEARCH_SCAN);
+  return { sql: page.sql.replace('SELECT *', `SELECT ${columns}`), args: page.args };
+}
+
+/**
+ * A page of clients or users (PrincipalQuery) through `run`, a store's reader: by id after the
+ * cursor; with a search, the matching rows among the next `scan` (the inner query bounds what one
+ * request reads, walking the primary key), and where a search that read all of them stopped.
+ */
+export async function principalPage<T>(run: (query: Condition) => Row[] | Promise<Row[]>, table: keyof typeof SEARCHED, q: PrincipalQuery, to: (r: Row) => T): Promise<PrincipalPage<T>> {
+  if (q.q === undefined) return { rows: (await run(pageSql(table, 'id', q.afterId === undefined ? [] : [{ sql: 'id > ?', args: [q.afterId] }], q.limit))).map(to), scannedTo: null };
+  const pattern = containing(q.q);
+  const match = SEARCHED[table].map((c) => `lower(${c}) LIKE ? ESCAPE '\\'`).join(' OR ');
+  const window = scanWindow(table, q, '*');
+  const rows = (await run({ sql: `SELECT * FROM (${window.sql}) AS scanned WHERE ${match} ORDER BY id LIMIT ?`, args: [...window.args, ...SEARCHED[table].map(() => pattern), q.limit] })).map(to);
+  if (rows.length >= q.limit) return { rows, scannedTo: null };
+  const ids = scanWindow(table, q, 'id');
+  const [scanned] = await run({ sql: `SELECT count(*) AS n, max(id) AS last FROM (${ids.sql}) AS scanned`, args: ids.args });
+  return { rows, scannedTo: Number(scanned?.n) >= (q.scan ?? SEARCH_SCAN) ? (scanned?.last as string) : null };
+}
 
 export function grantConditions(q: GrantQuery): Condition[] {
   const out: Condition[] = [];
@@ -67,15 +100,5 @@ export function pageSql(table: string, key: string, conditions: Condition[], lim
   return { sql: `SELECT * FROM ${table}${where} ORDER BY ${key} LIMIT ?`, args: [...conditions.flatMap((c) => c.args), limit] };
 }
 
-/** Token counts by state at `at` (one argument, twice), then by client (once). */
-export const COUNTS_SQL = `SELECT
-  count(*) FILTER (WHERE revoked_at IS NOT NULL) AS revoked,
-  count(*) FILTER (WHERE revoked_at IS NULL AND consumed_at IS NOT NULL) AS rotated,
-  count(*) FILTER (WHERE revoked_at IS NULL AND consumed_at IS NULL AND expires_at > ?) AS active,
-  count(*) FILTER (WHERE revoked_at IS NULL AND consumed_at IS NULL AND expires_at <= ?) AS expired
-  FROM tokens`;
-export const BY_CLIENT_SQL = `SELECT client_id, count(*) AS total,
-  count(*) FILTER (WHERE revoked_at IS NULL AND consumed_at IS NULL AND expires_at > ?) AS active
-  FROM tokens GROUP BY client_id ORDER BY client_id`;
 /** Audit records per minute from `since` (ms) on, through the index on `at`. */
 export const PER_MINUTE_SQL = 'SELECT (at / 60000) * 60000 AS minute, count(*) AS events FROM audit WHERE at >= ? GROUP BY 1 ORDER BY 1';

@@ -328,6 +328,37 @@ export const emptyTokenCounts = (): TokenCounts => ({
 });
 
 /**
+ * One count of the stored tokens at an instant (Store.countTokens): by kind and state (the metrics
+ * gauge), and by client (the admin API's stats: the tokens the client holds, its active ones).
+ */
+export interface TokenCensus {
+  byKind: TokenCounts;
+  /** Ordered by client id. */
+  byClient: Array<{ clientId: string; active: number; total: number }>;
+}
+
+/** A TokenCensus from counts of tokens by kind, state and client, added in any order (and any number of slices). */
+export class CensusTally {
+  private readonly byKind = emptyTokenCounts();
+  private readonly clients = new Map<string, { clientId: string; active: number; total: number }>();
+
+  add(kind: TokenKind, state: TokenState, clientId: string, n: number): void {
+    this.byKind[kind][state] += n;
+    let c = this.clients.get(clientId);
+    if (c === undefined) {
+      c = { clientId, active: 0, total: 0 };
+      this.clients.set(clientId, c);
+    }
+    c.total += n;
+    if (state === 'active') c.active += n;
+  }
+
+  census(): TokenCensus {
+    return { byKind: this.byKind, byClient: [...this.clients.values()].sort((a, b) => (a.clientId < b.clientId ? -1 : a.clientId > b.clientId ? 1 : 0)) };
+  }
+}
+
+/**
  * Whether the store can serve (GET /readyz): ready, or the first check that failed and why, in
  * words fit for a load balancer's log (no error text from the database, no secret).
  */
@@ -481,6 +512,7 @@ export interface TokenQuery {
   userId?: string;
   /** The client's tokens, exchanged ones on others' grants included (as TokenFilter.clientId). */
   clientId?: string;
+  grantId?: string;
   state?: TokenState;
   /** States are judged at this instant. */
   at: number;
@@ -491,10 +523,27 @@ export interface TokenQuery {
   limit: number;
 }
 
-/** A page of clients or users, ordered by id (creation order, as TokenQuery), resuming after `afterId`. */
+/**
+ * A page of clients or users, ordered by id (creation order, as TokenQuery), resuming after `afterId`.
+ * With `q`, only rows with `q` in their name or id (a user's username, name, email or id), ignoring
+ * case (SQLite: ASCII letters only), `%` and `_` taken literally. A search reads at most `scan` rows
+ * past `afterId` (no index serves a substring): see PrincipalPage.scannedTo.
+ */
 export interface PrincipalQuery {
   afterId?: string;
+  q?: string;
+  scan?: number;
   limit: number;
+}
+
+/**
+ * A page of clients or users. `scannedTo`: a search stopped at its `scan` bound before the table's
+ * end, having read every row up to this id; a next page resumes after it (null: it read to the end,
+ * or there was no search).
+ */
+export interface PrincipalPage<T> {
+  rows: T[];
+  scannedTo: string | null;
 }
 
 /** A page of grants, ordered by id (creation order, as TokenQuery), resuming after `afterId`. */
@@ -526,16 +575,6 @@ export interface AuditQuery {
   to?: number;
   afterSeq?: number;
   limit: number;
-}
-
-/** Token counts at an instant for the admin API's stats: by state, and by client (the client's own grants' tokens). */
-export interface TokenStats {
-  active: number;
-  revoked: number;
-  expired: number;
-  /** Refresh tokens consumed by rotation (neither revoked nor expired). */
-  rotated: number;
-  byClient: Array<{ clientId: string; active: number; total: number }>;
 }
 
 export interface TokenFilter {
@@ -817,11 +856,12 @@ export interface Store {
    */
   sweepExpired(before: number, limit: number): Promise<number>;
   /**
-   * The stored tokens by kind and state at `at` (TokenState), for the metrics gauge. It reads the
-   * whole table, so callers read it seldom (the metrics cache it); a store must not hold up its
-   * other callers for the length of the count (SQLite counts in slices, yielding between them).
+   * The stored tokens by kind, state (TokenState) and client at `at`, for the metrics gauge and the
+   * admin API's stats. It reads the whole table, so callers read it seldom (metrics/token-census.ts
+   * caches it); a store must not hold up its other callers for the length of the count (SQLite
+   * counts in slices, yielding between them).
    */
-  countTokens(at: number): Promise<TokenCounts>;
+  countTokens(at: number): Promise<TokenCensus>;
 
   // operations
   /**
@@ -853,16 +893,14 @@ export interface Store {
   /** Revokes the admin token at `at` with its audit records; false (nothing stored) if there is none or it was revoked. */
   revokeAdminToken(id: string, at: number, audit: AuditInput[]): Promise<boolean>;
   /** A page of clients (never cached: read from the database), or of users: see PrincipalQuery. */
-  pageClients(query: PrincipalQuery): Promise<ClientRecord[]>;
-  pageUsers(query: PrincipalQuery): Promise<UserRecord[]>;
+  pageClients(query: PrincipalQuery): Promise<PrincipalPage<ClientRecord>>;
+  pageUsers(query: PrincipalQuery): Promise<PrincipalPage<UserRecord>>;
   /** A page of tokens: see TokenQuery for the order and its stability. */
   pageTokens(query: TokenQuery): Promise<TokenRecord[]>;
   /** A page of grants: see GrantQuery. */
   pageGrants(query: GrantQuery): Promise<GrantRecord[]>;
   /** A page of audit records: see AuditQuery. */
   queryAudit(query: AuditQuery): Promise<AuditRecord[]>;
-  /** Token counts at `at`, computed in the database (no rows are loaded). */
-  tokenCounts(at: number): Promise<TokenStats>;
   /** Audit records per minute from `since` (ms, rounded down to the minute) on; minutes without any are left out. */
   auditPerMinute(since: number): Promise<Array<{ minute: number; events: number }>>;
 

@@ -2,7 +2,7 @@
  * The admin API's store methods (issue 13): admin tokens, and the page queries with their order
  * and stability guarantees (types.ts TokenQuery, GrantQuery, AuditQuery, PrincipalQuery).
  */
-import type { AdminTokenRecord, Store, TokenRecord } from '@tessera/server';
+import type { AdminTokenRecord, PrincipalQuery, Store, TokenRecord, UserRecord } from '@tessera/server';
 import { describe, expect, it } from 'vitest';
 import { clientRecord, grantRecord, HOUR, newHash, newId, tokenRecord, userRecord } from '../fixtures.js';
 import { appends, audit, type StoreRef, storedGrant } from './context.js';
@@ -102,9 +102,9 @@ export function admin(ref: StoreRef): void {
       expect(grantPages.flat().map((g) => g.id).sort()).toEqual(grants.map((g) => g.id).sort());
       expect((await store.pageGrants({ clientId: client.id, state: 'revoked', limit: 10 })).map((g) => g.id)).toEqual([grants[0]?.id]);
       expect((await store.pageGrants({ userId: users[1]?.id, state: 'active', limit: 10 })).map((g) => g.id)).toEqual([grants[1]?.id]);
-      const userPages = await allPages((afterId, limit) => store.pageUsers({ afterId, limit }), 2);
+      const userPages = await allPages(async (afterId, limit) => (await store.pageUsers({ afterId, limit })).rows, 2);
       expect(userPages.flat().map((u) => u.id).sort()).toEqual(users.map((u) => u.id).sort());
-      const clientPages = await allPages((afterId, limit) => store.pageClients({ afterId, limit }), 1);
+      const clientPages = await allPages(async (afterId, limit) => (await store.pageClients({ afterId, limit })).rows, 1);
       expect(clientPages.flat().map((c) => c.id)).toContain(client.id);
     });
 
@@ -121,13 +121,39 @@ export function admin(ref: StoreRef): void {
       expect((await store.queryAudit({ clientId, to: Date.now() + HOUR, limit: 1 })).length).toBe(1);
     });
 
-    it('tokenCounts counts by state and by client; auditPerMinute counts records per minute', async () => {
+    it('pageUsers and pageClients search with q: a substring of any searched column, ignoring ASCII case, % and _ literal', async () => {
+      const { store } = ref;
+      const tag = newId().slice(0, 8).toLowerCase();
+      const named = (username: string, over: Partial<UserRecord> = {}) => userRecord({ username: `${tag}${username}`, ...over });
+      const alice = named('Alice_Smith', { email: `alice@${tag}.example` });
+      const percent = named('100%-bob');
+      const other = named('aliceXsmith');
+      for (const u of [alice, percent, other]) await store.createUser(u, audit('user.created'));
+      const search = async (q: string, more: Partial<PrincipalQuery> = {}) => (await store.pageUsers({ q, limit: 10, ...more })).rows.map((u) => u.username).sort();
+      expect(await search(`${tag}alice_`)).toEqual([alice.username]);
+      expect(await search(`${tag.toUpperCase()}ALICE`)).toEqual([alice.username, other.username].sort());
+      expect(await search(`0%-`)).toEqual([percent.username]);
+      expect(await search(`${tag}%`)).toEqual([]);
+      expect(await search(`@${tag}.EXAMPLE`)).toEqual([alice.username]);
+      expect(await search(alice.id.slice(-10))).toEqual([alice.username]);
+      // A bounded search: every row read, the matches among them, and where it stopped.
+      const page = await store.pageUsers({ q: tag, scan: 1, limit: 10 });
+      expect(page.rows.length).toBeLessThanOrEqual(1);
+      expect(page.scannedTo).not.toBeNull();
+      expect((await store.pageUsers({ q: tag, limit: 10 })).scannedTo).toBeNull();
+      const client = clientRecord({ name: `Billing ${tag} [prod]` });
+      await store.createClient(client, audit('client.created'));
+      expect((await store.pageClients({ q: `BILLING ${tag}`, limit: 10 })).rows.map((c) => c.id)).toEqual([client.id]);
+      expect((await store.pageClients({ q: client.id, limit: 10 })).rows.map((c) => c.id)).toEqual([client.id]);
+      expect((await store.pageClients({ q: `${tag}_`, limit: 10 })).rows).toEqual([]);
+    });
+
+    it('countTokens counts by client; auditPerMinute counts records per minute', async () => {
       const { store } = ref;
       const { client, grant } = await storedGrant(store);
       const now = Date.now();
       await store.issueTokens([tokenRecord(grant), tokenRecord(grant), tokenRecord(grant, { expiresAt: now - 1 }), tokenRecord(grant, { kind: 'refresh', consumedAt: now })], []);
-      const counts = await store.tokenCounts(now);
-      expect(counts).toMatchObject({ active: 2, expired: 1, rotated: 1, revoked: 0 });
+      const counts = await store.countTokens(now);
       expect(counts.byClient).toEqual([{ clientId: client.id, active: 2, total: 4 }]);
       const minute = Math.floor(Date.now() / 60_000) * 60_000;
       await store.appendAudit([audit('x'), audit('y')]);

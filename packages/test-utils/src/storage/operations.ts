@@ -5,9 +5,9 @@ import { type StoreRef, storedGrant } from './context.js';
 
 export function operations(ref: StoreRef): void {
   describe('countTokens', () => {
-    it('counts each token once by kind and state at `at`: revoked over rotated over expired over active (TokenState)', async () => {
+    it('counts each token once by kind, state and client at `at`: revoked over rotated over expired over active (TokenState)', async () => {
       const { store } = ref;
-      const { grant } = await storedGrant(store);
+      const { client, grant } = await storedGrant(store);
       const now = Date.now();
       const expired = { issuedAt: now - 2 * HOUR, expiresAt: now - 1 };
       await store.issueTokens([
@@ -22,17 +22,17 @@ export function operations(ref: StoreRef): void {
         tokenRecord(grant, { kind: 'refresh', ...expired, consumedAt: now - HOUR }),
       ], []);
       expect(await store.countTokens(now)).toEqual({
-        access: { active: 2, rotated: 0, revoked: 2, expired: 1 },
-        refresh: { active: 1, rotated: 2, revoked: 1, expired: 0 },
+        byKind: { access: { active: 2, rotated: 0, revoked: 2, expired: 1 }, refresh: { active: 1, rotated: 2, revoked: 1, expired: 0 } },
+        byClient: [{ clientId: client.id, active: 3, total: 9 }],
       });
       // Later, the live ones have expired too.
       const later = await store.countTokens(now + 2 * HOUR);
-      expect(later.access).toEqual({ active: 0, rotated: 0, revoked: 2, expired: 3 });
+      expect(later.byKind.access).toEqual({ active: 0, rotated: 0, revoked: 2, expired: 3 });
     });
 
     it('an empty store counts zeros', async () => {
       const zero = { active: 0, rotated: 0, revoked: 0, expired: 0 };
-      expect(await ref.store.countTokens(Date.now())).toEqual({ access: zero, refresh: zero });
+      expect(await ref.store.countTokens(Date.now())).toEqual({ byKind: { access: zero, refresh: zero }, byClient: [] });
     });
   });
 

@@ -15,10 +15,10 @@ import { redirectUriProblem } from '../../rfc6749/redirect-uri.js';
 import { checkedJwks, checkedJwksUri } from '../../rfc7523/client-jwks.js';
 import { resourceProblem } from '../../rfc8707/resource.js';
 import type { ClientChanges } from '../../store/types.js';
-import { decodeCursor, page } from '../cursor.js';
+import { decodeCursor, principalPage } from '../cursor.js';
 import { Problem } from '../problem.js';
 import { route } from '../route.js';
-import { pageOf, paging, revoked, time } from '../schemas.js';
+import { pageOf, paging, revoked, search, time } from '../schemas.js';
 
 /** The JSON names of the fields the shared rules mention. */
 const API_NAMES: FieldNames = { redirectUris: 'redirect_uris', grantTypes: 'grant_types', exchangeAudiences: 'exchange_audiences', noExchangeAudiences: '"exchange_audiences": []', keys: 'jwks and jwks_uri' };
@@ -142,12 +142,11 @@ function needSealingKey(tessera: HandlerParts): void {
 
 export const clientRoutes = [
   route({
-    method: 'GET', path: '/clients', tag: 'clients', summary: 'list clients, oldest first (never their secrets)', status: 200,
-    query: z.strictObject(paging), response: pageOf(client),
+    method: 'GET', path: '/clients', tag: 'clients', summary: 'list clients, oldest first (never their secrets); q searches their names and client_ids', status: 200,
+    query: z.strictObject({ q: search, ...paging }), response: pageOf(client),
     async handle({ query, tessera }) {
       const afterId = query.cursor === undefined ? undefined : decodeCursor(query.cursor, 'string');
-      const rows = await tessera.store.pageClients({ afterId, limit: query.limit + 1 });
-      const shown = page(rows, query.limit, (c) => c.id);
+      const shown = principalPage(await tessera.store.pageClients({ afterId, q: query.q, limit: query.limit + 1 }), query.limit);
       return { items: shown.items.map(clientJson), next_cursor: shown.next_cursor };
     },
   }),

@@ -66,16 +66,16 @@ export const listingRoutes = [
   }),
   route({
     method: 'GET', path: '/tokens', tag: 'tokens', status: 200,
-    summary: 'list tokens by id (issue order), filtered by user, client, state and issue time: ids and metadata only, never values or hashes',
+    summary: 'list tokens by id (issue order), filtered by user, client, grant, state and issue time: ids and metadata only, never values or hashes',
     query: z.strictObject({
-      user_id: id.optional(), client_id: id.optional(), state: z.enum(['active', 'revoked', 'expired', 'rotated']).optional(), from: isoTime.optional(), to: isoTime.optional(), ...paging,
+      user_id: id.optional(), client_id: id.optional(), grant_id: id.optional(), state: z.enum(['active', 'revoked', 'expired', 'rotated']).optional(), from: isoTime.optional(), to: isoTime.optional(), ...paging,
     }),
     response: pageOf(token),
     async handle({ query, tessera }) {
       const now = Date.now();
       const afterId = query.cursor === undefined ? undefined : decodeCursor(query.cursor, 'string');
       const rows = await tessera.store.pageTokens({
-        userId: query.user_id, clientId: query.client_id, state: query.state, at: now, issuedFrom: query.from, issuedTo: query.to, afterId, limit: query.limit + 1,
+        userId: query.user_id, clientId: query.client_id, grantId: query.grant_id, state: query.state, at: now, issuedFrom: query.from, issuedTo: query.to, afterId, limit: query.limit + 1,
       });
       const shown = page(rows, query.limit, (t) => t.id);
       return { items: shown.items.map((t) => tokenView(t, now)), next_cursor: shown.next_cursor };
@@ -102,21 +102,24 @@ export const listingRoutes = [
     handle: async ({ tessera }) => verifyStore(tessera.store),
   }),
   route({
-    method: 'GET', path: '/stats', tag: 'stats', status: 200, summary: 'token counts by state and by client; audit events per minute over the last hour',
+    method: 'GET', path: '/stats', tag: 'stats', status: 200, summary: 'token counts by state and by client, as of counted_at (one count serves a second; past that a count up to 30 s old is answered while a new one runs); audit events per minute over the last hour',
     response: z.object({
+      counted_at: time.describe('when the tokens were counted'),
       tokens: z.object({ active: z.number(), revoked: z.number(), expired: z.number(), rotated: z.number() }),
       tokens_by_client: z.array(z.object({ client_id: z.string(), active: z.number(), total: z.number() })),
       events_per_minute: z.array(z.object({ minute: time, events: z.number() })).describe('the last 60 minutes, oldest first, the current one last'),
     }),
-    async handle({ tessera }) {
-      const now = Date.now();
-      const current = Math.floor(now / 60_000) * 60_000;
+    async handle({ tessera, census }) {
+      const current = Math.floor(Date.now() / 60_000) * 60_000;
       const since = current - 59 * 60_000;
-      const [counts, perMinute] = await Promise.all([tessera.store.tokenCounts(now), tessera.store.auditPerMinute(since)]);
+      const [{ at, census: counted }, perMinute] = await Promise.all([census(), tessera.store.auditPerMinute(since)]);
       const byMinute = new Map(perMinute.map((m) => [m.minute, m.events]));
+      const { access, refresh } = counted.byKind;
+      const states = ['active', 'revoked', 'expired', 'rotated'] as const;
       return {
-        tokens: { active: counts.active, revoked: counts.revoked, expired: counts.expired, rotated: counts.rotated },
-        tokens_by_client: counts.byClient.map((c) => ({ client_id: c.clientId, active: c.active, total: c.total })),
+        counted_at: new Date(at).toISOString(),
+        tokens: Object.fromEntries(states.map((state) => [state, access[state] + refresh[state]])),
+        tokens_by_client: counted.byClient.map((c) => ({ client_id: c.clientId, active: c.active, total: c.total })),
         events_per_minute: Array.from({ length: 60 }, (_, i) => since + i * 60_000).map((m) => ({ minute: new Date(m).toISOString(), events: byMinute.get(m) ?? 0 })),
       };
     },

@@ -8,10 +8,10 @@ import { passwordProblem } from '../../lifecycle/password-policy.js';
 import { NO_PROFILE } from '../../lifecycle/principals.js';
 import { emailProblem, nameProblem, profileAfter, usernameProblem } from '../../lifecycle/user-rules.js';
 import type { ServerConfig } from '../../config.js';
-import { decodeCursor, page } from '../cursor.js';
+import { decodeCursor, principalPage } from '../cursor.js';
 import { Problem } from '../problem.js';
 import { route } from '../route.js';
-import { pageOf, paging, revoked } from '../schemas.js';
+import { pageOf, paging, revoked, search } from '../schemas.js';
 
 const checked = (problem: (v: string, label: string) => string | undefined, label: string) =>
   z.string().superRefine((v, ctx) => {
@@ -44,11 +44,11 @@ const notFound = (id: string) => new Problem(404, `no user with id '${id}'`);
 
 export const userRoutes = [
   route({
-    method: 'GET', path: '/users', tag: 'users', summary: 'list users, oldest first (never their password hashes)', status: 200,
-    query: z.strictObject(paging), response: pageOf(user),
+    method: 'GET', path: '/users', tag: 'users', summary: 'list users, oldest first (never their password hashes); q searches their usernames, names, emails and ids', status: 200,
+    query: z.strictObject({ q: search, ...paging }), response: pageOf(user),
     async handle({ query, tessera }) {
       const afterId = query.cursor === undefined ? undefined : decodeCursor(query.cursor, 'string');
-      const shown = page(await tessera.store.pageUsers({ afterId, limit: query.limit + 1 }), query.limit, (u) => u.id);
+      const shown = principalPage(await tessera.store.pageUsers({ afterId, q: query.q, limit: query.limit + 1 }), query.limit);
       return { items: shown.items.map(userJson), next_cursor: shown.next_cursor };
     },
   }),

@@ -11,14 +11,14 @@
 import { OAuthError } from '@tessera/core';
 import type {
   AdminTokenRecord, AuditInput, AuditQuery, CheckedCredentials, ClientChanges, ClientRecord, CodeRecord, DeliveryAttempt, DeliveryFilter, DeviceCodeRecord, DeviceDecision,
-  GrantQuery, GrantRecord, InitialAccessTokenRecord, KeyRecord, PrincipalQuery, PushedRequestRecord, Readiness, RevocationTarget, SessionRecord, Store, TokenCounts, TokenFilter, TokenStats,
+  GrantQuery, GrantRecord, InitialAccessTokenRecord, KeyRecord, PrincipalQuery, PushedRequestRecord, Readiness, RevocationTarget, SessionRecord, Store, TokenCensus, TokenFilter,
   TokenKind, TokenQuery, TokenRecord, TokenState, UserProfile, UserRecord, WebhookRecord,
 } from '../types.js';
-import { emptyTokenCounts } from '../types.js';
+import { CensusTally } from '../types.js';
 import {
   type Row, toAdminToken, toAudit, toClient, toCode, toDelivery, toDeviceCode, toFeedEvent, toGrant, toKey, toPushedRequest, toSession, toToken, toUser, toWebhook,
 } from '../rows.js';
-import { auditConditions, BY_CLIENT_SQL, type Condition, COUNTS_SQL, grantConditions, pageSql, PER_MINUTE_SQL, principalConditions, tokenConditions } from '../admin-sql.js';
+import { auditConditions, type Condition, grantConditions, pageSql, PER_MINUTE_SQL, principalPage, tokenConditions } from '../admin-sql.js';
 import { connect, guarded, type PostgresOptions, type Sql, storable, transactionBody } from './connection.js';
 import { Signal } from '../signal.js';
 import { IssueBatcher } from './issue-batch.js';
@@ -377,12 +377,12 @@ export class PostgresStore implements Store {
     return (await this.read((sql) => sql.unsafe(text, query.args))) as Row[];
   }
 
-  async pageClients(query: PrincipalQuery) {
-    return (await this.page(pageSql('clients', 'id', principalConditions(query), query.limit))).map(toClient);
+  pageClients(query: PrincipalQuery) {
+    return principalPage((q) => this.page(q), 'clients', query, toClient);
   }
 
-  async pageUsers(query: PrincipalQuery) {
-    return (await this.page(pageSql('users', 'id', principalConditions(query), query.limit))).map(toUser);
+  pageUsers(query: PrincipalQuery) {
+    return principalPage((q) => this.page(q), 'users', query, toUser);
   }
 
   async pageTokens(query: TokenQuery) {
@@ -395,13 +395,6 @@ export class PostgresStore implements Store {
 
   async queryAudit(query: AuditQuery) {
     return (await this.page(pageSql('audit', 'seq', auditConditions(query), query.limit))).map(toAudit);
-  }
-
-  async tokenCounts(at: number): Promise<TokenStats> {
-    const [counts] = await this.page({ sql: COUNTS_SQL, args: [at, at] });
-    const byClient = (await this.page({ sql: BY_CLIENT_SQL, args: [at] })).map((r) => ({ clientId: r.client_id as string, active: Number(r.active), total: Number(r.total) }));
-    const n = (key: string) => Number(counts?.[key] ?? 0);
-    return { active: n('active'), revoked: n('revoked'), expired: n('expired'), rotated: n('rotated'), byClient };
   }
 
   async auditPerMinute(since: number) {
@@ -467,14 +460,14 @@ export class PostgresStore implements Store {
   }
 
   /** One statement, running on the database server: nothing waits on this process meanwhile. */
-  async countTokens(at: number): Promise<TokenCounts> {
+  async countTokens(at: number): Promise<TokenCensus> {
     const rows = await this.read((sql) => sql`
-      SELECT kind, CASE WHEN revoked_at IS NOT NULL THEN 'revoked' WHEN consumed_at IS NOT NULL THEN 'rotated'
+      SELECT kind, client_id, CASE WHEN revoked_at IS NOT NULL THEN 'revoked' WHEN consumed_at IS NOT NULL THEN 'rotated'
         WHEN expires_at <= ${at} THEN 'expired' ELSE 'active' END AS state, count(*)::int AS n
-      FROM tokens GROUP BY 1, 2`);
-    const counts = emptyTokenCounts();
-    for (const r of rows) counts[r.kind as TokenKind][r.state as TokenState] += r.n as number;
-    return counts;
+      FROM tokens GROUP BY 1, 2, 3`);
+    const tally = new CensusTally();
+    for (const r of rows) tally.add(r.kind as TokenKind, r.state as TokenState, r.client_id as string, r.n as number);
+    return tally.census();
   }
 
   async readiness(): Promise<Readiness> {

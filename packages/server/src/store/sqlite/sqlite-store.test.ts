@@ -38,11 +38,12 @@ describe('SqliteStore', () => {
     const store = new SqliteStore({ path: ':memory:' });
     const now = Date.now();
     const insert = store.db.prepare(`INSERT INTO tokens (id, hash, kind, format, grant_id, family_id, client_id, scope, issued_at, expires_at, revoked_at)
-      VALUES (?, 'h', ?, 'opaque', 'g', 'f', 'c', 'read', ?, ?, ?)`);
+      VALUES (?, 'h', ?, 'opaque', 'g', 'f', ?, 'read', ?, ?, ?)`);
     store.db.transaction(() => {
-      for (let i = 0; i < 45_001; i++) insert.run(`t${i}`, i % 3 === 0 ? 'refresh' : 'access', now, i % 5 === 0 ? now - 1 : now + 60_000, i % 7 === 0 ? now : null);
+      for (let i = 0; i < 45_001; i++) insert.run(`t${i}`, i % 3 === 0 ? 'refresh' : 'access', `c${i % 2}`, now, i % 5 === 0 ? now - 1 : now + 60_000, i % 7 === 0 ? now : null);
     })();
-    const counts = await store.countTokens(now);
+    const { byKind: counts, byClient } = await store.countTokens(now);
+    expect(byClient.map((c) => [c.clientId, c.total])).toEqual([['c0', 22_501], ['c1', 22_500]]);
     const total = Object.values(counts).flatMap((byState) => Object.values(byState)).reduce((a, b) => a + b, 0);
     expect(total).toBe(45_001);
     // Revoked before expired (TokenState): every 7th is revoked, every 5th not revoked has expired.
