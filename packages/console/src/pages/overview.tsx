@@ -14,6 +14,8 @@ import { Messages } from './common.js';
 const REFRESH_MS = 60_000;
 /** How long after a revocation /stats is read again (one read for a burst of them). */
 const SETTLE_MS = 1_000;
+/** Times /stats is asked after an event until its count includes it. */
+const SETTLE_TRIES = 5;
 /** How long after the server refused the stream (not a dropped connection: the browser retries those) a new one is opened. */
 const RECONNECT_MS = 10_000;
 /** Minutes the live chart keeps. */
@@ -78,17 +80,26 @@ export function Overview({ session, onSignedOut }: { session: Session; onSignedO
 
   useEffect(() => {
     let stopped = false;
-    async function load() {
+    async function load(): Promise<Stats | undefined> {
       try {
         const s = await api<Stats>(session, 'GET', '/stats');
         if (!stopped) {
           setStats(s);
           setError(undefined);
         }
+        return s;
       } catch (err) {
         if (err instanceof ApiError && err.status === 401) onSignedOut();
         else if (!stopped) setError((err as Error).message);
+        return undefined;
       }
+    }
+    // /stats may answer with a count taken before the event while it counts anew (counted_at):
+    // then it is asked again, a few times at most, until its count includes the event.
+    let settleAt = 0;
+    async function settled(tries: number) {
+      const s = await load();
+      if (!stopped && s && Date.parse(s.counted_at) < settleAt && tries > 1) settle.current = window.setTimeout(() => settled(tries - 1), SETTLE_MS);
     }
     load();
     const timer = setInterval(load, REFRESH_MS);
@@ -105,7 +116,8 @@ export function Overview({ session, onSignedOut }: { session: Session; onSignedO
       // Counts an event cannot tell exactly (how many a revocation took): read them again, once for a burst.
       if (e.event !== 'token.issued' && e.event !== 'token.rotated' && (e.event.startsWith('token.') || e.event.endsWith('.deleted') || e.event === 'user.password_changed')) {
         clearTimeout(settle.current);
-        settle.current = window.setTimeout(load, SETTLE_MS);
+        settleAt = Math.max(settleAt, Date.parse(e.at));
+        settle.current = window.setTimeout(() => settled(SETTLE_TRIES), SETTLE_MS);
       }
     }
     function connect() {
