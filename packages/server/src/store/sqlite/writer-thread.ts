@@ -14,7 +14,7 @@ const port: MessagePort = parentPort;
 const { path, synchronous } = workerData as ThreadOptions;
 const db = openConnection(path, synchronous);
 const writes = new SqliteWrites(db);
-const group = new GroupCommit(db, () => writes.newTransaction());
+const group = new GroupCommit(db, writes.transaction);
 let queue: Call[] = [];
 let scheduled = false;
 
