@@ -6,8 +6,10 @@
  * allows: /proc/PID/clear_refs) and stops the servers by PID.
  *
  * The reported figure per server is the mean over rounds (req/s, p50, p99); error counts are
- * summed; every round's numbers are kept.
+ * summed; every round's numbers are kept, with the server's CPU µs per request (all its threads,
+ * cpu.js): steadier than req/s on a shared machine.
  */
+import { cpuProbe, perRequest } from './cpu.js';
 import { runLoad } from './load.js';
 import { LABELS, start } from './servers.js';
 
@@ -31,9 +33,11 @@ export async function runScenario(scenario, { connections, duration, warmup, rou
         const state = states.get(s);
         const once = async (phase, seconds) => {
           const request = await scenario.request(s, state, { phase, seconds, connections, round });
+          const cpu = cpuProbe({ pids: [s.pid] });
+          const before = await cpu.snapshot();
           const r = await runLoad({ url: s.url, request, connections, duration: seconds });
           state.maxRps = Math.max(state.maxRps ?? 0, r.rps);
-          return r;
+          return { ...r, server_cpu_us: perRequest(await cpu.since(before), r.requests).server_us };
         };
         if (warmup > 0) await once('warmup', warmup);
         let r = await once('measure', duration);
@@ -47,7 +51,7 @@ export async function runScenario(scenario, { connections, duration, warmup, rou
         const flags = [r.errors + r.timeouts ? `errors ${r.errors + r.timeouts}` : '', r.non2xx ? `non-2xx ${r.non2xx}` : '', r.wrong ? `failed check ${r.wrong}` : '', r.pool_ran_out ? `POOL RAN OUT after ${r.seconds} s` : '']
           .filter(Boolean)
           .join(', ');
-        log(`  round ${round + 1}  ${LABELS[s.kind].padEnd(26)} ${String(r.rps).padStart(7)} req/s  p50 ${r.p50} ms  p99 ${r.p99} ms${flags ? `  (${flags})` : ''}`);
+        log(`  round ${round + 1}  ${LABELS[s.kind].padEnd(26)} ${String(r.rps).padStart(7)} req/s  p50 ${r.p50} ms  p99 ${r.p99} ms  server CPU ${r.server_cpu_us} µs/req${flags ? `  (${flags})` : ''}`);
       }
     }
     const results = {};
@@ -59,6 +63,7 @@ export async function runScenario(scenario, { connections, duration, warmup, rou
         rps: mean(rs.map((r) => r.rps)),
         p50_ms: mean(rs.map((r) => r.p50)),
         p99_ms: mean(rs.map((r) => r.p99)),
+        server_cpu_us: mean(rs.map((r) => r.server_cpu_us)),
         errors: sum(rs.map((r) => r.errors + r.timeouts)),
         non2xx: sum(rs.map((r) => r.non2xx)),
         failed_check: sum(rs.map((r) => r.wrong)),
