@@ -6,7 +6,8 @@
  * allows: /proc/PID/clear_refs) and stops the servers by PID.
  *
  * The reported figure per server is the mean over rounds (req/s, p50, p99); error counts are
- * summed; every round's numbers are kept.
+ * summed; every round's numbers are kept, with CPU µs per request of each server thread and of the load
+ * generator (cpu.js threadProbe): steadier than req/s on a shared machine.
  */
 import { threadProbe } from './cpu.js';
 import { runLoad } from './load.js';
@@ -43,7 +44,7 @@ export async function runScenario(scenario, { connections, duration, warmup, rou
           const r = await runLoad({ url: s.url, request, connections, duration: seconds });
           r.cpu = cpu(r.requests);
           state.maxRps = Math.max(state.maxRps ?? 0, r.rps);
-          return r;
+          return { ...r, server_cpu_us: r.cpu ? r.cpu.event_loop_us + r.cpu.writer_us + r.cpu.other_threads_us : null };
         };
         if (warmup > 0) await once('warmup', warmup);
         let r = await once('measure', duration);
@@ -57,7 +58,7 @@ export async function runScenario(scenario, { connections, duration, warmup, rou
         const flags = [r.errors + r.timeouts ? `errors ${r.errors + r.timeouts}` : '', r.non2xx ? `non-2xx ${r.non2xx}` : '', r.wrong ? `failed check ${r.wrong}` : '', r.pool_ran_out ? `POOL RAN OUT after ${r.seconds} s` : '']
           .filter(Boolean)
           .join(', ');
-        log(`  round ${round + 1}  ${LABELS[s.kind].padEnd(26)} ${String(r.rps).padStart(7)} req/s  p50 ${r.p50} ms  p99 ${r.p99} ms${flags ? `  (${flags})` : ''}`);
+        log(`  round ${round + 1}  ${LABELS[s.kind].padEnd(26)} ${String(r.rps).padStart(7)} req/s  p50 ${r.p50} ms  p99 ${r.p99} ms  server CPU ${r.server_cpu_us} µs/req${flags ? `  (${flags})` : ''}`);
       }
     }
     const results = {};
@@ -69,6 +70,7 @@ export async function runScenario(scenario, { connections, duration, warmup, rou
         rps: mean(rs.map((r) => r.rps)),
         p50_ms: mean(rs.map((r) => r.p50)),
         p99_ms: mean(rs.map((r) => r.p99)),
+        server_cpu_us: mean(rs.map((r) => r.server_cpu_us)),
         errors: sum(rs.map((r) => r.errors + r.timeouts)),
         non2xx: sum(rs.map((r) => r.non2xx)),
         failed_check: sum(rs.map((r) => r.wrong)),

@@ -1,8 +1,12 @@
 /**
  * Group commit: the writes that arrive in one turn of the event loop share one transaction, so a
- * single fsync (synchronous=full) makes them all durable. Each write runs in its own savepoint: a
- * write that throws is rolled back alone and rejects alone. A write's promise settles only after
- * the commit, so nothing is acknowledged before it is on disk.
+ * single fsync (synchronous=full) makes them all durable. A write's promise settles only after the
+ * commit, so nothing is acknowledged before it is on disk.
+ *
+ * A write that throws is rolled back alone and rejects alone. Writes rarely throw, so a group runs
+ * first without savepoints; only if one of its writes throws is the whole transaction rolled back
+ * and the group run again with each write in its own savepoint, which gives every write the result
+ * it would have had alone (the others' effects are what it sees either way).
  */
 import type Database from 'better-sqlite3';
 
@@ -14,39 +18,71 @@ interface Job {
 
 export type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 
+/** What the writes keep in memory within a transaction (writes.ts). */
+export interface TransactionState {
+  /** A transaction begins: forget what the last one read. */
+  begin(): void;
+  /** Writes to the database what the writes kept in memory (the audit chain's head): before a commit or a savepoint's release. */
+  settle(): void;
+  /** The database was rolled back to a savepoint: forget what was read or kept since. */
+  forget(): void;
+}
+
+/** A write threw in a group run without savepoints: the group runs again, write by write. */
+class WriteThrew extends Error {}
+
 export class GroupCommit {
   private queue: Job[] = [];
   private scheduled = false;
   /**
-   * Runs every function in its own savepoint of one transaction and commits; a function that
-   * throws is rolled back alone. Throws only if the transaction itself fails (then nothing of it
-   * was written).
+   * Runs the functions in one transaction and commits; a function that throws is rolled back
+   * alone. Throws only if the transaction itself fails (then nothing of it was written).
    */
   readonly commitNow: (fns: (() => unknown)[]) => Outcome[];
 
-  /** `onBegin` runs at the start of each transaction (the writes' per-transaction memo is reset there). */
-  constructor(db: Database.Database, onBegin: () => void = () => {}) {
+  constructor(db: Database.Database, state: TransactionState) {
     const savepoint = db.prepare('SAVEPOINT write');
     const release = db.prepare('RELEASE write');
     const rollback = db.prepare('ROLLBACK TO write');
-    const runAll = db.transaction((fns: (() => unknown)[]): Outcome[] => {
-      onBegin();
+    const together = db.transaction((fns: (() => unknown)[]): Outcome[] => {
+      state.begin();
+      const outcomes = fns.map((fn): Outcome => {
+        try {
+          return { ok: true, value: fn() };
+        } catch {
+          throw new WriteThrew();
+        }
+      });
+      state.settle();
+      return outcomes;
+    });
+    const oneByOne = db.transaction((fns: (() => unknown)[]): Outcome[] => {
+      state.begin();
       return fns.map((fn) => {
         savepoint.run();
         try {
           const value = fn();
+          state.settle();
           release.run();
           return { ok: true, value };
         } catch (error) {
           rollback.run();
           release.run();
+          state.forget();
           return { ok: false, error };
         }
       });
     });
     // IMMEDIATE: take the write lock at BEGIN, so another process's writer makes us wait
     // (busy_timeout) rather than fail at the first write.
-    this.commitNow = (fns) => runAll.immediate(fns);
+    this.commitNow = (fns) => {
+      try {
+        return together.immediate(fns);
+      } catch (error) {
+        if (!(error instanceof WriteThrew)) throw error;
+      }
+      return oneByOne.immediate(fns);
+    };
   }
 
   /** Runs `fn` in the next group transaction; resolves with its result once that has committed. */

@@ -19,7 +19,7 @@ try {
 } catch {}
 const db = openConnection(path, synchronous);
 const writes = new SqliteWrites(db);
-const group = new GroupCommit(db, () => writes.newTransaction());
+const group = new GroupCommit(db, writes.transaction);
 let queue: Call[] = [];
 let scheduled = false;
 

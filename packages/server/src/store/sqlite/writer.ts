@@ -29,7 +29,7 @@ export class InlineWriter implements Writer {
 
   constructor(db: Database.Database) {
     this.writes = new SqliteWrites(db);
-    this.group = new GroupCommit(db, () => this.writes.newTransaction());
+    this.group = new GroupCommit(db, this.writes.transaction);
   }
 
   write<K extends WriteName>(name: K, ...args: WriteArgs<K>): Promise<WriteResult<K>> {

@@ -1,13 +1,15 @@
 /**
  * Every write of the SQLite store, as synchronous methods on one connection. Each runs inside a
- * savepoint of a group transaction (group-commit.ts), on the main thread or on the writer thread
- * (writer.ts); either way its arguments and result are plain data, so they cross a thread as is.
+ * group transaction (group-commit.ts), on the main thread or on the writer thread (writer.ts);
+ * either way its arguments and result are plain data, so they cross a thread as is. A write is
+ * rolled back only if it throws, so each checks everything it may refuse before its first change.
  */
 import type Database from 'better-sqlite3';
 import { chainRecord } from '../../audit/chain.js';
 import { randomId } from '../../secrets.js';
 import { familyOf } from '../../webhooks/events.js';
 import { definedOnly, type Row, toClient, toDelivery } from '../rows.js';
+import type { TransactionState } from './group-commit.js';
 import type {
   AdminTokenRecord, AuditInput, CheckedCredentials, ClaimedDelivery, ClaimResult, ClientChanges, ClientRecord, CodeRecord, DeliveryAttempt, DeviceCodeRecord, DeviceDecision,
   GrantRecord, InitialAccessTokenRecord, KeyRecord, PushedRequestRecord, RevocationKind, RevocationResult, RevocationTarget, SessionRecord, TokenRecord, UserProfile, UserRecord,
@@ -49,11 +51,39 @@ interface RevokeStatements {
 export class SqliteWrites {
   private readonly s;
   private readonly revokeStatements = new Map<string, RevokeStatements>();
-  /** Client id → the secret hash found current in this transaction (see newTransaction). */
+  /** Client id → the secret hash found current in this transaction (see transaction). */
   private readonly secretsChecked = new Map<string, string | null>();
-  /** Event → the ids of the webhooks subscribed to it, as of webhooksVersion (see newTransaction). */
+  /** The grants found live in this transaction (grantsLive); a revocation forgets them. */
+  private readonly liveGrants = new Set<string>();
+  /** The audit chain's head, read at the transaction's first append and written when it settles. */
+  private head: { seq: number; hash: string } | undefined;
+  private headMoved = false;
+  /** Event → the ids of the webhooks subscribed to it, as of webhooksVersion (see transaction). */
   private webhooks = new Map<string, string[]>();
   private webhooksVersion = -1;
+
+  /**
+   * Within one transaction each client's secret is read once, each grant's liveness once (a group
+   * commit of a client_credentials storm holds one client and one grant many times), and the audit
+   * chain's head once, written once. Changing or deleting a client forgets the secrets, a
+   * revocation the live grants. Each transaction reads them again: another process may have
+   * changed them since.
+   */
+  readonly transaction: TransactionState = {
+    begin: () => {
+      this.forgetReads();
+      // One read per transaction, under its write lock: a subscription committed by any process
+      // before this transaction began is seen by each of its writes.
+      if ((this.s.webhooksVersion.get() as number) !== this.webhooksVersion) this.loadWebhooks();
+    },
+    settle: () => {
+      if (!this.headMoved) return;
+      const { seq, hash } = this.head as { seq: number; hash: string };
+      this.s.setHead.run(seq, hash);
+      this.headMoved = false;
+    },
+    forget: () => this.forgetReads(),
+  };
 
   constructor(private readonly db: Database.Database) {
     const p = (sql: string) => db.prepare(sql);
@@ -170,17 +200,11 @@ export class SqliteWrites {
     return 'created';
   }
 
-  /**
-   * A new transaction begins: forget the secrets checked in the last one (another process may have
-   * changed them since). Within one transaction each client's secret is read once (a group commit
-   * of a client_credentials storm holds one client many times); changing or deleting a client
-   * forgets them too.
-   */
-  newTransaction(): void {
+  private forgetReads(): void {
     this.secretsChecked.clear();
-    // One read per transaction, under its write lock: a subscription committed by any process
-    // before this transaction began is seen by each of its writes.
-    if ((this.s.webhooksVersion.get() as number) !== this.webhooksVersion) this.loadWebhooks();
+    this.liveGrants.clear();
+    this.head = undefined;
+    this.headMoved = false;
   }
 
   private loadWebhooks(): void {
@@ -358,7 +382,7 @@ export class SqliteWrites {
   ): 'decided' | 'not-pending' | 'conflict' | 'grant-revoked' | 'credential-changed' {
     if (!this.unchanged(checked)) return 'credential-changed';
     const grant = 'approve' in decision ? decision.approve.grant : undefined;
-    // Every check before the first write: a savepoint is only rolled back on a throw.
+    // Every check before the first write: a write is only rolled back if it throws.
     if (grant) {
       if (this.s.principalsExist.get(grant) === undefined) return 'credential-changed';
       if (this.conflicts(grant)) return 'conflict';
@@ -392,8 +416,8 @@ export class SqliteWrites {
       // the grants it already has, which grantsLive catches).
       if (this.s.principalsExist.get(grant) === undefined) return 'grant-revoked';
       if (this.conflicts(grant)) return 'conflict';
-      // Checked before the upsert, which would widen a revoked grant's scope (a savepoint is only
-      // rolled back on a throw).
+      // Checked before the upsert, which would widen a revoked grant's scope (a write is only
+      // rolled back if it throws).
       if (this.s.grantRevoked.get(grant.id) !== undefined) return 'grant-revoked';
       this.upsertGrant(grant);
     }
@@ -417,6 +441,7 @@ export class SqliteWrites {
   }
 
   revoke(target: RevocationTarget, at: number, audit: AuditInput[]): RevocationResult {
+    this.liveGrants.clear();
     const { st, sql } = this.statementsFor(target);
     const { value } = sql;
     const { n, until, accessUntil } = st.count.get(...sql.tokenArgs) as { n: number; until: number | null; accessUntil: number | null };
@@ -495,16 +520,18 @@ export class SqliteWrites {
     this.append(audit, Date.now());
   }
 
-  /** Chains the records onto the audit log's head (audit-chain.ts) and moves the head. */
+  /** Chains the records onto the audit log's head (audit/chain.ts) and moves the head (written when the transaction settles). */
   private append(audit: AuditInput[], at: number): void {
     if (audit.length === 0) return;
-    let { seq, hash } = this.s.head.get() as { seq: number; hash: string };
+    this.head ??= this.s.head.get() as { seq: number; hash: string };
+    let { seq, hash } = this.head;
     for (const input of audit) {
       const r = chainRecord(hash, ++seq, at, input);
       this.s.insertAudit.run(r.seq, r.at, r.event, r.actor, r.clientId, r.userId, r.grantId, r.tokenId, r.reason, r.endpoint, r.data === null ? null : JSON.stringify(r.data), r.prevHash, r.hash);
       hash = r.hash;
     }
-    this.s.setHead.run(seq, hash);
+    this.head = { seq, hash };
+    this.headMoved = true;
     // No subscription (the usual case): nothing more per write.
     if (this.webhooks.size > 0) this.enqueueDeliveries(audit, at);
   }
@@ -554,11 +581,10 @@ export class SqliteWrites {
 
   /** Whether every token's grant exists and is not revoked (inside the write). */
   private grantsLive(tokens: TokenRecord[]): boolean {
-    let checked: string | undefined;
     for (const { grantId } of tokens) {
-      if (grantId === checked) continue;
+      if (this.liveGrants.has(grantId)) continue;
       if (this.s.grantLive.get(grantId) === undefined) return false;
-      checked = grantId;
+      this.liveGrants.add(grantId);
     }
     return true;
   }
@@ -582,8 +608,8 @@ export class SqliteWrites {
 }
 
 /** The write methods by name: what crosses to the writer thread is a name and its arguments. */
-export type WriteName = Exclude<{
+export type WriteName = {
   [K in keyof SqliteWrites]: SqliteWrites[K] extends (...args: never[]) => unknown ? K : never;
-}[keyof SqliteWrites], 'newTransaction'>;
+}[keyof SqliteWrites];
 export type WriteArgs<K extends WriteName> = Parameters<SqliteWrites[K]>;
 export type WriteResult<K extends WriteName> = ReturnType<SqliteWrites[K]>;
