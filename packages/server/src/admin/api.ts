@@ -69,7 +69,7 @@ export function createAdminHandler(parts: HandlerParts): Handler {
   const sessions = createConsole(parts.engine);
 
   async function dispatch(req: PlainRequest, seen: { actor?: string }): Promise<PlainResponse> {
-    const path = req.url.pathname;
+    const path = req.path;
     if (isConsolePath(path)) return sessions.handle(req);
     if (path !== PATHS.admin && !path.startsWith(`${PATHS.admin}/`)) throw new Problem(404, 'the admin API is under /admin/api/v1, the web console at /console');
     const rest = path.slice(PATHS.admin.length);
