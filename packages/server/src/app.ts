@@ -69,7 +69,7 @@ export function createHandler({ engine, store, keys, config }: HandlerParts, opt
   const configuration = config.registration === 'off' ? undefined : configurationEndpoint(engine, config);
   const registered = `${PATHS.registration}/`;
   return async (req: PlainRequest): Promise<PlainResponse> => {
-    const path = req.url.pathname;
+    const path = req.path;
     const route = routes.get(path) ?? (configuration && path.startsWith(registered) && path.length > registered.length ? configuration : undefined);
     if (!route) return json(404, { error: 'not_found' });
     try {

@@ -76,7 +76,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     requestTimeout: options.config?.requestTimeout,
     keepAliveTimeout: options.config?.keepAliveTimeout,
     maxConnections: options.config?.maxConnections,
-    onError: (err, req, reqId) => log.error({ err, reqId, method: req?.method, path: req?.url.pathname }, 'request failed'),
+    onError: (err, req, reqId) => log.error({ err, reqId, method: req?.method, path: req?.path }, 'request failed'),
     // One plain call per response: no child logger per request, nothing built when info is off
     // and there are no metrics.
     onResponse: metrics
@@ -101,7 +101,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     headersTimeout: options.config?.headersTimeout,
     requestTimeout: options.config?.requestTimeout,
     keepAliveTimeout: options.config?.keepAliveTimeout,
-    onError: (err, req, reqId) => log.error({ err, reqId, method: req?.method, path: req?.url.pathname }, 'admin request failed'),
+    onError: (err, req, reqId) => log.error({ err, reqId, method: req?.method, path: req?.path }, 'admin request failed'),
     onResponse: log.isLevelEnabled('info') ? (entry) => log.info({ ...entry, listener: 'admin' }, 'request') : undefined,
     errorResponse: toProblemResponse,
   });

@@ -85,7 +85,7 @@ export function createAdminHandler(parts: HandlerParts): Handler {
   const census = tokenCensus(parts.store, CENSUS_REUSE_MS, CENSUS_STALE_MS);
 
   async function dispatch(req: PlainRequest, seen: { actor?: string }): Promise<PlainResponse> {
-    const path = req.url.pathname;
+    const path = req.path;
     if (isConsolePath(path)) return sessions.handle(req);
     if (path !== PATHS.admin && !path.startsWith(`${PATHS.admin}/`)) throw new Problem(404, 'the admin API is under /admin/api/v1, the web console at /console');
     const rest = path.slice(PATHS.admin.length);

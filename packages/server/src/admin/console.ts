@@ -102,7 +102,7 @@ export function createConsole(engine: LifecycleEngine, dir = BUILT): ConsoleSess
 
   function page(req: PlainRequest): PlainResponse {
     if (!built) throw new Problem(404, 'the web console is not built (npm run build -w @tessera/console)');
-    const path = req.url.pathname;
+    const path = req.path;
     if (path.startsWith(`${CONSOLE_PATH}/assets/`)) {
       const asset = built.assets.get(path.slice(CONSOLE_PATH.length + '/assets/'.length));
       if (!asset) throw new Problem(404, 'no such console file');
@@ -180,7 +180,7 @@ export function createConsole(engine: LifecycleEngine, dir = BUILT): ConsoleSess
   }
 
   async function handle(req: PlainRequest): Promise<PlainResponse> {
-    const path = req.url.pathname;
+    const path = req.path;
     if (path === SESSION_PATH) {
       if (req.method === 'POST') return signIn(req);
       if (req.method === 'GET' || req.method === 'HEAD') {

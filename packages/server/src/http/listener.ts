@@ -10,7 +10,7 @@ import type { Handler } from './types.js';
 
 /** Answers the routes given, by exact path; 404 for any other. */
 export function routeTable(routes: ReadonlyMap<string, Handler>): Handler {
-  return (req) => (routes.get(req.url.pathname) ?? notFound)(req);
+  return (req) => (routes.get(req.path) ?? notFound)(req);
 }
 
 const notFound: Handler = async () => json(404, { error: 'not_found' });

@@ -95,20 +95,55 @@ function plainHeaders(headers: IncomingHttpHeaders): Record<string, string | und
   return out;
 }
 
+/**
+ * A request target that is a path of unreserved characters and no dot segment: `new URL` would
+ * give it back unchanged as the pathname (WHATWG URL: nothing to percent-encode, resolve or
+ * normalise), so the URL object is built only if something asks for it. Anything else (a query,
+ * %-escapes, dot segments, absolute-form) goes through the parser at once.
+ */
+const PLAIN_PATH = /^(?:\/[A-Za-z0-9_~-][A-Za-z0-9_.~-]*)+$|^\/$/;
+
+/** node:http's request as a PlainRequest: `url` is parsed on first read (the token endpoints never read it). */
+class NodePlainRequest implements PlainRequest {
+  body: URLSearchParams | undefined;
+  json?: unknown;
+  private parsed: URL | undefined;
+
+  constructor(
+    readonly method: string,
+    readonly path: string,
+    private readonly target: string,
+    private readonly base: string,
+    readonly headers: Readonly<Record<string, string | undefined>>,
+    readonly remoteAddress: string | undefined,
+    parsed: URL | undefined,
+  ) {
+    this.parsed = parsed;
+  }
+
+  get url(): URL {
+    this.parsed ??= new URL(this.target, this.base);
+    return this.parsed;
+  }
+}
+
 /** Turns a node request into a PlainRequest; throws OAuthError for bodies we refuse. */
 export async function toPlainRequest(req: IncomingMessage, maxBodyBytes: number, base: string): Promise<PlainRequest> {
   const headers = plainHeaders(req.headers);
   // Read now: once the body is read the peer may have closed, and a closed socket has no address.
   const remoteAddress = req.socket.remoteAddress;
   const method = req.method ?? 'GET';
-  let url: URL;
-  try {
-    url = new URL(req.url ?? '/', base);
-  } catch {
-    throw new OAuthError('invalid_request', 'malformed request target');
+  const target = req.url ?? '/';
+  let url: URL | undefined;
+  if (!PLAIN_PATH.test(target)) {
+    try {
+      url = new URL(target, base);
+    } catch {
+      throw new OAuthError('invalid_request', 'malformed request target');
+    }
   }
-  let body: URLSearchParams | undefined;
-  let json: unknown;
+  const path = url?.pathname ?? target;
+  const request = new NodePlainRequest(method, path, target, base, headers, remoteAddress, url);
   const hasBody = headers['content-length'] !== undefined || headers['transfer-encoding'] !== undefined;
   if (hasBody && method !== 'GET' && method !== 'HEAD') {
     let raw: string;
@@ -120,27 +155,27 @@ export async function toPlainRequest(req: IncomingMessage, maxBodyBytes: number,
     }
     const contentType = headers['content-type'];
     const type = contentType === FORM ? FORM : (contentType ?? '').split(';')[0]?.trim().toLowerCase();
-    if (takesJson(url.pathname)) {
+    if (takesJson(path)) {
       // RFC 7591 §3: a registration request is a JSON object; bad JSON is the client's metadata
       // error. An empty body (a GET or DELETE) leaves json undefined, for the endpoint to judge.
-      if (raw.length === 0) return { method, url, headers, body, remoteAddress };
+      if (raw.length === 0) return request;
       // The admin API answers these as problem details (admin/problem.ts), with the status set here.
-      const error = isAdminPath(url.pathname) ? 'invalid_request' : 'invalid_client_metadata';
-      if (type !== JSON_TYPE) throw new OAuthError(error, `content type must be ${JSON_TYPE}`, isAdminPath(url.pathname) ? { status: 415 } : undefined);
+      const error = isAdminPath(path) ? 'invalid_request' : 'invalid_client_metadata';
+      if (type !== JSON_TYPE) throw new OAuthError(error, `content type must be ${JSON_TYPE}`, isAdminPath(path) ? { status: 415 } : undefined);
       try {
-        json = JSON.parse(raw);
+        request.json = JSON.parse(raw);
       } catch {
         throw new OAuthError(error, 'the request body is not JSON');
       }
     } else if (raw.length > 0) {
       // RFC 6749 §3.2, §4.1.3: token requests are application/x-www-form-urlencoded.
       if (type !== FORM) throw new OAuthError('invalid_request', `content type must be ${FORM}`);
-      body = new URLSearchParams(raw);
+      request.body = new URLSearchParams(raw);
     } else {
-      body = new URLSearchParams();
+      request.body = new URLSearchParams();
     }
   }
-  return json === undefined ? { method, url, headers, body, remoteAddress } : { method, url, headers, body, json, remoteAddress };
+  return request;
 }
 
 /** Open streaming responses, per server, so that drain() can end them. */
@@ -158,19 +193,23 @@ function logPath(url: string | undefined): string {
 
 function write(server: Server, res: ServerResponse, response: PlainResponse, reqId: string, onError: (err: unknown) => void, done?: () => void) {
   // Every response: nosniff (a browser must never read a JSON error as HTML or script) and its id.
-  const every = { 'x-content-type-options': 'nosniff', 'x-request-id': reqId };
   // A stream holds its connection to the end: close it then rather than keep it alive.
   if (response.stream) {
     res.setHeader('connection', 'close');
-    res.writeHead(response.status, { ...response.headers, ...every });
+    res.writeHead(response.status, { ...response.headers, 'x-content-type-options': 'nosniff', 'x-request-id': reqId });
     pump(server, res, response.stream).catch(onError).finally(done);
     return;
   }
   // With its length known the body goes out in one write with the head; without it node:http
-  // would frame it as chunked (more bytes, more pieces to write).
-  const body = Buffer.from(response.body);
-  res.writeHead(response.status, { ...response.headers, 'content-length': body.length, ...every });
-  res.end(body);
+  // would frame it as chunked (more bytes, more pieces to write). Written as the string: node:http
+  // encodes it into the socket's write, with no Buffer of its own first. The headers object is the
+  // response's own (respond.ts makes a fresh one each time): completed in place, not copied.
+  const headers = response.headers as Record<string, string | string[] | number>;
+  headers['content-length'] = Buffer.byteLength(response.body);
+  headers['x-content-type-options'] = 'nosniff';
+  headers['x-request-id'] = reqId;
+  res.writeHead(response.status, headers);
+  res.end(response.body);
   done?.();
 }
 

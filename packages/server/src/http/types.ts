@@ -4,7 +4,10 @@
  */
 export interface PlainRequest {
   method: string;
-  url: URL;
+  /** The request target's path, as `url.pathname` has it: what routes are found by, without building `url`. */
+  path: string;
+  /** The whole request target (query included) as a URL; an adapter may build it only when it is read. */
+  readonly url: URL;
   /** Header names in lower case; repeated headers joined with ', ' (set-cookie is never read). */
   headers: Readonly<Record<string, string | undefined>>;
   /** The parsed application/x-www-form-urlencoded body, or undefined when there was none. */

@@ -22,7 +22,7 @@ export function configurationEndpoint(engine: LifecycleEngine, config: ServerCon
     const token = bearerToken(req);
     let clientId: string;
     try {
-      clientId = decodeURIComponent(req.url.pathname.slice(PATHS.registration.length + 1));
+      clientId = decodeURIComponent(req.path.slice(PATHS.registration.length + 1));
     } catch {
       throw invalidToken('the registration access token does not match this client');
     }
