@@ -163,6 +163,32 @@ it("a user's profile edited on their page, and a new password set behind a confi
   await kit.signOut(page);
 });
 
+it("a client's page shows its grants as token-family timelines (a user's code-flow grant after a refresh); revoking a token there, behind a confirmation, makes it inactive at /introspect (RFC 7662 §2.2)", async () => {
+  const c = await h.codeClient({ name: unique('timeline') });
+  const user = await h.user();
+  const first = await h.userTokens(c, { user });
+  const refreshed = await h.refresh(c, first.refresh_token as string);
+  expect(refreshed.status).toBe(200);
+  // The introspection answer names the token's id (jti) and grant (tessera_grant).
+  const reader = await h.client({ scope: 'tessera:introspect', grantTypes: ['client_credentials'] });
+  const about = (await h.introspect(reader, refreshed.body.access_token)).body;
+  expect(about).toMatchObject({ active: true, jti: expect.any(String), tessera_grant: expect.any(String) });
+  await signIn();
+  await page.goto(`${adminUrl}/console/clients/${c.id}`);
+  const article = page.getByTestId(`grant-${about.tessera_grant}`);
+  await article.waitFor();
+  expect(await article.getByRole('heading').textContent()).toContain(user.id);
+  // The family: the first access and refresh tokens (the refresh token rotated), then the new pair.
+  expect((await article.locator('li .state').allTextContents()).sort()).toEqual(['active', 'active', 'active', 'rotated']);
+  await page.screenshot({ path: join(ARTIFACTS, 'client-grants.png'), fullPage: true });
+
+  await article.getByRole('button', { name: `Revoke access token ${about.jti}` }).click();
+  expect(await kit.confirm(page, 'Revoke token', 'leaked in a log')).toContain('access token');
+  expect(await h.active(refreshed.body.access_token)).toBe(false);
+  await expect.poll(() => page.getByTestId(`token-${about.jti}`).textContent()).toMatch(/revoked .*leaked in a log \(admin:ops-/);
+  await kit.signOut(page);
+});
+
 it('a read-only admin token sees the client and user pages without edit, rotate or password controls', async () => {
   const c = await h.client({ name: unique('look-only') });
   const user = await h.user();

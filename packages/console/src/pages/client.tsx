@@ -2,11 +2,12 @@
  * One client: its registration, a form to change it (PATCH /clients/{id}, only the fields
  * changed), and its secret's rotation (POST /clients/{id}/secret) behind a confirmation, with an
  * optional grace period for the old secret and revocation of what the client holds; the new
- * secret is shown once.
+ * secret is shown once; then the client's grants with their token families as timelines (grants.tsx).
  */
 import { useState } from 'preact/hooks';
 import { api, type ClientRegistration, type Revoked } from '../api.js';
 import { type Confirmation, ConfirmDialog, count } from '../confirm.js';
+import { Grants } from '../grants.js';
 import { BASE, Link } from '../router.js';
 import { ClientForm, type ClientSettings, changed, OneTimeSecret } from './client-form.js';
 import { Messages, type PageProps, useLoaded, when } from './common.js';
@@ -34,6 +35,8 @@ export function ClientPage({ session, onSignedOut, id }: PageProps & { id: strin
   const [grace, setGrace] = useState('');
   const [revoke, setRevoke] = useState(false);
   const [secret, setSecret] = useState<string | undefined>(undefined);
+  // Bumped after a revocation made here: the grants are read again.
+  const [version, setVersion] = useState(0);
 
   if (!client) {
     return (
@@ -143,6 +146,7 @@ export function ClientPage({ session, onSignedOut, id }: PageProps & { id: strin
           if (result) {
             setError(undefined);
             setNotice(result);
+            setVersion((v) => v + 1);
           }
         }}
       >
@@ -160,6 +164,20 @@ export function ClientPage({ session, onSignedOut, id }: PageProps & { id: strin
           Also revoke every token and grant the client holds
         </label>
       </ConfirmDialog>
+      <h2>Grants</h2>
+      <Grants
+        session={session}
+        onSignedOut={onSignedOut}
+        filter={`client_id=${encodeURIComponent(client.client_id)}`}
+        of="client"
+        version={version}
+        onChanged={(message) => {
+          setError(undefined);
+          setNotice(message);
+          setVersion((v) => v + 1);
+        }}
+        onError={setError}
+      />
     </section>
   );
 }
