@@ -6,6 +6,7 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { axe, type Chromium, launchChromium } from './chromium.js';
@@ -55,7 +56,7 @@ it('the audit page shows the hash chains verified, and its event filter shows on
   await expect.poll(async () => (await page.locator('[data-testid="audit-row"] td:nth-child(6)').allTextContents()).every((u) => u === userId)).toBe(true);
 });
 
-it("a read-only token's 'Verify now', pressed from the keyboard, shows a new full pass with its time; the rows stay", async () => {
+it("a read-only token's 'Verify now', pressed from the keyboard, shows a new full pass with its time; the rows stay; an edited record shows as broken", async () => {
   await kit.signOut(page);
   await kit.signIn(page, adminUrl, await kit.adminToken(h, 'reader', true));
   await page.goto(`${adminUrl}/console/audit`);
@@ -75,6 +76,22 @@ it("a read-only token's 'Verify now', pressed from the keyboard, shows a new ful
   expect(await page.evaluate('document.activeElement.textContent')).toBe('Verify now');
   expect(await page.getByTestId('audit-row').count()).toBe(rows);
   await page.screenshot({ path: join(ARTIFACTS, 'audit-verified.png'), fullPage: true });
+
+  // A record edited in the database behind the server's back: the next pass says where, as an error.
+  const db = new Database(h.server.db);
+  try {
+    const { seq, reason } = db.prepare("SELECT seq, reason FROM audit WHERE event = 'token.revoked'").get() as { seq: number; reason: string };
+    db.prepare('UPDATE audit SET reason = ? WHERE seq = ?').run('nothing to see', seq);
+    await page.getByRole('button', { name: 'Verify now' }).click();
+    await expect.poll(() => page.getByTestId('chain').textContent()).toMatch(new RegExp(`: hash chain broken at record ${seq} \\(chain 0\\): record content altered\\.$`));
+    expect(await page.getByTestId('chain').getAttribute('class')).toBe('error');
+    await page.screenshot({ path: join(ARTIFACTS, 'audit-broken.png') });
+    db.prepare('UPDATE audit SET reason = ? WHERE seq = ?').run(reason, seq);
+    await page.getByRole('button', { name: 'Verify now' }).click();
+    await expect.poll(() => page.getByTestId('chain').textContent()).toMatch(/hash chains intact/);
+  } finally {
+    db.close();
+  }
 });
 
 it('every console page passes axe-core with no serious or critical violation', async () => {

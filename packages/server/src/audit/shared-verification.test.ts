@@ -52,4 +52,13 @@ describe('sharedVerification: one full pass over the audit log at a time, shared
     expect(await verify(false)).not.toBe(a);
     expect(passes).toBe(2);
   });
+
+  it('a pass that fails (the database away) is its callers\' error, never reused: the next caller begins another', async () => {
+    const verify = sharedVerification(store, 60_000);
+    const heads = store.auditHeads;
+    store.auditHeads = () => Promise.reject(new Error('database away'));
+    await expect(verify(false)).rejects.toThrow('database away');
+    store.auditHeads = heads;
+    expect((await verify(false)).report).toEqual({ ok: true, records: 1 });
+  });
 });
