@@ -13,7 +13,9 @@
  * makes is timed, one after another, over --runs runs: p50 and p99 (nearest rank) per call. /stats
  * answers with the last count and counts anew in the background once it is a second old
  * (metrics/token-census.ts): each run waits for that second, so every /stats starts a count, as the
- * overview's polling does; the first /stats, which waits for its count, is reported on its own. With --browser, headless Chromium (/usr/bin/chromium)
+ * overview's polling does; the first /stats, which waits for its count, is reported on its own.
+ * /audit/verify is timed as "Verify now" asks for it (?fresh=true: a full pass over the log) and as
+ * the audit page loads it (the pass just made, answered again). With --browser, headless Chromium (/usr/bin/chromium)
  * also loads each page, timed from navigation to its first rows.
  *
  *   npm run bench:console [-- --runs 10 --stores sqlite,postgres --tokens 100000 --no-browser --no-save]
@@ -171,7 +173,8 @@ function calls(seeded, grantOfUser) {
     ['user', 'GET /audit?from&to (revocation reasons)', `/audit?${around(revokedAt)}&limit=500`],
     ['audit', 'GET /audit (first page)', '/audit?limit=100'],
     ['audit', 'GET /audit?event=token.revoked', '/audit?limit=100&event=token.revoked'],
-    ['audit', 'GET /audit/verify', '/audit/verify'],
+    ['audit', 'Verify now: GET /audit/verify?fresh=true (a full pass)', '/audit/verify?fresh=true'],
+    ['audit', 'GET /audit/verify (the last pass, under 60 s old)', '/audit/verify'],
   ];
 }
 

@@ -2,8 +2,11 @@
  * The admin API's data views and revocations (issue 13), through HTTP: tokens and grants paged
  * by cursor while tokens are issued, never showing token values; revocations that introspection
  * sees at once, with the reason audited under the admin token's name; the audit log's filters and
- * chain check; stats. On SQLite and on PostgreSQL (the store's page queries are each store's own).
+ * chain check (one pass shared by concurrent callers, reused with its age, `?fresh=true` catching
+ * a record edited in the database); stats. On SQLite and on PostgreSQL (the store's page queries are each store's own).
  */
+import Database from 'better-sqlite3';
+import postgres from 'postgres';
 import { createTestDatabase, type TestDatabase, userRecord } from '@tessera/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type AdminServer, startAdminServer } from './admin-kit.js';
@@ -24,6 +27,27 @@ describe.each(['sqlite', 'postgres'] as const)('admin API data on %s', (store) =
   async function active(value: string): Promise<boolean> {
     const res = await fetch(`${s.url}/introspect`, { method: 'POST', headers: { authorization: basic(), 'content-type': 'application/x-www-form-urlencoded' }, body: `token=${value}` });
     return ((await res.json()) as { active: boolean }).active;
+  }
+
+  /** A statement run on the store's database from another connection, behind the server's back. */
+  async function direct(statement: string): Promise<Array<Record<string, unknown>>> {
+    if (store === 'sqlite') {
+      const db = new Database(s.db);
+      try {
+        const prepared = db.prepare(statement);
+        if (prepared.reader) return prepared.all() as Array<Record<string, unknown>>;
+        prepared.run();
+        return [];
+      } finally {
+        db.close();
+      }
+    }
+    const sql = postgres(s.db, { max: 1, onnotice: () => {} });
+    try {
+      return [...(await sql.unsafe(statement))];
+    } finally {
+      await sql.end({ timeout: 5 });
+    }
   }
 
   let pg: TestDatabase | undefined;
@@ -220,12 +244,102 @@ describe.each(['sqlite', 'postgres'] as const)('admin API data on %s', (store) =
   });
 
   describe('audit and stats', () => {
-    it('GET /audit filters by client and pages by cursor; GET /audit/verify checks the chain', async () => {
+    it('GET /audit filters by client and pages by cursor', async () => {
       const first = await s.call(token, 'GET', `/audit?client_id=${client.client_id}&limit=2`);
       expect(first.body.items).toHaveLength(2);
       const second = await s.call(token, 'GET', `/audit?client_id=${client.client_id}&limit=2&cursor=${first.body.next_cursor}`);
       expect(second.body.items[0].seq).toBeGreaterThan(first.body.items[1].seq);
-      expect((await s.call(token, 'GET', '/audit/verify')).body).toMatchObject({ ok: true, records: expect.any(Number) });
+    });
+
+    type Verification = { ok: boolean; records: number; problem?: { seq: number; chain: number; reason: string }; verified_at: string; age_seconds: number; took_ms: number };
+    const verify = async (query = '', as = token): Promise<Verification> => {
+      const res = await s.call(as, 'GET', `/audit/verify${query}`);
+      expect(res.status).toBe(200);
+      return res.body;
+    };
+
+    /**
+     * Holds the passes over the audit log (each begins by reading the chains' heads) until released,
+     * counting them until restored, and the requests whose admin token has been looked up meanwhile (from there to
+     * asking for the verification is only microtasks).
+     */
+    function holdPasses() {
+      const { store, engine } = s.tessera;
+      const [heads, lookup] = [store.auditHeads, engine.adminTokenFor];
+      let open!: () => void;
+      const gate = new Promise<void>((resolve) => {
+        open = resolve;
+      });
+      const seen = { passes: 0, requests: 0 };
+      store.auditHeads = async () => {
+        seen.passes++;
+        await gate;
+        return heads.call(store);
+      };
+      engine.adminTokenFor = async (value) => {
+        const found = await lookup.call(engine, value);
+        seen.requests++;
+        return found;
+      };
+      return {
+        seen,
+        release: () => open(),
+        restore() {
+          [store.auditHeads, engine.adminTokenFor] = [heads, lookup];
+        },
+      };
+    }
+
+    it('GET /audit/verify: concurrent callers share one full pass; within the bound the same pass is answered again, with its time and age', async () => {
+      // The file's first check: no pass to reuse yet, so one begins and all six wait for it.
+      const hold = holdPasses();
+      const pending = Array.from({ length: 6 }, () => verify());
+      await expect.poll(() => hold.seen.requests).toBe(6);
+      hold.release();
+      const answers = await Promise.all(pending);
+      hold.restore();
+      expect(hold.seen.passes).toBe(1);
+      expect(new Set(answers.map((a) => JSON.stringify(a))).size).toBe(1);
+      const pass = answers[0] as Verification;
+      expect(pass).toMatchObject({ ok: true, records: (await s.tessera.store.auditHeads()).reduce((n, h) => n + h.records, 0) });
+      await issue();
+      const again = await verify();
+      expect(again).toMatchObject({ ok: true, records: pass.records, verified_at: pass.verified_at, took_ms: pass.took_ms });
+      // Its age is the time since verified_at, by the server's clock (whole seconds).
+      expect(again.age_seconds).toBeGreaterThanOrEqual(0);
+      expect(again.age_seconds).toBeLessThanOrEqual((Date.now() - Date.parse(pass.verified_at)) / 1000);
+    });
+
+    it('GET /audit/verify?fresh=true: a new full pass begun after the request; callers asking during a pass share the one after it; a read-only token may ask', async () => {
+      const reader = await s.adminToken('reader', { readOnly: true });
+      const before = Date.now();
+      const hold = holdPasses();
+      const first = verify('?fresh=true');
+      await expect.poll(() => hold.seen.requests).toBe(1);
+      const during = [verify('?fresh=true', reader), verify('?fresh=true'), verify('?fresh=true')];
+      await expect.poll(() => hold.seen.requests).toBe(4);
+      hold.release();
+      const [a, ...later] = await Promise.all([first, ...during]);
+      hold.restore();
+      expect(hold.seen.passes).toBe(2);
+      // One pass at a time: the three that asked during the first share the second.
+      expect(new Set(later.map((l) => JSON.stringify(l))).size).toBe(1);
+      expect(Date.parse(a?.verified_at as string)).toBeGreaterThanOrEqual(before);
+      expect(Date.parse(later[0]?.verified_at as string)).toBeGreaterThanOrEqual(Date.parse(a?.verified_at as string));
+      expect([a?.ok, later[0]?.ok]).toEqual([true, true]);
+      expect((await s.call(token, 'GET', '/audit/verify?fresh=yes')).status).toBe(400);
+    });
+
+    it('GET /audit/verify?fresh=true reports a record edited in the database as broken; the reused pass, older, still says when it ran', async () => {
+      const [row] = await direct('SELECT seq, data FROM audit WHERE data IS NOT NULL ORDER BY seq LIMIT 1');
+      const [seq, data] = [Number(row?.seq), String(row?.data)];
+      const setData = (text: string) => direct(`UPDATE audit SET data = '${text.replaceAll("'", "''")}' WHERE seq = ${seq}`);
+      const reused = await verify();
+      await setData('{"scope":"admin"}');
+      expect(await verify()).toMatchObject({ ok: true, verified_at: reused.verified_at });
+      expect(await verify('?fresh=true')).toMatchObject({ ok: false, problem: { seq, reason: 'record content altered' } });
+      await setData(data);
+      expect(await verify('?fresh=true')).toMatchObject({ ok: true });
     });
 
     it('GET /stats counts tokens by state and client, and events per minute over the last hour', async () => {

@@ -1,10 +1,12 @@
 /**
  * The web console's audit log page (issue 13, "Web console"): the hash chains' verification
- * status and the API's filters, in Chromium; and axe-core (WCAG rules) run on every page of the
+ * status with its age and "Verify now" (a read-only token, from the keyboard), and the API's
+ * filters, in Chromium; and axe-core (WCAG rules) run on every page of the
  * console, with no serious or critical violation. Screenshots in test-artifacts/console/.
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { axe, type Chromium, launchChromium } from './chromium.js';
@@ -42,7 +44,7 @@ it('the audit page shows the hash chains verified, and its event filter shows on
   await page.getByRole('button', { name: 'Sign in' }).click();
   const verify = (await (await fetch(`${adminUrl}/admin/api/v1/audit/verify`, { headers: { authorization: `Bearer ${await adminToken('check')}` } })).json()) as { ok: boolean };
   expect(verify.ok).toBe(true);
-  await expect.poll(() => page.getByTestId('chain').textContent()).toMatch(/^Hash chains verified: \d+ records, none altered or missing\.$/);
+  await expect.poll(() => page.getByTestId('chain').textContent()).toMatch(/^Verified (just now|\d+ s ago): \d+ records, hash chains intact \(none altered or missing\)\.$/);
   await expect.poll(() => page.getByTestId('audit-row').count()).toBeGreaterThan(3);
   await page.getByLabel('Event').fill('token.revoked');
   await page.getByRole('button', { name: 'Filter' }).click();
@@ -52,6 +54,44 @@ it('the audit page shows the hash chains verified, and its event filter shows on
   await page.getByLabel('User id').fill(userId);
   await page.getByRole('button', { name: 'Filter' }).click();
   await expect.poll(async () => (await page.locator('[data-testid="audit-row"] td:nth-child(6)').allTextContents()).every((u) => u === userId)).toBe(true);
+});
+
+it("a read-only token's 'Verify now', pressed from the keyboard, shows a new full pass with its time; the rows stay; an edited record shows as broken", async () => {
+  await kit.signOut(page);
+  await kit.signIn(page, adminUrl, await kit.adminToken(h, 'reader', true));
+  await page.goto(`${adminUrl}/console/audit`);
+  const time = page.getByTestId('chain').locator('time');
+  const shown = await time.getAttribute('datetime');
+  expect(shown).not.toBeNull();
+  await expect.poll(() => page.getByTestId('audit-row').count()).toBeGreaterThan(3);
+  const rows = await page.getByTestId('audit-row').count();
+  const pressed = Date.now();
+  await page.getByRole('button', { name: 'Verify now' }).focus();
+  await page.keyboard.press('Enter');
+  // While the pass runs no time is shown; then the new pass's, begun after the press.
+  await expect.poll(async () => Date.parse((await page.getByTestId('chain').innerHTML()).match(/datetime="([^"]+)"/)?.[1] ?? '0')).toBeGreaterThanOrEqual(pressed);
+  expect(Date.parse(shown as string)).toBeLessThan(pressed);
+  await expect.poll(() => page.getByTestId('chain').textContent()).toMatch(/^Verified (just now|\d+ s ago): \d+ records, hash chains intact/);
+  // The button keeps the focus through the pass (aria-disabled while it runs, never disabled).
+  expect(await page.evaluate('document.activeElement.textContent')).toBe('Verify now');
+  expect(await page.getByTestId('audit-row').count()).toBe(rows);
+  await page.screenshot({ path: join(ARTIFACTS, 'audit-verified.png'), fullPage: true });
+
+  // A record edited in the database behind the server's back: the next pass says where, as an error.
+  const db = new Database(h.server.db);
+  try {
+    const { seq, reason } = db.prepare("SELECT seq, reason FROM audit WHERE event = 'token.revoked'").get() as { seq: number; reason: string };
+    db.prepare('UPDATE audit SET reason = ? WHERE seq = ?').run('nothing to see', seq);
+    await page.getByRole('button', { name: 'Verify now' }).click();
+    await expect.poll(() => page.getByTestId('chain').textContent()).toMatch(new RegExp(`: hash chain broken at record ${seq} \\(chain 0\\): record content altered\\.$`));
+    expect(await page.getByTestId('chain').getAttribute('class')).toBe('error');
+    await page.screenshot({ path: join(ARTIFACTS, 'audit-broken.png') });
+    db.prepare('UPDATE audit SET reason = ? WHERE seq = ?').run(reason, seq);
+    await page.getByRole('button', { name: 'Verify now' }).click();
+    await expect.poll(() => page.getByTestId('chain').textContent()).toMatch(/hash chains intact/);
+  } finally {
+    db.close();
+  }
 });
 
 it('every console page passes axe-core with no serious or critical violation', async () => {

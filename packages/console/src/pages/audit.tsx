@@ -1,6 +1,7 @@
 /**
  * The audit log: filtered by event, actor, client, user and time (the API's own filters), paged
- * by its cursor, with the hash chains' verification (GET /audit/verify) at the top.
+ * by its cursor, with the hash chains' last full verification (GET /audit/verify, which the server
+ * reuses for a minute) at the top, its age, and "Verify now" for a new pass (?fresh=true).
  */
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, type AuditRecord, api, type Page } from '../api.js';
@@ -11,6 +12,70 @@ interface Verification {
   ok: boolean;
   records: number;
   problem?: { seq: number; chain: number; reason: string };
+  verified_at: string;
+  age_seconds: number;
+}
+
+/** How long ago, from the server's age of the pass plus the time since it answered (no trust in this clock's agreement with the server's). */
+function ago(seconds: number, at: string): string {
+  if (seconds < 1) return 'just now';
+  if (seconds < 60) return `${Math.floor(seconds)} s ago`;
+  if (seconds < 3600) return `${Math.floor(seconds / 60)} min ago`;
+  return `at ${when(at)}`;
+}
+
+/**
+ * The verification's result, in a live region (announced when it changes), after its age, which
+ * ticks outside it (not announced every second); "Verify now" asks for a new full pass, read-only
+ * tokens too (it only reads). While a pass runs the button stays focusable, marked aria-disabled.
+ */
+function ChainStatus({ session, failed }: { session: PageProps['session']; failed: (err: unknown) => void }) {
+  const [shown, setShown] = useState<{ v: Verification; received: number } | undefined>(undefined);
+  const [verifying, setVerifying] = useState(true);
+  const [now, setNow] = useState(Date.now());
+  async function verify(fresh: boolean) {
+    setVerifying(true);
+    try {
+      const v = await api<Verification>(session, 'GET', `/audit/verify${fresh ? '?fresh=true' : ''}`);
+      setShown({ v, received: Date.now() });
+      setNow(Date.now());
+    } catch (err) {
+      failed(err);
+    } finally {
+      setVerifying(false);
+    }
+  }
+  useEffect(() => {
+    verify(false);
+    const timer = setInterval(() => setNow(Date.now()), 1000);
+    return () => clearInterval(timer);
+  }, [session]);
+
+  const v = verifying ? undefined : shown?.v;
+  const result = !v
+    ? 'Verifying the hash chains…'
+    : v.ok
+      ? `${count(v.records, 'record')}, hash chains intact (none altered or missing).`
+      : `hash chain broken at record ${v.problem?.seq} (chain ${v.problem?.chain}): ${v.problem?.reason}.`;
+  return (
+    <div class="chain-check">
+      <p data-testid="chain" class={v && !v.ok ? 'error' : 'notice'}>
+        {v && shown && (
+          <>
+            Verified{' '}
+            <time dateTime={v.verified_at} title={when(v.verified_at)}>
+              {ago(v.age_seconds + Math.max(0, now - shown.received) / 1000, v.verified_at)}
+            </time>
+            :{' '}
+          </>
+        )}
+        <span role="status">{result}</span>
+      </p>
+      <button type="button" class="secondary" aria-disabled={verifying ? 'true' : undefined} onClick={() => verifying || verify(true)}>
+        Verify now
+      </button>
+    </div>
+  );
 }
 
 const FILTERS = [
@@ -35,7 +100,6 @@ function query(f: Filters): string {
 }
 
 export function Audit({ session, onSignedOut }: PageProps) {
-  const [verification, setVerification] = useState<Verification | undefined>(undefined);
   const [filters, setFilters] = useState<Filters>(EMPTY);
   const [applied, setApplied] = useState<Filters>(EMPTY);
   const [rows, setRows] = useState<AuditRecord[] | undefined>(undefined);
@@ -57,20 +121,13 @@ export function Audit({ session, onSignedOut }: PageProps) {
     }
   }
   useEffect(() => {
-    api<Verification>(session, 'GET', '/audit/verify').then(setVerification, failed);
     load(EMPTY, null);
   }, [session]);
 
   return (
     <section aria-labelledby="audit-title">
       <h1 id="audit-title">Audit log</h1>
-      <p role="status" data-testid="chain" class={verification && !verification.ok ? 'error' : 'notice'}>
-        {!verification
-          ? 'Verifying the hash chains…'
-          : verification.ok
-            ? `Hash chains verified: ${count(verification.records, 'record')}, none altered or missing.`
-            : `Hash chain broken at record ${verification.problem?.seq} (chain ${verification.problem?.chain}): ${verification.problem?.reason}.`}
-      </p>
+      <ChainStatus session={session} failed={failed} />
       <form
         class="filters"
         onSubmit={(e) => {

@@ -7,6 +7,7 @@ import type { z } from 'zod';
 import type { HandlerParts } from '../app.js';
 import type { Actor } from '../lifecycle/context.js';
 import type { PlainRequest } from '../http/types.js';
+import type { Verified } from '../audit/shared-verification.js';
 import type { Counted } from '../metrics/token-census.js';
 import type { AdminTokenRecord } from '../store/types.js';
 
@@ -24,6 +25,8 @@ export interface RouteContext<Q, B> {
   tessera: HandlerParts;
   /** The token census (metrics/token-census.ts), shared by every request of this listener. */
   census: () => Promise<Counted>;
+  /** The audit log's last full verification (audit/shared-verification.ts), shared likewise. */
+  verification: (fresh: boolean) => Promise<Verified>;
 }
 
 export interface Route {

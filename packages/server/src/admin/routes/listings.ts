@@ -4,7 +4,6 @@
  * Tokens are shown by id and metadata only, never their values or hashes.
  */
 import { z } from 'zod';
-import { verifyStore } from '../../audit/verify-store.js';
 import { auditJson } from '../../cli/commands/audit.js';
 import type { GrantRecord, TokenRecord, TokenState } from '../../store/types.js';
 import { decodeCursor, page } from '../cursor.js';
@@ -97,9 +96,19 @@ export const listingRoutes = [
     },
   }),
   route({
-    method: 'GET', path: '/audit/verify', tag: 'audit', status: 200, summary: "check the audit log's hash chains, as `tessera audit verify` does",
-    response: z.object({ ok: z.boolean(), records: z.number(), problem: z.object({ seq: z.number(), chain: z.number(), reason: z.string() }).optional() }),
-    handle: async ({ tessera }) => verifyStore(tessera.store),
+    method: 'GET', path: '/audit/verify', tag: 'audit', status: 200,
+    summary: "the audit log's hash chains checked in full, as `tessera audit verify` does: one pass at a time, shared by concurrent callers; a pass that began under 60 s ago is answered again (see verified_at), `?fresh=true` waits for one that begins after the request",
+    query: z.strictObject({ fresh: z.enum(['true', 'false']).optional().describe('true: a new full pass (shared with callers asking meanwhile) instead of the last one') }),
+    response: z.object({
+      ok: z.boolean(), records: z.number().describe('records checked: every one appended before verified_at, or up to the broken one'),
+      problem: z.object({ seq: z.number(), chain: z.number(), reason: z.string() }).optional(),
+      verified_at: time.describe('when the pass began; records appended since are checked by the next'),
+      age_seconds: z.number().describe('seconds since verified_at, by the server clock'), took_ms: z.number().describe('how long the pass took'),
+    }),
+    async handle({ query, verification }) {
+      const { at, tookMs, report } = await verification(query.fresh === 'true');
+      return { ...report, verified_at: new Date(at).toISOString(), age_seconds: Math.max(0, Math.floor((Date.now() - at) / 1000)), took_ms: tookMs };
+    },
   }),
   route({
     method: 'GET', path: '/stats', tag: 'stats', status: 200, summary: 'token counts by state and by client, as of counted_at (one count serves a second; past that a count up to 30 s old is answered while a new one runs); audit events per minute over the last hour',
