@@ -15,6 +15,24 @@ export interface Confirmation {
   run: (reason: string | undefined) => Promise<string>;
 }
 
+/**
+ * A page's confirmations: `ask` opens the dialog with one; `dialog` is the element to render;
+ * once one has run, `done` gets what it said it did (the page shows it and reads its data again).
+ */
+export function useConfirmation(done: (result: string) => void): { ask: (c: Confirmation) => void; dialog: preact.JSX.Element } {
+  const [confirmation, setConfirmation] = useState<Confirmation | undefined>(undefined);
+  const dialog = (
+    <ConfirmDialog
+      confirmation={confirmation}
+      onClose={(result) => {
+        setConfirmation(undefined);
+        if (result) done(result);
+      }}
+    />
+  );
+  return { ask: setConfirmation, dialog };
+}
+
 /** `children`: more fields for this confirmation, kept by the caller (shown after the reason). */
 export function ConfirmDialog({ confirmation, onClose, children }: { confirmation: Confirmation | undefined; onClose: (result?: string) => void; children?: ComponentChildren }) {
   const ref = useRef<HTMLDialogElement>(null);

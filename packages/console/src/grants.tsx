@@ -7,7 +7,7 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, type AuditRecord, api, type Grant, type Page, type Revoked, type Session, type Token } from './api.js';
-import { type Confirmation, ConfirmDialog, count } from './confirm.js';
+import { count, useConfirmation } from './confirm.js';
 import { when } from './pages/common.js';
 
 /** Grants a page shows (each with its tokens): "Load more" asks for the next. */
@@ -66,7 +66,7 @@ export interface GrantsProps {
 
 export function Grants({ session, onSignedOut, filter, of, version, onChanged, onError }: GrantsProps) {
   const [shown, setShown] = useState<Shown | undefined>(undefined);
-  const [confirmation, setConfirmation] = useState<Confirmation | undefined>(undefined);
+  const { ask, dialog } = useConfirmation(onChanged);
   const failed = (err: unknown) => {
     if (err instanceof ApiError && err.status === 401) onSignedOut();
     else onError((err as Error).message);
@@ -85,7 +85,7 @@ export function Grants({ session, onSignedOut, filter, of, version, onChanged, o
   }
 
   const revoke = (type: 'token' | 'grant', value: string, title: string, message: string, action: string) =>
-    setConfirmation({
+    ask({
       title, message, action, reason: true,
       run: async (reason) => {
         const r = await api<Revoked>(session, 'POST', '/revocations', { type, value, ...(reason ? { reason } : {}) });
@@ -161,13 +161,7 @@ export function Grants({ session, onSignedOut, filter, of, version, onChanged, o
           Load more grants
         </button>
       )}
-      <ConfirmDialog
-        confirmation={confirmation}
-        onClose={(result) => {
-          setConfirmation(undefined);
-          if (result) onChanged(result);
-        }}
-      />
+      {dialog}
     </>
   );
 }

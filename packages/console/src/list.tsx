@@ -6,7 +6,7 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, api, type Page, type Revoked, type Session } from './api.js';
-import { type Confirmation, ConfirmDialog, count } from './confirm.js';
+import { type Confirmation, count, useConfirmation } from './confirm.js';
 import { activeCounts, Messages } from './pages/common.js';
 
 /** Rows a page of the list asks for. */
@@ -67,7 +67,7 @@ export function List<T>(props: ListProps<T>) {
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | undefined>(undefined);
   const [notice, setNotice] = useState<string | undefined>(undefined);
-  const [confirmation, setConfirmation] = useState<Confirmation | undefined>(undefined);
+  const { ask, dialog } = useConfirmation((result) => done(result));
   // Answers to an older search (or page) that arrive after a newer one was asked for are dropped.
   const latest = useRef(0);
 
@@ -99,7 +99,7 @@ export function List<T>(props: ListProps<T>) {
 
   async function askDelete(item: T) {
     try {
-      setConfirmation(await props.confirmDelete(item));
+      ask(await props.confirmDelete(item));
     } catch (err) {
       setError((err as Error).message);
     }
@@ -170,13 +170,7 @@ export function List<T>(props: ListProps<T>) {
           )}
         </>
       )}
-      <ConfirmDialog
-        confirmation={confirmation}
-        onClose={(result) => {
-          setConfirmation(undefined);
-          if (result) done(result);
-        }}
-      />
+      {dialog}
     </>
   );
 }

@@ -4,7 +4,7 @@
  */
 import { useState } from 'preact/hooks';
 import { api, type Revoked, type Session, type User } from '../api.js';
-import { type Confirmation, ConfirmDialog, count } from '../confirm.js';
+import { count, useConfirmation } from '../confirm.js';
 import { Grants } from '../grants.js';
 import { BASE, Link } from '../router.js';
 import { activeCounts, Messages, type PageProps, useLoaded } from './common.js';
@@ -23,7 +23,10 @@ async function load(session: Session, id: string): Promise<Data> {
 export function UserPage({ session, onSignedOut, id }: PageProps & { id: string }) {
   const { data, error, setError, refresh: reload } = useLoaded(onSignedOut, () => load(session, id), [session, id]);
   const [notice, setNotice] = useState<string | undefined>(undefined);
-  const [confirmation, setConfirmation] = useState<Confirmation | undefined>(undefined);
+  const { ask, dialog } = useConfirmation((result) => {
+    setNotice(result);
+    refresh();
+  });
   // Bumped after a change made here: the grants are read again with the counts.
   const [version, setVersion] = useState(0);
   const refresh = () => {
@@ -32,7 +35,7 @@ export function UserPage({ session, onSignedOut, id }: PageProps & { id: string 
   };
 
   const revoke = (type: 'user', value: string, title: string, message: string, action: string) =>
-    setConfirmation({
+    ask({
       title, message, action, reason: true,
       run: async (reason) => {
         const r = await api<Revoked>(session, 'POST', '/revocations', { type, value, ...(reason ? { reason } : {}) });
@@ -72,7 +75,7 @@ export function UserPage({ session, onSignedOut, id }: PageProps & { id: string 
         <EditUser
           session={session}
           user={user}
-          confirm={setConfirmation}
+          confirm={ask}
           onSaved={(message) => {
             setNotice(message);
             refresh();
@@ -102,16 +105,7 @@ export function UserPage({ session, onSignedOut, id }: PageProps & { id: string 
         }}
         onError={setError}
       />
-      <ConfirmDialog
-        confirmation={confirmation}
-        onClose={(result) => {
-          setConfirmation(undefined);
-          if (result) {
-            setNotice(result);
-            refresh();
-          }
-        }}
-      />
+      {dialog}
     </section>
   );
 }

@@ -6,7 +6,7 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, api, type Page } from '../api.js';
-import { type Confirmation, ConfirmDialog, count } from '../confirm.js';
+import { count, useConfirmation } from '../confirm.js';
 import { BASE, Link, navigate } from '../router.js';
 import { Messages, type PageProps, when } from './common.js';
 
@@ -46,7 +46,10 @@ export function Webhooks({ session, onSignedOut, id }: PageProps & { id?: string
   const [error, setError] = useState<string | undefined>(undefined);
   const [notice, setNotice] = useState<string | undefined>(undefined);
   const [created, setCreated] = useState<(Webhook & { secret: string }) | undefined>(undefined);
-  const [confirmation, setConfirmation] = useState<Confirmation | undefined>(undefined);
+  const { ask, dialog } = useConfirmation((result) => {
+    setNotice(result);
+    load();
+  });
   const fail = (err: unknown) => {
     if (err instanceof ApiError && err.status === 401) onSignedOut();
     else setError((err as Error).message);
@@ -63,7 +66,7 @@ export function Webhooks({ session, onSignedOut, id }: PageProps & { id?: string
   }, [session]);
 
   function askRemove(w: Webhook) {
-    setConfirmation({
+    ask({
       title: 'Remove this webhook?',
       message: `This removes the subscription of ${w.url} to ${count(w.events.length, 'event')} and its deliveries, pending ones included: they will not be sent. It cannot be undone.`,
       action: 'Remove webhook',
@@ -139,16 +142,7 @@ export function Webhooks({ session, onSignedOut, id }: PageProps & { id?: string
       )}
       {id !== undefined && webhooks && !selected && <p class="error">No webhook with id {id}.</p>}
       {selected && <Deliveries key={selected.id} session={session} webhook={selected} onError={fail} />}
-      <ConfirmDialog
-        confirmation={confirmation}
-        onClose={(result) => {
-          setConfirmation(undefined);
-          if (result) {
-            setNotice(result);
-            load();
-          }
-        }}
-      />
+      {dialog}
     </section>
   );
 }
