@@ -243,6 +243,28 @@ describe.each(['sqlite', 'postgres'] as const)('admin API data on %s', (store) =
     });
   });
 
+  describe('control characters and bidirectional overrides (never a 500)', () => {
+    it('an id filter with a NUL or another control character is a 400 problem, not a database error', async () => {
+      for (const path of ['/deliveries?webhook_id=%00', '/deliveries?webhook_id=a%1Bb', '/tokens?client_id=%00', '/audit?client_id=%E2%80%AE']) {
+        const res = await s.call(token, 'GET', path);
+        expect(res.status, path).toBe(400);
+        expect(res.body).toMatchObject({ status: 400, errors: [expect.objectContaining({ detail: expect.stringMatching(/control characters/) })] });
+      }
+    });
+
+    it('a client name with a NUL, a C1 control, DEL or a bidi override (U+202E) is refused on create and update (400), as the CLI refuses it', async () => {
+      for (const name of ['a\u0000b', 'a\u0085b', 'a\u007fb', 'invoice\u202Egpj.exe', 'a\u2066b']) {
+        const made = await s.call(token, 'POST', '/clients', { name, grant_types: ['client_credentials'], scope: 'read' });
+        expect(made.status, JSON.stringify(name)).toBe(400);
+        expect(made.body.errors).toEqual([expect.objectContaining({ pointer: '/body/name' })]);
+        const changed = await s.call(token, 'PATCH', `/clients/${client.client_id}`, { name });
+        expect(changed.status, JSON.stringify(name)).toBe(400);
+      }
+      expect((await s.call(token, 'GET', `/clients/${client.client_id}`)).body.name).toBe('svc');
+      expect((await s.call(token, 'POST', '/users', { username: 'bidi', password: 'correct horse battery staple', name: 'a\u202Eb' })).status).toBe(400);
+    });
+  });
+
   describe('audit and stats', () => {
     it('GET /audit filters by client and pages by cursor', async () => {
       const first = await s.call(token, 'GET', `/audit?client_id=${client.client_id}&limit=2`);

@@ -91,6 +91,11 @@ describe('problem details on bad input (never 500)', () => {
     expect(form.status).toBe(415);
     expect(form.headers.get('content-type')).toBe('application/problem+json');
     problem(await s.call(token, 'GET', '/clients/nope'), 404);
+    // An unknown id is quoted cut to 128 characters, as webhooks' are.
+    const long = await s.call(token, 'GET', `/clients/${'x'.repeat(5000)}`);
+    problem(long, 404);
+    expect(long.body.detail).toBe(`no client with id '${'x'.repeat(128)}'`);
+    expect((await s.call(token, 'GET', `/users/${'y'.repeat(5000)}`)).body.detail).toBe(`no user with id '${'y'.repeat(128)}'`);
     problem(await s.call(token, 'GET', '/nothing'), 404);
     const wrong = await s.call(token, 'PUT', '/clients');
     problem(wrong, 405);

@@ -4,8 +4,9 @@
  * up (by id, never its value); Last-Event-ID resumes with every event committed meanwhile, once
  * each, even when concurrent writes commit on PostgreSQL's several audit chains out of seq order;
  * a change another process commits on the same database shows up; no credential, a wrong one or a
- * Last-Event-ID the stream never sent is a problem, never a stream; the open streams are bounded;
- * heartbeats come, and revoking the admin token ends the stream.
+ * Last-Event-ID the stream never sent (or past a chain's head) is a problem, never a stream; the
+ * open streams are bounded, per server and per admin token; heartbeats come, and revoking the admin
+ * token, or signing out of the console session a stream came through, ends the stream.
  */
 import { randomBytes } from 'node:crypto';
 import { openTessera } from '@tessera/server';
@@ -205,11 +206,53 @@ describe.each(['sqlite', 'postgres'] as const)('GET /admin/api/v1/events on %s',
     expect(head.headers.get('content-type')).toBe('text/event-stream');
   });
 
+  it('a Last-Event-ID past a chain\'s head is a 400 problem saying so (it would silence the stream until the chain got there)', async () => {
+    const stream = await follow();
+    await issue();
+    await expect.poll(() => stream.events.length, { timeout: 10_000 }).toBeGreaterThan(0);
+    stream.close();
+    const seqs = (stream.events.at(-1) as LifecycleEvent).id.split('.').map(Number);
+    for (const chain of [0, seqs.length - 1]) {
+      const ahead = seqs.map((seq, i) => (i === chain ? seq + 1_000_000 : seq)).join('.');
+      const res = await fetch(`${s.adminUrl}/admin/api/v1/events`, { headers: { authorization: `Bearer ${token}`, 'last-event-id': ahead } });
+      expect(res.status).toBe(400);
+      expect(res.headers.get('content-type')).toBe('application/problem+json');
+      expect(((await res.json()) as { detail: string }).detail).toMatch(new RegExp(`past the head of audit chain ${chain}`));
+    }
+  });
+
+  it.runIf(store === 'sqlite')('at most 4 streams per admin token: one more is a 429 problem "Too Many Requests" with Retry-After (RFC 6585 §4); another token still gets one', async () => {
+    const value = await s.adminToken('greedy');
+    const mine: EventStream[] = [];
+    for (let i = 0; i < 4; i++) {
+      const stream = await follow({ authorization: `Bearer ${value}` });
+      expect(stream.status).toBe(200);
+      mine.push(stream);
+    }
+    const refused = await follow({ authorization: `Bearer ${value}` });
+    expect(refused.status).toBe(429);
+    expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
+    const body = await (await fetch(`${s.adminUrl}/admin/api/v1/events`, { headers: { authorization: `Bearer ${value}` } })).json();
+    expect(body).toMatchObject({ status: 429, title: 'Too Many Requests', detail: expect.stringMatching(/one admin token/) });
+    const other = await follow();
+    expect(other.status).toBe(200);
+    other.close();
+    mine.pop()?.close();
+    await expect.poll(async () => {
+      const again = await follow({ authorization: `Bearer ${value}` });
+      again.close();
+      return again.status;
+    }, { timeout: 10_000 }).toBe(200);
+    for (const stream of mine) stream.close();
+  });
+
   it.runIf(store === 'sqlite')('at most 32 streams are open at once: one more is a 429 problem with Retry-After (RFC 6585 §4), and a closed one frees its slot', async () => {
     const mine: EventStream[] = [];
     let refused: EventStream | undefined;
+    // Four a token (the per-token bound), so that the server's bound is the one reached.
+    const tokens = await Promise.all(Array.from({ length: 11 }, () => s.adminToken('many')));
     while (refused === undefined && mine.length <= 40) {
-      const stream = await follow();
+      const stream = await follow({ authorization: `Bearer ${tokens[Math.floor(mine.length / 4)]}` });
       if (stream.status === 429) refused = stream;
       else mine.push(stream);
     }
@@ -218,11 +261,25 @@ describe.each(['sqlite', 'postgres'] as const)('GET /admin/api/v1/events on %s',
     expect(refused?.headers.get('retry-after')).toMatch(/^\d+$/);
     mine.pop()?.close();
     await expect.poll(async () => {
-      const again = await follow();
+      const again = await follow({ authorization: `Bearer ${tokens[10]}` });
       again.close();
       return again.status;
     }, { timeout: 10_000 }).toBe(200);
     for (const stream of mine) stream.close();
+  });
+
+  it('a stream opened through a console session ends when that session signs out, though its admin token lives on', async () => {
+    const signIn = await fetch(`${s.adminUrl}/console/session`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: `token=${encodeURIComponent(token)}` });
+    expect(signIn.status).toBe(200);
+    const cookie = (signIn.headers.get('set-cookie') as string).split(';')[0] as string;
+    const { csrf } = (await signIn.json()) as { csrf: string };
+    const stream = await openEvents(s.adminUrl, { cookie });
+    open.push(stream);
+    expect(stream.status).toBe(200);
+    expect((await fetch(`${s.adminUrl}/console/session/logout`, { method: 'POST', headers: { cookie, 'x-csrf-token': csrf } })).status).toBe(204);
+    await stream.ended;
+    expect(stream.comments).toContain('the admin token or console session is no longer valid');
+    expect((await s.call(token, 'GET', '/stats')).status).toBe(200);
   });
 
   it('sends heartbeat comments, and ends the stream once its admin token is revoked', async () => {
@@ -233,7 +290,7 @@ describe.each(['sqlite', 'postgres'] as const)('GET /admin/api/v1/events on %s',
     const id = (await s.tessera.store.listAdminTokens()).find((t) => value.includes(t.id))?.id as string;
     expect(await s.tessera.engine.revokeAdminToken(id, { actor: 'test' })).toMatchObject({ id });
     await stream.ended;
-    expect(stream.comments).toContain('the admin token is no longer valid');
+    expect(stream.comments).toContain('the admin token or console session is no longer valid');
   });
 
   it('a change committed by another process on the same database (a user created, as the CLI does) shows up too', async () => {

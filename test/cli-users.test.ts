@@ -1,7 +1,8 @@
 /**
  * Users' OpenID Connect profile through the CLI (issue 11): `user create --username U --email E
  * --name N --password-stdin` and `user update`, audited without the values, refused clearly; and
- * `client create --post-logout-redirect-uri` for RP-initiated logout.
+ * `client create --post-logout-redirect-uri` for RP-initiated logout; client names held to the
+ * users' rule (no control characters or bidi overrides).
  */
 import { rmSync } from 'node:fs';
 import { join } from 'node:path';
@@ -86,5 +87,17 @@ describe('tessera user create / update: name, email, email_verified', () => {
       expect(r.code, bad).toBe(2);
       expect(r.stderr).toMatch(/--post-logout-redirect-uri must/);
     }
+  }, 30_000);
+
+  it('client create and update refuse a --name with a control character or a bidi override (U+202E), as the admin API and user names do (exit 2)', async () => {
+    const c = await json(['client', 'create', '--name', 'svc', '--grant-type', 'client_credentials', '--scope', 'read']);
+    for (const name of ['a\u001b[31mb', 'a\u0085b', 'invoice\u202Egpj.exe', '   ']) {
+      const made = await run(['client', 'create', '--name', name, '--grant-type', 'client_credentials', '--scope', 'read']);
+      expect(made.code, JSON.stringify(name)).toBe(2);
+      expect(made.stderr).toMatch(/--name must be 1 to 200 characters/);
+      const changed = await run(['client', 'update', c.client_id, '--name', name]);
+      expect(changed.code, JSON.stringify(name)).toBe(2);
+    }
+    expect((await json(['client', 'show', c.client_id])).name).toBe('svc');
   }, 30_000);
 });

@@ -229,4 +229,19 @@ describe('in Chromium', () => {
     await page.getByRole('button', { name: 'Sign out' }).click();
     await page.getByLabel('Admin token').waitFor();
   });
+
+  it('a page path whose id is not valid percent-encoding shows Not found, never a script error', async () => {
+    const errors: string[] = [];
+    page.on('pageerror', (err) => errors.push(err.message));
+    await page.getByLabel('Admin token').fill(token);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByTestId('admin-name').waitFor();
+    for (const path of ['clients/%E0%A4%A', 'users/%', 'webhooks/%ZZ']) {
+      await page.goto(`${s.adminUrl}/console/${path}`);
+      await page.getByRole('heading', { name: 'Not found' }).waitFor();
+    }
+    expect(errors).toEqual([]);
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await page.getByLabel('Admin token').waitFor();
+  });
 });

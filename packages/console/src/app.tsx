@@ -67,6 +67,16 @@ function SignIn({ onSignedIn }: { onSignedIn: (s: Session) => void }) {
   );
 }
 
+/** The id a page's path names, decoded; undefined when the path is not that page's or its id is not valid percent-encoding (Not found). */
+function pathId(page: RegExp, path: string): string | undefined {
+  const segment = page.exec(path)?.[1];
+  try {
+    return segment === undefined ? undefined : decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+}
+
 function Console({ session, onSignedOut }: { session: Session; onSignedOut: () => void }) {
   const path = usePath().replace(/\/+$/, '') || BASE;
   async function logout() {
@@ -76,9 +86,9 @@ function Console({ session, onSignedOut }: { session: Session; onSignedOut: () =
       onSignedOut();
     }
   }
-  const userId = /^\/console\/users\/([^/]+)$/.exec(path)?.[1];
-  const clientId = /^\/console\/clients\/([^/]+)$/.exec(path)?.[1];
-  const webhookId = /^\/console\/webhooks\/([^/]+)$/.exec(path)?.[1];
+  const userId = pathId(/^\/console\/users\/([^/]+)$/, path);
+  const clientId = pathId(/^\/console\/clients\/([^/]+)$/, path);
+  const webhookId = pathId(/^\/console\/webhooks\/([^/]+)$/, path);
   const current = PAGES.filter((p) => path === p.href || path.startsWith(`${p.href}/`)).at(-1);
   useEffect(() => {
     document.title = `${current?.label ?? 'Not found'} · Tessera console`;
@@ -117,11 +127,11 @@ function Console({ session, onSignedOut }: { session: Session; onSignedOut: () =
         ) : path === `${BASE}/audit` ? (
           <Audit session={session} onSignedOut={onSignedOut} />
         ) : clientId !== undefined ? (
-          <ClientPage session={session} onSignedOut={onSignedOut} id={decodeURIComponent(clientId)} />
+          <ClientPage session={session} onSignedOut={onSignedOut} id={clientId} />
         ) : path === `${BASE}/webhooks` || webhookId !== undefined ? (
-          <Webhooks session={session} onSignedOut={onSignedOut} {...(webhookId === undefined ? {} : { id: decodeURIComponent(webhookId) })} />
+          <Webhooks session={session} onSignedOut={onSignedOut} {...(webhookId === undefined ? {} : { id: webhookId })} />
         ) : userId !== undefined ? (
-          <UserPage session={session} onSignedOut={onSignedOut} id={decodeURIComponent(userId)} />
+          <UserPage session={session} onSignedOut={onSignedOut} id={userId} />
         ) : (
           <section>
             <h1>Not found</h1>

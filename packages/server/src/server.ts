@@ -6,7 +6,7 @@ import { toProblemResponse } from './admin/problem.js';
 import { createHandler } from './app.js';
 import { defaults, metricsDefaults, type ServerConfig } from './config.js';
 import { listen, listenOn, routeTable } from './http/listener.js';
-import { createNodeServer, drain } from './http/node-server.js';
+import { createNodeServer, drain, STREAM_STALL_MS } from './http/node-server.js';
 import type { Handler } from './http/types.js';
 import { startSweeper } from './lifecycle/sweeper.js';
 import { METRICS_PATH, metricsEndpoint } from './metrics/endpoint.js';
@@ -69,6 +69,9 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   let drops = 0;
   let dropLogged = 0;
   // Never log request bodies, query strings or headers: they carry secrets and tokens.
+  // A stalled stream reader is dropped after STREAM_STALL_MS, or two heartbeats if longer: a
+  // stream checks its credential at heartbeats, which a reader that takes nothing holds off.
+  const streamStallTimeout = Math.max(STREAM_STALL_MS, 2 * (options.config?.feedHeartbeat ?? defaults.feedHeartbeat));
   const server = createNodeServer((req) => (handler !== undefined ? handler(req) : starting.then((h) => h(req))), {
     maxBodyBytes: options.config?.maxBodyBytes ?? defaults.maxBodyBytes,
     // The node:http adapter takes each of these from config.ts's defaults when absent.
@@ -76,6 +79,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     requestTimeout: options.config?.requestTimeout,
     keepAliveTimeout: options.config?.keepAliveTimeout,
     maxConnections: options.config?.maxConnections,
+    streamStallTimeout,
     onError: (err, req, reqId) => log.error({ err, reqId, method: req?.method, path: req?.path }, 'request failed'),
     // One plain call per response: no child logger per request, nothing built when info is off
     // and there are no metrics.
@@ -101,6 +105,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     headersTimeout: options.config?.headersTimeout,
     requestTimeout: options.config?.requestTimeout,
     keepAliveTimeout: options.config?.keepAliveTimeout,
+    streamStallTimeout,
     onError: (err, req, reqId) => log.error({ err, reqId, method: req?.method, path: req?.path }, 'admin request failed'),
     onResponse: log.isLevelEnabled('info') ? (entry) => log.info({ ...entry, listener: 'admin' }, 'request') : undefined,
     errorResponse: toProblemResponse,

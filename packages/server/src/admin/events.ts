@@ -18,8 +18,10 @@
  * Wake-ups: one poll of the chain heads (one row on SQLite, one per chain on PostgreSQL) every
  * POLL_MS while a stream is open, shared by the streams, whatever process made the change;
  * nothing is read while none is. Heartbeat comments every `heartbeat` ms, at which the admin
- * token is checked again (a revoked or expired one ends the stream). At most MAX_STREAMS streams
- * per server: a console tab holds one.
+ * token (and the console session a stream was opened through) is checked again, between the pages
+ * of a catch-up too: a revoked or expired one ends the stream. At most MAX_STREAMS streams per
+ * server, and MAX_TOKEN_STREAMS per admin token (one token cannot take every slot): a console tab
+ * holds one.
  */
 import { auditJson } from '../cli/commands/audit.js';
 import type { AuditHead, AuditRecord, Store } from '../store/types.js';
@@ -31,6 +33,8 @@ const POLL_MS = 250;
 const PAGE = 500;
 /** Open event streams per server. */
 export const MAX_STREAMS = 32;
+/** Open event streams per admin token. */
+export const MAX_TOKEN_STREAMS = 4;
 /** Reconnection delay suggested to EventSource (§9.2.6 `retry`). */
 const RETRY_MS = 2000;
 
@@ -47,6 +51,15 @@ export function parsePosition(value: string, chains: number): Position {
   return value.split('.').map(Number);
 }
 
+/** A position past a chain's head was never sent: waiting for that chain to reach it would send nothing from it. */
+function checkedPosition(position: Position, heads: readonly AuditHead[]): Position {
+  const past = heads.find((h) => (position[h.chain] ?? 0) > h.seq);
+  if (past !== undefined) {
+    throw new Problem(400, `Last-Event-ID is past the head of audit chain ${past.chain} (seq ${past.seq}): not an id this stream sent`);
+  }
+  return position;
+}
+
 /** An audit record as an event's data: what the admin API's /audit shows, without the chain's hashes. */
 export function eventJson(r: AuditRecord) {
   const { prev_hash: _, hash: __, ...shown } = auditJson(r);
@@ -61,6 +74,8 @@ export class AuditTail {
   private timer: NodeJS.Timeout | undefined;
   private polling = false;
   private readonly waiters = new Set<() => void>();
+  /** Open streams by admin token id. */
+  private readonly byToken = new Map<string, number>();
 
   constructor(
     private readonly store: Pick<Store, 'auditHeads' | 'queryAudit'>,
@@ -68,54 +83,69 @@ export class AuditTail {
   ) {}
 
   /**
-   * Opens a stream at `lastEventId` (none: from now). 429 past MAX_STREAMS; 400 for an id this
-   * server did not send. `alive` is asked at each heartbeat whether the stream may go on.
+   * Opens a stream at `lastEventId` (none: from now) for admin token `tokenId`. 429 past
+   * MAX_STREAMS, or past MAX_TOKEN_STREAMS of that token; 400 for an id this server did not send.
+   * `alive` is asked at each heartbeat whether the stream may go on.
    */
-  async subscribe(lastEventId: string | undefined, alive: () => Promise<boolean>): Promise<(signal: AbortSignal) => AsyncIterable<string>> {
+  async subscribe(lastEventId: string | undefined, tokenId: string, alive: () => Promise<boolean>): Promise<(signal: AbortSignal) => AsyncIterable<string>> {
+    const mine = this.byToken.get(tokenId) ?? 0;
     // RFC 6585 §4: 429 with Retry-After; a slot frees when a stream closes.
-    if (this.open >= MAX_STREAMS) throw new Problem(429, `at most ${MAX_STREAMS} event streams may be open at once`, undefined, { 'retry-after': String(RETRY_MS / 1000) });
-    // Counted from here, so streams opening at once cannot pass the bound together.
+    const busy = this.open >= MAX_STREAMS ? `at most ${MAX_STREAMS} event streams may be open at once`
+      : mine >= MAX_TOKEN_STREAMS ? `at most ${MAX_TOKEN_STREAMS} event streams may be open at once with one admin token` : undefined;
+    if (busy !== undefined) throw new Problem(429, busy, undefined, { 'retry-after': String(RETRY_MS / 1000) });
+    // Counted from here, so streams opening at once cannot pass the bounds together.
     this.open++;
+    this.byToken.set(tokenId, mine + 1);
+    const close = () => this.close(tokenId);
     try {
       const heads = await this.store.auditHeads();
       // auditHeads lists the chains 0…n-1 in order: position[chain] is that chain's seq.
-      const position = lastEventId === undefined ? heads.map((h) => h.seq) : parsePosition(lastEventId, heads.length);
+      const position = lastEventId === undefined ? heads.map((h) => h.seq) : checkedPosition(parsePosition(lastEventId, heads.length), heads);
       if (this.timer === undefined) {
         this.heads = heads;
         this.timer = setInterval(() => this.poll(), POLL_MS);
         this.timer.unref();
       }
-      return (signal) => this.stream(position, alive, signal);
+      return (signal) => this.stream(position, alive, signal, close);
     } catch (err) {
-      this.close();
+      close();
       throw err;
     }
   }
 
-  private async *stream(position: Position, alive: () => Promise<boolean>, signal: AbortSignal): AsyncGenerator<string> {
+  private async *stream(position: Position, alive: () => Promise<boolean>, signal: AbortSignal, close: () => void): AsyncGenerator<string> {
     try {
       yield `retry: ${RETRY_MS}\n: connected\n\n`;
       let beat = Date.now() + this.heartbeat;
-      while (!signal.aborted) {
+      /** At a heartbeat, whether the stream may go on (a check that fails, the database away, ends nothing: made again at the next beat). */
+      const live = async () => {
+        if (Date.now() < beat) return true;
+        if (!(await alive().catch(() => true))) return false;
+        beat = Date.now() + this.heartbeat;
+        return true;
+      };
+      let ok = true;
+      while (ok && !signal.aborted) {
         const seen = this.version;
         try {
-          for await (const frames of this.read(position, this.heads ?? [])) yield frames;
+          for await (const frames of this.read(position, this.heads ?? [])) {
+            yield frames;
+            // A catch-up may take many pages: the credential is checked between them too.
+            ok = await live();
+            if (!ok) break;
+          }
         } catch {
           // The database is away: `position` holds what was sent; read again at the next wake-up.
         }
-        if (Date.now() >= beat) {
-          // A check that fails (the database is away) ends nothing: it is made again at the next beat.
-          if (!(await alive().catch(() => true))) {
-            yield ': the admin token is no longer valid\n\n';
-            return;
-          }
-          yield ': heartbeat\n\n';
-          beat = Date.now() + this.heartbeat;
-        }
+        const due = Date.now() >= beat;
+        ok &&= await live();
+        if (!ok) break;
+        if (due) yield ': heartbeat\n\n';
         await this.wait(seen, beat - Date.now(), signal);
       }
+      if (!ok) yield ': the admin token or console session is no longer valid\n\n';
     } finally {
-      this.close();
+      close();
     }
   }
 
@@ -181,7 +211,10 @@ export class AuditTail {
     for (const wake of [...this.waiters]) wake();
   }
 
-  private close(): void {
+  private close(tokenId: string): void {
+    const mine = (this.byToken.get(tokenId) ?? 1) - 1;
+    if (mine > 0) this.byToken.set(tokenId, mine);
+    else this.byToken.delete(tokenId);
     if (--this.open > 0) return;
     // Nobody listens: nothing is read until a stream opens again.
     clearInterval(this.timer);

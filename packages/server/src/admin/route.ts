@@ -22,6 +22,8 @@ export interface RouteContext<Q, B> {
   /** The admin token the request carried, and the actor its changes are audited as (`admin:NAME`). */
   admin: AdminTokenRecord;
   by: Actor;
+  /** Whether the request's credential is still good: its admin token, and the console session it came through (asked again by long answers). */
+  alive: () => Promise<boolean>;
   tessera: HandlerParts;
   /** The token census (metrics/token-census.ts), shared by every request of this listener. */
   census: () => Promise<Counted>;

@@ -3,6 +3,7 @@
  * pieces here, each collection's own in its routes file. Query values arrive as strings.
  */
 import { z } from 'zod';
+import { UNPRINTABLE } from '../lifecycle/user-rules.js';
 import { SEARCH_SCAN } from '../store/admin-sql.js';
 
 /** Rows per page unless `limit` says otherwise, and the most it may ask for. */
@@ -29,8 +30,8 @@ export const search = z
 /** A page of `item`: the rows, and the cursor to the next page (null on the last). */
 export const pageOf = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item), next_cursor: z.string().nullable() });
 
-/** An id in a query filter (every id is short and printable). */
-export const id = z.string().min(1).max(128);
+/** An id in a query filter (every id is short and printable: no control characters, NUL included, nor bidirectional overrides). */
+export const id = z.string().min(1).max(128).refine((v) => !UNPRINTABLE.test(v), 'must not contain control characters or bidirectional overrides');
 
 /** Times in answers: ISO 8601, UTC. */
 export const time = z.string().describe('ISO 8601 time (UTC)');

@@ -27,7 +27,16 @@ export interface NodeServerOptions extends Partial<ConnectionLimits> {
   onDrop?: () => void;
   /** How a thrown error is answered (default: the RFC 6749 §5.2 JSON error; the admin API's listener answers problem details). */
   errorResponse?: (err: unknown) => PlainResponse;
+  /** Milliseconds a streaming response may wait for its client to take what was written (default STREAM_STALL_MS); past it the stream is ended. */
+  streamStallTimeout?: number;
 }
+
+/**
+ * How long a stream waits for a stalled client to drain what it was sent: a reader that takes
+ * nothing for this long is gone or hostile, and must not keep its stream (nor what it may still be
+ * sent, such as audit data after its credential is revoked) open forever.
+ */
+export const STREAM_STALL_MS = 30_000;
 
 export interface AccessEntry {
   reqId: string;
@@ -191,13 +200,13 @@ function logPath(url: string | undefined): string {
   return (q < 0 ? url : url.slice(0, q)).slice(0, LOGGED_PATH);
 }
 
-function write(server: Server, res: ServerResponse, response: PlainResponse, reqId: string, onError: (err: unknown) => void, done?: () => void) {
+function write(server: Server, res: ServerResponse, response: PlainResponse, reqId: string, stallMs: number, onError: (err: unknown) => void, done?: () => void) {
   // Every response: nosniff (a browser must never read a JSON error as HTML or script) and its id.
   // A stream holds its connection to the end: close it then rather than keep it alive.
   if (response.stream) {
     res.setHeader('connection', 'close');
     res.writeHead(response.status, { ...response.headers, 'x-content-type-options': 'nosniff', 'x-request-id': reqId });
-    pump(server, res, response.stream).catch(onError).finally(done);
+    pump(server, res, response.stream, stallMs).catch(onError).finally(done);
     return;
   }
   // With its length known the body goes out in one write with the head; without it node:http
@@ -213,8 +222,8 @@ function write(server: Server, res: ServerResponse, response: PlainResponse, req
   done?.();
 }
 
-/** Writes a streaming body, honouring backpressure, until it ends, the client leaves or the server drains. */
-async function pump(server: Server, res: ServerResponse, stream: NonNullable<PlainResponse['stream']>) {
+/** Writes a streaming body, honouring backpressure, until it ends, the client leaves or stalls for `stallMs`, or the server drains. */
+async function pump(server: Server, res: ServerResponse, stream: NonNullable<PlainResponse['stream']>, stallMs: number) {
   const controller = new AbortController();
   const open = openStreams.get(server) ?? new Set();
   openStreams.set(server, open);
@@ -226,7 +235,12 @@ async function pump(server: Server, res: ServerResponse, stream: NonNullable<Pla
   try {
     for await (const chunk of stream(controller.signal)) {
       if (controller.signal.aborted) break;
-      if (!res.write(chunk)) await once(res, 'drain', { signal: controller.signal }).catch(() => {});
+      if (res.write(chunk)) continue;
+      const drained = await once(res, 'drain', { signal: AbortSignal.any([controller.signal, AbortSignal.timeout(stallMs)]) }).then(() => true, () => false);
+      if (drained) continue;
+      // Stalled past stallMs: its connection is dropped, with whatever it has not taken (gone or drained: just ended).
+      if (!controller.signal.aborted) res.destroy();
+      break;
     }
   } finally {
     open.delete(controller);
@@ -243,6 +257,7 @@ export function createNodeServer(handler: Handler, options: NodeServerOptions): 
     keepAliveTimeout: options.keepAliveTimeout ?? defaults.keepAliveTimeout,
     maxConnections: options.maxConnections ?? defaults.maxConnections,
   };
+  const stallMs = options.streamStallTimeout ?? STREAM_STALL_MS;
   let base = 'http://localhost';
   const server = createServer(timeoutOptions(limits), (req, res) => {
     const started = onResponse === undefined ? 0 : performance.now();
@@ -253,7 +268,7 @@ export function createNodeServer(handler: Handler, options: NodeServerOptions): 
       // of letting it idle until keepAliveTimeout, so close() resolves once requests finish.
       if (!server.listening) res.setHeader('connection', 'close');
       const done = onResponse && (() => onResponse({ reqId, method: req.method, path: logPath(req.url), status: response.status, error: response.error, actor: response.actor, ms: Math.round((performance.now() - started) * 100) / 100 }));
-      write(server, res, response, reqId, (err) => onError?.(err, plain, reqId), done);
+      write(server, res, response, reqId, stallMs, (err) => onError?.(err, plain, reqId), done);
     };
     toPlainRequest(req, options.maxBodyBytes, base)
       .then((p) => {

@@ -6,6 +6,7 @@
  * `redirect_uris` in JSON). RFC 7591 registration has its own checks (rfc7591/client-metadata.ts).
  */
 import { registeredJwksUri } from '../rfc7523/client-jwks.js';
+import { UNPRINTABLE } from './user-rules.js';
 import { type ClientAuthMethod, type ClientRecord, DEVICE_CODE_GRANT, type GrantType, TOKEN_EXCHANGE_GRANT, type TokenFormat } from '../store/types.js';
 
 /**
@@ -18,6 +19,15 @@ export const GRANT_TYPES = [
 export const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'private_key_jwt', 'client_secret_jwt', 'none'] as const satisfies readonly ClientAuthMethod[];
 export const TOKEN_FORMATS = ['opaque', 'jwt'] as const satisfies readonly TokenFormat[];
 
+/** The longest client name. */
+export const MAX_CLIENT_NAME = 200;
+
+/** A client's name (trimmed first), printed by the CLI and the console: the users' rule for names (UNPRINTABLE), and never empty. */
+export function clientNameProblem(value: string, label: string): string | undefined {
+  return value === '' || UNPRINTABLE.test(value) || value.length > MAX_CLIENT_NAME
+    ? `${label} must be 1 to ${MAX_CLIENT_NAME} characters, without control characters or bidirectional overrides`
+    : undefined;
+}
 
 /** How the caller names the fields a rule's message mentions. */
 export interface FieldNames {

@@ -5,17 +5,24 @@
  */
 import type { UserProfile } from '../store/types.js';
 
+/**
+ * Control characters (C0, DEL, C1) and the bidirectional embeddings, overrides and isolates
+ * (Unicode UAX #9: U+202A–U+202E, U+2066–U+2069): printed raw by the CLI, these rewrite or reorder
+ * what an operator's terminal shows. No name or id needs one.
+ */
+export const UNPRINTABLE = /[\p{Cc}\u202A-\u202E\u2066-\u2069]/u;
+
 /** Control characters and surrounding spaces only make logins fail in confusing ways. */
 export function usernameProblem(value: string, label: string): string | undefined {
-  return value === '' || value !== value.trim() || /\p{Cc}/u.test(value) || value.length > 256
-    ? `${label} must be 1 to 256 characters, without surrounding spaces or control characters`
+  return value === '' || value !== value.trim() || UNPRINTABLE.test(value) || value.length > 256
+    ? `${label} must be 1 to 256 characters, without surrounding spaces, control characters or bidirectional overrides`
     : undefined;
 }
 
 /** The OpenID Connect `name` claim: every client that shows it gets it as it is. */
 export function nameProblem(value: string, label: string): string | undefined {
-  return value !== value.trim() || /\p{Cc}/u.test(value) || value.length > 256
-    ? `${label} must be at most 256 characters, without surrounding spaces or control characters`
+  return value !== value.trim() || UNPRINTABLE.test(value) || value.length > 256
+    ? `${label} must be at most 256 characters, without surrounding spaces, control characters or bidirectional overrides`
     : undefined;
 }
 

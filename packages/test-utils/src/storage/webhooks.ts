@@ -82,6 +82,12 @@ export function webhooks(ref: StoreRef): void {
       expect(await store.listDeliveries({})).toEqual([]);
     });
 
+    it('a delivery filter holding a NUL (which PostgreSQL text cannot store) matches nothing, never an error', async () => {
+      const { store } = ref;
+      const hook = await pending(store, 1);
+      expect(await store.listDeliveries({ webhookId: `\u0000${hook.id}` })).toEqual([]);
+    });
+
     it('deliveries page newest first (at, then id): before the last of a page gives the next, none twice or missed, ties on at included', async () => {
       const { store } = ref;
       const hook = await pending(store, 7);

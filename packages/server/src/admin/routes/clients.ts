@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { HandlerParts } from '../../app.js';
 import { clientJson, rotateClientSecret, withSecretSecond } from '../../cli/commands/client-fields.js';
 import {
-  AUTH_METHODS, type FieldNames, GRANT_TYPES, MAX_SECRET_GRACE, MAX_TOKEN_TTL, registrationProblem, secretRotationProblem, TOKEN_FORMATS,
+  AUTH_METHODS, clientNameProblem, type FieldNames, GRANT_TYPES, MAX_SECRET_GRACE, MAX_TOKEN_TTL, registrationProblem, secretRotationProblem, TOKEN_FORMATS,
 } from '../../lifecycle/client-rules.js';
 import { SIGNING_ALGS } from '../../lifecycle/keys.js';
 import type { NewClient } from '../../lifecycle/principals.js';
@@ -24,8 +24,8 @@ import { pageOf, paging, revoked, search, time } from '../schemas.js';
 const API_NAMES: FieldNames = { redirectUris: 'redirect_uris', grantTypes: 'grant_types', exchangeAudiences: 'exchange_audiences', noExchangeAudiences: '"exchange_audiences": []', keys: 'jwks and jwks_uri' };
 
 /** A string that `problem` finds nothing wrong with (its answer is the issue's message). */
-const checked = (problem: (v: string) => string | undefined) =>
-  z.string().superRefine((v, ctx) => {
+const checked = (problem: (v: string) => string | undefined, base = z.string()) =>
+  base.superRefine((v, ctx) => {
     const p = problem(v);
     if (p !== undefined) ctx.addIssue({ code: 'custom', message: p });
   });
@@ -50,7 +50,7 @@ const jwksUri = checked((v) => {
 });
 
 const fields = {
-  name: z.string().trim().min(1).max(200),
+  name: checked((v) => clientNameProblem(v, 'name'), z.string().trim()),
   grant_types: z.array(z.enum(GRANT_TYPES)).min(1),
   redirect_uris: z.array(checked(redirectUriProblem)),
   post_logout_redirect_uris: z.array(checked(redirectUriProblem)),
@@ -133,7 +133,7 @@ function rules(c: Parameters<typeof registrationProblem>[0]): void {
   if (problem !== undefined) throw new Problem(422, problem);
 }
 
-const notFound = (id: string) => new Problem(404, `no client with id '${id}'`);
+const notFound = (id: string) => new Problem(404, `no client with id '${id.slice(0, 128)}'`);
 
 /** A client_secret_jwt secret is sealed with the server's key: without one, a 422 saying so (never a 500). */
 function needSealingKey(tessera: HandlerParts): void {

@@ -3,7 +3,7 @@
  * what the console's overview follows. Each event's `id` resumes the stream (Last-Event-ID).
  */
 import type { Store } from '../../store/types.js';
-import { AuditTail, MAX_STREAMS } from '../events.js';
+import { AuditTail, MAX_STREAMS, MAX_TOKEN_STREAMS } from '../events.js';
 import { route } from '../route.js';
 import { auditRecord } from './listings.js';
 
@@ -15,9 +15,9 @@ export const eventRoutes = [
     method: 'GET', path: '/events', tag: 'events', status: 200, eventStream: true,
     summary:
       'Server-Sent Events (text/event-stream): every audited change as it commits, on any instance (`event: lifecycle`, data: one audit record without its hashes); ' +
-      `the \`id\` resumes the stream through Last-Event-ID without loss; a heartbeat comment every feedHeartbeat ms; 429 past ${MAX_STREAMS} open streams`,
+      `the \`id\` resumes the stream through Last-Event-ID without loss; a heartbeat comment every feedHeartbeat ms; 429 past ${MAX_STREAMS} open streams, or ${MAX_TOKEN_STREAMS} of one admin token`,
     response: auditRecord.omit({ prev_hash: true, hash: true }),
-    async handle({ headers, admin, tessera }) {
+    async handle({ headers, admin, alive, tessera }) {
       let tail = tails.get(tessera.store);
       if (tail === undefined) {
         tail = new AuditTail(tessera.store, tessera.config.feedHeartbeat);
@@ -25,7 +25,7 @@ export const eventRoutes = [
       }
       // §9.2.4: a reconnecting EventSource sends the id of the last event it received.
       const lastEventId = headers['last-event-id'];
-      return tail.subscribe(lastEventId === '' ? undefined : lastEventId, async () => (await tessera.engine.liveAdminToken(admin.id)) !== undefined);
+      return tail.subscribe(lastEventId === '' ? undefined : lastEventId, admin.id, alive);
     },
   }),
 ];

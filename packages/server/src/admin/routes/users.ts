@@ -40,7 +40,7 @@ function checkedProfile(p: ReturnType<typeof profileAfter>) {
   return p;
 }
 
-const notFound = (id: string) => new Problem(404, `no user with id '${id}'`);
+const notFound = (id: string) => new Problem(404, `no user with id '${id.slice(0, 128)}'`);
 
 export const userRoutes = [
   route({

@@ -7,7 +7,7 @@ import { SIGNING_ALGS } from '../../lifecycle/keys.js';
 import { readSealingKey } from '../../secrets.js';
 import type { ServerConfig } from '../../config.js';
 import { resourceProblem } from '../../rfc8707/resource.js';
-import { AUTH_METHODS, type FieldNames, GRANT_TYPES, registrationProblem, TOKEN_FORMATS } from '../../lifecycle/client-rules.js';
+import { AUTH_METHODS, clientNameProblem, type FieldNames, GRANT_TYPES, registrationProblem, TOKEN_FORMATS } from '../../lifecycle/client-rules.js';
 import type { Actor } from '../../lifecycle/context.js';
 import type { LifecycleEngine } from '../../lifecycle/engine.js';
 import type { ClientAuthMethod, ClientRecord } from '../../store/types.js';
@@ -98,6 +98,14 @@ export function authMethodOf(flag: string | undefined, isPublic: boolean): Clien
     throw new UsageError(`--public means --auth-method none; it conflicts with --auth-method ${method}`);
   }
   return isPublic ? 'none' : (method ?? 'client_secret_basic');
+}
+
+/** --name, trimmed: the admin API's rule for client names (lifecycle/client-rules.ts). */
+export function clientName(value: string): string {
+  const name = value.trim();
+  const problem = clientNameProblem(name, '--name');
+  if (problem !== undefined) throw new UsageError(problem);
+  return name;
 }
 
 /** RFC 6749 §3.1.2 (rfc6749/redirect-uri.ts says what a redirection endpoint must be). */

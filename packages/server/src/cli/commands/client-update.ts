@@ -7,7 +7,7 @@ import { MAX_SECRET_GRACE, MAX_TOKEN_TTL, secretRotationProblem } from '../../li
 import { CommandError, count, EXIT, list, oneOf, parse, repeated, UsageError, type Command } from '../args.js';
 import { fields, plural, print, printJson, withTessera } from '../io.js';
 import {
-  checkRegistration, clientJson, clientKeysOf, clientText, GRANT_TYPES, ID_TOKEN_ALG_HELP, idTokenAlgOf, KEYS_HELP, needSealingKey,
+  checkRegistration, clientJson, clientKeysOf, clientName, clientText, GRANT_TYPES, ID_TOKEN_ALG_HELP, idTokenAlgOf, KEYS_HELP, needSealingKey,
   redirectUri, REQUIRE_DPOP_HELP, resourcesOf, rotateClientSecret, scopeOf, TOKEN_FORMATS,
 } from './client-fields.js';
 
@@ -68,8 +68,7 @@ ${REVOKE_HELP}
     }, ['ID']);
     const changes: ClientChanges = {};
     if (values.name !== undefined) {
-      changes.name = values.name.trim();
-      if (changes.name === '') throw new UsageError('--name must not be empty');
+      changes.name = clientName(values.name);
     }
     if (values['grant-type'] !== undefined) {
       changes.grantTypes = list(values['grant-type']).map((g) => oneOf('--grant-type', g, GRANT_TYPES));

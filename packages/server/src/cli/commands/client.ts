@@ -5,7 +5,7 @@ import { initialToken } from './client-initial-token.js';
 import { rotateSecret, update } from './client-update.js';
 import { MAX_TOKEN_TTL } from '../../lifecycle/client-rules.js';
 import {
-  AUTH_METHODS, authMethodOf, checkRegistration, clientJson, clientKeysOf, clientText, EXCHANGE_AUDIENCE_HELP, GRANT_TYPES, ID_TOKEN_ALG_HELP, idTokenAlgOf, KEYS_HELP,
+  AUTH_METHODS, authMethodOf, checkRegistration, clientJson, clientName, clientKeysOf, clientText, EXCHANGE_AUDIENCE_HELP, GRANT_TYPES, ID_TOKEN_ALG_HELP, idTokenAlgOf, KEYS_HELP,
   needSealingKey, redirectUri, REQUIRE_DPOP_HELP, RESOURCE_HELP, resourcesOf, scopeOf, TOKEN_FORMATS, withSecretSecond,
 } from './client-fields.js';
 
@@ -56,8 +56,7 @@ ${REQUIRE_DPOP_HELP}`,
       resource: { type: 'string', multiple: true },
       'exchange-audience': { type: 'string', multiple: true },
     });
-    const name = need(values.name, '--name').trim();
-    if (name === '') throw new UsageError('--name must not be empty');
+    const name = clientName(need(values.name, '--name'));
     const grantTypes = list(values['grant-type']).map((g) => oneOf('--grant-type', g, GRANT_TYPES));
     if (grantTypes.length === 0) throw new UsageError('missing required option --grant-type');
     // Never split at commas: a comma is legal inside a URI (RFC 3986 §2.2), so splitting would

@@ -435,6 +435,8 @@ export class PostgresStore implements Store {
   }
 
   async listDeliveries(filter: DeliveryFilter) {
+    // A NUL (which PostgreSQL text cannot hold) matches nothing, as in page().
+    if ([filter.webhookId, filter.before?.id].some((v) => v !== undefined && !storable(v))) return [];
     const rows = await this.read((sql) => {
       const conditions = [sql`true`];
       if (filter.webhookId !== undefined) conditions.push(sql`webhook_id = ${filter.webhookId}`);
