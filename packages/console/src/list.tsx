@@ -10,9 +10,9 @@ import { type Confirmation, count, useConfirmation } from './confirm.js';
 import { activeCounts, Messages } from './pages/common.js';
 
 /** Rows a page of the list asks for. */
-export const LIST_PAGE = 50;
+const LIST_PAGE = 50;
 /** Typing pauses this long (ms) before a search goes to the server. */
-export const SEARCH_DELAY_MS = 250;
+const SEARCH_DELAY_MS = 250;
 
 export interface ListProps<T> {
   session: Session;

@@ -128,8 +128,9 @@ export function createAdminHandler(parts: HandlerParts): Handler {
     }
     const by = { actor: adminActor(admin), endpoint: `${route.method} ${PATHS.admin}${route.path}` };
     if (route.eventStream && req.method === 'HEAD') return { status: 200, headers: { ...EVENT_STREAM_HEADERS }, body: '' };
-    // Through the console's cookie (no Authorization, auth.ts): the session must last too (logout, expiry).
-    const alive = req.headers.authorization === undefined ? () => sessions.live(req) : async () => (await parts.engine.liveAdminToken(admin.id)) !== undefined;
+    // Whether the request would still authenticate: its admin token live and, through the console's
+    // cookie, its session too (logout, expiry).
+    const alive = () => authenticate(parts.engine, req, sessions).then(() => true, () => false);
     const result = await route.handle({ params: params as Record<string, string>, headers: req.headers, query, body, admin, by, alive, tessera: parts, census, verification });
     if (route.eventStream) return { status: 200, headers: { ...EVENT_STREAM_HEADERS }, body: '', stream: result as NonNullable<PlainResponse['stream']> };
     if (route.status === 204) return { status: 204, headers: { ...ADMIN_HEADERS }, body: '' };

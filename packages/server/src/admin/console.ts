@@ -93,8 +93,6 @@ export interface ConsoleSessions {
    * session's CSRF token in X-CSRF-Token is a 403.
    */
   authenticate(req: PlainRequest): Promise<AdminTokenRecord | undefined>;
-  /** Whether the request's console session still holds: not logged out or expired, its admin token live. */
-  live(req: PlainRequest): Promise<boolean>;
 }
 
 export function createConsole(engine: LifecycleEngine, dir = BUILT): ConsoleSessions {
@@ -181,11 +179,6 @@ export function createConsole(engine: LifecycleEngine, dir = BUILT): ConsoleSess
     return token;
   }
 
-  async function live(req: PlainRequest): Promise<boolean> {
-    const found = sessionOf(req);
-    return found !== undefined && (await engine.liveAdminToken(found.session.tokenId)) !== undefined;
-  }
-
   async function handle(req: PlainRequest): Promise<PlainResponse> {
     const path = req.path;
     if (path === SESSION_PATH) {
@@ -216,7 +209,7 @@ export function createConsole(engine: LifecycleEngine, dir = BUILT): ConsoleSess
     return page(req);
   }
 
-  return { handle, authenticate, live };
+  return { handle, authenticate };
 }
 
 export const isConsolePath = (pathname: string): boolean => pathname === CONSOLE_PATH || pathname.startsWith(`${CONSOLE_PATH}/`);

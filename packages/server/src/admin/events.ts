@@ -44,7 +44,7 @@ type Position = number[];
 const encode = (p: Position): string => p.join('.');
 
 /** A Last-Event-ID this stream sent: as many seqs as the store has chains. */
-export function parsePosition(value: string, chains: number): Position {
+function parsePosition(value: string, chains: number): Position {
   if (!/^\d{1,15}(\.\d{1,15}){0,255}$/.test(value) || value.split('.').length !== chains) {
     throw new Problem(400, 'Last-Event-ID is not an id this stream sent (one seq per audit chain, joined by dots)');
   }
@@ -61,7 +61,7 @@ function checkedPosition(position: Position, heads: readonly AuditHead[]): Posit
 }
 
 /** An audit record as an event's data: what the admin API's /audit shows, without the chain's hashes. */
-export function eventJson(r: AuditRecord) {
+function eventJson(r: AuditRecord) {
   const { prev_hash: _, hash: __, ...shown } = auditJson(r);
   return shown;
 }

@@ -20,7 +20,7 @@ export const AUTH_METHODS = ['client_secret_basic', 'client_secret_post', 'priva
 export const TOKEN_FORMATS = ['opaque', 'jwt'] as const satisfies readonly TokenFormat[];
 
 /** The longest client name. */
-export const MAX_CLIENT_NAME = 200;
+const MAX_CLIENT_NAME = 200;
 
 /** A client's name (trimmed first), printed by the CLI and the console: the users' rule for names (UNPRINTABLE), and never empty. */
 export function clientNameProblem(value: string, label: string): string | undefined {

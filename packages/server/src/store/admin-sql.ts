@@ -39,13 +39,13 @@ export function tokenConditions(q: TokenQuery): Condition[] {
 }
 
 /** The columns a search looks in: a client's name and id; a user's username, name, email and id. */
-export const SEARCHED = { clients: ['id', 'name'], users: ['id', 'username', 'name', 'email'] } as const;
+const SEARCHED = { clients: ['id', 'name'], users: ['id', 'username', 'name', 'email'] } as const;
 
 /** Rows a search reads past its cursor at most (PrincipalQuery.scan): no index serves a substring. */
 export const SEARCH_SCAN = 20_000;
 
 /** `q` as a LIKE pattern matching it anywhere, lower-cased, its `%`, `_` and `\` escaped (ESCAPE '\'). */
-export const containing = (q: string): string => `%${q.toLowerCase().replace(/[\\%_]/g, '\\$&')}%`;
+const containing = (q: string): string => `%${q.toLowerCase().replace(/[\\%_]/g, '\\$&')}%`;
 
 /** The next `scan` ids of a table after the cursor: the part of it one search reads. */
 function scanWindow(table: keyof typeof SEARCHED, q: PrincipalQuery, columns: string): Condition {
