@@ -11,7 +11,9 @@
  * Two workloads, as `npm run bench` produces them:
  *   client_credentials  14 tokens per commit, one audit record each, all on one client's grant;
  *   refresh             16 rotations per commit from 16 chains, one user (grant) per chain:
- *                       the old refresh token consumed, two tokens and three audit records.
+ *                       the old refresh token consumed, two tokens and one audit record (as
+ *                       the engine writes a rotation since issue 14), and again with the three
+ *                       records it wrote before.
  * --baseline DIR measures the same on Tessera built in another checkout too (a git worktree of an
  * earlier commit, `npx tsc -b` there): the schema and write methods there against the ones here.
  * --save writes the table to bench/results/DATE-commits.txt.
@@ -106,21 +108,32 @@ async function rows(m, label, dir) {
       return () => cc.writes.issueTokens([t], [issued(t)]);
     }),
   );
-  const rf = await setup(m, dir, 16);
-  const chains = rf.grants.map((g) => ({ grant: g, family: m.randomId(), last: token(m, g, 'refresh', null, null) }));
-  for (const c of chains) c.last.familyId = c.family;
-  rf.group.commitNow(chains.map((c) => () => rf.writes.issueTokens([c.last], [])));
-  const rfRow = measure(`${label}: refresh rotations (16 chains, 16 grants)`, 16, rf, () =>
-    chains.map((c) => {
-      const old = c.last;
-      const access = token(m, c.grant, 'access', c.family, old.id);
-      const refresh = token(m, c.grant, 'refresh', c.family, old.id);
-      c.last = refresh;
-      const rotated = { ...issued(old), event: 'token.rotated' };
-      return () => rf.writes.rotateRefresh(old.id, Date.now(), null, [access, refresh], [rotated, issued(access), issued(refresh)]);
-    }),
-  );
-  return [ccRow, rfRow];
+  // A rotation's audit: one token.rotated naming the new pair, as the engine writes it since issue
+  // 14 (lifecycle/mint.ts rotatedEvent), or the three records it wrote before.
+  const oneRecord = (old, access, refresh) => [
+    { ...issued(old), event: 'token.rotated', data: { family: old.familyId, access: { id: access.id, format: 'opaque', scope: access.scope, exp: access.expiresAt }, refresh: { id: refresh.id, format: 'opaque', scope: refresh.scope, exp: refresh.expiresAt } } },
+  ];
+  const threeRecords = (old, access, refresh) => [{ ...issued(old), event: 'token.rotated' }, issued(access), issued(refresh)];
+  const rotations = async (name, audit) => {
+    const rf = await setup(m, dir, 16);
+    const chains = rf.grants.map((g) => ({ grant: g, family: m.randomId(), last: token(m, g, 'refresh', null, null) }));
+    for (const c of chains) c.last.familyId = c.family;
+    rf.group.commitNow(chains.map((c) => () => rf.writes.issueTokens([c.last], [])));
+    return measure(`${label}: ${name}`, 16, rf, () =>
+      chains.map((c) => {
+        const old = c.last;
+        const access = token(m, c.grant, 'access', c.family, old.id);
+        const refresh = token(m, c.grant, 'refresh', c.family, old.id);
+        c.last = refresh;
+        return () => rf.writes.rotateRefresh(old.id, Date.now(), null, [access, refresh], audit(old, access, refresh));
+      }),
+    );
+  };
+  return [
+    ccRow,
+    await rotations('refresh rotations (16 chains, 16 grants), one audit record each', oneRecord),
+    await rotations('refresh rotations, three audit records each (before issue 14)', threeRecords),
+  ];
 }
 
 /** The checkout's commit, to name the baseline in the table. */

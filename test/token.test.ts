@@ -348,6 +348,27 @@ describe('refresh token rotation (RFC 6749 §6, RFC 9700 §4.14.2)', () => {
     expect(await h.active(res.body.access_token)).toBe(true);
   });
 
+  it('a rotation is one audit record: token.rotated names the refresh token consumed, its data the pair issued (issue 14)', async () => {
+    const c = await h.codeClient();
+    const first = await h.userTokens(c);
+    expect((await h.refresh(c, first.refresh_token!)).status).toBe(200);
+    const mine = (await h.store.readAudit(0, 100_000)).filter((r) => r.clientId === c.id);
+    const rotated = mine.filter((r) => r.event === 'token.rotated');
+    expect(rotated).toHaveLength(1);
+    const [record] = rotated;
+    const old = await h.store.getToken(record!.tokenId!);
+    expect(old).toMatchObject({ kind: 'refresh', consumedAt: expect.any(Number) });
+    const data = record!.data as { family: string; access: { id: string; scope: string }; refresh: { id: string; scope: string } };
+    expect(data.family).toBe(old!.familyId);
+    for (const [kind, named] of [['access', data.access], ['refresh', data.refresh]] as const) {
+      const t = await h.store.getToken(named.id);
+      expect(t).toMatchObject({ kind, parentId: old!.id, familyId: old!.familyId, scope: named.scope, consumedAt: null, revokedAt: null });
+      expect(named).toMatchObject({ format: t!.format, exp: t!.expiresAt });
+      // The pair has no token.issued of its own.
+      expect(mine.filter((r) => r.tokenId === named.id)).toEqual([]);
+    }
+  });
+
   it('RFC 9700 §4.14.2: a reused refresh token is invalid_grant and revokes its whole family', async () => {
     const c = await h.codeClient();
     const first = await h.userTokens(c);

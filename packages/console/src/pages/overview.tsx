@@ -1,9 +1,10 @@
 /**
  * The overview, live: the numbers of GET /stats, then every lifecycle event from GET /events
  * (Server-Sent Events) applied as it comes: a token issued adds to the active count and its
- * client's, a rotation moves one to rotated, every event counts in its minute. Revocations say
- * nothing of how many tokens they took, so they (and expiry, which has no event) are caught up by
- * /stats again: soon after such an event, every REFRESH_MS, and after a reconnection.
+ * client's, a rotation moves one to rotated and adds the pair it issued, every event counts in
+ * its minute. Revocations say nothing of how many tokens they took, so they (and expiry, which has
+ * no event) are caught up by /stats again: soon after such an event, every REFRESH_MS, and after
+ * a reconnection.
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { ApiError, type AuditRecord, api, type Session, type Stats } from '../api.js';
@@ -39,23 +40,33 @@ type Minute = { minute: number } & Record<SeriesKey, number>;
 const minuteOf = (iso: string) => Math.floor(Date.parse(iso) / 60_000) * 60_000;
 const clock = (ms: number) => new Date(ms).toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
 
+/**
+ * What an event does to the token counts: a token issued is one more active; a rotation (one
+ * record, naming the pair it issued) consumes a refresh token and issues two, or, in the grace
+ * period, issues two from one already consumed.
+ */
+const TOKEN_MOVES = new Map<string, { active: number; rotated: number; issued: number }>([
+  ['token.issued', { active: 1, rotated: 0, issued: 1 }],
+  ['token.rotated', { active: 1, rotated: 1, issued: 2 }],
+  ['token.rotated_in_grace', { active: 2, rotated: 0, issued: 2 }],
+]);
+
 /** The stats with one event applied: counts it can tell exactly, and the event in its minute. */
 function apply(stats: Stats, e: LifecycleEvent): Stats {
   const minute = new Date(minuteOf(e.at)).toISOString();
   let perMinute = stats.events_per_minute;
   if (perMinute.some((m) => m.minute === minute)) perMinute = perMinute.map((m) => (m.minute === minute ? { ...m, events: m.events + 1 } : m));
   else if (perMinute.length === 0 || minute > (perMinute.at(-1)?.minute ?? '')) perMinute = [...perMinute.slice(1), { minute, events: 1 }];
-  const delta = e.event === 'token.issued' ? 1 : e.event === 'token.rotated' ? -1 : 0;
-  if (delta === 0) return { ...stats, events_per_minute: perMinute };
-  const tokens = { ...stats.tokens, active: Math.max(0, stats.tokens.active + delta), rotated: stats.tokens.rotated + (delta < 0 ? 1 : 0) };
+  const moved = TOKEN_MOVES.get(e.event);
+  if (moved === undefined) return { ...stats, events_per_minute: perMinute };
+  const { active, rotated, issued } = moved;
+  const tokens = { ...stats.tokens, active: Math.max(0, stats.tokens.active + active), rotated: stats.tokens.rotated + rotated };
   let byClient = stats.tokens_by_client;
   if (e.client_id !== null) {
     const known = byClient.some((c) => c.client_id === e.client_id);
     byClient = known
-      ? byClient.map((c) => (c.client_id === e.client_id ? { ...c, active: Math.max(0, c.active + delta), total: c.total + (delta > 0 ? 1 : 0) } : c))
-      : delta > 0
-        ? [...byClient, { client_id: e.client_id, active: 1, total: 1 }]
-        : byClient;
+      ? byClient.map((c) => (c.client_id === e.client_id ? { ...c, active: Math.max(0, c.active + active), total: c.total + issued } : c))
+      : [...byClient, { client_id: e.client_id, active, total: issued }];
   }
   return { ...stats, tokens, tokens_by_client: byClient, events_per_minute: perMinute };
 }
@@ -114,7 +125,7 @@ export function Overview({ session, onSignedOut }: { session: Session; onSignedO
       setMinutes((m) => count(m, e));
       setRecent((r) => [e, ...r].slice(0, RECENT));
       // Counts an event cannot tell exactly (how many a revocation took): read them again, once for a burst.
-      if (e.event !== 'token.issued' && e.event !== 'token.rotated' && (e.event.startsWith('token.') || e.event.endsWith('.deleted') || e.event === 'user.password_changed')) {
+      if (!TOKEN_MOVES.has(e.event) && (e.event.startsWith('token.') || e.event.endsWith('.deleted') || e.event === 'user.password_changed')) {
         clearTimeout(settle.current);
         settleAt = Math.max(settleAt, Date.parse(e.at));
         settle.current = window.setTimeout(() => settled(SETTLE_TRIES), SETTLE_MS);

@@ -153,10 +153,28 @@ function mayRefresh(client: ClientRecord, scope: string): boolean {
   return !scopes.has('openid') || scopes.has('offline_access');
 }
 
-export function issuedEvent(t: TokenRecord, by: Actor): AuditInput {
-  const data: Record<string, unknown> = { kind: t.kind, format: t.format, family: t.familyId, parent: t.parentId, scope: t.scope, exp: t.expiresAt };
+/** What an audit record says of a token it issued (`head` first): never its value, only its terms. */
+function issuedData(t: TokenRecord, head: Record<string, unknown>): Record<string, unknown> {
+  const data: Record<string, unknown> = { ...head, scope: t.scope, exp: t.expiresAt };
   if (t.audience !== null) data.aud = t.audience;
   // A DPoP-bound token names its key by thumbprint (a public key's: no secret in it).
   if (t.dpopJkt !== null) data.jkt = t.dpopJkt;
+  return data;
+}
+
+export function issuedEvent(t: TokenRecord, by: Actor): AuditInput {
+  const data = issuedData(t, { kind: t.kind, format: t.format, family: t.familyId, parent: t.parentId });
   return { event: 'token.issued', ...by, clientId: t.clientId, userId: t.userId, grantId: t.grantId, tokenId: t.id, data };
+}
+
+/**
+ * A refresh rotation's one audit record (issue 14): the token consumed (`tokenId`) and the pair
+ * issued in its place, each by id with its terms. One record, not three: the pair's own
+ * token.issued records would repeat the family, parent, client and grant this one names.
+ */
+export function rotatedEvent(old: TokenRecord, access: TokenRecord, refresh: TokenRecord, inGrace: boolean, by: Actor): AuditInput {
+  return {
+    event: inGrace ? 'token.rotated_in_grace' : 'token.rotated', ...by, clientId: old.clientId, userId: old.userId, grantId: old.grantId, tokenId: old.id,
+    data: { family: old.familyId, access: issuedData(access, { id: access.id, format: access.format }), refresh: issuedData(refresh, { id: refresh.id, format: refresh.format }) },
+  };
 }

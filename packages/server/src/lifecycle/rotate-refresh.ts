@@ -3,11 +3,11 @@
  * a consumed token presented again (past the grace period) revokes its whole family.
  */
 import { OAuthError, formatScope, isSubset } from '@tessera/core';
-import type { AuditInput, ClientRecord, TokenRecord } from '../store/types.js';
+import type { ClientRecord, TokenRecord } from '../store/types.js';
 import type { Actor, EngineContext } from './context.js';
 import { asChecked, credentialChanged, grantRevoked } from './credentials.js';
 import { findToken } from './find-token.js';
-import { type Issued, isOpenId, issued, issuedEvent, mintAccess, mintRefresh, refreshBinding } from './mint.js';
+import { type Issued, isOpenId, issued, mintAccess, mintRefresh, refreshBinding, rotatedEvent } from './mint.js';
 import { revoke } from './revoke.js';
 
 /** `jkt`: the token request's DPoP key (RFC 9449), or null; a bound refresh token needs its own key. */
@@ -50,14 +50,7 @@ export async function rotateRefresh(
   // RFC 6749 §6: a new refresh token keeps the scope of the one it replaces; it keeps the sign-in
   // time too, for the id_token of every later refresh (OpenID Connect Core §12.2); a bound one keeps its key.
   const refresh = mintRefresh(ctx, client, grant, old.userId, old.familyId, old.id, old.scope, now, old.authTime, refreshBinding(client, jkt));
-  const audit: AuditInput[] = [
-    {
-      event: old.consumedAt === null ? 'token.rotated' : 'token.rotated_in_grace', ...by, clientId: client.id, userId: old.userId, grantId: grant.id, tokenId: old.id,
-      data: { family: old.familyId },
-    },
-    issuedEvent(access.record, by),
-    issuedEvent(refresh.record, by),
-  ];
+  const audit = [rotatedEvent(old, access.record, refresh.record, old.consumedAt !== null, by)];
   const checked = asChecked(client);
   const claim = await ctx.store.rotateRefresh(old.id, now, graceSince, [access.record, refresh.record], audit, checked);
   if (claim === 'credential-changed') throw credentialChanged(checked);
