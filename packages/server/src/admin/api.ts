@@ -10,7 +10,7 @@ import type { z } from 'zod';
 import type { HandlerParts } from '../app.js';
 import { adminActor } from '../lifecycle/admin-tokens.js';
 import { sharedVerification } from '../audit/shared-verification.js';
-import { tokenCensus } from '../metrics/token-census.js';
+import { type CensusReader, tokenCensus } from '../metrics/token-census.js';
 import { PATHS } from '../http/routes.js';
 import type { Handler, PlainRequest, PlainResponse } from '../http/types.js';
 import { authenticate } from './auth.js';
@@ -84,11 +84,13 @@ function queryObject(url: URL): Record<string, string> {
   return out;
 }
 
-export function createAdminHandler(parts: HandlerParts): Handler {
+/** `census`: the server's token census, shared with its metrics (server.ts); by default one of the handler's own. */
+export function createAdminHandler(parts: HandlerParts, options: { census?: CensusReader } = {}): Handler {
   const routes = adminRoutes.map((r) => ({ route: r, match: matcher(r.path) }));
   const openapi = JSON.stringify(openApiDocument(adminRoutes, version()));
   const sessions = createConsole(parts.engine);
-  const census = tokenCensus(parts.store, CENSUS_REUSE_MS, CENSUS_STALE_MS);
+  const counts = options.census ?? tokenCensus(parts.store);
+  const census = () => counts(CENSUS_REUSE_MS, CENSUS_STALE_MS);
   const verification = sharedVerification(parts.store, VERIFY_REUSE_MS);
 
   async function dispatch(req: PlainRequest, seen: { actor?: string }): Promise<PlainResponse> {
