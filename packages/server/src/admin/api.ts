@@ -74,12 +74,14 @@ function invalid(where: 'query' | 'body', error: z.ZodError): Problem {
   return new Problem(400, `the request's ${where} is not valid: ${errors.map((e) => `${e.pointer.slice(where.length + 2) || where}: ${e.detail}`).join('; ')}`, errors);
 }
 
-/** The query as an object; a repeated parameter is refused (each names one value). */
-function queryObject(url: URL): Record<string, string> {
-  const out: Record<string, string> = {};
+/** The query as an object: a `repeatable` parameter as the array of its values; any other repeated is refused (each names one value). */
+function queryObject(url: URL, repeatable: readonly string[] = []): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
   for (const [key, value] of url.searchParams) {
-    if (key in out) throw new Problem(400, `query parameter '${key.slice(0, 64)}' given more than once`);
-    out[key] = value;
+    const seen = out[key];
+    if (repeatable.includes(key)) out[key] = [...((seen as string[] | undefined) ?? []), value];
+    else if (seen !== undefined) throw new Problem(400, `query parameter '${key.slice(0, 64)}' given more than once`);
+    else out[key] = value;
   }
   return out;
 }
@@ -116,7 +118,7 @@ export function createAdminHandler(parts: HandlerParts, options: { census?: Cens
     if (admin.readOnly && route.method !== 'GET') throw new Problem(403, `admin token '${admin.name}' is read-only`);
     let query: unknown;
     if (route.query) {
-      const parsed = route.query.safeParse(queryObject(req.url));
+      const parsed = route.query.safeParse(queryObject(req.url, route.repeatable));
       if (!parsed.success) throw invalid('query', parsed.error);
       query = parsed.data;
     } else if (req.url.search !== '') {
