@@ -190,3 +190,31 @@ it('a read-only admin token sees no create, delete or revoke buttons', async () 
   }
   await signOut();
 });
+
+it('an admin token revoked while the console is open: the next call any page makes answers 401, and the console goes back to the sign-in form', async () => {
+  const user = await h.user();
+  await h.userTokens(await h.codeClient(), { user });
+  /** Signs in with a new token, opens `from` (a page that calls nothing more once loaded), revokes the token, and opens `to` there. */
+  async function revokedThenOpen(from: 'Clients' | 'Users', to: (page: Page) => Promise<void>) {
+    const value = await adminToken('revoked-midway');
+    await signIn(value);
+    await page.getByRole('link', { name: from }).click();
+    await page.locator('tbody tr').first().waitFor();
+    if (from === 'Users') {
+      await page.getByLabel('Search users').fill(user.username);
+      await expect.poll(() => page.locator('tbody tr').count()).toBe(1);
+    }
+    const id = (await h.store.listAdminTokens()).find((t) => value.includes(t.id))?.id as string;
+    expect(await h.engine.revokeAdminToken(id, { actor: 'test' })).toMatchObject({ id });
+    await to(page);
+    await page.getByLabel('Admin token').waitFor();
+  }
+  const link = (name: string) => (p: Page) => p.getByRole('link', { name, exact: true }).click();
+  await revokedThenOpen('Clients', link('Users'));
+  await revokedThenOpen('Users', link('Clients'));
+  await revokedThenOpen('Clients', link('Overview'));
+  await revokedThenOpen('Clients', link('Audit log'));
+  await revokedThenOpen('Clients', link('Webhooks'));
+  // A user's page: its own data and its grants.
+  await revokedThenOpen('Users', link(user.username));
+});

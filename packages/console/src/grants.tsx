@@ -7,9 +7,9 @@
  * index): nothing else of the store is read.
  */
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, type AuditRecord, api, type Grant, type Page, type Revoked, type Session, type Token } from './api.js';
+import { type AuditRecord, api, type Grant, type Page, type Session, type Token } from './api.js';
 import { count, useConfirmation } from './confirm.js';
-import { when } from './pages/common.js';
+import { failureHandler, revocation, when } from './pages/common.js';
 
 /** Grants a page shows (each with its tokens): "Load more" asks for the next. At most the 50 grant_id values one /tokens request takes. */
 const GRANT_PAGE = 20;
@@ -80,10 +80,7 @@ export interface GrantsProps {
 export function Grants({ session, onSignedOut, filter, of, version, onChanged, onError }: GrantsProps) {
   const [shown, setShown] = useState<Shown | undefined>(undefined);
   const { ask, dialog } = useConfirmation(onChanged);
-  const failed = (err: unknown) => {
-    if (err instanceof ApiError && err.status === 401) onSignedOut();
-    else onError((err as Error).message);
-  };
+  const failed = failureHandler(onSignedOut, onError);
   useEffect(() => {
     grantsPage(session, filter, null).then(setShown, failed);
   }, [session, filter, version]);
@@ -97,14 +94,7 @@ export function Grants({ session, onSignedOut, filter, of, version, onChanged, o
     }
   }
 
-  const revoke = (type: 'token' | 'grant', value: string, title: string, message: string, action: string) =>
-    ask({
-      title, message, action, reason: true,
-      run: async (reason) => {
-        const r = await api<Revoked>(session, 'POST', '/revocations', { type, value, ...(reason ? { reason } : {}) });
-        return `Revoked ${count(r.revoked_tokens, 'token')} and ${count(r.revoked_grants, 'grant')}.`;
-      },
-    });
+  const revoke = (type: 'token' | 'grant', value: string, title: string, message: string, action: string) => ask(revocation(session, type, value, { title, message, action }));
 
   if (!shown) return <p>Loading grants…</p>;
   const { grants, tokens, audit } = shown;
