@@ -35,7 +35,7 @@ import { Problem } from './problem.js';
 
 /** How often the chain heads are read while a stream is open. */
 const POLL_MS = 250;
-/** Events per batch of frames: a catch-up yields (and checks the credential) at least this often. */
+/** Records read per batch of frames: a catch-up yields (and checks the credential) after each such page of the log. */
 const PAGE = 500;
 /** Events kept in memory for streams a little behind the frontier; those further behind read the log. */
 const KEEP_EVENTS = 2000;
@@ -157,7 +157,7 @@ export class AuditTail {
           } else {
             // Not at a batch's start: read up to the frontier (everything up to it is committed), then take batches.
             for await (const frames of this.read(position, [...(this.frontier ?? [])])) {
-              yield frames.bytes;
+              if (frames.events > 0) yield frames.bytes;
               // A catch-up may take many pages: the credential is checked between them too.
               ok = await live();
               if (!ok) break;
@@ -190,7 +190,8 @@ export class AuditTail {
 
   /**
    * The records past `position` up to `target` (positions read from the heads: all committed), as
-   * SSE frames, up to PAGE events at a time, in seq order; `position` moves with each frame.
+   * SSE frames, in seq order, a batch per PAGE records read (none, when all were already sent);
+   * `position` moves with each frame.
    */
   private async *read(position: Position, target: Position): AsyncGenerator<{ bytes: string; events: number }> {
     const behind = target.flatMap((seq, chain) => (seq > (position[chain] ?? 0) ? [chain] : []));
@@ -199,15 +200,19 @@ export class AuditTail {
     const top = Math.max(...behind.map((chain) => target[chain] ?? 0));
     let bytes = '';
     let events = 0;
+    let read = 0;
     for await (const r of auditRecordsOf(this.store, 0, top, after)) {
-      // Past its chain's head: committed after the heads were read, sent after the next poll.
-      if (r.seq <= (position[r.chain] ?? 0) || r.seq > (target[r.chain] ?? 0)) continue;
-      position[r.chain] = r.seq;
-      bytes += `id: ${encode(position)}\nevent: lifecycle\ndata: ${JSON.stringify(eventJson(r))}\n\n`;
-      if (++events === PAGE) {
+      // Sent already, or past its chain's head: committed after the heads were read, sent after the next poll.
+      if (r.seq > (position[r.chain] ?? 0) && r.seq <= (target[r.chain] ?? 0)) {
+        position[r.chain] = r.seq;
+        bytes += `id: ${encode(position)}\nevent: lifecycle\ndata: ${JSON.stringify(eventJson(r))}\n\n`;
+        events++;
+      }
+      if (++read === PAGE) {
         yield { bytes, events };
         bytes = '';
         events = 0;
+        read = 0;
       }
     }
     if (events > 0) yield { bytes, events };
@@ -242,6 +247,7 @@ export class AuditTail {
       for await (const frames of this.read(position, heads.map((h) => h.seq))) {
         // Every stream closed meanwhile (and the state was reset): nothing to hand out.
         if (this.epoch !== epoch) return;
+        if (frames.events === 0) continue;
         this.publish({ from, to: [...position], ...frames });
         from = encode(position);
       }
