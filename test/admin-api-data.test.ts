@@ -96,6 +96,46 @@ describe.each(['sqlite', 'postgres'] as const)('admin API data on %s', (store) =
       expect((await s.call(token, 'GET', '/tokens?from=yesterday')).status).toBe(400);
       expect((await s.call(token, 'GET', '/tokens?limit=501')).status).toBe(400);
     });
+
+    it('GET /tokens takes grant_id repeated (up to 50): the tokens of any of those grants, in one page; 51 is a 400 problem, and other parameters still may not repeat', async () => {
+      const grantOf = async (name: string) => {
+        const c = (await s.call(token, 'POST', '/clients', { name, grant_types: ['client_credentials'], scope: 'read' })).body as { client_id: string; client_secret: string };
+        for (let i = 0; i < 2; i++) {
+          const res = await fetch(`${s.url}/token`, {
+            method: 'POST', headers: { authorization: `Basic ${btoa(`${c.client_id}:${c.client_secret}`)}`, 'content-type': 'application/x-www-form-urlencoded' }, body: 'grant_type=client_credentials',
+          });
+          expect(res.status).toBe(200);
+        }
+        return (await s.call(token, 'GET', `/grants?client_id=${c.client_id}`)).body.items[0].id as string;
+      };
+      const [a, b, c] = [await grantOf('multi-a'), await grantOf('multi-b'), await grantOf('multi-c')];
+      const listed = await s.call(token, 'GET', `/tokens?grant_id=${a}&grant_id=${b}&grant_id=nope&limit=500`);
+      expect(listed.status).toBe(200);
+      expect(listed.body.items.map((t: { grant_id: string }) => t.grant_id).sort()).toEqual([a, a, b, b].sort());
+      expect(listed.body.items.map((t: { grant_id: string }) => t.grant_id)).not.toContain(c);
+      // Paged like any listing: no token twice, none left out.
+      const paged: string[] = [];
+      let cursor: string | null = null;
+      do {
+        const res: { body: { items: Array<{ id: string }>; next_cursor: string | null } } = await s.call(token, 'GET', `/tokens?grant_id=${a}&grant_id=${b}&grant_id=${c}&limit=4${cursor ? `&cursor=${cursor}` : ''}`);
+        paged.push(...res.body.items.map((t) => t.id));
+        cursor = res.body.next_cursor;
+      } while (cursor !== null);
+      expect(paged).toHaveLength(6);
+      expect(new Set(paged).size).toBe(6);
+      const fifty = Array.from({ length: 49 }, (_, i) => `grant_id=none${i}`).join('&');
+      expect((await s.call(token, 'GET', `/tokens?${fifty}&grant_id=${a}`)).body.items).toHaveLength(2);
+      const tooMany = await s.call(token, 'GET', `/tokens?${fifty}&grant_id=${a}&grant_id=${b}`);
+      expect(tooMany.status).toBe(400);
+      expect(tooMany.headers.get('content-type')).toBe('application/problem+json');
+      expect(tooMany.body).toMatchObject({ status: 400, detail: expect.stringMatching(/at most 50 grant_id values/), errors: [expect.objectContaining({ pointer: '/query/grant_id' })] });
+      expect((await s.call(token, 'GET', `/tokens?client_id=${a}&client_id=${b}`)).status).toBe(400);
+      expect((await s.call(token, 'GET', `/tokens?grant_id=${a}&grant_id=`)).status).toBe(400);
+      const doc = (await (await fetch(`${s.adminUrl}/admin/api/v1/openapi.json`)).json()) as { paths: Record<string, { get: { parameters: Array<Record<string, unknown>> } }> };
+      expect(doc.paths['/admin/api/v1/tokens']?.get.parameters.find((p) => p.name === 'grant_id')).toMatchObject({
+        in: 'query', style: 'form', explode: true, schema: { type: 'array', maxItems: 50, items: { type: 'string' } },
+      });
+    });
   });
 
   describe('POST /revocations', () => {

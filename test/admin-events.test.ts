@@ -141,6 +141,27 @@ describe.each(['sqlite', 'postgres'] as const)('GET /admin/api/v1/events on %s',
     resumed.close();
   });
 
+  it('streams open at once send the same events under the same ids, once each; one resumed from an older id catches up and then follows with them', async () => {
+    const streams = await Promise.all(Array.from({ length: 3 }, () => follow()));
+    await Promise.all(Array.from({ length: 10 }, () => issue()));
+    for (const stream of streams) await expect.poll(() => issuedTokens(stream).length, { timeout: 10_000 }).toBe(10);
+    const early = (streams[0] as EventStream).events.filter((e) => e.event === 'token.issued')[4] as LifecycleEvent;
+    const resumed = await follow({ 'last-event-id': early.id });
+    await Promise.all(Array.from({ length: 10 }, () => issue()));
+    for (const stream of streams) await expect.poll(() => issuedTokens(stream).length, { timeout: 10_000 }).toBe(20);
+    await expect.poll(() => issuedTokens(resumed).length, { timeout: 10_000 }).toBe(15);
+    const [first, ...others] = streams.map((stream) => stream.events.map((e) => `${e.id} ${e.event} ${e.token_id}`));
+    for (const other of others) expect(other).toEqual(first);
+    expect(new Set(first).size).toBe(first?.length);
+    // The resumed stream: everything the live ones sent after its id, once each (on PostgreSQL's several chains, not
+    // necessarily in the same order), and it ends where they do.
+    const after = (streams[0] as EventStream).events.slice((streams[0] as EventStream).events.indexOf(early) + 1);
+    const what = (e: LifecycleEvent) => `${e.event} ${e.seq} ${e.token_id}`;
+    expect(resumed.events.map(what).sort()).toEqual(after.map(what).sort());
+    expect(resumed.events.at(-1)?.id).toBe(after.at(-1)?.id);
+    for (const stream of [...streams, resumed]) stream.close();
+  });
+
   it.runIf(store === 'postgres')('a record committed after a higher seq was sent (on another audit chain) still arrives, live and after a resume', async () => {
     const sql = postgres(pg?.url as string, { max: 1, onnotice: () => {} });
     const live = await follow();

@@ -74,13 +74,33 @@ it("a user's grant shows its token family as a timeline, and revoking a token, t
   await signOut();
 });
 
-it("revoking all of a user's tokens, behind a confirmation naming how many, leaves none active", async () => {
+it("a user's grants each show their own tokens, read in one request for the page; revoking all of them, behind a confirmation naming how many, leaves none active", async () => {
   const c = await h.codeClient({ name: 'all-app' });
   const user = await h.user();
   const a = await h.userTokens(c, { user });
   const b = await h.userTokens(await h.codeClient({ name: 'all-app-2' }), { user });
   await signIn(await adminToken('ops'));
+  const tokenRequests: URL[] = [];
+  const seen = (r: { url(): string }) => {
+    const url = new URL(r.url());
+    // The page's own count of the user's active tokens is another /tokens request: the grants' are by grant_id.
+    if (url.pathname === '/admin/api/v1/tokens' && url.searchParams.has('grant_id')) tokenRequests.push(url);
+  };
+  page.on('request', seen);
   await page.goto(`${adminUrl}/console/users/${user.id}`);
+  const grants = page.locator('article.grant');
+  await expect.poll(() => grants.count()).toBe(2);
+  await expect.poll(() => page.locator('article.grant li').count()).toBe(4);
+  for (const article of await grants.all()) {
+    const grantId = ((await article.getAttribute('data-testid')) as string).slice('grant-'.length);
+    const stored = await h.store.pageTokens({ at: Date.now(), grantIds: [grantId], limit: 10 });
+    expect(stored).toHaveLength(2);
+    const shown = await article.locator('li').evaluateAll((items) => items.map((li) => li.getAttribute('data-testid')));
+    expect(shown.sort()).toEqual(stored.map((t) => `token-${t.id}`).sort());
+  }
+  page.off('request', seen);
+  expect(tokenRequests).toHaveLength(1);
+  expect(tokenRequests[0]?.searchParams.getAll('grant_id')).toHaveLength(2);
   await page.getByRole('button', { name: `Revoke all of ${user.username}'s tokens` }).click();
   expect(await confirm('Revoke all')).toContain('revokes all 2 active grants and 4 active tokens');
   for (const t of [a.access_token, a.refresh_token, b.access_token, b.refresh_token]) expect(await h.active(t as string)).toBe(false);
@@ -169,4 +189,32 @@ it('a read-only admin token sees no create, delete or revoke buttons', async () 
     expect(await page.getByText(/New (client|user)/).count(), path).toBe(0);
   }
   await signOut();
+});
+
+it('an admin token revoked while the console is open: the next call any page makes answers 401, and the console goes back to the sign-in form', async () => {
+  const user = await h.user();
+  await h.userTokens(await h.codeClient(), { user });
+  /** Signs in with a new token, opens `from` (a page that calls nothing more once loaded), revokes the token, and opens `to` there. */
+  async function revokedThenOpen(from: 'Clients' | 'Users', to: (page: Page) => Promise<void>) {
+    const value = await adminToken('revoked-midway');
+    await signIn(value);
+    await page.getByRole('link', { name: from }).click();
+    await page.locator('tbody tr').first().waitFor();
+    if (from === 'Users') {
+      await page.getByLabel('Search users').fill(user.username);
+      await expect.poll(() => page.locator('tbody tr').count()).toBe(1);
+    }
+    const id = (await h.store.listAdminTokens()).find((t) => value.includes(t.id))?.id as string;
+    expect(await h.engine.revokeAdminToken(id, { actor: 'test' })).toMatchObject({ id });
+    await to(page);
+    await page.getByLabel('Admin token').waitFor();
+  }
+  const link = (name: string) => (p: Page) => p.getByRole('link', { name, exact: true }).click();
+  await revokedThenOpen('Clients', link('Users'));
+  await revokedThenOpen('Users', link('Clients'));
+  await revokedThenOpen('Clients', link('Overview'));
+  await revokedThenOpen('Clients', link('Audit log'));
+  await revokedThenOpen('Clients', link('Webhooks'));
+  // A user's page: its own data and its grants.
+  await revokedThenOpen('Users', link(user.username));
 });

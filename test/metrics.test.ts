@@ -231,6 +231,53 @@ describe('metrics: the sweeper and the tokens count interval', () => {
   });
 });
 
+describe('metrics and the admin API\'s /stats: one count of the tokens', () => {
+  /** A server with both listeners; `stats()`: /stats' active tokens; `gauge()`: the scraped tessera_tokens active ones. */
+  async function start() {
+    const server = await startTestServer({}, { metrics: { port: 0 }, adminPort: 0 });
+    const admin = (await server.tessera.engine.createAdminToken({ name: `stats-${randomBytes(4).toString('hex')}`, readOnly: true, expiresAt: null }, { actor: 'test' }))?.value;
+    const service = await server.createClient();
+    return {
+      server,
+      issue: async () => expect((await server.post('/token', { grant_type: 'client_credentials' }, { authorization: service.basic })).status).toBe(200),
+      stats: async () => {
+        const res = await fetch(`${server.adminUrl}/admin/api/v1/stats`, { headers: { authorization: `Bearer ${admin}` } });
+        expect(res.status).toBe(200);
+        return ((await res.json()) as { tokens: { active: number } }).tokens.active;
+      },
+      gauge: async () => {
+        const s = await scrape(server.metricsUrl);
+        return value(s, tokens('access', 'active')) + value(s, tokens('refresh', 'active'));
+      },
+    };
+  }
+
+  it('a count /stats made is the one the next scrape shows, and a count a scrape made is the one /stats answers', async () => {
+    const a = await start();
+    try {
+      await a.issue();
+      const counted = await a.stats();
+      expect(counted).toBe(1);
+      await a.issue();
+      // The metrics count at most once per tokenCountInterval (30 s): the census /stats just took serves them.
+      expect(await a.gauge()).toBe(counted);
+    } finally {
+      await a.server.close();
+    }
+    const b = await start();
+    try {
+      await b.issue();
+      const scraped = await b.gauge();
+      expect(scraped).toBe(1);
+      await b.issue();
+      // /stats answers a count younger than 30 s at once: the one the scrape took.
+      expect(await b.stats()).toBe(scraped);
+    } finally {
+      await b.server.close();
+    }
+  });
+});
+
 describe('`tessera serve --metrics-port`', () => {
   let dir: string;
   beforeAll(() => {

@@ -1,17 +1,20 @@
 /**
  * A user's or a client's grants, a page at a time, each with its token families as timelines
  * (issued → rotated → … → revoked, with the reason and who revoked it from the audit log), and
- * revoke buttons for a token or a grant behind a confirmation. Each grant's tokens are read by
- * grant (the tokens' grant index) and the reasons from the audit records written around the
- * instants they were revoked (the audit's time index): nothing else of the store is read.
+ * revoke buttons for a token or a grant behind a confirmation. The page's grants' tokens are read
+ * at once, by grant (`GET /tokens` with grant_id repeated: the tokens' grant index), and the
+ * reasons from the audit records written around the instants they were revoked (the audit's time
+ * index): nothing else of the store is read.
  */
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, type AuditRecord, api, type Grant, type Page, type Revoked, type Session, type Token } from './api.js';
+import { type AuditRecord, api, type Grant, type Page, type Session, type Token } from './api.js';
 import { count, useConfirmation } from './confirm.js';
-import { when } from './pages/common.js';
+import { failureHandler, revocation, when } from './pages/common.js';
 
-/** Grants a page shows (each with its tokens): "Load more" asks for the next. */
+/** Grants a page shows (each with its tokens): "Load more" asks for the next. At most the 50 grant_id values one /tokens request takes. */
 const GRANT_PAGE = 20;
+/** Pages of 500 tokens read for one page of grants, at most: as many tokens as 500 for each grant. */
+const TOKEN_PAGES = GRANT_PAGE;
 /** Seconds around a revocation in which its audit record is looked for (reasonFor). */
 const NEAR_S = 2;
 const REVOKING = new Set(['token.revoked', 'token.reuse_detected']);
@@ -36,7 +39,17 @@ function reasonFor(t: Token, audit: AuditRecord[]): string | undefined {
 /** One page of the grants `filter` selects (`user_id=…` or `client_id=…`), with their tokens and the audit records for the reasons. */
 async function grantsPage(session: Session, filter: string, cursor: string | null): Promise<Shown> {
   const page = await api<Page<Grant>>(session, 'GET', `/grants?${filter}&limit=${GRANT_PAGE}${cursor ? `&cursor=${encodeURIComponent(cursor)}` : ''}`);
-  const tokens = (await Promise.all(page.items.map((g) => api<Page<Token>>(session, 'GET', `/tokens?grant_id=${encodeURIComponent(g.id)}&limit=500`)))).flatMap((p) => p.items);
+  const tokens: Token[] = [];
+  if (page.items.length > 0) {
+    const byGrant = page.items.map((g) => `grant_id=${encodeURIComponent(g.id)}`).join('&');
+    let next: string | null = null;
+    for (let n = 0; n < TOKEN_PAGES; n++) {
+      const got: Page<Token> = await api<Page<Token>>(session, 'GET', `/tokens?${byGrant}&limit=500${next ? `&cursor=${encodeURIComponent(next)}` : ''}`);
+      tokens.push(...got.items);
+      next = got.next_cursor;
+      if (next === null) break;
+    }
+  }
   // Revocation instants (seconds), merged where their windows overlap.
   const seconds = [...new Set(tokens.flatMap((t) => (t.revoked_at ? [Math.floor(Date.parse(t.revoked_at) / 1000)] : [])))].sort((a, b) => a - b);
   const windows: Array<[number, number]> = [];
@@ -67,10 +80,7 @@ export interface GrantsProps {
 export function Grants({ session, onSignedOut, filter, of, version, onChanged, onError }: GrantsProps) {
   const [shown, setShown] = useState<Shown | undefined>(undefined);
   const { ask, dialog } = useConfirmation(onChanged);
-  const failed = (err: unknown) => {
-    if (err instanceof ApiError && err.status === 401) onSignedOut();
-    else onError((err as Error).message);
-  };
+  const failed = failureHandler(onSignedOut, onError);
   useEffect(() => {
     grantsPage(session, filter, null).then(setShown, failed);
   }, [session, filter, version]);
@@ -84,14 +94,7 @@ export function Grants({ session, onSignedOut, filter, of, version, onChanged, o
     }
   }
 
-  const revoke = (type: 'token' | 'grant', value: string, title: string, message: string, action: string) =>
-    ask({
-      title, message, action, reason: true,
-      run: async (reason) => {
-        const r = await api<Revoked>(session, 'POST', '/revocations', { type, value, ...(reason ? { reason } : {}) });
-        return `Revoked ${count(r.revoked_tokens, 'token')} and ${count(r.revoked_grants, 'grant')}.`;
-      },
-    });
+  const revoke = (type: 'token' | 'grant', value: string, title: string, message: string, action: string) => ask(revocation(session, type, value, { title, message, action }));
 
   if (!shown) return <p>Loading grants…</p>;
   const { grants, tokens, audit } = shown;

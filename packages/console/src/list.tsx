@@ -5,9 +5,9 @@
  */
 import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { ApiError, api, type Page, type Revoked, type Session } from './api.js';
+import { api, type Page, type Revoked, type Session } from './api.js';
 import { type Confirmation, count, useConfirmation } from './confirm.js';
-import { activeCounts, Messages } from './pages/common.js';
+import { activeCounts, failureHandler, Messages } from './pages/common.js';
 
 /** Rows a page of the list asks for. */
 const LIST_PAGE = 50;
@@ -83,8 +83,9 @@ export function List<T>(props: ListProps<T>) {
       setList({ items: [...(after?.items ?? []), ...page.items], cursor: page.next_cursor, q });
       setError(undefined);
     } catch (err) {
-      if (err instanceof ApiError && err.status === 401) onSignedOut();
-      else if (asked === latest.current) setError((err as Error).message);
+      failureHandler(onSignedOut, (message) => {
+        if (asked === latest.current) setError(message);
+      })(err);
     } finally {
       if (asked === latest.current) setBusy(false);
     }

@@ -10,6 +10,7 @@ import { createNodeServer, drain, STREAM_STALL_MS } from './http/node-server.js'
 import type { Handler } from './http/types.js';
 import { startSweeper } from './lifecycle/sweeper.js';
 import { METRICS_PATH, metricsEndpoint } from './metrics/endpoint.js';
+import { tokenCensus } from './metrics/token-census.js';
 import { createLogger } from './log.js';
 import { openTessera, type Tessera } from './open.js';
 import { isPostgresUrl } from './store/postgres/connection.js';
@@ -142,12 +143,14 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     ),
   );
   handler = createHandler(tessera, { metrics });
+  // One count of the tokens for the metrics gauge and the admin API's /stats: each takes the other's when fresh enough.
+  const census = tokenCensus(tessera.store);
   // Loaded only with an admin listener: without one, the admin API (and zod) is never imported.
-  if (admin) adminHandler = (await import('./admin/api.js')).createAdminHandler(tessera);
+  if (admin) adminHandler = (await import('./admin/api.js')).createAdminHandler(tessera, { census });
   ready(handler);
   let metricsListener: { server: Server; url: string } | undefined;
   if (options.metrics && metrics) {
-    metrics.watchTokens(tessera.store);
+    metrics.watchTokens(census);
     metrics.watchWebhooks(tessera.store);
     try {
       metricsListener = await listen(routeTable(new Map([[METRICS_PATH, metricsEndpoint(metrics)]])), options.metrics.port, options.metrics.host ?? metricsDefaults.host, 1024);

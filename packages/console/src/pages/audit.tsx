@@ -4,9 +4,9 @@
  * reuses for a minute) at the top, its age, and "Verify now" for a new pass (?fresh=true).
  */
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, type AuditRecord, api, type Page } from '../api.js';
+import { type AuditRecord, api, type Page } from '../api.js';
 import { count } from '../confirm.js';
-import { type PageProps, when } from './common.js';
+import { failureHandler, type PageProps, when } from './common.js';
 
 interface Verification {
   ok: boolean;
@@ -106,10 +106,7 @@ export function Audit({ session, onSignedOut }: PageProps) {
   const [cursor, setCursor] = useState<string | null>(null);
   const [error, setError] = useState<string | undefined>(undefined);
 
-  const failed = (err: unknown) => {
-    if (err instanceof ApiError && err.status === 401) onSignedOut();
-    else setError((err as Error).message);
-  };
+  const failed = failureHandler(onSignedOut, setError);
   async function load(f: Filters, after: string | null) {
     try {
       const page = await api<Page<AuditRecord>>(session, 'GET', `/audit?${query(f)}${after ? `&cursor=${encodeURIComponent(after)}` : ''}`);

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'preact/hooks';
-import { ApiError, api, type Session } from '../api.js';
+import { ApiError, api, type Revoked, type Session } from '../api.js';
+import { type Confirmation, count } from '../confirm.js';
 
 export interface PageProps {
   session: Session;
@@ -18,16 +19,36 @@ export async function activeCounts(session: Session, filter: string): Promise<{ 
 
 export const when = (iso: string | null): string => (iso === null ? '—' : new Date(iso).toLocaleString());
 
+/** What every page does with a failed call: a 401 (the session is over) signs out; any other failure's message goes to `report`. */
+export function failureHandler(onSignedOut: () => void, report: (message: string) => void): (err: unknown) => void {
+  return (err) => {
+    if (err instanceof ApiError && err.status === 401) onSignedOut();
+    else report((err as Error).message);
+  };
+}
+
+/** The confirmation that revokes a token, a grant or all of a user (POST /revocations) with the reason given, and says what it revoked. */
+export function revocation(session: Session, type: 'token' | 'grant' | 'user', value: string, words: { title: string; message: string; action: string }): Confirmation {
+  return {
+    ...words,
+    reason: true,
+    run: async (reason) => {
+      const r = await api<Revoked>(session, 'POST', '/revocations', { type, value, ...(reason ? { reason } : {}) });
+      return `Revoked ${count(r.revoked_tokens, 'token')} and ${count(r.revoked_grants, 'grant')}.`;
+    },
+  };
+}
+
 /** A page's data: loaded by `load` now, again whenever `deps` change and on `refresh()`; a 401 signs out, another failure is the page's error. */
 export function useLoaded<T>(onSignedOut: () => void, load: () => Promise<T>, deps: unknown[]) {
   const [data, setData] = useState<T | undefined>(undefined);
   const [error, setError] = useState<string | undefined>(undefined);
+  const failed = failureHandler(onSignedOut, setError);
   async function refresh() {
     try {
       setData(await load());
     } catch (err) {
-      if (err instanceof ApiError && err.status === 401) onSignedOut();
-      else setError((err as Error).message);
+      failed(err);
     }
   }
   useEffect(() => {

@@ -7,9 +7,9 @@
  * a reconnection.
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
-import { ApiError, type AuditRecord, api, type Session, type Stats } from '../api.js';
+import { type AuditRecord, api, type Session, type Stats } from '../api.js';
 import { BarList, Timeline } from '../charts.js';
-import { Messages } from './common.js';
+import { failureHandler, Messages } from './common.js';
 
 /** How often /stats is read again whatever the stream says (expired tokens have no event). */
 const REFRESH_MS = 60_000;
@@ -91,6 +91,9 @@ export function Overview({ session, onSignedOut }: { session: Session; onSignedO
 
   useEffect(() => {
     let stopped = false;
+    const failed = failureHandler(onSignedOut, (message) => {
+      if (!stopped) setError(message);
+    });
     async function load(): Promise<Stats | undefined> {
       try {
         const s = await api<Stats>(session, 'GET', '/stats');
@@ -100,8 +103,7 @@ export function Overview({ session, onSignedOut }: { session: Session; onSignedO
         }
         return s;
       } catch (err) {
-        if (err instanceof ApiError && err.status === 401) onSignedOut();
-        else if (!stopped) setError((err as Error).message);
+        failed(err);
         return undefined;
       }
     }

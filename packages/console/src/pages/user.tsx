@@ -3,11 +3,11 @@
  * the user's grants with their token families as timelines (grants.tsx).
  */
 import { useState } from 'preact/hooks';
-import { api, type Revoked, type Session, type User } from '../api.js';
+import { api, type Session, type User } from '../api.js';
 import { count, useConfirmation } from '../confirm.js';
 import { Grants } from '../grants.js';
 import { BASE, Link } from '../router.js';
-import { activeCounts, Messages, type PageProps, useLoaded } from './common.js';
+import { activeCounts, Messages, type PageProps, revocation, useLoaded } from './common.js';
 import { EditUser } from './user-edit.js';
 
 interface Data {
@@ -34,14 +34,7 @@ export function UserPage({ session, onSignedOut, id }: PageProps & { id: string 
     return reload();
   };
 
-  const revoke = (type: 'user', value: string, title: string, message: string, action: string) =>
-    ask({
-      title, message, action, reason: true,
-      run: async (reason) => {
-        const r = await api<Revoked>(session, 'POST', '/revocations', { type, value, ...(reason ? { reason } : {}) });
-        return `Revoked ${count(r.revoked_tokens, 'token')} and ${count(r.revoked_grants, 'grant')}.`;
-      },
-    });
+  const revoke = (type: 'user', value: string, title: string, message: string, action: string) => ask(revocation(session, type, value, { title, message, action }));
 
   if (!data) {
     return (

@@ -8,7 +8,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { ApiError, api, type Page } from '../api.js';
 import { count, useConfirmation } from '../confirm.js';
 import { BASE, Link, navigate } from '../router.js';
-import { Messages, type PageProps, when } from './common.js';
+import { failureHandler, Messages, type PageProps, when } from './common.js';
 
 interface Webhook {
   id: string;
@@ -50,10 +50,7 @@ export function Webhooks({ session, onSignedOut, id }: PageProps & { id?: string
     setNotice(result);
     load();
   });
-  const fail = (err: unknown) => {
-    if (err instanceof ApiError && err.status === 401) onSignedOut();
-    else setError((err as Error).message);
-  };
+  const fail = failureHandler(onSignedOut, setError);
   async function load() {
     try {
       setWebhooks((await api<{ items: Webhook[] }>(session, 'GET', '/webhooks')).items);

@@ -10,7 +10,7 @@ import type { z } from 'zod';
 import type { HandlerParts } from '../app.js';
 import { adminActor } from '../lifecycle/admin-tokens.js';
 import { sharedVerification } from '../audit/shared-verification.js';
-import { tokenCensus } from '../metrics/token-census.js';
+import { type CensusReader, tokenCensus } from '../metrics/token-census.js';
 import { PATHS } from '../http/routes.js';
 import type { Handler, PlainRequest, PlainResponse } from '../http/types.js';
 import { authenticate } from './auth.js';
@@ -74,21 +74,25 @@ function invalid(where: 'query' | 'body', error: z.ZodError): Problem {
   return new Problem(400, `the request's ${where} is not valid: ${errors.map((e) => `${e.pointer.slice(where.length + 2) || where}: ${e.detail}`).join('; ')}`, errors);
 }
 
-/** The query as an object; a repeated parameter is refused (each names one value). */
-function queryObject(url: URL): Record<string, string> {
-  const out: Record<string, string> = {};
+/** The query as an object: a `repeatable` parameter as the array of its values; any other repeated is refused (each names one value). */
+function queryObject(url: URL, repeatable: readonly string[] = []): Record<string, string | string[]> {
+  const out: Record<string, string | string[]> = {};
   for (const [key, value] of url.searchParams) {
-    if (key in out) throw new Problem(400, `query parameter '${key.slice(0, 64)}' given more than once`);
-    out[key] = value;
+    const seen = out[key];
+    if (repeatable.includes(key)) out[key] = [...((seen as string[] | undefined) ?? []), value];
+    else if (seen !== undefined) throw new Problem(400, `query parameter '${key.slice(0, 64)}' given more than once`);
+    else out[key] = value;
   }
   return out;
 }
 
-export function createAdminHandler(parts: HandlerParts): Handler {
+/** `census`: the server's token census, shared with its metrics (server.ts); by default one of the handler's own. */
+export function createAdminHandler(parts: HandlerParts, options: { census?: CensusReader } = {}): Handler {
   const routes = adminRoutes.map((r) => ({ route: r, match: matcher(r.path) }));
   const openapi = JSON.stringify(openApiDocument(adminRoutes, version()));
   const sessions = createConsole(parts.engine);
-  const census = tokenCensus(parts.store, CENSUS_REUSE_MS, CENSUS_STALE_MS);
+  const counts = options.census ?? tokenCensus(parts.store);
+  const census = () => counts(CENSUS_REUSE_MS, CENSUS_STALE_MS);
   const verification = sharedVerification(parts.store, VERIFY_REUSE_MS);
 
   async function dispatch(req: PlainRequest, seen: { actor?: string }): Promise<PlainResponse> {
@@ -114,7 +118,7 @@ export function createAdminHandler(parts: HandlerParts): Handler {
     if (admin.readOnly && route.method !== 'GET') throw new Problem(403, `admin token '${admin.name}' is read-only`);
     let query: unknown;
     if (route.query) {
-      const parsed = route.query.safeParse(queryObject(req.url));
+      const parsed = route.query.safeParse(queryObject(req.url, route.repeatable));
       if (!parsed.success) throw invalid('query', parsed.error);
       query = parsed.data;
     } else if (req.url.search !== '') {

@@ -15,22 +15,30 @@
  * position. The `id:` of each event is that position, the seqs joined by dots in chain order (a
  * single seq on SQLite, which keeps one chain), so Last-Event-ID resumes without loss or repeat.
  *
- * Wake-ups: one poll of the chain heads (one row on SQLite, one per chain on PostgreSQL) every
- * POLL_MS while a stream is open, shared by the streams, whatever process made the change;
- * nothing is read while none is. Heartbeat comments every `heartbeat` ms, at which the admin
- * token (and the console session a stream was opened through) is checked again, between the pages
- * of a catch-up too: a revoked or expired one ends the stream. At most MAX_STREAMS streams per
- * server, and MAX_TOKEN_STREAMS per admin token (one token cannot take every slot): a console tab
- * holds one.
+ * Wake-ups and fan-out (as feed/fan-out.ts does for the revocation feed): one poll of the chain
+ * heads (one row on SQLite, one per chain on PostgreSQL) every POLL_MS while a stream is open,
+ * whatever process made the change; nothing is read while none is. When the heads have moved, the
+ * records up to them are read once and serialised once, page by page, as batches of frames from
+ * one shared position (the frontier) to the next; every stream at a batch's start sends those same
+ * bytes. The last batches are kept, so a stream a little behind (it was busy writing) still takes
+ * them from memory; one elsewhere (resumed through Last-Event-ID, or further behind) reads the log
+ * itself up to the frontier, and takes the batches from there. Heartbeat comments every
+ * `heartbeat` ms, at which the admin token (and the console session a stream was opened through)
+ * is checked again, between the pages of a catch-up too: a revoked or expired one ends the stream.
+ * At most MAX_STREAMS streams per server, and MAX_TOKEN_STREAMS per admin token (one token cannot
+ * take every slot): a console tab holds one.
  */
+import { auditRecordsOf } from '../audit/verify-store.js';
 import { auditJson } from '../cli/commands/audit.js';
 import type { AuditHead, AuditRecord, Store } from '../store/types.js';
 import { Problem } from './problem.js';
 
 /** How often the chain heads are read while a stream is open. */
 const POLL_MS = 250;
-/** Records read at once while a stream catches up. */
+/** Records read per batch of frames: a catch-up yields (and checks the credential) after each such page of the log. */
 const PAGE = 500;
+/** Events kept in memory for streams a little behind the frontier; those further behind read the log. */
+const KEEP_EVENTS = 2000;
 /** Open event streams per server. */
 export const MAX_STREAMS = 32;
 /** Open event streams per admin token. */
@@ -66,9 +74,23 @@ function eventJson(r: AuditRecord) {
   return shown;
 }
 
-/** The heads polled for the open streams: each poll that finds them moved bumps `version` and wakes the waiting streams. */
+/** Frames read once for every stream: the events past position `from` up to position `to` (both encoded). */
+interface Batch {
+  from: string;
+  to: Position;
+  bytes: string;
+  events: number;
+}
+
+/** The heads polled for the open streams, and the records past them read once and fanned out to every stream at the frontier. */
 export class AuditTail {
-  private heads: AuditHead[] | undefined;
+  /** Everything up to it, chain by chain, has been read into batches (undefined while no stream is open). */
+  private frontier: Position | undefined;
+  /** Contiguous: each starts where the one before ends, the last ends at the frontier. */
+  private batches: Batch[] = [];
+  private kept = 0;
+  /** Bumped when every stream has closed: a shared read begun before publishes nothing after. */
+  private epoch = 0;
   private version = 0;
   private open = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -78,7 +100,7 @@ export class AuditTail {
   private readonly byToken = new Map<string, number>();
 
   constructor(
-    private readonly store: Pick<Store, 'auditHeads' | 'queryAudit'>,
+    private readonly store: Pick<Store, 'auditHeads' | 'readAudit'>,
     private readonly heartbeat: number,
   ) {}
 
@@ -102,7 +124,7 @@ export class AuditTail {
       // auditHeads lists the chains 0…n-1 in order: position[chain] is that chain's seq.
       const position = lastEventId === undefined ? heads.map((h) => h.seq) : checkedPosition(parsePosition(lastEventId, heads.length), heads);
       if (this.timer === undefined) {
-        this.heads = heads;
+        this.frontier = heads.map((h) => h.seq);
         this.timer = setInterval(() => this.poll(), POLL_MS);
         this.timer.unref();
       }
@@ -128,11 +150,18 @@ export class AuditTail {
       while (ok && !signal.aborted) {
         const seen = this.version;
         try {
-          for await (const frames of this.read(position, this.heads ?? [])) {
-            yield frames;
-            // A catch-up may take many pages: the credential is checked between them too.
-            ok = await live();
-            if (!ok) break;
+          const shared = this.take(encode(position));
+          if (shared !== undefined) {
+            position = shared.to;
+            yield shared.bytes;
+          } else {
+            // Not at a batch's start: read up to the frontier (everything up to it is committed), then take batches.
+            for await (const frames of this.read(position, [...(this.frontier ?? [])])) {
+              if (frames.events > 0) yield frames.bytes;
+              // A catch-up may take many pages: the credential is checked between them too.
+              ok = await live();
+              if (!ok) break;
+            }
           }
         } catch {
           // The database is away: `position` holds what was sent; read again at the next wake-up.
@@ -149,33 +178,47 @@ export class AuditTail {
     }
   }
 
-  /**
-   * The records past `position` up to `heads` (read before them: all committed), as SSE frames, a
-   * page at a time, in seq order; `position` moves with each frame.
-   */
-  private async *read(position: Position, heads: readonly AuditHead[]): AsyncGenerator<string> {
-    const behind = heads.filter((h) => h.seq > (position[h.chain] ?? 0));
-    if (behind.length === 0) return;
-    let after = Math.min(...behind.map((h) => position[h.chain] ?? 0));
-    const top = Math.max(...behind.map((h) => h.seq));
-    const head = new Map(heads.map((h) => [h.chain, h.seq]));
-    for (;;) {
-      const page = await this.store.queryAudit({ afterSeq: after, limit: PAGE });
-      let frames = '';
-      for (const r of page) {
-        // Past its chain's head: committed after the heads were read, sent after the next poll.
-        if (r.seq <= (position[r.chain] ?? 0) || r.seq > (head.get(r.chain) ?? 0)) continue;
-        position[r.chain] = r.seq;
-        frames += `id: ${encode(position)}\nevent: lifecycle\ndata: ${JSON.stringify(eventJson(r))}\n\n`;
-      }
-      if (frames !== '') yield frames;
-      const last = page.at(-1);
-      if (page.length < PAGE || last === undefined || last.seq >= top) return;
-      after = last.seq;
-    }
+  /** The kept batches from position `at` on, joined, and the position after them; undefined when `at` starts none (at the frontier, or elsewhere). */
+  private take(at: string): { bytes: string; to: Position } | undefined {
+    let i = this.batches.length - 1;
+    while (i >= 0 && (this.batches[i] as Batch).from !== at) i--;
+    if (i < 0) return undefined;
+    const taken = this.batches.slice(i);
+    // A stream at the last batch's start sends that batch's own string: one serialisation for every stream.
+    return { bytes: taken.length === 1 ? (taken[0] as Batch).bytes : taken.map((b) => b.bytes).join(''), to: [...(taken.at(-1) as Batch).to] };
   }
 
-  /** Resolves when the heads move past `seen`, after `ms`, or at abort. */
+  /**
+   * The records past `position` up to `target` (positions read from the heads: all committed), as
+   * SSE frames, in seq order, a batch per PAGE records read (none, when all were already sent);
+   * `position` moves with each frame.
+   */
+  private async *read(position: Position, target: Position): AsyncGenerator<{ bytes: string; events: number }> {
+    const behind = target.flatMap((seq, chain) => (seq > (position[chain] ?? 0) ? [chain] : []));
+    if (behind.length === 0) return;
+    const after = Math.min(...behind.map((chain) => position[chain] ?? 0));
+    const top = Math.max(...behind.map((chain) => target[chain] ?? 0));
+    let bytes = '';
+    let events = 0;
+    let read = 0;
+    for await (const r of auditRecordsOf(this.store, 0, top, after)) {
+      // Sent already, or past its chain's head: committed after the heads were read, sent after the next poll.
+      if (r.seq > (position[r.chain] ?? 0) && r.seq <= (target[r.chain] ?? 0)) {
+        position[r.chain] = r.seq;
+        bytes += `id: ${encode(position)}\nevent: lifecycle\ndata: ${JSON.stringify(eventJson(r))}\n\n`;
+        events++;
+      }
+      if (++read === PAGE) {
+        yield { bytes, events };
+        bytes = '';
+        events = 0;
+        read = 0;
+      }
+    }
+    if (events > 0) yield { bytes, events };
+  }
+
+  /** Resolves when a batch is published past `seen`, after `ms`, or at abort. */
   private wait(seen: number, ms: number, signal: AbortSignal): Promise<void> {
     if (this.version !== seen || signal.aborted) return Promise.resolve();
     return new Promise((resolve) => {
@@ -191,22 +234,35 @@ export class AuditTail {
     });
   }
 
+  /** Reads the heads and, if they moved past the frontier, the records up to them: once, for every stream. */
   private async poll(): Promise<void> {
     if (this.polling) return;
     this.polling = true;
-    let heads: AuditHead[];
     try {
-      heads = await this.store.auditHeads();
+      const heads = await this.store.auditHeads();
+      const { epoch, frontier } = this;
+      if (this.open === 0 || frontier === undefined) return;
+      const position = [...frontier];
+      let from = encode(position);
+      for await (const frames of this.read(position, heads.map((h) => h.seq))) {
+        // Every stream closed meanwhile (and the state was reset): nothing to hand out.
+        if (this.epoch !== epoch) return;
+        if (frames.events === 0) continue;
+        this.publish({ from, to: [...position], ...frames });
+        from = encode(position);
+      }
     } catch {
-      // The database is away: tried again at the next poll.
-      return;
+      // The database is away: the next poll reads on from the frontier.
     } finally {
       this.polling = false;
     }
-    if (this.open === 0) return;
-    const moved = heads.some((h, i) => h.seq !== this.heads?.[i]?.seq);
-    if (!moved) return;
-    this.heads = heads;
+  }
+
+  private publish(batch: Batch): void {
+    this.batches.push(batch);
+    this.kept += batch.events;
+    while (this.kept > KEEP_EVENTS && this.batches.length > 1) this.kept -= (this.batches.shift() as Batch).events;
+    this.frontier = [...batch.to];
     this.version++;
     for (const wake of [...this.waiters]) wake();
   }
@@ -216,9 +272,12 @@ export class AuditTail {
     if (mine > 0) this.byToken.set(tokenId, mine);
     else this.byToken.delete(tokenId);
     if (--this.open > 0) return;
-    // Nobody listens: nothing is read until a stream opens again.
+    // Nobody listens: nothing is read until a stream opens again, from the heads then.
     clearInterval(this.timer);
     this.timer = undefined;
-    this.heads = undefined;
+    this.frontier = undefined;
+    this.batches = [];
+    this.kept = 0;
+    this.epoch++;
   }
 }

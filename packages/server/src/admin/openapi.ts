@@ -37,7 +37,10 @@ const eventStream = (data: z.ZodType) => ({
 function operation(r: Route) {
   const query = r.query === undefined ? undefined : (json(r.query, 'input') as { properties?: Record<string, unknown>; required?: string[] });
   const pathParams = [...r.path.matchAll(/\{(\w+)\}/g)].map((m) => ({ name: m[1], in: 'path', required: true, schema: { type: 'string' } }));
-  const queryParams = Object.entries(query?.properties ?? {}).map(([name, schema]) => ({ name, in: 'query', required: query?.required?.includes(name) ?? false, schema }));
+  // A repeatable parameter is an array sent as the parameter repeated (OpenAPI 3.1 §4.8.12.4: style form, explode).
+  const queryParams = Object.entries(query?.properties ?? {}).map(([name, schema]) => ({
+    name, in: 'query', required: query?.required?.includes(name) ?? false, ...(r.repeatable?.includes(name) ? { style: 'form', explode: true } : {}), schema,
+  }));
   // WHATWG HTML §9.2.4: a reconnecting EventSource resumes with the last id it received.
   const headerParams = r.eventStream ? [{ name: 'Last-Event-ID', in: 'header', required: false, schema: { type: 'string' }, description: 'the `id` of the last event received: the stream resumes after it' }] : [];
   return {

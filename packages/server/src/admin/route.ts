@@ -38,6 +38,8 @@ export interface Route {
   summary: string;
   tag: string;
   query?: z.ZodType;
+  /** Query parameters that may be given more than once: each arrives as an array of its values (the others are refused repeated). */
+  repeatable?: readonly string[];
   body?: z.ZodType;
   /** The success answer's status and schema (none for 204). */
   status: 200 | 201 | 204;

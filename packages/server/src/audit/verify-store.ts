@@ -6,7 +6,7 @@ import { type ChainReport, verifyChain } from './chain.js';
 const PAGE = 500;
 
 /** The log, oldest first, from `since` (ms) and after seq `from`, up to seq `last` when given. */
-export async function* auditRecordsOf(store: Store, since = 0, last = Number.POSITIVE_INFINITY, from = 0): AsyncGenerator<AuditRecord> {
+export async function* auditRecordsOf(store: Pick<Store, 'readAudit'>, since = 0, last = Number.POSITIVE_INFINITY, from = 0): AsyncGenerator<AuditRecord> {
   let after = from;
   for (;;) {
     const page = await store.readAudit(after, PAGE, since);

@@ -8,7 +8,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
 import type { FeedFanOut } from '../feed/fan-out.js';
 import { routeName } from '../http/routes.js';
 import type { Store, TokenKind, TokenState } from '../store/types.js';
-import { tokenCensus } from './token-census.js';
+import type { CensusReader } from './token-census.js';
 
 /** Seconds: token requests take about a millisecond, pages and sign-ins (scrypt) tens of them. */
 const LATENCY_BUCKETS = [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
@@ -74,9 +74,10 @@ export class ServerMetrics {
     if (finished) this.lastSweep.set(Date.now() / 1000);
   };
 
-  /** Tokens by kind and state, counted from the store at most once per tokenCountInterval. */
-  watchTokens(store: Pick<Store, 'countTokens'>): void {
-    const count = tokenCensus(store, this.options.tokenCountInterval * 1000);
+  /** Tokens by kind and state, from the server's token census (shared with the admin API's /stats), counted at most once per tokenCountInterval. */
+  watchTokens(census: CensusReader): void {
+    const interval = this.options.tokenCountInterval * 1000;
+    const count = () => census(interval);
     new Gauge({
       name: 'tessera_tokens',
       help: 'Stored tokens by kind and state (revoked; rotated: a refresh token consumed by rotation; expired, until swept; active), counted at most once per tokenCountInterval.',

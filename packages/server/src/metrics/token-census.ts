@@ -12,16 +12,23 @@ export interface Counted {
 }
 
 /**
- * A reader of the token census, reusing a count for `intervalMs` (0: count on every call). Past
- * that, a count younger than `staleMs` is answered at once while the next one runs (the caller
- * sees its time), so only the first caller, or one after a long quiet, waits for a count.
+ * Reads the census: a count younger than `reuseMs` is reused (0: count on every call); past that, a
+ * count younger than `staleMs` is answered at once while the next one runs (the caller sees its
+ * time), so only the first caller, or one after a long quiet, waits for a count.
  */
-export function tokenCensus(store: Pick<Store, 'countTokens'>, intervalMs: number, staleMs = 0): () => Promise<Counted> {
+export type CensusReader = (reuseMs: number, staleMs?: number) => Promise<Counted>;
+
+/**
+ * The token census of `store`: one count shared by every reader (server.ts builds one for the
+ * metrics gauge and /stats alike), each asking for a count as fresh as it needs, and callers that
+ * ask during a count share it.
+ */
+export function tokenCensus(store: Pick<Store, 'countTokens'>): CensusReader {
   let counted: Counted | undefined;
   let counting: Promise<Counted> | undefined;
-  return async () => {
+  return async (reuseMs, staleMs = 0) => {
     const now = Date.now();
-    if (counted !== undefined && now - counted.at < intervalMs) return counted;
+    if (counted !== undefined && now - counted.at < reuseMs) return counted;
     counting ??= store
       .countTokens(now)
       .then((census) => {

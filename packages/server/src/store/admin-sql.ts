@@ -29,8 +29,10 @@ export function tokenConditions(q: TokenQuery): Condition[] {
   if (q.clientId !== undefined) {
     out.push({ sql: '(grant_id IN (SELECT id FROM grants WHERE client_id = ?) OR (exchanged_from IS NOT NULL AND client_id = ?))', args: [q.clientId, q.clientId] });
   }
-  // The index on (grant_id, family_id) finds a grant's tokens.
-  if (q.grantId !== undefined) out.push({ sql: 'grant_id = ?', args: [q.grantId] });
+  // The index on (grant_id, family_id) finds each grant's tokens.
+  if (q.grantIds !== undefined) {
+    out.push(q.grantIds.length === 0 ? { sql: '1 = 0', args: [] } : { sql: `grant_id IN (${q.grantIds.map(() => '?').join(', ')})`, args: [...q.grantIds] });
+  }
   if (q.state !== undefined) out.push({ sql: STATE[q.state], args: STATE[q.state].includes('?') ? [q.at] : [] });
   if (q.issuedFrom !== undefined) out.push({ sql: 'issued_at >= ?', args: [q.issuedFrom] });
   if (q.issuedTo !== undefined) out.push({ sql: 'issued_at < ?', args: [q.issuedTo] });

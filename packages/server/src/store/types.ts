@@ -512,7 +512,8 @@ export interface TokenQuery {
   userId?: string;
   /** The client's tokens, exchanged ones on others' grants included (as TokenFilter.clientId). */
   clientId?: string;
-  grantId?: string;
+  /** The tokens of any of these grants (none: no token). */
+  grantIds?: readonly string[];
   state?: TokenState;
   /** States are judged at this instant. */
   at: number;

@@ -66,7 +66,7 @@ export function admin(ref: StoreRef): void {
       expect(whole.filter((id) => seen.includes(id))).toEqual(seen);
     });
 
-    it('pageTokens filters by user, client, state (judged at `at`) and issue time', async () => {
+    it('pageTokens filters by user, client, grants, state (judged at `at`) and issue time', async () => {
       const { store } = ref;
       const { client, user, grant } = await storedGrant(store);
       const other = await storedGrant(store);
@@ -87,6 +87,10 @@ export function admin(ref: StoreRef): void {
       expect(await ids({ clientId: client.id, state: 'rotated' })).toEqual([rotated.id]);
       expect(await ids({ userId: user.id, issuedFrom: now - 6 * HOUR, issuedTo: now - 4 * HOUR })).toEqual([expired.id]);
       expect(await ids({ userId: newId() })).toEqual([]);
+      expect(await ids({ grantIds: [grant.id] })).toEqual([active.id, expired.id, rotated.id, revoked.id].sort());
+      expect(await ids({ grantIds: [grant.id, other.grant.id, newId()] })).toEqual([active.id, expired.id, rotated.id, revoked.id, elsewhere.id].sort());
+      expect(await ids({ grantIds: [grant.id, other.grant.id], state: 'active' })).toEqual([active.id, elsewhere.id].sort());
+      expect(await ids({ grantIds: [] })).toEqual([]);
     });
 
     it('pageGrants, pageClients and pageUsers page by id with their filters', async () => {

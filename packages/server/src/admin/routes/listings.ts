@@ -13,6 +13,8 @@ import { id, isoTime, pageOf, paging, time } from '../schemas.js';
 /** An instant as ISO 8601; one past what a Date holds (a lifetime set before lifetimes were capped) as the largest one that is. */
 const iso = (ms: number | null) => (ms === null ? null : new Date(Math.min(ms, MAX_DATE_MS)).toISOString());
 const MAX_DATE_MS = 8.64e15;
+/** Grants one /tokens request may name: a page of the console's grants (20) and then some. */
+const MAX_GRANT_IDS = 50;
 
 function stateOf(t: TokenRecord, now: number): TokenState {
   if (t.revokedAt !== null) return 'revoked';
@@ -65,16 +67,20 @@ export const listingRoutes = [
   }),
   route({
     method: 'GET', path: '/tokens', tag: 'tokens', status: 200,
-    summary: 'list tokens by id (issue order), filtered by user, client, grant, state and issue time: ids and metadata only, never values or hashes',
+    summary: `list tokens by id (issue order), filtered by user, client, grants (grant_id, repeated for up to ${MAX_GRANT_IDS} grants), state and issue time: ids and metadata only, never values or hashes`,
+    repeatable: ['grant_id'],
     query: z.strictObject({
-      user_id: id.optional(), client_id: id.optional(), grant_id: id.optional(), state: z.enum(['active', 'revoked', 'expired', 'rotated']).optional(), from: isoTime.optional(), to: isoTime.optional(), ...paging,
+      user_id: id.optional(), client_id: id.optional(),
+      grant_id: z.array(id).max(MAX_GRANT_IDS, `at most ${MAX_GRANT_IDS} grant_id values`).optional()
+        .describe(`the tokens of any of these grants: the parameter repeated (grant_id=A&grant_id=B), at most ${MAX_GRANT_IDS} times`),
+      state: z.enum(['active', 'revoked', 'expired', 'rotated']).optional(), from: isoTime.optional(), to: isoTime.optional(), ...paging,
     }),
     response: pageOf(token),
     async handle({ query, tessera }) {
       const now = Date.now();
       const afterId = query.cursor === undefined ? undefined : decodeCursor(query.cursor, 'string');
       const rows = await tessera.store.pageTokens({
-        userId: query.user_id, clientId: query.client_id, grantId: query.grant_id, state: query.state, at: now, issuedFrom: query.from, issuedTo: query.to, afterId, limit: query.limit + 1,
+        userId: query.user_id, clientId: query.client_id, grantIds: query.grant_id, state: query.state, at: now, issuedFrom: query.from, issuedTo: query.to, afterId, limit: query.limit + 1,
       });
       const shown = page(rows, query.limit, (t) => t.id);
       return { items: shown.items.map((t) => tokenView(t, now)), next_cursor: shown.next_cursor };
