@@ -69,6 +69,9 @@ describe('lifecycle webhooks', () => {
     const rotated = events.find((e) => e.type === 'token.rotated');
     const reuse = events.find((e) => e.type === 'token.reuse_detected');
     expect(rotated?.data).toMatchObject({ client_id: c.id, user_id: user.id, grant_id: expect.any(String), token_id: expect.any(String), family_id: expect.any(String) });
+    // The rotation names the pair it issued (its one audit record since issue 14): tokens of its family, children of the one it consumed.
+    const pair = await Promise.all([rotated?.data.access_token_id, rotated?.data.refresh_token_id].map((id) => server!.tessera.store.getToken(String(id))));
+    expect(pair.map((t) => [t?.kind, t?.parentId, t?.familyId])).toEqual(['access', 'refresh'].map((kind) => [kind, rotated?.data.token_id, rotated?.data.family_id]));
     expect(reuse?.data).toMatchObject({ client_id: c.id, user_id: user.id, family_id: rotated?.data.family_id, reason: 'refresh token reused' });
     expect(events.find((e) => e.type === 'token.revoked' && e.data.reason === 'refresh token reused')?.data.family_id).toBe(rotated?.data.family_id);
     for (const e of events) {
@@ -165,6 +168,13 @@ describe('several instances on PostgreSQL', () => {
     expect(deliveries.length).toBe(20);
     const ids = receiver.received.map((r) => r.id);
     expect(ids.sort()).toEqual(deliveries.map((d) => d.id).sort());
+    // PostgreSQL's outbox (tessera_append_audit) names a rotation's pair too.
+    const rotations = receiver.received.filter((r) => r.payload.type === 'token.rotated').map((r) => r.payload.data);
+    expect(rotations).toHaveLength(2);
+    for (const d of rotations) {
+      const pair = await Promise.all([d.access_token_id, d.refresh_token_id].map((id) => one.tessera.store.getToken(String(id))));
+      expect(pair.map((t) => [t?.kind, t?.parentId])).toEqual([['access', d.token_id], ['refresh', d.token_id]]);
+    }
     expect(receiver.badSignatures).toBe(0);
   });
 });

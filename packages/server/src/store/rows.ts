@@ -178,6 +178,8 @@ export const toDelivery = (r: Row): WebhookDelivery => ({
   userId: (r.user_id as string | null) ?? null,
   grantId: (r.grant_id as string | null) ?? null,
   tokenId: (r.token_id as string | null) ?? null,
+  accessTokenId: (r.access_token_id as string | null) ?? null,
+  refreshTokenId: (r.refresh_token_id as string | null) ?? null,
   familyId: (r.family_id as string | null) ?? null,
   reason: (r.reason as string | null) ?? null,
   status: r.status as WebhookDelivery['status'],

@@ -448,6 +448,9 @@ export interface WebhookDelivery {
   grantId: string | null;
   tokenId: string | null;
   familyId: string | null;
+  /** A refresh rotation's new pair (token.rotated, token.rotated_in_grace): the ids of the tokens it issued; null otherwise. */
+  accessTokenId: string | null;
+  refreshTokenId: string | null;
   reason: string | null;
   status: DeliveryStatus;
   attempts: number;

@@ -44,6 +44,12 @@ export function expandEvents(patterns: readonly string[]): string[] {
 /** The family a record names (token.issued, token.rotated, token.reuse_detected, a family's token.revoked), if any. */
 export const familyOf = (audit: AuditInput): string | null => (typeof audit.data?.family === 'string' ? audit.data.family : null);
 
+/** A refresh rotation's new pair (its record's data names them, lifecycle/mint.ts rotatedEvent): [access, refresh] token ids, else nulls. */
+export function rotatedPairOf(audit: AuditInput): [string | null, string | null] {
+  const id = (t: unknown) => (typeof t === 'object' && t !== null && typeof (t as { id?: unknown }).id === 'string' ? (t as { id: string }).id : null);
+  return [id(audit.data?.access), id(audit.data?.refresh)];
+}
+
 /**
  * The body of a delivery: `{type, timestamp, data}` as Standard Webhooks lays it out. Only ids,
  * the actor and the reason: never a token, code, hash or secret. Built from the stored row, so
@@ -51,7 +57,10 @@ export const familyOf = (audit: AuditInput): string | null => (typeof audit.data
  */
 export function webhookBody(d: WebhookDelivery): string {
   const data: Record<string, string> = { id: d.id, actor: d.actor };
-  const ids = { client_id: d.clientId, user_id: d.userId, grant_id: d.grantId, token_id: d.tokenId, family_id: d.familyId, reason: d.reason };
+  const ids = {
+    client_id: d.clientId, user_id: d.userId, grant_id: d.grantId, token_id: d.tokenId, family_id: d.familyId,
+    access_token_id: d.accessTokenId, refresh_token_id: d.refreshTokenId, reason: d.reason,
+  };
   for (const [key, value] of Object.entries(ids)) if (value !== null) data[key] = value;
   return JSON.stringify({ type: d.event, timestamp: new Date(d.at).toISOString(), data });
 }

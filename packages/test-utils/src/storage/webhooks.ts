@@ -51,12 +51,27 @@ export function webhooks(ref: StoreRef): void {
       const found = await store.listDeliveries({});
       expect(found).toEqual([{
         id: expect.any(String), webhookId: hook.id, event: 'token.issued', at: expect.any(Number), actor: 'test', clientId: client.id, userId: user.id, grantId: grant.id,
-        tokenId: token.id, familyId: 'family-1', reason: null, status: 'pending', attempts: 0, nextAttemptAt: expect.any(Number), lastStatus: null, lastError: null, finishedAt: null,
+        tokenId: token.id, familyId: 'family-1', accessTokenId: null, refreshTokenId: null, reason: null, status: 'pending', attempts: 0, nextAttemptAt: expect.any(Number),
+        lastStatus: null, lastError: null, finishedAt: null,
       }]);
       expect(found[0]?.at).toBeGreaterThanOrEqual(before);
       expect(found[0]?.nextAttemptAt).toBe(found[0]?.at);
       await store.revoke({ grant: grant.id }, Date.now(), [audit('token.revoked', { grantId: grant.id, reason: 'offboarded' })]);
       expect(await store.listDeliveries({ webhookId: other.id })).toMatchObject([{ event: 'token.revoked', grantId: grant.id, reason: 'offboarded' }]);
+    });
+
+    it("a rotation's delivery names the pair its one audit record issued (accessTokenId, refreshTokenId), as the engine writes it since issue 14", async () => {
+      const { store } = ref;
+      const hook = webhook(['token.rotated']);
+      await store.createWebhook(hook, []);
+      const { grant } = await storedGrant(store);
+      const old = tokenRecord(grant, { kind: 'refresh', familyId: 'family-2' });
+      await store.issueTokens([old], []);
+      const access = tokenRecord(grant, { familyId: old.familyId, parentId: old.id });
+      const refresh = tokenRecord(grant, { kind: 'refresh', familyId: old.familyId, parentId: old.id });
+      const rotated = audit('token.rotated', { grantId: grant.id, tokenId: old.id, data: { family: old.familyId, access: { id: access.id }, refresh: { id: refresh.id } } });
+      expect(await store.rotateRefresh(old.id, Date.now(), null, [access, refresh], [rotated])).toBe('claimed');
+      expect(await store.listDeliveries({})).toMatchObject([{ event: 'token.rotated', tokenId: old.id, familyId: 'family-2', accessTokenId: access.id, refreshTokenId: refresh.id }]);
     });
 
     it('a write that stores nothing adds no delivery (atomic with the audit record)', async () => {

@@ -614,4 +614,45 @@ export const migrations: readonly string[] = [
     revoked_at bigint
   );
   `,
+  // A refresh rotation is one audit record since issue 14, naming the pair it issued in its data:
+  // its webhook deliveries carry the pair's ids, as the pair's own token.issued deliveries did.
+  `
+  ALTER TABLE webhook_deliveries ADD COLUMN access_token_id text, ADD COLUMN refresh_token_id text;
+
+  CREATE OR REPLACE FUNCTION tessera_append_audit(p_audit jsonb) RETURNS void LANGUAGE plpgsql AS $$
+  DECLARE
+    h record;
+    c integer;
+    r jsonb;
+    s bigint;
+    prev text;
+    n integer := jsonb_array_length(p_audit);
+  BEGIN
+    IF n = 0 THEN RETURN; END IF;
+    SELECT chain, hash INTO h FROM audit_chains WHERE chain = pg_backend_pid() % 32 FOR UPDATE SKIP LOCKED;
+    IF NOT FOUND THEN
+      SELECT chain, hash INTO h FROM audit_chains ORDER BY random() LIMIT 1 FOR UPDATE SKIP LOCKED;
+    END IF;
+    IF NOT FOUND THEN
+      c := floor(random() * 32)::integer;
+      SELECT chain, hash INTO h FROM audit_chains WHERE chain = c FOR UPDATE;
+    END IF;
+    prev := h.hash;
+    FOR r IN SELECT value FROM jsonb_array_elements(p_audit) LOOP
+      s := nextval('audit_seq');
+      INSERT INTO audit (seq, chain, at, event, actor, client_id, user_id, grant_id, token_id, reason, endpoint, data, prev_hash, hash)
+      VALUES (s, h.chain, (r->>'at')::bigint, r->>'event', r->>'actor', r->>'client_id', r->>'user_id', r->>'grant_id', r->>'token_id', r->>'reason',
+        r->>'endpoint', r->>'data', prev, tessera_b64url(sha256(convert_to('[' || s || ',' || (r->>'body') || ',"' || prev || '"]', 'UTF8'))))
+      RETURNING hash INTO prev;
+    END LOOP;
+    UPDATE audit_chains SET records = records + n, seq = s, hash = prev WHERE chain = h.chain;
+    -- The outbox: ids and the reason only (webhooks/events.ts), the family and a rotation's new pair from the record's data.
+    IF EXISTS (SELECT 1 FROM webhooks) THEN
+      INSERT INTO webhook_deliveries (id, webhook_id, event, at, actor, client_id, user_id, grant_id, token_id, family_id, access_token_id, refresh_token_id, reason, next_attempt_at)
+      SELECT replace(gen_random_uuid()::text, '-', ''), w.id, a->>'event', (a->>'at')::bigint, a->>'actor', a->>'client_id', a->>'user_id', a->>'grant_id',
+        a->>'token_id', (a->>'data')::jsonb->>'family', (a->>'data')::jsonb->'access'->>'id', (a->>'data')::jsonb->'refresh'->>'id', a->>'reason', (a->>'at')::bigint
+      FROM jsonb_array_elements(p_audit) AS a JOIN webhooks AS w ON w.events ? (a->>'event');
+    END IF;
+  END $$;
+  `,
 ];

@@ -431,4 +431,10 @@ export const migrations: readonly string[] = [
     revoked_at INTEGER
   ) STRICT;
   `,
+  // A refresh rotation is one audit record since issue 14, naming the pair it issued in its data:
+  // its webhook deliveries carry the pair's ids, as the pair's own token.issued deliveries did.
+  `
+  ALTER TABLE webhook_deliveries ADD COLUMN access_token_id TEXT;
+  ALTER TABLE webhook_deliveries ADD COLUMN refresh_token_id TEXT;
+  `,
 ];

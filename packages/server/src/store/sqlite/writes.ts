@@ -7,7 +7,7 @@
 import type Database from 'better-sqlite3';
 import { chainRecord } from '../../audit/chain.js';
 import { randomId } from '../../secrets.js';
-import { familyOf } from '../../webhooks/events.js';
+import { familyOf, rotatedPairOf } from '../../webhooks/events.js';
 import { definedOnly, type Row, toClient, toDelivery } from '../rows.js';
 import type { TransactionState } from './group-commit.js';
 import type {
@@ -177,8 +177,8 @@ export class SqliteWrites {
       insertWebhook: p('INSERT INTO webhooks (id, url, events, sealed_secret, created_at) VALUES (@id, @url, @events, @sealedSecret, @createdAt)'),
       deleteWebhook: p('DELETE FROM webhooks WHERE id = ?'),
       deleteWebhookDeliveries: p('DELETE FROM webhook_deliveries WHERE webhook_id = ?'),
-      insertDelivery: p(`INSERT INTO webhook_deliveries (id, webhook_id, event, at, actor, client_id, user_id, grant_id, token_id, family_id, reason, next_attempt_at)
-        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
+      insertDelivery: p(`INSERT INTO webhook_deliveries (id, webhook_id, event, at, actor, client_id, user_id, grant_id, token_id, family_id, access_token_id, refresh_token_id, reason,
+        next_attempt_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`),
       claimDeliveries: p(`UPDATE webhook_deliveries SET next_attempt_at = @leaseUntil
         WHERE id IN (SELECT id FROM webhook_deliveries WHERE status = 'pending' AND next_attempt_at <= @at ORDER BY next_attempt_at LIMIT @limit)
         RETURNING *, (SELECT url FROM webhooks WHERE id = webhook_id) AS url, (SELECT sealed_secret FROM webhooks WHERE id = webhook_id) AS sealed_secret`),
@@ -541,7 +541,8 @@ export class SqliteWrites {
     for (const a of audit) {
       for (const webhookId of this.webhooks.get(a.event) ?? []) {
         this.s.insertDelivery.run(
-          randomId(), webhookId, a.event, at, a.actor, a.clientId ?? null, a.userId ?? null, a.grantId ?? null, a.tokenId ?? null, familyOf(a), a.reason ?? null, at,
+          randomId(), webhookId, a.event, at, a.actor, a.clientId ?? null, a.userId ?? null, a.grantId ?? null, a.tokenId ?? null, familyOf(a), ...rotatedPairOf(a),
+          a.reason ?? null, at,
         );
       }
     }
