@@ -150,18 +150,16 @@ export class AuditTail {
       while (ok && !signal.aborted) {
         const seen = this.version;
         try {
-          const shared = this.take(encode(position));
-          if (shared !== undefined) {
-            position = shared.to;
-            yield shared.bytes;
-          } else {
-            // Not at a batch's start: read up to the frontier (everything up to it is committed), then take batches.
-            for await (const frames of this.read(position, [...(this.frontier ?? [])])) {
-              if (frames.events > 0) yield frames.bytes;
-              // A catch-up may take many pages: the credential is checked between them too.
-              ok = await live();
-              if (!ok) break;
-            }
+          const shared = this.keptFrom(encode(position));
+          // Not at a batch's start: read up to the frontier (everything up to it is committed), then take batches.
+          const batches = shared.length > 0 ? shared : this.read(position, [...(this.frontier ?? [])]);
+          for await (const batch of batches) {
+            if (batch.events > 0) yield batch.bytes;
+            // Only once sent: a read cut off by the database resumes after what was sent.
+            position = [...batch.to];
+            // A catch-up may take many batches: the credential is checked between them too.
+            ok = await live();
+            if (!ok) break;
           }
         } catch {
           // The database is away: `position` holds what was sent; read again at the next wake-up.
@@ -178,29 +176,36 @@ export class AuditTail {
     }
   }
 
-  /** The kept batches from position `at` on, joined, and the position after them; undefined when `at` starts none (at the frontier, or elsewhere). */
-  private take(at: string): { bytes: string; to: Position } | undefined {
+  /** The kept batches from position `at` on (none when `at` starts none: at the frontier, or elsewhere), each the same string for every stream. */
+  private keptFrom(at: string): Batch[] {
     let i = this.batches.length - 1;
     while (i >= 0 && (this.batches[i] as Batch).from !== at) i--;
-    if (i < 0) return undefined;
-    const taken = this.batches.slice(i);
-    // A stream at the last batch's start sends that batch's own string: one serialisation for every stream.
-    return { bytes: taken.length === 1 ? (taken[0] as Batch).bytes : taken.map((b) => b.bytes).join(''), to: [...(taken.at(-1) as Batch).to] };
+    return i < 0 ? [] : this.batches.slice(i);
   }
 
   /**
-   * The records past `position` up to `target` (positions read from the heads: all committed), as
-   * SSE frames, in seq order, a batch per PAGE records read (none, when all were already sent);
-   * `position` moves with each frame.
+   * The records past `start` up to `target` (positions read from the heads: all committed), as
+   * SSE frames, in seq order, a batch per PAGE records read (no frames, when all were already
+   * sent), each with the position after it. `start` is not changed.
    */
-  private async *read(position: Position, target: Position): AsyncGenerator<{ bytes: string; events: number }> {
-    const behind = target.flatMap((seq, chain) => (seq > (position[chain] ?? 0) ? [chain] : []));
+  private async *read(start: Position, target: Position): AsyncGenerator<Batch> {
+    const behind = target.flatMap((seq, chain) => (seq > (start[chain] ?? 0) ? [chain] : []));
     if (behind.length === 0) return;
+    const position = [...start];
     const after = Math.min(...behind.map((chain) => position[chain] ?? 0));
     const top = Math.max(...behind.map((chain) => target[chain] ?? 0));
+    let from = encode(position);
     let bytes = '';
     let events = 0;
     let read = 0;
+    const batch = (): Batch => {
+      const done = { from, to: [...position], bytes, events };
+      from = encode(position);
+      bytes = '';
+      events = 0;
+      read = 0;
+      return done;
+    };
     for await (const r of auditRecordsOf(this.store, 0, top, after)) {
       // Sent already, or past its chain's head: committed after the heads were read, sent after the next poll.
       if (r.seq > (position[r.chain] ?? 0) && r.seq <= (target[r.chain] ?? 0)) {
@@ -208,14 +213,9 @@ export class AuditTail {
         bytes += `id: ${encode(position)}\nevent: lifecycle\ndata: ${JSON.stringify(eventJson(r))}\n\n`;
         events++;
       }
-      if (++read === PAGE) {
-        yield { bytes, events };
-        bytes = '';
-        events = 0;
-        read = 0;
-      }
+      if (++read === PAGE) yield batch();
     }
-    if (events > 0) yield { bytes, events };
+    if (events > 0) yield batch();
   }
 
   /** Resolves when a batch is published past `seen`, after `ms`, or at abort. */
@@ -242,14 +242,10 @@ export class AuditTail {
       const heads = await this.store.auditHeads();
       const { epoch, frontier } = this;
       if (this.open === 0 || frontier === undefined) return;
-      const position = [...frontier];
-      let from = encode(position);
-      for await (const frames of this.read(position, heads.map((h) => h.seq))) {
+      for await (const batch of this.read(frontier, heads.map((h) => h.seq))) {
         // Every stream closed meanwhile (and the state was reset): nothing to hand out.
         if (this.epoch !== epoch) return;
-        if (frames.events === 0) continue;
-        this.publish({ from, to: [...position], ...frames });
-        from = encode(position);
+        if (batch.events > 0) this.publish(batch);
       }
     } catch {
       // The database is away: the next poll reads on from the frontier.

@@ -98,18 +98,21 @@ export class ThreadWriter implements Writer {
       this.queue.push({ id, name, args });
       // A pending write keeps the process alive until it is answered.
       this.worker.ref();
-      // A full handful goes at once, so the thread starts committing while this turn reads more.
-      if (this.queue.length >= POST_EVERY) this.post();
+      // Every POST_EVERY writes cross at once, so the thread starts committing while this turn
+      // reads more; the rest of the turn's cross at its end. The thread commits what it has received
+      // together.
+      if (this.queue.length >= POST_EVERY) this.send();
       else if (!this.scheduled) {
         this.scheduled = true;
-        // The writes of this turn cross to the thread in one message (and commit together there).
-        setImmediate(() => this.post());
+        setImmediate(() => {
+          this.scheduled = false;
+          this.send();
+        });
       }
     });
   }
 
-  private post(): void {
-    this.scheduled = false;
+  private send(): void {
     if (this.queue.length === 0 || this.failure) return;
     // As JSON text: structured cloning of the records cost this thread more than stringifying
     // them (the records are plain data; an undefined argument arrives as null).
@@ -119,7 +122,7 @@ export class ThreadWriter implements Writer {
 
   async close(): Promise<void> {
     if (this.failure) return;
-    this.post();
+    this.send();
     this.worker.ref();
     this.worker.postMessage('close');
     await this.exited;
