@@ -8,7 +8,9 @@
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page } from 'playwright-core';
-import { userRecord } from '@tessera/test-utils';
+import { randomBytes } from 'node:crypto';
+import { tokenRecord, userRecord } from '@tessera/test-utils';
+import type { GrantRecord } from '@tessera/server';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type Chromium, launchChromium } from './chromium.js';
 import * as kit from './console-kit.js';
@@ -104,6 +106,25 @@ it("a user's grants each show their own tokens, read in one request for the page
   await page.getByRole('button', { name: `Revoke all of ${user.username}'s tokens` }).click();
   expect(await confirm('Revoke all')).toContain('revokes all 2 active grants and 4 active tokens');
   for (const t of [a.access_token, a.refresh_token, b.access_token, b.refresh_token]) expect(await h.active(t as string)).toBe(false);
+  await signOut();
+});
+
+it("a grant with more tokens than the page reads at once does not hide another grant's tokens: each grant left without any gets a page of its own", async () => {
+  const c = await h.codeClient({ name: 'crowded-app', grantTypes: ['authorization_code', 'refresh_token', 'client_credentials'] });
+  expect((await h.token(c, { grant_type: 'client_credentials', scope: 'read' })).status).toBe(200);
+  const own = await h.store.findGrant(c.id, null);
+  // 10,000 more tokens on the client's own grant, with ids before every id the server makes
+  // (they start with the time, 01…): the grants' tokens are paged together in id order.
+  for (let chunk = 0; chunk < 20; chunk++) {
+    const tokens = Array.from({ length: 500 }, (_, i) => tokenRecord(own as GrantRecord, { id: `00${String(chunk * 500 + i).padStart(6, '0')}${randomBytes(12).toString('hex')}` }));
+    expect(await h.store.issueTokens(tokens, [])).toBe('issued');
+  }
+  const user = await h.user();
+  await h.userTokens(c, { user });
+  await signIn(await adminToken('ops'));
+  await page.goto(`${adminUrl}/console/clients/${c.id}`);
+  const userGrant = page.locator(`article.grant[data-testid="grant-${(await h.store.findGrant(c.id, user.id))?.id}"]`);
+  await expect.poll(() => userGrant.locator('li').count(), { timeout: 30_000 }).toBe(2);
   await signOut();
 });
 

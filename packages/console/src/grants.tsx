@@ -13,7 +13,7 @@ import { failureHandler, revocation, when } from './pages/common.js';
 
 /** Grants a page shows (each with its tokens): "Load more" asks for the next. At most the 50 grant_id values one /tokens request takes. */
 const GRANT_PAGE = 20;
-/** Pages of 500 tokens read for one page of grants, at most: as many tokens as 500 for each grant. */
+/** Pages of 500 tokens read for one page of grants, at most: as many tokens as 500 for each grant; then a page of its own for each grant that got none. */
 const TOKEN_PAGES = GRANT_PAGE;
 /** Seconds around a revocation in which its audit record is looked for (reasonFor). */
 const NEAR_S = 2;
@@ -48,6 +48,14 @@ async function grantsPage(session: Session, filter: string, cursor: string | nul
       tokens.push(...got.items);
       next = got.next_cursor;
       if (next === null) break;
+    }
+    if (next !== null) {
+      // Cut short: the pages went to the grants with the oldest tokens (one client's grant may hold
+      // thousands). Each grant that got none has its own first page, so every grant shows tokens.
+      const shown = new Set(tokens.map((t) => t.grant_id));
+      const starved = page.items.filter((g) => !shown.has(g.id));
+      const own = await Promise.all(starved.map((g) => api<Page<Token>>(session, 'GET', `/tokens?grant_id=${encodeURIComponent(g.id)}&limit=500`)));
+      for (const got of own) tokens.push(...got.items);
     }
   }
   // Revocation instants (seconds), merged where their windows overlap.
