@@ -212,30 +212,141 @@ it('a read-only admin token sees no create, delete or revoke buttons', async () 
   await signOut();
 });
 
-it('an admin token revoked while the console is open: the next call any page makes answers 401, and the console goes back to the sign-in form', async () => {
+/**
+ * Signs in with a new admin token, runs `open` (which leaves a page that calls nothing more once
+ * loaded), revokes the token through the engine, runs `act`, and expects the sign-in form, with no
+ * error of the page's left on it.
+ */
+async function revokedThen(open: () => Promise<void>, act: () => Promise<void>) {
+  const value = await adminToken('revoked-midway');
+  await signIn(value);
+  await open();
+  const id = (await h.store.listAdminTokens()).find((t) => value.includes(t.id))?.id as string;
+  expect(await h.engine.revokeAdminToken(id, { actor: 'test' })).toMatchObject({ id });
+  await act();
+  await page.getByLabel('Admin token').waitFor();
+  expect(await page.getByRole('alert').count()).toBe(0);
+  expect(await page.getByRole('dialog').count()).toBe(0);
+}
+
+/** A list page with its rows shown: the clients, or the users found by `search`. */
+async function openList(name: 'Clients' | 'Users', search?: string) {
+  await page.getByRole('link', { name, exact: true }).click();
+  await page.locator('tbody tr').first().waitFor();
+  if (search !== undefined) {
+    await page.getByLabel(`Search ${name.toLowerCase()}`).fill(search);
+    // The answer to this search (not the first page's, which may have one row too).
+    await expect.poll(() => page.locator('caption').textContent()).toBe(`1 ${name === 'Clients' ? 'client' : 'user'} matching “${search}”`);
+  }
+}
+
+it('an admin token revoked while the console is open: opening another page (its first call answers 401) goes back to the sign-in form', async () => {
   const user = await h.user();
   await h.userTokens(await h.codeClient(), { user });
-  /** Signs in with a new token, opens `from` (a page that calls nothing more once loaded), revokes the token, and opens `to` there. */
-  async function revokedThenOpen(from: 'Clients' | 'Users', to: (page: Page) => Promise<void>) {
-    const value = await adminToken('revoked-midway');
-    await signIn(value);
-    await page.getByRole('link', { name: from }).click();
-    await page.locator('tbody tr').first().waitFor();
-    if (from === 'Users') {
-      await page.getByLabel('Search users').fill(user.username);
-      await expect.poll(() => page.locator('tbody tr').count()).toBe(1);
-    }
-    const id = (await h.store.listAdminTokens()).find((t) => value.includes(t.id))?.id as string;
-    expect(await h.engine.revokeAdminToken(id, { actor: 'test' })).toMatchObject({ id });
-    await to(page);
-    await page.getByLabel('Admin token').waitFor();
-  }
-  const link = (name: string) => (p: Page) => p.getByRole('link', { name, exact: true }).click();
-  await revokedThenOpen('Clients', link('Users'));
-  await revokedThenOpen('Users', link('Clients'));
-  await revokedThenOpen('Clients', link('Overview'));
-  await revokedThenOpen('Clients', link('Audit log'));
-  await revokedThenOpen('Clients', link('Webhooks'));
+  const link = (name: string) => () => page.getByRole('link', { name, exact: true }).click();
+  await revokedThen(() => openList('Clients'), link('Users'));
+  await revokedThen(() => openList('Users', user.username), link('Clients'));
+  await revokedThen(() => openList('Clients'), link('Overview'));
+  await revokedThen(() => openList('Clients'), link('Audit log'));
+  await revokedThen(() => openList('Clients'), link('Webhooks'));
   // A user's page: its own data and its grants.
-  await revokedThenOpen('Users', link(user.username));
+  await revokedThen(() => openList('Users', user.username), link(user.username));
+});
+
+it('an admin token revoked while a confirmation is open: confirming it (its call answers 401) goes back to the sign-in form, and nothing is revoked or deleted', async () => {
+  const target = await h.client({ name: `kept-${crypto.randomUUID().slice(0, 6)}`, scope: 'read' });
+  const issued = await h.token(target, { grant_type: 'client_credentials', scope: 'read' });
+  expect(issued.status).toBe(200);
+  const user = await h.user();
+  const tokens = await h.userTokens(await h.codeClient(), { user });
+  const dialog = page.getByRole('dialog');
+
+  // Deleting a client (list.tsx's confirmation).
+  await revokedThen(
+    async () => {
+      await openList('Clients', target.client.name);
+      await page.getByRole('button', { name: `Delete client ${target.client.name}` }).click();
+      await dialog.getByTestId('confirm-message').waitFor();
+    },
+    () => dialog.getByRole('button', { name: 'Delete client' }).click(),
+  );
+  expect(await h.active(issued.body.access_token)).toBe(true);
+
+  // Revoking a grant and everything of a user (the user page's and its grants' confirmations).
+  for (const [button, action] of [[/^Revoke grant/, 'Revoke grant'], [`Revoke all of ${user.username}'s tokens`, 'Revoke all']] as const) {
+    await revokedThen(
+      async () => {
+        await openList('Users', user.username);
+        await page.getByRole('link', { name: user.username }).click();
+        await page.locator('article.grant').first().waitFor();
+        await page.getByRole('button', { name: button }).first().click();
+        await dialog.getByTestId('confirm-message').waitFor();
+      },
+      async () => {
+        await dialog.getByLabel('Reason (kept in the audit log)').fill('never sent');
+        await dialog.getByRole('button', { name: action }).click();
+      },
+    );
+  }
+  expect(await h.active(tokens.access_token)).toBe(true);
+
+  // Asking to delete: the counts the confirmation reads first answer 401.
+  await revokedThen(
+    () => openList('Users', user.username),
+    () => page.getByRole('button', { name: `Delete user ${user.username}` }).click(),
+  );
+  expect(await h.store.getUser(user.id)).toBeDefined();
+});
+
+it("an admin token revoked while a form is open: submitting it (its call answers 401) goes back to the sign-in form, and nothing changes", async () => {
+  const target = await h.client({ name: `unedited-${crypto.randomUUID().slice(0, 6)}`, scope: 'read' });
+  const user = await h.user();
+
+  // A client's registration edited on its page.
+  await revokedThen(
+    async () => {
+      await openList('Clients', target.client.name);
+      await page.getByRole('link', { name: target.client.name }).click();
+      await page.getByRole('heading', { name: `Client ${target.client.name}` }).waitFor();
+      await page.getByText('Edit registration').click();
+      await page.getByLabel('Name').fill('never saved');
+    },
+    () => page.getByRole('button', { name: 'Save changes' }).click(),
+  );
+  expect((await h.store.getClient(target.id))?.name).toBe(target.client.name);
+
+  // A user's profile edited on their page.
+  await revokedThen(
+    async () => {
+      await openList('Users', user.username);
+      await page.getByRole('link', { name: user.username }).click();
+      await page.getByRole('heading', { name: `User ${user.username}` }).waitFor();
+      await page.getByText('Edit user').click();
+      await page.getByLabel('Name', { exact: true }).fill('Never Saved');
+    },
+    () => page.getByRole('button', { name: 'Save profile' }).click(),
+  );
+  expect((await h.store.getUser(user.id))?.name ?? null).toBe(user.name ?? null);
+
+  // The lists' create forms.
+  const username = `never-${crypto.randomUUID().slice(0, 6)}`;
+  await revokedThen(
+    async () => {
+      await openList('Users');
+      await page.getByText('New user').click();
+      await page.getByLabel('Username').fill(username);
+      await page.getByLabel('Password').fill('a long and unusual passphrase 42');
+    },
+    () => page.getByRole('button', { name: 'Create user' }).click(),
+  );
+  expect(await h.store.getUserByName(username)).toBeUndefined();
+  await revokedThen(
+    async () => {
+      await openList('Clients');
+      await page.getByText('New client').click();
+      await page.getByLabel('Name').fill(username);
+    },
+    () => page.getByRole('button', { name: 'Create client' }).click(),
+  );
+  expect((await h.store.listClients()).filter((c) => c.name === username)).toEqual([]);
 });

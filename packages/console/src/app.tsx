@@ -3,6 +3,7 @@ import { ApiError, currentSession, type Session, signIn, signOut } from './api.j
 import { Audit } from './pages/audit.js';
 import { ClientPage } from './pages/client.js';
 import { Clients } from './pages/clients.js';
+import { SignedOut } from './pages/common.js';
 import { Overview } from './pages/overview.js';
 import { UserPage } from './pages/user.js';
 import { Users } from './pages/users.js';
@@ -94,7 +95,7 @@ function Console({ session, onSignedOut }: { session: Session; onSignedOut: () =
     document.title = `${current?.label ?? 'Not found'} · Tessera console`;
   }, [current]);
   return (
-    <>
+    <SignedOut.Provider value={onSignedOut}>
       <a href="#main" class="skip">
         Skip to content
       </a>
@@ -141,6 +142,6 @@ function Console({ session, onSignedOut }: { session: Session; onSignedOut: () =
           </section>
         )}
       </main>
-    </>
+    </SignedOut.Provider>
   );
 }

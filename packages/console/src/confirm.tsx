@@ -3,7 +3,11 @@
  * Escape cancels) saying what will happen, with an optional reason kept in the audit record.
  */
 import type { ComponentChildren } from 'preact';
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useContext, useEffect, useRef, useState } from 'preact/hooks';
+import { count, failureHandler, SignedOut } from './pages/common.js';
+
+// Where the pages have long found it (common.tsx has it, which this module imports, not the other way round).
+export { count };
 
 export interface Confirmation {
   title: string;
@@ -33,12 +37,16 @@ export function useConfirmation(done: (result: string) => void): { ask: (c: Conf
   return { ask: setConfirmation, dialog };
 }
 
-/** `children`: more fields for this confirmation, kept by the caller (shown after the reason). */
+/**
+ * `children`: more fields for this confirmation, kept by the caller (shown after the reason).
+ * A 401 from its call signs out (the console's SignedOut); another failure is said in the dialog.
+ */
 export function ConfirmDialog({ confirmation, onClose, children }: { confirmation: Confirmation | undefined; onClose: (result?: string) => void; children?: ComponentChildren }) {
   const ref = useRef<HTMLDialogElement>(null);
   const [reason, setReason] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | undefined>(undefined);
+  const failed = failureHandler(useContext(SignedOut), setError);
   useEffect(() => {
     const dialog = ref.current;
     if (!dialog) return;
@@ -57,7 +65,7 @@ export function ConfirmDialog({ confirmation, onClose, children }: { confirmatio
     try {
       onClose(await confirmation.run(reason.trim() === '' ? undefined : reason.trim()));
     } catch (err) {
-      setError((err as Error).message);
+      failed(err);
     } finally {
       setBusy(false);
     }
@@ -93,6 +101,3 @@ export function ConfirmDialog({ confirmation, onClose, children }: { confirmatio
     </dialog>
   );
 }
-
-/** Counts as words: "3 active tokens". */
-export const count = (n: number, what: string, more = false): string => `${n}${more ? '+' : ''} ${what}${n === 1 && !more ? '' : 's'}`;

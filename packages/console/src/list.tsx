@@ -102,7 +102,7 @@ export function List<T>(props: ListProps<T>) {
     try {
       ask(await props.confirmDelete(item));
     } catch (err) {
-      setError((err as Error).message);
+      failureHandler(onSignedOut, setError)(err);
     }
   }
 

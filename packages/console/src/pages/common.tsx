@@ -1,6 +1,7 @@
+import { createContext } from 'preact';
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, api, type Revoked, type Session } from '../api.js';
-import { type Confirmation, count } from '../confirm.js';
+import type { Confirmation } from '../confirm.js';
 
 export interface PageProps {
   session: Session;
@@ -19,6 +20,9 @@ export async function activeCounts(session: Session, filter: string): Promise<{ 
 
 export const when = (iso: string | null): string => (iso === null ? '—' : new Date(iso).toLocaleString());
 
+/** Counts as words: "3 active tokens". */
+export const count = (n: number, what: string, more = false): string => `${n}${more ? '+' : ''} ${what}${n === 1 && !more ? '' : 's'}`;
+
 /** What every page does with a failed call: a 401 (the session is over) signs out; any other failure's message goes to `report`. */
 export function failureHandler(onSignedOut: () => void, report: (message: string) => void): (err: unknown) => void {
   return (err) => {
@@ -26,6 +30,13 @@ export function failureHandler(onSignedOut: () => void, report: (message: string
     else report((err as Error).message);
   };
 }
+
+/**
+ * The signed-in console's `onSignedOut`, for what any page may render without being handed it:
+ * the confirmation dialog (confirm.tsx), whose call's 401 goes to failureHandler with it. Outside
+ * the console (never, as rendered), a reload: the page then finds no session and asks to sign in.
+ */
+export const SignedOut = createContext<() => void>(() => location.reload());
 
 /** The confirmation that revokes a token, a grant or all of a user (POST /revocations) with the reason given, and says what it revoked. */
 export function revocation(session: Session, type: 'token' | 'grant' | 'user', value: string, words: { title: string; message: string; action: string }): Confirmation {

@@ -6,10 +6,12 @@
 import { useState } from 'preact/hooks';
 import { api, type Revoked, type Session, type User } from '../api.js';
 import { type Confirmation, count } from '../confirm.js';
-import { Messages } from './common.js';
+import { failureHandler, Messages } from './common.js';
 
-export function EditUser({ session, user, onSaved, confirm }: {
+export function EditUser({ session, onSignedOut, user, onSaved, confirm }: {
   session: Session;
+  /** A 401: the session is over. */
+  onSignedOut: () => void;
   user: User;
   /** The profile was saved: the page's notice. */
   onSaved: (message: string) => void;
@@ -39,7 +41,7 @@ export function EditUser({ session, user, onSaved, confirm }: {
       await api<User>(session, 'PATCH', path, changes);
       onSaved(`Saved ${user.username}'s profile: ${Object.keys(changes).join(', ')} changed.`);
     } catch (err) {
-      setError((err as Error).message);
+      failureHandler(onSignedOut, setError)(err);
     }
   }
 

@@ -67,6 +67,7 @@ export function UserPage({ session, onSignedOut, id }: PageProps & { id: string 
       {!session.read_only && (
         <EditUser
           session={session}
+          onSignedOut={onSignedOut}
           user={user}
           confirm={ask}
           onSaved={(message) => {
