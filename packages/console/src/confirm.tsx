@@ -4,10 +4,7 @@
  */
 import type { ComponentChildren } from 'preact';
 import { useContext, useEffect, useRef, useState } from 'preact/hooks';
-import { count, failureHandler, SignedOut } from './pages/common.js';
-
-// Where the pages have long found it (common.tsx has it, which this module imports, not the other way round).
-export { count };
+import { failureHandler, SignedOut } from './pages/common.js';
 
 export interface Confirmation {
   title: string;

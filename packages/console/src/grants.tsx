@@ -8,8 +8,8 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import { type AuditRecord, api, type Grant, type Page, type Session, type Token } from './api.js';
-import { count, useConfirmation } from './confirm.js';
-import { failureHandler, revocation, when } from './pages/common.js';
+import { useConfirmation } from './confirm.js';
+import { count, failureHandler, revocation, when } from './pages/common.js';
 
 /** Grants a page shows (each with its tokens): "Load more" asks for the next. At most the 50 grant_id values one /tokens request takes. */
 const GRANT_PAGE = 20;

@@ -6,8 +6,8 @@
 import type { ComponentChildren } from 'preact';
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, type Page, type Revoked, type Session } from './api.js';
-import { type Confirmation, count, useConfirmation } from './confirm.js';
-import { activeCounts, failureHandler, Messages } from './pages/common.js';
+import { type Confirmation, useConfirmation } from './confirm.js';
+import { activeCounts, count, failureHandler, Messages } from './pages/common.js';
 
 /** Rows a page of the list asks for. */
 const LIST_PAGE = 50;

@@ -5,8 +5,7 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import { type AuditRecord, api, type Page } from '../api.js';
-import { count } from '../confirm.js';
-import { failureHandler, type PageProps, when } from './common.js';
+import { count, failureHandler, type PageProps, when } from './common.js';
 
 interface Verification {
   ok: boolean;

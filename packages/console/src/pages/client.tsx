@@ -6,11 +6,11 @@
  */
 import { useState } from 'preact/hooks';
 import { api, type ClientRegistration, type Revoked } from '../api.js';
-import { type Confirmation, ConfirmDialog, count } from '../confirm.js';
+import { type Confirmation, ConfirmDialog } from '../confirm.js';
 import { Grants } from '../grants.js';
 import { BASE, Link } from '../router.js';
 import { ClientForm, type ClientSettings, changed, OneTimeSecret } from './client-form.js';
-import { Messages, type PageProps, useLoaded, when } from './common.js';
+import { count, Messages, type PageProps, useLoaded, when } from './common.js';
 
 /** Authentication methods with a client_secret Tessera made, which can be rotated. */
 const WITH_SECRET = new Set(['client_secret_basic', 'client_secret_post', 'client_secret_jwt']);

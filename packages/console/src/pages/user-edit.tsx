@@ -5,8 +5,8 @@
  */
 import { useState } from 'preact/hooks';
 import { api, type Revoked, type Session, type User } from '../api.js';
-import { type Confirmation, count } from '../confirm.js';
-import { failureHandler, Messages } from './common.js';
+import type { Confirmation } from '../confirm.js';
+import { count, failureHandler, Messages } from './common.js';
 
 export function EditUser({ session, onSignedOut, user, onSaved, confirm }: {
   session: Session;

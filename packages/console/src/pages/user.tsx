@@ -4,10 +4,10 @@
  */
 import { useState } from 'preact/hooks';
 import { api, type Session, type User } from '../api.js';
-import { count, useConfirmation } from '../confirm.js';
+import { useConfirmation } from '../confirm.js';
 import { Grants } from '../grants.js';
 import { BASE, Link } from '../router.js';
-import { activeCounts, Messages, type PageProps, revocation, useLoaded } from './common.js';
+import { activeCounts, count, Messages, type PageProps, revocation, useLoaded } from './common.js';
 import { EditUser } from './user-edit.js';
 
 interface Data {

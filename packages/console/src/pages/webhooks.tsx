@@ -6,9 +6,9 @@
  */
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, api, type Page } from '../api.js';
-import { count, useConfirmation } from '../confirm.js';
+import { useConfirmation } from '../confirm.js';
 import { BASE, Link, navigate } from '../router.js';
-import { failureHandler, Messages, type PageProps, when } from './common.js';
+import { count, failureHandler, Messages, type PageProps, when } from './common.js';
 
 interface Webhook {
   id: string;
