@@ -469,4 +469,14 @@ describe('refresh reuse grace window', () => {
     const audit = await h.store.readAudit(0, 10_000);
     expect(audit.some((r) => r.event === 'token.rotated_in_grace')).toBe(true);
   });
+
+  it('two refreshes of one token at once within refreshReuseGrace: one audited token.rotated, the other token.rotated_in_grace (each as it was when claimed)', async () => {
+    const c = await h.codeClient();
+    const first = await h.userTokens(c);
+    // Both read the token unconsumed; only one claims it so.
+    const both = await Promise.all([h.refresh(c, first.refresh_token!), h.refresh(c, first.refresh_token!)]);
+    expect(both.map((r) => r.status)).toEqual([200, 200]);
+    const rotations = (await h.store.readAudit(0, 100_000)).filter((r) => r.clientId === c.id && r.event.startsWith('token.rotated'));
+    expect(rotations.map((r) => r.event).sort()).toEqual(['token.rotated', 'token.rotated_in_grace']);
+  });
 });

@@ -50,12 +50,17 @@ export async function rotateRefresh(
   // RFC 6749 §6: a new refresh token keeps the scope of the one it replaces; it keeps the sign-in
   // time too, for the id_token of every later refresh (OpenID Connect Core §12.2); a bound one keeps its key.
   const refresh = mintRefresh(ctx, client, grant, old.userId, old.familyId, old.id, old.scope, now, old.authTime, refreshBinding(client, jkt));
-  const audit = [rotatedEvent(old, access.record, refresh.record, old.consumedAt !== null, by)];
   const checked = asChecked(client);
-  const claim = await ctx.store.rotateRefresh(old.id, now, graceSince, [access.record, refresh.record], audit, checked);
-  if (claim === 'credential-changed') throw credentialChanged(checked);
-  if (claim === 'grant-revoked') throw grantRevoked();
-  if (claim === 'already-used') return refreshReused(ctx, old, by);
+  // The audit record says whether the token was unconsumed when claimed, so each claim asks for
+  // exactly that: unconsumed first (as read), then, if a concurrent request consumed it meanwhile,
+  // again as a retry within the grace period (RFC 9700 §4.14.2's benign retry).
+  const claim = async (inGrace: boolean) =>
+    ctx.store.rotateRefresh(old.id, now, inGrace ? graceSince : null, [access.record, refresh.record], [rotatedEvent(old, access.record, refresh.record, inGrace, by)], checked);
+  let claimed = await claim(old.consumedAt !== null);
+  if (claimed === 'already-used' && old.consumedAt === null && graceSince !== null) claimed = await claim(true);
+  if (claimed === 'credential-changed') throw credentialChanged(checked);
+  if (claimed === 'grant-revoked') throw grantRevoked();
+  if (claimed === 'already-used') return refreshReused(ctx, old, by);
   const done = issued(access, refresh);
   // OpenID Connect Core §12.2: a refresh of an openid authorization may return a new id_token. Its
   // auth_time MUST be the original authentication's (omitted when the token predates keeping it);
