@@ -3,8 +3,8 @@
  * Escape cancels) saying what will happen, with an optional reason kept in the audit record.
  */
 import type { ComponentChildren } from 'preact';
-import { useContext, useEffect, useRef, useState } from 'preact/hooks';
-import { failureHandler, SignedOut } from './pages/common.js';
+import { useEffect, useRef, useState } from 'preact/hooks';
+import { useFailureHandler } from './pages/common.js';
 
 export interface Confirmation {
   title: string;
@@ -43,7 +43,7 @@ export function ConfirmDialog({ confirmation, onClose, children }: { confirmatio
   const [reason, setReason] = useState('');
   const [busy, setBusy] = useState(false);
   const [error, setError] = useState<string | undefined>(undefined);
-  const failed = failureHandler(useContext(SignedOut), setError);
+  const failed = useFailureHandler(setError);
   useEffect(() => {
     const dialog = ref.current;
     if (!dialog) return;

@@ -4,7 +4,7 @@
  */
 import { useEffect, useRef, useState } from 'preact/hooks';
 import { api, type Client, type ClientRegistration } from '../api.js';
-import { failureHandler, Messages, type PageProps } from './common.js';
+import { Messages, type PageProps, useFailureHandler } from './common.js';
 
 /** The grant types the admin API takes (named as on the wire). */
 const GRANT_TYPES = [
@@ -51,14 +51,13 @@ export function changed(before: ClientSettings, after: ClientSettings): Partial<
  * The registration's fields; `onSubmit` gets them as the API takes them and answers with a
  * message, or throws one (shown here; a 401 signs out). `create`: also the authentication method, fixed after.
  */
-export function ClientForm({ initial, id, create = false, submitLabel, onSubmit, onSignedOut }: {
+export function ClientForm({ initial, id, create = false, submitLabel, onSubmit }: {
   initial: ClientSettings;
   /** Prefix of the fields' ids: unique on the page. */
   id: string;
   create?: boolean;
   submitLabel: string;
   onSubmit: (settings: ClientSettings) => Promise<void>;
-  onSignedOut: () => void;
 }) {
   const [name, setName] = useState(initial.name);
   const [authMethod, setAuthMethod] = useState(initial.token_endpoint_auth_method ?? 'client_secret_basic');
@@ -71,6 +70,7 @@ export function ClientForm({ initial, id, create = false, submitLabel, onSubmit,
   const [refreshTtl, setRefreshTtl] = useState(initial.refresh_ttl === null ? '' : String(initial.refresh_ttl));
   const [dpop, setDpop] = useState(initial.dpop_bound_access_tokens);
   const [error, setError] = useState<string | undefined>(undefined);
+  const failed = useFailureHandler(setError);
   const [busy, setBusy] = useState(false);
   async function submit(e: Event) {
     e.preventDefault();
@@ -83,7 +83,7 @@ export function ClientForm({ initial, id, create = false, submitLabel, onSubmit,
         ...(create ? { token_endpoint_auth_method: authMethod } : {}),
       });
     } catch (err) {
-      failureHandler(onSignedOut, setError)(err);
+      failed(err);
     } finally {
       setBusy(false);
     }
@@ -194,7 +194,7 @@ export function OneTimeSecret({ clientId, secret, onDone }: { clientId: string; 
 
 /** The clients page's "New client": the form, then the new client's secret once. */
 /** `onCreated` gets the notice and what to search for to show the new client (it may not be on the list's first page). */
-export function CreateClient({ session, onSignedOut, onCreated }: PageProps & { onCreated: (message: string, search: string) => void }) {
+export function CreateClient({ session, onCreated }: { session: PageProps['session']; onCreated: (message: string, search: string) => void }) {
   const [secret, setSecret] = useState<{ id: string; secret: string } | undefined>(undefined);
   // A new, empty form after each client made.
   const [made, setMade] = useState(0);
@@ -207,7 +207,7 @@ export function CreateClient({ session, onSignedOut, onCreated }: PageProps & { 
   return (
     <details class="create">
       <summary>New client</summary>
-      <ClientForm key={made} initial={NEW_CLIENT} id="new-client" create submitLabel="Create client" onSubmit={create} onSignedOut={onSignedOut} />
+      <ClientForm key={made} initial={NEW_CLIENT} id="new-client" create submitLabel="Create client" onSubmit={create} />
       {secret && <OneTimeSecret clientId={secret.id} secret={secret.secret} onDone={() => setSecret(undefined)} />}
     </details>
   );

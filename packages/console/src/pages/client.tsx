@@ -119,7 +119,7 @@ export function ClientPage({ session, onSignedOut, id }: PageProps & { id: strin
       {!session.read_only && (
         <details class="create" open={editing} onToggle={(e) => setEditing(e.currentTarget.open)}>
           <summary>Edit registration</summary>
-          <ClientForm key={saved} initial={client} id="client" submitLabel="Save changes" onSubmit={save} onSignedOut={onSignedOut} />
+          <ClientForm key={saved} initial={client} id="client" submitLabel="Save changes" onSubmit={save} />
         </details>
       )}
       {!session.read_only && WITH_SECRET.has(client.token_endpoint_auth_method) && (

@@ -32,7 +32,7 @@ export function Clients({ session, onSignedOut }: PageProps) {
             says: (tokens, grants) => `This deletes client ${c.name} (${c.client_id}) and revokes ${tokens} and ${grants} issued to it. It cannot be undone.`,
           })
         }
-        header={(created) => <CreateClient session={session} onSignedOut={onSignedOut} onCreated={created} />}
+        header={(created) => <CreateClient session={session} onCreated={created} />}
       />
     </section>
   );

@@ -1,5 +1,5 @@
 import { createContext } from 'preact';
-import { useEffect, useState } from 'preact/hooks';
+import { useContext, useEffect, useState } from 'preact/hooks';
 import { ApiError, api, type Revoked, type Session } from '../api.js';
 import type { Confirmation } from '../confirm.js';
 
@@ -32,11 +32,14 @@ export function failureHandler(onSignedOut: () => void, report: (message: string
 }
 
 /**
- * The signed-in console's `onSignedOut`, for what any page may render without being handed it:
- * the confirmation dialog (confirm.tsx), whose call's 401 goes to failureHandler with it. Outside
- * the console (never, as rendered), a reload: the page then finds no session and asks to sign in.
+ * The signed-in console's `onSignedOut`, for the parts a page renders without handing it down
+ * (useFailureHandler). Outside the console (never, as rendered), a reload: the page then finds no
+ * session and asks to sign in.
  */
 export const SignedOut = createContext<() => void>(() => location.reload());
+
+/** failureHandler with the console's own sign-out: for dialogs and forms inside a page. */
+export const useFailureHandler = (report: (message: string) => void): ((err: unknown) => void) => failureHandler(useContext(SignedOut), report);
 
 /** The confirmation that revokes a token, a grant or all of a user (POST /revocations) with the reason given, and says what it revoked. */
 export function revocation(session: Session, type: 'token' | 'grant' | 'user', value: string, words: { title: string; message: string; action: string }): Confirmation {

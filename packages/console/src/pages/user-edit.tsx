@@ -6,12 +6,10 @@
 import { useState } from 'preact/hooks';
 import { api, type Revoked, type Session, type User } from '../api.js';
 import type { Confirmation } from '../confirm.js';
-import { count, failureHandler, Messages } from './common.js';
+import { count, Messages, useFailureHandler } from './common.js';
 
-export function EditUser({ session, onSignedOut, user, onSaved, confirm }: {
+export function EditUser({ session, user, onSaved, confirm }: {
   session: Session;
-  /** A 401: the session is over. */
-  onSignedOut: () => void;
   user: User;
   /** The profile was saved: the page's notice. */
   onSaved: (message: string) => void;
@@ -23,6 +21,7 @@ export function EditUser({ session, onSignedOut, user, onSaved, confirm }: {
   const [verified, setVerified] = useState(user.email_verified);
   const [password, setPassword] = useState('');
   const [error, setError] = useState<string | undefined>(undefined);
+  const failed = useFailureHandler(setError);
   const path = `/users/${encodeURIComponent(user.id)}`;
 
   async function saveProfile(e: Event) {
@@ -41,7 +40,7 @@ export function EditUser({ session, onSignedOut, user, onSaved, confirm }: {
       await api<User>(session, 'PATCH', path, changes);
       onSaved(`Saved ${user.username}'s profile: ${Object.keys(changes).join(', ')} changed.`);
     } catch (err) {
-      failureHandler(onSignedOut, setError)(err);
+      failed(err);
     }
   }
 

@@ -67,7 +67,6 @@ export function UserPage({ session, onSignedOut, id }: PageProps & { id: string 
       {!session.read_only && (
         <EditUser
           session={session}
-          onSignedOut={onSignedOut}
           user={user}
           confirm={ask}
           onSaved={(message) => {

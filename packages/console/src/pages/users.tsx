@@ -2,7 +2,7 @@ import { useState } from 'preact/hooks';
 import { api, type User } from '../api.js';
 import { deletion, List } from '../list.js';
 import { BASE, Link } from '../router.js';
-import { failureHandler, type PageProps, when } from './common.js';
+import { type PageProps, useFailureHandler, when } from './common.js';
 
 export function Users({ session, onSignedOut }: PageProps) {
   return (
@@ -25,16 +25,17 @@ export function Users({ session, onSignedOut }: PageProps) {
             says: (tokens, grants) => `This deletes user ${u.username}, revokes ${tokens} and ${grants}, and ends their sessions. It cannot be undone.`,
           })
         }
-        header={(created) => <CreateUser session={session} onSignedOut={onSignedOut} onCreated={created} />}
+        header={(created) => <CreateUser session={session} onCreated={created} />}
       />
     </section>
   );
 }
 
-function CreateUser({ session, onSignedOut, onCreated }: PageProps & { onCreated: (message: string, search: string) => void }) {
+function CreateUser({ session, onCreated }: { session: PageProps['session']; onCreated: (message: string, search: string) => void }) {
   const [username, setUsername] = useState('');
   const [password, setPassword] = useState('');
   const [error, setError] = useState<string | undefined>(undefined);
+  const failed = useFailureHandler(setError);
   async function submit(e: Event) {
     e.preventDefault();
     setError(undefined);
@@ -44,7 +45,7 @@ function CreateUser({ session, onSignedOut, onCreated }: PageProps & { onCreated
       setPassword('');
       onCreated(`Created user ${made.username}.`, made.username);
     } catch (err) {
-      failureHandler(onSignedOut, setError)(err);
+      failed(err);
     }
   }
   return (
