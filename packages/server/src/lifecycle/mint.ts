@@ -153,9 +153,10 @@ function mayRefresh(client: ClientRecord, scope: string): boolean {
   return !scopes.has('openid') || scopes.has('offline_access');
 }
 
-/** What an audit record says of a token it issued (`head` first): never its value, only its terms. */
-function issuedData(t: TokenRecord, head: Record<string, unknown>): Record<string, unknown> {
-  const data: Record<string, unknown> = { ...head, scope: t.scope, exp: t.expiresAt };
+/** `data` (what the caller put first) completed with what an audit record says of a token it issued: never its value, only its terms. */
+function issuedData(t: TokenRecord, data: Record<string, unknown>): Record<string, unknown> {
+  data.scope = t.scope;
+  data.exp = t.expiresAt;
   if (t.audience !== null) data.aud = t.audience;
   // A DPoP-bound token names its key by thumbprint (a public key's: no secret in it).
   if (t.dpopJkt !== null) data.jkt = t.dpopJkt;
