@@ -99,7 +99,7 @@ if (baseline && !existsSync(join(baseline, 'packages/server/dist/cli/main.js')))
 function serversOf(scenario) {
   const list = scenario.servers.flatMap(([kind, o]) =>
     kind === 'tessera'
-      ? [[kind, o], ...(baseline ? [['tessera-baseline', { ...o, root: baseline }]] : []), ...(values.postgres ? [['tessera-postgres', o]] : [])]
+      ? [[kind, o], ['tessera-workers', o], ...(baseline ? [['tessera-baseline', { ...o, root: baseline }]] : []), ...(values.postgres ? [['tessera-postgres', o]] : [])]
       : [[kind, o]],
   );
   return list.filter(([kind]) => !kinds || kinds.includes(kind));

@@ -4,9 +4,11 @@
  * with `node --cpu-prof`, drives it with the same load as `npm run bench`, and sums the profile's
  * samples by function (self time, and inclusive time: with what it calls).
  *
- *   npm run bench:profile -- token-opaque [--duration 8] [--top 30] [--save]
+ *   npm run bench:profile -- token-opaque [--duration 8] [--top 30] [--workers] [--save]
  *
- * Prints one table per thread (the event loop; the SQLite writer thread); --save also writes them
+ * Prints one table per thread (the event loop; the SQLite writer thread); with --workers, of
+ * `tessera serve --workers 2`, one per process's thread (the primary, its writer thread, each
+ * worker's event loop); --save also writes them
  * to bench/results/DATE-profile-SCENARIO.txt. The raw .cpuprofile files (open one in Chrome
  * DevTools or speedscope for a flame graph) stay in the directory printed.
  */
@@ -27,6 +29,7 @@ const { values, positionals } = parseArgs({
     connections: { type: 'string', default: '32' },
     top: { type: 'string', default: '30' },
     save: { type: 'boolean' },
+    workers: { type: 'boolean' },
   },
 });
 const scenario = SCENARIOS.find((s) => s.id === positionals[0]);
@@ -40,24 +43,31 @@ const dir = tempDir();
 // Not a tempDir(): the raw profile outlives the run.
 const profiles = mkdtempSync(join(tmpdir(), 'tessera-profile-'));
 const nodeArgs = ['--cpu-prof', `--cpu-prof-dir=${profiles}`];
-const tessera = scenario.servers.filter(([kind]) => kind === 'tessera').map(([kind, o]) => [kind, { ...o, nodeArgs }]);
+const kind = values.workers ? 'tessera-workers' : 'tessera';
+const tessera = scenario.servers.filter(([k]) => k === 'tessera').map(([, o]) => [kind, { ...o, nodeArgs }]);
 const result = await runScenario({ ...scenario, servers: tessera }, {
   connections: Number(values.connections), duration: Number(values.duration), warmup: 1, rounds: 1, dir, log: (l) => console.log(l),
 });
 // One profile per thread: CPU.<date>.<time>.<pid>.<thread id>.<seq>.cpuprofile; thread 0 is the
 // event loop serving HTTP, thread 1 the SQLite writer.
 const files = readdirSync(profiles).sort().map((f) => join(profiles, f));
-const threadName = (f) => (f.split('.').at(-3) === '0' ? 'main thread (HTTP, reads, crypto)' : 'writer thread (SQLite writes, commits)');
+const pids = [...new Set(files.map((f) => Number(f.split('.').at(-4))))].sort((a, b) => a - b);
+const threadName = (f) => {
+  const name = f.split('.').at(-3) === '0' ? 'main thread (HTTP, reads, crypto)' : 'writer thread (SQLite writes, commits)';
+  // The primary starts first: the lowest PID. Its main thread only runs the cluster.
+  const pid = Number(f.split('.').at(-4));
+  return pids.length === 1 ? name : pid === pids[0] ? `primary, ${name.startsWith('main') ? 'main thread (the cluster, housekeeping)' : name}` : `worker ${pids.indexOf(pid)}, ${name}`;
+};
 const text = files.map((f) => `=== ${threadName(f)}\n${summarize(JSON.parse(readFileSync(f, 'utf8')), Number(values.top))}`).join('\n');
 const file = profiles;
 const head = [
   `# CPU profile of tessera serve under ${scenario.title}, c=${values.connections} × ${values.duration} s (+1 s warm-up)`,
-  `# ${new Date().toISOString().slice(0, 10)}, commit-time tree; ${result.results.tessera.rps} req/s during the profile (profiling slows it).`,
+  `# ${new Date().toISOString().slice(0, 10)}, commit-time tree; ${result.results[kind].rps} req/s during the profile (profiling slows it).${values.workers ? ' tessera serve --workers 2.' : ''}`,
   '# Self = samples in the function itself; inclusive = with what it calls. npm run bench:profile -- ' + scenario.id,
 ].join('\n');
 console.log(`\n${head}\n${text}\nraw profiles: ${file}`);
 if (values.save) {
-  const out = join(root, 'bench/results', `${new Date().toISOString().slice(0, 10)}-profile-${scenario.id}.txt`);
+  const out = join(root, 'bench/results', `${new Date().toISOString().slice(0, 10)}-profile-${scenario.id}${values.workers ? '-workers' : ''}.txt`);
   writeFileSync(out, `${head}\n${text}\n`);
   console.log(`saved ${relative(root, out)}`);
 }

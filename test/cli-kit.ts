@@ -60,6 +60,8 @@ export interface Served {
   stop(): Promise<number | null>;
   /** What the process wrote to stderr so far (JSON log lines, a crash's stack), for failure messages. */
   stderr(): string;
+  /** What it wrote to stdout: the startup message. */
+  stdout(): string;
 }
 
 /** Starts `tessera serve …args` and waits for the URL in its startup message. */
@@ -81,7 +83,7 @@ export function serve(args: string[], options: RunOptions = {}): Promise<Served>
           return exited;
         };
         const adminApi = /admin API (http:\/\/\S+)/.exec(stdout)?.[1];
-        resolve({ url, ...(adminApi ? { adminApi } : {}), stop, stderr: () => stderr });
+        resolve({ url, ...(adminApi ? { adminApi } : {}), stop, stderr: () => stderr, stdout: () => stdout });
       }
     });
     void exited.then((code) => {

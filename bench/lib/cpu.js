@@ -17,6 +17,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
+import { childrenOf } from './processes.js';
 
 let ticksPerSecond = 100;
 try {
@@ -40,14 +41,15 @@ export function cpuTicks(pid) {
  * (the SQLite store's writer thread, which names itself tessera-writer) and `other` (libuv's pool,
  * V8's GC and compiler threads); null once it has exited.
  */
-export function threadTicks(pid) {
-  const out = { event_loop: 0, writer: 0, other: 0 };
+export function threadTicks(pid, out = { event_loop: 0, writer: 0, other: 0 }) {
   let tids;
   try {
     tids = readdirSync(`/proc/${pid}/task`);
   } catch {
     return null;
   }
+  // `tessera serve --workers N`: the workers' threads count with the primary's, by kind.
+  for (const child of childrenOf(pid)) threadTicks(child, out);
   for (const tid of tids) {
     let stat;
     try {

@@ -8,7 +8,7 @@
  * even when a run fails half-way. Other resources (databases) join in with `onCleanup`.
  */
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -110,10 +110,21 @@ export async function startNode(name, script, args, { url, env = {}, nodeArgs = 
   }
 }
 
+/** The child processes of `pid` (Linux's /proc/PID/task/TID/children): `tessera serve --workers N`'s workers. */
+export function childrenOf(pid) {
+  try {
+    return readdirSync(`/proc/${pid}/task`).flatMap((tid) => readFileSync(`/proc/${pid}/task/${tid}/children`, 'utf8').trim().split(' ').filter(Boolean));
+  } catch {
+    return [];
+  }
+}
+
+/** The process's VmHWM plus its children's (an upper bound of their peak together). */
 function peakRss(pid) {
   try {
     const m = /^VmHWM:\s+(\d+) kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return m ? Number(m[1]) * 1024 : null;
+    if (!m) return null;
+    return Number(m[1]) * 1024 + childrenOf(pid).reduce((sum, child) => sum + (peakRss(child) ?? 0), 0);
   } catch {
     return null;
   }
@@ -122,6 +133,7 @@ function peakRss(pid) {
 function resetPeakRss(pid) {
   try {
     writeFileSync(`/proc/${pid}/clear_refs`, '5');
+    for (const child of childrenOf(pid)) resetPeakRss(child);
     return true;
   } catch {
     return false;

@@ -5,6 +5,8 @@
  *
  *   tessera             `tessera serve` on a fresh SQLite file (synchronous=full, the default:
  *                       every token durably stored and audited before the response)
+ *   tessera-workers     the same with `--workers 2`: two event loops, one writer thread (in the
+ *                       cluster's primary)
  *   tessera-postgres    the same on a fresh PostgreSQL database (bench/lib/databases.js), dropped
  *                       when the server stops (`npm run bench -- --postgres`)
  *   oidc-provider       bench/peers/oidc-provider.js (its default in-memory adapter)
@@ -33,6 +35,7 @@ const newSecret = () => randomBytes(32).toString('base64url');
 export const LABELS = {
   tessera: 'Tessera',
   'tessera-baseline': 'Tessera baseline',
+  'tessera-workers': 'Tessera, 2 workers',
   'tessera-postgres': 'Tessera on PostgreSQL',
   'oidc-provider': 'oidc-provider',
   'node-oauth2-server': '@node-oauth/oauth2-server',
@@ -42,6 +45,7 @@ export const LABELS = {
 export const DESCRIPTIONS = {
   tessera: 'tessera serve, SQLite synchronous=full (WAL), TESSERA_LOG_LEVEL=warn',
   'tessera-baseline': 'the same, from the checkout given with --baseline (built)',
+  'tessera-workers': 'the same with --workers 2: two processes serve HTTP, the primary\'s one writer thread commits for both',
   'tessera-postgres': 'tessera serve on a fresh PostgreSQL 15 database (synchronous_commit on, pool of 10), TESSERA_LOG_LEVEL=warn',
   'oidc-provider': 'oidc-provider 9 on node:http, default in-memory adapter (LRU), rotateRefreshToken: true; NODE_ENV=production',
   'node-oauth2-server': '@node-oauth/oauth2-server 5 behind Express 5, in-memory Map model; NODE_ENV=production',
@@ -62,6 +66,7 @@ export async function start(kind, options, dir) {
   switch (kind) {
     case 'tessera':
     case 'tessera-baseline':
+    case 'tessera-workers':
       return startTessera(kind, options, dir, port);
     case 'tessera-postgres':
       return startTesseraPostgres(options, dir, port);
@@ -176,5 +181,5 @@ async function startTesseraPostgres({ nodeArgs = [], ...options } = {}, dir, por
 
 function startTessera(kind, { nodeArgs = [], ...options } = {}, dir, port) {
   const setup = setupTessera(join(dir, `tessera-${port}.db`), options);
-  return serveTessera(kind, setup, { port, nodeArgs });
+  return serveTessera(kind, setup, { port, nodeArgs, args: kind === 'tessera-workers' ? ['--workers', '2'] : [] });
 }

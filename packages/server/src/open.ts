@@ -1,6 +1,6 @@
 /** Opens a Tessera database: store, keys and engine, wired the same way for the server and the CLI. */
 import { resolveConfig, type ServerConfig } from './config.js';
-import { LifecycleEngine } from './lifecycle/engine.js';
+import { LifecycleEngine, type ThrottleSource } from './lifecycle/engine.js';
 import { KeyRing } from './lifecycle/keys.js';
 import { countingAuditEvents } from './metrics/audit-events.js';
 import { isPostgresUrl } from './store/postgres/connection.js';
@@ -22,16 +22,19 @@ export async function openTessera(options: {
   config?: Partial<ServerConfig>;
   synchronous?: SqliteStoreOptions['synchronous'];
   writer?: SqliteStoreOptions['writer'];
+  writerSocket?: SqliteStoreOptions['writerSocket'];
   now?: () => number;
   /** Called with the event of each audit record the engine's writes commit (the metrics' counter). */
   audited?: (event: string) => void;
+  /** The guessing throttles, when not the engine's own (a cluster worker's are its primary's, cluster.ts). */
+  throttle?: ThrottleSource;
 }): Promise<Tessera> {
   const config = resolveConfig(options.config);
   const store: Store = isPostgresUrl(options.db)
     ? await PostgresStore.open({ url: options.db, poolSize: config.dbPoolSize, statementTimeout: config.dbStatementTimeout })
-    : new SqliteStore({ path: options.db, synchronous: options.synchronous ?? 'full', writer: options.writer });
+    : new SqliteStore({ path: options.db, synchronous: options.synchronous ?? 'full', writer: options.writer, writerSocket: options.writerSocket });
   try {
-    return await tesseraOnStore(store, config, options.now, options.audited);
+    return await tesseraOnStore(store, config, options.now, options.audited, options.throttle);
   } catch (err) {
     await store.close();
     throw err;
@@ -44,11 +47,13 @@ export async function openTessera(options: {
  * both. openTessera uses it; `close()` closes the store. With `audited`, the engine's writes go
  * through countingAuditEvents (metrics/audit-events.ts); without, straight to the store.
  */
-export async function tesseraOnStore(store: Store, config?: Partial<ServerConfig>, now: () => number = Date.now, audited?: (event: string) => void): Promise<Tessera> {
+export async function tesseraOnStore(
+  store: Store, config?: Partial<ServerConfig>, now: () => number = Date.now, audited?: (event: string) => void, throttle?: ThrottleSource,
+): Promise<Tessera> {
   const resolved = resolveConfig(config);
   const written = audited ? countingAuditEvents(store, audited) : store;
   const keys = new KeyRing(written, now);
   await keys.init();
-  const engine = new LifecycleEngine(written, resolved, keys, now);
+  const engine = new LifecycleEngine(written, resolved, keys, now, throttle);
   return { store, keys, engine, config: resolved, close: () => store.close() };
 }

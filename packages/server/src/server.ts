@@ -8,8 +8,9 @@ import { defaults, metricsDefaults, type ServerConfig } from './config.js';
 import { listen, listenOn, routeTable } from './http/listener.js';
 import { createNodeServer, drain, STREAM_STALL_MS } from './http/node-server.js';
 import type { Handler } from './http/types.js';
+import type { ThrottleSource } from './lifecycle/engine.js';
 import { startSweeper } from './lifecycle/sweeper.js';
-import { METRICS_PATH, metricsEndpoint } from './metrics/endpoint.js';
+import { METRICS_PATH, metricsEndpoint, type MetricsSource } from './metrics/endpoint.js';
 import { tokenCensus } from './metrics/token-census.js';
 import { createLogger } from './log.js';
 import { openTessera, type Tessera } from './open.js';
@@ -35,6 +36,12 @@ export interface StartOptions {
   adminPort?: number;
   /** The admin listener's address (default 127.0.0.1: the admin API is for the operator's own network). */
   adminHost?: string;
+  /**
+   * This process is one worker of `tessera serve --workers N` (cluster.ts): on SQLite its writes
+   * go to the primary's writer thread on `writerSocket`; the primary runs the sweeper, the webhook
+   * deliveries and the metrics listener (`metrics` here only measures).
+   */
+  worker?: { writerSocket?: string; throttle: ThrottleSource };
 }
 
 export interface RunningServer {
@@ -44,6 +51,8 @@ export interface RunningServer {
   /** The admin listener's URL (its API under /admin/api/v1), when adminPort was given. */
   adminUrl?: string;
   tessera: Tessera;
+  /** In a cluster worker with metrics: its registry, which the primary sums with the others' (cluster.ts). */
+  metricsRegistry?: { getMetricsAsJSON(): Promise<unknown> };
   close(): Promise<void>;
 }
 
@@ -63,16 +72,12 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   });
   starting.catch(() => {});
   // Loaded only with a metrics listener: without one, prom-client is never imported and nothing is measured.
-  const metrics = options.metrics && new (await import('./metrics/metrics.js')).ServerMetrics({
-    tokenCountInterval: options.metrics.tokenCountInterval ?? metricsDefaults.tokenCountInterval,
-  });
+  const metrics = options.metrics && await serverMetrics(options.metrics);
+  const worker = options.worker;
   const logRequests = log.isLevelEnabled('info');
   let drops = 0;
   let dropLogged = 0;
   // Never log request bodies, query strings or headers: they carry secrets and tokens.
-  // A stalled stream reader is dropped after STREAM_STALL_MS, or two heartbeats if longer: a
-  // stream checks its credential at heartbeats, which a reader that takes nothing holds off.
-  const streamStallTimeout = Math.max(STREAM_STALL_MS, 2 * (options.config?.feedHeartbeat ?? defaults.feedHeartbeat));
   const server = createNodeServer((req) => (handler !== undefined ? handler(req) : starting.then((h) => h(req))), {
     maxBodyBytes: options.config?.maxBodyBytes ?? defaults.maxBodyBytes,
     // The node:http adapter takes each of these from config.ts's defaults when absent.
@@ -80,7 +85,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     requestTimeout: options.config?.requestTimeout,
     keepAliveTimeout: options.config?.keepAliveTimeout,
     maxConnections: options.config?.maxConnections,
-    streamStallTimeout,
+    streamStallTimeout: streamStallTimeout(options),
     onError: (err, req, reqId) => log.error({ err, reqId, method: req?.method, path: req?.path }, 'request failed'),
     // One plain call per response: no child logger per request, nothing built when info is off
     // and there are no metrics.
@@ -101,16 +106,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   });
   const url = await listenOn(server, options.port, options.host);
   // The admin API on its own listener, never the public one; it too waits for the store.
-  const admin = options.adminPort === undefined ? undefined : createNodeServer((req) => starting.then(() => adminHandler(req)), {
-    maxBodyBytes: options.config?.maxBodyBytes ?? defaults.maxBodyBytes,
-    headersTimeout: options.config?.headersTimeout,
-    requestTimeout: options.config?.requestTimeout,
-    keepAliveTimeout: options.config?.keepAliveTimeout,
-    streamStallTimeout,
-    onError: (err, req, reqId) => log.error({ err, reqId, method: req?.method, path: req?.path }, 'admin request failed'),
-    onResponse: log.isLevelEnabled('info') ? (entry) => log.info({ ...entry, listener: 'admin' }, 'request') : undefined,
-    errorResponse: toProblemResponse,
-  });
+  const admin = options.adminPort === undefined ? undefined : adminServer(options, log, (req) => starting.then(() => adminHandler(req)));
   let adminHandler: Handler = async () => {
     throw new OAuthError('temporarily_unavailable', 'the server is starting');
   };
@@ -127,7 +123,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   try {
     // Commits run on a writer thread: the event loop that serves HTTP does not wait for them.
     tessera = await openTessera({
-      db: options.db, config: { issuer: url, ...options.config }, synchronous: options.synchronous ?? 'full', writer: 'thread', audited: metrics?.audited,
+      db: options.db, config: { issuer: url, ...options.config }, synchronous: options.synchronous ?? 'full', writer: worker?.writerSocket ? { socket: worker.writerSocket } : 'thread', audited: metrics?.audited,
+      throttle: worker?.throttle,
     });
   } catch (err) {
     // Requests that waited for the start hear that it failed, then the server closes.
@@ -135,13 +132,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     await Promise.all([drain(server, 1000), admin && drain(admin, 1000)]);
     throw err;
   }
-  // One failing client behind a NAT or proxy slows everyone there who never signed in from it.
-  tessera.engine.on('signInAddressThrottled', ({ address }) =>
-    log.warn(
-      { address, failures: tessera.config.signInAddressFreeFailures, trustForwardedFor: tessera.config.trustForwardedFor },
-      'sign-in failures from one client address: it is throttled for every account that has not signed in from it (behind a reverse proxy, set trustForwardedFor)',
-    ),
-  );
+  tessera.engine.on('signInAddressThrottled', ({ address }) => warnAddressThrottled(log, tessera.config, address));
   handler = createHandler(tessera, { metrics });
   // One count of the tokens for the metrics gauge and the admin API's /stats: each takes the other's when fresh enough.
   const census = tokenCensus(tessera.store);
@@ -149,11 +140,9 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   if (admin) adminHandler = (await import('./admin/api.js')).createAdminHandler(tessera, { census });
   ready(handler);
   let metricsListener: { server: Server; url: string } | undefined;
-  if (options.metrics && metrics) {
-    metrics.watchTokens(census);
-    metrics.watchWebhooks(tessera.store);
+  if (options.metrics && metrics && !worker) {
     try {
-      metricsListener = await listen(routeTable(new Map([[METRICS_PATH, metricsEndpoint(metrics)]])), options.metrics.port, options.metrics.host ?? metricsDefaults.host, 1024);
+      metricsListener = await listenMetrics(metrics, options.metrics, census, tessera.store);
     } catch (err) {
       await Promise.all([drain(server, 1000), admin && drain(admin, 1000)]);
       await tessera.close();
@@ -162,9 +151,57 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
   }
   // The CLI refuses such a file; a program embedding the server is told, loudly.
   const exposed = isPostgresUrl(options.db) ? { files: [], dir: undefined } : exposedToOthers(options.db);
-  if (exposed.files.length > 0 || exposed.dir !== undefined) {
+  if (!worker && (exposed.files.length > 0 || exposed.dir !== undefined)) {
     log.warn({ db: options.db, ...exposed }, 'the data file holds the private signing keys and password hashes, and other users can read it: chmod 600 the files and chmod 700 the directory');
   }
+  const housekeeping = worker ? undefined : startHousekeeping(tessera, log, metrics);
+  if (adminUrl) warnAdminHost(options, log, adminUrl);
+  if (!worker) log.info({ url, issuer: tessera.config.issuer, ...(metricsListener ? { metrics: metricsListener.url + METRICS_PATH } : {}), ...(adminUrl ? { adminUrl } : {}) }, 'listening');
+  // Settings hold no secrets; at debug they show what the server actually runs with.
+  log.debug({ config: tessera.config }, 'settings');
+  let closing: Promise<void> | undefined;
+  return {
+    url,
+    ...(metricsListener ? { metricsUrl: metricsListener.url } : {}),
+    ...(adminUrl ? { adminUrl } : {}),
+    ...(worker && metrics ? { metricsRegistry: metrics.registry } : {}),
+    tessera,
+    close() {
+      closing ??= (async () => {
+        housekeeping?.stopSweeping();
+        await Promise.all([drain(server), metricsListener && drain(metricsListener.server), admin && drain(admin)]);
+        await housekeeping?.stop();
+        await tessera.close();
+        log.info('stopped');
+        log.flush();
+      })();
+      return closing;
+    },
+  };
+}
+
+/** Prometheus metrics (prom-client, loaded only when asked for). */
+export async function serverMetrics(options: NonNullable<StartOptions['metrics']>) {
+  const { ServerMetrics } = await import('./metrics/metrics.js');
+  return new ServerMetrics({ tokenCountInterval: options.tokenCountInterval ?? metricsDefaults.tokenCountInterval });
+}
+
+type ServerMetrics = Awaited<ReturnType<typeof serverMetrics>>;
+
+/** The metrics listener, told of the token census and the webhook deliveries; `source`: what GET /metrics serves (metricsEndpoint). */
+export async function listenMetrics(
+  metrics: ServerMetrics, options: NonNullable<StartOptions['metrics']>, census: ReturnType<typeof tokenCensus>, store: Tessera['store'], source?: MetricsSource,
+): Promise<{ server: Server; url: string }> {
+  metrics.watchTokens(census);
+  metrics.watchWebhooks(store);
+  return listen(routeTable(new Map([[METRICS_PATH, metricsEndpoint(metrics, source)]])), options.port, options.host ?? metricsDefaults.host, 1024);
+}
+
+/**
+ * What one process of a deployment runs beside the requests: the expiry sweeper and the webhook
+ * deliveries (the primary, with `--workers`). `stopSweeping` first, then `stop` once requests drained.
+ */
+export function startHousekeeping(tessera: Tessera, log: Logger, metrics?: ServerMetrics): { stopSweeping(): void; stop(): Promise<void> } {
   const sweeper = startSweeper(tessera.store, {
     batch: tessera.config.sweepBatch,
     interval: tessera.config.sweepInterval,
@@ -184,29 +221,48 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     // The URL is not logged (an operator's, which may carry a token in its query): the subscription id names it.
     onFailedAttempt: (info) => (info.failed ? log.warn(info, 'webhook delivery given up') : log.debug(info, 'webhook delivery attempt failed; will retry')),
   });
-  const adminHost = options.adminHost ?? '127.0.0.1';
-  if (admin && !['127.0.0.1', '::1', 'localhost'].includes(adminHost)) {
-    log.warn({ adminUrl }, 'the admin API listens beyond loopback over plain HTTP: admin tokens cross the network in the clear unless a TLS proxy fronts it');
-  }
-  log.info({ url, issuer: tessera.config.issuer, ...(metricsListener ? { metrics: metricsListener.url + METRICS_PATH } : {}), ...(adminUrl ? { adminUrl } : {}) }, 'listening');
-  // Settings hold no secrets; at debug they show what the server actually runs with.
-  log.debug({ config: tessera.config }, 'settings');
-  let closing: Promise<void> | undefined;
   return {
-    url,
-    ...(metricsListener ? { metricsUrl: metricsListener.url } : {}),
-    ...(adminUrl ? { adminUrl } : {}),
-    tessera,
-    close() {
-      closing ??= (async () => {
-        sweeper.stop();
-        await Promise.all([drain(server), metricsListener && drain(metricsListener.server), admin && drain(admin)]);
-        await webhooks.stop();
-        await tessera.close();
-        log.info('stopped');
-        log.flush();
-      })();
-      return closing;
+    stopSweeping: () => sweeper.stop(),
+    async stop() {
+      sweeper.stop();
+      await webhooks.stop();
     },
   };
+}
+
+/** One failing client behind a NAT or proxy slows everyone there who never signed in from it. */
+export function warnAddressThrottled(log: Logger, config: Pick<ServerConfig, 'signInAddressFreeFailures' | 'trustForwardedFor'>, address: string): void {
+  log.warn(
+    { address, failures: config.signInAddressFreeFailures, trustForwardedFor: config.trustForwardedFor },
+    'sign-in failures from one client address: it is throttled for every account that has not signed in from it (behind a reverse proxy, set trustForwardedFor)',
+  );
+}
+
+/** The admin API's own listener (not yet listening): its handler is `handler`. */
+export function adminServer(options: StartOptions, log: Logger, handler: Handler): Server {
+  return createNodeServer(handler, {
+    maxBodyBytes: options.config?.maxBodyBytes ?? defaults.maxBodyBytes,
+    headersTimeout: options.config?.headersTimeout,
+    requestTimeout: options.config?.requestTimeout,
+    keepAliveTimeout: options.config?.keepAliveTimeout,
+    streamStallTimeout: streamStallTimeout(options),
+    onError: (err, req, reqId) => log.error({ err, reqId, method: req?.method, path: req?.path }, 'admin request failed'),
+    onResponse: log.isLevelEnabled('info') ? (entry) => log.info({ ...entry, listener: 'admin' }, 'request') : undefined,
+    errorResponse: toProblemResponse,
+  });
+}
+
+export function warnAdminHost(options: StartOptions, log: Logger, adminUrl: string): void {
+  const adminHost = options.adminHost ?? '127.0.0.1';
+  if (!['127.0.0.1', '::1', 'localhost'].includes(adminHost)) {
+    log.warn({ adminUrl }, 'the admin API listens beyond loopback over plain HTTP: admin tokens cross the network in the clear unless a TLS proxy fronts it');
+  }
+}
+
+/**
+ * A stalled stream reader is dropped after STREAM_STALL_MS, or two heartbeats if longer: a
+ * stream checks its credential at heartbeats, which a reader that takes nothing holds off.
+ */
+function streamStallTimeout(options: StartOptions): number {
+  return Math.max(STREAM_STALL_MS, 2 * (options.config?.feedHeartbeat ?? defaults.feedHeartbeat));
 }

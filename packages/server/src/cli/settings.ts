@@ -168,6 +168,10 @@ export const serveSettings = {
   },
   adminPort: { type: 'port', doc: 'serve the admin API (/admin/api/v1, admin tokens from `tessera admin token create`) on a listener of its own at this port; never on the public one', shownDefault: 'off' },
   adminHost: { type: 'text', doc: 'address of the admin listener', shownDefault: '127.0.0.1' },
+  workers: {
+    type: 'count', doc: 'processes serving the listeners (node:cluster); with more than 1, a primary runs them, and on SQLite their writes all go through its one writer thread',
+    shownDefault: '1',
+  },
 } as const satisfies Table;
 
 /** The data file: `--db`, TESSERA_DB or `db` in the config file, for every command. */

@@ -16,7 +16,7 @@ import { SessionEnded, throughSession } from './credentials.js';
 import { normalizeUserCode } from './device.js';
 import { consentGrant, GRANT_CONFLICT, withGrant } from './grants.js';
 import { slowDown } from './sign-in.js';
-import { addressKey, SignInThrottle } from './sign-in-throttle.js';
+import { addressKey, type Throttle } from './sign-in-throttle.js';
 
 /** A pending device authorization found by its user code, with the client that asked. */
 export interface DeviceRequest {
@@ -25,18 +25,7 @@ export interface DeviceRequest {
 }
 
 export class DeviceVerification {
-  private readonly throttle: SignInThrottle;
-
-  constructor(private readonly ctx: EngineContext) {
-    const { config } = ctx;
-    this.throttle = new SignInThrottle({
-      free: config.signInFreeFailures,
-      addressFree: config.signInAddressFreeFailures,
-      base: config.signInBackoff * 1000,
-      max: config.signInBackoffMax * 1000,
-      window: config.signInFailureWindow * 1000,
-    }, ctx.now);
-  }
+  constructor(private readonly ctx: EngineContext, private readonly throttle: Throttle) {}
 
   /**
    * The pending, unexpired device authorization whose user code `typed` is (after RFC 8628 §6.1
@@ -45,7 +34,7 @@ export class DeviceVerification {
    */
   async find(typed: string, user: UserRecord, address: string | undefined, endpoint: string): Promise<DeviceRequest | undefined> {
     const key = addressKey(address);
-    const begun = this.throttle.begin(`user:${user.id}`, key);
+    const begun = await this.throttle.begin(`user:${user.id}`, key);
     if ('wait' in begun) throw slowDown(begun.wait, 'too many wrong codes');
     let found: DeviceRequest | undefined;
     try {
@@ -57,7 +46,7 @@ export class DeviceVerification {
       this.throttle.cancel(begun.attempt);
       throw err;
     }
-    const { failures, refused } = this.throttle.end(begun.attempt, found !== undefined);
+    const { failures, refused } = await this.throttle.end(begun.attempt, found !== undefined);
     if (!found) {
       await this.ctx.store.appendAudit([{
         event: 'device.user_code_failed', actor: `user:${user.id}`, endpoint, userId: user.id, reason: 'no pending device authorization has this code',

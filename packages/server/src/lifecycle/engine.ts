@@ -30,6 +30,7 @@ import { revoke, revokeByValue } from './revoke.js';
 import { rotateRefresh } from './rotate-refresh.js';
 import { endSession, type SignedIn, signedIn, startSession } from './sessions.js';
 import { SignIn, type SignInSource } from './sign-in.js';
+import { SignInThrottle, type Throttle, type ThrottleKind, throttleSettings } from './sign-in-throttle.js';
 import { type AssertionContext, verifyClientAssertion } from '../rfc7523/client-assertion.js';
 import { ClientKeys } from '../rfc7523/client-jwks.js';
 import { allowedResources } from '../rfc8707/resource.js';
@@ -46,6 +47,9 @@ export { describe, revocationTarget } from './revoke.js';
 export { adminActor } from './admin-tokens.js';
 export type { SignedIn } from './sessions.js';
 
+/** The guessing throttle of each kind, when they are not this engine's own (cluster.ts). */
+export type ThrottleSource = (kind: ThrottleKind) => Throttle;
+
 export class LifecycleEngine extends EventEmitter<EngineEvents> {
   private readonly ctx: EngineContext;
   private readonly signIn: SignIn;
@@ -53,8 +57,12 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
   private readonly assertions: AssertionContext;
   private nonceKey: Promise<Buffer> | undefined;
 
-  /** The settings, keys and clock are the engine's own; endpoints get theirs from app.ts. */
-  constructor(store: Store, config: ServerConfig, keys: KeyRing, now: () => number = Date.now) {
+  /**
+   * The settings, keys and clock are the engine's own; endpoints get theirs from app.ts.
+   * `throttle` gives the guessing throttles (by default this process's own; a cluster worker's
+   * are its primary's, cluster.ts).
+   */
+  constructor(store: Store, config: ServerConfig, keys: KeyRing, now: () => number = Date.now, throttle?: ThrottleSource) {
     super();
     let sealingKey: Buffer | undefined;
     this.ctx = {
@@ -72,8 +80,10 @@ export class LifecycleEngine extends EventEmitter<EngineEvents> {
       secretOf: (client) => principals.clientSecretOf(this.ctx, client),
       record: (clientId, jti, expiresAt) => store.recordAssertion(clientId, jti, expiresAt),
     };
-    this.signIn = new SignIn(store, config, now, (address) => this.emit('signInAddressThrottled', { address }));
-    this.deviceVerification = new DeviceVerification(this.ctx);
+    const local = (kind: ThrottleKind) =>
+      new SignInThrottle(throttleSettings(config, kind === 'sign-in' ? (address) => this.emit('signInAddressThrottled', { address }) : undefined), now);
+    this.signIn = new SignIn(store, config, throttle?.('sign-in') ?? local('sign-in'));
+    this.deviceVerification = new DeviceVerification(this.ctx, throttle?.('device-code') ?? local('device-code'));
   }
 
   // ---- clients, users and sessions (principals.ts, sessions.ts, sign-in.ts) ----------------

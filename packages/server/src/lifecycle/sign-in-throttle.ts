@@ -27,6 +27,8 @@
  * oldest entries without a running back-off are forgotten (plain ones before known pairs); a
  * running back-off is never forgotten — if nothing else can go, new attempts get 429 instead.
  */
+import type { ServerConfig } from '../config.js';
+
 export interface ThrottleSettings {
   /** Free failures per account×address and per account; 0 = that counter off. */
   free: number;
@@ -60,6 +62,38 @@ export type Standing = 'trusted' | 'clean' | 'suspect';
 /** An attempt let through: end it with its outcome. */
 export interface Attempt {
   readonly keys: readonly [address: string, pair: string, account: string];
+}
+
+export type Begun = { wait: number } | { attempt: Attempt; standing: Standing };
+export type Ended = { failures: number; refused: number };
+
+/**
+ * A throttle as the sign-in and device-code checks use it: this process's SignInThrottle, or,
+ * under `tessera serve --workers`, the primary's, asked over IPC (cluster.ts), so that every worker
+ * counts the same failures and knows the same known pairs.
+ */
+export interface Throttle {
+  begin(account: string, address: string): Begun | Promise<Begun>;
+  cancel(attempt: Attempt): void;
+  end(attempt: Attempt, ok: boolean): Ended | Promise<Ended>;
+}
+
+/** The two throttles of an engine: sign-in passwords, and device user codes (RFC 8628 §5.1). */
+export type ThrottleKind = 'sign-in' | 'device-code';
+
+/** The throttle settings, from the server's. */
+export function throttleSettings(
+  config: Pick<ServerConfig, 'signInFreeFailures' | 'signInAddressFreeFailures' | 'signInBackoff' | 'signInBackoffMax' | 'signInFailureWindow'>,
+  onAddressThrottled?: (address: string) => void,
+): ThrottleSettings {
+  return {
+    free: config.signInFreeFailures,
+    addressFree: config.signInAddressFreeFailures,
+    base: config.signInBackoff * 1000,
+    max: config.signInBackoffMax * 1000,
+    window: config.signInFailureWindow * 1000,
+    ...(onAddressThrottled ? { onAddressThrottled } : {}),
+  };
 }
 
 const DEFAULT_MAX_ENTRIES = 100_000;
@@ -100,7 +134,7 @@ export function addressKey(address: string | undefined): string {
   return `${groups.slice(0, 4).map((g) => g.toString(16)).join(':')}::/64`;
 }
 
-export class SignInThrottle {
+export class SignInThrottle implements Throttle {
   private readonly entries = new Map<string, Entry>();
   /** Attempts in flight, by address, account×address and account key. */
   private readonly inFlight = new Map<string, number>();
@@ -111,7 +145,7 @@ export class SignInThrottle {
    * Milliseconds to wait before an attempt for `account` from `address` may run; or the attempt,
    * begun (end it with `end` or `cancel`), and how far its address is trusted.
    */
-  begin(account: string, address: string): { wait: number } | { attempt: Attempt; standing: Standing } {
+  begin(account: string, address: string): Begun {
     const { free, addressFree, base } = this.settings;
     const keys = [`i ${address}`, `p ${address} ${account}`, `a ${account}`] as const;
     const [byAddress, pair, byAccount] = keys.map((key) => this.get(key));
@@ -154,7 +188,7 @@ export class SignInThrottle {
    * forgets its failures (the account's run down by themselves, so that the victim's sign-in hands
    * an attacker no fresh free guesses).
    */
-  end(attempt: Attempt, ok: boolean): { failures: number; refused: number } {
+  end(attempt: Attempt, ok: boolean): Ended {
     const [address, pair, account] = attempt.keys;
     this.cancel(attempt);
     const at = this.now();

@@ -14,7 +14,7 @@ import { OAuthError } from '@tessera/core';
 import type { ServerConfig } from '../config.js';
 import { verifyPassword } from '../secrets.js';
 import type { Store, UserRecord } from '../store/types.js';
-import { addressKey, SignInThrottle, type Standing } from './sign-in-throttle.js';
+import { addressKey, type Standing, type Throttle } from './sign-in-throttle.js';
 
 /** Where an attempt came from, for the throttle and the audit record. */
 export interface SignInSource {
@@ -85,21 +85,9 @@ class Limiter {
 }
 
 export class SignIn {
-  private readonly throttle: SignInThrottle;
   private readonly hashing: Limiter;
 
-  constructor(private readonly store: Store, config: ServerConfig, now: () => number = Date.now, onAddressThrottled?: (address: string) => void) {
-    this.throttle = new SignInThrottle(
-      {
-        free: config.signInFreeFailures,
-        addressFree: config.signInAddressFreeFailures,
-        base: config.signInBackoff * 1000,
-        max: config.signInBackoffMax * 1000,
-        window: config.signInFailureWindow * 1000,
-        ...(onAddressThrottled ? { onAddressThrottled } : {}),
-      },
-      now,
-    );
+  constructor(private readonly store: Store, config: ServerConfig, private readonly throttle: Throttle) {
     this.hashing = new Limiter(config.passwordHashConcurrency, config.passwordHashQueue);
   }
 
@@ -110,7 +98,7 @@ export class SignIn {
   async authenticate(username: string, password: string, from: SignInSource): Promise<UserRecord | undefined> {
     const account = username.slice(0, NAME_MAX);
     const address = addressKey(from.address);
-    const begun = this.throttle.begin(account, address);
+    const begun = await this.throttle.begin(account, address);
     if ('wait' in begun) throw slowDown(begun.wait, 'too many failed sign-in attempts');
     let user: UserRecord | undefined;
     let ok: boolean;
@@ -123,7 +111,7 @@ export class SignIn {
       throw err;
     }
     const signedIn = ok && user ? user : undefined;
-    const { failures, refused } = this.throttle.end(begun.attempt, signedIn !== undefined);
+    const { failures, refused } = await this.throttle.end(begun.attempt, signedIn !== undefined);
     if (!signedIn) {
       await this.store.appendAudit([{
         event: 'user.sign_in_failed',

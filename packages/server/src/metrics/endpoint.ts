@@ -9,10 +9,14 @@ import type { ServerMetrics } from './metrics.js';
 /** Where a listener mounts it. */
 export const METRICS_PATH = '/metrics';
 
-export function metricsEndpoint(metrics: ServerMetrics): Handler {
+/** What GET /metrics serves: by default this process's registry; a cluster primary's sums its workers' (cluster.ts). */
+export type MetricsSource = () => Promise<{ body: string; contentType: string }>;
+
+export function metricsEndpoint(metrics: ServerMetrics, source?: MetricsSource): Handler {
+  const collect: MetricsSource = source ?? (async () => ({ body: await metrics.registry.metrics(), contentType: metrics.registry.contentType }));
   return async (req) => {
     if (req.method !== 'GET' && req.method !== 'HEAD') return json(405, { error: 'method_not_allowed' }, { allow: 'GET, HEAD' });
-    const body = await metrics.registry.metrics();
-    return { status: 200, headers: { 'content-type': metrics.registry.contentType, 'cache-control': 'no-store' }, body };
+    const { body, contentType } = await collect();
+    return { status: 200, headers: { 'content-type': contentType, 'cache-control': 'no-store' }, body };
   };
 }

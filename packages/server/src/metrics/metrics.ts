@@ -122,6 +122,8 @@ export class ServerMetrics {
       name: 'tessera_feed_subscriber_lag_events',
       help: 'Feed sequence numbers between the feed\'s head and the stream furthest behind it (0 with no stream open).',
       registers,
+      // Under `serve --workers`, the furthest behind of all workers' streams (cluster.ts sums the rest).
+      aggregator: 'max',
       async collect() {
         const { lowestCursor } = fanOut.streams();
         if (lowestCursor === undefined) return this.set(0);

@@ -1,9 +1,10 @@
 /** `tessera serve`: the authorization server on node:http until SIGTERM or SIGINT. */
 import { defaults, settings, type ServerConfig } from '../../config.js';
+import { clusterWorker, leaveCluster, MAX_WORKERS, serveAsWorker, startPrimary } from '../../cluster.js';
 import { createLogger, LOG_LEVELS } from '../../log.js';
 import { PATHS } from '../../http/routes.js';
 import { METRICS_PATH } from '../../metrics/endpoint.js';
-import { startServer, type RunningServer } from '../../server.js';
+import { startServer } from '../../server.js';
 import { CommandError, type DataFile, EXIT, env, oneOf, parse, UsageError, type Command } from '../args.js';
 import { redactUrl } from '../../store/postgres/connection.js';
 import { databaseError, prepareDataFile } from '../database.js';
@@ -15,7 +16,7 @@ const DEFAULT = new URL(defaults.issuer);
 
 const serve: Command = {
   name: 'serve',
-  synopsis: '[--port 9000] [--host 127.0.0.1] [--admin-port P [--admin-host 127.0.0.1]] [--metrics-port P] [--issuer URL] [--config FILE] [--SETTING VALUE …]',
+  synopsis: '[--port 9000] [--host 127.0.0.1] [--workers 1] [--admin-port P [--admin-host 127.0.0.1]] [--metrics-port P] [--issuer URL] [--config FILE] [--SETTING VALUE …]',
   summary: 'serve the authorization server; SIGTERM or SIGINT drains requests and closes the database',
   get help() {
     return `${settingsHelp()}
@@ -27,26 +28,51 @@ default info).`;
     const { values, db } = parse(argv, { ...flags(serveSettings), ...flags(settings) });
     const own = resolve(serveSettings, values, db.file) as {
       port?: number; host?: string; sync?: 'full' | 'normal'; metricsPort?: number; metricsHost?: string; metricsTokenCountInterval?: number; adminPort?: number; adminHost?: string;
+      workers?: number;
     };
     if (own.adminHost !== undefined && own.adminPort === undefined) throw new UsageError('--admin-host needs --admin-port (the admin API is off without it)');
+    const workers = own.workers ?? 1;
+    if (workers > MAX_WORKERS) throw new UsageError(`--workers must be at most ${MAX_WORKERS}`);
     const portNumber = own.port ?? Number(DEFAULT.port);
     const host = own.host ?? DEFAULT.hostname;
     const synchronous = own.sync ?? 'full';
     const config: Partial<ServerConfig> = serverConfig(values, db.file);
     const legacyGrants = config.legacyGrants ?? [];
 
+    const metricsOptions = own.metricsPort === undefined ? undefined : { port: own.metricsPort, host: own.metricsHost, tokenCountInterval: own.metricsTokenCountInterval };
+    const worker = clusterWorker();
+    if (worker !== undefined) {
+      // One worker of a primary's (cluster.ts): the limits of one process are shared among them.
+      const shared: Partial<ServerConfig> = {
+        ...config,
+        maxConnections: Math.ceil((config.maxConnections ?? defaults.maxConnections) / workers),
+        passwordHashConcurrency: Math.ceil((config.passwordHashConcurrency ?? defaults.passwordHashConcurrency) / workers),
+      };
+      const logger = createLogger(oneOf('TESSERA_LOG_LEVEL', env('TESSERA_LOG_LEVEL') ?? 'info', LOG_LEVELS)).child({ worker: worker.index });
+      // The admin listener (console sessions live in its process) and the metrics listener are the primary's.
+      const running = await startServer({ db: db.path, port: portNumber, host, config: shared, synchronous, logger, metrics: metricsOptions, worker });
+      await serveAsWorker({ url: running.url, issuer: running.tessera.config.issuer }, running.metricsRegistry);
+      await running.close();
+      leaveCluster();
+      return EXIT.ok;
+    }
+
     if (!db.postgres) prepareDataFile(db, 'create');
     const logger = createLogger(oneOf('TESSERA_LOG_LEVEL', env('TESSERA_LOG_LEVEL') ?? 'info', LOG_LEVELS));
-    let running: RunningServer;
+    let running: { url: string; issuer: string; metricsUrl?: string; adminUrl?: string; close(): Promise<void> };
     try {
-      const metrics = own.metricsPort === undefined ? undefined : { port: own.metricsPort, host: own.metricsHost, tokenCountInterval: own.metricsTokenCountInterval };
-      running = await startServer({ db: db.path, port: portNumber, host, config, synchronous, logger, metrics, adminPort: own.adminPort, adminHost: own.adminHost });
+      const options = { db: db.path, port: portNumber, host, config, synchronous, logger, metrics: metricsOptions, adminPort: own.adminPort, adminHost: own.adminHost };
+      if (workers > 1) running = await startPrimary({ ...options, workers });
+      else {
+        const server = await startServer(options);
+        running = Object.assign(server, { issuer: server.tessera.config.issuer });
+      }
     } catch (err) {
       throw listenError(err, host, portNumber, db, own.metricsPort, own.adminPort);
     }
 
     const url = running.url;
-    const issued = running.tessera.config.issuer;
+    const issued = running.issuer;
     // Once serving, stderr carries only the JSON log: the server's own notes go through the logger.
     if (legacyGrants.length > 0) logger.warn({ legacyGrants }, 'legacy grants enabled (RFC 9700 §2.1.2, §2.4 say not to use them)');
     if (issued.startsWith('http:') && !isLoopback(new URL(issued).hostname)) {

@@ -25,7 +25,7 @@ import { auditConditions, type Condition, grantConditions, pageSql, PER_MINUTE_S
 import { Signal } from '../signal.js';
 import { openConnection } from './connection.js';
 import { migrations } from './schema.js';
-import { InlineWriter, ThreadWriter, type Writer } from './writer.js';
+import { InlineWriter, SocketWriter, ThreadWriter, type Writer } from './writer.js';
 
 export interface SqliteStoreOptions {
   /** File path, or ':memory:'. */
@@ -34,9 +34,12 @@ export interface SqliteStoreOptions {
   synchronous?: 'full' | 'normal';
   /**
    * Where writes run: 'inline' (default) on this connection and thread; 'thread' on a worker
-   * thread with its own connection, so commits do not hold up this thread (a file only).
+   * thread with its own connection, so commits do not hold up this thread (a file only);
+   * `{ socket }` in a cluster worker, to the primary's writer thread over its socket (cluster.ts).
    */
-  writer?: 'inline' | 'thread';
+  writer?: 'inline' | 'thread' | { socket: string };
+  /** With writer 'thread': the thread also takes other processes' writes on a Unix socket at this path (ThreadOptions.socket). */
+  writerSocket?: string;
 }
 
 
@@ -65,9 +68,13 @@ export class SqliteStore implements Store {
     const db = openConnection(options.path, synchronous);
     this.db = db;
     this.migrate();
-    if (options.writer === 'thread') {
+    if (options.writer === 'thread' || typeof options.writer === 'object') {
       if (options.path === ':memory:') throw new Error('a writer thread needs a file: an in-memory database has one connection');
-      this.writer = new ThreadWriter({ path: options.path, synchronous });
+      // Every commit, by any worker of the cluster, is looked at here at once: the feed's streams
+      // and the client cache need not wait for the poll.
+      this.writer = options.writer === 'thread'
+        ? new ThreadWriter({ path: options.path, synchronous, socket: options.writerSocket })
+        : new SocketWriter(options.writer.socket, () => this.checkChanges());
     } else {
       this.writer = new InlineWriter(db);
     }
@@ -108,10 +115,19 @@ export class SqliteStore implements Store {
     };
     this.clientsVersion = this.s.clientsVersion.get() as number;
     this.feedSeq = this.s.feedSeq.get() as number;
-    this.clientsPoll = setInterval(() => {
-      this.checkClients();
-      this.checkFeed();
-    }, CLIENTS_POLL_MS).unref();
+    this.clientsPoll = setInterval(() => this.checkChanges(), CLIENTS_POLL_MS).unref();
+  }
+
+  /** Changes to clients or the feed made by another process: the CLI, or another cluster worker. */
+  private checkChanges(): void {
+    if (!this.db.open) return;
+    this.checkClients();
+    this.checkFeed();
+  }
+
+  /** Resolves once the writer thread takes writes (on its socket too, with writerSocket). */
+  async writerReady(): Promise<void> {
+    if (this.writer instanceof ThreadWriter) await this.writer.ready;
   }
 
   /** Feed events appended by another process (the CLI) since the last look. */
