@@ -4,6 +4,7 @@
  *
  * What: req/s, p50/p99 latency, errors / non-2xx and peak RSS (VmHWM) of
  *   - Tessera (`tessera serve`, SQLite synchronous=full: every token durably stored and audited),
+ *     and the same with `--workers 2` (two processes serving HTTP, one writer thread),
  *   - oidc-provider (default in-memory adapter),
  *   - @node-oauth/oauth2-server behind Express 5 (in-memory model; token endpoint only),
  *   - a bare node:http server answering a fixed JSON body (the ceiling),
@@ -40,7 +41,7 @@ import { parseArgs } from 'node:util';
 import { chart } from './lib/chart.js';
 import { runGuardScenario } from './lib/guard-scenario.js';
 import { cleanup, installCleanupHandlers, tempDir } from './lib/processes.js';
-import { cpuTable, detailTable, guardRatios, guardTable, machine, notes, postgresTable, ratios, summaryTable } from './lib/report.js';
+import { cpuTable, detailTable, guardRatios, guardTable, machine, notes, postgresTable, ratios, summaryTable, workersTable } from './lib/report.js';
 import { runScenario } from './lib/runner.js';
 import { SCENARIOS } from './lib/scenarios.js';
 import { DESCRIPTIONS, LABELS } from './lib/servers.js';
@@ -95,7 +96,7 @@ const kinds = values.servers ? values.servers.split(',').map((s) => s.trim()) : 
 for (const k of kinds ?? []) if (!(k in LABELS)) throw new Error(`unknown server ${k}; known: ${Object.keys(LABELS).join(' ')}`);
 const baseline = values.baseline ? resolve(values.baseline) : null;
 if (baseline && !existsSync(join(baseline, 'packages/server/dist/cli/main.js'))) throw new Error(`--baseline ${baseline}: no built Tessera there (run tsc -b in it)`);
-/** The scenario's servers, with the baseline beside Tessera and only those --servers names. */
+/** The scenario's servers, with Tessera on two workers and the baseline beside Tessera, and only those --servers names. */
 function serversOf(scenario) {
   const list = scenario.servers.flatMap(([kind, o]) =>
     kind === 'tessera'
@@ -140,6 +141,8 @@ try {
   log(`\n${out.date.slice(0, 10)}, Node ${out.node}, ${out.cpus} cores (${out.cpu}), autocannon ${options.connections} connections × ${options.duration} s, ${options.rounds} round${options.rounds === 1 ? '' : 's'} (mean), load average ${out.loadavg.before.map((x) => x.toFixed(2)).join(' ')} → ${out.loadavg.after.map((x) => x.toFixed(2)).join(' ')}\n`);
   log(summaryTable(out));
   log(`\n${detailTable(out)}`);
+  const workers = workersTable(out);
+  if (workers) log(`\n${workers}`);
   const pg = postgresTable(out);
   if (pg) log(`\n${pg}`);
   const cpu = cpuTable(out);

@@ -17,6 +17,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { runTessera, type Served, serve, tempDir, tessera } from './cli-kit.js';
 import { GUARD_SCOPE } from './guard-kit.js';
+import { readmeSection } from './readme-kit.js';
 import { Agent, authorizationCode, signIn } from './http-flows.js';
 import { type CliClient, createClient, createUser } from './instances.js';
 
@@ -215,14 +216,18 @@ describe('tessera serve --workers 2 on SQLite: two processes, one writer, one se
 });
 
 describe('tessera serve --workers: the primary\'s listeners and its lifecycle', () => {
-  it('the admin API answers on the primary, GET /metrics sums both workers\' requests, SIGTERM stops every process and removes the writer\'s socket', async () => {
+  it('the README\'s command: the admin API answers on the primary, GET /metrics sums both workers\' requests, SIGTERM stops every process and removes the writer\'s socket', async () => {
     const dir = tempDir();
     const db = join(dir, 'tessera.db');
     const dirsBefore = socketDirs();
     const made = await tessera(['admin', 'token', 'create', '--name', 'ops', '--db', db]);
     expect(made.code, made.stderr).toBe(0);
     const adminToken = made.stdout.trim();
-    const server = await serve(['--db', db, '--workers', '2', '--admin-port', '0', '--metrics-port', '0']);
+    // `npx tessera serve --workers 2 --admin-port 9001 --metrics-port 9464`, on free ports.
+    const [npx, bin, command, ...args] = readmeSection('workers').trim().split(/\s+/);
+    expect([npx, bin, command]).toEqual(['npx', 'tessera', 'serve']);
+    expect(args).toContain('--workers');
+    const server = await serve(['--db', db, ...args.map((a) => (/^\d{4,5}$/.test(a) ? '0' : a))]);
     try {
       expect(socketDirs().size).toBe(dirsBefore.size + 1);
       const app = await createClient(db, ['--grant-type', 'client_credentials', '--scope', 'read']);

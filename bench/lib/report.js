@@ -92,6 +92,18 @@ export function postgresTable(out) {
   return lines.length > 2 ? lines.join('\n') : '';
 }
 
+/** `tessera serve --workers 2` against oidc-provider, the bare ceiling and one Tessera process, same run. */
+export function workersTable(out) {
+  const lines = ['| request | Tessera, 2 workers req/s | p50 / p99 | ÷ oidc-provider | of bare node:http | ÷ Tessera, one process |', '| --- | ---: | ---: | ---: | ---: | ---: |'];
+  for (const s of out.scenarios) {
+    const w = s.results?.['tessera-workers'];
+    if (!w) continue;
+    const over = (kind) => (s.results[kind]?.rps ? w.rps / s.results[kind].rps : null);
+    lines.push(`| ${s.title} | ${int(w.rps)} | ${ms(w.p50_ms)} / ${ms(w.p99_ms)} | ${times(over('oidc-provider'))} | ${percent(over('bare'))} | ${times(over('tessera'))} |`);
+  }
+  return lines.length > 2 ? lines.join('\n') : '';
+}
+
 /** The guard's ops/s ÷ each other verifier's, and ÷ the fastest of them. */
 export function guardRatios(guard) {
   const g = guard.rows.guard.ops_s;
