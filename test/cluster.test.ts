@@ -10,8 +10,10 @@
  */
 import { createGuard, type Guard } from '@tessera/guard';
 import { createTestDatabase, type TestDatabase } from '@tessera/test-utils';
+import { once } from 'node:events';
 import { existsSync, readdirSync } from 'node:fs';
 import { request } from 'node:http';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -194,6 +196,20 @@ describe('tessera serve --workers 2 on SQLite: two processes, one writer, one se
     expect(workersThatServed(server.stderr(), '/token').size).toBe(2);
   });
 
+  it('the writer\'s socket drops a connection that sends anything but a batch of writes, and keeps writing for the workers', async () => {
+    const dirs = [...socketDirs()];
+    expect(dirs.length).toBeGreaterThan(0);
+    for (const garbage of ['5', 'null', '{}', '[null]', '[{"id":1,"name":"constructor","args":[]}]', '[{"id":1,"name":"transaction","args":[]}]', 'not json']) {
+      for (const dir of dirs) {
+        const socket = createConnection(join(tmpdir(), dir, 'writer.sock'));
+        socket.on('error', () => {});
+        socket.end(`${garbage}\n`);
+        await once(socket, 'close');
+      }
+      expect(await active(await token())).toBe(true);
+    }
+  });
+
   it('a worker that dies is replaced; the other serves meanwhile; what was written stays and the audit chain verifies', async () => {
     for (let i = 0; i < 4; i++) await token();
     const before = workersThatServed(server.stderr(), '/token');
@@ -210,6 +226,13 @@ describe('tessera serve --workers 2 on SQLite: two processes, one writer, one se
     }, { timeout: 15_000, interval: 50 });
     expect(served).toBeGreaterThan(0);
     expect(server.stderr()).toMatch(/a worker exited; starting another/);
+    // SIGTERM to one worker alone: it drains and exits, and the primary starts another.
+    const second = [...(workersThatServed(server.stderr(), '/token').get(2) ?? [])][0] as number;
+    process.kill(second, 'SIGTERM');
+    await vi.waitFor(async () => {
+      await fresh(`${url}/token`, { grant_type: 'client_credentials', scope: 'read' }, app.basic).catch(() => undefined);
+      expect([...(workersThatServed(server.stderr(), '/token').get(2) ?? [])].some((pid) => pid !== second)).toBe(true);
+    }, { timeout: 15_000, interval: 50 });
     const verified = await runTessera(db, ['audit', 'verify']);
     expect(verified.code, verified.stderr).toBe(0);
   });

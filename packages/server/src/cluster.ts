@@ -44,6 +44,8 @@ const SOCKET_ENV = 'TESSERA_WRITER_SOCKET';
 export const MAX_WORKERS = 64;
 /** A worker that dies is replaced after this long (a worker failing at once does not spin the CPU). */
 const RESPAWN_MS = 1000;
+/** How long the primary waits for its workers to drain and exit before it kills them. */
+const STOP_WAIT_MS = 30_000;
 /** How long a scrape waits for a worker's metrics; one that does not answer is left out. */
 const METRICS_WAIT_MS = 2000;
 
@@ -118,6 +120,8 @@ export interface RunningCluster {
   metricsUrl?: string;
   /** The primary's own Tessera: the store the sweeper and webhooks use. */
   tessera: Tessera;
+  /** Resolves if the writer thread dies: then nothing can be written, and the server should stop. */
+  failed: Promise<Error>;
   close(): Promise<void>;
 }
 
@@ -140,13 +144,20 @@ export async function startPrimary(options: StartOptions & { workers: number; lo
     'sign-in': new SignInThrottle(throttleSettings(config, (address) => warnAddressThrottled(log, config, address))),
     'device-code': new SignInThrottle(throttleSettings(config)),
   };
-  let tessera: Tessera;
+  // The writer thread dying leaves no worker able to write: the server stops (serve.ts).
+  let writerLost!: (error: Error) => void;
+  const failed = new Promise<Error>((resolve) => {
+    writerLost = resolve;
+  });
+  let tessera: Tessera | undefined;
   try {
     tessera = await openTessera({
       db: options.db, config: options.config, synchronous: options.synchronous ?? 'full', writer: 'thread', writerSocket, throttle: (kind) => throttles[kind],
+      onWriterLost: writerLost,
     });
     if (sqlite) await (tessera.store as SqliteStore).writerReady();
   } catch (err) {
+    await tessera?.close();
     removeSocketDir();
     throw err;
   }
@@ -161,21 +172,34 @@ export async function startPrimary(options: StartOptions & { workers: number; lo
   const fork = (origin: number): Worker => {
     // The attempts this worker has begun and not yet ended: cancelled if it dies with them.
     const attempts = new InFlight();
+    let dead = false;
     const worker = cluster.fork({ [WORKER_ENV]: String(origin), ...(writerSocket ? { [SOCKET_ENV]: writerSocket } : {}) });
     workers.set(origin, worker);
     worker.on('message', (message: unknown) => {
       if (!isControl(message)) return;
-      if (message.tessera === 'listening') listening.get(origin)?.(message);
-      else if (message.tessera === 'throttle') {
+      if (message.tessera === 'listening') {
+        listening.get(origin)?.(message);
+        // Started while the primary was stopping: the shutdown sent before it listened went unheard.
+        if (closing) worker.send({ tessera: 'shutdown' } satisfies ControlMessage);
+      } else if (message.tessera === 'throttle') {
         const { id, kind, op, args } = message;
+        if (!Object.hasOwn(throttles, kind)) return;
         const throttle = throttles[kind];
-        if (!throttle) return;
         const attempt = args[0] as Attempt;
-        const result = op === 'begin' ? throttle.begin(args[0] as string, args[1] as string)
-          : op === 'end' ? throttle.end(attempt, args[1] === true)
-          : throttle.cancel(attempt);
-        if (result && 'attempt' in result) attempts.add(result.attempt, kind);
-        else if (op !== 'begin') attempts.delete(attempt, kind);
+        let result: Begun | Ended | undefined;
+        try {
+          if (op === 'begin') result = throttle.begin(String(args[0]), String(args[1]));
+          else if (op === 'end') result = throttle.end(attempt, args[1] === true);
+          else throttle.cancel(attempt);
+        } catch (err) {
+          log.error({ err, worker: origin }, 'a worker\'s throttle call failed');
+          return;
+        }
+        if (result && 'attempt' in result) {
+          // Read after the worker's exit (IPC may still hold messages then): no one will end it.
+          if (dead) throttle.cancel(result.attempt);
+          else attempts.add(result.attempt, kind);
+        } else if (op !== 'begin') attempts.delete(attempt, kind);
         if (id !== undefined && result && worker.isConnected()) worker.send({ tessera: 'throttled', id, result } satisfies ControlMessage);
       }
       else if (message.tessera === 'metrics') {
@@ -187,6 +211,7 @@ export async function startPrimary(options: StartOptions & { workers: number; lo
       }
     });
     worker.once('exit', (code, signal) => {
+      dead = true;
       if (workers.get(origin) === worker) workers.delete(origin);
       for (const [attempt, kind] of attempts.drain()) throttles[kind].cancel(attempt);
       if (closing || !started) return;
@@ -198,7 +223,7 @@ export async function startPrimary(options: StartOptions & { workers: number; lo
     return worker;
   };
 
-  const stopWorkers = async (timeout?: number): Promise<void> => {
+  const stopWorkers = async (timeout: number): Promise<void> => {
     closing = true;
     const exits = [...workers.values()].map((worker) => new Promise<void>((resolve) => {
       if (worker.isDead()) return resolve();
@@ -206,9 +231,7 @@ export async function startPrimary(options: StartOptions & { workers: number; lo
       if (worker.isConnected()) worker.send({ tessera: 'shutdown' } satisfies ControlMessage);
       else worker.kill();
     }));
-    const all = Promise.all(exits);
-    if (timeout === undefined) await all;
-    else await Promise.race([all, new Promise((resolve) => setTimeout(resolve, timeout).unref())]);
+    await Promise.race([Promise.all(exits), new Promise((resolve) => setTimeout(resolve, timeout).unref())]);
     for (const worker of workers.values()) if (!worker.isDead()) worker.kill('SIGKILL');
   };
 
@@ -295,11 +318,13 @@ export async function startPrimary(options: StartOptions & { workers: number; lo
     ...(admin ? { adminUrl: admin.url } : {}),
     ...(metricsListener ? { metricsUrl: metricsListener.url } : {}),
     tessera,
+    failed,
     close() {
       closed ??= (async () => {
         housekeeping.stopSweeping();
-        // The workers drain their requests and send their last writes; only then does the writer close.
-        await Promise.all([stopWorkers(), metricsListener && drain(metricsListener.server), admin && drain(admin.server)]);
+        // The workers drain their requests (each for at most drain()'s 10 s) and send their last
+        // writes; only then does the writer close.
+        await Promise.all([stopWorkers(STOP_WAIT_MS), metricsListener && drain(metricsListener.server), admin && drain(admin.server)]);
         await housekeeping.stop();
         await tessera.close();
         removeSocketDir();
@@ -311,12 +336,13 @@ export async function startPrimary(options: StartOptions & { workers: number; lo
 
 /**
  * A worker's side, once its server listens: tells the primary where, answers its metrics
- * requests, and resolves when the primary says to stop (or is gone). SIGINT and SIGTERM are the
- * primary's to act on (a terminal's Ctrl-C reaches every process of the group).
+ * requests, and resolves when the primary says to stop (or is gone), or on SIGTERM to this worker
+ * alone (the primary then starts another). SIGINT is the primary's to act on: a terminal's Ctrl-C
+ * reaches every process of the group.
  */
 export function serveAsWorker(listening: { url: string; issuer: string }, registry?: { getMetricsAsJSON(): Promise<unknown> }): Promise<void> {
-  const ignore = () => {};
-  process.on('SIGTERM', ignore).on('SIGINT', ignore);
+  process.on('SIGINT', () => {});
+  if (!process.connected) return Promise.resolve();
   process.send?.({ tessera: 'listening', ...listening } satisfies ControlMessage);
   return new Promise((resolve) => {
     const onMessage = (message: unknown) => {
@@ -331,10 +357,10 @@ export function serveAsWorker(listening: { url: string; issuer: string }, regist
       }
     };
     const stop = () => {
-      process.off('message', onMessage).off('disconnect', stop);
+      process.off('message', onMessage).off('disconnect', stop).off('SIGTERM', stop);
       resolve();
     };
-    process.on('message', onMessage).once('disconnect', stop);
+    process.on('message', onMessage).once('disconnect', stop).once('SIGTERM', stop);
   });
 }
 

@@ -23,6 +23,7 @@ export async function openTessera(options: {
   synchronous?: SqliteStoreOptions['synchronous'];
   writer?: SqliteStoreOptions['writer'];
   writerSocket?: SqliteStoreOptions['writerSocket'];
+  onWriterLost?: SqliteStoreOptions['onWriterLost'];
   now?: () => number;
   /** Called with the event of each audit record the engine's writes commit (the metrics' counter). */
   audited?: (event: string) => void;
@@ -32,7 +33,7 @@ export async function openTessera(options: {
   const config = resolveConfig(options.config);
   const store: Store = isPostgresUrl(options.db)
     ? await PostgresStore.open({ url: options.db, poolSize: config.dbPoolSize, statementTimeout: config.dbStatementTimeout })
-    : new SqliteStore({ path: options.db, synchronous: options.synchronous ?? 'full', writer: options.writer, writerSocket: options.writerSocket });
+    : new SqliteStore({ path: options.db, synchronous: options.synchronous ?? 'full', writer: options.writer, writerSocket: options.writerSocket, onWriterLost: options.onWriterLost });
   try {
     return await tesseraOnStore(store, config, options.now, options.audited, options.throttle);
   } catch (err) {

@@ -41,7 +41,7 @@ export interface StartOptions {
    * go to the primary's writer thread on `writerSocket`; the primary runs the sweeper, the webhook
    * deliveries and the metrics listener (`metrics` here only measures).
    */
-  worker?: { writerSocket?: string; throttle: ThrottleSource };
+  worker?: { writerSocket?: string; throttle: ThrottleSource; onWriterLost?: (error: Error) => void };
 }
 
 export interface RunningServer {
@@ -124,7 +124,7 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     // Commits run on a writer thread: the event loop that serves HTTP does not wait for them.
     tessera = await openTessera({
       db: options.db, config: { issuer: url, ...options.config }, synchronous: options.synchronous ?? 'full', writer: worker?.writerSocket ? { socket: worker.writerSocket } : 'thread', audited: metrics?.audited,
-      throttle: worker?.throttle,
+      throttle: worker?.throttle, onWriterLost: worker?.onWriterLost,
     });
   } catch (err) {
     // Requests that waited for the start hear that it failed, then the server closes.
@@ -132,7 +132,8 @@ export async function startServer(options: StartOptions): Promise<RunningServer>
     await Promise.all([drain(server, 1000), admin && drain(admin, 1000)]);
     throw err;
   }
-  tessera.engine.on('signInAddressThrottled', ({ address }) => warnAddressThrottled(log, tessera.config, address));
+  // A worker's throttle is the primary's, which says so itself (cluster.ts).
+  if (!worker) tessera.engine.on('signInAddressThrottled', ({ address }) => warnAddressThrottled(log, tessera.config, address));
   handler = createHandler(tessera, { metrics });
   // One count of the tokens for the metrics gauge and the admin API's /stats: each takes the other's when fresh enough.
   const census = tokenCensus(tessera.store);

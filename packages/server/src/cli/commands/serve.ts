@@ -43,23 +43,32 @@ default info).`;
     const worker = clusterWorker();
     if (worker !== undefined) {
       // One worker of a primary's (cluster.ts): the limits of one process are shared among them.
+      const share = (key: 'maxConnections' | 'passwordHashConcurrency' | 'passwordHashQueue' | 'dbPoolSize') => Math.ceil((config[key] ?? defaults[key]) / workers);
       const shared: Partial<ServerConfig> = {
         ...config,
-        maxConnections: Math.ceil((config.maxConnections ?? defaults.maxConnections) / workers),
-        passwordHashConcurrency: Math.ceil((config.passwordHashConcurrency ?? defaults.passwordHashConcurrency) / workers),
+        maxConnections: share('maxConnections'),
+        passwordHashConcurrency: share('passwordHashConcurrency'),
+        passwordHashQueue: share('passwordHashQueue'),
+        dbPoolSize: share('dbPoolSize'),
       };
       const logger = createLogger(oneOf('TESSERA_LOG_LEVEL', env('TESSERA_LOG_LEVEL') ?? 'info', LOG_LEVELS)).child({ worker: worker.index });
+      let lost!: (error: Error) => void;
+      const writerLost = new Promise<Error>((resolve) => {
+        lost = resolve;
+      });
       // The admin listener (console sessions live in its process) and the metrics listener are the primary's.
-      const running = await startServer({ db: db.path, port: portNumber, host, config: shared, synchronous, logger, metrics: metricsOptions, worker });
-      await serveAsWorker({ url: running.url, issuer: running.tessera.config.issuer }, running.metricsRegistry);
+      const running = await startServer({ db: db.path, port: portNumber, host, config: shared, synchronous, logger, metrics: metricsOptions, worker: { ...worker, onWriterLost: lost } });
+      const failure = await Promise.race([serveAsWorker({ url: running.url, issuer: running.tessera.config.issuer }, running.metricsRegistry).then(() => undefined), writerLost]);
+      // Without its writer a worker can only fail: it stops, and the primary starts another.
+      if (failure) logger.error({ err: failure }, 'the SQLite writer is lost: this worker stops');
       await running.close();
       leaveCluster();
-      return EXIT.ok;
+      return failure ? EXIT.failed : EXIT.ok;
     }
 
     if (!db.postgres) prepareDataFile(db, 'create');
     const logger = createLogger(oneOf('TESSERA_LOG_LEVEL', env('TESSERA_LOG_LEVEL') ?? 'info', LOG_LEVELS));
-    let running: { url: string; issuer: string; metricsUrl?: string; adminUrl?: string; close(): Promise<void> };
+    let running: { url: string; issuer: string; metricsUrl?: string; adminUrl?: string; failed?: Promise<Error>; close(): Promise<void> };
     try {
       const options = { db: db.path, port: portNumber, host, config, synchronous, logger, metrics: metricsOptions, adminPort: own.adminPort, adminHost: own.adminHost };
       if (workers > 1) running = await startPrimary({ ...options, workers });
@@ -90,7 +99,13 @@ default info).`;
       print(startupMessage(url, issued, shownDb, values.db !== undefined, metrics, running.adminUrl));
     }
 
-    const signal = await nextSignal();
+    const signal = await Promise.race([nextSignal(), running.failed ?? new Promise<never>(() => {})]);
+    if (signal instanceof Error) {
+      // The primary's writer thread died: no worker can write, so the server stops rather than fail every write.
+      logger.error({ err: signal }, 'the SQLite writer thread is lost: stopping');
+      await running.close();
+      return EXIT.failed;
+    }
     // A second signal while draining means "now".
     const force = () => {
       logger.warn({ signal }, 'second signal: exiting without draining');

@@ -40,6 +40,8 @@ export interface SqliteStoreOptions {
   writer?: 'inline' | 'thread' | { socket: string };
   /** With writer 'thread': the thread also takes other processes' writes on a Unix socket at this path (ThreadOptions.socket). */
   writerSocket?: string;
+  /** With a writer thread or socket: told once if it is lost (the thread died, the socket closed); every write fails from then on. */
+  onWriterLost?: (error: Error) => void;
 }
 
 
@@ -73,8 +75,8 @@ export class SqliteStore implements Store {
       // Every commit, by any worker of the cluster, is looked at here at once: the feed's streams
       // and the client cache need not wait for the poll.
       this.writer = options.writer === 'thread'
-        ? new ThreadWriter({ path: options.path, synchronous, socket: options.writerSocket })
-        : new SocketWriter(options.writer.socket, () => this.checkChanges());
+        ? new ThreadWriter({ path: options.path, synchronous, socket: options.writerSocket }, options.onWriterLost)
+        : new SocketWriter(options.writer.socket, () => this.checkChanges(), options.onWriterLost);
     } else {
       this.writer = new InlineWriter(db);
     }

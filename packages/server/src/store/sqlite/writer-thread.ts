@@ -12,7 +12,7 @@ import { createServer, type Socket } from 'node:net';
 import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import { openConnection } from './connection.js';
 import { GroupCommit } from './group-commit.js';
-import { type Call, onLines, type Reply, type ThreadOptions } from './writer.js';
+import { type Call, isBatch, onLines, type Reply, type ThreadOptions } from './writer.js';
 import { SqliteWrites } from './writes.js';
 
 if (!parentPort) throw new Error('writer-thread.js runs as a worker thread');
@@ -80,14 +80,13 @@ function receive(calls: Call[], sender: Socket | undefined): void {
 const server = socket === undefined ? undefined : createServer((connection) => {
   connections.add(connection);
   onLines(connection, (line) => {
-    let calls: Call[];
+    let calls: unknown;
     try {
-      calls = JSON.parse(line) as Call[];
-    } catch {
-      connection.destroy(); // not a writer's batch: nothing of it is written
-      return;
-    }
-    receive(calls, connection);
+      calls = JSON.parse(line);
+    } catch {}
+    // Not a writer's batch: nothing of it is written, and the connection is dropped.
+    if (isBatch(calls)) receive(calls, connection);
+    else connection.destroy();
   });
   connection.on('error', () => {});
   connection.on('close', () => connections.delete(connection));
@@ -105,7 +104,8 @@ if (server) {
 port.on('message', (message: string) => {
   if (message === 'close') {
     flush();
-    for (const connection of connections) connection.destroy();
+    // end(), not destroy(): the last answers are still on their way.
+    for (const connection of connections) connection.end();
     server?.close();
     db.close();
     port.close();

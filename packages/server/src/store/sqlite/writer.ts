@@ -18,7 +18,7 @@ import { createConnection, type Socket } from 'node:net';
 import { Worker } from 'node:worker_threads';
 import type Database from 'better-sqlite3';
 import { GroupCommit } from './group-commit.js';
-import { SqliteWrites, type WriteArgs, type WriteName, type WriteResult } from './writes.js';
+import { SqliteWrites, WRITE_NAMES, type WriteArgs, type WriteName, type WriteResult } from './writes.js';
 
 export interface Writer {
   write<K extends WriteName>(name: K, ...args: WriteArgs<K>): Promise<WriteResult<K>>;
@@ -54,6 +54,12 @@ export interface Call {
 }
 export type Reply = { id: number; ok: true; value: unknown } | { id: number; ok: false; error: { name: string; message: string; code?: unknown } };
 
+/** A batch as another process sends it (SocketWriter): an array of calls, each naming a write. */
+export function isBatch(value: unknown): value is Call[] {
+  return Array.isArray(value) && value.every((c: Partial<Call> | null) =>
+    typeof c === 'object' && c !== null && Number.isSafeInteger(c.id) && typeof c.name === 'string' && WRITE_NAMES.has(c.name) && Array.isArray(c.args));
+}
+
 export interface ThreadOptions {
   path: string;
   synchronous: 'full' | 'normal';
@@ -78,7 +84,10 @@ abstract class BatchingWriter implements Writer {
   private next = 1;
   private idle: Array<() => void> = [];
   protected failure: Error | undefined;
+  protected closing = false;
 
+  /** `lost`: told once if the writer fails other than by close() (its thread died, its socket closed). */
+  constructor(private readonly lost?: (error: Error) => void) {}
 
   /** Sends one batch: JSON text of Call[]. */
   protected abstract post(batch: string): void;
@@ -137,6 +146,7 @@ abstract class BatchingWriter implements Writer {
   }
 
   protected fail(error: Error): void {
+    if (this.failure === undefined && !this.closing) this.lost?.(error);
     this.failure ??= error;
     for (const call of this.pending.values()) call.reject(this.failure);
     this.pending.clear();
@@ -153,8 +163,8 @@ export class ThreadWriter extends BatchingWriter {
   /** Resolves once the thread takes writes (and listens on its socket, if it has one); rejects if it died first. */
   readonly ready: Promise<void>;
 
-  constructor(options: ThreadOptions) {
-    super();
+  constructor(options: ThreadOptions, lost?: (error: Error) => void) {
+    super(lost);
     // A small young generation: the thread's garbage is short-lived JSON, and the default (up to
     // 16 MiB per semi-space) cost ~30 MB of peak RSS for nothing.
     this.worker = new Worker(new URL('./writer-thread.js', import.meta.url), { workerData: options, resourceLimits: { maxYoungGenerationSizeMb: 4 } });
@@ -192,6 +202,7 @@ export class ThreadWriter extends BatchingWriter {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     if (this.failure) return;
     this.send();
     this.worker.ref();
@@ -210,8 +221,8 @@ export class SocketWriter extends BatchingWriter {
   private readonly socket: Socket;
   private readonly closed: Promise<void>;
 
-  constructor(path: string, private readonly onCommit: () => void) {
-    super();
+  constructor(path: string, private readonly onCommit: () => void, lost?: (error: Error) => void) {
+    super(lost);
     this.socket = createConnection(path);
     this.socket.unref();
     onLines(this.socket, (line) => {
@@ -235,6 +246,7 @@ export class SocketWriter extends BatchingWriter {
   }
 
   async close(): Promise<void> {
+    this.closing = true;
     this.send();
     await this.drained();
     if (!this.socket.destroyed) this.socket.end();

@@ -613,4 +613,18 @@ export type WriteName = {
   [K in keyof SqliteWrites]: SqliteWrites[K] extends (...args: never[]) => unknown ? K : never;
 }[keyof SqliteWrites];
 export type WriteArgs<K extends WriteName> = Parameters<SqliteWrites[K]>;
+
+const NAMES = [
+  'createClient', 'createWebhook', 'deleteWebhook', 'claimDeliveries', 'recordDelivery', 'setClientSecret', 'updateClient', 'recordAssertion',
+  'recordDpopProof', 'serverSecret', 'deleteClient', 'createUser', 'setUserProfile', 'deleteUser', 'setPassword', 'saveGrant', 'createCode',
+  'createPushedRequest', 'createAdminToken', 'revokeAdminToken', 'createInitialAccessToken', 'consumePushedRequest', 'redeemCode',
+  'createDeviceCode', 'recordDevicePoll', 'decideDeviceCode', 'redeemDeviceCode', 'issueTokens', 'rotateRefresh', 'revoke', 'sweepExpired',
+  'createSession', 'endSession', 'deleteSession', 'addKey', 'ping', 'appendAudit',
+] as const satisfies readonly WriteName[];
+// The list names every write: a write added to SqliteWrites and not here fails to compile.
+type Unlisted = Exclude<WriteName, (typeof NAMES)[number]>;
+const allListed: [Unlisted] extends [never] ? true : Unlisted = true;
+void allListed;
+/** Every write's name, at run time: what a batch from another process may name (writer-thread.ts). */
+export const WRITE_NAMES: ReadonlySet<string> = new Set(NAMES);
 export type WriteResult<K extends WriteName> = ReturnType<SqliteWrites[K]>;
