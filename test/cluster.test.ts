@@ -12,12 +12,12 @@ import { createGuard, type Guard } from '@tessera/guard';
 import { createTestDatabase, type TestDatabase } from '@tessera/test-utils';
 import { once } from 'node:events';
 import { existsSync, readdirSync } from 'node:fs';
-import { request } from 'node:http';
 import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { runTessera, type Served, serve, tempDir, tessera } from './cli-kit.js';
+import { type Reply, send } from './from-address.js';
 import { GUARD_SCOPE } from './guard-kit.js';
 import { readmeSection } from './readme-kit.js';
 import { Agent, authorizationCode, signIn } from './http-flows.js';
@@ -29,28 +29,8 @@ const REDIRECT = ['--redirect-uri', 'https://app.example/cb'];
  * One request on a connection of its own (no keep-alive): the primary gives it to the next worker.
  * Given up after 3 s: a connection handed to a worker as it dies is never answered.
  */
-function fresh(url: string, form: Record<string, string>, auth?: string): Promise<{ status: number; body: any }> {
-  return new Promise((resolve, reject) => {
-    const body = new URLSearchParams(form).toString();
-    const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded', 'content-length': String(Buffer.byteLength(body)) };
-    if (auth) headers.authorization = auth;
-    const req = request(url, { method: 'POST', agent: false, headers }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (d) => { text += d; });
-      res.on('end', () => {
-        let parsed: unknown = text;
-        try {
-          parsed = JSON.parse(text);
-        } catch {}
-        resolve({ status: res.statusCode ?? 0, body: parsed });
-      });
-    });
-    req.on('error', reject);
-    req.setTimeout(3000, () => req.destroy(new Error('no answer in 3 s')));
-    req.end(body);
-  });
-}
+const fresh = (url: string, form: Record<string, string>, auth?: string): Promise<Reply> =>
+  send(url, '127.0.0.1', { form, headers: auth ? { authorization: auth } : {}, fresh: 3000 });
 
 /** The workers (by number) and their PIDs that logged a request for `path`. */
 function workersThatServed(stderr: string, path: string): Map<number, Set<number>> {

@@ -11,13 +11,19 @@ export interface Reply {
   body: any;
 }
 
-/** An HTTP request sent from a chosen local address. */
-export function send(url: string, from: string, init: { method?: string; form?: Record<string, string>; headers?: Record<string, string> } = {}): Promise<Reply> {
+/**
+ * An HTTP request sent from a chosen local address. `fresh`: on a connection of its own (no
+ * keep-alive), given up after `fresh` ms.
+ */
+export function send(
+  url: string, from: string, init: { method?: string; form?: Record<string, string>; headers?: Record<string, string>; fresh?: number } = {},
+): Promise<Reply> {
   const body = init.form ? new URLSearchParams(init.form).toString() : undefined;
   return new Promise((resolve, reject) => {
     const req = request(url, {
       method: init.method ?? (body === undefined ? 'GET' : 'POST'),
       localAddress: from,
+      ...(init.fresh === undefined ? {} : { agent: false }),
       headers: { ...(body === undefined ? {} : { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body) }), ...init.headers },
     }, (res) => {
       let text = '';
@@ -32,6 +38,7 @@ export function send(url: string, from: string, init: { method?: string; form?: 
       });
     });
     req.on('error', reject);
+    if (init.fresh !== undefined) req.setTimeout(init.fresh, () => req.destroy(new Error(`no answer in ${init.fresh} ms`)));
     req.end(body);
   });
 }
