@@ -258,8 +258,12 @@ describe('tessera serve --workers: the primary\'s listeners and its lifecycle', 
       expect(run.code, run.stderr).toBe(2);
       expect(run.stderr).toMatch(/--workers/);
     }
+    // A value from the environment is named as such.
+    const fromEnv = await tessera(['serve', '--db', join(tempDir(), 't.db')], { env: { TESSERA_WORKERS: '100' } });
+    expect(fromEnv.code).toBe(2);
+    expect(fromEnv.stderr).toMatch(/TESSERA_WORKERS must be at most 64; got '100'/);
     const help = await tessera(['serve', '--help']);
-    expect(help.stdout).toMatch(/--workers COUNT/);
+    expect(help.stdout).toMatch(/--workers COUNT +processes serving the listeners \(node:cluster\), 1 to 64/);
   });
 });
 

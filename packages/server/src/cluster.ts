@@ -215,7 +215,8 @@ export async function startPrimary(options: StartOptions & { workers: number; lo
       if (workers.get(origin) === worker) workers.delete(origin);
       for (const [attempt, kind] of attempts.drain()) throttles[kind].cancel(attempt);
       if (closing || !started) return;
-      log.error({ worker: origin, pid: worker.process.pid, code, signal }, 'a worker exited; starting another');
+      // A worker recycled on purpose (SIGTERM to it) exits 0; anything else is a crash.
+      log[code === 0 ? 'warn' : 'error']({ worker: origin, workerPid: worker.process.pid, code, signal }, 'a worker exited; starting another');
       setTimeout(() => {
         if (!closing) fork(origin);
       }, RESPAWN_MS).unref();

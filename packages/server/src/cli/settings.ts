@@ -6,16 +6,20 @@
 import { readFileSync } from 'node:fs';
 import { defaults, metricsDefaults, settings, type ServerConfig, type SettingTypes } from '../config.js';
 import { resourceProblem } from '../rfc8707/resource.js';
+import { MAX_WORKERS } from '../cluster.js';
 import { env, UsageError } from './args.js';
 
 /** The types of serve's own settings, next to the server's. */
 interface AllTypes extends SettingTypes {
   port: number;
   sync: 'full' | 'normal';
+  workers: number;
 }
 
 export interface Row {
   type: keyof AllTypes;
+  /** What --help shows for the value, when not the type's name. */
+  metavar?: string;
   doc: string;
   flag?: string;
   shownDefault?: string;
@@ -68,6 +72,11 @@ const PARSE: { [T in keyof AllTypes]: (raw: Raw) => AllTypes[T] } = {
   url: issuerUrl,
   text,
   sync: (raw) => oneOf(raw, SYNC),
+  workers: (raw) => {
+    const n = integer(1, 'a whole number of processes')(raw);
+    if (n > MAX_WORKERS) throw new Error(`must be at most ${MAX_WORKERS}`);
+    return n;
+  },
   registration: (raw) => oneOf(raw, ['off', 'token', 'open'] as const),
   'signing-alg': (raw) => oneOf(raw, ['ES256', 'RS256'] as const),
   uris: (raw) => {
@@ -169,7 +178,7 @@ export const serveSettings = {
   adminPort: { type: 'port', doc: 'serve the admin API (/admin/api/v1, admin tokens from `tessera admin token create`) on a listener of its own at this port; never on the public one', shownDefault: 'off' },
   adminHost: { type: 'text', doc: 'address of the admin listener', shownDefault: '127.0.0.1' },
   workers: {
-    type: 'count', doc: 'processes serving the listeners (node:cluster); with more than 1, a primary runs them, and on SQLite their writes all go through its one writer thread',
+    type: 'workers', metavar: 'COUNT', doc: `processes serving the listeners (node:cluster), 1 to ${MAX_WORKERS}; with more than 1, a primary runs them, and on SQLite their writes all go through its one writer thread`,
     shownDefault: '1',
   },
 } as const satisfies Table;
@@ -208,7 +217,7 @@ export function serverConfig(flagValues: Record<string, unknown>, file: ConfigFi
 export function settingsHelp(): string {
   const shown: Record<string, unknown> = defaults;
   const lines = Object.entries({ ...serveSettings, ...settings } as Table).map(([key, row]) => {
-    const left = `  --${flagOf(key, row)}${row.type === 'boolean' ? '' : ` ${row.type.toUpperCase()}`}`;
+    const left = `  --${flagOf(key, row)}${row.type === 'boolean' ? '' : ` ${row.metavar ?? row.type.toUpperCase()}`}`;
     const value = shown[key];
     const fallback = row.shownDefault ?? (Array.isArray(value) ? value.join(',') || 'none' : String(value));
     return { left, right: `${row.doc} (env ${envOf(key)}, file key ${key}; default ${fallback})` };

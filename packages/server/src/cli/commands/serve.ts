@@ -1,6 +1,6 @@
 /** `tessera serve`: the authorization server on node:http until SIGTERM or SIGINT. */
 import { defaults, settings, type ServerConfig } from '../../config.js';
-import { clusterWorker, leaveCluster, MAX_WORKERS, serveAsWorker, startPrimary } from '../../cluster.js';
+import { clusterWorker, leaveCluster, serveAsWorker, startPrimary } from '../../cluster.js';
 import { createLogger, LOG_LEVELS } from '../../log.js';
 import { PATHS } from '../../http/routes.js';
 import { METRICS_PATH } from '../../metrics/endpoint.js';
@@ -32,7 +32,6 @@ default info).`;
     };
     if (own.adminHost !== undefined && own.adminPort === undefined) throw new UsageError('--admin-host needs --admin-port (the admin API is off without it)');
     const workers = own.workers ?? 1;
-    if (workers > MAX_WORKERS) throw new UsageError(`--workers must be at most ${MAX_WORKERS}`);
     const portNumber = own.port ?? Number(DEFAULT.port);
     const host = own.host ?? DEFAULT.hostname;
     const synchronous = own.sync ?? 'full';
