@@ -150,6 +150,18 @@ export async function startPrimary(options: StartOptions & { workers: number; lo
     writerLost = resolve;
   });
   let tessera: Tessera | undefined;
+  const workers = new Map<number, Worker>();
+  let started = false;
+  let closing = false;
+  let housekeeping: ReturnType<typeof startHousekeeping> | undefined;
+  /** A start that failed part way: undoes what was done, then throws `err`. */
+  async function abandon(err: unknown): Promise<never> {
+    await stopWorkers(5000);
+    await housekeeping?.stop();
+    await tessera?.close();
+    removeSocketDir();
+    throw err;
+  }
   try {
     tessera = await openTessera({
       db: options.db, config: options.config, synchronous: options.synchronous ?? 'full', writer: 'thread', writerSocket, throttle: (kind) => throttles[kind],
@@ -157,13 +169,8 @@ export async function startPrimary(options: StartOptions & { workers: number; lo
     });
     if (sqlite) await (tessera.store as SqliteStore).writerReady();
   } catch (err) {
-    await tessera?.close();
-    removeSocketDir();
-    throw err;
+    return abandon(err);
   }
-  const workers = new Map<number, Worker>();
-  let started = false;
-  let closing = false;
 
   const metricsWaiting = new Map<number, { left: number; results: unknown[]; done: () => void }>();
   let metricsId = 0;
@@ -203,7 +210,7 @@ export async function startPrimary(options: StartOptions & { workers: number; lo
         if (id !== undefined && result && worker.isConnected()) worker.send({ tessera: 'throttled', id, result } satisfies ControlMessage);
       }
       else if (message.tessera === 'metrics') {
-        const { id, metrics: result } = message as Extract<ControlMessage, { tessera: 'metrics' }>;
+        const { id, metrics: result } = message;
         const waiting = metricsWaiting.get(id);
         if (!waiting) return;
         waiting.results.push(result);
@@ -224,7 +231,7 @@ export async function startPrimary(options: StartOptions & { workers: number; lo
     return worker;
   };
 
-  const stopWorkers = async (timeout: number): Promise<void> => {
+  async function stopWorkers(timeout: number): Promise<void> {
     closing = true;
     const exits = [...workers.values()].map((worker) => new Promise<void>((resolve) => {
       if (worker.isDead()) return resolve();
@@ -234,7 +241,7 @@ export async function startPrimary(options: StartOptions & { workers: number; lo
     }));
     await Promise.race([Promise.all(exits), new Promise((resolve) => setTimeout(resolve, timeout).unref())]);
     for (const worker of workers.values()) if (!worker.isDead()) worker.kill('SIGKILL');
-  };
+  }
 
   // Every worker listening, or the first to fail: a worker that exits before it listens has
   // already said why on stderr (a port in use, an unreadable database…).
@@ -252,21 +259,12 @@ export async function startPrimary(options: StartOptions & { workers: number; lo
     }));
     first = all[0] as Extract<ControlMessage, { tessera: 'listening' }>;
   } catch (err) {
-    await stopWorkers(5000);
-    await tessera.close();
-    removeSocketDir();
-    throw err;
+    return abandon(err);
   }
 
   started = true;
-  const housekeeping = startHousekeeping(tessera, log, metrics);
+  housekeeping = startHousekeeping(tessera, log, metrics);
   const census = tokenCensus(tessera.store);
-  const stopAll = async () => {
-    await stopWorkers(5000);
-    await housekeeping.stop();
-    await tessera.close();
-    removeSocketDir();
-  };
   // The admin API and console here, on the primary's Tessera: console sign-ins live in this process.
   let admin: { server: Server; url: string } | undefined;
   if (options.adminPort !== undefined) {
@@ -275,8 +273,7 @@ export async function startPrimary(options: StartOptions & { workers: number; lo
     try {
       admin = { server, url: await listenOn(server, options.adminPort, options.adminHost ?? '127.0.0.1') };
     } catch (err) {
-      await stopAll();
-      throw err;
+      return abandon(err);
     }
     warnAdminHost(options, log, admin.url);
   }
@@ -304,8 +301,7 @@ export async function startPrimary(options: StartOptions & { workers: number; lo
       metricsListener = await listenMetrics(metrics, options.metrics, census, tessera.store, source);
     } catch (err) {
       if (admin) await drain(admin.server, 1000);
-      await stopAll();
-      throw err;
+      return abandon(err);
     }
   }
   log.info({

@@ -39,6 +39,7 @@ default info).`;
     const legacyGrants = config.legacyGrants ?? [];
 
     const metricsOptions = own.metricsPort === undefined ? undefined : { port: own.metricsPort, host: own.metricsHost, tokenCountInterval: own.metricsTokenCountInterval };
+    const logger = createLogger(oneOf('TESSERA_LOG_LEVEL', env('TESSERA_LOG_LEVEL') ?? 'info', LOG_LEVELS));
     const worker = clusterWorker();
     if (worker !== undefined) {
       // One worker of a primary's (cluster.ts): the limits of one process are shared among them.
@@ -50,23 +51,22 @@ default info).`;
         passwordHashQueue: share('passwordHashQueue'),
         dbPoolSize: share('dbPoolSize'),
       };
-      const logger = createLogger(oneOf('TESSERA_LOG_LEVEL', env('TESSERA_LOG_LEVEL') ?? 'info', LOG_LEVELS)).child({ worker: worker.index });
+      const workerLog = logger.child({ worker: worker.index });
       let lost!: (error: Error) => void;
       const writerLost = new Promise<Error>((resolve) => {
         lost = resolve;
       });
       // The admin listener (console sessions live in its process) and the metrics listener are the primary's.
-      const running = await startServer({ db: db.path, port: portNumber, host, config: shared, synchronous, logger, metrics: metricsOptions, worker: { ...worker, onWriterLost: lost } });
+      const running = await startServer({ db: db.path, port: portNumber, host, config: shared, synchronous, logger: workerLog, metrics: metricsOptions, worker: { ...worker, onWriterLost: lost } });
       const failure = await Promise.race([serveAsWorker({ url: running.url, issuer: running.tessera.config.issuer }, running.metricsRegistry).then(() => undefined), writerLost]);
       // Without its writer a worker can only fail: it stops, and the primary starts another.
-      if (failure) logger.error({ err: failure }, 'the SQLite writer is lost: this worker stops');
+      if (failure) workerLog.error({ err: failure }, 'the SQLite writer is lost: this worker stops');
       await running.close();
       leaveCluster();
       return failure ? EXIT.failed : EXIT.ok;
     }
 
     if (!db.postgres) prepareDataFile(db, 'create');
-    const logger = createLogger(oneOf('TESSERA_LOG_LEVEL', env('TESSERA_LOG_LEVEL') ?? 'info', LOG_LEVELS));
     let running: { url: string; issuer: string; metricsUrl?: string; adminUrl?: string; failed?: Promise<Error>; close(): Promise<void> };
     try {
       const options = { db: db.path, port: portNumber, host, config, synchronous, logger, metrics: metricsOptions, adminPort: own.adminPort, adminHost: own.adminHost };

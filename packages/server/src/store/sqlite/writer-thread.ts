@@ -54,6 +54,12 @@ function flush(): void {
     // The commit itself failed (disk full, I/O error): nothing of the group was written.
     replies = calls.map((c) => ({ id: c.id, ok: false, error: plain(error) }));
   }
+  // No other process connected (one process): all answers are the parent's. Answers to a
+  // connection that closed meanwhile never go to the parent: their ids are the other process's.
+  if (connections.size === 0 && senders.every((sender) => sender === undefined)) {
+    port.postMessage(replies);
+    return;
+  }
   const own: Reply[] = [];
   const theirs = new Map<Socket, Reply[]>();
   for (const connection of connections) theirs.set(connection, []);
