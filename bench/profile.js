@@ -4,11 +4,12 @@
  * with `node --cpu-prof`, drives it with the same load as `npm run bench`, and sums the profile's
  * samples by function (self time, and inclusive time: with what it calls).
  *
- *   npm run bench:profile -- token-opaque [--duration 8] [--top 30] [--workers] [--save]
+ *   npm run bench:profile -- token-opaque [--duration 8] [--top 30] [--workers | --postgres] [--save]
  *
  * Prints one table per thread (the event loop; the SQLite writer thread); with --workers, of
  * `tessera serve --workers 2`, one per process's thread (the primary, its writer thread, each
- * worker's event loop); --save also writes them
+ * worker's event loop); with --postgres, of Tessera on a fresh PostgreSQL database (its
+ * backends' CPU is not in the profile); --save also writes them
  * to bench/results/DATE-profile-SCENARIO.txt. The raw .cpuprofile files (open one in Chrome
  * DevTools or speedscope for a flame graph) stay in the directory printed.
  */
@@ -30,6 +31,7 @@ const { values, positionals } = parseArgs({
     top: { type: 'string', default: '30' },
     save: { type: 'boolean' },
     workers: { type: 'boolean' },
+    postgres: { type: 'boolean' },
   },
 });
 const scenario = SCENARIOS.find((s) => s.id === positionals[0]);
@@ -43,7 +45,7 @@ const dir = tempDir();
 // Not a tempDir(): the raw profile outlives the run.
 const profiles = mkdtempSync(join(tmpdir(), 'tessera-profile-'));
 const nodeArgs = ['--cpu-prof', `--cpu-prof-dir=${profiles}`];
-const kind = values.workers ? 'tessera-workers' : 'tessera';
+const kind = values.postgres ? 'tessera-postgres' : values.workers ? 'tessera-workers' : 'tessera';
 const tessera = scenario.servers.filter(([k]) => k === 'tessera').map(([, o]) => [kind, { ...o, nodeArgs }]);
 const result = await runScenario({ ...scenario, servers: tessera }, {
   connections: Number(values.connections), duration: Number(values.duration), warmup: 1, rounds: 1, dir, log: (l) => console.log(l),
@@ -62,12 +64,12 @@ const text = files.map((f) => `=== ${threadName(f)}\n${summarize(JSON.parse(read
 const file = profiles;
 const head = [
   `# CPU profile of tessera serve under ${scenario.title}, c=${values.connections} × ${values.duration} s (+1 s warm-up)`,
-  `# ${new Date().toISOString().slice(0, 10)}, commit-time tree; ${result.results[kind].rps} req/s during the profile (profiling slows it).${values.workers ? ' tessera serve --workers 2.' : ''}`,
+  `# ${new Date().toISOString().slice(0, 10)}, commit-time tree; ${result.results[kind].rps} req/s during the profile (profiling slows it).${values.workers ? ' tessera serve --workers 2.' : values.postgres ? ' On PostgreSQL.' : ''}`,
   '# Self = samples in the function itself; inclusive = with what it calls. npm run bench:profile -- ' + scenario.id,
 ].join('\n');
 console.log(`\n${head}\n${text}\nraw profiles: ${file}`);
 if (values.save) {
-  const out = join(root, 'bench/results', `${new Date().toISOString().slice(0, 10)}-profile-${scenario.id}${values.workers ? '-workers' : ''}.txt`);
+  const out = join(root, 'bench/results', `${new Date().toISOString().slice(0, 10)}-profile-${scenario.id}${values.workers ? '-workers' : values.postgres ? '-postgres' : ''}.txt`);
   writeFileSync(out, `${head}\n${text}\n`);
   console.log(`saved ${relative(root, out)}`);
 }

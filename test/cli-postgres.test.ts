@@ -107,6 +107,33 @@ describe('tessera on PostgreSQL', () => {
     expect(started.stdout + started.stderr).not.toContain('pw-s3cret-value');
   });
 
+  it("libpq's Unix-socket URIs reach the server over its socket: the directory as a host parameter or percent-encoded as the host (PostgreSQL docs 34.1.1.2)", async () => {
+    const admin = postgres(TEST_PG, { max: 1, onnotice: () => {} });
+    try {
+      const [shown] = await admin.unsafe('SHOW unix_socket_directories');
+      const dir = String(shown?.unix_socket_directories).split(',')[0]?.trim() ?? '';
+      expect(dir).toMatch(/^\//);
+      const name = new URL(db.url).pathname.slice(1);
+      const user = new URL(db.url).username;
+      const forms = [`postgres://${user}@/${name}?host=${dir}`, `postgresql://${user}@${encodeURIComponent(dir)}/${name}`];
+      for (const url of forms) {
+        const client = JSON.parse((await tessera(['client', 'create', '--db', url, '--json', '--name', 'via-socket', '--grant-type', 'client_credentials', '--scope', 'read'])).stdout);
+        const server = await serve(['--db', url]);
+        try {
+          expect((await clientToken(server.url, client)).status).toBe(200);
+          // Over a Unix-domain socket a session has no client address.
+          const sessions = await admin`SELECT client_addr FROM pg_stat_activity WHERE datname = ${name} AND application_name = 'tessera'`;
+          expect(sessions.length).toBeGreaterThan(0);
+          expect(sessions.map((s) => s.client_addr)).toEqual(sessions.map(() => null));
+        } finally {
+          await server.stop();
+        }
+      }
+    } finally {
+      await admin.end({ timeout: 5 });
+    }
+  });
+
   it('an unreachable server is one line saying so, exit 1', async () => {
     const run = await tessera(['client', 'list', '--db', 'postgres://postgres@127.0.0.1:1/none']);
     expect(run.code).toBe(1);

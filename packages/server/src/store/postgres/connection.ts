@@ -31,8 +31,43 @@ export const isPostgresUrl = (value: string): boolean => /^postgres(ql)?:\/\//i.
 /** A text[] literal: every element quoted, backslashes and quotes escaped. */
 const textArray = (xs: readonly string[]): string => `{${xs.map((x) => `"${String(x).replace(/[\\"]/g, '\\$&')}"`).join(',')}}`;
 
+/**
+ * What libpq takes in a URI that postgres.js does not (PostgreSQL 15 docs §34.1.1.2): a `host`
+ * parameter, which names the server instead of the URI's host, and a Unix-domain socket's
+ * directory in place of a host name, percent-encoded (postgresql://user@%2Fvar%2Frun%2Fpostgresql/db)
+ * or as that parameter (postgresql://user@/db?host=/var/run/postgresql). postgres.js would look
+ * the first up as a host name and send the second to the server as a setting, which it refuses:
+ * the host goes to postgres.js's `host` option (a directory there means its socket), and the URL
+ * keeps the rest with a placeholder host.
+ */
+export function hostOf(url: string): { url: string; host?: string } {
+  const parts = /^(postgres(?:ql)?:\/\/)([^/?#]*)([^?#]*)(\?[^#]*)?(#.*)?$/i.exec(url);
+  if (!parts) return { url };
+  const [, scheme, authority = '', path = '', query = '', fragment = ''] = parts;
+  const at = authority.lastIndexOf('@');
+  const userinfo = authority.slice(0, at + 1);
+  const [, name = '', port = ''] = /^(.*?)(:\d*)?$/.exec(authority.slice(at + 1)) ?? [];
+  const params = new URLSearchParams(query.slice(1));
+  // An empty parameter is libpq's default: the URI's host.
+  let host = params.get('host') || undefined;
+  if (host === undefined) {
+    try {
+      const decoded = decodeURIComponent(name);
+      if (decoded.startsWith('/')) host = decoded;
+    } catch {
+      // Not percent-encoding, so not a directory either: postgres.js reports the URL.
+    }
+  }
+  if (!params.has('host') && host === undefined) return { url };
+  params.delete('host');
+  const rest = params.size > 0 ? `?${params}` : '';
+  return { url: `${scheme}${userinfo}${host === undefined ? name : 'localhost'}${port}${path}${rest}${fragment}`, ...(host === undefined ? {} : { host }) };
+}
+
 export function connect(options: PostgresOptions, max = options.poolSize ?? 10): Sql {
-  return postgres(options.url, {
+  const { url, host } = hostOf(options.url);
+  return postgres(url, {
+    ...(host === undefined ? {} : { host }),
     max,
     // Times are bigint milliseconds: numbers, not strings (all fit in 2^53).
     types: {
@@ -114,12 +149,14 @@ export async function guarded<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
-/** The URL with its password hidden, for messages and logs. */
+/** The URL with its password (in the user info or a `password` parameter) hidden, for messages and logs. */
 export function redactUrl(url: string): string {
   try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.href;
+    const u = new URL(hostOf(url).url);
+    if (!u.password && !u.searchParams.has('password')) return url;
+    return url
+      .replace(/^(postgres(?:ql)?:\/\/[^:@/?#]*:)[^@/?#]*@/i, '$1***@')
+      .replace(/([?&]password=)[^&#]*/gi, '$1***');
   } catch {
     return 'the PostgreSQL URL given';
   }
