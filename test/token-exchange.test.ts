@@ -158,6 +158,22 @@ describe.each(['sqlite', 'postgres'] as const)('token exchange (RFC 8693) on %s'
     expect(await h.active(exchanged)).toBe(false);
   });
 
+  it('revoking the subject token\'s client (as `token revoke --client`) makes a guard streaming the feed refuse the exchanged token: the feed names each grant with tokens exchanged for other clients', async () => {
+    const w = await world();
+    const exchanged = (await exchange(w.orders, { subject_token: w.subject, resource: BILLING })).body.access_token;
+    const billingGuard = await guards.ready({ audience: BILLING });
+    expect((await billingGuard.verifyToken(exchanged)).ok).toBe(true);
+    // The exchanged token's client_id is ORDERS': the client event alone does not cover it.
+    expect(decodeJwt(exchanged).client_id).toBe(w.orders.id);
+    await h.engine.revoke({ client: w.front.id }, { actor: 'cli' });
+    await caughtUp(h, [billingGuard]);
+    expect(await h.active(exchanged)).toBe(false);
+    expect(await billingGuard.verifyToken(exchanged)).toMatchObject({ ok: false, error: 'invalid_token' });
+    // Tokens ORDERS got on its own grant are not the front end's: still accepted.
+    const own = (await h.token(w.orders, { grant_type: 'client_credentials', resource: BILLING })).body.access_token;
+    expect((await billingGuard.verifyToken(own)).ok).toBe(true);
+  });
+
   it('revoking the user, or the exchanging client, revokes the exchanged token too; revoking the exchanging client leaves the subject token', async () => {
     const w = await world();
     const exchanged = (await exchange(w.orders, { subject_token: w.subject, resource: BILLING })).body.access_token;

@@ -12,6 +12,10 @@
  * | `client`        | client id             | `client_id` is the value, issued before `at`       |
  * | `issued_before` | instant (ms)          | issue time is before the value                     |
  *
+ * A client's revocation also covers the tokens of its grants exchanged for other clients (RFC
+ * 8693), whose `client_id` names the client that exchanged: it comes with a `grant` event for each
+ * such grant.
+ *
  * Times are milliseconds since the epoch; `until` is the latest expiry among the access tokens the
  * event revoked: past it, every token it covers has expired and the event can be forgotten.
  */

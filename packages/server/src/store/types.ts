@@ -797,7 +797,9 @@ export interface Store {
    * grants, TokenRecord.exchangedFrom) and deletes the unredeemed codes it covers (for a family: the code whose id names
    * it). Already-revoked rows keep their revocation time and are not counted.
    * When it newly revokes at least one access token, it appends a FeedEvent in the same
-   * transaction (so do deleteClient, deleteUser and setPassword, with a client or user target).
+   * transaction (so do deleteClient, deleteUser and setPassword, with a client or user target);
+   * a client target also appends a grant event for each of its grants whose access tokens were
+   * exchanged for other clients (a guard matches a client event by `client_id`, theirs).
    */
   revoke(target: RevocationTarget, at: number, audit: AuditInput[]): Promise<RevocationResult>;
   /**

@@ -386,7 +386,7 @@ const feedValue = (target: RevocationTarget): { kind: string; value: string } =>
 
 export async function revoke(tx: Tx, target: RevocationTarget, at: number, audit: AuditInput[]): Promise<RevocationResult> {
   const grantIds = await lockGrants(tx, target);
-  type Revoked = { n: number; until: number | null; access_until: number | null };
+  type Revoked = { n: number; until: number | null; access_until: number | null; exchanged_out?: Array<{ grant: string; until: number }> };
   const summary = (rows: readonly unknown[]) => (rows[0] as Revoked | undefined) ?? { n: 0, until: null, access_until: null };
   // Each a new statement after the locks: it sees the tokens of every write that held them.
   let revoked: Revoked;
@@ -408,9 +408,13 @@ export async function revoke(tx: Tx, target: RevocationTarget, at: number, audit
     // The client's lock, held, keeps exchanges for it (conditional on its secret) out until commit.
     const ids = 'grant' in target ? [target.grant] : (grantIds ?? []);
     const exchangedFor = 'client' in target ? target.client : null;
+    // exchanged_out: for a client target, its grants whose access tokens were exchanged for other
+    // clients, each with a feed event of its own (see the SQLite store's EXCHANGED_OUT).
     revoked = summary(await tx`WITH t AS (UPDATE tokens SET revoked_at = ${at}
-        WHERE (grant_id = ANY(${ids}) OR (exchanged_from IS NOT NULL AND client_id = ${exchangedFor}::text)) AND revoked_at IS NULL RETURNING kind, expires_at)
-      SELECT count(*)::int AS n, max(expires_at) AS until, max(expires_at) FILTER (WHERE kind = 'access') AS access_until FROM t`);
+        WHERE (grant_id = ANY(${ids}) OR (exchanged_from IS NOT NULL AND client_id = ${exchangedFor}::text)) AND revoked_at IS NULL RETURNING kind, expires_at, grant_id, client_id)
+      SELECT count(*)::int AS n, max(expires_at) AS until, max(expires_at) FILTER (WHERE kind = 'access') AS access_until,
+        (SELECT coalesce(json_agg(json_build_object('grant', grant_id, 'until', u)), '[]') FROM (SELECT grant_id, max(expires_at) AS u FROM t
+          WHERE kind = 'access' AND grant_id = ANY(${ids}) AND client_id <> ${exchangedFor}::text GROUP BY grant_id) x) AS exchanged_out FROM t`);
     grants = (await tx`UPDATE grants SET revoked_at = ${at} WHERE id = ANY(${ids}) AND revoked_at IS NULL RETURNING 1`).length;
     if ('grant' in target) await tx`DELETE FROM codes WHERE grant_id = ${target.grant} AND redeemed_at IS NULL`;
     else if ('user' in target) await tx`DELETE FROM codes WHERE user_id = ${target.user} AND redeemed_at IS NULL`;
@@ -420,12 +424,13 @@ export async function revoke(tx: Tx, target: RevocationTarget, at: number, audit
   if (revoked.access_until === null) {
     await appendAudit(tx, audit, at);
   } else {
-    const { kind, value } = feedValue(target);
+    const events = [{ ...feedValue(target), until: revoked.access_until }, ...(revoked.exchanged_out ?? []).map((e) => ({ kind: 'grant', value: e.grant, until: e.until }))];
     // Last, and sent together (pipelined): the feed lock is held for one round trip and the
     // commit, never while waiting for anything else, and seq order is commit order.
     await Promise.all([
       tx`WITH l AS MATERIALIZED (SELECT pg_advisory_xact_lock(${FEED_LOCK}))
-        INSERT INTO revocation_feed (seq, at, kind, value, until) SELECT nextval('revocation_feed_seq'), ${at}, ${kind}, ${value}, ${revoked.access_until} FROM l`,
+        INSERT INTO revocation_feed (seq, at, kind, value, until) SELECT nextval('revocation_feed_seq'), ${at}, e.v->>'kind', e.v->>'value', (e.v->>'until')::bigint
+        FROM l, jsonb_array_elements(${json(events)}::jsonb) WITH ORDINALITY AS e(v, n) ORDER BY e.n`,
       appendAudit(tx, audit, at),
       tx`SELECT pg_notify('tessera_feed', '')`,
     ]);

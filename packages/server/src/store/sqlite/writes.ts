@@ -41,8 +41,19 @@ export function targetSql(target: RevocationTarget): {
   return { kind: 'issuedBefore', tokens: 'issued_at < ?', tokenArgs: [target.issuedBefore], grants: null, codes: 'issued_at < ?', value: target.issuedBefore };
 }
 
+/**
+ * A client target's grants whose live access tokens were exchanged for other clients (RFC 8693):
+ * a guard matches a client's feed event by `client_id`, which names the client that exchanged, so
+ * each such grant gets an event of its own (its tokens carry `tessera_grant`).
+ */
+const EXCHANGED_OUT = `SELECT grant_id AS grantId, max(expires_at) AS until FROM tokens
+  WHERE grant_id IN (SELECT id FROM grants WHERE client_id = ? AND revoked_at IS NULL) AND client_id <> ? AND kind = 'access' AND revoked_at IS NULL
+  GROUP BY grant_id`;
+
 interface RevokeStatements {
   count: Database.Statement;
+  /** EXCHANGED_OUT, for a client target. */
+  exchangedOut: Database.Statement | null;
   tokens: Database.Statement;
   grants: Database.Statement | null;
   codes: Database.Statement;
@@ -445,11 +456,13 @@ export class SqliteWrites {
     const { st, sql } = this.statementsFor(target);
     const { value } = sql;
     const { n, until, accessUntil } = st.count.get(...sql.tokenArgs) as { n: number; until: number | null; accessUntil: number | null };
+    const exchanged = (st.exchangedOut?.all(value, value) ?? []) as Array<{ grantId: string; until: number }>;
     st.tokens.run(at, ...sql.tokenArgs);
     const grants = st.grants ? st.grants.run(at, value).changes : 0;
     st.codes.run(value);
     // Resource servers only ever see access tokens: the feed tells them when one was revoked.
     if (accessUntil !== null) this.s.insertFeed.run(at, sql.kind, String(value), accessUntil);
+    for (const e of exchanged) this.s.insertFeed.run(at, 'grant', e.grantId, e.until);
     this.append(audit, at);
     return { tokens: n, grants, until };
   }
@@ -601,6 +614,7 @@ export class SqliteWrites {
         tokens: p(`UPDATE tokens SET revoked_at = ? WHERE ${sql.tokens} AND revoked_at IS NULL`),
         grants: sql.grants === null ? null : p(`UPDATE grants SET revoked_at = ? WHERE ${sql.grants} AND revoked_at IS NULL`),
         codes: p(`DELETE FROM codes WHERE ${sql.codes} AND redeemed_at IS NULL`),
+        exchangedOut: sql.kind === 'client' ? p(EXCHANGED_OUT) : null,
       };
       this.revokeStatements.set(sql.kind, st);
     }
