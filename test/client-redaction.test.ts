@@ -3,7 +3,11 @@
  * util.inspect (deep, hidden properties too) and JSON of a session, of what holds a token set,
  * and of every error class the client exports, each made where it would carry a credential.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { inspect } from 'node:util';
+import { FileTokenStore } from '@tessera/client/file-store';
 import * as client from '@tessera/client';
 import {
   ClientError,
@@ -20,6 +24,7 @@ import {
   RefreshOutcomeUnknownError,
   StateMismatchError,
   TokenLockError,
+  TokenStoreError,
   processTokenResponse,
   validateAuthorizationResponse,
 } from '@tessera/client';
@@ -89,6 +94,16 @@ it('every error class, made where it would carry a token, secret or code, shows 
   expect(withUserinfo).toBeInstanceOf(ConfigurationError);
   expectNoSecret(withUserinfo, secrets);
   const network = new NetworkError(`http://127.0.0.1:1/token?code=${code}`, new Error('connect ECONNREFUSED 127.0.0.1:1'));
+  // A tokens.json missing one quote: JSON.parse's own message quotes the text there, a token.
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-redaction-'));
+  const file = join(dir, 'tokens.json');
+  writeFileSync(file, JSON.stringify({ [c.id]: token }).replace(`"${token.refresh_token}`, `${token.refresh_token}`));
+  const unreadable = (await new FileTokenStore(file).get(c.id).catch((e: unknown) => e)) as Error;
+  rmSync(dir, { recursive: true, force: true });
+  expect(unreadable).toBeInstanceOf(TokenStoreError);
+  expect(unreadable.message).toContain(file);
+  // Not even the few characters a parser's message would quote.
+  for (const text of renderings(unreadable)) expect(text).not.toContain((token.refresh_token as string).slice(0, 6));
 
   const made: Record<string, Error> = {
     OAuthResponseError: refused,
@@ -103,6 +118,7 @@ it('every error class, made where it would carry a token, secret or code, shows 
     MissingTokenError: new MissingTokenError('refresh_token'),
     IdTokenError: new IdTokenError('ID Token nonce does not match the one sent', 'nonce'),
     TokenLockError: new TokenLockError('the lock file stayed held for 60000 ms'),
+    TokenStoreError: unreadable,
   };
   expect(refused).toBeInstanceOf(client.OAuthResponseError);
   expect(callback).toBeInstanceOf(client.AuthorizationResponseError);

@@ -8,7 +8,7 @@ import { hashSecret, type UserProfile } from '@tessera/server';
 import { CompactSign, createLocalJWKSet, decodeProtectedHeader, generateKeyPair, type JSONWebKeySet, type JWK, jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { Agent, field } from './agent.js';
-import { expectError, forged, type Harness, PASSWORD, pkce, sleep, useServer } from './flows.js';
+import { expectError, forged, type Harness, PASSWORD, pkce, REDIRECT_URI, sleep, useServer } from './flows.js';
 import type { TestClient } from './helpers.js';
 
 const OIDC = 'openid profile email offline_access';
@@ -229,6 +229,20 @@ describe('OpenID Connect Core §5.3: /userinfo', () => {
     expect((await userinfo(h, expiring.access_token)).status).toBe(200);
     await sleep(1100);
     expectError(await userinfo(h, expiring.access_token), 401, 'invalid_token');
+  });
+
+  it('RFC 8707 §2: a token issued for a named resource is refused (401 invalid_token), as oidc-provider does; one for the default audience is served', async () => {
+    const api = 'https://api.example/';
+    const c = await h.codeClient({ scope: OIDC, resources: [api] });
+    const user = await profiledUser(h);
+    const p = pkce();
+    const code = await h.code(c, { scope: 'openid email', pkce: p, user, resources: [api] });
+    const forApi = await h.token(c, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: p.verifier, resource: api });
+    expect(forApi.status, JSON.stringify(forApi.body)).toBe(200);
+    const res = await userinfo(h, forApi.body.access_token);
+    expectError(res, 401, 'invalid_token');
+    expect(res.headers.get('www-authenticate')).toContain('error="invalid_token"');
+    expect((await userinfo(h, (await oidcTokens(h, c, 'openid email', {}, user)).access_token)).body).toMatchObject({ sub: user.id });
   });
 
   it('RFC 6750 §3.1: a token without openid → 403 insufficient_scope; a client_credentials token → 401 invalid_token', async () => {

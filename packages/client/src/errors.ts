@@ -16,6 +16,7 @@
  *   (invalid_grant); RefreshOutcomeUnknownError: a refresh request was sent and no answer came
  *   back, so the refresh token may be spent. Both mean: sign the user in again.
  * - TokenLockError: the lock around a refresh could not be taken in time.
+ * - TokenStoreError: a token store's contents cannot be read (a file that is not a token store).
  *
  * No message, field or JSON of an error carries a token, secret or code: messages are written
  * here from what is safe to show, what a server says has anything shaped like a credential
@@ -145,6 +146,14 @@ export class RefreshOutcomeUnknownError extends ClientError {
 /** The lock around a refresh (TokenLock) was not granted in time. */
 export class TokenLockError extends ClientError {
   readonly code = 'ERR_TOKEN_LOCK';
+}
+
+/**
+ * A token store's contents cannot be read. Its message names the store, never what it holds: a
+ * JSON parser's message quotes the text around the fault, which is where the tokens are.
+ */
+export class TokenStoreError extends ClientError {
+  readonly code = 'ERR_TOKEN_STORE';
 }
 
 export class AuthorizationResponseError extends ClientError {

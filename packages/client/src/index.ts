@@ -39,6 +39,7 @@ export {
   ReauthenticationRequiredError,
   RefreshOutcomeUnknownError,
   TokenLockError,
+  TokenStoreError,
   isOAuthError,
 } from './errors.js';
 export type { OAuthErrorFields, OAuthErrorName } from './errors.js';

@@ -16,6 +16,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { open, readFile, rename, unlink } from 'node:fs/promises';
 import { dirname } from 'node:path';
+import { TokenStoreError } from '../errors.js';
 import type { TokenLock } from '../lock/token-lock.js';
 import type { TokenSet } from '../rfc6749/token.js';
 import { FileLock, type FileLockOptions } from './file-lock.js';
@@ -84,8 +85,14 @@ export class FileTokenStore implements TokenStore {
       if ((err as { code?: string }).code === 'ENOENT') return {};
       throw err;
     }
-    const parsed: unknown = JSON.parse(text);
-    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new Error(`${this.path} does not hold a token store`);
+    let parsed: unknown;
+    try {
+      parsed = JSON.parse(text);
+    } catch {
+      // Not the parser's error: its message quotes the file around the fault (tokens, that is).
+      throw new TokenStoreError(`${this.path} is not valid JSON: repair it or delete it (the session then has no token)`);
+    }
+    if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new TokenStoreError(`${this.path} does not hold a token store (a JSON object)`);
     return parsed as Contents;
   }
 

@@ -1,6 +1,6 @@
 /**
  * The UserInfo endpoint (OpenID Connect Core 1.0 §5.3): GET or POST with an access token whose
- * scope has `openid`; answers the claims its scope releases (§5.4), errors as RFC 6750 §3. A
+ * scope has `openid` and whose audience is the server's (not a resource, RFC 8707); answers the claims its scope releases (§5.4), errors as RFC 6750 §3. A
  * DPoP-bound token comes with the DPoP scheme and a proof (RFC 9449 §7), never as a bearer token.
  */
 import { OAuthError, parseScope } from '@tessera/core';
@@ -62,6 +62,9 @@ export function userinfoEndpoint(engine: LifecycleEngine, config: ServerConfig, 
     }
     // RFC 9449 §11.1: spent once the token is known to be bound to the proof's key.
     await proof?.spend();
+    // RFC 8707 §2: a token issued for a named resource is for that resource, not for this endpoint
+    // (oidc-provider refuses it too); the default audience is the server's own.
+    if (record.audience !== null) throw refusal(scheme, 'invalid_token', 'the access token was issued for another resource (RFC 8707)');
     const scopes = parseScope(record.scope);
     // Core §5.3.1: the access token must have been issued for an OpenID Connect request.
     if (!scopes.has('openid')) throw refusal(scheme, 'insufficient_scope', 'the access token lacks the openid scope');
