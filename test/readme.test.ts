@@ -44,6 +44,10 @@ afterAll(async () => {
     process.kill(-server.pid, 'SIGTERM');
     await exited;
   }
+  // Whatever npm left behind in its process group (the last test failing, say).
+  try {
+    if (server?.pid) process.kill(-server.pid, 'SIGKILL');
+  } catch {}
   rmSync(dir, { recursive: true, force: true });
 });
 
@@ -73,3 +77,11 @@ it('the README pushed authorization request (RFC 9126) runs verbatim: a request_
   const body = JSON.parse(stdout.trim().split('\n').at(-1) as string);
   expect(body).toEqual({ request_uri: expect.stringMatching(/^urn:ietf:params:oauth:request_uri:/), expires_in: 300 });
 }, 60_000);
+
+// Last: it stops the server. A supervisor signals the process it started, npm, not its group.
+it('SIGTERM to npm start (not to its process group) stops the server itself: the port closes, nothing is left serving', async () => {
+  const exited = new Promise((r) => server.once('exit', r));
+  process.kill(server.pid as number, 'SIGTERM');
+  await exited;
+  await expect.poll(async () => fetch(`${url}/healthz`).then(() => 'serving', () => 'closed'), { timeout: 15_000, interval: 200 }).toBe('closed');
+}, 30_000);
