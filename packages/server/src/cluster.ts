@@ -325,6 +325,8 @@ export async function startPrimary(options: StartOptions & { workers: number; lo
         await housekeeping.stop();
         await tessera.close();
         removeSocketDir();
+        log.info('stopped');
+        log.flush();
       })();
       return closed;
     },

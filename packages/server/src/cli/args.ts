@@ -44,7 +44,8 @@ const COMMON = {
   help: { type: 'boolean', short: 'h' },
 } as const;
 
-export const COMMON_HELP = `  --db PATH      SQLite data file (env TESSERA_DB, config file key db; default ${DEFAULT_DB})
+export const COMMON_HELP = `  --db PATH      SQLite data file, or a postgres:// URL for PostgreSQL (env TESSERA_DB, config file
+                 key db; default ${DEFAULT_DB})
   --config FILE  JSON file of settings, e.g. {"db": "/var/lib/tessera/tessera.db", "accessTokenTtl": 600}
                  (env TESSERA_CONFIG); flags beat env vars, which beat the file
   --allow-insecure-permissions

@@ -101,7 +101,7 @@ function overview(group: string | undefined): string {
   const width = Math.max(...commands.map((c) => c.name.length));
   const lines = commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
   const intro = group === undefined
-    ? 'tessera: an OAuth 2 authorization server and its token lifecycle, on one SQLite file.\n\nUsage: tessera <command> [options]'
+    ? 'tessera: an OAuth 2 authorization server and its token lifecycle, on a SQLite file or on PostgreSQL.\n\nUsage: tessera <command> [options]'
     : `Usage: tessera ${group} <subcommand> [options]`;
   return `${intro}
 

@@ -184,7 +184,7 @@ export const serveSettings = {
 } as const satisfies Table;
 
 /** The data file: `--db`, TESSERA_DB or `db` in the config file, for every command. */
-export const dbSetting = { db: { type: 'text', doc: 'SQLite data file', shownDefault: './data/tessera.db' } } as const satisfies Table;
+export const dbSetting = { db: { type: 'text', doc: 'SQLite data file, or a postgres:// URL', shownDefault: './data/tessera.db' } } as const satisfies Table;
 
 /** Every key a config file may hold. */
 export const FILE_KEYS: ReadonlySet<string> = new Set([...Object.keys(settings), ...Object.keys(serveSettings), ...Object.keys(dbSetting)]);

@@ -42,7 +42,7 @@ const read: Command = {
 const verify: Command = {
   name: 'audit verify',
   synopsis: '[--json]',
-  summary: "check the audit log's hash chain: exit 0 if intact, 1 with the first broken record",
+  summary: "check the audit log's hash chains (one on SQLite, 32 on PostgreSQL): exit 0 if intact, 1 with the first broken record",
   async run(argv) {
     const { values, db } = parse(argv, {});
     return withTessera(db, 'existing', async ({ store }) => {
@@ -50,7 +50,7 @@ const verify: Command = {
       if (values.json) {
         printJson(report);
       } else if (report.ok) {
-        print(`OK: ${report.records} audit records, hash chain intact.`);
+        print(`OK: ${report.records} audit records, every hash chain intact.`);
       } else {
         const p = report.problem;
         note(`audit log check FAILED at record ${p?.seq} (chain ${p?.chain}): ${p?.reason} (${report.records} records before it are intact)`);

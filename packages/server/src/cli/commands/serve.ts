@@ -114,7 +114,6 @@ default info).`;
     logger.info({ signal }, 'draining in-flight requests and closing the database');
     await running.close();
     process.off('SIGTERM', force).off('SIGINT', force);
-    logger.info('stopped');
     return EXIT.ok;
   },
 };

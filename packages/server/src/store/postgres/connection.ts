@@ -169,7 +169,7 @@ export function describeFailure(err: unknown, url: string): string {
   const where = redactUrl(url);
   switch (e.code) {
     case 'ECONNREFUSED':
-      return `cannot connect to PostgreSQL at ${where}: connection refused (is it running? DEVELOPERS.md says how to start it)`;
+      return `cannot connect to PostgreSQL at ${where}: connection refused (is PostgreSQL running, and listening at that host and port?)`;
     case '3D000':
       return `the PostgreSQL database in ${where} does not exist: create it (createdb) and run \`tessera migrate --db URL\``;
     case '28P01':
