@@ -100,7 +100,7 @@ it('the public surface is exactly the names index.ts lists (nothing internal lea
     // OAuth 1.0a (issue 12).
     'OAuth1Session', 'signRequest', 'signatureBaseString',
     // One refresh at a time across processes and tabs, and what a failed refresh means (issue 12).
-    'IndexedDbTokenStore', 'LocalLock', 'ReauthenticationRequiredError', 'RefreshOutcomeUnknownError', 'ServerClock', 'TokenLockError', 'WebLocksTokenLock',
+    'IndexedDbTokenStore', 'LocalLock', 'ReauthenticationRequiredError', 'RefreshOutcomeUnknownError', 'ServerClock', 'TokenLockError', 'TokenStoreError', 'WebLocksTokenLock',
   ].sort());
   expect(Object.keys(await import('@tessera/client/file-store')).sort()).toEqual(['FileLock', 'FileTokenStore']);
 });

@@ -7,9 +7,11 @@ import {
   bearerChallenge,
   calculateCodeChallenge,
   clientSecretBasic,
+  ConfigurationError,
   discoveryUrl,
   generateCodeVerifier,
   InvalidResponseError,
+  OAuth2Session,
   OAuthResponseError,
   processDeviceCodeResponse,
   processTokenResponse,
@@ -114,5 +116,14 @@ describe('WWW-Authenticate (RFC 6750 §3)', () => {
     expect(bearerChallenge('bearer error=invalid_token')).toEqual({ error: 'invalid_token' });
     expect(bearerChallenge('Basic realm="x"')).toBeUndefined();
     expect(bearerChallenge(null)).toBeUndefined();
+  });
+});
+
+describe('session options', () => {
+  it('a missing clientId (an unset environment variable, say) is a ConfigurationError at once, not invalid_client from the server later', () => {
+    for (const clientId of [undefined, '']) {
+      expect(() => new OAuth2Session({ issuer: 'https://auth.example', clientId: clientId as unknown as string })).toThrow(ConfigurationError);
+    }
+    expect(() => new OAuth2Session({ issuer: 'https://auth.example', clientId: 'app' })).not.toThrow();
   });
 });

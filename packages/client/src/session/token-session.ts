@@ -51,6 +51,8 @@ export class TokenSession {
 
   constructor(protected readonly options: SessionOptions) {
     if (options.issuer === undefined && options.server === undefined) throw new ConfigurationError('give an issuer (for discovery) or server metadata');
+    // Caught here, not as the server's invalid_client much later (an unset environment variable, say).
+    if (typeof options.clientId !== 'string' || options.clientId === '') throw new ConfigurationError('give a clientId: the client_id the server registered');
     this.client = { client_id: options.clientId };
     this.auth = options.clientAuth ?? none();
     const store = options.store ?? new MemoryTokenStore();
