@@ -1,7 +1,8 @@
 /**
  * The UserInfo endpoint (OpenID Connect Core 1.0 §5.3): GET or POST with an access token whose
- * scope has `openid` and whose audience is the server's (not a resource, RFC 8707); answers the claims its scope releases (§5.4), errors as RFC 6750 §3. A
- * DPoP-bound token comes with the DPoP scheme and a proof (RFC 9449 §7), never as a bearer token.
+ * scope has `openid` and whose audience is the server's (not a resource, RFC 8707); answers the
+ * claims its scope releases (§5.4), errors as RFC 6750 §3. A DPoP-bound token comes with the DPoP
+ * scheme and a proof (RFC 9449 §7), never as a bearer token.
  */
 import { OAuthError, parseScope } from '@tessera/core';
 import { DPOP_ALGORITHMS } from '@tessera/core/dpop';
