@@ -46,6 +46,7 @@ interface Served {
   child: ChildProcess;
   url: string;
   stdout: string;
+  stderr: string;
   exited: Promise<number | null>;
 }
 
@@ -63,7 +64,7 @@ function serve(args: string[]): Promise<Served> {
       const url = /serving (http:\/\/\S+)/.exec(stdout)?.[1];
       if (url && stdout.includes('npx tessera client create')) {
         clearTimeout(timer);
-        resolve({ child, url, exited, get stdout() { return stdout; } });
+        resolve({ child, url, exited, get stdout() { return stdout; }, get stderr() { return stderr; } });
       }
     });
     void exited.then((code) => { clearTimeout(timer); reject(new Error(`serve exited with ${code}:\n${stdout}\n${stderr}`)); });
@@ -531,5 +532,53 @@ describe('serve', () => {
     } finally {
       agent.destroy();
     }
+  });
+
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  /** A token request whose body is half sent: in flight until `finish`. */
+  async function heldRequest(url: string) {
+    const c = await ccClient();
+    const body = new URLSearchParams({ grant_type: 'client_credentials', scope: 'read' }).toString();
+    let finish = () => {};
+    const answered = new Promise<number>((resolve, reject) => {
+      const req = request(`${url}/token`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/x-www-form-urlencoded', 'content-length': Buffer.byteLength(body), authorization: basic(c.client_id, c.client_secret) },
+      }, (res) => {
+        res.resume();
+        res.on('end', () => resolve(res.statusCode ?? 0));
+      });
+      req.on('error', reject);
+      req.write(body.slice(0, 10));
+      finish = () => req.end(body.slice(10));
+    });
+    await sleep(100);
+    return { answered, finish };
+  }
+
+  it('Ctrl-C under npm start (SIGINT from the terminal, then npm passing its own on, ms apart) drains like one signal; a second signal later exits at once, code 1', async () => {
+    const twice = await serve(['--port', '0']);
+    const held = await heldRequest(twice.url);
+    twice.child.kill('SIGINT');
+    await sleep(5);
+    twice.child.kill('SIGINT');
+    await sleep(200);
+    held.finish();
+    expect(await held.answered).toBe(200);
+    expect(await twice.exited).toBe(0);
+    expect(twice.stderr).not.toContain('second signal');
+
+    const impatient = await serve(['--port', '0']);
+    const stuck = await heldRequest(impatient.url);
+    // Cut off when the server exits: that is the point.
+    const cut = stuck.answered.catch(() => 'cut');
+    impatient.child.kill('SIGINT');
+    await sleep(800);
+    impatient.child.kill('SIGINT');
+    expect(await impatient.exited).toBe(1);
+    expect(impatient.stderr).toContain('second signal: exiting without draining');
+    stuck.finish();
+    expect(await cut).toBe('cut');
   });
 });

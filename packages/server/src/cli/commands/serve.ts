@@ -11,6 +11,9 @@ import { databaseError, prepareDataFile } from '../database.js';
 import { print, printJson } from '../io.js';
 import { flags, resolve, serveSettings, serverConfig, settingsHelp } from '../settings.js';
 
+/** Milliseconds within which the same stop signal again is the same request (npm passing it on). */
+const REPEATED_SIGNAL_MS = 500;
+
 /** Host and port default to those of the default issuer, so the two never disagree. */
 const DEFAULT = new URL(defaults.issuer);
 
@@ -98,22 +101,26 @@ default info).`;
       print(startupMessage(url, issued, shownDb, values.db !== undefined, metrics, running.adminUrl));
     }
 
-    const signal = await Promise.race([nextSignal(), running.failed ?? new Promise<never>(() => {})]);
+    const stop = stopSignals();
+    const signal = await Promise.race([stop.first, running.failed ?? new Promise<never>(() => {})]);
     if (signal instanceof Error) {
       // The primary's writer thread died: no worker can write, so the server stops rather than fail every write.
       logger.error({ err: signal }, 'the SQLite writer thread is lost: stopping');
       await running.close();
+      stop.off();
       return EXIT.failed;
     }
-    // A second signal while draining means "now".
-    const force = () => {
-      logger.warn({ signal }, 'second signal: exiting without draining');
+    // A second signal while draining means "now". Ctrl-C under `npm start` sends SIGINT to npm and
+    // to the server, and npm passes its own on: the same signal again within a moment is one.
+    const since = performance.now();
+    stop.onLater((again) => {
+      if (again === signal && performance.now() - since < REPEATED_SIGNAL_MS) return;
+      logger.warn({ signal: again }, 'second signal: exiting without draining');
       process.exit(EXIT.failed);
-    };
-    process.once('SIGTERM', force).once('SIGINT', force);
+    });
     logger.info({ signal }, 'draining in-flight requests and closing the database');
     await running.close();
-    process.off('SIGTERM', force).off('SIGINT', force);
+    stop.off();
     return EXIT.ok;
   },
 };
@@ -134,14 +141,24 @@ then get a token with the client_id and client_secret it prints:
 Stop with Ctrl-C (or SIGTERM): in-flight requests finish, then the database is closed.`;
 }
 
-function nextSignal(): Promise<NodeJS.Signals> {
-  return new Promise((resolve) => {
-    const on = (signal: NodeJS.Signals) => {
-      process.off('SIGTERM', on).off('SIGINT', on);
-      resolve(signal);
-    };
-    process.on('SIGTERM', on).on('SIGINT', on);
-  });
+/**
+ * SIGTERM and SIGINT: the first, then each later one to the handler given to `onLater`. One
+ * listener throughout: between removing one and adding another the default action (exit) applies.
+ */
+function stopSignals(): { first: Promise<NodeJS.Signals>; onLater(handler: (signal: NodeJS.Signals) => void): void; off(): void } {
+  let resolveFirst: (signal: NodeJS.Signals) => void = () => {};
+  const first = new Promise<NodeJS.Signals>((resolve) => { resolveFirst = resolve; });
+  let received = false;
+  let later: (signal: NodeJS.Signals) => void = () => {};
+  const on = (signal: NodeJS.Signals) => {
+    if (received) later(signal);
+    else {
+      received = true;
+      resolveFirst(signal);
+    }
+  };
+  process.on('SIGTERM', on).on('SIGINT', on);
+  return { first, onLater: (handler) => { later = handler; }, off: () => { process.off('SIGTERM', on).off('SIGINT', on); } };
 }
 
 /** A listen error names the listener that failed (the public one, the metrics one or the admin one) and its flags. */
