@@ -8,9 +8,9 @@
 import { mkdtempSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { TokenLockError } from '@tessera/client';
+import { TokenLockError, TokenStoreError } from '@tessera/client';
 import { FileLock, FileTokenStore } from '@tessera/client/file-store';
-import { RedisTokenLock } from '@tessera/client/redis';
+import { RedisTokenLock, RedisTokenStore } from '@tessera/client/redis';
 import { createClient } from 'redis';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { nodeChild } from './client/children.js';
@@ -251,5 +251,16 @@ describe('the Redis lock (SET NX PX, released by a compare-and-delete script)', 
     await lock.withLock('busy', async () => {
       await expect(new RedisTokenLock(redis, { prefix, timeout: 300 }).withLock('busy', async () => 'mine')).rejects.toBeInstanceOf(TokenLockError);
     });
+  });
+});
+
+describe('a stored value that is not a token set', () => {
+  it('is a TokenStoreError naming the Redis key, quoting nothing of the value (a JSON parser would quote the token)', async () => {
+    const token = 'tsr_0192f3e1c4a87b6d.Xq3vJk9LmN2pR5sT8wY1zA4bC7dE0fG3hI6jK9lM2n';
+    await redis.set(`${prefix}broken`, `{"refresh_token":${token}"}`);
+    const err = (await new RedisTokenStore(redis, { prefix }).get('broken').catch((e: unknown) => e)) as Error;
+    expect(err).toBeInstanceOf(TokenStoreError);
+    expect(err.message).toContain(`${prefix}broken`);
+    expect(`${err.message} ${err.stack} ${String(err.cause)}`).not.toContain(token.slice(0, 6));
   });
 });

@@ -243,6 +243,13 @@ describe('OpenID Connect Core §5.3: /userinfo', () => {
     expectError(res, 401, 'invalid_token');
     expect(res.headers.get('www-authenticate')).toContain('error="invalid_token"');
     expect((await userinfo(h, (await oidcTokens(h, c, 'openid email', {}, user)).access_token)).body).toMatchObject({ sub: user.id });
+    // Named, but the server's own audience (the issuer, by default): served as the default is.
+    const own = await h.codeClient({ scope: OIDC, resources: [h.server.url] });
+    const q = pkce();
+    const ownCode = await h.code(own, { scope: 'openid', pkce: q, user, resources: [h.server.url] });
+    const forServer = await h.token(own, { grant_type: 'authorization_code', code: ownCode, redirect_uri: REDIRECT_URI, code_verifier: q.verifier, resource: h.server.url });
+    expect(forServer.status, JSON.stringify(forServer.body)).toBe(200);
+    expect((await userinfo(h, forServer.body.access_token)).body).toEqual({ sub: user.id });
   });
 
   it('RFC 6750 §3.1: a token without openid → 403 insufficient_scope; a client_credentials token → 401 invalid_token', async () => {

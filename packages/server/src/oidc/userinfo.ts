@@ -64,8 +64,8 @@ export function userinfoEndpoint(engine: LifecycleEngine, config: ServerConfig, 
     // RFC 9449 §11.1: spent once the token is known to be bound to the proof's key.
     await proof?.spend();
     // RFC 8707 §2: a token issued for a named resource is for that resource, not for this endpoint
-    // (oidc-provider refuses it too); the default audience is the server's own.
-    if (record.audience !== null) throw refusal(scheme, 'invalid_token', 'the access token was issued for another resource (RFC 8707)');
+    // (oidc-provider refuses it too); one for the configured audience (the default) is served.
+    if (record.audience !== null && record.audience !== config.audience) throw refusal(scheme, 'invalid_token', 'the access token was issued for another resource (RFC 8707)');
     const scopes = parseScope(record.scope);
     // Core §5.3.1: the access token must have been issued for an OpenID Connect request.
     if (!scopes.has('openid')) throw refusal(scheme, 'insufficient_scope', 'the access token lacks the openid scope');

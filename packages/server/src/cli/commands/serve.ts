@@ -1,6 +1,7 @@
 /** `tessera serve`: the authorization server on node:http until SIGTERM or SIGINT. */
 import { defaults, settings, type ServerConfig } from '../../config.js';
 import { clusterWorker, leaveCluster, serveAsWorker, startPrimary } from '../../cluster.js';
+import type { Logger } from 'pino';
 import { createLogger, LOG_LEVELS } from '../../log.js';
 import { PATHS } from '../../http/routes.js';
 import { METRICS_PATH } from '../../metrics/endpoint.js';
@@ -101,26 +102,15 @@ default info).`;
       print(startupMessage(url, issued, shownDb, values.db !== undefined, metrics, running.adminUrl));
     }
 
-    const stop = stopSignals();
-    const signal = await Promise.race([stop.first, running.failed ?? new Promise<never>(() => {})]);
+    const signal = await Promise.race([stopSignals(logger), running.failed ?? new Promise<never>(() => {})]);
     if (signal instanceof Error) {
       // The primary's writer thread died: no worker can write, so the server stops rather than fail every write.
       logger.error({ err: signal }, 'the SQLite writer thread is lost: stopping');
       await running.close();
-      stop.off();
       return EXIT.failed;
     }
-    // A second signal while draining means "now". Ctrl-C under `npm start` sends SIGINT to npm and
-    // to the server, and npm passes its own on: the same signal again within a moment is one.
-    const since = performance.now();
-    stop.onLater((again) => {
-      if (again === signal && performance.now() - since < REPEATED_SIGNAL_MS) return;
-      logger.warn({ signal: again }, 'second signal: exiting without draining');
-      process.exit(EXIT.failed);
-    });
     logger.info({ signal }, 'draining in-flight requests and closing the database');
     await running.close();
-    stop.off();
     return EXIT.ok;
   },
 };
@@ -142,23 +132,25 @@ Stop with Ctrl-C (or SIGTERM): in-flight requests finish, then the database is c
 }
 
 /**
- * SIGTERM and SIGINT: the first, then each later one to the handler given to `onLater`. One
- * listener throughout: between removing one and adding another the default action (exit) applies.
+ * The first SIGTERM or SIGINT: drain and stop. A second one means "now", except the same signal
+ * again within a moment: Ctrl-C under `npm start` reaches the server from the terminal and from
+ * npm passing its own on. The listener stays to the end (signal handlers do not keep the process
+ * alive): without one, a late repeat would meet the default action and end the process mid-drain.
  */
-function stopSignals(): { first: Promise<NodeJS.Signals>; onLater(handler: (signal: NodeJS.Signals) => void): void; off(): void } {
-  let resolveFirst: (signal: NodeJS.Signals) => void = () => {};
-  const first = new Promise<NodeJS.Signals>((resolve) => { resolveFirst = resolve; });
-  let received = false;
-  let later: (signal: NodeJS.Signals) => void = () => {};
-  const on = (signal: NodeJS.Signals) => {
-    if (received) later(signal);
-    else {
-      received = true;
-      resolveFirst(signal);
-    }
-  };
-  process.on('SIGTERM', on).on('SIGINT', on);
-  return { first, onLater: (handler) => { later = handler; }, off: () => { process.off('SIGTERM', on).off('SIGINT', on); } };
+function stopSignals(logger: Logger): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    let first: { signal: NodeJS.Signals; at: number } | undefined;
+    const on = (signal: NodeJS.Signals) => {
+      if (first === undefined) {
+        first = { signal, at: performance.now() };
+        resolve(signal);
+      } else if (signal !== first.signal || performance.now() - first.at >= REPEATED_SIGNAL_MS) {
+        logger.warn({ signal }, 'second signal: exiting without draining');
+        process.exit(EXIT.failed);
+      }
+    };
+    process.on('SIGTERM', on).on('SIGINT', on);
+  });
 }
 
 /** A listen error names the listener that failed (the public one, the metrics one or the admin one) and its flags. */

@@ -31,43 +31,67 @@ export const isPostgresUrl = (value: string): boolean => /^postgres(ql)?:\/\//i.
 /** A text[] literal: every element quoted, backslashes and quotes escaped. */
 const textArray = (xs: readonly string[]): string => `{${xs.map((x) => `"${String(x).replace(/[\\"]/g, '\\$&')}"`).join(',')}}`;
 
+/** libpq's URI parameters that postgres.js would send to the server as settings, and its option for each. */
+const LIBPQ_PARAMETERS = { host: 'host', port: 'port', user: 'user', dbname: 'database', password: 'password' } as const;
+interface LibpqOptions {
+  host?: string;
+  port?: number;
+  user?: string;
+  database?: string;
+  password?: string;
+}
+
 /**
- * What libpq takes in a URI that postgres.js does not (PostgreSQL 15 docs §34.1.1.2): a `host`
- * parameter, which names the server instead of the URI's host, and a Unix-domain socket's
- * directory in place of a host name, percent-encoded (postgresql://user@%2Fvar%2Frun%2Fpostgresql/db)
- * or as that parameter (postgresql://user@/db?host=/var/run/postgresql). postgres.js would look
- * the first up as a host name and send the second to the server as a setting, which it refuses:
- * the host goes to postgres.js's `host` option (a directory there means its socket), and the URL
- * keeps the rest with a placeholder host.
+ * What libpq takes in a URI that postgres.js does not (PostgreSQL 15 docs §34.1.1.2): the
+ * connection parameters host, port, user, dbname and password in the query, which override the
+ * URI's parts (postgres.js would send them to the server as settings, which it refuses), and a
+ * Unix-domain socket's directory in place of a host name, percent-encoded
+ * (postgresql://user@%2Fvar%2Frun%2Fpostgresql/db) or as the host parameter
+ * (postgresql://user@/db?host=/var/run/postgresql). They become postgres.js options (a directory
+ * as `host` means its socket), and the URL keeps the rest, with a placeholder host when the URI
+ * has none that postgres.js could parse.
  */
-export function hostOf(url: string): { url: string; host?: string } {
+export function libpqOptions(url: string): { url: string; options: LibpqOptions } {
   const parts = /^(postgres(?:ql)?:\/\/)([^/?#]*)([^?#]*)(\?[^#]*)?(#.*)?$/i.exec(url);
-  if (!parts) return { url };
+  if (!parts) return { url, options: {} };
   const [, scheme, authority = '', path = '', query = '', fragment = ''] = parts;
   const at = authority.lastIndexOf('@');
   const userinfo = authority.slice(0, at + 1);
   const [, name = '', port = ''] = /^(.*?)(:\d*)?$/.exec(authority.slice(at + 1)) ?? [];
   const params = new URLSearchParams(query.slice(1));
-  // An empty parameter is libpq's default: the URI's host.
-  let host = params.get('host') || undefined;
-  if (host === undefined) {
+  const options: LibpqOptions = {};
+  let found = false;
+  for (const [param, option] of Object.entries(LIBPQ_PARAMETERS)) {
+    if (!params.has(param)) continue;
+    found = true;
+    // An empty parameter is libpq's default: the URI's own part.
+    const value = params.get(param);
+    if (option === 'port') {
+      // Not a port: left for PostgreSQL to refuse by name.
+      if (value && !/^\d{1,5}$/.test(value)) continue;
+      if (value) options.port = Number(value);
+    } else if (value) {
+      options[option] = value;
+    }
+    params.delete(param);
+  }
+  if (options.host === undefined) {
     try {
       const decoded = decodeURIComponent(name);
-      if (decoded.startsWith('/')) host = decoded;
+      if (decoded.startsWith('/')) options.host = decoded;
     } catch {
       // Not percent-encoding, so not a directory either: postgres.js reports the URL.
     }
   }
-  if (!params.has('host') && host === undefined) return { url };
-  params.delete('host');
+  if (!found && options.host === undefined) return { url, options };
   const rest = params.size > 0 ? `?${params}` : '';
-  return { url: `${scheme}${userinfo}${host === undefined ? name : 'localhost'}${port}${path}${rest}${fragment}`, ...(host === undefined ? {} : { host }) };
+  return { url: `${scheme}${userinfo}${options.host === undefined ? name : 'localhost'}${port}${path}${rest}${fragment}`, options };
 }
 
 export function connect(options: PostgresOptions, max = options.poolSize ?? 10): Sql {
-  const { url, host } = hostOf(options.url);
-  return postgres(url, {
-    ...(host === undefined ? {} : { host }),
+  const libpq = libpqOptions(options.url);
+  return postgres(libpq.url, {
+    ...libpq.options,
     max,
     // Times are bigint milliseconds: numbers, not strings (all fit in 2^53).
     types: {
@@ -91,8 +115,9 @@ export function connect(options: PostgresOptions, max = options.poolSize ?? 10):
 
 /** SQLSTATE classes and codes of a database that is away or overloaded, not of a wrong query. */
 const UNAVAILABLE_STATES = new Set(['57P01', '57P02', '57P03', '53300', '53400', '57014', '40001', '40P01', '55P03', '25P03']);
+// ENOENT: no Unix-domain socket at the path, as while PostgreSQL is stopped or restarting.
 const UNAVAILABLE_CODES = new Set([
-  'ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH',
+  'ECONNREFUSED', 'ENOENT', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH',
   'CONNECTION_CLOSED', 'CONNECTION_ENDED', 'CONNECTION_DESTROYED', 'CONNECT_TIMEOUT',
 ]);
 
@@ -152,10 +177,11 @@ export async function guarded<T>(fn: () => Promise<T>): Promise<T> {
 /** The URL with its password (in the user info or a `password` parameter) hidden, for messages and logs. */
 export function redactUrl(url: string): string {
   try {
-    const u = new URL(hostOf(url).url);
-    if (!u.password && !u.searchParams.has('password')) return url;
+    const u = new URL(libpqOptions(url).url);
+    if (!u.password && !/[?&]password=/i.test(url)) return url;
+    // Up to the authority's last @: a password may hold a raw one.
     return url
-      .replace(/^(postgres(?:ql)?:\/\/[^:@/?#]*:)[^@/?#]*@/i, '$1***@')
+      .replace(/^(postgres(?:ql)?:\/\/[^:@/?#]*:)[^/?#]*@/i, '$1***@')
       .replace(/([?&]password=)[^&#]*/gi, '$1***');
   } catch {
     return 'the PostgreSQL URL given';
@@ -170,6 +196,8 @@ export function describeFailure(err: unknown, url: string): string {
   switch (e.code) {
     case 'ECONNREFUSED':
       return `cannot connect to PostgreSQL at ${where}: connection refused (is PostgreSQL running, and listening at that host and port?)`;
+    case 'ENOENT':
+      return `cannot connect to PostgreSQL at ${where}: no socket in that directory (is PostgreSQL running, with its socket there?)`;
     case '3D000':
       return `the PostgreSQL database in ${where} does not exist: create it (createdb) and run \`tessera migrate --db URL\``;
     case '28P01':
