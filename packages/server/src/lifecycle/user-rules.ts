@@ -8,9 +8,10 @@ import type { UserProfile } from '../store/types.js';
 /**
  * Control characters (C0, DEL, C1) and the bidirectional embeddings, overrides and isolates
  * (Unicode UAX #9: U+202A–U+202E, U+2066–U+2069): printed raw by the CLI, these rewrite or reorder
- * what an operator's terminal shows. No name or id needs one.
+ * what an operator's terminal shows. No name or id needs one. Also a lone surrogate (a JSON
+ * `\ud800` decodes to one), which is not Unicode text: PostgreSQL's jsonb refuses it.
  */
-export const UNPRINTABLE = /[\p{Cc}\u202A-\u202E\u2066-\u2069]/u;
+export const UNPRINTABLE = /[\p{Cc}\p{Cs}\u202A-\u202E\u2066-\u2069]/u;
 
 /** Control characters and surrounding spaces only make logins fail in confusing ways. */
 export function usernameProblem(value: string, label: string): string | undefined {

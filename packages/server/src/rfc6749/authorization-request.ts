@@ -86,6 +86,9 @@ export async function checkRequest(
       'response_type', 'response_mode', 'scope', 'state', 'code_challenge', 'code_challenge_method', 'nonce', 'prompt', 'max_age', 'id_token_hint',
       'login_hint', 'dpop_jkt',
     ] as const);
+    // OpenID Connect Core §3.1.2.1: a string the id_token echoes; stored with the code, so text
+    // (no control character, NUL included, nor a lone surrogate), as every client sends.
+    if (p.nonce !== undefined && /[\p{Cc}\p{Cs}]/u.test(p.nonce)) throw new OAuthError('invalid_request', 'nonce must be text without control characters');
     // RFC 9449 §10: dpop_jkt is a JWK SHA-256 thumbprint (RFC 7638), base64url.
     if (p.dpop_jkt !== undefined && !JKT.test(p.dpop_jkt)) throw new OAuthError('invalid_request', 'dpop_jkt must be a JWK SHA-256 thumbprint (RFC 7638), base64url');
     if (p.response_type === undefined) throw new OAuthError('invalid_request', 'response_type is required');

@@ -5,6 +5,7 @@
 import { formatScope, OAuthError, parseScope } from '@tessera/core';
 import type { ServerConfig } from '../config.js';
 import type { NewClient } from '../lifecycle/principals.js';
+import { clientNameProblem } from '../lifecycle/client-rules.js';
 import { registeredRedirectUriProblem } from '../rfc6749/redirect-uri.js';
 import { SIGNING_ALGS } from '../lifecycle/keys.js';
 import { enabledGrants } from '../rfc6749/token-endpoint.js';
@@ -20,7 +21,6 @@ const badRedirect = (description: string) => new OAuthError('invalid_redirect_ur
 
 /** RFC 7591 §2.1: each response type and the grant type it goes with. */
 const RESPONSE_GRANT: Readonly<Record<string, GrantType>> = { code: 'authorization_code', token: 'implicit' };
-const NAME_MAX = 200;
 
 /** The authentication methods this server takes at its token endpoint, as metadata.ts lists them. */
 export function supportedAuthMethods(config: ServerConfig): ClientAuthMethod[] {
@@ -109,8 +109,10 @@ export async function checkedMetadata(json: unknown, config: ServerConfig, curre
   const idTokenAlg = string(body, 'id_token_signed_response_alg') ?? 'RS256';
   if (!(SIGNING_ALGS as readonly string[]).includes(idTokenAlg)) throw bad(`id_token_signed_response_alg must be one of ${SIGNING_ALGS.join(', ')}`);
 
+  // Optional here (RFC 7591 §2); given, the rule every way of registering a client applies.
   const name = string(body, 'client_name') ?? '';
-  if (name.length > NAME_MAX) throw bad(`client_name must be at most ${NAME_MAX} characters`);
+  const nameProblem = name === '' ? undefined : clientNameProblem(name, 'client_name');
+  if (nameProblem !== undefined) throw bad(nameProblem);
 
   const allowed = parseScope(config.registrationScopes);
   const scopeText = string(body, 'scope');
