@@ -9,10 +9,10 @@
  * that dies releases nothing: its key expires after `ttl`. While held, the lock is extended every
  * ttl/3, so a slow refresh keeps it. Waiters poll (25 ms doubling to 250 ms), never spin.
  */
-import { ConfigurationError, TokenLockError, TokenStoreError } from './errors.js';
+import { ConfigurationError, TokenLockError } from './errors.js';
 import type { TokenLock } from './lock/token-lock.js';
 import type { TokenSet } from './rfc6749/token.js';
-import type { TokenStore } from './store/token-store.js';
+import { parseStored, type TokenStore } from './store/token-store.js';
 
 /** What is needed of a Redis client: node-redis's raw command call. */
 export interface RedisCommands {
@@ -89,13 +89,7 @@ export class RedisTokenStore implements TokenStore {
 
   async get(key: string): Promise<TokenSet | undefined> {
     const value = await this.#redis.sendCommand(['GET', `${this.#prefix}${key}`]);
-    if (typeof value !== 'string') return undefined;
-    try {
-      return JSON.parse(value) as TokenSet;
-    } catch {
-      // Not the parser's error: its message quotes the value around the fault (a token).
-      throw new TokenStoreError(`the Redis key ${this.#prefix}${key} does not hold a token set (not valid JSON): delete it`);
-    }
+    return typeof value === 'string' ? (parseStored(value, `the Redis key ${this.#prefix}${key}`, 'delete it') as TokenSet) : undefined;
   }
 
   async set(key: string, token: TokenSet): Promise<void> {

@@ -20,7 +20,7 @@ import { TokenStoreError } from '../errors.js';
 import type { TokenLock } from '../lock/token-lock.js';
 import type { TokenSet } from '../rfc6749/token.js';
 import { FileLock, type FileLockOptions } from './file-lock.js';
-import type { TokenStore } from './token-store.js';
+import { parseStored, type TokenStore } from './token-store.js';
 
 type Contents = Record<string, TokenSet>;
 
@@ -85,13 +85,7 @@ export class FileTokenStore implements TokenStore {
       if ((err as { code?: string }).code === 'ENOENT') return {};
       throw err;
     }
-    let parsed: unknown;
-    try {
-      parsed = JSON.parse(text);
-    } catch {
-      // Not the parser's error: its message quotes the file around the fault (tokens, that is).
-      throw new TokenStoreError(`${this.path} is not valid JSON: repair it or delete it (the session then has no token)`);
-    }
+    const parsed = parseStored(text, this.path, 'repair it or delete it (the session then has no token)');
     if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed)) throw new TokenStoreError(`${this.path} does not hold a token store (a JSON object)`);
     return parsed as Contents;
   }

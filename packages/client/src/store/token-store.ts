@@ -1,6 +1,19 @@
 /** Where a session keeps its tokens, so they survive restarts. */
+import { TokenStoreError } from '../errors.js';
 import { LocalLock, type TokenLock } from '../lock/token-lock.js';
 import type { TokenSet } from '../rfc6749/token.js';
+
+/**
+ * A store's stored text, parsed. Not the parser's error when it is not JSON: that message quotes
+ * the text around the fault, a token; a TokenStoreError names `where` and what to do.
+ */
+export function parseStored(text: string, where: string, remedy: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    throw new TokenStoreError(`${where} is not valid JSON: ${remedy}`);
+  }
+}
 
 /**
  * A place for token sets, by key (one key per session: a user, or the client itself). `set`

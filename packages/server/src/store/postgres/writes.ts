@@ -424,13 +424,16 @@ export async function revoke(tx: Tx, target: RevocationTarget, at: number, audit
   if (revoked.access_until === null) {
     await appendAudit(tx, audit, at);
   } else {
-    const events = [{ ...feedValue(target), until: revoked.access_until }, ...(revoked.exchanged_out ?? []).map((e) => ({ kind: 'grant', value: e.grant, until: e.until }))];
+    const { kind, value } = feedValue(target);
+    const exchangedOut = revoked.exchanged_out ?? [];
     // Last, and sent together (pipelined): the feed lock is held for one round trip and the
     // commit, never while waiting for anything else, and seq order is commit order.
     await Promise.all([
       tx`WITH l AS MATERIALIZED (SELECT pg_advisory_xact_lock(${FEED_LOCK}))
-        INSERT INTO revocation_feed (seq, at, kind, value, until) SELECT nextval('revocation_feed_seq'), ${at}, e.v->>'kind', e.v->>'value', (e.v->>'until')::bigint
-        FROM l, jsonb_array_elements(${json(events)}::jsonb) WITH ORDINALITY AS e(v, n) ORDER BY e.n`,
+        INSERT INTO revocation_feed (seq, at, kind, value, until) SELECT nextval('revocation_feed_seq'), ${at}, ${kind}, ${value}, ${revoked.access_until} FROM l`,
+      // A client target's grants with tokens exchanged for other clients, after it, under the lock it took.
+      ...(exchangedOut.length === 0 ? [] : [tx`INSERT INTO revocation_feed (seq, at, kind, value, until)
+        SELECT nextval('revocation_feed_seq'), ${at}, 'grant', e."grant", e.until FROM jsonb_to_recordset(${json(exchangedOut)}::jsonb) AS e("grant" text, until bigint)`]),
       appendAudit(tx, audit, at),
       tx`SELECT pg_notify('tessera_feed', '')`,
     ]);
