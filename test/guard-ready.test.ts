@@ -4,7 +4,10 @@
  * metadata's), and after readyTimeout when the server cannot be reached; the guard reports what
  * it does to a pino-shaped logger, never with a token or a secret in it (issue 9, defect 17).
  */
+import { createServer as createHttpServer } from 'node:http';
 import { createServer } from 'node:net';
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { createGuard, type Guard, type GuardOptions } from '@tessera/guard';
 import { afterEach, describe, expect, it } from 'vitest';
 import { useServer } from './flows.js';
@@ -77,6 +80,28 @@ describe('guard.ready() settles and names the cause', () => {
     await expect.poll(() => g.status().feed!.reconnects).toBeGreaterThan(reconnects);
     // One warning for the cause, not one per retry.
     expect(lines.filter((l) => l.obj.event === 'feed.failed')).toHaveLength(1);
+  });
+
+  it('a feed that accepts the request and never answers: each page times out after `timeout`, garbage collections meanwhile included, and the guard retries', { timeout: 10_000 }, async () => {
+    // Collected while the request waits: its timeout must still fire (an AbortSignal.timeout inside
+    // AbortSignal.any did not, on Node 20, once collected: the guard then waited for ever).
+    setFlagsFromString('--expose-gc');
+    const gc = runInNewContext('gc') as () => void;
+    const silent = createHttpServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const base = `http://127.0.0.1:${(silent.address() as { port: number }).port}`;
+    const collecting = setInterval(gc, 50);
+    try {
+      const endpoints = { jwks: `${base}/jwks`, introspection: `${base}/introspect`, feed: `${base}/feed`, stream: `${base}/stream` };
+      const g = create({ issuer: base, endpoints, client: { id: 'rs', secret: 'rs-secret' }, timeout: 200 });
+      await expect.poll(() => g.status().feed!.lastError, { timeout: 5_000 }).toEqual(expect.stringMatching(/revocation feed cannot be reached: timed out/));
+      const reconnects = g.status().feed!.reconnects;
+      await expect.poll(() => g.status().feed!.reconnects, { timeout: 5_000 }).toBeGreaterThan(reconnects);
+    } finally {
+      clearInterval(collecting);
+      silent.closeAllConnections();
+      await new Promise((resolve) => silent.close(resolve));
+    }
   });
 
   it('closed before catching up: ready() rejects with ERR_GUARD_CLOSED', async () => {

@@ -130,12 +130,21 @@ export class FeedSubscriber {
       const url = new URL(feed);
       url.searchParams.set('after', String(this.cursor));
       url.searchParams.set('limit', String(PAGE));
-      const signal = AbortSignal.any([this.stop.signal, AbortSignal.timeout(this.options.timeout)]);
-      const res = await this.options.fetch(url, { headers: { authorization: this.options.authorization, accept: 'application/json' }, signal }).catch((cause) => {
-        throw networkError('the revocation feed', cause);
-      });
-      if (res.status !== 200) throw await httpError('the revocation feed', res, true);
-      const page = (await res.json()) as { events: FeedEvent[]; more: boolean };
+      // A timer of its own: an AbortSignal.timeout inside AbortSignal.any is held only weakly on
+      // Node 20, so a garbage collection before it fires cancels it (nodejs/node#57736).
+      const timeout = new AbortController();
+      const timer = setTimeout(() => timeout.abort(new DOMException('The operation was aborted due to timeout', 'TimeoutError')), this.options.timeout);
+      let page: { events: FeedEvent[]; more: boolean };
+      try {
+        const signal = AbortSignal.any([this.stop.signal, timeout.signal]);
+        const res = await this.options.fetch(url, { headers: { authorization: this.options.authorization, accept: 'application/json' }, signal }).catch((cause) => {
+          throw networkError('the revocation feed', cause);
+        });
+        if (res.status !== 200) throw await httpError('the revocation feed', res, true);
+        page = (await res.json()) as { events: FeedEvent[]; more: boolean };
+      } finally {
+        clearTimeout(timer);
+      }
       for (const event of page.events) this.receive(event);
       this.lastHeardAt = Date.now();
       if (!page.more) return;

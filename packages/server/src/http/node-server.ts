@@ -222,6 +222,27 @@ function write(server: Server, res: ServerResponse, response: PlainResponse, req
   done?.();
 }
 
+/**
+ * Whether `res` drains within `ms` (false: it did not, or `signal` aborted first). A timer of its
+ * own: an AbortSignal.timeout inside AbortSignal.any is held only weakly on Node 20, so a garbage
+ * collection before it fires cancels it (nodejs/node#57736), and a stalled reader would be waited
+ * for for ever.
+ */
+async function drainedWithin(res: ServerResponse, ms: number, signal: AbortSignal): Promise<boolean> {
+  if (signal.aborted) return false;
+  const stop = new AbortController();
+  const timer = setTimeout(() => stop.abort(), ms);
+  timer.unref();
+  const abort = () => stop.abort();
+  signal.addEventListener('abort', abort, { once: true });
+  try {
+    return await once(res, 'drain', { signal: stop.signal }).then(() => true, () => false);
+  } finally {
+    clearTimeout(timer);
+    signal.removeEventListener('abort', abort);
+  }
+}
+
 /** Writes a streaming body, honouring backpressure, until it ends, the client leaves or stalls for `stallMs`, or the server drains. */
 async function pump(server: Server, res: ServerResponse, stream: NonNullable<PlainResponse['stream']>, stallMs: number) {
   const controller = new AbortController();
@@ -236,8 +257,7 @@ async function pump(server: Server, res: ServerResponse, stream: NonNullable<Pla
     for await (const chunk of stream(controller.signal)) {
       if (controller.signal.aborted) break;
       if (res.write(chunk)) continue;
-      const drained = await once(res, 'drain', { signal: AbortSignal.any([controller.signal, AbortSignal.timeout(stallMs)]) }).then(() => true, () => false);
-      if (drained) continue;
+      if (await drainedWithin(res, stallMs, controller.signal)) continue;
       // Stalled past stallMs: its connection is dropped, with whatever it has not taken (gone or drained: just ended).
       if (!controller.signal.aborted) res.destroy();
       break;
