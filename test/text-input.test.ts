@@ -8,6 +8,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { expectError, pkce, useServer } from './flows.js';
 
@@ -45,6 +46,46 @@ describe.each(['sqlite', 'postgres'] as const)('text a store cannot hold, on %s'
     const path = new URL(made.body.registration_client_uri).pathname;
     const update = await register('PUT', path, `{"client_id":"${made.body.client_id}","client_name":"a\\u0000b","redirect_uris":["https://app.example.com/cb"]}`, made.body.registration_access_token);
     expectError(update, 400, 'invalid_client_metadata');
+  });
+
+  it('RFC 8259 §8.2: redirect_uris and post_logout_redirect_uris with a lone surrogate are refused (400) on registration and on update (RFC 7592), never a 500', async () => {
+    const register = (method: string, path: string, body: string, token?: string) =>
+      h.request(path, { method, headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) }, body });
+    expectError(await register('POST', '/register', '{"redirect_uris":["https://a.example/\\ud800"]}'), 400, 'invalid_client_metadata');
+    expectError(await register('POST', '/register', '{"redirect_uris":["https://a.example/cb"],"post_logout_redirect_uris":["https://a.example/\\udc00"]}'), 400, 'invalid_client_metadata');
+    const made = await register('POST', '/register', JSON.stringify({ redirect_uris: ['https://a.example/cb'] }));
+    expect(made.status).toBe(201);
+    const path = new URL(made.body.registration_client_uri).pathname;
+    for (const member of ['redirect_uris', 'post_logout_redirect_uris']) {
+      const update = await register('PUT', path, `{"client_id":"${made.body.client_id}","redirect_uris":["https://a.example/cb"],"${member}":["https://a.example/\\ud800x"]}`, made.body.registration_access_token);
+      expectError(update, 400, 'invalid_client_metadata');
+    }
+    // The client is as registered.
+    const read = await h.request(path, { headers: { authorization: `Bearer ${made.body.registration_access_token}` } });
+    expect(read.body.redirect_uris).toEqual(['https://a.example/cb']);
+  });
+
+  it('RFC 7523 §3: a client assertion whose jti holds a lone surrogate is invalid_client; one whose exp has a fraction (RFC 7519 §2 NumericDate) is accepted', async () => {
+    const { privateKey, publicKey } = await generateKeyPair('ES256');
+    const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'ES256' };
+    const made = await h.request('/register', {
+      method: 'POST', headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ token_endpoint_auth_method: 'private_key_jwt', grant_types: ['client_credentials'], jwks: { keys: [jwk] } }),
+    });
+    expect(made.status, JSON.stringify(made.body)).toBe(201);
+    const id = made.body.client_id as string;
+    const token = async (claims: Record<string, unknown>) => {
+      const now = Math.floor(Date.now() / 1000);
+      const assertion = await new SignJWT({ iss: id, sub: id, aud: h.server.url, jti: crypto.randomUUID(), iat: now, exp: now + 60, ...claims })
+        .setProtectedHeader({ alg: 'ES256', kid: 'k1' }).sign(privateKey);
+      return h.request('/token', {
+        method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' },
+        body: new URLSearchParams({ grant_type: 'client_credentials', client_assertion_type: 'urn:ietf:params:oauth:client-assertion-type:jwt-bearer', client_assertion: assertion }).toString(),
+      });
+    };
+    for (const jti of ['x\ud800', 'x\ud801', 'x\udfff']) expectError(await token({ jti }), 401, 'invalid_client');
+    const fraction = await token({ exp: Math.floor(Date.now() / 1000) + 60.0001234 });
+    expect(fraction.status, JSON.stringify(fraction.body)).toBe(200);
   });
 
   it('a client name with a lone surrogate is refused by the admin API (400), also with a webhook that would carry it', async () => {

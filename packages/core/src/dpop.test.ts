@@ -22,6 +22,17 @@ describe('DPoP proofs (RFC 9449)', () => {
     expect(normalizeHtu('/token')).toBeUndefined();
   });
 
+  it('a jti with a lone surrogate is refused: it is not text a store keeps apart from another (PostgreSQL turns it into U+FFFD)', async () => {
+    const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
+    const verifier = new DpopVerifier({ algorithms: ['ES256'], lifetime: 60, skew: 5 });
+    const proof = (jti: string) => {
+      const input = `${b64({ typ: 'dpop+jwt', alg: 'ES256', jwk: publicKey.export({ format: 'jwk' }) })}.${b64({ jti, htm: 'GET', htu: TARGET.url, iat: Math.floor(Date.now() / 1000) })}`;
+      return `${input}.${sign('sha256', Buffer.from(input), { key: privateKey, dsaEncoding: 'ieee-p1363' }).toString('base64url')}`;
+    };
+    for (const jti of ['\ud800', 'a\udc00b']) await expect(verifier.verify(proof(jti), TARGET)).rejects.toThrow(/jti is not well-formed Unicode/);
+    expect((await verifier.verify(proof('jti-\u{1F600}-é'), TARGET)).jti).toBe('jti-\u{1F600}-é');
+  });
+
   it('RFC 7638: thumbprints agree with jose for EC, RSA and OKP keys', async () => {
     const keys = [
       generateKeyPairSync('ec', { namedCurve: 'P-256' }).publicKey,

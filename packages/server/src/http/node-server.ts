@@ -172,9 +172,9 @@ export async function toPlainRequest(req: IncomingMessage, maxBodyBytes: number,
       const error = isAdminPath(path) ? 'invalid_request' : 'invalid_client_metadata';
       if (type !== JSON_TYPE) throw new OAuthError(error, `content type must be ${JSON_TYPE}`, isAdminPath(path) ? { status: 415 } : undefined);
       try {
-        request.json = JSON.parse(raw);
-      } catch {
-        throw new OAuthError(error, 'the request body is not JSON');
+        request.json = JSON.parse(raw, wellFormed);
+      } catch (err) {
+        throw new OAuthError(error, err instanceof LoneSurrogate ? err.message : 'the request body is not JSON');
       }
     } else if (raw.length > 0) {
       // RFC 6749 §3.2, §4.1.3: token requests are application/x-www-form-urlencoded.
@@ -185,6 +185,18 @@ export async function toPlainRequest(req: IncomingMessage, maxBodyBytes: number,
     }
   }
   return request;
+}
+
+class LoneSurrogate extends Error {}
+
+/**
+ * RFC 8259 §8.2: a string with a lone surrogate (written as a \u escape) has no Unicode meaning,
+ * and the stores disagree on it (SQLite keeps it, PostgreSQL refuses it in jsonb or turns it into
+ * U+FFFD): the body is refused, whichever member holds it.
+ */
+function wellFormed(key: string, value: unknown): unknown {
+  if (/\p{Cs}/u.test(key) || (typeof value === 'string' && /\p{Cs}/u.test(value))) throw new LoneSurrogate('the request body holds a lone surrogate, which is not text (RFC 8259 §8.2)');
+  return value;
 }
 
 /** Open streaming responses, per server, so that drain() can end them. */

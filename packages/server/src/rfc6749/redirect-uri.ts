@@ -9,8 +9,8 @@ const UNSAFE_SCHEMES = new Set(['javascript:', 'data:', 'vbscript:', 'file:', 'b
 /** RFC 6749 §3.1.2: the redirection endpoint MUST be an absolute URI and MUST NOT have a fragment. Undefined: fine. */
 export function redirectUriProblem(value: string): string | undefined {
   if (value.includes('#')) return 'must not have a fragment (RFC 6749 §3.1.2)';
-  // RFC 3986 §4.3: an absolute URI has a scheme; spaces and control characters are not URI characters.
-  if (!URL.canParse(value) || !/^[a-z][a-z0-9+.-]*:/i.test(value) || /[\s\p{Cc}]/u.test(value)) {
+  // RFC 3986 §4.3: an absolute URI has a scheme; spaces, control characters and lone surrogates are not URI characters.
+  if (!URL.canParse(value) || !/^[a-z][a-z0-9+.-]*:/i.test(value) || /[\s\p{Cc}\p{Cs}]/u.test(value)) {
     return 'must be an absolute URI such as https://app.example/callback';
   }
   const url = new URL(value);

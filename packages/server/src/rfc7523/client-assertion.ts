@@ -85,10 +85,12 @@ export async function verifyClientAssertion(ctx: AssertionContext, client: Clien
   // RFC 7523 §3 item 4: a server may refuse an exp unreasonably far in the future.
   if (exp - nowS > ctx.maxLifetime + CLOCK_TOLERANCE_S) throw refused(`client_assertion must expire within ${ctx.maxLifetime} s`);
   const jti = payload.jti as string;
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are no jti.
-  if (typeof jti !== 'string' || jti === '' || jti.length > MAX_JTI || /[\u0000-\u001f]/.test(jti)) throw refused('client_assertion jti is malformed');
-  // RFC 7523 §3 item 7: a jti seen before (until the assertion expires) is a replay.
-  if ((await ctx.record(client.id, jti, (exp + CLOCK_TOLERANCE_S) * 1000)) === 'replayed') throw refused('client_assertion was already used');
+  // Control characters and lone surrogates are no jti (PostgreSQL would store two jtis that differ
+  // only in lone surrogates as one, and refuse the second as a replay).
+  if (typeof jti !== 'string' || jti === '' || jti.length > MAX_JTI || /[\p{Cc}\p{Cs}]/u.test(jti)) throw refused('client_assertion jti is malformed');
+  // RFC 7523 §3 item 7: a jti seen before (until the assertion expires) is a replay. RFC 7519 §2:
+  // exp may have a fraction; the store keeps whole milliseconds, rounded up.
+  if ((await ctx.record(client.id, jti, Math.ceil((exp + CLOCK_TOLERANCE_S) * 1000))) === 'replayed') throw refused('client_assertion was already used');
 }
 
 /** What went wrong, in words safe to send back (never the assertion). */
