@@ -24,6 +24,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { createGuard, verifyRequest } from '@tessera/guard';
 import { importJWK, jwtVerify } from 'jose';
+import { headerValue } from './lib/header.js';
 import { signingJwk } from './lib/jwks.js';
 import { opsPerSecond as measure, syncOpsPerSecond } from './lib/ops.js';
 
@@ -62,7 +63,7 @@ const dpopHeader = Buffer.from(JSON.stringify({ typ: 'dpop+jwt', alg: 'ES256', j
 function dpopProof(claims) {
   const payload = Buffer.from(JSON.stringify({ jti: randomBytes(16).toString('base64url'), iat: Math.floor(Date.now() / 1000), ...claims })).toString('base64url');
   const input = `${dpopHeader}.${payload}`;
-  return `${input}.${cryptoSign('sha256', Buffer.from(input), { key: dpopKey.privateKey, dsaEncoding: 'ieee-p1363' }).toString('base64url')}`;
+  return headerValue(`${input}.${cryptoSign('sha256', Buffer.from(input), { key: dpopKey.privateKey, dsaEncoding: 'ieee-p1363' }).toString('base64url')}`);
 }
 /** A client_credentials token bound to the DPoP key (token_type DPoP, cnf.jkt). */
 async function dpopToken(c) {
@@ -148,8 +149,11 @@ async function verification(app, guardClient) {
   const resource = 'https://api.example/notes';
   const ath = createHash('sha256').update(bound).digest('base64url');
   // A bearer request as the adapters hand it over (header read and parsed), to compare the DPoP request with like for like.
-  const bearerRequest = { method: 'GET', url: resource, headers: { get: (name) => (name === 'authorization' ? `Bearer ${jwt}` : null) } };
-  const dpopRequest = (dpop) => ({ method: 'GET', url: resource, headers: { get: (name) => (name === 'authorization' ? `DPoP ${bound}` : name === 'dpop' ? dpop : null) } });
+  const bearerAuthorization = headerValue(`Bearer ${jwt}`);
+  const dpopAuthorization = headerValue(`DPoP ${bound}`);
+  // Built per call in both rows, as a server builds a request object per request (the DPoP row must: each has its proof).
+  const bearerRequest = () => ({ method: 'GET', url: resource, headers: { get: (name) => (name === 'authorization' ? bearerAuthorization : null) } });
+  const dpopRequest = (dpop) => ({ method: 'GET', url: resource, headers: { get: (name) => (name === 'authorization' ? dpopAuthorization : name === 'dpop' ? dpop : null) } });
   if (!(await verifyRequest(guard, dpopRequest(dpopProof({ htm: 'GET', htu: resource, ath })), ['read'])).ok) throw new Error('the guard refused the DPoP benchmark request');
   let lastBearer = 20_000;
   const dpopRefused = [];
@@ -158,7 +162,7 @@ async function verification(app, guardClient) {
       lastBearer = await opsPerSecond(() => guard.verifyToken(jwt, ['read']), duration);
       return lastBearer;
     },
-    guard_bearer_request_ops_s: () => opsPerSecond(() => verifyRequest(guard, bearerRequest, ['read']), duration),
+    guard_bearer_request_ops_s: () => opsPerSecond(() => verifyRequest(guard, bearerRequest(), ['read']), duration),
     guard_dpop_ops_s: async () => {
       const proofs = Array.from({ length: Math.ceil(lastBearer * (duration + Math.min(1, duration / 4)) * 1.2) }, () => dpopProof({ htm: 'GET', htu: resource, ath }));
       let next = 0;
