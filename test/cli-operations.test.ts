@@ -96,6 +96,20 @@ describe('issue 9, defect 12: tokens stay off the command line', () => {
   }, 30_000);
 });
 
+describe('token revoke --reason is text a person reads in the audit log', () => {
+  it('a reason with a control character (ESC), a bidirectional override or nothing at all exits 2 and revokes nothing, as the admin API refuses it', async () => {
+    const c = await cc();
+    await clientToken(server.url, c);
+    for (const reason of ['\u001b[31mred', 'a\u202eb', '']) {
+      const r = await run(['token', 'revoke', '--client', c.client_id, '--reason', reason]);
+      expect(r.code, reason).toBe(2);
+      expect(r.stderr).toContain('--reason must be printable text');
+    }
+    expect((await json(['token', 'list', '--client', c.client_id])).map((t: { status: string }) => t.status)).toEqual(['active']);
+    expect((await run(['token', 'revoke', '--client', c.client_id, '--reason', 'rotated ✓'])).code).toBe(0);
+  }, 30_000);
+});
+
 describe('issue 9, defect 9: no revocation cutoff in the future', () => {
   it('token revoke --issued-before a future time exits 2 and revokes nothing; the engine refuses one too', async () => {
     const c = await cc();

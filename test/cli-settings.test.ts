@@ -88,16 +88,21 @@ describe('server settings (issue 9, defect 18)', () => {
       tessera(['serve', '--session-ttl', '-5']),
       tessera(['serve', '--issuer', 'https://auth.example/?x=1']),
       tessera(['client', 'list'], { env: { TESSERA_CONFIG: unknown } }),
+      // Past the longest Node timer a timeout would fire after 1 ms: every webhook delivery failed at once.
+      tessera(['serve', '--webhook-timeout', '3000000000']),
+      tessera(['serve'], { env: { TESSERA_FEED_HEARTBEAT: '2147483648' } }),
     ]);
-    expect(runs.map((r) => r.code)).toEqual([2, 2, 2, 2, 2, 2, 2, 2]);
-    const [u, b, j, m, e, f, i, c] = runs.map((r) => r.stderr);
+    expect(runs.map((r) => r.code)).toEqual([2, 2, 2, 2, 2, 2, 2, 2, 2, 2]);
+    const [u, b, j, m, e, f, i, c, w, h] = runs.map((r) => r.stderr);
     expect(u).toContain(`unknown setting 'accessTokenTTL' in the config file ${unknown}`);
     expect(b).toContain(`refreshReuseGrace in ${badValue} must be a whole number of seconds, 0 for off; got 'soon'`);
     expect(j).toContain(`cannot read the config file ${notJson}: not valid JSON`);
     expect(m).toContain('no such file');
-    expect(e).toContain("TESSERA_FEED_HEARTBEAT must be a whole number of milliseconds, at least 1; got '0'");
+    expect(e).toContain("TESSERA_FEED_HEARTBEAT must be a whole number of milliseconds, at least 1, at most 2147483647; got '0'");
     expect(f).toMatch(/option '--session-ttl' needs a value|--session-ttl must be a whole number/);
     expect(i).toContain('--issuer must not have a query or fragment (RFC 8414 §2)');
     expect(c).toContain('accessTokenTTL');
+    expect(w).toContain("--webhook-timeout must be a whole number of milliseconds, at least 1, at most 2147483647; got '3000000000'");
+    expect(h).toContain('TESSERA_FEED_HEARTBEAT must be a whole number of milliseconds, at least 1, at most 2147483647');
   }, 60_000);
 });

@@ -97,4 +97,27 @@ describe.each(['sqlite', 'postgres'] as const)('text a store cannot hold, on %s'
     }
     expect((await create('{"name":"Reports ✓","grant_types":["client_credentials"],"scope":"read"}')).status).toBe(201);
   });
+
+  it('a JSON body with NUL in any member is refused (400) by the admin API, the same on both stores: resources, exchange audiences, a webhook URL; a revocation reason refuses control characters and bidirectional overrides', async () => {
+    const token = (await h.engine.createAdminToken({ name: `nul-${store}`, readOnly: false, expiresAt: null }, { actor: 'test' }))?.value as string;
+    const call = (method: string, path: string, body: string) =>
+      fetch(`${h.server.adminUrl}/admin/api/v1${path}`, { method, headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' }, body });
+    const client = (extra: string) => `{"name":"nul","grant_types":["client_credentials"],"scope":"read"${extra}}`;
+    const cases = [[',"resources":["https://a.example/\\u0000"]', '/body/resources/0'], [',"exchange_audiences":["x","https://a.example/\\u0000"]', '/body/exchange_audiences/1'], [',"\\u0000":1', '/body']];
+    for (const [extra, pointer] of cases) {
+      const res = await call('POST', '/clients', client(extra as string));
+      expect(res.status, extra).toBe(400);
+      expect(res.headers.get('cache-control')).toBe('no-store');
+      expect(((await res.json()) as { errors: { pointer: string }[] }).errors).toEqual([expect.objectContaining({ pointer })]);
+    }
+    const made = await call('POST', '/clients', client(',"resources":["https://a.example/api"]'));
+    expect(made.status).toBe(201);
+    const id = ((await made.json()) as { client_id: string }).client_id;
+    expect((await call('PATCH', `/clients/${id}`, '{"resources":["https://a.example/\\u0000"]}')).status).toBe(400);
+    expect((await call('POST', '/webhooks', '{"url":"https://hooks.example/x\\u0000","events":["*"]}')).status).toBe(400);
+    for (const reason of ['a\\u0000b', 'a\\u001bb', 'a\\u202eb', '']) {
+      expect((await call('POST', '/revocations', `{"type":"client","value":"${id}","reason":"${reason}"}`)).status, reason).toBe(400);
+    }
+    expect((await call('POST', '/revocations', `{"type":"client","value":"${id}","reason":"rotated ✓"}`)).status).toBe(200);
+  });
 });

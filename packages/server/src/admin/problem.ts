@@ -5,6 +5,7 @@
  * went wrong and never repeats a secret.
  */
 import { OAuthError } from '@tessera/core';
+import { UnstorableText } from '../http/node-server.js';
 import type { PlainResponse } from '../http/types.js';
 
 export interface InvalidField {
@@ -51,6 +52,7 @@ export function problemResponse(p: Problem): PlainResponse {
  */
 export function toProblemResponse(err: unknown): PlainResponse {
   if (err instanceof Problem) return problemResponse(err);
+  if (err instanceof UnstorableText) return problemResponse(new Problem(400, err.error_description, [{ pointer: `/body${err.pointer}`, detail: err.error_description ?? '' }]));
   if (err instanceof OAuthError) {
     const status = err.status >= 500 ? err.status : err.status === 401 ? 400 : err.status;
     return problemResponse(new Problem(status, err.error_description, undefined, err.status === 503 ? { 'retry-after': '5' } : {}));

@@ -30,8 +30,11 @@ export const search = z
 /** A page of `item`: the rows, and the cursor to the next page (null on the last). */
 export const pageOf = <T extends z.ZodType>(item: T) => z.object({ items: z.array(item), next_cursor: z.string().nullable() });
 
-/** An id in a query filter (every id is short and printable: no control characters, NUL included, nor bidirectional overrides). */
-export const id = z.string().min(1).max(128).refine((v) => !UNPRINTABLE.test(v), 'must not contain control characters or bidirectional overrides');
+/** Text a person reads (in the audit log, the console): no control characters, NUL included, nor bidirectional overrides. */
+export const printable = z.string().min(1).refine((v) => !UNPRINTABLE.test(v), 'must not contain control characters or bidirectional overrides');
+
+/** An id in a query filter (every id is short and printable). */
+export const id = printable.max(128);
 
 /** Times in answers: ISO 8601, UTC. */
 export const time = z.string().describe('ISO 8601 time (UTC)');

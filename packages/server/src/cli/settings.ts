@@ -31,10 +31,13 @@ type Raw = string | number | boolean | readonly unknown[] | null | object;
 const LEGACY = ['implicit', 'password'] as const;
 const SYNC = ['full', 'normal'] as const;
 
-const integer = (min: number, what: string) => (raw: Raw): number => {
+/** The longest delay a Node timer takes (2^31 - 1 ms): a longer one fires after 1 ms, so a huge timeout would time out everything at once and a huge interval spin. */
+const TIMER_MAX_MS = 2 ** 31 - 1;
+
+const integer = (min: number, what: string, max = Number.MAX_SAFE_INTEGER / 1000) => (raw: Raw): number => {
   const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
-  if (!Number.isSafeInteger(n) || n < min || n > Number.MAX_SAFE_INTEGER / 1000) {
-    throw new Error(`must be ${what}${min === 0 ? ', 0 for off' : ', at least 1'}`);
+  if (!Number.isSafeInteger(n) || n < min || n > max) {
+    throw new Error(`must be ${what}${min === 0 ? ', 0 for off' : ', at least 1'}${max === TIMER_MAX_MS ? `, at most ${max}` : ''}`);
   }
   return n;
 };
@@ -48,8 +51,8 @@ const text = (raw: Raw): string => {
 const PARSE: { [T in keyof AllTypes]: (raw: Raw) => AllTypes[T] } = {
   seconds: integer(1, 'a whole number of seconds'),
   'seconds-or-off': integer(0, 'a whole number of seconds'),
-  ms: integer(1, 'a whole number of milliseconds'),
-  'ms-or-off': integer(0, 'a whole number of milliseconds'),
+  ms: integer(1, 'a whole number of milliseconds', TIMER_MAX_MS),
+  'ms-or-off': integer(0, 'a whole number of milliseconds', TIMER_MAX_MS),
   count: integer(1, 'a whole number'),
   'count-or-off': integer(0, 'a whole number'),
   bytes: integer(1, 'a whole number of bytes'),

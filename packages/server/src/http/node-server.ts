@@ -172,10 +172,12 @@ export async function toPlainRequest(req: IncomingMessage, maxBodyBytes: number,
       const error = isAdminPath(path) ? 'invalid_request' : 'invalid_client_metadata';
       if (type !== JSON_TYPE) throw new OAuthError(error, `content type must be ${JSON_TYPE}`, isAdminPath(path) ? { status: 415 } : undefined);
       try {
-        request.json = JSON.parse(raw, wellFormed);
-      } catch (err) {
-        throw new OAuthError(error, err instanceof LoneSurrogate ? err.message : 'the request body is not JSON');
+        request.json = JSON.parse(raw);
+      } catch {
+        throw new OAuthError(error, 'the request body is not JSON');
       }
+      const unstorable = unstorableText(request.json);
+      if (unstorable !== undefined) throw new UnstorableText(error, unstorable.pointer, unstorable.detail);
     } else if (raw.length > 0) {
       // RFC 6749 §3.2, §4.1.3: token requests are application/x-www-form-urlencoded.
       if (type !== FORM) throw new OAuthError('invalid_request', `content type must be ${FORM}`);
@@ -187,16 +189,51 @@ export async function toPlainRequest(req: IncomingMessage, maxBodyBytes: number,
   return request;
 }
 
-class LoneSurrogate extends Error {}
+/** A JSON body holding text no store keeps as sent (unstorableText); `pointer` (RFC 6901) names where, from the body's root. */
+export class UnstorableText extends OAuthError {
+  constructor(
+    error: 'invalid_request' | 'invalid_client_metadata',
+    readonly pointer: string,
+    detail: string,
+  ) {
+    super(error, `${detail} (at ${pointer === '' ? 'the body' : pointer})`);
+  }
+}
+
+const LONE_SURROGATE = /\p{Cs}/u;
+const pointerToken = (key: string) => key.replaceAll('~', '~0').replaceAll('/', '~1');
+function textProblem(text: string): string | undefined {
+  if (text.includes('\0')) return 'a NUL character, which no field may hold';
+  if (LONE_SURROGATE.test(text)) return 'a lone surrogate, which is not text (RFC 8259 §8.2)';
+  return undefined;
+}
 
 /**
- * RFC 8259 §8.2: a string with a lone surrogate (written as a \u escape) has no Unicode meaning,
- * and the stores disagree on it (SQLite keeps it, PostgreSQL refuses it in jsonb or turns it into
- * U+FFFD): the body is refused, whichever member holds it.
+ * The first member name or string in a parsed JSON body that holds text the stores disagree on,
+ * both written as \u escapes: NUL, which SQLite keeps and PostgreSQL refuses, and a lone
+ * surrogate, which has no Unicode meaning (RFC 8259 §8.2) and which PostgreSQL refuses or turns
+ * into U+FFFD. No field has a use for either: the body is refused, the same way on both stores.
+ * A member name is reported at its object's pointer (the name itself is the bad text). Walked
+ * with a stack of its own: a body may nest deeper than the call stack.
  */
-function wellFormed(key: string, value: unknown): unknown {
-  if (/\p{Cs}/u.test(key) || (typeof value === 'string' && /\p{Cs}/u.test(value))) throw new LoneSurrogate('the request body holds a lone surrogate, which is not text (RFC 8259 §8.2)');
-  return value;
+function unstorableText(body: unknown): { pointer: string; detail: string } | undefined {
+  const stack: [unknown, string][] = [[body, '']];
+  for (let next = stack.pop(); next !== undefined; next = stack.pop()) {
+    const [value, pointer] = next;
+    if (typeof value === 'string') {
+      const detail = textProblem(value);
+      if (detail !== undefined) return { pointer, detail: `the request body holds ${detail}` };
+    } else if (Array.isArray(value)) {
+      for (let i = value.length - 1; i >= 0; i--) stack.push([value[i], `${pointer}/${i}`]);
+    } else if (typeof value === 'object' && value !== null) {
+      for (const [key, member] of Object.entries(value).reverse()) {
+        const detail = textProblem(key);
+        if (detail !== undefined) return { pointer, detail: `a member name in the request body holds ${detail}` };
+        stack.push([member, `${pointer}/${pointerToken(key)}`]);
+      }
+    }
+  }
+  return undefined;
 }
 
 /** Open streaming responses, per server, so that drain() can end them. */

@@ -10,12 +10,12 @@ import type { AuditSubject } from '../../lifecycle/context.js';
 import type { RevocationTarget } from '../../store/types.js';
 import { Problem } from '../problem.js';
 import { route } from '../route.js';
-import { revoked } from '../schemas.js';
+import { printable, revoked } from '../schemas.js';
 
 const body = z.strictObject({
   type: z.enum(['token', 'grant', 'user', 'client', 'issued_before']),
   value: z.string().min(1).max(128).describe('a token id, grant id, user id or client id; for issued_before an ISO 8601 time, not in the future'),
-  reason: z.string().min(1).max(500).optional().describe('kept in the audit record (default "revoked by an administrator")'),
+  reason: printable.max(500).optional().describe('kept in the audit record (default "revoked by an administrator")'),
 });
 
 export const revocationRoutes = [

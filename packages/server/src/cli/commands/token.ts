@@ -1,5 +1,6 @@
 /** `tessera token list|revoke`: issued tokens, by their records (never their values or hashes). */
 import { describe, revocationTarget } from '../../lifecycle/engine.js';
+import { UNPRINTABLE } from '../../lifecycle/user-rules.js';
 import type { RevocationTarget, TokenRecord } from '../../store/types.js';
 import { CommandError, count, EXIT, isoTime, parse, UsageError, type Command } from '../args.js';
 import { iso, note, plural, print, printJson, readStdin, shortIso, table, withTessera } from '../io.js';
@@ -124,6 +125,8 @@ and:
     const value = values['token-stdin'] ? await readStdin('--token-stdin', 'token') : values.token;
     const issuedBefore = values['issued-before'] === undefined ? undefined : pastTime('--issued-before', values['issued-before']);
     const reason = values.reason ?? 'revoked by an administrator';
+    // The audit log is read by people: as the admin API's reason (admin/schemas.ts printable).
+    if (reason === '' || UNPRINTABLE.test(reason)) throw new UsageError('--reason must be printable text: not empty, no control characters or bidirectional overrides');
 
     return withTessera(db, 'existing', async ({ engine, store }) => {
       let target: RevocationTarget;
