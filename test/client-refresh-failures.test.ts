@@ -9,7 +9,8 @@
  *   - invalid_grant is ReauthenticationRequiredError and the token leaves the store;
  *   - the margin is min(refreshLeeway, a quarter of the lifetime), on the server's clock.
  */
-import { discover, MemoryTokenStore, type OAuth2Session, type TokenSet, type TokenUpdate } from '@tessera/client';
+import { clientSecretBasic, discover, MemoryTokenStore, OAuth2Session, type TokenSet, type TokenUpdate } from '@tessera/client';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type FaultyProxy, startFaultyProxy } from './client/faulty-proxy.js';
 import { rotations, sessionFor, signIn } from './client/tessera.js';
@@ -196,5 +197,57 @@ describe('the refresh margin', () => {
     expect(Math.abs((token.expires_at as number) - (now() - 60))).toBeLessThanOrEqual(2);
     for (let i = 0; i < 5; i++) expect(await session.accessToken()).toBe(token.access_token);
     expect(await rotations(h, c)).toBe(0);
+  });
+});
+
+describe('an ID Token in a refresh answer (OIDC Core §12.2), after the server rotated the refresh token', () => {
+  /** A server (an injected fetch) that rotates RT1 → RT2 → …, with an id_token for `subs()`; its JWK Set answers as `jwks()` says. */
+  async function oidcSession(jwks: () => 'ok' | 503, subs: () => string) {
+    const { publicKey, privateKey } = await generateKeyPair('RS256');
+    const keys = [{ ...(await exportJWK(publicKey)), kid: 'k', alg: 'RS256' }];
+    const iss = 'https://as.example';
+    const sent: string[] = [];
+    let n = 1;
+    const idToken = () => new SignJWT({ sub: subs() }).setProtectedHeader({ alg: 'RS256', kid: 'k' }).setIssuer(iss).setAudience('app').setIssuedAt().setExpirationTime('5m').sign(privateKey);
+    const json = (status: number, body: unknown) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
+    const fake: typeof fetch = async (input, init) => {
+      if (String(input).endsWith('/jwks')) return jwks() === 'ok' ? json(200, { keys }) : json(503, { error: 'temporarily_unavailable' });
+      sent.push(new URLSearchParams(String(init?.body)).get('refresh_token') as string);
+      n++;
+      return json(200, { access_token: `AT${n}`, token_type: 'Bearer', expires_in: 3600, refresh_token: `RT${n}`, id_token: await idToken() });
+    };
+    const store = new MemoryTokenStore();
+    const session = new OAuth2Session({
+      server: { issuer: iss, token_endpoint: `${iss}/token`, jwks_uri: `${iss}/jwks` },
+      clientId: 'app',
+      clientAuth: clientSecretBasic('s'),
+      store,
+      fetch: fake,
+    });
+    const first = { access_token: 'AT1', token_type: 'Bearer', expires_in: 3600, refresh_token: 'RT1', id_token: await idToken() };
+    await session.setToken(first);
+    return { session, store, sent, first };
+  }
+
+  it('the JWK Set cannot be fetched: the error is thrown, the rotated refresh token is stored (with the ID Token validated before), and the spent one is never sent again', async () => {
+    let jwks: 'ok' | 503 = 503;
+    const { session, store, sent, first } = await oidcSession(() => jwks, () => 'alice');
+    await expect(session.refresh()).rejects.toMatchObject({ code: 'ERR_OAUTH_RESPONSE', status: 503 });
+    expect(await store.get('app')).toMatchObject({ access_token: 'AT2', refresh_token: 'RT2', id_token: first.id_token });
+    jwks = 'ok';
+    expect(await session.refresh()).toMatchObject({ access_token: 'AT3', refresh_token: 'RT3' });
+    expect(sent).toEqual(['RT1', 'RT2']);
+  });
+
+  it('an ID Token that fails a check (another user): IdTokenError; neither its tokens nor the spent refresh token are kept', async () => {
+    let sub = 'alice';
+    const { session, store, sent } = await oidcSession(() => 'ok', () => sub);
+    sub = 'mallory';
+    await expect(session.refresh()).rejects.toMatchObject({ code: 'ERR_ID_TOKEN', claim: 'sub' });
+    const kept = await store.get('app');
+    expect(kept).toMatchObject({ access_token: 'AT1' });
+    expect(kept?.refresh_token).toBeUndefined();
+    await expect(session.refresh()).rejects.toMatchObject({ code: 'ERR_MISSING_TOKEN', which: 'refresh_token' });
+    expect(sent).toEqual(['RT1']);
   });
 });

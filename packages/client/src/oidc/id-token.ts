@@ -1,7 +1,7 @@
 /** ID Token validation for a code-flow relying party (OpenID Connect Core 1.0 §3.1.3.7, §3.1.3.8). */
 import { createLocalJWKSet, decodeProtectedHeader, errors, type JSONWebKeySet, type JWTPayload, jwtVerify } from 'jose';
 import { ConfigurationError, IdTokenError } from '../errors.js';
-import { type HttpOptions, readJson, send } from '../http.js';
+import { checkResponse, type HttpOptions, readJson, send } from '../http.js';
 import type { Client } from '../rfc6749/client-auth.js';
 import type { AuthorizationServer } from '../rfc8414/metadata.js';
 
@@ -87,6 +87,8 @@ async function atHash(idToken: string, accessToken: string): Promise<string> {
 export async function fetchJwks(as: AuthorizationServer, options: HttpOptions = {}): Promise<JSONWebKeySet> {
   if (as.jwks_uri === undefined) throw new ConfigurationError('the server metadata has no jwks_uri');
   const response = await send(as.jwks_uri, { method: 'GET', headers: { accept: 'application/json' }, redirect: 'manual' }, options);
+  // An HTTP error is the server's trouble (OAuthResponseError, InvalidResponseError), not a bad key set.
+  await checkResponse(response, 200);
   const body = await readJson(response);
   if (!Array.isArray(body.keys)) throw new IdTokenError('the JWK Set at jwks_uri has no keys');
   return body as unknown as JSONWebKeySet;

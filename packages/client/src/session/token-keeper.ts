@@ -16,6 +16,19 @@ import type { ServerClock } from './server-clock.js';
  */
 export const LIFETIME_FRACTION = 0.25;
 
+/**
+ * Thrown by a renewal whose request the server carried out (the refresh token it was sent is
+ * spent) but whose answer the session will not use as it is: `keep` is the token set to store
+ * instead (undefined: none, so the spent refresh token is dropped as after an unknown outcome);
+ * `error` is what the caller gets. Never leaves the keeper.
+ */
+export class SpentRefresh {
+  constructor(
+    readonly error: unknown,
+    readonly keep?: TokenSet,
+  ) {}
+}
+
 /** What a renewal replaces. */
 export interface Renewal {
   /** The resource (RFC 8707) whose access token is renewed; undefined: the set's own. */
@@ -144,13 +157,16 @@ export class TokenKeeper {
     }
     try {
       return await this.save(await refresh(stored), stored?.refresh_token === undefined ? 'issued' : 'refreshed', renewal.resource);
-    } catch (err) {
-      if (err instanceof ReauthenticationRequiredError) {
+    } catch (thrown) {
+      const err = thrown instanceof SpentRefresh ? thrown.error : thrown;
+      if (thrown instanceof SpentRefresh && thrown.keep !== undefined) {
+        await this.save(thrown.keep, 'refreshed', renewal.resource);
+      } else if (err instanceof ReauthenticationRequiredError) {
         // The grant is gone: nobody sharing the store should send this refresh token again.
         this.#forget();
         await this.#o.store.delete(this.#o.key);
         await this.#tell(undefined, 'revoked');
-      } else if (err instanceof RefreshOutcomeUnknownError && stored !== undefined) {
+      } else if ((err instanceof RefreshOutcomeUnknownError || thrown instanceof SpentRefresh) && stored !== undefined) {
         const now = await this.#o.store.get(this.#o.key);
         if (now !== undefined && now.refresh_token !== stored.refresh_token) {
           // Someone stored a newer token after all (a lock that is not exclusive, a store written by hand).

@@ -22,7 +22,7 @@ import { bearerFetch } from './bearer-fetch.js';
 import { DEFAULT_REFRESH_LEEWAY, type SessionOptions } from './options.js';
 import { withRetries } from './refresh-retry.js';
 import { ServerClock } from './server-clock.js';
-import { TokenKeeper, tokenFor } from './token-keeper.js';
+import { SpentRefresh, TokenKeeper, tokenFor } from './token-keeper.js';
 import { DPoPKey } from '../rfc9449/dpop.js';
 
 export type Params = { scope?: string | undefined };
@@ -206,23 +206,45 @@ export class TokenSession {
    */
   private async renew(current: TokenSet | undefined, params: Params & ResourceOptions = {}): Promise<TokenSet> {
     const { resource, ...rest } = params;
-    if (resource === undefined) {
-      const token = await this.obtain(current, rest);
-      // A new token for the grant's own resource: the other resources' tokens are still good.
-      if (current?.resource_tokens !== undefined) token.resource_tokens = current.resource_tokens;
-      return token;
-    }
-    if (current === undefined) throw new MissingTokenError('access_token');
-    const got = await this.obtain(current, { ...rest, resource });
+    if (resource !== undefined && current === undefined) throw new MissingTokenError('access_token');
+    const got = await this.obtain(current, resource === undefined ? rest : { ...rest, resource });
     const { access_token, token_type, expires_in, expires_at, scope, refresh_token, id_token } = got;
-    const other: AccessToken = { access_token, token_type };
-    if (expires_in !== undefined) other.expires_in = expires_in;
-    if (expires_at !== undefined) other.expires_at = expires_at;
-    if (scope !== undefined) other.scope = scope;
-    const next: TokenSet = { ...current, resource_tokens: { ...current.resource_tokens, [resource]: other } };
-    if (refresh_token !== undefined) next.refresh_token = refresh_token;
-    if (id_token !== undefined) next.id_token = id_token;
-    return next;
+    let next: TokenSet;
+    if (resource === undefined || current === undefined) {
+      next = got;
+      // A new token for the grant's own resource: the other resources' tokens are still good.
+      if (current?.resource_tokens !== undefined) next.resource_tokens = current.resource_tokens;
+    } else {
+      const other: AccessToken = { access_token, token_type };
+      if (expires_in !== undefined) other.expires_in = expires_in;
+      if (expires_at !== undefined) other.expires_at = expires_at;
+      if (scope !== undefined) other.scope = scope;
+      next = { ...current, resource_tokens: { ...current.resource_tokens, [resource]: other } };
+      if (refresh_token !== undefined) next.refresh_token = refresh_token;
+    }
+    if (current?.refresh_token !== undefined && id_token !== undefined) await this.checkRefreshedIdToken(current, next, id_token, access_token);
+    const idToken = id_token ?? current?.id_token;
+    return idToken === undefined ? next : { ...next, id_token: idToken };
+  }
+
+  /**
+   * OIDC Core §12.2: a refreshed ID Token is validated and names the same user. The refresh token
+   * is spent by now (the server may have rotated it), so a failure is a SpentRefresh: an ID Token
+   * that fails a check takes the tokens it came with down too, and the spent refresh token is
+   * dropped; a JWK Set that could not be fetched (a network failure, an HTTP error: nothing says
+   * the ID Token is bad) keeps the new tokens with the ID Token validated before, and the error
+   * is thrown after they are stored.
+   */
+  private async checkRefreshedIdToken(current: TokenSet, next: TokenSet, idToken: string, accessToken: string): Promise<void> {
+    let sub: string;
+    try {
+      ({ sub } = await validateIdToken(await this.metadata(), this.client, idToken, { accessToken }, this.http()));
+    } catch (err) {
+      if (err instanceof IdTokenError) throw new SpentRefresh(err);
+      const { id_token: _unchecked, ...keep } = next;
+      throw new SpentRefresh(err, current.id_token === undefined ? keep : { ...keep, id_token: current.id_token });
+    }
+    if (current.id_token !== undefined && decodeJwt(current.id_token).sub !== sub) throw new SpentRefresh(new IdTokenError('the refreshed ID Token names another user', 'sub'));
   }
 
   /**
@@ -256,12 +278,6 @@ export class TokenSession {
       if (err instanceof OAuthResponseError && err.error === 'invalid_grant') throw new ReauthenticationRequiredError(err);
       throw err;
     }
-    if (token.id_token !== undefined) {
-      // OIDC Core §12.2: a refreshed ID Token is validated and names the same user.
-      const claims = await validateIdToken(await this.metadata(), this.client, token.id_token, { accessToken: token.access_token }, this.http());
-      if (current.id_token !== undefined && decodeJwt(current.id_token).sub !== claims.sub) throw new IdTokenError('the refreshed ID Token names another user', 'sub');
-    }
-    token.id_token ??= current.id_token;
     // RFC 6749 §6: no new refresh token means the old one stays; §5.1: no scope means unchanged.
     token.refresh_token ??= current.refresh_token;
     if (token.scope === undefined && current.scope !== undefined) token.scope = current.scope;
