@@ -12,6 +12,7 @@ import * as client from '@tessera/client';
 import {
   ClientError,
   clientSecretBasic,
+  clientSecretPost,
   ConfigurationError,
   IdTokenError,
   InvalidResponseError,
@@ -144,4 +145,56 @@ it('the session blanks what it sent in an error about that request: the refresh 
   const err = await session.refresh().catch((e: unknown) => e as Error);
   expect(err).toBeInstanceOf(ReauthenticationRequiredError);
   expectNoSecret(err, [token.refresh_token as string, token.access_token]);
+});
+
+/** A session on a server (an injected fetch) whose every endpoint answers `answer` with what it was sent. */
+function echoing(answer: (sent: URLSearchParams, authorization: string) => { status: number; body: object; headers?: Record<string, string> }, auth = clientSecretBasic('correct-horse-battery-staple')) {
+  const fake: typeof fetch = async (_input, init) => {
+    const { status, body, headers } = answer(new URLSearchParams(String(init?.body)), new Headers(init?.headers).get('authorization') ?? '');
+    return new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json', ...headers } });
+  };
+  const as = 'https://as.example';
+  return new OAuth2Session({
+    server: { issuer: as, token_endpoint: `${as}/token`, revocation_endpoint: `${as}/revoke`, introspection_endpoint: `${as}/introspect` },
+    clientId: 'app',
+    clientAuth: auth,
+    fetch: fake,
+    retry: { retries: 0 },
+  });
+}
+
+it('what the request sent is blanked by value, however short: the client secret (client_secret_post, client_secret_basic) and the token given to revoke() and introspect()', async () => {
+  const secret = 'correct-horse-battery-staple';
+  const echo = (sent: URLSearchParams, authorization: string) => ({
+    status: 400,
+    body: { error: 'invalid_request', error_description: `got ${sent.get('client_secret')} ${sent.get('token')} ${atob(authorization.replace(/^Basic /, '') || '')}` },
+  });
+  const post = await echoing(echo, clientSecretPost(secret)).clientCredentials().catch((e: unknown) => e as Error);
+  expect(post).toMatchObject({ code: 'ERR_OAUTH_RESPONSE' });
+  expectNoSecret(post, [secret]);
+  const basic = echoing(echo);
+  expectNoSecret(await basic.clientCredentials().catch((e: unknown) => e as Error), [secret]);
+  expectNoSecret((await basic.revoke('at_Shorty_99', 'access_token').catch((e: unknown) => e)) as Error, ['at_Shorty_99', secret]);
+  expectNoSecret(await basic.introspect('at_Shorty_99').catch((e: unknown) => e as Error), ['at_Shorty_99', secret]);
+});
+
+it('error_uri and WWW-Authenticate are blanked like error_description, and so is the cause of a RefreshOutcomeUnknownError', async () => {
+  const short = 'rt_Shorty_77';
+  const long = 'Zq3vN8kT0pWm5xYb2cRj7HsLd4fGa9eUo1iKtQwErTy';
+  for (const refresh_token of [short, long]) {
+    const refused = echoing((sent) => ({
+      status: 400,
+      body: { error: 'invalid_grant', error_uri: `https://as.example/errors?token=${sent.get('refresh_token')}` },
+      headers: { 'www-authenticate': `Basic error="invalid_client", error_description="token ${sent.get('refresh_token')}"` },
+    }));
+    await refused.setToken({ access_token: 'at', token_type: 'Bearer', refresh_token });
+    const err = await refused.refresh().catch((e: unknown) => e as Error);
+    expect(err).toBeInstanceOf(ReauthenticationRequiredError);
+    expectNoSecret(err, [refresh_token]);
+  }
+  const lost = echoing((sent) => ({ status: 500, body: { error: 'server_error', error_description: `failed refreshing ${sent.get('refresh_token')}` } }));
+  await lost.setToken({ access_token: 'at', token_type: 'Bearer', refresh_token: short });
+  const err = await lost.refresh().catch((e: unknown) => e as Error);
+  expect(err).toBeInstanceOf(RefreshOutcomeUnknownError);
+  expectNoSecret(err, [short]);
 });

@@ -104,9 +104,9 @@ export class OAuthResponseError extends ClientError {
     super(describe(fields));
     this.error = fields.error;
     this.error_description = fields.error_description === undefined ? undefined : redact(fields.error_description);
-    this.error_uri = fields.error_uri;
+    this.error_uri = fields.error_uri === undefined ? undefined : redact(fields.error_uri);
     this.status = status;
-    this.wwwAuthenticate = wwwAuthenticate;
+    this.wwwAuthenticate = wwwAuthenticate === undefined ? undefined : redact(wwwAuthenticate);
     this.retryAfter = retryAfter;
   }
 }
@@ -168,7 +168,7 @@ export class AuthorizationResponseError extends ClientError {
     super(describe(fields));
     this.error = fields.error;
     this.error_description = fields.error_description === undefined ? undefined : redact(fields.error_description);
-    this.error_uri = fields.error_uri;
+    this.error_uri = fields.error_uri === undefined ? undefined : redact(fields.error_uri);
     this.state = state;
   }
 }
@@ -228,14 +228,19 @@ export class IdTokenError extends ClientError {
 }
 
 /**
- * Blanks `secrets` (values the caller sent, e.g. a password) in an error's message and
- * description, in place, and returns it: for errors about a request that carried them.
+ * Blanks `secrets` (values the caller sent, e.g. a password) in an error's message, in what the
+ * server said (error_description, error_uri, WWW-Authenticate) and in its causes, in place, and
+ * returns it: for errors about a request that carried them.
  */
-export function redactSecrets<E>(err: E, secrets: ReadonlyArray<string | undefined>): E {
-  if (!(err instanceof Error)) return err;
+export function redactSecrets<E>(err: E, secrets: ReadonlyArray<string | undefined>, depth = 0): E {
+  if (!(err instanceof Error) || depth > 5) return err;
   err.message = redact(err.message, secrets);
-  const fields = err as unknown as { error_description?: unknown };
-  if (typeof fields.error_description === 'string') fields.error_description = redact(fields.error_description, secrets);
+  const fields = err as unknown as Record<string, unknown>;
+  for (const name of ['error_description', 'error_uri', 'wwwAuthenticate']) {
+    const value = fields[name];
+    if (typeof value === 'string') fields[name] = redact(value, secrets);
+  }
+  redactSecrets(err.cause, secrets, depth + 1);
   return err;
 }
 

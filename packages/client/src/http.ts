@@ -2,7 +2,7 @@
  * The client's only door to the network: every request goes through `send` (injectable fetch,
  * transport checks, NetworkError), every response through `readJson` / `checkResponse`.
  */
-import { ConfigurationError, InvalidResponseError, NetworkError, OAuthResponseError, safeUrl } from './errors.js';
+import { ConfigurationError, InvalidResponseError, NetworkError, OAuthResponseError, redactSecrets, safeUrl } from './errors.js';
 import type { DPoPKey } from './rfc9449/dpop.js';
 
 export interface HttpOptions {
@@ -39,6 +39,29 @@ export function checkUrl(url: string | URL, options: HttpOptions = {}): URL {
   throw new ConfigurationError(`refusing ${parsed.protocol} URL ${safeUrl(parsed)}: use https (or set allowInsecureRequests)`);
 }
 
+/** Form parameters whose values are credentials (RFC 6749, 7009, 7523, 7662, 8628, 8693). */
+const CREDENTIAL_PARAMS = ['client_secret', 'client_assertion', 'refresh_token', 'code', 'code_verifier', 'password', 'token', 'device_code', 'subject_token', 'actor_token'];
+
+/** The credentials each response's request carried, for checkResponse to blank by value in what the server says back. */
+const sentCredentials = new WeakMap<Response, string[]>();
+
+/** The credential values in a request: its form's, and its Authorization header's (a Basic secret, as sent and decoded; a token). */
+function credentialsOf(body: unknown, headers: Headers): string[] {
+  const values = body instanceof URLSearchParams ? CREDENTIAL_PARAMS.flatMap((name) => body.getAll(name)) : [];
+  const [scheme = '', value = ''] = (headers.get('authorization') ?? '').split(/\s+/, 2);
+  if (scheme.toLowerCase() !== 'basic') values.push(value);
+  else {
+    try {
+      // RFC 6749 §2.3.1: form-urlencoded id and secret, joined by ':', in Base64.
+      const secret = atob(value).split(':').slice(1).join(':');
+      values.push(secret, new URLSearchParams(`s=${secret}`).get('s') ?? '');
+    } catch {
+      // Not Base64: not a secret this client sent.
+    }
+  }
+  return values.filter((v) => v !== '');
+}
+
 /**
  * Sends a request, turning a failure to get any response into a NetworkError (aborts pass
  * through). `accessToken`: the DPoP-bound token the request presents, for its proof's `ath`.
@@ -52,7 +75,9 @@ export async function send(url: string | URL, init: RequestInit, options: HttpOp
   const signal = options.signal ?? init.signal ?? null;
   const go = (h: Headers) => (options.fetch ?? fetch)(target.href, { ...init, headers: h, signal });
   try {
-    return await (options.dpop ? options.dpop.send(init.method ?? 'GET', target, headers, accessToken, go) : go(headers));
+    const response = await (options.dpop ? options.dpop.send(init.method ?? 'GET', target, headers, accessToken, go) : go(headers));
+    sentCredentials.set(response, credentialsOf(init.body, headers));
+    return response;
   } catch (err) {
     if (signal?.aborted) throw signal.reason;
     throw new NetworkError(target.href, err);
@@ -90,12 +115,14 @@ export async function checkResponse(response: Response, expected = 200): Promise
   const body = await readJson(response).catch(() => undefined);
   const retryAfter = retryAfterSeconds(response.headers.get('retry-after'));
   if (body && typeof body.error === 'string') {
-    throw new OAuthResponseError(
+    const err = new OAuthResponseError(
       { error: body.error, error_description: optionalString(body.error_description), error_uri: optionalString(body.error_uri) },
       response.status,
       response.headers.get('www-authenticate') ?? undefined,
       retryAfter,
     );
+    // What the request carried (a secret, a token) is blanked by value, however short.
+    throw redactSecrets(err, sentCredentials.get(response) ?? []);
   }
   throw new InvalidResponseError(`unexpected HTTP ${response.status}`, response.status, retryAfter);
 }
