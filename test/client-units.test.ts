@@ -84,6 +84,26 @@ describe('token responses (RFC 6749 §5)', () => {
     expect(err).toMatchObject({ code: 'ERR_OAUTH_RESPONSE', error: 'invalid_scope', error_description: 'no', error_uri: 'https://as.example/e', status: 400 });
   });
 
+  it.each([[null], [''], [[]], [true], ['0x10'], ['1e3'], [-5]])('RFC 6749 §5.1: expires_in %j, not a number of seconds, is an InvalidResponseError', async (expires_in) => {
+    await expect(processTokenResponse(json(200, { access_token: 'x', token_type: 'Bearer', expires_in }))).rejects.toBeInstanceOf(InvalidResponseError);
+  });
+
+  it('RFC 6749 §5.1: expires_in as a string of digits (as some servers send it) is read as that number', async () => {
+    await expect(processTokenResponse(json(200, { access_token: 'x', token_type: 'Bearer', expires_in: '3600' }))).resolves.toMatchObject({ expires_in: 3600 });
+  });
+
+  it('RFC 6749 §5.1: expires_at is not a token response member: a server\'s is ignored, and expires_at comes from expires_in only', async () => {
+    const before = Math.floor(Date.now() / 1000);
+    const none = await processTokenResponse(json(200, { access_token: 'x', token_type: 'Bearer', expires_at: 1 }));
+    expect(none.expires_at).toBeUndefined();
+    const token = await processTokenResponse(json(200, { access_token: 'x', token_type: 'Bearer', expires_in: 60, expires_at: 'soon' }));
+    expect(token.expires_at! - 60).toBeGreaterThanOrEqual(before);
+  });
+
+  it('RFC 6749 §5.1: an empty refresh_token is an InvalidResponseError (it would replace the session\'s good one)', async () => {
+    await expect(processTokenResponse(json(200, { access_token: 'x', token_type: 'Bearer', refresh_token: '' }))).rejects.toBeInstanceOf(InvalidResponseError);
+  });
+
   it('expires_in becomes an absolute expires_at on the local clock', async () => {
     const before = Math.floor(Date.now() / 1000);
     const token = await processTokenResponse(json(200, { access_token: 'x', token_type: 'bearer', expires_in: 60 }));

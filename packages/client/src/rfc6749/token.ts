@@ -72,10 +72,14 @@ export async function processTokenResponse(response: Response, clock?: ServerClo
   // RFC 6749 §7.1: the client MUST NOT use a token whose type it does not understand: Bearer
   // (RFC 6750) or DPoP (RFC 9449 §5, for a client that sent a proof).
   if (token_type.toLowerCase() !== 'bearer' && token_type.toLowerCase() !== 'dpop') throw new InvalidResponseError(`unsupported token_type '${token_type}'`, status);
-  const { resource_tokens: _notTheServers, ...fields } = body;
+  // expires_at is the client's own (computed below), not an RFC 6749 member: a server's is dropped.
+  const { resource_tokens: _notTheServers, expires_at: _notAMember, ...fields } = body;
   const token: TokenSet = { ...fields, access_token, token_type };
   if (body.expires_in !== undefined) {
-    const expiresIn = Number(body.expires_in);
+    // §5.1: a number of seconds. A string of digits (some servers send one) is read as that number;
+    // anything else (null, "", true, "0x10", a negative) would be coerced to a wrong lifetime.
+    const raw = body.expires_in;
+    const expiresIn = typeof raw === 'number' ? raw : typeof raw === 'string' && /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
     if (!Number.isFinite(expiresIn) || expiresIn < 0) throw new InvalidResponseError('expires_in is not a number of seconds', status);
     token.expires_in = expiresIn;
     token.expires_at = clock === undefined ? epochSeconds() + expiresIn : Math.floor(clock.now() + expiresIn);
@@ -83,5 +87,7 @@ export async function processTokenResponse(response: Response, clock?: ServerClo
   for (const name of ['refresh_token', 'scope', 'id_token'] as const) {
     if (body[name] !== undefined && optionalString(body[name]) === undefined) throw new InvalidResponseError(`${name} is not a string`, status);
   }
+  // An empty refresh token is none, and must not replace the one the session holds.
+  if (body.refresh_token === '') throw new InvalidResponseError('refresh_token is empty', status);
   return token;
 }
