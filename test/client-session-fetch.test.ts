@@ -4,7 +4,7 @@
  * single-flight refresh under concurrency (counted in Tessera's audit log), and tokens saved
  * before they are used.
  */
-import { MemoryTokenStore, type OAuth2Session, type TokenSet, type TokenStore } from '@tessera/client';
+import { MemoryTokenStore, OAuth2Session, type TokenSet, type TokenStore } from '@tessera/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { sleep, useServer } from './flows.js';
 import { startResourceServer, type ResourceServer } from './client/resource-server.js';
@@ -253,5 +253,38 @@ describe('token storage', () => {
     await expect(get(session)).rejects.toThrow('disk full');
     expect(rs.seen).toEqual([]);
     expect(await session.getToken()).toEqual(before);
+  });
+});
+
+describe('a token endpoint that never answers', () => {
+  /** A session whose token endpoint accepts the request and never answers (it gives up only when the request is aborted, as fetch does). */
+  function hanging(options: { refreshTimeout?: number } = {}) {
+    const sent: string[] = [];
+    const fake: typeof fetch = async (input, init) => {
+      const url = input instanceof Request ? input.url : String(input);
+      if (!url.endsWith('/token')) return new Response('{}', { status: 200 });
+      sent.push(new URLSearchParams(String(init?.body)).get('refresh_token') as string);
+      return new Promise<Response>((_, reject) => init?.signal?.addEventListener('abort', () => reject(init.signal?.reason)));
+    };
+    const session = new OAuth2Session({ server: { issuer: 'https://as.example', token_endpoint: 'https://as.example/token' }, clientId: 'app', fetch: fake, ...options });
+    return { session, sent };
+  }
+
+  it('session.fetch honours the caller\'s AbortSignal while the refresh it started waits for an answer', async () => {
+    const { session } = hanging();
+    await session.setToken({ access_token: 'AT', token_type: 'Bearer', expires_in: 60, expires_at: now() - 1, refresh_token: 'RT' });
+    const started = Date.now();
+    const err = await session.fetch('https://api.example/data', { signal: AbortSignal.timeout(100) }).catch((e: unknown) => e);
+    expect(err).toMatchObject({ name: 'TimeoutError' });
+    expect(Date.now() - started).toBeLessThan(2_000);
+  });
+
+  it('a refresh times out after refreshTimeout: RefreshOutcomeUnknownError (the server may have rotated), the refresh token is never sent again, and the lock is free', async () => {
+    const { session, sent } = hanging({ refreshTimeout: 100 });
+    await session.setToken({ access_token: 'AT', token_type: 'Bearer', expires_in: 60, expires_at: now() - 1, refresh_token: 'RT' });
+    await expect(session.refresh()).rejects.toMatchObject({ code: 'ERR_REFRESH_OUTCOME_UNKNOWN' });
+    expect((await session.getToken())?.refresh_token).toBeUndefined();
+    await expect(session.refresh()).rejects.toMatchObject({ code: 'ERR_MISSING_TOKEN', which: 'refresh_token' });
+    expect(sent).toEqual(['RT']);
   });
 });

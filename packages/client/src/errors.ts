@@ -234,11 +234,10 @@ export class IdTokenError extends ClientError {
  */
 export function redactSecrets<E>(err: E, secrets: ReadonlyArray<string | undefined>, depth = 0): E {
   if (!(err instanceof Error) || depth > 5) return err;
-  err.message = redact(err.message, secrets);
-  const fields = err as unknown as Record<string, unknown>;
-  for (const name of ['error_description', 'error_uri', 'wwwAuthenticate']) {
-    const value = fields[name];
-    if (typeof value === 'string') fields[name] = redact(value, secrets);
+  for (const name of ['message', 'error_description', 'error_uri', 'wwwAuthenticate']) {
+    const value: unknown = Reflect.get(err, name);
+    // Reflect.set: a read-only message (a DOMException's) stays as it is rather than throwing.
+    if (typeof value === 'string') Reflect.set(err, name, redact(value, secrets));
   }
   redactSecrets(err.cause, secrets, depth + 1);
   return err;

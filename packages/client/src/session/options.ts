@@ -57,6 +57,13 @@ export interface SessionOptions extends Omit<HttpOptions, 'signal' | 'dpop'> {
    * than a quarter of the token's lifetime. Compared on the server's clock (its Date header).
    */
   refreshLeeway?: number;
+  /**
+   * Milliseconds a renewal's token request (a refresh, or a client-credentials renewal) may take,
+   * its answer's body included (default 30,000). A refresh that times out may have been processed:
+   * it is handled like any other whose outcome is unknown (RefreshOutcomeUnknownError, the
+   * refresh token is not sent again), and the lock is released.
+   */
+  refreshTimeout?: number;
   /** Retries of a token request that did not get through (a refresh only when it certainly was not processed). */
   retry?: RetryPolicy;
   /** Called (and awaited) after every change of the stored token set: a grant, a refresh, a logout. */

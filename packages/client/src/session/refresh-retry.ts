@@ -15,6 +15,9 @@
  */
 import { InvalidResponseError, NetworkError, OAuthResponseError, RefreshOutcomeUnknownError } from '../errors.js';
 
+/** How long one token request of a renewal may take, its answer's body included, by default (ms). */
+export const DEFAULT_REFRESH_TIMEOUT = 30_000;
+
 export interface RetryPolicy {
   /** Retries after the first attempt (default 3). */
   retries?: number;
@@ -43,23 +46,29 @@ export function outcomeOf(err: unknown): Outcome {
 /**
  * Runs `attempt` until it succeeds or fails in a way not worth retrying. `spends` says the request
  * spends a credential (a refresh token): then a failure that may have been processed becomes
- * RefreshOutcomeUnknownError at once instead of a retry.
+ * RefreshOutcomeUnknownError at once instead of a retry. Each attempt gets a signal that aborts
+ * after `timeout` ms: a request that got no whole answer by then may have been processed.
  */
-export async function withRetries<T>(attempt: () => Promise<T>, policy: RetryPolicy, spends: boolean): Promise<T> {
+export async function withRetries<T>(attempt: (signal: AbortSignal) => Promise<T>, policy: RetryPolicy, spends: boolean, timeout = DEFAULT_REFRESH_TIMEOUT): Promise<T> {
   const retries = policy.retries ?? 3;
   const minDelay = policy.minDelay ?? 250;
   const maxDelay = policy.maxDelay ?? 8_000;
   for (let n = 0; ; n++) {
+    // A timer of its own, cleared when the attempt settles (AbortSignal.timeout may be collected on Node 20).
+    const timer = new AbortController();
+    const clock = setTimeout(() => timer.abort(new DOMException(`no answer within ${timeout} ms`, 'TimeoutError')), timeout);
     try {
-      return await attempt();
+      return await attempt(timer.signal);
     } catch (err) {
-      const outcome = outcomeOf(err);
+      const outcome: Outcome = timer.signal.aborted ? { kind: 'maybe-processed' } : outcomeOf(err);
       if (outcome.kind === 'maybe-processed' && spends) throw new RefreshOutcomeUnknownError(err);
       if (outcome.kind === 'final' || n >= retries) throw err;
       const backoff = Math.min(maxDelay, minDelay * 2 ** n) * (0.5 + Math.random() / 2);
       const wait = outcome.kind === 'not-processed' && outcome.retryAfter !== undefined ? outcome.retryAfter * 1000 : backoff;
       if (wait > maxDelay) throw err;
       await new Promise((resolve) => setTimeout(resolve, wait));
+    } finally {
+      clearTimeout(clock);
     }
   }
 }

@@ -86,8 +86,8 @@ export class OAuth2Session extends TokenSession {
   async clientCredentials(params: Params = {}): Promise<TokenSet> {
     const scope = params.scope ?? this.options.scope;
     // RFC 8707 §2: the same grant, with `resource`, gives session.fetch(…, { resource }) its tokens.
-    const obtain = async (resource?: string) =>
-      processTokenResponse(await clientCredentialsGrantRequest(await this.metadata(), this.client, this.auth, { scope, resource }, this.http()), this.clock);
+    const obtain = async (resource?: string, signal?: AbortSignal) =>
+      processTokenResponse(await clientCredentialsGrantRequest(await this.metadata(), this.client, this.auth, { scope, resource }, this.http(signal)), this.clock);
     const token = await this.keeper.save(await obtain(), 'issued');
     this.reissue = obtain;
     return token;

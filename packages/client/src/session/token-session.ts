@@ -44,7 +44,7 @@ export class TokenSession {
   /** The server's clock, from the Date header of its token responses. */
   protected readonly clock = new ServerClock();
   /** How to get a new token (for a resource, RFC 8707) without a refresh token: set by clientCredentials(). */
-  protected reissue: ((resource?: string) => Promise<TokenSet>) | undefined;
+  protected reissue: ((resource: string | undefined, signal: AbortSignal) => Promise<TokenSet>) | undefined;
   private server: Promise<AuthorizationServer> | undefined;
   /** The DPoP key (RFC 9449) proofs are made with, when the session uses DPoP. */
   protected readonly dpop: DPoPKey | undefined;
@@ -256,7 +256,7 @@ export class TokenSession {
     const retry = this.options.retry ?? {};
     if (current?.refresh_token === undefined) {
       const reissue = this.reissue;
-      if (reissue) return withRetries(() => reissue(params.resource), retry, false);
+      if (reissue) return withRetries((signal) => reissue(params.resource, signal), retry, false, this.options.refreshTimeout);
       throw new MissingTokenError('refresh_token');
     }
     const as = await this.metadata();
@@ -264,13 +264,14 @@ export class TokenSession {
     let token: TokenSet;
     try {
       token = await withRetries(
-        async () => {
+        async (signal) => {
           // A browser that knows it is offline: nothing would be sent, so say so without trying.
           if ((globalThis.navigator as { onLine?: boolean } | undefined)?.onLine === false) throw new NetworkError(as.token_endpoint ?? as.issuer, 'offline', true);
-          return processTokenResponse(await refreshTokenGrantRequest(as, this.client, this.auth, refreshToken, params, this.http()), this.clock);
+          return processTokenResponse(await refreshTokenGrantRequest(as, this.client, this.auth, refreshToken, params, this.http(signal)), this.clock);
         },
         retry,
         true,
+        this.options.refreshTimeout,
       );
     } catch (err) {
       redactSecrets(err, [refreshToken]);
