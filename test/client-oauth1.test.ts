@@ -305,3 +305,42 @@ describe('OAuth1Session: what comes back is checked (RFC 5849 §2)', () => {
     expect(sent).toBe(0);
   });
 });
+
+describe('OAuth1Session.fetch and redirects', () => {
+  /** An API whose /photos answers `status` to `location`, and what each request that reached a server carried. */
+  function redirecting(status: number, location: string) {
+    const seen: Array<{ url: string; method: string; text: string }> = [];
+    const fake: typeof fetch = async (input, init) => {
+      const request = new Request(input, init);
+      const text = `${request.url} ${request.headers.get('authorization') ?? ''} ${request.body ? await request.text() : ''}`;
+      seen.push({ url: request.url, method: request.method, text });
+      return new URL(request.url).pathname === '/photos' ? new Response(null, { status, headers: { location } }) : new Response('ok');
+    };
+    return { seen, fake };
+  }
+  const secrets = { clientKey: 'ck', clientSecret: 'CLIENT-SECRET-xyz', token: 'tok', tokenSecret: 'TOKEN-SECRET-abc', signatureMethod: 'PLAINTEXT' } as const;
+
+  it.each(['header', 'query', 'body'] as const)('RFC 5849 §3.4.4: a 307 to another origin gets the request unsigned: no signed parameter, no secret (placement %s)', async (placement) => {
+    const { seen, fake } = redirecting(307, 'https://other.example/collect');
+    const session = new OAuth1Session({ ...secrets, placement, fetch: fake });
+    const res = await session.fetch('https://api.example/photos', { method: 'POST', body: new URLSearchParams({ title: 'Summer' }) });
+    expect(res.status).toBe(200);
+    const other = seen.filter((r) => r.url.startsWith('https://other.example/'));
+    expect(other).toHaveLength(1);
+    expect(other[0]!.text).toContain('title=Summer');
+    expect(other[0]!.text).not.toMatch(/oauth_|SECRET/);
+  });
+
+  it('RFC 5849 §3.4.1: a redirect within the origin is followed with a new signature for the new URL (a fresh nonce)', async () => {
+    const { seen, fake } = redirecting(308, '/photos2');
+    const session = new OAuth1Session({ ...secrets, placement: 'body', fetch: fake });
+    expect((await session.fetch('https://api.example/photos', { method: 'POST', body: new URLSearchParams({ title: 'Summer' }) })).status).toBe(200);
+    expect(seen.map((r) => [r.url, r.method])).toEqual([
+      ['https://api.example/photos', 'POST'],
+      ['https://api.example/photos2', 'POST'],
+    ]);
+    const nonces = seen.map((r) => /oauth_nonce=(\w+)/.exec(r.text)?.[1]);
+    expect(nonces[1]).toBeDefined();
+    expect(nonces[1]).not.toBe(nonces[0]);
+  });
+});

@@ -6,7 +6,7 @@
  * The secrets (client secret, RSA key, token and its secret) live in private fields, so that
  * JSON.stringify, util.inspect and String() show none of them; error messages name none either.
  */
-import { ConfigurationError, NetworkError } from '../errors.js';
+import { ConfigurationError, InvalidResponseError, NetworkError, safeUrl } from '../errors.js';
 import { checkUrl, type HttpOptions } from '../http.js';
 import {
   buildResourceOwnerAuthorizationUrl,
@@ -42,6 +42,9 @@ export interface OAuth1SessionOptions extends Omit<HttpOptions, 'signal'> {
 
 /** The options without the secrets; the secrets are kept apart. */
 type Settings = Omit<OAuth1SessionOptions, 'clientSecret' | 'rsaKey' | 'token' | 'tokenSecret'> & { signatureMethod: SignatureMethod };
+
+/** Fetch's own limit (Fetch §4.4). */
+const MAX_REDIRECTS = 20;
 
 export class OAuth1Session {
   /** The client credentials' identifier: not a secret, it is sent with every request. */
@@ -122,7 +125,30 @@ export class OAuth1Session {
   async fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
     const request = new Request(input, init);
     checkUrl(request.url, this.#settings);
-    return this.#send(request, this.#token);
+    if (request.redirect !== 'follow') return this.#send(request, this.#token);
+    // Redirects are followed here, not by fetch: it would send the signed parameters (a body's,
+    // on 307/308) to wherever Location points, with a signature made for the old URL. Within the
+    // origin each hop is signed afresh; to another origin the request goes unsigned, as fetch
+    // drops an Authorization header (OAuth2Session.fetch's tokens) on a cross-origin redirect.
+    const body = request.body === null ? undefined : await request.arrayBuffer();
+    let { method, url } = request;
+    const headers = new Headers(request.headers);
+    for (let hops = 0; hops <= MAX_REDIRECTS; hops++) {
+      const hop: RequestInit = { method, headers, body: body === undefined || method === 'GET' || method === 'HEAD' ? null : body, signal: request.signal };
+      const response = await this.#send(new Request(url, { ...hop, redirect: 'manual' }), this.#token);
+      const location = response.headers.get('location');
+      if (![301, 302, 303, 307, 308].includes(response.status) || location === null) return response;
+      await response.body?.cancel();
+      // Fetch §4.4 HTTP-redirect fetch: 303, and 301/302 after a POST, become a GET without a body.
+      if ((response.status === 303 && method !== 'HEAD') || ((response.status === 301 || response.status === 302) && method === 'POST')) {
+        method = 'GET';
+        for (const name of ['content-encoding', 'content-language', 'content-location', 'content-type']) headers.delete(name);
+      }
+      const next = new URL(location, url);
+      if (next.origin !== new URL(url).origin) return (this.#settings.fetch ?? fetch)(new Request(next, { ...hop, method, headers, body: method === 'GET' || method === 'HEAD' ? null : hop.body, redirect: 'follow' }));
+      url = checkUrl(next, this.#settings).href;
+    }
+    throw new InvalidResponseError(`more than ${MAX_REDIRECTS} redirects from ${safeUrl(request.url)}`);
   }
 
   /** The current credentials (temporary during the flow, token credentials after it), to store. */
