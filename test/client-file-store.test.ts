@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TokenSet } from '@tessera/client';
 import { FileTokenStore } from '@tessera/client/file-store';
+import { RedisTokenStore } from '@tessera/client/redis';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 
 let dir: string;
@@ -60,5 +61,35 @@ describe('FileTokenStore', () => {
     await expect(new FileTokenStore(path).get('alice')).rejects.toThrow(/does not hold a token store/);
     await expect(new FileTokenStore(path).set('alice', token(1))).rejects.toThrow();
     expect(readFileSync(path, 'utf8')).toBe('[1,2,3]');
+  });
+});
+
+describe('an entry that is not a token set', () => {
+  const notTokenSets: Array<[string, unknown]> = [
+    ['null', null],
+    ['a string', 'at-1'],
+    ['a number', 5],
+    ['an array', []],
+    ['an object without token_type', { access_token: 'at-1' }],
+    ['an access_token that is not a string', { access_token: 5, token_type: 'Bearer' }],
+  ];
+
+  it.each(notTokenSets)('FileTokenStore: %s under a key is a TokenStoreError (ERR_TOKEN_STORE) naming the file and the key, not a TypeError', async (_, entry) => {
+    const path = join(dir, 'tokens.json');
+    writeFileSync(path, JSON.stringify({ alice: entry }));
+    const err = await new FileTokenStore(path).get('alice').catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'ERR_TOKEN_STORE', name: 'TokenStoreError' });
+    expect((err as Error).message).toContain(path);
+    expect((err as Error).message).toContain('"alice"');
+    // Other keys still read, and a key that is not there is no token.
+    await expect(new FileTokenStore(path).get('toString')).resolves.toBeUndefined();
+  });
+
+  it.each(notTokenSets)('RedisTokenStore: %s under a key is a TokenStoreError (ERR_TOKEN_STORE) naming the key, not a TypeError', async (_, entry) => {
+    const redis = { sendCommand: async (args: string[]) => (args[1] === 'tessera:token:alice' ? JSON.stringify(entry) : null) };
+    const err = await new RedisTokenStore(redis).get('alice').catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'ERR_TOKEN_STORE', name: 'TokenStoreError' });
+    expect((err as Error).message).toContain('tessera:token:alice');
+    await expect(new RedisTokenStore(redis).get('bob')).resolves.toBeUndefined();
   });
 });

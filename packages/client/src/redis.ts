@@ -12,7 +12,7 @@
 import { ConfigurationError, TokenLockError } from './errors.js';
 import type { TokenLock } from './lock/token-lock.js';
 import type { TokenSet } from './rfc6749/token.js';
-import { parseStored, type TokenStore } from './store/token-store.js';
+import { parseStored, storedTokenSet, type TokenStore } from './store/token-store.js';
 
 /** What is needed of a Redis client: node-redis's raw command call. */
 export interface RedisCommands {
@@ -89,7 +89,8 @@ export class RedisTokenStore implements TokenStore {
 
   async get(key: string): Promise<TokenSet | undefined> {
     const value = await this.#redis.sendCommand(['GET', `${this.#prefix}${key}`]);
-    return typeof value === 'string' ? (parseStored(value, `the Redis key ${this.#prefix}${key}`, 'delete it') as TokenSet) : undefined;
+    const where = `the Redis key ${this.#prefix}${key}`;
+    return typeof value === 'string' ? storedTokenSet(parseStored(value, where, 'delete it'), where, 'delete it') : undefined;
   }
 
   async set(key: string, token: TokenSet): Promise<void> {

@@ -20,7 +20,7 @@ import { TokenStoreError } from '../errors.js';
 import type { TokenLock } from '../lock/token-lock.js';
 import type { TokenSet } from '../rfc6749/token.js';
 import { FileLock, type FileLockOptions } from './file-lock.js';
-import { parseStored, type TokenStore } from './token-store.js';
+import { parseStored, storedTokenSet, type TokenStore } from './token-store.js';
 
 type Contents = Record<string, TokenSet>;
 
@@ -50,7 +50,8 @@ export class FileTokenStore implements TokenStore {
 
   async get(key: string): Promise<TokenSet | undefined> {
     await this.queue.catch(() => {});
-    return (await this.read())[key];
+    const contents = await this.read();
+    return storedTokenSet(Object.hasOwn(contents, key) ? contents[key] : undefined, `${this.path} (key ${JSON.stringify(key)})`, 'repair it or delete it (the session then has no token)');
   }
 
   set(key: string, token: TokenSet): Promise<void> {

@@ -10,7 +10,7 @@
 import type { TokenLock } from '../lock/token-lock.js';
 import { WebLocksTokenLock } from '../lock/web-locks.js';
 import type { TokenSet } from '../rfc6749/token.js';
-import type { TokenStore } from './token-store.js';
+import { storedTokenSet, type TokenStore } from './token-store.js';
 
 export interface IndexedDbTokenStoreOptions {
   /** The database's name (default `tessera-tokens`); the object store inside is `tokens`. */
@@ -36,7 +36,7 @@ export class IndexedDbTokenStore implements TokenStore {
   }
 
   async get(key: string): Promise<TokenSet | undefined> {
-    return (await this.#run('readonly', (s) => s.get(key))) as TokenSet | undefined;
+    return storedTokenSet(await this.#run('readonly', (s) => s.get(key)), `the IndexedDB entry ${JSON.stringify(key)} of ${this.#name}`, 'delete it');
   }
 
   async set(key: string, token: TokenSet): Promise<void> {

@@ -16,6 +16,21 @@ export function parseStored(text: string, where: string, remedy: string): unknow
 }
 
 /**
+ * A store's entry for one key, checked to be a token set (an object with an access_token and a
+ * token_type): anything else (null, a string, an array, another shape, written by hand or by
+ * another program) is a TokenStoreError naming `where`, never what it holds, rather than a
+ * TypeError deep in the session. Undefined (no entry) stays undefined.
+ */
+export function storedTokenSet(value: unknown, where: string, remedy: string): TokenSet | undefined {
+  if (value === undefined) return undefined;
+  const token = value as { access_token?: unknown; token_type?: unknown } | null;
+  if (typeof token !== 'object' || token === null || Array.isArray(token) || typeof token.access_token !== 'string' || token.access_token === '' || typeof token.token_type !== 'string') {
+    throw new TokenStoreError(`${where} does not hold a token set (an object with access_token and token_type): ${remedy}`);
+  }
+  return value as TokenSet;
+}
+
+/**
  * A place for token sets, by key (one key per session: a user, or the client itself). `set`
  * must resolve only once the token is durably stored: the session waits for it before using a
  * rotated refresh token's successor, so a crash never leaves a store holding a spent token.
