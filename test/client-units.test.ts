@@ -78,6 +78,16 @@ describe('token responses (RFC 6749 §5)', () => {
     await expect(processTokenResponse(json(200, { access_token: 'x', token_type: 'bearer' }))).resolves.toMatchObject({ token_type: 'bearer' });
   });
 
+  it('RFC 6749 §7.1: a session without DPoP refuses token_type DPoP (it would present it as Bearer); a session with DPoP takes it', async () => {
+    const server = { issuer: 'https://as.example', token_endpoint: 'https://as.example/token' };
+    const fake: typeof fetch = async () => json(200, { access_token: 'x', token_type: 'DPoP', expires_in: 60 });
+    const plain = new OAuth2Session({ server, clientId: 'app', fetch: fake });
+    await expect(plain.clientCredentials()).rejects.toBeInstanceOf(InvalidResponseError);
+    expect(await plain.getToken()).toBeUndefined();
+    const bound = new OAuth2Session({ server, clientId: 'app', fetch: fake, dpop: true });
+    await expect(bound.clientCredentials()).resolves.toMatchObject({ token_type: 'DPoP' });
+  });
+
   it('RFC 6749 §5.2: the error body becomes an OAuthResponseError with error, error_description, error_uri and status', async () => {
     const err = await processTokenResponse(json(400, { error: 'invalid_scope', error_description: 'no', error_uri: 'https://as.example/e' })).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(OAuthResponseError);

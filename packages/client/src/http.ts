@@ -42,8 +42,14 @@ export function checkUrl(url: string | URL, options: HttpOptions = {}): URL {
 /** Form parameters whose values are credentials (RFC 6749, 7009, 7523, 7662, 8628, 8693). */
 const CREDENTIAL_PARAMS = ['client_secret', 'client_assertion', 'refresh_token', 'code', 'code_verifier', 'password', 'token', 'device_code', 'subject_token', 'actor_token'];
 
-/** The credentials each response's request carried, for checkResponse to blank by value in what the server says back. */
-const sentCredentials = new WeakMap<Response, string[]>();
+/**
+ * What each response's request carried: its credentials, for checkResponse to blank by value in
+ * what the server says back, and whether it had a DPoP proof.
+ */
+const sent = new WeakMap<Response, { credentials: string[]; dpop: boolean }>();
+
+/** Whether the request `response` answers carried a DPoP proof (undefined: not sent by this module). */
+export const sentWithDPoP = (response: Response): boolean | undefined => sent.get(response)?.dpop;
 
 /** The credential values in a request: its form's, and its Authorization header's (a Basic secret, as sent and decoded; a token). */
 function credentialsOf(body: unknown, headers: Headers): string[] {
@@ -76,7 +82,7 @@ export async function send(url: string | URL, init: RequestInit, options: HttpOp
   const go = (h: Headers) => (options.fetch ?? fetch)(target.href, { ...init, headers: h, signal });
   try {
     const response = await (options.dpop ? options.dpop.send(init.method ?? 'GET', target, headers, accessToken, go) : go(headers));
-    sentCredentials.set(response, credentialsOf(init.body, headers));
+    sent.set(response, { credentials: credentialsOf(init.body, headers), dpop: options.dpop !== undefined });
     return response;
   } catch (err) {
     if (signal?.aborted) throw signal.reason;
@@ -122,7 +128,7 @@ export async function checkResponse(response: Response, expected = 200): Promise
       retryAfter,
     );
     // What the request carried (a secret, a token) is blanked by value, however short.
-    throw redactSecrets(err, sentCredentials.get(response) ?? []);
+    throw redactSecrets(err, sent.get(response)?.credentials ?? []);
   }
   throw new InvalidResponseError(`unexpected HTTP ${response.status}`, response.status, retryAfter);
 }

@@ -1,7 +1,7 @@
 /** The token endpoint (RFC 6749 §3.2): one request builder for every grant, one response check. */
 import { epochSeconds } from '../encoding.js';
 import { InvalidResponseError } from '../errors.js';
-import { checkResponse, type HttpOptions, optionalString, postForm, readJson, requireString } from '../http.js';
+import { checkResponse, type HttpOptions, optionalString, postForm, readJson, requireString, sentWithDPoP } from '../http.js';
 import { endpoint } from '../rfc8414/discovery.js';
 import type { ServerClock } from '../session/server-clock.js';
 import type { AuthorizationServer } from '../rfc8414/metadata.js';
@@ -70,8 +70,12 @@ export async function processTokenResponse(response: Response, clock?: ServerClo
   const access_token = requireString(body, 'access_token', status);
   const token_type = requireString(body, 'token_type', status);
   // RFC 6749 §7.1: the client MUST NOT use a token whose type it does not understand: Bearer
-  // (RFC 6750) or DPoP (RFC 9449 §5, for a client that sent a proof).
-  if (token_type.toLowerCase() !== 'bearer' && token_type.toLowerCase() !== 'dpop') throw new InvalidResponseError(`unsupported token_type '${token_type}'`, status);
+  // (RFC 6750) or DPoP (RFC 9449 §5), only for a request that sent a proof (a client without a
+  // key would present it as a Bearer token).
+  const type = token_type.toLowerCase();
+  if ((type !== 'bearer' && type !== 'dpop') || (type === 'dpop' && sentWithDPoP(response) === false)) {
+    throw new InvalidResponseError(`unsupported token_type '${token_type}'`, status);
+  }
   // expires_at is the client's own (computed below), not an RFC 6749 member: a server's is dropped.
   const { resource_tokens: _notTheServers, expires_at: _notAMember, ...fields } = body;
   const token: TokenSet = { ...fields, access_token, token_type };
