@@ -304,6 +304,14 @@ describe('OAuth1Session: what comes back is checked (RFC 5849 §2)', () => {
     await expect(session.fetch('http://api.example/photos')).rejects.toBeInstanceOf(ConfigurationError);
     expect(sent).toBe(0);
   });
+
+  it('a URL with userinfo (user:password@) is a ConfigurationError that names the URL without it, as OAuth2Session.fetch says', async () => {
+    const session = new OAuth1Session({ clientKey: 'k', clientSecret: 's' });
+    const err = (await session.fetch('https://user:HUNTER2pass@api.example/x?q=1').catch((e: unknown) => e)) as Error;
+    expect(err).toBeInstanceOf(ConfigurationError);
+    expect(err.message).toContain('https://api.example/x');
+    expect(err.message).not.toContain('HUNTER2pass');
+  });
 });
 
 describe('OAuth1Session.fetch and redirects', () => {

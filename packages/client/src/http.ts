@@ -69,6 +69,19 @@ function credentialsOf(body: unknown, headers: Headers): string[] {
 }
 
 /**
+ * new Request(input, init), for session.fetch; a URL or init it refuses (a URL with user:password@,
+ * say) is a ConfigurationError naming the URL without its userinfo or query: Request's own error
+ * repeats the URL, credentials included.
+ */
+export function makeRequest(input: RequestInfo | URL, init?: RequestInit): Request {
+  try {
+    return new Request(input, init);
+  } catch {
+    throw new ConfigurationError(`cannot make a request to ${safeUrl(input instanceof Request ? input.url : String(input))}: the URL or init is not valid`);
+  }
+}
+
+/**
  * Sends a request, turning a failure to get any response into a NetworkError (aborts pass
  * through). `accessToken`: the DPoP-bound token the request presents, for its proof's `ath`.
  */

@@ -7,7 +7,7 @@
  * JSON.stringify, util.inspect and String() show none of them; error messages name none either.
  */
 import { ConfigurationError, InvalidResponseError, NetworkError, safeUrl } from '../errors.js';
-import { checkUrl, type HttpOptions } from '../http.js';
+import { checkUrl, type HttpOptions, makeRequest } from '../http.js';
 import {
   buildResourceOwnerAuthorizationUrl,
   type OAuth1AuthorizationResponse,
@@ -123,7 +123,7 @@ export class OAuth1Session {
    * PLAINTEXT sends the secrets themselves (§3.4.4), and no method protects the response.
    */
   async fetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
-    const request = new Request(input, init);
+    const request = makeRequest(input, init);
     checkUrl(request.url, this.#settings);
     if (request.redirect !== 'follow') return this.#send(request, this.#token);
     // Redirects are followed here, not by fetch: it would send the signed parameters (a body's,

@@ -4,8 +4,8 @@
  * grants that obtain a token in the first place.
  */
 import { decodeJwt } from 'jose';
-import { ConfigurationError, IdTokenError, MissingTokenError, NetworkError, OAuthResponseError, ReauthenticationRequiredError, redactSecrets, safeUrl } from '../errors.js';
-import { checkUrl, type HttpOptions } from '../http.js';
+import { ConfigurationError, IdTokenError, MissingTokenError, NetworkError, OAuthResponseError, ReauthenticationRequiredError, redactSecrets } from '../errors.js';
+import { checkUrl, type HttpOptions, makeRequest } from '../http.js';
 import { LocalLock } from '../lock/token-lock.js';
 import { buildEndSessionUrl, type EndSessionParameters } from '../oidc/end-session.js';
 import { validateIdToken } from '../oidc/id-token.js';
@@ -152,13 +152,7 @@ export class TokenSession {
    * token (RFC 8707), obtained and kept by the session.
    */
   async fetch(input: RequestInfo | URL, init?: RequestInit, options: ResourceOptions = {}): Promise<Response> {
-    let request: Request;
-    try {
-      request = new Request(input, init);
-    } catch {
-      // Not Request's own error: its message repeats the URL, credentials (user:password@) included.
-      throw new ConfigurationError(`cannot make a request to ${safeUrl(input instanceof Request ? input.url : String(input))}: the URL or init is not valid`);
-    }
+    const request = makeRequest(input, init);
     // RFC 6750 §5.3: bearer tokens only over TLS (loopback excepted, or allowInsecureRequests).
     checkUrl(request.url, this.http());
     return bearerFetch(
