@@ -44,6 +44,16 @@ describe('tessera webhook', () => {
     expect(noKey.stderr).toMatch(/webhooks need the key that seals their signing secrets: set TESSERA_CLIENT_SECRET_KEY_FILE/);
   });
 
+  it('serve with a sealing key file it cannot use (group-readable, or missing) refuses to start, saying why, rather than answer 500s later', async () => {
+    const wide = join(dir, 'wide.key');
+    writeFileSync(wide, randomBytes(32).toString('base64'), { mode: 0o644 });
+    for (const [file, message] of [[wide, /wide\.key must be readable by its owner only \(chmod 600\)/], [join(dir, 'missing.key'), /cannot read the client secret key file .*missing\.key \(ENOENT\)/]] as const) {
+      const r = await tessera(['serve', '--port', '0'], { env: { ...env, TESSERA_CLIENT_SECRET_KEY_FILE: file } });
+      expect(r.code, r.stderr).toBe(1);
+      expect(r.stderr).toMatch(message);
+    }
+  });
+
   it('add prints the id and the secret once; list, deliveries and remove show the rest, never the secret', async () => {
     const added = await json(['webhook', 'add', 'https://hooks.example.com/tessera', '--event', 'client.*,user.created']);
     expect(added).toMatchObject({ id: expect.any(String), url: 'https://hooks.example.com/tessera', secret: expect.stringMatching(/^whsec_/) });

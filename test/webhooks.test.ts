@@ -4,7 +4,7 @@
  * 500s) gets every event once it is back, each with the same webhook-id on every attempt; no
  * payload holds a token, code, hash or secret. Short backoff settings; no timing assertions.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
@@ -136,6 +136,25 @@ describe('a receiver that is down for a while', () => {
       const audit = await s.tessera.store.readAudit(0, 1000);
       expect(audit.find((r) => r.event === 'webhook.delivery_failed')).toMatchObject({ actor: 'system', data: { webhook: added.webhook.id } });
       expect(JSON.stringify(audit)).not.toContain(added.secret.slice(6));
+    } finally {
+      await s.close();
+    }
+  });
+
+  it('a sealing key file that becomes unreadable (its mode widened) fails each attempt, recorded with the cause, until the delivery is given up: never a claim retried for ever', async () => {
+    const ownKey = join(mkdtempSync(join(tmpdir(), 'tessera-webhooks-key-')), 'seal.key');
+    copyFileSync(keyFile, ownKey);
+    chmodSync(ownKey, 0o600);
+    const s = await startTestServer({ ...FAST, clientSecretKeyFile: ownKey, webhookRetention: 1 });
+    try {
+      await s.tessera.engine.addWebhook('https://hooks.example/tessera', ['client.created'], { actor: 'test' });
+      // The worker reads the key at its first attempt, after this.
+      chmodSync(ownKey, 0o644);
+      await s.createClient();
+      await expect.poll(async () => (await s.tessera.store.listDeliveries({}))[0]?.status, { timeout: 20_000 }).toBe('failed');
+      const [delivery] = await s.tessera.store.listDeliveries({});
+      expect(delivery?.attempts).toBeGreaterThan(0);
+      expect(delivery?.lastError).toMatch(/must be readable by its owner only/);
     } finally {
       await s.close();
     }

@@ -54,11 +54,11 @@ export function startWebhookWorker(store: Store, options: WorkerOptions): Webhoo
     const attempts = d.attempts + 1;
     let httpStatus: number | null = null;
     let error: string | null = null;
-    const key = options.sealingKey();
-    const secret = key && openSealedSecret(key, claim.sealedSecret, `webhook:${d.webhookId}`);
-    if (!secret) {
-      error = 'cannot open the signing secret: clientSecretKeyFile is unset or not the key it was sealed with';
+    const opened = signingSecret(claim);
+    if ('error' in opened) {
+      error = opened.error;
     } else {
+      const { secret } = opened;
       const body = webhookBody(d);
       const timestamp = Math.floor(now() / 1000);
       const result = await post(claim.url, body, {
@@ -80,6 +80,22 @@ export function startWebhookWorker(store: Store, options: WorkerOptions): Webhoo
       : [];
     await store.recordDelivery(d.id, outcome, audit);
     if (error !== null) options.onFailedAttempt?.({ delivery: d.id, webhook: d.webhookId, attempts, error, failed: outcome.outcome === 'failed' });
+  }
+
+  /**
+   * The subscription's signing secret, or why there is none. A key file that cannot be read (gone,
+   * its mode widened) is a failed attempt like any other, recorded and retried until the delivery
+   * is given up, not an error that leaves the claim to be taken again for ever.
+   */
+  function signingSecret(claim: ClaimedDelivery): { secret: string } | { error: string } {
+    let key: Buffer | undefined;
+    try {
+      key = options.sealingKey();
+    } catch (err) {
+      return { error: (err as Error).message };
+    }
+    const secret = key && openSealedSecret(key, claim.sealedSecret, `webhook:${claim.delivery.webhookId}`);
+    return secret ? { secret } : { error: 'cannot open the signing secret: clientSecretKeyFile is unset or not the key it was sealed with' };
   }
 
   /** One POST: its status, and an error unless it was 2xx. Redirects are not followed (a 3xx is a failure). */

@@ -9,6 +9,7 @@ import { startServer } from '../../server.js';
 import { CommandError, type DataFile, EXIT, env, oneOf, parse, UsageError, type Command } from '../args.js';
 import { redactUrl } from '../../store/postgres/connection.js';
 import { databaseError, prepareDataFile } from '../database.js';
+import { needSealingKey } from './client-fields.js';
 import { print, printJson } from '../io.js';
 import { flags, resolve, serveSettings, serverConfig, settingsHelp } from '../settings.js';
 
@@ -40,6 +41,9 @@ default info).`;
     const host = own.host ?? DEFAULT.hostname;
     const synchronous = own.sync ?? 'full';
     const config: Partial<ServerConfig> = serverConfig(values, db.file);
+    // A key file set but unusable (missing, its mode too wide) is said at start, not as 500s on the
+    // first client_secret_jwt client or webhook and failed deliveries later.
+    if (config.clientSecretKeyFile !== undefined && config.clientSecretKeyFile !== '') needSealingKey(config);
     const legacyGrants = config.legacyGrants ?? [];
 
     const metricsOptions = own.metricsPort === undefined ? undefined : { port: own.metricsPort, host: own.metricsHost, tokenCountInterval: own.metricsTokenCountInterval };
