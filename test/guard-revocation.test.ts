@@ -104,6 +104,8 @@ describe('guard: "issued before T"', () => {
     const [a, b] = [await h.client({ tokenFormat: 'jwt' }), await h.client({ tokenFormat: 'jwt' })];
     const user = await h.userTokens(await h.codeClient({ tokenFormat: 'jwt' }));
     const [early, earlyB] = [await accessToken(h, a), await accessToken(h, b)];
+    // "Before T" is strict: a token issued in T's own millisecond is not before it. T comes after the clock has moved on.
+    await new Promise((resolve) => setTimeout(resolve, 2));
     await h.engine.revoke({ issuedBefore: Date.now() }, { actor: 'test' });
     const late = await accessToken(h, a);
     await expectAccepted(h, gs, { early: [early, false], earlyB: [earlyB, false], user: [user.access_token, false], late: [late, true] });
