@@ -83,6 +83,13 @@ describe('problem details on bad input (never 500)', () => {
     problem(await s.call(token, 'POST', '/clients', '{not json'), 400);
     problem(await s.call(token, 'GET', '/clients?limit=0'), 400);
     problem(await s.call(token, 'GET', '/clients?limit=1&limit=2'), 400);
+    // The OpenAPI document says integer: decimal digits only, not whatever Number() reads as one.
+    for (const limit of ['0x2', '0b11', '1e1', '5.0', '%20%204%20', '']) {
+      const res = await s.call(token, 'GET', `/clients?limit=${limit}`);
+      problem(res, 400);
+      expect(res.body.errors, limit).toEqual([expect.objectContaining({ pointer: '/query/limit' })]);
+    }
+    expect((await s.call(token, 'GET', '/clients?limit=2')).status).toBe(200);
     problem(await s.call(token, 'GET', '/clients?cursor=%%%'), 400);
   });
 

@@ -13,9 +13,16 @@ export const MAX_PAGE = 500;
 /** An ISO 8601 date-time (RFC 3339) in a query or body, as ms since the epoch. */
 export const isoTime = z.iso.datetime({ offset: true }).transform((v) => Date.parse(v));
 
+/**
+ * A query value that is a whole number written in decimal digits, as the OpenAPI document's
+ * `integer` says; anything else (0x2, 1e1, 5.0, spaces) stays a string and is refused, where
+ * Number() would have read it as some number.
+ */
+const digits = (v: unknown) => (typeof v === 'string' && /^\d{1,15}$/.test(v) ? Number(v) : v);
+
 /** `limit` and `cursor` of every listing. */
 export const paging = {
-  limit: z.coerce.number().int().min(1).max(MAX_PAGE).default(PAGE).describe(`rows per page (at most ${MAX_PAGE})`),
+  limit: z.preprocess(digits, z.number().int().min(1).max(MAX_PAGE)).default(PAGE).describe(`rows per page (at most ${MAX_PAGE})`),
   cursor: z.string().max(512).optional().describe('next_cursor of the previous page'),
 };
 
