@@ -110,6 +110,30 @@ describe('timeouts free the connections of slow and half-sent requests', () => {
     expect(t).not.toBe('held');
   });
 
+  it('requests node:http cannot take are answered in the listener\'s error shape: RFC 6749 §5.2 JSON on the server, RFC 9457 problems on the admin listener, both no-store', async () => {
+    const admin = await startTestServer(TIMEOUTS, { adminPort: 0 });
+    try {
+      for (const [url, type] of [[server.url, 'application/json'], [admin.adminUrl as string, 'application/problem+json']] as const) {
+        const tooLarge = await open(url);
+        tooLarge.socket.write(`GET /admin/api/v1/clients HTTP/1.1\r\nhost: x\r\nx-big: ${'a'.repeat(20_000)}\r\n\r\n`);
+        await tooLarge.closed();
+        const malformed = await open(url);
+        malformed.socket.write('NOT HTTP AT ALL\r\n\r\n');
+        await malformed.closed();
+        for (const [raw, status] of [[tooLarge, 431], [malformed, 400]] as const) {
+          const text = raw.received();
+          expect(text, url).toMatch(new RegExp(`^HTTP/1\\.1 ${status} `));
+          expect(text).toMatch(new RegExp(`content-type: ${type.replace('+', '\\+')}\r\n`, 'i'));
+          expect(text).toMatch(/cache-control: no-store/i);
+          const body = JSON.parse(text.slice(text.indexOf('\r\n\r\n') + 4));
+          expect(body).toMatchObject(type === 'application/json' ? { error: 'invalid_request' } : { status, title: expect.any(String) });
+        }
+      }
+    } finally {
+      await admin.close();
+    }
+  });
+
   it('an idle keep-alive connection is closed after keepAliveTimeout (node:http adds 1 s of grace)', async () => {
     const c = await open(server.url);
     expect(await get(c, '/healthz')).toMatch(/^HTTP\/1\.1 200 /);

@@ -3,9 +3,10 @@
  * and sockets destroyed (not just ended) after a request node:http could not parse or that came
  * too slowly. A half-closed socket holds its file descriptor until the peer closes it.
  */
-import type { ServerOptions } from 'node:http';
+import { type ServerOptions, STATUS_CODES } from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { ServerConfig } from '../config.js';
+import type { PlainResponse } from './types.js';
 
 export type ConnectionLimits = Pick<ServerConfig, 'headersTimeout' | 'requestTimeout' | 'keepAliveTimeout' | 'maxConnections'>;
 
@@ -24,27 +25,31 @@ export function timeoutOptions(limits: ConnectionLimits): ServerOptions {
   return { headersTimeout, requestTimeout, keepAliveTimeout, connectionsCheckingInterval };
 }
 
-const ANSWERS: Record<string, readonly [number, string, string]> = {
-  ERR_HTTP_REQUEST_TIMEOUT: [408, 'Request Timeout', 'the request did not arrive in time'],
-  HPE_HEADER_OVERFLOW: [431, 'Request Header Fields Too Large', 'the request headers are too large'],
-  HPE_CHUNK_EXTENSIONS_OVERFLOW: [413, 'Payload Too Large', 'the chunk extensions are too large'],
+const ANSWERS: Record<string, readonly [number, string]> = {
+  ERR_HTTP_REQUEST_TIMEOUT: [408, 'the request did not arrive in time'],
+  HPE_HEADER_OVERFLOW: [431, 'the request headers are too large'],
+  HPE_CHUNK_EXTENSIONS_OVERFLOW: [413, 'the chunk extensions are too large'],
 };
-const BAD_REQUEST = [400, 'Bad Request', 'malformed HTTP request'] as const;
+const BAD_REQUEST = [400, 'malformed HTTP request'] as const;
 
 /**
- * node:http's `clientError`: answers with an RFC 6749 §5.2 error when nothing of a response was
- * written yet, then destroys the socket. Returns the status sent, if any, for the access log.
+ * node:http's `clientError`: answers when nothing of a response was written yet, then destroys the
+ * socket. `render` makes the answer as the listener's other errors are made (an RFC 6749 §5.2
+ * error; on the admin listener an RFC 9457 problem). Returns the status sent, if any, for the
+ * access log.
  */
-export function answerClientError(err: NodeJS.ErrnoException, socket: Duplex, reqId: string): number | undefined {
+export function answerClientError(
+  err: NodeJS.ErrnoException, socket: Duplex, reqId: string, render: (status: number, description: string) => PlainResponse,
+): number | undefined {
   // node:http's own handler checks the same: never write into a response already under way.
   const responding = (socket as { _httpMessage?: { headersSent?: boolean } })._httpMessage?.headersSent === true;
   let sent: number | undefined;
   if (err.code !== 'ECONNRESET' && socket.writable && !responding) {
-    const [status, reason, description] = ANSWERS[err.code ?? ''] ?? BAD_REQUEST;
-    const body = JSON.stringify({ error: 'invalid_request', error_description: description });
-    socket.write(
-      `HTTP/1.1 ${status} ${reason}\r\ncontent-type: application/json\r\ncache-control: no-store\r\nx-content-type-options: nosniff\r\nx-request-id: ${reqId}\r\nconnection: close\r\ncontent-length: ${body.length}\r\n\r\n${body}`,
-    );
+    const [code, description] = ANSWERS[err.code ?? ''] ?? BAD_REQUEST;
+    const { status, headers, body } = render(code, description);
+    const lines = Object.entries({ ...headers, 'x-content-type-options': 'nosniff', 'x-request-id': reqId, connection: 'close', 'content-length': Buffer.byteLength(body) })
+      .map(([name, value]) => `${name}: ${value}\r\n`);
+    socket.write(`HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\n${lines.join('')}\r\n${body}`);
     sent = status;
   }
   // Destroyed, not ended: an ended socket stays half-open until the peer closes it.

@@ -369,7 +369,7 @@ export function createNodeServer(handler: Handler, options: NodeServerOptions): 
   });
   server.on('clientError', (err: NodeJS.ErrnoException, socket) => {
     const reqId = requestId(undefined);
-    const status = answerClientError(err, socket, reqId);
+    const status = answerClientError(err, socket, reqId, (code, description) => toError(new OAuthError('invalid_request', description, { status: code })));
     if (status !== undefined) onResponse?.({ reqId, status, error: 'invalid_request', code: err.code });
   });
   return server;
