@@ -399,7 +399,7 @@ describe('OpenID Connect Core §3.1.2.1: prompt, max_age, id_token_hint, login_h
     expect(query((await agent.get(authorize(c, { max_age: '0', prompt: 'none' }))).location).get('error')).toBe('login_required');
   });
 
-  it('§3.1.2.1 id_token_hint: the same user goes on; another user must sign in (login_required with prompt=none); a forged or foreign hint is invalid_request', async () => {
+  it('§3.1.2.1 id_token_hint: the same user goes on; another signed-in user gets login_required (the login page only with prompt=login); a forged or foreign hint is invalid_request', async () => {
     const c = await h.codeClient({ scope: 'openid' });
     const other = await h.codeClient({ scope: 'openid' });
     const [ada, bob] = [await h.user(), await h.user()];
@@ -410,10 +410,30 @@ describe('OpenID Connect Core §3.1.2.1: prompt, max_age, id_token_hint, login_h
     const adaAgent = await h.signedIn(ada);
     expect(query((await adaAgent.get(authorize(c, { id_token_hint: adaToken, prompt: 'none' }))).location).get('code')).toBeTruthy();
     expect(query((await bobAgent.get(authorize(c, { id_token_hint: adaToken, prompt: 'none' }))).location).get('error')).toBe('login_required');
-    expect((await bobAgent.get(authorize(c, { id_token_hint: adaToken }))).location).toMatch(/\/login\?return_to=/);
+    expect(query((await bobAgent.get(authorize(c, { id_token_hint: adaToken }))).location).get('error')).toBe('login_required');
+    expect((await bobAgent.get(authorize(c, { id_token_hint: adaToken, prompt: 'login' }))).location).toMatch(/\/login\?return_to=/);
     const foreign = (await oidcTokens(h, other, 'openid', {}, ada)).id_token as string;
     for (const hint of [forged(adaToken), 'not.a.jwt', foreign]) {
       expect(query((await adaAgent.get(authorize(c, { id_token_hint: hint }))).location).get('error')).toBe('invalid_request');
+    }
+  });
+
+  it('§3.1.2.1 id_token_hint, signed out: the login page; the hinted user signing in gets a code, another user login_required, never the login page again (no loop)', async () => {
+    const c = await h.codeClient({ scope: 'openid' });
+    const [ada, bob] = [await h.user(), await h.user()];
+    await consented(c, ada);
+    await consented(c, bob);
+    const adaToken = (await oidcTokens(h, c, 'openid', {}, ada)).id_token as string;
+    for (const [who, expected] of [[ada, 'code'], [bob, 'error']] as const) {
+      const browser = new Agent(h.server.url);
+      const toLogin = await browser.get(authorize(c, { id_token_hint: adaToken }));
+      expect(toLogin.location).toMatch(/\/login\?return_to=/);
+      const login = await browser.get(toLogin.location as string);
+      const signedIn = await browser.post('/login', { username: who.username, password: who.password, csrf: field(login.body, 'csrf'), return_to: field(login.body, 'return_to') });
+      expect(signedIn.status).toBe(303);
+      const back = query((await browser.get(signedIn.location as string)).location);
+      expect(back.has(expected), `${who.username}: ${back}`).toBe(true);
+      if (expected === 'error') expect(back.get('error')).toBe('login_required');
     }
   });
 

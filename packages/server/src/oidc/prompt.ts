@@ -62,8 +62,12 @@ export async function idTokenHint(value: string, issuer: string, keys: KeyRing):
 
 /**
  * Whether the browser must sign in (again) before the request can go on: no session; prompt=login
- * or select_account (§3.1.2.1); a sign-in older than max_age seconds; or a session of another user than the
- * id_token_hint names. With prompt=none that is login_required instead of a page (§3.1.2.6).
+ * or select_account (§3.1.2.1); a sign-in older than max_age seconds. With prompt=none that is
+ * login_required instead of a page (§3.1.2.6). A signed-in user other than the one id_token_hint
+ * names is login_required too (§3.1.2.1: "otherwise, it SHOULD return an error, such as
+ * login_required"), unless a fresh sign-in was asked for: sending the browser to the login page
+ * instead would bring it back there for ever if the same user signed in again. Signed out, the
+ * hinted user may sign in (a "logged in by the request"); someone else then gets the error.
  * `pushedAt`: when the request was pushed, for one that came by request_uri.
  */
 export function mustSignIn(a: AuthenticationParams, signedIn: SignedIn | undefined, now: number, pushedAt?: number): boolean {
@@ -72,14 +76,13 @@ export function mustSignIn(a: AuthenticationParams, signedIn: SignedIn | undefin
   // A pushed request (RFC 9126) cannot be rewritten on the way back from the login page as
   // afterSignIn rewrites one in the URL: a sign-in since the push satisfies prompt=login and max_age.
   const signedInSincePush = pushedAt !== undefined && signedIn !== undefined && signedIn.session.createdAt >= pushedAt;
-  const stale = signedIn !== undefined && (
-    (!signedInSincePush && (wantsFresh || (a.maxAge !== null && now - signedIn.session.createdAt > a.maxAge * 1000)))
-    || (a.hintSubject !== null && a.hintSubject !== signedIn.user.id)
-  );
+  const stale = signedIn !== undefined && !signedInSincePush && (wantsFresh || (a.maxAge !== null && now - signedIn.session.createdAt > a.maxAge * 1000));
   if ((signedIn === undefined || stale) && a.prompt.has('none')) {
     throw new OAuthError('login_required', signedIn === undefined ? 'the user is not signed in' : 'the user must sign in again');
   }
-  return signedIn === undefined || stale;
+  if (signedIn === undefined || stale) return true;
+  if (a.hintSubject !== null && a.hintSubject !== signedIn.user.id) throw new OAuthError('login_required', 'the signed-in user is not the one id_token_hint names');
+  return false;
 }
 
 /**
