@@ -408,4 +408,17 @@ describe('user-code guessing is throttled (RFC 8628 §5.1)', () => {
     expect(failed[1]).toMatchObject({ endpoint: '/device', data: { address: '127.0.0.1', failures: 2 } });
     expect(JSON.stringify(failed)).not.toMatch(/BBBB|CCCC|DDDD/);
   });
+
+  it('a right code entered between wrong ones wipes out no failures: a user with a pending code of their own still gets 429 after the free failures', async () => {
+    const c = await deviceClient(h);
+    // An attacker's own device authorization: anyone may start one, and entering its code (without deciding) leaves it pending.
+    const own = await startDevice(h, c);
+    const agent = await h.signedIn(await h.user());
+    const statuses: number[] = [];
+    for (const guess of ['EEEE-EEEE', 'FFFF-FFFF', 'GGGG-GGGG']) {
+      statuses.push((await enterCode(agent, guess)).status);
+      expect((await enterCode(agent, own.user_code)).status).not.toBe(400);
+    }
+    expect(statuses).toEqual([400, 400, 429]);
+  });
 });

@@ -46,14 +46,19 @@ export class DeviceVerification {
       this.throttle.cancel(begun.attempt);
       throw err;
     }
-    const { failures, refused } = await this.throttle.end(begun.attempt, found !== undefined);
-    if (!found) {
-      await this.ctx.store.appendAudit([{
-        event: 'device.user_code_failed', actor: `user:${user.id}`, endpoint, userId: user.id, reason: 'no pending device authorization has this code',
-        data: { address: key, failures, refused_since_last: refused },
-      }]);
+    // RFC 8628 §5.1: only wrong codes count. A right one is no success to reward, as a password is
+    // (which only its owner has): anyone can start a device authorization and enter its pending
+    // code between guesses, so it wipes out no failures and makes no address known.
+    if (found) {
+      this.throttle.cancel(begun.attempt);
+      return found;
     }
-    return found;
+    const { failures, refused } = await this.throttle.end(begun.attempt, false);
+    await this.ctx.store.appendAudit([{
+      event: 'device.user_code_failed', actor: `user:${user.id}`, endpoint, userId: user.id, reason: 'no pending device authorization has this code',
+      data: { address: key, failures, refused_since_last: refused },
+    }]);
+    return undefined;
   }
 }
 
