@@ -191,6 +191,18 @@ describe('usage', () => {
 });
 
 describe('clients', () => {
+  it('output to a reader that went away (`| head -0`): one line on stderr saying the output was cut off and what to do about a secret, exit 1, no EPIPE stack', async () => {
+    const child = spawn(process.execPath, [bin, 'client', 'create', '--name', 'piped', '--grant-type', 'client_credentials', '--scope', 'read'], { env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    // The reading end is gone before the secret is written.
+    child.stdout?.destroy();
+    let stderr = '';
+    child.stderr?.on('data', (d) => { stderr += d; });
+    const code = await new Promise<number | null>((resolve) => child.on('close', resolve));
+    expect(code).toBe(1);
+    expect(stderr).toContain('tessera: the output was cut off (its reader closed the pipe); if it held a secret shown once, rotate that secret');
+    expect(stderr).not.toMatch(/EPIPE|\n\s+at /);
+  });
+
   it('client create --json shows the client_secret once; client list and show never show it', async () => {
     const created = await ccClient();
     expect(created).toMatchObject({
