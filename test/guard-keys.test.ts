@@ -39,6 +39,31 @@ describe('guard: signing key rotation', () => {
     expect(await accepts(later, fresh)).toBe(true);
   });
 
+  it('RFC 7517 §4.4: with JWKs that omit alg, a forged header naming another algorithm for a known kid is refused (401) and locks nothing out, in either order', async () => {
+    // An issuer whose JWK Set leaves alg out (optional): the guard sees Tessera's keys that way.
+    const withoutAlg: typeof fetch = async (input, init) => {
+      const res = await fetch(input, init);
+      if (!String(input).endsWith('/jwks.json')) return res;
+      const { keys } = (await res.json()) as { keys: Record<string, unknown>[] };
+      return Response.json({ keys: keys.map(({ alg: _alg, ...jwk }) => jwk) });
+    };
+    const app = await h.client({ tokenFormat: 'jwt' });
+    const genuine = await accessToken(h, app);
+    const { kid } = decodeProtectedHeader(genuine);
+    const b64 = (v: unknown) => Buffer.from(JSON.stringify(v)).toString('base64url');
+    const now = Math.floor(Date.now() / 1000);
+    const claims = { iss: h.server.url, aud: h.server.tessera.config.audience, sub: 's', client_id: app.id, jti: 'forged', iat: now, exp: now + 60 };
+    const forged = (alg: string) => `${b64({ alg, kid, typ: 'at+jwt' })}.${b64(claims)}.${Buffer.alloc(256, 7).toString('base64url')}`;
+    for (const order of ['forged first', 'genuine first'] as const) {
+      const g = await guards.ready({ fetch: withoutAlg });
+      if (order === 'genuine first') expect(await accepts(g, genuine), order).toBe(true);
+      for (const alg of ['RS256', 'PS256', 'ES384', 'EdDSA']) {
+        expect(await g.verifyToken(forged(alg)), `${order}, ${alg}`).toMatchObject({ ok: false, status: 401, error: 'invalid_token' });
+      }
+      expect(await accepts(g, genuine), order).toBe(true);
+    }
+  });
+
   it('a burst of tokens naming unknown kids costs one JWKS refetch per cooldown, not one per token', async () => {
     let jwksFetches = 0;
     const counting: typeof fetch = (input, init) => {

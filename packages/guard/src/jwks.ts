@@ -19,7 +19,21 @@ const MAX_HEADERS = 64;
 
 interface Known {
   jwk: JWK;
-  key?: Promise<CryptoKey>;
+  /** The JWK imported for each algorithm it verified a header of (an RSA key serves RS* and PS*). */
+  keys: Map<string, Promise<CryptoKey>>;
+}
+
+/**
+ * RFC 7518 §3.1, RFC 8037 §3.1: whether a key of this type (and curve) makes signatures of `alg`.
+ * A JWK without `alg` (RFC 7517 §4.4: optional) serves only the algorithms its type fits: any
+ * other a header names is no key for it, rather than an import that fails or a key of the wrong
+ * kind handed to the verifier.
+ */
+function fits(jwk: JWK, alg: string | undefined): boolean {
+  if (jwk.kty === 'RSA') return alg !== undefined && /^(RS|PS)(256|384|512)$/.test(alg);
+  if (jwk.kty === 'EC') return (jwk.crv === 'P-256' && alg === 'ES256') || (jwk.crv === 'P-384' && alg === 'ES384') || (jwk.crv === 'P-521' && alg === 'ES512');
+  if (jwk.kty === 'OKP') return alg === 'EdDSA' || (alg === 'Ed25519' && jwk.crv === 'Ed25519');
+  return false;
 }
 
 export interface JwksOptions {
@@ -67,8 +81,16 @@ export class JwksCache {
       found = this.find(header);
       if (!found) throw new errors.JWKSNoMatchingKey();
     }
-    found.key ??= importJWK(found.jwk, found.jwk.alg ?? header.alg) as Promise<CryptoKey>;
-    return found.key;
+    const alg = found.jwk.alg ?? (header.alg as string);
+    let key = found.keys.get(alg);
+    if (!key) {
+      const imported = importJWK(found.jwk, alg) as Promise<CryptoKey>;
+      key = imported;
+      found.keys.set(alg, imported);
+      // A failed import is not kept: a token with a forged header must not lock the key out for the tokens that follow.
+      imported.catch(() => found.keys.delete(alg));
+    }
+    return key;
   };
 
   /** The key for a token whose header segment already verified once, while the set is current enough. */
@@ -95,10 +117,11 @@ export class JwksCache {
     this.refetch(0).catch(() => {});
   }
 
-  /** RFC 7517 §4.2, §4.4: a signing key whose alg (if stated) is the header's. */
+  /** RFC 7517 §4.2, §4.4: a signing key whose alg (if stated; else its type's) is the header's. */
   private find(header: JWTHeaderParameters): Known | undefined {
     const k = this.known?.get(header.kid);
-    if (!k || (k.jwk.use !== undefined && k.jwk.use !== 'sig') || (k.jwk.alg !== undefined && k.jwk.alg !== header.alg)) return undefined;
+    if (!k || (k.jwk.use !== undefined && k.jwk.use !== 'sig')) return undefined;
+    if (k.jwk.alg !== undefined ? k.jwk.alg !== header.alg : !fits(k.jwk, header.alg)) return undefined;
     return k;
   }
 
@@ -138,7 +161,7 @@ export class JwksCache {
     for (const jwk of set.keys) {
       // Keep an imported key only if its JWK is unchanged: a reused kid must not keep old material.
       const old = this.known?.get(jwk.kid);
-      known.set(jwk.kid, old && JSON.stringify(old.jwk) === JSON.stringify(jwk) ? old : { jwk });
+      known.set(jwk.kid, old && JSON.stringify(old.jwk) === JSON.stringify(jwk) ? old : { jwk, keys: new Map() });
     }
     if (set.keys.length === 1) known.set(undefined, known.get(set.keys[0]?.kid) as Known);
     const before = [...(this.known?.keys() ?? [])].filter((k) => k !== undefined);
