@@ -5,7 +5,7 @@
  * (RFC 9449 §7) included: every adapter goes through verifyRequest.
  */
 import { request } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { type AddressInfo, connect } from 'node:net';
 import { serve } from '@hono/node-server';
 import { createGuard, type Guard, type GuardOptions, failureResponse, verifyRequest } from '@tessera/guard';
 import { expressGuard } from '@tessera/guard/express';
@@ -114,6 +114,20 @@ describe('guard adapters', () => {
         const res = await get('/notes', 'Bearer two tokens');
         expect(res.status).toBe(400);
         expect(await res.json()).toMatchObject({ error: 'invalid_request' });
+      });
+
+      it('RFC 6750 §3.1, RFC 9110 §5.3: two Authorization header lines (a valid token in the first) → 400 invalid_request, never the first alone', async () => {
+        const { hostname, port } = new URL(mounted.url);
+        const head = await new Promise<string>((resolve, reject) => {
+          let text = '';
+          const socket = connect(Number(port), hostname, () => {
+            socket.end(`GET /notes HTTP/1.1\r\nhost: ${hostname}:${port}\r\nauthorization: Bearer ${tokens.read}\r\nauthorization: Bearer other\r\nconnection: close\r\n\r\n`);
+          });
+          socket.on('data', (d) => { text += d; });
+          socket.on('end', () => resolve(text));
+          socket.on('error', reject);
+        });
+        expect(head).toMatch(/^HTTP\/1\.1 400 /);
       });
 
       it('RFC 6750 §3.1: a revoked token → 401 invalid_token in the challenge and the body', async () => {

@@ -8,7 +8,7 @@
  */
 import type { Request, RequestHandler } from 'express';
 import type { Guard, GuardRequest } from '../guard.js';
-import { frameworkUrl, verifyRequest } from './web.js';
+import { frameworkUrl, nodeHeaders, verifyRequest } from './web.js';
 
 /** The request as the guard reads it; the URL only when a DPoP proof needs it. */
 function view(req: Request): GuardRequest {
@@ -18,12 +18,7 @@ function view(req: Request): GuardRequest {
       return frameworkUrl(req.protocol, req.host, req.originalUrl);
     },
     path: req.originalUrl,
-    headers: {
-      get(name: string) {
-        const value = req.headers[name];
-        return Array.isArray(value) ? value.join(', ') : value;
-      },
-    },
+    headers: nodeHeaders(req),
   };
 }
 

@@ -9,7 +9,7 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Guard, GuardRequest } from '../guard.js';
 import type { VerifiedToken } from '../result.js';
-import { frameworkUrl, verifyRequest } from './web.js';
+import { frameworkUrl, nodeHeaders, verifyRequest } from './web.js';
 
 declare module 'fastify' {
   interface FastifyRequest {
@@ -26,12 +26,7 @@ function view(request: FastifyRequest): GuardRequest {
       return frameworkUrl(request.protocol, request.host, request.url);
     },
     path: request.url,
-    headers: {
-      get(name: string) {
-        const value = request.headers[name];
-        return Array.isArray(value) ? value.join(', ') : value;
-      },
-    },
+    headers: nodeHeaders(request.raw),
   };
 }
 

@@ -18,6 +18,25 @@ export function verifyRequest(guard: Guard, request: GuardRequest, requiredScope
 const HOST_PORT = /^(?:\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9\-._~%!$&'()*+,;=]+)(?::[0-9]*)?$/;
 
 /**
+ * The headers of a node:http request as the guard reads them: every field, repeats joined with
+ * commas (RFC 9110 §5.3). `headers` keeps only the first of a repeated field node:http does not
+ * join, Authorization among them, so two Authorization headers would pass as one; joined, they
+ * are refused as RFC 6750 §3.1 asks, as the Web adapter refuses them. (A request object without
+ * headersDistinct, such as an injected test request's, is read from `headers`.)
+ */
+export function nodeHeaders(message: {
+  headers: Record<string, string | string[] | undefined>;
+  headersDistinct?: Record<string, string[] | undefined>;
+}): GuardRequest['headers'] {
+  return {
+    get(name) {
+      const value = message.headersDistinct?.[name] ?? message.headers[name];
+      return Array.isArray(value) ? value.join(', ') : value;
+    },
+  };
+}
+
+/**
  * The URL of a request a framework describes by scheme, host and request target, for a DPoP
  * proof's htu (RFC 9449 §4.3 item 9); '' (which matches no htu) unless the host is a host[:port]:
  * a Host header carrying a path ("api.example/admin") would move the path the proof is checked
