@@ -3,6 +3,8 @@
  * command; `tessera migrate` prepares the schema and a server or command refuses a database it
  * has not prepared; a URL's password is never printed.
  */
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { createTestDatabase, type TestDatabase, TEST_PG } from '@tessera/test-utils';
 import postgres from 'postgres';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -140,4 +142,21 @@ describe('tessera on PostgreSQL', () => {
     expect(run.stderr.trim().split('\n')).toHaveLength(1);
     expect(run.stderr).toMatch(/cannot connect to PostgreSQL at postgres:\/\/postgres@127\.0\.0\.1:1\/none: connection refused/);
   });
+
+  it('a host and port where something else answers (an HTTP server) is one line saying so, exit 1, for migrate and the other commands: never a hang', async () => {
+    const http = createServer((_req, res) => res.end('not PostgreSQL'));
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    const url = `postgres://postgres@127.0.0.1:${(http.address() as AddressInfo).port}/none`;
+    try {
+      const runs = await Promise.all([tessera(['migrate', '--db', url]), tessera(['client', 'list', '--db', url])]);
+      for (const run of runs) {
+        expect(run.code, run.stderr).toBe(1);
+        expect(run.stderr.trim().split('\n')).toHaveLength(1);
+        expect(run.stderr).toContain(`cannot connect to PostgreSQL at ${url}: no PostgreSQL answered within 10 s`);
+      }
+    } finally {
+      http.closeAllConnections();
+      http.close();
+    }
+  }, 60_000);
 });

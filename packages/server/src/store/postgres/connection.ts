@@ -113,6 +113,27 @@ export function connect(options: PostgresOptions, max = options.poolSize ?? 10):
   }) as unknown as Sql;
 }
 
+/**
+ * How long opening a store waits for a first answer. Something other than PostgreSQL listening at
+ * the host and port (an HTTP server, a proxy) accepts the connection and closes it, and postgres.js
+ * then reconnects for ever without failing the query (connect_timeout counts only until the TCP
+ * connection is up).
+ */
+export const FIRST_ANSWER_MS = 10_000;
+
+/** The first query of a new pool, failing with NO_POSTGRES when nothing answers as PostgreSQL within FIRST_ANSWER_MS. */
+export async function firstAnswer<T>(query: PromiseLike<T>): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const silent = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(Object.assign(new Error(`no PostgreSQL answered within ${FIRST_ANSWER_MS / 1000} s`), { code: 'NO_POSTGRES' })), FIRST_ANSWER_MS);
+  });
+  try {
+    return await Promise.race([query, silent]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 /** SQLSTATE classes and codes of a database that is away or overloaded, not of a wrong query. */
 const UNAVAILABLE_STATES = new Set(['57P01', '57P02', '57P03', '53300', '53400', '57014', '40001', '40P01', '55P03', '25P03']);
 // ENOENT: no Unix-domain socket at the path, as while PostgreSQL is stopped or restarting.
@@ -198,6 +219,8 @@ export function describeFailure(err: unknown, url: string): string {
       return `cannot connect to PostgreSQL at ${where}: connection refused (is PostgreSQL running, and listening at that host and port?)`;
     case 'ENOENT':
       return `cannot connect to PostgreSQL at ${where}: no socket in that directory (is PostgreSQL running, with its socket there?)`;
+    case 'NO_POSTGRES':
+      return `cannot connect to PostgreSQL at ${where}: ${e.message} (is that the host and port of a PostgreSQL server?)`;
     case '3D000':
       return `the PostgreSQL database in ${where} does not exist: create it (createdb) and run \`tessera migrate --db URL\``;
     case '28P01':

@@ -3,7 +3,7 @@
  * (several instances upgrading one database at once is how schemas get torn), it checks the
  * version and refuses to start on one it does not match, saying what to run.
  */
-import { connect, type PostgresOptions, type Sql } from './connection.js';
+import { connect, firstAnswer, type PostgresOptions, type Sql } from './connection.js';
 import { migrations } from './schema.js';
 
 /** Key of the advisory lock that one migrating process holds (any other waits). */
@@ -27,6 +27,8 @@ export async function schemaVersion(sql: Sql): Promise<SchemaVersion> {
 export async function migrate(options: PostgresOptions): Promise<{ from: number; to: number }> {
   const sql = connect(options, 1);
   try {
+    // A server that answers at all, before migrations that may take long on a big database.
+    await firstAnswer(sql`SELECT 1`);
     return await sql.begin(async (tx) => {
       await tx`SELECT pg_advisory_xact_lock(${MIGRATE_LOCK})`;
       await tx`CREATE TABLE IF NOT EXISTS tessera_schema (version integer NOT NULL)`;

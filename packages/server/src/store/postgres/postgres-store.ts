@@ -19,7 +19,7 @@ import {
   type Row, toAdminToken, toAudit, toClient, toCode, toDelivery, toDeviceCode, toFeedEvent, toGrant, toKey, toPushedRequest, toSession, toToken, toUser, toWebhook,
 } from '../rows.js';
 import { auditConditions, type Condition, grantConditions, pageSql, PER_MINUTE_SQL, principalPage, tokenConditions } from '../admin-sql.js';
-import { connect, guarded, type PostgresOptions, type Sql, storable, transactionBody } from './connection.js';
+import { connect, firstAnswer, guarded, type PostgresOptions, type Sql, storable, transactionBody } from './connection.js';
 import { Signal } from '../signal.js';
 import { IssueBatcher } from './issue-batch.js';
 import { SchemaMismatch, type SchemaVersion, schemaVersion } from './migrate.js';
@@ -73,7 +73,7 @@ export class PostgresStore implements Store {
   static async open(options: PostgresOptions): Promise<PostgresStore> {
     const sql = connect(options);
     try {
-      const version = await guarded(() => schemaVersion(sql));
+      const version = await firstAnswer(guarded(() => schemaVersion(sql)));
       if (version.current !== version.latest) throw new SchemaMismatch(version);
       const store = new PostgresStore(sql);
       await guarded(() => store.unlisten);
