@@ -108,6 +108,23 @@ describe('what is at --db (issue 9, defect 18)', () => {
     check.close();
   }, 30_000);
 
+  it('a data file another process holds locked (an open write transaction) past the busy timeout: one line naming the file, exit 1, nothing changed', async () => {
+    const dir = fresh();
+    const db = join(dir, 'tessera.db');
+    expect((await tessera([...cc, '--db', db])).code).toBe(0);
+    const holder = new Database(db);
+    holder.exec('BEGIN EXCLUSIVE');
+    try {
+      const run = await tessera([...cc, '--db', db]);
+      expect(run.code).toBe(1);
+      expect(run.stderr).toBe(`tessera: the database ${db} is locked by another process (a transaction left open, an sqlite3 shell?); nothing was changed: try again once it lets go\n`);
+    } finally {
+      holder.exec('ROLLBACK');
+      holder.close();
+    }
+    expect(JSON.parse((await tessera(['client', 'list', '--json', '--db', db])).stdout)).toHaveLength(1);
+  }, 30_000);
+
   it.skipIf(asRoot)('a data file in a directory the user may not enter: permission denied, naming the file', async () => {
     const dir = fresh();
     const locked = join(dir, 'locked');

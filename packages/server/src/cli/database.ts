@@ -160,6 +160,8 @@ export function fileError(err: unknown, path: string, doing: 'create' | 'open'):
       return new CommandError(`cannot open the database ${path}: check that the file and its directory exist and that you may read and write them`);
     case 'SQLITE_READONLY':
       return new CommandError(`cannot write the database ${path}: it or its directory is read-only for you`);
+    case 'SQLITE_BUSY':
+      return new CommandError(`the database ${path} is locked by another process (a transaction left open, an sqlite3 shell?); nothing was changed: try again once it lets go`);
     case 'SQLITE_CORRUPT':
       return new CommandError(`the database ${path} is damaged (SQLITE_CORRUPT); restore it from a backup`);
     default:

@@ -4,7 +4,7 @@
  */
 import { openTessera, type Tessera } from '../open.js';
 import { type DataFile, UsageError } from './args.js';
-import { databaseError, prepareDataFile } from './database.js';
+import { databaseError, fileError, prepareDataFile } from './database.js';
 
 export function print(text: string): void {
   process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
@@ -68,6 +68,9 @@ export async function withTessera<T>(db: DataFile, mode: 'create' | 'existing', 
   }
   try {
     return await fn(tessera);
+  } catch (err) {
+    // Another process holds the SQLite file's write lock (a long transaction, an sqlite3 shell) past the busy timeout.
+    throw !db.postgres && (err as { code?: unknown }).code === 'SQLITE_BUSY' ? fileError(err, db.path, 'open') : err;
   } finally {
     await tessera.close();
   }
