@@ -202,7 +202,7 @@ describe('the refresh margin', () => {
 
 describe('an ID Token in a refresh answer (OIDC Core §12.2), after the server rotated the refresh token', () => {
   /** A server (an injected fetch) that rotates RT1 → RT2 → …, with an id_token for `subs()`; its JWK Set answers as `jwks()` says. */
-  async function oidcSession(jwks: () => 'ok' | 503, subs: () => string) {
+  async function oidcSession(jwks: () => 'ok' | 503 | 'hang', subs: () => string, refreshTimeout?: number) {
     const { publicKey, privateKey } = await generateKeyPair('RS256');
     const keys = [{ ...(await exportJWK(publicKey)), kid: 'k', alg: 'RS256' }];
     const iss = 'https://as.example';
@@ -211,7 +211,12 @@ describe('an ID Token in a refresh answer (OIDC Core §12.2), after the server r
     const idToken = () => new SignJWT({ sub: subs() }).setProtectedHeader({ alg: 'RS256', kid: 'k' }).setIssuer(iss).setAudience('app').setIssuedAt().setExpirationTime('5m').sign(privateKey);
     const json = (status: number, body: unknown) => new Response(JSON.stringify(body), { status, headers: { 'content-type': 'application/json' } });
     const fake: typeof fetch = async (input, init) => {
-      if (String(input).endsWith('/jwks')) return jwks() === 'ok' ? json(200, { keys }) : json(503, { error: 'temporarily_unavailable' });
+      if (String(input).endsWith('/jwks')) {
+        const mode = jwks();
+        // An answer that never comes, until the request is aborted.
+        if (mode === 'hang') return new Promise<Response>((_, reject) => init?.signal?.addEventListener('abort', () => reject(init.signal?.reason)));
+        return mode === 'ok' ? json(200, { keys }) : json(503, { error: 'temporarily_unavailable' });
+      }
       sent.push(new URLSearchParams(String(init?.body)).get('refresh_token') as string);
       n++;
       return json(200, { access_token: `AT${n}`, token_type: 'Bearer', expires_in: 3600, refresh_token: `RT${n}`, id_token: await idToken() });
@@ -223,6 +228,7 @@ describe('an ID Token in a refresh answer (OIDC Core §12.2), after the server r
       clientAuth: clientSecretBasic('s'),
       store,
       fetch: fake,
+      ...(refreshTimeout === undefined ? {} : { refreshTimeout }),
     });
     const first = { access_token: 'AT1', token_type: 'Bearer', expires_in: 3600, refresh_token: 'RT1', id_token: await idToken() };
     await session.setToken(first);
@@ -233,6 +239,16 @@ describe('an ID Token in a refresh answer (OIDC Core §12.2), after the server r
     let jwks: 'ok' | 503 = 503;
     const { session, store, sent, first } = await oidcSession(() => jwks, () => 'alice');
     await expect(session.refresh()).rejects.toMatchObject({ code: 'ERR_OAUTH_RESPONSE', status: 503 });
+    expect(await store.get('app')).toMatchObject({ access_token: 'AT2', refresh_token: 'RT2', id_token: first.id_token });
+    jwks = 'ok';
+    expect(await session.refresh()).toMatchObject({ access_token: 'AT3', refresh_token: 'RT3' });
+    expect(sent).toEqual(['RT1', 'RT2']);
+  });
+
+  it('a JWK Set that never answers is given up after refreshTimeout (the lock is held meanwhile): the rotated tokens are stored, and the spent refresh token is never sent again', async () => {
+    let jwks: 'ok' | 'hang' = 'hang';
+    const { session, store, sent, first } = await oidcSession(() => jwks, () => 'alice', 200);
+    await expect(session.refresh()).rejects.toMatchObject({ name: 'TimeoutError' });
     expect(await store.get('app')).toMatchObject({ access_token: 'AT2', refresh_token: 'RT2', id_token: first.id_token });
     jwks = 'ok';
     expect(await session.refresh()).toMatchObject({ access_token: 'AT3', refresh_token: 'RT3' });

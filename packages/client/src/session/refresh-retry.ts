@@ -54,21 +54,34 @@ export async function withRetries<T>(attempt: (signal: AbortSignal) => Promise<T
   const minDelay = policy.minDelay ?? 250;
   const maxDelay = policy.maxDelay ?? 8_000;
   for (let n = 0; ; n++) {
-    // A timer of its own, cleared when the attempt settles (AbortSignal.timeout may be collected on Node 20).
-    const timer = new AbortController();
-    const clock = setTimeout(() => timer.abort(new DOMException(`no answer within ${timeout} ms`, 'TimeoutError')), timeout);
+    let signal: AbortSignal | undefined;
     try {
-      return await attempt(timer.signal);
+      return await withTimeout((s) => {
+        signal = s;
+        return attempt(s);
+      }, timeout);
     } catch (err) {
-      const outcome: Outcome = timer.signal.aborted ? { kind: 'maybe-processed' } : outcomeOf(err);
+      const outcome: Outcome = signal?.aborted ? { kind: 'maybe-processed' } : outcomeOf(err);
       if (outcome.kind === 'maybe-processed' && spends) throw new RefreshOutcomeUnknownError(err);
       if (outcome.kind === 'final' || n >= retries) throw err;
       const backoff = Math.min(maxDelay, minDelay * 2 ** n) * (0.5 + Math.random() / 2);
       const wait = outcome.kind === 'not-processed' && outcome.retryAfter !== undefined ? outcome.retryAfter * 1000 : backoff;
       if (wait > maxDelay) throw err;
       await new Promise((resolve) => setTimeout(resolve, wait));
-    } finally {
-      clearTimeout(clock);
     }
+  }
+}
+
+/**
+ * `work` with a signal that aborts with a TimeoutError after `timeout` ms. A timer of its own,
+ * cleared when the work settles (AbortSignal.timeout may be collected on Node 20 before it fires).
+ */
+export async function withTimeout<T>(work: (signal: AbortSignal) => Promise<T>, timeout: number): Promise<T> {
+  const timer = new AbortController();
+  const clock = setTimeout(() => timer.abort(new DOMException(`no answer within ${timeout} ms`, 'TimeoutError')), timeout);
+  try {
+    return await work(timer.signal);
+  } finally {
+    clearTimeout(clock);
   }
 }

@@ -20,7 +20,7 @@ import type { AuthorizationServer } from '../rfc8414/metadata.js';
 import { MemoryTokenStore } from '../store/token-store.js';
 import { bearerFetch } from './bearer-fetch.js';
 import { DEFAULT_REFRESH_LEEWAY, type SessionOptions } from './options.js';
-import { withRetries } from './refresh-retry.js';
+import { DEFAULT_REFRESH_TIMEOUT, withRetries, withTimeout } from './refresh-retry.js';
 import { ServerClock } from './server-clock.js';
 import { SpentRefresh, TokenKeeper, tokenFor } from './token-keeper.js';
 import { DPoPKey } from '../rfc9449/dpop.js';
@@ -232,7 +232,9 @@ export class TokenSession {
   private async checkRefreshedIdToken(current: TokenSet, next: TokenSet, idToken: string, accessToken: string): Promise<void> {
     let sub: string;
     try {
-      ({ sub } = await validateIdToken(await this.metadata(), this.client, idToken, { accessToken }, this.http()));
+      // Its JWK Set is fetched while the lock is held: bounded as the refresh was.
+      const metadata = await this.metadata();
+      ({ sub } = await withTimeout((signal) => validateIdToken(metadata, this.client, idToken, { accessToken }, this.http(signal)), this.options.refreshTimeout ?? DEFAULT_REFRESH_TIMEOUT));
     } catch (err) {
       if (err instanceof IdTokenError) throw new SpentRefresh(err);
       const { id_token: _unchecked, ...keep } = next;
