@@ -43,10 +43,10 @@ export function checkUrl(url: string | URL, options: HttpOptions = {}): URL {
 const CREDENTIAL_PARAMS = ['client_secret', 'client_assertion', 'refresh_token', 'code', 'code_verifier', 'password', 'token', 'device_code', 'subject_token', 'actor_token'];
 
 /**
- * What each response's request carried: its credentials, for checkResponse to blank by value in
- * what the server says back, and whether it had a DPoP proof.
+ * What each response's request carried: its credentials (read only when an error answer is to be
+ * blanked by value, checkResponse), and whether it had a DPoP proof.
  */
-const sent = new WeakMap<Response, { credentials: string[]; dpop: boolean }>();
+const sent = new WeakMap<Response, { credentials: () => string[]; dpop: boolean }>();
 
 /** Whether the request `response` answers carried a DPoP proof (undefined: not sent by this module). */
 export const sentWithDPoP = (response: Response): boolean | undefined => sent.get(response)?.dpop;
@@ -95,7 +95,7 @@ export async function send(url: string | URL, init: RequestInit, options: HttpOp
   const go = (h: Headers) => (options.fetch ?? fetch)(target.href, { ...init, headers: h, signal });
   try {
     const response = await (options.dpop ? options.dpop.send(init.method ?? 'GET', target, headers, accessToken, go) : go(headers));
-    sent.set(response, { credentials: credentialsOf(init.body, headers), dpop: options.dpop !== undefined });
+    sent.set(response, { credentials: () => credentialsOf(init.body, headers), dpop: options.dpop !== undefined });
     return response;
   } catch (err) {
     if (signal?.aborted) throw signal.reason;
@@ -141,7 +141,7 @@ export async function checkResponse(response: Response, expected = 200): Promise
       retryAfter,
     );
     // What the request carried (a secret, a token) is blanked by value, however short.
-    throw redactSecrets(err, sent.get(response)?.credentials ?? []);
+    throw redactSecrets(err, sent.get(response)?.credentials() ?? []);
   }
   throw new InvalidResponseError(`unexpected HTTP ${response.status}`, response.status, retryAfter);
 }

@@ -5,7 +5,7 @@
  * went wrong and never repeats a secret.
  */
 import { OAuthError } from '@tessera/core';
-import { UnstorableText } from '../http/node-server.js';
+import { UnstorableText } from '../http/json-text.js';
 import type { PlainResponse } from '../http/types.js';
 
 export interface InvalidField {
