@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { expectError, useServer } from './flows.js';
 
 /** A raw request with full control of headers and body (fetch would fix them up). */
-function raw(url: string, options: { method?: string; path: string; headers?: Record<string, string | number>; body?: string | Buffer }) {
+function raw(url: string, options: { method?: string; path: string; headers?: Record<string, string | number | string[]>; body?: string | Buffer }) {
   return new Promise<{ status: number; headers: Record<string, string | string[] | undefined>; body: any }>((resolve, reject) => {
     const req = request(`${url}${options.path}`, { method: options.method ?? 'POST', headers: options.headers ?? {} }, (res) => {
       let text = '';
@@ -37,6 +37,20 @@ describe('HTTP hygiene', () => {
       expect(Number(res.headers['content-length'])).toBe(Buffer.byteLength(text));
     }
     expect(token.status).toBe(200);
+  });
+
+  it('RFC 6749 §2.3, RFC 9110 §5.3: two Authorization fields at /token (the right credentials in the first) → 401 invalid_client, never the first read alone', async () => {
+    const c = await h.client();
+    const other = await h.client();
+    // node:http sends an array value as one header line per element.
+    for (const second of [other.basic, c.basic, 'Bearer x']) {
+      const res = await raw(h.server.url, { path: '/token', headers: { ...form, authorization: [c.basic, second] }, body: 'grant_type=client_credentials' });
+      expect(res.status).toBe(401);
+      expect(res.body.error).toBe('invalid_client');
+      expect(res.headers['cache-control']).toBe('no-store');
+    }
+    const once = await raw(h.server.url, { path: '/token', headers: { ...form, authorization: c.basic }, body: 'grant_type=client_credentials' });
+    expect(once.status).toBe(200);
   });
 
   it('a body over 64 KiB is 413', async () => {

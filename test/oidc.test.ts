@@ -4,6 +4,7 @@
  * /.well-known/openid-configuration beside the RFC 8414 document.
  */
 import { createHash } from 'node:crypto';
+import { request as httpRequest } from 'node:http';
 import { hashSecret, type UserProfile } from '@tessera/server';
 import { CompactSign, createLocalJWKSet, decodeProtectedHeader, generateKeyPair, type JSONWebKeySet, type JWK, jwtVerify } from 'jose';
 import { describe, expect, it } from 'vitest';
@@ -229,6 +230,25 @@ describe('OpenID Connect Core §5.3: /userinfo', () => {
     expect((await userinfo(h, expiring.access_token)).status).toBe(200);
     await sleep(1100);
     expectError(await userinfo(h, expiring.access_token), 401, 'invalid_token');
+  });
+
+  it('RFC 6750 §3.1, RFC 9110 §5.3: two Authorization fields (a valid token in the first) → 400 invalid_request, never the first read alone', async () => {
+    const c = await h.codeClient({ scope: OIDC });
+    const { access_token } = await oidcTokens(h, c, 'openid');
+    const twice = await new Promise<{ status: number; body: string }>((resolve, reject) => {
+      // Raw header pairs: node:http sends each as a line of its own (and adds no Host then).
+      const headers = ['host', new URL(h.server.url).host, 'authorization', `Bearer ${access_token}`, 'authorization', 'Bearer other'];
+      const req = httpRequest(`${h.server.url}/userinfo`, { headers }, (res) => {
+        let body = '';
+        res.on('data', (d) => { body += d; });
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body }));
+      });
+      req.on('error', reject);
+      req.end();
+    });
+    expect(twice.status).toBe(400);
+    expect(JSON.parse(twice.body)).toMatchObject({ error: 'invalid_request' });
+    expect((await userinfo(h, access_token)).status).toBe(200);
   });
 
   it('RFC 8707 §2: a token issued for a named resource is refused (401 invalid_token), as oidc-provider does; one for the default audience is served', async () => {

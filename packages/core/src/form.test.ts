@@ -16,6 +16,11 @@ describe('parseBasicAuth (RFC 6749 §2.3.1)', () => {
   it('ignores no header and other schemes; refuses malformed Basic credentials', () => {
     expect(parseBasicAuth(undefined)).toBeUndefined();
     expect(parseBasicAuth('Bearer abc')).toBeUndefined();
+    expect(parseBasicAuth('Basicx abc')).toBeUndefined();
     for (const header of [`Basic ${btoa('no-colon')}`, 'Basic a', basic('id', '%E0%A4%A')]) expect(() => parseBasicAuth(header)).toThrow(OAuthError);
+    // Two fields joined (RFC 9110 §5.3): never the first read alone.
+    for (const header of ['Basic !!!', 'Basic', `${basic('id', 's')}, ${basic('id', 't')}`, `${basic('id', 's')}, Bearer x`]) {
+      expect(() => parseBasicAuth(header), header).toThrow(OAuthError);
+    }
   });
 });

@@ -26,12 +26,20 @@ export function required(value: string | undefined, name: string): string {
 }
 
 const BASIC = /^Basic +([A-Za-z0-9+/=._~-]+) *$/i;
+const BASIC_SCHEME = /^Basic(?: |$)/i;
 
-/** RFC 6749 §2.3.1: client_id and secret are form-urlencoded before Basic encoding. */
+/**
+ * RFC 6749 §2.3.1: client_id and secret are form-urlencoded before Basic encoding. Another scheme
+ * is no Basic credentials (undefined); the Basic scheme with anything but one token68 (two
+ * Authorization fields joined with a comma among them) is refused, never read in part.
+ */
 export function parseBasicAuth(header: string | undefined): { id: string; secret: string } | undefined {
   if (header === undefined) return undefined;
   const match = BASIC.exec(header);
-  if (!match) return undefined;
+  if (!match) {
+    if (BASIC_SCHEME.test(header)) throw new OAuthError('invalid_client', 'malformed Basic credentials', basicChallenge());
+    return undefined;
+  }
   let decoded: string;
   try {
     decoded = atob(match[1] as string);

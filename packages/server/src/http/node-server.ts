@@ -89,20 +89,37 @@ function readBody(req: IncomingMessage, limit: number): Promise<string> {
 /**
  * The headers as PlainRequest has them. node:http already lower-cases the names and joins a
  * repeated header with ', '; only a few (set-cookie) stay arrays. Without those its own object
- * serves as it is; otherwise a copy joins them.
+ * serves as it is; otherwise a copy joins them. Authorization is one of the fields node:http
+ * keeps only the first of: repeated, its lines are joined here too (RFC 9110 §5.3), so that two
+ * credentials are refused as malformed (RFC 6749 §2.3, RFC 6750 §3.1) rather than the first read
+ * alone, which a proxy in front may have read otherwise.
  */
-function plainHeaders(headers: IncomingHttpHeaders): Record<string, string | undefined> {
-  let arrays = false;
-  for (const name in headers) {
-    if (Array.isArray(headers[name])) {
-      arrays = true;
-      break;
-    }
-  }
-  if (!arrays) return headers as Record<string, string | undefined>;
+function plainHeaders(req: IncomingMessage): Record<string, string | undefined> {
+  const { headers } = req;
+  const authorization = repeatedAuthorization(req.rawHeaders);
+  if (authorization === undefined && !hasArrays(headers)) return headers as Record<string, string | undefined>;
   const out: Record<string, string | undefined> = {};
   for (const [name, value] of Object.entries(headers)) out[name] = Array.isArray(value) ? value.join(', ') : value;
+  if (authorization !== undefined) out.authorization = authorization;
   return out;
+}
+
+function hasArrays(headers: IncomingHttpHeaders): boolean {
+  for (const name in headers) if (Array.isArray(headers[name])) return true;
+  return false;
+}
+
+/** Every Authorization line joined with ', ' when there is more than one; else undefined. */
+function repeatedAuthorization(raw: string[]): string | undefined {
+  let first = -1;
+  let joined: string | undefined;
+  for (let i = 0; i < raw.length; i += 2) {
+    const name = raw[i] as string;
+    if (name.length !== 13 || name.toLowerCase() !== 'authorization') continue;
+    if (first === -1) first = i;
+    else joined = `${joined ?? raw[first + 1]}, ${raw[i + 1]}`;
+  }
+  return joined;
 }
 
 /**
@@ -139,7 +156,7 @@ class NodePlainRequest implements PlainRequest {
 
 /** Turns a node request into a PlainRequest; throws OAuthError for bodies we refuse. */
 export async function toPlainRequest(req: IncomingMessage, maxBodyBytes: number, base: string): Promise<PlainRequest> {
-  const headers = plainHeaders(req.headers);
+  const headers = plainHeaders(req);
   // Read now: once the body is read the peer may have closed, and a closed socket has no address.
   const remoteAddress = req.socket.remoteAddress;
   const method = req.method ?? 'GET';
