@@ -26,6 +26,27 @@ export function tokens(ref: StoreRef): void {
       expect(await store.getToken(newId())).toBeUndefined();
     });
 
+    it('lookups asked for at once (repeated, unknown, of tokens, grants and users) each answer their own record, with every write that returned before them', async () => {
+      const { store } = ref;
+      const { grant, user } = await storedGrant(store);
+      const other = await storedGrant(store);
+      const tokens = Array.from({ length: 20 }, (_, i) => tokenRecord(i % 2 ? grant : other.grant));
+      await store.issueTokens(tokens, tokens.map(() => audit('token.issued')));
+      const unknown = newId();
+      const asked = [...tokens, ...tokens.slice(0, 5)].map((t) => t.id).concat(unknown);
+      const [found, grants, users] = await Promise.all([
+        Promise.all(asked.map((id) => store.getToken(id))),
+        Promise.all([grant.id, other.grant.id, grant.id, unknown].map((id) => store.getGrant(id))),
+        Promise.all([user.id, other.user.id, user.id, unknown].map((id) => store.getUser(id))),
+      ]);
+      expect(found).toEqual([...tokens, ...tokens.slice(0, 5), undefined]);
+      expect(grants).toEqual([grant, other.grant, grant, undefined]);
+      expect(users).toEqual([user, other.user, user, undefined]);
+      // The same id asked twice: two records, so that one caller's change is not the other's.
+      expect(found[0]).not.toBe(found[20]);
+      expect(grants[0]).not.toBe(grants[2]);
+    });
+
     it('issueTokens is atomic: a token that cannot be stored leaves no token, grant or audit record', async () => {
       const { store } = ref;
       const existingGrant = await grantFor(store);

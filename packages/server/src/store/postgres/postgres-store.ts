@@ -22,6 +22,7 @@ import { auditConditions, type Condition, grantConditions, pageSql, PER_MINUTE_S
 import { connect, firstAnswer, guarded, type PostgresOptions, type Sql, storable, transactionBody } from './connection.js';
 import { Signal } from '../signal.js';
 import { IssueBatcher } from './issue-batch.js';
+import { ReadBatcher } from './read-batch.js';
 import { SchemaMismatch, type SchemaVersion, schemaVersion } from './migrate.js';
 import * as w from './writes.js';
 
@@ -50,6 +51,11 @@ export class PostgresStore implements Store {
     unavailable: (err) => err instanceof OAuthError && err.error === 'temporarily_unavailable',
     stored: (token) => this.stored(token),
   });
+
+  /** The reads on the request path, by primary key: one statement for each turn's ids (read-batch.ts). */
+  private readonly tokens = new ReadBatcher((ids) => this.read((sql) => sql`SELECT * FROM tokens WHERE id = ANY(${ids})`), toToken);
+  private readonly grants = new ReadBatcher((ids) => this.read((sql) => sql`SELECT * FROM grants WHERE id = ANY(${ids})`), toGrant);
+  private readonly users = new ReadBatcher((ids) => this.read((sql) => sql`SELECT * FROM users WHERE id = ANY(${ids})`), toUser);
 
   private constructor(sql: Sql) {
     this.sql = sql;
@@ -210,9 +216,7 @@ export class PostgresStore implements Store {
   }
 
   async getUser(id: string) {
-    if (!storable(id)) return undefined;
-    const [r] = await this.read((sql) => sql`SELECT * FROM users WHERE id = ${id}`);
-    return r && toUser(r);
+    return storable(id) ? this.users.get(id) : undefined;
   }
 
   async getUserByName(username: string) {
@@ -247,9 +251,7 @@ export class PostgresStore implements Store {
   }
 
   async getGrant(id: string) {
-    if (!storable(id)) return undefined;
-    const [r] = await this.read((sql) => sql`SELECT * FROM grants WHERE id = ${id}`);
-    return r && toGrant(r);
+    return storable(id) ? this.grants.get(id) : undefined;
   }
 
   saveGrant(grant: GrantRecord, audit: AuditInput[], checked?: CheckedCredentials) {
@@ -326,9 +328,7 @@ export class PostgresStore implements Store {
   }
 
   async getToken(id: string) {
-    if (!storable(id)) return undefined;
-    const [r] = await this.read((sql) => sql`SELECT * FROM tokens WHERE id = ${id}`);
-    return r && toToken(r);
+    return storable(id) ? this.tokens.get(id) : undefined;
   }
 
   async listTokens(filter: TokenFilter) {
