@@ -406,7 +406,11 @@ export class PostgresStore implements Store {
   }
 
   revoke(target: RevocationTarget, at: number, audit: AuditInput[]) {
-    return this.feedAppended.after(this.write((tx) => w.revoke(tx, target, at, audit)));
+    // A token or a family (the request path): one statement; the others: a transaction from here.
+    const done = 'token' in target || 'family' in target
+      ? this.read((sql) => w.revokeOne(sql, target, at, audit))
+      : this.write((tx) => w.revoke(tx, target, at, audit));
+    return this.feedAppended.after(done);
   }
 
   async readFeed(after: number, limit: number) {

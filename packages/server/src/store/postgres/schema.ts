@@ -655,4 +655,39 @@ export const migrations: readonly string[] = [
     END IF;
   END $$;
   `,
+  // The revocations on the request path, of one token or of a refresh token's family (RFC 7009,
+  // RFC 9700 §4.14.2 reuse detection), in one statement: the feed lock (writes.ts FEED_LOCK) is
+  // then held from the feed append to the commit inside the database, not across a round trip to
+  // a busy server and back for the COMMIT, which bounded every instance's revocations together at
+  // one per round trip. Same steps, same order as writes.ts revoke: the family's grant held
+  // exclusively first (each later statement a new snapshot, so it sees the tokens of every write
+  // that held the grant), the tokens, the family's unredeemed code; then, when an access token was
+  // among them, the feed lock and the feed event; the audit records; the NOTIFY.
+  `
+  CREATE FUNCTION tessera_revoke_one(p_kind text, p_value text, p_grant text, p_at bigint, p_audit jsonb) RETURNS jsonb LANGUAGE plpgsql AS $$
+  DECLARE
+    n integer;
+    v_until bigint;
+    v_access_until bigint;
+  BEGIN
+    IF p_kind = 'family' THEN
+      PERFORM tessera_hold_grants(ARRAY[p_grant]);
+      WITH t AS (UPDATE tokens SET revoked_at = p_at WHERE grant_id = p_grant AND family_id = p_value AND revoked_at IS NULL RETURNING kind, expires_at)
+        SELECT count(*)::int, max(expires_at), max(expires_at) FILTER (WHERE kind = 'access') INTO n, v_until, v_access_until FROM t;
+      DELETE FROM codes WHERE id = p_value AND redeemed_at IS NULL;
+    ELSE
+      WITH t AS (UPDATE tokens SET revoked_at = p_at WHERE id = p_value AND revoked_at IS NULL RETURNING kind, expires_at)
+        SELECT count(*)::int, max(expires_at), max(expires_at) FILTER (WHERE kind = 'access') INTO n, v_until, v_access_until FROM t;
+    END IF;
+    IF v_access_until IS NOT NULL THEN
+      PERFORM pg_advisory_xact_lock(7346202);
+      INSERT INTO revocation_feed (seq, at, kind, value, until) VALUES (nextval('revocation_feed_seq'), p_at, p_kind, p_value, v_access_until);
+      PERFORM tessera_append_audit(p_audit);
+      PERFORM pg_notify('tessera_feed', '');
+    ELSE
+      PERFORM tessera_append_audit(p_audit);
+    END IF;
+    RETURN jsonb_build_object('tokens', n, 'until', v_until);
+  END $$;
+  `,
 ];

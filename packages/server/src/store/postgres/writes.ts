@@ -384,6 +384,19 @@ const feedValue = (target: RevocationTarget): { kind: string; value: string } =>
   return { kind: 'issuedBefore', value: String(target.issuedBefore) };
 };
 
+/**
+ * A token's or a family's revocation in one round trip (tessera_revoke_one, schema.ts), the same
+ * steps as revoke below: the feed lock is held inside the database only, to the commit.
+ */
+export async function revokeOne(
+  sql: Sql, target: { token: string } | { family: string; grant: string }, at: number, audit: AuditInput[],
+): Promise<RevocationResult> {
+  const [kind, value, grant] = 'token' in target ? ['token', target.token, null] : ['family', target.family, target.grant];
+  const [row] = await sql`SELECT tessera_revoke_one(${kind}, ${value}, ${grant}::text, ${at}, ${json(auditRows(audit, at))}::jsonb) AS r`;
+  const r = row?.r as { tokens: number; until: number | null };
+  return { tokens: r.tokens, grants: 0, until: r.until };
+}
+
 export async function revoke(tx: Tx, target: RevocationTarget, at: number, audit: AuditInput[]): Promise<RevocationResult> {
   const grantIds = await lockGrants(tx, target);
   type Revoked = { n: number; until: number | null; access_until: number | null; exchanged_out?: Array<{ grant: string; until: number }> };
