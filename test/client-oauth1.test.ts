@@ -5,7 +5,7 @@
  * The same code against a real provider (oauthlib's) is test/client-oauth1-oauthlib.test.ts.
  */
 import { createHmac, type webcrypto } from 'node:crypto';
-import { ConfigurationError, InvalidResponseError, OAuth1Session, OAuthResponseError, signatureBaseString, signRequest } from '@tessera/client';
+import { ConfigurationError, InvalidResponseError, NetworkError, OAuth1Session, OAuthResponseError, signatureBaseString, signRequest } from '@tessera/client';
 import { describe, expect, it } from 'vitest';
 
 /** The RFC's multi-line strings, as one line ("line breaks are for display purposes only"). */
@@ -337,6 +337,35 @@ describe('OAuth1Session.fetch and redirects', () => {
     expect(other).toHaveLength(1);
     expect(other[0]!.text).toContain('title=Summer');
     expect(other[0]!.text).not.toMatch(/oauth_|SECRET/);
+  });
+
+  it('a network failure on the unsigned follow to another origin is a NetworkError naming that URL without its query, as every other network failure is', async () => {
+    const refused = Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error('connect ECONNREFUSED'), { code: 'ECONNREFUSED' }) });
+    const fake: typeof fetch = async (input, init) => {
+      const request = new Request(input, init);
+      if (new URL(request.url).origin === 'https://other.example') throw refused;
+      return new Response(null, { status: 302, headers: { location: 'https://other.example/collect?ticket=TICKET-qwe' } });
+    };
+    const session = new OAuth1Session({ ...secrets, fetch: fake });
+    const err = (await session.fetch('https://api.example/photos').catch((e: unknown) => e)) as NetworkError;
+    expect(err).toBeInstanceOf(NetworkError);
+    expect(err).toMatchObject({ code: 'ERR_NETWORK', url: 'https://other.example/collect', notSent: true, cause: refused });
+    expect(err.message).not.toMatch(/TICKET|SECRET/);
+  });
+
+  it("the caller's abort while the unsigned follow to another origin waits is the signal's reason, not a NetworkError", async () => {
+    const fake: typeof fetch = async (input, init) => {
+      const request = new Request(input, init);
+      if (new URL(request.url).origin === 'https://other.example') {
+        return new Promise<Response>((_, reject) => request.signal.addEventListener('abort', () => reject(new TypeError('fetch failed'))));
+      }
+      return new Response(null, { status: 302, headers: { location: 'https://other.example/collect' } });
+    };
+    const session = new OAuth1Session({ ...secrets, fetch: fake });
+    const controller = new AbortController();
+    const pending = session.fetch('https://api.example/photos', { signal: controller.signal }).catch((e: unknown) => e);
+    setTimeout(() => controller.abort(new Error('caller gave up')), 20);
+    expect(await pending).toMatchObject({ message: 'caller gave up' });
   });
 
   it('RFC 5849 §3.4.1: a redirect within the origin is followed with a new signature for the new URL (a fresh nonce)', async () => {

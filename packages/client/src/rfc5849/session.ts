@@ -145,7 +145,9 @@ export class OAuth1Session {
         for (const name of ['content-encoding', 'content-language', 'content-location', 'content-type']) headers.delete(name);
       }
       const next = new URL(location, url);
-      if (next.origin !== new URL(url).origin) return (this.#settings.fetch ?? fetch)(new Request(next, { ...hop, method, headers, body: method === 'GET' || method === 'HEAD' ? null : hop.body, redirect: 'follow' }));
+      if (next.origin !== new URL(url).origin) {
+        return this.#transmit(new Request(next, { ...hop, method, headers, body: method === 'GET' || method === 'HEAD' ? null : hop.body, redirect: 'follow' }), next.href);
+      }
       url = checkUrl(next, this.#settings).href;
     }
     throw new InvalidResponseError(`more than ${MAX_REDIRECTS} redirects from ${safeUrl(request.url)}`);
@@ -170,10 +172,19 @@ export class OAuth1Session {
       { clientKey: this.clientKey, clientSecret: this.#clientSecret, token: token?.oauth_token, tokenSecret: token?.oauth_token_secret, signatureMethod, rsaKey: await this.#rsa() },
       { placement, realm, includeVersion, parameters },
     );
+    return this.#transmit(signed, shown);
+  }
+
+  /**
+   * Sends a request as it is (signed, or the unsigned follow of a redirect to another origin): a
+   * failure to get any response is a NetworkError naming `shown` without its query; the caller's
+   * abort is its signal's reason.
+   */
+  async #transmit(request: Request, shown: string): Promise<Response> {
     try {
-      return await (this.#settings.fetch ?? ((r: Request) => fetch(r)))(signed);
+      return await (this.#settings.fetch ?? ((r: Request) => fetch(r)))(request);
     } catch (err) {
-      if (signed.signal.aborted) throw signed.signal.reason;
+      if (request.signal.aborted) throw request.signal.reason;
       throw new NetworkError(shown, err);
     }
   }
