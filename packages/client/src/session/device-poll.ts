@@ -4,12 +4,15 @@ import type { Client, ClientAuth } from '../rfc6749/client-auth.js';
 import type { TokenSet } from '../rfc6749/token.js';
 import type { AuthorizationServer } from '../rfc8414/metadata.js';
 import { type DeviceAuthorization, deviceCodeGrantRequest, processDeviceCodeResponse } from '../rfc8628/device.js';
+import { DEFAULT_TIMEOUT, withTimeout } from './refresh-retry.js';
 import type { ServerClock } from './server-clock.js';
 
 /**
  * Polls until the user has approved (tokens) or the server says stop (access_denied,
  * expired_token: thrown as OAuthResponseError). The first poll also waits `interval`: the user
- * needs that long anyway, and §3.5 asks for at least `interval` seconds between requests.
+ * needs that long anyway, and §3.5 asks for at least `interval` seconds between requests. Each
+ * poll, its answer's body included, is bounded by `timeout` ms: one that gets no answer by then
+ * is a NetworkError saying it timed out. `http.signal` (the caller's) ends it all, waits included.
  */
 export async function pollDeviceToken(
   as: AuthorizationServer,
@@ -18,11 +21,16 @@ export async function pollDeviceToken(
   device: DeviceAuthorization,
   http: HttpOptions,
   clock?: ServerClock,
+  timeout = DEFAULT_TIMEOUT,
 ): Promise<TokenSet> {
   let interval = device.interval;
   for (;;) {
     await sleep(interval * 1000, http.signal);
-    const step = await processDeviceCodeResponse(await deviceCodeGrantRequest(as, client, auth, device.device_code, http), interval, clock);
+    const step = await withTimeout(
+      async (signal) => processDeviceCodeResponse(await deviceCodeGrantRequest(as, client, auth, device.device_code, { ...http, signal }), interval, clock),
+      timeout,
+      { url: as.token_endpoint, signal: http.signal },
+    );
     if (step.done) return step.token;
     interval = step.interval;
   }

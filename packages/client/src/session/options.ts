@@ -58,10 +58,23 @@ export interface SessionOptions extends Omit<HttpOptions, 'signal' | 'dpop'> {
    */
   refreshLeeway?: number;
   /**
+   * Milliseconds each request to the authorization server may take, its answer's body included
+   * (default 30,000): discovery, every token request (fetchToken's code exchange and the ID
+   * Token's JWK Set, clientCredentials, password, and renewals unless `refreshTimeout` is given),
+   * the device authorization request, and each poll of pollDeviceToken on its own (the polling as
+   * a whole ends when the server says the device code expired, or on the caller's signal). A
+   * request without a whole answer by then rejects with a NetworkError whose message says it
+   * timed out and after how many ms (`notSent` is false: the server may have processed it). A
+   * positive number of ms up to 2,147,483,647 (setTimeout's limit), else a ConfigurationError.
+   */
+  timeout?: number;
+  /**
    * Milliseconds a renewal's token request (a refresh, or a client-credentials renewal) may take,
-   * its answer's body included (default 30,000). A refresh that times out may have been processed:
-   * it is handled like any other whose outcome is unknown (RefreshOutcomeUnknownError, the
-   * refresh token is not sent again), and the lock is released.
+   * its answer's body included, and the refreshed ID Token's JWK Set fetch likewise (default:
+   * `timeout`, itself 30,000 by default). A refresh that times out may have been processed: it is
+   * handled like any other whose outcome is unknown (RefreshOutcomeUnknownError, whose cause is
+   * the NetworkError that says it timed out; the refresh token is not sent again), and the lock
+   * is released.
    */
   refreshTimeout?: number;
   /** Retries of a token request that did not get through (a refresh only when it certainly was not processed). */

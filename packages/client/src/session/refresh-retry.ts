@@ -15,8 +15,14 @@
  */
 import { InvalidResponseError, NetworkError, OAuthResponseError, RefreshOutcomeUnknownError } from '../errors.js';
 
-/** How long one token request of a renewal may take, its answer's body included, by default (ms). */
-export const DEFAULT_REFRESH_TIMEOUT = 30_000;
+/** How long one request to the authorization server may take, its answer's body included, by default (ms). */
+export const DEFAULT_TIMEOUT = 30_000;
+
+/** How long one token request of a renewal may take, its answer's body included, by default (ms): DEFAULT_TIMEOUT. */
+export const DEFAULT_REFRESH_TIMEOUT = DEFAULT_TIMEOUT;
+
+/** The longest delay setTimeout holds (2^31 - 1 ms); a longer one fires at once. */
+export const MAX_TIMEOUT = 2_147_483_647;
 
 export interface RetryPolicy {
   /** Retries after the first attempt (default 3). */
@@ -47,19 +53,30 @@ export function outcomeOf(err: unknown): Outcome {
  * Runs `attempt` until it succeeds or fails in a way not worth retrying. `spends` says the request
  * spends a credential (a refresh token): then a failure that may have been processed becomes
  * RefreshOutcomeUnknownError at once instead of a retry. Each attempt gets a signal that aborts
- * after `timeout` ms: a request that got no whole answer by then may have been processed.
+ * after `timeout` ms: a request that got no whole answer by then may have been processed (with
+ * `url`, the request's, it fails as a NetworkError that says so).
  */
-export async function withRetries<T>(attempt: (signal: AbortSignal) => Promise<T>, policy: RetryPolicy, spends: boolean, timeout = DEFAULT_REFRESH_TIMEOUT): Promise<T> {
+export async function withRetries<T>(
+  attempt: (signal: AbortSignal) => Promise<T>,
+  policy: RetryPolicy,
+  spends: boolean,
+  timeout = DEFAULT_REFRESH_TIMEOUT,
+  url?: string,
+): Promise<T> {
   const retries = policy.retries ?? 3;
   const minDelay = policy.minDelay ?? 250;
   const maxDelay = policy.maxDelay ?? 8_000;
   for (let n = 0; ; n++) {
     let signal: AbortSignal | undefined;
     try {
-      return await withTimeout((s) => {
-        signal = s;
-        return attempt(s);
-      }, timeout);
+      return await withTimeout(
+        (s) => {
+          signal = s;
+          return attempt(s);
+        },
+        timeout,
+        { url },
+      );
     } catch (err) {
       const outcome: Outcome = signal?.aborted ? { kind: 'maybe-processed' } : outcomeOf(err);
       if (outcome.kind === 'maybe-processed' && spends) throw new RefreshOutcomeUnknownError(err);
@@ -73,15 +90,32 @@ export async function withRetries<T>(attempt: (signal: AbortSignal) => Promise<T
 }
 
 /**
- * `work` with a signal that aborts with a TimeoutError after `timeout` ms. A timer of its own,
- * cleared when the work settles (AbortSignal.timeout may be collected on Node 20 before it fires).
+ * `work` with a signal that aborts with a TimeoutError after `timeout` ms, or with the reason of
+ * `signal` (the caller's) when that aborts first. A timer of its own, cleared when the work
+ * settles: an AbortSignal.timeout held only by an AbortSignal.any may be collected on Node 20
+ * before it fires (nodejs/node#57736). With `url` (the request's), work that fails once the time
+ * is up fails as a NetworkError naming the URL without its query and saying it timed out after
+ * `timeout` ms (maybe sent: `notSent` is false); the caller's abort is its reason, unchanged.
  */
-export async function withTimeout<T>(work: (signal: AbortSignal) => Promise<T>, timeout: number): Promise<T> {
+export async function withTimeout<T>(work: (signal: AbortSignal) => Promise<T>, timeout: number, options: { url?: string | undefined; signal?: AbortSignal | undefined } = {}): Promise<T> {
+  const { url, signal: caller } = options;
   const timer = new AbortController();
-  const clock = setTimeout(() => timer.abort(new DOMException(`no answer within ${timeout} ms`, 'TimeoutError')), timeout);
+  let timedOut = false;
+  const clock = setTimeout(() => {
+    if (timer.signal.aborted) return;
+    timedOut = true;
+    timer.abort(new DOMException(`timed out after ${timeout} ms`, 'TimeoutError'));
+  }, timeout);
+  const onAbort = () => timer.abort(caller?.reason);
+  if (caller?.aborted) onAbort();
+  else caller?.addEventListener('abort', onAbort, { once: true });
   try {
     return await work(timer.signal);
+  } catch (err) {
+    if (timedOut && url !== undefined) throw new NetworkError(url, timer.signal.reason, false);
+    throw err;
   } finally {
     clearTimeout(clock);
+    caller?.removeEventListener('abort', onAbort);
   }
 }

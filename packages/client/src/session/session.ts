@@ -68,14 +68,17 @@ export class OAuth2Session extends TokenSession {
     if (pending === undefined) throw new ConfigurationError('no authorization request pending: pass what authorizationUrl() returned');
     const as = await this.metadata();
     const callback = validateAuthorizationResponse(as, callbackUrl, pending.state);
-    const res = await authorizationCodeGrantRequest(as, this.client, this.auth, callback, pending.redirectUri, pending.codeVerifier, this.http());
-    const received = await processTokenResponse(res, this.clock).catch((err) => {
+    // The answer, its body included, within `timeout`.
+    const received = await this.bounded(as.token_endpoint, async (http) =>
+      processTokenResponse(await authorizationCodeGrantRequest(as, this.client, this.auth, callback, pending.redirectUri, pending.codeVerifier, http), this.clock),
+    ).catch((err) => {
       throw redactSecrets(err, [callback.code, pending.codeVerifier]);
     });
     if (pending.nonce !== undefined) {
       // Core §3.1.3.3: an OpenID Connect token response has an id_token; §3.1.3.7: it is validated before use.
-      if (received.id_token === undefined) throw new IdTokenError('the token response of an openid request has no id_token', 'id_token');
-      await validateIdToken(as, this.client, received.id_token, { nonce: pending.nonce, accessToken: received.access_token }, this.http());
+      const idToken = received.id_token;
+      if (idToken === undefined) throw new IdTokenError('the token response of an openid request has no id_token', 'id_token');
+      await this.bounded(as.jwks_uri, (http) => validateIdToken(as, this.client, idToken, { nonce: pending.nonce, accessToken: received.access_token }, http));
     }
     const token = await this.keeper.save(received, 'issued');
     if (this.#pending === pending) this.#pending = undefined;
@@ -88,7 +91,9 @@ export class OAuth2Session extends TokenSession {
     // RFC 8707 §2: the same grant, with `resource`, gives session.fetch(…, { resource }) its tokens.
     const obtain = async (resource?: string, signal?: AbortSignal) =>
       processTokenResponse(await clientCredentialsGrantRequest(await this.metadata(), this.client, this.auth, { scope, resource }, this.http(signal)), this.clock);
-    const token = await this.keeper.save(await obtain(), 'issued');
+    // Renewals are bounded by refreshTimeout (withRetries); this first request by `timeout`.
+    const as = await this.metadata();
+    const token = await this.keeper.save(await this.bounded(as.token_endpoint, (http) => obtain(undefined, http.signal)), 'issued');
     this.reissue = obtain;
     return token;
   }
@@ -98,8 +103,10 @@ export class OAuth2Session extends TokenSession {
    * used (the client sees the user's password). For migrating old systems only.
    */
   async password(username: string, password: string, params: Params = {}): Promise<TokenSet> {
-    const res = await passwordGrantRequest(await this.metadata(), this.client, this.auth, username, password, { scope: params.scope ?? this.options.scope }, this.http());
-    const token = await processTokenResponse(res, this.clock).catch((err) => {
+    const as = await this.metadata();
+    const token = await this.bounded(as.token_endpoint, async (http) =>
+      processTokenResponse(await passwordGrantRequest(as, this.client, this.auth, username, password, { scope: params.scope ?? this.options.scope }, http), this.clock),
+    ).catch((err) => {
       throw redactSecrets(err, [password]);
     });
     return this.keeper.save(token, 'issued');
@@ -107,13 +114,18 @@ export class OAuth2Session extends TokenSession {
 
   /** RFC 8628 §3.1: device and user codes; show `user_code` and `verification_uri` to the user. */
   async deviceAuthorization(params: Params = {}): Promise<DeviceAuthorization> {
-    const res = await deviceAuthorizationRequest(await this.metadata(), this.client, this.auth, { scope: params.scope ?? this.options.scope }, this.http());
-    return processDeviceAuthorizationResponse(res);
+    const as = await this.metadata();
+    return this.bounded(as.device_authorization_endpoint, async (http) =>
+      processDeviceAuthorizationResponse(await deviceAuthorizationRequest(as, this.client, this.auth, { scope: params.scope ?? this.options.scope }, http)),
+    );
   }
 
-  /** RFC 8628 §3.4–3.5: polls (honouring interval and slow_down) until approved, denied or expired. */
+  /**
+   * RFC 8628 §3.4–3.5: polls (honouring interval and slow_down) until approved, denied or expired.
+   * Each poll is bounded by `timeout` on its own; `signal` ends the polling, waits included.
+   */
   async pollDeviceToken(device: DeviceAuthorization, options: { signal?: AbortSignal } = {}): Promise<TokenSet> {
-    const token = await pollDeviceToken(await this.metadata(), this.client, this.auth, device, this.http(options.signal), this.clock).catch((err) => {
+    const token = await pollDeviceToken(await this.metadata(), this.client, this.auth, device, this.http(options.signal), this.clock, this.timeout).catch((err) => {
       throw redactSecrets(err, [device.device_code]);
     });
     return this.keeper.save(token, 'issued');

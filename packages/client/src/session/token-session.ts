@@ -15,12 +15,12 @@ import { refreshTokenGrantRequest } from '../rfc6749/grants.js';
 import { type AccessToken, processTokenResponse, type TokenSet } from '../rfc6749/token.js';
 import { processRevocationResponse, revocationRequest, type TokenTypeHint } from '../rfc7009/revocation.js';
 import { type IntrospectionResponse, introspectionRequest, processIntrospectionResponse } from '../rfc7662/introspection.js';
-import { discover } from '../rfc8414/discovery.js';
+import { discover, discoveryUrl } from '../rfc8414/discovery.js';
 import type { AuthorizationServer } from '../rfc8414/metadata.js';
 import { MemoryTokenStore } from '../store/token-store.js';
 import { bearerFetch } from './bearer-fetch.js';
 import { DEFAULT_REFRESH_LEEWAY, type SessionOptions } from './options.js';
-import { DEFAULT_REFRESH_TIMEOUT, withRetries, withTimeout } from './refresh-retry.js';
+import { DEFAULT_TIMEOUT, MAX_TIMEOUT, withRetries, withTimeout } from './refresh-retry.js';
 import { ServerClock } from './server-clock.js';
 import { SpentRefresh, TokenKeeper, tokenFor } from './token-keeper.js';
 import { DPoPKey } from '../rfc9449/dpop.js';
@@ -53,6 +53,11 @@ export class TokenSession {
     if (options.issuer === undefined && options.server === undefined) throw new ConfigurationError('give an issuer (for discovery) or server metadata');
     // Caught here, not as the server's invalid_client much later (an unset environment variable, say).
     if (typeof options.clientId !== 'string' || options.clientId === '') throw new ConfigurationError('give a clientId: the client_id the server registered');
+    const { timeout } = options;
+    // setTimeout fires at once for 0, NaN, Infinity or more than 2^31 - 1 ms: no bound at all.
+    if (timeout !== undefined && !(typeof timeout === 'number' && timeout > 0 && timeout <= MAX_TIMEOUT)) {
+      throw new ConfigurationError(`timeout is a number of milliseconds from 1 to ${MAX_TIMEOUT}`);
+    }
     this.client = { client_id: options.clientId };
     this.auth = options.clientAuth ?? none();
     const store = options.store ?? new MemoryTokenStore();
@@ -71,11 +76,24 @@ export class TokenSession {
 
   /** The server's metadata: fetched on first use and cached (a failed fetch is retried next time). */
   metadata(): Promise<AuthorizationServer> {
-    this.server ??= discover(this.options.issuer as string, { ...this.http(), algorithm: this.options.discovery ?? 'oauth2' }).catch((err) => {
+    this.server ??= this.discover().catch((err) => {
       this.server = undefined;
       throw err;
     });
     return this.server;
+  }
+
+  /** Discovery, bounded by `timeout` (an issuer that is not a URL is discover()'s ConfigurationError). */
+  private discover(): Promise<AuthorizationServer> {
+    const issuer = this.options.issuer as string;
+    const algorithm = this.options.discovery ?? 'oauth2';
+    let url: string | undefined;
+    try {
+      url = discoveryUrl(issuer, algorithm).href;
+    } catch {
+      url = undefined;
+    }
+    return this.bounded(url, (http) => discover(issuer, { ...http, algorithm }));
   }
 
   /** The current token set (from the store on first use), or undefined. */
@@ -234,7 +252,7 @@ export class TokenSession {
     try {
       // Its JWK Set is fetched while the lock is held: bounded as the refresh was.
       const metadata = await this.metadata();
-      ({ sub } = await withTimeout((signal) => validateIdToken(metadata, this.client, idToken, { accessToken }, this.http(signal)), this.options.refreshTimeout ?? DEFAULT_REFRESH_TIMEOUT));
+      ({ sub } = await this.bounded(metadata.jwks_uri, (http) => validateIdToken(metadata, this.client, idToken, { accessToken }, http), this.refreshTimeout));
     } catch (err) {
       if (err instanceof IdTokenError) throw new SpentRefresh(err);
       const { id_token: _unchecked, ...keep } = next;
@@ -252,7 +270,7 @@ export class TokenSession {
     const retry = this.options.retry ?? {};
     if (current?.refresh_token === undefined) {
       const reissue = this.reissue;
-      if (reissue) return withRetries((signal) => reissue(params.resource, signal), retry, false, this.options.refreshTimeout);
+      if (reissue) return withRetries((signal) => reissue(params.resource, signal), retry, false, this.refreshTimeout, (await this.metadata()).token_endpoint);
       throw new MissingTokenError('refresh_token');
     }
     const as = await this.metadata();
@@ -267,7 +285,8 @@ export class TokenSession {
         },
         retry,
         true,
-        this.options.refreshTimeout,
+        this.refreshTimeout,
+        as.token_endpoint ?? as.issuer,
       );
     } catch (err) {
       redactSecrets(err, [refreshToken]);
@@ -279,6 +298,25 @@ export class TokenSession {
     token.refresh_token ??= current.refresh_token;
     if (token.scope === undefined && current.scope !== undefined) token.scope = current.scope;
     return token;
+  }
+
+  /** Milliseconds one request to the server may take (the `timeout` option). */
+  protected get timeout(): number {
+    return this.options.timeout ?? DEFAULT_TIMEOUT;
+  }
+
+  /** Milliseconds one request of a renewal may take: `refreshTimeout`, else `timeout`. */
+  protected get refreshTimeout(): number {
+    return this.options.refreshTimeout ?? this.timeout;
+  }
+
+  /**
+   * `work` given the session's HTTP options with a signal that aborts after `timeout` ms: work
+   * that has no whole answer by then, its body included, fails as a NetworkError naming `url`
+   * (the request's; else the issuer) and saying it timed out after how long.
+   */
+  protected bounded<T>(url: string | undefined, work: (http: HttpOptions) => Promise<T>, timeout = this.timeout): Promise<T> {
+    return withTimeout((signal) => work(this.http(signal)), timeout, { url: url ?? this.options.issuer ?? this.options.server?.issuer ?? '' });
   }
 
   protected http(signal?: AbortSignal): HttpOptions {

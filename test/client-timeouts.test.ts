@@ -1,0 +1,197 @@
+/**
+ * Every request an OAuth2Session makes to the authorization server's discovery, token and device
+ * authorization endpoints (and each poll of the device flow) is bounded: by the `timeout` option
+ * (default 30 s), or for a renewal by `refreshTimeout` when that is given. A request without a
+ * whole answer by then is a NetworkError that says it timed out and after how long, and names no
+ * secret. The server here (node:http on loopback) reads each request and never answers, or
+ * answers half a body and stalls.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { NetworkError, OAuth2Session, type OAuth2Session as Session, clientSecretBasic } from '@tessera/client';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+
+/** What each path does: 'hang' reads the request and never answers; 'stall' sends headers and half a body; else a JSON answer. */
+type Behaviour = 'hang' | 'stall' | Record<string, unknown>;
+const behaviours = new Map<string, Behaviour>();
+const bodies: string[] = [];
+let server: Server;
+let base: string;
+
+/** The first free port in 47100–47199 (the ports this suite may use). */
+async function listen(s: Server): Promise<number> {
+  for (let port = 47100; port < 47200; port++) {
+    const ok = await new Promise<boolean>((resolve) => {
+      s.once('error', () => resolve(false));
+      s.listen(port, '127.0.0.1', () => resolve(true));
+    });
+    if (ok) return port;
+  }
+  throw new Error('no free port in 47100–47199');
+}
+
+beforeAll(async () => {
+  server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    let body = '';
+    req.on('data', (chunk: Buffer) => {
+      body += chunk.toString();
+    });
+    req.on('end', () => {
+      bodies.push(body);
+      const behaviour = behaviours.get(new URL(req.url ?? '/', base).pathname) ?? 'hang';
+      if (behaviour === 'hang') return;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      if (behaviour === 'stall') res.write('{"access_token":"AT","token_type":"Bearer",');
+      else res.end(JSON.stringify(behaviour));
+    });
+  });
+  base = `http://127.0.0.1:${await listen(server)}`;
+});
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+});
+
+/** A session against the loopback server: explicit endpoints, a client secret, the given options. */
+function session(options: Partial<ConstructorParameters<typeof OAuth2Session>[0]> = {}): Session {
+  return new OAuth2Session({
+    server: { issuer: base, authorization_endpoint: `${base}/authorize`, token_endpoint: `${base}/token`, device_authorization_endpoint: `${base}/device` },
+    clientId: 'app',
+    clientAuth: clientSecretBasic('CLIENT-SECRET-1'),
+    redirectUri: 'http://127.0.0.1/callback',
+    ...options,
+  });
+}
+
+/** The rejection of `promise`, which must be a NetworkError. */
+async function networkError(promise: Promise<unknown>): Promise<NetworkError> {
+  const err = await promise.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
+  expect(err).toBeInstanceOf(NetworkError);
+  return err as NetworkError;
+}
+
+/** Everything an error shows: message, JSON, and its causes' messages. */
+const shown = (err: Error): string => `${err.message} ${JSON.stringify(err)} ${err.cause instanceof Error ? shown(err.cause) : ''}`;
+
+// Each test would wait for ever without the bound: fail fast instead.
+describe('a token endpoint that never answers is given up after `timeout` ms', { timeout: 5_000 }, () => {
+  it('fetchToken: the code exchange is a NetworkError that says it timed out after 200 ms, naming neither the code nor the verifier', async () => {
+    behaviours.set('/token', 'hang');
+    const s = session({ timeout: 200 });
+    const { state, codeVerifier } = await s.authorizationUrl();
+    const err = await networkError(s.fetchToken(`http://127.0.0.1/callback?code=CODE-secret-42&state=${state}`));
+    expect(err).toMatchObject({ code: 'ERR_NETWORK', url: `${base}/token`, notSent: false });
+    expect(err.message).toMatch(/timed out after 200 ms/);
+    expect(shown(err)).not.toMatch(/CODE-secret-42|CLIENT-SECRET-1/);
+    expect(shown(err)).not.toContain(codeVerifier);
+    expect(await s.getToken()).toBeUndefined();
+  });
+
+  it('fetchToken: an answer whose body stalls is timed out too (the bound covers the body)', async () => {
+    behaviours.set('/token', 'stall');
+    const s = session({ timeout: 200 });
+    const { state } = await s.authorizationUrl();
+    const err = await networkError(s.fetchToken(`http://127.0.0.1/callback?code=CODE-secret-42&state=${state}`));
+    expect(err.message).toMatch(/timed out after 200 ms/);
+  });
+
+  it('password(): a NetworkError that says it timed out, naming no password', async () => {
+    behaviours.set('/token', 'hang');
+    const err = await networkError(session({ timeout: 200 }).password('alice', 'PASSWORD-hunter2'));
+    expect(err.message).toMatch(/timed out after 200 ms/);
+    expect(shown(err)).not.toMatch(/PASSWORD-hunter2|CLIENT-SECRET-1/);
+  });
+
+  it('clientCredentials(): the first token request is bounded as well', async () => {
+    behaviours.set('/token', 'hang');
+    const err = await networkError(session({ timeout: 200 }).clientCredentials());
+    expect(err).toMatchObject({ url: `${base}/token` });
+    expect(err.message).toMatch(/timed out after 200 ms/);
+  });
+
+  it('deviceAuthorization(): a device authorization endpoint that never answers is a NetworkError that says it timed out', async () => {
+    behaviours.set('/device', 'hang');
+    const err = await networkError(session({ timeout: 200 }).deviceAuthorization());
+    expect(err).toMatchObject({ url: `${base}/device` });
+    expect(err.message).toMatch(/timed out after 200 ms/);
+  });
+
+  it('pollDeviceToken(): each poll is bounded on its own: a poll that never answers is a NetworkError that says it timed out, naming no device code', async () => {
+    behaviours.set('/device', { device_code: 'DEVICE-code-77', user_code: 'WDJB-MJHT', verification_uri: `${base}/verify`, expires_in: 600, interval: 0 });
+    behaviours.set('/token', 'hang');
+    const s = session({ timeout: 200 });
+    const device = await s.deviceAuthorization();
+    const err = await networkError(s.pollDeviceToken(device));
+    expect(err).toMatchObject({ url: `${base}/token` });
+    expect(err.message).toMatch(/timed out after 200 ms/);
+    expect(shown(err)).not.toMatch(/DEVICE-code-77|CLIENT-SECRET-1/);
+  });
+
+  it("pollDeviceToken(): the caller's signal still ends a poll with its own reason, not a NetworkError", async () => {
+    behaviours.set('/device', { device_code: 'DEVICE-code-77', user_code: 'WDJB-MJHT', verification_uri: `${base}/verify`, expires_in: 600, interval: 0 });
+    behaviours.set('/token', 'hang');
+    const s = session({ timeout: 60_000 });
+    const device = await s.deviceAuthorization();
+    const controller = new AbortController();
+    const polling = s.pollDeviceToken(device, { signal: controller.signal }).catch((e: unknown) => e);
+    setTimeout(() => controller.abort(new Error('the user cancelled')), 100);
+    expect(await polling).toMatchObject({ message: 'the user cancelled' });
+  });
+
+  it('discovery: an issuer whose metadata never comes is a NetworkError that says it timed out', async () => {
+    const s = new OAuth2Session({ issuer: `${base}/hanging-issuer`, clientId: 'app', timeout: 200 });
+    const err = await networkError(s.password('alice', 'PASSWORD-hunter2'));
+    expect(err.url).toContain('/.well-known/oauth-authorization-server');
+    expect(err.message).toMatch(/timed out after 200 ms/);
+  });
+
+  it('a refresh is bounded by `timeout` when refreshTimeout is not given: RefreshOutcomeUnknownError, caused by the timed-out NetworkError', async () => {
+    behaviours.set('/token', 'hang');
+    const s = session({ timeout: 200 });
+    await s.setToken({ access_token: 'AT', token_type: 'Bearer', expires_in: 60, refresh_token: 'REFRESH-secret-9' });
+    const err = (await s.refresh().catch((e: unknown) => e)) as Error;
+    expect(err).toMatchObject({ code: 'ERR_REFRESH_OUTCOME_UNKNOWN', cause: { code: 'ERR_NETWORK' } });
+    expect(err.message).toMatch(/timed out after 200 ms/);
+    expect(shown(err)).not.toMatch(/REFRESH-secret-9|CLIENT-SECRET-1/);
+  });
+
+  it('refreshTimeout, when given, bounds a refresh rather than `timeout`', async () => {
+    behaviours.set('/token', 'hang');
+    const s = session({ timeout: 60_000, refreshTimeout: 200 });
+    await s.setToken({ access_token: 'AT', token_type: 'Bearer', expires_in: 60, refresh_token: 'REFRESH-secret-9' });
+    const err = (await s.refresh().catch((e: unknown) => e)) as Error;
+    expect(err).toMatchObject({ code: 'ERR_REFRESH_OUTCOME_UNKNOWN' });
+    expect(err.message).toMatch(/timed out after 200 ms/);
+  });
+
+  it('with no option, a token request is bounded by the default 30,000 ms', async () => {
+    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
+    try {
+      let sent!: () => void;
+      const reached = new Promise<void>((resolve) => {
+        sent = resolve;
+      });
+      // A token endpoint that never answers (it gives up only when the request is aborted, as fetch does).
+      const hanging: typeof fetch = (_input, init) => {
+        sent();
+        return new Promise<Response>((_, reject) => init?.signal?.addEventListener('abort', () => reject(init.signal?.reason)));
+      };
+      const pending = session({ fetch: hanging }).password('alice', 'PASSWORD-hunter2').catch((e: unknown) => e);
+      await reached;
+      await vi.advanceTimersByTimeAsync(30_000);
+      const err = (await pending) as Error;
+      expect(err).toBeInstanceOf(NetworkError);
+      expect(err.message).toMatch(/timed out after 30000 ms/);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('a timeout that is not a positive number of milliseconds setTimeout can hold is a ConfigurationError at construction', () => {
+    for (const timeout of [0, -1, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 31]) {
+      expect(() => session({ timeout })).toThrow(expect.objectContaining({ code: 'ERR_CONFIGURATION' }));
+    }
+  });
+});
