@@ -197,6 +197,28 @@ export function tokens(ref: StoreRef): void {
       for (const t of next) expect(await store.getToken(t.id)).toEqual(t);
     });
 
+    it('rotations asked at once each answer for themselves, as one by one: claimed, already-used, grant-revoked, and a successor id already taken fails alone', async () => {
+      const { store } = ref;
+      const [a, b, used, revoked, clashing] = [await chain(store), await chain(store), await chain(store), await chain(store), await chain(store)];
+      await store.rotateRefresh(used.old.id, Date.now(), null, used.successors(), []);
+      await store.revoke({ grant: revoked.grant.id }, Date.now(), []);
+      const at = Date.now();
+      const next = { a: a.successors(), b: b.successors(), used: used.successors(), revoked: revoked.successors() };
+      const taken = tokenRecord(clashing.grant, { kind: 'refresh', familyId: clashing.old.familyId, id: a.old.id });
+      const results = await Promise.allSettled([
+        store.rotateRefresh(a.old.id, at, null, next.a, [audit('token.rotated')]),
+        store.rotateRefresh(clashing.old.id, at, null, [taken], [audit('token.rotated')]),
+        store.rotateRefresh(b.old.id, at, null, next.b, [audit('token.rotated')]),
+        store.rotateRefresh(used.old.id, at, null, next.used, [audit('token.rotated')]),
+        store.rotateRefresh(revoked.old.id, at, null, next.revoked, [audit('token.rotated')]),
+      ]);
+      expect(results.map((r) => (r.status === 'fulfilled' ? r.value : 'rejected'))).toEqual(['claimed', 'rejected', 'claimed', 'already-used', 'grant-revoked']);
+      for (const t of [...next.a, ...next.b]) expect(await store.getToken(t.id)).toEqual(t);
+      for (const t of [...next.used, ...next.revoked]) expect(await store.getToken(t.id)).toBeUndefined();
+      expect((await store.getToken(clashing.old.id))?.consumedAt).toBeNull();
+      expect((await store.getToken(a.old.id))?.consumedAt).toBe(at);
+    });
+
     it("a refresh token's authTime (the sign-in it descends from) is stored as given by redeemCode and rotateRefresh, and null stays null", async () => {
       const { store } = ref;
       const grant = await grantFor(store);

@@ -10,7 +10,7 @@
  */
 import { OAuthError } from '@tessera/core';
 import type {
-  AdminTokenRecord, AuditInput, AuditQuery, CheckedCredentials, ClientChanges, ClientRecord, CodeRecord, DeliveryAttempt, DeliveryFilter, DeviceCodeRecord, DeviceDecision,
+  AdminTokenRecord, AuditInput, AuditQuery, CheckedCredentials, ClaimResult, ClientChanges, ClientRecord, CodeRecord, DeliveryAttempt, DeliveryFilter, DeviceCodeRecord, DeviceDecision,
   GrantQuery, GrantRecord, InitialAccessTokenRecord, KeyRecord, PrincipalQuery, PushedRequestRecord, Readiness, RevocationTarget, SessionRecord, Store, TokenCensus, TokenFilter,
   TokenKind, TokenQuery, TokenRecord, TokenState, UserProfile, UserRecord, WebhookRecord,
 } from '../types.js';
@@ -21,7 +21,7 @@ import {
 import { auditConditions, type Condition, grantConditions, pageSql, PER_MINUTE_SQL, principalPage, tokenConditions } from '../admin-sql.js';
 import { connect, firstAnswer, guarded, type PostgresOptions, type Sql, storable, transactionBody } from './connection.js';
 import { Signal } from '../signal.js';
-import { IssueBatcher } from './issue-batch.js';
+import { WriteBatcher } from './write-batch.js';
 import { ReadBatcher } from './read-batch.js';
 import { SchemaMismatch, type SchemaVersion, schemaVersion } from './migrate.js';
 import * as w from './writes.js';
@@ -45,11 +45,25 @@ export class PostgresStore implements Store {
   private readonly feedAppended = new Signal();
   private readonly unlisten: Promise<Array<{ unlisten(): Promise<void> }>>;
 
-  private readonly batcher = new IssueBatcher({
+  private readonly unavailable = (err: unknown) => err instanceof OAuthError && err.error === 'temporarily_unavailable';
+
+  /** Issuances on existing grants from one turn: one call, one commit (write-batch.ts). */
+  private readonly issuances = new WriteBatcher<w.BatchItem, Awaited<ReturnType<typeof w.issueTokens>>>({
     batch: (items) => this.read((sql) => w.issueBatch(sql, items)),
     single: ({ tokens, audit, checked }) => this.settled(tokens, 'issued', (sql) => w.issueTokens(sql, tokens, audit, undefined, checked)),
-    unavailable: (err) => err instanceof OAuthError && err.error === 'temporarily_unavailable',
+    unavailable: this.unavailable,
     stored: (token) => this.stored(token),
+    done: 'issued',
+  });
+
+  /** Refresh rotations from one turn: one call, one commit, taking their tokens' rows in id order. */
+  private readonly rotations = new WriteBatcher<w.RotationItem, ClaimResult>({
+    batch: (items) => this.read((sql) => w.rotateBatch(sql, items)),
+    single: (item) => this.settled(item.tokens, 'claimed', (sql) => w.rotateRefresh(sql, item)),
+    unavailable: this.unavailable,
+    stored: (token) => this.stored(token),
+    done: 'claimed',
+    order: (a, b) => (a.oldId < b.oldId ? -1 : a.oldId > b.oldId ? 1 : 0),
   });
 
   /** The reads on the request path, by primary key: one statement for each turn's ids (read-batch.ts). */
@@ -324,7 +338,7 @@ export class PostgresStore implements Store {
     // A new or widened grant is written alone (its outcomes include 'conflict'); tokens on an
     // existing grant join this turn's batch.
     if (grant) return this.settled(tokens, 'issued', (sql) => w.issueTokens(sql, tokens, audit, grant, checked));
-    return this.batcher.issue(tokens, audit, checked);
+    return this.issuances.submit({ tokens, audit, checked });
   }
 
   async getToken(id: string) {
@@ -402,7 +416,7 @@ export class PostgresStore implements Store {
   }
 
   rotateRefresh(oldId: string, at: number, graceSince: number | null, tokens: TokenRecord[], audit: AuditInput[], checked?: CheckedCredentials) {
-    return this.settled(tokens, 'claimed', (sql) => w.rotateRefresh(sql, oldId, at, graceSince, tokens, audit, checked));
+    return this.rotations.submit({ oldId, at, graceSince, tokens, audit, checked });
   }
 
   revoke(target: RevocationTarget, at: number, audit: AuditInput[]) {

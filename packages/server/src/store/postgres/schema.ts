@@ -690,4 +690,37 @@ export const migrations: readonly string[] = [
     RETURN jsonb_build_object('tokens', n, 'until', v_until);
   END $$;
   `,
+  // Refresh rotations from one turn of a server's event loop in one transaction and one commit
+  // (write-batch.ts), as tessera_issue_batch does for issuances: each item as tessera_rotate_refresh
+  // would do it alone, with an outcome of its own, and an item whose check fails writes nothing.
+  // The caller orders the items by the token they consume, so two batches lock those rows in one
+  // order; a deadlock with another writer still aborts the batch, which the store runs again.
+  `
+  CREATE FUNCTION tessera_rotate_batch(p_items jsonb) RETURNS jsonb LANGUAGE plpgsql AS $$
+  DECLARE
+    item jsonb;
+    outcomes text[] := '{}';
+    audit jsonb := '[]';
+  BEGIN
+    FOR item IN SELECT value FROM jsonb_array_elements(p_items) LOOP
+      IF NOT tessera_unchanged(item->'checked') THEN
+        outcomes := outcomes || 'credential-changed'::text;
+      ELSIF NOT tessera_grants_live(item->'tokens') THEN
+        outcomes := outcomes || 'grant-revoked'::text;
+      ELSE
+        UPDATE tokens SET consumed_at = coalesce(consumed_at, (item->>'at')::bigint)
+          WHERE id = item->>'old' AND kind = 'refresh' AND revoked_at IS NULL AND (consumed_at IS NULL OR consumed_at >= (item->>'grace')::bigint);
+        IF NOT FOUND THEN
+          outcomes := outcomes || 'already-used'::text;
+        ELSE
+          INSERT INTO tokens SELECT * FROM jsonb_populate_recordset(NULL::tokens, item->'tokens');
+          audit := audit || (item->'audit');
+          outcomes := outcomes || 'claimed'::text;
+        END IF;
+      END IF;
+    END LOOP;
+    PERFORM tessera_append_audit(audit);
+    RETURN to_jsonb(outcomes);
+  END $$;
+  `,
 ];

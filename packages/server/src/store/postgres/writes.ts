@@ -113,13 +113,30 @@ export async function issueBatch(sql: Sql, items: BatchItem[]): Promise<Array<'i
   return row?.outcomes as Array<'issued' | 'grant-revoked' | 'credential-changed'>;
 }
 
+/** A refresh rotation, as tessera_rotate_refresh and tessera_rotate_batch take it. */
+export interface RotationItem {
+  oldId: string;
+  at: number;
+  /** null: only an unconsumed token can be claimed. */
+  graceSince: number | null;
+  tokens: TokenRecord[];
+  audit: AuditInput[];
+  checked?: CheckedCredentials | undefined;
+}
+
 /** rotateRefresh in one round trip (tessera_rotate_refresh). */
-export function rotateRefresh(
-  sql: Sql, oldId: string, at: number, graceSince: number | null, tokens: TokenRecord[], audit: AuditInput[], checked?: CheckedCredentials,
-): Promise<ClaimResult> {
-  // graceSince = null: only an unconsumed token can be claimed.
+export function rotateRefresh(sql: Sql, { oldId, at, graceSince, tokens, audit, checked }: RotationItem): Promise<ClaimResult> {
   return outcome(sql`SELECT tessera_rotate_refresh(${oldId}, ${at}, ${graceSince ?? Number.MAX_SAFE_INTEGER}, ${json(tokens.map(tokenRow))}::jsonb,
     ${json(auditRows(audit, at))}::jsonb, ${checked ? json(checked) : null}::jsonb) AS outcome`);
+}
+
+/** Several rotations in one round trip and one commit (tessera_rotate_batch): an outcome each. */
+export async function rotateBatch(sql: Sql, items: RotationItem[]): Promise<ClaimResult[]> {
+  const rows = items.map(({ oldId, at, graceSince, tokens, audit, checked }) => ({
+    old: oldId, at, grace: graceSince ?? Number.MAX_SAFE_INTEGER, tokens: tokens.map(tokenRow), audit: auditRows(audit, at), checked: checked ?? null,
+  }));
+  const [row] = await sql`SELECT tessera_rotate_batch(${json(rows)}::jsonb) AS outcomes`;
+  return row?.outcomes as ClaimResult[];
 }
 
 /** redeemCode in one round trip (tessera_redeem_code). */
