@@ -76,6 +76,27 @@ describe.each(['sqlite', 'postgres'] as const)('token exchange (RFC 8693) on %s'
     expect((await h.introspect(w.billing, second.body.access_token)).body.act).toEqual(claims.act);
   });
 
+  it('RFC 8693 §4.1 policy: an actor token the client got by exchanging a user\'s token is refused (invalid_request): a client names only itself or a user signed in to it as the actor', async () => {
+    const w = await world();
+    // ORDERS trades the user's token for one of its own (issued to ORDERS, on the front end's grant)...
+    const impersonating = await exchange(w.orders, { subject_token: w.subject, resource: BILLING });
+    expect(impersonating.status, JSON.stringify(impersonating.body)).toBe(200);
+    // ...and must not present it as the actor for another user: that user never signed in to ORDERS.
+    const other = await h.user();
+    const p = pkce();
+    const code = await h.code(w.front, { user: other, pkce: p, resources: [ORDERS] });
+    const otherToken = (await h.token(w.front, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: p.verifier, resource: ORDERS })).body.access_token;
+    const res = await exchange(w.orders, { subject_token: otherToken, resource: BILLING, actor_token: impersonating.body.access_token, actor_token_type: ACCESS_TOKEN });
+    expectError(res, 400, 'invalid_request');
+    expect(res.body.error_description).not.toContain(impersonating.body.access_token);
+    // A token ORDERS exchanged from its own client_credentials token is still its own: a fine actor.
+    const own = (await h.token(w.orders, { grant_type: 'client_credentials' })).body.access_token;
+    const ownExchanged = (await exchange(w.orders, { subject_token: own, resource: BILLING })).body.access_token;
+    const delegated = await exchange(w.orders, { subject_token: otherToken, resource: BILLING, actor_token: ownExchanged, actor_token_type: ACCESS_TOKEN });
+    expect(delegated.status, JSON.stringify(delegated.body)).toBe(200);
+    expect(decodeJwt(delegated.body.access_token).act).toEqual({ sub: w.orders.id, client_id: w.orders.id });
+  });
+
   it('RFC 8693 §2.1: a client\'s own token (client_credentials) keeps that client as sub when another client exchanges it', async () => {
     const w = await world();
     const shop = await h.client({ tokenFormat: 'jwt', resources: [ORDERS] });

@@ -79,6 +79,11 @@ export async function exchangeToken(ctx: EngineContext, client: ClientRecord, re
     actor = await liveAccessToken(ctx, request.actorToken, request.actorTokenType, 'actor_token');
     // The client names itself (or a user of its own) as the actor, never another client.
     if (actor.clientId !== client.id) throw refused('the actor_token must have been issued to this client');
+    // And on a grant of this client: a token it exchanged from another client's (a user's sent to
+    // it, say) is issued to it too, but its subject never signed in to it, so it names no actor here.
+    if ((await ctx.store.getGrant(actor.grantId))?.clientId !== client.id) {
+      throw refused('the actor_token must stand for this client or a user signed in to it, not a token it exchanged');
+    }
     if (actor.dpopJkt !== null && request.jkt !== actor.dpopJkt) throw refused('the actor_token is DPoP-bound: send a DPoP proof of its key');
   }
 
