@@ -4,6 +4,7 @@
  * (§10), public clients' refresh tokens bound (§5), clients that must use DPoP (§5.2), nonces
  * (§8) and /userinfo (§7). Proofs are made by test/dpop-kit.ts with node:crypto alone.
  */
+import { DpopNonces } from '@tessera/core/dpop';
 import { decodeJwt } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { ath, type DpopKey, dpopKey, type ProofClaims, payloadOf, proof, unsignedProof } from './dpop-kit.js';
@@ -441,5 +442,26 @@ describe('/userinfo nonces (RFC 9449 §9)', () => {
     const again = refused.headers.get('dpop-nonce');
     expect(again).toBeTruthy();
     expect((await at(again!)).status).toBe(200);
+  });
+
+  it('RFC 9449 §8.2, §9: a success answered to a proof with last minute\'s nonce carries the new one in DPoP-Nonce, at /userinfo as at /token', async () => {
+    const c = await h.codeClient({ scope: 'openid', tokenFormat: 'jwt' });
+    const key = await dpopKey();
+    // The nonce of the window before this one, made with the key every instance shares.
+    const nonceKey = await h.engine.dpopNonceKey();
+    const lastMinute = () => new DpopNonces(nonceKey, 60, () => Date.now() - 60_000).current();
+    const p = pkce();
+    const code = await h.code(c, { pkce: p, scope: 'openid' });
+    const form = { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: p.verifier };
+    const issued = await tokenRequest(h, c, form, tokenProof(h, key, { nonce: lastMinute() }));
+    expect(issued.status, JSON.stringify(issued.body)).toBe(200);
+    const fresh = issued.headers.get('dpop-nonce');
+    expect(fresh).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    const token = issued.body.access_token as string;
+    const res = await h.request('/userinfo', {
+      headers: { authorization: `DPoP ${token}`, dpop: proof(key, { htm: 'GET', htu: `${h.server.url}/userinfo`, ath: ath(token), nonce: lastMinute() }) },
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(200);
+    expect(res.headers.get('dpop-nonce')).toMatch(/^[A-Za-z0-9_-]{43}$/);
   });
 });

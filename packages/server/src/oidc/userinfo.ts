@@ -71,7 +71,8 @@ export function userinfoEndpoint(engine: LifecycleEngine, config: ServerConfig, 
     if (!scopes.has('openid')) throw refusal(scheme, 'insufficient_scope', 'the access token lacks the openid scope');
     const user = await engine.getUser(record.userId);
     if (!user) throw refusal(scheme, 'invalid_token', 'the access token is not active');
-    return json(200, claims(user, scopes));
+    // RFC 9449 §8.2, §9: a proof with the previous window's nonce is answered with the current one.
+    return json(200, claims(user, scopes), proof?.headers);
   };
 }
 
