@@ -132,6 +132,19 @@ describe.each(['sqlite', 'postgres'] as const)('token exchange (RFC 8693) on %s'
     expectError(await exchange(server, { subject_token: w.subject, resource: ORDERS }), 400, 'invalid_target');
   });
 
+  it('RFC 8693 §2.1, §2.2.2: audience may repeat: the same one twice is that one; two different ones are invalid_target (one audience per token), as two resources are', async () => {
+    const w = await world();
+    const form = (audiences: string[]) => {
+      const body = new URLSearchParams({ grant_type: EXCHANGE, subject_token_type: ACCESS_TOKEN, subject_token: w.subject });
+      for (const a of audiences) body.append('audience', a);
+      return h.post('/token', body.toString(), { authorization: w.orders.basic });
+    };
+    const same = await form([BILLING, BILLING]);
+    expect(same.status, JSON.stringify(same.body)).toBe(200);
+    expect(decodeJwt(same.body.access_token).aud).toBe(BILLING);
+    expectError(await form([BILLING, LEDGER]), 400, 'invalid_target');
+  });
+
   it('an exchanged token never outlives its subject token', async () => {
     const front = await h.codeClient({ tokenFormat: 'jwt', resources: [ORDERS], accessTtl: 60 });
     const orders = await h.client({ tokenFormat: 'jwt', grantTypes: [EXCHANGE], resources: [BILLING], exchangeAudiences: [ORDERS] });

@@ -61,7 +61,7 @@ export function tokenEndpoint(engine: LifecycleEngine, config: ServerConfig, key
     const address = clientAddress(req, config.trustForwardedFor);
     // RFC 8707 §2.2: the resource the access token is for, one per token request (oneResource says why).
     const resource = oneResource(requestedResources(body, client, config));
-    const issued = await grant.handle({ engine, client, params, by: { actor: `client:${client.id}`, endpoint: PATHS.token }, address, jkt: proof?.jkt ?? null, resource });
+    const issued = await grant.handle({ engine, client, params, body, by: { actor: `client:${client.id}`, endpoint: PATHS.token }, address, jkt: proof?.jkt ?? null, resource });
     const response = tokenResponse(issued);
     // OpenID Connect Core §3.1.3.3: an id_token beside an openid authorization's tokens (no await on the other grants' path).
     if (issued.authentication !== undefined) response.id_token = await idTokenFor(keys, config.issuer, client, issued);

@@ -9,8 +9,9 @@ import { TOKEN_EXCHANGE_GRANT } from '../store/types.js';
  */
 export const tokenExchange: TokenGrant = {
   grantType: TOKEN_EXCHANGE_GRANT,
-  params: ['subject_token', 'subject_token_type', 'actor_token', 'actor_token_type', 'requested_token_type', 'scope', 'audience'],
-  handle({ engine, client, params, by, resource, jkt }) {
+  // `audience` is read from the body: RFC 8693 §2.1 lets it repeat.
+  params: ['subject_token', 'subject_token_type', 'actor_token', 'actor_token_type', 'requested_token_type', 'scope'],
+  handle({ engine, client, params, body, by, resource, jkt }) {
     // The exchanging client is authenticated (RFC 8693 §2.1 uses §3.2 client authentication): it has credentials.
     if (client.authMethod === 'none') throw new OAuthError('unauthorized_client', 'public clients cannot exchange tokens');
     // RFC 8693 §2.2.2: a requested token type the server cannot issue is invalid_request; it issues access tokens only.
@@ -23,12 +24,23 @@ export const tokenExchange: TokenGrant = {
       actorToken: params.actor_token,
       actorTokenType: params.actor_token_type,
       scope: params.scope === undefined ? undefined : parseScope(params.scope),
-      audience: audienceOf(engine.allowedResources(client), params.audience, resource),
+      audience: audienceOf(engine.allowedResources(client), oneAudience(body), resource),
       // RFC 9449 §5: DPoP applies to every grant: a proof binds the exchanged token too.
       jkt,
     }, by);
   },
 };
+
+/**
+ * RFC 8693 §2.1: `audience` may be repeated, each naming a target; Tessera's access tokens have one
+ * audience, so a request naming two is one the server cannot serve: invalid_target (§2.2.2), as
+ * for two resources (rfc8707/resource.ts oneResource). Sent without a value: omitted.
+ */
+function oneAudience(body: URLSearchParams): string | undefined {
+  const named = [...new Set(body.getAll('audience').filter((a) => a !== ''))];
+  if (named.length > 1) throw new OAuthError('invalid_target', 'name at most one audience per token request: each access token has one audience');
+  return named[0];
+}
 
 /**
  * RFC 8693 §2.1: `audience` names the target by a logical name, `resource` by its URI; Tessera's

@@ -10,6 +10,8 @@ export interface TokenGrant {
     engine: LifecycleEngine;
     client: ClientRecord;
     params: Record<string, string | undefined>;
+    /** The whole form, for a parameter a grant's specification lets repeat (RFC 8693 §2.1 audience). */
+    body: URLSearchParams;
     by: Actor;
     /** The client's IP address (http/client-address.ts), for sign-in throttling. */
     address: string | undefined;
