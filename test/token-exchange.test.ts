@@ -145,6 +145,20 @@ describe.each(['sqlite', 'postgres'] as const)('token exchange (RFC 8693) on %s'
     expectError(await form([BILLING, LEDGER]), 400, 'invalid_target');
   });
 
+  it('RFC 8707 §2.2 with the user\'s consent: a client exchanging its own user\'s token may target only a resource the user authorized, as a refresh may (invalid_target otherwise)', async () => {
+    const front = await h.codeClient({ tokenFormat: 'jwt', grantTypes: ['authorization_code', 'refresh_token', EXCHANGE], resources: [ORDERS, BILLING] });
+    const p = pkce();
+    const code = await h.code(front, { pkce: p, resources: [ORDERS] });
+    const tokens = (await h.token(front, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: p.verifier, resource: ORDERS })).body;
+    // The user authorized ORDERS only: a refresh cannot reach BILLING, and neither can an exchange.
+    expectError(await h.token(front, { grant_type: 'refresh_token', refresh_token: tokens.refresh_token, resource: BILLING }), 400, 'invalid_target');
+    expectError(await exchange(front, { subject_token: tokens.access_token, resource: BILLING }), 400, 'invalid_target');
+    expectError(await exchange(front, { subject_token: tokens.access_token, audience: BILLING }), 400, 'invalid_target');
+    const same = await exchange(front, { subject_token: tokens.access_token, resource: ORDERS });
+    expect(same.status, JSON.stringify(same.body)).toBe(200);
+    expect(decodeJwt(same.body.access_token).aud).toBe(ORDERS);
+  });
+
   it('an exchanged token never outlives its subject token', async () => {
     const front = await h.codeClient({ tokenFormat: 'jwt', resources: [ORDERS], accessTtl: 60 });
     const orders = await h.client({ tokenFormat: 'jwt', grantTypes: [EXCHANGE], resources: [BILLING], exchangeAudiences: [ORDERS] });

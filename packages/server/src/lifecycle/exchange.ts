@@ -102,6 +102,12 @@ export async function exchangeToken(ctx: EngineContext, client: ClientRecord, re
     subject.userId === null ? undefined : ctx.store.getUser(subject.userId),
   ]);
   if (!grant || grant.revokedAt !== null || (subject.userId !== null && !user)) throw refused('subject_token has expired or was revoked');
+  // RFC 8707 §2.2: a token on a user's grant to this very client reaches only the resources the user
+  // authorized, as its refresh would (rotate-refresh.ts); exchanging it is no way around the consent.
+  // A token sent to this client from another client's grant is what exchange is for, and goes on.
+  if (request.audience !== undefined && grant.clientId === client.id && grant.userId !== null && !grant.resources.includes(request.audience)) {
+    throw new OAuthError('invalid_target', 'the user did not authorize this resource for this client');
+  }
 
   // RFC 8693 §4.1: the actor, with the earlier actors of a delegated subject token nested in it;
   // impersonation keeps the subject token's own act, so no chain of delegation is lost.
