@@ -20,6 +20,10 @@ describe('DPoP proofs (RFC 9449)', () => {
     expect(normalizeHtu('https://auth.example/%2f')).toBe('https://auth.example/%2F');
     expect(normalizeHtu('ftp://auth.example/')).toBeUndefined();
     expect(normalizeHtu('/token')).toBeUndefined();
+    // RFC 3986 §2: characters no URI holds, which the WHATWG parser would drop or rewrite, match nothing.
+    for (const loose of ['https://auth.example/token\u0000', 'https://auth.example/token ', ' https://auth.example/token', 'https://auth.example/to\tken', 'https://auth.example/to\nken', 'https:\\\\auth.example\\token', 'https://auth.example/tök']) {
+      expect(normalizeHtu(loose), JSON.stringify(loose)).toBeUndefined();
+    }
   });
 
   it('a jti with a lone surrogate is refused: it is not text a store keeps apart from another (PostgreSQL turns it into U+FFFD)', async () => {

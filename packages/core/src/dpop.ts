@@ -140,6 +140,7 @@ function keyFits(alg: string, jwk: Record<string, unknown>): boolean {
 }
 
 const UNRESERVED = /[A-Za-z0-9\-._~]/;
+const URI_CHARACTERS = /^[A-Za-z0-9\-._~:/?#[\]@!$&'()*+,;=%]+$/;
 
 /**
  * A URL as §4.3 compares `htu`: without query and fragment, after RFC 3986 §6.2.2 syntax-based
@@ -148,6 +149,9 @@ const UNRESERVED = /[A-Za-z0-9\-._~]/;
  * done here. Undefined for anything but an absolute http(s) URL.
  */
 export function normalizeHtu(value: string): string | undefined {
+  // RFC 3986 §2: a URI holds these characters only. The WHATWG parser would also take (and drop or
+  // rewrite) spaces, tabs, newlines, other controls and backslashes, so that "…/token\u0000" matched.
+  if (!URI_CHARACTERS.test(value)) return undefined;
   let url: URL;
   try {
     url = new URL(value);
