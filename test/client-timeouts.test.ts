@@ -1,10 +1,10 @@
 /**
- * Every request an OAuth2Session makes to the authorization server's discovery, token and device
- * authorization endpoints (and each poll of the device flow) is bounded: by the `timeout` option
- * (default 30 s), or for a renewal by `refreshTimeout` when that is given. A request without a
- * whole answer by then is a NetworkError that says it timed out and after how long, and names no
- * secret. The server here (node:http on loopback) reads each request and never answers, or
- * answers half a body and stalls.
+ * Every request an OAuth2Session makes to the authorization server (discovery, token, device
+ * authorization, revocation, introspection and userinfo endpoints, and each poll of the device
+ * flow) is bounded: by the `timeout` option (default 30 s), or for a renewal by `refreshTimeout`
+ * when that is given. A request without a whole answer by then is a NetworkError that says it
+ * timed out and after how long, and names no secret. The server here (node:http on loopback)
+ * reads each request and never answers, or answers half a body and stalls.
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { NetworkError, OAuth2Session, type OAuth2Session as Session, clientSecretBasic } from '@tessera/client';
@@ -54,7 +54,15 @@ afterAll(async () => {
 /** A session against the loopback server: explicit endpoints, a client secret, the given options. */
 function session(options: Partial<ConstructorParameters<typeof OAuth2Session>[0]> = {}): Session {
   return new OAuth2Session({
-    server: { issuer: base, authorization_endpoint: `${base}/authorize`, token_endpoint: `${base}/token`, device_authorization_endpoint: `${base}/device` },
+    server: {
+      issuer: base,
+      authorization_endpoint: `${base}/authorize`,
+      token_endpoint: `${base}/token`,
+      device_authorization_endpoint: `${base}/device`,
+      revocation_endpoint: `${base}/revoke`,
+      introspection_endpoint: `${base}/introspect`,
+      userinfo_endpoint: `${base}/userinfo`,
+    },
     clientId: 'app',
     clientAuth: clientSecretBasic('CLIENT-SECRET-1'),
     redirectUri: 'http://127.0.0.1/callback',
@@ -193,5 +201,52 @@ describe('a token endpoint that never answers is given up after `timeout` ms', {
     for (const timeout of [0, -1, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 31]) {
       expect(() => session({ timeout })).toThrow(expect.objectContaining({ code: 'ERR_CONFIGURATION' }));
     }
+  });
+});
+
+describe('revocation, introspection and userinfo endpoints that never answer are given up after `timeout` ms', { timeout: 5_000 }, () => {
+  it('revoke(): RFC 7009 revocation is bounded: a NetworkError that says it timed out after 200 ms, naming neither the token nor the secret', async () => {
+    behaviours.set('/revoke', 'hang');
+    const err = await networkError(session({ timeout: 200 }).revoke('REVOKED-token-31', 'refresh_token'));
+    expect(err).toMatchObject({ code: 'ERR_NETWORK', url: `${base}/revoke`, notSent: false });
+    expect(err.message).toMatch(/timed out after 200 ms/);
+    expect(shown(err)).not.toMatch(/REVOKED-token-31|CLIENT-SECRET-1/);
+  });
+
+  it('logout(): a revocation that times out rejects with that NetworkError, and the tokens are forgotten all the same', async () => {
+    behaviours.set('/revoke', 'hang');
+    const s = session({ timeout: 200 });
+    await s.setToken({ access_token: 'AT', token_type: 'Bearer', expires_in: 60, refresh_token: 'REFRESH-secret-9' });
+    const err = await networkError(s.logout());
+    expect(err).toMatchObject({ url: `${base}/revoke` });
+    expect(err.message).toMatch(/timed out after 200 ms/);
+    expect(shown(err)).not.toMatch(/REFRESH-secret-9|CLIENT-SECRET-1/);
+    expect(await s.getToken()).toBeUndefined();
+  });
+
+  it('introspect(): RFC 7662 introspection is bounded: a NetworkError that says it timed out, naming not the token', async () => {
+    behaviours.set('/introspect', 'hang');
+    const err = await networkError(session({ timeout: 200 }).introspect('INTROSPECTED-token-5'));
+    expect(err).toMatchObject({ url: `${base}/introspect` });
+    expect(err.message).toMatch(/timed out after 200 ms/);
+    expect(shown(err)).not.toMatch(/INTROSPECTED-token-5|CLIENT-SECRET-1/);
+  });
+
+  it('introspect(): an answer whose body stalls is timed out too (the bound covers the body)', async () => {
+    behaviours.set('/introspect', 'stall');
+    const err = await networkError(session({ timeout: 200 }).introspect('INTROSPECTED-token-5'));
+    expect(err.message).toMatch(/timed out after 200 ms/);
+  });
+
+  it('userinfo(): the OIDC UserInfo request is bounded: a NetworkError that says it timed out, naming not the access token', async () => {
+    behaviours.set('/userinfo', 'hang');
+    const s = session({ timeout: 200 });
+    const part = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+    const idToken = `${part({ alg: 'RS256' })}.${part({ iss: base, sub: 'alice', aud: 'app' })}.c2ln`;
+    await s.setToken({ access_token: 'ACCESS-token-8', token_type: 'Bearer', expires_in: 3600, id_token: idToken });
+    const err = await networkError(s.userinfo());
+    expect(err).toMatchObject({ url: `${base}/userinfo` });
+    expect(err.message).toMatch(/timed out after 200 ms/);
+    expect(shown(err)).not.toMatch(/ACCESS-token-8/);
   });
 });

@@ -61,8 +61,9 @@ export interface SessionOptions extends Omit<HttpOptions, 'signal' | 'dpop'> {
    * Milliseconds each request to the authorization server may take, its answer's body included
    * (default 30,000): discovery, every token request (fetchToken's code exchange and the ID
    * Token's JWK Set, clientCredentials, password, and renewals unless `refreshTimeout` is given),
-   * the device authorization request, and each poll of pollDeviceToken on its own (the polling as
-   * a whole ends when the server says the device code expired, or on the caller's signal). A
+   * revocation (revoke, and each revocation of logout), introspection, userinfo, the device
+   * authorization request, and each poll of pollDeviceToken on its own (the polling as a whole
+   * ends when the server says the device code expired, or on the caller's signal). A
    * request without a whole answer by then rejects with a NetworkError whose message says it
    * timed out and after how many ms (`notSent` is false: the server may have processed it). A
    * positive number of ms up to 2,147,483,647 (setTimeout's limit), else a ConfigurationError.

@@ -119,29 +119,45 @@ export class TokenSession {
     return (await this.freshToken(options.resource)).access_token;
   }
 
-  /** OpenID Connect Core §5.3: the signed-in user's claims, from /userinfo with the access token; sub checked against the ID Token. */
+  /**
+   * OpenID Connect Core §5.3: the signed-in user's claims, from /userinfo with the access token;
+   * sub checked against the ID Token. The request, its answer's body included, is bounded by
+   * `timeout` (a renewal of the access token first, by `refreshTimeout`).
+   */
   async userinfo(): Promise<UserInfo> {
     const token = await this.freshToken(undefined);
     const idToken = (await this.keeper.get())?.id_token;
     if (idToken === undefined) throw new ConfigurationError('userinfo() needs an ID Token: sign in with the openid scope');
     const sub = decodeJwt(idToken).sub as string;
-    return processUserInfoResponse(await userinfoRequest(await this.metadata(), token.access_token, this.http(), token.token_type), sub);
+    const as = await this.metadata();
+    return this.bounded(as.userinfo_endpoint, async (http) => processUserInfoResponse(await userinfoRequest(as, token.access_token, http, token.token_type), sub));
   }
 
-  /** RP-Initiated Logout 1.0 §2: the URL that signs the user out at the server, with the session's ID Token as hint. */
+  /**
+   * RP-Initiated Logout 1.0 §2: the URL that signs the user out at the server, with the session's
+   * ID Token as hint. Only built: the browser goes there, the session sends nothing (discovery,
+   * if the metadata is not cached yet, is bounded by `timeout` as always).
+   */
   async endSessionUrl(params: Omit<EndSessionParameters, 'id_token_hint' | 'client_id'> = {}): Promise<string> {
     const token = await this.keeper.get();
     return buildEndSessionUrl(await this.metadata(), { ...params, client_id: this.client.client_id, id_token_hint: token?.id_token }, this.http()).href;
   }
 
-  /** RFC 7009: revokes a token; the hint is `access_token` or `refresh_token`. */
+  /**
+   * RFC 7009: revokes a token; the hint is `access_token` or `refresh_token`. The request, its
+   * answer's body included, is bounded by `timeout`: without a whole answer by then, a NetworkError
+   * that says it timed out (the server may have revoked the token all the same).
+   */
   async revoke(token: string, tokenTypeHint?: TokenTypeHint): Promise<void> {
-    await processRevocationResponse(await revocationRequest(await this.metadata(), this.client, this.auth, token, tokenTypeHint, this.http()));
+    const as = await this.metadata();
+    await this.bounded(as.revocation_endpoint, async (http) => processRevocationResponse(await revocationRequest(as, this.client, this.auth, token, tokenTypeHint, http)));
   }
 
   /**
    * Revokes the refresh token (RFC 7009 §2.1: the server then revokes its grant) and then the
    * access token, for servers that do not cascade; the tokens are forgotten even if that fails.
+   * Each revocation is bounded by `timeout` on its own; the first that fails or times out ends
+   * the revoking (its error is thrown, after the tokens are forgotten).
    */
   async logout(): Promise<void> {
     const token = await this.keeper.get();
@@ -157,11 +173,17 @@ export class TokenSession {
     }
   }
 
-  /** RFC 7662: asks the server about a token (the session's access token by default). */
+  /**
+   * RFC 7662: asks the server about a token (the session's access token by default). The request,
+   * its answer's body included, is bounded by `timeout`.
+   */
   async introspect(token?: string, tokenTypeHint?: TokenTypeHint): Promise<IntrospectionResponse> {
     const value = token ?? (await this.keeper.get())?.access_token;
     if (value === undefined) throw new MissingTokenError('access_token');
-    return processIntrospectionResponse(await introspectionRequest(await this.metadata(), this.client, this.auth, value, tokenTypeHint, this.http()));
+    const as = await this.metadata();
+    return this.bounded(as.introspection_endpoint, async (http) =>
+      processIntrospectionResponse(await introspectionRequest(as, this.client, this.auth, value, tokenTypeHint, http)),
+    );
   }
 
   /**
