@@ -3,11 +3,13 @@
  * authorization, revocation, introspection and userinfo endpoints, and each poll of the device
  * flow) is bounded: by the `timeout` option (default 30 s), or for a renewal by `refreshTimeout`
  * when that is given. A request without a whole answer by then is a NetworkError that says it
- * timed out and after how long, and names no secret. The server here (node:http on loopback)
- * reads each request and never answers, or answers half a body and stalls.
+ * timed out and after how long, and names no secret. Device polling as a whole ends when the
+ * device code's `expires_in` has passed, even if the server never says `expired_token`. The server
+ * here (node:http on loopback) reads each request and never answers, or answers half a body and
+ * stalls, or answers a fixed JSON body (400 when it has an `error`).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { NetworkError, OAuth2Session, type OAuth2Session as Session, clientSecretBasic } from '@tessera/client';
+import { NetworkError, OAuth2Session, OAuthResponseError, type OAuth2Session as Session, ServerClock, clientSecretBasic, processDeviceAuthorizationResponse } from '@tessera/client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
 /** What each path does: 'hang' reads the request and never answers; 'stall' sends headers and half a body; else a JSON answer. */
@@ -39,7 +41,7 @@ beforeAll(async () => {
       bodies.push(body);
       const behaviour = behaviours.get(new URL(req.url ?? '/', base).pathname) ?? 'hang';
       if (behaviour === 'hang') return;
-      res.writeHead(200, { 'content-type': 'application/json' });
+      res.writeHead(typeof behaviour === 'object' && typeof behaviour.error === 'string' ? 400 : 200, { 'content-type': 'application/json' });
       if (behaviour === 'stall') res.write('{"access_token":"AT","token_type":"Bearer",');
       else res.end(JSON.stringify(behaviour));
     });
@@ -248,5 +250,47 @@ describe('revocation, introspection and userinfo endpoints that never answer are
     expect(err).toMatchObject({ url: `${base}/userinfo` });
     expect(err.message).toMatch(/timed out after 200 ms/);
     expect(shown(err)).not.toMatch(/ACCESS-token-8/);
+  });
+});
+
+describe('RFC 8628 §3.2, §3.5: device polling ends once the device code has expired, whatever the server answers', { timeout: 10_000 }, () => {
+  const polls = () => bodies.filter((b) => b.includes('device_code=')).length;
+
+  it('pollDeviceToken(): a server that answers authorization_pending past expires_in stops the polling with expired_token, the error the server would have sent', async () => {
+    behaviours.set('/device', { device_code: 'DEVICE-code-77', user_code: 'WDJB-MJHT', verification_uri: `${base}/verify`, expires_in: 2, interval: 1 });
+    behaviours.set('/token', { error: 'authorization_pending' });
+    const s = session({ timeout: 1_000 });
+    const device = await s.deviceAuthorization();
+    const before = polls();
+    const err = await s.pollDeviceToken(device).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OAuthResponseError);
+    expect(err).toMatchObject({ code: 'ERR_OAUTH_RESPONSE', error: 'expired_token', status: 400 });
+    // The server was asked (and said authorization_pending) before the code expired.
+    expect(polls()).toBeGreaterThan(before);
+    expect(shown(err as Error)).not.toMatch(/DEVICE-code-77|CLIENT-SECRET-1/);
+    expect(await s.getToken()).toBeUndefined();
+  });
+
+  it('pollDeviceToken(): a device authorization whose expires_at has already passed is expired_token without a single poll', async () => {
+    behaviours.set('/token', { error: 'authorization_pending' });
+    const s = session({ timeout: 1_000 });
+    const past = Math.floor(Date.now() / 1000) - 1;
+    const before = polls();
+    const device = { device_code: 'DEVICE-code-78', user_code: 'WDJB-MJHT', verification_uri: `${base}/verify`, expires_in: 1, expires_at: past, interval: 1 };
+    await expect(s.pollDeviceToken(device)).rejects.toMatchObject({ code: 'ERR_OAUTH_RESPONSE', error: 'expired_token' });
+    expect(polls()).toBe(before);
+  });
+
+  it("deviceAuthorization(): expires_at is expires_in after the answer came, on the server's clock (its Date header), rounded up", async () => {
+    const clock = new ServerClock();
+    const serverNow = Date.now() + 3_600_000;
+    const response = new Response(
+      JSON.stringify({ device_code: 'D', user_code: 'U', verification_uri: `${base}/verify`, expires_in: 600 }),
+      { status: 200, headers: { 'content-type': 'application/json', date: new Date(serverNow).toUTCString() } },
+    );
+    const device = await processDeviceAuthorizationResponse(response, clock);
+    expect(Number.isInteger(device.expires_at)).toBe(true);
+    expect(device.expires_at).toBeGreaterThanOrEqual(Math.floor(serverNow / 1000) + 600);
+    expect(device.expires_at).toBeLessThanOrEqual(Math.ceil(serverNow / 1000) + 602);
   });
 });

@@ -3,7 +3,8 @@
  * `code` (and, for OAuth errors, on `error`), never on messages.
  *
  * - OAuthResponseError: the server answered with an RFC 6749 §5.2 error (token, revocation,
- *   introspection, device endpoints), carrying its HTTP status.
+ *   introspection, device endpoints), carrying its HTTP status; also a device code's
+ *   `expired_token` once its `expires_in` has passed, whether the server said so or not.
  * - AuthorizationResponseError: the authorization response (the callback URL) carried an error
  *   (RFC 6749 §4.1.2.1); there is no HTTP status.
  * - NetworkError: no HTTP response at all (DNS, refused connection, TLS, reset).
@@ -92,7 +93,10 @@ export class OAuthResponseError extends ClientError {
   readonly error: OAuthErrorName;
   readonly error_description: string | undefined;
   readonly error_uri: string | undefined;
-  /** The HTTP status of the response. */
+  /**
+   * The HTTP status of the response; 400, as a server's would be, for the `expired_token` that
+   * pollDeviceToken concludes itself once the device code's `expires_in` has passed.
+   */
   readonly status: number;
   /** The response's WWW-Authenticate header, if any (RFC 6749 §5.2 invalid_client). */
   readonly wwwAuthenticate: string | undefined;

@@ -2,7 +2,6 @@
  * The device authorization grant (RFC 8628) as request/process pairs. The polling loop, which
  * waits, lives in the session; here `processDeviceCodeResponse` decides what the next poll is.
  */
-import { epochSeconds } from '../encoding.js';
 import { InvalidResponseError, OAuthResponseError } from '../errors.js';
 import { checkResponse, type HttpOptions, optionalString, postForm, readJson, requireString } from '../http.js';
 import type { Client, ClientAuth } from '../rfc6749/client-auth.js';
@@ -20,7 +19,12 @@ export interface DeviceAuthorization {
   verification_uri: string;
   verification_uri_complete?: string;
   expires_in: number;
-  /** Epoch seconds at which the codes expire. */
+  /**
+   * Epoch seconds at which the codes expire: `expires_in` from when the response was received,
+   * rounded up (never before the server's lifetime has passed); on the server's clock when
+   * processDeviceAuthorizationResponse was given a ServerClock, as the session's is.
+   * pollDeviceToken stops there.
+   */
   expires_at: number;
   /** Seconds between polls; RFC 8628 §3.2: 5 when the server sends none. */
   interval: number;
@@ -37,7 +41,13 @@ export async function deviceAuthorizationRequest(
   return postForm(endpoint(as, 'device_authorization_endpoint'), body, headers, options);
 }
 
-export async function processDeviceAuthorizationResponse(response: Response): Promise<DeviceAuthorization> {
+/**
+ * RFC 8628 §3.2: the device authorization response. With `clock`, the response's Date header
+ * updates it and `expires_at` is on the server's clock.
+ */
+export async function processDeviceAuthorizationResponse(response: Response, clock?: ServerClock): Promise<DeviceAuthorization> {
+  const receivedAt = Date.now();
+  clock?.observe(response, receivedAt);
   await checkResponse(response, 200);
   const body = await readJson(response);
   const status = response.status;
@@ -52,7 +62,7 @@ export async function processDeviceAuthorizationResponse(response: Response): Pr
     verification_uri: requireString(body, 'verification_uri', status),
     ...(complete === undefined ? {} : { verification_uri_complete: complete }),
     expires_in: expiresIn,
-    expires_at: epochSeconds() + expiresIn,
+    expires_at: Math.ceil((clock === undefined ? receivedAt / 1000 : clock.now()) + expiresIn),
     interval,
   };
 }

@@ -63,7 +63,8 @@ export interface SessionOptions extends Omit<HttpOptions, 'signal' | 'dpop'> {
    * Token's JWK Set, clientCredentials, password, and renewals unless `refreshTimeout` is given),
    * revocation (revoke, and each revocation of logout), introspection, userinfo, the device
    * authorization request, and each poll of pollDeviceToken on its own (the polling as a whole
-   * ends when the server says the device code expired, or on the caller's signal). A
+   * ends when the device code expires: the server says `expired_token`, or its `expires_in` has
+   * passed on the server's clock, which rejects with the same error; or on the caller's signal). A
    * request without a whole answer by then rejects with a NetworkError whose message says it
    * timed out and after how many ms (`notSent` is false: the server may have processed it). A
    * positive number of ms up to 2,147,483,647 (setTimeout's limit), else a ConfigurationError.

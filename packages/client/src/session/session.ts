@@ -112,17 +112,23 @@ export class OAuth2Session extends TokenSession {
     return this.keeper.save(token, 'issued');
   }
 
-  /** RFC 8628 §3.1: device and user codes; show `user_code` and `verification_uri` to the user. */
+  /**
+   * RFC 8628 §3.1: device and user codes; show `user_code` and `verification_uri` to the user.
+   * Their `expires_at` is on the server's clock (the session's, from Date headers).
+   */
   async deviceAuthorization(params: Params = {}): Promise<DeviceAuthorization> {
     const as = await this.metadata();
     return this.bounded(as.device_authorization_endpoint, async (http) =>
-      processDeviceAuthorizationResponse(await deviceAuthorizationRequest(as, this.client, this.auth, { scope: params.scope ?? this.options.scope }, http)),
+      processDeviceAuthorizationResponse(await deviceAuthorizationRequest(as, this.client, this.auth, { scope: params.scope ?? this.options.scope }, http), this.clock),
     );
   }
 
   /**
-   * RFC 8628 §3.4–3.5: polls (honouring interval and slow_down) until approved, denied or expired.
-   * Each poll is bounded by `timeout` on its own; `signal` ends the polling, waits included.
+   * RFC 8628 §3.4–3.5: polls (honouring interval and slow_down) until approved, denied or expired:
+   * the server's `expired_token`, or the device code's `expires_at` passing on the session's
+   * server clock, which rejects with the same OAuthResponseError (`error: 'expired_token'`) without
+   * asking the server again. Each poll is bounded by `timeout` on its own; `signal` ends the
+   * polling, waits included.
    */
   async pollDeviceToken(device: DeviceAuthorization, options: { signal?: AbortSignal } = {}): Promise<TokenSet> {
     const token = await pollDeviceToken(await this.metadata(), this.client, this.auth, device, this.http(options.signal), this.clock, this.timeout).catch((err) => {
