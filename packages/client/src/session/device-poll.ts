@@ -1,4 +1,4 @@
-/** The RFC 8628 §3.4–3.5 polling loop: wait `interval`, poll, repeat until tokens or a final error. */
+/** The RFC 8628 §3.4–3.5 polling loop: wait `interval`, poll, repeat until tokens, a final error, or the device code's expiry. */
 import { OAuthResponseError } from '../errors.js';
 import type { HttpOptions } from '../http.js';
 import type { Client, ClientAuth } from '../rfc6749/client-auth.js';
