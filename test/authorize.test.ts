@@ -172,6 +172,17 @@ describe('errors the user sees and errors the client hears (RFC 6749 §4.1.2.1)'
     expect(reply(await agent.get(`${authorizePath(c)}&scope=read&scope=write`))).toMatchObject({ error: 'invalid_request', state: 'st-123' });
   });
 
+  it('a state or nonce over 4096 characters goes back as invalid_request, without the state it cannot echo (§4.1.2.1)', async () => {
+    const c = await h.codeClient();
+    const agent = new Agent(h.server.url);
+    const long = reply(await agent.get(authorizePath(c, { state: 's'.repeat(4097) })));
+    expect(long).toMatchObject({ error: 'invalid_request', error_description: 'state must be at most 4096 characters' });
+    expect(long.state).toBeUndefined();
+    expect(reply(await agent.get(authorizePath(c, { nonce: 'n'.repeat(4097) })))).toMatchObject({ error: 'invalid_request', state: 'st-123' });
+    // 4096 is taken: on to the login page.
+    expect(new URL((await agent.get(authorizePath(c, { state: 's'.repeat(4096), nonce: 'n'.repeat(4096) }))).location!).pathname).toBe('/login');
+  });
+
   it('a missing or unknown response_type is sent back to the client with the state', async () => {
     const c = await h.codeClient();
     const agent = new Agent(h.server.url);

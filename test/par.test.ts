@@ -147,6 +147,19 @@ describe('pushed authorization requests (RFC 9126)', () => {
     expect((await h.store.auditHeads()).reduce((n, head) => n + head.records, 0)).toBe(before);
   });
 
+  it('RFC 9126 §2.3: a pushed state or nonce over 4096 characters is invalid_request at the push, so no redirect echoes it', async () => {
+    const c = await h.codeClient({ scope: 'read' });
+    for (const name of ['state', 'nonce']) {
+      const res = await h.as(c, '/par', request({ [name]: 'x'.repeat(4097) }).params);
+      expectError(res, 400, 'invalid_request');
+      expect(res.body.error_description).toBe(`${name} must be at most 4096 characters`);
+    }
+    const pushed = await h.as(c, '/par', request({ state: 'x'.repeat(4096), nonce: 'x'.repeat(4096) }).params);
+    expect(pushed.status).toBe(201);
+    const agent = new Agent(h.server.url);
+    expect(replyOf(await decide(agent, await consentPage(h, agent, c, pushed.body.request_uri), 'allow')).state).toBe('x'.repeat(4096));
+  });
+
   it('a public client pushes with its client_id and PKCE; the push is audited without the request_uri', async () => {
     const c = await h.codeClient({ authMethod: 'none' });
     const pushed = await h.as(c, '/par', request().params);

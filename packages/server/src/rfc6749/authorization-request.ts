@@ -16,6 +16,9 @@ import { RedirectError, type Reply } from './authorization-response.js';
 import { oneResource, requestedResources } from '../rfc8707/resource.js';
 import { allowedScope } from './scope.js';
 
+/** The longest state or nonce taken (characters): each is sent back to the client as it came. */
+const MAX_ECHOED = 4096;
+
 export interface AuthorizationRequest {
   client: ClientRecord;
   reply: Reply;
@@ -76,7 +79,9 @@ export async function checkRequest(
   const token = responseTypeRaw.length === 1 && responseTypeRaw[0] === 'token';
   const asked = mode === 'fragment' || mode === 'form_post' ? mode : undefined;
   const stateRaw = params.getAll('state');
-  const reply: Reply = { redirectUri: redirect_uri, mode: asked ?? (token ? 'fragment' : 'query'), state: stateRaw.length === 1 ? stateRaw[0] : undefined };
+  // A state too long to echo is not echoed: the error below goes back without it.
+  const state = stateRaw.length === 1 && stateRaw[0]!.length <= MAX_ECHOED ? stateRaw[0] : undefined;
+  const reply: Reply = { redirectUri: redirect_uri, mode: asked ?? (token ? 'fragment' : 'query'), state };
   try {
     // RFC 9126 §5: a server that requires pushed requests refuses any other.
     if (via === 'direct' && config.requirePar) throw new OAuthError('invalid_request', 'this server takes authorization requests pushed to its PAR endpoint only (RFC 9126)');
@@ -86,6 +91,12 @@ export async function checkRequest(
       'response_type', 'response_mode', 'scope', 'state', 'code_challenge', 'code_challenge_method', 'nonce', 'prompt', 'max_age', 'id_token_hint',
       'login_hint', 'dpop_jkt',
     ] as const);
+    // state (RFC 6749 §4.1.2) and nonce come back in the redirect and the id_token: bounded as a
+    // browser's request line bounds a direct request, so a pushed one (RFC 9126, up to the body
+    // limit) cannot make a Location header or id_token that proxies and clients refuse.
+    for (const name of ['state', 'nonce'] as const) {
+      if ((p[name]?.length ?? 0) > MAX_ECHOED) throw new OAuthError('invalid_request', `${name} must be at most ${MAX_ECHOED} characters`);
+    }
     // OpenID Connect Core §3.1.2.1: a string the id_token echoes; stored with the code, so text
     // (no control character, NUL included, nor a lone surrogate), as every client sends.
     if (p.nonce !== undefined && /[\p{Cc}\p{Cs}]/u.test(p.nonce)) throw new OAuthError('invalid_request', 'nonce must be text without control characters');
