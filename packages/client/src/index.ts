@@ -10,7 +10,7 @@
 export { OAuth2Session } from './session/session.js';
 export type { AuthorizationUrlParams, PendingAuthorization } from './session/session.js';
 export type { SessionOptions, TokenUpdate, TokenUpdatedListener } from './session/options.js';
-export type { ResourceOptions } from './session/token-session.js';
+export type { ResourceOptions, SignalOptions } from './session/token-session.js';
 export type { RetryPolicy } from './session/refresh-retry.js';
 export { ServerClock } from './session/server-clock.js';
 export { MemoryTokenStore } from './store/token-store.js';

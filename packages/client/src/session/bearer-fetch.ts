@@ -1,6 +1,7 @@
 /** RFC 6750 and RFC 9449 §7: presenting the access token to a resource server, and reading its answer. */
 import { isInvalidToken } from '../rfc6750/challenge.js';
 import type { DPoPKey } from '../rfc9449/dpop.js';
+import { untilAborted } from './refresh-retry.js';
 
 type Token = { access_token: string; token_type: string };
 
@@ -28,27 +29,14 @@ export interface BearerFetchSteps<T extends Token> {
 }
 
 /**
- * `work`, or the signal's reason if the caller aborts first. The work goes on: a refresh is shared
- * by every caller waiting for it, and settles on its own (refreshTimeout at most).
- */
-function untilAborted<T>(work: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason);
-  return new Promise<T>((resolve, reject) => {
-    const abort = () => reject(signal.reason);
-    signal.addEventListener('abort', abort, { once: true });
-    work.then(resolve, reject).finally(() => signal.removeEventListener('abort', abort));
-  });
-}
-
-/**
  * Sends the request with the token; on a 401 whose challenge says invalid_token (RFC 6750 §3.1:
  * expired, revoked), gets a new token and retries, once. Any other answer is returned as is.
  */
 export async function bearerFetch<T extends Token>(steps: BearerFetchSteps<T>, request: Request): Promise<Response> {
-  const token = await untilAborted(steps.token(), request.signal);
+  const token = await untilAborted(() => steps.token(), request.signal);
   const first = await present(steps, request, token);
   if (!isInvalidToken(first, token.token_type.toLowerCase() === 'dpop' && steps.dpop ? 'dpop' : 'bearer')) return first;
-  const next = await untilAborted(steps.renew(token), request.signal);
+  const next = await untilAborted(() => steps.renew(token), request.signal);
   if (next === undefined) return first;
   await first.body?.cancel();
   return present(steps, request, next);

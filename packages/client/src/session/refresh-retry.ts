@@ -95,7 +95,8 @@ export async function withRetries<T>(
  * settles: an AbortSignal.timeout held only by an AbortSignal.any may be collected on Node 20
  * before it fires (nodejs/node#57736). With `url` (the request's), work that fails once the time
  * is up fails as a NetworkError naming the URL without its query and saying it timed out after
- * `timeout` ms (maybe sent: `notSent` is false); the caller's abort is its reason, unchanged.
+ * `timeout` ms (maybe sent: `notSent` is false); the caller's abort is its reason, unchanged, even
+ * when the work failed otherwise because of it (a body cut short reads as unreadable JSON).
  */
 export async function withTimeout<T>(work: (signal: AbortSignal) => Promise<T>, timeout: number, options: { url?: string | undefined; signal?: AbortSignal | undefined } = {}): Promise<T> {
   const { url, signal: caller } = options;
@@ -113,9 +114,27 @@ export async function withTimeout<T>(work: (signal: AbortSignal) => Promise<T>, 
     return await work(timer.signal);
   } catch (err) {
     if (timedOut && url !== undefined) throw new NetworkError(url, timer.signal.reason, false);
+    // The caller's abort, whatever the work made of it (an answer's body cut short is unreadable JSON).
+    if (!timedOut && timer.signal.aborted) throw timer.signal.reason;
     throw err;
   } finally {
     clearTimeout(clock);
     caller?.removeEventListener('abort', onAbort);
   }
+}
+
+/**
+ * `work()`, or the signal's reason if the caller aborts first (an aborted signal: its reason, and
+ * `work` is not started). The work goes on: a refresh or a discovery is shared by every caller
+ * waiting for it, and settles on its own (bounded by its own timeout).
+ */
+export function untilAborted<T>(work: () => Promise<T>, signal: AbortSignal | undefined): Promise<T> {
+  if (signal === undefined) return work();
+  if (signal.aborted) return Promise.reject(signal.reason);
+  const running = work();
+  return new Promise<T>((resolve, reject) => {
+    const abort = () => reject(signal.reason);
+    signal.addEventListener('abort', abort, { once: true });
+    running.then(resolve, reject).finally(() => signal.removeEventListener('abort', abort));
+  });
 }

@@ -11,7 +11,7 @@ import { processTokenResponse, type TokenSet } from '../rfc6749/token.js';
 import { calculateCodeChallenge, generateCodeVerifier, generateState } from '../rfc7636/pkce.js';
 import { type DeviceAuthorization, deviceAuthorizationRequest, processDeviceAuthorizationResponse } from '../rfc8628/device.js';
 import { pollDeviceToken } from './device-poll.js';
-import { type Params, TokenSession } from './token-session.js';
+import { type Params, type SignalOptions, TokenSession } from './token-session.js';
 
 /** What must be kept between authorizationUrl() and fetchToken() (in a browser: sessionStorage). */
 export interface PendingAuthorization {
@@ -62,15 +62,20 @@ export class OAuth2Session extends TokenSession {
   /**
    * Validates the callback URL (iss, then state, then error: RFC 9207, RFC 6749 §10.12,
    * §4.1.2.1) and exchanges its code (§4.1.3). `pending` defaults to this session's last
-   * authorizationUrl(); pass it when another process or request started the flow.
+   * authorizationUrl(); pass it when another process or request started the flow. `signal` aborts
+   * the exchange (and the ID Token's JWK Set fetch).
    */
-  async fetchToken(callbackUrl: string | URL, pending: PendingAuthorization | undefined = this.#pending): Promise<TokenSet> {
+  async fetchToken(callbackUrl: string | URL, pending: PendingAuthorization | undefined = this.#pending, options: SignalOptions = {}): Promise<TokenSet> {
     if (pending === undefined) throw new ConfigurationError('no authorization request pending: pass what authorizationUrl() returned');
-    const as = await this.metadata();
+    const { signal } = options;
+    const as = await this.metadataFor(signal);
     const callback = validateAuthorizationResponse(as, callbackUrl, pending.state);
     // The answer, its body included, within `timeout`.
-    const received = await this.bounded(as.token_endpoint, async (http) =>
-      processTokenResponse(await authorizationCodeGrantRequest(as, this.client, this.auth, callback, pending.redirectUri, pending.codeVerifier, http), this.clock),
+    const received = await this.bounded(
+      as.token_endpoint,
+      async (http) =>
+        processTokenResponse(await authorizationCodeGrantRequest(as, this.client, this.auth, callback, pending.redirectUri, pending.codeVerifier, http), this.clock),
+      { signal },
     ).catch((err) => {
       throw redactSecrets(err, [callback.code, pending.codeVerifier]);
     });
@@ -78,22 +83,25 @@ export class OAuth2Session extends TokenSession {
       // Core §3.1.3.3: an OpenID Connect token response has an id_token; §3.1.3.7: it is validated before use.
       const idToken = received.id_token;
       if (idToken === undefined) throw new IdTokenError('the token response of an openid request has no id_token', 'id_token');
-      await this.bounded(as.jwks_uri, (http) => validateIdToken(as, this.client, idToken, { nonce: pending.nonce, accessToken: received.access_token }, http));
+      await this.bounded(as.jwks_uri, (http) => validateIdToken(as, this.client, idToken, { nonce: pending.nonce, accessToken: received.access_token }, http), { signal });
     }
     const token = await this.keeper.save(received, 'issued');
     if (this.#pending === pending) this.#pending = undefined;
     return token;
   }
 
-  /** RFC 6749 §4.4: a token for the client itself; when it expires, the session gets another the same way. */
-  async clientCredentials(params: Params = {}): Promise<TokenSet> {
+  /**
+   * RFC 6749 §4.4: a token for the client itself; when it expires, the session gets another the
+   * same way. `signal` aborts this first request only, not the renewals.
+   */
+  async clientCredentials(params: Params & SignalOptions = {}): Promise<TokenSet> {
     const scope = params.scope ?? this.options.scope;
     // RFC 8707 §2: the same grant, with `resource`, gives session.fetch(…, { resource }) its tokens.
     const obtain = async (resource?: string, signal?: AbortSignal) =>
       processTokenResponse(await clientCredentialsGrantRequest(await this.metadata(), this.client, this.auth, { scope, resource }, this.http(signal)), this.clock);
     // Renewals are bounded by refreshTimeout (withRetries); this first request by `timeout`.
-    const as = await this.metadata();
-    const token = await this.keeper.save(await this.bounded(as.token_endpoint, (http) => obtain(undefined, http.signal)), 'issued');
+    const as = await this.metadataFor(params.signal);
+    const token = await this.keeper.save(await this.bounded(as.token_endpoint, (http) => obtain(undefined, http.signal), { signal: params.signal }), 'issued');
     this.reissue = obtain;
     return token;
   }
@@ -102,10 +110,13 @@ export class OAuth2Session extends TokenSession {
    * RFC 6749 §4.3, the resource owner password grant. Legacy: RFC 9700 §2.4 says it MUST NOT be
    * used (the client sees the user's password). For migrating old systems only.
    */
-  async password(username: string, password: string, params: Params = {}): Promise<TokenSet> {
-    const as = await this.metadata();
-    const token = await this.bounded(as.token_endpoint, async (http) =>
-      processTokenResponse(await passwordGrantRequest(as, this.client, this.auth, username, password, { scope: params.scope ?? this.options.scope }, http), this.clock),
+  async password(username: string, password: string, params: Params & SignalOptions = {}): Promise<TokenSet> {
+    const as = await this.metadataFor(params.signal);
+    const token = await this.bounded(
+      as.token_endpoint,
+      async (http) =>
+        processTokenResponse(await passwordGrantRequest(as, this.client, this.auth, username, password, { scope: params.scope ?? this.options.scope }, http), this.clock),
+      { signal: params.signal },
     ).catch((err) => {
       throw redactSecrets(err, [password]);
     });
@@ -116,10 +127,13 @@ export class OAuth2Session extends TokenSession {
    * RFC 8628 §3.1: device and user codes; show `user_code` and `verification_uri` to the user.
    * Their `expires_at` is on the server's clock (the session's, from Date headers).
    */
-  async deviceAuthorization(params: Params = {}): Promise<DeviceAuthorization> {
-    const as = await this.metadata();
-    return this.bounded(as.device_authorization_endpoint, async (http) =>
-      processDeviceAuthorizationResponse(await deviceAuthorizationRequest(as, this.client, this.auth, { scope: params.scope ?? this.options.scope }, http), this.clock),
+  async deviceAuthorization(params: Params & SignalOptions = {}): Promise<DeviceAuthorization> {
+    const as = await this.metadataFor(params.signal);
+    return this.bounded(
+      as.device_authorization_endpoint,
+      async (http) =>
+        processDeviceAuthorizationResponse(await deviceAuthorizationRequest(as, this.client, this.auth, { scope: params.scope ?? this.options.scope }, http), this.clock),
+      { signal: params.signal },
     );
   }
 
@@ -131,7 +145,7 @@ export class OAuth2Session extends TokenSession {
    * polling, waits included.
    */
   async pollDeviceToken(device: DeviceAuthorization, options: { signal?: AbortSignal } = {}): Promise<TokenSet> {
-    const token = await pollDeviceToken(await this.metadata(), this.client, this.auth, device, this.http(options.signal), this.clock, this.timeout).catch((err) => {
+    const token = await pollDeviceToken(await this.metadataFor(options.signal), this.client, this.auth, device, this.http(options.signal), this.clock, this.timeout).catch((err) => {
       throw redactSecrets(err, [device.device_code]);
     });
     return this.keeper.save(token, 'issued');

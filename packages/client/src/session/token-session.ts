@@ -20,12 +20,22 @@ import type { AuthorizationServer } from '../rfc8414/metadata.js';
 import { MemoryTokenStore } from '../store/token-store.js';
 import { bearerFetch } from './bearer-fetch.js';
 import { DEFAULT_REFRESH_LEEWAY, type SessionOptions } from './options.js';
-import { DEFAULT_TIMEOUT, MAX_TIMEOUT, withRetries, withTimeout } from './refresh-retry.js';
+import { DEFAULT_TIMEOUT, MAX_TIMEOUT, untilAborted, withRetries, withTimeout } from './refresh-retry.js';
 import { ServerClock } from './server-clock.js';
 import { SpentRefresh, TokenKeeper, tokenFor } from './token-keeper.js';
 import { DPoPKey } from '../rfc9449/dpop.js';
 
 export type Params = { scope?: string | undefined };
+
+/** A call's own AbortSignal, combined with the session's `timeout`. */
+export interface SignalOptions {
+  /**
+   * Aborts the call: it rejects with the signal's reason (as fetch does: an AbortError
+   * DOMException unless the abort gave another) and its request is aborted. A discovery under way
+   * is shared with other calls and is not aborted; the call stops waiting for it.
+   */
+  signal?: AbortSignal | undefined;
+}
 
 /** Which access token to use: the session's own, or (RFC 8707) one for `resource`. */
 export interface ResourceOptions {
@@ -274,7 +284,7 @@ export class TokenSession {
     try {
       // Its JWK Set is fetched while the lock is held: bounded as the refresh was.
       const metadata = await this.metadata();
-      ({ sub } = await this.bounded(metadata.jwks_uri, (http) => validateIdToken(metadata, this.client, idToken, { accessToken }, http), this.refreshTimeout));
+      ({ sub } = await this.bounded(metadata.jwks_uri, (http) => validateIdToken(metadata, this.client, idToken, { accessToken }, http), { timeout: this.refreshTimeout }));
     } catch (err) {
       if (err instanceof IdTokenError) throw new SpentRefresh(err);
       const { id_token: _unchecked, ...keep } = next;
@@ -333,12 +343,22 @@ export class TokenSession {
   }
 
   /**
-   * `work` given the session's HTTP options with a signal that aborts after `timeout` ms: work
-   * that has no whole answer by then, its body included, fails as a NetworkError naming `url`
-   * (the request's; else the issuer) and saying it timed out after how long.
+   * `work` given the session's HTTP options with a signal that aborts after `timeout` ms (default:
+   * the `timeout` option), or when `signal` (the caller's) aborts: work that has no whole answer
+   * by then, its body included, fails as a NetworkError naming `url` (the request's; else the
+   * issuer) and saying it timed out after how long; the caller's abort rejects with its reason.
    */
-  protected bounded<T>(url: string | undefined, work: (http: HttpOptions) => Promise<T>, timeout = this.timeout): Promise<T> {
-    return withTimeout((signal) => work(this.http(signal)), timeout, { url: url ?? this.options.issuer ?? this.options.server?.issuer ?? '' });
+  protected bounded<T>(url: string | undefined, work: (http: HttpOptions) => Promise<T>, options: { timeout?: number; signal?: AbortSignal | undefined } = {}): Promise<T> {
+    const { timeout = this.timeout, signal } = options;
+    return withTimeout((s) => work(this.http(s)), timeout, { url: url ?? this.options.issuer ?? this.options.server?.issuer ?? '', signal });
+  }
+
+  /**
+   * The server's metadata, or the reason of `signal` (the caller's) if it aborts first: discovery,
+   * shared by every call and cached, is not aborted by one caller; it ends within its own timeout.
+   */
+  protected metadataFor(signal: AbortSignal | undefined): Promise<AuthorizationServer> {
+    return untilAborted(() => this.metadata(), signal);
   }
 
   protected http(signal?: AbortSignal): HttpOptions {

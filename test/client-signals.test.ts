@@ -1,0 +1,154 @@
+/**
+ * The caller's AbortSignal on each OAuth2Session call that obtains a token or a device code:
+ * fetchToken, password, clientCredentials and deviceAuthorization. An abort rejects the call with
+ * the signal's reason, unchanged (as session.fetch, refresh waits and pollDeviceToken do), the
+ * request is really aborted (the server sees its connection closed), and `timeout` still bounds the
+ * call when the signal never fires. The server here (node:http on 127.0.0.1, port 0) reads each
+ * request and never answers, or answers half a body and stalls.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { NetworkError, OAuth2Session, clientSecretBasic, discoveryUrl } from '@tessera/client';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+
+/** What each path does: 'hang' reads the request and never answers; 'stall' sends headers and half a body. */
+type Behaviour = 'hang' | 'stall';
+const behaviours = new Map<string, Behaviour>();
+/** Every request the server read: its path, and a promise settled when its connection closes. */
+const requests: { path: string; closed: Promise<void> }[] = [];
+let server: Server;
+let base: string;
+
+beforeAll(async () => {
+  server = createServer((req: IncomingMessage, res: ServerResponse) => {
+    const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
+    // A response never ended closes only when the connection does: the client aborted.
+    const closed = new Promise<void>((resolve) => res.once('close', () => resolve()));
+    req.resume();
+    req.on('end', () => {
+      requests.push({ path, closed });
+      if ((behaviours.get(path) ?? 'hang') === 'hang') return;
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write('{"access_token":"AT","token_type":"Bearer",');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+});
+afterAll(async () => {
+  server.closeAllConnections();
+  await new Promise((resolve) => server.close(resolve));
+});
+
+/** A session against the loopback server: explicit endpoints, a client secret, a timeout no test reaches unless it says so. */
+function session(options: Partial<ConstructorParameters<typeof OAuth2Session>[0]> = {}): OAuth2Session {
+  return new OAuth2Session({
+    server: {
+      issuer: base,
+      authorization_endpoint: `${base}/authorize`,
+      token_endpoint: `${base}/token`,
+      device_authorization_endpoint: `${base}/device`,
+    },
+    clientId: 'app',
+    clientAuth: clientSecretBasic('CLIENT-SECRET-1'),
+    redirectUri: 'http://127.0.0.1/callback',
+    timeout: 60_000,
+    ...options,
+  });
+}
+
+/** The next request the server reads on `path`, once it has read it. */
+async function nextRequest(path: string): Promise<{ closed: Promise<void> }> {
+  const seen = requests.length;
+  for (;;) {
+    const found = requests.slice(seen).find((r) => r.path === path);
+    if (found) return found;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+/** Each call, given a signal: the four calls that had none. */
+const calls: [string, string, (s: OAuth2Session, signal: AbortSignal) => Promise<unknown>][] = [
+  [
+    'fetchToken',
+    '/token',
+    async (s, signal) => {
+      const { state } = await s.authorizationUrl();
+      return s.fetchToken(`http://127.0.0.1/callback?code=CODE-secret-42&state=${state}`, undefined, { signal });
+    },
+  ],
+  ['password', '/token', (s, signal) => s.password('alice', 'PASSWORD-hunter2', { signal })],
+  ['clientCredentials', '/token', (s, signal) => s.clientCredentials({ signal })],
+  ['deviceAuthorization', '/device', (s, signal) => s.deviceAuthorization({ signal })],
+];
+
+// Without the signal each call would wait for its 60 s timeout: fail fast instead.
+describe("the caller's signal aborts a session's grant and device authorization requests", { timeout: 5_000 }, () => {
+  for (const [name, path, call] of calls) {
+    it(`${name}(): an abort while the server holds the request rejects with the signal's reason, and the server sees the connection closed`, async () => {
+      behaviours.set(path, 'hang');
+      const s = session();
+      const controller = new AbortController();
+      const reason = new Error('the user cancelled');
+      const pending = call(s, controller.signal).catch((e: unknown) => e);
+      const request = await nextRequest(path);
+      controller.abort(reason);
+      expect(await pending).toBe(reason);
+      await request.closed;
+      expect(await s.getToken()).toBeUndefined();
+    });
+  }
+
+  it("an abort without a reason is the signal's own AbortError (a DOMException), as fetch's abort is", async () => {
+    behaviours.set('/token', 'hang');
+    const controller = new AbortController();
+    const pending = session().password('alice', 'PASSWORD-hunter2', { signal: controller.signal }).catch((e: unknown) => e);
+    await nextRequest('/token');
+    controller.abort();
+    const err = await pending;
+    expect(err).toBeInstanceOf(DOMException);
+    expect(err).toMatchObject({ name: 'AbortError' });
+    expect(err).toBe(controller.signal.reason);
+  });
+
+  it('a signal already aborted rejects with its reason and sends nothing', async () => {
+    const reason = new Error('already cancelled');
+    const before = requests.length;
+    for (const [, , call] of calls) expect(await call(session(), AbortSignal.abort(reason)).catch((e: unknown) => e)).toBe(reason);
+    expect(requests.length).toBe(before);
+  });
+
+  it("fetchToken(): an abort while the answer's body stalls is the signal's reason too, not an unreadable-body error", async () => {
+    behaviours.set('/token', 'stall');
+    const s = session();
+    const { state } = await s.authorizationUrl();
+    const controller = new AbortController();
+    const reason = new Error('the user cancelled');
+    const pending = s.fetchToken(`http://127.0.0.1/callback?code=CODE-secret-42&state=${state}`, undefined, { signal: controller.signal }).catch((e: unknown) => e);
+    const request = await nextRequest('/token');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    controller.abort(reason);
+    expect(await pending).toBe(reason);
+    await request.closed;
+  });
+
+  it('an abort while discovery waits rejects the call at once; discovery carries on, shared, within its own timeout', async () => {
+    const issuer = `${base}/hanging-issuer`;
+    const s = new OAuth2Session({ issuer, clientId: 'app', timeout: 300 });
+    const controller = new AbortController();
+    const reason = new Error('the user cancelled');
+    const pending = s.password('alice', 'PASSWORD-hunter2', { signal: controller.signal }).catch((e: unknown) => e);
+    await nextRequest(discoveryUrl(issuer, 'oauth2').pathname);
+    controller.abort(reason);
+    expect(await pending).toBe(reason);
+  });
+
+  it('a signal that never fires leaves `timeout` in force: a NetworkError that says it timed out', async () => {
+    behaviours.set('/token', 'hang');
+    const err = await session({ timeout: 200 })
+      .clientCredentials({ signal: new AbortController().signal })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(NetworkError);
+    expect((err as NetworkError).message).toMatch(/timed out after 200 ms/);
+  });
+});
