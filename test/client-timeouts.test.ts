@@ -12,9 +12,17 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { NetworkError, OAuth2Session, OAuthResponseError, type OAuth2Session as Session, ServerClock, clientSecretBasic, processDeviceAuthorizationResponse } from '@tessera/client';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 
-/** What each path does: 'hang' reads the request and never answers; 'stall' sends headers and half a body; else a JSON answer. */
-type Behaviour = 'hang' | 'stall' | Record<string, unknown>;
+/**
+ * What each path does: 'hang' reads the request and never answers; 'stall' sends headers and half
+ * a body; else a JSON answer; or a function of the request's body that says which.
+ */
+type Answer = 'hang' | 'stall' | Record<string, unknown>;
+type Behaviour = Answer | ((body: string) => Answer);
 const behaviours = new Map<string, Behaviour>();
+/** Milliseconds a path waits before it answers (none: at once). */
+const delays = new Map<string, number>();
+/** Per path, the requests read and not answered yet: now, and at most since the count was reset. */
+const inFlight = new Map<string, { now: number; max: number }>();
 const bodies: string[] = [];
 let server: Server;
 let base: string;
@@ -39,11 +47,20 @@ beforeAll(async () => {
     });
     req.on('end', () => {
       bodies.push(body);
-      const behaviour = behaviours.get(new URL(req.url ?? '/', base).pathname) ?? 'hang';
+      const path = new URL(req.url ?? '/', base).pathname;
+      const configured = behaviours.get(path) ?? 'hang';
+      const behaviour = typeof configured === 'function' ? configured(body) : configured;
+      const count = inFlight.get(path) ?? { now: 0, max: 0 };
+      count.now++;
+      count.max = Math.max(count.max, count.now);
+      inFlight.set(path, count);
       if (behaviour === 'hang') return;
-      res.writeHead(typeof behaviour === 'object' && typeof behaviour.error === 'string' ? 400 : 200, { 'content-type': 'application/json' });
-      if (behaviour === 'stall') res.write('{"access_token":"AT","token_type":"Bearer",');
-      else res.end(JSON.stringify(behaviour));
+      setTimeout(() => {
+        count.now--;
+        res.writeHead(typeof behaviour === 'object' && typeof behaviour.error === 'string' ? 400 : 200, { 'content-type': 'application/json' });
+        if (behaviour === 'stall') res.write('{"access_token":"AT","token_type":"Bearer",');
+        else res.end(JSON.stringify(behaviour));
+      }, delays.get(path) ?? 0);
     });
   });
   base = `http://127.0.0.1:${await listen(server)}`;
@@ -223,6 +240,69 @@ describe('revocation, introspection and userinfo endpoints that never answer are
     expect(err).toMatchObject({ url: `${base}/revoke` });
     expect(err.message).toMatch(/timed out after 200 ms/);
     expect(shown(err)).not.toMatch(/REFRESH-secret-9|CLIENT-SECRET-1/);
+    expect(await s.getToken()).toBeUndefined();
+  });
+
+  /** A token set with a refresh token, an access token and two APIs' tokens (RFC 8707): four revocations. */
+  const fourTokens = {
+    access_token: 'ACCESS-token-1',
+    token_type: 'Bearer',
+    expires_in: 60,
+    refresh_token: 'REFRESH-secret-9',
+    resource_tokens: {
+      'https://a.example': { access_token: 'ACCESS-token-a', token_type: 'Bearer' },
+      'https://b.example': { access_token: 'ACCESS-token-b', token_type: 'Bearer' },
+    },
+  };
+  const revoked = (from: number) => bodies.slice(from).map((b) => new URLSearchParams(b).get('token')).sort();
+
+  it('logout(): the revocations run at once: four that each take 300 ms end within one timeout (1,000 ms), not four', async () => {
+    behaviours.set('/revoke', {});
+    delays.set('/revoke', 300);
+    inFlight.delete('/revoke');
+    const s = session({ timeout: 1_000 });
+    await s.setToken(fourTokens);
+    const before = bodies.length;
+    const started = performance.now();
+    try {
+      await s.logout();
+    } finally {
+      delays.delete('/revoke');
+    }
+    expect(performance.now() - started).toBeLessThan(1_000);
+    expect(inFlight.get('/revoke')?.max).toBe(4);
+    expect(revoked(before)).toEqual(['ACCESS-token-1', 'ACCESS-token-a', 'ACCESS-token-b', 'REFRESH-secret-9']);
+    expect(await s.getToken()).toBeUndefined();
+  });
+
+  it("logout(): the error thrown is the first revocation's in order (refresh token, access token, the APIs'), whichever failed first in time; the tokens are forgotten", async () => {
+    // The refresh token's revocation times out; the access token's is refused at once.
+    behaviours.set('/revoke', (body) => {
+      const token = new URLSearchParams(body).get('token');
+      if (token === 'REFRESH-secret-9') return 'hang';
+      return token === 'ACCESS-token-1' ? { error: 'unsupported_token_type' } : {};
+    });
+    const s = session({ timeout: 300 });
+    await s.setToken(fourTokens);
+    const before = bodies.length;
+    const started = performance.now();
+    const err = await networkError(s.logout());
+    expect(performance.now() - started).toBeLessThan(600);
+    expect(err).toMatchObject({ url: `${base}/revoke` });
+    expect(err.message).toMatch(/timed out after 300 ms/);
+    expect(shown(err)).not.toMatch(/REFRESH-secret-9|CLIENT-SECRET-1/);
+    // Every token was sent for revocation all the same.
+    expect(revoked(before)).toEqual(['ACCESS-token-1', 'ACCESS-token-a', 'ACCESS-token-b', 'REFRESH-secret-9']);
+    expect(await s.getToken()).toBeUndefined();
+  });
+
+  it("logout(): a refused refresh token's revocation is the error, an OAuthResponseError as before, once the others are done", async () => {
+    behaviours.set('/revoke', (body) => (new URLSearchParams(body).get('token') === 'REFRESH-secret-9' ? { error: 'invalid_client' } : {}));
+    const s = session({ timeout: 1_000 });
+    await s.setToken(fourTokens);
+    const err = await s.logout().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(OAuthResponseError);
+    expect(err).toMatchObject({ error: 'invalid_client', status: 400 });
     expect(await s.getToken()).toBeUndefined();
   });
 

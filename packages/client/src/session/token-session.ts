@@ -164,18 +164,25 @@ export class TokenSession {
   }
 
   /**
-   * Revokes the refresh token (RFC 7009 §2.1: the server then revokes its grant) and then the
-   * access token, for servers that do not cascade; the tokens are forgotten even if that fails.
-   * Each revocation is bounded by `timeout` on its own; the first that fails or times out ends
-   * the revoking (its error is thrown, after the tokens are forgotten).
+   * Revokes the refresh token (RFC 7009 §2.1: the server may then revoke its grant's access tokens
+   * too), the access token and every resource's access token, for servers that do not cascade:
+   * all at once, each bounded by `timeout`, so the whole takes one `timeout` at most (after
+   * discovery, if the metadata is not cached yet). The tokens are forgotten even if revoking fails;
+   * then the error of the first revocation in that order that failed or timed out is thrown, once
+   * every revocation has settled.
    */
   async logout(): Promise<void> {
     const token = await this.keeper.get();
     try {
-      if (token?.refresh_token !== undefined) await this.revoke(token.refresh_token, 'refresh_token');
       if (token !== undefined) {
-        await this.revoke(token.access_token, 'access_token');
-        for (const other of Object.values(token.resource_tokens ?? {})) await this.revoke(other.access_token, 'access_token');
+        const revocations: [string, TokenTypeHint][] = [
+          ...(token.refresh_token === undefined ? [] : [[token.refresh_token, 'refresh_token'] as [string, TokenTypeHint]]),
+          [token.access_token, 'access_token'],
+          ...Object.values(token.resource_tokens ?? {}).map((other): [string, TokenTypeHint] => [other.access_token, 'access_token']),
+        ];
+        const results = await Promise.allSettled(revocations.map(([value, hint]) => this.revoke(value, hint)));
+        const failed = results.find((result) => result.status === 'rejected');
+        if (failed !== undefined) throw failed.reason;
       }
     } finally {
       this.reissue = undefined;
