@@ -83,7 +83,7 @@ export { DPoPKey } from './rfc9449/dpop.js';
 
 // OAuth 1.0a (RFC 5849), for the APIs that still require it: the session, and the signer below it.
 export { OAuth1Session } from './rfc5849/session.js';
-export type { OAuth1SessionOptions } from './rfc5849/session.js';
+export type { OAuth1CallOptions, OAuth1SessionOptions } from './rfc5849/session.js';
 export type { OAuth1Token, OAuth1AuthorizationResponse } from './rfc5849/credentials.js';
 export { signRequest } from './rfc5849/sign-request.js';
 export type { ParameterPlacement, SigningCredentials, SigningOptions } from './rfc5849/sign-request.js';

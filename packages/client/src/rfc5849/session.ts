@@ -8,6 +8,7 @@
  */
 import { ConfigurationError, InvalidResponseError, NetworkError, safeUrl } from '../errors.js';
 import { checkUrl, type HttpOptions, makeRequest } from '../http.js';
+import { checkTimeout, DEFAULT_TIMEOUT, withTimeout } from '../session/refresh-retry.js';
 import {
   buildResourceOwnerAuthorizationUrl,
   type OAuth1AuthorizationResponse,
@@ -38,6 +39,20 @@ export interface OAuth1SessionOptions extends Omit<HttpOptions, 'signal'> {
   /** Credentials obtained earlier: token credentials, or the temporary ones when another process started the flow. */
   token?: string;
   tokenSecret?: string;
+  /**
+   * Milliseconds each request to the credentials endpoints (fetchRequestToken, fetchAccessToken)
+   * may take, its answer's body included (default 30,000), as OAuth2Session's `timeout` bounds
+   * requests to the authorization server. A request without a whole answer by then rejects with a
+   * NetworkError whose message says it timed out and after how many ms (`notSent` is false: the
+   * provider may have processed it). Not `fetch`, whose resources answer as they do, bounded by
+   * its own `init.signal`. A positive number of ms up to 2,147,483,647, else a ConfigurationError.
+   */
+  timeout?: number;
+}
+
+/** A call's own AbortSignal: it rejects with the signal's reason, and its request is aborted. */
+export interface OAuth1CallOptions {
+  signal?: AbortSignal | undefined;
 }
 
 /** The options without the secrets; the secrets are kept apart. */
@@ -65,6 +80,7 @@ export class OAuth1Session {
     if (signatureMethod === 'RSA-SHA1' && rsaKey === undefined) throw new ConfigurationError('RSA-SHA1 needs an rsaKey');
     if (signatureMethod !== 'RSA-SHA1' && clientSecret === undefined) throw new ConfigurationError(`${signatureMethod} needs a clientSecret`);
     if (tokenSecret !== undefined && token === undefined) throw new ConfigurationError('a tokenSecret needs its token');
+    checkTimeout(options.timeout);
     if (options.placement !== undefined && !['header', 'query', 'body'].includes(options.placement)) throw new ConfigurationError("placement is 'header', 'query' or 'body'");
     // §2.1: oauth_callback is an absolute URI, or "oob" (case sensitive).
     if (options.callbackUri !== undefined && options.callbackUri !== 'oob' && !isAbsoluteUrl(options.callbackUri)) throw new ConfigurationError("the callbackUri is not an absolute URI (or 'oob')");
@@ -78,11 +94,14 @@ export class OAuth1Session {
   /**
    * §2.1: temporary credentials, from a signed POST with oauth_callback; the server must answer
    * oauth_callback_confirmed=true. They are kept for authorizationUrl() and fetchAccessToken().
+   * Bounded by `timeout`; `signal` aborts it.
    */
-  async fetchRequestToken(url: string | URL): Promise<OAuth1Token> {
+  async fetchRequestToken(url: string | URL, options: OAuth1CallOptions = {}): Promise<OAuth1Token> {
     // §2.1: signed with the client credentials only (no oauth_token, an empty token secret).
-    const response = await this.#send(this.#credentialsRequest(url), undefined, { oauth_callback: this.#settings.callbackUri ?? 'oob' });
-    this.#token = await processCredentialsResponse(response, 'temporary');
+    const oauth_callback = this.#settings.callbackUri ?? 'oob';
+    this.#token = await this.#bounded(url, options.signal, async (signal) =>
+      processCredentialsResponse(await this.#send(this.#credentialsRequest(url, signal), undefined, { oauth_callback }), 'temporary'),
+    );
     this.#verifier = undefined;
     return { ...this.#token };
   }
@@ -106,13 +125,16 @@ export class OAuth1Session {
   /**
    * §2.3: token credentials, from a POST signed with the temporary credentials and carrying
    * oauth_verifier (the one parseAuthorizationResponse() read, or the one the user typed in for
-   * 'oob'). They replace the temporary credentials, which the server has now revoked.
+   * 'oob'). They replace the temporary credentials, which the server has now revoked. Bounded by
+   * `timeout`; `signal` aborts it (the temporary credentials stay).
    */
-  async fetchAccessToken(url: string | URL, verifier: string | undefined = this.#verifier): Promise<OAuth1Token> {
-    if (this.#token === undefined) throw new ConfigurationError('no temporary credentials: call fetchRequestToken(), or pass token and tokenSecret');
+  async fetchAccessToken(url: string | URL, verifier: string | undefined = this.#verifier, options: OAuth1CallOptions = {}): Promise<OAuth1Token> {
+    const temporary = this.#token;
+    if (temporary === undefined) throw new ConfigurationError('no temporary credentials: call fetchRequestToken(), or pass token and tokenSecret');
     if (verifier === undefined || verifier === '') throw new ConfigurationError('no verifier: call parseAuthorizationResponse(callbackUrl) or pass the verifier');
-    const response = await this.#send(this.#credentialsRequest(url), this.#token, { oauth_verifier: verifier });
-    this.#token = await processCredentialsResponse(response, 'token');
+    this.#token = await this.#bounded(url, options.signal, async (signal) =>
+      processCredentialsResponse(await this.#send(this.#credentialsRequest(url, signal), temporary, { oauth_verifier: verifier }), 'token'),
+    );
     this.#verifier = undefined;
     return { ...this.#token };
   }
@@ -159,8 +181,19 @@ export class OAuth1Session {
   }
 
   /** §2.1, §2.3: POST (unless the server says otherwise), not following redirects, the session's extra headers on. */
-  #credentialsRequest(url: string | URL): Request {
-    return new Request(checkUrl(url, this.#settings), { method: 'POST', headers: this.#settings.headers, redirect: 'manual' });
+  #credentialsRequest(url: string | URL, signal: AbortSignal): Request {
+    return new Request(checkUrl(url, this.#settings), { method: 'POST', headers: this.#settings.headers, redirect: 'manual', signal });
+  }
+
+  /**
+   * `work` with a signal that aborts after `timeout` ms, or when the caller's `signal` does (the
+   * client's one timer, withTimeout): no whole answer by then is a NetworkError naming `url`
+   * without its query and saying it timed out; the caller's abort rejects with its reason.
+   */
+  #bounded<T>(url: string | URL, signal: AbortSignal | undefined, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+    // An aborted signal: its reason, before anything is signed or sent.
+    if (signal?.aborted) return Promise.reject(signal.reason);
+    return withTimeout(work, this.#settings.timeout ?? DEFAULT_TIMEOUT, { url: String(url), signal });
   }
 
   /** Signs and sends. A NetworkError names the URL as given: the signed one may carry the token and signature in its query. */

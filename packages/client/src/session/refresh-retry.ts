@@ -13,7 +13,7 @@
  *                  resend; for a request that spends nothing (client_credentials), retried.
  *   final          every other error (invalid_grant, invalid_client, …): thrown as it is.
  */
-import { InvalidResponseError, NetworkError, OAuthResponseError, RefreshOutcomeUnknownError } from '../errors.js';
+import { ConfigurationError, InvalidResponseError, NetworkError, OAuthResponseError, RefreshOutcomeUnknownError } from '../errors.js';
 
 /** How long one request to the authorization server may take, its answer's body included, by default (ms). */
 export const DEFAULT_TIMEOUT = 30_000;
@@ -23,6 +23,16 @@ export const DEFAULT_REFRESH_TIMEOUT = DEFAULT_TIMEOUT;
 
 /** The longest delay setTimeout holds (2^31 - 1 ms); a longer one fires at once. */
 export const MAX_TIMEOUT = 2_147_483_647;
+
+/**
+ * A `timeout` option as given, or a ConfigurationError: setTimeout fires at once for 0, NaN,
+ * Infinity or more than 2^31 - 1 ms, which would be no bound at all.
+ */
+export function checkTimeout(timeout: unknown, name = 'timeout'): void {
+  if (timeout !== undefined && !(typeof timeout === 'number' && timeout > 0 && timeout <= MAX_TIMEOUT)) {
+    throw new ConfigurationError(`${name} is a number of milliseconds from 1 to ${MAX_TIMEOUT}`);
+  }
+}
 
 export interface RetryPolicy {
   /** Retries after the first attempt (default 3). */

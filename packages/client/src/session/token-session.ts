@@ -20,7 +20,7 @@ import type { AuthorizationServer } from '../rfc8414/metadata.js';
 import { MemoryTokenStore } from '../store/token-store.js';
 import { bearerFetch } from './bearer-fetch.js';
 import { DEFAULT_REFRESH_LEEWAY, type SessionOptions } from './options.js';
-import { DEFAULT_TIMEOUT, MAX_TIMEOUT, untilAborted, withRetries, withTimeout } from './refresh-retry.js';
+import { checkTimeout, DEFAULT_TIMEOUT, untilAborted, withRetries, withTimeout } from './refresh-retry.js';
 import { ServerClock } from './server-clock.js';
 import { SpentRefresh, TokenKeeper, tokenFor } from './token-keeper.js';
 import { DPoPKey } from '../rfc9449/dpop.js';
@@ -63,11 +63,7 @@ export class TokenSession {
     if (options.issuer === undefined && options.server === undefined) throw new ConfigurationError('give an issuer (for discovery) or server metadata');
     // Caught here, not as the server's invalid_client much later (an unset environment variable, say).
     if (typeof options.clientId !== 'string' || options.clientId === '') throw new ConfigurationError('give a clientId: the client_id the server registered');
-    const { timeout } = options;
-    // setTimeout fires at once for 0, NaN, Infinity or more than 2^31 - 1 ms: no bound at all.
-    if (timeout !== undefined && !(typeof timeout === 'number' && timeout > 0 && timeout <= MAX_TIMEOUT)) {
-      throw new ConfigurationError(`timeout is a number of milliseconds from 1 to ${MAX_TIMEOUT}`);
-    }
+    checkTimeout(options.timeout);
     this.client = { client_id: options.clientId };
     this.auth = options.clientAuth ?? none();
     const store = options.store ?? new MemoryTokenStore();
