@@ -11,8 +11,8 @@ import type { AddressInfo } from 'node:net';
 import { NetworkError, OAuth2Session, clientSecretBasic, discoveryUrl } from '@tessera/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
-/** What each path does: 'hang' reads the request and never answers; 'stall' sends headers and half a body. */
-type Behaviour = 'hang' | 'stall';
+/** What each path does: 'hang' reads the request and never answers; 'stall' sends headers and half a body; else a JSON answer. */
+type Behaviour = 'hang' | 'stall' | Record<string, unknown>;
 const behaviours = new Map<string, Behaviour>();
 /** Every request the server read: its path, and a promise settled when its connection closes. */
 const requests: { path: string; closed: Promise<void> }[] = [];
@@ -27,9 +27,11 @@ beforeAll(async () => {
     req.resume();
     req.on('end', () => {
       requests.push({ path, closed });
-      if ((behaviours.get(path) ?? 'hang') === 'hang') return;
+      const behaviour = behaviours.get(path) ?? 'hang';
+      if (behaviour === 'hang') return;
       res.writeHead(200, { 'content-type': 'application/json' });
-      res.write('{"access_token":"AT","token_type":"Bearer",');
+      if (behaviour === 'stall') res.write('{"access_token":"AT","token_type":"Bearer",');
+      else res.end(JSON.stringify(behaviour));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -48,6 +50,7 @@ function session(options: Partial<ConstructorParameters<typeof OAuth2Session>[0]
       authorization_endpoint: `${base}/authorize`,
       token_endpoint: `${base}/token`,
       device_authorization_endpoint: `${base}/device`,
+      jwks_uri: `${base}/jwks`,
     },
     clientId: 'app',
     clientAuth: clientSecretBasic('CLIENT-SECRET-1'),
@@ -130,6 +133,22 @@ describe("the caller's signal aborts a session's grant and device authorization 
     controller.abort(reason);
     expect(await pending).toBe(reason);
     await request.closed;
+  });
+
+  it("fetchToken(): an OpenID Connect exchange's JWK Set fetch (to validate the ID Token) is aborted by the same signal", async () => {
+    const part = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
+    behaviours.set('/token', { access_token: 'AT', token_type: 'Bearer', expires_in: 60, id_token: `${part({ alg: 'RS256' })}.${part({ sub: 'alice' })}.c2ln` });
+    behaviours.set('/jwks', 'hang');
+    const s = session({ scope: 'openid' });
+    const { state } = await s.authorizationUrl();
+    const controller = new AbortController();
+    const reason = new Error('the user cancelled');
+    const pending = s.fetchToken(`http://127.0.0.1/callback?code=CODE-secret-42&state=${state}`, undefined, { signal: controller.signal }).catch((e: unknown) => e);
+    const request = await nextRequest('/jwks');
+    controller.abort(reason);
+    expect(await pending).toBe(reason);
+    await request.closed;
+    expect(await s.getToken()).toBeUndefined();
   });
 
   it('an abort while discovery waits rejects the call at once; discovery carries on, shared, within its own timeout', async () => {
