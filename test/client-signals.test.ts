@@ -114,6 +114,18 @@ describe("the caller's signal aborts a session's grant and device authorization 
     expect(err).toBe(controller.signal.reason);
   });
 
+  it("the reason is passed on unchanged: not redacted like the server's words, even where it looks like a token", async () => {
+    behaviours.set('/token', 'hang');
+    const message = 'request 7f3c9a2b4d5e6f708192a3b4c5d6e7f8 cancelled';
+    const controller = new AbortController();
+    const reason = new Error(message);
+    const pending = session().password('alice', 'PASSWORD-hunter2', { signal: controller.signal }).catch((e: unknown) => e);
+    await nextRequest('/token');
+    controller.abort(reason);
+    expect(await pending).toBe(reason);
+    expect(reason.message).toBe(message);
+  });
+
   it('a signal already aborted rejects with its reason and sends nothing', async () => {
     const reason = new Error('already cancelled');
     const before = requests.length;

@@ -62,15 +62,15 @@ export interface SessionOptions extends Omit<HttpOptions, 'signal' | 'dpop'> {
    * (default 30,000): discovery, every token request (fetchToken's code exchange and the ID
    * Token's JWK Set, clientCredentials, password, and renewals unless `refreshTimeout` is given),
    * revocation (revoke, and each revocation of logout: they run at once, so logout takes one
-   * timeout at most), introspection, userinfo, the device
-   * authorization request, and each poll of pollDeviceToken on its own (the polling as a whole
-   * ends when the device code expires: the server says `expired_token`, or its `expires_in` has
-   * passed on the server's clock, which rejects with the same error; or on the caller's signal). A
-   * request without a whole answer by then rejects with a NetworkError whose message says it
-   * timed out and after how many ms (`notSent` is false: the server may have processed it). A
-   * positive number of ms up to 2,147,483,647 (setTimeout's limit), else a ConfigurationError.
-   * fetchToken, password, clientCredentials, deviceAuthorization and pollDeviceToken also take a
-   * per-call `signal`, combined with it: an abort rejects with the signal's reason.
+   * timeout at most), introspection, userinfo, the device authorization request, and each poll
+   * of pollDeviceToken on its own (the polling as a whole ends when the device code expires: the
+   * server says `expired_token`, or its `expires_in` has passed on the server's clock, which
+   * rejects with the same error; or on the caller's signal). A request without a whole answer by
+   * then rejects with a NetworkError whose message says it timed out and after how many ms
+   * (`notSent` is false: the server may have processed it). A positive number of ms up to
+   * 2,147,483,647 (setTimeout's limit), else a ConfigurationError. fetchToken, password,
+   * clientCredentials, deviceAuthorization and pollDeviceToken also take a per-call `signal`,
+   * combined with it: an abort rejects with the signal's reason.
    */
   timeout?: number;
   /**

@@ -77,7 +77,7 @@ export class OAuth2Session extends TokenSession {
         processTokenResponse(await authorizationCodeGrantRequest(as, this.client, this.auth, callback, pending.redirectUri, pending.codeVerifier, http), this.clock),
       { signal },
     ).catch((err) => {
-      throw redactSecrets(err, [callback.code, pending.codeVerifier]);
+      throw this.callerAbort(err, signal) ? err : redactSecrets(err, [callback.code, pending.codeVerifier]);
     });
     if (pending.nonce !== undefined) {
       // Core §3.1.3.3: an OpenID Connect token response has an id_token; §3.1.3.7: it is validated before use.
@@ -118,7 +118,7 @@ export class OAuth2Session extends TokenSession {
         processTokenResponse(await passwordGrantRequest(as, this.client, this.auth, username, password, { scope: params.scope ?? this.options.scope }, http), this.clock),
       { signal: params.signal },
     ).catch((err) => {
-      throw redactSecrets(err, [password]);
+      throw this.callerAbort(err, params.signal) ? err : redactSecrets(err, [password]);
     });
     return this.keeper.save(token, 'issued');
   }
@@ -144,9 +144,9 @@ export class OAuth2Session extends TokenSession {
    * asking the server again. Each poll is bounded by `timeout` on its own; `signal` ends the
    * polling, waits included.
    */
-  async pollDeviceToken(device: DeviceAuthorization, options: { signal?: AbortSignal } = {}): Promise<TokenSet> {
+  async pollDeviceToken(device: DeviceAuthorization, options: SignalOptions = {}): Promise<TokenSet> {
     const token = await pollDeviceToken(await this.metadataFor(options.signal), this.client, this.auth, device, this.http(options.signal), this.clock, this.timeout).catch((err) => {
-      throw redactSecrets(err, [device.device_code]);
+      throw this.callerAbort(err, options.signal) ? err : redactSecrets(err, [device.device_code]);
     });
     return this.keeper.save(token, 'issued');
   }

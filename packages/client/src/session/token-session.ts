@@ -356,6 +356,11 @@ export class TokenSession {
     return withTimeout((s) => work(this.http(s)), timeout, { url: url ?? this.options.issuer ?? this.options.server?.issuer ?? '', signal });
   }
 
+  /** Whether `err` is the reason the caller's `signal` aborted with: the caller's own value, passed on unchanged (not redacted). */
+  protected callerAbort(err: unknown, signal: AbortSignal | undefined): boolean {
+    return signal?.aborted === true && err === signal.reason;
+  }
+
   /**
    * The server's metadata, or the reason of `signal` (the caller's) if it aborts first: discovery,
    * shared by every call and cached, is not aborted by one caller; it ends within its own timeout.
