@@ -2,7 +2,8 @@
  * The README's "Several instances on PostgreSQL" commands, run by bash as written (on a database
  * and ports of this test's own): both instances come up on one database and name one issuer.
  */
-import { spawn } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
+import { join } from 'node:path';
 import { TEST_PG } from '@tessera/test-utils';
 import postgres from 'postgres';
 import { afterAll, expect, it } from 'vitest';
@@ -34,6 +35,7 @@ it('README: two tessera serve on one PostgreSQL database, after createdb and tes
     .replace(':5432/tessera', `:5432/${name}`)
     .replace('--port 9001', `--port ${a}`)
     .replace('--port 9002', `--port ${b}`);
+  const url = `postgres://postgres@127.0.0.1:5432/${name}`; // as the README's TESSERA_DB, with this name
   expect(script).toContain(name);
   const env: NodeJS.ProcessEnv = { ...process.env, TESSERA_LOG_LEVEL: 'warn' };
   for (const key of Object.keys(env)) if (key.startsWith('TESSERA_') && key !== 'TESSERA_LOG_LEVEL') delete env[key];
@@ -56,4 +58,8 @@ it('README: two tessera serve on one PostgreSQL database, after createdb and tes
   const [first, second] = await Promise.all([up(a), up(b)]);
   expect(first.issuer).toBe('https://auth.example.com');
   expect(second.issuer).toBe('https://auth.example.com');
+  // Started together on a new database, they made one signing key per algorithm between them.
+  const keys = spawnSync(process.execPath, [join(root, 'packages/server/bin/tessera.js'), 'keys', 'list', '--json', '--db', url], { env, encoding: 'utf8' });
+  expect(keys.status, keys.stderr).toBe(0);
+  expect((JSON.parse(keys.stdout) as Array<{ alg: string; status: string }>).map((k) => `${k.alg} ${k.status}`).sort()).toEqual(['ES256 current', 'RS256 current']);
 }, 60_000);

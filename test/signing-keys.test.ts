@@ -8,7 +8,8 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { openTessera, SqliteStore } from '@tessera/server';
+import { KeyRing, openTessera, PostgresStore, SqliteStore, type Store } from '@tessera/server';
+import { createTestDatabase } from '@tessera/test-utils';
 import { createLocalJWKSet, decodeProtectedHeader, exportJWK, generateKeyPair, type JSONWebKeySet, jwtVerify } from 'jose';
 import { afterAll, describe, expect, it, vi } from 'vitest';
 import { Agent } from './agent.js';
@@ -75,6 +76,38 @@ describe('a data file from before RS256 keys', () => {
     const again = await openTessera({ db: path });
     expect(await again.store.listKeys()).toHaveLength(2);
     await again.close();
+  });
+});
+
+describe('instances starting together on one new store (the README\'s two `tessera serve … &` on PostgreSQL)', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'tessera-keys-race-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  /** Two stores on one database, each with its own key ring, initialised at the same moment. */
+  async function race(open: () => Promise<Store>) {
+    const stores = [await open(), await open()];
+    try {
+      await Promise.all(stores.map((store) => new KeyRing(store).init()));
+      const keys = await stores[0]!.listKeys();
+      const audit = await stores[0]!.readAudit(0, 100);
+      return { keys: keys.map((k) => [k.alg, k.retireAt]).sort(), created: audit.filter((r) => r.event === 'key.created').length };
+    } finally {
+      for (const store of stores) await store.close();
+    }
+  }
+
+  it('SQLite: one key per algorithm, not one per process (a second would stay published, never retired)', async () => {
+    const path = join(dir, 'race.db');
+    expect(await race(async () => new SqliteStore({ path }))).toEqual({ keys: [['ES256', null], ['RS256', null]], created: 2 });
+  });
+
+  it('PostgreSQL: one key per algorithm, not one per instance', async () => {
+    const db = await createTestDatabase('tessera_keys_race');
+    try {
+      expect(await race(() => PostgresStore.open({ url: db.url }))).toEqual({ keys: [['ES256', null], ['RS256', null]], created: 2 });
+    } finally {
+      await db.drop();
+    }
   });
 });
 

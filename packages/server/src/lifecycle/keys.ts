@@ -97,7 +97,10 @@ export class KeyRing {
     await this.loading;
   }
 
-  /** Adds a new current key for `alg`; that algorithm's earlier keys stay published until `retireAt` (ms). */
+  /**
+   * Adds a new current key for `alg`; that algorithm's earlier keys stay published until `retireAt` (ms).
+   * With `retireAt` null (init: the first key) the store keeps another process's, if it made one first.
+   */
   async rotate(alg: SigningAlg, retireAt: number | null, audit: AuditInput): Promise<KeyRecord> {
     const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true, ...(alg === 'RS256' ? { modulusLength: 2048 } : {}) });
     const kid = randomId();

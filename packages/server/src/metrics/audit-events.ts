@@ -39,7 +39,7 @@ const COMMITTED = {
   rotateRefresh: ([, , , , audit], r) => (r === 'claimed' ? audit : NONE),
   revoke: ([, , audit]) => audit,
   endSession: ([, audit], r) => (r ? audit : NONE),
-  addKey: ([, , audit]) => audit,
+  addKey: ([, , audit], r) => (r ? audit : NONE),
   createWebhook: ([, audit]) => audit,
   deleteWebhook: ([, audit], r) => (r ? audit : NONE),
   createAdminToken: ([, audit], r) => (r === 'created' ? audit : NONE),

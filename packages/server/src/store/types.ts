@@ -887,8 +887,13 @@ export interface Store {
 
   // keys
   listKeys(): Promise<KeyRecord[]>;
-  /** Adds a key and marks the current keys of its alg (only) to retire at `retireAt`. */
-  addKey(key: KeyRecord, retireAt: number | null, audit: AuditInput[]): Promise<void>;
+  /**
+   * Adds a key and marks the current keys of its alg (only) to retire at `retireAt`. With
+   * `retireAt` null it is the algorithm's first key: added only if the store has no key of that
+   * alg, so processes starting together on a new store make one, not one each (false, nothing
+   * written, when another got there first).
+   */
+  addKey(key: KeyRecord, retireAt: number | null, audit: AuditInput[]): Promise<boolean>;
 
   // admin API (issue 13)
   /** Stores an admin token with its audit records; 'conflict' (nothing stored) when its name is taken. */

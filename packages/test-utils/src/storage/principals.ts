@@ -153,13 +153,13 @@ export function principals(ref: StoreRef): void {
       kid: newId(), alg, privateJwk: `{"kty":"${alg === 'ES256' ? 'EC' : 'RSA'}","d":"x"}`, publicJwk: `{"kty":"${alg === 'ES256' ? 'EC' : 'RSA'}"}`, createdAt, retireAt: null,
     });
 
-    it('addKey without retireAt keeps earlier keys current', async () => {
+    it('addKey without retireAt adds its alg\'s first key only: a second (another process\'s, racing) is refused, nothing written', async () => {
       const { store } = ref;
       const k1 = key(1000);
       const k2 = key(2000);
-      await appends(store, 1, () => store.addKey(k1, null, [audit('key.created')]));
-      await store.addKey(k2, null, [audit('key.created')]);
-      expect(await store.listKeys()).toEqual([k1, k2]);
+      expect(await appends(store, 1, () => store.addKey(k1, null, [audit('key.created')]))).toBe(true);
+      expect(await appends(store, 0, () => store.addKey(k2, null, [audit('key.created')]))).toBe(false);
+      expect(await store.listKeys()).toEqual([k1]);
     });
 
     it('addKey with retireAt retires the current keys only, oldest first in listKeys', async () => {

@@ -524,12 +524,18 @@ export async function serverSecret(tx: Tx, name: string, candidate: string): Pro
   return row?.value as string;
 }
 
-export async function addKey(tx: Tx, k: KeyRecord, retireAt: number | null, audit: AuditInput[]): Promise<void> {
+export async function addKey(tx: Tx, k: KeyRecord, retireAt: number | null, audit: AuditInput[]): Promise<boolean> {
   // One current key per algorithm: a new RS256 key leaves the ES256 key current, and the reverse.
   if (retireAt !== null) await tx`UPDATE keys SET retire_at = ${retireAt} WHERE retire_at IS NULL AND alg = ${k.alg}`;
+  else {
+    // The first key of its alg: instances starting together wait here, and the later ones see it.
+    await tx`SELECT tessera_hold('keys', ${k.alg})`;
+    if ((await tx`SELECT 1 FROM keys WHERE alg = ${k.alg} LIMIT 1`).length > 0) return false;
+  }
   await tx`INSERT INTO keys (kid, alg, private_jwk, public_jwk, created_at, retire_at)
     VALUES (${k.kid}, ${k.alg}, ${k.privateJwk}, ${k.publicJwk}, ${k.createdAt}, ${k.retireAt})`;
   await appendAudit(tx, audit, k.createdAt);
+  return true;
 }
 
 export async function createWebhook(tx: Tx, h: WebhookRecord, audit: AuditInput[]): Promise<void> {

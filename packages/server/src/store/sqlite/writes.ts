@@ -176,6 +176,7 @@ export class SqliteWrites {
       deleteSession: p('DELETE FROM sessions WHERE hash = ?'),
       deleteUserSessions: p('DELETE FROM sessions WHERE user_id = ?'),
       retireKeys: p('UPDATE keys SET retire_at = ? WHERE retire_at IS NULL AND alg = ?'),
+      hasKey: p('SELECT 1 FROM keys WHERE alg = ? LIMIT 1'),
       insertKey: p(`INSERT INTO keys (kid, alg, private_jwk, public_jwk, created_at, retire_at)
         VALUES (@kid, @alg, @privateJwk, @publicJwk, @createdAt, @retireAt)`),
       head: p('SELECT seq, hash FROM audit_head WHERE id = 1'),
@@ -517,11 +518,14 @@ export class SqliteWrites {
     this.s.deleteSession.run(hash);
   }
 
-  addKey(key: KeyRecord, retireAt: number | null, audit: AuditInput[]): void {
+  addKey(key: KeyRecord, retireAt: number | null, audit: AuditInput[]): boolean {
     // One current key per algorithm: a new RS256 key leaves the ES256 key current, and the reverse.
     if (retireAt !== null) this.s.retireKeys.run(retireAt, key.alg);
+    // The first key of its alg: another process's writer may have added it since our read.
+    else if (this.s.hasKey.get(key.alg) !== undefined) return false;
     this.s.insertKey.run(key);
     this.append(audit, key.createdAt);
+    return true;
   }
 
   /** Writes nothing: a round trip through the writer and an (empty) commit, for readiness. */
