@@ -36,6 +36,18 @@ it('without PostgreSQL the test run fails with one line naming it and how to sta
   expect(run.output).not.toMatch(/1 passed/);
 });
 
+it('PostgreSQL up but without the database: the line says to create it, not to start a server that is running', () => {
+  const url = new URL(process.env.TESSERA_TEST_PG ?? 'postgres://postgres@127.0.0.1:5432/test');
+  url.pathname = `/tessera_no_such_db_${process.pid}`;
+  const run = vitest({ TESSERA_TEST_PG: url.href });
+  expect(run.code).not.toBe(0);
+  const line = run.output.split('\n').find((l) => l.includes(`PostgreSQL at ${url.href} has no database tessera_no_such_db_${process.pid}`));
+  expect(line, run.output).toBeDefined();
+  expect(line).toContain(`createdb -h ${url.hostname} -p ${url.port || 5432} -U ${url.username} tessera_no_such_db_${process.pid}`);
+  expect(line).not.toMatch(/pg_ctlcluster/);
+  expect(run.output).not.toMatch(/1 passed/);
+});
+
 it('with PostgreSQL up the same run passes: the failure above is the missing database, nothing else', () => {
   const run = vitest({});
   expect(run.code, run.output).toBe(0);

@@ -16,6 +16,12 @@ export async function postgresMissing(): Promise<string | undefined> {
     await sql`SELECT 1`;
     return undefined;
   } catch (err) {
+    // 3D000 invalid_catalog_name: the server answers; starting it again would not help.
+    if ((err as { code?: string }).code === '3D000') {
+      const url = new URL(TEST_PG);
+      const name = decodeURIComponent(url.pathname.slice(1));
+      return `PostgreSQL at ${TEST_PG} has no database ${name}; the tests connect to it: create it with \`createdb -h ${url.hostname} -p ${url.port || 5432} -U ${decodeURIComponent(url.username) || 'postgres'} ${name}\` (see DEVELOPERS.md) or set TESSERA_TEST_PG`;
+    }
     return `PostgreSQL is not reachable at ${TEST_PG} (${(err as Error).message}); the tests need it: start it with \`pg_ctlcluster --skip-systemctl-redirect $(ls /etc/postgresql) main start\` (see DEVELOPERS.md) or set TESSERA_TEST_PG`;
   } finally {
     await sql.end({ timeout: 1 });
