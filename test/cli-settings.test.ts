@@ -102,6 +102,9 @@ describe('server settings (issue 9, defect 18)', () => {
     expect(f).toMatch(/option '--session-ttl' needs a value|--session-ttl must be a whole number/);
     expect(i).toContain('--issuer must not have a query or fragment (RFC 8414 §2)');
     expect(c).toContain('accessTokenTTL');
+    // One pointer to help, the one that lists the settings, also from another command.
+    for (const stderr of [u, c]) expect(stderr?.match(/\(see '/g), stderr).toHaveLength(1);
+    expect(c).toContain("(see 'tessera serve --help')");
     expect(w).toContain("--webhook-timeout must be a whole number of milliseconds, at least 1, at most 2147483647; got '3000000000'");
     expect(h).toContain('TESSERA_FEED_HEARTBEAT must be a whole number of milliseconds, at least 1, at most 2147483647');
   }, 60_000);

@@ -82,7 +82,9 @@ function version(): string {
 
 function report(err: unknown, where: string | undefined): number {
   if (err instanceof UsageError) {
-    process.stderr.write(`tessera: ${err.message} (see 'tessera${where ? ` ${where}` : ''} --help')\n`);
+    // A message that names the help to read (the settings are in serve's) keeps that pointer alone.
+    const hint = /\(see '[^']*--help'\)$/.test(err.message) ? '' : ` (see 'tessera${where ? ` ${where}` : ''} --help')`;
+    process.stderr.write(`tessera: ${err.message}${hint}\n`);
     return EXIT.usage;
   }
   const message = err instanceof Error ? err.message : String(err);
