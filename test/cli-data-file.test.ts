@@ -74,6 +74,9 @@ describe('file modes (issue 9, defect 1)', () => {
       expect(run.code).toBe(0);
       expect(run.stderr).toMatch(/^tessera: warning: .* is open to other users \(mode 0640\)/);
     }
+    // The warning names what allowed it: a variable set long ago is not a flag no one passed.
+    expect(flag.stderr).toContain('(allowed by --allow-insecure-permissions)');
+    expect(env.stderr).toContain('(allowed by TESSERA_ALLOW_INSECURE_PERMISSIONS)');
     expect(bad.code).toBe(2);
     expect(bad.stderr).toMatch(/TESSERA_ALLOW_INSECURE_PERMISSIONS must be 1 or 0/);
   }, 30_000);

@@ -64,8 +64,8 @@ export interface DataFile {
   /** Server settings from the environment and the config file (serve adds its flags). */
   config: Partial<ServerConfig>;
   file: ConfigFile | undefined;
-  /** --allow-insecure-permissions or TESSERA_ALLOW_INSECURE_PERMISSIONS=1. */
-  allowInsecure: boolean;
+  /** --allow-insecure-permissions or TESSERA_ALLOW_INSECURE_PERMISSIONS=1: which one, for the warning; false for neither. */
+  allowInsecure: false | '--allow-insecure-permissions' | 'TESSERA_ALLOW_INSECURE_PERMISSIONS';
 }
 
 type Options = Record<string, { type: 'string' | 'boolean'; multiple?: boolean; short?: string }>;
@@ -113,7 +113,9 @@ export function parse<const O extends Options, const P extends readonly string[]
   const configPath = common.config ?? env('TESSERA_CONFIG');
   const file = configPath === undefined ? undefined : readConfigFile(resolve(configPath));
   const { db = DEFAULT_DB } = resolveSettings(dbSetting, common, file) as { db?: string };
-  const allowInsecure = common['allow-insecure-permissions'] === true || flagEnv('TESSERA_ALLOW_INSECURE_PERMISSIONS');
+  const allowInsecure: DataFile['allowInsecure'] = common['allow-insecure-permissions'] === true
+    ? '--allow-insecure-permissions'
+    : flagEnv('TESSERA_ALLOW_INSECURE_PERMISSIONS') && 'TESSERA_ALLOW_INSECURE_PERMISSIONS';
   // A relative path in the config file is relative to the file, not to wherever the command runs.
   const fromFile = common.db === undefined && env('TESSERA_DB') === undefined && file?.values.db !== undefined;
   const postgres = isPostgresUrl(db);

@@ -93,7 +93,7 @@ function checkModes(db: DataFile): void {
   if (problems.length === 0) return;
   const what = `the database ${db.path} holds the private signing keys and password hashes, but ${problems.join(' and ')}`;
   if (db.allowInsecure) {
-    note(`warning: ${what} (allowed by --allow-insecure-permissions)`);
+    note(`warning: ${what} (allowed by ${db.allowInsecure})`);
     return;
   }
   throw new CommandError(`${what}. Fix: ${fixes.join(' && ')} (or pass --allow-insecure-permissions to accept the risk)`);
