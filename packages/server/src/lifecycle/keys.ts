@@ -99,7 +99,8 @@ export class KeyRing {
 
   /**
    * Adds a new current key for `alg`; that algorithm's earlier keys stay published until `retireAt` (ms).
-   * With `retireAt` null (init: the first key) the store keeps another process's, if it made one first.
+   * With `retireAt` null (init: the first key) the store keeps another process's, if it made one
+   * first, and that one is returned.
    */
   async rotate(alg: SigningAlg, retireAt: number | null, audit: AuditInput): Promise<KeyRecord> {
     const { privateKey, publicKey } = await generateKeyPair(alg, { extractable: true, ...(alg === 'RS256' ? { modulusLength: 2048 } : {}) });
@@ -112,9 +113,10 @@ export class KeyRing {
       createdAt: this.now(),
       retireAt: null,
     };
-    await this.store.addKey(record, retireAt, [{ ...audit, data: { kid, alg, ...audit.data } }]);
+    const added = await this.store.addKey(record, retireAt, [{ ...audit, data: { kid, alg, ...audit.data } }]);
     await this.reload();
-    return record;
+    // Not added: the first key another process added before this one.
+    return added ? record : this.current.get(alg)!.record;
   }
 
   /**
