@@ -26,6 +26,12 @@ describe('metadata (RFC 8414) with default settings', () => {
     expect(m.response_types_supported).toEqual(['code']);
   });
 
+  it('GET / (the issuer URL opened by hand) points at the metadata document, as the README says', async () => {
+    const res = await h.request('/');
+    expect(res.status).toBe(200);
+    expect(res.body).toEqual({ name: 'Tessera', metadata: `${h.server.url}${PATH}` });
+  });
+
   it('RFC 8414 §2: grant_types_supported lists exactly the enabled grants (no legacy ones by default)', async () => {
     const { body: m } = await h.request(PATH);
     expect([...m.grant_types_supported].sort()).toEqual([
