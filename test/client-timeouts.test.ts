@@ -216,9 +216,10 @@ describe('a token endpoint that never answers is given up after `timeout` ms', {
     }
   });
 
-  it('a timeout that is not a positive number of milliseconds setTimeout can hold is a ConfigurationError at construction', () => {
+  it('a timeout or refreshTimeout that is not a positive number of milliseconds setTimeout can hold is a ConfigurationError at construction', () => {
     for (const timeout of [0, -1, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 31]) {
       expect(() => session({ timeout })).toThrow(expect.objectContaining({ code: 'ERR_CONFIGURATION' }));
+      expect(() => session({ refreshTimeout: timeout })).toThrow(expect.objectContaining({ code: 'ERR_CONFIGURATION', message: expect.stringMatching(/^refreshTimeout /) }));
     }
   });
 });

@@ -79,7 +79,7 @@ export interface SessionOptions extends Omit<HttpOptions, 'signal' | 'dpop'> {
    * `timeout`, itself 30,000 by default). A refresh that times out may have been processed: it is
    * handled like any other whose outcome is unknown (RefreshOutcomeUnknownError, whose cause is
    * the NetworkError that says it timed out; the refresh token is not sent again), and the lock
-   * is released.
+   * is released. Checked as `timeout` is: a ConfigurationError at construction otherwise.
    */
   refreshTimeout?: number;
   /** Retries of a token request that did not get through (a refresh only when it certainly was not processed). */

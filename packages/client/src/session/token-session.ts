@@ -64,6 +64,7 @@ export class TokenSession {
     // Caught here, not as the server's invalid_client much later (an unset environment variable, say).
     if (typeof options.clientId !== 'string' || options.clientId === '') throw new ConfigurationError('give a clientId: the client_id the server registered');
     checkTimeout(options.timeout);
+    checkTimeout(options.refreshTimeout, 'refreshTimeout');
     this.client = { client_id: options.clientId };
     this.auth = options.clientAuth ?? none();
     const store = options.store ?? new MemoryTokenStore();
