@@ -7,7 +7,7 @@ import { execFile } from 'node:child_process';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { describe, expect, it, vi } from 'vitest';
-import { expectError, useServer, type Harness } from './flows.js';
+import { expectError, sleep, useServer, type Harness } from './flows.js';
 import { accessToken, claims, GUARD_SCOPE } from './guard-kit.js';
 import { startTestServer, type TestClient } from './helpers.js';
 
@@ -180,4 +180,53 @@ describe('revocation feed: server shutdown', () => {
     await server.close();
     await s.ended;
   });
+});
+
+/**
+ * A user or client event covers the tokens issued before its `at` (README "The revocation feed"),
+ * so `at` must not precede any token the revocation revoked. The revocation's time is taken before
+ * its write reaches the database; that write may then wait (for a pool connection on PostgreSQL,
+ * for the writer behind other workers' writes on SQLite) while another request, on any instance,
+ * issues a token on the same grant and commits first. The revocation revokes that token too (it
+ * revokes every token of the grants it finds), so its event has to reach it: else a guard that
+ * follows the feed keeps accepting a JWT that introspection calls inactive.
+ */
+describe.each(['sqlite', 'postgres'] as const)('revocation feed: a user or client event covers every token its revocation revoked (%s)', (store) => {
+  const h = useServer({}, { store });
+
+  for (const kind of ['user', 'client'] as const) {
+    it(`${kind}: a token issued while the revocation's write waited is revoked, and the event's at is after its issue time`, async () => {
+      const app = await h.codeClient({ tokenFormat: 'jwt' });
+      const user = await h.user();
+      const first = await h.userTokens(app, { user });
+      // The revocation's write waits, as for a busy pool, until the other request has committed.
+      let release!: () => void;
+      const waited = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      const revokeInStore = h.store.revoke.bind(h.store);
+      const spy = vi.spyOn(h.store, 'revoke').mockImplementation(async (...args) => {
+        await waited;
+        return revokeInStore(...args);
+      });
+      try {
+        const revoking = h.engine.revoke(kind === 'user' ? { user: user.id } : { client: app.id }, { actor: 'test' });
+        await sleep(1100);
+        const rotated = await h.refresh(app, first.refresh_token!);
+        expect(rotated.status).toBe(200);
+        release();
+        await revoking;
+        const token = claims(rotated.body.access_token);
+        expect(await h.active(rotated.body.access_token)).toBe(false);
+        const value = kind === 'user' ? user.id : app.id;
+        const events = (await h.store.readFeed(0, 100_000)).filter((e) => (e.target as Record<string, unknown>)[kind] === value);
+        // A guard matches the JWT by sub or client_id and its iat (seconds): issued before `at`.
+        const covering = events.filter((e) => (token.iat as number) * 1000 < e.at && e.until >= (token.exp as number) * 1000 - 999);
+        expect(covering, JSON.stringify({ iat: token.iat, events })).not.toEqual([]);
+      } finally {
+        release();
+        spy.mockRestore();
+      }
+    });
+  }
 });

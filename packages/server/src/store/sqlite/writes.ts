@@ -456,13 +456,18 @@ export class SqliteWrites {
     this.liveGrants.clear();
     const { st, sql } = this.statementsFor(target);
     const { value } = sql;
-    const { n, until, accessUntil } = st.count.get(...sql.tokenArgs) as { n: number; until: number | null; accessUntil: number | null };
+    const { n, until, accessUntil, issuedLast } = st.count.get(...sql.tokenArgs) as { n: number; until: number | null; accessUntil: number | null; issuedLast: number | null };
     const exchanged = (st.exchangedOut?.all(value, value) ?? []) as Array<{ grantId: string; until: number }>;
     st.tokens.run(at, ...sql.tokenArgs);
     const grants = st.grants ? st.grants.run(at, value).changes : 0;
     st.codes.run(value);
     // Resource servers only ever see access tokens: the feed tells them when one was revoked.
-    if (accessUntil !== null) this.s.insertFeed.run(at, sql.kind, String(value), accessUntil);
+    // A user or client event covers the tokens issued before its `at`, and this revokes every token
+    // of the grants it finds, also those issued (by another worker's clock) after `at` was taken,
+    // whose writes reached the writer first: the event reaches the last of them (see the PostgreSQL
+    // store's eventAt).
+    const cutoff = (sql.kind === 'user' || sql.kind === 'client') && issuedLast !== null ? Math.max(at, issuedLast + 1) : at;
+    if (accessUntil !== null) this.s.insertFeed.run(cutoff, sql.kind, String(value), accessUntil);
     for (const e of exchanged) this.s.insertFeed.run(at, 'grant', e.grantId, e.until);
     this.append(audit, at);
     return { tokens: n, grants, until };
@@ -613,7 +618,8 @@ export class SqliteWrites {
     if (!st) {
       const p = (q: string) => this.db.prepare(q);
       st = {
-        count: p(`SELECT count(*) AS n, max(expires_at) AS until, max(CASE WHEN kind = 'access' THEN expires_at END) AS accessUntil
+        count: p(`SELECT count(*) AS n, max(expires_at) AS until, max(CASE WHEN kind = 'access' THEN expires_at END) AS accessUntil,
+          max(CASE WHEN kind = 'access' THEN issued_at END) AS issuedLast
           FROM tokens WHERE ${sql.tokens} AND revoked_at IS NULL`),
         tokens: p(`UPDATE tokens SET revoked_at = ? WHERE ${sql.tokens} AND revoked_at IS NULL`),
         grants: sql.grants === null ? null : p(`UPDATE grants SET revoked_at = ? WHERE ${sql.grants} AND revoked_at IS NULL`),
