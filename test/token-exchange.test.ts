@@ -6,7 +6,7 @@
  */
 import { decodeJwt } from 'jose';
 import { dpopKey, proof } from './dpop-kit.js';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { caughtUp, useGuards } from './guard-kit.js';
 import { expectError, forms, pkce, REDIRECT_URI, useServer } from './flows.js';
 import type { TestClient } from './helpers.js';
@@ -305,4 +305,59 @@ describe.each(['sqlite', 'postgres'] as const)('token exchange (RFC 8693) on %s'
     expect(put.status, JSON.stringify(put.body)).toBe(200);
     expect(await h.store.getClient(id)).toMatchObject({ grantTypes: ['client_credentials'], exchangeAudiences: [] });
   });
+});
+
+/**
+ * RFC 9700 §4.14.2: reuse of a refresh token revokes its family, and the exchanged tokens belong to
+ * the subject token's family. An exchange reads its subject token live, then writes: a revocation
+ * of the subject (its family's, or its own) that commits in between must refuse the exchange, as
+ * it would have a moment later, instead of leaving a live token in a revoked family.
+ */
+describe.each(['sqlite', 'postgres'] as const)('token exchange racing the revocation of its subject token on %s', (store) => {
+  const h = useServer({}, { store });
+
+  for (const how of ['refresh token reuse (the family)', 'RFC 7009 revocation of the subject token'] as const) {
+    it(`${how}: committed while the exchange was being written, the exchange is refused`, async () => {
+      const front = await h.codeClient({ tokenFormat: 'jwt', resources: [ORDERS] });
+      const orders = await h.client({ tokenFormat: 'jwt', grantTypes: [EXCHANGE], exchangeAudiences: [ORDERS], scope: 'read write' });
+      const user = await h.user();
+      const p = pkce();
+      const code = await h.code(front, { user, pkce: p, resources: [ORDERS] });
+      const first = await h.token(front, { grant_type: 'authorization_code', code, redirect_uri: REDIRECT_URI, code_verifier: p.verifier, resource: ORDERS });
+      expect(first.status, JSON.stringify(first.body)).toBe(200);
+      // The exchange's write waits until the revocation has committed.
+      let release!: () => void;
+      const revoked = new Promise<void>((resolve) => {
+        release = resolve;
+      });
+      let reached!: () => void;
+      const writing = new Promise<void>((resolve) => {
+        reached = resolve;
+      });
+      const issueInStore = h.store.issueTokens.bind(h.store);
+      const spy = vi.spyOn(h.store, 'issueTokens').mockImplementation(async (...args) => {
+        reached();
+        await revoked;
+        return issueInStore(...args);
+      });
+      try {
+        const exchanging = h.token(orders, { grant_type: EXCHANGE, subject_token_type: ACCESS_TOKEN, subject_token: first.body.access_token });
+        await writing;
+        if (how === 'RFC 7009 revocation of the subject token') {
+          expect((await h.revoke(front, first.body.access_token)).status).toBe(200);
+        } else {
+          expect((await h.refresh(front, first.body.refresh_token)).status).toBe(200);
+          expectError(await h.refresh(front, first.body.refresh_token), 400, 'invalid_grant');
+        }
+        expect(await h.active(first.body.access_token)).toBe(false);
+        release();
+        const res = await exchanging;
+        // RFC 8693 §2.2.2: a subject token revoked by then is invalid_request.
+        expectError(res, 400, 'invalid_request');
+      } finally {
+        release();
+        spy.mockRestore();
+      }
+    });
+  }
 });

@@ -771,8 +771,9 @@ export interface Store {
   // tokens
   /**
    * Stores tokens (and the grant, if given: inserted, or its scope widened) with their audit
-   * records in one transaction; 'grant-revoked' (their grant is revoked, or the new grant's client
-   * or user no longer exists), 'conflict' (the given grant's pair already has another live grant,
+   * records in one transaction; 'grant-revoked' (their grant is revoked, the new grant's client
+   * or user no longer exists, or a token exchanged from another, RFC 8693, has a revoked subject
+   * token), 'conflict' (the given grant's pair already has another live grant,
    * as for saveGrant) and 'credential-changed' store nothing.
    */
   issueTokens(

@@ -32,6 +32,19 @@ async function exchanged(store: Store) {
 
 export function resources(ref: StoreRef): void {
   describe('resource indicators and token exchange', () => {
+    it('issueTokens writes an exchanged token only while its subject token is unrevoked (grant-revoked otherwise, nothing written)', async () => {
+      const { store } = ref;
+      const w = await exchanged(store);
+      const again = () => tokenRecord(w.grant, { clientId: w.api.id, familyId: w.subject.familyId, audience: OTHER, exchangedFrom: w.subject.id });
+      const live = again();
+      expect(await store.issueTokens([live], [audit('token.exchanged')])).toBe('issued');
+      await store.revoke({ family: w.subject.familyId!, grant: w.grant.id }, Date.now(), []);
+      const late = again();
+      expect(await store.issueTokens([late], [audit('token.exchanged')])).toBe('grant-revoked');
+      expect(await store.getToken(late.id)).toBeUndefined();
+      expect((await store.getToken(live.id))?.revokedAt).not.toBeNull();
+    });
+
     it('a client keeps the resources it is registered with, and updateClient replaces them', async () => {
       const { store } = ref;
       const client = clientRecord({ resources: [API, OTHER] });

@@ -335,6 +335,8 @@ export class PostgresStore implements Store {
   }
 
   issueTokens(tokens: TokenRecord[], audit: AuditInput[], grant?: GrantRecord, checked?: CheckedCredentials) {
+    // An exchanged token is written alone, checking its subject token in the same transaction.
+    if (tokens.some((t) => t.exchangedFrom !== null)) return this.write((tx) => w.issueExchanged(tx, tokens, audit, grant, checked));
     // A new or widened grant is written alone (its outcomes include 'conflict'); tokens on an
     // existing grant join this turn's batch.
     if (grant) return this.settled(tokens, 'issued', (sql) => w.issueTokens(sql, tokens, audit, grant, checked));

@@ -89,11 +89,32 @@ const grantRow = (g: GrantRecord) => ({
 
 /** issueTokens in one round trip (tessera_issue_tokens). */
 export function issueTokens(
-  sql: Sql, tokens: TokenRecord[], audit: AuditInput[], grant?: GrantRecord, checked?: CheckedCredentials,
+  sql: Sql | Tx, tokens: TokenRecord[], audit: AuditInput[], grant?: GrantRecord, checked?: CheckedCredentials,
 ): Promise<'issued' | 'conflict' | 'grant-revoked' | 'credential-changed'> {
   const at = tokens[0]?.issuedAt ?? Date.now();
   return outcome(sql`SELECT tessera_issue_tokens(${json(tokens.map(tokenRow))}::jsonb, ${json(auditRows(audit, at))}::jsonb,
     ${grant ? json(grantRow(grant)) : null}::jsonb, ${checked ? json(checked) : null}::jsonb) AS outcome`);
+}
+
+/**
+ * An exchange's token (RFC 8693) as issueTokens writes it, and only while its subject token is
+ * unrevoked: a revocation of the subject (of its family, RFC 9700 §4.14.2, or of it alone, RFC
+ * 7009) that committed after the engine read it refuses the exchange, instead of leaving a live
+ * token in a revoked family. Checked after tessera_issue_tokens, which holds the grant's shared
+ * lock (taken after the client's, in the one order): a family's revocation holds that grant
+ * exclusively, so it either committed before this check's statement, which sees it, or waits for
+ * this commit and then revokes the new token too.
+ */
+export async function issueExchanged(
+  tx: Tx, tokens: TokenRecord[], audit: AuditInput[], grant?: GrantRecord, checked?: CheckedCredentials,
+): Promise<'issued' | 'conflict' | 'grant-revoked' | 'credential-changed'> {
+  const issued = await issueTokens(tx, tokens, audit, grant, checked);
+  // Any other answer rolls the transaction back (a raised one has aborted it already).
+  if (issued !== 'issued') throw new Outcome(issued);
+  const subjects = [...new Set(tokens.flatMap((t) => (t.exchangedFrom === null ? [] : [t.exchangedFrom])))];
+  const [row] = await tx`SELECT count(*)::int AS n FROM tokens WHERE id = ANY(${subjects}) AND revoked_at IS NULL`;
+  if (row?.n !== subjects.length) throw new Outcome('grant-revoked');
+  return 'issued';
 }
 
 /** An issuance on an existing grant, as tessera_issue_batch takes it. */

@@ -154,6 +154,7 @@ export class SqliteWrites {
       sweepDeviceCodes: p('DELETE FROM device_codes WHERE rowid IN (SELECT rowid FROM device_codes WHERE expires_at < ? LIMIT ?)'),
       grantLive: p('SELECT 1 FROM grants WHERE id = ? AND revoked_at IS NULL'),
       grantRevoked: p('SELECT 1 FROM grants WHERE id = ? AND revoked_at IS NOT NULL'),
+      subjectLive: p('SELECT 1 FROM tokens WHERE id = ? AND revoked_at IS NULL'),
       // Through grants_live_pair (schema.ts), the index that also refuses a second live grant.
       otherLiveGrant: p("SELECT 1 FROM grants WHERE client_id = @clientId AND ifnull(user_id, '') = ifnull(@userId, '') AND revoked_at IS NULL AND id <> @id"),
       principalsExist: p('SELECT 1 FROM clients WHERE id = @clientId AND (@userId IS NULL OR EXISTS (SELECT 1 FROM users WHERE id = @userId))'),
@@ -423,6 +424,10 @@ export class SqliteWrites {
     tokens: TokenRecord[], audit: AuditInput[], grant?: GrantRecord, checked?: CheckedCredentials,
   ): 'issued' | 'conflict' | 'grant-revoked' | 'credential-changed' {
     if (!this.unchanged(checked)) return 'credential-changed';
+    // RFC 8693: an exchanged token only while its subject token is unrevoked (its family's
+    // revocation, RFC 9700 §4.14.2 reuse detection, included), as the engine read it: else a
+    // revocation committed in between would leave a live token in a revoked family.
+    if (tokens.some((t) => t.exchangedFrom !== null && this.s.subjectLive.get(t.exchangedFrom) === undefined)) return 'grant-revoked';
     if (grant) {
       // A client or user deleted after the caller read it gets no new grant (deleting one revokes
       // the grants it already has, which grantsLive catches).
