@@ -66,8 +66,11 @@ export function brokenRules(req: BuiltRequest, res: RawResponse, redirectUri: st
         // RFC 6749 §4.1.2.1: the same charset for errors sent back to the client's redirect URI.
         const url = new URL(location);
         const params = url.hash === '' ? url.searchParams : new URLSearchParams(url.hash.slice(1));
-        // RFC 6749 §4.1.2, §4.1.2.1: `state` comes back exactly as the client sent it.
-        if (req.request.method === 'GET' && path === '/authorize' && req.state !== undefined && params.get('state') !== req.state) {
+        // RFC 6749 §4.1.2, §4.1.2.1: `state` comes back exactly as the client sent it, unless it is
+        // longer than the server takes (4096 characters, authorization-request.ts): that request is
+        // refused with invalid_request, and a state too long to echo is not echoed.
+        const echoable = req.state !== undefined && req.state.length <= 4096;
+        if (req.request.method === 'GET' && path === '/authorize' && echoable && params.get('state') !== req.state) {
           fail(`RFC 6749 §4.1.2: the redirect carries the request's state unchanged (sent ${JSON.stringify(req.state).slice(0, 60)}, got ${JSON.stringify(params.get('state')).slice(0, 60)})`);
         }
         for (const name of ['error', 'error_description']) {
