@@ -480,3 +480,25 @@ describe('refresh reuse grace window', () => {
     expect(rotations.map((r) => r.event).sort()).toEqual(['token.rotated', 'token.rotated_in_grace']);
   });
 });
+
+describe.each(['sqlite', 'postgres'] as const)('authorization code replayed again and again on %s (RFC 6749 §4.1.2)', (store) => {
+  const h = useServer({}, { store });
+
+  it('every replay is invalid_grant; the first revokes what the code produced and is audited, later ones write nothing', async () => {
+    const c = await h.codeClient();
+    const p = pkce();
+    const code = await h.code(c, { pkce: p });
+    const first = await h.exchange(c, code, { verifier: p.verifier });
+    expect(first.status).toBe(200);
+    const records = async () => (await h.store.readAudit(0, 100_000)).filter((r) => r.clientId === c.id).length;
+    const before = await records();
+    expectError(await h.exchange(c, code, { verifier: p.verifier }), 400, 'invalid_grant');
+    expect(await h.active(first.body.access_token)).toBe(false);
+    expect(await h.active(first.body.refresh_token)).toBe(false);
+    const afterFirst = await records();
+    // code.replayed and token.revoked.
+    expect(afterFirst - before).toBe(2);
+    for (let i = 0; i < 5; i++) expectError(await h.exchange(c, code, { verifier: p.verifier }), 400, 'invalid_grant');
+    expect(await records()).toBe(afterFirst);
+  });
+});

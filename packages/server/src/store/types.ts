@@ -795,8 +795,10 @@ export interface Store {
   /**
    * Revokes every unrevoked token the target covers (and the grants, for grant/user/client
    * targets; a client target also covers the tokens exchanged for that client on other clients'
-   * grants, TokenRecord.exchangedFrom) and deletes the unredeemed codes it covers (for a family: the code whose id names
-   * it). Already-revoked rows keep their revocation time and are not counted.
+   * grants, TokenRecord.exchangedFrom) and deletes the unredeemed codes it covers; a family
+   * target deletes the code whose id names it, redeemed or not, so that a replay after the first
+   * (RFC 6749 §4.1.2) finds no code and is refused without another revocation or audit record.
+   * Already-revoked rows keep their revocation time and are not counted.
    * When it newly revokes at least one access token, it appends a FeedEvent in the same
    * transaction (so do deleteClient, deleteUser and setPassword, with a client or user target);
    * a client target also appends a grant event for each of its grants whose access tokens were

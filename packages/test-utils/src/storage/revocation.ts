@@ -1,6 +1,6 @@
 /**
  * revoke() by each target kind, and the deletions that revoke (deleteClient, deleteUser,
- * setPassword): exactly the covered tokens, grants and unredeemed codes change, in one call.
+ * setPassword): exactly the covered tokens, grants and codes change, in one call.
  */
 import type { AuditInput, CodeRecord, GrantRecord, RevocationTarget, Store, TokenRecord } from '@tessera/server';
 import { describe, expect, it } from 'vitest';
@@ -60,7 +60,7 @@ type CodeName = keyof World['codes'];
 interface Expected {
   tokens: TokenName[];
   grants: GrantName[];
-  /** Unredeemed codes the target covers: deleted. */
+  /** Codes the target covers, deleted: unredeemed ones, and a family's own code, redeemed or not. */
   codes: CodeName[];
 }
 
@@ -87,7 +87,8 @@ function resultFor(w: World, expected: Expected) {
 
 const cases: { name: string; target: (w: World) => RevocationTarget; expected: Expected }[] = [
   { name: 'token', target: (w) => ({ token: w.tokens.a1.id }), expected: { tokens: ['a1'], grants: [], codes: [] } },
-  { name: 'family', target: (w) => ({ family: w.f1, grant: w.grants.gA1.id }), expected: { tokens: ['a1', 'r1'], grants: [], codes: [] } },
+  // The family's redeemed code goes too: a replay after the first finds nothing (RFC 6749 §4.1.2).
+  { name: 'family', target: (w) => ({ family: w.f1, grant: w.grants.gA1.id }), expected: { tokens: ['a1', 'r1'], grants: [], codes: ['c1r'] } },
   { name: 'grant', target: (w) => ({ grant: w.grants.gA1.id }), expected: { tokens: ['a1', 'r1', 'a1b'], grants: ['gA1'], codes: ['c1'] } },
   { name: 'user', target: (w) => ({ user: w.u1.id }), expected: { tokens: ['a1', 'r1', 'a1b', 'b1'], grants: ['gA1', 'gB1'], codes: ['c1', 'cB'] } },
   {
@@ -101,7 +102,7 @@ const cases: { name: string; target: (w: World) => RevocationTarget; expected: E
 export function revocation(ref: StoreRef): void {
   describe('revoke', () => {
     for (const c of cases) {
-      it(`by ${c.name}: revokes exactly what it covers, deletes its unredeemed codes, returns counts and until`, async () => {
+      it(`by ${c.name}: revokes exactly what it covers, deletes the codes it covers, returns counts and until`, async () => {
         const { store } = ref;
         const w = await world(store);
         const at = Date.now();

@@ -723,4 +723,34 @@ export const migrations: readonly string[] = [
     RETURN to_jsonb(outcomes);
   END $$;
   `,
+  // A family's revocation deletes its code, redeemed or not (Store.revoke): the first replay of a
+  // redeemed code (RFC 6749 §4.1.2) revokes what it produced, and later replays find no code and
+  // write no audit record, as a refresh token reused after its family's revocation does not.
+  `
+  CREATE OR REPLACE FUNCTION tessera_revoke_one(p_kind text, p_value text, p_grant text, p_at bigint, p_audit jsonb) RETURNS jsonb LANGUAGE plpgsql AS $$
+  DECLARE
+    n integer;
+    v_until bigint;
+    v_access_until bigint;
+  BEGIN
+    IF p_kind = 'family' THEN
+      PERFORM tessera_hold_grants(ARRAY[p_grant]);
+      WITH t AS (UPDATE tokens SET revoked_at = p_at WHERE grant_id = p_grant AND family_id = p_value AND revoked_at IS NULL RETURNING kind, expires_at)
+        SELECT count(*)::int, max(expires_at), max(expires_at) FILTER (WHERE kind = 'access') INTO n, v_until, v_access_until FROM t;
+      DELETE FROM codes WHERE id = p_value;
+    ELSE
+      WITH t AS (UPDATE tokens SET revoked_at = p_at WHERE id = p_value AND revoked_at IS NULL RETURNING kind, expires_at)
+        SELECT count(*)::int, max(expires_at), max(expires_at) FILTER (WHERE kind = 'access') INTO n, v_until, v_access_until FROM t;
+    END IF;
+    IF v_access_until IS NOT NULL THEN
+      PERFORM pg_advisory_xact_lock(7346202);
+      INSERT INTO revocation_feed (seq, at, kind, value, until) VALUES (nextval('revocation_feed_seq'), p_at, p_kind, p_value, v_access_until);
+      PERFORM tessera_append_audit(p_audit);
+      PERFORM pg_notify('tessera_feed', '');
+    ELSE
+      PERFORM tessera_append_audit(p_audit);
+    END IF;
+    RETURN jsonb_build_object('tokens', n, 'until', v_until);
+  END $$;
+  `,
 ];

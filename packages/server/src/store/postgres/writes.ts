@@ -396,9 +396,9 @@ export async function createPushedRequest(
  * The grants a target covers, with their exclusive locks (and, for a user or a client, its own,
  * so that no new grant of theirs is being written): writes adding tokens to them finish first.
  */
-async function lockGrants(tx: Tx, target: RevocationTarget): Promise<string[] | null> {
+async function lockGrants(tx: Tx, target: ManyTarget): Promise<string[] | null> {
   let ids: string[];
-  if ('family' in target || 'grant' in target) {
+  if ('grant' in target) {
     ids = [target.grant];
   } else if ('user' in target) {
     await hold(tx, 'user', target.user);
@@ -413,18 +413,20 @@ async function lockGrants(tx: Tx, target: RevocationTarget): Promise<string[] | 
   return ids;
 }
 
-const feedValue = (target: RevocationTarget): { kind: string; value: string } => {
-  if ('token' in target) return { kind: 'token', value: target.token };
-  if ('family' in target) return { kind: 'family', value: target.family };
+const feedValue = (target: ManyTarget): { kind: string; value: string } => {
   if ('grant' in target) return { kind: 'grant', value: target.grant };
   if ('user' in target) return { kind: 'user', value: target.user };
   if ('client' in target) return { kind: 'client', value: target.client };
   return { kind: 'issuedBefore', value: String(target.issuedBefore) };
 };
 
+/** The targets of revoke below; a token or a family is revokeOne's. */
+type ManyTarget = Exclude<RevocationTarget, { token: string } | { family: string; grant: string }>;
+
 /**
- * A token's or a family's revocation in one round trip (tessera_revoke_one, schema.ts), the same
- * steps as revoke below: the feed lock is held inside the database only, to the commit.
+ * A token's or a family's revocation in one round trip (tessera_revoke_one, schema.ts): the
+ * tokens, the family's code, the feed event, the audit records; the feed lock is held inside the
+ * database only, to the commit.
  */
 export async function revokeOne(
   sql: Sql, target: { token: string } | { family: string; grant: string }, at: number, audit: AuditInput[],
@@ -435,21 +437,14 @@ export async function revokeOne(
   return { tokens: r.tokens, grants: 0, until: r.until };
 }
 
-export async function revoke(tx: Tx, target: RevocationTarget, at: number, audit: AuditInput[]): Promise<RevocationResult> {
+export async function revoke(tx: Tx, target: ManyTarget, at: number, audit: AuditInput[]): Promise<RevocationResult> {
   const grantIds = await lockGrants(tx, target);
   type Revoked = { n: number; until: number | null; access_until: number | null; issued_last?: number | null; exchanged_out?: Array<{ grant: string; until: number }> };
   const summary = (rows: readonly unknown[]) => (rows[0] as Revoked | undefined) ?? { n: 0, until: null, access_until: null };
   // Each a new statement after the locks: it sees the tokens of every write that held them.
   let revoked: Revoked;
   let grants = 0;
-  if ('token' in target) {
-    revoked = summary(await tx`WITH t AS (UPDATE tokens SET revoked_at = ${at} WHERE id = ${target.token} AND revoked_at IS NULL RETURNING kind, expires_at)
-      SELECT count(*)::int AS n, max(expires_at) AS until, max(expires_at) FILTER (WHERE kind = 'access') AS access_until FROM t`);
-  } else if ('family' in target) {
-    revoked = summary(await tx`WITH t AS (UPDATE tokens SET revoked_at = ${at} WHERE grant_id = ${target.grant} AND family_id = ${target.family} AND revoked_at IS NULL RETURNING kind, expires_at)
-      SELECT count(*)::int AS n, max(expires_at) AS until, max(expires_at) FILTER (WHERE kind = 'access') AS access_until FROM t`);
-    await tx`DELETE FROM codes WHERE id = ${target.family} AND redeemed_at IS NULL`;
-  } else if ('issuedBefore' in target) {
+  if ('issuedBefore' in target) {
     revoked = summary(await tx`WITH t AS (UPDATE tokens SET revoked_at = ${at} WHERE issued_at < ${target.issuedBefore} AND revoked_at IS NULL RETURNING kind, expires_at)
       SELECT count(*)::int AS n, max(expires_at) AS until, max(expires_at) FILTER (WHERE kind = 'access') AS access_until FROM t`);
     await tx`DELETE FROM codes WHERE issued_at < ${target.issuedBefore} AND redeemed_at IS NULL`;

@@ -29,16 +29,17 @@ export function targetSql(target: RevocationTarget): {
 } {
   if ('token' in target) return { kind: 'token', tokens: 'id = ?', tokenArgs: [target.token], grants: null, codes: '0 AND ?', value: target.token };
   // Through the index on (grant_id, family_id) (schema.ts): a family is found within its grant.
+  // Its code too, redeemed or not: a later replay finds nothing (Store.revoke).
   if ('family' in target) return { kind: 'family', tokens: 'grant_id = ? AND family_id = ?', tokenArgs: [target.grant, target.family], grants: null, codes: 'id = ?', value: target.family };
-  if ('grant' in target) return { kind: 'grant', tokens: 'grant_id = ?', tokenArgs: [target.grant], grants: 'id = ?', codes: 'grant_id = ?', value: target.grant };
+  if ('grant' in target) return { kind: 'grant', tokens: 'grant_id = ?', tokenArgs: [target.grant], grants: 'id = ?', codes: 'grant_id = ? AND redeemed_at IS NULL', value: target.grant };
   // A user's or client's tokens are reached through their grants (indexed); every token has the
   // user and client of its grant, but for exchanged ones, issued to the client that exchanged
   // (CLIENT_TOKENS), and a revoked grant has no unrevoked token.
-  if ('user' in target) return { kind: 'user', tokens: USER_GRANTS, tokenArgs: [target.user], grants: 'user_id = ?', codes: 'user_id = ?', value: target.user };
+  if ('user' in target) return { kind: 'user', tokens: USER_GRANTS, tokenArgs: [target.user], grants: 'user_id = ?', codes: 'user_id = ? AND redeemed_at IS NULL', value: target.user };
   if ('client' in target) {
-    return { kind: 'client', tokens: CLIENT_TOKENS, tokenArgs: [target.client, target.client], grants: 'client_id = ?', codes: 'client_id = ?', value: target.client };
+    return { kind: 'client', tokens: CLIENT_TOKENS, tokenArgs: [target.client, target.client], grants: 'client_id = ?', codes: 'client_id = ? AND redeemed_at IS NULL', value: target.client };
   }
-  return { kind: 'issuedBefore', tokens: 'issued_at < ?', tokenArgs: [target.issuedBefore], grants: null, codes: 'issued_at < ?', value: target.issuedBefore };
+  return { kind: 'issuedBefore', tokens: 'issued_at < ?', tokenArgs: [target.issuedBefore], grants: null, codes: 'issued_at < ? AND redeemed_at IS NULL', value: target.issuedBefore };
 }
 
 /**
@@ -628,7 +629,7 @@ export class SqliteWrites {
           FROM tokens WHERE ${sql.tokens} AND revoked_at IS NULL`),
         tokens: p(`UPDATE tokens SET revoked_at = ? WHERE ${sql.tokens} AND revoked_at IS NULL`),
         grants: sql.grants === null ? null : p(`UPDATE grants SET revoked_at = ? WHERE ${sql.grants} AND revoked_at IS NULL`),
-        codes: p(`DELETE FROM codes WHERE ${sql.codes} AND redeemed_at IS NULL`),
+        codes: p(`DELETE FROM codes WHERE ${sql.codes}`),
         exchangedOut: sql.kind === 'client' ? p(EXCHANGED_OUT) : null,
       };
       this.revokeStatements.set(sql.kind, st);
