@@ -7,63 +7,32 @@
  * OAuth2Session.fetch is. The provider here (node:http on 127.0.0.1, port 0) reads each request and
  * never answers, or answers half a body and stalls, or answers after a delay.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { NetworkError, OAuth1Session } from '@tessera/client';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { afterThirtySeconds, useScriptedServer } from './client/scripted-server.js';
 
 /** What each path does: 'hang' never answers; 'stall' sends headers and half a body; 'slow' answers 200 after 300 ms. */
 type Behaviour = 'hang' | 'stall' | 'slow';
 const behaviours = new Map<string, Behaviour>();
-/** Every request the provider read: its path, and a promise settled when its connection closes. */
-const requests: { path: string; closed: Promise<void> }[] = [];
-let server: Server;
-let base: string;
-
-beforeAll(async () => {
-  server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
-    // A response never ended closes only when the connection does: the client aborted.
-    const closed = new Promise<void>((resolve) => res.once('close', () => resolve()));
-    req.resume();
-    req.on('end', () => {
-      requests.push({ path, closed });
-      const behaviour = behaviours.get(path) ?? 'hang';
-      if (behaviour === 'hang') return;
-      if (behaviour === 'slow') {
-        setTimeout(() => res.writeHead(200, { 'content-type': 'text/plain' }).end('photo'), 300);
-        return;
-      }
-      res.writeHead(200, { 'content-type': 'application/x-www-form-urlencoded' });
-      res.write('oauth_token=hh5s93j4hdidpola&oauth_token_secret=');
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+const server = useScriptedServer(({ path }, res) => {
+  const behaviour = behaviours.get(path) ?? 'hang';
+  if (behaviour === 'hang') return;
+  if (behaviour === 'slow') {
+    setTimeout(() => res.writeHead(200, { 'content-type': 'text/plain' }).end('photo'), 300);
+    return;
+  }
+  res.writeHead(200, { 'content-type': 'application/x-www-form-urlencoded' });
+  res.write('oauth_token=hh5s93j4hdidpola&oauth_token_secret=');
 });
 // A test that fails under fake timers must not leave them to the next.
 afterEach(() => {
   vi.useRealTimers();
-});
-afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
 });
 
 const CLIENT = { clientKey: 'dpf43f3p2l4k3l03', clientSecret: 'CLIENT-secret-kd94hf93' };
 /** A session holding temporary credentials, ready for fetchAccessToken(url, verifier). */
 const withTemporary = (options: Partial<ConstructorParameters<typeof OAuth1Session>[0]> = {}) =>
   new OAuth1Session({ ...CLIENT, token: 'hh5s93j4hdidpola', tokenSecret: 'TOKEN-secret-hdhd0244', ...options });
-
-/** The next request the provider reads on `path`, once it has read it. */
-async function nextRequest(path: string): Promise<{ closed: Promise<void> }> {
-  const seen = requests.length;
-  for (;;) {
-    const found = requests.slice(seen).find((r) => r.path === path);
-    if (found) return found;
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
 
 /** Everything an error shows: message, JSON, and its causes' messages. */
 const shown = (err: Error): string => `${err.message} ${JSON.stringify(err)} ${err.cause instanceof Error ? shown(err.cause) : ''}`;
@@ -72,43 +41,25 @@ const shown = (err: Error): string => `${err.message} ${JSON.stringify(err)} ${e
 describe('OAuth1Session: the credentials endpoints are given up after `timeout` ms', { timeout: 5_000 }, () => {
   it('fetchRequestToken(): a provider that never answers is a NetworkError that says it timed out after 200 ms, naming no secret', async () => {
     behaviours.set('/initiate', 'hang');
-    const err = await new OAuth1Session({ ...CLIENT, timeout: 200 }).fetchRequestToken(`${base}/initiate?x=QUERY-1`).catch((e: unknown) => e);
+    const err = await new OAuth1Session({ ...CLIENT, timeout: 200 }).fetchRequestToken(`${server.base}/initiate?x=QUERY-1`).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(NetworkError);
-    expect(err).toMatchObject({ code: 'ERR_NETWORK', url: `${base}/initiate`, notSent: false });
+    expect(err).toMatchObject({ code: 'ERR_NETWORK', url: `${server.base}/initiate`, notSent: false });
     expect((err as Error).message).toMatch(/timed out after 200 ms/);
     expect(shown(err as Error)).not.toMatch(/CLIENT-secret|QUERY-1/);
   });
 
   it("fetchAccessToken(): an answer whose body stalls is timed out too (the bound covers the body), naming neither the token's secret nor the verifier", async () => {
     behaviours.set('/token', 'stall');
-    const err = await withTemporary({ timeout: 200 }).fetchAccessToken(`${base}/token`, 'VERIFIER-hfdp7dh39dks9884').catch((e: unknown) => e);
+    const err = await withTemporary({ timeout: 200 }).fetchAccessToken(`${server.base}/token`, 'VERIFIER-hfdp7dh39dks9884').catch((e: unknown) => e);
     expect(err).toBeInstanceOf(NetworkError);
     expect((err as Error).message).toMatch(/timed out after 200 ms/);
     expect(shown(err as Error)).not.toMatch(/CLIENT-secret|TOKEN-secret|VERIFIER/);
   });
 
   it('with no option, a credentials request is bounded by the default 30,000 ms', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
-    try {
-      let sent!: () => void;
-      const reached = new Promise<void>((resolve) => {
-        sent = resolve;
-      });
-      // A provider that never answers (it gives up only when the request is aborted, as fetch does).
-      const hanging: typeof fetch = (input) => {
-        sent();
-        const { signal } = input as Request;
-        return new Promise<Response>((_, reject) => signal.addEventListener('abort', () => reject(signal.reason)));
-      };
-      const pending = new OAuth1Session({ ...CLIENT, fetch: hanging }).fetchRequestToken('https://photos.example.net/initiate').catch((e: unknown) => e);
-      await reached;
-      await vi.advanceTimersByTimeAsync(30_000);
-      const err = (await pending) as Error;
-      expect(err).toBeInstanceOf(NetworkError);
-      expect(err.message).toMatch(/timed out after 30000 ms/);
-    } finally {
-      vi.useRealTimers();
-    }
+    const err = (await afterThirtySeconds((hanging) => new OAuth1Session({ ...CLIENT, fetch: hanging }).fetchRequestToken('https://photos.example.net/initiate'))) as Error;
+    expect(err).toBeInstanceOf(NetworkError);
+    expect(err.message).toMatch(/timed out after 30000 ms/);
   });
 
   it('a timeout that is not a positive number of milliseconds setTimeout can hold is a ConfigurationError at construction', () => {
@@ -123,8 +74,8 @@ describe("OAuth1Session: the caller's signal aborts a request and rejects with i
     behaviours.set('/initiate', 'hang');
     const controller = new AbortController();
     const reason = new Error('the user cancelled');
-    const pending = new OAuth1Session({ ...CLIENT, timeout: 60_000 }).fetchRequestToken(`${base}/initiate`, { signal: controller.signal }).catch((e: unknown) => e);
-    const request = await nextRequest('/initiate');
+    const pending = new OAuth1Session({ ...CLIENT, timeout: 60_000 }).fetchRequestToken(`${server.base}/initiate`, { signal: controller.signal }).catch((e: unknown) => e);
+    const request = await server.nextRequest('/initiate');
     controller.abort(reason);
     expect(await pending).toBe(reason);
     await request.closed;
@@ -134,8 +85,8 @@ describe("OAuth1Session: the caller's signal aborts a request and rejects with i
     behaviours.set('/token', 'stall');
     const session = withTemporary({ timeout: 60_000 });
     const controller = new AbortController();
-    const pending = session.fetchAccessToken(`${base}/token`, 'VERIFIER-hfdp7dh39dks9884', { signal: controller.signal }).catch((e: unknown) => e);
-    const request = await nextRequest('/token');
+    const pending = session.fetchAccessToken(`${server.base}/token`, 'VERIFIER-hfdp7dh39dks9884', { signal: controller.signal }).catch((e: unknown) => e);
+    const request = await server.nextRequest('/token');
     await new Promise((resolve) => setTimeout(resolve, 50));
     controller.abort();
     const err = await pending;
@@ -147,18 +98,18 @@ describe("OAuth1Session: the caller's signal aborts a request and rejects with i
 
   it('a signal already aborted rejects with its reason and sends nothing', async () => {
     const reason = new Error('already cancelled');
-    const before = requests.length;
-    expect(await new OAuth1Session(CLIENT).fetchRequestToken(`${base}/initiate`, { signal: AbortSignal.abort(reason) }).catch((e: unknown) => e)).toBe(reason);
-    expect(await withTemporary().fetchAccessToken(`${base}/token`, 'v', { signal: AbortSignal.abort(reason) }).catch((e: unknown) => e)).toBe(reason);
-    expect(requests.length).toBe(before);
+    const before = server.requests.length;
+    expect(await new OAuth1Session(CLIENT).fetchRequestToken(`${server.base}/initiate`, { signal: AbortSignal.abort(reason) }).catch((e: unknown) => e)).toBe(reason);
+    expect(await withTemporary().fetchAccessToken(`${server.base}/token`, 'v', { signal: AbortSignal.abort(reason) }).catch((e: unknown) => e)).toBe(reason);
+    expect(server.requests.length).toBe(before);
   });
 
   it('session.fetch(url, { signal }): a signed request to a resource that never answers is aborted, the provider sees the connection closed', async () => {
     behaviours.set('/photos', 'hang');
     const controller = new AbortController();
     const reason = new Error('the user cancelled');
-    const pending = withTemporary().fetch(`${base}/photos?size=original`, { signal: controller.signal }).catch((e: unknown) => e);
-    const request = await nextRequest('/photos');
+    const pending = withTemporary().fetch(`${server.base}/photos?size=original`, { signal: controller.signal }).catch((e: unknown) => e);
+    const request = await server.nextRequest('/photos');
     controller.abort(reason);
     expect(await pending).toBe(reason);
     await request.closed;
@@ -166,7 +117,7 @@ describe("OAuth1Session: the caller's signal aborts a request and rejects with i
 
   it('session.fetch is not bounded by `timeout` (the protected resources are not the credentials endpoints), as OAuth2Session.fetch is not', async () => {
     behaviours.set('/photos', 'slow');
-    const response = await withTemporary({ timeout: 100 }).fetch(`${base}/photos`);
+    const response = await withTemporary({ timeout: 100 }).fetch(`${server.base}/photos`);
     expect(response.status).toBe(200);
     expect(await response.text()).toBe('photo');
   });

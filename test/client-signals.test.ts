@@ -6,69 +6,23 @@
  * call when the signal never fires. The server here (node:http on 127.0.0.1, port 0) reads each
  * request and never answers, or answers half a body and stalls.
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
-import { NetworkError, OAuth2Session, clientSecretBasic, discoveryUrl } from '@tessera/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NetworkError, OAuth2Session, type SessionOptions, discoveryUrl } from '@tessera/client';
+import { describe, expect, it } from 'vitest';
+import { useScriptedServer } from './client/scripted-server.js';
 
 /** What each path does: 'hang' reads the request and never answers; 'stall' sends headers and half a body; else a JSON answer. */
 type Behaviour = 'hang' | 'stall' | Record<string, unknown>;
 const behaviours = new Map<string, Behaviour>();
-/** Every request the server read: its path, and a promise settled when its connection closes. */
-const requests: { path: string; closed: Promise<void> }[] = [];
-let server: Server;
-let base: string;
-
-beforeAll(async () => {
-  server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    const path = new URL(req.url ?? '/', 'http://127.0.0.1').pathname;
-    // A response never ended closes only when the connection does: the client aborted.
-    const closed = new Promise<void>((resolve) => res.once('close', () => resolve()));
-    req.resume();
-    req.on('end', () => {
-      requests.push({ path, closed });
-      const behaviour = behaviours.get(path) ?? 'hang';
-      if (behaviour === 'hang') return;
-      res.writeHead(200, { 'content-type': 'application/json' });
-      if (behaviour === 'stall') res.write('{"access_token":"AT","token_type":"Bearer",');
-      else res.end(JSON.stringify(behaviour));
-    });
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-});
-afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
+const server = useScriptedServer(({ path }, res) => {
+  const behaviour = behaviours.get(path) ?? 'hang';
+  if (behaviour === 'hang') return;
+  res.writeHead(200, { 'content-type': 'application/json' });
+  if (behaviour === 'stall') res.write('{"access_token":"AT","token_type":"Bearer",');
+  else res.end(JSON.stringify(behaviour));
 });
 
 /** A session against the loopback server: explicit endpoints, a client secret, a timeout no test reaches unless it says so. */
-function session(options: Partial<ConstructorParameters<typeof OAuth2Session>[0]> = {}): OAuth2Session {
-  return new OAuth2Session({
-    server: {
-      issuer: base,
-      authorization_endpoint: `${base}/authorize`,
-      token_endpoint: `${base}/token`,
-      device_authorization_endpoint: `${base}/device`,
-      jwks_uri: `${base}/jwks`,
-    },
-    clientId: 'app',
-    clientAuth: clientSecretBasic('CLIENT-SECRET-1'),
-    redirectUri: 'http://127.0.0.1/callback',
-    timeout: 60_000,
-    ...options,
-  });
-}
-
-/** The next request the server reads on `path`, once it has read it. */
-async function nextRequest(path: string): Promise<{ closed: Promise<void> }> {
-  const seen = requests.length;
-  for (;;) {
-    const found = requests.slice(seen).find((r) => r.path === path);
-    if (found) return found;
-    await new Promise((resolve) => setTimeout(resolve, 5));
-  }
-}
+const session = (options: Partial<SessionOptions> = {}) => server.session({ jwks_uri: '/jwks' }, { timeout: 60_000, ...options });
 
 /** Each call, given a signal: the four calls that had none. */
 const calls: [string, string, (s: OAuth2Session, signal: AbortSignal) => Promise<unknown>][] = [
@@ -94,7 +48,7 @@ describe("the caller's signal aborts a session's grant and device authorization 
       const controller = new AbortController();
       const reason = new Error('the user cancelled');
       const pending = call(s, controller.signal).catch((e: unknown) => e);
-      const request = await nextRequest(path);
+      const request = await server.nextRequest(path);
       controller.abort(reason);
       expect(await pending).toBe(reason);
       await request.closed;
@@ -106,7 +60,7 @@ describe("the caller's signal aborts a session's grant and device authorization 
     behaviours.set('/token', 'hang');
     const controller = new AbortController();
     const pending = session().password('alice', 'PASSWORD-hunter2', { signal: controller.signal }).catch((e: unknown) => e);
-    await nextRequest('/token');
+    await server.nextRequest('/token');
     controller.abort();
     const err = await pending;
     expect(err).toBeInstanceOf(DOMException);
@@ -120,7 +74,7 @@ describe("the caller's signal aborts a session's grant and device authorization 
     const controller = new AbortController();
     const reason = new Error(message);
     const pending = session().password('alice', 'PASSWORD-hunter2', { signal: controller.signal }).catch((e: unknown) => e);
-    await nextRequest('/token');
+    await server.nextRequest('/token');
     controller.abort(reason);
     expect(await pending).toBe(reason);
     expect(reason.message).toBe(message);
@@ -128,9 +82,9 @@ describe("the caller's signal aborts a session's grant and device authorization 
 
   it('a signal already aborted rejects with its reason and sends nothing', async () => {
     const reason = new Error('already cancelled');
-    const before = requests.length;
+    const before = server.requests.length;
     for (const [, , call] of calls) expect(await call(session(), AbortSignal.abort(reason)).catch((e: unknown) => e)).toBe(reason);
-    expect(requests.length).toBe(before);
+    expect(server.requests.length).toBe(before);
   });
 
   it("fetchToken(): an abort while the answer's body stalls is the signal's reason too, not an unreadable-body error", async () => {
@@ -140,7 +94,7 @@ describe("the caller's signal aborts a session's grant and device authorization 
     const controller = new AbortController();
     const reason = new Error('the user cancelled');
     const pending = s.fetchToken(`http://127.0.0.1/callback?code=CODE-secret-42&state=${state}`, undefined, { signal: controller.signal }).catch((e: unknown) => e);
-    const request = await nextRequest('/token');
+    const request = await server.nextRequest('/token');
     await new Promise((resolve) => setTimeout(resolve, 50));
     controller.abort(reason);
     expect(await pending).toBe(reason);
@@ -156,7 +110,7 @@ describe("the caller's signal aborts a session's grant and device authorization 
     const controller = new AbortController();
     const reason = new Error('the user cancelled');
     const pending = s.fetchToken(`http://127.0.0.1/callback?code=CODE-secret-42&state=${state}`, undefined, { signal: controller.signal }).catch((e: unknown) => e);
-    const request = await nextRequest('/jwks');
+    const request = await server.nextRequest('/jwks');
     controller.abort(reason);
     expect(await pending).toBe(reason);
     await request.closed;
@@ -164,12 +118,12 @@ describe("the caller's signal aborts a session's grant and device authorization 
   });
 
   it('an abort while discovery waits rejects the call at once; discovery carries on, shared, within its own timeout', async () => {
-    const issuer = `${base}/hanging-issuer`;
+    const issuer = `${server.base}/hanging-issuer`;
     const s = new OAuth2Session({ issuer, clientId: 'app', timeout: 300 });
     const controller = new AbortController();
     const reason = new Error('the user cancelled');
     const pending = s.password('alice', 'PASSWORD-hunter2', { signal: controller.signal }).catch((e: unknown) => e);
-    await nextRequest(discoveryUrl(issuer, 'oauth2').pathname);
+    await server.nextRequest(discoveryUrl(issuer, 'oauth2').pathname);
     controller.abort(reason);
     expect(await pending).toBe(reason);
   });

@@ -8,9 +8,9 @@
  * here (node:http on loopback) reads each request and never answers, or answers half a body and
  * stalls, or answers a fixed JSON body (400 when it has an `error`).
  */
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { NetworkError, OAuth2Session, OAuthResponseError, type OAuth2Session as Session, ServerClock, clientSecretBasic, processDeviceAuthorizationResponse } from '@tessera/client';
-import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { NetworkError, OAuth2Session, OAuthResponseError, type SessionOptions, ServerClock, processDeviceAuthorizationResponse } from '@tessera/client';
+import { describe, expect, it } from 'vitest';
+import { afterThirtySeconds, useScriptedServer } from './client/scripted-server.js';
 
 /**
  * What each path does: 'hang' reads the request and never answers; 'stall' sends headers and half
@@ -23,71 +23,27 @@ const behaviours = new Map<string, Behaviour>();
 const delays = new Map<string, number>();
 /** Per path, the requests read and not answered yet: now, and at most since the count was reset. */
 const inFlight = new Map<string, { now: number; max: number }>();
-const bodies: string[] = [];
-let server: Server;
-let base: string;
-
-/** The first free port in 47100–47199 (the ports this suite may use). */
-async function listen(s: Server): Promise<number> {
-  for (let port = 47100; port < 47200; port++) {
-    const ok = await new Promise<boolean>((resolve) => {
-      s.once('error', () => resolve(false));
-      s.listen(port, '127.0.0.1', () => resolve(true));
-    });
-    if (ok) return port;
-  }
-  throw new Error('no free port in 47100–47199');
-}
-
-beforeAll(async () => {
-  server = createServer((req: IncomingMessage, res: ServerResponse) => {
-    let body = '';
-    req.on('data', (chunk: Buffer) => {
-      body += chunk.toString();
-    });
-    req.on('end', () => {
-      bodies.push(body);
-      const path = new URL(req.url ?? '/', base).pathname;
-      const configured = behaviours.get(path) ?? 'hang';
-      const behaviour = typeof configured === 'function' ? configured(body) : configured;
-      const count = inFlight.get(path) ?? { now: 0, max: 0 };
-      count.now++;
-      count.max = Math.max(count.max, count.now);
-      inFlight.set(path, count);
-      if (behaviour === 'hang') return;
-      setTimeout(() => {
-        count.now--;
-        res.writeHead(typeof behaviour === 'object' && typeof behaviour.error === 'string' ? 400 : 200, { 'content-type': 'application/json' });
-        if (behaviour === 'stall') res.write('{"access_token":"AT","token_type":"Bearer",');
-        else res.end(JSON.stringify(behaviour));
-      }, delays.get(path) ?? 0);
-    });
-  });
-  base = `http://127.0.0.1:${await listen(server)}`;
+const server = useScriptedServer(({ path, body }, res) => {
+  const configured = behaviours.get(path) ?? 'hang';
+  const behaviour = typeof configured === 'function' ? configured(body) : configured;
+  const count = inFlight.get(path) ?? { now: 0, max: 0 };
+  count.now++;
+  count.max = Math.max(count.max, count.now);
+  inFlight.set(path, count);
+  if (behaviour === 'hang') return;
+  setTimeout(() => {
+    count.now--;
+    res.writeHead(typeof behaviour === 'object' && typeof behaviour.error === 'string' ? 400 : 200, { 'content-type': 'application/json' });
+    if (behaviour === 'stall') res.write('{"access_token":"AT","token_type":"Bearer",');
+    else res.end(JSON.stringify(behaviour));
+  }, delays.get(path) ?? 0);
 });
-afterAll(async () => {
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
-});
+/** The body of each request the server read, in order. */
+const bodies = () => server.requests.map((r) => r.body);
 
 /** A session against the loopback server: explicit endpoints, a client secret, the given options. */
-function session(options: Partial<ConstructorParameters<typeof OAuth2Session>[0]> = {}): Session {
-  return new OAuth2Session({
-    server: {
-      issuer: base,
-      authorization_endpoint: `${base}/authorize`,
-      token_endpoint: `${base}/token`,
-      device_authorization_endpoint: `${base}/device`,
-      revocation_endpoint: `${base}/revoke`,
-      introspection_endpoint: `${base}/introspect`,
-      userinfo_endpoint: `${base}/userinfo`,
-    },
-    clientId: 'app',
-    clientAuth: clientSecretBasic('CLIENT-SECRET-1'),
-    redirectUri: 'http://127.0.0.1/callback',
-    ...options,
-  });
-}
+const session = (options: Partial<SessionOptions> = {}) =>
+  server.session({ revocation_endpoint: '/revoke', introspection_endpoint: '/introspect', userinfo_endpoint: '/userinfo' }, options);
 
 /** The rejection of `promise`, which must be a NetworkError. */
 async function networkError(promise: Promise<unknown>): Promise<NetworkError> {
@@ -109,7 +65,7 @@ describe('a token endpoint that never answers is given up after `timeout` ms', {
     const s = session({ timeout: 200 });
     const { state, codeVerifier } = await s.authorizationUrl();
     const err = await networkError(s.fetchToken(`http://127.0.0.1/callback?code=CODE-secret-42&state=${state}`));
-    expect(err).toMatchObject({ code: 'ERR_NETWORK', url: `${base}/token`, notSent: false });
+    expect(err).toMatchObject({ code: 'ERR_NETWORK', url: `${server.base}/token`, notSent: false });
     expect(err.message).toMatch(/timed out after 200 ms/);
     expect(shown(err)).not.toMatch(/CODE-secret-42|CLIENT-SECRET-1/);
     expect(shown(err)).not.toContain(codeVerifier);
@@ -134,30 +90,30 @@ describe('a token endpoint that never answers is given up after `timeout` ms', {
   it('clientCredentials(): the first token request is bounded as well', async () => {
     behaviours.set('/token', 'hang');
     const err = await networkError(session({ timeout: 200 }).clientCredentials());
-    expect(err).toMatchObject({ url: `${base}/token` });
+    expect(err).toMatchObject({ url: `${server.base}/token` });
     expect(err.message).toMatch(/timed out after 200 ms/);
   });
 
   it('deviceAuthorization(): a device authorization endpoint that never answers is a NetworkError that says it timed out', async () => {
     behaviours.set('/device', 'hang');
     const err = await networkError(session({ timeout: 200 }).deviceAuthorization());
-    expect(err).toMatchObject({ url: `${base}/device` });
+    expect(err).toMatchObject({ url: `${server.base}/device` });
     expect(err.message).toMatch(/timed out after 200 ms/);
   });
 
   it('pollDeviceToken(): each poll is bounded on its own: a poll that never answers is a NetworkError that says it timed out, naming no device code', async () => {
-    behaviours.set('/device', { device_code: 'DEVICE-code-77', user_code: 'WDJB-MJHT', verification_uri: `${base}/verify`, expires_in: 600, interval: 0 });
+    behaviours.set('/device', { device_code: 'DEVICE-code-77', user_code: 'WDJB-MJHT', verification_uri: `${server.base}/verify`, expires_in: 600, interval: 0 });
     behaviours.set('/token', 'hang');
     const s = session({ timeout: 200 });
     const device = await s.deviceAuthorization();
     const err = await networkError(s.pollDeviceToken(device));
-    expect(err).toMatchObject({ url: `${base}/token` });
+    expect(err).toMatchObject({ url: `${server.base}/token` });
     expect(err.message).toMatch(/timed out after 200 ms/);
     expect(shown(err)).not.toMatch(/DEVICE-code-77|CLIENT-SECRET-1/);
   });
 
   it("pollDeviceToken(): the caller's signal still ends a poll with its own reason, not a NetworkError", async () => {
-    behaviours.set('/device', { device_code: 'DEVICE-code-77', user_code: 'WDJB-MJHT', verification_uri: `${base}/verify`, expires_in: 600, interval: 0 });
+    behaviours.set('/device', { device_code: 'DEVICE-code-77', user_code: 'WDJB-MJHT', verification_uri: `${server.base}/verify`, expires_in: 600, interval: 0 });
     behaviours.set('/token', 'hang');
     const s = session({ timeout: 60_000 });
     const device = await s.deviceAuthorization();
@@ -168,7 +124,7 @@ describe('a token endpoint that never answers is given up after `timeout` ms', {
   });
 
   it('discovery: an issuer whose metadata never comes is a NetworkError that says it timed out', async () => {
-    const s = new OAuth2Session({ issuer: `${base}/hanging-issuer`, clientId: 'app', timeout: 200 });
+    const s = new OAuth2Session({ issuer: `${server.base}/hanging-issuer`, clientId: 'app', timeout: 200 });
     const err = await networkError(s.password('alice', 'PASSWORD-hunter2'));
     expect(err.url).toContain('/.well-known/oauth-authorization-server');
     expect(err.message).toMatch(/timed out after 200 ms/);
@@ -194,26 +150,9 @@ describe('a token endpoint that never answers is given up after `timeout` ms', {
   });
 
   it('with no option, a token request is bounded by the default 30,000 ms', async () => {
-    vi.useFakeTimers({ toFake: ['setTimeout', 'clearTimeout'] });
-    try {
-      let sent!: () => void;
-      const reached = new Promise<void>((resolve) => {
-        sent = resolve;
-      });
-      // A token endpoint that never answers (it gives up only when the request is aborted, as fetch does).
-      const hanging: typeof fetch = (_input, init) => {
-        sent();
-        return new Promise<Response>((_, reject) => init?.signal?.addEventListener('abort', () => reject(init.signal?.reason)));
-      };
-      const pending = session({ fetch: hanging }).password('alice', 'PASSWORD-hunter2').catch((e: unknown) => e);
-      await reached;
-      await vi.advanceTimersByTimeAsync(30_000);
-      const err = (await pending) as Error;
-      expect(err).toBeInstanceOf(NetworkError);
-      expect(err.message).toMatch(/timed out after 30000 ms/);
-    } finally {
-      vi.useRealTimers();
-    }
+    const err = (await afterThirtySeconds((hanging) => session({ fetch: hanging }).password('alice', 'PASSWORD-hunter2'))) as Error;
+    expect(err).toBeInstanceOf(NetworkError);
+    expect(err.message).toMatch(/timed out after 30000 ms/);
   });
 
   it('a timeout or refreshTimeout that is not a positive number of milliseconds setTimeout can hold is a ConfigurationError at construction', () => {
@@ -228,7 +167,7 @@ describe('revocation, introspection and userinfo endpoints that never answer are
   it('revoke(): RFC 7009 revocation is bounded: a NetworkError that says it timed out after 200 ms, naming neither the token nor the secret', async () => {
     behaviours.set('/revoke', 'hang');
     const err = await networkError(session({ timeout: 200 }).revoke('REVOKED-token-31', 'refresh_token'));
-    expect(err).toMatchObject({ code: 'ERR_NETWORK', url: `${base}/revoke`, notSent: false });
+    expect(err).toMatchObject({ code: 'ERR_NETWORK', url: `${server.base}/revoke`, notSent: false });
     expect(err.message).toMatch(/timed out after 200 ms/);
     expect(shown(err)).not.toMatch(/REVOKED-token-31|CLIENT-SECRET-1/);
   });
@@ -238,7 +177,7 @@ describe('revocation, introspection and userinfo endpoints that never answer are
     const s = session({ timeout: 200 });
     await s.setToken({ access_token: 'AT', token_type: 'Bearer', expires_in: 60, refresh_token: 'REFRESH-secret-9' });
     const err = await networkError(s.logout());
-    expect(err).toMatchObject({ url: `${base}/revoke` });
+    expect(err).toMatchObject({ url: `${server.base}/revoke` });
     expect(err.message).toMatch(/timed out after 200 ms/);
     expect(shown(err)).not.toMatch(/REFRESH-secret-9|CLIENT-SECRET-1/);
     expect(await s.getToken()).toBeUndefined();
@@ -255,7 +194,7 @@ describe('revocation, introspection and userinfo endpoints that never answer are
       'https://b.example': { access_token: 'ACCESS-token-b', token_type: 'Bearer' },
     },
   };
-  const revoked = (from: number) => bodies.slice(from).map((b) => new URLSearchParams(b).get('token')).sort();
+  const revoked = (from: number) => bodies().slice(from).map((b) => new URLSearchParams(b).get('token')).sort();
 
   it('logout(): the revocations run at once: four that each take 300 ms end within one timeout (1,000 ms), not four', async () => {
     behaviours.set('/revoke', {});
@@ -263,7 +202,7 @@ describe('revocation, introspection and userinfo endpoints that never answer are
     inFlight.delete('/revoke');
     const s = session({ timeout: 1_000 });
     await s.setToken(fourTokens);
-    const before = bodies.length;
+    const before = bodies().length;
     const started = performance.now();
     try {
       await s.logout();
@@ -285,11 +224,11 @@ describe('revocation, introspection and userinfo endpoints that never answer are
     });
     const s = session({ timeout: 300 });
     await s.setToken(fourTokens);
-    const before = bodies.length;
+    const before = bodies().length;
     const started = performance.now();
     const err = await networkError(s.logout());
     expect(performance.now() - started).toBeLessThan(600);
-    expect(err).toMatchObject({ url: `${base}/revoke` });
+    expect(err).toMatchObject({ url: `${server.base}/revoke` });
     expect(err.message).toMatch(/timed out after 300 ms/);
     expect(shown(err)).not.toMatch(/REFRESH-secret-9|CLIENT-SECRET-1/);
     // Every token was sent for revocation all the same.
@@ -310,7 +249,7 @@ describe('revocation, introspection and userinfo endpoints that never answer are
   it('introspect(): RFC 7662 introspection is bounded: a NetworkError that says it timed out, naming not the token', async () => {
     behaviours.set('/introspect', 'hang');
     const err = await networkError(session({ timeout: 200 }).introspect('INTROSPECTED-token-5'));
-    expect(err).toMatchObject({ url: `${base}/introspect` });
+    expect(err).toMatchObject({ url: `${server.base}/introspect` });
     expect(err.message).toMatch(/timed out after 200 ms/);
     expect(shown(err)).not.toMatch(/INTROSPECTED-token-5|CLIENT-SECRET-1/);
   });
@@ -325,20 +264,20 @@ describe('revocation, introspection and userinfo endpoints that never answer are
     behaviours.set('/userinfo', 'hang');
     const s = session({ timeout: 200 });
     const part = (o: object) => Buffer.from(JSON.stringify(o)).toString('base64url');
-    const idToken = `${part({ alg: 'RS256' })}.${part({ iss: base, sub: 'alice', aud: 'app' })}.c2ln`;
+    const idToken = `${part({ alg: 'RS256' })}.${part({ iss: server.base, sub: 'alice', aud: 'app' })}.c2ln`;
     await s.setToken({ access_token: 'ACCESS-token-8', token_type: 'Bearer', expires_in: 3600, id_token: idToken });
     const err = await networkError(s.userinfo());
-    expect(err).toMatchObject({ url: `${base}/userinfo` });
+    expect(err).toMatchObject({ url: `${server.base}/userinfo` });
     expect(err.message).toMatch(/timed out after 200 ms/);
     expect(shown(err)).not.toMatch(/ACCESS-token-8/);
   });
 });
 
 describe('RFC 8628 §3.2, §3.5: device polling ends once the device code has expired, whatever the server answers', { timeout: 10_000 }, () => {
-  const polls = () => bodies.filter((b) => b.includes('device_code=')).length;
+  const polls = () => bodies().filter((b) => b.includes('device_code=')).length;
 
   it('pollDeviceToken(): a server that answers authorization_pending past expires_in stops the polling with expired_token, the error the server would have sent', async () => {
-    behaviours.set('/device', { device_code: 'DEVICE-code-77', user_code: 'WDJB-MJHT', verification_uri: `${base}/verify`, expires_in: 2, interval: 1 });
+    behaviours.set('/device', { device_code: 'DEVICE-code-77', user_code: 'WDJB-MJHT', verification_uri: `${server.base}/verify`, expires_in: 2, interval: 1 });
     behaviours.set('/token', { error: 'authorization_pending' });
     const s = session({ timeout: 1_000 });
     const device = await s.deviceAuthorization();
@@ -357,7 +296,7 @@ describe('RFC 8628 §3.2, §3.5: device polling ends once the device code has ex
     const s = session({ timeout: 1_000 });
     const past = Math.floor(Date.now() / 1000) - 1;
     const before = polls();
-    const device = { device_code: 'DEVICE-code-78', user_code: 'WDJB-MJHT', verification_uri: `${base}/verify`, expires_in: 1, expires_at: past, interval: 1 };
+    const device = { device_code: 'DEVICE-code-78', user_code: 'WDJB-MJHT', verification_uri: `${server.base}/verify`, expires_in: 1, expires_at: past, interval: 1 };
     await expect(s.pollDeviceToken(device)).rejects.toMatchObject({ code: 'ERR_OAUTH_RESPONSE', error: 'expired_token' });
     expect(polls()).toBe(before);
   });
@@ -366,7 +305,7 @@ describe('RFC 8628 §3.2, §3.5: device polling ends once the device code has ex
     const clock = new ServerClock();
     const serverNow = Date.now() + 3_600_000;
     const response = new Response(
-      JSON.stringify({ device_code: 'D', user_code: 'U', verification_uri: `${base}/verify`, expires_in: 600 }),
+      JSON.stringify({ device_code: 'D', user_code: 'U', verification_uri: `${server.base}/verify`, expires_in: 600 }),
       { status: 200, headers: { 'content-type': 'application/json', date: new Date(serverNow).toUTCString() } },
     );
     const device = await processDeviceAuthorizationResponse(response, clock);
