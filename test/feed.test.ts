@@ -183,19 +183,18 @@ describe('revocation feed: server shutdown', () => {
 });
 
 /**
- * A user or client event covers the tokens issued before its `at` (README "The revocation feed"),
- * so `at` must not precede any token the revocation revoked. The revocation's time is taken before
- * its write reaches the database; that write may then wait (for a pool connection on PostgreSQL,
- * for the writer behind other workers' writes on SQLite) while another request, on any instance,
- * issues a token on the same grant and commits first. The revocation revokes that token too (it
- * revokes every token of the grants it finds), so its event has to reach it: else a guard that
- * follows the feed keeps accepting a JWT that introspection calls inactive.
+ * A user or client event covers the tokens issued before its `at` (README "The revocation feed").
+ * The revocation's time is taken before its write reaches the database; that write may then wait
+ * (for a pool connection on PostgreSQL, for the writer behind other workers' writes on SQLite)
+ * while another request, on any instance, issues a token on the same grant and commits first. The
+ * revocation revokes that token too (it revokes every token of the grants it finds), so the feed
+ * must tell guards: else a guard keeps accepting a JWT that introspection calls inactive.
  */
-describe.each(['sqlite', 'postgres'] as const)('revocation feed: a user or client event covers every token its revocation revoked (%s)', (store) => {
+describe.each(['sqlite', 'postgres'] as const)('revocation feed: a user or client revocation tells guards of every token it revoked (%s)', (store) => {
   const h = useServer({}, { store });
 
   for (const kind of ['user', 'client'] as const) {
-    it(`${kind}: a token issued while the revocation's write waited is revoked, and the event's at is after its issue time`, async () => {
+    it(`${kind}: a token issued while the revocation's write waited is revoked, and the feed covers it (a token event of its own)`, async () => {
       const app = await h.codeClient({ tokenFormat: 'jwt' });
       const user = await h.user();
       const first = await h.userTokens(app, { user });
@@ -219,10 +218,15 @@ describe.each(['sqlite', 'postgres'] as const)('revocation feed: a user or clien
         const token = claims(rotated.body.access_token);
         expect(await h.active(rotated.body.access_token)).toBe(false);
         const value = kind === 'user' ? user.id : app.id;
-        const events = (await h.store.readFeed(0, 100_000)).filter((e) => (e.target as Record<string, unknown>)[kind] === value);
-        // A guard matches the JWT by sub or client_id and its iat (seconds): issued before `at`.
-        const covering = events.filter((e) => (token.iat as number) * 1000 < e.at && e.until >= (token.exp as number) * 1000 - 999);
-        expect(covering, JSON.stringify({ iat: token.iat, events })).not.toEqual([]);
+        const events = await h.store.readFeed(0, 100_000);
+        // A guard refuses the JWT on an event naming its jti, or naming its sub or client_id with
+        // an `at` after the whole second of its iat (seconds, truncated): surely issued before.
+        const covering = events.filter((e) => {
+          const target = e.target as Record<string, unknown>;
+          return e.until >= (token.exp as number) * 1000 - 999
+            && (target.token === token.jti || (target[kind] === value && (token.iat as number) * 1000 + 999 < e.at));
+        });
+        expect(covering, JSON.stringify({ iat: token.iat, jti: token.jti, events })).not.toEqual([]);
       } finally {
         release();
         spy.mockRestore();

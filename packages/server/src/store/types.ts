@@ -802,7 +802,10 @@ export interface Store {
    * When it newly revokes at least one access token, it appends a FeedEvent in the same
    * transaction (so do deleteClient, deleteUser and setPassword, with a client or user target);
    * a client target also appends a grant event for each of its grants whose access tokens were
-   * exchanged for other clients (a guard matches a client event by `client_id`, theirs).
+   * exchanged for other clients (a guard matches a client event by `client_id`, theirs). A user
+   * or client event covers the tokens issued before `at`; each access token such a revocation
+   * revokes that was issued at or after `at` (written while the revocation waited) gets a token
+   * event of its own.
    */
   revoke(target: RevocationTarget, at: number, audit: AuditInput[]): Promise<RevocationResult>;
   /**

@@ -7,8 +7,12 @@ import { describe, expect, it } from 'vitest';
 import { HOUR, tokenRecord, } from '../fixtures.js';
 import { audit, type StoreRef, storedGrant } from './context.js';
 
-/** A client, a user, their grant with an access token (1 h) and a refresh token (24 h) in one family. */
-async function setup(store: Store, issuedAt = Date.now()) {
+/**
+ * A client, a user, their grant with an access token (1 h) and a refresh token (24 h) in one
+ * family, issued a second before the revocations the tests make (a token issued at or after a user
+ * or client revocation's time gets an event of its own).
+ */
+async function setup(store: Store, issuedAt = Date.now() - 1000) {
   const { client, user, grant } = await storedGrant(store);
   const family = 'family-1';
   const access = tokenRecord(grant, { familyId: family, issuedAt, expiresAt: issuedAt + HOUR });
@@ -44,9 +48,25 @@ export function feed(ref: StoreRef): void {
       // The refresh token (24 h) does not count: resource servers never see it.
       const given = target(w);
       const named = 'family' in given ? { family: given.family } : given;
-      // A user or client event covers the tokens issued before its `at`: all it revoked, one issued in that very millisecond too.
-      const cutoff = 'user' in given || 'client' in given ? Math.max(at, w.access.issuedAt + 1) : at;
-      expect(await store.readFeed(0, 10)).toEqual([{ seq: expect.any(Number), at: cutoff, target: named, until: w.access.expiresAt }]);
+      expect(await store.readFeed(0, 10)).toEqual([{ seq: expect.any(Number), at, target: named, until: w.access.expiresAt }]);
+    });
+
+    it.each(['user', 'client'] as const)('a %s revocation covers the tokens issued before its `at`; each access token it revokes issued at or after `at` gets a token event', async (kind) => {
+      const { store } = ref;
+      const w = await setup(store);
+      const at = Date.now();
+      // Issued on the grant while the revocation waited for the database (another instance): at
+      // `at` itself (a guard calls a token issued in a whole second at `at` live) and after it.
+      const late = [tokenRecord(w.grant, { issuedAt: at }), tokenRecord(w.grant, { issuedAt: at + 1500, expiresAt: at + 2 * HOUR })];
+      const lateRefresh = tokenRecord(w.grant, { kind: 'refresh', issuedAt: at + 1500 });
+      await store.issueTokens([...late, lateRefresh], []);
+      await store.revoke(kind === 'user' ? { user: w.user.id } : { client: w.client.id }, at, [audit('token.revoked')]);
+      for (const t of [...late, lateRefresh]) expect((await store.getToken(t.id))?.revokedAt).toBe(at);
+      const events = await store.readFeed(0, 10);
+      expect(events[0]).toEqual({ seq: expect.any(Number), at, target: { [kind]: kind === 'user' ? w.user.id : w.client.id }, until: at + 2 * HOUR });
+      // Resource servers never see refresh tokens: the late access tokens only, in any order.
+      expect(events.slice(1).map((e) => ({ at: e.at, target: e.target, until: e.until })).sort((a, b) => a.until - b.until))
+        .toEqual(late.map((t) => ({ at, target: { token: t.id }, until: t.expiresAt })));
     });
 
     it('a revocation that newly revokes no access token appends no event', async () => {
@@ -70,7 +90,7 @@ export function feed(ref: StoreRef): void {
       const at = Date.now();
       await act(store, w, at);
       const value = kind === 'client' ? w.client.id : w.user.id;
-      expect(await store.readFeed(0, 10)).toEqual([{ seq: expect.any(Number), at: Math.max(at, w.access.issuedAt + 1), target: { [kind]: value }, until: w.access.expiresAt }]);
+      expect(await store.readFeed(0, 10)).toEqual([{ seq: expect.any(Number), at, target: { [kind]: value }, until: w.access.expiresAt }]);
     });
 
     it('readFeed pages by cursor: events after `after`, oldest first, at most `limit`, seq strictly increasing', async () => {

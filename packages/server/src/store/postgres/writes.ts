@@ -439,7 +439,10 @@ export async function revokeOne(
 
 export async function revoke(tx: Tx, target: ManyTarget, at: number, audit: AuditInput[]): Promise<RevocationResult> {
   const grantIds = await lockGrants(tx, target);
-  type Revoked = { n: number; until: number | null; access_until: number | null; issued_last?: number | null; exchanged_out?: Array<{ grant: string; until: number }> };
+  type Revoked = {
+    n: number; until: number | null; access_until: number | null;
+    exchanged_out?: Array<{ grant: string; until: number }>; late?: Array<{ id: string; until: number }>;
+  };
   const summary = (rows: readonly unknown[]) => (rows[0] as Revoked | undefined) ?? { n: 0, until: null, access_until: null };
   // Each a new statement after the locks: it sees the tokens of every write that held them.
   let revoked: Revoked;
@@ -454,12 +457,16 @@ export async function revoke(tx: Tx, target: ManyTarget, at: number, audit: Audi
     // The client's lock, held, keeps exchanges for it (conditional on its secret) out until commit.
     const ids = 'grant' in target ? [target.grant] : (grantIds ?? []);
     const exchangedFor = 'client' in target ? target.client : null;
+    // Late tokens (Store.revoke): a user or client event covers those issued before `at` only.
+    const lateSince = 'grant' in target ? null : at;
     // exchanged_out: for a client target, its grants whose access tokens were exchanged for other
     // clients, each with a feed event of its own (see the SQLite store's EXCHANGED_OUT).
     revoked = summary(await tx`WITH t AS (UPDATE tokens SET revoked_at = ${at}
-        WHERE (grant_id = ANY(${ids}) OR (exchanged_from IS NOT NULL AND client_id = ${exchangedFor}::text)) AND revoked_at IS NULL RETURNING kind, expires_at, issued_at, grant_id, client_id)
+        WHERE (grant_id = ANY(${ids}) OR (exchanged_from IS NOT NULL AND client_id = ${exchangedFor}::text)) AND revoked_at IS NULL
+        RETURNING id, kind, expires_at, issued_at, grant_id, client_id)
       SELECT count(*)::int AS n, max(expires_at) AS until, max(expires_at) FILTER (WHERE kind = 'access') AS access_until,
-        max(issued_at) FILTER (WHERE kind = 'access') AS issued_last,
+        (SELECT coalesce(json_agg(json_build_object('id', id, 'until', expires_at)), '[]') FROM t
+          WHERE kind = 'access' AND issued_at >= ${lateSince}::bigint) AS late,
         (SELECT coalesce(json_agg(json_build_object('grant', grant_id, 'until', u)), '[]') FROM (SELECT grant_id, max(expires_at) AS u FROM t
           WHERE kind = 'access' AND grant_id = ANY(${ids}) AND client_id <> ${exchangedFor}::text GROUP BY grant_id) x) AS exchanged_out FROM t`);
     grants = (await tx`UPDATE grants SET revoked_at = ${at} WHERE id = ANY(${ids}) AND revoked_at IS NULL RETURNING 1`).length;
@@ -473,32 +480,24 @@ export async function revoke(tx: Tx, target: ManyTarget, at: number, audit: Audi
   } else {
     const { kind, value } = feedValue(target);
     const exchangedOut = revoked.exchanged_out ?? [];
-    const cutoff = kind === 'user' || kind === 'client' ? eventAt(at, revoked.issued_last) : at;
+    const late = revoked.late ?? [];
     // Last, and sent together (pipelined): the feed lock is held for one round trip and the
     // commit, never while waiting for anything else, and seq order is commit order.
     await Promise.all([
       tx`WITH l AS MATERIALIZED (SELECT pg_advisory_xact_lock(${FEED_LOCK}))
-        INSERT INTO revocation_feed (seq, at, kind, value, until) SELECT nextval('revocation_feed_seq'), ${cutoff}, ${kind}, ${value}, ${revoked.access_until} FROM l`,
+        INSERT INTO revocation_feed (seq, at, kind, value, until) SELECT nextval('revocation_feed_seq'), ${at}, ${kind}, ${value}, ${revoked.access_until} FROM l`,
       // A client target's grants with tokens exchanged for other clients, after it, under the lock it took.
       ...(exchangedOut.length === 0 ? [] : [tx`INSERT INTO revocation_feed (seq, at, kind, value, until)
         SELECT nextval('revocation_feed_seq'), ${at}, 'grant', e."grant", e.until FROM jsonb_to_recordset(${json(exchangedOut)}::jsonb) AS e("grant" text, until bigint)`]),
+      // The late tokens a user or client event does not cover, each by its own.
+      ...(late.length === 0 ? [] : [tx`INSERT INTO revocation_feed (seq, at, kind, value, until)
+        SELECT nextval('revocation_feed_seq'), ${at}, 'token', e.id, e.until FROM jsonb_to_recordset(${json(late)}::jsonb) AS e(id text, until bigint)`]),
       appendAudit(tx, audit, at),
       tx`SELECT pg_notify('tessera_feed', '')`,
     ]);
   }
   return { tokens: revoked.n, grants, until: revoked.until };
 }
-
-/**
- * The `at` of a revocation's feed event. A user or client event covers the access tokens issued
- * before it (README "The revocation feed"), but the revocation revokes every token of the grants
- * it locked, also those issued (on any instance, by its clock) after `at` was taken and committed
- * while this write waited for a connection or a lock: the event must reach the last of them, or a
- * guard keeps accepting a token introspection calls inactive. Later than `at` only refuses more
- * (at worst a token of the same second, which a guard asks the server about).
- */
-const eventAt = (at: number, issuedLast: number | string | null | undefined): number =>
-  issuedLast === null || issuedLast === undefined ? at : Math.max(at, Number(issuedLast) + 1);
 
 /** See Store.sweepExpired: at most `limit` rows. */
 export async function sweepExpired(tx: Tx, before: number, limit: number): Promise<number> {

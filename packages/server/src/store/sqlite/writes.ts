@@ -55,6 +55,8 @@ interface RevokeStatements {
   count: Database.Statement;
   /** EXCHANGED_OUT, for a client target. */
   exchangedOut: Database.Statement | null;
+  /** For a user or client target: the access tokens it covers issued at or after its time (late tokens, Store.revoke). */
+  late: Database.Statement | null;
   tokens: Database.Statement;
   grants: Database.Statement | null;
   codes: Database.Statement;
@@ -462,19 +464,16 @@ export class SqliteWrites {
     this.liveGrants.clear();
     const { st, sql } = this.statementsFor(target);
     const { value } = sql;
-    const { n, until, accessUntil, issuedLast } = st.count.get(...sql.tokenArgs) as { n: number; until: number | null; accessUntil: number | null; issuedLast: number | null };
+    const { n, until, accessUntil } = st.count.get(...sql.tokenArgs) as { n: number; until: number | null; accessUntil: number | null };
     const exchanged = (st.exchangedOut?.all(value, value) ?? []) as Array<{ grantId: string; until: number }>;
+    const late = (st.late?.all(...sql.tokenArgs, at) ?? []) as Array<{ id: string; until: number }>;
     st.tokens.run(at, ...sql.tokenArgs);
     const grants = st.grants ? st.grants.run(at, value).changes : 0;
     st.codes.run(value);
     // Resource servers only ever see access tokens: the feed tells them when one was revoked.
-    // A user or client event covers the tokens issued before its `at`, and this revokes every token
-    // of the grants it finds, also those issued (by another worker's clock) after `at` was taken,
-    // whose writes reached the writer first: the event reaches the last of them (see the PostgreSQL
-    // store's eventAt).
-    const cutoff = (sql.kind === 'user' || sql.kind === 'client') && issuedLast !== null ? Math.max(at, issuedLast + 1) : at;
-    if (accessUntil !== null) this.s.insertFeed.run(cutoff, sql.kind, String(value), accessUntil);
+    if (accessUntil !== null) this.s.insertFeed.run(at, sql.kind, String(value), accessUntil);
     for (const e of exchanged) this.s.insertFeed.run(at, 'grant', e.grantId, e.until);
+    for (const t of late) this.s.insertFeed.run(at, 'token', t.id, t.until);
     this.append(audit, at);
     return { tokens: n, grants, until };
   }
@@ -624,13 +623,15 @@ export class SqliteWrites {
     if (!st) {
       const p = (q: string) => this.db.prepare(q);
       st = {
-        count: p(`SELECT count(*) AS n, max(expires_at) AS until, max(CASE WHEN kind = 'access' THEN expires_at END) AS accessUntil,
-          max(CASE WHEN kind = 'access' THEN issued_at END) AS issuedLast
+        count: p(`SELECT count(*) AS n, max(expires_at) AS until, max(CASE WHEN kind = 'access' THEN expires_at END) AS accessUntil
           FROM tokens WHERE ${sql.tokens} AND revoked_at IS NULL`),
         tokens: p(`UPDATE tokens SET revoked_at = ? WHERE ${sql.tokens} AND revoked_at IS NULL`),
         grants: sql.grants === null ? null : p(`UPDATE grants SET revoked_at = ? WHERE ${sql.grants} AND revoked_at IS NULL`),
         codes: p(`DELETE FROM codes WHERE ${sql.codes}`),
         exchangedOut: sql.kind === 'client' ? p(EXCHANGED_OUT) : null,
+        late: sql.kind === 'user' || sql.kind === 'client'
+          ? p(`SELECT id, expires_at AS until FROM tokens WHERE ${sql.tokens} AND revoked_at IS NULL AND kind = 'access' AND issued_at >= ?`)
+          : null,
       };
       this.revokeStatements.set(sql.kind, st);
     }
