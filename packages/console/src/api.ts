@@ -35,10 +35,35 @@ async function answer<T>(res: Response): Promise<T> {
   return body as T;
 }
 
+/**
+ * Where the page keeps the session's CSRF token across reloads and tabs: this origin's storage,
+ * which, unlike the cookie, no other port of the host can read. The server says it only in the
+ * sign-in's answer (GET /console/session does not), so a copy of the cookie alone changes nothing.
+ */
+const CSRF_KEY = 'tessera-console-csrf';
+
+function keptCsrf(): string | undefined {
+  try {
+    return localStorage.getItem(CSRF_KEY) ?? undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+function keepCsrf(csrf: string | undefined): void {
+  try {
+    if (csrf === undefined) localStorage.removeItem(CSRF_KEY);
+    else localStorage.setItem(CSRF_KEY, csrf);
+  } catch {}
+}
+
+/** The signed-in session, or undefined: none, or one this browser's storage has no CSRF token for (sign in again). */
 export async function currentSession(): Promise<Session | undefined> {
   const res = await fetch('/console/session', { credentials: 'same-origin' });
   if (res.status === 401) return undefined;
-  return answer<Session>(res);
+  const session = await answer<Omit<Session, 'csrf'>>(res);
+  const csrf = keptCsrf();
+  return csrf === undefined ? undefined : { ...session, csrf };
 }
 
 export async function signIn(token: string): Promise<Session> {
@@ -48,11 +73,17 @@ export async function signIn(token: string): Promise<Session> {
     headers: { 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({ token }),
   });
-  return answer<Session>(res);
+  const session = await answer<Session>(res);
+  keepCsrf(session.csrf);
+  return session;
 }
 
 export async function signOut(session: Session): Promise<void> {
-  await answer<void>(await fetch('/console/session/logout', { method: 'POST', credentials: 'same-origin', headers: { 'x-csrf-token': session.csrf } }));
+  try {
+    await answer<void>(await fetch('/console/session/logout', { method: 'POST', credentials: 'same-origin', headers: { 'x-csrf-token': session.csrf } }));
+  } finally {
+    keepCsrf(undefined);
+  }
 }
 
 /** A call to the admin API as the signed-in operator. */

@@ -187,7 +187,10 @@ export function createConsole(engine: LifecycleEngine, dir = BUILT): ConsoleSess
         const token = await authenticate(req);
         const found = sessionOf(req);
         if (!token || !found) throw new Problem(401, 'not signed in');
-        return json(200, { name: token.name, read_only: token.readOnly, csrf: found.session.csrf, expires_at: new Date(found.session.expiresAt).toISOString() });
+        // Never the CSRF token: the cookie reaches every port of the host (cookies are not isolated
+        // by port, and SameSite counts them one site), so whoever else listens there gets it; the
+        // CSRF token, from the sign-in's answer only, is what such a copy of the cookie lacks.
+        return json(200, { name: token.name, read_only: token.readOnly, expires_at: new Date(found.session.expiresAt).toISOString() });
       }
       throw new Problem(405, `${req.method.slice(0, 16)} is not allowed here`, undefined, { allow: 'GET, HEAD, POST' });
     }
