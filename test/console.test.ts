@@ -134,6 +134,15 @@ describe('over HTTP', () => {
     expect(res.status).toBe(403);
   });
 
+  it('two console cookies (one planted, e.g. by another port of the host) are ambiguous and count as none, as the public pages\' cookies do', async () => {
+    const { cookie } = await session(token);
+    expect((await fetch(`${s.adminUrl}/admin/api/v1/stats`, { headers: { cookie } })).status).toBe(200);
+    const name = cookie.slice(0, cookie.indexOf('='));
+    for (const both of [`${name}=planted; ${cookie}`, `${cookie}; ${name}=planted`]) {
+      expect((await fetch(`${s.adminUrl}/admin/api/v1/stats`, { headers: { cookie: both } })).status, both).toBe(401);
+    }
+  });
+
   it('revoking the admin token ends its console sessions at once', async () => {
     const value = await s.adminToken('short');
     const { cookie } = await session(value);

@@ -14,6 +14,7 @@ import type { LifecycleEngine } from '../lifecycle/engine.js';
 import type { AdminTokenRecord } from '../store/types.js';
 import type { PlainRequest, PlainResponse } from '../http/types.js';
 import { PATHS } from '../http/routes.js';
+import { readCookie } from '../http/cookies.js';
 import { Problem } from './problem.js';
 
 const CONSOLE_PATH = PATHS.console;
@@ -70,13 +71,8 @@ function loadAssets(dir: string): { index: string; assets: Map<string, Asset> } 
   return { index: readFileSync(indexFile, 'utf8'), assets };
 }
 
-function cookieValue(req: PlainRequest): string | undefined {
-  for (const part of (req.headers.cookie ?? '').split(';')) {
-    const eq = part.indexOf('=');
-    if (eq > 0 && part.slice(0, eq).trim() === COOKIE) return part.slice(eq + 1).trim();
-  }
-  return undefined;
-}
+/** The console cookie's value; two of that name (one planted by another port, say) count as none. */
+const cookieValue = (req: PlainRequest): string | undefined => readCookie(req.headers.cookie, COOKIE);
 
 const json = (status: number, body: unknown, headers: Record<string, string> = {}): PlainResponse => ({
   status,
