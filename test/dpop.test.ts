@@ -130,6 +130,24 @@ describe('DPoP at the token endpoint (RFC 9449 §4, §5, §6)', () => {
       await refused(proof(key, { htm: 'POST', htu: `${h.server.url}/token` }, { jwk: key.privateJwk }), /jwk holds a private key/);
     });
 
+    it('item 7: a jwk whose members are not the canonical base64url of the key (one key, one thumbprint: RFC 7638, RFC 7518 §2, §6.2.1.2)', async () => {
+      const claims = { htm: 'POST', htu: `${h.server.url}/token` };
+      const lead = (v: string) => Buffer.concat([Buffer.alloc(1), Buffer.from(v, 'base64url')]).toString('base64url');
+      const ec = await dpopKey();
+      const x = ec.jwk.x as string;
+      // Each is the same P-256 key to node:crypto, with another thumbprint; each proof is signed by that key.
+      for (const odd of [`${x}=`, Buffer.from(x, 'base64url').toString('base64'), `${x.slice(0, 8)}.${x.slice(8)}`, lead(x)]) {
+        await refused(proof(ec, claims, { jwk: { ...ec.jwk, x: odd } }), /jwk members are not the canonical base64url/);
+      }
+      const rsa = await dpopKey('RS256');
+      await refused(proof(rsa, claims, { jwk: { ...rsa.jwk, n: lead(rsa.jwk.n as string) } }), /not the canonical base64url/);
+      await refused(proof(rsa, claims, { jwk: { ...rsa.jwk, e: 'AAEAAQ' } }), /not the canonical base64url/);
+      const ed = await dpopKey('EdDSA');
+      await refused(proof(ed, claims, { jwk: { ...ed.jwk, x: `${ed.jwk.x}=` } }), /not the canonical base64url/);
+      // The canonical ones still pass.
+      for (const key of [ec, rsa, ed]) expect((await tokenRequest(h, await h.client(), cc, proof(key, claims))).status).toBe(200);
+    });
+
     it('item 8: htm other than the request method', async () => {
       const key = await dpopKey();
       await refused(tokenProof(h, key, { htm: 'GET' }), /htm does not match/);

@@ -139,6 +139,28 @@ function keyFits(alg: string, jwk: Record<string, unknown>): boolean {
   return false;
 }
 
+/** Octets of an EC coordinate (RFC 7518 §6.2.1.2-3) or an OKP public key (RFC 8037 §2), by curve. */
+const KEY_OCTETS: Readonly<Record<string, number>> = { 'P-256': 32, Ed25519: 32, Ed448: 57 };
+
+/**
+ * The decoded members of a public JWK whose type and curve keyFits accepted, if each is the one
+ * canonical base64url encoding of its octets (canonical()) and of the size its key type says;
+ * else undefined.
+ */
+function keyMaterial(jwk: Record<string, unknown>): { e?: Buffer } | undefined {
+  const decode = (v: unknown) => (typeof v === 'string' ? canonical(v) : undefined);
+  if (jwk.kty === 'RSA') {
+    const n = decode(jwk.n);
+    const e = decode(jwk.e);
+    // RFC 7518 §2 Base64urlUInt: the minimum number of octets, so no leading zero octet.
+    return n === undefined || e === undefined || n[0] === 0 || e[0] === 0 ? undefined : { e };
+  }
+  const size = KEY_OCTETS[jwk.crv as string];
+  if (size === undefined || decode(jwk.x)?.length !== size) return undefined;
+  if (jwk.kty === 'EC' && decode(jwk.y)?.length !== size) return undefined;
+  return {};
+}
+
 const UNRESERVED = /[A-Za-z0-9\-._~]/;
 const URI_CHARACTERS = /^[A-Za-z0-9\-._~:/?#[\]@!$&'()*+,;=%]+$/;
 
@@ -344,8 +366,14 @@ export class DpopVerifier {
     if (!keyFits(alg, members)) throw invalid(`the DPoP proof jwk is not a key for ${alg}`);
     const jkt = jwkThumbprint(members);
     if (jkt === undefined) throw invalid('the DPoP proof jwk lacks members of its key type');
+    // RFC 7638 §3 hashes the members as written, and node:crypto reads them leniently (padding,
+    // '+' and '/', any other character skipped, leading zero octets): each key would have endless
+    // thumbprints. One encoding per key, as RFC 7518 §6.2.1.2-3 (a coordinate MUST be its full
+    // size), §2 (a Base64urlUInt MUST use the fewest octets) and RFC 8037 §2 say.
+    const material = keyMaterial(members);
+    if (material === undefined) throw invalid('the DPoP proof jwk members are not the canonical base64url of the key');
     // A public exponent as long as the modulus makes each verification ~30 times dearer; real keys use 65537 (RFC 7518 §6.3.1.2: e is short).
-    if (members.kty === 'RSA' && Buffer.from(members.e as string, 'base64url').length > 4) throw invalid('the DPoP proof RSA key has an oversized public exponent');
+    if (members.kty === 'RSA' && (material.e as Buffer).length > 4) throw invalid('the DPoP proof RSA key has an oversized public exponent');
     let key: KeyObject;
     try {
       // Only the public members of its type: anything else in the JWK has no say in the key.
