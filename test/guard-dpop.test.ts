@@ -175,6 +175,16 @@ describe('guard: DPoP-bound access tokens (RFC 9449 §7)', () => {
     refused(await verifyRequest(g, dpopRequest(key, token)), 401, 'invalid_token', /revoked/);
   });
 
+  it('RFC 9449 §7.1: a malformed DPoP Authorization header (no token, not a b64token) is 400 invalid_request with a DPoP challenge, not a Bearer one', async () => {
+    const g = await guard();
+    for (const authorization of ['DPoP', 'DPoP ', 'dpop a b']) {
+      refused(await verifyRequest(g, new Request(RESOURCE, { headers: { authorization, dpop: 'x.y.z' } })), 400, 'invalid_request');
+    }
+    // A malformed Bearer header keeps its Bearer challenge.
+    const bearer = await verifyRequest(g, new Request(RESOURCE, { headers: { authorization: 'Bearer a b' } }));
+    expect(bearer.ok ? '' : bearer.headers['www-authenticate']).toMatch(/^Bearer realm="notes", error="invalid_request"/);
+  });
+
   it('RFC 6750 §3.1 with RFC 9449 §7.1: a bound token without the route\'s scope is 403 insufficient_scope with a DPoP challenge naming the scope', async () => {
     const g = await guard();
     const c = await h.client({ tokenFormat: 'jwt' });

@@ -3,7 +3,8 @@
 // RFC 6750 §2.1: b64token = 1*( ALPHA / DIGIT / "-" / "." / "_" / "~" / "+" / "/" ) *"="
 const B64TOKEN = /^[A-Za-z0-9\-._~+/]+=*$/;
 
-export type BearerHeader = { kind: 'token'; token: string } | { kind: 'missing' } | { kind: 'malformed'; description: string };
+/** `dpop`: the malformed header named the DPoP scheme, whose refusal challenges with DPoP (RFC 9449 §7.1). */
+export type BearerHeader = { kind: 'token'; token: string } | { kind: 'missing' } | { kind: 'malformed'; description: string; dpop?: true };
 
 /** An Authorization header with the Bearer scheme (RFC 6750) or the DPoP scheme (RFC 9449 §7.1). */
 export type Credentials = BearerHeader | { kind: 'dpop'; token: string };
@@ -23,8 +24,9 @@ export function parseCredentials(header: string | null | undefined): Credentials
   const scheme = (space === -1 ? header : header.slice(0, space)).toLowerCase();
   if (scheme !== 'bearer' && scheme !== 'dpop') return { kind: 'missing' };
   const token = space === -1 ? '' : header.slice(space + 1).trim();
-  if (token === '') return { kind: 'malformed', description: `the ${scheme === 'dpop' ? 'DPoP' : 'Bearer'} scheme needs a token` };
-  if (!B64TOKEN.test(token)) return { kind: 'malformed', description: `the ${scheme === 'dpop' ? 'DPoP' : 'bearer'} token is not a b64token (RFC 6750 §2.1)` };
+  const dpop = scheme === 'dpop' ? ({ dpop: true } as const) : {};
+  if (token === '') return { kind: 'malformed', description: `the ${scheme === 'dpop' ? 'DPoP' : 'Bearer'} scheme needs a token`, ...dpop };
+  if (!B64TOKEN.test(token)) return { kind: 'malformed', description: `the ${scheme === 'dpop' ? 'DPoP' : 'bearer'} token is not a b64token (RFC 6750 §2.1)`, ...dpop };
   return scheme === 'dpop' ? { kind: 'dpop', token } : { kind: 'token', token };
 }
 

@@ -15,7 +15,7 @@ import { JwksCache } from './jwks.js';
 import { type GuardEndpoints, type GuardOptions, resolveOptions } from './options.js';
 import { joseOptions } from './jwt.js';
 import { checkToken, type Parts } from './pipeline.js';
-import { type GuardResult, invalidRequest, missingToken } from './result.js';
+import { asDpop, type GuardResult, invalidRequest, missingToken } from './result.js';
 import { RevocationSet } from './revocations.js';
 
 export interface GuardStatus {
@@ -166,7 +166,10 @@ export function createGuard(input: GuardOptions): Guard {
       if (parsed.kind === 'token') return verifyToken(parsed.token, requiredScopes);
       if (parsed.kind === 'dpop') return verifyDpop(parsed.token, request, requiredScopes);
       const started = options.onVerify ? performance.now() : 0;
-      return done(parsed.kind === 'missing' ? missingToken(options.realm) : invalidRequest(options.realm, parsed.description), started);
+      if (parsed.kind === 'missing') return done(missingToken(options.realm), started);
+      // RFC 9449 §7.1: a request with the DPoP scheme is refused with a DPoP challenge, malformed or not.
+      const refusal = invalidRequest(options.realm, parsed.description);
+      return done(parsed.dpop ? asDpop(refusal, options.realm, dpop.algs) : refusal, started);
     },
     async verify(header, requiredScopes = []) {
       const parsed = parseAuthorization(header);
