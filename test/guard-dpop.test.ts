@@ -6,7 +6,7 @@
  * once; nonces when the guard asks for them (§9).
  */
 import { type GuardFailure, type GuardResult, verifyRequest } from '@tessera/guard';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { ath, type DpopKey, dpopKey, type ProofClaims, proof, unsignedProof } from './dpop-kit.js';
 import { type Harness, useServer } from './flows.js';
 import { GUARD_SCOPE, useGuards } from './guard-kit.js';
@@ -129,6 +129,24 @@ describe('guard: DPoP-bound access tokens (RFC 9449 §7)', () => {
     expect((await verifyRequest(g, dpopRequest(key, token, {}, { dpop: once }))).ok).toBe(true);
     refused(await verifyRequest(g, dpopRequest(key, token, {}, { dpop: once })), 401, 'invalid_dpop_proof', /used before/);
     expect(g.status().dpopProofs).toBeGreaterThanOrEqual(1);
+  });
+
+  it('RFC 9449 §11.1: a proof replayed in the last millisecond it is accepted (iat + dpopProofLifetime) is still refused as a replay', async () => {
+    const g = await guard();
+    const c = await h.client({ tokenFormat: 'jwt' });
+    const key = await dpopKey();
+    const token = await boundToken(h, c, key);
+    // Old enough that (iat + 60) s is a moment away: the revocation feed, on the real clock, is not stale then.
+    const iat = Math.floor(Date.now() / 1000) - 58;
+    const once = proof(key, { htm: 'GET', htu: RESOURCE, ath: ath(token), iat });
+    expect((await verifyRequest(g, dpopRequest(key, token, {}, { dpop: once }))).ok).toBe(true);
+    // Only Date is faked: the guard's clock reads (iat + 60) s exactly, which the iat check still accepts.
+    vi.useFakeTimers({ toFake: ['Date'], now: (iat + 60) * 1000 });
+    try {
+      refused(await verifyRequest(g, dpopRequest(key, token, {}, { dpop: once })), 401, 'invalid_dpop_proof', /used before/);
+    } finally {
+      vi.useRealTimers();
+    }
   });
 
   it('RFC 9449 §11.1: the replay cache is bounded (dpopReplayCacheSize): it never holds more, and the latest proofs stay refused as replays', async () => {

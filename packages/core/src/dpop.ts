@@ -56,7 +56,7 @@ export interface CheckedProof {
   /** RFC 7638 SHA-256 thumbprint of the proof's key, base64url: what tokens are bound to (`cnf.jkt`, §6). */
   jkt: string;
   jti: string;
-  /** Until when (ms since the epoch) the proof could be accepted: how long its jti must be remembered (§11.1). */
+  /** When (ms since the epoch) the proof is first refused as too old: until then its jti must be remembered (§11.1). */
   replayableUntil: number;
   /** The nonce the proof carries when it is not the current one (or none was sent): send `DPoP-Nonce` with the answer (§8.2). */
   staleNonce: boolean;
@@ -334,7 +334,9 @@ export class DpopVerifier {
       if (fresh === undefined) throw new DpopError('use_dpop_nonce', 'the DPoP nonce is unknown or expired');
       staleNonce = fresh === 'previous';
     }
-    return { jkt: key.jkt, jti, replayableUntil: Math.ceil((iat + this.rules.lifetime) * 1000), staleNonce };
+    // The first millisecond it is refused as too old: the iat check above accepts `now` up to and
+    // including (iat + lifetime) s, so that millisecond itself must still find the jti remembered.
+    return { jkt: key.jkt, jti, replayableUntil: Math.floor((iat + this.rules.lifetime) * 1000) + 1, staleNonce };
   }
 
   private ath(token: string): string {
