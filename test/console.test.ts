@@ -143,6 +143,17 @@ describe('over HTTP', () => {
     }
   });
 
+  it('signing in again from a browser ends the session its cookie named: the old cookie no longer works', async () => {
+    const first = await session(token);
+    const res = await fetch(`${s.adminUrl}/console/session`, {
+      method: 'POST', headers: { cookie: first.cookie, 'content-type': 'application/x-www-form-urlencoded' }, body: new URLSearchParams({ token }),
+    });
+    expect(res.status).toBe(200);
+    const second = (res.headers.get('set-cookie') as string).split(';')[0] as string;
+    expect((await fetch(`${s.adminUrl}/admin/api/v1/stats`, { headers: { cookie: first.cookie } })).status).toBe(401);
+    expect((await fetch(`${s.adminUrl}/admin/api/v1/stats`, { headers: { cookie: second } })).status).toBe(200);
+  });
+
   it('revoking the admin token ends its console sessions at once', async () => {
     const value = await s.adminToken('short');
     const { cookie } = await session(value);

@@ -148,6 +148,10 @@ export function createConsole(engine: LifecycleEngine, dir = BUILT): ConsoleSess
     const value = req.body?.get('token') ?? undefined;
     const token = value ? await engine.adminTokenFor(value) : undefined;
     if (!token) throw new Problem(401, 'the admin token is unknown, revoked or expired');
+    // The browser's earlier session, whose cookie this one replaces, ends now rather than at its
+    // expiry (a page that lost its CSRF token signs in again): no copy of that cookie outlives it.
+    const previous = sessionOf(req);
+    if (previous) sessions.delete(previous.key);
     const id = randomSecret();
     const csrf = randomSecret();
     const expiresAt = Math.min(Date.now() + SESSION_MS, token.expiresAt ?? Number.POSITIVE_INFINITY);
