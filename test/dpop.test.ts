@@ -105,6 +105,11 @@ describe('DPoP at the token endpoint (RFC 9449 §4, §5, §6)', () => {
       for (const claim of ['jti', 'htm', 'htu', 'iat']) await refused(tokenProof(h, key, { [claim]: undefined }), /lacks jti, htm, htu or iat/);
     });
 
+    it('item 3: a jti that is not text (a NUL, a control character, a lone surrogate), refused as such on every store rather than as a replay', async () => {
+      const key = await dpopKey();
+      for (const jti of ['a\u0000b', 'tab\tjti', '\ud800']) await refused(tokenProof(h, key, { jti }), /jti is not text/);
+    });
+
     it('item 4: typ other than dpop+jwt', async () => {
       const key = await dpopKey();
       await refused(proof(key, { htm: 'POST', htu: `${h.server.url}/token` }, { typ: 'JWT' }), /typ is not dpop\+jwt/);

@@ -26,14 +26,16 @@ describe('DPoP proofs (RFC 9449)', () => {
     }
   });
 
-  it('a jti with a lone surrogate is refused: it is not text a store keeps apart from another (PostgreSQL turns it into U+FFFD)', async () => {
+  it('a jti with a lone surrogate or a control character is refused: it is not text every store keeps apart (PostgreSQL turns a lone surrogate into U+FFFD and holds no NUL)', async () => {
     const { privateKey, publicKey } = generateKeyPairSync('ec', { namedCurve: 'P-256' });
     const verifier = new DpopVerifier({ algorithms: ['ES256'], lifetime: 60, skew: 5 });
     const proof = (jti: string) => {
       const input = `${b64({ typ: 'dpop+jwt', alg: 'ES256', jwk: publicKey.export({ format: 'jwk' }) })}.${b64({ jti, htm: 'GET', htu: TARGET.url, iat: Math.floor(Date.now() / 1000) })}`;
       return `${input}.${sign('sha256', Buffer.from(input), { key: privateKey, dsaEncoding: 'ieee-p1363' }).toString('base64url')}`;
     };
-    for (const jti of ['\ud800', 'a\udc00b']) await expect(verifier.verify(proof(jti), TARGET)).rejects.toThrow(/jti is not well-formed Unicode/);
+    for (const jti of ['\ud800', 'a\udc00b', 'a\u0000b', 'line\nbreak', '\u007f']) {
+      await expect(verifier.verify(proof(jti), TARGET), JSON.stringify(jti)).rejects.toThrow(/jti is not text: a control character or a lone surrogate/);
+    }
     expect((await verifier.verify(proof('jti-\u{1F600}-é'), TARGET)).jti).toBe('jti-\u{1F600}-é');
   });
 

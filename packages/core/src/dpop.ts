@@ -78,7 +78,8 @@ interface ProofKey {
 }
 
 const b64url = /^[A-Za-z0-9_-]*$/;
-const LONE_SURROGATE = /\p{Cs}/u;
+/** Lone surrogates and control characters (NUL included): no text every store keeps apart. */
+const NOT_TEXT = /[\p{Cc}\p{Cs}]/u;
 const B64URL_ALPHABET = 'ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_';
 
 /**
@@ -304,8 +305,10 @@ export class DpopVerifier {
       throw invalid('the DPoP proof lacks jti, htm, htu or iat (RFC 9449 section 4.2)');
     }
     if (jti.length > MAX_JTI) throw invalid('the DPoP proof jti is too long');
-    // A lone surrogate is no text a store can keep apart from U+FFFD (PostgreSQL replaces it), so two such jtis would collide.
-    if (LONE_SURROGATE.test(jti)) throw invalid('the DPoP proof jti is not well-formed Unicode');
+    // A lone surrogate is no text a store can keep apart from U+FFFD (PostgreSQL replaces it), so
+    // two such jtis would collide; PostgreSQL holds no NUL. Refused alike on every store, as a
+    // client assertion's jti is (rfc7523), rather than taken for a replay on one store only.
+    if (NOT_TEXT.test(jti)) throw invalid('the DPoP proof jti is not text: a control character or a lone surrogate');
     // §4.3 item 8: htm is the request's method (methods are case-sensitive, RFC 9110 §9.1).
     if (htm !== target.method) throw invalid('the DPoP proof htm does not match the request method');
     // §4.3 item 9: htu is the request's URI, query and fragment ignored, compared after normalisation.
