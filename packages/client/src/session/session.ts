@@ -3,7 +3,7 @@
  * This half obtains the token, by each grant; TokenSession keeps, presents, refreshes and
  * revokes it. Every protocol step is a request/process pair from the rfc folders.
  */
-import { ConfigurationError, IdTokenError, redactSecrets } from '../errors.js';
+import { ConfigurationError, IdTokenError } from '../errors.js';
 import { validateIdToken } from '../oidc/id-token.js';
 import { buildAuthorizationUrl, validateAuthorizationResponse } from '../rfc6749/authorization.js';
 import { authorizationCodeGrantRequest, clientCredentialsGrantRequest, passwordGrantRequest } from '../rfc6749/grants.js';
@@ -77,7 +77,7 @@ export class OAuth2Session extends TokenSession {
         processTokenResponse(await authorizationCodeGrantRequest(as, this.client, this.auth, callback, pending.redirectUri, pending.codeVerifier, http), this.clock),
       { signal },
     ).catch((err) => {
-      throw this.callerAbort(err, signal) ? err : redactSecrets(err, [callback.code, pending.codeVerifier]);
+      throw this.redacted(err, [callback.code, pending.codeVerifier], signal);
     });
     if (pending.nonce !== undefined) {
       // Core §3.1.3.3: an OpenID Connect token response has an id_token; §3.1.3.7: it is validated before use.
@@ -118,7 +118,7 @@ export class OAuth2Session extends TokenSession {
         processTokenResponse(await passwordGrantRequest(as, this.client, this.auth, username, password, { scope: params.scope ?? this.options.scope }, http), this.clock),
       { signal: params.signal },
     ).catch((err) => {
-      throw this.callerAbort(err, params.signal) ? err : redactSecrets(err, [password]);
+      throw this.redacted(err, [password], params.signal);
     });
     return this.keeper.save(token, 'issued');
   }
@@ -146,7 +146,7 @@ export class OAuth2Session extends TokenSession {
    */
   async pollDeviceToken(device: DeviceAuthorization, options: SignalOptions = {}): Promise<TokenSet> {
     const token = await pollDeviceToken(await this.metadataFor(options.signal), this.client, this.auth, device, this.http(options.signal), this.clock, this.timeout).catch((err) => {
-      throw this.callerAbort(err, options.signal) ? err : redactSecrets(err, [device.device_code]);
+      throw this.redacted(err, [device.device_code], options.signal);
     });
     return this.keeper.save(token, 'issued');
   }

@@ -357,9 +357,12 @@ export class TokenSession {
     return withTimeout((s) => work(this.http(s)), timeout, { url: url ?? this.options.issuer ?? this.options.server?.issuer ?? '', signal });
   }
 
-  /** Whether `err` is the reason the caller's `signal` aborted with: the caller's own value, passed on unchanged (not redacted). */
-  protected callerAbort(err: unknown, signal: AbortSignal | undefined): boolean {
-    return signal?.aborted === true && err === signal.reason;
+  /**
+   * `err` with `secrets` blanked (redactSecrets), unless it is the reason the caller's `signal`
+   * aborted with: the caller's own value, passed on as it is, never rewritten.
+   */
+  protected redacted(err: unknown, secrets: ReadonlyArray<string | undefined>, signal: AbortSignal | undefined): unknown {
+    return signal?.aborted === true && err === signal.reason ? err : redactSecrets(err, secrets);
   }
 
   /**
