@@ -24,10 +24,14 @@ export function parseCredentials(header: string | null | undefined): Credentials
   const scheme = (space === -1 ? header : header.slice(0, space)).toLowerCase();
   if (scheme !== 'bearer' && scheme !== 'dpop') return { kind: 'missing' };
   const token = space === -1 ? '' : header.slice(space + 1).trim();
-  const dpop = scheme === 'dpop' ? ({ dpop: true } as const) : {};
-  if (token === '') return { kind: 'malformed', description: `the ${scheme === 'dpop' ? 'DPoP' : 'Bearer'} scheme needs a token`, ...dpop };
-  if (!B64TOKEN.test(token)) return { kind: 'malformed', description: `the ${scheme === 'dpop' ? 'DPoP' : 'bearer'} token is not a b64token (RFC 6750 §2.1)`, ...dpop };
+  if (token === '') return malformed(scheme, `the ${scheme === 'dpop' ? 'DPoP' : 'Bearer'} scheme needs a token`);
+  if (!B64TOKEN.test(token)) return malformed(scheme, `the ${scheme === 'dpop' ? 'DPoP' : 'bearer'} token is not a b64token (RFC 6750 §2.1)`);
   return scheme === 'dpop' ? { kind: 'dpop', token } : { kind: 'token', token };
+}
+
+/** A malformed header's refusal, marked when it named the DPoP scheme (answered with a DPoP challenge). */
+function malformed(scheme: 'bearer' | 'dpop', description: string): Credentials {
+  return scheme === 'dpop' ? { kind: 'malformed', description, dpop: true } : { kind: 'malformed', description };
 }
 
 /**
